@@ -1,0 +1,446 @@
+//! The one domain error enum. Every error a client can see has a stable snake_case name, a stable
+//! code (`SKS-…`) that a support desk can look up, and a message in Japanese and English. The
+//! server maps [`ErrorKind`] to an HTTP status in one place.
+
+use crate::lang::Lang;
+
+/// What kind of failure an error is; the server turns this into an HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request itself is malformed or fails validation (400).
+    BadRequest,
+    /// The body is larger than allowed (413).
+    PayloadTooLarge,
+    /// The body is not JSON (415).
+    UnsupportedMediaType,
+    /// No credentials, or credentials that do not check out (401).
+    Unauthorized,
+    /// Authenticated, but not allowed or not able to proceed (403).
+    Forbidden,
+    /// The addressed thing does not exist (404).
+    NotFound,
+    /// The HTTP method is not supported on this path (405).
+    MethodNotAllowed,
+    /// The change conflicts with what is stored (409).
+    Conflict,
+    /// Too many requests right now (429).
+    TooManyRequests,
+    /// The server cannot take the request right now (503).
+    Unavailable,
+    /// A fault on the server side (500); details go to the log, never to the client.
+    Internal,
+}
+
+/// Why a password is refused by the password policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyViolation {
+    /// Shorter than the minimum length (in characters).
+    TooShort {
+        /// The minimum length that applies to this login.
+        min: usize,
+    },
+    /// Longer than the maximum length (in characters).
+    TooLong {
+        /// The maximum length.
+        max: usize,
+    },
+    /// Letters and digits must both appear (jp-broker).
+    Composition,
+    /// Characters outside the allowed set (jp-broker: half-width ASCII; control characters everywhere).
+    InvalidCharacters,
+    /// Equal to, or contains, the login ID.
+    ContainsLoginId,
+    /// One of the last passwords of this login.
+    Reused {
+        /// How many previous passwords are remembered.
+        generations: usize,
+    },
+    /// On the list of commonly used passwords.
+    Common,
+}
+
+impl PolicyViolation {
+    fn code(&self) -> &'static str {
+        match self {
+            PolicyViolation::TooShort { .. } => "SKS-PWD-0001",
+            PolicyViolation::TooLong { .. } => "SKS-PWD-0002",
+            PolicyViolation::Composition => "SKS-PWD-0003",
+            PolicyViolation::InvalidCharacters => "SKS-PWD-0004",
+            PolicyViolation::ContainsLoginId => "SKS-PWD-0005",
+            PolicyViolation::Reused { .. } => "SKS-PWD-0006",
+            PolicyViolation::Common => "SKS-PWD-0007",
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            PolicyViolation::TooShort { .. } => "password_too_short",
+            PolicyViolation::TooLong { .. } => "password_too_long",
+            PolicyViolation::Composition => "password_composition",
+            PolicyViolation::InvalidCharacters => "password_invalid_characters",
+            PolicyViolation::ContainsLoginId => "password_contains_login_id",
+            PolicyViolation::Reused { .. } => "password_reused",
+            PolicyViolation::Common => "password_common",
+        }
+    }
+
+    fn message(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (PolicyViolation::TooShort { min }, Lang::Ja) => {
+                format!("パスワードは{min}文字以上で設定してください。")
+            }
+            (PolicyViolation::TooShort { min }, Lang::En) => {
+                format!("The password must be at least {min} characters long.")
+            }
+            (PolicyViolation::TooLong { max }, Lang::Ja) => {
+                format!("パスワードは{max}文字以下で設定してください。")
+            }
+            (PolicyViolation::TooLong { max }, Lang::En) => {
+                format!("The password must be at most {max} characters long.")
+            }
+            (PolicyViolation::Composition, Lang::Ja) => {
+                "パスワードには英字と数字を混在させてください。".into()
+            }
+            (PolicyViolation::Composition, Lang::En) => {
+                "The password must contain both letters and digits.".into()
+            }
+            (PolicyViolation::InvalidCharacters, Lang::Ja) => {
+                "パスワードに使用できない文字が含まれています。半角英数字と記号を使用してください。"
+                    .into()
+            }
+            (PolicyViolation::InvalidCharacters, Lang::En) => {
+                "The password contains characters that are not allowed. Use half-width letters, digits and symbols.".into()
+            }
+            (PolicyViolation::ContainsLoginId, Lang::Ja) => {
+                "パスワードにログインIDと同じ文字列は使用できません。".into()
+            }
+            (PolicyViolation::ContainsLoginId, Lang::En) => {
+                "The password must not be or contain the login ID.".into()
+            }
+            (PolicyViolation::Reused { generations }, Lang::Ja) => {
+                format!("直近{generations}世代前までに設定したパスワードは使用できません。")
+            }
+            (PolicyViolation::Reused { generations }, Lang::En) => {
+                format!("The password must differ from the last {generations} passwords.")
+            }
+            (PolicyViolation::Common, Lang::Ja) => {
+                "このパスワードは広く使われているため使用できません。推測されにくいパスワードを設定してください。".into()
+            }
+            (PolicyViolation::Common, Lang::En) => {
+                "This password is commonly used and cannot be chosen. Pick one that is harder to guess.".into()
+            }
+        }
+    }
+}
+
+/// Every error Sekisho reports, from input validation to login outcomes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed; the detail says what (in English, for developers).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The body exceeds the size limit.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// The body is not `application/json`.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// No such path.
+    #[error("not found")]
+    NotFound,
+    /// The path does not support this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// A server-side fault; the cause is logged, not shown.
+    #[error("internal error")]
+    Internal,
+    /// Too many password checks are waiting; try again shortly.
+    #[error("server busy")]
+    Busy,
+    /// Missing or unknown bearer token.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// The API token lacks the scope this endpoint needs.
+    #[error("insufficient scope")]
+    InsufficientScope,
+    /// The session token is unknown, expired or revoked.
+    #[error("session invalid")]
+    SessionInvalid,
+    /// Unknown login ID or wrong password (deliberately indistinguishable).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// Locked after consecutive password failures; an operator must unlock it.
+    #[error("login locked")]
+    LoginLocked,
+    /// Disabled by an operator.
+    #[error("login disabled")]
+    LoginDisabled,
+    /// The password must be changed before the login can proceed.
+    #[error("password change required")]
+    PasswordChangeRequired,
+    /// A second factor is mandatory for this login but none is registered yet.
+    #[error("second factor not initialized")]
+    SecondFactorNotInitialized,
+    /// The current password given for a change is wrong.
+    #[error("current password invalid")]
+    CurrentPasswordInvalid,
+    /// The new password breaks the policy.
+    #[error("password policy: {0:?}")]
+    PasswordPolicy(PolicyViolation),
+    /// The login ID breaks the login ID rules.
+    #[error("invalid login id")]
+    InvalidLoginId,
+    /// The e-mail address is not a valid address.
+    #[error("invalid email")]
+    InvalidEmail,
+    /// The display name is empty, too long or has control characters.
+    #[error("invalid display name")]
+    InvalidDisplayName,
+    /// A login with this ID already exists.
+    #[error("login exists")]
+    LoginExists,
+    /// No login with this ID.
+    #[error("login not found")]
+    LoginNotFound,
+    /// No API token with this ID.
+    #[error("api token not found")]
+    ApiTokenNotFound,
+}
+
+impl Error {
+    /// The stable snake_case name, the `error` field of the JSON body.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Error::InvalidRequest(_) => "invalid_request",
+            Error::PayloadTooLarge => "payload_too_large",
+            Error::UnsupportedMediaType => "unsupported_media_type",
+            Error::NotFound => "not_found",
+            Error::MethodNotAllowed => "method_not_allowed",
+            Error::Internal => "internal_error",
+            Error::Busy => "server_busy",
+            Error::Unauthorized => "unauthorized",
+            Error::InsufficientScope => "insufficient_scope",
+            Error::SessionInvalid => "session_invalid",
+            Error::InvalidCredentials => "invalid_credentials",
+            Error::LoginLocked => "login_locked",
+            Error::LoginDisabled => "login_disabled",
+            Error::PasswordChangeRequired => "password_change_required",
+            Error::SecondFactorNotInitialized => "second_factor_not_initialized",
+            Error::CurrentPasswordInvalid => "current_password_invalid",
+            Error::PasswordPolicy(v) => v.name(),
+            Error::InvalidLoginId => "invalid_login_id",
+            Error::InvalidEmail => "invalid_email",
+            Error::InvalidDisplayName => "invalid_display_name",
+            Error::LoginExists => "login_exists",
+            Error::LoginNotFound => "login_not_found",
+            Error::ApiTokenNotFound => "api_token_not_found",
+        }
+    }
+
+    /// The stable code shown to users and recorded in the audit log.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidRequest(_) => "SKS-GEN-0001",
+            Error::PayloadTooLarge => "SKS-GEN-0002",
+            Error::UnsupportedMediaType => "SKS-GEN-0003",
+            Error::NotFound => "SKS-GEN-0004",
+            Error::MethodNotAllowed => "SKS-GEN-0005",
+            Error::Internal => "SKS-GEN-0006",
+            Error::Busy => "SKS-GEN-0007",
+            Error::Unauthorized => "SKS-AUT-0001",
+            Error::InsufficientScope => "SKS-AUT-0002",
+            Error::SessionInvalid => "SKS-AUT-0003",
+            Error::InvalidCredentials => "SKS-LGN-0001",
+            Error::LoginLocked => "SKS-LGN-0002",
+            Error::LoginDisabled => "SKS-LGN-0003",
+            Error::PasswordChangeRequired => "SKS-LGN-0004",
+            Error::SecondFactorNotInitialized => "SKS-LGN-0005",
+            Error::CurrentPasswordInvalid => "SKS-PWD-0008",
+            Error::PasswordPolicy(v) => v.code(),
+            Error::InvalidLoginId => "SKS-ACC-0001",
+            Error::InvalidEmail => "SKS-ACC-0002",
+            Error::InvalidDisplayName => "SKS-ACC-0003",
+            Error::LoginExists => "SKS-ACC-0004",
+            Error::LoginNotFound => "SKS-ACC-0005",
+            Error::ApiTokenNotFound => "SKS-TOK-0001",
+        }
+    }
+
+    /// The kind, which fixes the HTTP status.
+    pub fn kind(&self) -> ErrorKind {
+        use ErrorKind as K;
+        match self {
+            Error::InvalidRequest(_)
+            | Error::PasswordPolicy(_)
+            | Error::InvalidLoginId
+            | Error::InvalidEmail
+            | Error::InvalidDisplayName => K::BadRequest,
+            Error::PayloadTooLarge => K::PayloadTooLarge,
+            Error::UnsupportedMediaType => K::UnsupportedMediaType,
+            Error::NotFound | Error::LoginNotFound | Error::ApiTokenNotFound => K::NotFound,
+            Error::MethodNotAllowed => K::MethodNotAllowed,
+            Error::Internal => K::Internal,
+            Error::Busy => K::Unavailable,
+            Error::Unauthorized
+            | Error::SessionInvalid
+            | Error::InvalidCredentials
+            | Error::CurrentPasswordInvalid => K::Unauthorized,
+            Error::InsufficientScope
+            | Error::LoginLocked
+            | Error::LoginDisabled
+            | Error::PasswordChangeRequired
+            | Error::SecondFactorNotInitialized => K::Forbidden,
+            Error::LoginExists => K::Conflict,
+        }
+    }
+
+    /// The message for the user, in `lang`.
+    pub fn message(&self, lang: Lang) -> String {
+        let (ja, en): (&str, &str) = match self {
+            Error::PasswordPolicy(v) => return v.message(lang),
+            Error::InvalidRequest(_) => (
+                "リクエストの形式が正しくありません。",
+                "The request is malformed.",
+            ),
+            Error::PayloadTooLarge => ("リクエストが大きすぎます。", "The request body is too large."),
+            Error::UnsupportedMediaType => (
+                "リクエストは application/json で送信してください。",
+                "Send the request body as application/json.",
+            ),
+            Error::NotFound => ("指定されたURLは存在しません。", "There is nothing at this URL."),
+            Error::MethodNotAllowed => (
+                "このURLではその操作はできません。",
+                "This method is not allowed at this URL.",
+            ),
+            Error::Internal => (
+                "システムエラーが発生しました。しばらくしてから再度お試しください。",
+                "A system error occurred. Please try again later.",
+            ),
+            Error::Busy => (
+                "ただいま混み合っています。しばらくしてから再度お試しください。",
+                "The service is busy. Please try again shortly.",
+            ),
+            Error::Unauthorized => (
+                "認証情報がないか、正しくありません。",
+                "Authentication is missing or invalid.",
+            ),
+            Error::InsufficientScope => (
+                "この操作を行う権限がありません。",
+                "This credential is not allowed to perform this operation.",
+            ),
+            Error::SessionInvalid => (
+                "セッションの有効期限が切れたか、ログアウトされています。再度ログインしてください。",
+                "Your session has expired or was ended. Please log in again.",
+            ),
+            Error::InvalidCredentials => (
+                "ログインIDもしくはパスワードに誤りがあります。所定回数連続して誤るとロックされます。",
+                "The login ID or password is incorrect. Repeated failures lock the login.",
+            ),
+            Error::LoginLocked => (
+                "パスワードを所定回数連続して誤ったため、ログインがロックされています。サポートデスクにロック解除をご依頼ください。",
+                "The login is locked after repeated password failures. Please ask the support desk to unlock it.",
+            ),
+            Error::LoginDisabled => (
+                "このログインIDは利用停止されています。サポートデスクにお問い合わせください。",
+                "This login has been disabled. Please contact the support desk.",
+            ),
+            Error::PasswordChangeRequired => (
+                "パスワードの変更が必要です。新しいパスワードを設定してください。",
+                "You must change your password before continuing.",
+            ),
+            Error::SecondFactorNotInitialized => (
+                "二段階認証の登録が必要です。登録を完了してから再度ログインしてください。",
+                "Second factor authentication must be initialized before you can log in.",
+            ),
+            Error::CurrentPasswordInvalid => (
+                "現在のパスワードに誤りがあります。",
+                "The current password is incorrect.",
+            ),
+            Error::InvalidLoginId => (
+                "ログインIDは4〜64文字の半角英数字と記号 . _ - @ で指定してください(先頭は英数字)。",
+                "A login ID is 4 to 64 characters: letters, digits and . _ - @, starting with a letter or digit.",
+            ),
+            Error::InvalidEmail => (
+                "メールアドレスの形式が正しくありません。",
+                "The e-mail address is not valid.",
+            ),
+            Error::InvalidDisplayName => (
+                "表示名は1〜100文字で、制御文字を含めずに指定してください。",
+                "The display name must be 1 to 100 characters without control characters.",
+            ),
+            Error::LoginExists => (
+                "このログインIDは既に登録されています。",
+                "A login with this ID already exists.",
+            ),
+            Error::LoginNotFound => (
+                "指定されたログインIDは存在しません。",
+                "No login with this ID exists.",
+            ),
+            Error::ApiTokenNotFound => (
+                "指定されたAPIトークンは存在しません。",
+                "No API token with this ID exists.",
+            ),
+        };
+        match lang {
+            Lang::Ja => ja.to_owned(),
+            Lang::En => en.to_owned(),
+        }
+    }
+
+    /// A developer-facing detail (only for malformed requests).
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Error::InvalidRequest(d) if !d.is_empty() => Some(d),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_well_formed() {
+        let all = [
+            Error::InvalidRequest(String::new()),
+            Error::PayloadTooLarge,
+            Error::UnsupportedMediaType,
+            Error::NotFound,
+            Error::MethodNotAllowed,
+            Error::Internal,
+            Error::Busy,
+            Error::Unauthorized,
+            Error::InsufficientScope,
+            Error::SessionInvalid,
+            Error::InvalidCredentials,
+            Error::LoginLocked,
+            Error::LoginDisabled,
+            Error::PasswordChangeRequired,
+            Error::SecondFactorNotInitialized,
+            Error::CurrentPasswordInvalid,
+            Error::PasswordPolicy(PolicyViolation::TooShort { min: 8 }),
+            Error::PasswordPolicy(PolicyViolation::TooLong { max: 16 }),
+            Error::PasswordPolicy(PolicyViolation::Composition),
+            Error::PasswordPolicy(PolicyViolation::InvalidCharacters),
+            Error::PasswordPolicy(PolicyViolation::ContainsLoginId),
+            Error::PasswordPolicy(PolicyViolation::Reused { generations: 2 }),
+            Error::PasswordPolicy(PolicyViolation::Common),
+            Error::InvalidLoginId,
+            Error::InvalidEmail,
+            Error::InvalidDisplayName,
+            Error::LoginExists,
+            Error::LoginNotFound,
+            Error::ApiTokenNotFound,
+        ];
+        let mut codes = std::collections::HashSet::new();
+        let mut names = std::collections::HashSet::new();
+        for e in &all {
+            assert!(codes.insert(e.code()), "duplicate code {}", e.code());
+            assert!(names.insert(e.name()), "duplicate name {}", e.name());
+            assert!(e.code().starts_with("SKS-") && e.code().len() == 12);
+            assert!(!e.message(Lang::Ja).is_empty() && !e.message(Lang::En).is_empty());
+            assert_ne!(e.message(Lang::Ja), e.message(Lang::En));
+        }
+    }
+}

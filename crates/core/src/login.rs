@@ -1,0 +1,212 @@
+//! A login (a customer's account) and the rules applied once its password has been checked.
+
+use crate::clock::Timestamp;
+use crate::error::Error;
+use crate::lang::Lang;
+use crate::password::PasswordPolicy;
+use serde::{Deserialize, Serialize};
+
+/// The second factor an operator sets for a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SecondFactor {
+    /// Password only.
+    #[default]
+    None,
+    /// A code sent by e-mail.
+    Email,
+    /// An authenticator app (TOTP).
+    Totp,
+    /// A hardware or software token identified by its token ID.
+    Token,
+    /// A passkey (WebAuthn).
+    Passkey,
+    /// Any factor the customer has registered.
+    Any,
+}
+
+impl SecondFactor {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecondFactor::None => "none",
+            SecondFactor::Email => "email",
+            SecondFactor::Totp => "totp",
+            SecondFactor::Token => "token",
+            SecondFactor::Passkey => "passkey",
+            SecondFactor::Any => "any",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<SecondFactor> {
+        Some(match s {
+            "none" => SecondFactor::None,
+            "email" => SecondFactor::Email,
+            "totp" => SecondFactor::Totp,
+            "token" => SecondFactor::Token,
+            "passkey" => SecondFactor::Passkey,
+            "any" => SecondFactor::Any,
+            _ => return None,
+        })
+    }
+}
+
+/// A login as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    /// Internal key.
+    pub id: i64,
+    /// The login ID (canonical, lower case).
+    pub login_id: String,
+    /// Display name.
+    pub display_name: String,
+    /// Registered e-mail address.
+    pub email: String,
+    /// Preferred language.
+    pub lang: Lang,
+    /// The second factor the operator set.
+    pub second_factor: SecondFactor,
+    /// Whether a second factor is mandatory.
+    pub mfa_required: bool,
+    /// Disabled by an operator.
+    pub disabled: bool,
+    /// Consecutive password failures.
+    pub failed_logins: i64,
+    /// When the login was locked, if it is.
+    pub locked_at: Option<Timestamp>,
+    /// Argon2id PHC string; `None` until a password is set.
+    pub password_hash: Option<String>,
+    /// When the password was last set.
+    pub password_changed_at: Option<Timestamp>,
+    /// The password was set by an operator and must be changed at the next login.
+    pub password_temporary: bool,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Last changed.
+    pub updated_at: Timestamp,
+    /// Last successful login.
+    pub last_login_at: Option<Timestamp>,
+}
+
+/// Why a password must be changed before the login can go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeReason {
+    /// An operator set a temporary password (first login, reset).
+    Temporary,
+    /// The password is older than the policy's maximum age.
+    Expired,
+}
+
+impl ChangeReason {
+    /// The stored / JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeReason::Temporary => "temporary",
+            ChangeReason::Expired => "expired",
+        }
+    }
+}
+
+/// What follows a correct password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterPassword {
+    /// The login may proceed (to the second factor, when there is one).
+    Proceed,
+    /// The password must be changed first.
+    ChangeRequired(ChangeReason),
+}
+
+impl Login {
+    /// Whether the login is locked by password failures.
+    pub fn is_locked(&self) -> bool {
+        self.locked_at.is_some()
+    }
+
+    /// Whether the login has a second factor configured (which relaxes the NIST minimum length).
+    pub fn has_second_factor(&self) -> bool {
+        self.mfa_required || self.second_factor != SecondFactor::None
+    }
+
+    /// Applies the account rules once the password has been verified as correct: a disabled or
+    /// locked login is refused (the customer learns this only with the right password, so the
+    /// refusal tells an attacker nothing), a temporary or expired password must be changed.
+    pub fn after_password(
+        &self,
+        policy: &PasswordPolicy,
+        now: Timestamp,
+    ) -> Result<AfterPassword, Error> {
+        if self.disabled {
+            return Err(Error::LoginDisabled);
+        }
+        if self.is_locked() {
+            return Err(Error::LoginLocked);
+        }
+        if self.password_temporary {
+            return Ok(AfterPassword::ChangeRequired(ChangeReason::Temporary));
+        }
+        if let (Some(days), Some(changed)) = (policy.max_age_days, self.password_changed_at) {
+            if now >= changed.plus_secs(i64::from(days) * 86_400) {
+                return Ok(AfterPassword::ChangeRequired(ChangeReason::Expired));
+            }
+        }
+        Ok(AfterPassword::Proceed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::password::Preset;
+
+    fn login() -> Login {
+        Login {
+            id: 1,
+            login_id: "tanaka".into(),
+            display_name: "田中".into(),
+            email: "t@example.jp".into(),
+            lang: Lang::Ja,
+            second_factor: SecondFactor::None,
+            mfa_required: false,
+            disabled: false,
+            failed_logins: 0,
+            locked_at: None,
+            password_hash: Some("x".into()),
+            password_changed_at: Some(Timestamp(0)),
+            password_temporary: false,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+            last_login_at: None,
+        }
+    }
+
+    #[test]
+    fn expiry_after_90_days_in_jp_broker_only() {
+        let jp = PasswordPolicy::preset(Preset::JpBroker);
+        let nist = PasswordPolicy::preset(Preset::Nist80063b4);
+        let l = login();
+        let day = 86_400;
+        assert_eq!(l.after_password(&jp, Timestamp(89 * day)), Ok(AfterPassword::Proceed));
+        assert_eq!(
+            l.after_password(&jp, Timestamp(90 * day)),
+            Ok(AfterPassword::ChangeRequired(ChangeReason::Expired))
+        );
+        assert_eq!(l.after_password(&nist, Timestamp(900 * day)), Ok(AfterPassword::Proceed));
+    }
+
+    #[test]
+    fn temporary_disabled_locked() {
+        let jp = PasswordPolicy::preset(Preset::JpBroker);
+        let mut l = login();
+        l.password_temporary = true;
+        assert_eq!(
+            l.after_password(&jp, Timestamp(1)),
+            Ok(AfterPassword::ChangeRequired(ChangeReason::Temporary))
+        );
+        l.locked_at = Some(Timestamp(1));
+        assert_eq!(l.after_password(&jp, Timestamp(1)), Err(Error::LoginLocked));
+        l.disabled = true;
+        assert_eq!(l.after_password(&jp, Timestamp(1)), Err(Error::LoginDisabled));
+    }
+}

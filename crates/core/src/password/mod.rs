@@ -1,0 +1,7 @@
+//! Passwords: the policy a new password must meet, and Argon2id hashing.
+
+mod hash;
+mod policy;
+
+pub use hash::{HashParams, PasswordHasher};
+pub use policy::{PasswordPolicy, Preset};

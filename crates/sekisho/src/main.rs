@@ -1,0 +1,206 @@
+//! `sekisho`: the login and multi-factor authentication server for financial online services.
+
+mod bench;
+mod config;
+mod wiring;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use config::{Config, ConfigArgs};
+use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
+use sekisho_core::Clock;
+use sekisho_server::system::{OsRandom, SystemClock};
+
+#[derive(Parser)]
+#[command(name = "sekisho", version, about = "Login and MFA server for financial online services")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (SQLite in ./sekisho-data by default).
+    Serve {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Address to listen on (overrides `listen`).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Manage API tokens for apps and scripts.
+    ApiToken {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Show configuration keys.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Load-test a server on loopback and print figures.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token; the bearer token is printed on the last line, once.
+    Create {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// A name saying who uses the token.
+        #[arg(long)]
+        name: String,
+        /// `admin` (the whole admin API) or `validate` (OTP validation only).
+        #[arg(long)]
+        scope: String,
+    },
+    /// List tokens (without secrets).
+    List {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Revoke a token by ID.
+    Revoke {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Token ID (from `list`).
+        id: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print every configuration key as a Markdown table.
+    Keys,
+    /// Load the configuration and report errors.
+    Check {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+fn load(args: &ConfigArgs) -> Result<Config> {
+    Config::load(args, std::env::vars())
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&config.log_level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { config, listen } => {
+            let mut config = load(&config)?;
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            init_logging(&config);
+            serve(config).await
+        }
+        Command::ApiToken { command } => api_token(command).await,
+        Command::Config { command: ConfigCommand::Keys } => {
+            print!("{}", config::keys_markdown());
+            Ok(())
+        }
+        Command::Config { command: ConfigCommand::Check { config } } => {
+            let c = load(&config)?;
+            wiring::password_policy(&c)?;
+            println!("configuration OK (database: {})", c.database_url()?.split('?').next().unwrap_or(""));
+            Ok(())
+        }
+        Command::Bench(args) => bench::run(args).await,
+    }
+}
+
+async fn serve(config: Config) -> Result<()> {
+    std::fs::create_dir_all(config.outbox_dir())
+        .with_context(|| format!("cannot create the mail outbox {}", config.outbox_dir().display()))?;
+    let state = wiring::app_state(&config).await?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        database = %config.database_url()?.split('?').next().unwrap_or(""),
+        preset = %config.password.preset,
+        "Sekisho is serving"
+    );
+    sekisho_server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn api_token(command: TokenCommand) -> Result<()> {
+    let cli = ClientInfo { ip: None, user_agent: Some("sekisho-cli".into()) };
+    match command {
+        TokenCommand::Create { config, name, scope } => {
+            let c = load(&config)?;
+            let store = wiring::store(&c).await?;
+            let (secret, t) = sekisho_server::tokens::issue_api_token(
+                store.as_ref(), &OsRandom, SystemClock.now(), &name, &scope, Actor::System, &cli,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.error.message(sekisho_core::Lang::En)
+                + &e.error.detail().map(|d| format!(" ({d})")).unwrap_or_default()))?;
+            eprintln!("Created API token {} \"{}\" with scope {}. It is shown only now:", t.id, t.name, t.scope);
+            println!("{secret}");
+        }
+        TokenCommand::List { config } => {
+            let c = load(&config)?;
+            let store = wiring::store(&c).await?;
+            println!("{:>5}  {:<10}  {:<20}  {:<25}  name", "id", "scope", "created", "revoked");
+            for t in store.list_api_tokens().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                println!(
+                    "{:>5}  {:<10}  {:<20}  {:<25}  {}",
+                    t.id,
+                    t.scope,
+                    t.created_at.to_rfc3339(),
+                    t.revoked_at.map(|r| r.to_rfc3339()).unwrap_or_else(|| "-".into()),
+                    t.name
+                );
+            }
+        }
+        TokenCommand::Revoke { config, id } => {
+            let c = load(&config)?;
+            let store = wiring::store(&c).await?;
+            let ev = NewAuditEvent::new(SystemClock.now(), EventType::ApiTokenRevoked, None,
+                Actor::System, &cli, format!("API token {id} revoked (CLI)"));
+            match store.revoke_api_token(id, SystemClock.now(), &ev).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                None => anyhow::bail!("no API token with id {id}"),
+                Some(false) => println!("API token {id} was already revoked"),
+                Some(true) => println!("API token {id} revoked"),
+            }
+        }
+    }
+    Ok(())
+}

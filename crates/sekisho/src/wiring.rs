@@ -1,0 +1,151 @@
+//! From configuration to a running server: master key, store, hashing pool, settings.
+
+use crate::config::Config;
+use anyhow::{anyhow, bail, Context, Result};
+use sekisho_core::clock::random_bytes;
+use sekisho_core::password::{HashParams, PasswordHasher, PasswordPolicy, Preset};
+use sekisho_core::session::SessionPolicy;
+use sekisho_core::Random;
+use sekisho_server::system::{OsRandom, SystemClock};
+use sekisho_server::{AppState, HashPool, Settings};
+use sekisho_store::{ConnectOptions, Store};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The master key for secrets at rest: configured, or generated in the data folder once.
+pub fn master_key(config: &Config) -> Result<[u8; 32]> {
+    let parse = |hex_text: &str, from: &str| -> Result<[u8; 32]> {
+        let bytes = hex::decode(hex_text.trim())
+            .map_err(|_| anyhow!("the master key in {from} is not hex"))?;
+        bytes
+            .try_into()
+            .map_err(|_| anyhow!("the master key in {from} must be 32 bytes (64 hex characters)"))
+    };
+    if let Some(k) = config.master_key.as_deref().filter(|k| !k.is_empty()) {
+        return parse(k, "master_key");
+    }
+    if let Some(file) = &config.master_key_file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read master_key_file {}", file.display()))?;
+        return parse(&text, &file.display().to_string());
+    }
+    let file = config.data_dir.join("master.key");
+    if file.exists() {
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        return parse(&text, &file.display().to_string());
+    }
+    std::fs::create_dir_all(&config.data_dir)?;
+    let key: [u8; 32] = random_bytes(&OsRandom);
+    write_private(&file, &hex::encode(key))?;
+    tracing::warn!(
+        path = %file.display(),
+        "generated a new master key in the data folder; this is for development only: production \
+         supplies its own key (SEKISHO_MASTER_KEY or master_key_file), the same on every instance, \
+         kept apart from the database backups"
+    );
+    Ok(key)
+}
+
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// Connects to the configured database (running migrations).
+pub async fn store(config: &Config) -> Result<Arc<dyn Store>> {
+    let url = config.database_url()?;
+    sekisho_store::connect(&ConnectOptions {
+        url,
+        max_connections: config.database_max_connections,
+    })
+    .await
+    .map_err(|e| anyhow!("cannot open the database: {e}"))
+}
+
+/// The password policy: the preset with any overrides.
+pub fn password_policy(config: &Config) -> Result<PasswordPolicy> {
+    let preset = match config.password.preset.as_str() {
+        "jp-broker" => Preset::JpBroker,
+        "nist-800-63b-4" => Preset::Nist80063b4,
+        other => bail!("password.preset must be jp-broker or nist-800-63b-4, not {other:?}"),
+    };
+    let mut p = PasswordPolicy::preset(preset);
+    let c = &config.password;
+    if let Some(v) = c.min_length {
+        p.min_length = v as usize;
+    }
+    if let Some(v) = c.min_length_with_mfa {
+        p.min_length_with_mfa = v as usize;
+    }
+    if let Some(v) = c.max_length {
+        p.max_length = v as usize;
+    }
+    if let Some(v) = c.history {
+        p.history = v as usize;
+    }
+    if let Some(v) = c.max_age_days {
+        p.max_age_days = (v > 0).then_some(v);
+    }
+    if let Some(v) = c.lockout_threshold {
+        if v == 0 {
+            bail!("password.lockout_threshold must be at least 1");
+        }
+        p.lockout_threshold = v;
+    }
+    if p.min_length == 0 || p.min_length_with_mfa == 0 || p.max_length < p.min_length.max(p.min_length_with_mfa) {
+        bail!("password lengths are inconsistent: min {} / with MFA {} / max {}", p.min_length, p.min_length_with_mfa, p.max_length);
+    }
+    Ok(p)
+}
+
+/// Builds the whole server state.
+pub async fn app_state(config: &Config) -> Result<AppState> {
+    let _master_key = master_key(config)?;
+    let store = store(config).await?;
+    let policy = password_policy(config)?;
+    let hasher = PasswordHasher::new(HashParams {
+        memory_kib: config.password.argon2_memory_kib,
+        iterations: config.password.argon2_iterations,
+        parallelism: config.password.argon2_parallelism,
+    })
+    .map_err(|e| anyhow!("password.argon2_*: {e}"))?;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let concurrency = config.password.hash_concurrency.map(|c| c as usize).unwrap_or(cores);
+    let rng: Arc<dyn Random> = Arc::new(OsRandom);
+    let dummy = hex::encode(random_bytes::<16>(rng.as_ref()));
+    let hashes = HashPool::new(
+        hasher,
+        concurrency,
+        config.password.hash_queue_limit as usize,
+        &dummy,
+        random_bytes(rng.as_ref()),
+    )
+    .map_err(|e| anyhow!("cannot prepare password hashing: {e}"))?;
+    let settings = Settings {
+        public_url: config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", config.listen)),
+        password_policy: policy,
+        session: SessionPolicy {
+            idle_secs: config.session.idle_timeout_secs,
+            absolute_secs: config.session.absolute_timeout_secs,
+        },
+        password_change_secs: config.session.password_change_timeout_secs,
+        trust_forwarded_for: config.trust_forwarded_for,
+        max_body_bytes: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
+    };
+    Ok(AppState::new(store, Arc::new(SystemClock), rng, settings, hashes))
+}

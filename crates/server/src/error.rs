@@ -1,0 +1,150 @@
+//! The one mapping from domain errors to HTTP: status from the error kind, and a JSON body
+//! `{"error","code","message"}` localised by the `localize` middleware, which is the only place
+//! that knows the request's `Accept-Language`.
+
+use axum::body::Body;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sekisho_core::error::ErrorKind;
+use sekisho_core::{Error, Lang};
+use sekisho_store::StoreError;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// A domain error on its way to the client, with optional extra fields for the body.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// The error.
+    pub error: Error,
+    /// Extra JSON fields (e.g. the password-change token).
+    pub extra: Map<String, Value>,
+}
+
+impl ApiError {
+    /// Adds an extra field to the body.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> ApiError {
+        self.extra.insert(key.to_owned(), value.into());
+        self
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        ApiError { error, extra: Map::new() }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "storage failure");
+        Error::Internal.into()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        match r.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge.into(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::UnsupportedMediaType.into(),
+            _ => Error::InvalidRequest(r.body_text()).into(),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        Error::InvalidRequest(r.body_text()).into()
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        Error::InvalidRequest(r.body_text()).into()
+    }
+}
+
+fn status(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+        ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+#[derive(Clone)]
+struct Pending(Arc<ApiError>);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut res = status(self.error.kind()).into_response();
+        res.extensions_mut().insert(Pending(Arc::new(self)));
+        res
+    }
+}
+
+/// Renders the body of any error response in the request's language.
+pub async fn localize(req: Request, next: Next) -> Response {
+    let lang = Lang::from_accept_language(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let mut res = next.run(req).await;
+    // Errors raised by the framework itself (unknown route, wrong method) arrive bodiless.
+    let pending = res.extensions_mut().remove::<Pending>().map(|p| p.0).or_else(|| {
+        match res.status() {
+            StatusCode::NOT_FOUND if res.headers().get(header::CONTENT_TYPE).is_none() => {
+                Some(Arc::new(Error::NotFound.into()))
+            }
+            StatusCode::METHOD_NOT_ALLOWED => Some(Arc::new(Error::MethodNotAllowed.into())),
+            _ => None,
+        }
+    });
+    let Some(err) = pending else {
+        return res;
+    };
+    let mut body = Map::new();
+    body.insert("error".into(), err.error.name().into());
+    body.insert("code".into(), err.error.code().into());
+    body.insert("message".into(), err.error.message(lang).into());
+    if let Some(d) = err.error.detail() {
+        body.insert("detail".into(), d.into());
+    }
+    for (k, v) in &err.extra {
+        body.insert(k.clone(), v.clone());
+    }
+    let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
+    *res.body_mut() = Body::from(bytes);
+    let h = res.headers_mut();
+    h.remove(header::CONTENT_LENGTH);
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    h.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.as_str()));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    match err.error.kind() {
+        ErrorKind::Unauthorized => {
+            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        ErrorKind::Unavailable => {
+            h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        _ => {}
+    }
+    res
+}
+
+/// The response for a panic in a handler: a plain internal error, never the panic text.
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    ApiError::from(Error::Internal).into_response()
+}

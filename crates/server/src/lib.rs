@@ -1,0 +1,41 @@
+//! Sekisho's HTTP server: the JSON API for apps and desktop clients, the admin API, health,
+//! metrics and the OpenAPI description. Handlers are thin: parse → call core/store → render.
+
+mod auth;
+mod error;
+mod extract;
+mod hashing;
+mod metrics;
+mod routes;
+mod state;
+pub mod tokens;
+pub mod system;
+
+pub use error::ApiError;
+pub use hashing::HashPool;
+pub use state::{AppState, Settings};
+
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+/// The OpenAPI 3.1 description of every JSON endpoint.
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
+
+/// Builds the router with all endpoints and layers.
+pub fn router(state: AppState) -> axum::Router {
+    routes::router(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,347 @@
+//! Admin API for logins: create, read, search, change, delete, set password, unlock, sessions.
+
+use super::views;
+use crate::auth::{self, event};
+use crate::error::ApiError;
+use crate::extract::{Admin, Client, Json, Path, Query};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::Router;
+use sekisho_core::audit::EventType;
+use sekisho_core::login::{Login, SecondFactor};
+use sekisho_core::validate::{display_name, EmailAddress, LoginId};
+use sekisho_core::{Error, Lang};
+use sekisho_store::{LoginPatch, LoginQuery, NewLogin, StoreError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/logins", post(create).get(list))
+        .route("/logins/{login_id}", get(read).patch(update).delete(remove))
+        .route("/logins/{login_id}/password", put(set_password))
+        .route("/logins/{login_id}/unlock", post(unlock))
+        .route("/logins/{login_id}/sessions", get(sessions).delete(revoke_sessions))
+}
+
+fn parse_lang(s: &str) -> Result<Lang, ApiError> {
+    Lang::parse(s).ok_or_else(|| Error::InvalidRequest("lang must be \"ja\" or \"en\"".into()).into())
+}
+
+fn parse_factor(s: &str) -> Result<SecondFactor, ApiError> {
+    SecondFactor::parse(s).ok_or_else(|| {
+        Error::InvalidRequest(
+            "second_factor must be one of none, email, totp, token, passkey, any".into(),
+        )
+        .into()
+    })
+}
+
+async fn load(state: &AppState, login_id: &str) -> Result<Login, ApiError> {
+    let id = LoginId::parse(login_id).map_err(|_| Error::LoginNotFound)?;
+    Ok(state
+        .store
+        .get_login(id.as_str())
+        .await?
+        .ok_or(Error::LoginNotFound)?)
+}
+
+fn render(state: &AppState, login: &Login) -> axum::Json<Value> {
+    axum::Json(views::login(login, &state.settings.password_policy, state.clock.now()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    login_id: String,
+    email: String,
+    display_name: String,
+    lang: Option<String>,
+    second_factor: Option<String>,
+    mfa_required: Option<bool>,
+    /// An initial password; temporary (change at first login) unless `temporary` is false.
+    password: Option<String>,
+    temporary: Option<bool>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Client(client): Client,
+    Json(body): Json<CreateBody>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    let login_id = LoginId::parse(&body.login_id)?;
+    let email = EmailAddress::parse(&body.email)?;
+    let name = display_name(&body.display_name)?;
+    let lang = body.lang.as_deref().map(parse_lang).transpose()?.unwrap_or_default();
+    let factor = body
+        .second_factor
+        .as_deref()
+        .map(parse_factor)
+        .transpose()?
+        .unwrap_or_default();
+    let now = state.clock.now();
+    let new = NewLogin {
+        login_id: login_id.as_str().to_owned(),
+        display_name: name,
+        email: email.as_str().to_owned(),
+        lang,
+        second_factor: factor,
+        mfa_required: body.mfa_required.unwrap_or(false),
+        now,
+    };
+    // Check the password before anything is written, so a refused password creates nothing.
+    let probe = Login {
+        id: 0,
+        login_id: new.login_id.clone(),
+        display_name: new.display_name.clone(),
+        email: new.email.clone(),
+        lang,
+        second_factor: factor,
+        mfa_required: new.mfa_required,
+        disabled: false,
+        failed_logins: 0,
+        locked_at: None,
+        password_hash: None,
+        password_changed_at: None,
+        password_temporary: false,
+        created_at: now,
+        updated_at: now,
+        last_login_at: None,
+    };
+    let hash = match &body.password {
+        Some(p) => Some(auth::new_password_hash(&state, &probe, p).await?),
+        None => None,
+    };
+    let ev = event(&state, EventType::LoginCreated, Some(login_id.as_str()), caller.actor(),
+        &client, format!("second_factor={}, mfa_required={}", factor.as_str(), new.mfa_required));
+    let mut login = match state.store.create_login(&new, &ev).await {
+        Ok(l) => l,
+        Err(StoreError::Conflict) => return Err(Error::LoginExists.into()),
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(hash) = hash {
+        let temporary = body.temporary.unwrap_or(true);
+        let ev = event(&state, EventType::PasswordSet, Some(login_id.as_str()), caller.actor(),
+            &client, if temporary { "initial temporary password set" } else { "initial password set" });
+        state
+            .store
+            .set_password(login.id, &hash, temporary, now, None, &ev)
+            .await?;
+        login = load(&state, login_id.as_str()).await?;
+    }
+    Ok((StatusCode::CREATED, render(&state, &login)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    q: Option<String>,
+    locked: Option<bool>,
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(p): Query<ListParams>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let limit = p.limit.unwrap_or(50).clamp(1, 500);
+    let logins = state
+        .store
+        .list_logins(&LoginQuery {
+            q: p.q.map(|q| q.chars().take(100).collect()),
+            locked: p.locked,
+            after: p.after,
+            limit,
+        })
+        .await?;
+    let next = (logins.len() == limit as usize)
+        .then(|| logins.last().map(|l| l.login_id.clone()))
+        .flatten();
+    let now = state.clock.now();
+    let policy = &state.settings.password_policy;
+    Ok(axum::Json(json!({
+        "logins": logins.iter().map(|l| views::login(l, policy, now)).collect::<Vec<_>>(),
+        "next_after": next,
+    })))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(login_id): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let login = load(&state, &login_id).await?;
+    Ok(render(&state, &login))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchBody {
+    display_name: Option<String>,
+    email: Option<String>,
+    lang: Option<String>,
+    second_factor: Option<String>,
+    mfa_required: Option<bool>,
+    disabled: Option<bool>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Client(client): Client,
+    Path(login_id): Path<String>,
+    Json(body): Json<PatchBody>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let login = load(&state, &login_id).await?;
+    let patch = LoginPatch {
+        display_name: body.display_name.as_deref().map(display_name).transpose()?,
+        email: body
+            .email
+            .as_deref()
+            .map(|e| EmailAddress::parse(e).map(|e| e.as_str().to_owned()))
+            .transpose()?,
+        lang: body.lang.as_deref().map(parse_lang).transpose()?,
+        second_factor: body.second_factor.as_deref().map(parse_factor).transpose()?,
+        mfa_required: body.mfa_required,
+        disabled: body.disabled,
+    };
+    let mut changes = Vec::new();
+    if let Some(v) = &patch.display_name {
+        changes.push(format!("display_name={v}"));
+    }
+    if let Some(v) = &patch.email {
+        changes.push(format!("email={v}"));
+    }
+    if let Some(v) = patch.lang {
+        changes.push(format!("lang={}", v.as_str()));
+    }
+    if let Some(v) = patch.second_factor {
+        changes.push(format!("second_factor={}", v.as_str()));
+    }
+    if let Some(v) = patch.mfa_required {
+        changes.push(format!("mfa_required={v}"));
+    }
+    if let Some(v) = patch.disabled {
+        changes.push(format!("disabled={v}{}", if v { " (sessions revoked)" } else { "" }));
+    }
+    if changes.is_empty() {
+        return Ok(render(&state, &login));
+    }
+    let ev = event(&state, EventType::LoginUpdated, Some(&login.login_id), caller.actor(),
+        &client, changes.join(", "));
+    let updated = state
+        .store
+        .update_login(&login.login_id, &patch, state.clock.now(), &ev)
+        .await?
+        .ok_or(Error::LoginNotFound)?;
+    Ok(render(&state, &updated))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Client(client): Client,
+    Path(login_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let login = load(&state, &login_id).await?;
+    let ev = event(&state, EventType::LoginDeleted, Some(&login.login_id), caller.actor(),
+        &client, "login deleted with its sessions and password history");
+    if !state.store.delete_login(&login.login_id, &ev).await? {
+        return Err(Error::LoginNotFound.into());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordBody {
+    password: String,
+    temporary: bool,
+}
+
+async fn set_password(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Client(client): Client,
+    Path(login_id): Path<String>,
+    Json(body): Json<PasswordBody>,
+) -> Result<StatusCode, ApiError> {
+    if body.password.len() > 1024 {
+        return Err(Error::InvalidRequest("password too long".into()).into());
+    }
+    let login = load(&state, &login_id).await?;
+    let hash = auth::new_password_hash(&state, &login, &body.password).await?;
+    let what = if body.temporary {
+        "temporary password set by operator (change at next login); sessions revoked"
+    } else {
+        "password set by operator; sessions revoked"
+    };
+    let ev = event(&state, EventType::PasswordSet, Some(&login.login_id), caller.actor(),
+        &client, what);
+    state
+        .store
+        .set_password(login.id, &hash, body.temporary, state.clock.now(), None, &ev)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn unlock(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Client(client): Client,
+    Path(login_id): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let login = load(&state, &login_id).await?;
+    let what = if login.is_locked() {
+        format!("unlocked (was locked after {} failures)", login.failed_logins)
+    } else {
+        "unlock requested; login was not locked (failure count reset)".to_owned()
+    };
+    let ev = event(&state, EventType::LoginUnlocked, Some(&login.login_id), caller.actor(),
+        &client, what);
+    let was_locked = state
+        .store
+        .unlock_login(&login.login_id, state.clock.now(), &ev)
+        .await?
+        .ok_or(Error::LoginNotFound)?;
+    Ok(axum::Json(json!({ "login_id": login.login_id, "was_locked": was_locked })))
+}
+
+async fn sessions(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(login_id): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let login = load(&state, &login_id).await?;
+    let now = state.clock.now();
+    let policy = &state.settings.session;
+    let list = state.store.list_sessions(login.id, now).await?;
+    Ok(axum::Json(json!({
+        "sessions": list
+            .iter()
+            .filter(|s| s.is_active(policy, now))
+            .map(|s| views::session(s, policy))
+            .collect::<Vec<_>>(),
+    })))
+}
+
+async fn revoke_sessions(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Client(client): Client,
+    Path(login_id): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let login = load(&state, &login_id).await?;
+    let ev = event(&state, EventType::SessionRevoked, Some(&login.login_id), caller.actor(),
+        &client, "all sessions revoked by operator");
+    let n = state
+        .store
+        .revoke_login_sessions(login.id, state.clock.now(), &ev)
+        .await?;
+    Ok(axum::Json(json!({ "revoked": n })))
+}

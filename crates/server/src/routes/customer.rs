@@ -1,0 +1,166 @@
+//! The customer's JSON API: login, logout, own account, password change; and token
+//! introspection for relying apps.
+
+use super::views;
+use crate::auth::{self, event};
+use crate::error::ApiError;
+use crate::extract::{ApiCaller, Client, Customer, Json};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use sekisho_core::audit::{Actor, EventType};
+use sekisho_core::session::SessionPurpose;
+use sekisho_core::{token, Error};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/login", post(login))
+        .route("/api/v1/logout", post(logout))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/me/password", post(change_password))
+        .route("/api/v1/introspect", post(introspect))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    login_id: String,
+    password: String,
+    /// One-time code sent with ID and password by desktop clients; checked once the login has a
+    /// registered second factor.
+    #[allow(dead_code)]
+    otp: Option<String>,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Json(body): Json<LoginBody>,
+) -> Result<axum::Json<Value>, ApiError> {
+    if body.login_id.len() > 256 || body.password.len() > 1024 {
+        return Err(Error::InvalidRequest("login_id or password too long".into()).into());
+    }
+    let issued = auth::password_login(&state, &client, &body.login_id, &body.password).await?;
+    let s = &issued.session;
+    Ok(axum::Json(json!({
+        "session_token": issued.token,
+        "token_type": "Bearer",
+        "login_id": s.login_id,
+        "methods": s.methods,
+        "expires_at": s.expires_at.to_rfc3339(),
+        "idle_expires_at": s.idle_expires_at(&state.settings.session).to_rfc3339(),
+        "idle_timeout_secs": state.settings.session.idle_secs,
+    })))
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Customer(session): Customer,
+) -> Result<StatusCode, ApiError> {
+    let ev = event(&state, EventType::SessionRevoked, Some(&session.login_id), Actor::SelfService,
+        &client, "logout");
+    state
+        .store
+        .revoke_session(session.id, state.clock.now(), &ev)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(
+    State(state): State<AppState>,
+    Customer(session): Customer,
+) -> Result<axum::Json<Value>, ApiError> {
+    if session.purpose != SessionPurpose::Full {
+        return Err(Error::PasswordChangeRequired.into());
+    }
+    let login = state
+        .store
+        .get_login(&session.login_id)
+        .await?
+        .ok_or(Error::SessionInvalid)?;
+    let policy = &state.settings.password_policy;
+    Ok(axum::Json(json!({
+        "login_id": login.login_id,
+        "display_name": login.display_name,
+        "email": login.email,
+        "lang": login.lang.as_str(),
+        "second_factor": login.second_factor.as_str(),
+        "mfa_required": login.mfa_required,
+        "password_changed_at": login.password_changed_at.map(|t| t.to_rfc3339()),
+        "password_expires_at": views::password_expires_at(&login, policy).map(|t| t.to_rfc3339()),
+        "last_login_at": login.last_login_at.map(|t| t.to_rfc3339()),
+        "session": views::session(&session, &state.settings.session),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangePassword {
+    current_password: String,
+    new_password: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Customer(session): Customer,
+    Json(body): Json<ChangePassword>,
+) -> Result<axum::Json<Value>, ApiError> {
+    if body.current_password.len() > 1024 || body.new_password.len() > 1024 {
+        return Err(Error::InvalidRequest("password too long".into()).into());
+    }
+    let login = state
+        .store
+        .get_login(&session.login_id)
+        .await?
+        .ok_or(Error::SessionInvalid)?;
+    auth::check_current_password(&state, &client, &login, &body.current_password).await?;
+    let hash = auth::new_password_hash(&state, &login, &body.new_password).await?;
+    let full = session.purpose == SessionPurpose::Full;
+    let ev = event(&state, EventType::PasswordChanged, Some(&login.login_id), Actor::SelfService,
+        &client, "password changed by the customer; other sessions revoked");
+    // A full session stays; the restricted password-change session ends, and the customer logs
+    // in with the new password.
+    let keep = full.then_some(session.id);
+    state
+        .store
+        .set_password(login.id, &hash, false, state.clock.now(), keep, &ev)
+        .await?;
+    Ok(axum::Json(json!({ "changed": true, "login_required": !full })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntrospectBody {
+    token: String,
+}
+
+async fn introspect(
+    State(state): State<AppState>,
+    _caller: ApiCaller,
+    Json(body): Json<IntrospectBody>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let now = state.clock.now();
+    let session = state
+        .store
+        .get_session(&token::hash(&body.token))
+        .await?
+        .filter(|s| s.is_active(&state.settings.session, now));
+    Ok(axum::Json(match session {
+        None => json!({ "active": false }),
+        Some(s) => json!({
+            "active": true,
+            "login_id": s.login_id,
+            "purpose": s.purpose,
+            "methods": s.methods,
+            "auth_time": s.created_at.to_rfc3339(),
+            "expires_at": s.expires_at.to_rfc3339(),
+            "idle_expires_at": s.idle_expires_at(&state.settings.session).to_rfc3339(),
+        }),
+    }))
+}

@@ -1,0 +1,54 @@
+//! The router: one module per area, each with its own `router()`.
+
+mod admin_audit;
+mod admin_logins;
+mod customer;
+mod health;
+mod views;
+
+use crate::error::{localize, panic_response, ApiError};
+use crate::state::AppState;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use sekisho_core::Error;
+use tower_http::catch_panic::CatchPanicLayer;
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.settings.max_body_bytes;
+    Router::new()
+        .merge(health::router())
+        .merge(customer::router())
+        .nest(
+            "/api/admin/v1",
+            admin_logins::router().merge(admin_audit::router()),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(localize))
+        .layer(middleware::from_fn_with_state(state.clone(), common_headers))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    Error::NotFound.into()
+}
+
+async fn method_not_allowed() -> ApiError {
+    Error::MethodNotAllowed.into()
+}
+
+/// Headers every API response carries, and the response counter.
+async fn common_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    state.metrics.http(res.status().as_u16());
+    let h = res.headers_mut();
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    res
+}

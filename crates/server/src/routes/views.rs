@@ -1,0 +1,71 @@
+//! JSON shapes shared by several endpoints.
+
+use sekisho_core::login::Login;
+use sekisho_core::password::PasswordPolicy;
+use sekisho_core::session::{Session, SessionPolicy};
+use sekisho_core::Timestamp;
+use sekisho_store::ApiToken;
+use serde_json::{json, Value};
+
+fn t(ts: Option<Timestamp>) -> Value {
+    ts.map(|t| Value::String(t.to_rfc3339())).unwrap_or(Value::Null)
+}
+
+/// When the login's password expires under `policy`.
+pub fn password_expires_at(login: &Login, policy: &PasswordPolicy) -> Option<Timestamp> {
+    let days = policy.max_age_days?;
+    login
+        .password_changed_at
+        .map(|c| c.plus_secs(i64::from(days) * 86_400))
+}
+
+/// A login as the admin API shows it, with the flags an operator needs at a glance.
+pub fn login(login: &Login, policy: &PasswordPolicy, now: Timestamp) -> Value {
+    let expires = password_expires_at(login, policy);
+    json!({
+        "login_id": login.login_id,
+        "display_name": login.display_name,
+        "email": login.email,
+        "lang": login.lang.as_str(),
+        "second_factor": login.second_factor.as_str(),
+        "mfa_required": login.mfa_required,
+        "disabled": login.disabled,
+        "locked": login.is_locked(),
+        "locked_at": t(login.locked_at),
+        "failed_logins": login.failed_logins,
+        "password_set": login.password_hash.is_some(),
+        "password_temporary": login.password_temporary,
+        "password_changed_at": t(login.password_changed_at),
+        "password_expires_at": t(expires),
+        "password_expired": expires.is_some_and(|e| now >= e),
+        "created_at": login.created_at.to_rfc3339(),
+        "updated_at": login.updated_at.to_rfc3339(),
+        "last_login_at": t(login.last_login_at),
+    })
+}
+
+/// A session without its token.
+pub fn session(s: &Session, policy: &SessionPolicy) -> Value {
+    json!({
+        "session_id": s.id,
+        "purpose": s.purpose,
+        "methods": s.methods,
+        "created_at": s.created_at.to_rfc3339(),
+        "last_seen_at": s.last_seen_at.to_rfc3339(),
+        "idle_expires_at": s.idle_expires_at(policy).to_rfc3339(),
+        "expires_at": s.expires_at.to_rfc3339(),
+        "client_ip": s.client_ip,
+        "user_agent": s.user_agent,
+    })
+}
+
+/// An API token without its secret.
+pub fn api_token(t: &ApiToken) -> Value {
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "scope": t.scope,
+        "created_at": t.created_at.to_rfc3339(),
+        "revoked_at": t.revoked_at.map(|r| r.to_rfc3339()),
+    })
+}

@@ -1,0 +1,260 @@
+//! Sekisho's storage: the [`Store`] trait and one SQL implementation that runs the same
+//! statements on SQLite (embedded default, WAL) and PostgreSQL (shared by several instances).
+//!
+//! Every method that changes security state takes the audit event(s) describing the change and
+//! writes them in the same transaction. Counters and locks change in single atomic statements, so
+//! concurrent requests on any number of instances leave them exact.
+
+mod sql;
+pub mod testing;
+
+use async_trait::async_trait;
+use sekisho_core::audit::{AuditEvent, AuditFilter, NewAuditEvent};
+use sekisho_core::login::{Login, SecondFactor};
+use sekisho_core::session::{Session, SessionPurpose};
+use sekisho_core::{Lang, Timestamp};
+
+pub use sql::{connect, ConnectOptions};
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the change (e.g. the login ID exists).
+    #[error("conflict")]
+    Conflict,
+    /// The database failed; the detail is for the log only.
+    #[error("database: {0}")]
+    Backend(String),
+}
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which database is behind a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in a local file.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A login to create.
+#[derive(Debug, Clone)]
+pub struct NewLogin {
+    /// Canonical login ID.
+    pub login_id: String,
+    /// Display name.
+    pub display_name: String,
+    /// Registered e-mail address.
+    pub email: String,
+    /// Language.
+    pub lang: Lang,
+    /// Second factor.
+    pub second_factor: SecondFactor,
+    /// MFA mandatory.
+    pub mfa_required: bool,
+    /// Creation time.
+    pub now: Timestamp,
+}
+
+/// Changes to a login; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct LoginPatch {
+    /// New display name.
+    pub display_name: Option<String>,
+    /// New e-mail address.
+    pub email: Option<String>,
+    /// New language.
+    pub lang: Option<Lang>,
+    /// New second factor.
+    pub second_factor: Option<SecondFactor>,
+    /// New MFA requirement.
+    pub mfa_required: Option<bool>,
+    /// Disable (true) or enable (false). Disabling also revokes the login's sessions.
+    pub disabled: Option<bool>,
+}
+
+/// A search over logins, ordered by login ID.
+#[derive(Debug, Clone, Default)]
+pub struct LoginQuery {
+    /// Substring of the login ID, display name or e-mail (case-insensitive).
+    pub q: Option<String>,
+    /// Only locked (true) or only unlocked (false) logins.
+    pub locked: Option<bool>,
+    /// Only logins whose ID sorts after this one (the paging cursor).
+    pub after: Option<String>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// A session to create.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// SHA-256 of the token.
+    pub token_hash: String,
+    /// Login's internal key.
+    pub login_pk: i64,
+    /// Purpose.
+    pub purpose: SessionPurpose,
+    /// Methods used (e.g. `pwd`).
+    pub methods: Vec<String>,
+    /// Now.
+    pub now: Timestamp,
+    /// Absolute end.
+    pub expires_at: Timestamp,
+    /// Client IP.
+    pub client_ip: Option<String>,
+    /// User agent.
+    pub user_agent: Option<String>,
+}
+
+/// An API token as stored (without its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// ID.
+    pub id: i64,
+    /// Name given at creation.
+    pub name: String,
+    /// Scope (`admin`, `validate`).
+    pub scope: String,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Revoked.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// What a recorded password failure did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureOutcome {
+    /// Consecutive failures after this one.
+    pub failed_logins: i64,
+    /// This failure locked the login.
+    pub newly_locked: bool,
+}
+
+/// Everything Sekisho keeps. One implementation serves SQLite and PostgreSQL.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// The backend in use.
+    fn backend(&self) -> Backend;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Creates a login; [`StoreError::Conflict`] if the ID is taken.
+    async fn create_login(&self, new: &NewLogin, audit: &NewAuditEvent) -> StoreResult<Login>;
+
+    /// Reads a login by its canonical ID.
+    async fn get_login(&self, login_id: &str) -> StoreResult<Option<Login>>;
+
+    /// Searches logins.
+    async fn list_logins(&self, query: &LoginQuery) -> StoreResult<Vec<Login>>;
+
+    /// Applies a patch; `None` if there is no such login.
+    async fn update_login(
+        &self,
+        login_id: &str,
+        patch: &LoginPatch,
+        now: Timestamp,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<Option<Login>>;
+
+    /// Deletes a login with its sessions and password history; false if there was none. The
+    /// audit trail keeps the login ID.
+    async fn delete_login(&self, login_id: &str, audit: &NewAuditEvent) -> StoreResult<bool>;
+
+    /// The newest `n` password hashes of a login (the current one first).
+    async fn password_history(&self, login_pk: i64, n: usize) -> StoreResult<Vec<String>>;
+
+    /// Sets a new password hash (and records it in the history), revoking the login's sessions
+    /// except `keep_session`.
+    async fn set_password(
+        &self,
+        login_pk: i64,
+        password_hash: &str,
+        temporary: bool,
+        now: Timestamp,
+        keep_session: Option<i64>,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<()>;
+
+    /// Counts one password failure atomically and locks the login when the count reaches
+    /// `threshold`; `lock_audit` is written only by the failure that locks it.
+    async fn record_password_failure(
+        &self,
+        login_pk: i64,
+        threshold: u32,
+        now: Timestamp,
+        audit: &NewAuditEvent,
+        lock_audit: &NewAuditEvent,
+    ) -> StoreResult<FailureOutcome>;
+
+    /// Clears the lock and the failure count; `None` if there is no such login, otherwise whether
+    /// it was locked.
+    async fn unlock_login(&self, login_id: &str, now: Timestamp, audit: &NewAuditEvent)
+        -> StoreResult<Option<bool>>;
+
+    /// After a correct password: resets the failure count and creates a session, unless the
+    /// login was locked or disabled meanwhile (then `None` and nothing changes).
+    async fn create_session(
+        &self,
+        new: &NewSession,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<Option<Session>>;
+
+    /// Reads a session by token hash (revoked or not).
+    async fn get_session(&self, token_hash: &str) -> StoreResult<Option<Session>>;
+
+    /// Records use of a session (moves the idle deadline).
+    async fn touch_session(&self, session_id: i64, now: Timestamp) -> StoreResult<()>;
+
+    /// Revokes one session; false if it was already revoked.
+    async fn revoke_session(
+        &self,
+        session_id: i64,
+        now: Timestamp,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<bool>;
+
+    /// Revokes every active session of a login; returns how many.
+    async fn revoke_login_sessions(
+        &self,
+        login_pk: i64,
+        now: Timestamp,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<u64>;
+
+    /// Lists a login's sessions that are not revoked and not past their absolute end.
+    async fn list_sessions(&self, login_pk: i64, now: Timestamp) -> StoreResult<Vec<Session>>;
+
+    /// Stores a new API token by hash.
+    async fn create_api_token(
+        &self,
+        name: &str,
+        scope: &str,
+        token_hash: &str,
+        now: Timestamp,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<ApiToken>;
+
+    /// Finds a token that is not revoked.
+    async fn find_api_token(&self, token_hash: &str) -> StoreResult<Option<ApiToken>>;
+
+    /// All tokens, revoked ones included.
+    async fn list_api_tokens(&self) -> StoreResult<Vec<ApiToken>>;
+
+    /// Revokes a token; `None` if there is none with this ID, else whether it was active.
+    async fn revoke_api_token(
+        &self,
+        id: i64,
+        now: Timestamp,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<Option<bool>>;
+
+    /// Appends an audit event on its own (for events that change nothing else).
+    async fn append_audit(&self, event: &NewAuditEvent) -> StoreResult<()>;
+
+    /// Reads the audit trail, newest first.
+    async fn query_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>>;
+}
