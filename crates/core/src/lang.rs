@@ -67,8 +67,14 @@ mod tests {
     fn accept_language_picks_highest_supported() {
         assert_eq!(Lang::from_accept_language(None), Lang::Ja);
         assert_eq!(Lang::from_accept_language(Some("en-US,en;q=0.9")), Lang::En);
-        assert_eq!(Lang::from_accept_language(Some("fr, en;q=0.5, ja;q=0.8")), Lang::Ja);
+        assert_eq!(
+            Lang::from_accept_language(Some("fr, en;q=0.5, ja;q=0.8")),
+            Lang::Ja
+        );
         assert_eq!(Lang::from_accept_language(Some("de")), Lang::Ja);
-        assert_eq!(Lang::from_accept_language(Some("ja;q=0, en;q=0.1")), Lang::En);
+        assert_eq!(
+            Lang::from_accept_language(Some("ja;q=0, en;q=0.1")),
+            Lang::En
+        );
     }
 }

@@ -187,12 +187,18 @@ mod tests {
         let nist = PasswordPolicy::preset(Preset::Nist80063b4);
         let l = login();
         let day = 86_400;
-        assert_eq!(l.after_password(&jp, Timestamp(89 * day)), Ok(AfterPassword::Proceed));
+        assert_eq!(
+            l.after_password(&jp, Timestamp(89 * day)),
+            Ok(AfterPassword::Proceed)
+        );
         assert_eq!(
             l.after_password(&jp, Timestamp(90 * day)),
             Ok(AfterPassword::ChangeRequired(ChangeReason::Expired))
         );
-        assert_eq!(l.after_password(&nist, Timestamp(900 * day)), Ok(AfterPassword::Proceed));
+        assert_eq!(
+            l.after_password(&nist, Timestamp(900 * day)),
+            Ok(AfterPassword::Proceed)
+        );
     }
 
     #[test]
@@ -207,6 +213,9 @@ mod tests {
         l.locked_at = Some(Timestamp(1));
         assert_eq!(l.after_password(&jp, Timestamp(1)), Err(Error::LoginLocked));
         l.disabled = true;
-        assert_eq!(l.after_password(&jp, Timestamp(1)), Err(Error::LoginDisabled));
+        assert_eq!(
+            l.after_password(&jp, Timestamp(1)),
+            Err(Error::LoginDisabled)
+        );
     }
 }

@@ -26,7 +26,13 @@ impl SecretBox {
     pub fn seal(&self, plaintext: &[u8], aad: &[u8], nonce: [u8; 12]) -> Option<String> {
         let ct = self
             .cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
             .ok()?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
@@ -64,16 +70,32 @@ mod tests {
     #[test]
     fn seal_open_and_tamper() {
         let b = SecretBox::new("k1", &[9; 32]);
-        let s = b.seal(b"12345678901234567890", b"totp:42", [1; 12]).unwrap_or_default();
+        let s = b
+            .seal(b"12345678901234567890", b"totp:42", [1; 12])
+            .unwrap_or_default();
         assert!(s.starts_with("k1:"));
         assert!(!s.contains("12345678901234567890"));
-        assert_eq!(b.open(&s, b"totp:42").as_deref(), Some(&b"12345678901234567890"[..]));
+        assert_eq!(
+            b.open(&s, b"totp:42").as_deref(),
+            Some(&b"12345678901234567890"[..])
+        );
         assert_eq!(b.open(&s, b"totp:43"), None, "other row");
-        assert_eq!(SecretBox::new("k2", &[9; 32]).open(&s, b"totp:42"), None, "other key id");
-        assert_eq!(SecretBox::new("k1", &[8; 32]).open(&s, b"totp:42"), None, "other key");
+        assert_eq!(
+            SecretBox::new("k2", &[9; 32]).open(&s, b"totp:42"),
+            None,
+            "other key id"
+        );
+        assert_eq!(
+            SecretBox::new("k1", &[8; 32]).open(&s, b"totp:42"),
+            None,
+            "other key"
+        );
         let mut t = s.clone().into_bytes();
         let last = t.len() - 1;
         t[last] = if t[last] == b'A' { b'B' } else { b'A' };
-        assert_eq!(b.open(&String::from_utf8(t).unwrap_or_default(), b"totp:42"), None);
+        assert_eq!(
+            b.open(&String::from_utf8(t).unwrap_or_default(), b"totp:42"),
+            None
+        );
     }
 }

@@ -79,7 +79,9 @@ pub struct Session {
 impl Session {
     /// When the session ends if it stays unused.
     pub fn idle_expires_at(&self, policy: &SessionPolicy) -> Timestamp {
-        self.last_seen_at.plus_secs(policy.idle_secs).min(self.expires_at)
+        self.last_seen_at
+            .plus_secs(policy.idle_secs)
+            .min(self.expires_at)
     }
 
     /// Whether the session can be used at `now`.
@@ -94,7 +96,10 @@ mod tests {
 
     #[test]
     fn idle_and_absolute_lifetimes() {
-        let p = SessionPolicy { idle_secs: 100, absolute_secs: 1000 };
+        let p = SessionPolicy {
+            idle_secs: 100,
+            absolute_secs: 1000,
+        };
         let mut s = Session {
             id: 1,
             login_pk: 1,

@@ -96,10 +96,21 @@ mod tests {
 
     #[test]
     fn login_id_rules() {
-        assert_eq!(LoginId::parse("Tanaka.Taro").map(|l| l.0), Ok("tanaka.taro".into()));
+        assert_eq!(
+            LoginId::parse("Tanaka.Taro").map(|l| l.0),
+            Ok("tanaka.taro".into())
+        );
         assert!(LoginId::parse("9999000001").is_ok());
         assert!(LoginId::parse("a@b-c_d").is_ok());
-        for bad in ["abc", "", "-abcd", "tanaka taro", "たなかたろう", &"a".repeat(65), "ab/cd"] {
+        for bad in [
+            "abc",
+            "",
+            "-abcd",
+            "tanaka taro",
+            "たなかたろう",
+            &"a".repeat(65),
+            "ab/cd",
+        ] {
             assert_eq!(LoginId::parse(bad), Err(Error::InvalidLoginId), "{bad}");
         }
     }
@@ -110,8 +121,16 @@ mod tests {
             EmailAddress::parse(" Taro@Example.CO.JP ").map(|e| e.0),
             Ok("Taro@example.co.jp".into())
         );
-        for bad in ["taro", "taro@", "@example.com", "taro@localhost", "a b@example.com",
-            "taro@[127.0.0.1]", "taro@-x.com", "Taro <taro@example.com>"] {
+        for bad in [
+            "taro",
+            "taro@",
+            "@example.com",
+            "taro@localhost",
+            "a b@example.com",
+            "taro@[127.0.0.1]",
+            "taro@-x.com",
+            "Taro <taro@example.com>",
+        ] {
             assert_eq!(EmailAddress::parse(bad), Err(Error::InvalidEmail), "{bad}");
         }
     }

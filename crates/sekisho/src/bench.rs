@@ -28,20 +28,16 @@ pub struct BenchArgs {
     #[arg(value_enum)]
     pub workload: Workload,
     /// Logins to create before measuring.
-    #[arg(long, value_name = "N", default_value_t = 200,
-        value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub logins: u32,
     /// Concurrent clients.
-    #[arg(long, value_name = "C", default_value_t = 16,
-        value_parser = clap::value_parser!(u32).range(1..=1024))]
+    #[arg(long, value_name = "C", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub concurrency: u32,
     /// Seconds to measure (at most 600).
-    #[arg(long, value_name = "SECS", default_value_t = 20,
-        value_parser = clap::value_parser!(u64).range(1..=600))]
+    #[arg(long, value_name = "SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub duration: u64,
     /// Seconds of unmeasured load before measuring.
-    #[arg(long, value_name = "SECS", default_value_t = 3,
-        value_parser = clap::value_parser!(u64).range(0..=600))]
+    #[arg(long, value_name = "SECS", default_value_t = 3, value_parser = clap::value_parser!(u64).range(0..=600))]
     pub warmup: u64,
     /// Benchmark this running server instead of spawning one (needs --admin-token).
     #[arg(long, value_name = "URL", requires = "admin_token")]
@@ -79,123 +75,176 @@ async fn bench(args: BenchArgs) -> Result<()> {
     let (url, token, backend, mut server) = match (&args.server_url, &args.admin_token) {
         (Some(url), Some(token)) => {
             let url = url.trim_end_matches('/').to_owned();
-            (url.clone(), token.clone(), format!("external server at {url}"), None)
+            (
+                url.clone(),
+                token.clone(),
+                format!("external server at {url}"),
+                None,
+            )
         }
         (Some(_), None) => bail!("--server-url needs --admin-token"),
         (None, _) => {
-            let mut s = SpawnedServer::start(args.database_url.as_deref())?;
+            let db = args.database_url.as_deref();
+            let mut s = SpawnedServer::start(db)?;
             let url = format!("http://127.0.0.1:{}", s.port);
             s.wait_ready(&http, &url).await?;
             let token = s.admin_token().await?;
-            let backend = match &args.database_url {
-                Some(u) if u.starts_with("postgres") => "postgres",
-                _ => "sqlite",
-            };
+            let pg = db.is_some_and(|u| u.starts_with("postgres"));
+            let backend = if pg { "postgres" } else { "sqlite" };
             (url, token, format!("{backend} (spawned server)"), Some(s))
         }
     };
-    let pid = server.as_ref().map(|s| s.child.id()).or(args.server_pid);
-    let rss = pid.map(RssSampler::start);
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-
+    let rss = server
+        .as_ref()
+        .map(|s| s.child.id())
+        .or(args.server_pid)
+        .map(RssSampler::start);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("workload: password login (POST /api/v1/login), backend: {backend}");
     println!(
-        "logins: {}, concurrency: {}, warm-up: {} s, duration: {} s, cores: {cores} (shared by client and server)",
+        "logins: {}, concurrency: {}, warm-up: {} s, duration: {} s, cores here: {cores}",
         args.logins, args.concurrency, args.warmup, args.duration
     );
 
-    let run_tag = format!("{:08x}", rand::random::<u32>());
+    let tag = format!("{:08x}", rand::random::<u32>());
     let creds: Arc<Vec<(String, String)>> = Arc::new(
         (0..args.logins)
-            .map(|i| (format!("bench-{run_tag}-{i}"), format!("pw{run_tag}{i:06}")))
+            .map(|i| (format!("bench-{tag}-{i}"), format!("pw{tag}{i:06}")))
             .collect(),
     );
     let t = Instant::now();
     create_logins(&http, &url, &token, &creds).await?;
-    let setup = t.elapsed();
+    let setup = t.elapsed().as_secs_f64();
+    let rate = creds.len() as f64 / setup.max(1e-9);
     println!(
-        "setup: created {} logins in {:.1} s ({:.1} logins/s)",
-        creds.len(),
-        setup.as_secs_f64(),
-        creds.len() as f64 / setup.as_secs_f64().max(1e-9)
+        "setup: created {} logins in {setup:.1} s ({rate:.1} logins/s)",
+        creds.len()
     );
 
     let (t_hash, params) = time_hash().await?;
-
-    if args.warmup > 0 {
-        drive(&http, &url, &creds, args.concurrency, Duration::from_secs(args.warmup)).await?;
-    }
-    let s = drive(&http, &url, &creds, args.concurrency, Duration::from_secs(args.duration)).await?;
+    let load = Load {
+        http: http.clone(),
+        endpoint: Arc::new(format!("{url}/api/v1/login")),
+        creds,
+    };
+    load.drive(args.concurrency, args.warmup).await?;
+    let before = hash_metrics(&http, &url).await;
+    let samples = load.drive(args.concurrency, args.duration).await?;
+    let server_hash = match (before, hash_metrics(&http, &url).await) {
+        (Some((s0, n0)), Some((s1, n1))) if n1 > n0 => Some(((s1 - s0) / (n1 - n0) * 1e3, n1 - n0)),
+        _ => None,
+    };
     let memory = rss.map(RssSampler::finish);
-    if let Some(srv) = server.as_mut() {
-        if let Some(status) = srv.child.try_wait()? {
-            println!("warning: the server exited during the run ({status}); log:\n{}", log_tail(&srv.log));
-        }
+    if let Some(status) = server
+        .as_mut()
+        .map(|s| s.child.try_wait())
+        .transpose()?
+        .flatten()
+    {
+        println!("warning: the server exited during the run ({status})");
     }
+    report(&args, cores, &samples, t_hash, params, server_hash, memory);
+    Ok(())
+}
 
+/// Prints the figures and whether the targets are met.
+fn report(
+    args: &BenchArgs,
+    cores: usize,
+    s: &Samples,
+    t_hash: Duration,
+    params: HashParams,
+    server_hash: Option<(f64, f64)>,
+    memory: Option<(u64, u64)>,
+) {
     let total: u64 = s.statuses.values().sum();
     let ok = s.statuses.get(&200).copied().unwrap_or(0);
     let secs = s.elapsed.as_secs_f64().max(1e-9);
-    let others: Vec<String> = s
-        .statuses
-        .iter()
-        .filter(|(c, _)| **c != 200)
-        .map(|(c, n)| if *c == 0 { format!("transport errors: {n}") } else { format!("{c}: {n}") })
-        .collect();
-    println!(
-        "requests: {total} total in {:.1} s, {ok} ok (200){}",
-        secs,
-        if others.is_empty() { String::from(", no other statuses") } else { format!("; {}", others.join(", ")) }
-    );
+    let mut others = String::new();
+    for (code, n) in s.statuses.iter().filter(|(c, _)| **c != 200) {
+        let what = if *code == 0 {
+            String::from("transport error")
+        } else {
+            format!("HTTP {code}")
+        };
+        others.push_str(&format!(", {what}: {n}"));
+    }
+    println!("requests: {total} total in {secs:.1} s, {ok} ok (200){others}");
     let throughput = ok as f64 / secs;
-    println!("throughput: {throughput:.1} logins/s ({:.1} requests/s)", total as f64 / secs);
-    let mut lat = s.latencies_us;
+    let rps = total as f64 / secs;
+    println!("throughput: {throughput:.1} logins/s ({rps:.1} requests/s)");
+    let mut lat = s.latencies_us.clone();
     lat.sort_unstable();
-    let ms = |p: f64| percentile(&lat, p) as f64 / 1000.0;
-    let p99 = ms(99.0);
-    println!(
-        "latency (all requests): p50 {:.1} ms, p90 {:.1} ms, p99 {p99:.1} ms, max {:.1} ms",
-        ms(50.0),
-        ms(90.0),
-        ms(100.0)
-    );
-    let hash_ms = t_hash.as_secs_f64() * 1000.0;
-    let limit = cores as f64 / t_hash.as_secs_f64().max(1e-9);
+    let [p50, p90, p99, max] = [50.0, 90.0, 99.0, 100.0].map(|p| percentile(&lat, p) as f64 / 1e3);
+    println!("latency (all requests): p50 {p50:.1} ms, p90 {p90:.1} ms, p99 {p99:.1} ms, max {max:.1} ms");
+    let hash_ms = t_hash.as_secs_f64() * 1e3;
+    let limit = cores as f64 * 1e3 / hash_ms.max(1e-6);
     let achieved = throughput / limit * 100.0;
+    let HashParams {
+        memory_kib: m,
+        iterations: t,
+        parallelism: p,
+    } = params;
     println!(
-        "one Argon2id hash (m={} KiB, t={}, p={}): {hash_ms:.1} ms; hash-bound limit ({cores} cores / hash time): {limit:.1} logins/s; achieved: {achieved:.0} %",
-        params.memory_kib, params.iterations, params.parallelism
+        "one Argon2id hash (m={m} KiB, t={t}, p={p}): {hash_ms:.1} ms; hash-bound limit \
+         ({cores} cores / hash time): {limit:.1} logins/s; achieved: {achieved:.0} %"
     );
+    if let Some((mean, n)) = server_hash {
+        println!("server-side Argon2id time during the run: mean {mean:.1} ms over {n} hashes (/metrics)");
+    }
     if throughput > 0.0 {
+        let little = f64::from(args.concurrency) / throughput * 1e3;
         println!(
-            "closed loop: mean latency is about concurrency / throughput = {:.1} ms (Little's law)",
-            f64::from(args.concurrency) / throughput * 1000.0
+            "closed loop: mean latency = concurrency / throughput = {little:.1} ms (Little's law)"
         );
     }
+    if args.concurrency as usize > 4 * cores {
+        println!("note: concurrency > 4 x cores: queueing alone puts latency above 4 x hash time");
+    }
     match memory {
-        Some((peak, end)) => println!("server RSS: peak {:.1} MiB, at end {:.1} MiB", mib(peak), mib(end)),
+        Some((peak, end)) => println!(
+            "server RSS: peak {:.1} MiB, at end {:.1} MiB",
+            mib(peak),
+            mib(end)
+        ),
         None => println!("server RSS: not measured (give --server-pid with --server-url)"),
     }
-
-    let mut checks = vec![
-        (achieved >= 80.0, format!("throughput >= 80 % of the hash-bound limit ({achieved:.0} % of {limit:.1} logins/s)")),
-        (p99 < 4.0 * hash_ms, format!("p99 latency < 4 x hash time ({p99:.1} ms vs {:.1} ms)", 4.0 * hash_ms)),
-    ];
-    if let Some((peak, _)) = memory {
-        checks.push((mib(peak) < 100.0, format!("peak server RSS < 100 MiB ({:.1} MiB)", mib(peak))));
-    }
     println!("targets:");
-    for (met, what) in &checks {
-        println!("  [{}] {what}", if *met { "MET" } else { "NOT MET" });
+    let (mut met, mut all) = (0, 0);
+    let mut target = |ok: bool, what: String| {
+        (met, all) = (met + usize::from(ok), all + 1);
+        println!("  [{}] {what}", if ok { "MET" } else { "NOT MET" });
+    };
+    let limit_ms = 4.0 * hash_ms;
+    target(
+        achieved >= 80.0,
+        format!("throughput >= 80 % of the hash-bound limit ({achieved:.0} %)"),
+    );
+    target(
+        p99 < limit_ms,
+        format!("p99 < 4 x hash time ({p99:.1} ms vs {limit_ms:.1} ms)"),
+    );
+    if let Some((peak, _)) = memory {
+        target(
+            mib(peak) < 100.0,
+            format!("peak server RSS < 100 MiB ({:.1} MiB)", mib(peak)),
+        );
     }
-    let failed = checks.iter().filter(|(m, _)| !m).count();
-    if failed == 0 {
-        println!("result: all {} targets met", checks.len());
-    } else {
-        println!("result: {failed} of {} targets not met", checks.len());
-    }
-    drop(server);
-    Ok(())
+    println!("result: {met} of {all} targets met");
+}
+
+/// The server's own Argon2id time so far, (seconds, hashes), from `/metrics`.
+async fn hash_metrics(http: &reqwest::Client, url: &str) -> Option<(f64, f64)> {
+    let r = http.get(format!("{url}/metrics")).send().await.ok()?;
+    let text = r.text().await.ok()?;
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+    };
+    Some((
+        value("sekisho_password_hash_seconds_sum ")?,
+        value("sekisho_password_hash_seconds_count ")?,
+    ))
 }
 
 /// A server spawned for the run. Dropping it kills the process, then removes the data folder.
@@ -236,7 +285,13 @@ impl SpawnedServer {
             .stdout(out)
             .stderr(err);
         let child = cmd.spawn().context("cannot start the server")?;
-        Ok(SpawnedServer { child, port, log, database_url: database_url.map(str::to_owned), dir })
+        Ok(SpawnedServer {
+            child,
+            port,
+            log,
+            database_url: database_url.map(str::to_owned),
+            dir,
+        })
     }
 
     /// Polls `/readyz` until it answers 200, for at most 30 seconds.
@@ -244,14 +299,24 @@ impl SpawnedServer {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait()? {
-                bail!("the server exited ({status}) before it was ready; log:\n{}", log_tail(&self.log));
+                bail!(
+                    "the server exited ({status}) before it was ready; log:\n{}",
+                    log_tail(&self.log)
+                );
             }
-            let r = http.get(format!("{url}/readyz")).timeout(Duration::from_secs(2)).send().await;
+            let r = http
+                .get(format!("{url}/readyz"))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await;
             if r.is_ok_and(|r| r.status() == reqwest::StatusCode::OK) {
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                bail!("the server was not ready within 30 s; log:\n{}", log_tail(&self.log));
+                bail!(
+                    "the server was not ready within 30 s; log:\n{}",
+                    log_tail(&self.log)
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -270,8 +335,11 @@ impl SpawnedServer {
             .await
             .context("cannot run `sekisho api-token create`")?;
         if !out.status.success() {
-            bail!("`sekisho api-token create` failed ({}): {}", out.status,
-                String::from_utf8_lossy(&out.stderr).trim());
+            bail!(
+                "`sekisho api-token create` failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
         let stdout = String::from_utf8_lossy(&out.stdout);
         stdout
@@ -314,12 +382,15 @@ async fn create_logins(
     let endpoint = Arc::new(format!("{url}/api/admin/v1/logins"));
     let mut set = JoinSet::new();
     for _ in 0..CREATE_CONCURRENCY.min(creds.len()) {
-        let (http, next, endpoint, creds) = (http.clone(), next.clone(), endpoint.clone(), creds.clone());
+        let (http, next, endpoint, creds) =
+            (http.clone(), next.clone(), endpoint.clone(), creds.clone());
         let token = token.to_owned();
         set.spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((login_id, password)) = creds.get(i) else { return Ok(()) };
+                let Some((login_id, password)) = creds.get(i) else {
+                    return Ok(());
+                };
                 let body = json!({
                     "login_id": login_id,
                     "email": format!("bench{i}@example.com"),
@@ -327,7 +398,12 @@ async fn create_logins(
                     "password": password,
                     "temporary": false,
                 });
-                let r = http.post(endpoint.as_str()).bearer_auth(&token).json(&body).send().await
+                let r = http
+                    .post(endpoint.as_str())
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
                     .with_context(|| format!("creating login {login_id}"))?;
                 let status = r.status();
                 if status != reqwest::StatusCode::CREATED {
@@ -350,13 +426,18 @@ async fn time_hash() -> Result<(Duration, HashParams)> {
         let mut times = Vec::with_capacity(HASH_SAMPLES);
         for i in 0..=HASH_SAMPLES {
             let t = Instant::now();
-            hasher.hash("pwbenchtiming01", [i as u8; 16]).map_err(|e| anyhow!("hashing: {e}"))?;
+            hasher
+                .hash("pwbenchtiming01", [i as u8; 16])
+                .map_err(|e| anyhow!("hashing: {e}"))?;
             if i > 0 {
                 times.push(t.elapsed());
             }
         }
         times.sort_unstable();
-        let median = times.get(times.len() / 2).copied().ok_or_else(|| anyhow!("no hash timed"))?;
+        let median = times
+            .get(times.len() / 2)
+            .copied()
+            .ok_or_else(|| anyhow!("no hash timed"))?;
         Ok((median, hasher.params()))
     })
     .await?
@@ -371,57 +452,64 @@ struct Samples {
     elapsed: Duration,
 }
 
-/// Sends logins from `concurrency` tasks until `duration` is up (requests in flight finish).
-async fn drive(
-    http: &reqwest::Client,
-    url: &str,
-    creds: &Arc<Vec<(String, String)>>,
-    concurrency: u32,
-    duration: Duration,
-) -> Result<Samples> {
-    let endpoint = Arc::new(format!("{url}/api/v1/login"));
-    let n = creds.len().max(1);
-    let start = Instant::now();
-    let deadline = start + duration;
-    let mut set = JoinSet::new();
-    for k in 0..concurrency as usize {
-        let (http, endpoint, creds) = (http.clone(), endpoint.clone(), creds.clone());
-        let mut i = k * n / concurrency as usize;
-        set.spawn(async move {
-            let mut latencies = Vec::new();
-            let mut statuses = BTreeMap::<u16, u64>::new();
-            while Instant::now() < deadline {
-                let Some((login_id, password)) = creds.get(i % n) else { break };
-                i += 1;
-                let t = Instant::now();
-                let body = json!({ "login_id": login_id, "password": password });
-                let code = match http.post(endpoint.as_str()).json(&body).send().await {
-                    Ok(r) => {
-                        let code = r.status().as_u16();
-                        r.bytes().await.map(|_| code).unwrap_or(0)
+/// The login workload: one keep-alive client, the endpoint and the logins to cycle over.
+struct Load {
+    http: reqwest::Client,
+    endpoint: Arc<String>,
+    creds: Arc<Vec<(String, String)>>,
+}
+
+impl Load {
+    /// Sends logins from `concurrency` tasks for `secs` seconds; requests in flight then finish.
+    async fn drive(&self, concurrency: u32, secs: u64) -> Result<Samples> {
+        let n = self.creds.len().max(1);
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(secs);
+        let mut set = JoinSet::new();
+        for k in 0..concurrency as usize {
+            let (http, endpoint, creds) =
+                (self.http.clone(), self.endpoint.clone(), self.creds.clone());
+            let mut i = k * n / concurrency as usize;
+            set.spawn(async move {
+                let (mut latencies, mut statuses) = (Vec::new(), BTreeMap::<u16, u64>::new());
+                while Instant::now() < deadline {
+                    let Some((login_id, password)) = creds.get(i % n) else {
+                        break;
+                    };
+                    i += 1;
+                    let t = Instant::now();
+                    let body = json!({ "login_id": login_id, "password": password });
+                    let code = match http.post(endpoint.as_str()).json(&body).send().await {
+                        Ok(r) => {
+                            let code = r.status().as_u16();
+                            r.bytes().await.map_or(0, |_| code)
+                        }
+                        Err(_) => 0,
+                    };
+                    latencies.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
+                    *statuses.entry(code).or_default() += 1;
+                    if code == 0 {
+                        // A refused connection fails at once; do not spin.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
                     }
-                    Err(_) => 0,
-                };
-                latencies.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
-                *statuses.entry(code).or_default() += 1;
-                if code == 0 {
-                    // A refused connection fails at once; do not spin.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-            }
-            (latencies, statuses)
-        });
-    }
-    let mut s = Samples { latencies_us: Vec::new(), statuses: BTreeMap::new(), elapsed: Duration::ZERO };
-    while let Some(r) = set.join_next().await {
-        let (latencies, statuses) = r?;
-        s.latencies_us.extend(latencies);
-        for (code, count) in statuses {
-            *s.statuses.entry(code).or_default() += count;
+                (latencies, statuses)
+            });
         }
+        let (mut latencies_us, mut statuses) = (Vec::new(), BTreeMap::new());
+        while let Some(r) = set.join_next().await {
+            let (l, s) = r?;
+            latencies_us.extend(l);
+            for (code, count) in s {
+                *statuses.entry(code).or_default() += count;
+            }
+        }
+        Ok(Samples {
+            latencies_us,
+            statuses,
+            elapsed: start.elapsed(),
+        })
     }
-    s.elapsed = start.elapsed();
-    Ok(s)
 }
 
 /// The nearest-rank percentile of sorted values (0 when empty).

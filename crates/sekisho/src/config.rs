@@ -46,9 +46,7 @@ pub const KEYS: &[Key] = &[
     Key { path: "session.idle_timeout_secs", kind: "integer", default: "1800", doc: "A session unused this long ends." },
     Key { path: "session.absolute_timeout_secs", kind: "integer", default: "43200", doc: "A session ends this long after login." },
     Key { path: "session.password_change_timeout_secs", kind: "integer", default: "600", doc: "Lifetime of the restricted token for changing a temporary or expired password." },
-    Key { path: "mail.from", kind: "string", default: "\"Sekisho <no-reply@localhost>\"", doc: "Sender of the mails Sekisho sends." },
-    Key { path: "mail.outbox_dir", kind: "string", default: "\"<data_dir>/outbox\"", doc: "Where mails are written as `.eml` files when no SMTP server is set." },
-    Key { path: "mail.smtp_url", kind: "string", default: "unset", doc: "`smtp://host:port` to deliver mail over SMTP instead of the outbox." },
+    Key { path: "mail.outbox_dir", kind: "string", default: "\"<data_dir>/outbox\"", doc: "Folder where outgoing mail is written as `.eml` files (created at start; the e-mail features write to it)." },
 ];
 
 /// The resolved configuration.
@@ -99,9 +97,7 @@ pub struct SessionConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailConfig {
-    pub from: String,
     pub outbox_dir: Option<PathBuf>,
-    pub smtp_url: Option<String>,
 }
 
 impl Default for Config {
@@ -156,11 +152,7 @@ impl Default for SessionConfig {
 
 impl Default for MailConfig {
     fn default() -> Self {
-        MailConfig {
-            from: "Sekisho <no-reply@localhost>".into(),
-            outbox_dir: None,
-            smtp_url: None,
-        }
+        MailConfig { outbox_dir: None }
     }
 }
 
@@ -228,8 +220,9 @@ impl Config {
     ) -> Result<Config> {
         let mut table = match &args.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read configuration file {}", path.display()))?;
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("cannot read configuration file {}", path.display())
+                })?;
                 text.parse::<toml::Table>()
                     .with_context(|| format!("invalid TOML in {}", path.display()))?
             }
@@ -242,7 +235,9 @@ impl Config {
             let key = KEYS
                 .iter()
                 .find(|k| env_name(k.path) == name)
-                .ok_or_else(|| anyhow!("unknown configuration variable {name} (see `sekisho config keys`)"))?;
+                .ok_or_else(|| {
+                    anyhow!("unknown configuration variable {name} (see `sekisho config keys`)")
+                })?;
             set_path(&mut table, key.path, parse_env_value(key, &raw)?)?;
         }
         let mut config: Config = Config::deserialize(toml::Value::Table(table)).map_err(|e| {
@@ -270,7 +265,10 @@ impl Config {
             return Ok(u.clone());
         }
         let dir = absolute(&self.data_dir)?;
-        Ok(format!("sqlite://{}?mode=rwc", dir.join("sekisho.db").display()))
+        Ok(format!(
+            "sqlite://{}?mode=rwc",
+            dir.join("sekisho.db").display()
+        ))
     }
 
     /// The mail outbox folder.
@@ -312,7 +310,9 @@ mod tests {
     use super::*;
 
     fn vars(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -338,9 +338,19 @@ mod tests {
         let file = dir.path().join("s.toml");
         std::fs::write(&file, "listen = \"127.0.0.1:9000\"\n[password]\npreset = \"nist-800-63b-4\"\nlockout_threshold = 7\n")
             .unwrap_or_else(|e| unreachable!("{e}"));
-        let args = ConfigArgs { config: Some(file), data_dir: Some("/tmp/x".into()), database_url: None };
-        let c = Config::load(&args, vars(&[("SEKISHO_PASSWORD_LOCKOUT_THRESHOLD", "9"), ("SEKISHO_TEST_DATABASE_URL", "ignored")]))
-            .unwrap_or_else(|e| unreachable!("{e}"));
+        let args = ConfigArgs {
+            config: Some(file),
+            data_dir: Some("/tmp/x".into()),
+            database_url: None,
+        };
+        let c = Config::load(
+            &args,
+            vars(&[
+                ("SEKISHO_PASSWORD_LOCKOUT_THRESHOLD", "9"),
+                ("SEKISHO_TEST_DATABASE_URL", "ignored"),
+            ]),
+        )
+        .unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(c.listen, "127.0.0.1:9000");
         assert_eq!(c.password.preset, "nist-800-63b-4");
         assert_eq!(c.password.lockout_threshold, Some(9));
@@ -351,21 +361,38 @@ mod tests {
     fn unknown_keys_are_errors() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| unreachable!("{e}"));
         let file = dir.path().join("s.toml");
-        std::fs::write(&file, "[password]\npresett = \"x\"\n").unwrap_or_else(|e| unreachable!("{e}"));
-        let args = ConfigArgs { config: Some(file), ..Default::default() };
-        let e = Config::load(&args, vec![]).err().map(|e| e.to_string()).unwrap_or_default();
+        std::fs::write(&file, "[password]\npresett = \"x\"\n")
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let args = ConfigArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        let e = Config::load(&args, vec![])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("presett"), "{e}");
         let e = Config::load(&ConfigArgs::default(), vars(&[("SEKISHO_LISTN", "x")]))
-            .err().map(|e| e.to_string()).unwrap_or_default();
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("SEKISHO_LISTN"), "{e}");
-        let e = Config::load(&ConfigArgs::default(), vars(&[("SEKISHO_PASSWORD_HISTORY", "two")]))
-            .err().map(|e| e.to_string()).unwrap_or_default();
+        let e = Config::load(
+            &ConfigArgs::default(),
+            vars(&[("SEKISHO_PASSWORD_HISTORY", "two")]),
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
         assert!(e.contains("integer"), "{e}");
     }
 
     #[test]
     fn configuration_doc_lists_every_key() {
         let doc = include_str!("../../../docs/configuration.md");
-        assert!(doc.contains(&keys_markdown()), "docs/configuration.md is out of date: run `sekisho config keys`");
+        assert!(
+            doc.contains(&keys_markdown()),
+            "docs/configuration.md is out of date: run `sekisho config keys`"
+        );
     }
 }

@@ -12,7 +12,11 @@ use sekisho_core::Clock;
 use sekisho_server::system::{OsRandom, SystemClock};
 
 #[derive(Parser)]
-#[command(name = "sekisho", version, about = "Login and MFA server for financial online services")]
+#[command(
+    name = "sekisho",
+    version,
+    about = "Login and MFA server for financial online services"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -89,7 +93,9 @@ fn init_logging(config: &Config) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.log_level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if config.log_format == "json" {
         builder.json().init();
     } else {
@@ -110,14 +116,21 @@ async fn main() -> Result<()> {
             serve(config).await
         }
         Command::ApiToken { command } => api_token(command).await,
-        Command::Config { command: ConfigCommand::Keys } => {
+        Command::Config {
+            command: ConfigCommand::Keys,
+        } => {
             print!("{}", config::keys_markdown());
             Ok(())
         }
-        Command::Config { command: ConfigCommand::Check { config } } => {
+        Command::Config {
+            command: ConfigCommand::Check { config },
+        } => {
             let c = load(&config)?;
             wiring::password_policy(&c)?;
-            println!("configuration OK (database: {})", c.database_url()?.split('?').next().unwrap_or(""));
+            println!(
+                "configuration OK (database: {})",
+                c.database_url()?.split('?').next().unwrap_or("")
+            );
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
@@ -125,8 +138,12 @@ async fn main() -> Result<()> {
 }
 
 async fn serve(config: Config) -> Result<()> {
-    std::fs::create_dir_all(config.outbox_dir())
-        .with_context(|| format!("cannot create the mail outbox {}", config.outbox_dir().display()))?;
+    std::fs::create_dir_all(config.outbox_dir()).with_context(|| {
+        format!(
+            "cannot create the mail outbox {}",
+            config.outbox_dir().display()
+        )
+    })?;
     let state = wiring::app_state(&config).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -161,31 +178,64 @@ async fn shutdown_signal() {
 }
 
 async fn api_token(command: TokenCommand) -> Result<()> {
-    let cli = ClientInfo { ip: None, user_agent: Some("sekisho-cli".into()) };
+    let cli = ClientInfo {
+        ip: None,
+        user_agent: Some("sekisho-cli".into()),
+    };
     match command {
-        TokenCommand::Create { config, name, scope } => {
+        TokenCommand::Create {
+            config,
+            name,
+            scope,
+        } => {
             let c = load(&config)?;
             let store = wiring::store(&c).await?;
             let (secret, t) = sekisho_server::tokens::issue_api_token(
-                store.as_ref(), &OsRandom, SystemClock.now(), &name, &scope, Actor::System, &cli,
+                store.as_ref(),
+                &OsRandom,
+                SystemClock.now(),
+                &name,
+                &scope,
+                Actor::System,
+                &cli,
             )
             .await
-            .map_err(|e| anyhow::anyhow!("{}", e.error.message(sekisho_core::Lang::En)
-                + &e.error.detail().map(|d| format!(" ({d})")).unwrap_or_default()))?;
-            eprintln!("Created API token {} \"{}\" with scope {}. It is shown only now:", t.id, t.name, t.scope);
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{}",
+                    e.error.message(sekisho_core::Lang::En)
+                        + &e.error
+                            .detail()
+                            .map(|d| format!(" ({d})"))
+                            .unwrap_or_default()
+                )
+            })?;
+            eprintln!(
+                "Created API token {} \"{}\" with scope {}. It is shown only now:",
+                t.id, t.name, t.scope
+            );
             println!("{secret}");
         }
         TokenCommand::List { config } => {
             let c = load(&config)?;
             let store = wiring::store(&c).await?;
-            println!("{:>5}  {:<10}  {:<20}  {:<25}  name", "id", "scope", "created", "revoked");
-            for t in store.list_api_tokens().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+            println!(
+                "{:>5}  {:<10}  {:<20}  {:<25}  name",
+                "id", "scope", "created", "revoked"
+            );
+            for t in store
+                .list_api_tokens()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
                 println!(
                     "{:>5}  {:<10}  {:<20}  {:<25}  {}",
                     t.id,
                     t.scope,
                     t.created_at.to_rfc3339(),
-                    t.revoked_at.map(|r| r.to_rfc3339()).unwrap_or_else(|| "-".into()),
+                    t.revoked_at
+                        .map(|r| r.to_rfc3339())
+                        .unwrap_or_else(|| "-".into()),
                     t.name
                 );
             }
@@ -193,9 +243,19 @@ async fn api_token(command: TokenCommand) -> Result<()> {
         TokenCommand::Revoke { config, id } => {
             let c = load(&config)?;
             let store = wiring::store(&c).await?;
-            let ev = NewAuditEvent::new(SystemClock.now(), EventType::ApiTokenRevoked, None,
-                Actor::System, &cli, format!("API token {id} revoked (CLI)"));
-            match store.revoke_api_token(id, SystemClock.now(), &ev).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+            let ev = NewAuditEvent::new(
+                SystemClock.now(),
+                EventType::ApiTokenRevoked,
+                None,
+                Actor::System,
+                &cli,
+                format!("API token {id} revoked (CLI)"),
+            );
+            match store
+                .revoke_api_token(id, SystemClock.now(), &ev)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
                 None => anyhow::bail!("no API token with id {id}"),
                 Some(false) => println!("API token {id} was already revoked"),
                 Some(true) => println!("API token {id} revoked"),

@@ -104,8 +104,16 @@ pub fn password_policy(config: &Config) -> Result<PasswordPolicy> {
         }
         p.lockout_threshold = v;
     }
-    if p.min_length == 0 || p.min_length_with_mfa == 0 || p.max_length < p.min_length.max(p.min_length_with_mfa) {
-        bail!("password lengths are inconsistent: min {} / with MFA {} / max {}", p.min_length, p.min_length_with_mfa, p.max_length);
+    if p.min_length == 0
+        || p.min_length_with_mfa == 0
+        || p.max_length < p.min_length.max(p.min_length_with_mfa)
+    {
+        bail!(
+            "password lengths are inconsistent: min {} / with MFA {} / max {}",
+            p.min_length,
+            p.min_length_with_mfa,
+            p.max_length
+        );
     }
     Ok(p)
 }
@@ -121,8 +129,14 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         parallelism: config.password.argon2_parallelism,
     })
     .map_err(|e| anyhow!("password.argon2_*: {e}"))?;
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    let concurrency = config.password.hash_concurrency.map(|c| c as usize).unwrap_or(cores);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let concurrency = config
+        .password
+        .hash_concurrency
+        .map(|c| c as usize)
+        .unwrap_or(cores);
     let rng: Arc<dyn Random> = Arc::new(OsRandom);
     let dummy = hex::encode(random_bytes::<16>(rng.as_ref()));
     let hashes = HashPool::new(
@@ -147,5 +161,11 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         trust_forwarded_for: config.trust_forwarded_for,
         max_body_bytes: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
     };
-    Ok(AppState::new(store, Arc::new(SystemClock), rng, settings, hashes))
+    Ok(AppState::new(
+        store,
+        Arc::new(SystemClock),
+        rng,
+        settings,
+        hashes,
+    ))
 }

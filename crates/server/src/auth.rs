@@ -50,9 +50,15 @@ async fn password_login_inner(
         // Same work and the same answer as a wrong password.
         state.hashes.verify(&state.metrics, password, None).await?;
         let attempted: String = login_id.chars().take(64).collect();
-        let ev = event(state, EventType::LoginFailed, Some(&attempted), Actor::SelfService, client,
-            "unknown login ID")
-            .with_error(Error::InvalidCredentials.code());
+        let ev = event(
+            state,
+            EventType::LoginFailed,
+            Some(&attempted),
+            Actor::SelfService,
+            client,
+            "unknown login ID",
+        )
+        .with_error(Error::InvalidCredentials.code());
         state.store.append_audit(&ev).await?;
         return Err(Error::InvalidCredentials.into());
     };
@@ -63,12 +69,31 @@ async fn password_login_inner(
     let now = state.clock.now();
     if !ok {
         let policy = &state.settings.password_policy;
-        let reason = if login.password_hash.is_some() { "wrong password" } else { "no password set" };
-        let ev = event(state, EventType::LoginFailed, Some(&login.login_id), Actor::SelfService,
-            client, reason)
-            .with_error(Error::InvalidCredentials.code());
-        let lock = event(state, EventType::LoginLocked, Some(&login.login_id), Actor::System,
-            client, format!("locked after {} consecutive password failures", policy.lockout_threshold));
+        let reason = if login.password_hash.is_some() {
+            "wrong password"
+        } else {
+            "no password set"
+        };
+        let ev = event(
+            state,
+            EventType::LoginFailed,
+            Some(&login.login_id),
+            Actor::SelfService,
+            client,
+            reason,
+        )
+        .with_error(Error::InvalidCredentials.code());
+        let lock = event(
+            state,
+            EventType::LoginLocked,
+            Some(&login.login_id),
+            Actor::System,
+            client,
+            format!(
+                "locked after {} consecutive password failures",
+                policy.lockout_threshold
+            ),
+        );
         state
             .store
             .record_password_failure(login.id, policy.lockout_threshold, now, &ev, &lock)
@@ -82,10 +107,17 @@ async fn password_login_inner(
         }
         Ok(AfterPassword::ChangeRequired(reason)) => {
             let lifetime = state.settings.password_change_secs;
-            let issued = open_session(state, client, &login, SessionPurpose::PasswordChange,
-                now.plus_secs(lifetime), &format!("password change required ({})", reason.as_str()),
-                EventType::LoginFailed, Some(Error::PasswordChangeRequired.code()))
-                .await?;
+            let issued = open_session(
+                state,
+                client,
+                &login,
+                SessionPurpose::PasswordChange,
+                now.plus_secs(lifetime),
+                &format!("password change required ({})", reason.as_str()),
+                EventType::LoginFailed,
+                Some(Error::PasswordChangeRequired.code()),
+            )
+            .await?;
             Err(ApiError::from(Error::PasswordChangeRequired)
                 .with("reason", reason.as_str())
                 .with("password_change_token", issued.token)
@@ -97,13 +129,28 @@ async fn password_login_inner(
                 // No second factor can be registered yet, so a login that requires one cannot
                 // complete; the factor issues add enrolment and verification here.
                 let e = Error::SecondFactorNotInitialized;
-                refuse(state, client, &login, &e, "second factor required but not registered").await?;
+                refuse(
+                    state,
+                    client,
+                    &login,
+                    &e,
+                    "second factor required but not registered",
+                )
+                .await?;
                 return Err(e.into());
             }
             let expires = now.plus_secs(state.settings.session.absolute_secs);
-            open_session(state, client, &login, SessionPurpose::Full, expires, "password",
-                EventType::LoginSucceeded, None)
-                .await
+            open_session(
+                state,
+                client,
+                &login,
+                SessionPurpose::Full,
+                expires,
+                "password",
+                EventType::LoginSucceeded,
+                None,
+            )
+            .await
         }
     }
 }
@@ -115,9 +162,15 @@ async fn refuse(
     e: &Error,
     reason: &str,
 ) -> Result<(), ApiError> {
-    let ev = event(state, EventType::LoginFailed, Some(&login.login_id), Actor::SelfService,
-        client, reason)
-        .with_error(e.code());
+    let ev = event(
+        state,
+        EventType::LoginFailed,
+        Some(&login.login_id),
+        Actor::SelfService,
+        client,
+        reason,
+    )
+    .with_error(e.code());
     state.store.append_audit(&ev).await?;
     Ok(())
 }
@@ -145,11 +198,20 @@ async fn open_session(
         client_ip: client.ip.clone(),
         user_agent: client.user_agent.clone(),
     };
-    let mut ev = event(state, event_type, Some(&login.login_id), Actor::SelfService, client,
-        description);
+    let mut ev = event(
+        state,
+        event_type,
+        Some(&login.login_id),
+        Actor::SelfService,
+        client,
+        description,
+    );
     ev.error_code = error_code.map(str::to_owned);
     match state.store.create_session(&new, &ev).await? {
-        Some(session) => Ok(Issued { token: tok, session }),
+        Some(session) => Ok(Issued {
+            token: tok,
+            session,
+        }),
         // Locked or disabled between the password check and now.
         None => Err(Error::LoginLocked.into()),
     }
@@ -164,12 +226,22 @@ pub async fn new_password_hash(
     let policy = &state.settings.password_policy;
     let password = PasswordPolicy::normalize(password);
     policy.check(&password, &login.login_id, login.has_second_factor())?;
-    for old in state.store.password_history(login.id, policy.history).await? {
-        if state.hashes.verify(&state.metrics, password.clone(), Some(old)).await? {
-            return Err(Error::PasswordPolicy(sekisho_core::PolicyViolation::Reused {
-                generations: policy.history,
-            })
-            .into());
+    for old in state
+        .store
+        .password_history(login.id, policy.history)
+        .await?
+    {
+        if state
+            .hashes
+            .verify(&state.metrics, password.clone(), Some(old))
+            .await?
+        {
+            return Err(
+                Error::PasswordPolicy(sekisho_core::PolicyViolation::Reused {
+                    generations: policy.history,
+                })
+                .into(),
+            );
         }
     }
     let salt: [u8; 16] = random_bytes(state.rng.as_ref());
@@ -193,14 +265,35 @@ pub async fn check_current_password(
     }
     let policy = &state.settings.password_policy;
     let e = Error::CurrentPasswordInvalid;
-    let ev = event(state, EventType::PasswordChanged, Some(&login.login_id), Actor::SelfService,
-        client, "refused: wrong current password")
-        .with_error(e.code());
-    let lock = event(state, EventType::LoginLocked, Some(&login.login_id), Actor::System, client,
-        format!("locked after {} consecutive password failures", policy.lockout_threshold));
+    let ev = event(
+        state,
+        EventType::PasswordChanged,
+        Some(&login.login_id),
+        Actor::SelfService,
+        client,
+        "refused: wrong current password",
+    )
+    .with_error(e.code());
+    let lock = event(
+        state,
+        EventType::LoginLocked,
+        Some(&login.login_id),
+        Actor::System,
+        client,
+        format!(
+            "locked after {} consecutive password failures",
+            policy.lockout_threshold
+        ),
+    );
     state
         .store
-        .record_password_failure(login.id, policy.lockout_threshold, state.clock.now(), &ev, &lock)
+        .record_password_failure(
+            login.id,
+            policy.lockout_threshold,
+            state.clock.now(),
+            &ev,
+            &lock,
+        )
         .await?;
     Err(e.into())
 }
@@ -214,5 +307,12 @@ pub fn event(
     client: &ClientInfo,
     description: impl Into<String>,
 ) -> NewAuditEvent {
-    NewAuditEvent::new(state.clock.now(), event_type, login_id, actor, client, description)
+    NewAuditEvent::new(
+        state.clock.now(),
+        event_type,
+        login_id,
+        actor,
+        client,
+        description,
+    )
 }

@@ -33,7 +33,10 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
-        ApiError { error, extra: Map::new() }
+        ApiError {
+            error,
+            extra: Map::new(),
+        }
     }
 }
 
@@ -102,15 +105,17 @@ pub async fn localize(req: Request, next: Next) -> Response {
     );
     let mut res = next.run(req).await;
     // Errors raised by the framework itself (unknown route, wrong method) arrive bodiless.
-    let pending = res.extensions_mut().remove::<Pending>().map(|p| p.0).or_else(|| {
-        match res.status() {
+    let pending = res
+        .extensions_mut()
+        .remove::<Pending>()
+        .map(|p| p.0)
+        .or_else(|| match res.status() {
             StatusCode::NOT_FOUND if res.headers().get(header::CONTENT_TYPE).is_none() => {
                 Some(Arc::new(Error::NotFound.into()))
             }
             StatusCode::METHOD_NOT_ALLOWED => Some(Arc::new(Error::MethodNotAllowed.into())),
             _ => None,
-        }
-    });
+        });
     let Some(err) = pending else {
         return res;
     };
@@ -128,8 +133,14 @@ pub async fn localize(req: Request, next: Next) -> Response {
     *res.body_mut() = Body::from(bytes);
     let h = res.headers_mut();
     h.remove(header::CONTENT_LENGTH);
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
-    h.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.as_str()));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(lang.as_str()),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     match err.error.kind() {
         ErrorKind::Unauthorized => {

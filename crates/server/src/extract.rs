@@ -4,8 +4,8 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use sekisho_core::audit::{Actor, ClientInfo};
 use sekisho_core::session::Session;
 use sekisho_core::{token, Error};
@@ -52,14 +52,20 @@ impl FromRequestParts<AppState> for Client {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.chars().take(256).collect());
-        Ok(Client(ClientInfo { ip: forwarded.or(peer), user_agent }))
+        Ok(Client(ClientInfo {
+            ip: forwarded.or(peer),
+            user_agent,
+        }))
     }
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
     let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// A caller holding a valid API token of any scope.
@@ -78,7 +84,9 @@ impl FromRequestParts<AppState> for ApiCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let t = bearer(parts).ok_or(Error::Unauthorized)?;
         let found = state.store.find_api_token(&token::hash(t)).await?;
-        found.map(ApiCaller).ok_or_else(|| Error::Unauthorized.into())
+        found
+            .map(ApiCaller)
+            .ok_or_else(|| Error::Unauthorized.into())
     }
 }
 

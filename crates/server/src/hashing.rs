@@ -61,7 +61,8 @@ impl HashPool {
 
     /// Hashes currently running.
     pub fn running(&self) -> usize {
-        self.concurrency.saturating_sub(self.permits.available_permits())
+        self.concurrency
+            .saturating_sub(self.permits.available_permits())
     }
 
     async fn run<T: Send + 'static>(
@@ -75,7 +76,12 @@ impl HashPool {
             return Err(Error::Busy);
         }
         let guard = Waiting(&self.waiting);
-        let permit = self.permits.clone().acquire_owned().await.map_err(|_| Error::Internal)?;
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::Internal)?;
         drop(guard);
         let hasher = self.hasher.clone();
         let started = std::time::Instant::now();
@@ -101,7 +107,9 @@ impl HashPool {
             Some(p) => (p, true),
             None => (self.dummy.clone(), false),
         };
-        let ok = self.run(metrics, move |h| h.verify(&password, &phc)).await?;
+        let ok = self
+            .run(metrics, move |h| h.verify(&password, &phc))
+            .await?;
         Ok(ok && real)
     }
 

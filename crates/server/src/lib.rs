@@ -8,8 +8,8 @@ mod hashing;
 mod metrics;
 mod routes;
 mod state;
-pub mod tokens;
 pub mod system;
+pub mod tokens;
 
 pub use error::ApiError;
 pub use hashing::HashPool;

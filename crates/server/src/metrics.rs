@@ -45,8 +45,10 @@ impl Metrics {
     /// Counts a finished hash and its duration.
     pub fn hash_done(&self, d: Duration) {
         self.hashes.fetch_add(1, Ordering::Relaxed);
-        self.hash_micros
-            .fetch_add(u64::try_from(d.as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.hash_micros.fetch_add(
+            u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
     }
 
     /// Counts a hash refused because the queue was full.
@@ -57,7 +59,10 @@ impl Metrics {
     /// Renders all metrics; `gauges` are extra point-in-time values.
     pub fn render(&self, gauges: &[(&str, &str, u64)]) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "# HELP sekisho_http_responses_total HTTP responses by status class.");
+        let _ = writeln!(
+            s,
+            "# HELP sekisho_http_responses_total HTTP responses by status class."
+        );
         let _ = writeln!(s, "# TYPE sekisho_http_responses_total counter");
         for (i, c) in self.http.iter().enumerate() {
             let _ = writeln!(
@@ -67,22 +72,43 @@ impl Metrics {
                 c.load(Ordering::Relaxed)
             );
         }
-        let _ = writeln!(s, "# HELP sekisho_logins_total Password login attempts by result.");
+        let _ = writeln!(
+            s,
+            "# HELP sekisho_logins_total Password login attempts by result."
+        );
         let _ = writeln!(s, "# TYPE sekisho_logins_total counter");
         for (r, c) in LOGIN_RESULTS.iter().zip(&self.logins) {
-            let _ = writeln!(s, "sekisho_logins_total{{result=\"{r}\"}} {}", c.load(Ordering::Relaxed));
+            let _ = writeln!(
+                s,
+                "sekisho_logins_total{{result=\"{r}\"}} {}",
+                c.load(Ordering::Relaxed)
+            );
         }
-        let _ = writeln!(s, "# HELP sekisho_password_hash_seconds Time spent in Argon2id.");
+        let _ = writeln!(
+            s,
+            "# HELP sekisho_password_hash_seconds Time spent in Argon2id."
+        );
         let _ = writeln!(s, "# TYPE sekisho_password_hash_seconds summary");
         let _ = writeln!(
             s,
             "sekisho_password_hash_seconds_sum {}",
             self.hash_micros.load(Ordering::Relaxed) as f64 / 1e6
         );
-        let _ = writeln!(s, "sekisho_password_hash_seconds_count {}", self.hashes.load(Ordering::Relaxed));
-        let _ = writeln!(s, "# HELP sekisho_password_hash_refused_total Hashes refused with server_busy.");
+        let _ = writeln!(
+            s,
+            "sekisho_password_hash_seconds_count {}",
+            self.hashes.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP sekisho_password_hash_refused_total Hashes refused with server_busy."
+        );
         let _ = writeln!(s, "# TYPE sekisho_password_hash_refused_total counter");
-        let _ = writeln!(s, "sekisho_password_hash_refused_total {}", self.hash_refused.load(Ordering::Relaxed));
+        let _ = writeln!(
+            s,
+            "sekisho_password_hash_refused_total {}",
+            self.hash_refused.load(Ordering::Relaxed)
+        );
         for (name, help, v) in gauges {
             let _ = writeln!(s, "# HELP {name} {help}");
             let _ = writeln!(s, "# TYPE {name} gauge");

@@ -24,11 +24,19 @@ pub async fn issue_api_token(
         return Err(Error::InvalidRequest("token name must be 1 to 64 characters".into()).into());
     }
     if !SCOPES.contains(&scope) {
-        return Err(Error::InvalidRequest(format!("scope must be one of {}", SCOPES.join(", "))).into());
+        return Err(
+            Error::InvalidRequest(format!("scope must be one of {}", SCOPES.join(", "))).into(),
+        );
     }
     let secret = token::generate("sksa", rng);
-    let ev = NewAuditEvent::new(now, EventType::ApiTokenCreated, None, actor, client,
-        format!("API token \"{name}\" with scope {scope} created"));
+    let ev = NewAuditEvent::new(
+        now,
+        EventType::ApiTokenCreated,
+        None,
+        actor,
+        client,
+        format!("API token \"{name}\" with scope {scope} created"),
+    );
     let stored = store
         .create_api_token(name, scope, &token::hash(&secret), now, &ev)
         .await?;

@@ -192,8 +192,12 @@ pub trait Store: Send + Sync {
 
     /// Clears the lock and the failure count; `None` if there is no such login, otherwise whether
     /// it was locked.
-    async fn unlock_login(&self, login_id: &str, now: Timestamp, audit: &NewAuditEvent)
-        -> StoreResult<Option<bool>>;
+    async fn unlock_login(
+        &self,
+        login_id: &str,
+        now: Timestamp,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<Option<bool>>;
 
     /// After a correct password: resets the failure count and creates a session, unless the
     /// login was locked or disabled meanwhile (then `None` and nothing changes).

@@ -53,7 +53,11 @@ pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
             let write = sqlite_pool(&opts.url, 1).await?;
             SQLITE_MIGRATIONS.run(&write).await.map_err(backend_err)?;
             let read = sqlite_pool(&opts.url, opts.max_connections.clamp(1, 8)).await?;
-            SqlStore { backend, read, write }
+            SqlStore {
+                backend,
+                read,
+                write,
+            }
         }
         Backend::Postgres => {
             let pool = AnyPoolOptions::new()
@@ -63,7 +67,11 @@ pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
                 .await
                 .map_err(db_err)?;
             POSTGRES_MIGRATIONS.run(&pool).await.map_err(backend_err)?;
-            SqlStore { backend, read: pool.clone(), write: pool }
+            SqlStore {
+                backend,
+                read: pool.clone(),
+                write: pool,
+            }
         }
     };
     Ok(Arc::new(store))
@@ -285,7 +293,10 @@ impl Store for SqlStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.read).await.map_err(db_err)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.read)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
@@ -312,11 +323,13 @@ impl Store for SqlStore {
     }
 
     async fn get_login(&self, login_id: &str) -> StoreResult<Option<Login>> {
-        let row = sqlx::query(&format!("SELECT {LOGIN_COLS} FROM logins WHERE login_id = $1"))
-            .bind(login_id.to_owned())
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db_err)?;
+        let row = sqlx::query(&format!(
+            "SELECT {LOGIN_COLS} FROM logins WHERE login_id = $1"
+        ))
+        .bind(login_id.to_owned())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db_err)?;
         row.map(|r| login_from_row(&r)).transpose().map_err(db_err)
     }
 
@@ -401,12 +414,14 @@ impl Store for SqlStore {
         };
         let login = login_from_row(&row).map_err(db_err)?;
         if patch.disabled == Some(true) {
-            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE login_pk = $1 AND revoked_at IS NULL")
-                .bind(login.id)
-                .bind(now.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            sqlx::query(
+                "UPDATE sessions SET revoked_at = $2 WHERE login_pk = $1 AND revoked_at IS NULL",
+            )
+            .bind(login.id)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         }
         insert_audit(&mut tx, audit).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
@@ -468,13 +483,15 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        sqlx::query("INSERT INTO password_history (login_pk, password_hash, set_at) VALUES ($1, $2, $3)")
-            .bind(login_pk)
-            .bind(password_hash.to_owned())
-            .bind(now.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO password_history (login_pk, password_hash, set_at) VALUES ($1, $2, $3)",
+        )
+        .bind(login_pk)
+        .bind(password_hash.to_owned())
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         // Keep a bounded history: enough for any sensible "last N" rule.
         sqlx::query(
             "DELETE FROM password_history WHERE login_pk = $1 AND id NOT IN \
@@ -532,7 +549,10 @@ impl Store for SqlStore {
             insert_audit(&mut tx, lock_audit).await.map_err(db_err)?;
         }
         tx.commit().await.map_err(db_err)?;
-        Ok(FailureOutcome { failed_logins, newly_locked })
+        Ok(FailureOutcome {
+            failed_logins,
+            newly_locked,
+        })
     }
 
     async fn unlock_login(
@@ -627,7 +647,9 @@ impl Store for SqlStore {
         .fetch_optional(&self.read)
         .await
         .map_err(db_err)?;
-        row.map(|r| session_from_row(&r)).transpose().map_err(db_err)
+        row.map(|r| session_from_row(&r))
+            .transpose()
+            .map_err(db_err)
     }
 
     async fn touch_session(&self, session_id: i64, now: Timestamp) -> StoreResult<()> {
@@ -647,14 +669,15 @@ impl Store for SqlStore {
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
         let mut tx = self.write.begin().await.map_err(db_err)?;
-        let done = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-            .bind(session_id)
-            .bind(now.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected()
-            > 0;
+        let done =
+            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                .bind(session_id)
+                .bind(now.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected()
+                > 0;
         if done {
             insert_audit(&mut tx, audit).await.map_err(db_err)?;
             tx.commit().await.map_err(db_err)?;
@@ -742,10 +765,12 @@ impl Store for SqlStore {
     }
 
     async fn list_api_tokens(&self) -> StoreResult<Vec<ApiToken>> {
-        let rows = sqlx::query("SELECT id, name, scope, created_at, revoked_at FROM api_tokens ORDER BY id")
-            .fetch_all(&self.read)
-            .await
-            .map_err(db_err)?;
+        let rows = sqlx::query(
+            "SELECT id, name, scope, created_at, revoked_at FROM api_tokens ORDER BY id",
+        )
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?;
         rows.iter()
             .map(token_from_row)
             .collect::<Result<_, _>>()
@@ -768,13 +793,15 @@ impl Store for SqlStore {
         if !exists {
             return Ok(None);
         }
-        let done = sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-            .bind(id)
-            .bind(now.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected()
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected()
             > 0;
         if done {
             insert_audit(&mut tx, audit).await.map_err(db_err)?;

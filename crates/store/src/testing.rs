@@ -35,6 +35,10 @@ pub async fn fresh_postgres_url(suffix: &str) -> Option<String> {
         panic!("cannot create test database: {e}");
     }
     let (head, _) = base.rsplit_once('/').unwrap_or((base.as_str(), ""));
-    let head = if head.ends_with('/') || head.ends_with(':') { base.as_str() } else { head };
+    let head = if head.ends_with('/') || head.ends_with(':') {
+        base.as_str()
+    } else {
+        head
+    };
     Some(format!("{head}/{name}"))
 }

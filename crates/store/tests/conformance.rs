@@ -5,7 +5,9 @@ use sekisho_core::login::SecondFactor;
 use sekisho_core::session::SessionPurpose;
 use sekisho_core::{Lang, Timestamp};
 use sekisho_store::testing::{fresh_postgres_url, sqlite_url};
-use sekisho_store::{connect, ConnectOptions, LoginPatch, LoginQuery, NewLogin, NewSession, Store, StoreError};
+use sekisho_store::{
+    connect, ConnectOptions, LoginPatch, LoginQuery, NewLogin, NewSession, Store, StoreError,
+};
 use std::sync::Arc;
 
 struct Db {
@@ -15,10 +17,17 @@ struct Db {
 }
 
 async fn open(url: String, dir: Option<tempfile::TempDir>) -> Db {
-    let store = connect(&ConnectOptions { url: url.clone(), max_connections: 8 })
-        .await
-        .unwrap_or_else(|e| unreachable!("connect: {e}"));
-    Db { store, url, _dir: dir }
+    let store = connect(&ConnectOptions {
+        url: url.clone(),
+        max_connections: 8,
+    })
+    .await
+    .unwrap_or_else(|e| unreachable!("connect: {e}"));
+    Db {
+        store,
+        url,
+        _dir: dir,
+    }
 }
 
 macro_rules! on_both {
@@ -55,8 +64,17 @@ on_both!(
 );
 
 fn ev(t: i64, ty: EventType, login: &str) -> NewAuditEvent {
-    NewAuditEvent::new(Timestamp(t), ty, Some(login), Actor::Operator("ops1".into()),
-        &ClientInfo { ip: Some("192.0.2.1".into()), user_agent: Some("test".into()) }, ty.as_str())
+    NewAuditEvent::new(
+        Timestamp(t),
+        ty,
+        Some(login),
+        Actor::Operator("ops1".into()),
+        &ClientInfo {
+            ip: Some("192.0.2.1".into()),
+            user_agent: Some("test".into()),
+        },
+        ty.as_str(),
+    )
 }
 
 fn new_login(id: &str) -> NewLogin {
@@ -76,20 +94,41 @@ fn ok<T, E: std::fmt::Debug>(r: Result<T, E>) -> T {
 }
 
 async fn count(db: &Db, filter: AuditFilter) -> usize {
-    ok(db.store.query_audit(&AuditFilter { limit: 1000, ..filter }).await).len()
+    ok(db
+        .store
+        .query_audit(&AuditFilter {
+            limit: 1000,
+            ..filter
+        })
+        .await)
+    .len()
 }
 
 async fn logins_round_trip_with_audit(db: Db) {
     let s = &db.store;
-    let created = ok(s.create_login(&new_login("tanaka"), &ev(1_000, EventType::LoginCreated, "tanaka")).await);
+    let created = ok(s
+        .create_login(
+            &new_login("tanaka"),
+            &ev(1_000, EventType::LoginCreated, "tanaka"),
+        )
+        .await);
     assert_eq!(created.login_id, "tanaka");
     assert_eq!(created.display_name, "tanaka 様");
     assert!(!created.mfa_required && !created.disabled && created.password_hash.is_none());
 
-    let dup = s.create_login(&new_login("tanaka"), &ev(1_001, EventType::LoginCreated, "tanaka")).await;
+    let dup = s
+        .create_login(
+            &new_login("tanaka"),
+            &ev(1_001, EventType::LoginCreated, "tanaka"),
+        )
+        .await;
     assert!(matches!(dup, Err(StoreError::Conflict)));
     // The refused create left no audit record behind (same transaction).
-    let created_events = AuditFilter { login_id: Some("tanaka".into()), event_type: Some(EventType::LoginCreated), ..Default::default() };
+    let created_events = AuditFilter {
+        login_id: Some("tanaka".into()),
+        event_type: Some(EventType::LoginCreated),
+        ..Default::default()
+    };
     assert_eq!(count(&db, created_events).await, 1);
 
     let patch = LoginPatch {
@@ -98,21 +137,50 @@ async fn logins_round_trip_with_audit(db: Db) {
         lang: Some(Lang::En),
         ..Default::default()
     };
-    let updated = ok(s.update_login("tanaka", &patch, Timestamp(2_000), &ev(2_000, EventType::LoginUpdated, "tanaka")).await)
-        .unwrap_or_else(|| unreachable!("login exists"));
+    let updated = ok(s
+        .update_login(
+            "tanaka",
+            &patch,
+            Timestamp(2_000),
+            &ev(2_000, EventType::LoginUpdated, "tanaka"),
+        )
+        .await)
+    .unwrap_or_else(|| unreachable!("login exists"));
     assert_eq!(updated.second_factor, SecondFactor::Totp);
     assert!(updated.mfa_required);
     assert_eq!(updated.lang, Lang::En);
     assert_eq!(updated.updated_at, Timestamp(2_000));
     assert_eq!(updated.display_name, "tanaka 様", "untouched fields stay");
-    assert!(ok(s.update_login("nobody", &patch, Timestamp(2_000), &ev(2_000, EventType::LoginUpdated, "nobody")).await).is_none());
+    assert!(ok(s
+        .update_login(
+            "nobody",
+            &patch,
+            Timestamp(2_000),
+            &ev(2_000, EventType::LoginUpdated, "nobody")
+        )
+        .await)
+    .is_none());
 
-    assert!(ok(s.delete_login("tanaka", &ev(3_000, EventType::LoginDeleted, "tanaka")).await));
+    assert!(ok(s
+        .delete_login("tanaka", &ev(3_000, EventType::LoginDeleted, "tanaka"))
+        .await));
     assert!(ok(s.get_login("tanaka").await).is_none());
-    assert!(!ok(s.delete_login("tanaka", &ev(3_001, EventType::LoginDeleted, "tanaka")).await));
-    let all = ok(s.query_audit(&AuditFilter { login_id: Some("tanaka".into()), limit: 10, ..Default::default() }).await);
+    assert!(!ok(s
+        .delete_login("tanaka", &ev(3_001, EventType::LoginDeleted, "tanaka"))
+        .await));
+    let all = ok(s
+        .query_audit(&AuditFilter {
+            login_id: Some("tanaka".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await);
     let types: Vec<_> = all.iter().map(|e| e.event_type.as_str()).collect();
-    assert_eq!(types, ["login_deleted", "login_updated", "login_created"], "newest first, audit kept after delete");
+    assert_eq!(
+        types,
+        ["login_deleted", "login_updated", "login_created"],
+        "newest first, audit kept after delete"
+    );
     assert_eq!(all[0].actor, Actor::Operator("ops1".into()));
     assert_eq!(all[0].client_ip.as_deref(), Some("192.0.2.1"));
     assert_eq!(all[0].event_group, "account");
@@ -125,32 +193,74 @@ async fn search_and_paging(db: Db) {
         if i == 3 {
             l.display_name = "Yamada_100%".into();
         }
-        ok(s.create_login(&l, &ev(1_000, EventType::LoginCreated, &l.login_id)).await);
+        ok(
+            s.create_login(&l, &ev(1_000, EventType::LoginCreated, &l.login_id))
+                .await,
+        );
     }
-    let page = |after: Option<&str>| LoginQuery { q: None, locked: None, after: after.map(Into::into), limit: 3 };
+    let page = |after: Option<&str>| LoginQuery {
+        q: None,
+        locked: None,
+        after: after.map(Into::into),
+        limit: 3,
+    };
     let p1 = ok(s.list_logins(&page(None)).await);
     let ids: Vec<_> = p1.iter().map(|l| l.login_id.as_str()).collect();
     assert_eq!(ids, ["user00", "user01", "user02"]);
     let p3 = ok(s.list_logins(&page(Some("user05"))).await);
     assert_eq!(p3.len(), 1);
-    let q = |q: &str| LoginQuery { q: Some(q.into()), locked: None, after: None, limit: 50 };
-    assert_eq!(ok(s.list_logins(&q("YAMADA")).await).len(), 1, "case-insensitive on display name");
-    assert_eq!(ok(s.list_logins(&q("_100%")).await).len(), 1, "LIKE wildcards are literal");
+    let q = |q: &str| LoginQuery {
+        q: Some(q.into()),
+        locked: None,
+        after: None,
+        limit: 50,
+    };
+    assert_eq!(
+        ok(s.list_logins(&q("YAMADA")).await).len(),
+        1,
+        "case-insensitive on display name"
+    );
+    assert_eq!(
+        ok(s.list_logins(&q("_100%")).await).len(),
+        1,
+        "LIKE wildcards are literal"
+    );
     assert_eq!(ok(s.list_logins(&q("%")).await).len(), 1);
-    assert_eq!(ok(s.list_logins(&q("user04@example")).await).len(), 1, "e-mail");
+    assert_eq!(
+        ok(s.list_logins(&q("user04@example")).await).len(),
+        1,
+        "e-mail"
+    );
     assert_eq!(ok(s.list_logins(&q("user")).await).len(), 7);
-    let locked = LoginQuery { q: None, locked: Some(true), after: None, limit: 50 };
+    let locked = LoginQuery {
+        q: None,
+        locked: Some(true),
+        after: None,
+        limit: 50,
+    };
     assert!(ok(s.list_logins(&locked).await).is_empty());
 }
 
 async fn concurrent_failures_count_and_lock_exactly(db: Db) {
-    let login = ok(db.store.create_login(&new_login("target"), &ev(1, EventType::LoginCreated, "target")).await);
+    let login = ok(db
+        .store
+        .create_login(
+            &new_login("target"),
+            &ev(1, EventType::LoginCreated, "target"),
+        )
+        .await);
     let mut tasks = Vec::new();
     for i in 0..50 {
         let s = db.store.clone();
         tasks.push(tokio::spawn(async move {
-            s.record_password_failure(login.id, 5, Timestamp(100 + i), &ev(100 + i, EventType::LoginFailed, "target"),
-                &ev(100 + i, EventType::LoginLocked, "target")).await
+            s.record_password_failure(
+                login.id,
+                5,
+                Timestamp(100 + i),
+                &ev(100 + i, EventType::LoginFailed, "target"),
+                &ev(100 + i, EventType::LoginLocked, "target"),
+            )
+            .await
         }));
     }
     let mut newly = 0;
@@ -161,21 +271,56 @@ async fn concurrent_failures_count_and_lock_exactly(db: Db) {
         counts.push(out.failed_logins);
     }
     counts.sort_unstable();
-    assert_eq!(counts, (1..=50).collect::<Vec<_>>(), "each failure saw its own count");
+    assert_eq!(
+        counts,
+        (1..=50).collect::<Vec<_>>(),
+        "each failure saw its own count"
+    );
     assert_eq!(newly, 1, "exactly one failure locked the login");
     let l = ok(db.store.get_login("target").await).unwrap_or_else(|| unreachable!());
     assert_eq!(l.failed_logins, 50);
     assert!(l.locked_at.is_some());
-    let by = |t| AuditFilter { login_id: Some("target".into()), event_type: Some(t), ..Default::default() };
+    let by = |t| AuditFilter {
+        login_id: Some("target".into()),
+        event_type: Some(t),
+        ..Default::default()
+    };
     assert_eq!(count(&db, by(EventType::LoginFailed)).await, 50);
     assert_eq!(count(&db, by(EventType::LoginLocked)).await, 1);
 
-    let unlocked = ok(db.store.unlock_login("target", Timestamp(500), &ev(500, EventType::LoginUnlocked, "target")).await);
+    let unlocked = ok(db
+        .store
+        .unlock_login(
+            "target",
+            Timestamp(500),
+            &ev(500, EventType::LoginUnlocked, "target"),
+        )
+        .await);
     assert_eq!(unlocked, Some(true));
     let l = ok(db.store.get_login("target").await).unwrap_or_else(|| unreachable!());
     assert_eq!((l.failed_logins, l.locked_at), (0, None));
-    assert_eq!(ok(db.store.unlock_login("target", Timestamp(501), &ev(501, EventType::LoginUnlocked, "target")).await), Some(false));
-    assert_eq!(ok(db.store.unlock_login("ghost", Timestamp(501), &ev(501, EventType::LoginUnlocked, "ghost")).await), None);
+    assert_eq!(
+        ok(db
+            .store
+            .unlock_login(
+                "target",
+                Timestamp(501),
+                &ev(501, EventType::LoginUnlocked, "target")
+            )
+            .await),
+        Some(false)
+    );
+    assert_eq!(
+        ok(db
+            .store
+            .unlock_login(
+                "ghost",
+                Timestamp(501),
+                &ev(501, EventType::LoginUnlocked, "ghost")
+            )
+            .await),
+        None
+    );
 }
 
 fn new_session(login_pk: i64, hash: &str, now: i64) -> NewSession {
@@ -193,66 +338,207 @@ fn new_session(login_pk: i64, hash: &str, now: i64) -> NewSession {
 
 async fn sessions_lifecycle(db: Db) {
     let s = &db.store;
-    let login = ok(s.create_login(&new_login("sato"), &ev(1, EventType::LoginCreated, "sato")).await);
-    ok(s.record_password_failure(login.id, 5, Timestamp(5), &ev(5, EventType::LoginFailed, "sato"), &ev(5, EventType::LoginLocked, "sato")).await);
-    let sess = ok(s.create_session(&new_session(login.id, "h1", 10), &ev(10, EventType::LoginSucceeded, "sato")).await)
-        .unwrap_or_else(|| unreachable!("not locked"));
+    let login = ok(s
+        .create_login(&new_login("sato"), &ev(1, EventType::LoginCreated, "sato"))
+        .await);
+    ok(s.record_password_failure(
+        login.id,
+        5,
+        Timestamp(5),
+        &ev(5, EventType::LoginFailed, "sato"),
+        &ev(5, EventType::LoginLocked, "sato"),
+    )
+    .await);
+    let sess = ok(s
+        .create_session(
+            &new_session(login.id, "h1", 10),
+            &ev(10, EventType::LoginSucceeded, "sato"),
+        )
+        .await)
+    .unwrap_or_else(|| unreachable!("not locked"));
     assert_eq!(sess.login_id, "sato");
     let l = ok(s.get_login("sato").await).unwrap_or_else(|| unreachable!());
-    assert_eq!(l.failed_logins, 0, "a successful login resets the failure count");
+    assert_eq!(
+        l.failed_logins, 0,
+        "a successful login resets the failure count"
+    );
     assert_eq!(l.last_login_at, Some(Timestamp(10)));
 
     let got = ok(s.get_session("h1").await).unwrap_or_else(|| unreachable!());
     assert_eq!(got.methods, ["pwd"]);
     assert_eq!(got.user_agent.as_deref(), Some("TradingApp/1.0"));
     ok(s.touch_session(got.id, Timestamp(20)).await);
-    assert_eq!(ok(s.get_session("h1").await).map(|x| x.last_seen_at), Some(Timestamp(20)));
+    assert_eq!(
+        ok(s.get_session("h1").await).map(|x| x.last_seen_at),
+        Some(Timestamp(20))
+    );
     assert_eq!(ok(s.list_sessions(login.id, Timestamp(30)).await).len(), 1);
-    assert!(ok(s.revoke_session(got.id, Timestamp(30), &ev(30, EventType::SessionRevoked, "sato")).await));
-    assert!(!ok(s.revoke_session(got.id, Timestamp(31), &ev(31, EventType::SessionRevoked, "sato")).await));
-    assert_eq!(ok(s.get_session("h1").await).and_then(|x| x.revoked_at), Some(Timestamp(30)));
+    assert!(ok(s
+        .revoke_session(
+            got.id,
+            Timestamp(30),
+            &ev(30, EventType::SessionRevoked, "sato")
+        )
+        .await));
+    assert!(!ok(s
+        .revoke_session(
+            got.id,
+            Timestamp(31),
+            &ev(31, EventType::SessionRevoked, "sato")
+        )
+        .await));
+    assert_eq!(
+        ok(s.get_session("h1").await).and_then(|x| x.revoked_at),
+        Some(Timestamp(30))
+    );
     assert!(ok(s.list_sessions(login.id, Timestamp(32)).await).is_empty());
 
     // A login locked (or disabled) while its password was being checked gets no session.
     for i in 0..5 {
-        ok(s.record_password_failure(login.id, 5, Timestamp(40 + i), &ev(40, EventType::LoginFailed, "sato"), &ev(40, EventType::LoginLocked, "sato")).await);
+        ok(s.record_password_failure(
+            login.id,
+            5,
+            Timestamp(40 + i),
+            &ev(40, EventType::LoginFailed, "sato"),
+            &ev(40, EventType::LoginLocked, "sato"),
+        )
+        .await);
     }
-    assert!(ok(s.create_session(&new_session(login.id, "h2", 50), &ev(50, EventType::LoginSucceeded, "sato")).await).is_none());
+    assert!(ok(s
+        .create_session(
+            &new_session(login.id, "h2", 50),
+            &ev(50, EventType::LoginSucceeded, "sato")
+        )
+        .await)
+    .is_none());
     assert!(ok(s.get_session("h2").await).is_none());
     let l = ok(s.get_login("sato").await).unwrap_or_else(|| unreachable!());
-    assert_eq!(l.failed_logins, 5, "refused session creation changed nothing");
+    assert_eq!(
+        l.failed_logins, 5,
+        "refused session creation changed nothing"
+    );
 
-    ok(s.unlock_login("sato", Timestamp(60), &ev(60, EventType::LoginUnlocked, "sato")).await);
-    let a = ok(s.create_session(&new_session(login.id, "h3", 61), &ev(61, EventType::LoginSucceeded, "sato")).await);
-    let b = ok(s.create_session(&new_session(login.id, "h4", 62), &ev(62, EventType::LoginSucceeded, "sato")).await);
+    ok(s.unlock_login(
+        "sato",
+        Timestamp(60),
+        &ev(60, EventType::LoginUnlocked, "sato"),
+    )
+    .await);
+    let a = ok(s
+        .create_session(
+            &new_session(login.id, "h3", 61),
+            &ev(61, EventType::LoginSucceeded, "sato"),
+        )
+        .await);
+    let b = ok(s
+        .create_session(
+            &new_session(login.id, "h4", 62),
+            &ev(62, EventType::LoginSucceeded, "sato"),
+        )
+        .await);
     assert!(a.is_some() && b.is_some());
-    assert_eq!(ok(s.revoke_login_sessions(login.id, Timestamp(63), &ev(63, EventType::SessionRevoked, "sato")).await), 2);
-    let disable = LoginPatch { disabled: Some(true), ..Default::default() };
-    ok(s.create_session(&new_session(login.id, "h5", 64), &ev(64, EventType::LoginSucceeded, "sato")).await);
-    ok(s.update_login("sato", &disable, Timestamp(65), &ev(65, EventType::LoginUpdated, "sato")).await);
-    assert!(ok(s.get_session("h5").await).and_then(|x| x.revoked_at).is_some(), "disabling revokes sessions");
-    assert!(ok(s.create_session(&new_session(login.id, "h6", 66), &ev(66, EventType::LoginSucceeded, "sato")).await).is_none());
+    assert_eq!(
+        ok(s.revoke_login_sessions(
+            login.id,
+            Timestamp(63),
+            &ev(63, EventType::SessionRevoked, "sato")
+        )
+        .await),
+        2
+    );
+    let disable = LoginPatch {
+        disabled: Some(true),
+        ..Default::default()
+    };
+    ok(s.create_session(
+        &new_session(login.id, "h5", 64),
+        &ev(64, EventType::LoginSucceeded, "sato"),
+    )
+    .await);
+    ok(s.update_login(
+        "sato",
+        &disable,
+        Timestamp(65),
+        &ev(65, EventType::LoginUpdated, "sato"),
+    )
+    .await);
+    assert!(
+        ok(s.get_session("h5").await)
+            .and_then(|x| x.revoked_at)
+            .is_some(),
+        "disabling revokes sessions"
+    );
+    assert!(ok(s
+        .create_session(
+            &new_session(login.id, "h6", 66),
+            &ev(66, EventType::LoginSucceeded, "sato")
+        )
+        .await)
+    .is_none());
 }
 
 async fn password_history_and_session_revocation(db: Db) {
     let s = &db.store;
-    let login = ok(s.create_login(&new_login("suzuki"), &ev(1, EventType::LoginCreated, "suzuki")).await);
-    let keep = ok(s.create_session(&new_session(login.id, "keep", 2), &ev(2, EventType::LoginSucceeded, "suzuki")).await)
-        .unwrap_or_else(|| unreachable!());
-    ok(s.create_session(&new_session(login.id, "other", 3), &ev(3, EventType::LoginSucceeded, "suzuki")).await);
+    let login = ok(s
+        .create_login(
+            &new_login("suzuki"),
+            &ev(1, EventType::LoginCreated, "suzuki"),
+        )
+        .await);
+    let keep = ok(s
+        .create_session(
+            &new_session(login.id, "keep", 2),
+            &ev(2, EventType::LoginSucceeded, "suzuki"),
+        )
+        .await)
+    .unwrap_or_else(|| unreachable!());
+    ok(s.create_session(
+        &new_session(login.id, "other", 3),
+        &ev(3, EventType::LoginSucceeded, "suzuki"),
+    )
+    .await);
     for i in 0..30 {
-        ok(s.set_password(login.id, &format!("hash{i}"), i == 0, Timestamp(10 + i), Some(keep.id), &ev(10, EventType::PasswordChanged, "suzuki")).await);
+        ok(s.set_password(
+            login.id,
+            &format!("hash{i}"),
+            i == 0,
+            Timestamp(10 + i),
+            Some(keep.id),
+            &ev(10, EventType::PasswordChanged, "suzuki"),
+        )
+        .await);
     }
-    assert_eq!(ok(s.password_history(login.id, 2).await), ["hash29", "hash28"]);
-    assert_eq!(ok(s.password_history(login.id, 100).await).len(), 24, "history is bounded");
+    assert_eq!(
+        ok(s.password_history(login.id, 2).await),
+        ["hash29", "hash28"]
+    );
+    assert_eq!(
+        ok(s.password_history(login.id, 100).await).len(),
+        24,
+        "history is bounded"
+    );
     assert!(ok(s.password_history(login.id, 0).await).is_empty());
     let l = ok(s.get_login("suzuki").await).unwrap_or_else(|| unreachable!());
     assert_eq!(l.password_hash.as_deref(), Some("hash29"));
     assert_eq!(l.password_changed_at, Some(Timestamp(39)));
     assert!(!l.password_temporary);
-    assert!(ok(s.get_session("keep").await).is_some_and(|x| x.revoked_at.is_none()), "the current session stays");
-    assert!(ok(s.get_session("other").await).is_some_and(|x| x.revoked_at.is_some()), "other sessions end");
-    ok(s.set_password(login.id, "tmp", true, Timestamp(50), None, &ev(50, EventType::PasswordSet, "suzuki")).await);
+    assert!(
+        ok(s.get_session("keep").await).is_some_and(|x| x.revoked_at.is_none()),
+        "the current session stays"
+    );
+    assert!(
+        ok(s.get_session("other").await).is_some_and(|x| x.revoked_at.is_some()),
+        "other sessions end"
+    );
+    ok(s.set_password(
+        login.id,
+        "tmp",
+        true,
+        Timestamp(50),
+        None,
+        &ev(50, EventType::PasswordSet, "suzuki"),
+    )
+    .await);
     let l = ok(s.get_login("suzuki").await).unwrap_or_else(|| unreachable!());
     assert!(l.password_temporary);
     assert!(ok(s.get_session("keep").await).is_some_and(|x| x.revoked_at.is_some()));
@@ -260,46 +546,143 @@ async fn password_history_and_session_revocation(db: Db) {
 
 async fn api_tokens(db: Db) {
     let s = &db.store;
-    let e = NewAuditEvent::new(Timestamp(1), EventType::ApiTokenCreated, None, Actor::System, &ClientInfo::default(), "created");
-    let t = ok(s.create_api_token("crm", "admin", "th1", Timestamp(1), &e).await);
-    ok(s.create_api_token("web", "validate", "th2", Timestamp(2), &e).await);
-    assert_eq!(ok(s.find_api_token("th1").await).map(|x| x.scope), Some("admin".into()));
+    let e = NewAuditEvent::new(
+        Timestamp(1),
+        EventType::ApiTokenCreated,
+        None,
+        Actor::System,
+        &ClientInfo::default(),
+        "created",
+    );
+    let t = ok(s
+        .create_api_token("crm", "admin", "th1", Timestamp(1), &e)
+        .await);
+    ok(
+        s.create_api_token("web", "validate", "th2", Timestamp(2), &e)
+            .await,
+    );
+    assert_eq!(
+        ok(s.find_api_token("th1").await).map(|x| x.scope),
+        Some("admin".into())
+    );
     assert!(ok(s.find_api_token("nope").await).is_none());
     assert_eq!(ok(s.list_api_tokens().await).len(), 2);
-    let r = NewAuditEvent::new(Timestamp(3), EventType::ApiTokenRevoked, None, Actor::System, &ClientInfo::default(), "revoked");
-    assert_eq!(ok(s.revoke_api_token(t.id, Timestamp(3), &r).await), Some(true));
-    assert_eq!(ok(s.revoke_api_token(t.id, Timestamp(4), &r).await), Some(false));
+    let r = NewAuditEvent::new(
+        Timestamp(3),
+        EventType::ApiTokenRevoked,
+        None,
+        Actor::System,
+        &ClientInfo::default(),
+        "revoked",
+    );
+    assert_eq!(
+        ok(s.revoke_api_token(t.id, Timestamp(3), &r).await),
+        Some(true)
+    );
+    assert_eq!(
+        ok(s.revoke_api_token(t.id, Timestamp(4), &r).await),
+        Some(false)
+    );
     assert_eq!(ok(s.revoke_api_token(9999, Timestamp(4), &r).await), None);
-    assert!(ok(s.find_api_token("th1").await).is_none(), "revoked tokens are not found");
-    let f = AuditFilter { event_type: Some(EventType::ApiTokenRevoked), ..Default::default() };
+    assert!(
+        ok(s.find_api_token("th1").await).is_none(),
+        "revoked tokens are not found"
+    );
+    let f = AuditFilter {
+        event_type: Some(EventType::ApiTokenRevoked),
+        ..Default::default()
+    };
     assert_eq!(count(&db, f).await, 1);
 }
 
 async fn audit_is_append_only_and_filterable(db: Db) {
     let s = &db.store;
     for i in 0..10 {
-        let mut e = ev(100 * i, if i % 2 == 0 { EventType::LoginFailed } else { EventType::LoginSucceeded }, if i < 5 { "a1234" } else { "b1234" });
+        let mut e = ev(
+            100 * i,
+            if i % 2 == 0 {
+                EventType::LoginFailed
+            } else {
+                EventType::LoginSucceeded
+            },
+            if i < 5 { "a1234" } else { "b1234" },
+        );
         if i == 9 {
             e.actor = Actor::ApiToken("3:crm".into());
         }
         ok(s.append_audit(&e).await);
     }
     let f = |f: AuditFilter| AuditFilter { limit: 100, ..f };
-    assert_eq!(count(&db, f(AuditFilter { login_id: Some("a1234".into()), ..Default::default() })).await, 5);
-    assert_eq!(count(&db, f(AuditFilter { event_type: Some(EventType::LoginFailed), ..Default::default() })).await, 5);
-    assert_eq!(count(&db, f(AuditFilter { since: Some(Timestamp(300)), until: Some(Timestamp(600)), ..Default::default() })).await, 3);
-    assert_eq!(count(&db, f(AuditFilter { actor_kind: Some("api_token".into()), actor_id: Some("3:crm".into()), ..Default::default() })).await, 1);
-    let page1 = ok(s.query_audit(&AuditFilter { limit: 4, ..Default::default() }).await);
+    assert_eq!(
+        count(
+            &db,
+            f(AuditFilter {
+                login_id: Some("a1234".into()),
+                ..Default::default()
+            })
+        )
+        .await,
+        5
+    );
+    assert_eq!(
+        count(
+            &db,
+            f(AuditFilter {
+                event_type: Some(EventType::LoginFailed),
+                ..Default::default()
+            })
+        )
+        .await,
+        5
+    );
+    assert_eq!(
+        count(
+            &db,
+            f(AuditFilter {
+                since: Some(Timestamp(300)),
+                until: Some(Timestamp(600)),
+                ..Default::default()
+            })
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        count(
+            &db,
+            f(AuditFilter {
+                actor_kind: Some("api_token".into()),
+                actor_id: Some("3:crm".into()),
+                ..Default::default()
+            })
+        )
+        .await,
+        1
+    );
+    let page1 = ok(s
+        .query_audit(&AuditFilter {
+            limit: 4,
+            ..Default::default()
+        })
+        .await);
     assert_eq!(page1.len(), 4);
     let last = page1.last().map(|e| e.event_id);
-    let page2 = ok(s.query_audit(&AuditFilter { limit: 4, before_id: last, ..Default::default() }).await);
+    let page2 = ok(s
+        .query_audit(&AuditFilter {
+            limit: 4,
+            before_id: last,
+            ..Default::default()
+        })
+        .await);
     assert!(page2.iter().all(|e| Some(e.event_id) < last));
     assert_eq!(page2.len(), 4);
 
     // The database itself refuses to change or remove audit records.
     sqlx::any::install_default_drivers();
     let pool = ok(sqlx::AnyPool::connect(&db.url).await);
-    let upd = sqlx::query("UPDATE audit_events SET description = 'x'").execute(&pool).await;
+    let upd = sqlx::query("UPDATE audit_events SET description = 'x'")
+        .execute(&pool)
+        .await;
     assert!(upd.is_err(), "UPDATE must be refused");
     let del = sqlx::query("DELETE FROM audit_events").execute(&pool).await;
     assert!(del.is_err(), "DELETE must be refused");

@@ -37,8 +37,13 @@ pub struct PasswordHasher {
 impl PasswordHasher {
     /// A hasher with the given parameters; fails if Argon2 rejects them.
     pub fn new(params: HashParams) -> Result<PasswordHasher, String> {
-        let p = Params::new(params.memory_kib, params.iterations, params.parallelism, None)
-            .map_err(|e| format!("invalid Argon2 parameters: {e}"))?;
+        let p = Params::new(
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            None,
+        )
+        .map_err(|e| format!("invalid Argon2 parameters: {e}"))?;
         Ok(PasswordHasher {
             argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, p),
             params,
@@ -90,8 +95,12 @@ mod tests {
     use super::*;
 
     fn cheap() -> PasswordHasher {
-        PasswordHasher::new(HashParams { memory_kib: 64, iterations: 1, parallelism: 1 })
-            .unwrap_or_else(|e| unreachable!("{e}"))
+        PasswordHasher::new(HashParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap_or_else(|e| unreachable!("{e}"))
     }
 
     #[test]
@@ -103,7 +112,8 @@ mod tests {
         assert!(!h.verify("abc12346", &phc));
         assert!(!h.verify("abc12345", "garbage"));
         assert!(!h.needs_rehash(&phc));
-        let stronger = PasswordHasher::new(HashParams::default()).unwrap_or_else(|e| unreachable!("{e}"));
+        let stronger =
+            PasswordHasher::new(HashParams::default()).unwrap_or_else(|e| unreachable!("{e}"));
         assert!(stronger.needs_rehash(&phc));
         // The stronger hasher still verifies the old hash with the old hash's own parameters.
         assert!(stronger.verify("abc12345", &phc));

@@ -170,13 +170,34 @@ mod tests {
     fn jp_broker_rules_as_in_the_seeds() {
         let p = jp();
         assert_eq!(violation(&p, "abc12345", "tanaka", false), None);
-        assert_eq!(violation(&p, "abc1234", "tanaka", false), Some(PolicyViolation::TooShort { min: 8 }));
-        assert_eq!(violation(&p, "abcd1234abcd12345", "tanaka", false), Some(PolicyViolation::TooLong { max: 16 }));
-        assert_eq!(violation(&p, "abcdefgh", "tanaka", false), Some(PolicyViolation::Composition));
-        assert_eq!(violation(&p, "12345678", "tanaka", false), Some(PolicyViolation::Composition));
-        assert_eq!(violation(&p, "Tanaka123", "tanaka", false), Some(PolicyViolation::ContainsLoginId));
-        assert_eq!(violation(&p, "パスワード1234a", "tanaka", false), Some(PolicyViolation::InvalidCharacters));
-        assert_eq!(violation(&p, "abc 12345", "tanaka", false), Some(PolicyViolation::InvalidCharacters));
+        assert_eq!(
+            violation(&p, "abc1234", "tanaka", false),
+            Some(PolicyViolation::TooShort { min: 8 })
+        );
+        assert_eq!(
+            violation(&p, "abcd1234abcd12345", "tanaka", false),
+            Some(PolicyViolation::TooLong { max: 16 })
+        );
+        assert_eq!(
+            violation(&p, "abcdefgh", "tanaka", false),
+            Some(PolicyViolation::Composition)
+        );
+        assert_eq!(
+            violation(&p, "12345678", "tanaka", false),
+            Some(PolicyViolation::Composition)
+        );
+        assert_eq!(
+            violation(&p, "Tanaka123", "tanaka", false),
+            Some(PolicyViolation::ContainsLoginId)
+        );
+        assert_eq!(
+            violation(&p, "パスワード1234a", "tanaka", false),
+            Some(PolicyViolation::InvalidCharacters)
+        );
+        assert_eq!(
+            violation(&p, "abc 12345", "tanaka", false),
+            Some(PolicyViolation::InvalidCharacters)
+        );
         assert_eq!(p.history, 2);
         assert_eq!(p.max_age_days, Some(90));
         assert_eq!(p.lockout_threshold, 5);
@@ -185,14 +206,35 @@ mod tests {
     #[test]
     fn nist_rules() {
         let p = nist();
-        assert_eq!(violation(&p, "correct horse battery", "tanaka", false), None);
+        assert_eq!(
+            violation(&p, "correct horse battery", "tanaka", false),
+            None
+        );
         assert_eq!(violation(&p, "short but ok", "tanaka", true), None);
-        assert_eq!(violation(&p, "short but ok", "tanaka", false), Some(PolicyViolation::TooShort { min: 15 }));
-        assert_eq!(violation(&p, "password", "tanaka", true), Some(PolicyViolation::Common));
-        assert_eq!(violation(&p, "Qwertyuiop", "tanaka", true), Some(PolicyViolation::Common));
-        assert_eq!(violation(&p, "すごく長い日本語のパスワードです", "tanaka", false), None);
-        assert_eq!(violation(&p, &"x".repeat(65), "tanaka", false), Some(PolicyViolation::TooLong { max: 64 }));
-        assert_eq!(violation(&p, "my name is tanaka ok", "tanaka", false), Some(PolicyViolation::ContainsLoginId));
+        assert_eq!(
+            violation(&p, "short but ok", "tanaka", false),
+            Some(PolicyViolation::TooShort { min: 15 })
+        );
+        assert_eq!(
+            violation(&p, "password", "tanaka", true),
+            Some(PolicyViolation::Common)
+        );
+        assert_eq!(
+            violation(&p, "Qwertyuiop", "tanaka", true),
+            Some(PolicyViolation::Common)
+        );
+        assert_eq!(
+            violation(&p, "すごく長い日本語のパスワードです", "tanaka", false),
+            None
+        );
+        assert_eq!(
+            violation(&p, &"x".repeat(65), "tanaka", false),
+            Some(PolicyViolation::TooLong { max: 64 })
+        );
+        assert_eq!(
+            violation(&p, "my name is tanaka ok", "tanaka", false),
+            Some(PolicyViolation::ContainsLoginId)
+        );
         assert_eq!(p.history, 0);
         assert_eq!(p.max_age_days, None);
     }

@@ -133,9 +133,19 @@ async fn revoke_token(
     Client(client): Client,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let ev = event(&state, EventType::ApiTokenRevoked, None, caller.actor(), &client,
-        format!("API token {id} revoked"));
-    match state.store.revoke_api_token(id, state.clock.now(), &ev).await? {
+    let ev = event(
+        &state,
+        EventType::ApiTokenRevoked,
+        None,
+        caller.actor(),
+        &client,
+        format!("API token {id} revoked"),
+    );
+    match state
+        .store
+        .revoke_api_token(id, state.clock.now(), &ev)
+        .await?
+    {
         None => Err(Error::ApiTokenNotFound.into()),
         Some(_) => Ok(StatusCode::NO_CONTENT),
     }

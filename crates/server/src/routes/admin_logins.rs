@@ -23,11 +23,15 @@ pub fn router() -> Router<AppState> {
         .route("/logins/{login_id}", get(read).patch(update).delete(remove))
         .route("/logins/{login_id}/password", put(set_password))
         .route("/logins/{login_id}/unlock", post(unlock))
-        .route("/logins/{login_id}/sessions", get(sessions).delete(revoke_sessions))
+        .route(
+            "/logins/{login_id}/sessions",
+            get(sessions).delete(revoke_sessions),
+        )
 }
 
 fn parse_lang(s: &str) -> Result<Lang, ApiError> {
-    Lang::parse(s).ok_or_else(|| Error::InvalidRequest("lang must be \"ja\" or \"en\"".into()).into())
+    Lang::parse(s)
+        .ok_or_else(|| Error::InvalidRequest("lang must be \"ja\" or \"en\"".into()).into())
 }
 
 fn parse_factor(s: &str) -> Result<SecondFactor, ApiError> {
@@ -49,7 +53,11 @@ async fn load(state: &AppState, login_id: &str) -> Result<Login, ApiError> {
 }
 
 fn render(state: &AppState, login: &Login) -> axum::Json<Value> {
-    axum::Json(views::login(login, &state.settings.password_policy, state.clock.now()))
+    axum::Json(views::login(
+        login,
+        &state.settings.password_policy,
+        state.clock.now(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -75,7 +83,12 @@ async fn create(
     let login_id = LoginId::parse(&body.login_id)?;
     let email = EmailAddress::parse(&body.email)?;
     let name = display_name(&body.display_name)?;
-    let lang = body.lang.as_deref().map(parse_lang).transpose()?.unwrap_or_default();
+    let lang = body
+        .lang
+        .as_deref()
+        .map(parse_lang)
+        .transpose()?
+        .unwrap_or_default();
     let factor = body
         .second_factor
         .as_deref()
@@ -115,8 +128,18 @@ async fn create(
         Some(p) => Some(auth::new_password_hash(&state, &probe, p).await?),
         None => None,
     };
-    let ev = event(&state, EventType::LoginCreated, Some(login_id.as_str()), caller.actor(),
-        &client, format!("second_factor={}, mfa_required={}", factor.as_str(), new.mfa_required));
+    let ev = event(
+        &state,
+        EventType::LoginCreated,
+        Some(login_id.as_str()),
+        caller.actor(),
+        &client,
+        format!(
+            "second_factor={}, mfa_required={}",
+            factor.as_str(),
+            new.mfa_required
+        ),
+    );
     let mut login = match state.store.create_login(&new, &ev).await {
         Ok(l) => l,
         Err(StoreError::Conflict) => return Err(Error::LoginExists.into()),
@@ -124,8 +147,18 @@ async fn create(
     };
     if let Some(hash) = hash {
         let temporary = body.temporary.unwrap_or(true);
-        let ev = event(&state, EventType::PasswordSet, Some(login_id.as_str()), caller.actor(),
-            &client, if temporary { "initial temporary password set" } else { "initial password set" });
+        let ev = event(
+            &state,
+            EventType::PasswordSet,
+            Some(login_id.as_str()),
+            caller.actor(),
+            &client,
+            if temporary {
+                "initial temporary password set"
+            } else {
+                "initial password set"
+            },
+        );
         state
             .store
             .set_password(login.id, &hash, temporary, now, None, &ev)
@@ -206,7 +239,11 @@ async fn update(
             .map(|e| EmailAddress::parse(e).map(|e| e.as_str().to_owned()))
             .transpose()?,
         lang: body.lang.as_deref().map(parse_lang).transpose()?,
-        second_factor: body.second_factor.as_deref().map(parse_factor).transpose()?,
+        second_factor: body
+            .second_factor
+            .as_deref()
+            .map(parse_factor)
+            .transpose()?,
         mfa_required: body.mfa_required,
         disabled: body.disabled,
     };
@@ -227,13 +264,22 @@ async fn update(
         changes.push(format!("mfa_required={v}"));
     }
     if let Some(v) = patch.disabled {
-        changes.push(format!("disabled={v}{}", if v { " (sessions revoked)" } else { "" }));
+        changes.push(format!(
+            "disabled={v}{}",
+            if v { " (sessions revoked)" } else { "" }
+        ));
     }
     if changes.is_empty() {
         return Ok(render(&state, &login));
     }
-    let ev = event(&state, EventType::LoginUpdated, Some(&login.login_id), caller.actor(),
-        &client, changes.join(", "));
+    let ev = event(
+        &state,
+        EventType::LoginUpdated,
+        Some(&login.login_id),
+        caller.actor(),
+        &client,
+        changes.join(", "),
+    );
     let updated = state
         .store
         .update_login(&login.login_id, &patch, state.clock.now(), &ev)
@@ -249,8 +295,14 @@ async fn remove(
     Path(login_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let login = load(&state, &login_id).await?;
-    let ev = event(&state, EventType::LoginDeleted, Some(&login.login_id), caller.actor(),
-        &client, "login deleted with its sessions and password history");
+    let ev = event(
+        &state,
+        EventType::LoginDeleted,
+        Some(&login.login_id),
+        caller.actor(),
+        &client,
+        "login deleted with its sessions and password history",
+    );
     if !state.store.delete_login(&login.login_id, &ev).await? {
         return Err(Error::LoginNotFound.into());
     }
@@ -281,11 +333,24 @@ async fn set_password(
     } else {
         "password set by operator; sessions revoked"
     };
-    let ev = event(&state, EventType::PasswordSet, Some(&login.login_id), caller.actor(),
-        &client, what);
+    let ev = event(
+        &state,
+        EventType::PasswordSet,
+        Some(&login.login_id),
+        caller.actor(),
+        &client,
+        what,
+    );
     state
         .store
-        .set_password(login.id, &hash, body.temporary, state.clock.now(), None, &ev)
+        .set_password(
+            login.id,
+            &hash,
+            body.temporary,
+            state.clock.now(),
+            None,
+            &ev,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -298,18 +363,29 @@ async fn unlock(
 ) -> Result<axum::Json<Value>, ApiError> {
     let login = load(&state, &login_id).await?;
     let what = if login.is_locked() {
-        format!("unlocked (was locked after {} failures)", login.failed_logins)
+        format!(
+            "unlocked (was locked after {} failures)",
+            login.failed_logins
+        )
     } else {
         "unlock requested; login was not locked (failure count reset)".to_owned()
     };
-    let ev = event(&state, EventType::LoginUnlocked, Some(&login.login_id), caller.actor(),
-        &client, what);
+    let ev = event(
+        &state,
+        EventType::LoginUnlocked,
+        Some(&login.login_id),
+        caller.actor(),
+        &client,
+        what,
+    );
     let was_locked = state
         .store
         .unlock_login(&login.login_id, state.clock.now(), &ev)
         .await?
         .ok_or(Error::LoginNotFound)?;
-    Ok(axum::Json(json!({ "login_id": login.login_id, "was_locked": was_locked })))
+    Ok(axum::Json(
+        json!({ "login_id": login.login_id, "was_locked": was_locked }),
+    ))
 }
 
 async fn sessions(
@@ -337,8 +413,14 @@ async fn revoke_sessions(
     Path(login_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let login = load(&state, &login_id).await?;
-    let ev = event(&state, EventType::SessionRevoked, Some(&login.login_id), caller.actor(),
-        &client, "all sessions revoked by operator");
+    let ev = event(
+        &state,
+        EventType::SessionRevoked,
+        Some(&login.login_id),
+        caller.actor(),
+        &client,
+        "all sessions revoked by operator",
+    );
     let n = state
         .store
         .revoke_login_sessions(login.id, state.clock.now(), &ev)

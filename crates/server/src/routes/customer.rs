@@ -62,8 +62,14 @@ async fn logout(
     Client(client): Client,
     Customer(session): Customer,
 ) -> Result<StatusCode, ApiError> {
-    let ev = event(&state, EventType::SessionRevoked, Some(&session.login_id), Actor::SelfService,
-        &client, "logout");
+    let ev = event(
+        &state,
+        EventType::SessionRevoked,
+        Some(&session.login_id),
+        Actor::SelfService,
+        &client,
+        "logout",
+    );
     state
         .store
         .revoke_session(session.id, state.clock.now(), &ev)
@@ -122,8 +128,14 @@ async fn change_password(
     auth::check_current_password(&state, &client, &login, &body.current_password).await?;
     let hash = auth::new_password_hash(&state, &login, &body.new_password).await?;
     let full = session.purpose == SessionPurpose::Full;
-    let ev = event(&state, EventType::PasswordChanged, Some(&login.login_id), Actor::SelfService,
-        &client, "password changed by the customer; other sessions revoked");
+    let ev = event(
+        &state,
+        EventType::PasswordChanged,
+        Some(&login.login_id),
+        Actor::SelfService,
+        &client,
+        "password changed by the customer; other sessions revoked",
+    );
     // A full session stays; the restricted password-change session ends, and the customer logs
     // in with the new password.
     let keep = full.then_some(session.id);
@@ -131,7 +143,9 @@ async fn change_password(
         .store
         .set_password(login.id, &hash, false, state.clock.now(), keep, &ev)
         .await?;
-    Ok(axum::Json(json!({ "changed": true, "login_required": !full })))
+    Ok(axum::Json(
+        json!({ "changed": true, "login_required": !full }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -150,7 +164,9 @@ async fn introspect(
         .store
         .get_session(&token::hash(&body.token))
         .await?
-        .filter(|s| s.is_active(&state.settings.session, now));
+        .filter(|s| s.is_active(&state.settings.session, now))
+        // A restricted password-change token is not a login as far as relying apps know.
+        .filter(|s| s.purpose == SessionPurpose::Full);
     Ok(axum::Json(match session {
         None => json!({ "active": false }),
         Some(s) => json!({

@@ -16,12 +16,20 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn healthz() -> impl IntoResponse {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], "ok\n")
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain")],
+        "ok\n",
+    )
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], "ready\n"),
+        Ok(()) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain")],
+            "ready\n",
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             (
@@ -47,7 +55,10 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         ),
     ]);
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         body,
     )
 }

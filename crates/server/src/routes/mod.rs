@@ -30,7 +30,10 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limit))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn(localize))
-        .layer(middleware::from_fn_with_state(state.clone(), common_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            common_headers,
+        ))
         .with_state(state)
 }
 
@@ -49,6 +52,9 @@ async fn common_headers(State(state): State<AppState>, req: Request, next: Next)
     let h = res.headers_mut();
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     res
 }

@@ -8,7 +8,8 @@ use sekisho_store::ApiToken;
 use serde_json::{json, Value};
 
 fn t(ts: Option<Timestamp>) -> Value {
-    ts.map(|t| Value::String(t.to_rfc3339())).unwrap_or(Value::Null)
+    ts.map(|t| Value::String(t.to_rfc3339()))
+        .unwrap_or(Value::Null)
 }
 
 /// When the login's password expires under `policy`.

@@ -1,0 +1,142 @@
+//! The real binary: `serve` on embedded defaults in a fresh folder, `api-token create`, and
+//! configuration errors.
+
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sekisho");
+
+fn ok<T, E: std::fmt::Debug>(r: Result<T, E>) -> T {
+    r.unwrap_or_else(|e| unreachable!("{e:?}"))
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let l = ok(std::net::TcpListener::bind("127.0.0.1:0"));
+    ok(l.local_addr()).port()
+}
+
+fn sekisho(cwd: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.current_dir(cwd);
+    // The tests' own variables must not leak into the server as configuration.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("SEKISHO_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+async fn wait_ready(url: &str, server: &mut Server) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        if let Ok(r) = reqwest::get(format!("{url}/readyz")).await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        if let Ok(Some(status)) = server.0.try_wait() {
+            unreachable!("server exited early: {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    unreachable!("server not ready within 30 s");
+}
+
+#[tokio::test]
+async fn serve_on_embedded_defaults_then_log_in() {
+    let dir = ok(tempfile::tempdir());
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let log = ok(std::fs::File::create(dir.path().join("server.log")));
+    let mut server = Server(ok(sekisho(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()));
+    wait_ready(&url, &mut server).await;
+
+    let data = dir.path().join("sekisho-data");
+    assert!(data.join("sekisho.db").exists(), "SQLite in ./sekisho-data");
+    assert!(data.join("outbox").is_dir(), "mail outbox in ./sekisho-data/outbox");
+    let key = ok(std::fs::read_to_string(data.join("master.key")));
+    assert_eq!(key.trim().len(), 64, "a generated 256-bit master key");
+    let logged = ok(std::fs::read_to_string(dir.path().join("server.log")));
+    assert!(logged.contains("development only"), "warns about the generated key: {logged}");
+
+    let out = ok(sekisho(dir.path()).args(["api-token", "create", "--name", "ops", "--scope", "admin"]).output());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let token = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_owned();
+    assert!(token.starts_with("sksa_"), "token on the last line: {stdout}");
+
+    let http = reqwest::Client::new();
+    let r = ok(http.post(format!("{url}/api/admin/v1/logins")).bearer_auth(&token)
+        .json(&json!({ "login_id": "cli00001", "email": "c@example.jp", "display_name": "C", "password": "abc12345", "temporary": false }))
+        .send().await);
+    assert_eq!(r.status(), 201);
+    let r = ok(http.post(format!("{url}/api/v1/login"))
+        .json(&json!({ "login_id": "cli00001", "password": "abc12345" })).send().await);
+    assert_eq!(r.status(), 200);
+    let v: Value = ok(r.json().await);
+    let session = v["session_token"].as_str().unwrap_or("").to_owned();
+    assert!(session.starts_with("skss_"));
+
+    drop(server);
+    // No password, session token or API token in the server's log.
+    let logged = ok(std::fs::read_to_string(dir.path().join("server.log")));
+    for secret in ["abc12345", session.as_str(), token.as_str()] {
+        assert!(!logged.contains(secret), "secret leaked into the log");
+    }
+    let list = ok(sekisho(dir.path()).args(["api-token", "list"]).output());
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(listed.contains("ops") && !listed.contains(&token));
+}
+
+#[test]
+fn unknown_configuration_is_an_error() {
+    let dir = ok(tempfile::tempdir());
+    std::fs::write(dir.path().join("s.toml"), "listen = \"127.0.0.1:0\"\n[sesion]\nidle_timeout_secs = 5\n")
+        .unwrap_or_else(|e| unreachable!("{e}"));
+    let out = ok(sekisho(dir.path()).args(["serve", "--config", "s.toml"]).output());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sesion"));
+
+    let out = ok(sekisho(dir.path()).args(["config", "check"]).env("SEKISHO_PASSWORD_PRESET", "lenient").output());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("password.preset"));
+
+    let out = ok(sekisho(dir.path()).args(["config", "check"]).env("SEKISHO_LISTNE", "x").output());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SEKISHO_LISTNE"));
+}
+
+#[tokio::test]
+async fn serve_on_postgres_from_the_environment() {
+    let Some(db) = sekisho_store::testing::fresh_postgres_url("cli_serve").await else {
+        eprintln!("SEKISHO_TEST_DATABASE_URL not set: PostgreSQL case skipped");
+        return;
+    };
+    let dir = ok(tempfile::tempdir());
+    let port = free_port();
+    let mut server = Server(ok(sekisho(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("SEKISHO_DATABASE_URL", &db)
+        .env("SEKISHO_MASTER_KEY", "00".repeat(32))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()));
+    wait_ready(&format!("http://127.0.0.1:{port}"), &mut server).await;
+    assert!(!dir.path().join("sekisho-data/sekisho.db").exists(), "no SQLite file when on PostgreSQL");
+}

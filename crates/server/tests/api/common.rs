@@ -1,0 +1,248 @@
+//! `spawn_app()`: a real server on a free port, a fresh database, a clock the test moves.
+
+use reqwest::{Client, Response, StatusCode};
+use sekisho_core::audit::{Actor, ClientInfo};
+use sekisho_core::password::{HashParams, PasswordHasher, PasswordPolicy, Preset};
+use sekisho_core::session::SessionPolicy;
+use sekisho_core::{Clock, Timestamp};
+use sekisho_server::system::OsRandom;
+use sekisho_server::{AppState, HashPool, Settings};
+use sekisho_store::testing::{fresh_postgres_url, sqlite_url};
+use sekisho_store::{connect, ConnectOptions};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+/// A clock tests move by hand.
+pub struct TestClock(AtomicI64);
+
+impl TestClock {
+    pub fn advance(&self, secs: i64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(Ordering::SeqCst))
+    }
+}
+
+pub fn ok<T, E: std::fmt::Debug>(r: Result<T, E>) -> T {
+    r.unwrap_or_else(|e| unreachable!("{e:?}"))
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub http: Client,
+    pub clock: Arc<TestClock>,
+    pub admin_token: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub struct Options {
+    pub preset: Preset,
+    pub database_url: Option<String>,
+    pub clock: Option<Arc<TestClock>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            preset: Preset::JpBroker,
+            database_url: None,
+            clock: None,
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(Options::default()).await
+}
+
+/// A PostgreSQL database for this test, or `None` (test skipped) when no test server is set.
+pub async fn postgres(name: &str) -> Option<String> {
+    let url = fresh_postgres_url(name).await;
+    if url.is_none() {
+        eprintln!("SEKISHO_TEST_DATABASE_URL not set: PostgreSQL case skipped");
+    }
+    url
+}
+
+pub async fn spawn_with(opts: Options) -> TestApp {
+    let (url, dir) = match opts.database_url {
+        Some(u) => (u, None),
+        None => {
+            let d = ok(tempfile::tempdir());
+            (sqlite_url(d.path()), Some(d))
+        }
+    };
+    let store = ok(connect(&ConnectOptions {
+        url,
+        max_connections: 8,
+    })
+    .await);
+    let clock = opts
+        .clock
+        .unwrap_or_else(|| Arc::new(TestClock(AtomicI64::new(1_780_000_000))));
+    // Cheap Argon2 parameters keep the suite fast; the benchmark uses the real ones.
+    let hasher = ok(PasswordHasher::new(HashParams {
+        memory_kib: 256,
+        iterations: 1,
+        parallelism: 1,
+    }));
+    let hashes = ok(HashPool::new(hasher, 2, 1024, "dummy", [3; 16]));
+    let settings = Settings {
+        public_url: "http://sekisho.test".into(),
+        password_policy: PasswordPolicy::preset(opts.preset),
+        session: SessionPolicy {
+            idle_secs: 1800,
+            absolute_secs: 12 * 3600,
+        },
+        password_change_secs: 600,
+        trust_forwarded_for: false,
+        max_body_bytes: 64 * 1024,
+    };
+    let state = AppState::new(
+        store.clone(),
+        clock.clone(),
+        Arc::new(OsRandom),
+        settings,
+        hashes,
+    );
+    let (admin_token, _) = ok(sekisho_server::tokens::issue_api_token(
+        store.as_ref(),
+        &OsRandom,
+        clock.now(),
+        "tests",
+        "admin",
+        Actor::System,
+        &ClientInfo::default(),
+    )
+    .await);
+    let listener = ok(tokio::net::TcpListener::bind("127.0.0.1:0").await);
+    let addr = ok(listener.local_addr());
+    tokio::spawn(sekisho_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    TestApp {
+        url: format!("http://{addr}"),
+        http: ok(Client::builder().user_agent("sekisho-tests/1.0").build()),
+        clock,
+        admin_token,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Response {
+        let mut r = self
+            .http
+            .request(method, format!("{}/api/admin/v1{path}", self.url))
+            .bearer_auth(&self.admin_token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        ok(r.send().await)
+    }
+
+    /// Creates a login with a permanent password.
+    pub async fn create_login(&self, login_id: &str, password: &str) {
+        let r = self
+            .admin(
+                reqwest::Method::POST,
+                "/logins",
+                Some(json!({
+                    "login_id": login_id,
+                    "email": format!("{login_id}@example.co.jp"),
+                    "display_name": "山田 太郎",
+                    "password": password,
+                    "temporary": false,
+                })),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
+    }
+
+    pub async fn login(&self, login_id: &str, password: &str) -> Response {
+        ok(self
+            .http
+            .post(format!("{}/api/v1/login", self.url))
+            .json(&json!({ "login_id": login_id, "password": password }))
+            .send()
+            .await)
+    }
+
+    /// Logs in and returns the session token.
+    pub async fn session(&self, login_id: &str, password: &str) -> String {
+        let r = self.login(login_id, password).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let v: Value = ok(r.json().await);
+        v["session_token"].as_str().unwrap_or_default().to_owned()
+    }
+
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> Response {
+        let mut r = self.http.get(format!("{}{path}", self.url));
+        if let Some(b) = bearer {
+            r = r.bearer_auth(b);
+        }
+        ok(r.send().await)
+    }
+
+    pub async fn post(&self, path: &str, bearer: Option<&str>, body: Value) -> Response {
+        let mut r = self.http.post(format!("{}{path}", self.url)).json(&body);
+        if let Some(b) = bearer {
+            r = r.bearer_auth(b);
+        }
+        ok(r.send().await)
+    }
+
+    /// Audit events (newest first) for a login.
+    pub async fn audit(&self, login_id: &str) -> Vec<Value> {
+        let r = self
+            .admin(
+                reqwest::Method::GET,
+                &format!("/audit?login_id={login_id}&limit=1000"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let v: Value = ok(r.json().await);
+        v["events"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn count_events(&self, login_id: &str, event_type: &str) -> usize {
+        self.audit(login_id)
+            .await
+            .iter()
+            .filter(|e| e["event_type"] == event_type)
+            .count()
+    }
+
+    /// The value of a metric line (first sample whose line starts with `name`).
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = ok(self.get("/metrics", None).await.text().await);
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    }
+}
+
+/// Asserts an error response: status, `error` and `code`; returns the body.
+pub async fn expect_error(r: Response, status: StatusCode, error: &str, code: &str) -> Value {
+    assert_eq!(r.status(), status);
+    let v: Value = ok(r.json().await);
+    assert_eq!(v["error"], error, "{v}");
+    assert_eq!(v["code"], code, "{v}");
+    assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    v
+}
