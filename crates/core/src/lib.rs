@@ -10,6 +10,7 @@ pub mod clock;
 pub mod error;
 pub mod lang;
 pub mod login;
+pub mod otp;
 pub mod password;
 pub mod secret_box;
 pub mod session;
