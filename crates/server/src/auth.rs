@@ -197,6 +197,7 @@ async fn open_session(
         expires_at,
         client_ip: client.ip.clone(),
         user_agent: client.user_agent.clone(),
+        challenge_id: None,
     };
     let mut ev = event(
         state,

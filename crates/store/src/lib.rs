@@ -5,7 +5,9 @@
 //! writes them in the same transaction. Counters and locks change in single atomic statements, so
 //! concurrent requests on any number of instances leave them exact.
 
+mod factors;
 mod sql;
+mod sql_factors;
 pub mod testing;
 
 use async_trait::async_trait;
@@ -14,6 +16,7 @@ use sekisho_core::login::{Login, SecondFactor};
 use sekisho_core::session::{Session, SessionPurpose};
 use sekisho_core::{Lang, Timestamp};
 
+pub use factors::{Challenge, FactorState, FactorStore, NewOtpFactor, OtpFactor};
 pub use sql::{connect, ConnectOptions};
 
 /// A storage failure.
@@ -107,6 +110,9 @@ pub struct NewSession {
     pub client_ip: Option<String>,
     /// User agent.
     pub user_agent: Option<String>,
+    /// The login challenge this session completes; it is marked used in the same transaction,
+    /// so a challenge yields at most one session.
+    pub challenge_id: Option<i64>,
 }
 
 /// An API token as stored (without its secret).
@@ -135,7 +141,7 @@ pub struct FailureOutcome {
 
 /// Everything Sekisho keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: FactorStore + Send + Sync {
     /// The backend in use.
     fn backend(&self) -> Backend;
 
@@ -190,8 +196,8 @@ pub trait Store: Send + Sync {
         lock_audit: &NewAuditEvent,
     ) -> StoreResult<FailureOutcome>;
 
-    /// Clears the lock and the failure count; `None` if there is no such login, otherwise whether
-    /// it was locked.
+    /// Clears the password lock, the failure count and every factor lock of the login; `None`
+    /// if there is no such login, otherwise whether anything was locked.
     async fn unlock_login(
         &self,
         login_id: &str,
@@ -199,8 +205,9 @@ pub trait Store: Send + Sync {
         audit: &NewAuditEvent,
     ) -> StoreResult<Option<bool>>;
 
-    /// After a correct password: resets the failure count and creates a session, unless the
-    /// login was locked or disabled meanwhile (then `None` and nothing changes).
+    /// After a correct password (and second factor): resets the failure count and creates a
+    /// session, unless the login was locked or disabled meanwhile or the challenge was already
+    /// used (then `None` and nothing changes).
     async fn create_session(
         &self,
         new: &NewSession,

@@ -98,7 +98,7 @@ async fn sqlite_pool(url: &str, max: u32) -> StoreResult<AnyPool> {
         .map_err(db_err)
 }
 
-fn db_err(e: sqlx::Error) -> StoreError {
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
         _ => StoreError::Backend(e.to_string()),
@@ -109,10 +109,10 @@ fn backend_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-struct SqlStore {
+pub(crate) struct SqlStore {
     backend: Backend,
-    read: AnyPool,
-    write: AnyPool,
+    pub(crate) read: AnyPool,
+    pub(crate) write: AnyPool,
 }
 
 const LOGIN_COLS: &str = "id, login_id, display_name, email, lang, second_factor, mfa_required, \
@@ -122,11 +122,11 @@ const LOGIN_COLS: &str = "id, login_id, display_name, email, lang, second_factor
 const SESSION_COLS: &str = "s.id, s.login_pk, l.login_id, s.purpose, s.methods, s.created_at, \
     s.last_seen_at, s.expires_at, s.revoked_at, s.client_ip, s.user_agent";
 
-fn ts(r: &AnyRow, col: &str) -> Result<Timestamp, sqlx::Error> {
+pub(crate) fn ts(r: &AnyRow, col: &str) -> Result<Timestamp, sqlx::Error> {
     r.try_get::<i64, _>(col).map(Timestamp)
 }
 
-fn opt_ts(r: &AnyRow, col: &str) -> Result<Option<Timestamp>, sqlx::Error> {
+pub(crate) fn opt_ts(r: &AnyRow, col: &str) -> Result<Option<Timestamp>, sqlx::Error> {
     r.try_get::<Option<i64>, _>(col).map(|v| v.map(Timestamp))
 }
 
@@ -204,7 +204,7 @@ fn audit_from_row(r: &AnyRow) -> Result<AuditEvent, sqlx::Error> {
     })
 }
 
-async fn insert_audit(conn: &mut AnyConnection, ev: &NewAuditEvent) -> Result<(), sqlx::Error> {
+pub(crate) async fn insert_audit(conn: &mut AnyConnection, ev: &NewAuditEvent) -> Result<(), sqlx::Error> {
     let (kind, id) = ev.actor.parts();
     sqlx::query(
         "INSERT INTO audit_events (time, login_id, actor_kind, actor_id, event_group, event_type, \
@@ -570,7 +570,7 @@ impl Store for SqlStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        let was_locked = opt_ts(&row, "locked_at").map_err(db_err)?.is_some();
+        let mut was_locked = opt_ts(&row, "locked_at").map_err(db_err)?.is_some();
         sqlx::query(
             "UPDATE logins SET failed_logins = 0, locked_at = NULL, updated_at = $2 WHERE login_id = $1",
         )
@@ -579,6 +579,16 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        was_locked |= sqlx::query(
+            "UPDATE otp_factors SET failed_attempts = 0, locked_at = NULL \
+             WHERE login_pk = (SELECT id FROM logins WHERE login_id = $1) AND (locked_at IS NOT NULL OR failed_attempts > 0)",
+        )
+        .bind(login_id.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected()
+            > 0;
         insert_audit(&mut tx, audit).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         Ok(Some(was_locked))
@@ -606,6 +616,20 @@ impl Store for SqlStore {
             return Ok(None);
         };
         let login_id: String = row.try_get("login_id").map_err(db_err)?;
+        if let Some(challenge) = new.challenge_id {
+            let done = sqlx::query(
+                "UPDATE login_challenges SET completed_at = $2 WHERE id = $1 AND completed_at IS NULL",
+            )
+            .bind(challenge)
+            .bind(new.now.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+            if done == 0 {
+                return Ok(None);
+            }
+        }
         let row = sqlx::query(
             "INSERT INTO sessions (token_hash, login_pk, purpose, methods, created_at, last_seen_at, \
              expires_at, client_ip, user_agent) VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8) RETURNING id",

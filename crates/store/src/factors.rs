@@ -1,0 +1,163 @@
+//! Storage of second factors with shared secrets (TOTP now, tokens later) and of login
+//! challenges (a login between its password and its second factor).
+
+use crate::{FailureOutcome, StoreResult};
+use async_trait::async_trait;
+use sekisho_core::audit::NewAuditEvent;
+use sekisho_core::Timestamp;
+
+/// Whether a factor is in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorState {
+    /// Enrolled but not yet confirmed with a code; expires.
+    Pending,
+    /// Confirmed and in use (利用中).
+    Active,
+}
+
+impl FactorState {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FactorState::Pending => "pending",
+            FactorState::Active => "active",
+        }
+    }
+}
+
+/// A shared-secret factor as stored. The secret stays encrypted here; only the server opens it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtpFactor {
+    /// Internal key.
+    pub id: i64,
+    /// Public identifier (also the associated data of the encrypted secret).
+    pub uid: String,
+    /// The login's internal key.
+    pub login_pk: i64,
+    /// `totp`.
+    pub method: String,
+    /// Pending or active.
+    pub state: FactorState,
+    /// Label shown to the customer.
+    pub label: String,
+    /// The secret, sealed with the master key.
+    pub secret_enc: String,
+    /// `SHA1`, `SHA256` or `SHA512`.
+    pub algorithm: String,
+    /// Code length.
+    pub digits: u32,
+    /// TOTP step in seconds.
+    pub period: u32,
+    /// The last accepted step; this and earlier steps are refused.
+    pub last_step: Option<i64>,
+    /// Clock drift of the device in steps, learnt from accepted codes.
+    pub drift: i64,
+    /// Consecutive wrong codes.
+    pub failed_attempts: i64,
+    /// When the factor was locked by wrong codes.
+    pub locked_at: Option<Timestamp>,
+    /// Created.
+    pub created_at: Timestamp,
+    /// A pending enrolment's end.
+    pub expires_at: Option<Timestamp>,
+    /// Confirmed.
+    pub confirmed_at: Option<Timestamp>,
+    /// Last accepted code.
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// A factor to enrol (pending until confirmed).
+#[derive(Debug, Clone)]
+pub struct NewOtpFactor {
+    /// Public identifier.
+    pub uid: String,
+    /// The login's internal key.
+    pub login_pk: i64,
+    /// `totp`.
+    pub method: String,
+    /// Label.
+    pub label: String,
+    /// Sealed secret.
+    pub secret_enc: String,
+    /// Algorithm name.
+    pub algorithm: String,
+    /// Digits.
+    pub digits: u32,
+    /// Period.
+    pub period: u32,
+    /// Now.
+    pub now: Timestamp,
+    /// End of the pending enrolment.
+    pub expires_at: Timestamp,
+}
+
+/// A login waiting for its second factor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// Internal key.
+    pub id: i64,
+    /// The login's internal key.
+    pub login_pk: i64,
+    /// Methods that can complete it.
+    pub methods: Vec<String>,
+    /// Created.
+    pub created_at: Timestamp,
+    /// End.
+    pub expires_at: Timestamp,
+    /// When a session was made from it.
+    pub completed_at: Option<Timestamp>,
+}
+
+/// Second factors and login challenges.
+#[async_trait]
+pub trait FactorStore: Send + Sync {
+    /// The login's shared-secret factors (pending ones included).
+    async fn otp_factors(&self, login_pk: i64) -> StoreResult<Vec<OtpFactor>>;
+
+    /// Stores a pending TOTP enrolment, replacing an earlier pending one;
+    /// [`crate::StoreError::Conflict`] if an active TOTP exists.
+    async fn put_pending_totp(
+        &self,
+        new: &NewOtpFactor,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<OtpFactor>;
+
+    /// Records an accepted code atomically: only if `step` is later than the last accepted step
+    /// and the factor is not locked. Resets the failure count, stores the drift, and with
+    /// `activate` makes a pending factor active. False if another request got there first.
+    async fn accept_otp(
+        &self,
+        factor_id: i64,
+        step: i64,
+        drift: i64,
+        now: Timestamp,
+        activate: bool,
+        audit: Option<&NewAuditEvent>,
+    ) -> StoreResult<bool>;
+
+    /// Counts a wrong code and locks the factor when the count reaches `threshold`.
+    async fn fail_otp(
+        &self,
+        factor_id: i64,
+        threshold: u32,
+        now: Timestamp,
+        audit: &NewAuditEvent,
+        lock_audit: &NewAuditEvent,
+    ) -> StoreResult<FailureOutcome>;
+
+    /// Removes a factor; false if it was already gone.
+    async fn delete_otp_factor(&self, factor_id: i64, audit: &NewAuditEvent) -> StoreResult<bool>;
+
+    /// Opens a challenge for a login whose password was right.
+    async fn create_challenge(
+        &self,
+        token_hash: &str,
+        login_pk: i64,
+        methods: &[String],
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<Challenge>;
+
+    /// Reads a challenge by token hash.
+    async fn get_challenge(&self, token_hash: &str) -> StoreResult<Option<Challenge>>;
+}

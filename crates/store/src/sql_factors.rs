@@ -1,0 +1,225 @@
+//! The SQL implementation of [`FactorStore`].
+
+use crate::factors::{Challenge, FactorState, FactorStore, NewOtpFactor, OtpFactor};
+use crate::sql::{db_err, insert_audit, opt_ts, ts, SqlStore};
+use crate::{FailureOutcome, StoreError, StoreResult};
+use async_trait::async_trait;
+use sekisho_core::audit::NewAuditEvent;
+use sekisho_core::Timestamp;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+const FACTOR_COLS: &str = "id, uid, login_pk, method, state, label, secret_enc, algorithm, digits, \
+    period, last_step, drift, failed_attempts, locked_at, created_at, expires_at, confirmed_at, \
+    last_used_at";
+
+fn factor_from_row(r: &AnyRow) -> Result<OtpFactor, sqlx::Error> {
+    let state: String = r.try_get("state")?;
+    Ok(OtpFactor {
+        id: r.try_get("id")?,
+        uid: r.try_get("uid")?,
+        login_pk: r.try_get("login_pk")?,
+        method: r.try_get("method")?,
+        state: if state == "active" { FactorState::Active } else { FactorState::Pending },
+        label: r.try_get("label")?,
+        secret_enc: r.try_get("secret_enc")?,
+        algorithm: r.try_get("algorithm")?,
+        digits: u32::try_from(r.try_get::<i64, _>("digits")?).unwrap_or(6),
+        period: u32::try_from(r.try_get::<i64, _>("period")?).unwrap_or(30),
+        last_step: r.try_get("last_step")?,
+        drift: r.try_get("drift")?,
+        failed_attempts: r.try_get("failed_attempts")?,
+        locked_at: opt_ts(r, "locked_at")?,
+        created_at: ts(r, "created_at")?,
+        expires_at: opt_ts(r, "expires_at")?,
+        confirmed_at: opt_ts(r, "confirmed_at")?,
+        last_used_at: opt_ts(r, "last_used_at")?,
+    })
+}
+
+fn challenge_from_row(r: &AnyRow) -> Result<Challenge, sqlx::Error> {
+    let methods: String = r.try_get("methods")?;
+    Ok(Challenge {
+        id: r.try_get("id")?,
+        login_pk: r.try_get("login_pk")?,
+        methods: methods.split(',').filter(|m| !m.is_empty()).map(str::to_owned).collect(),
+        created_at: ts(r, "created_at")?,
+        expires_at: ts(r, "expires_at")?,
+        completed_at: opt_ts(r, "completed_at")?,
+    })
+}
+
+#[async_trait]
+impl FactorStore for SqlStore {
+    async fn otp_factors(&self, login_pk: i64) -> StoreResult<Vec<OtpFactor>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {FACTOR_COLS} FROM otp_factors WHERE login_pk = $1 ORDER BY id"
+        ))
+        .bind(login_pk)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(factor_from_row).collect::<Result<_, _>>().map_err(db_err)
+    }
+
+    async fn put_pending_totp(
+        &self,
+        new: &NewOtpFactor,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<OtpFactor> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        sqlx::query("DELETE FROM otp_factors WHERE login_pk = $1 AND method = $2 AND state = 'pending'")
+            .bind(new.login_pk)
+            .bind(new.method.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO otp_factors (uid, login_pk, method, state, label, secret_enc, algorithm, \
+             digits, period, created_at, expires_at) \
+             VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10) RETURNING {FACTOR_COLS}"
+        ))
+        .bind(new.uid.clone())
+        .bind(new.login_pk)
+        .bind(new.method.clone())
+        .bind(new.label.clone())
+        .bind(new.secret_enc.clone())
+        .bind(new.algorithm.clone())
+        .bind(i64::from(new.digits))
+        .bind(i64::from(new.period))
+        .bind(new.now.0)
+        .bind(new.expires_at.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let factor = factor_from_row(&row).map_err(db_err)?;
+        insert_audit(&mut tx, audit).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(factor)
+    }
+
+    async fn accept_otp(
+        &self,
+        factor_id: i64,
+        step: i64,
+        drift: i64,
+        now: Timestamp,
+        activate: bool,
+        audit: Option<&NewAuditEvent>,
+    ) -> StoreResult<bool> {
+        // The condition on last_step makes each step usable once, on every instance: of two
+        // requests with the same code, the database lets exactly one update through.
+        let sql = "UPDATE otp_factors SET last_step = $2, drift = $3, failed_attempts = 0, \
+             last_used_at = $4, \
+             state = CASE WHEN $5 = 1 THEN 'active' ELSE state END, \
+             confirmed_at = CASE WHEN $5 = 1 THEN $4 ELSE confirmed_at END, \
+             expires_at = CASE WHEN $5 = 1 THEN NULL ELSE expires_at END \
+             WHERE id = $1 AND locked_at IS NULL AND (last_step IS NULL OR last_step < $2)";
+        let query = sqlx::query(sql)
+            .bind(factor_id)
+            .bind(step)
+            .bind(drift)
+            .bind(now.0)
+            .bind(i64::from(activate));
+        let Some(audit) = audit else {
+            let n = query.execute(&self.write).await.map_err(db_err)?.rows_affected();
+            return Ok(n > 0);
+        };
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let n = query.execute(&mut *tx).await.map_err(db_err)?.rows_affected();
+        if n == 0 {
+            return Ok(false);
+        }
+        insert_audit(&mut tx, audit).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn fail_otp(
+        &self,
+        factor_id: i64,
+        threshold: u32,
+        now: Timestamp,
+        audit: &NewAuditEvent,
+        lock_audit: &NewAuditEvent,
+    ) -> StoreResult<FailureOutcome> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let row = sqlx::query(
+            "UPDATE otp_factors SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts",
+        )
+        .bind(factor_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .ok_or(StoreError::Conflict)?;
+        let failed_logins: i64 = row.try_get("failed_attempts").map_err(db_err)?;
+        let newly_locked = sqlx::query(
+            "UPDATE otp_factors SET locked_at = $2 WHERE id = $1 AND locked_at IS NULL AND failed_attempts >= $3",
+        )
+        .bind(factor_id)
+        .bind(now.0)
+        .bind(i64::from(threshold))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected()
+            > 0;
+        insert_audit(&mut tx, audit).await.map_err(db_err)?;
+        if newly_locked {
+            insert_audit(&mut tx, lock_audit).await.map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(FailureOutcome { failed_logins, newly_locked })
+    }
+
+    async fn delete_otp_factor(&self, factor_id: i64, audit: &NewAuditEvent) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let n = sqlx::query("DELETE FROM otp_factors WHERE id = $1")
+            .bind(factor_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        if n == 0 {
+            return Ok(false);
+        }
+        insert_audit(&mut tx, audit).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn create_challenge(
+        &self,
+        token_hash: &str,
+        login_pk: i64,
+        methods: &[String],
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<Challenge> {
+        let row = sqlx::query(
+            "INSERT INTO login_challenges (token_hash, login_pk, methods, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id, login_pk, methods, created_at, expires_at, completed_at",
+        )
+        .bind(token_hash.to_owned())
+        .bind(login_pk)
+        .bind(methods.join(","))
+        .bind(now.0)
+        .bind(expires_at.0)
+        .fetch_one(&self.write)
+        .await
+        .map_err(db_err)?;
+        challenge_from_row(&row).map_err(db_err)
+    }
+
+    async fn get_challenge(&self, token_hash: &str) -> StoreResult<Option<Challenge>> {
+        let row = sqlx::query(
+            "SELECT id, login_pk, methods, created_at, expires_at, completed_at FROM login_challenges \
+             WHERE token_hash = $1",
+        )
+        .bind(token_hash.to_owned())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db_err)?;
+        row.map(|r| challenge_from_row(&r)).transpose().map_err(db_err)
+    }
+}
