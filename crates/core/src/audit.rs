@@ -74,6 +74,13 @@ event_types! {
     SessionRevoked => ("session_revoked", "session"),
     ApiTokenCreated => ("api_token_created", "admin"),
     ApiTokenRevoked => ("api_token_revoked", "admin"),
+    SecondFactorFailed => ("second_factor_failed", "authentication"),
+    SecondFactorLocked => ("second_factor_locked", "authentication"),
+    OtpValidated => ("otp_validated", "authentication"),
+    FactorEnrolmentStarted => ("second_factor_enrolment_started", "credential"),
+    FactorAdded => ("second_factor_added", "credential"),
+    FactorRevealed => ("second_factor_revealed", "credential"),
+    FactorRemoved => ("second_factor_removed", "credential"),
 }
 
 /// An audit record to be written.

@@ -181,6 +181,27 @@ pub enum Error {
     /// A second factor is mandatory for this login but none is registered yet.
     #[error("second factor not initialized")]
     SecondFactorNotInitialized,
+    /// The password was right; a second factor must follow.
+    #[error("second factor required")]
+    SecondFactorRequired,
+    /// The one-time code is wrong, expired or already used.
+    #[error("second factor invalid")]
+    SecondFactorInvalid,
+    /// Locked after consecutive wrong codes; an operator must unlock it.
+    #[error("second factor locked")]
+    SecondFactorLocked,
+    /// The login challenge is unknown, expired or already used.
+    #[error("challenge invalid")]
+    ChallengeInvalid,
+    /// An active factor of this method exists.
+    #[error("factor already registered")]
+    FactorAlreadyRegistered,
+    /// No factor of this method is registered.
+    #[error("factor not registered")]
+    FactorNotRegistered,
+    /// The pending enrolment expired before it was confirmed.
+    #[error("enrolment expired")]
+    EnrolmentExpired,
     /// The current password given for a change is wrong.
     #[error("current password invalid")]
     CurrentPasswordInvalid,
@@ -226,6 +247,13 @@ impl Error {
             Error::LoginDisabled => "login_disabled",
             Error::PasswordChangeRequired => "password_change_required",
             Error::SecondFactorNotInitialized => "second_factor_not_initialized",
+            Error::SecondFactorRequired => "second_factor_required",
+            Error::SecondFactorInvalid => "second_factor_invalid",
+            Error::SecondFactorLocked => "second_factor_locked",
+            Error::ChallengeInvalid => "challenge_invalid",
+            Error::FactorAlreadyRegistered => "second_factor_already_registered",
+            Error::FactorNotRegistered => "second_factor_not_registered",
+            Error::EnrolmentExpired => "enrolment_expired",
             Error::CurrentPasswordInvalid => "current_password_invalid",
             Error::PasswordPolicy(v) => v.name(),
             Error::InvalidLoginId => "invalid_login_id",
@@ -255,6 +283,13 @@ impl Error {
             Error::LoginDisabled => "SKS-LGN-0003",
             Error::PasswordChangeRequired => "SKS-LGN-0004",
             Error::SecondFactorNotInitialized => "SKS-LGN-0005",
+            Error::SecondFactorRequired => "SKS-LGN-0006",
+            Error::SecondFactorInvalid => "SKS-LGN-0007",
+            Error::SecondFactorLocked => "SKS-LGN-0008",
+            Error::ChallengeInvalid => "SKS-LGN-0009",
+            Error::FactorAlreadyRegistered => "SKS-FAC-0001",
+            Error::FactorNotRegistered => "SKS-FAC-0002",
+            Error::EnrolmentExpired => "SKS-FAC-0003",
             Error::CurrentPasswordInvalid => "SKS-PWD-0008",
             Error::PasswordPolicy(v) => v.code(),
             Error::InvalidLoginId => "SKS-ACC-0001",
@@ -274,23 +309,31 @@ impl Error {
             | Error::PasswordPolicy(_)
             | Error::InvalidLoginId
             | Error::InvalidEmail
-            | Error::InvalidDisplayName => K::BadRequest,
+            | Error::InvalidDisplayName
+            | Error::EnrolmentExpired => K::BadRequest,
             Error::PayloadTooLarge => K::PayloadTooLarge,
             Error::UnsupportedMediaType => K::UnsupportedMediaType,
-            Error::NotFound | Error::LoginNotFound | Error::ApiTokenNotFound => K::NotFound,
+            Error::NotFound
+            | Error::LoginNotFound
+            | Error::ApiTokenNotFound
+            | Error::FactorNotRegistered => K::NotFound,
             Error::MethodNotAllowed => K::MethodNotAllowed,
             Error::Internal => K::Internal,
             Error::Busy => K::Unavailable,
             Error::Unauthorized
             | Error::SessionInvalid
             | Error::InvalidCredentials
-            | Error::CurrentPasswordInvalid => K::Unauthorized,
+            | Error::CurrentPasswordInvalid
+            | Error::SecondFactorRequired
+            | Error::SecondFactorInvalid
+            | Error::ChallengeInvalid => K::Unauthorized,
             Error::InsufficientScope
             | Error::LoginLocked
             | Error::LoginDisabled
             | Error::PasswordChangeRequired
-            | Error::SecondFactorNotInitialized => K::Forbidden,
-            Error::LoginExists => K::Conflict,
+            | Error::SecondFactorNotInitialized
+            | Error::SecondFactorLocked => K::Forbidden,
+            Error::LoginExists | Error::FactorAlreadyRegistered => K::Conflict,
         }
     }
 
@@ -351,6 +394,34 @@ impl Error {
             Error::SecondFactorNotInitialized => (
                 "二段階認証の登録が必要です。登録を完了してから再度ログインしてください。",
                 "Second factor authentication must be initialized before you can log in.",
+            ),
+            Error::SecondFactorRequired => (
+                "ワンタイムパスワードを入力してください。",
+                "Enter your one-time password to complete the login.",
+            ),
+            Error::SecondFactorInvalid => (
+                "ワンタイムパスワードに誤りがあるか、有効期限切れか、既に使用されています。最新のワンタイムパスワードを入力してください。",
+                "The one-time password is wrong, expired or already used. Enter the current one.",
+            ),
+            Error::SecondFactorLocked => (
+                "ワンタイムパスワードを所定回数連続して誤ったため、ロックされています。サポートデスクにロック解除をご依頼ください。",
+                "The second factor is locked after repeated wrong one-time passwords. Please ask the support desk to unlock it.",
+            ),
+            Error::ChallengeInvalid => (
+                "ログインの有効期限が切れたか、既に完了しています。最初からログインしてください。",
+                "This login attempt has expired or was already completed. Please log in again.",
+            ),
+            Error::FactorAlreadyRegistered => (
+                "認証アプリは既に登録されています(利用中)。変更する場合は利用停止してからお申し込みください。",
+                "An authenticator app is already registered. Stop using it before registering another.",
+            ),
+            Error::FactorNotRegistered => (
+                "認証アプリは登録されていません(未登録)。",
+                "No authenticator app is registered.",
+            ),
+            Error::EnrolmentExpired => (
+                "登録の有効期限が切れました。もう一度お申し込みください。",
+                "The registration has expired. Please start again.",
             ),
             Error::CurrentPasswordInvalid => (
                 "現在のパスワードに誤りがあります。",
@@ -418,6 +489,13 @@ mod tests {
             Error::LoginDisabled,
             Error::PasswordChangeRequired,
             Error::SecondFactorNotInitialized,
+            Error::SecondFactorRequired,
+            Error::SecondFactorInvalid,
+            Error::SecondFactorLocked,
+            Error::ChallengeInvalid,
+            Error::FactorAlreadyRegistered,
+            Error::FactorNotRegistered,
+            Error::EnrolmentExpired,
             Error::CurrentPasswordInvalid,
             Error::PasswordPolicy(PolicyViolation::TooShort { min: 8 }),
             Error::PasswordPolicy(PolicyViolation::TooLong { max: 16 }),

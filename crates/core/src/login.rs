@@ -118,7 +118,41 @@ pub enum AfterPassword {
     ChangeRequired(ChangeReason),
 }
 
+/// What the login needs after a correct password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecondStep {
+    /// Nothing more: the password is the only factor.
+    PasswordOnly,
+    /// One of these registered methods must follow.
+    Required(Vec<SecondFactor>),
+    /// A second factor is needed but the customer has not registered one.
+    NotInitialized,
+}
+
 impl Login {
+    /// Decides the second step from the operator's setting and the methods the customer has
+    /// registered (and that Sekisho can check). With a specific method set, only that method
+    /// counts; with `any` or `none`, every registered one does. When none counts, the login goes
+    /// on with the password alone unless MFA is mandatory (the opt-in period before a firm's
+    /// deadline, during which customers can still log in to register).
+    pub fn second_step(&self, registered: &[SecondFactor]) -> SecondStep {
+        let usable: Vec<SecondFactor> = match self.second_factor {
+            SecondFactor::None | SecondFactor::Any => registered.to_vec(),
+            method => registered
+                .iter()
+                .copied()
+                .filter(|m| *m == method)
+                .collect(),
+        };
+        if !usable.is_empty() {
+            SecondStep::Required(usable)
+        } else if self.mfa_required {
+            SecondStep::NotInitialized
+        } else {
+            SecondStep::PasswordOnly
+        }
+    }
+
     /// Whether the login is locked by password failures.
     pub fn is_locked(&self) -> bool {
         self.locked_at.is_some()
@@ -199,6 +233,41 @@ mod tests {
             l.after_password(&nist, Timestamp(900 * day)),
             Ok(AfterPassword::Proceed)
         );
+    }
+
+    #[test]
+    fn second_step_follows_the_operator_setting() {
+        use SecondFactor as F;
+        let mut l = login();
+        let step = |l: &Login, r: &[F]| l.second_step(r);
+        assert_eq!(step(&l, &[]), SecondStep::PasswordOnly);
+        assert_eq!(
+            step(&l, &[F::Totp]),
+            SecondStep::Required(vec![F::Totp]),
+            "a registered factor is always used"
+        );
+        l.mfa_required = true;
+        assert_eq!(step(&l, &[]), SecondStep::NotInitialized);
+        l.mfa_required = false;
+        l.second_factor = F::Totp;
+        assert_eq!(
+            step(&l, &[]),
+            SecondStep::PasswordOnly,
+            "not yet registered, not yet mandatory"
+        );
+        assert_eq!(step(&l, &[F::Totp]), SecondStep::Required(vec![F::Totp]));
+        l.mfa_required = true;
+        assert_eq!(step(&l, &[]), SecondStep::NotInitialized);
+        l.second_factor = F::Passkey;
+        assert_eq!(
+            step(&l, &[F::Totp]),
+            SecondStep::NotInitialized,
+            "only the operator's method counts"
+        );
+        l.mfa_required = false;
+        l.second_factor = F::Any;
+        assert_eq!(step(&l, &[F::Totp]), SecondStep::Required(vec![F::Totp]));
+        assert_eq!(step(&l, &[]), SecondStep::PasswordOnly);
     }
 
     #[test]

@@ -46,6 +46,15 @@ pub const KEYS: &[Key] = &[
     Key { path: "session.idle_timeout_secs", kind: "integer", default: "1800", doc: "A session unused this long ends." },
     Key { path: "session.absolute_timeout_secs", kind: "integer", default: "43200", doc: "A session ends this long after login." },
     Key { path: "session.password_change_timeout_secs", kind: "integer", default: "600", doc: "Lifetime of the restricted token for changing a temporary or expired password." },
+    Key { path: "session.challenge_timeout_secs", kind: "integer", default: "300", doc: "How long a login may wait between the password and the second factor." },
+    Key { path: "totp.issuer", kind: "string", default: "\"Sekisho\"", doc: "Issuer shown in authenticator apps (the firm or service name)." },
+    Key { path: "totp.account_name", kind: "string", default: "\"{login_id}\"", doc: "Account name shown in authenticator apps; `{login_id}` is replaced by the login ID (e.g. `北洋証券オンラインサービス` as in the Hokuyo manual)." },
+    Key { path: "totp.algorithm", kind: "string", default: "\"SHA1\"", doc: "`SHA1`, `SHA256` or `SHA512` for new enrolments. Some apps (Google Authenticator on some platforms) ignore anything but SHA1." },
+    Key { path: "totp.digits", kind: "integer", default: "6", doc: "Code length for new enrolments (6–8; some apps ignore 8)." },
+    Key { path: "totp.period", kind: "integer", default: "30", doc: "Seconds per code for new enrolments (some apps ignore anything but 30)." },
+    Key { path: "totp.window", kind: "integer", default: "1", doc: "Steps accepted either side of the expected one (after the device's learnt drift)." },
+    Key { path: "totp.enrolment_timeout_secs", kind: "integer", default: "600", doc: "How long an enrolment may stay unconfirmed." },
+    Key { path: "totp.lockout_threshold", kind: "integer", default: "10", doc: "Consecutive wrong codes that lock the factor until an operator unlocks the login." },
     Key { path: "mail.outbox_dir", kind: "string", default: "\"<data_dir>/outbox\"", doc: "Folder where outgoing mail is written as `.eml` files (created at start; the e-mail features write to it)." },
 ];
 
@@ -66,7 +75,36 @@ pub struct Config {
     pub max_body_bytes: u64,
     pub password: PasswordConfig,
     pub session: SessionConfig,
+    pub totp: TotpConfig,
     pub mail: MailConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TotpConfig {
+    pub issuer: String,
+    pub account_name: String,
+    pub algorithm: String,
+    pub digits: u32,
+    pub period: u32,
+    pub window: u32,
+    pub enrolment_timeout_secs: i64,
+    pub lockout_threshold: u32,
+}
+
+impl Default for TotpConfig {
+    fn default() -> Self {
+        TotpConfig {
+            issuer: "Sekisho".into(),
+            account_name: "{login_id}".into(),
+            algorithm: "SHA1".into(),
+            digits: 6,
+            period: 30,
+            window: 1,
+            enrolment_timeout_secs: 600,
+            lockout_threshold: 10,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -92,9 +130,10 @@ pub struct SessionConfig {
     pub idle_timeout_secs: i64,
     pub absolute_timeout_secs: i64,
     pub password_change_timeout_secs: i64,
+    pub challenge_timeout_secs: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailConfig {
     pub outbox_dir: Option<PathBuf>,
@@ -116,6 +155,7 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             password: PasswordConfig::default(),
             session: SessionConfig::default(),
+            totp: TotpConfig::default(),
             mail: MailConfig::default(),
         }
     }
@@ -146,15 +186,11 @@ impl Default for SessionConfig {
             idle_timeout_secs: 1800,
             absolute_timeout_secs: 12 * 3600,
             password_change_timeout_secs: 600,
+            challenge_timeout_secs: 300,
         }
     }
 }
 
-impl Default for MailConfig {
-    fn default() -> Self {
-        MailConfig { outbox_dir: None }
-    }
-}
 
 /// Flags that override the file and the environment.
 #[derive(Debug, Clone, Default, clap::Args)]

@@ -3,11 +3,13 @@
 use crate::config::Config;
 use anyhow::{anyhow, bail, Context, Result};
 use sekisho_core::clock::random_bytes;
+use sekisho_core::otp::{Algorithm, OtpParams};
 use sekisho_core::password::{HashParams, PasswordHasher, PasswordPolicy, Preset};
+use sekisho_core::secret_box::SecretBox;
 use sekisho_core::session::SessionPolicy;
 use sekisho_core::Random;
 use sekisho_server::system::{OsRandom, SystemClock};
-use sekisho_server::{AppState, HashPool, Settings};
+use sekisho_server::{AppState, HashPool, Settings, TotpSettings};
 use sekisho_store::{ConnectOptions, Store};
 use std::path::Path;
 use std::sync::Arc;
@@ -120,7 +122,7 @@ pub fn password_policy(config: &Config) -> Result<PasswordPolicy> {
 
 /// Builds the whole server state.
 pub async fn app_state(config: &Config) -> Result<AppState> {
-    let _master_key = master_key(config)?;
+    let master_key = master_key(config)?;
     let store = store(config).await?;
     let policy = password_policy(config)?;
     let hasher = PasswordHasher::new(HashParams {
@@ -160,12 +162,41 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         password_change_secs: config.session.password_change_timeout_secs,
         trust_forwarded_for: config.trust_forwarded_for,
         max_body_bytes: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
+        challenge_secs: config.session.challenge_timeout_secs,
+        totp: totp_settings(config)?,
     };
+    let secrets = SecretBox::new("k1", &master_key);
     Ok(AppState::new(
         store,
         Arc::new(SystemClock),
         rng,
         settings,
         hashes,
+        secrets,
     ))
+}
+
+/// Authenticator-app settings, checked.
+pub fn totp_settings(config: &Config) -> Result<TotpSettings> {
+    let t = &config.totp;
+    let params = OtpParams {
+        algorithm: Algorithm::parse(&t.algorithm)
+            .ok_or_else(|| anyhow!("totp.algorithm must be SHA1, SHA256 or SHA512"))?,
+        digits: t.digits,
+        period: t.period,
+    };
+    if !params.is_valid() || t.period > 300 {
+        bail!("totp.digits must be 6 to 8 and totp.period 1 to 300 seconds");
+    }
+    if t.lockout_threshold == 0 || t.window > 10 {
+        bail!("totp.lockout_threshold must be at least 1 and totp.window at most 10");
+    }
+    Ok(TotpSettings {
+        issuer: t.issuer.clone(),
+        account_name: t.account_name.clone(),
+        params,
+        window: t.window,
+        enrolment_secs: t.enrolment_timeout_secs,
+        lockout_threshold: t.lockout_threshold,
+    })
 }

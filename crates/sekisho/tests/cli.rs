@@ -69,25 +69,49 @@ async fn serve_on_embedded_defaults_then_log_in() {
 
     let data = dir.path().join("sekisho-data");
     assert!(data.join("sekisho.db").exists(), "SQLite in ./sekisho-data");
-    assert!(data.join("outbox").is_dir(), "mail outbox in ./sekisho-data/outbox");
+    assert!(
+        data.join("outbox").is_dir(),
+        "mail outbox in ./sekisho-data/outbox"
+    );
     let key = ok(std::fs::read_to_string(data.join("master.key")));
     assert_eq!(key.trim().len(), 64, "a generated 256-bit master key");
     let logged = ok(std::fs::read_to_string(dir.path().join("server.log")));
-    assert!(logged.contains("development only"), "warns about the generated key: {logged}");
+    assert!(
+        logged.contains("development only"),
+        "warns about the generated key: {logged}"
+    );
 
-    let out = ok(sekisho(dir.path()).args(["api-token", "create", "--name", "ops", "--scope", "admin"]).output());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = ok(sekisho(dir.path())
+        .args(["api-token", "create", "--name", "ops", "--scope", "admin"])
+        .output());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let token = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_owned();
-    assert!(token.starts_with("sksa_"), "token on the last line: {stdout}");
+    let token = stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    assert!(
+        token.starts_with("sksa_"),
+        "token on the last line: {stdout}"
+    );
 
     let http = reqwest::Client::new();
     let r = ok(http.post(format!("{url}/api/admin/v1/logins")).bearer_auth(&token)
         .json(&json!({ "login_id": "cli00001", "email": "c@example.jp", "display_name": "C", "password": "abc12345", "temporary": false }))
         .send().await);
     assert_eq!(r.status(), 201);
-    let r = ok(http.post(format!("{url}/api/v1/login"))
-        .json(&json!({ "login_id": "cli00001", "password": "abc12345" })).send().await);
+    let r = ok(http
+        .post(format!("{url}/api/v1/login"))
+        .json(&json!({ "login_id": "cli00001", "password": "abc12345" }))
+        .send()
+        .await);
     assert_eq!(r.status(), 200);
     let v: Value = ok(r.json().await);
     let session = v["session_token"].as_str().unwrap_or("").to_owned();
@@ -107,17 +131,28 @@ async fn serve_on_embedded_defaults_then_log_in() {
 #[test]
 fn unknown_configuration_is_an_error() {
     let dir = ok(tempfile::tempdir());
-    std::fs::write(dir.path().join("s.toml"), "listen = \"127.0.0.1:0\"\n[sesion]\nidle_timeout_secs = 5\n")
-        .unwrap_or_else(|e| unreachable!("{e}"));
-    let out = ok(sekisho(dir.path()).args(["serve", "--config", "s.toml"]).output());
+    std::fs::write(
+        dir.path().join("s.toml"),
+        "listen = \"127.0.0.1:0\"\n[sesion]\nidle_timeout_secs = 5\n",
+    )
+    .unwrap_or_else(|e| unreachable!("{e}"));
+    let out = ok(sekisho(dir.path())
+        .args(["serve", "--config", "s.toml"])
+        .output());
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("sesion"));
 
-    let out = ok(sekisho(dir.path()).args(["config", "check"]).env("SEKISHO_PASSWORD_PRESET", "lenient").output());
+    let out = ok(sekisho(dir.path())
+        .args(["config", "check"])
+        .env("SEKISHO_PASSWORD_PRESET", "lenient")
+        .output());
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("password.preset"));
 
-    let out = ok(sekisho(dir.path()).args(["config", "check"]).env("SEKISHO_LISTNE", "x").output());
+    let out = ok(sekisho(dir.path())
+        .args(["config", "check"])
+        .env("SEKISHO_LISTNE", "x")
+        .output());
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("SEKISHO_LISTNE"));
 }
@@ -138,5 +173,8 @@ async fn serve_on_postgres_from_the_environment() {
         .stderr(Stdio::null())
         .spawn()));
     wait_ready(&format!("http://127.0.0.1:{port}"), &mut server).await;
-    assert!(!dir.path().join("sekisho-data/sekisho.db").exists(), "no SQLite file when on PostgreSQL");
+    assert!(
+        !dir.path().join("sekisho-data/sekisho.db").exists(),
+        "no SQLite file when on PostgreSQL"
+    );
 }

@@ -3,9 +3,10 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::totp;
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
 use sekisho_core::clock::random_bytes;
-use sekisho_core::login::{AfterPassword, Login};
+use sekisho_core::login::{AfterPassword, Login, SecondFactor, SecondStep};
 use sekisho_core::password::PasswordPolicy;
 use sekisho_core::session::{Session, SessionPurpose};
 use sekisho_core::validate::LoginId;
@@ -20,14 +21,17 @@ pub struct Issued {
     pub session: Session,
 }
 
-/// Checks login ID and password and, if all rules pass, opens a full session.
+/// Checks login ID and password (and the one-time code, when given) and, if all rules pass,
+/// opens a full session. Without a code for a login that needs one, the answer is
+/// `second_factor_required` with a challenge that `complete_second_factor` finishes.
 pub async fn password_login(
     state: &AppState,
     client: &ClientInfo,
     login_id: &str,
     password: &str,
+    otp: Option<&str>,
 ) -> Result<Issued, ApiError> {
-    let result = password_login_inner(state, client, login_id, password).await;
+    let result = password_login_inner(state, client, login_id, password, otp).await;
     state.metrics.login(match &result {
         Ok(_) => "succeeded",
         Err(e) => e.error.name(),
@@ -40,6 +44,7 @@ async fn password_login_inner(
     client: &ClientInfo,
     login_id: &str,
     password: &str,
+    otp: Option<&str>,
 ) -> Result<Issued, ApiError> {
     let password = PasswordPolicy::normalize(password);
     let login = match LoginId::parse(login_id) {
@@ -106,52 +111,176 @@ async fn password_login_inner(
             Err(e.into())
         }
         Ok(AfterPassword::ChangeRequired(reason)) => {
-            let lifetime = state.settings.password_change_secs;
-            let issued = open_session(
-                state,
-                client,
-                &login,
-                SessionPurpose::PasswordChange,
-                now.plus_secs(lifetime),
-                &format!("password change required ({})", reason.as_str()),
-                EventType::LoginFailed,
-                Some(Error::PasswordChangeRequired.code()),
-            )
-            .await?;
+            let spec = SessionSpec {
+                purpose: SessionPurpose::PasswordChange,
+                expires_at: now.plus_secs(state.settings.password_change_secs),
+                methods: &["pwd"],
+                description: &format!("password change required ({})", reason.as_str()),
+                event_type: EventType::LoginFailed,
+                error_code: Some(Error::PasswordChangeRequired.code()),
+                challenge_id: None,
+            };
+            let issued = open_session(state, client, &login, spec).await?;
             Err(ApiError::from(Error::PasswordChangeRequired)
                 .with("reason", reason.as_str())
                 .with("password_change_token", issued.token)
                 .with("password_change_url", "/api/v1/me/password")
                 .with("expires_at", issued.session.expires_at.to_rfc3339()))
         }
-        Ok(AfterPassword::Proceed) => {
-            if login.mfa_required {
-                // No second factor can be registered yet, so a login that requires one cannot
-                // complete; the factor issues add enrolment and verification here.
-                let e = Error::SecondFactorNotInitialized;
-                refuse(
-                    state,
-                    client,
-                    &login,
-                    &e,
-                    "second factor required but not registered",
-                )
-                .await?;
-                return Err(e.into());
-            }
-            let expires = now.plus_secs(state.settings.session.absolute_secs);
+        Ok(AfterPassword::Proceed) => second_step(state, client, &login, otp).await,
+    }
+}
+
+/// After a correct password: the second factor, inline (`otp`) or through a challenge.
+async fn second_step(
+    state: &AppState,
+    client: &ClientInfo,
+    login: &Login,
+    otp: Option<&str>,
+) -> Result<Issued, ApiError> {
+    let now = state.clock.now();
+    let totp = totp::active_totp(state, login.id).await?;
+    let registered: Vec<SecondFactor> = totp.iter().map(|_| SecondFactor::Totp).collect();
+    match login.second_step(&registered) {
+        SecondStep::PasswordOnly => {
             open_session(
                 state,
                 client,
-                &login,
-                SessionPurpose::Full,
-                expires,
-                "password",
-                EventType::LoginSucceeded,
-                None,
+                login,
+                full_session(state, &["pwd"], "password", None),
             )
             .await
         }
+        SecondStep::NotInitialized => {
+            let e = Error::SecondFactorNotInitialized;
+            refuse(
+                state,
+                client,
+                login,
+                &e,
+                "second factor required but not registered",
+            )
+            .await?;
+            Err(e.into())
+        }
+        SecondStep::Required(methods) => match (otp, totp) {
+            (Some(code), Some(f)) => {
+                totp::check_code(
+                    state,
+                    client,
+                    &login.login_id,
+                    Actor::SelfService,
+                    &f,
+                    code,
+                    totp::OnSuccess {
+                        activate: false,
+                        audit: None,
+                    },
+                )
+                .await?;
+                let spec =
+                    full_session(state, &["pwd", "otp"], "password + authenticator app", None);
+                open_session(state, client, login, spec).await
+            }
+            _ => {
+                let tok = token::generate("sksc", state.rng.as_ref());
+                let names: Vec<String> = methods.iter().map(|m| m.as_str().to_owned()).collect();
+                let expires = now.plus_secs(state.settings.challenge_secs);
+                state
+                    .store
+                    .create_challenge(&token::hash(&tok), login.id, &names, now, expires)
+                    .await?;
+                Err(ApiError::from(Error::SecondFactorRequired)
+                    .with("challenge", tok)
+                    .with("methods", names)
+                    .with("second_factor_url", "/api/v1/login/second-factor")
+                    .with("expires_at", expires.to_rfc3339()))
+            }
+        },
+    }
+}
+
+/// Finishes a login waiting for its second factor.
+pub async fn complete_second_factor(
+    state: &AppState,
+    client: &ClientInfo,
+    challenge: &str,
+    otp: &str,
+) -> Result<Issued, ApiError> {
+    let result = complete_inner(state, client, challenge, otp).await;
+    state.metrics.login(match &result {
+        Ok(_) => "succeeded",
+        Err(e) => e.error.name(),
+    });
+    result
+}
+
+async fn complete_inner(
+    state: &AppState,
+    client: &ClientInfo,
+    challenge: &str,
+    otp: &str,
+) -> Result<Issued, ApiError> {
+    let now = state.clock.now();
+    let ch = state
+        .store
+        .get_challenge(&token::hash(challenge))
+        .await?
+        .filter(|c| c.completed_at.is_none() && now < c.expires_at)
+        .ok_or(Error::ChallengeInvalid)?;
+    let login = state
+        .store
+        .get_login(&ch.login_id)
+        .await?
+        .ok_or(Error::ChallengeInvalid)?;
+    if login.disabled {
+        return Err(Error::LoginDisabled.into());
+    }
+    if login.is_locked() {
+        return Err(Error::LoginLocked.into());
+    }
+    let f = totp::active_totp(state, login.id)
+        .await?
+        .ok_or(Error::ChallengeInvalid)?;
+    totp::check_code(
+        state,
+        client,
+        &login.login_id,
+        Actor::SelfService,
+        &f,
+        otp,
+        totp::OnSuccess {
+            activate: false,
+            audit: None,
+        },
+    )
+    .await?;
+    let spec = full_session(
+        state,
+        &["pwd", "otp"],
+        "password + authenticator app",
+        Some(ch.id),
+    );
+    open_session(state, client, &login, spec).await
+}
+
+fn full_session<'a>(
+    state: &AppState,
+    methods: &'a [&'a str],
+    description: &'a str,
+    challenge_id: Option<i64>,
+) -> SessionSpec<'a> {
+    SessionSpec {
+        purpose: SessionPurpose::Full,
+        expires_at: state
+            .clock
+            .now()
+            .plus_secs(state.settings.session.absolute_secs),
+        methods,
+        description,
+        event_type: EventType::LoginSucceeded,
+        error_code: None,
+        challenge_id,
     }
 }
 
@@ -175,47 +304,60 @@ async fn refuse(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The session a login step opens and the audit event that records it.
+struct SessionSpec<'a> {
+    purpose: SessionPurpose,
+    expires_at: Timestamp,
+    methods: &'a [&'a str],
+    description: &'a str,
+    event_type: EventType,
+    error_code: Option<&'a str>,
+    challenge_id: Option<i64>,
+}
+
 async fn open_session(
     state: &AppState,
     client: &ClientInfo,
     login: &Login,
-    purpose: SessionPurpose,
-    expires_at: Timestamp,
-    description: &str,
-    event_type: EventType,
-    error_code: Option<&str>,
+    spec: SessionSpec<'_>,
 ) -> Result<Issued, ApiError> {
     let now = state.clock.now();
     let tok = token::generate("skss", state.rng.as_ref());
     let new = NewSession {
         token_hash: token::hash(&tok),
         login_pk: login.id,
-        purpose,
-        methods: vec!["pwd".into()],
+        purpose: spec.purpose,
+        methods: spec.methods.iter().map(|m| (*m).to_owned()).collect(),
         now,
-        expires_at,
+        expires_at: spec.expires_at,
         client_ip: client.ip.clone(),
         user_agent: client.user_agent.clone(),
-        challenge_id: None,
+        challenge_id: spec.challenge_id,
     };
     let mut ev = event(
         state,
-        event_type,
+        spec.event_type,
         Some(&login.login_id),
         Actor::SelfService,
         client,
-        description,
+        spec.description,
     );
-    ev.error_code = error_code.map(str::to_owned);
-    match state.store.create_session(&new, &ev).await? {
-        Some(session) => Ok(Issued {
+    ev.error_code = spec.error_code.map(str::to_owned);
+    if let Some(session) = state.store.create_session(&new, &ev).await? {
+        return Ok(Issued {
             token: tok,
             session,
-        }),
-        // Locked or disabled between the password check and now.
-        None => Err(Error::LoginLocked.into()),
+        });
     }
+    // Refused in the transaction: say why.
+    let now_login = state.store.get_login(&login.login_id).await?;
+    Err(match now_login {
+        Some(l) if l.disabled => Error::LoginDisabled,
+        Some(l) if l.is_locked() => Error::LoginLocked,
+        Some(_) if spec.challenge_id.is_some() => Error::ChallengeInvalid,
+        _ => Error::LoginLocked,
+    }
+    .into())
 }
 
 /// Checks a new password against the policy and the login's history, then hashes it.

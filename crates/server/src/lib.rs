@@ -10,10 +10,11 @@ mod routes;
 mod state;
 pub mod system;
 pub mod tokens;
+mod totp;
 
 pub use error::ApiError;
 pub use hashing::HashPool;
-pub use state::{AppState, Settings};
+pub use state::{AppState, Settings, TotpSettings};
 
 use std::net::SocketAddr;
 use tokio::net::TcpListener;

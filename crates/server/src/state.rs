@@ -2,7 +2,9 @@
 
 use crate::hashing::HashPool;
 use crate::metrics::Metrics;
+use sekisho_core::otp::OtpParams;
 use sekisho_core::password::PasswordPolicy;
+use sekisho_core::secret_box::SecretBox;
 use sekisho_core::session::SessionPolicy;
 use sekisho_core::{Clock, Random};
 use sekisho_store::Store;
@@ -23,6 +25,40 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// How long a login may wait between its password and its second factor.
+    pub challenge_secs: i64,
+    /// Authenticator-app settings.
+    pub totp: TotpSettings,
+}
+
+/// Authenticator-app (TOTP) settings.
+#[derive(Debug, Clone)]
+pub struct TotpSettings {
+    /// The issuer shown in the app (the firm or service name).
+    pub issuer: String,
+    /// The account name shown in the app; `{login_id}` is replaced by the login ID.
+    pub account_name: String,
+    /// Algorithm, digits and period of new enrolments.
+    pub params: OtpParams,
+    /// Steps accepted either side of the expected one.
+    pub window: u32,
+    /// How long an enrolment may stay unconfirmed.
+    pub enrolment_secs: i64,
+    /// Consecutive wrong codes that lock the factor.
+    pub lockout_threshold: u32,
+}
+
+impl Default for TotpSettings {
+    fn default() -> Self {
+        TotpSettings {
+            issuer: "Sekisho".into(),
+            account_name: "{login_id}".into(),
+            params: OtpParams::default(),
+            window: 1,
+            enrolment_secs: 600,
+            lockout_threshold: 10,
+        }
+    }
 }
 
 /// Shared, cheaply clonable state.
@@ -37,6 +73,7 @@ pub struct Inner {
     pub(crate) settings: Settings,
     pub(crate) hashes: HashPool,
     pub(crate) metrics: Metrics,
+    pub(crate) secrets: SecretBox,
 }
 
 impl AppState {
@@ -47,6 +84,7 @@ impl AppState {
         rng: Arc<dyn Random>,
         settings: Settings,
         hashes: HashPool,
+        secrets: SecretBox,
     ) -> AppState {
         AppState(Arc::new(Inner {
             store,
@@ -55,6 +93,7 @@ impl AppState {
             settings,
             hashes,
             metrics: Metrics::default(),
+            secrets,
         }))
     }
 }

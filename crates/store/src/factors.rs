@@ -98,6 +98,8 @@ pub struct Challenge {
     pub id: i64,
     /// The login's internal key.
     pub login_pk: i64,
+    /// The login ID.
+    pub login_id: String,
     /// Methods that can complete it.
     pub methods: Vec<String>,
     /// Created.
@@ -148,7 +150,7 @@ pub trait FactorStore: Send + Sync {
     /// Removes a factor; false if it was already gone.
     async fn delete_otp_factor(&self, factor_id: i64, audit: &NewAuditEvent) -> StoreResult<bool>;
 
-    /// Opens a challenge for a login whose password was right.
+    /// Opens a challenge for a login whose password was right; returns its internal key.
     async fn create_challenge(
         &self,
         token_hash: &str,
@@ -156,7 +158,7 @@ pub trait FactorStore: Send + Sync {
         methods: &[String],
         now: Timestamp,
         expires_at: Timestamp,
-    ) -> StoreResult<Challenge>;
+    ) -> StoreResult<i64>;
 
     /// Reads a challenge by token hash.
     async fn get_challenge(&self, token_hash: &str) -> StoreResult<Option<Challenge>>;

@@ -204,7 +204,10 @@ fn audit_from_row(r: &AnyRow) -> Result<AuditEvent, sqlx::Error> {
     })
 }
 
-pub(crate) async fn insert_audit(conn: &mut AnyConnection, ev: &NewAuditEvent) -> Result<(), sqlx::Error> {
+pub(crate) async fn insert_audit(
+    conn: &mut AnyConnection,
+    ev: &NewAuditEvent,
+) -> Result<(), sqlx::Error> {
     let (kind, id) = ev.actor.parts();
     sqlx::query(
         "INSERT INTO audit_events (time, login_id, actor_kind, actor_id, event_group, event_type, \

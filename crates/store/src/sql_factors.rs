@@ -9,7 +9,8 @@ use sekisho_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-const FACTOR_COLS: &str = "id, uid, login_pk, method, state, label, secret_enc, algorithm, digits, \
+const FACTOR_COLS: &str =
+    "id, uid, login_pk, method, state, label, secret_enc, algorithm, digits, \
     period, last_step, drift, failed_attempts, locked_at, created_at, expires_at, confirmed_at, \
     last_used_at";
 
@@ -20,7 +21,11 @@ fn factor_from_row(r: &AnyRow) -> Result<OtpFactor, sqlx::Error> {
         uid: r.try_get("uid")?,
         login_pk: r.try_get("login_pk")?,
         method: r.try_get("method")?,
-        state: if state == "active" { FactorState::Active } else { FactorState::Pending },
+        state: if state == "active" {
+            FactorState::Active
+        } else {
+            FactorState::Pending
+        },
         label: r.try_get("label")?,
         secret_enc: r.try_get("secret_enc")?,
         algorithm: r.try_get("algorithm")?,
@@ -42,7 +47,12 @@ fn challenge_from_row(r: &AnyRow) -> Result<Challenge, sqlx::Error> {
     Ok(Challenge {
         id: r.try_get("id")?,
         login_pk: r.try_get("login_pk")?,
-        methods: methods.split(',').filter(|m| !m.is_empty()).map(str::to_owned).collect(),
+        login_id: r.try_get("login_id")?,
+        methods: methods
+            .split(',')
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned)
+            .collect(),
         created_at: ts(r, "created_at")?,
         expires_at: ts(r, "expires_at")?,
         completed_at: opt_ts(r, "completed_at")?,
@@ -59,7 +69,10 @@ impl FactorStore for SqlStore {
         .fetch_all(&self.read)
         .await
         .map_err(db_err)?;
-        rows.iter().map(factor_from_row).collect::<Result<_, _>>().map_err(db_err)
+        rows.iter()
+            .map(factor_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(db_err)
     }
 
     async fn put_pending_totp(
@@ -68,12 +81,14 @@ impl FactorStore for SqlStore {
         audit: &NewAuditEvent,
     ) -> StoreResult<OtpFactor> {
         let mut tx = self.write.begin().await.map_err(db_err)?;
-        sqlx::query("DELETE FROM otp_factors WHERE login_pk = $1 AND method = $2 AND state = 'pending'")
-            .bind(new.login_pk)
-            .bind(new.method.clone())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "DELETE FROM otp_factors WHERE login_pk = $1 AND method = $2 AND state = 'pending'",
+        )
+        .bind(new.login_pk)
+        .bind(new.method.clone())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         let row = sqlx::query(&format!(
             "INSERT INTO otp_factors (uid, login_pk, method, state, label, secret_enc, algorithm, \
              digits, period, created_at, expires_at) \
@@ -122,11 +137,19 @@ impl FactorStore for SqlStore {
             .bind(now.0)
             .bind(i64::from(activate));
         let Some(audit) = audit else {
-            let n = query.execute(&self.write).await.map_err(db_err)?.rows_affected();
+            let n = query
+                .execute(&self.write)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
             return Ok(n > 0);
         };
         let mut tx = self.write.begin().await.map_err(db_err)?;
-        let n = query.execute(&mut *tx).await.map_err(db_err)?.rows_affected();
+        let n = query
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
         if n == 0 {
             return Ok(false);
         }
@@ -169,7 +192,10 @@ impl FactorStore for SqlStore {
             insert_audit(&mut tx, lock_audit).await.map_err(db_err)?;
         }
         tx.commit().await.map_err(db_err)?;
-        Ok(FailureOutcome { failed_logins, newly_locked })
+        Ok(FailureOutcome {
+            failed_logins,
+            newly_locked,
+        })
     }
 
     async fn delete_otp_factor(&self, factor_id: i64, audit: &NewAuditEvent) -> StoreResult<bool> {
@@ -195,10 +221,10 @@ impl FactorStore for SqlStore {
         methods: &[String],
         now: Timestamp,
         expires_at: Timestamp,
-    ) -> StoreResult<Challenge> {
+    ) -> StoreResult<i64> {
         let row = sqlx::query(
             "INSERT INTO login_challenges (token_hash, login_pk, methods, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id, login_pk, methods, created_at, expires_at, completed_at",
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(token_hash.to_owned())
         .bind(login_pk)
@@ -208,18 +234,20 @@ impl FactorStore for SqlStore {
         .fetch_one(&self.write)
         .await
         .map_err(db_err)?;
-        challenge_from_row(&row).map_err(db_err)
+        row.try_get("id").map_err(db_err)
     }
 
     async fn get_challenge(&self, token_hash: &str) -> StoreResult<Option<Challenge>> {
         let row = sqlx::query(
-            "SELECT id, login_pk, methods, created_at, expires_at, completed_at FROM login_challenges \
-             WHERE token_hash = $1",
+            "SELECT c.id, c.login_pk, l.login_id, c.methods, c.created_at, c.expires_at, c.completed_at \
+             FROM login_challenges c JOIN logins l ON l.id = c.login_pk WHERE c.token_hash = $1",
         )
         .bind(token_hash.to_owned())
         .fetch_optional(&self.read)
         .await
         .map_err(db_err)?;
-        row.map(|r| challenge_from_row(&r)).transpose().map_err(db_err)
+        row.map(|r| challenge_from_row(&r))
+            .transpose()
+            .map_err(db_err)
     }
 }

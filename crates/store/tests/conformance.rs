@@ -4,11 +4,11 @@ use sekisho_core::audit::{Actor, AuditFilter, ClientInfo, EventType, NewAuditEve
 use sekisho_core::login::SecondFactor;
 use sekisho_core::session::SessionPurpose;
 use sekisho_core::{Lang, Timestamp};
-use sekisho_store::{FactorState, NewOtpFactor};
 use sekisho_store::testing::{fresh_postgres_url, sqlite_url};
 use sekisho_store::{
     connect, ConnectOptions, LoginPatch, LoginQuery, NewLogin, NewSession, Store, StoreError,
 };
+use sekisho_store::{FactorState, NewOtpFactor};
 use std::sync::Arc;
 
 struct Db {
@@ -711,26 +711,61 @@ fn pending_totp(login_pk: i64, uid: &str) -> NewOtpFactor {
 
 async fn otp_codes_are_accepted_once_under_concurrency(db: Db) {
     let s = &db.store;
-    let login = ok(s.create_login(&new_login("otpuser1"), &ev(1, EventType::LoginCreated, "otpuser1")).await);
-    let first = ok(s.put_pending_totp(&pending_totp(login.id, "u1"), &ev(100, EventType::LoginUpdated, "otpuser1")).await);
+    let login = ok(s
+        .create_login(
+            &new_login("otpuser1"),
+            &ev(1, EventType::LoginCreated, "otpuser1"),
+        )
+        .await);
+    let first = ok(s
+        .put_pending_totp(
+            &pending_totp(login.id, "u1"),
+            &ev(100, EventType::LoginUpdated, "otpuser1"),
+        )
+        .await);
     // A new enrolment replaces a pending one.
-    let f = ok(s.put_pending_totp(&pending_totp(login.id, "u2"), &ev(101, EventType::LoginUpdated, "otpuser1")).await);
+    let f = ok(s
+        .put_pending_totp(
+            &pending_totp(login.id, "u2"),
+            &ev(101, EventType::LoginUpdated, "otpuser1"),
+        )
+        .await);
     assert_ne!(first.id, f.id);
     assert_eq!(ok(s.otp_factors(login.id).await).len(), 1);
     assert_eq!(f.state, FactorState::Pending);
-    assert!(ok(s.accept_otp(f.id, 1000, 0, Timestamp(110), true, None).await), "confirm");
+    assert!(
+        ok(s.accept_otp(f.id, 1000, 0, Timestamp(110), true, None)
+            .await),
+        "confirm"
+    );
     let f = ok(s.otp_factors(login.id).await).remove(0);
     assert_eq!(f.state, FactorState::Active);
-    assert_eq!((f.last_step, f.confirmed_at, f.expires_at), (Some(1000), Some(Timestamp(110)), None));
+    assert_eq!(
+        (f.last_step, f.confirmed_at, f.expires_at),
+        (Some(1000), Some(Timestamp(110)), None)
+    );
     // An active TOTP is not replaced by a new enrolment.
-    let again = s.put_pending_totp(&pending_totp(login.id, "u3"), &ev(111, EventType::LoginUpdated, "otpuser1")).await;
+    let again = s
+        .put_pending_totp(
+            &pending_totp(login.id, "u3"),
+            &ev(111, EventType::LoginUpdated, "otpuser1"),
+        )
+        .await;
     assert!(matches!(again, Err(StoreError::Conflict)));
 
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let s = db.store.clone();
         tasks.push(tokio::spawn(async move {
-            s.accept_otp(f.id, 1001, 1, Timestamp(120), false, Some(&ev(120, EventType::LoginSucceeded, "otpuser1"))).await
+            s.accept_otp(
+                f.id,
+                1001,
+                1,
+                Timestamp(120),
+                false,
+                Some(&ev(120, EventType::LoginSucceeded, "otpuser1")),
+            )
+            .await
         }));
     }
     let mut accepted = 0;
@@ -738,23 +773,53 @@ async fn otp_codes_are_accepted_once_under_concurrency(db: Db) {
         accepted += usize::from(ok(ok(t.await)));
     }
     assert_eq!(accepted, 1, "the same step is accepted exactly once");
-    assert!(!ok(s.accept_otp(f.id, 1000, 0, Timestamp(121), false, None).await), "an earlier step is refused");
+    assert!(
+        !ok(s
+            .accept_otp(f.id, 1000, 0, Timestamp(121), false, None)
+            .await),
+        "an earlier step is refused"
+    );
     let f = ok(s.otp_factors(login.id).await).remove(0);
     assert_eq!((f.last_step, f.drift), (Some(1001), 1));
-    let ok_events = AuditFilter { login_id: Some("otpuser1".into()), event_type: Some(EventType::LoginSucceeded), ..Default::default() };
-    assert_eq!(count(&db, ok_events).await, 1, "audit only for the accepted one");
+    let ok_events = AuditFilter {
+        login_id: Some("otpuser1".into()),
+        event_type: Some(EventType::LoginSucceeded),
+        ..Default::default()
+    };
+    assert_eq!(
+        count(&db, ok_events).await,
+        1,
+        "audit only for the accepted one"
+    );
 }
 
 async fn otp_failures_lock_the_factor_until_unlock(db: Db) {
     let s = &db.store;
-    let login = ok(s.create_login(&new_login("otpuser2"), &ev(1, EventType::LoginCreated, "otpuser2")).await);
-    let f = ok(s.put_pending_totp(&pending_totp(login.id, "v1"), &ev(100, EventType::LoginUpdated, "otpuser2")).await);
+    let login = ok(s
+        .create_login(
+            &new_login("otpuser2"),
+            &ev(1, EventType::LoginCreated, "otpuser2"),
+        )
+        .await);
+    let f = ok(s
+        .put_pending_totp(
+            &pending_totp(login.id, "v1"),
+            &ev(100, EventType::LoginUpdated, "otpuser2"),
+        )
+        .await);
     ok(s.accept_otp(f.id, 10, 0, Timestamp(100), true, None).await);
     let mut tasks = Vec::new();
     for i in 0..12 {
         let s = db.store.clone();
         tasks.push(tokio::spawn(async move {
-            s.fail_otp(f.id, 10, Timestamp(200 + i), &ev(200, EventType::LoginFailed, "otpuser2"), &ev(200, EventType::LoginLocked, "otpuser2")).await
+            s.fail_otp(
+                f.id,
+                10,
+                Timestamp(200 + i),
+                &ev(200, EventType::LoginFailed, "otpuser2"),
+                &ev(200, EventType::LoginLocked, "otpuser2"),
+            )
+            .await
         }));
     }
     let mut newly = 0;
@@ -765,31 +830,68 @@ async fn otp_failures_lock_the_factor_until_unlock(db: Db) {
     let f = ok(s.otp_factors(login.id).await).remove(0);
     assert_eq!(f.failed_attempts, 12);
     assert!(f.locked_at.is_some());
-    assert!(!ok(s.accept_otp(f.id, 11, 0, Timestamp(300), false, None).await), "a locked factor accepts nothing");
-    assert_eq!(ok(s.unlock_login("otpuser2", Timestamp(400), &ev(400, EventType::LoginUnlocked, "otpuser2")).await), Some(true));
+    assert!(
+        !ok(s.accept_otp(f.id, 11, 0, Timestamp(300), false, None).await),
+        "a locked factor accepts nothing"
+    );
+    assert_eq!(
+        ok(s.unlock_login(
+            "otpuser2",
+            Timestamp(400),
+            &ev(400, EventType::LoginUnlocked, "otpuser2")
+        )
+        .await),
+        Some(true)
+    );
     let f = ok(s.otp_factors(login.id).await).remove(0);
     assert_eq!((f.failed_attempts, f.locked_at), (0, None));
-    assert!(ok(s.accept_otp(f.id, 11, 0, Timestamp(401), false, None).await));
-    assert!(ok(s.delete_otp_factor(f.id, &ev(402, EventType::LoginUpdated, "otpuser2")).await));
+    assert!(ok(s
+        .accept_otp(f.id, 11, 0, Timestamp(401), false, None)
+        .await));
+    assert!(ok(s
+        .delete_otp_factor(f.id, &ev(402, EventType::LoginUpdated, "otpuser2"))
+        .await));
     assert!(ok(s.otp_factors(login.id).await).is_empty());
 }
 
 async fn challenges_complete_once(db: Db) {
     let s = &db.store;
-    let login = ok(s.create_login(&new_login("chal0001"), &ev(1, EventType::LoginCreated, "chal0001")).await);
-    let c = ok(s.create_challenge("ch1", login.id, &["totp".into()], Timestamp(10), Timestamp(310)).await);
-    assert_eq!(ok(s.get_challenge("ch1").await).map(|c| c.methods), Some(vec!["totp".to_owned()]));
+    let login = ok(s
+        .create_login(
+            &new_login("chal0001"),
+            &ev(1, EventType::LoginCreated, "chal0001"),
+        )
+        .await);
+    let id = ok(s
+        .create_challenge(
+            "ch1",
+            login.id,
+            &["totp".into()],
+            Timestamp(10),
+            Timestamp(310),
+        )
+        .await);
+    let c = ok(s.get_challenge("ch1").await).unwrap_or_else(|| unreachable!());
+    assert_eq!(
+        (c.id, c.login_id.as_str(), c.methods.clone()),
+        (id, "chal0001", vec!["totp".to_owned()])
+    );
     let mut tasks = Vec::new();
     for i in 0..10 {
         let s = db.store.clone();
         let mut n = new_session(login.id, &format!("cs{i}"), 20);
         n.challenge_id = Some(c.id);
-        tasks.push(tokio::spawn(async move { s.create_session(&n, &ev(20, EventType::LoginSucceeded, "chal0001")).await }));
+        tasks.push(tokio::spawn(async move {
+            s.create_session(&n, &ev(20, EventType::LoginSucceeded, "chal0001"))
+                .await
+        }));
     }
     let mut made = 0;
     for t in tasks {
         made += usize::from(ok(ok(t.await)).is_some());
     }
     assert_eq!(made, 1, "a challenge yields one session");
-    assert!(ok(s.get_challenge("ch1").await).and_then(|c| c.completed_at).is_some());
+    assert!(ok(s.get_challenge("ch1").await)
+        .and_then(|c| c.completed_at)
+        .is_some());
 }

@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/login", post(login))
+        .route("/api/v1/login/second-factor", post(second_factor))
         .route("/api/v1/logout", post(logout))
         .route("/api/v1/me", get(me))
         .route("/api/v1/me/password", post(change_password))
@@ -30,9 +31,7 @@ pub fn router() -> Router<AppState> {
 struct LoginBody {
     login_id: String,
     password: String,
-    /// One-time code sent with ID and password by desktop clients; checked once the login has a
-    /// registered second factor.
-    #[allow(dead_code)]
+    /// One-time code sent with ID and password by desktop clients (one-shot login).
     otp: Option<String>,
 }
 
@@ -41,12 +40,46 @@ async fn login(
     Client(client): Client,
     Json(body): Json<LoginBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    if body.login_id.len() > 256 || body.password.len() > 1024 {
-        return Err(Error::InvalidRequest("login_id or password too long".into()).into());
+    if body.login_id.len() > 256 || body.password.len() > 1024 || too_long(&body.otp) {
+        return Err(Error::InvalidRequest("login_id, password or otp too long".into()).into());
     }
-    let issued = auth::password_login(&state, &client, &body.login_id, &body.password).await?;
+    let issued = auth::password_login(
+        &state,
+        &client,
+        &body.login_id,
+        &body.password,
+        body.otp.as_deref(),
+    )
+    .await?;
+    Ok(session_json(&state, &issued))
+}
+
+fn too_long(otp: &Option<String>) -> bool {
+    otp.as_ref().is_some_and(|o| o.len() > 64)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecondFactorBody {
+    challenge: String,
+    otp: String,
+}
+
+async fn second_factor(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Json(body): Json<SecondFactorBody>,
+) -> Result<axum::Json<Value>, ApiError> {
+    if body.challenge.len() > 256 || body.otp.len() > 64 {
+        return Err(Error::InvalidRequest("challenge or otp too long".into()).into());
+    }
+    let issued = auth::complete_second_factor(&state, &client, &body.challenge, &body.otp).await?;
+    Ok(session_json(&state, &issued))
+}
+
+fn session_json(state: &AppState, issued: &auth::Issued) -> axum::Json<Value> {
     let s = &issued.session;
-    Ok(axum::Json(json!({
+    axum::Json(json!({
         "session_token": issued.token,
         "token_type": "Bearer",
         "login_id": s.login_id,
@@ -54,7 +87,7 @@ async fn login(
         "expires_at": s.expires_at.to_rfc3339(),
         "idle_expires_at": s.idle_expires_at(&state.settings.session).to_rfc3339(),
         "idle_timeout_secs": state.settings.session.idle_secs,
-    })))
+    }))
 }
 
 async fn logout(

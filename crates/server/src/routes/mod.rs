@@ -3,7 +3,9 @@
 mod admin_audit;
 mod admin_logins;
 mod customer;
+mod factors;
 mod health;
+mod validate;
 mod views;
 
 use crate::error::{localize, panic_response, ApiError};
@@ -21,6 +23,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(customer::router())
+        .merge(factors::router())
+        .merge(validate::router())
         .nest(
             "/api/admin/v1",
             admin_logins::router().merge(admin_audit::router()),

@@ -3,10 +3,11 @@
 use reqwest::{Client, Response, StatusCode};
 use sekisho_core::audit::{Actor, ClientInfo};
 use sekisho_core::password::{HashParams, PasswordHasher, PasswordPolicy, Preset};
+use sekisho_core::secret_box::SecretBox;
 use sekisho_core::session::SessionPolicy;
 use sekisho_core::{Clock, Timestamp};
 use sekisho_server::system::OsRandom;
-use sekisho_server::{AppState, HashPool, Settings};
+use sekisho_server::{AppState, HashPool, Settings, TotpSettings};
 use sekisho_store::testing::{fresh_postgres_url, sqlite_url};
 use sekisho_store::{connect, ConnectOptions};
 use serde_json::{json, Value};
@@ -102,13 +103,17 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         password_change_secs: 600,
         trust_forwarded_for: false,
         max_body_bytes: 64 * 1024,
+        challenge_secs: 300,
+        totp: TotpSettings::default(),
     };
+    let secrets = SecretBox::new("k1", &[7; 32]);
     let state = AppState::new(
         store.clone(),
         clock.clone(),
         Arc::new(OsRandom),
         settings,
         hashes,
+        secrets,
     );
     let (admin_token, _) = ok(sekisho_server::tokens::issue_api_token(
         store.as_ref(),

@@ -9,3 +9,4 @@ mod lockout;
 mod login;
 mod passwords;
 mod sessions;
+mod totp;

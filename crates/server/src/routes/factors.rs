@@ -1,0 +1,306 @@
+//! The customer's own second factors: the authenticator app's enrolment (申込), confirmation,
+//! "show the code again" (コード再表示), "stop using" (利用停止), and the factor list.
+
+use crate::auth::{self, event};
+use crate::error::ApiError;
+use crate::extract::{Client, Customer, Json};
+use crate::state::AppState;
+use crate::totp::{self, OnSuccess};
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::Router;
+use sekisho_core::audit::{Actor, EventType};
+use sekisho_core::clock::random_bytes;
+use sekisho_core::login::Login;
+use sekisho_core::otp;
+use sekisho_core::session::SessionPurpose;
+use sekisho_core::Error;
+use sekisho_store::{FactorState, NewOtpFactor, OtpFactor, StoreError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/me/factors", get(list))
+        .route("/api/v1/me/totp", post(enrol).delete(stop_using))
+        .route("/api/v1/me/totp/confirm", post(confirm))
+        .route("/api/v1/me/totp/reveal", post(reveal))
+}
+
+async fn me(state: &AppState, session: &sekisho_core::session::Session) -> Result<Login, ApiError> {
+    if session.purpose != SessionPurpose::Full {
+        return Err(Error::PasswordChangeRequired.into());
+    }
+    Ok(state
+        .store
+        .get_login(&session.login_id)
+        .await?
+        .ok_or(Error::SessionInvalid)?)
+}
+
+async fn totp_factor(state: &AppState, login: &Login) -> Result<Option<OtpFactor>, ApiError> {
+    Ok(state
+        .store
+        .otp_factors(login.id)
+        .await?
+        .into_iter()
+        .find(|f| f.method == "totp"))
+}
+
+/// The key as the customer's app needs it: shown at enrolment and on "show the code again" only.
+fn key_json(state: &AppState, login: &Login, f: &OtpFactor) -> Result<Value, ApiError> {
+    let secret = totp::open_secret(state, f)?;
+    let s = &state.settings.totp;
+    let account = s.account_name.replace("{login_id}", &login.login_id);
+    let p = totp::params(f);
+    let uri = otp::otpauth_uri(&s.issuer, &account, &secret, p);
+    let qr = qrcode::QrCode::new(uri.as_bytes())
+        .map_err(|_| ApiError::from(Error::Internal))?
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(240, 240)
+        .build();
+    Ok(json!({
+        "factor_id": f.uid,
+        "state": f.state.as_str(),
+        "secret": otp::base32_encode(&secret),
+        "otpauth_uri": uri,
+        "qr_svg": qr,
+        "issuer": s.issuer,
+        "account_name": account,
+        "type": "totp",
+        "algorithm": p.algorithm.as_str(),
+        "digits": p.digits,
+        "period": p.period,
+        "expires_at": f.expires_at.map(|t| t.to_rfc3339()),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordBody {
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OtpBody {
+    otp: String,
+}
+
+fn check_len(s: &str) -> Result<(), ApiError> {
+    if s.len() > 1024 {
+        return Err(Error::InvalidRequest("field too long".into()).into());
+    }
+    Ok(())
+}
+
+async fn enrol(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Customer(session): Customer,
+    Json(body): Json<PasswordBody>,
+) -> Result<axum::Json<Value>, ApiError> {
+    check_len(&body.password)?;
+    let login = me(&state, &session).await?;
+    // Enrolment needs a fresh proof of the password, not only a session.
+    auth::check_current_password(&state, &client, &login, &body.password).await?;
+    if totp::active_totp(&state, login.id).await?.is_some() {
+        return Err(Error::FactorAlreadyRegistered.into());
+    }
+    let now = state.clock.now();
+    let secret = otp::generate_secret(state.rng.as_ref());
+    let uid = hex_id(&state);
+    let nonce: [u8; 12] = random_bytes(state.rng.as_ref());
+    let sealed = state
+        .secrets
+        .seal(&secret, &totp::secret_aad(&uid), nonce)
+        .ok_or(Error::Internal)?;
+    let p = state.settings.totp.params;
+    let new = NewOtpFactor {
+        uid,
+        login_pk: login.id,
+        method: "totp".into(),
+        label: "authenticator app".into(),
+        secret_enc: sealed,
+        algorithm: p.algorithm.as_str().into(),
+        digits: p.digits,
+        period: p.period,
+        now,
+        expires_at: now.plus_secs(state.settings.totp.enrolment_secs),
+    };
+    let ev = event(
+        &state,
+        EventType::FactorEnrolmentStarted,
+        Some(&login.login_id),
+        Actor::SelfService,
+        &client,
+        "authenticator app enrolment started",
+    );
+    let f = match state.store.put_pending_totp(&new, &ev).await {
+        Ok(f) => f,
+        Err(StoreError::Conflict) => return Err(Error::FactorAlreadyRegistered.into()),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(axum::Json(key_json(&state, &login, &f)?))
+}
+
+fn hex_id(state: &AppState) -> String {
+    let b: [u8; 12] = random_bytes(state.rng.as_ref());
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+async fn confirm(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Customer(session): Customer,
+    Json(body): Json<OtpBody>,
+) -> Result<axum::Json<Value>, ApiError> {
+    check_len(&body.otp)?;
+    let login = me(&state, &session).await?;
+    let f = totp_factor(&state, &login)
+        .await?
+        .ok_or(Error::FactorNotRegistered)?;
+    if f.state == FactorState::Active {
+        return Err(Error::FactorAlreadyRegistered.into());
+    }
+    if f.expires_at.is_some_and(|e| state.clock.now() >= e) {
+        return Err(Error::EnrolmentExpired.into());
+    }
+    let ev = event(
+        &state,
+        EventType::FactorAdded,
+        Some(&login.login_id),
+        Actor::SelfService,
+        &client,
+        "authenticator app registered (TOTP)",
+    );
+    totp::check_code(
+        &state,
+        &client,
+        &login.login_id,
+        Actor::SelfService,
+        &f,
+        &body.otp,
+        OnSuccess {
+            activate: true,
+            audit: Some(ev),
+        },
+    )
+    .await?;
+    Ok(axum::Json(
+        json!({ "factor_id": f.uid, "method": "totp", "state": "active" }),
+    ))
+}
+
+async fn reveal(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Customer(session): Customer,
+    Json(body): Json<OtpBody>,
+) -> Result<axum::Json<Value>, ApiError> {
+    check_len(&body.otp)?;
+    let login = me(&state, &session).await?;
+    let f = totp::active_totp(&state, login.id)
+        .await?
+        .ok_or(Error::FactorNotRegistered)?;
+    let ev = event(
+        &state,
+        EventType::FactorRevealed,
+        Some(&login.login_id),
+        Actor::SelfService,
+        &client,
+        "authenticator app key shown again (another device)",
+    );
+    totp::check_code(
+        &state,
+        &client,
+        &login.login_id,
+        Actor::SelfService,
+        &f,
+        &body.otp,
+        OnSuccess {
+            activate: false,
+            audit: Some(ev),
+        },
+    )
+    .await?;
+    Ok(axum::Json(key_json(&state, &login, &f)?))
+}
+
+async fn stop_using(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Customer(session): Customer,
+    Json(body): Json<OtpBody>,
+) -> Result<axum::Json<Value>, ApiError> {
+    check_len(&body.otp)?;
+    let login = me(&state, &session).await?;
+    let f = totp_factor(&state, &login)
+        .await?
+        .ok_or(Error::FactorNotRegistered)?;
+    if f.state == FactorState::Active {
+        totp::check_code(
+            &state,
+            &client,
+            &login.login_id,
+            Actor::SelfService,
+            &f,
+            &body.otp,
+            OnSuccess {
+                activate: false,
+                audit: None,
+            },
+        )
+        .await?;
+    }
+    let ev = event(
+        &state,
+        EventType::FactorRemoved,
+        Some(&login.login_id),
+        Actor::SelfService,
+        &client,
+        "authenticator app removed by the customer (利用停止)",
+    );
+    state.store.delete_otp_factor(f.id, &ev).await?;
+    Ok(axum::Json(
+        json!({ "method": "totp", "state": "not_registered" }),
+    ))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Customer(session): Customer,
+) -> Result<axum::Json<Value>, ApiError> {
+    let login = me(&state, &session).await?;
+    let now = state.clock.now();
+    let totp = totp_factor(&state, &login)
+        .await?
+        .filter(|f| f.state == FactorState::Active || f.expires_at.is_some_and(|e| now < e));
+    let totp = match totp {
+        Some(f) => json!({
+            "method": "totp",
+            "factor_id": f.uid,
+            "label": f.label,
+            "state": f.state.as_str(),
+            "locked": f.locked_at.is_some(),
+            "created_at": f.created_at.to_rfc3339(),
+            "last_used_at": f.last_used_at.map(|t| t.to_rfc3339()),
+        }),
+        None => json!({ "method": "totp", "state": "not_registered" }),
+    };
+    let policy = &state.settings.password_policy;
+    Ok(axum::Json(json!({
+        "second_factor": login.second_factor.as_str(),
+        "mfa_required": login.mfa_required,
+        "factors": [
+            {
+                "method": "password",
+                "state": if login.password_hash.is_some() { "active" } else { "not_registered" },
+                "created_at": login.password_changed_at.map(|t| t.to_rfc3339()),
+                "expires_at": super::views::password_expires_at(&login, policy).map(|t| t.to_rfc3339()),
+                "locked": login.is_locked(),
+            },
+            totp,
+        ],
+    })))
+}

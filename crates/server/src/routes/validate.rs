@@ -1,0 +1,79 @@
+//! OTP validation for systems that check the password themselves and ask Sekisho only for the
+//! second factor (as privacyIDEA's `/validate/check` is used). Same replay, drift and lock rules
+//! as the login.
+
+use crate::auth::event;
+use crate::error::ApiError;
+use crate::extract::{ApiCaller, Client, Json};
+use crate::state::AppState;
+use crate::totp::{self, OnSuccess};
+use axum::extract::State;
+use axum::routing::post;
+use axum::Router;
+use sekisho_core::audit::EventType;
+use sekisho_core::validate::LoginId;
+use sekisho_core::Error;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/validate", post(validate))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    login_id: String,
+    otp: String,
+}
+
+async fn validate(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Client(client): Client,
+    Json(body): Json<Body>,
+) -> Result<axum::Json<Value>, ApiError> {
+    if !["validate", "admin"].contains(&caller.0.scope.as_str()) {
+        return Err(Error::InsufficientScope.into());
+    }
+    if body.login_id.len() > 256 || body.otp.len() > 64 {
+        return Err(Error::InvalidRequest("login_id or otp too long".into()).into());
+    }
+    // An unknown login answers like a wrong code, so the endpoint lists no login IDs.
+    let id = LoginId::parse(&body.login_id).map_err(|_| Error::SecondFactorInvalid)?;
+    let login = state
+        .store
+        .get_login(id.as_str())
+        .await?
+        .ok_or(Error::SecondFactorInvalid)?;
+    if login.disabled {
+        return Err(Error::LoginDisabled.into());
+    }
+    let f = totp::active_totp(&state, login.id)
+        .await?
+        .ok_or(Error::SecondFactorNotInitialized)?;
+    let ev = event(
+        &state,
+        EventType::OtpValidated,
+        Some(&login.login_id),
+        caller.actor(),
+        &client,
+        "authenticator app code validated",
+    );
+    totp::check_code(
+        &state,
+        &client,
+        &login.login_id,
+        caller.actor(),
+        &f,
+        &body.otp,
+        OnSuccess {
+            activate: false,
+            audit: Some(ev),
+        },
+    )
+    .await?;
+    Ok(axum::Json(
+        json!({ "valid": true, "login_id": login.login_id, "method": "totp" }),
+    ))
+}

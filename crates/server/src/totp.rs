@@ -1,0 +1,145 @@
+//! Authenticator-app (TOTP) checks shared by the login, enrolment and validation endpoints:
+//! open the sealed secret, apply the window, drift and replay rules of core, and record the
+//! outcome atomically in the database (so each code works once across all instances).
+
+use crate::auth::event;
+use crate::error::ApiError;
+use crate::state::AppState;
+use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
+use sekisho_core::otp::{self, Algorithm, OtpParams, TotpCheck, TotpReject};
+use sekisho_core::Error;
+use sekisho_store::{FactorState, OtpFactor};
+
+/// The associated data binding a sealed secret to its factor.
+pub fn secret_aad(uid: &str) -> Vec<u8> {
+    format!("otp:{uid}").into_bytes()
+}
+
+/// The factor's parameters.
+pub fn params(f: &OtpFactor) -> OtpParams {
+    OtpParams {
+        algorithm: Algorithm::parse(&f.algorithm).unwrap_or_default(),
+        digits: f.digits,
+        period: f.period,
+    }
+}
+
+/// Decrypts the factor's secret.
+pub fn open_secret(state: &AppState, f: &OtpFactor) -> Result<Vec<u8>, ApiError> {
+    state
+        .secrets
+        .open(&f.secret_enc, &secret_aad(&f.uid))
+        .ok_or_else(|| {
+            tracing::error!(factor = %f.uid, "cannot decrypt a factor secret: wrong master key?");
+            Error::Internal.into()
+        })
+}
+
+/// The login's active TOTP, if any.
+pub async fn active_totp(state: &AppState, login_pk: i64) -> Result<Option<OtpFactor>, ApiError> {
+    Ok(state
+        .store
+        .otp_factors(login_pk)
+        .await?
+        .into_iter()
+        .find(|f| f.method == "totp" && f.state == FactorState::Active))
+}
+
+/// What an accepted code does besides being used up.
+pub struct OnSuccess {
+    /// Make a pending factor active (enrolment confirmation).
+    pub activate: bool,
+    /// The audit event for the success, written with it.
+    pub audit: Option<NewAuditEvent>,
+}
+
+/// Checks `code` against the factor. A wrong, replayed or late code counts toward the factor's
+/// lock; the failure that reaches the threshold locks it.
+pub async fn check_code(
+    state: &AppState,
+    client: &ClientInfo,
+    login_id: &str,
+    actor: Actor,
+    f: &OtpFactor,
+    code: &str,
+    on_success: OnSuccess,
+) -> Result<(), ApiError> {
+    if f.locked_at.is_some() {
+        return Err(Error::SecondFactorLocked.into());
+    }
+    let secret = open_secret(state, f)?;
+    let now = state.clock.now();
+    let check = otp::verify_totp(
+        &secret,
+        code,
+        now,
+        params(f),
+        state.settings.totp.window,
+        f.drift,
+        f.last_step,
+    );
+    let replayed = match check {
+        TotpCheck::Accepted { step, new_drift } => {
+            if state
+                .store
+                .accept_otp(
+                    f.id,
+                    step,
+                    new_drift,
+                    now,
+                    on_success.activate,
+                    on_success.audit.as_ref(),
+                )
+                .await?
+            {
+                return Ok(());
+            }
+            // Another request (maybe on another instance) used this step first.
+            true
+        }
+        TotpCheck::Rejected { reason } => reason == TotpReject::Replayed,
+    };
+    if replayed {
+        // Whoever sends a used code knows a valid one: that is no guessing, so it does not count
+        // toward the lock (a client's retry must not lock the customer out), but it is refused
+        // and recorded.
+        let ev = event(
+            state,
+            EventType::SecondFactorFailed,
+            Some(login_id),
+            actor,
+            client,
+            "authenticator app: one-time password already used",
+        )
+        .with_error(Error::SecondFactorInvalid.code());
+        state.store.append_audit(&ev).await?;
+        return Err(Error::SecondFactorInvalid.into());
+    }
+    let reason = "wrong or expired one-time password";
+    let threshold = state.settings.totp.lockout_threshold;
+    let ev = event(
+        state,
+        EventType::SecondFactorFailed,
+        Some(login_id),
+        actor.clone(),
+        client,
+        format!("authenticator app: {reason}"),
+    )
+    .with_error(Error::SecondFactorInvalid.code());
+    let lock = event(
+        state,
+        EventType::SecondFactorLocked,
+        Some(login_id),
+        Actor::System,
+        client,
+        format!("authenticator app locked after {threshold} consecutive wrong codes"),
+    );
+    let out = state
+        .store
+        .fail_otp(f.id, threshold, now, &ev, &lock)
+        .await?;
+    if out.newly_locked {
+        return Err(Error::SecondFactorLocked.into());
+    }
+    Err(Error::SecondFactorInvalid.into())
+}
