@@ -191,7 +191,6 @@ impl Default for SessionConfig {
     }
 }
 
-
 /// Flags that override the file and the environment.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ConfigArgs {

@@ -53,8 +53,9 @@ pub struct OnSuccess {
     pub audit: Option<NewAuditEvent>,
 }
 
-/// Checks `code` against the factor. A wrong, replayed or late code counts toward the factor's
-/// lock; the failure that reaches the threshold locks it.
+/// Checks `code` against the factor. A wrong or expired code counts toward the factor's lock
+/// (the failure that reaches the threshold locks it); an already used one is refused without
+/// counting.
 pub async fn check_code(
     state: &AppState,
     client: &ClientInfo,

@@ -582,16 +582,23 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        was_locked |= sqlx::query(
-            "UPDATE otp_factors SET failed_attempts = 0, locked_at = NULL \
-             WHERE login_pk = (SELECT id FROM logins WHERE login_id = $1) AND (locked_at IS NOT NULL OR failed_attempts > 0)",
-        )
+        let login_pk_of = "(SELECT id FROM logins WHERE login_id = $1)";
+        was_locked |= sqlx::query(&format!(
+            "UPDATE otp_factors SET locked_at = NULL WHERE login_pk = {login_pk_of} AND locked_at IS NOT NULL"
+        ))
         .bind(login_id.to_owned())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?
         .rows_affected()
             > 0;
+        sqlx::query(&format!(
+            "UPDATE otp_factors SET failed_attempts = 0 WHERE login_pk = {login_pk_of} AND failed_attempts > 0"
+        ))
+        .bind(login_id.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         insert_audit(&mut tx, audit).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         Ok(Some(was_locked))

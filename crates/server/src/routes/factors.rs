@@ -227,13 +227,22 @@ async fn reveal(
     Ok(axum::Json(key_json(&state, &login, &f)?))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StopBody {
+    /// A current code; not needed to drop an unconfirmed enrolment.
+    #[serde(default)]
+    otp: Option<String>,
+}
+
 async fn stop_using(
     State(state): State<AppState>,
     Client(client): Client,
     Customer(session): Customer,
-    Json(body): Json<OtpBody>,
+    Json(body): Json<StopBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    check_len(&body.otp)?;
+    let code = body.otp.unwrap_or_default();
+    check_len(&code)?;
     let login = me(&state, &session).await?;
     let f = totp_factor(&state, &login)
         .await?
@@ -245,7 +254,7 @@ async fn stop_using(
             &login.login_id,
             Actor::SelfService,
             &f,
-            &body.otp,
+            &code,
             OnSuccess {
                 activate: false,
                 audit: None,
