@@ -190,7 +190,14 @@ fn report(
          ({cores} cores / hash time): {limit:.1} logins/s; achieved: {achieved:.0} %"
     );
     if let Some((mean, n)) = server_hash {
-        println!("server-side Argon2id time during the run: mean {mean:.1} ms over {n} hashes (/metrics)");
+        let by_server = throughput * mean / (cores as f64 * 10.0);
+        println!(
+            "server-side Argon2id time during the run: mean {mean:.1} ms over {n} hashes \
+             (/metrics); achieved by that hash time: {by_server:.0} %"
+        );
+        if (mean / hash_ms - 1.0).abs() > 0.25 {
+            println!("note: the in-process and server-side hash times differ by over 25 %: was the machine busy?");
+        }
     }
     if throughput > 0.0 {
         let little = f64::from(args.concurrency) / throughput * 1e3;
@@ -356,7 +363,10 @@ impl SpawnedServer {
 fn sekisho_command(dir: &Path, database_url: Option<&str>, sub: &[&str]) -> Result<Command> {
     let exe = std::env::current_exe().context("cannot find this program's path")?;
     let mut cmd = Command::new(exe);
-    cmd.args(sub).arg("--data-dir").arg(dir);
+    cmd.args(sub)
+        .arg("--data-dir")
+        .arg(dir)
+        .env("NO_COLOR", "1");
     match database_url {
         Some(u) => cmd.arg("--database-url").arg(u),
         None => cmd.env_remove("SEKISHO_DATABASE_URL"),
@@ -367,6 +377,7 @@ fn sekisho_command(dir: &Path, database_url: Option<&str>, sub: &[&str]) -> Resu
 /// The last lines of the server log, for error messages.
 fn log_tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = text.split("\nStack backtrace:").next().unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
