@@ -1,35 +1,34 @@
-//! Password hashing off the async workers, behind a concurrency limit sized to the cores: a
-//! login storm queues here instead of starving other requests or allocating 19 MiB per
-//! attempt, and past a bounded queue it is refused with `server_busy`.
+//! Password hashing off the async workers, on a fixed set of threads sized to the cores: a
+//! login storm queues here instead of starving other requests, and past a bounded queue it is
+//! refused with `server_busy`.
+//!
+//! Each thread owns one Argon2 working memory (the memory cost, 19 MiB by default) and reuses it
+//! for every hash. Allocating it per hash, on tokio's growing blocking pool, fragmented the
+//! allocator's arenas until a busy server held hundreds of MiB; now memory stays near
+//! `concurrency` × memory cost.
 
 use crate::metrics::Metrics;
-use sekisho_core::password::PasswordHasher;
+use sekisho_core::password::{HashMemory, PasswordHasher};
 use sekisho_core::Error;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use tokio::sync::Semaphore;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+
+type Job = Box<dyn FnOnce(&PasswordHasher, &mut HashMemory) + Send>;
 
 /// The hashing pool.
 pub struct HashPool {
     hasher: PasswordHasher,
-    permits: Arc<Semaphore>,
+    jobs: SyncSender<Job>,
     concurrency: usize,
-    waiting: AtomicUsize,
-    queue_limit: usize,
+    waiting: Arc<AtomicUsize>,
+    running: Arc<AtomicUsize>,
     /// A hash of a random password, verified for unknown logins so they cost the same time.
     dummy: String,
 }
 
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 impl HashPool {
-    /// A pool running at most `concurrency` hashes at once with at most `queue_limit` waiting.
+    /// A pool of `concurrency` hashing threads with at most `queue_limit` hashes waiting.
     /// `dummy_salt` and `dummy_password` make the timing-equaliser hash.
     pub fn new(
         hasher: PasswordHasher,
@@ -39,12 +38,29 @@ impl HashPool {
         dummy_salt: [u8; 16],
     ) -> Result<HashPool, Error> {
         let dummy = hasher.hash(dummy_password, dummy_salt)?;
+        let concurrency = concurrency.max(1);
+        let (jobs, queue) = sync_channel::<Job>(queue_limit.max(1));
+        let queue = Arc::new(Mutex::new(queue));
+        let waiting = Arc::new(AtomicUsize::new(0));
+        let running = Arc::new(AtomicUsize::new(0));
+        for i in 0..concurrency {
+            let worker = Worker {
+                hasher: hasher.clone(),
+                queue: queue.clone(),
+                waiting: waiting.clone(),
+                running: running.clone(),
+            };
+            std::thread::Builder::new()
+                .name(format!("sekisho-hash-{i}"))
+                .spawn(move || worker.run())
+                .map_err(|_| Error::Internal)?;
+        }
         Ok(HashPool {
             hasher,
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
-            concurrency: concurrency.max(1),
-            waiting: AtomicUsize::new(0),
-            queue_limit,
+            jobs,
+            concurrency,
+            waiting,
+            running,
             dummy,
         })
     }
@@ -54,44 +70,42 @@ impl HashPool {
         &self.hasher
     }
 
-    /// Hashes currently waiting for a permit.
+    /// Hashes currently waiting for a thread.
     pub fn waiting(&self) -> usize {
         self.waiting.load(Ordering::Relaxed)
     }
 
     /// Hashes currently running.
     pub fn running(&self) -> usize {
-        self.concurrency
-            .saturating_sub(self.permits.available_permits())
+        self.running.load(Ordering::Relaxed).min(self.concurrency)
     }
 
     async fn run<T: Send + 'static>(
         &self,
         metrics: &Metrics,
-        job: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
+        job: impl FnOnce(&PasswordHasher, &mut HashMemory) -> T + Send + 'static,
     ) -> Result<T, Error> {
-        if self.waiting.fetch_add(1, Ordering::Relaxed) >= self.queue_limit {
-            self.waiting.fetch_sub(1, Ordering::Relaxed);
-            metrics.hash_refused();
-            return Err(Error::Busy);
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |h, memory| {
+            let started = std::time::Instant::now();
+            let out = job(h, memory);
+            let _ = reply.send((out, started.elapsed()));
+        });
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        match self.jobs.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                self.waiting.fetch_sub(1, Ordering::Relaxed);
+                metrics.hash_refused();
+                return Err(Error::Busy);
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                self.waiting.fetch_sub(1, Ordering::Relaxed);
+                return Err(Error::Internal);
+            }
         }
-        let guard = Waiting(&self.waiting);
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| Error::Internal)?;
-        drop(guard);
-        let hasher = self.hasher.clone();
-        let started = std::time::Instant::now();
-        let out = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            job(&hasher)
-        })
-        .await
-        .map_err(|_| Error::Internal)?;
-        metrics.hash_done(started.elapsed());
+        let (out, took) = answer.await.map_err(|_| Error::Internal)?;
+        metrics.hash_done(took);
         Ok(out)
     }
 
@@ -108,7 +122,7 @@ impl HashPool {
             None => (self.dummy.clone(), false),
         };
         let ok = self
-            .run(metrics, move |h| h.verify(&password, &phc))
+            .run(metrics, move |h, m| h.verify_with(&password, &phc, m))
             .await?;
         Ok(ok && real)
     }
@@ -120,6 +134,34 @@ impl HashPool {
         password: String,
         salt: [u8; 16],
     ) -> Result<String, Error> {
-        self.run(metrics, move |h| h.hash(&password, salt)).await?
+        self.run(metrics, move |h, m| h.hash_with(&password, salt, m))
+            .await?
+    }
+}
+
+/// One hashing thread: takes jobs until the pool is dropped.
+struct Worker {
+    hasher: PasswordHasher,
+    queue: Arc<Mutex<Receiver<Job>>>,
+    waiting: Arc<AtomicUsize>,
+    running: Arc<AtomicUsize>,
+}
+
+impl Worker {
+    fn run(self) {
+        let mut memory = HashMemory::new();
+        loop {
+            let job = match self.queue.lock() {
+                Ok(q) => q.recv(),
+                Err(_) => return,
+            };
+            let Ok(job) = job else {
+                return; // the pool is gone
+            };
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+            self.running.fetch_add(1, Ordering::Relaxed);
+            job(&self.hasher, &mut memory);
+            self.running.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }

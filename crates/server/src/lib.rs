@@ -10,7 +10,7 @@ mod routes;
 mod state;
 pub mod system;
 pub mod tokens;
-mod totp;
+pub mod totp;
 
 pub use error::ApiError;
 pub use hashing::HashPool;

@@ -3,5 +3,5 @@
 mod hash;
 mod policy;
 
-pub use hash::{HashParams, PasswordHasher};
+pub use hash::{HashMemory, HashParams, PasswordHasher};
 pub use policy::{PasswordPolicy, Preset};

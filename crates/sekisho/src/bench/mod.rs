@@ -4,7 +4,7 @@
 //! throughput, latency percentiles and the server's memory against the targets.
 
 use anyhow::{anyhow, bail, Context, Result};
-use sekisho_core::password::{HashParams, PasswordHasher};
+use sekisho_core::password::{HashMemory, HashParams, PasswordHasher};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,11 +14,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
+mod validate;
+
 /// What `sekisho bench` measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Workload {
     /// Password logins: `POST /api/v1/login` with login ID and password.
     Login,
+    /// Second-factor checks: `POST /api/v1/validate`, each login verifying its current TOTP
+    /// code once (needs a spawned server: the logins and their factors are seeded directly).
+    Validate,
 }
 
 /// Options of `sekisho bench`.
@@ -67,7 +72,6 @@ pub async fn run(args: BenchArgs) -> Result<()> {
 }
 
 async fn bench(args: BenchArgs) -> Result<()> {
-    let Workload::Login = args.workload;
     let http = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(30))
@@ -100,6 +104,12 @@ async fn bench(args: BenchArgs) -> Result<()> {
         .or(args.server_pid)
         .map(RssSampler::start);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if args.workload == Workload::Validate {
+        let server = server.as_ref().ok_or_else(|| {
+            anyhow!("the validate workload seeds its logins: run it without --server-url")
+        })?;
+        return validate::run(&args, &http, &url, &token, server, &backend, rss, cores).await;
+    }
     println!("workload: password login (POST /api/v1/login), backend: {backend}");
     println!(
         "logins: {}, concurrency: {}, warm-up: {} s, duration: {} s, cores here: {cores}",
@@ -435,10 +445,13 @@ async fn time_hash() -> Result<(Duration, HashParams)> {
     tokio::task::spawn_blocking(|| {
         let hasher = PasswordHasher::new(HashParams::default()).map_err(|e| anyhow!(e))?;
         let mut times = Vec::with_capacity(HASH_SAMPLES);
+        // The server's hashing threads reuse their memory; so does this (the first, unmeasured
+        // hash allocates it).
+        let mut memory = HashMemory::new();
         for i in 0..=HASH_SAMPLES {
             let t = Instant::now();
             hasher
-                .hash("pwbenchtiming01", [i as u8; 16])
+                .hash_with("pwbenchtiming01", [i as u8; 16], &mut memory)
                 .map_err(|e| anyhow!("hashing: {e}"))?;
             if i > 0 {
                 times.push(t.elapsed());
