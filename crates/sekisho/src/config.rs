@@ -23,7 +23,7 @@ pub const KEYS: &[Key] = &[
     Key { path: "listen", kind: "string", default: "\"127.0.0.1:8080\"", doc: "Address and port the server listens on." },
     Key { path: "data_dir", kind: "string", default: "\"./sekisho-data\"", doc: "Folder for the embedded SQLite database, the generated master key and the mail outbox." },
     Key { path: "database_url", kind: "string", default: "SQLite in data_dir", doc: "`sqlite:///path/file.db` or `postgres://user@host/db`. Several instances may share one PostgreSQL database." },
-    Key { path: "database_max_connections", kind: "integer", default: "10", doc: "Pool size (PostgreSQL; SQLite readers, at most 8; SQLite has one writer)." },
+    Key { path: "database_max_connections", kind: "integer", default: "10", doc: "Pool size on PostgreSQL. SQLite uses one writer and at most 3 readers (WAL has five reader slots)." },
     Key { path: "public_url", kind: "string", default: "\"http://<listen>\"", doc: "The URL customers and apps reach Sekisho at." },
     Key { path: "master_key", kind: "string", default: "unset", doc: "Master key for secrets at rest, 64 hex characters. Prefer `SEKISHO_MASTER_KEY` or `master_key_file`." },
     Key { path: "master_key_file", kind: "string", default: "\"<data_dir>/master.key\"", doc: "File holding the master key in hex. If neither this nor `master_key` is set, a key is generated in data_dir on first start (development only; production supplies its own, the same on every instance)." },

@@ -52,7 +52,10 @@ pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
         Backend::Sqlite => {
             let write = sqlite_pool(&opts.url, 1).await?;
             SQLITE_MIGRATIONS.run(&write).await.map_err(backend_err)?;
-            let read = sqlite_pool(&opts.url, opts.max_connections.clamp(1, 8)).await?;
+            // SQLite's WAL has five reader slots; more readers than that, under constant
+            // commits, fail to get one and back off in millisecond sleeps (measured: 8 readers
+            // gave 200 validations/s at 32 clients, 3 readers 976/s).
+            let read = sqlite_pool(&opts.url, opts.max_connections.clamp(1, 3)).await?;
             SqlStore {
                 backend,
                 read,
@@ -85,11 +88,14 @@ async fn sqlite_pool(url: &str, max: u32) -> StoreResult<AnyPool> {
             Box::pin(async move {
                 // WAL with synchronous=NORMAL: a commit survives a crash of the process (it is in
                 // the WAL file before the call returns); only a power loss can drop the last ones.
-                conn.execute(
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
-                     PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
-                )
-                .await?;
+                for pragma in [
+                    "PRAGMA journal_mode=WAL",
+                    "PRAGMA synchronous=NORMAL",
+                    "PRAGMA busy_timeout=10000",
+                    "PRAGMA foreign_keys=ON",
+                ] {
+                    conn.execute(pragma).await?;
+                }
                 Ok(())
             })
         })
@@ -887,5 +893,39 @@ impl Store for SqlStore {
             .map(audit_from_row)
             .collect::<Result<_, _>>()
             .map_err(db_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every pooled SQLite connection runs with WAL, NORMAL sync (no fsync per commit), a busy
+    /// timeout and foreign keys, as the design relies on.
+    #[tokio::test]
+    async fn sqlite_connections_have_the_pragmas() {
+        static DRIVERS: Once = Once::new();
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let dir = tempfile::tempdir().unwrap_or_else(|e| unreachable!("{e}"));
+        let url = crate::testing::sqlite_url(dir.path());
+        let pool = sqlite_pool(&url, 2)
+            .await
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let one = |sql: &'static str| {
+            let pool = pool.clone();
+            async move {
+                let row = sqlx::query(sql)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap_or_else(|e| unreachable!("{e}"));
+                row.try_get::<String, _>(0)
+                    .or_else(|_| row.try_get::<i64, _>(0).map(|v| v.to_string()))
+                    .unwrap_or_default()
+            }
+        };
+        assert_eq!(one("PRAGMA journal_mode").await, "wal");
+        assert_eq!(one("PRAGMA synchronous").await, "1", "NORMAL");
+        assert_eq!(one("PRAGMA busy_timeout").await, "10000");
+        assert_eq!(one("PRAGMA foreign_keys").await, "1");
     }
 }
