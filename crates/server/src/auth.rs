@@ -73,37 +73,14 @@ async fn password_login_inner(
         .await?;
     let now = state.clock.now();
     if !ok {
-        let policy = &state.settings.password_policy;
         let reason = if login.password_hash.is_some() {
             "wrong password"
         } else {
             "no password set"
         };
-        let ev = event(
-            state,
-            EventType::LoginFailed,
-            Some(&login.login_id),
-            Actor::SelfService,
-            client,
-            reason,
-        )
-        .with_error(Error::InvalidCredentials.code());
-        let lock = event(
-            state,
-            EventType::LoginLocked,
-            Some(&login.login_id),
-            Actor::System,
-            client,
-            format!(
-                "locked after {} consecutive password failures",
-                policy.lockout_threshold
-            ),
-        );
-        state
-            .store
-            .record_password_failure(login.id, policy.lockout_threshold, now, &ev, &lock)
-            .await?;
-        return Err(Error::InvalidCredentials.into());
+        let e = Error::InvalidCredentials;
+        password_failure(state, client, &login, EventType::LoginFailed, reason, &e).await?;
+        return Err(e.into());
     }
     match login.after_password(&state.settings.password_policy, now) {
         Err(e) => {
@@ -406,39 +383,46 @@ pub async fn check_current_password(
     {
         return Ok(());
     }
-    let policy = &state.settings.password_policy;
     let e = Error::CurrentPasswordInvalid;
+    let reason = "refused: wrong current password";
+    password_failure(state, client, login, EventType::PasswordChanged, reason, &e).await?;
+    Err(e.into())
+}
+
+/// Records a wrong password: counts it toward the lock, audits it, and audits the lock when this
+/// failure is the one that reaches the threshold.
+async fn password_failure(
+    state: &AppState,
+    client: &ClientInfo,
+    login: &Login,
+    event_type: EventType,
+    reason: &str,
+    error: &Error,
+) -> Result<(), ApiError> {
+    let threshold = state.settings.password_policy.lockout_threshold;
+    let login_id = Some(login.login_id.as_str());
     let ev = event(
         state,
-        EventType::PasswordChanged,
-        Some(&login.login_id),
+        event_type,
+        login_id,
         Actor::SelfService,
         client,
-        "refused: wrong current password",
+        reason,
     )
-    .with_error(e.code());
+    .with_error(error.code());
     let lock = event(
         state,
         EventType::LoginLocked,
-        Some(&login.login_id),
+        login_id,
         Actor::System,
         client,
-        format!(
-            "locked after {} consecutive password failures",
-            policy.lockout_threshold
-        ),
+        format!("locked after {threshold} consecutive password failures"),
     );
     state
         .store
-        .record_password_failure(
-            login.id,
-            policy.lockout_threshold,
-            state.clock.now(),
-            &ev,
-            &lock,
-        )
+        .record_password_failure(login.id, threshold, state.clock.now(), &ev, &lock)
         .await?;
-    Err(e.into())
+    Ok(())
 }
 
 /// An audit event stamped with the state's clock.

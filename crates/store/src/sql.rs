@@ -121,6 +121,72 @@ pub(crate) struct SqlStore {
     pub(crate) write: AnyPool,
 }
 
+/// A row that counts consecutive failures and locks at a threshold.
+#[derive(Clone, Copy)]
+pub(crate) enum Counter {
+    /// Password failures of a login.
+    Password,
+    /// Wrong codes of a second factor.
+    Factor,
+}
+
+impl Counter {
+    fn table_and_column(self) -> (&'static str, &'static str) {
+        match self {
+            Counter::Password => ("logins", "failed_logins"),
+            Counter::Factor => ("otp_factors", "failed_attempts"),
+        }
+    }
+}
+
+impl SqlStore {
+    /// Counts one failure atomically and locks the row when the count reaches `threshold`;
+    /// `lock_audit` is written only by the failure that locks it. The increment takes the row
+    /// lock (PostgreSQL) or the write lock (SQLite), so the count is exact under any
+    /// concurrency and only one failure can find the row unlocked.
+    pub(crate) async fn count_failure(
+        &self,
+        counter: Counter,
+        id: i64,
+        threshold: u32,
+        now: Timestamp,
+        audit: &NewAuditEvent,
+        lock_audit: &NewAuditEvent,
+    ) -> StoreResult<FailureOutcome> {
+        let (table, column) = counter.table_and_column();
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let row = sqlx::query(&format!(
+            "UPDATE {table} SET {column} = {column} + 1 WHERE id = $1 RETURNING {column}"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .ok_or(StoreError::Conflict)?;
+        let failed_logins: i64 = row.try_get(column).map_err(db_err)?;
+        let newly_locked = sqlx::query(&format!(
+            "UPDATE {table} SET locked_at = $2 WHERE id = $1 AND locked_at IS NULL AND {column} >= $3"
+        ))
+        .bind(id)
+        .bind(now.0)
+        .bind(i64::from(threshold))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected()
+            > 0;
+        insert_audit(&mut tx, audit).await.map_err(db_err)?;
+        if newly_locked {
+            insert_audit(&mut tx, lock_audit).await.map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(FailureOutcome {
+            failed_logins,
+            newly_locked,
+        })
+    }
+}
+
 const LOGIN_COLS: &str = "id, login_id, display_name, email, lang, second_factor, mfa_required, \
     disabled, failed_logins, locked_at, password_hash, password_changed_at, password_temporary, \
     created_at, updated_at, last_login_at";
@@ -531,37 +597,15 @@ impl Store for SqlStore {
         audit: &NewAuditEvent,
         lock_audit: &NewAuditEvent,
     ) -> StoreResult<FailureOutcome> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
-        // The increment takes the row lock (PostgreSQL) or the write lock (SQLite), so the count
-        // is exact under any concurrency, and only one failure can find the login unlocked.
-        let row = sqlx::query(
-            "UPDATE logins SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+        self.count_failure(
+            Counter::Password,
+            login_pk,
+            threshold,
+            now,
+            audit,
+            lock_audit,
         )
-        .bind(login_pk)
-        .fetch_one(&mut *tx)
         .await
-        .map_err(db_err)?;
-        let failed_logins: i64 = row.try_get("failed_logins").map_err(db_err)?;
-        let newly_locked = sqlx::query(
-            "UPDATE logins SET locked_at = $2 WHERE id = $1 AND locked_at IS NULL AND failed_logins >= $3",
-        )
-        .bind(login_pk)
-        .bind(now.0)
-        .bind(i64::from(threshold))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected()
-            > 0;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        if newly_locked {
-            insert_audit(&mut tx, lock_audit).await.map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(FailureOutcome {
-            failed_logins,
-            newly_locked,
-        })
     }
 
     async fn unlock_login(

@@ -1,8 +1,8 @@
 //! The SQL implementation of [`FactorStore`].
 
 use crate::factors::{Challenge, FactorState, FactorStore, NewOtpFactor, OtpFactor};
-use crate::sql::{db_err, insert_audit, opt_ts, ts, SqlStore};
-use crate::{FailureOutcome, StoreError, StoreResult};
+use crate::sql::{db_err, insert_audit, opt_ts, ts, Counter, SqlStore};
+use crate::{FailureOutcome, StoreResult};
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
 use sekisho_core::Timestamp;
@@ -166,36 +166,15 @@ impl FactorStore for SqlStore {
         audit: &NewAuditEvent,
         lock_audit: &NewAuditEvent,
     ) -> StoreResult<FailureOutcome> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
-        let row = sqlx::query(
-            "UPDATE otp_factors SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts",
+        self.count_failure(
+            Counter::Factor,
+            factor_id,
+            threshold,
+            now,
+            audit,
+            lock_audit,
         )
-        .bind(factor_id)
-        .fetch_optional(&mut *tx)
         .await
-        .map_err(db_err)?
-        .ok_or(StoreError::Conflict)?;
-        let failed_logins: i64 = row.try_get("failed_attempts").map_err(db_err)?;
-        let newly_locked = sqlx::query(
-            "UPDATE otp_factors SET locked_at = $2 WHERE id = $1 AND locked_at IS NULL AND failed_attempts >= $3",
-        )
-        .bind(factor_id)
-        .bind(now.0)
-        .bind(i64::from(threshold))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected()
-            > 0;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        if newly_locked {
-            insert_audit(&mut tx, lock_audit).await.map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(FailureOutcome {
-            failed_logins,
-            newly_locked,
-        })
     }
 
     async fn delete_otp_factor(&self, factor_id: i64, audit: &NewAuditEvent) -> StoreResult<bool> {
