@@ -139,7 +139,31 @@ impl Counter {
     }
 }
 
+/// A statement ready to run on the `Any` driver.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
 impl SqlStore {
+    /// Runs one change and, only if it touched a row, writes its audit record, in one
+    /// transaction; returns whether a row changed.
+    pub(crate) async fn change_audited(
+        &self,
+        change: AnyQuery<'_>,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let done = change
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected()
+            > 0;
+        if done {
+            insert_audit(&mut tx, audit).await.map_err(db_err)?;
+            tx.commit().await.map_err(db_err)?;
+        }
+        Ok(done)
+    }
+
     /// Counts one failure atomically and locks the row when the count reaches `threshold`;
     /// `lock_audit` is written only by the failure that locks it. The increment takes the row
     /// lock (PostgreSQL) or the write lock (SQLite), so the count is exact under any
@@ -504,19 +528,9 @@ impl Store for SqlStore {
     }
 
     async fn delete_login(&self, login_id: &str, audit: &NewAuditEvent) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
-        let done = sqlx::query("DELETE FROM logins WHERE login_id = $1")
-            .bind(login_id.to_owned())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected()
-            > 0;
-        if done {
-            insert_audit(&mut tx, audit).await.map_err(db_err)?;
-            tx.commit().await.map_err(db_err)?;
-        }
-        Ok(done)
+        let change =
+            sqlx::query("DELETE FROM logins WHERE login_id = $1").bind(login_id.to_owned());
+        self.change_audited(change, audit).await
     }
 
     async fn password_history(&self, login_pk: i64, n: usize) -> StoreResult<Vec<String>> {
@@ -752,21 +766,11 @@ impl Store for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
-        let done =
+        let change =
             sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                 .bind(session_id)
-                .bind(now.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .rows_affected()
-                > 0;
-        if done {
-            insert_audit(&mut tx, audit).await.map_err(db_err)?;
-            tx.commit().await.map_err(db_err)?;
-        }
-        Ok(done)
+                .bind(now.0);
+        self.change_audited(change, audit).await
     }
 
     async fn revoke_login_sessions(

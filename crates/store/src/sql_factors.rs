@@ -136,26 +136,15 @@ impl FactorStore for SqlStore {
             .bind(drift)
             .bind(now.0)
             .bind(i64::from(activate));
-        let Some(audit) = audit else {
-            let n = query
+        match audit {
+            Some(audit) => self.change_audited(query, audit).await,
+            None => Ok(query
                 .execute(&self.write)
                 .await
                 .map_err(db_err)?
-                .rows_affected();
-            return Ok(n > 0);
-        };
-        let mut tx = self.write.begin().await.map_err(db_err)?;
-        let n = query
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-        if n == 0 {
-            return Ok(false);
+                .rows_affected()
+                > 0),
         }
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
     }
 
     async fn fail_otp(
@@ -178,19 +167,8 @@ impl FactorStore for SqlStore {
     }
 
     async fn delete_otp_factor(&self, factor_id: i64, audit: &NewAuditEvent) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
-        let n = sqlx::query("DELETE FROM otp_factors WHERE id = $1")
-            .bind(factor_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-        if n == 0 {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        let change = sqlx::query("DELETE FROM otp_factors WHERE id = $1").bind(factor_id);
+        self.change_audited(change, audit).await
     }
 
     async fn create_challenge(
