@@ -14,14 +14,19 @@ pub fn postgres_base_url() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Creates an empty database named `sks_test_<suffix>` on the test server and returns its URL;
+/// Creates an empty database named `sks_test_<suffix>` (or `sks_test_<tag>_<suffix>` when
+/// `SEKISHO_TEST_DB_TAG` is set, so that two checkouts can test against one server at once)
+/// on the test server and returns its URL;
 /// `None` when no test server is configured. Panics (failing the test) if the server is
 /// configured but unreachable, so a broken CI database cannot pass silently.
 #[allow(clippy::panic)]
 pub async fn fresh_postgres_url(suffix: &str) -> Option<String> {
     use sqlx::Connection;
     let base = postgres_base_url()?;
-    let name = format!("sks_test_{suffix}");
+    let name = match std::env::var("SEKISHO_TEST_DB_TAG") {
+        Ok(tag) if !tag.is_empty() => format!("sks_test_{tag}_{suffix}"),
+        _ => format!("sks_test_{suffix}"),
+    };
     let mut conn = match sqlx::PgConnection::connect(&base).await {
         Ok(c) => c,
         Err(e) => panic!("SEKISHO_TEST_DATABASE_URL is set but unreachable: {e}"),
