@@ -162,6 +162,7 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         password_change_secs: config.session.password_change_timeout_secs,
         trust_forwarded_for: config.trust_forwarded_for,
         max_body_bytes: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
+        api_token_cache_secs: i64::from(config.api_token_cache_secs),
         challenge_secs: config.session.challenge_timeout_secs,
         totp: totp_settings(config)?,
     };

@@ -83,10 +83,18 @@ impl FromRequestParts<AppState> for ApiCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let t = bearer(parts).ok_or(Error::Unauthorized)?;
-        let found = state.store.find_api_token(&token::hash(t)).await?;
-        found
-            .map(ApiCaller)
-            .ok_or_else(|| Error::Unauthorized.into())
+        let hash = token::hash(t);
+        let now = state.clock.now();
+        if let Some(found) = state.api_tokens.get(&hash, now) {
+            return Ok(ApiCaller(found));
+        }
+        let found = state
+            .store
+            .find_api_token(&hash)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        state.api_tokens.put(hash, found.clone(), now);
+        Ok(ApiCaller(found))
     }
 }
 

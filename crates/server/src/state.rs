@@ -2,6 +2,7 @@
 
 use crate::hashing::HashPool;
 use crate::metrics::Metrics;
+use crate::tokens::TokenCache;
 use sekisho_core::otp::OtpParams;
 use sekisho_core::password::PasswordPolicy;
 use sekisho_core::secret_box::SecretBox;
@@ -25,6 +26,8 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// How long a checked API token is trusted without reading it again (0: never).
+    pub api_token_cache_secs: i64,
     /// How long a login may wait between its password and its second factor.
     pub challenge_secs: i64,
     /// Authenticator-app settings.
@@ -74,6 +77,7 @@ pub struct Inner {
     pub(crate) hashes: HashPool,
     pub(crate) metrics: Metrics,
     pub(crate) secrets: SecretBox,
+    pub(crate) api_tokens: TokenCache,
 }
 
 impl AppState {
@@ -86,6 +90,7 @@ impl AppState {
         hashes: HashPool,
         secrets: SecretBox,
     ) -> AppState {
+        let settings_ttl = settings.api_token_cache_secs;
         AppState(Arc::new(Inner {
             store,
             clock,
@@ -94,6 +99,7 @@ impl AppState {
             hashes,
             metrics: Metrics::default(),
             secrets,
+            api_tokens: TokenCache::new(settings_ttl),
         }))
     }
 }

@@ -110,11 +110,28 @@ pub struct Challenge {
     pub completed_at: Option<Timestamp>,
 }
 
+/// A login as code validation needs it: whether it may use a code, and its active
+/// authenticator app. Read in one query, because validation is the hot path.
+#[derive(Debug, Clone)]
+pub struct CodeTarget {
+    /// Internal key of the login.
+    pub login_pk: i64,
+    /// The login ID.
+    pub login_id: String,
+    /// Disabled by an operator.
+    pub disabled: bool,
+    /// The active authenticator app, if one is registered.
+    pub totp: Option<OtpFactor>,
+}
+
 /// Second factors and login challenges.
 #[async_trait]
 pub trait FactorStore: Send + Sync {
     /// The login's shared-secret factors (pending ones included).
     async fn otp_factors(&self, login_pk: i64) -> StoreResult<Vec<OtpFactor>>;
+
+    /// The login `login_id` (canonical form) with its active authenticator app, in one read.
+    async fn code_target(&self, login_id: &str) -> StoreResult<Option<CodeTarget>>;
 
     /// Stores a pending TOTP enrolment, replacing an earlier pending one;
     /// [`crate::StoreError::Conflict`] if an active TOTP exists.
@@ -127,6 +144,8 @@ pub trait FactorStore: Send + Sync {
     /// Records an accepted code atomically: only if `step` is later than the last accepted step
     /// and the factor is not locked. Resets the failure count, stores the drift, and with
     /// `activate` makes a pending factor active. False if another request got there first.
+    /// The record (and `audit`, written with it) is committed before this returns; concurrent
+    /// calls share one commit.
     async fn accept_otp(
         &self,
         factor_id: i64,

@@ -5,6 +5,8 @@
 //! writes them in the same transaction. Counters and locks change in single atomic statements, so
 //! concurrent requests on any number of instances leave them exact.
 
+mod batch;
+mod codes;
 mod factors;
 mod sql;
 mod sql_factors;
@@ -16,7 +18,7 @@ use sekisho_core::login::{Login, SecondFactor};
 use sekisho_core::session::{Session, SessionPurpose};
 use sekisho_core::{Lang, Timestamp};
 
-pub use factors::{Challenge, FactorState, FactorStore, NewOtpFactor, OtpFactor};
+pub use factors::{Challenge, CodeTarget, FactorState, FactorStore, NewOtpFactor, OtpFactor};
 pub use sql::{connect, ConnectOptions};
 
 /// A storage failure.

@@ -7,6 +7,7 @@
 //! On PostgreSQL both are the same pool, and row locks taken by `UPDATE` serialise concurrent
 //! changes to a login across instances.
 
+use crate::codes::{start_committer, start_reader, CodeCommitter, TargetReader};
 use crate::{
     ApiToken, Backend, FailureOutcome, LoginPatch, LoginQuery, NewLogin, NewSession, Store,
     StoreError, StoreResult,
@@ -58,7 +59,9 @@ pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
             let read = sqlite_pool(&opts.url, opts.max_connections.clamp(1, 3)).await?;
             SqlStore {
                 backend,
-                read,
+                read: read.clone(),
+                codes: start_committer(write.clone()),
+                targets: start_reader(read.clone()),
                 write,
             }
         }
@@ -73,6 +76,8 @@ pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
             SqlStore {
                 backend,
                 read: pool.clone(),
+                codes: start_committer(pool.clone()),
+                targets: start_reader(pool.clone()),
                 write: pool,
             }
         }
@@ -119,6 +124,10 @@ pub(crate) struct SqlStore {
     backend: Backend,
     pub(crate) read: AnyPool,
     pub(crate) write: AnyPool,
+    /// Accepted one-time codes, committed in groups.
+    pub(crate) codes: CodeCommitter,
+    /// Logins with their authenticator apps, read in groups.
+    pub(crate) targets: TargetReader,
 }
 
 /// A row that counts consecutive failures and locks at a threshold.
@@ -304,25 +313,50 @@ pub(crate) async fn insert_audit(
     conn: &mut AnyConnection,
     ev: &NewAuditEvent,
 ) -> Result<(), sqlx::Error> {
-    let (kind, id) = ev.actor.parts();
-    sqlx::query(
+    insert_audits(conn, &[ev]).await
+}
+
+/// Appends audit records with one statement.
+pub(crate) async fn insert_audits(
+    conn: &mut AnyConnection,
+    events: &[&NewAuditEvent],
+) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let values = placeholders(events.len(), 10);
+    let sql = format!(
         "INSERT INTO audit_events (time, login_id, actor_kind, actor_id, event_group, event_type, \
-         description, error_code, client_ip, user_agent) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(ev.time.0)
-    .bind(ev.login_id.clone())
-    .bind(kind)
-    .bind(id.to_owned())
-    .bind(ev.event_type.group())
-    .bind(ev.event_type.as_str())
-    .bind(ev.description.clone())
-    .bind(ev.error_code.clone())
-    .bind(ev.client_ip.clone())
-    .bind(ev.user_agent.clone())
-    .execute(conn)
-    .await?;
+         description, error_code, client_ip, user_agent) VALUES {values}"
+    );
+    let mut query = sqlx::query(&sql);
+    for ev in events {
+        let (kind, id) = ev.actor.parts();
+        query = query
+            .bind(ev.time.0)
+            .bind(ev.login_id.clone())
+            .bind(kind)
+            .bind(id.to_owned())
+            .bind(ev.event_type.group())
+            .bind(ev.event_type.as_str())
+            .bind(ev.description.clone())
+            .bind(ev.error_code.clone())
+            .bind(ev.client_ip.clone())
+            .bind(ev.user_agent.clone());
+    }
+    query.execute(conn).await?;
     Ok(())
+}
+
+/// `($1, $2, …), ($k+1, …), …`: `rows` groups of `width` placeholders.
+pub(crate) fn placeholders(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|i| {
+            let p: Vec<String> = (1..=width).map(|k| format!("${}", i * width + k)).collect();
+            format!("({})", p.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A value bound into a statement assembled at run time.

@@ -1,6 +1,7 @@
 //! The SQL implementation of [`FactorStore`].
 
-use crate::factors::{Challenge, FactorState, FactorStore, NewOtpFactor, OtpFactor};
+use crate::codes::Accept;
+use crate::factors::{Challenge, CodeTarget, FactorState, FactorStore, NewOtpFactor, OtpFactor};
 use crate::sql::{db_err, insert_audit, opt_ts, ts, Counter, SqlStore};
 use crate::{FailureOutcome, StoreResult};
 use async_trait::async_trait;
@@ -9,12 +10,12 @@ use sekisho_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-const FACTOR_COLS: &str =
+pub(crate) const FACTOR_COLS: &str =
     "id, uid, login_pk, method, state, label, secret_enc, algorithm, digits, \
     period, last_step, drift, failed_attempts, locked_at, created_at, expires_at, confirmed_at, \
     last_used_at";
 
-fn factor_from_row(r: &AnyRow) -> Result<OtpFactor, sqlx::Error> {
+pub(crate) fn factor_from_row(r: &AnyRow) -> Result<OtpFactor, sqlx::Error> {
     let state: String = r.try_get("state")?;
     Ok(OtpFactor {
         id: r.try_get("id")?,
@@ -75,6 +76,10 @@ impl FactorStore for SqlStore {
             .map_err(db_err)
     }
 
+    async fn code_target(&self, login_id: &str) -> StoreResult<Option<CodeTarget>> {
+        self.targets.call(login_id.to_owned()).await
+    }
+
     async fn put_pending_totp(
         &self,
         new: &NewOtpFactor,
@@ -122,29 +127,16 @@ impl FactorStore for SqlStore {
         activate: bool,
         audit: Option<&NewAuditEvent>,
     ) -> StoreResult<bool> {
-        // The condition on last_step makes each step usable once, on every instance: of two
-        // requests with the same code, the database lets exactly one update through.
-        let sql = "UPDATE otp_factors SET last_step = $2, drift = $3, failed_attempts = 0, \
-             last_used_at = $4, \
-             state = CASE WHEN $5 = 1 THEN 'active' ELSE state END, \
-             confirmed_at = CASE WHEN $5 = 1 THEN $4 ELSE confirmed_at END, \
-             expires_at = CASE WHEN $5 = 1 THEN NULL ELSE expires_at END \
-             WHERE id = $1 AND locked_at IS NULL AND (last_step IS NULL OR last_step < $2)";
-        let query = sqlx::query(sql)
-            .bind(factor_id)
-            .bind(step)
-            .bind(drift)
-            .bind(now.0)
-            .bind(i64::from(activate));
-        match audit {
-            Some(audit) => self.change_audited(query, audit).await,
-            None => Ok(query
-                .execute(&self.write)
-                .await
-                .map_err(db_err)?
-                .rows_affected()
-                > 0),
-        }
+        self.codes
+            .call(Accept {
+                factor_id,
+                step,
+                drift,
+                now,
+                activate,
+                audit: audit.cloned(),
+            })
+            .await
     }
 
     async fn fail_otp(

@@ -65,6 +65,7 @@ on_both!(
     otp_codes_are_accepted_once_under_concurrency,
     otp_failures_lock_the_factor_until_unlock,
     challenges_complete_once,
+    codes_of_many_factors_commit_together,
 );
 
 fn ev(t: i64, ty: EventType, login: &str) -> NewAuditEvent {
@@ -894,4 +895,83 @@ async fn challenges_complete_once(db: Db) {
     assert!(ok(s.get_challenge("ch1").await)
         .and_then(|c| c.completed_at)
         .is_some());
+}
+
+/// Many factors accepting codes at once share commits: each gets its own answer, its own step
+/// and its own audit record; later codes of one factor in the same burst are judged against the
+/// earlier one; the hot-path read sees each login with its active app only.
+async fn codes_of_many_factors_commit_together(db: Db) {
+    let s = &db.store;
+    let mut factors = Vec::new();
+    for i in 0..40 {
+        let id = format!("burst{i}");
+        let login = ok(s
+            .create_login(&new_login(&id), &ev(1, EventType::LoginCreated, &id))
+            .await);
+        let f = ok(s
+            .put_pending_totp(
+                &pending_totp(login.id, &format!("b{i}")),
+                &ev(2, EventType::LoginUpdated, &id),
+            )
+            .await);
+        if i > 0 {
+            assert!(ok(s
+                .accept_otp(f.id, 10, 0, Timestamp(3), true, None)
+                .await));
+        }
+        factors.push((id, f.id));
+    }
+    // burst0 stays pending: the hot-path read shows the login without an app.
+    let pending = ok(s.code_target("burst0").await).unwrap_or_else(|| unreachable!("burst0"));
+    assert!(pending.totp.is_none());
+    assert!(!pending.disabled);
+    let t = ok(s.code_target("burst7").await).unwrap_or_else(|| unreachable!("burst7"));
+    let app = t.totp.unwrap_or_else(|| unreachable!("active app"));
+    assert_eq!((app.id, app.last_step), (factors[7].1, Some(10)));
+    assert!(ok(s.code_target("nobody").await).is_none());
+
+    // Every active factor gets step 11 twice and step 12 once, all at the same moment.
+    let mut tasks = Vec::new();
+    for (id, fid) in factors.iter().skip(1).cloned() {
+        for step in [11, 11, 12] {
+            let (s, id) = (db.store.clone(), id.clone());
+            tasks.push(tokio::spawn(async move {
+                let audit = ev(20, EventType::OtpValidated, &id);
+                let taken = s
+                    .accept_otp(fid, step, 0, Timestamp(20), false, Some(&audit))
+                    .await;
+                (fid, step, taken)
+            }));
+        }
+    }
+    let mut per_factor: std::collections::HashMap<i64, Vec<(i64, bool)>> = Default::default();
+    for t in tasks {
+        let (fid, step, taken) = ok(t.await);
+        per_factor.entry(fid).or_default().push((step, ok(taken)));
+    }
+    for (fid, outcomes) in &per_factor {
+        let elevens = outcomes.iter().filter(|(st, ok)| *st == 11 && *ok).count();
+        let twelve = outcomes.iter().any(|(st, ok)| *st == 12 && *ok);
+        // Step 11 at most once (not at all if 12 came first); 12, the latest, always.
+        assert!(
+            elevens <= 1,
+            "factor {fid}: step 11 accepted {elevens} times"
+        );
+        assert!(twelve, "factor {fid}: the latest step is accepted");
+    }
+    let validated = AuditFilter {
+        event_type: Some(EventType::OtpValidated),
+        ..Default::default()
+    };
+    let accepted: usize = per_factor
+        .values()
+        .map(|o| o.iter().filter(|(_, ok)| *ok).count())
+        .sum();
+    assert_eq!(
+        count(&db, validated).await,
+        accepted,
+        "one record per accepted code"
+    );
+    let t = ok(s.code_target("burst7").await).unwrap_or_else(|| unreachable!("burst7"));
+    assert_eq!(t.totp.and_then(|f| f.last_step), Some(12));
 }

@@ -141,11 +141,12 @@ async fn revoke_token(
         &client,
         format!("API token {id} revoked"),
     );
-    match state
+    let revoked = state
         .store
         .revoke_api_token(id, state.clock.now(), &ev)
-        .await?
-    {
+        .await?;
+    state.api_tokens.forget(id);
+    match revoked {
         None => Err(Error::ApiTokenNotFound.into()),
         Some(_) => Ok(StatusCode::NO_CONTENT),
     }

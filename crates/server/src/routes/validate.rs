@@ -41,17 +41,16 @@ async fn validate(
     }
     // An unknown login answers like a wrong code, so the endpoint lists no login IDs.
     let id = LoginId::parse(&body.login_id).map_err(|_| Error::SecondFactorInvalid)?;
+    // One read: the login and its active authenticator app.
     let login = state
         .store
-        .get_login(id.as_str())
+        .code_target(id.as_str())
         .await?
         .ok_or(Error::SecondFactorInvalid)?;
     if login.disabled {
         return Err(Error::LoginDisabled.into());
     }
-    let f = totp::active_totp(&state, login.id)
-        .await?
-        .ok_or(Error::SecondFactorNotInitialized)?;
+    let f = login.totp.ok_or(Error::SecondFactorNotInitialized)?;
     let ev = event(
         &state,
         EventType::OtpValidated,

@@ -241,3 +241,51 @@ impl TestApp {
         sekisho_core::Timestamp(t.0 + 1).to_rfc3339()
     }
 }
+
+/// An instance trusts a checked API token for `api_token_cache_secs` (5 s in the tests): a
+/// revocation on another instance reaches it within that time, one on itself at once.
+#[tokio::test]
+async fn revoked_api_tokens_stop_working_on_every_instance() {
+    let dir = ok(tempfile::tempdir());
+    let url = sekisho_store::testing::sqlite_url(dir.path());
+    let a = spawn_with(Options {
+        database_url: Some(url.clone()),
+        ..Options::default()
+    })
+    .await;
+    let clock = a.clock.clone();
+    let b = spawn_with(Options {
+        database_url: Some(url),
+        clock: Some(clock.clone()),
+        ..Options::default()
+    })
+    .await;
+    let r = a
+        .admin(
+            Method::POST,
+            "/api-tokens",
+            Some(json!({ "name": "otp-gateway", "scope": "admin" })),
+        )
+        .await;
+    let v: Value = ok(r.json().await);
+    let (secret, id) = (
+        v["token"].as_str().unwrap_or_default().to_owned(),
+        v["id"].as_i64().unwrap_or_default(),
+    );
+    for app in [&a, &b] {
+        let r = app.get("/api/admin/v1/logins", Some(&secret)).await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let r = a
+        .admin(Method::DELETE, &format!("/api-tokens/{id}"), None)
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = a.get("/api/admin/v1/logins", Some(&secret)).await;
+    expect_error(r, StatusCode::UNAUTHORIZED, "unauthorized", "SKS-AUT-0001").await;
+    // b checked it a moment ago and still trusts it, for at most 5 seconds.
+    let r = b.get("/api/admin/v1/logins", Some(&secret)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    clock.advance(5);
+    let r = b.get("/api/admin/v1/logins", Some(&secret)).await;
+    expect_error(r, StatusCode::UNAUTHORIZED, "unauthorized", "SKS-AUT-0001").await;
+}

@@ -103,6 +103,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         password_change_secs: 600,
         trust_forwarded_for: false,
         max_body_bytes: 64 * 1024,
+        api_token_cache_secs: 5,
         challenge_secs: 300,
         totp: TotpSettings::default(),
     };

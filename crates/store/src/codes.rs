@@ -1,0 +1,148 @@
+//! The hot path of code validation, batched (see [`crate::batch`]): reading a login with its
+//! authenticator app, and the group commit of accepted codes.
+//!
+//! Every accepted code is durably recorded before its answer leaves: the committing task
+//! answers only after its transaction commits. The database stays the only authority: the
+//! `UPDATE` lets a step through only if it is later than the factor's last used step and the
+//! factor is not locked, so two instances (each with its own queue) still accept a code exactly
+//! once. Within one batch a factor appears at most once; a second code for the same factor waits
+//! for the next batch and is judged against the first one's step.
+
+use crate::batch::Batcher;
+use crate::factors::CodeTarget;
+use crate::sql::{insert_audits, placeholders};
+use crate::sql_factors::{factor_from_row, FACTOR_COLS};
+use sekisho_core::audit::NewAuditEvent;
+use sekisho_core::Timestamp;
+use sqlx::{AnyPool, Row};
+use std::collections::{HashMap, HashSet};
+
+/// The most codes one commit carries (5 bound values each, and 10 per audit record: well under
+/// every backend's limit on parameters).
+const MAX_COMMIT: usize = 256;
+
+/// The most logins one read asks for.
+const MAX_READ: usize = 256;
+
+/// One accepted code to record.
+pub(crate) struct Accept {
+    pub factor_id: i64,
+    pub step: i64,
+    pub drift: i64,
+    pub now: Timestamp,
+    pub activate: bool,
+    pub audit: Option<NewAuditEvent>,
+}
+
+/// Accepted codes, committed in groups; answers whether the database let each one through.
+pub(crate) type CodeCommitter = Batcher<Accept, bool>;
+
+/// Code-target reads, in groups.
+pub(crate) type TargetReader = Batcher<String, Option<CodeTarget>>;
+
+/// Starts the committing task on `pool` (the writer).
+pub(crate) fn start_committer(pool: AnyPool) -> CodeCommitter {
+    Batcher::start(
+        MAX_COMMIT,
+        |a: &Accept| Some(a.factor_id),
+        move |accepts: Vec<Accept>| {
+            let pool = pool.clone();
+            async move {
+                let taken = commit(&pool, &accepts).await.map_err(|e| e.to_string())?;
+                Ok(accepts
+                    .iter()
+                    .map(|a| taken.contains(&a.factor_id))
+                    .collect())
+            }
+        },
+    )
+}
+
+/// Starts the reading task on `pool` (the readers).
+pub(crate) fn start_reader(pool: AnyPool) -> TargetReader {
+    Batcher::start(
+        MAX_READ,
+        |_: &String| None,
+        move |ids: Vec<String>| {
+            let pool = pool.clone();
+            async move {
+                let mut found = read(&pool, &ids).await.map_err(|e| e.to_string())?;
+                Ok(ids.iter().map(|id| found.remove(id)).collect())
+            }
+        },
+    )
+}
+
+/// Commits one batch (at most one code per factor); returns the factors whose code was taken.
+async fn commit(pool: &AnyPool, accepts: &[Accept]) -> Result<HashSet<i64>, sqlx::Error> {
+    let values = placeholders(accepts.len(), 5);
+    // Both backends name the columns of a VALUES list column1, column2, …
+    let sql = format!(
+        "UPDATE otp_factors SET last_step = v.step, drift = v.drift, failed_attempts = 0, \
+         last_used_at = v.at, \
+         state = CASE WHEN v.activate = 1 THEN 'active' ELSE otp_factors.state END, \
+         confirmed_at = CASE WHEN v.activate = 1 THEN v.at ELSE otp_factors.confirmed_at END, \
+         expires_at = CASE WHEN v.activate = 1 THEN NULL ELSE otp_factors.expires_at END \
+         FROM (SELECT column1 AS fid, column2 AS step, column3 AS drift, column4 AS at, \
+         column5 AS activate FROM (VALUES {values}) AS vals) AS v \
+         WHERE otp_factors.id = v.fid AND otp_factors.locked_at IS NULL \
+         AND (otp_factors.last_step IS NULL OR otp_factors.last_step < v.step) \
+         RETURNING otp_factors.id"
+    );
+    let mut query = sqlx::query(&sql);
+    for a in accepts {
+        query = query
+            .bind(a.factor_id)
+            .bind(a.step)
+            .bind(a.drift)
+            .bind(a.now.0)
+            .bind(i64::from(a.activate));
+    }
+    let mut tx = pool.begin().await?;
+    let rows = query.fetch_all(&mut *tx).await?;
+    let taken = rows
+        .iter()
+        .map(|r| r.try_get::<i64, _>(0))
+        .collect::<Result<HashSet<i64>, _>>()?;
+    let audits: Vec<&NewAuditEvent> = accepts
+        .iter()
+        .filter(|a| taken.contains(&a.factor_id))
+        .filter_map(|a| a.audit.as_ref())
+        .collect();
+    insert_audits(&mut tx, &audits).await?;
+    tx.commit().await?;
+    Ok(taken)
+}
+
+/// Reads the logins `ids` (canonical login IDs) with their active authenticator apps.
+async fn read(pool: &AnyPool, ids: &[String]) -> Result<HashMap<String, CodeTarget>, sqlx::Error> {
+    let cols: Vec<String> = FACTOR_COLS
+        .split(',')
+        .map(|c| format!("f.{}", c.trim()))
+        .collect();
+    let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT l.id AS target_pk, l.login_id AS target_login_id, \
+         l.disabled AS target_disabled, {} FROM logins l LEFT JOIN otp_factors f \
+         ON f.login_pk = l.id AND f.method = 'totp' AND f.state = 'active' \
+         WHERE l.login_id IN ({})",
+        cols.join(", "),
+        list.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id.clone());
+    }
+    let mut found = HashMap::new();
+    for r in query.fetch_all(pool).await? {
+        let factor_id: Option<i64> = r.try_get("id")?;
+        let target = CodeTarget {
+            login_pk: r.try_get("target_pk")?,
+            login_id: r.try_get("target_login_id")?,
+            disabled: r.try_get::<i64, _>("target_disabled")? != 0,
+            totp: factor_id.map(|_| factor_from_row(&r)).transpose()?,
+        };
+        found.insert(target.login_id.clone(), target);
+    }
+    Ok(found)
+}
