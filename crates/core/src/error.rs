@@ -205,6 +205,15 @@ pub enum Error {
     /// The current password given for a change is wrong.
     #[error("current password invalid")]
     CurrentPasswordInvalid,
+    /// The firm asks for the trading password for this operation and none was given.
+    #[error("trading password required")]
+    TradingPasswordRequired,
+    /// The trading password given is wrong.
+    #[error("trading password invalid")]
+    TradingPasswordInvalid,
+    /// A trading password may not be the same as the login password.
+    #[error("trading password same as login password")]
+    TradingPasswordSameAsLogin,
     /// The new password breaks the policy.
     #[error("password policy: {0:?}")]
     PasswordPolicy(PolicyViolation),
@@ -255,6 +264,9 @@ impl Error {
             Error::FactorNotRegistered => "second_factor_not_registered",
             Error::EnrolmentExpired => "enrolment_expired",
             Error::CurrentPasswordInvalid => "current_password_invalid",
+            Error::TradingPasswordRequired => "trading_password_required",
+            Error::TradingPasswordInvalid => "trading_password_invalid",
+            Error::TradingPasswordSameAsLogin => "trading_password_same_as_login",
             Error::PasswordPolicy(v) => v.name(),
             Error::InvalidLoginId => "invalid_login_id",
             Error::InvalidEmail => "invalid_email",
@@ -291,6 +303,9 @@ impl Error {
             Error::FactorNotRegistered => "SKS-FAC-0002",
             Error::EnrolmentExpired => "SKS-FAC-0003",
             Error::CurrentPasswordInvalid => "SKS-PWD-0008",
+            Error::TradingPasswordRequired => "SKS-PWD-0009",
+            Error::TradingPasswordInvalid => "SKS-PWD-0010",
+            Error::TradingPasswordSameAsLogin => "SKS-PWD-0011",
             Error::PasswordPolicy(v) => v.code(),
             Error::InvalidLoginId => "SKS-ACC-0001",
             Error::InvalidEmail => "SKS-ACC-0002",
@@ -310,6 +325,7 @@ impl Error {
             | Error::InvalidLoginId
             | Error::InvalidEmail
             | Error::InvalidDisplayName
+            | Error::TradingPasswordSameAsLogin
             | Error::EnrolmentExpired => K::BadRequest,
             Error::PayloadTooLarge => K::PayloadTooLarge,
             Error::UnsupportedMediaType => K::UnsupportedMediaType,
@@ -324,6 +340,8 @@ impl Error {
             | Error::SessionInvalid
             | Error::InvalidCredentials
             | Error::CurrentPasswordInvalid
+            | Error::TradingPasswordRequired
+            | Error::TradingPasswordInvalid
             | Error::SecondFactorRequired
             | Error::SecondFactorInvalid
             | Error::ChallengeInvalid => K::Unauthorized,
@@ -427,6 +445,18 @@ impl Error {
                 "現在のパスワードに誤りがあります。",
                 "The current password is incorrect.",
             ),
+            Error::TradingPasswordRequired => (
+                "この操作には取引パスワードの入力が必要です。",
+                "This operation requires your trading password.",
+            ),
+            Error::TradingPasswordInvalid => (
+                "取引パスワードに誤りがあります。",
+                "The trading password is incorrect.",
+            ),
+            Error::TradingPasswordSameAsLogin => (
+                "取引パスワードにはログインパスワードと異なるものを設定してください。",
+                "The trading password must differ from the login password.",
+            ),
             Error::InvalidLoginId => (
                 "ログインIDは4〜64文字の半角英数字と記号 . _ - @ で指定してください(先頭は英数字)。",
                 "A login ID is 4 to 64 characters: letters, digits and . _ - @, starting with a letter or digit.",
@@ -497,6 +527,9 @@ mod tests {
             Error::FactorNotRegistered,
             Error::EnrolmentExpired,
             Error::CurrentPasswordInvalid,
+            Error::TradingPasswordRequired,
+            Error::TradingPasswordInvalid,
+            Error::TradingPasswordSameAsLogin,
             Error::PasswordPolicy(PolicyViolation::TooShort { min: 8 }),
             Error::PasswordPolicy(PolicyViolation::TooLong { max: 16 }),
             Error::PasswordPolicy(PolicyViolation::Composition),

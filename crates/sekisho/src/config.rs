@@ -56,6 +56,7 @@ pub const KEYS: &[Key] = &[
     Key { path: "totp.window", kind: "integer", default: "1", doc: "Steps accepted either side of the expected one (after the device's learnt drift)." },
     Key { path: "totp.enrolment_timeout_secs", kind: "integer", default: "600", doc: "How long an enrolment may stay unconfirmed." },
     Key { path: "totp.lockout_threshold", kind: "integer", default: "10", doc: "Consecutive wrong codes that lock the factor until an operator unlocks the login." },
+    Key { path: "trading_password.reauth", kind: "bool", default: "false", doc: "Ask for the trading password (取引パスワード) instead of the login password before sensitive changes such as registering an authenticator app, for logins that have one (operators set it with `PUT /api/admin/v1/logins/{login_id}/trading-password`, customers change it with `PUT /api/v1/me/trading-password`)." },
     Key { path: "mail.outbox_dir", kind: "string", default: "\"<data_dir>/outbox\"", doc: "Folder where outgoing mail is written as `.eml` files (created at start; the e-mail features write to it)." },
 ];
 
@@ -78,6 +79,7 @@ pub struct Config {
     pub password: PasswordConfig,
     pub session: SessionConfig,
     pub totp: TotpConfig,
+    pub trading_password: TradingPasswordConfig,
     pub mail: MailConfig,
 }
 
@@ -137,6 +139,12 @@ pub struct SessionConfig {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct TradingPasswordConfig {
+    pub reauth: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct MailConfig {
     pub outbox_dir: Option<PathBuf>,
 }
@@ -159,6 +167,7 @@ impl Default for Config {
             password: PasswordConfig::default(),
             session: SessionConfig::default(),
             totp: TotpConfig::default(),
+            trading_password: TradingPasswordConfig::default(),
             mail: MailConfig::default(),
         }
     }

@@ -165,6 +165,7 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         api_token_cache_secs: i64::from(config.api_token_cache_secs),
         challenge_secs: config.session.challenge_timeout_secs,
         totp: totp_settings(config)?,
+        trading_password_reauth: config.trading_password.reauth,
     };
     let secrets = SecretBox::new("k1", &master_key);
     Ok(AppState::new(

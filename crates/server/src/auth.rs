@@ -391,7 +391,7 @@ pub async fn check_current_password(
 
 /// Records a wrong password: counts it toward the lock, audits it, and audits the lock when this
 /// failure is the one that reaches the threshold.
-async fn password_failure(
+pub(crate) async fn password_failure(
     state: &AppState,
     client: &ClientInfo,
     login: &Login,

@@ -11,6 +11,7 @@ mod state;
 pub mod system;
 pub mod tokens;
 pub mod totp;
+pub mod trading;
 
 pub use error::ApiError;
 pub use hashing::HashPool;

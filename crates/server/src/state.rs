@@ -32,6 +32,9 @@ pub struct Settings {
     pub challenge_secs: i64,
     /// Authenticator-app settings.
     pub totp: TotpSettings,
+    /// Ask for the trading password (for logins that have one) instead of the login password
+    /// before sensitive changes.
+    pub trading_password_reauth: bool,
 }
 
 /// Authenticator-app (TOTP) settings.

@@ -181,4 +181,17 @@ pub trait FactorStore: Send + Sync {
 
     /// Reads a challenge by token hash.
     async fn get_challenge(&self, token_hash: &str) -> StoreResult<Option<Challenge>>;
+
+    /// The login's trading password hash (Argon2id PHC string), if one is set.
+    async fn trading_password_hash(&self, login_pk: i64) -> StoreResult<Option<String>>;
+
+    /// Sets (or replaces) the login's trading password hash, with its audit record; false if
+    /// the login is gone.
+    async fn set_trading_password(
+        &self,
+        login_pk: i64,
+        hash: &str,
+        now: Timestamp,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<bool>;
 }

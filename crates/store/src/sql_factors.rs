@@ -199,4 +199,33 @@ impl FactorStore for SqlStore {
             .transpose()
             .map_err(db_err)
     }
+
+    async fn trading_password_hash(&self, login_pk: i64) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT trading_password_hash FROM logins WHERE id = $1")
+            .bind(login_pk)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_err)?;
+        match row {
+            Some(r) => r.try_get("trading_password_hash").map_err(db_err),
+            None => Ok(None),
+        }
+    }
+
+    async fn set_trading_password(
+        &self,
+        login_pk: i64,
+        hash: &str,
+        now: Timestamp,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<bool> {
+        let change = sqlx::query(
+            "UPDATE logins SET trading_password_hash = $2, trading_password_changed_at = $3, \
+             updated_at = $3 WHERE id = $1",
+        )
+        .bind(login_pk)
+        .bind(hash.to_owned())
+        .bind(now.0);
+        self.change_audited(change, audit).await
+    }
 }

@@ -5,6 +5,7 @@ use crate::auth::{self, event};
 use crate::error::ApiError;
 use crate::extract::{Admin, Client, Json, Path, Query};
 use crate::state::AppState;
+use crate::trading;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
@@ -22,6 +23,10 @@ pub fn router() -> Router<AppState> {
         .route("/logins", post(create).get(list))
         .route("/logins/{login_id}", get(read).patch(update).delete(remove))
         .route("/logins/{login_id}/password", put(set_password))
+        .route(
+            "/logins/{login_id}/trading-password",
+            put(set_trading_password),
+        )
         .route("/logins/{login_id}/unlock", post(unlock))
         .route(
             "/logins/{login_id}/sessions",
@@ -352,6 +357,32 @@ async fn set_password(
             &ev,
         )
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TradingPasswordBody {
+    trading_password: String,
+}
+
+/// Sets or resets a login's trading password (the firm's counter, or a reset by post).
+async fn set_trading_password(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Client(client): Client,
+    Path(login_id): Path<String>,
+    Json(body): Json<TradingPasswordBody>,
+) -> Result<StatusCode, ApiError> {
+    let login = load(&state, &login_id).await?;
+    trading::set(
+        &state,
+        &client,
+        &login,
+        &body.trading_password,
+        caller.actor(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

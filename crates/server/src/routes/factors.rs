@@ -1,13 +1,14 @@
 //! The customer's own second factors: the authenticator app's enrolment (申込), confirmation,
 //! "show the code again" (コード再表示), "stop using" (利用停止), and the factor list.
 
-use crate::auth::{self, event};
+use crate::auth::event;
 use crate::error::ApiError;
 use crate::extract::{Client, Customer, Json};
 use crate::state::AppState;
 use crate::totp::{self, OnSuccess};
+use crate::trading::{self, Proof};
 use axum::extract::State;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use sekisho_core::audit::{Actor, EventType};
 use sekisho_core::clock::random_bytes;
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me/totp", post(enrol).delete(stop_using))
         .route("/api/v1/me/totp/confirm", post(confirm))
         .route("/api/v1/me/totp/reveal", post(reveal))
+        .route("/api/v1/me/trading-password", put(change_trading_password))
 }
 
 async fn me(state: &AppState, session: &sekisho_core::session::Session) -> Result<Login, ApiError> {
@@ -75,10 +77,24 @@ fn key_json(state: &AppState, login: &Login, f: &OtpFactor) -> Result<Value, Api
     }))
 }
 
+/// The fresh proof an enrolment needs: the login password, or the trading password where the
+/// firm asks for it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PasswordBody {
-    password: String,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    trading_password: Option<String>,
+}
+
+impl PasswordBody {
+    fn proof(&self) -> Proof<'_> {
+        Proof {
+            password: self.password.as_deref(),
+            trading_password: self.trading_password.as_deref(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -100,10 +116,9 @@ async fn enrol(
     Customer(session): Customer,
     Json(body): Json<PasswordBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    check_len(&body.password)?;
     let login = me(&state, &session).await?;
-    // Enrolment needs a fresh proof of the password, not only a session.
-    auth::check_current_password(&state, &client, &login, &body.password).await?;
+    // Enrolment needs a fresh proof (login or trading password), not only a session.
+    trading::reauthenticate(&state, &client, &login, body.proof()).await?;
     if totp::active_totp(&state, login.id).await?.is_some() {
         return Err(Error::FactorAlreadyRegistered.into());
     }
@@ -298,9 +313,16 @@ async fn list(
         None => json!({ "method": "totp", "state": "not_registered" }),
     };
     let policy = &state.settings.password_policy;
+    let trading = state.store.trading_password_hash(login.id).await?.is_some();
     Ok(axum::Json(json!({
         "second_factor": login.second_factor.as_str(),
         "mfa_required": login.mfa_required,
+        "trading_password_set": trading,
+        "reauthentication": if trading && state.settings.trading_password_reauth {
+            "trading_password"
+        } else {
+            "password"
+        },
         "factors": [
             {
                 "method": "password",
@@ -312,4 +334,40 @@ async fn list(
             totp,
         ],
     })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TradingPasswordBody {
+    /// The current trading password, when one is set.
+    #[serde(default)]
+    current_trading_password: Option<String>,
+    /// The login password, when no trading password is set yet.
+    #[serde(default)]
+    password: Option<String>,
+    new_trading_password: String,
+}
+
+/// Sets or changes the customer's trading password (取引パスワード変更).
+async fn change_trading_password(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Customer(session): Customer,
+    Json(body): Json<TradingPasswordBody>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let login = me(&state, &session).await?;
+    let proof = Proof {
+        password: body.password.as_deref(),
+        trading_password: body.current_trading_password.as_deref(),
+    };
+    trading::reauthenticate_for_change(&state, &client, &login, proof).await?;
+    trading::set(
+        &state,
+        &client,
+        &login,
+        &body.new_trading_password,
+        Actor::SelfService,
+    )
+    .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

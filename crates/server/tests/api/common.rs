@@ -45,6 +45,7 @@ pub struct Options {
     pub preset: Preset,
     pub database_url: Option<String>,
     pub clock: Option<Arc<TestClock>>,
+    pub trading_password_reauth: bool,
 }
 
 impl Default for Options {
@@ -53,6 +54,7 @@ impl Default for Options {
             preset: Preset::JpBroker,
             database_url: None,
             clock: None,
+            trading_password_reauth: false,
         }
     }
 }
@@ -106,6 +108,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         api_token_cache_secs: 5,
         challenge_secs: 300,
         totp: TotpSettings::default(),
+        trading_password_reauth: opts.trading_password_reauth,
     };
     let secrets = SecretBox::new("k1", &[7; 32]);
     let state = AppState::new(

@@ -10,3 +10,4 @@ mod login;
 mod passwords;
 mod sessions;
 mod totp;
+mod trading;

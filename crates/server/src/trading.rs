@@ -1,0 +1,156 @@
+//! The trading password (取引パスワード) and the fresh re-authentication asked for before
+//! sensitive changes (registering or changing a factor, the delivery address, …).
+//!
+//! Where the firm turns `trading_password.reauth` on and the login has a trading password, a
+//! change needs that password (as the Hokuyo and JTG manuals ask for it); otherwise it needs the
+//! login password again. The trading password is a knowledge factor: it never replaces the
+//! second factor at login. A wrong one counts toward the login's password lock.
+
+use crate::auth::{self, event};
+use crate::error::ApiError;
+use crate::state::AppState;
+use sekisho_core::audit::{Actor, ClientInfo, EventType};
+use sekisho_core::clock::random_bytes;
+use sekisho_core::login::Login;
+use sekisho_core::password::PasswordPolicy;
+use sekisho_core::Error;
+
+/// What a request offers as proof for a sensitive change.
+#[derive(Default, Clone, Copy)]
+pub struct Proof<'a> {
+    /// The login password.
+    pub password: Option<&'a str>,
+    /// The trading password.
+    pub trading_password: Option<&'a str>,
+}
+
+/// Checks the proof a sensitive change needs (see the module documentation).
+pub async fn reauthenticate(
+    state: &AppState,
+    client: &ClientInfo,
+    login: &Login,
+    proof: Proof<'_>,
+) -> Result<(), ApiError> {
+    let trading = state.settings.trading_password_reauth;
+    prove(state, client, login, proof, trading).await
+}
+
+/// Checks the proof for changing the trading password itself: the current trading password if
+/// there is one (whatever the firm's re-authentication setting), else the login password.
+pub async fn reauthenticate_for_change(
+    state: &AppState,
+    client: &ClientInfo,
+    login: &Login,
+    proof: Proof<'_>,
+) -> Result<(), ApiError> {
+    prove(state, client, login, proof, true).await
+}
+
+async fn prove(
+    state: &AppState,
+    client: &ClientInfo,
+    login: &Login,
+    proof: Proof<'_>,
+    trading: bool,
+) -> Result<(), ApiError> {
+    for s in [proof.password, proof.trading_password]
+        .into_iter()
+        .flatten()
+    {
+        if s.len() > 1024 {
+            return Err(Error::InvalidRequest("password too long".into()).into());
+        }
+    }
+    if trading {
+        if let Some(hash) = state.store.trading_password_hash(login.id).await? {
+            let given = proof
+                .trading_password
+                .ok_or(Error::TradingPasswordRequired)?;
+            return check(state, client, login, hash, given).await;
+        }
+    }
+    let password = proof
+        .password
+        .ok_or_else(|| Error::InvalidRequest("password is required".into()))?;
+    auth::check_current_password(state, client, login, password).await
+}
+
+/// Verifies `given` against the trading password `hash`; a wrong one counts toward the lock.
+async fn check(
+    state: &AppState,
+    client: &ClientInfo,
+    login: &Login,
+    hash: String,
+    given: &str,
+) -> Result<(), ApiError> {
+    let given = PasswordPolicy::normalize(given);
+    if state
+        .hashes
+        .verify(&state.metrics, given, Some(hash))
+        .await?
+    {
+        return Ok(());
+    }
+    let e = Error::TradingPasswordInvalid;
+    auth::password_failure(
+        state,
+        client,
+        login,
+        EventType::ReauthenticationFailed,
+        "refused: wrong trading password",
+        &e,
+    )
+    .await?;
+    Err(e.into())
+}
+
+/// Sets the login's trading password after the policy checks: the password policy, and not the
+/// same as the login password.
+pub async fn set(
+    state: &AppState,
+    client: &ClientInfo,
+    login: &Login,
+    new: &str,
+    actor: Actor,
+) -> Result<(), ApiError> {
+    if new.len() > 1024 {
+        return Err(Error::InvalidRequest("password too long".into()).into());
+    }
+    let new = PasswordPolicy::normalize(new);
+    state
+        .settings
+        .password_policy
+        .check(&new, &login.login_id, login.has_second_factor())?;
+    if login.password_hash.is_some()
+        && state
+            .hashes
+            .verify(&state.metrics, new.clone(), login.password_hash.clone())
+            .await?
+    {
+        return Err(Error::TradingPasswordSameAsLogin.into());
+    }
+    let had = state.store.trading_password_hash(login.id).await?.is_some();
+    let salt: [u8; 16] = random_bytes(state.rng.as_ref());
+    let hash = state.hashes.hash(&state.metrics, new, salt).await?;
+    let (event_type, what) = match (&actor, had) {
+        (Actor::SelfService, _) => (EventType::TradingPasswordChanged, "changed by the customer"),
+        (_, true) => (EventType::TradingPasswordSet, "reset by an operator"),
+        (_, false) => (EventType::TradingPasswordSet, "set by an operator"),
+    };
+    let ev = event(
+        state,
+        event_type,
+        Some(&login.login_id),
+        actor,
+        client,
+        format!("trading password {what}"),
+    );
+    if !state
+        .store
+        .set_trading_password(login.id, &hash, state.clock.now(), &ev)
+        .await?
+    {
+        return Err(Error::LoginNotFound.into());
+    }
+    Ok(())
+}
