@@ -53,7 +53,7 @@ macro_rules! event_types {
             pub const ALL: &'static [EventType] = &[$(EventType::$variant),*];
             /// The stored name.
             pub fn as_str(self) -> &'static str { match self { $(EventType::$variant => $name),* } }
-            /// The event group (`authentication`, `credential`, `account`, `session`, `admin`).
+            /// The event group (`authentication`, `credential`, `account`, `session`, `admin`, `mail`).
             pub fn group(self) -> &'static str { match self { $(EventType::$variant => $group),* } }
             /// Parses a stored name.
             pub fn parse(s: &str) -> Option<EventType> { match s { $($name => Some(EventType::$variant),)* _ => None } }
@@ -81,6 +81,8 @@ event_types! {
     FactorAdded => ("second_factor_added", "credential"),
     FactorRevealed => ("second_factor_revealed", "credential"),
     FactorRemoved => ("second_factor_removed", "credential"),
+    EmailCodeSent => ("email_code_sent", "authentication"),
+    MailFailed => ("mail_failed", "mail"),
 }
 
 /// An audit record to be written.

@@ -1,6 +1,7 @@
 //! The password login and password changes: the orchestration of core rules, hashing and
 //! storage that the JSON API (and later the hosted pages) share.
 
+use crate::email_code;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::totp;
@@ -117,7 +118,12 @@ async fn second_step(
 ) -> Result<Issued, ApiError> {
     let now = state.clock.now();
     let totp = totp::active_totp(state, login.id).await?;
-    let registered: Vec<SecondFactor> = totp.iter().map(|_| SecondFactor::Totp).collect();
+    let mut registered: Vec<SecondFactor> = totp.iter().map(|_| SecondFactor::Totp).collect();
+    // Every login has an address for codes; it counts as registered when the firm chose e-mail
+    // codes for the login or the customer set a delivery address of their own.
+    if login.second_factor == SecondFactor::Email || login.code_email.is_some() {
+        registered.push(SecondFactor::Email);
+    }
     match login.second_step(&registered) {
         SecondStep::PasswordOnly => {
             open_session(
@@ -159,9 +165,17 @@ async fn second_step(
                     full_session(state, &["pwd", "otp"], "password + authenticator app", None);
                 open_session(state, client, login, spec).await
             }
+            // An app's code is the stronger factor: with one registered, no mail is sent (Gungin).
+            (_, None) if methods.contains(&SecondFactor::Email) => {
+                Err(email_code::start(state, client, login).await)
+            }
             _ => {
                 let tok = token::generate("sksc", state.rng.as_ref());
-                let names: Vec<String> = methods.iter().map(|m| m.as_str().to_owned()).collect();
+                let names: Vec<String> = methods
+                    .iter()
+                    .filter(|m| **m != SecondFactor::Email)
+                    .map(|m| m.as_str().to_owned())
+                    .collect();
                 let expires = now.plus_secs(state.settings.challenge_secs);
                 state
                     .store
@@ -199,9 +213,10 @@ async fn complete_inner(
     otp: &str,
 ) -> Result<Issued, ApiError> {
     let now = state.clock.now();
+    let token_hash = token::hash(challenge);
     let ch = state
         .store
-        .get_challenge(&token::hash(challenge))
+        .get_challenge(&token_hash)
         .await?
         .filter(|c| c.completed_at.is_none() && now < c.expires_at)
         .ok_or(Error::ChallengeInvalid)?;
@@ -215,6 +230,16 @@ async fn complete_inner(
     }
     if login.is_locked() {
         return Err(Error::LoginLocked.into());
+    }
+    if ch.methods.iter().any(|m| m == email_code::METHOD) {
+        email_code::check(state, client, &ch, &token_hash, otp).await?;
+        let spec = full_session(
+            state,
+            &["pwd", "email"],
+            "password + e-mail code",
+            Some(ch.id),
+        );
+        return open_session(state, client, &login, spec).await;
     }
     let f = totp::active_totp(state, login.id)
         .await?

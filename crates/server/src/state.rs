@@ -1,7 +1,9 @@
 //! The state every handler shares: settings, storage, clock, randomness, hashing, metrics.
 
 use crate::hashing::HashPool;
+use crate::mail::MailSettings;
 use crate::metrics::Metrics;
+use sekisho_core::email_code::EmailCodePolicy;
 use sekisho_core::otp::OtpParams;
 use sekisho_core::password::PasswordPolicy;
 use sekisho_core::secret_box::SecretBox;
@@ -29,6 +31,10 @@ pub struct Settings {
     pub challenge_secs: i64,
     /// Authenticator-app settings.
     pub totp: TotpSettings,
+    /// Mail delivery.
+    pub mail: MailSettings,
+    /// E-mail codes at login.
+    pub email_code: EmailCodePolicy,
 }
 
 /// Authenticator-app (TOTP) settings.
@@ -74,6 +80,8 @@ pub struct Inner {
     pub(crate) hashes: HashPool,
     pub(crate) metrics: Metrics,
     pub(crate) secrets: SecretBox,
+    /// Wakes the mail sender when a mail was recorded.
+    pub(crate) mail_wake: tokio::sync::Notify,
 }
 
 impl AppState {
@@ -94,6 +102,7 @@ impl AppState {
             hashes,
             metrics: Metrics::default(),
             secrets,
+            mail_wake: tokio::sync::Notify::new(),
         }))
     }
 }

@@ -6,8 +6,10 @@
 //! concurrent requests on any number of instances leave them exact.
 
 mod factors;
+mod mail;
 mod sql;
 mod sql_factors;
+mod sql_mail;
 pub mod testing;
 
 use async_trait::async_trait;
@@ -16,7 +18,8 @@ use sekisho_core::login::{Login, SecondFactor};
 use sekisho_core::session::{Session, SessionPurpose};
 use sekisho_core::{Lang, Timestamp};
 
-pub use factors::{Challenge, FactorState, FactorStore, NewOtpFactor, OtpFactor};
+pub use factors::{Challenge, FactorState, FactorStore, IssuedCode, NewOtpFactor, OtpFactor};
+pub use mail::{MailState, MailStore, NewMail, OutboxMail};
 pub use sql::{connect, ConnectOptions};
 
 /// A storage failure.
@@ -141,7 +144,7 @@ pub struct FailureOutcome {
 
 /// Everything Sekisho keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
-pub trait Store: FactorStore + Send + Sync {
+pub trait Store: FactorStore + MailStore + Send + Sync {
     /// The backend in use.
     fn backend(&self) -> Backend;
 

@@ -211,7 +211,8 @@ impl SqlStore {
     }
 }
 
-const LOGIN_COLS: &str = "id, login_id, display_name, email, lang, second_factor, mfa_required, \
+const LOGIN_COLS: &str =
+    "id, login_id, display_name, email, code_email, lang, second_factor, mfa_required, \
     disabled, failed_logins, locked_at, password_hash, password_changed_at, password_temporary, \
     created_at, updated_at, last_login_at";
 
@@ -236,6 +237,7 @@ fn login_from_row(r: &AnyRow) -> Result<Login, sqlx::Error> {
         login_id: r.try_get("login_id")?,
         display_name: r.try_get("display_name")?,
         email: r.try_get("email")?,
+        code_email: r.try_get("code_email")?,
         lang: Lang::parse(&r.try_get::<String, _>("lang")?).unwrap_or_default(),
         second_factor: SecondFactor::parse(&r.try_get::<String, _>("second_factor")?)
             .unwrap_or_default(),

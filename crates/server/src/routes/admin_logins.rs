@@ -111,6 +111,7 @@ async fn create(
         login_id: new.login_id.clone(),
         display_name: new.display_name.clone(),
         email: new.email.clone(),
+        code_email: None,
         lang,
         second_factor: factor,
         mfa_required: new.mfa_required,

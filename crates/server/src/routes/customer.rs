@@ -3,6 +3,7 @@
 
 use super::views;
 use crate::auth::{self, event};
+use crate::email_code;
 use crate::error::ApiError;
 use crate::extract::{ApiCaller, Client, Customer, Json};
 use crate::state::AppState;
@@ -12,7 +13,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use sekisho_core::audit::{Actor, EventType};
 use sekisho_core::session::SessionPurpose;
-use sekisho_core::{token, Error};
+use sekisho_core::{token, Error, Lang};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -20,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/login", post(login))
         .route("/api/v1/login/second-factor", post(second_factor))
+        .route("/api/v1/login/email-code/resend", post(resend_code))
         .route("/api/v1/logout", post(logout))
         .route("/api/v1/me", get(me))
         .route("/api/v1/me/password", post(change_password))
@@ -75,6 +77,35 @@ async fn second_factor(
     }
     let issued = auth::complete_second_factor(&state, &client, &body.challenge, &body.otp).await?;
     Ok(session_json(&state, &issued))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResendBody {
+    challenge: String,
+}
+
+async fn resend_code(
+    State(state): State<AppState>,
+    Client(client): Client,
+    headers: axum::http::HeaderMap,
+    Json(body): Json<ResendBody>,
+) -> Result<axum::Json<Value>, ApiError> {
+    if body.challenge.len() > 256 {
+        return Err(Error::InvalidRequest("challenge too long".into()).into());
+    }
+    let (expires, sent_to) = email_code::resend(&state, &client, &body.challenge).await?;
+    let lang = Lang::from_accept_language(
+        headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    Ok(axum::Json(json!({
+        "resent": true,
+        "sent_to": sent_to,
+        "code_expires_at": expires.to_rfc3339(),
+        "message": sekisho_core::email_code::resent_notice(lang),
+    })))
 }
 
 fn session_json(state: &AppState, issued: &auth::Issued) -> axum::Json<Value> {

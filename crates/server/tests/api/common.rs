@@ -2,10 +2,12 @@
 
 use reqwest::{Client, Response, StatusCode};
 use sekisho_core::audit::{Actor, ClientInfo};
+use sekisho_core::email_code::EmailCodePolicy;
 use sekisho_core::password::{HashParams, PasswordHasher, PasswordPolicy, Preset};
 use sekisho_core::secret_box::SecretBox;
 use sekisho_core::session::SessionPolicy;
 use sekisho_core::{Clock, Timestamp};
+use sekisho_server::mail::{Delivery, MailSettings, SmtpSettings, SmtpTls};
 use sekisho_server::system::OsRandom;
 use sekisho_server::{AppState, HashPool, Settings, TotpSettings};
 use sekisho_store::testing::{fresh_postgres_url, sqlite_url};
@@ -35,6 +37,8 @@ pub fn ok<T, E: std::fmt::Debug>(r: Result<T, E>) -> T {
 
 pub struct TestApp {
     pub url: String,
+    /// The SMTP server the app delivers to.
+    pub smtp: crate::smtp::SmtpServer,
     pub http: Client,
     pub clock: Arc<TestClock>,
     pub admin_token: String,
@@ -45,6 +49,10 @@ pub struct Options {
     pub preset: Preset,
     pub database_url: Option<String>,
     pub clock: Option<Arc<TestClock>>,
+    /// Delivery attempts before a mail is given up.
+    pub mail_max_attempts: u32,
+    /// Point the app at a port where no SMTP server listens (delivery fails).
+    pub smtp_down: bool,
 }
 
 impl Default for Options {
@@ -53,6 +61,8 @@ impl Default for Options {
             preset: Preset::JpBroker,
             database_url: None,
             clock: None,
+            mail_max_attempts: 3,
+            smtp_down: false,
         }
     }
 }
@@ -93,6 +103,29 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         parallelism: 1,
     }));
     let hashes = ok(HashPool::new(hasher, 2, 1024, "dummy", [3; 16]));
+    let smtp = crate::smtp::SmtpServer::start().await;
+    let smtp_port = if opts.smtp_down {
+        crate::smtp::closed_port().await
+    } else {
+        smtp.port
+    };
+    let mail = MailSettings {
+        delivery: Delivery::Smtp(SmtpSettings {
+            host: "127.0.0.1".into(),
+            port: smtp_port,
+            tls: SmtpTls::None,
+            username: None,
+            password: None,
+            pool_size: 2,
+        }),
+        from: "no-reply@sekisho.test".into(),
+        firm_name: "関所証券".into(),
+        timeout: std::time::Duration::from_secs(5),
+        max_attempts: opts.mail_max_attempts,
+        retry_base_secs: 30,
+        retry_max_secs: 600,
+        poll_interval: std::time::Duration::from_millis(50),
+    };
     let settings = Settings {
         public_url: "http://sekisho.test".into(),
         password_policy: PasswordPolicy::preset(opts.preset),
@@ -105,6 +138,8 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         max_body_bytes: 64 * 1024,
         challenge_secs: 300,
         totp: TotpSettings::default(),
+        mail,
+        email_code: EmailCodePolicy::default(),
     };
     let secrets = SecretBox::new("k1", &[7; 32]);
     let state = AppState::new(
@@ -134,6 +169,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     ));
     TestApp {
         url: format!("http://{addr}"),
+        smtp,
         http: ok(Client::builder().user_agent("sekisho-tests/1.0").build()),
         clock,
         admin_token,

@@ -1,12 +1,15 @@
 //! HTTP-level tests: each boots a real server on 127.0.0.1:0 with its own database and clock.
 
 mod common;
+mod email_code;
+mod smtp;
 
 mod admin;
 mod errors;
 mod health;
 mod lockout;
 mod login;
+mod mail;
 mod passwords;
 mod sessions;
 mod totp;
