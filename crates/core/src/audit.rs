@@ -83,6 +83,10 @@ event_types! {
     FactorRemoved => ("second_factor_removed", "credential"),
     EmailCodeSent => ("email_code_sent", "authentication"),
     MailFailed => ("mail_failed", "mail"),
+    CodeAddressRequested => ("code_address_change_requested", "account"),
+    CodeAddressConfirmationFailed => ("code_address_confirmation_failed", "account"),
+    CodeAddressChanged => ("code_address_changed", "account"),
+    StepUpFailed => ("step_up_failed", "authentication"),
 }
 
 /// An audit record to be written.

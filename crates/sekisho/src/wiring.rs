@@ -236,6 +236,7 @@ pub fn mail_settings(config: &Config) -> Result<MailSettings> {
         delivery,
         from: m.from.clone(),
         firm_name: m.firm_name.clone(),
+        support_contact: m.support_contact.clone(),
         timeout: std::time::Duration::from_secs(m.timeout_secs),
         max_attempts: m.max_attempts,
         retry_base_secs: m.retry_base_secs,

@@ -2,6 +2,7 @@
 //! metrics and the OpenAPI description. Handlers are thin: parse → call core/store → render.
 
 mod auth;
+mod code_address;
 mod email_code;
 mod error;
 mod extract;

@@ -5,9 +5,11 @@
 //! writes them in the same transaction. Counters and locks change in single atomic statements, so
 //! concurrent requests on any number of instances leave them exact.
 
+mod account;
 mod factors;
 mod mail;
 mod sql;
+mod sql_account;
 mod sql_factors;
 mod sql_mail;
 pub mod testing;
@@ -18,6 +20,7 @@ use sekisho_core::login::{Login, SecondFactor};
 use sekisho_core::session::{Session, SessionPurpose};
 use sekisho_core::{Lang, Timestamp};
 
+pub use account::{AccountStore, PendingAddress};
 pub use factors::{Challenge, FactorState, FactorStore, IssuedCode, NewOtpFactor, OtpFactor};
 pub use mail::{MailState, MailStore, NewMail, OutboxMail};
 pub use sql::{connect, ConnectOptions};
@@ -144,7 +147,7 @@ pub struct FailureOutcome {
 
 /// Everything Sekisho keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
-pub trait Store: FactorStore + MailStore + Send + Sync {
+pub trait Store: FactorStore + MailStore + AccountStore + Send + Sync {
     /// The backend in use.
     fn backend(&self) -> Backend;
 

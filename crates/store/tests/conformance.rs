@@ -8,7 +8,7 @@ use sekisho_store::testing::{fresh_postgres_url, sqlite_url};
 use sekisho_store::{
     connect, ConnectOptions, LoginPatch, LoginQuery, NewLogin, NewSession, Store, StoreError,
 };
-use sekisho_store::{FactorState, IssuedCode, MailState, NewMail, NewOtpFactor};
+use sekisho_store::{FactorState, IssuedCode, MailState, NewMail, NewOtpFactor, PendingAddress};
 use std::sync::Arc;
 
 struct Db {
@@ -67,6 +67,7 @@ on_both!(
     challenges_complete_once,
     mail_outbox_claims_retries_and_failures,
     email_code_challenges_count_failures_and_reissue_once,
+    code_address_changes_confirm_once,
 );
 
 fn ev(t: i64, ty: EventType, login: &str) -> NewAuditEvent {
@@ -1053,6 +1054,95 @@ async fn email_code_challenges_count_failures_and_reissue_once(db: Db) {
             &db,
             AuditFilter {
                 event_type: Some(EventType::EmailCodeSent),
+                ..Default::default()
+            }
+        )
+        .await,
+        2
+    );
+}
+
+async fn code_address_changes_confirm_once(db: Db) {
+    let s = &db.store;
+    let login = ok(s
+        .create_login(
+            &new_login("kimura"),
+            &ev(1_000, EventType::LoginCreated, "kimura"),
+        )
+        .await);
+    let pending = PendingAddress {
+        address: "k@example.org".into(),
+        code_hash: "a1".into(),
+        failures: 0,
+        created_at: Timestamp(1_000),
+        expires_at: Timestamp(1_300),
+    };
+    let requested = ev(1_000, EventType::CodeAddressRequested, "kimura");
+    let m = mail("a1", Some("kimura"), 1_000);
+    ok(s.request_code_address(login.id, &pending, &m, &requested)
+        .await);
+    // A second request replaces the first.
+    let newer = PendingAddress {
+        code_hash: "a2".into(),
+        ..pending.clone()
+    };
+    let m = mail("a2", Some("kimura"), 1_000);
+    ok(s.request_code_address(login.id, &newer, &m, &requested)
+        .await);
+    let p = ok(s.pending_code_address(login.id).await).unwrap_or_else(|| unreachable!("pending"));
+    assert_eq!(p.code_hash, "a2");
+    let failed = ev(1_010, EventType::CodeAddressConfirmationFailed, "kimura");
+    assert_eq!(ok(s.fail_code_address(login.id, &failed).await), 1);
+    let changed = ev(1_020, EventType::CodeAddressChanged, "kimura");
+    let notice = [mail("n1", Some("kimura"), 1_020)];
+    let now = Timestamp(1_020);
+    assert_eq!(
+        ok(
+            s.confirm_code_address(login.id, "a1", 5, now, &notice, &changed)
+                .await
+        ),
+        None,
+        "the replaced code no longer confirms"
+    );
+    assert_eq!(
+        ok(
+            s.confirm_code_address(login.id, "a2", 1, now, &notice, &changed)
+                .await
+        ),
+        None,
+        "worn out by wrong codes"
+    );
+    assert_eq!(
+        ok(
+            s.confirm_code_address(login.id, "a2", 5, Timestamp(1_300), &notice, &changed)
+                .await
+        ),
+        None,
+        "expired"
+    );
+    let (a, b) = tokio::join!(
+        s.confirm_code_address(login.id, "a2", 5, now, &notice, &changed),
+        s.confirm_code_address(login.id, "a2", 5, now, &notice, &changed)
+    );
+    assert!(ok(a).is_some() ^ ok(b).is_some(), "confirmed once");
+    let l = ok(s.get_login("kimura").await).unwrap_or_else(|| unreachable!("login"));
+    assert_eq!(l.code_email.as_deref(), Some("k@example.org"));
+    assert_eq!(ok(s.pending_code_address(login.id).await), None);
+    assert_eq!(ok(s.list_mail(Some(MailState::Pending), 10).await).len(), 3);
+    let removed = [mail("n2", Some("kimura"), 1_030)];
+    assert!(ok(s
+        .clear_code_address(login.id, now, &removed, &changed)
+        .await));
+    assert!(!ok(s
+        .clear_code_address(login.id, now, &[], &changed)
+        .await));
+    let l = ok(s.get_login("kimura").await).unwrap_or_else(|| unreachable!("login"));
+    assert_eq!(l.code_email, None);
+    assert_eq!(
+        count(
+            &db,
+            AuditFilter {
+                event_type: Some(EventType::CodeAddressChanged),
                 ..Default::default()
             }
         )

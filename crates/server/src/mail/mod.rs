@@ -4,6 +4,7 @@
 //!
 //! A request never waits for delivery: it only records the mail and wakes the sender.
 
+pub mod notices;
 mod sender;
 pub mod templates;
 
@@ -87,6 +88,8 @@ pub struct MailSettings {
     pub from: String,
     /// The firm's name: sender display name and signature.
     pub firm_name: String,
+    /// How customers reach the support desk, named in notices (empty: "the support desk").
+    pub support_contact: String,
     /// Longest time one delivery attempt may take.
     pub timeout: Duration,
     /// Attempts before a mail is given up (and shown to operators as failed).
@@ -105,6 +108,7 @@ impl Default for MailSettings {
             delivery: Delivery::Folder(PathBuf::from("./sekisho-data/outbox")),
             from: "no-reply@sekisho.invalid".into(),
             firm_name: "Sekisho".into(),
+            support_contact: String::new(),
             timeout: Duration::from_secs(30),
             max_attempts: 8,
             retry_base_secs: 30,

@@ -51,7 +51,7 @@ pub fn jst(t: Timestamp) -> String {
 }
 
 /// Builds a mail from paragraphs (the first is the greeting) and the firm's signature.
-fn compose(
+pub(crate) fn compose(
     kind: &'static str,
     lang: Lang,
     firm: &str,

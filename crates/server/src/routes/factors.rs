@@ -27,7 +27,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me/totp/reveal", post(reveal))
 }
 
-async fn me(state: &AppState, session: &sekisho_core::session::Session) -> Result<Login, ApiError> {
+pub(super) async fn me(
+    state: &AppState,
+    session: &sekisho_core::session::Session,
+) -> Result<Login, ApiError> {
     if session.purpose != SessionPurpose::Full {
         return Err(Error::PasswordChangeRequired.into());
     }

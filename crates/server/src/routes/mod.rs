@@ -1,5 +1,6 @@
 //! The router: one module per area, each with its own `router()`.
 
+mod account;
 mod admin_audit;
 mod admin_logins;
 mod admin_mail;
@@ -24,6 +25,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(customer::router())
+        .merge(account::router())
         .merge(factors::router())
         .merge(validate::router())
         .nest(

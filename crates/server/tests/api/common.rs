@@ -120,6 +120,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         }),
         from: "no-reply@sekisho.test".into(),
         firm_name: "関所証券".into(),
+        support_contact: "関所証券サポートデスク(0120-000-000)".into(),
         timeout: std::time::Duration::from_secs(5),
         max_attempts: opts.mail_max_attempts,
         retry_base_secs: 30,

@@ -1,5 +1,6 @@
 //! HTTP-level tests: each boots a real server on 127.0.0.1:0 with its own database and clock.
 
+mod code_address;
 mod common;
 mod email_code;
 mod smtp;
