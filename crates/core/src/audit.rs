@@ -87,6 +87,8 @@ event_types! {
     CodeAddressConfirmationFailed => ("code_address_confirmation_failed", "account"),
     CodeAddressChanged => ("code_address_changed", "account"),
     StepUpFailed => ("step_up_failed", "authentication"),
+    DeviceRemembered => ("device_remembered", "credential"),
+    DeviceRevoked => ("device_revoked", "credential"),
 }
 
 /// An audit record to be written.

@@ -244,6 +244,9 @@ pub enum Error {
     /// No API token with this ID.
     #[error("api token not found")]
     ApiTokenNotFound,
+    /// No familiar browser with this ID (for this login).
+    #[error("device not found")]
+    DeviceNotFound,
 }
 
 impl Error {
@@ -286,6 +289,7 @@ impl Error {
             Error::LoginExists => "login_exists",
             Error::LoginNotFound => "login_not_found",
             Error::ApiTokenNotFound => "api_token_not_found",
+            Error::DeviceNotFound => "device_not_found",
         }
     }
 
@@ -328,6 +332,7 @@ impl Error {
             Error::LoginExists => "SKS-ACC-0004",
             Error::LoginNotFound => "SKS-ACC-0005",
             Error::ApiTokenNotFound => "SKS-TOK-0001",
+            Error::DeviceNotFound => "SKS-DEV-0001",
         }
     }
 
@@ -347,6 +352,7 @@ impl Error {
             Error::NotFound
             | Error::LoginNotFound
             | Error::ApiTokenNotFound
+            | Error::DeviceNotFound
             | Error::FactorNotRegistered => K::NotFound,
             Error::MethodNotAllowed => K::MethodNotAllowed,
             Error::Internal => K::Internal,
@@ -510,6 +516,10 @@ impl Error {
                 "指定されたAPIトークンは存在しません。",
                 "No API token with this ID exists.",
             ),
+            Error::DeviceNotFound => (
+                "指定された端末(普段ご利用の環境)は登録されていません。",
+                "No familiar browser with this ID is registered.",
+            ),
         };
         match lang {
             Lang::Ja => ja.to_owned(),
@@ -575,6 +585,7 @@ mod tests {
             Error::LoginExists,
             Error::LoginNotFound,
             Error::ApiTokenNotFound,
+            Error::DeviceNotFound,
         ];
         let mut codes = std::collections::HashSet::new();
         let mut names = std::collections::HashSet::new();

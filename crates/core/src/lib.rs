@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod device;
 pub mod email_code;
 pub mod error;
 pub mod lang;

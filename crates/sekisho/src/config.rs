@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 pub struct Key {
     /// Dotted path in the TOML file (`password.preset`).
     pub path: &'static str,
-    /// `string`, `integer` or `bool`.
+    /// `string`, `integer`, `bool` or `list` (of strings; comma-separated in the environment).
     pub kind: &'static str,
     /// Default as written in TOML.
     pub default: &'static str,
@@ -61,6 +61,8 @@ pub const KEYS: &[Key] = &[
     Key { path: "email_code.resend_cooldown_secs", kind: "integer", default: "30", doc: "Wait between two re-issues of a login's code (`email_code_resend_too_soon`)." },
     Key { path: "email_code.max_resends", kind: "integer", default: "3", doc: "Re-issues per login attempt (`email_code_resend_limit`); with `max_tries` it bounds the guesses per password entry to max_tries × (1 + max_resends)." },
     Key { path: "email_code.login_timeout_secs", kind: "integer", default: "900", doc: "How long a login may wait for its e-mail code, re-issues included, before the password must be entered again." },
+    Key { path: "devices.remember_days", kind: "integer", default: "30", doc: "How long a familiar browser (\"don't ask again on this browser\", `remember_device` at the second factor) may skip the second factor." },
+    Key { path: "devices.allowed_methods", kind: "list", default: "[\"email\"]", doc: "Second-factor methods a familiar browser may skip: `email`, `totp` (comma-separated in the environment). The default follows Gungin: e-mail codes yes, authenticator apps no." },
     Key { path: "mail.outbox_dir", kind: "string", default: "\"<data_dir>/outbox\"", doc: "Folder where outgoing mail is written as `.eml` files when no `mail.smtp_host` is set (created at start)." },
     Key { path: "mail.smtp_host", kind: "string", default: "unset", doc: "SMTP server to deliver mail through; unset writes mail to `mail.outbox_dir` instead." },
     Key { path: "mail.smtp_port", kind: "integer", default: "587 (465 with `tls`)", doc: "SMTP server port." },
@@ -98,6 +100,23 @@ pub struct Config {
     pub totp: TotpConfig,
     pub email_code: EmailCodeConfig,
     pub mail: MailConfig,
+    pub devices: DevicesConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DevicesConfig {
+    pub remember_days: u32,
+    pub allowed_methods: Vec<String>,
+}
+
+impl Default for DevicesConfig {
+    fn default() -> Self {
+        DevicesConfig {
+            remember_days: 30,
+            allowed_methods: vec!["email".into()],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -258,6 +277,7 @@ impl Default for Config {
             totp: TotpConfig::default(),
             email_code: EmailCodeConfig::default(),
             mail: MailConfig::default(),
+            devices: DevicesConfig::default(),
         }
     }
 }
@@ -344,6 +364,13 @@ fn parse_env_value(key: &Key, raw: &str) -> Result<toml::Value> {
             "0" | "false" | "no" | "off" => false,
             _ => bail!("{name} must be true or false, got {raw:?}"),
         }),
+        "list" => toml::Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| toml::Value::String(v.to_owned()))
+                .collect(),
+        ),
         _ => toml::Value::String(raw.to_owned()),
     })
 }

@@ -3,6 +3,7 @@
 use crate::config::Config;
 use anyhow::{anyhow, bail, Context, Result};
 use sekisho_core::clock::random_bytes;
+use sekisho_core::device::DevicePolicy;
 use sekisho_core::email_code::EmailCodePolicy;
 use sekisho_core::otp::{Algorithm, OtpParams};
 use sekisho_core::password::{HashParams, PasswordHasher, PasswordPolicy, Preset};
@@ -168,6 +169,7 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         totp: totp_settings(config)?,
         mail: mail_settings(config)?,
         email_code: email_code_policy(config)?,
+        devices: device_policy(config)?,
     };
     let secrets = SecretBox::new("k1", &master_key);
     Ok(AppState::new(
@@ -261,5 +263,22 @@ pub fn email_code_policy(config: &Config) -> Result<EmailCodePolicy> {
         resend_cooldown_secs: c.resend_cooldown_secs,
         max_resends: c.max_resends,
         login_timeout_secs: c.login_timeout_secs,
+    })
+}
+
+/// Familiar-browser rules, checked.
+pub fn device_policy(config: &Config) -> Result<DevicePolicy> {
+    let d = &config.devices;
+    if d.remember_days == 0 || d.remember_days > 400 {
+        bail!("devices.remember_days must be 1 to 400");
+    }
+    for m in &d.allowed_methods {
+        if !["email", "totp"].contains(&m.as_str()) {
+            bail!("devices.allowed_methods may hold only email and totp, not {m:?}");
+        }
+    }
+    Ok(DevicePolicy {
+        remember_secs: i64::from(d.remember_days) * 86_400,
+        allowed_methods: d.allowed_methods.clone(),
     })
 }

@@ -1,6 +1,7 @@
 //! The password login and password changes: the orchestration of core rules, hashing and
 //! storage that the JSON API (and later the hosted pages) share.
 
+use crate::devices::{self, IssuedDevice};
 use crate::email_code;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -20,19 +21,31 @@ pub struct Issued {
     pub token: String,
     /// The stored session.
     pub session: Session,
+    /// The browser remembered by this login (`remember_device`), if any.
+    pub device: Option<IssuedDevice>,
+}
+
+/// What a client sends with its password besides the login ID.
+#[derive(Default, Clone, Copy)]
+pub struct LoginExtras<'a> {
+    /// A one-time code sent together with the password (desktop clients).
+    pub otp: Option<&'a str>,
+    /// The token of a familiar browser (cookie or app), which may skip the second factor.
+    pub device_token: Option<&'a str>,
 }
 
 /// Checks login ID and password (and the one-time code, when given) and, if all rules pass,
 /// opens a full session. Without a code for a login that needs one, the answer is
-/// `second_factor_required` with a challenge that `complete_second_factor` finishes.
+/// `second_factor_required` with a challenge that `complete_second_factor` finishes, unless a
+/// familiar browser's token lets the login skip it.
 pub async fn password_login(
     state: &AppState,
     client: &ClientInfo,
     login_id: &str,
     password: &str,
-    otp: Option<&str>,
+    extras: LoginExtras<'_>,
 ) -> Result<Issued, ApiError> {
-    let result = password_login_inner(state, client, login_id, password, otp).await;
+    let result = password_login_inner(state, client, login_id, password, extras).await;
     state.metrics.login(match &result {
         Ok(_) => "succeeded",
         Err(e) => e.error.name(),
@@ -45,7 +58,7 @@ async fn password_login_inner(
     client: &ClientInfo,
     login_id: &str,
     password: &str,
-    otp: Option<&str>,
+    extras: LoginExtras<'_>,
 ) -> Result<Issued, ApiError> {
     let password = PasswordPolicy::normalize(password);
     let login = match LoginId::parse(login_id) {
@@ -105,7 +118,7 @@ async fn password_login_inner(
                 .with("password_change_url", "/api/v1/me/password")
                 .with("expires_at", issued.session.expires_at.to_rfc3339()))
         }
-        Ok(AfterPassword::Proceed) => second_step(state, client, &login, otp).await,
+        Ok(AfterPassword::Proceed) => second_step(state, client, &login, extras).await,
     }
 }
 
@@ -114,9 +127,9 @@ async fn second_step(
     state: &AppState,
     client: &ClientInfo,
     login: &Login,
-    otp: Option<&str>,
+    extras: LoginExtras<'_>,
 ) -> Result<Issued, ApiError> {
-    let now = state.clock.now();
+    let otp = extras.otp;
     let totp = totp::active_totp(state, login.id).await?;
     let mut registered: Vec<SecondFactor> = totp.iter().map(|_| SecondFactor::Totp).collect();
     // Every login has an address for codes; it counts as registered when the firm chose e-mail
@@ -146,59 +159,101 @@ async fn second_step(
             .await?;
             Err(e.into())
         }
-        SecondStep::Required(methods) => match (otp, totp) {
-            (Some(code), Some(f)) => {
-                totp::check_code(
-                    state,
-                    client,
-                    &login.login_id,
-                    Actor::SelfService,
-                    &f,
-                    code,
-                    totp::OnSuccess {
-                        activate: false,
-                        audit: None,
-                    },
-                )
-                .await?;
-                let spec =
-                    full_session(state, &["pwd", "otp"], "password + authenticator app", None);
-                open_session(state, client, login, spec).await
+        SecondStep::Required(methods) => {
+            // The factor this login would be asked for: the app's code when one is registered.
+            let asked = if totp.is_some() {
+                SecondFactor::Totp
+            } else if methods.contains(&SecondFactor::Email) {
+                SecondFactor::Email
+            } else {
+                methods.first().copied().unwrap_or(SecondFactor::Totp)
+            };
+            if let (None, Some(t)) = (otp, extras.device_token) {
+                if let Some(d) = devices::usable(state, login, t, asked.as_str()).await? {
+                    let what = format!(
+                        "password + familiar browser ({} skipped; device {}, {})",
+                        asked.as_str(),
+                        d.uid,
+                        d.label
+                    );
+                    let spec = full_session(state, &["pwd", "device"], &what, None);
+                    return open_session(state, client, login, spec).await;
+                }
             }
-            // An app's code is the stronger factor: with one registered, no mail is sent (Gungin).
-            (_, None) if methods.contains(&SecondFactor::Email) => {
-                Err(email_code::start(state, client, login).await)
-            }
-            _ => {
-                let tok = token::generate("sksc", state.rng.as_ref());
-                let names: Vec<String> = methods
-                    .iter()
-                    .filter(|m| **m != SecondFactor::Email)
-                    .map(|m| m.as_str().to_owned())
-                    .collect();
-                let expires = now.plus_secs(state.settings.challenge_secs);
-                state
-                    .store
-                    .create_challenge(&token::hash(&tok), login.id, &names, now, expires)
-                    .await?;
-                Err(ApiError::from(Error::SecondFactorRequired)
-                    .with("challenge", tok)
-                    .with("methods", names)
-                    .with("second_factor_url", "/api/v1/login/second-factor")
-                    .with("expires_at", expires.to_rfc3339()))
-            }
-        },
+            required(state, client, login, otp, totp, &methods).await
+        }
     }
 }
 
-/// Finishes a login waiting for its second factor.
+async fn required(
+    state: &AppState,
+    client: &ClientInfo,
+    login: &Login,
+    otp: Option<&str>,
+    totp: Option<sekisho_store::OtpFactor>,
+    methods: &[SecondFactor],
+) -> Result<Issued, ApiError> {
+    let now = state.clock.now();
+    match (otp, totp) {
+        (Some(code), Some(f)) => {
+            totp::check_code(
+                state,
+                client,
+                &login.login_id,
+                Actor::SelfService,
+                &f,
+                code,
+                totp::OnSuccess {
+                    activate: false,
+                    audit: None,
+                },
+            )
+            .await?;
+            let spec = full_session(state, &["pwd", "otp"], "password + authenticator app", None);
+            open_session(state, client, login, spec).await
+        }
+        // An app's code is the stronger factor: with one registered, no mail is sent (Gungin).
+        (_, None) if methods.contains(&SecondFactor::Email) => {
+            Err(email_code::start(state, client, login).await)
+        }
+        _ => {
+            let tok = token::generate("sksc", state.rng.as_ref());
+            let names: Vec<String> = methods
+                .iter()
+                .filter(|m| **m != SecondFactor::Email)
+                .map(|m| m.as_str().to_owned())
+                .collect();
+            let expires = now.plus_secs(state.settings.challenge_secs);
+            state
+                .store
+                .create_challenge(&token::hash(&tok), login.id, &names, now, expires)
+                .await?;
+            Err(ApiError::from(Error::SecondFactorRequired)
+                .with("challenge", tok)
+                .with("methods", names)
+                .with("second_factor_url", "/api/v1/login/second-factor")
+                .with("expires_at", expires.to_rfc3339()))
+        }
+    }
+}
+
+/// Finishes a login waiting for its second factor; with `remember`, the browser becomes
+/// familiar (if the firm allows it for the method used).
 pub async fn complete_second_factor(
     state: &AppState,
     client: &ClientInfo,
     challenge: &str,
     otp: &str,
+    remember: bool,
 ) -> Result<Issued, ApiError> {
     let result = complete_inner(state, client, challenge, otp).await;
+    let result = match result {
+        Ok((mut issued, method, login)) if remember => {
+            issued.device = devices::remember(state, client, &login, method).await?;
+            Ok(issued)
+        }
+        other => other.map(|(issued, _, _)| issued),
+    };
     state.metrics.login(match &result {
         Ok(_) => "succeeded",
         Err(e) => e.error.name(),
@@ -211,7 +266,7 @@ async fn complete_inner(
     client: &ClientInfo,
     challenge: &str,
     otp: &str,
-) -> Result<Issued, ApiError> {
+) -> Result<(Issued, &'static str, Login), ApiError> {
     let now = state.clock.now();
     let token_hash = token::hash(challenge);
     let ch = state
@@ -239,7 +294,8 @@ async fn complete_inner(
             "password + e-mail code",
             Some(ch.id),
         );
-        return open_session(state, client, &login, spec).await;
+        let issued = open_session(state, client, &login, spec).await?;
+        return Ok((issued, email_code::METHOD, login));
     }
     let f = totp::active_totp(state, login.id)
         .await?
@@ -263,7 +319,8 @@ async fn complete_inner(
         "password + authenticator app",
         Some(ch.id),
     );
-    open_session(state, client, &login, spec).await
+    let issued = open_session(state, client, &login, spec).await?;
+    Ok((issued, SecondFactor::Totp.as_str(), login))
 }
 
 fn full_session<'a>(
@@ -349,6 +406,7 @@ async fn open_session(
         return Ok(Issued {
             token: tok,
             session,
+            device: None,
         });
     }
     // Refused in the transaction: say why.

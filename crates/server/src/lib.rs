@@ -3,6 +3,7 @@
 
 mod auth;
 mod code_address;
+mod devices;
 mod email_code;
 mod error;
 mod extract;

@@ -3,6 +3,7 @@
 use crate::hashing::HashPool;
 use crate::mail::MailSettings;
 use crate::metrics::Metrics;
+use sekisho_core::device::DevicePolicy;
 use sekisho_core::email_code::EmailCodePolicy;
 use sekisho_core::otp::OtpParams;
 use sekisho_core::password::PasswordPolicy;
@@ -35,6 +36,8 @@ pub struct Settings {
     pub mail: MailSettings,
     /// E-mail codes at login.
     pub email_code: EmailCodePolicy,
+    /// Familiar browsers.
+    pub devices: DevicePolicy,
 }
 
 /// Authenticator-app (TOTP) settings.

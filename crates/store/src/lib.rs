@@ -6,10 +6,12 @@
 //! concurrent requests on any number of instances leave them exact.
 
 mod account;
+mod devices;
 mod factors;
 mod mail;
 mod sql;
 mod sql_account;
+mod sql_devices;
 mod sql_factors;
 mod sql_mail;
 pub mod testing;
@@ -21,6 +23,7 @@ use sekisho_core::session::{Session, SessionPurpose};
 use sekisho_core::{Lang, Timestamp};
 
 pub use account::{AccountStore, PendingAddress};
+pub use devices::{DeviceStore, NewDevice, TrustedDevice};
 pub use factors::{Challenge, FactorState, FactorStore, IssuedCode, NewOtpFactor, OtpFactor};
 pub use mail::{MailState, MailStore, NewMail, OutboxMail};
 pub use sql::{connect, ConnectOptions};
@@ -147,7 +150,7 @@ pub struct FailureOutcome {
 
 /// Everything Sekisho keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
-pub trait Store: FactorStore + MailStore + AccountStore + Send + Sync {
+pub trait Store: FactorStore + MailStore + AccountStore + DeviceStore + Send + Sync {
     /// The backend in use.
     fn backend(&self) -> Backend;
 
@@ -180,7 +183,7 @@ pub trait Store: FactorStore + MailStore + AccountStore + Send + Sync {
     async fn password_history(&self, login_pk: i64, n: usize) -> StoreResult<Vec<String>>;
 
     /// Sets a new password hash (and records it in the history), revoking the login's sessions
-    /// except `keep_session`.
+    /// except `keep_session` and all its familiar browsers.
     async fn set_password(
         &self,
         login_pk: i64,

@@ -601,6 +601,9 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        crate::sql_devices::revoke_all(&mut tx, login_pk, now)
+            .await
+            .map_err(db_err)?;
         insert_audit(&mut tx, audit).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)
     }

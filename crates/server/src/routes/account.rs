@@ -1,14 +1,19 @@
-//! The customer's own account settings: the code delivery address (認証コード受信用メールアドレス).
+//! The customer's own account settings: the code delivery address (認証コード受信用メールアドレス)
+//! and familiar browsers.
 
 use super::factors::me;
+use crate::auth::event;
 use crate::auth::{self, StepUp};
 use crate::code_address;
+use crate::devices;
 use crate::error::ApiError;
-use crate::extract::{Client, Customer, Json};
+use crate::extract::{Client, Customer, Json, Path};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::routing::{get, post};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
 use axum::Router;
+use sekisho_core::audit::{Actor, EventType};
 use sekisho_core::login::Login;
 use sekisho_core::validate::EmailAddress;
 use sekisho_core::Error;
@@ -22,6 +27,8 @@ pub fn router() -> Router<AppState> {
             get(read_address).put(set_address).delete(remove_address),
         )
         .route("/api/v1/me/code-address/confirm", post(confirm_address))
+        .route("/api/v1/me/devices", get(list_devices))
+        .route("/api/v1/me/devices/{id}", delete(revoke_device))
 }
 
 fn check_len(s: &str) -> Result<(), ApiError> {
@@ -133,4 +140,43 @@ async fn remove_address(
     code_address::remove(&state, &client, &login).await?;
     let login = me(&state, &session).await?;
     Ok(axum::Json(address_view(&state, &login).await?))
+}
+
+async fn list_devices(
+    State(state): State<AppState>,
+    Customer(session): Customer,
+) -> Result<axum::Json<Value>, ApiError> {
+    let login = me(&state, &session).await?;
+    let list = state
+        .store
+        .list_devices(login.id, state.clock.now())
+        .await?;
+    Ok(axum::Json(json!({
+        "devices": list.iter().map(devices::view).collect::<Vec<_>>(),
+    })))
+}
+
+async fn revoke_device(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Customer(session): Customer,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let login = me(&state, &session).await?;
+    let ev = event(
+        &state,
+        EventType::DeviceRevoked,
+        Some(&login.login_id),
+        Actor::SelfService,
+        &client,
+        format!("familiar browser {id} revoked by the customer"),
+    );
+    if !state
+        .store
+        .revoke_device(login.id, &id, state.clock.now(), &ev)
+        .await?
+    {
+        return Err(Error::DeviceNotFound.into());
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -2,6 +2,7 @@
 
 mod account;
 mod admin_audit;
+mod admin_devices;
 mod admin_logins;
 mod admin_mail;
 mod customer;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
             "/api/admin/v1",
             admin_logins::router()
                 .merge(admin_audit::router())
+                .merge(admin_devices::router())
                 .merge(admin_mail::router()),
         )
         .fallback(not_found)

@@ -2,6 +2,7 @@
 
 use reqwest::{Client, Response, StatusCode};
 use sekisho_core::audit::{Actor, ClientInfo};
+use sekisho_core::device::DevicePolicy;
 use sekisho_core::email_code::EmailCodePolicy;
 use sekisho_core::password::{HashParams, PasswordHasher, PasswordPolicy, Preset};
 use sekisho_core::secret_box::SecretBox;
@@ -141,6 +142,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         totp: TotpSettings::default(),
         mail,
         email_code: EmailCodePolicy::default(),
+        devices: DevicePolicy::default(),
     };
     let secrets = SecretBox::new("k1", &[7; 32]);
     let state = AppState::new(

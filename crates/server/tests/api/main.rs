@@ -2,6 +2,7 @@
 
 mod code_address;
 mod common;
+mod devices;
 mod email_code;
 mod smtp;
 
