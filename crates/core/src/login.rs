@@ -65,6 +65,8 @@ pub struct Login {
     pub email: String,
     /// Where e-mail codes go, if the customer set an address of its own for them.
     pub code_email: Option<String>,
+    /// A mail at every successful login (ログイン通知); `None`: the firm's default.
+    pub notify_login: Option<bool>,
     /// Preferred language.
     pub lang: Lang,
     /// The second factor the operator set.
@@ -208,6 +210,7 @@ mod tests {
             display_name: "田中".into(),
             email: "t@example.jp".into(),
             code_email: None,
+            notify_login: None,
             lang: Lang::Ja,
             second_factor: SecondFactor::None,
             mfa_required: false,

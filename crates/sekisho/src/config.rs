@@ -63,6 +63,7 @@ pub const KEYS: &[Key] = &[
     Key { path: "email_code.login_timeout_secs", kind: "integer", default: "900", doc: "How long a login may wait for its e-mail code, re-issues included, before the password must be entered again." },
     Key { path: "devices.remember_days", kind: "integer", default: "30", doc: "How long a familiar browser (\"don't ask again on this browser\", `remember_device` at the second factor) may skip the second factor." },
     Key { path: "devices.allowed_methods", kind: "list", default: "[\"email\"]", doc: "Second-factor methods a familiar browser may skip: `email`, `totp` (comma-separated in the environment). The default follows Gungin: e-mail codes yes, authenticator apps no." },
+    Key { path: "notify.login_default", kind: "bool", default: "false", doc: "Whether new logins get a mail at every successful login (ログイン通知); customers switch it with `PUT /api/v1/me/notifications`, operators with `PATCH /api/admin/v1/logins/{login_id}`." },
     Key { path: "mail.outbox_dir", kind: "string", default: "\"<data_dir>/outbox\"", doc: "Folder where outgoing mail is written as `.eml` files when no `mail.smtp_host` is set (created at start)." },
     Key { path: "mail.smtp_host", kind: "string", default: "unset", doc: "SMTP server to deliver mail through; unset writes mail to `mail.outbox_dir` instead." },
     Key { path: "mail.smtp_port", kind: "integer", default: "587 (465 with `tls`)", doc: "SMTP server port." },
@@ -101,6 +102,13 @@ pub struct Config {
     pub email_code: EmailCodeConfig,
     pub mail: MailConfig,
     pub devices: DevicesConfig,
+    pub notify: NotifyConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    pub login_default: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -278,6 +286,7 @@ impl Default for Config {
             email_code: EmailCodeConfig::default(),
             mail: MailConfig::default(),
             devices: DevicesConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }

@@ -170,6 +170,7 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         mail: mail_settings(config)?,
         email_code: email_code_policy(config)?,
         devices: device_policy(config)?,
+        notify_login_default: config.notify.login_default,
     };
     let secrets = SecretBox::new("k1", &master_key);
     Ok(AppState::new(

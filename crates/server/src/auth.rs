@@ -4,6 +4,8 @@
 use crate::devices::{self, IssuedDevice};
 use crate::email_code;
 use crate::error::ApiError;
+use crate::mail::notices::Notice;
+use crate::notify;
 use crate::state::AppState;
 use crate::totp;
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
@@ -403,6 +405,15 @@ async fn open_session(
     );
     ev.error_code = spec.error_code.map(str::to_owned);
     if let Some(session) = state.store.create_session(&new, &ev).await? {
+        if spec.event_type == EventType::LoginSucceeded && notify::wants_login_notice(state, login)
+        {
+            let what = Notice::Login {
+                ip: client.ip.as_deref(),
+                user_agent: client.user_agent.as_deref(),
+                methods: &session.methods,
+            };
+            notify::send(state, login, &what).await;
+        }
         return Ok(Issued {
             token: tok,
             session,
@@ -545,10 +556,13 @@ async fn password_failure(
         client,
         format!("locked after {threshold} consecutive password failures"),
     );
-    state
+    let out = state
         .store
         .record_password_failure(login.id, threshold, state.clock.now(), &ev, &lock)
         .await?;
+    if out.newly_locked {
+        notify::send(state, login, &Notice::Locked { factor: false }).await;
+    }
     Ok(())
 }
 

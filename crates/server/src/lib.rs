@@ -10,6 +10,7 @@ mod extract;
 mod hashing;
 pub mod mail;
 mod metrics;
+mod notify;
 mod routes;
 mod state;
 pub mod system;

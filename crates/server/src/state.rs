@@ -38,6 +38,8 @@ pub struct Settings {
     pub email_code: EmailCodePolicy,
     /// Familiar browsers.
     pub devices: DevicePolicy,
+    /// Login notifications for new logins (the customer can switch them).
+    pub notify_login_default: bool,
 }
 
 /// Authenticator-app (TOTP) settings.

@@ -66,6 +66,8 @@ pub struct NewLogin {
     pub second_factor: SecondFactor,
     /// MFA mandatory.
     pub mfa_required: bool,
+    /// Login notifications (`None`: the firm's default at the time of each login).
+    pub notify_login: Option<bool>,
     /// Creation time.
     pub now: Timestamp,
 }
@@ -85,6 +87,8 @@ pub struct LoginPatch {
     pub mfa_required: Option<bool>,
     /// Disable (true) or enable (false). Disabling also revokes the login's sessions.
     pub disabled: Option<bool>,
+    /// Switch login notifications on or off.
+    pub notify_login: Option<bool>,
 }
 
 /// A search over logins, ordered by login ID.

@@ -94,6 +94,7 @@ fn new_login(id: &str) -> NewLogin {
         lang: Lang::Ja,
         second_factor: SecondFactor::None,
         mfa_required: false,
+        notify_login: Some(false),
         now: Timestamp(1_000),
     }
 }
@@ -144,6 +145,7 @@ async fn logins_round_trip_with_audit(db: Db) {
         second_factor: Some(SecondFactor::Totp),
         mfa_required: Some(true),
         lang: Some(Lang::En),
+        notify_login: Some(true),
         ..Default::default()
     };
     let updated = ok(s
@@ -157,6 +159,7 @@ async fn logins_round_trip_with_audit(db: Db) {
     .unwrap_or_else(|| unreachable!("login exists"));
     assert_eq!(updated.second_factor, SecondFactor::Totp);
     assert!(updated.mfa_required);
+    assert_eq!(updated.notify_login, Some(true));
     assert_eq!(updated.lang, Lang::En);
     assert_eq!(updated.updated_at, Timestamp(2_000));
     assert_eq!(updated.display_name, "tanaka 様", "untouched fields stay");

@@ -8,6 +8,7 @@ use crate::code_address;
 use crate::devices;
 use crate::error::ApiError;
 use crate::extract::{Client, Customer, Json, Path};
+use crate::notify;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,6 +18,7 @@ use sekisho_core::audit::{Actor, EventType};
 use sekisho_core::login::Login;
 use sekisho_core::validate::EmailAddress;
 use sekisho_core::Error;
+use sekisho_store::LoginPatch;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -27,6 +29,10 @@ pub fn router() -> Router<AppState> {
             get(read_address).put(set_address).delete(remove_address),
         )
         .route("/api/v1/me/code-address/confirm", post(confirm_address))
+        .route(
+            "/api/v1/me/notifications",
+            get(read_notifications).put(set_notifications),
+        )
         .route("/api/v1/me/devices", get(list_devices))
         .route("/api/v1/me/devices/{id}", delete(revoke_device))
 }
@@ -179,4 +185,49 @@ async fn revoke_device(
         return Err(Error::DeviceNotFound.into());
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn read_notifications(
+    State(state): State<AppState>,
+    Customer(session): Customer,
+) -> Result<axum::Json<Value>, ApiError> {
+    let login = me(&state, &session).await?;
+    Ok(axum::Json(
+        json!({ "login": notify::wants_login_notice(&state, &login) }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotificationsBody {
+    login: bool,
+}
+
+async fn set_notifications(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Customer(session): Customer,
+    Json(body): Json<NotificationsBody>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let login = me(&state, &session).await?;
+    let patch = LoginPatch {
+        notify_login: Some(body.login),
+        ..Default::default()
+    };
+    let ev = event(
+        &state,
+        EventType::LoginUpdated,
+        Some(&login.login_id),
+        Actor::SelfService,
+        &client,
+        format!("notify_login={} (by the customer)", body.login),
+    );
+    let updated = state
+        .store
+        .update_login(&login.login_id, &patch, state.clock.now(), &ev)
+        .await?
+        .ok_or(Error::SessionInvalid)?;
+    Ok(axum::Json(
+        json!({ "login": notify::wants_login_notice(&state, &updated) }),
+    ))
 }

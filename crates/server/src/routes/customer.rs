@@ -7,6 +7,8 @@ use crate::devices;
 use crate::email_code;
 use crate::error::ApiError;
 use crate::extract::{ApiCaller, Client, Customer, Json};
+use crate::mail::notices::Notice;
+use crate::notify;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -236,6 +238,8 @@ async fn change_password(
         .store
         .set_password(login.id, &hash, false, state.clock.now(), keep, &ev)
         .await?;
+    let what = Notice::PasswordChanged { by_operator: false };
+    notify::send(&state, &login, &what).await;
     Ok(axum::Json(
         json!({ "changed": true, "login_required": !full }),
     ))

@@ -4,6 +4,8 @@
 use crate::auth::{self, event};
 use crate::error::ApiError;
 use crate::extract::{Client, Customer, Json};
+use crate::mail::notices::Notice;
+use crate::notify;
 use crate::state::AppState;
 use crate::totp::{self, OnSuccess};
 use axum::extract::State;
@@ -190,6 +192,7 @@ async fn confirm(
         },
     )
     .await?;
+    notify::send(&state, &login, &Notice::FactorAdded("totp")).await;
     Ok(axum::Json(
         json!({ "factor_id": f.uid, "method": "totp", "state": "active" }),
     ))
@@ -273,7 +276,9 @@ async fn stop_using(
         &client,
         "authenticator app removed by the customer (利用停止)",
     );
-    state.store.delete_otp_factor(f.id, &ev).await?;
+    if state.store.delete_otp_factor(f.id, &ev).await? && f.state == FactorState::Active {
+        notify::send(&state, &login, &Notice::FactorRemoved("totp")).await;
+    }
     Ok(axum::Json(
         json!({ "method": "totp", "state": "not_registered" }),
     ))

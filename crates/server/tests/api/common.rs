@@ -54,6 +54,8 @@ pub struct Options {
     pub mail_max_attempts: u32,
     /// Point the app at a port where no SMTP server listens (delivery fails).
     pub smtp_down: bool,
+    /// `notify.login_default`.
+    pub notify_login_default: bool,
 }
 
 impl Default for Options {
@@ -64,6 +66,7 @@ impl Default for Options {
             clock: None,
             mail_max_attempts: 3,
             smtp_down: false,
+            notify_login_default: false,
         }
     }
 }
@@ -143,6 +146,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         mail,
         email_code: EmailCodePolicy::default(),
         devices: DevicePolicy::default(),
+        notify_login_default: opts.notify_login_default,
     };
     let secrets = SecretBox::new("k1", &[7; 32]);
     let state = AppState::new(

@@ -75,7 +75,7 @@ async fn assert_asked(app: &TestApp, r: Response, address: &str) {
     )
     .await;
     assert_eq!(v["methods"], json!(["email"]));
-    app.smtp.next_for(address, 10).await;
+    app.smtp.next_kind(address, "email_code", 10).await;
 }
 
 #[tokio::test]
@@ -234,7 +234,7 @@ async fn remember_by_email_with(
     let r = app.login(login_id, password).await;
     let v: Value = ok(r.json().await);
     let challenge = v["challenge"].as_str().unwrap_or_default().to_owned();
-    let code = app.smtp.next_for(address, 10).await.code(6);
+    let code = app.smtp.next_kind(address, "email_code", 10).await.code(6);
     let r = second_factor(app, &challenge, &code, true).await;
     let v: Value = ok(r.json().await);
     v["device_token"].as_str().unwrap_or_default().to_owned()

@@ -35,7 +35,7 @@ pub async fn start(app: &TestApp, login_id: &str, address: &str) -> (String, Str
     assert_eq!(v["methods"], json!(["email"]), "{v}");
     assert!(v["sent_to"].as_str().is_some_and(|s| s.contains("***@")));
     let challenge = v["challenge"].as_str().unwrap_or_default().to_owned();
-    let mail = app.smtp.next_for(address, 10).await;
+    let mail = app.smtp.next_kind(address, "email_code", 10).await;
     (challenge, mail.code(6))
 }
 

@@ -12,6 +12,7 @@ mod health;
 mod lockout;
 mod login;
 mod mail;
+mod notifications;
 mod passwords;
 mod sessions;
 mod totp;

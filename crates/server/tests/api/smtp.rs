@@ -114,10 +114,20 @@ impl SmtpServer {
 
     /// Waits (at most `secs` seconds) for the next message to `address` and takes it.
     pub async fn next_for(&self, address: &str, secs: u64) -> Received {
+        self.next_of(address, None, secs).await
+    }
+
+    /// Waits for the next message of this kind (`X-Sekisho-Kind`, e.g. `email_code`) to
+    /// `address` and takes it, leaving other mails to that address in place.
+    pub async fn next_kind(&self, address: &str, kind: &str, secs: u64) -> Received {
+        self.next_of(address, Some(kind), secs).await
+    }
+
+    async fn next_of(&self, address: &str, kind: Option<&str>, secs: u64) -> Received {
         let wait = async {
             loop {
                 let arrived = self.inbox.arrived.notified();
-                if let Some(m) = self.take(address) {
+                if let Some(m) = self.take(address, kind) {
                     return m;
                 }
                 arrived.await;
@@ -125,18 +135,20 @@ impl SmtpServer {
         };
         tokio::time::timeout(Duration::from_secs(secs), wait)
             .await
-            .unwrap_or_else(|_| unreachable!("no mail to {address} within {secs} s"))
+            .unwrap_or_else(|_| unreachable!("no mail ({kind:?}) to {address} within {secs} s"))
     }
 
-    fn take(&self, address: &str) -> Option<Received> {
+    fn take(&self, address: &str, kind: Option<&str>) -> Option<Received> {
         let mut messages = self
             .inbox
             .messages
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let i = messages
-            .iter()
-            .position(|m| m.to.iter().any(|t| t == address))?;
+        let header = kind.map(|k| format!("X-Sekisho-Kind: {k}\r\n"));
+        let i = messages.iter().position(|m| {
+            m.to.iter().any(|t| t == address)
+                && header.as_ref().is_none_or(|h| m.data.contains(h.as_str()))
+        })?;
         Some(messages.remove(i))
     }
 
