@@ -53,7 +53,7 @@ macro_rules! event_types {
             pub const ALL: &'static [EventType] = &[$(EventType::$variant),*];
             /// The stored name.
             pub fn as_str(self) -> &'static str { match self { $(EventType::$variant => $name),* } }
-            /// The event group (`authentication`, `credential`, `account`, `session`, `admin`).
+            /// The event group (`authentication`, `credential`, `account`, `session`, `admin`, `mail`).
             pub fn group(self) -> &'static str { match self { $(EventType::$variant => $group),* } }
             /// Parses a stored name.
             pub fn parse(s: &str) -> Option<EventType> { match s { $($name => Some(EventType::$variant),)* _ => None } }
@@ -70,7 +70,6 @@ event_types! {
     PasswordChanged => ("password_changed", "credential"),
     TradingPasswordSet => ("trading_password_set", "credential"),
     TradingPasswordChanged => ("trading_password_changed", "credential"),
-    ReauthenticationFailed => ("reauthentication_failed", "authentication"),
     LoginCreated => ("login_created", "account"),
     LoginUpdated => ("login_updated", "account"),
     LoginDeleted => ("login_deleted", "account"),
@@ -84,6 +83,14 @@ event_types! {
     FactorAdded => ("second_factor_added", "credential"),
     FactorRevealed => ("second_factor_revealed", "credential"),
     FactorRemoved => ("second_factor_removed", "credential"),
+    EmailCodeSent => ("email_code_sent", "authentication"),
+    MailFailed => ("mail_failed", "mail"),
+    CodeAddressRequested => ("code_address_change_requested", "account"),
+    CodeAddressConfirmationFailed => ("code_address_confirmation_failed", "account"),
+    CodeAddressChanged => ("code_address_changed", "account"),
+    StepUpFailed => ("step_up_failed", "authentication"),
+    DeviceRemembered => ("device_remembered", "credential"),
+    DeviceRevoked => ("device_revoked", "credential"),
 }
 
 /// An audit record to be written.

@@ -193,6 +193,24 @@ pub enum Error {
     /// The login challenge is unknown, expired or already used.
     #[error("challenge invalid")]
     ChallengeInvalid,
+    /// The e-mail code is wrong; the customer may enter it again.
+    #[error("email code invalid")]
+    EmailCodeInvalid,
+    /// The e-mail code has expired; log in again or have a new one sent.
+    #[error("email code expired")]
+    EmailCodeExpired,
+    /// The e-mail code no longer works after too many wrong tries; log in again or re-issue.
+    #[error("email code exhausted")]
+    EmailCodeExhausted,
+    /// A new code was sent too recently; wait before asking again.
+    #[error("email code resend too soon")]
+    EmailCodeResendTooSoon,
+    /// No more codes for this login attempt; log in again.
+    #[error("email code resend limit")]
+    EmailCodeResendLimit,
+    /// The confirmation code for a new delivery address is wrong, expired or used up.
+    #[error("confirmation code invalid")]
+    ConfirmationCodeInvalid,
     /// An active factor of this method exists.
     #[error("factor already registered")]
     FactorAlreadyRegistered,
@@ -235,6 +253,9 @@ pub enum Error {
     /// No API token with this ID.
     #[error("api token not found")]
     ApiTokenNotFound,
+    /// No familiar browser with this ID (for this login).
+    #[error("device not found")]
+    DeviceNotFound,
 }
 
 impl Error {
@@ -260,6 +281,12 @@ impl Error {
             Error::SecondFactorInvalid => "second_factor_invalid",
             Error::SecondFactorLocked => "second_factor_locked",
             Error::ChallengeInvalid => "challenge_invalid",
+            Error::EmailCodeInvalid => "email_code_invalid",
+            Error::EmailCodeExpired => "email_code_expired",
+            Error::EmailCodeExhausted => "email_code_exhausted",
+            Error::EmailCodeResendTooSoon => "email_code_resend_too_soon",
+            Error::EmailCodeResendLimit => "email_code_resend_limit",
+            Error::ConfirmationCodeInvalid => "confirmation_code_invalid",
             Error::FactorAlreadyRegistered => "second_factor_already_registered",
             Error::FactorNotRegistered => "second_factor_not_registered",
             Error::EnrolmentExpired => "enrolment_expired",
@@ -274,6 +301,7 @@ impl Error {
             Error::LoginExists => "login_exists",
             Error::LoginNotFound => "login_not_found",
             Error::ApiTokenNotFound => "api_token_not_found",
+            Error::DeviceNotFound => "device_not_found",
         }
     }
 
@@ -299,6 +327,12 @@ impl Error {
             Error::SecondFactorInvalid => "SKS-LGN-0007",
             Error::SecondFactorLocked => "SKS-LGN-0008",
             Error::ChallengeInvalid => "SKS-LGN-0009",
+            Error::EmailCodeInvalid => "SKS-LGN-0010",
+            Error::EmailCodeExpired => "SKS-LGN-0011",
+            Error::EmailCodeExhausted => "SKS-LGN-0012",
+            Error::EmailCodeResendTooSoon => "SKS-LGN-0013",
+            Error::EmailCodeResendLimit => "SKS-LGN-0014",
+            Error::ConfirmationCodeInvalid => "SKS-ACC-0006",
             Error::FactorAlreadyRegistered => "SKS-FAC-0001",
             Error::FactorNotRegistered => "SKS-FAC-0002",
             Error::EnrolmentExpired => "SKS-FAC-0003",
@@ -313,6 +347,7 @@ impl Error {
             Error::LoginExists => "SKS-ACC-0004",
             Error::LoginNotFound => "SKS-ACC-0005",
             Error::ApiTokenNotFound => "SKS-TOK-0001",
+            Error::DeviceNotFound => "SKS-DEV-0001",
         }
     }
 
@@ -326,12 +361,14 @@ impl Error {
             | Error::InvalidEmail
             | Error::InvalidDisplayName
             | Error::TradingPasswordSameAsLogin
-            | Error::EnrolmentExpired => K::BadRequest,
+            | Error::EnrolmentExpired
+            | Error::ConfirmationCodeInvalid => K::BadRequest,
             Error::PayloadTooLarge => K::PayloadTooLarge,
             Error::UnsupportedMediaType => K::UnsupportedMediaType,
             Error::NotFound
             | Error::LoginNotFound
             | Error::ApiTokenNotFound
+            | Error::DeviceNotFound
             | Error::FactorNotRegistered => K::NotFound,
             Error::MethodNotAllowed => K::MethodNotAllowed,
             Error::Internal => K::Internal,
@@ -344,7 +381,11 @@ impl Error {
             | Error::TradingPasswordInvalid
             | Error::SecondFactorRequired
             | Error::SecondFactorInvalid
-            | Error::ChallengeInvalid => K::Unauthorized,
+            | Error::ChallengeInvalid
+            | Error::EmailCodeInvalid
+            | Error::EmailCodeExpired
+            | Error::EmailCodeExhausted => K::Unauthorized,
+            Error::EmailCodeResendTooSoon | Error::EmailCodeResendLimit => K::TooManyRequests,
             Error::InsufficientScope
             | Error::LoginLocked
             | Error::LoginDisabled
@@ -429,6 +470,30 @@ impl Error {
                 "ログインの有効期限が切れたか、既に完了しています。最初からログインしてください。",
                 "This login attempt has expired or was already completed. Please log in again.",
             ),
+            Error::EmailCodeInvalid => (
+                "認証コードに誤りがあります。再度ご入力ください。",
+                "The verification code is wrong. Please enter it again.",
+            ),
+            Error::EmailCodeExpired => (
+                "認証コードの有効期限が切れています。再度、お手続きをやり直してください。再度ログインいただくか、「認証コード再発行」で新しいコードをお受け取りください。",
+                "The verification code has expired. Please log in again or have a new code sent.",
+            ),
+            Error::EmailCodeExhausted => (
+                "無効な認証コードです。再度、お手続きをやり直してください。認証コードは所定の回数を超えて誤入力すると無効になります。再度ログインいただくか、「認証コード再発行」で新しいコードをお受け取りください。",
+                "The verification code is no longer valid after too many wrong entries. Please log in again or have a new code sent.",
+            ),
+            Error::EmailCodeResendTooSoon => (
+                "認証コードを送信したばかりです。しばらくしてから再発行してください。",
+                "A code was sent a moment ago. Please wait a little before asking for a new one.",
+            ),
+            Error::EmailCodeResendLimit => (
+                "認証コードの再発行回数の上限に達しました。最初からログインしてください。",
+                "No more codes can be sent for this login. Please log in again.",
+            ),
+            Error::ConfirmationCodeInvalid => (
+                "確認コードに誤りがあるか、有効期限が切れています。もう一度お手続きください。",
+                "The confirmation code is wrong or has expired. Please start the change again.",
+            ),
             Error::FactorAlreadyRegistered => (
                 "認証アプリは既に登録されています(利用中)。変更する場合は利用停止してからお申し込みください。",
                 "An authenticator app is already registered. Stop using it before registering another.",
@@ -481,6 +546,10 @@ impl Error {
                 "指定されたAPIトークンは存在しません。",
                 "No API token with this ID exists.",
             ),
+            Error::DeviceNotFound => (
+                "指定された端末(普段ご利用の環境)は登録されていません。",
+                "No familiar browser with this ID is registered.",
+            ),
         };
         match lang {
             Lang::Ja => ja.to_owned(),
@@ -523,6 +592,12 @@ mod tests {
             Error::SecondFactorInvalid,
             Error::SecondFactorLocked,
             Error::ChallengeInvalid,
+            Error::EmailCodeInvalid,
+            Error::EmailCodeExpired,
+            Error::EmailCodeExhausted,
+            Error::EmailCodeResendTooSoon,
+            Error::EmailCodeResendLimit,
+            Error::ConfirmationCodeInvalid,
             Error::FactorAlreadyRegistered,
             Error::FactorNotRegistered,
             Error::EnrolmentExpired,
@@ -543,6 +618,7 @@ mod tests {
             Error::LoginExists,
             Error::LoginNotFound,
             Error::ApiTokenNotFound,
+            Error::DeviceNotFound,
         ];
         let mut codes = std::collections::HashSet::new();
         let mut names = std::collections::HashSet::new();

@@ -7,6 +7,8 @@
 
 pub mod audit;
 pub mod clock;
+pub mod device;
+pub mod email_code;
 pub mod error;
 pub mod lang;
 pub mod login;

@@ -63,6 +63,10 @@ pub struct Login {
     pub display_name: String,
     /// Registered e-mail address.
     pub email: String,
+    /// Where e-mail codes go, if the customer set an address of its own for them.
+    pub code_email: Option<String>,
+    /// A mail at every successful login (ログイン通知); `None`: the firm's default.
+    pub notify_login: Option<bool>,
     /// Preferred language.
     pub lang: Lang,
     /// The second factor the operator set.
@@ -130,6 +134,11 @@ pub enum SecondStep {
 }
 
 impl Login {
+    /// The address e-mail codes go to: the delivery address, else the registered one (JTG).
+    pub fn code_address(&self) -> &str {
+        self.code_email.as_deref().unwrap_or(&self.email)
+    }
+
     /// Decides the second step from the operator's setting and the methods the customer has
     /// registered (and that Sekisho can check). With a specific method set, only that method
     /// counts; with `any` or `none`, every registered one does. When none counts, the login goes
@@ -200,6 +209,8 @@ mod tests {
             login_id: "tanaka".into(),
             display_name: "田中".into(),
             email: "t@example.jp".into(),
+            code_email: None,
+            notify_login: None,
             lang: Lang::Ja,
             second_factor: SecondFactor::None,
             mfa_required: false,

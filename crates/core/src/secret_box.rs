@@ -10,15 +10,41 @@ use base64::Engine;
 pub struct SecretBox {
     key_id: String,
     cipher: Aes256Gcm,
+    mac_key: [u8; 32],
 }
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 impl SecretBox {
     /// A box for a 32-byte master key named `key_id` (letters and digits, stored with each value).
     pub fn new(key_id: &str, key: &[u8; 32]) -> SecretBox {
+        // A separate key for hashing short codes, so the encryption key is used for one thing.
+        let mut mac = <HmacSha256 as hmac::Mac>::new_from_slice(key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        hmac::Mac::update(&mut mac, b"sekisho/code-hash/v1");
         SecretBox {
             key_id: key_id.to_owned(),
             cipher: Aes256Gcm::new(key.into()),
+            mac_key: hmac::Mac::finalize(mac).into_bytes().into(),
         }
+    }
+
+    /// A keyed hash (HMAC-SHA-256, hex) of a short secret such as a 6-digit code bound to
+    /// `context`: unlike a plain hash, a copy of the database does not let anyone try all
+    /// million codes offline.
+    pub fn code_hash(&self, context: &str, code: &str) -> String {
+        let mut mac = <HmacSha256 as hmac::Mac>::new_from_slice(&self.mac_key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        hmac::Mac::update(&mut mac, context.as_bytes());
+        hmac::Mac::update(&mut mac, b"\0");
+        hmac::Mac::update(&mut mac, code.as_bytes());
+        hex::encode(hmac::Mac::finalize(mac).into_bytes())
+    }
+
+    /// Compares two hashes in constant time.
+    pub fn hashes_equal(a: &str, b: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
     }
 
     /// Encrypts `plaintext` bound to `aad` with a fresh 12-byte `nonce` from the caller's RNG;
@@ -66,6 +92,25 @@ impl SecretBox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_hashes_are_keyed_and_bound_to_their_context() {
+        let b = SecretBox::new("k1", &[9; 32]);
+        let h = b.code_hash("challenge-1", "123456");
+        assert_eq!(h.len(), 64);
+        assert!(SecretBox::hashes_equal(
+            &h,
+            &b.code_hash("challenge-1", "123456")
+        ));
+        assert!(!SecretBox::hashes_equal(
+            &h,
+            &b.code_hash("challenge-2", "123456")
+        ));
+        assert!(!SecretBox::hashes_equal(
+            &h,
+            &SecretBox::new("k1", &[8; 32]).code_hash("challenge-1", "123456")
+        ));
+    }
 
     #[test]
     fn seal_open_and_tamper() {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 pub struct Key {
     /// Dotted path in the TOML file (`password.preset`).
     pub path: &'static str,
-    /// `string`, `integer` or `bool`.
+    /// `string`, `integer`, `bool` or `list` (of strings; comma-separated in the environment).
     pub kind: &'static str,
     /// Default as written in TOML.
     pub default: &'static str,
@@ -57,7 +57,30 @@ pub const KEYS: &[Key] = &[
     Key { path: "totp.enrolment_timeout_secs", kind: "integer", default: "600", doc: "How long an enrolment may stay unconfirmed." },
     Key { path: "totp.lockout_threshold", kind: "integer", default: "10", doc: "Consecutive wrong codes that lock the factor until an operator unlocks the login." },
     Key { path: "trading_password.reauth", kind: "bool", default: "false", doc: "Ask for the trading password (取引パスワード) instead of the login password before sensitive changes such as registering an authenticator app, for logins that have one (operators set it with `PUT /api/admin/v1/logins/{login_id}/trading-password`, customers change it with `PUT /api/v1/me/trading-password`)." },
-    Key { path: "mail.outbox_dir", kind: "string", default: "\"<data_dir>/outbox\"", doc: "Folder where outgoing mail is written as `.eml` files (created at start; the e-mail features write to it)." },
+    Key { path: "email_code.digits", kind: "integer", default: "6", doc: "Length of the codes sent by e-mail at login (4–10)." },
+    Key { path: "email_code.ttl_secs", kind: "integer", default: "300", doc: "How long an e-mail code is valid (JTG: 5 minutes)." },
+    Key { path: "email_code.max_tries", kind: "integer", default: "5", doc: "Wrong tries a code allows; the one that reaches it invalidates the code (`email_code_exhausted`)." },
+    Key { path: "email_code.resend_cooldown_secs", kind: "integer", default: "30", doc: "Wait between two re-issues of a login's code (`email_code_resend_too_soon`)." },
+    Key { path: "email_code.max_resends", kind: "integer", default: "3", doc: "Re-issues per login attempt (`email_code_resend_limit`); with `max_tries` it bounds the guesses per password entry to max_tries × (1 + max_resends)." },
+    Key { path: "email_code.login_timeout_secs", kind: "integer", default: "900", doc: "How long a login may wait for its e-mail code, re-issues included, before the password must be entered again." },
+    Key { path: "devices.remember_days", kind: "integer", default: "30", doc: "How long a familiar browser (\"don't ask again on this browser\", `remember_device` at the second factor) may skip the second factor." },
+    Key { path: "devices.allowed_methods", kind: "list", default: "[\"email\"]", doc: "Second-factor methods a familiar browser may skip: `email`, `totp` (comma-separated in the environment). The default follows Gungin: e-mail codes yes, authenticator apps no." },
+    Key { path: "notify.login_default", kind: "bool", default: "false", doc: "Whether new logins get a mail at every successful login (ログイン通知); customers switch it with `PUT /api/v1/me/notifications`, operators with `PATCH /api/admin/v1/logins/{login_id}`." },
+    Key { path: "mail.outbox_dir", kind: "string", default: "\"<data_dir>/outbox\"", doc: "Folder where outgoing mail is written as `.eml` files when no `mail.smtp_host` is set (created at start)." },
+    Key { path: "mail.smtp_host", kind: "string", default: "unset", doc: "SMTP server to deliver mail through; unset writes mail to `mail.outbox_dir` instead." },
+    Key { path: "mail.smtp_port", kind: "integer", default: "587 (465 with `tls`)", doc: "SMTP server port." },
+    Key { path: "mail.smtp_tls", kind: "string", default: "\"starttls\"", doc: "`starttls` (required, refused if the server does not offer it), `tls` (implicit TLS from the first byte) or `none` (only for a relay on the same host)." },
+    Key { path: "mail.smtp_username", kind: "string", default: "unset", doc: "User name for SMTP AUTH; unset sends without AUTH." },
+    Key { path: "mail.smtp_password", kind: "string", default: "unset", doc: "Password for SMTP AUTH. Prefer `SEKISHO_MAIL_SMTP_PASSWORD`; it never appears in logs." },
+    Key { path: "mail.smtp_pool_size", kind: "integer", default: "4", doc: "SMTP connections kept open and reused." },
+    Key { path: "mail.timeout_secs", kind: "integer", default: "30", doc: "Longest time one delivery attempt may take (requests never wait for delivery)." },
+    Key { path: "mail.from", kind: "string", default: "\"no-reply@sekisho.invalid\"", doc: "Sender address of every mail." },
+    Key { path: "mail.firm_name", kind: "string", default: "\"Sekisho\"", doc: "The firm's name: sender display name, subject prefix and signature." },
+    Key { path: "mail.support_contact", kind: "string", default: "\"\"", doc: "How customers reach the support desk (e.g. `サポートデスク 0120-000-000`), named in every notice as what to do if it was not them; empty says \"the support desk\". Never a link (anti-phishing)." },
+    Key { path: "mail.max_attempts", kind: "integer", default: "8", doc: "Delivery attempts before a mail is given up, audited as `mail_failed` and listed by `GET /api/admin/v1/mail?state=failed`." },
+    Key { path: "mail.retry_base_secs", kind: "integer", default: "30", doc: "Wait before the second attempt; doubled after each further failure." },
+    Key { path: "mail.retry_max_secs", kind: "integer", default: "3600", doc: "Longest wait between two attempts." },
+    Key { path: "mail.poll_interval_ms", kind: "integer", default: "5000", doc: "How often the sender looks for due mail besides being woken by new mail (retries, other instances' mail)." },
 ];
 
 /// The resolved configuration.
@@ -80,7 +103,56 @@ pub struct Config {
     pub session: SessionConfig,
     pub totp: TotpConfig,
     pub trading_password: TradingPasswordConfig,
+    pub email_code: EmailCodeConfig,
     pub mail: MailConfig,
+    pub devices: DevicesConfig,
+    pub notify: NotifyConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    pub login_default: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DevicesConfig {
+    pub remember_days: u32,
+    pub allowed_methods: Vec<String>,
+}
+
+impl Default for DevicesConfig {
+    fn default() -> Self {
+        DevicesConfig {
+            remember_days: 30,
+            allowed_methods: vec!["email".into()],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailCodeConfig {
+    pub digits: u32,
+    pub ttl_secs: i64,
+    pub max_tries: u32,
+    pub resend_cooldown_secs: i64,
+    pub max_resends: u32,
+    pub login_timeout_secs: i64,
+}
+
+impl Default for EmailCodeConfig {
+    fn default() -> Self {
+        EmailCodeConfig {
+            digits: 6,
+            ttl_secs: 300,
+            max_tries: 5,
+            resend_cooldown_secs: 30,
+            max_resends: 3,
+            login_timeout_secs: 900,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -143,10 +215,65 @@ pub struct TradingPasswordConfig {
     pub reauth: bool,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailConfig {
     pub outbox_dir: Option<PathBuf>,
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    pub smtp_tls: String,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    pub smtp_pool_size: u32,
+    pub timeout_secs: u64,
+    pub from: String,
+    pub firm_name: String,
+    pub support_contact: String,
+    pub max_attempts: u32,
+    pub retry_base_secs: i64,
+    pub retry_max_secs: i64,
+    pub poll_interval_ms: u64,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            outbox_dir: None,
+            smtp_host: None,
+            smtp_port: None,
+            smtp_tls: "starttls".into(),
+            smtp_username: None,
+            smtp_password: None,
+            smtp_pool_size: 4,
+            timeout_secs: 30,
+            from: "no-reply@sekisho.invalid".into(),
+            firm_name: "Sekisho".into(),
+            support_contact: String::new(),
+            max_attempts: 8,
+            retry_base_secs: 30,
+            retry_max_secs: 3600,
+            poll_interval_ms: 5000,
+        }
+    }
+}
+
+// The SMTP password must not reach a log through `{:?}`.
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("outbox_dir", &self.outbox_dir)
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_tls", &self.smtp_tls)
+            .field("smtp_username", &self.smtp_username)
+            .field(
+                "smtp_password",
+                &self.smtp_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("from", &self.from)
+            .field("firm_name", &self.firm_name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Config {
@@ -168,7 +295,10 @@ impl Default for Config {
             session: SessionConfig::default(),
             totp: TotpConfig::default(),
             trading_password: TradingPasswordConfig::default(),
+            email_code: EmailCodeConfig::default(),
             mail: MailConfig::default(),
+            devices: DevicesConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -255,6 +385,13 @@ fn parse_env_value(key: &Key, raw: &str) -> Result<toml::Value> {
             "0" | "false" | "no" | "off" => false,
             _ => bail!("{name} must be true or false, got {raw:?}"),
         }),
+        "list" => toml::Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| toml::Value::String(v.to_owned()))
+                .collect(),
+        ),
         _ => toml::Value::String(raw.to_owned()),
     })
 }

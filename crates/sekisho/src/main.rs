@@ -127,6 +127,8 @@ async fn main() -> Result<()> {
         } => {
             let c = load(&config)?;
             wiring::password_policy(&c)?;
+            wiring::mail_settings(&c)?;
+            wiring::email_code_policy(&c)?;
             println!(
                 "configuration OK (database: {})",
                 c.database_url()?.split('?').next().unwrap_or("")

@@ -3,11 +3,14 @@
 use crate::config::Config;
 use anyhow::{anyhow, bail, Context, Result};
 use sekisho_core::clock::random_bytes;
+use sekisho_core::device::DevicePolicy;
+use sekisho_core::email_code::EmailCodePolicy;
 use sekisho_core::otp::{Algorithm, OtpParams};
 use sekisho_core::password::{HashParams, PasswordHasher, PasswordPolicy, Preset};
 use sekisho_core::secret_box::SecretBox;
 use sekisho_core::session::SessionPolicy;
 use sekisho_core::Random;
+use sekisho_server::mail::{Delivery, MailSettings, Redacted, SmtpSettings, SmtpTls};
 use sekisho_server::system::{OsRandom, SystemClock};
 use sekisho_server::{AppState, HashPool, Settings, TotpSettings};
 use sekisho_store::{ConnectOptions, Store};
@@ -166,6 +169,10 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         challenge_secs: config.session.challenge_timeout_secs,
         totp: totp_settings(config)?,
         trading_password_reauth: config.trading_password.reauth,
+        mail: mail_settings(config)?,
+        email_code: email_code_policy(config)?,
+        devices: device_policy(config)?,
+        notify_login_default: config.notify.login_default,
     };
     let secrets = SecretBox::new("k1", &master_key);
     Ok(AppState::new(
@@ -200,5 +207,81 @@ pub fn totp_settings(config: &Config) -> Result<TotpSettings> {
         window: t.window,
         enrolment_secs: t.enrolment_timeout_secs,
         lockout_threshold: t.lockout_threshold,
+    })
+}
+
+/// Mail settings, checked.
+pub fn mail_settings(config: &Config) -> Result<MailSettings> {
+    let m = &config.mail;
+    let tls = SmtpTls::parse(&m.smtp_tls)
+        .ok_or_else(|| anyhow!("mail.smtp_tls must be starttls, tls or none"))?;
+    let delivery = match m.smtp_host.as_deref().filter(|h| !h.is_empty()) {
+        None => Delivery::Folder(config.outbox_dir()),
+        Some(host) => Delivery::Smtp(SmtpSettings {
+            host: host.to_owned(),
+            port: m
+                .smtp_port
+                .unwrap_or(if tls == SmtpTls::Tls { 465 } else { 587 }),
+            tls,
+            username: m.smtp_username.clone().filter(|u| !u.is_empty()),
+            password: m.smtp_password.clone().map(Redacted),
+            pool_size: m.smtp_pool_size.max(1),
+        }),
+    };
+    if !sekisho_server::mail::is_valid_address(&m.from) {
+        bail!("mail.from is not a valid e-mail address: {:?}", m.from);
+    }
+    if m.max_attempts == 0 || m.retry_base_secs < 1 || m.retry_max_secs < m.retry_base_secs {
+        bail!("mail.max_attempts must be at least 1 and 1 <= mail.retry_base_secs <= mail.retry_max_secs");
+    }
+    if m.timeout_secs == 0 || m.poll_interval_ms == 0 {
+        bail!("mail.timeout_secs and mail.poll_interval_ms must be positive");
+    }
+    Ok(MailSettings {
+        delivery,
+        from: m.from.clone(),
+        firm_name: m.firm_name.clone(),
+        support_contact: m.support_contact.clone(),
+        timeout: std::time::Duration::from_secs(m.timeout_secs),
+        max_attempts: m.max_attempts,
+        retry_base_secs: m.retry_base_secs,
+        retry_max_secs: m.retry_max_secs,
+        poll_interval: std::time::Duration::from_millis(m.poll_interval_ms),
+    })
+}
+
+/// E-mail code rules, checked.
+pub fn email_code_policy(config: &Config) -> Result<EmailCodePolicy> {
+    let c = &config.email_code;
+    if !(4..=10).contains(&c.digits) || c.ttl_secs < 30 || c.max_tries == 0 {
+        bail!("email_code.digits must be 4 to 10, email_code.ttl_secs at least 30 and email_code.max_tries at least 1");
+    }
+    if c.resend_cooldown_secs < 0 || c.login_timeout_secs < c.ttl_secs {
+        bail!("email_code.resend_cooldown_secs must not be negative and email_code.login_timeout_secs not shorter than email_code.ttl_secs");
+    }
+    Ok(EmailCodePolicy {
+        digits: c.digits,
+        ttl_secs: c.ttl_secs,
+        max_tries: c.max_tries,
+        resend_cooldown_secs: c.resend_cooldown_secs,
+        max_resends: c.max_resends,
+        login_timeout_secs: c.login_timeout_secs,
+    })
+}
+
+/// Familiar-browser rules, checked.
+pub fn device_policy(config: &Config) -> Result<DevicePolicy> {
+    let d = &config.devices;
+    if d.remember_days == 0 || d.remember_days > 400 {
+        bail!("devices.remember_days must be 1 to 400");
+    }
+    for m in &d.allowed_methods {
+        if !["email", "totp"].contains(&m.as_str()) {
+            bail!("devices.allowed_methods may hold only email and totp, not {m:?}");
+        }
+    }
+    Ok(DevicePolicy {
+        remember_secs: i64::from(d.remember_days) * 86_400,
+        allowed_methods: d.allowed_methods.clone(),
     })
 }

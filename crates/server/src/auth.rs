@@ -1,7 +1,11 @@
 //! The password login and password changes: the orchestration of core rules, hashing and
 //! storage that the JSON API (and later the hosted pages) share.
 
+use crate::devices::{self, IssuedDevice};
+use crate::email_code;
 use crate::error::ApiError;
+use crate::mail::notices::Notice;
+use crate::notify;
 use crate::state::AppState;
 use crate::totp;
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
@@ -19,19 +23,31 @@ pub struct Issued {
     pub token: String,
     /// The stored session.
     pub session: Session,
+    /// The browser remembered by this login (`remember_device`), if any.
+    pub device: Option<IssuedDevice>,
+}
+
+/// What a client sends with its password besides the login ID.
+#[derive(Default, Clone, Copy)]
+pub struct LoginExtras<'a> {
+    /// A one-time code sent together with the password (desktop clients).
+    pub otp: Option<&'a str>,
+    /// The token of a familiar browser (cookie or app), which may skip the second factor.
+    pub device_token: Option<&'a str>,
 }
 
 /// Checks login ID and password (and the one-time code, when given) and, if all rules pass,
 /// opens a full session. Without a code for a login that needs one, the answer is
-/// `second_factor_required` with a challenge that `complete_second_factor` finishes.
+/// `second_factor_required` with a challenge that `complete_second_factor` finishes, unless a
+/// familiar browser's token lets the login skip it.
 pub async fn password_login(
     state: &AppState,
     client: &ClientInfo,
     login_id: &str,
     password: &str,
-    otp: Option<&str>,
+    extras: LoginExtras<'_>,
 ) -> Result<Issued, ApiError> {
-    let result = password_login_inner(state, client, login_id, password, otp).await;
+    let result = password_login_inner(state, client, login_id, password, extras).await;
     state.metrics.login(match &result {
         Ok(_) => "succeeded",
         Err(e) => e.error.name(),
@@ -44,7 +60,7 @@ async fn password_login_inner(
     client: &ClientInfo,
     login_id: &str,
     password: &str,
-    otp: Option<&str>,
+    extras: LoginExtras<'_>,
 ) -> Result<Issued, ApiError> {
     let password = PasswordPolicy::normalize(password);
     let login = match LoginId::parse(login_id) {
@@ -104,7 +120,7 @@ async fn password_login_inner(
                 .with("password_change_url", "/api/v1/me/password")
                 .with("expires_at", issued.session.expires_at.to_rfc3339()))
         }
-        Ok(AfterPassword::Proceed) => second_step(state, client, &login, otp).await,
+        Ok(AfterPassword::Proceed) => second_step(state, client, &login, extras).await,
     }
 }
 
@@ -113,11 +129,16 @@ async fn second_step(
     state: &AppState,
     client: &ClientInfo,
     login: &Login,
-    otp: Option<&str>,
+    extras: LoginExtras<'_>,
 ) -> Result<Issued, ApiError> {
-    let now = state.clock.now();
+    let otp = extras.otp;
     let totp = totp::active_totp(state, login.id).await?;
-    let registered: Vec<SecondFactor> = totp.iter().map(|_| SecondFactor::Totp).collect();
+    let mut registered: Vec<SecondFactor> = totp.iter().map(|_| SecondFactor::Totp).collect();
+    // Every login has an address for codes; it counts as registered when the firm chose e-mail
+    // codes for the login or the customer set a delivery address of their own.
+    if login.second_factor == SecondFactor::Email || login.code_email.is_some() {
+        registered.push(SecondFactor::Email);
+    }
     match login.second_step(&registered) {
         SecondStep::PasswordOnly => {
             open_session(
@@ -140,51 +161,101 @@ async fn second_step(
             .await?;
             Err(e.into())
         }
-        SecondStep::Required(methods) => match (otp, totp) {
-            (Some(code), Some(f)) => {
-                totp::check_code(
-                    state,
-                    client,
-                    &login.login_id,
-                    Actor::SelfService,
-                    &f,
-                    code,
-                    totp::OnSuccess {
-                        activate: false,
-                        audit: None,
-                    },
-                )
-                .await?;
-                let spec =
-                    full_session(state, &["pwd", "otp"], "password + authenticator app", None);
-                open_session(state, client, login, spec).await
+        SecondStep::Required(methods) => {
+            // The factor this login would be asked for: the app's code when one is registered.
+            let asked = if totp.is_some() {
+                SecondFactor::Totp
+            } else if methods.contains(&SecondFactor::Email) {
+                SecondFactor::Email
+            } else {
+                methods.first().copied().unwrap_or(SecondFactor::Totp)
+            };
+            if let (None, Some(t)) = (otp, extras.device_token) {
+                if let Some(d) = devices::usable(state, login, t, asked.as_str()).await? {
+                    let what = format!(
+                        "password + familiar browser ({} skipped; device {}, {})",
+                        asked.as_str(),
+                        d.uid,
+                        d.label
+                    );
+                    let spec = full_session(state, &["pwd", "device"], &what, None);
+                    return open_session(state, client, login, spec).await;
+                }
             }
-            _ => {
-                let tok = token::generate("sksc", state.rng.as_ref());
-                let names: Vec<String> = methods.iter().map(|m| m.as_str().to_owned()).collect();
-                let expires = now.plus_secs(state.settings.challenge_secs);
-                state
-                    .store
-                    .create_challenge(&token::hash(&tok), login.id, &names, now, expires)
-                    .await?;
-                Err(ApiError::from(Error::SecondFactorRequired)
-                    .with("challenge", tok)
-                    .with("methods", names)
-                    .with("second_factor_url", "/api/v1/login/second-factor")
-                    .with("expires_at", expires.to_rfc3339()))
-            }
-        },
+            required(state, client, login, otp, totp, &methods).await
+        }
     }
 }
 
-/// Finishes a login waiting for its second factor.
+async fn required(
+    state: &AppState,
+    client: &ClientInfo,
+    login: &Login,
+    otp: Option<&str>,
+    totp: Option<sekisho_store::OtpFactor>,
+    methods: &[SecondFactor],
+) -> Result<Issued, ApiError> {
+    let now = state.clock.now();
+    match (otp, totp) {
+        (Some(code), Some(f)) => {
+            totp::check_code(
+                state,
+                client,
+                &login.login_id,
+                Actor::SelfService,
+                &f,
+                code,
+                totp::OnSuccess {
+                    activate: false,
+                    audit: None,
+                },
+            )
+            .await?;
+            let spec = full_session(state, &["pwd", "otp"], "password + authenticator app", None);
+            open_session(state, client, login, spec).await
+        }
+        // An app's code is the stronger factor: with one registered, no mail is sent (Gungin).
+        (_, None) if methods.contains(&SecondFactor::Email) => {
+            Err(email_code::start(state, client, login).await)
+        }
+        _ => {
+            let tok = token::generate("sksc", state.rng.as_ref());
+            let names: Vec<String> = methods
+                .iter()
+                .filter(|m| **m != SecondFactor::Email)
+                .map(|m| m.as_str().to_owned())
+                .collect();
+            let expires = now.plus_secs(state.settings.challenge_secs);
+            state
+                .store
+                .create_challenge(&token::hash(&tok), login.id, &names, now, expires)
+                .await?;
+            Err(ApiError::from(Error::SecondFactorRequired)
+                .with("challenge", tok)
+                .with("methods", names)
+                .with("second_factor_url", "/api/v1/login/second-factor")
+                .with("expires_at", expires.to_rfc3339()))
+        }
+    }
+}
+
+/// Finishes a login waiting for its second factor; with `remember`, the browser becomes
+/// familiar (if the firm allows it for the method used).
 pub async fn complete_second_factor(
     state: &AppState,
     client: &ClientInfo,
     challenge: &str,
     otp: &str,
+    remember: bool,
 ) -> Result<Issued, ApiError> {
     let result = complete_inner(state, client, challenge, otp).await;
+    let result = match result {
+        Ok((mut issued, method, login)) if remember => {
+            issued.device = devices::remember(state, client, &login, method).await?;
+            Ok(issued)
+        }
+        other => other.map(|(issued, _, _)| issued),
+    };
     state.metrics.login(match &result {
         Ok(_) => "succeeded",
         Err(e) => e.error.name(),
@@ -197,11 +268,12 @@ async fn complete_inner(
     client: &ClientInfo,
     challenge: &str,
     otp: &str,
-) -> Result<Issued, ApiError> {
+) -> Result<(Issued, &'static str, Login), ApiError> {
     let now = state.clock.now();
+    let token_hash = token::hash(challenge);
     let ch = state
         .store
-        .get_challenge(&token::hash(challenge))
+        .get_challenge(&token_hash)
         .await?
         .filter(|c| c.completed_at.is_none() && now < c.expires_at)
         .ok_or(Error::ChallengeInvalid)?;
@@ -215,6 +287,17 @@ async fn complete_inner(
     }
     if login.is_locked() {
         return Err(Error::LoginLocked.into());
+    }
+    if ch.methods.iter().any(|m| m == email_code::METHOD) {
+        email_code::check(state, client, &ch, &token_hash, otp).await?;
+        let spec = full_session(
+            state,
+            &["pwd", "email"],
+            "password + e-mail code",
+            Some(ch.id),
+        );
+        let issued = open_session(state, client, &login, spec).await?;
+        return Ok((issued, email_code::METHOD, login));
     }
     let f = totp::active_totp(state, login.id)
         .await?
@@ -238,7 +321,8 @@ async fn complete_inner(
         "password + authenticator app",
         Some(ch.id),
     );
-    open_session(state, client, &login, spec).await
+    let issued = open_session(state, client, &login, spec).await?;
+    Ok((issued, SecondFactor::Totp.as_str(), login))
 }
 
 fn full_session<'a>(
@@ -321,9 +405,19 @@ async fn open_session(
     );
     ev.error_code = spec.error_code.map(str::to_owned);
     if let Some(session) = state.store.create_session(&new, &ev).await? {
+        if spec.event_type == EventType::LoginSucceeded && notify::wants_login_notice(state, login)
+        {
+            let what = Notice::Login {
+                ip: client.ip.as_deref(),
+                user_agent: client.user_agent.as_deref(),
+                methods: &session.methods,
+            };
+            notify::send(state, login, &what).await;
+        }
         return Ok(Issued {
             token: tok,
             session,
+            device: None,
         });
     }
     // Refused in the transaction: say why.
@@ -375,6 +469,51 @@ pub async fn check_current_password(
     login: &Login,
     password: &str,
 ) -> Result<(), ApiError> {
+    let reason = "refused: wrong current password";
+    check_password_as(
+        state,
+        client,
+        login,
+        password,
+        EventType::PasswordChanged,
+        reason,
+    )
+    .await
+}
+
+/// A fresh proof of identity asked before a sensitive change (step-up re-authentication), on top
+/// of the session. Today the login password; the trading password (取引パスワード) that JTG
+/// asks for is another variant of this enum, checked in [`step_up`].
+pub enum StepUp<'a> {
+    /// The current login password.
+    Password(&'a str),
+}
+
+/// Checks a step-up proof. A wrong login password counts toward the login's lock like any
+/// other and is audited as `step_up_failed`.
+pub async fn step_up(
+    state: &AppState,
+    client: &ClientInfo,
+    login: &Login,
+    proof: StepUp<'_>,
+    what: &str,
+) -> Result<(), ApiError> {
+    match proof {
+        StepUp::Password(p) => {
+            let reason = format!("{what} refused: wrong current password");
+            check_password_as(state, client, login, p, EventType::StepUpFailed, &reason).await
+        }
+    }
+}
+
+async fn check_password_as(
+    state: &AppState,
+    client: &ClientInfo,
+    login: &Login,
+    password: &str,
+    event_type: EventType,
+    reason: &str,
+) -> Result<(), ApiError> {
     let password = PasswordPolicy::normalize(password);
     if state
         .hashes
@@ -384,8 +523,7 @@ pub async fn check_current_password(
         return Ok(());
     }
     let e = Error::CurrentPasswordInvalid;
-    let reason = "refused: wrong current password";
-    password_failure(state, client, login, EventType::PasswordChanged, reason, &e).await?;
+    password_failure(state, client, login, event_type, reason, &e).await?;
     Err(e.into())
 }
 
@@ -418,10 +556,13 @@ pub(crate) async fn password_failure(
         client,
         format!("locked after {threshold} consecutive password failures"),
     );
-    state
+    let out = state
         .store
         .record_password_failure(login.id, threshold, state.clock.now(), &ev, &lock)
         .await?;
+    if out.newly_locked {
+        notify::send(state, login, &Notice::Locked { factor: false }).await;
+    }
     Ok(())
 }
 

@@ -2,10 +2,15 @@
 //! metrics and the OpenAPI description. Handlers are thin: parse → call core/store → render.
 
 mod auth;
+mod code_address;
+mod devices;
+mod email_code;
 mod error;
 mod extract;
 mod hashing;
+pub mod mail;
 mod metrics;
+mod notify;
 mod routes;
 mod state;
 pub mod system;
@@ -28,16 +33,21 @@ pub fn router(state: AppState) -> axum::Router {
     routes::router(state)
 }
 
-/// Serves `state` on `listener` until `shutdown` completes.
+/// Serves `state` on `listener` until `shutdown` completes, with the mail sender running beside.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    let transport = mail::Transport::new(&state.settings.mail).map_err(std::io::Error::other)?;
+    let sender = mail::spawn_sender(state.clone(), transport);
+    let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    // Mail not yet sent stays in the outbox for the next start (or another instance).
+    sender.abort();
+    served
 }

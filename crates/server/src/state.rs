@@ -1,8 +1,11 @@
 //! The state every handler shares: settings, storage, clock, randomness, hashing, metrics.
 
 use crate::hashing::HashPool;
+use crate::mail::MailSettings;
 use crate::metrics::Metrics;
 use crate::tokens::TokenCache;
+use sekisho_core::device::DevicePolicy;
+use sekisho_core::email_code::EmailCodePolicy;
 use sekisho_core::otp::OtpParams;
 use sekisho_core::password::PasswordPolicy;
 use sekisho_core::secret_box::SecretBox;
@@ -35,6 +38,14 @@ pub struct Settings {
     /// Ask for the trading password (for logins that have one) instead of the login password
     /// before sensitive changes.
     pub trading_password_reauth: bool,
+    /// Mail delivery.
+    pub mail: MailSettings,
+    /// E-mail codes at login.
+    pub email_code: EmailCodePolicy,
+    /// Familiar browsers.
+    pub devices: DevicePolicy,
+    /// Login notifications for new logins (the customer can switch them).
+    pub notify_login_default: bool,
 }
 
 /// Authenticator-app (TOTP) settings.
@@ -81,6 +92,8 @@ pub struct Inner {
     pub(crate) metrics: Metrics,
     pub(crate) secrets: SecretBox,
     pub(crate) api_tokens: TokenCache,
+    /// Wakes the mail sender when a mail was recorded.
+    pub(crate) mail_wake: tokio::sync::Notify,
 }
 
 impl AppState {
@@ -103,6 +116,7 @@ impl AppState {
             metrics: Metrics::default(),
             secrets,
             api_tokens: TokenCache::new(settings_ttl),
+            mail_wake: tokio::sync::Notify::new(),
         }))
     }
 }

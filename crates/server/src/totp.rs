@@ -4,6 +4,7 @@
 
 use crate::auth::event;
 use crate::error::ApiError;
+use crate::mail::notices::Notice;
 use crate::state::AppState;
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
 use sekisho_core::otp::{self, Algorithm, OtpParams, TotpCheck, TotpReject};
@@ -140,6 +141,7 @@ pub async fn check_code(
         .fail_otp(f.id, threshold, now, &ev, &lock)
         .await?;
     if out.newly_locked {
+        crate::notify::send_to(state, login_id, &Notice::Locked { factor: true }).await;
         return Err(Error::SecondFactorLocked.into());
     }
     Err(Error::SecondFactorInvalid.into())

@@ -6,7 +6,7 @@
 //! login password again. The trading password is a knowledge factor: it never replaces the
 //! second factor at login. A wrong one counts toward the login's password lock.
 
-use crate::auth::{self, event};
+use crate::auth::{self, event, StepUp};
 use crate::error::ApiError;
 use crate::state::AppState;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
@@ -25,14 +25,16 @@ pub struct Proof<'a> {
 }
 
 /// Checks the proof a sensitive change needs (see the module documentation).
+/// `what` names the change in the audit record of a refusal.
 pub async fn reauthenticate(
     state: &AppState,
     client: &ClientInfo,
     login: &Login,
     proof: Proof<'_>,
+    what: &str,
 ) -> Result<(), ApiError> {
     let trading = state.settings.trading_password_reauth;
-    prove(state, client, login, proof, trading).await
+    prove(state, client, login, proof, trading, what).await
 }
 
 /// Checks the proof for changing the trading password itself: the current trading password if
@@ -43,7 +45,7 @@ pub async fn reauthenticate_for_change(
     login: &Login,
     proof: Proof<'_>,
 ) -> Result<(), ApiError> {
-    prove(state, client, login, proof, true).await
+    prove(state, client, login, proof, true, "trading password change").await
 }
 
 async fn prove(
@@ -52,6 +54,7 @@ async fn prove(
     login: &Login,
     proof: Proof<'_>,
     trading: bool,
+    what: &str,
 ) -> Result<(), ApiError> {
     for s in [proof.password, proof.trading_password]
         .into_iter()
@@ -66,13 +69,13 @@ async fn prove(
             let given = proof
                 .trading_password
                 .ok_or(Error::TradingPasswordRequired)?;
-            return check(state, client, login, hash, given).await;
+            return check(state, client, login, hash, given, what).await;
         }
     }
     let password = proof
         .password
         .ok_or_else(|| Error::InvalidRequest("password is required".into()))?;
-    auth::check_current_password(state, client, login, password).await
+    auth::step_up(state, client, login, StepUp::Password(password), what).await
 }
 
 /// Verifies `given` against the trading password `hash`; a wrong one counts toward the lock.
@@ -82,6 +85,7 @@ async fn check(
     login: &Login,
     hash: String,
     given: &str,
+    what: &str,
 ) -> Result<(), ApiError> {
     let given = PasswordPolicy::normalize(given);
     if state
@@ -96,8 +100,8 @@ async fn check(
         state,
         client,
         login,
-        EventType::ReauthenticationFailed,
-        "refused: wrong trading password",
+        EventType::StepUpFailed,
+        &format!("{what} refused: wrong trading password"),
         &e,
     )
     .await?;

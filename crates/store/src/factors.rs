@@ -1,9 +1,11 @@
 //! Storage of second factors with shared secrets (TOTP now, tokens later) and of login
 //! challenges (a login between its password and its second factor).
 
+use crate::mail::NewMail;
 use crate::{FailureOutcome, StoreResult};
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
+use sekisho_core::email_code::CodeState;
 use sekisho_core::Timestamp;
 
 /// Whether a factor is in use.
@@ -108,6 +110,23 @@ pub struct Challenge {
     pub expires_at: Timestamp,
     /// When a session was made from it.
     pub completed_at: Option<Timestamp>,
+    /// The keyed hash of its e-mail code, if one was sent.
+    pub code_hash: Option<String>,
+    /// The e-mail code's state, if one was sent.
+    pub code: Option<CodeState>,
+}
+
+/// An e-mail code to store with a challenge (by its keyed hash only).
+#[derive(Debug, Clone)]
+pub struct IssuedCode {
+    /// Keyed hash of the code.
+    pub hash: String,
+    /// The code's end.
+    pub expires_at: Timestamp,
+    /// The failure count at which the code stops working.
+    pub fail_limit: i64,
+    /// Now (when it is sent).
+    pub now: Timestamp,
 }
 
 /// A login as code validation needs it: whether it may use a code, and its active
@@ -192,6 +211,35 @@ pub trait FactorStore: Send + Sync {
         login_pk: i64,
         hash: &str,
         now: Timestamp,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<bool>;
+
+    /// Opens a challenge answered by an e-mail code, recording the code's hash, the mail that
+    /// carries it and its audit event in one transaction; returns the challenge's key.
+    #[allow(clippy::too_many_arguments)]
+    async fn create_code_challenge(
+        &self,
+        token_hash: &str,
+        login_pk: i64,
+        methods: &[String],
+        expires_at: Timestamp,
+        code: &IssuedCode,
+        mail: &NewMail,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<i64>;
+
+    /// Counts a wrong e-mail code of a challenge; returns the count after it.
+    async fn fail_email_code(&self, challenge_id: i64, audit: &NewAuditEvent) -> StoreResult<i64>;
+
+    /// Replaces the challenge's code with a new one (and its mail), only if no other code was
+    /// sent since `expected_sends` were counted; the failure count is kept, and the challenge
+    /// lives at least as long as the new code. False if another re-issue got there first.
+    async fn reissue_email_code(
+        &self,
+        challenge_id: i64,
+        expected_sends: i64,
+        code: &IssuedCode,
+        mail: &NewMail,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool>;
 }

@@ -5,11 +5,17 @@
 //! writes them in the same transaction. Counters and locks change in single atomic statements, so
 //! concurrent requests on any number of instances leave them exact.
 
+mod account;
 mod batch;
 mod codes;
+mod devices;
 mod factors;
+mod mail;
 mod sql;
+mod sql_account;
+mod sql_devices;
 mod sql_factors;
+mod sql_mail;
 pub mod testing;
 
 use async_trait::async_trait;
@@ -18,7 +24,12 @@ use sekisho_core::login::{Login, SecondFactor};
 use sekisho_core::session::{Session, SessionPurpose};
 use sekisho_core::{Lang, Timestamp};
 
-pub use factors::{Challenge, CodeTarget, FactorState, FactorStore, NewOtpFactor, OtpFactor};
+pub use account::{AccountStore, PendingAddress};
+pub use devices::{DeviceStore, NewDevice, TrustedDevice};
+pub use factors::{
+    Challenge, CodeTarget, FactorState, FactorStore, IssuedCode, NewOtpFactor, OtpFactor,
+};
+pub use mail::{MailState, MailStore, NewMail, OutboxMail};
 pub use sql::{connect, ConnectOptions};
 
 /// A storage failure.
@@ -59,6 +70,8 @@ pub struct NewLogin {
     pub second_factor: SecondFactor,
     /// MFA mandatory.
     pub mfa_required: bool,
+    /// Login notifications (`None`: the firm's default at the time of each login).
+    pub notify_login: Option<bool>,
     /// Creation time.
     pub now: Timestamp,
 }
@@ -78,6 +91,8 @@ pub struct LoginPatch {
     pub mfa_required: Option<bool>,
     /// Disable (true) or enable (false). Disabling also revokes the login's sessions.
     pub disabled: Option<bool>,
+    /// Switch login notifications on or off.
+    pub notify_login: Option<bool>,
 }
 
 /// A search over logins, ordered by login ID.
@@ -143,7 +158,7 @@ pub struct FailureOutcome {
 
 /// Everything Sekisho keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
-pub trait Store: FactorStore + Send + Sync {
+pub trait Store: FactorStore + MailStore + AccountStore + DeviceStore + Send + Sync {
     /// The backend in use.
     fn backend(&self) -> Backend;
 
@@ -176,7 +191,7 @@ pub trait Store: FactorStore + Send + Sync {
     async fn password_history(&self, login_pk: i64, n: usize) -> StoreResult<Vec<String>>;
 
     /// Sets a new password hash (and records it in the history), revoking the login's sessions
-    /// except `keep_session`.
+    /// except `keep_session` and all its familiar browsers.
     async fn set_password(
         &self,
         login_pk: i64,

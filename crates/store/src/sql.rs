@@ -220,7 +220,8 @@ impl SqlStore {
     }
 }
 
-const LOGIN_COLS: &str = "id, login_id, display_name, email, lang, second_factor, mfa_required, \
+const LOGIN_COLS: &str =
+    "id, login_id, display_name, email, code_email, notify_login, lang, second_factor, mfa_required, \
     disabled, failed_logins, locked_at, password_hash, password_changed_at, password_temporary, \
     created_at, updated_at, last_login_at";
 
@@ -245,6 +246,8 @@ fn login_from_row(r: &AnyRow) -> Result<Login, sqlx::Error> {
         login_id: r.try_get("login_id")?,
         display_name: r.try_get("display_name")?,
         email: r.try_get("email")?,
+        code_email: r.try_get("code_email")?,
+        notify_login: r.try_get::<Option<i64>, _>("notify_login")?.map(|v| v != 0),
         lang: Lang::parse(&r.try_get::<String, _>("lang")?).unwrap_or_default(),
         second_factor: SecondFactor::parse(&r.try_get::<String, _>("second_factor")?)
             .unwrap_or_default(),
@@ -437,7 +440,8 @@ impl Store for SqlStore {
         let mut tx = self.write.begin().await.map_err(db_err)?;
         let row = sqlx::query(&format!(
             "INSERT INTO logins (login_id, display_name, email, lang, second_factor, mfa_required, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {LOGIN_COLS}"
+             created_at, updated_at, notify_login) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) \
+             RETURNING {LOGIN_COLS}"
         ))
         .bind(new.login_id.clone())
         .bind(new.display_name.clone())
@@ -446,6 +450,7 @@ impl Store for SqlStore {
         .bind(new.second_factor.as_str())
         .bind(i64::from(new.mfa_required))
         .bind(new.now.0)
+        .bind(new.notify_login.map(i64::from))
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -529,6 +534,9 @@ impl Store for SqlStore {
         }
         if let Some(v) = patch.disabled {
             set("disabled", Val::I(i64::from(v)));
+        }
+        if let Some(v) = patch.notify_login {
+            set("notify_login", Val::I(i64::from(v)));
         }
         set("updated_at", Val::I(now.0));
         let n = vals.len() + 1;
@@ -633,6 +641,9 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        crate::sql_devices::revoke_all(&mut tx, login_pk, now)
+            .await
+            .map_err(db_err)?;
         insert_audit(&mut tx, audit).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)
     }

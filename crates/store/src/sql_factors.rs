@@ -1,11 +1,16 @@
 //! The SQL implementation of [`FactorStore`].
 
 use crate::codes::Accept;
-use crate::factors::{Challenge, CodeTarget, FactorState, FactorStore, NewOtpFactor, OtpFactor};
+use crate::factors::{
+    Challenge, CodeTarget, FactorState, FactorStore, IssuedCode, NewOtpFactor, OtpFactor,
+};
+use crate::mail::NewMail;
 use crate::sql::{db_err, insert_audit, opt_ts, ts, Counter, SqlStore};
+use crate::sql_mail::insert_mail;
 use crate::{FailureOutcome, StoreResult};
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
+use sekisho_core::email_code::CodeState;
 use sekisho_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -57,6 +62,17 @@ fn challenge_from_row(r: &AnyRow) -> Result<Challenge, sqlx::Error> {
         created_at: ts(r, "created_at")?,
         expires_at: ts(r, "expires_at")?,
         completed_at: opt_ts(r, "completed_at")?,
+        code_hash: r.try_get("code_hash")?,
+        code: match opt_ts(r, "code_expires_at")? {
+            None => None,
+            Some(expires_at) => Some(CodeState {
+                expires_at,
+                failures: r.try_get("code_failures")?,
+                fail_limit: r.try_get("code_fail_limit")?,
+                sends: r.try_get("code_sends")?,
+                sent_at: opt_ts(r, "code_sent_at")?.unwrap_or(expires_at),
+            }),
+        },
     })
 }
 
@@ -188,7 +204,8 @@ impl FactorStore for SqlStore {
 
     async fn get_challenge(&self, token_hash: &str) -> StoreResult<Option<Challenge>> {
         let row = sqlx::query(
-            "SELECT c.id, c.login_pk, l.login_id, c.methods, c.created_at, c.expires_at, c.completed_at \
+            "SELECT c.id, c.login_pk, l.login_id, c.methods, c.created_at, c.expires_at, c.completed_at, \
+             c.code_hash, c.code_expires_at, c.code_failures, c.code_fail_limit, c.code_sends, c.code_sent_at \
              FROM login_challenges c JOIN logins l ON l.id = c.login_pk WHERE c.token_hash = $1",
         )
         .bind(token_hash.to_owned())
@@ -227,5 +244,89 @@ impl FactorStore for SqlStore {
         .bind(hash.to_owned())
         .bind(now.0);
         self.change_audited(change, audit).await
+    }
+
+    async fn create_code_challenge(
+        &self,
+        token_hash: &str,
+        login_pk: i64,
+        methods: &[String],
+        expires_at: Timestamp,
+        code: &IssuedCode,
+        mail: &NewMail,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<i64> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let row = sqlx::query(
+            "INSERT INTO login_challenges (token_hash, login_pk, methods, created_at, expires_at, \
+             code_hash, code_expires_at, code_fail_limit, code_sends, code_sent_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $4) RETURNING id",
+        )
+        .bind(token_hash.to_owned())
+        .bind(login_pk)
+        .bind(methods.join(","))
+        .bind(code.now.0)
+        .bind(expires_at.0)
+        .bind(code.hash.clone())
+        .bind(code.expires_at.0)
+        .bind(code.fail_limit)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let id: i64 = row.try_get("id").map_err(db_err)?;
+        insert_mail(&mut tx, mail).await.map_err(db_err)?;
+        insert_audit(&mut tx, audit).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(id)
+    }
+
+    async fn fail_email_code(&self, challenge_id: i64, audit: &NewAuditEvent) -> StoreResult<i64> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let row = sqlx::query(
+            "UPDATE login_challenges SET code_failures = code_failures + 1 WHERE id = $1 \
+             RETURNING code_failures",
+        )
+        .bind(challenge_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let failures: i64 = row.try_get("code_failures").map_err(db_err)?;
+        insert_audit(&mut tx, audit).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(failures)
+    }
+
+    async fn reissue_email_code(
+        &self,
+        challenge_id: i64,
+        expected_sends: i64,
+        code: &IssuedCode,
+        mail: &NewMail,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let done = sqlx::query(
+            "UPDATE login_challenges SET code_hash = $3, code_expires_at = $4, code_fail_limit = $5, \
+             code_sends = code_sends + 1, code_sent_at = $6, \
+             expires_at = CASE WHEN expires_at < $4 THEN $4 ELSE expires_at END \
+             WHERE id = $1 AND code_sends = $2 AND completed_at IS NULL",
+        )
+        .bind(challenge_id)
+        .bind(expected_sends)
+        .bind(code.hash.clone())
+        .bind(code.expires_at.0)
+        .bind(code.fail_limit)
+        .bind(code.now.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected()
+            > 0;
+        if done {
+            insert_mail(&mut tx, mail).await.map_err(db_err)?;
+            insert_audit(&mut tx, audit).await.map_err(db_err)?;
+            tx.commit().await.map_err(db_err)?;
+        }
+        Ok(done)
     }
 }

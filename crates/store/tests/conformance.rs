@@ -5,10 +5,11 @@ use sekisho_core::login::SecondFactor;
 use sekisho_core::session::SessionPurpose;
 use sekisho_core::{Lang, Timestamp};
 use sekisho_store::testing::{fresh_postgres_url, sqlite_url};
+use sekisho_store::NewDevice;
 use sekisho_store::{
     connect, ConnectOptions, LoginPatch, LoginQuery, NewLogin, NewSession, Store, StoreError,
 };
-use sekisho_store::{FactorState, NewOtpFactor};
+use sekisho_store::{FactorState, IssuedCode, MailState, NewMail, NewOtpFactor, PendingAddress};
 use std::sync::Arc;
 
 struct Db {
@@ -66,6 +67,10 @@ on_both!(
     otp_failures_lock_the_factor_until_unlock,
     challenges_complete_once,
     codes_of_many_factors_commit_together,
+    mail_outbox_claims_retries_and_failures,
+    email_code_challenges_count_failures_and_reissue_once,
+    code_address_changes_confirm_once,
+    devices_are_used_only_while_valid,
 );
 
 fn ev(t: i64, ty: EventType, login: &str) -> NewAuditEvent {
@@ -90,6 +95,7 @@ fn new_login(id: &str) -> NewLogin {
         lang: Lang::Ja,
         second_factor: SecondFactor::None,
         mfa_required: false,
+        notify_login: Some(false),
         now: Timestamp(1_000),
     }
 }
@@ -140,6 +146,7 @@ async fn logins_round_trip_with_audit(db: Db) {
         second_factor: Some(SecondFactor::Totp),
         mfa_required: Some(true),
         lang: Some(Lang::En),
+        notify_login: Some(true),
         ..Default::default()
     };
     let updated = ok(s
@@ -153,6 +160,7 @@ async fn logins_round_trip_with_audit(db: Db) {
     .unwrap_or_else(|| unreachable!("login exists"));
     assert_eq!(updated.second_factor, SecondFactor::Totp);
     assert!(updated.mfa_required);
+    assert_eq!(updated.notify_login, Some(true));
     assert_eq!(updated.lang, Lang::En);
     assert_eq!(updated.updated_at, Timestamp(2_000));
     assert_eq!(updated.display_name, "tanaka 様", "untouched fields stay");
@@ -974,4 +982,330 @@ async fn codes_of_many_factors_commit_together(db: Db) {
     );
     let t = ok(s.code_target("burst7").await).unwrap_or_else(|| unreachable!("burst7"));
     assert_eq!(t.totp.and_then(|f| f.last_step), Some(12));
+}
+
+fn mail(uid: &str, login: Option<&str>, now: i64) -> NewMail {
+    NewMail {
+        uid: uid.into(),
+        login_id: login.map(str::to_owned),
+        recipient: "t@example.co.jp".into(),
+        kind: "test".into(),
+        subject: "s".into(),
+        body_enc: "k1:sealed".into(),
+        now: Timestamp(now),
+    }
+}
+
+async fn mail_outbox_claims_retries_and_failures(db: Db) {
+    let s = &db.store;
+    ok(s.enqueue_mail(&mail("m1", None, 100)).await);
+    ok(s.enqueue_mail(&mail("m2", None, 100)).await);
+    // Not yet due.
+    assert!(ok(s.claim_mail(Timestamp(99), Timestamp(200)).await).is_none());
+    // Two concurrent senders never take the same mail.
+    let (a, b) = tokio::join!(
+        s.claim_mail(Timestamp(100), Timestamp(200)),
+        s.claim_mail(Timestamp(100), Timestamp(200))
+    );
+    let (a, b) = (ok(a), ok(b));
+    if let (Some(a), Some(b)) = (&a, &b) {
+        assert_ne!(a.uid, b.uid);
+    }
+    let first = a.or(b).unwrap_or_else(|| unreachable!("a mail was due"));
+    assert_eq!(first.attempts, 1);
+    // Leased: not taken again before the lease ends.
+    ok(s.mail_retry(first.id, "connection refused", Timestamp(160))
+        .await);
+    let other = ok(s.claim_mail(Timestamp(150), Timestamp(250)).await);
+    assert!(other.as_ref().is_none_or(|m| m.uid != first.uid));
+    let again = ok(s.claim_mail(Timestamp(160), Timestamp(300)).await)
+        .filter(|m| m.uid == first.uid)
+        .or(ok(s.claim_mail(Timestamp(160), Timestamp(300)).await))
+        .unwrap_or_else(|| unreachable!("due again after the backoff"));
+    assert_eq!(again.uid, first.uid);
+    assert_eq!(again.attempts, 2);
+    assert_eq!(again.last_error.as_deref(), Some("connection refused"));
+    let audit = ev(170, EventType::MailFailed, "tanaka");
+    ok(s.mail_failed(again.id, "gave up", Timestamp(170), &audit)
+        .await);
+    let failed = ok(s.list_mail(Some(MailState::Failed), 10).await);
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].failed_at, Some(Timestamp(170)));
+    assert_eq!(
+        count(
+            &db,
+            AuditFilter {
+                event_type: Some(EventType::MailFailed),
+                ..Default::default()
+            }
+        )
+        .await,
+        1
+    );
+    // A failed mail is never claimed again; a sent one loses its body.
+    let rest = ok(s.list_mail(Some(MailState::Pending), 10).await);
+    for m in rest {
+        ok(s.mail_sent(m.id, Timestamp(180)).await);
+    }
+    assert!(ok(s.claim_mail(Timestamp(10_000), Timestamp(10_100)).await).is_none());
+    let sent = ok(s.list_mail(Some(MailState::Sent), 10).await);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].body_enc, "");
+}
+
+async fn email_code_challenges_count_failures_and_reissue_once(db: Db) {
+    let s = &db.store;
+    let login = ok(s
+        .create_login(
+            &new_login("tanaka"),
+            &ev(1_000, EventType::LoginCreated, "tanaka"),
+        )
+        .await);
+    let code = IssuedCode {
+        hash: "h1".into(),
+        expires_at: Timestamp(1_300),
+        fail_limit: 5,
+        now: Timestamp(1_000),
+    };
+    let id = ok(s
+        .create_code_challenge(
+            "ch1",
+            login.id,
+            &["email".to_owned()],
+            Timestamp(1_900),
+            &code,
+            &mail("c1", Some("tanaka"), 1_000),
+            &ev(1_000, EventType::EmailCodeSent, "tanaka"),
+        )
+        .await);
+    let ch = ok(s.get_challenge("ch1").await).unwrap_or_else(|| unreachable!("stored"));
+    assert_eq!(ch.code_hash.as_deref(), Some("h1"));
+    let st = ch.code.unwrap_or_else(|| unreachable!("code state"));
+    assert_eq!((st.failures, st.fail_limit, st.sends), (0, 5, 1));
+    assert_eq!(
+        ok(s.list_mail(Some(MailState::Pending), 10).await).len(),
+        1,
+        "mail with the challenge"
+    );
+    for n in 1..=3 {
+        assert_eq!(
+            ok(
+                s.fail_email_code(id, &ev(1_010, EventType::SecondFactorFailed, "tanaka"))
+                    .await
+            ),
+            n
+        );
+    }
+    // Two concurrent re-issues: exactly one wins; the failure count is kept.
+    let next = IssuedCode {
+        hash: "h2".into(),
+        expires_at: Timestamp(2_400),
+        fail_limit: 8,
+        now: Timestamp(2_100),
+    };
+    let other = IssuedCode {
+        hash: "h3".into(),
+        ..next.clone()
+    };
+    let (m2, m3) = (
+        mail("c2", Some("tanaka"), 2_100),
+        mail("c3", Some("tanaka"), 2_100),
+    );
+    let (e2, e3) = (
+        ev(2_100, EventType::EmailCodeSent, "tanaka"),
+        ev(2_100, EventType::EmailCodeSent, "tanaka"),
+    );
+    let (a, b) = tokio::join!(
+        s.reissue_email_code(id, 1, &next, &m2, &e2),
+        s.reissue_email_code(id, 1, &other, &m3, &e3)
+    );
+    assert!(ok(a) ^ ok(b), "exactly one re-issue");
+    let ch = ok(s.get_challenge("ch1").await).unwrap_or_else(|| unreachable!("stored"));
+    let st = ch.code.unwrap_or_else(|| unreachable!("code state"));
+    assert_eq!((st.failures, st.fail_limit, st.sends), (3, 8, 2));
+    assert_eq!(st.sent_at, Timestamp(2_100));
+    assert_eq!(
+        ch.expires_at,
+        Timestamp(2_400),
+        "the challenge lives as long as the new code"
+    );
+    assert_eq!(
+        ok(s.list_mail(Some(MailState::Pending), 10).await).len(),
+        2,
+        "one mail per code sent"
+    );
+    assert_eq!(
+        count(
+            &db,
+            AuditFilter {
+                event_type: Some(EventType::EmailCodeSent),
+                ..Default::default()
+            }
+        )
+        .await,
+        2
+    );
+}
+
+async fn code_address_changes_confirm_once(db: Db) {
+    let s = &db.store;
+    let login = ok(s
+        .create_login(
+            &new_login("kimura"),
+            &ev(1_000, EventType::LoginCreated, "kimura"),
+        )
+        .await);
+    let pending = PendingAddress {
+        address: "k@example.org".into(),
+        code_hash: "a1".into(),
+        failures: 0,
+        created_at: Timestamp(1_000),
+        expires_at: Timestamp(1_300),
+    };
+    let requested = ev(1_000, EventType::CodeAddressRequested, "kimura");
+    let m = mail("a1", Some("kimura"), 1_000);
+    ok(s.request_code_address(login.id, &pending, &m, &requested)
+        .await);
+    // A second request replaces the first.
+    let newer = PendingAddress {
+        code_hash: "a2".into(),
+        ..pending.clone()
+    };
+    let m = mail("a2", Some("kimura"), 1_000);
+    ok(s.request_code_address(login.id, &newer, &m, &requested)
+        .await);
+    let p = ok(s.pending_code_address(login.id).await).unwrap_or_else(|| unreachable!("pending"));
+    assert_eq!(p.code_hash, "a2");
+    let failed = ev(1_010, EventType::CodeAddressConfirmationFailed, "kimura");
+    assert_eq!(ok(s.fail_code_address(login.id, &failed).await), 1);
+    let changed = ev(1_020, EventType::CodeAddressChanged, "kimura");
+    let notice = [mail("n1", Some("kimura"), 1_020)];
+    let now = Timestamp(1_020);
+    assert_eq!(
+        ok(
+            s.confirm_code_address(login.id, "a1", 5, now, &notice, &changed)
+                .await
+        ),
+        None,
+        "the replaced code no longer confirms"
+    );
+    assert_eq!(
+        ok(
+            s.confirm_code_address(login.id, "a2", 1, now, &notice, &changed)
+                .await
+        ),
+        None,
+        "worn out by wrong codes"
+    );
+    assert_eq!(
+        ok(
+            s.confirm_code_address(login.id, "a2", 5, Timestamp(1_300), &notice, &changed)
+                .await
+        ),
+        None,
+        "expired"
+    );
+    let (a, b) = tokio::join!(
+        s.confirm_code_address(login.id, "a2", 5, now, &notice, &changed),
+        s.confirm_code_address(login.id, "a2", 5, now, &notice, &changed)
+    );
+    assert!(ok(a).is_some() ^ ok(b).is_some(), "confirmed once");
+    let l = ok(s.get_login("kimura").await).unwrap_or_else(|| unreachable!("login"));
+    assert_eq!(l.code_email.as_deref(), Some("k@example.org"));
+    assert_eq!(ok(s.pending_code_address(login.id).await), None);
+    assert_eq!(ok(s.list_mail(Some(MailState::Pending), 10).await).len(), 3);
+    let removed = [mail("n2", Some("kimura"), 1_030)];
+    assert!(ok(s
+        .clear_code_address(login.id, now, &removed, &changed)
+        .await));
+    assert!(!ok(s
+        .clear_code_address(login.id, now, &[], &changed)
+        .await));
+    let l = ok(s.get_login("kimura").await).unwrap_or_else(|| unreachable!("login"));
+    assert_eq!(l.code_email, None);
+    assert_eq!(
+        count(
+            &db,
+            AuditFilter {
+                event_type: Some(EventType::CodeAddressChanged),
+                ..Default::default()
+            }
+        )
+        .await,
+        2
+    );
+}
+
+async fn devices_are_used_only_while_valid(db: Db) {
+    let s = &db.store;
+    let a = ok(s
+        .create_login(
+            &new_login("abe"),
+            &ev(1_000, EventType::LoginCreated, "abe"),
+        )
+        .await);
+    let b = ok(s
+        .create_login(
+            &new_login("baba"),
+            &ev(1_000, EventType::LoginCreated, "baba"),
+        )
+        .await);
+    let new = |uid: &str, login_pk: i64| NewDevice {
+        uid: uid.into(),
+        token_hash: format!("hash-{uid}"),
+        login_pk,
+        method: "email".into(),
+        label: "Chrome on Windows".into(),
+        now: Timestamp(1_000),
+        expires_at: Timestamp(2_000),
+    };
+    let remembered = ev(1_000, EventType::DeviceRemembered, "abe");
+    let d1 = ok(s.create_device(&new("d1", a.id), &remembered).await);
+    let d2 = ok(s.create_device(&new("d2", a.id), &remembered).await);
+    ok(s.create_device(&new("d3", b.id), &remembered).await);
+    let found = ok(s.find_device("hash-d1").await).unwrap_or_else(|| unreachable!("found"));
+    assert_eq!(found, d1);
+    assert!(ok(s.use_device(d1.id, a.id, Timestamp(1_500)).await));
+    assert!(
+        !ok(s.use_device(d1.id, b.id, Timestamp(1_500)).await),
+        "another login's"
+    );
+    assert!(
+        !ok(s.use_device(d1.id, a.id, Timestamp(2_000)).await),
+        "expired"
+    );
+    assert_eq!(ok(s.list_devices(a.id, Timestamp(1_500)).await).len(), 2);
+    assert_eq!(ok(s.list_devices(a.id, Timestamp(2_000)).await).len(), 0);
+    let revoked = ev(1_600, EventType::DeviceRevoked, "abe");
+    assert!(ok(s
+        .revoke_device(a.id, "d2", Timestamp(1_600), &revoked)
+        .await));
+    assert!(!ok(s
+        .revoke_device(a.id, "d2", Timestamp(1_600), &revoked)
+        .await));
+    assert!(
+        !ok(s
+            .revoke_device(a.id, "d3", Timestamp(1_600), &revoked)
+            .await),
+        "not its own"
+    );
+    assert!(
+        !ok(s.use_device(d2.id, a.id, Timestamp(1_600)).await),
+        "revoked"
+    );
+    // A password change revokes them all, in its transaction.
+    let pw = ev(1_700, EventType::PasswordChanged, "abe");
+    ok(
+        s.set_password(a.id, "$argon2id$x", false, Timestamp(1_700), None, &pw)
+            .await,
+    );
+    assert!(!ok(s.use_device(d1.id, a.id, Timestamp(1_700)).await));
+    assert_eq!(
+        ok(s.list_devices(b.id, Timestamp(1_700)).await).len(),
+        1,
+        "others keep theirs"
+    );
+    let all = ev(1_800, EventType::DeviceRevoked, "baba");
+    assert_eq!(ok(s.revoke_devices(b.id, Timestamp(1_800), &all).await), 1);
+    assert_eq!(ok(s.list_devices(b.id, Timestamp(1_800)).await).len(), 0);
 }

@@ -154,6 +154,7 @@ async fn seed_one(
                 lang: Lang::Ja,
                 second_factor: SecondFactor::Totp,
                 mfa_required: true,
+                notify_login: None,
                 now,
             },
             &ev(EventType::LoginCreated),

@@ -4,6 +4,8 @@ use super::views;
 use crate::auth::{self, event};
 use crate::error::ApiError;
 use crate::extract::{Admin, Client, Json, Path, Query};
+use crate::mail::notices::Notice;
+use crate::notify;
 use crate::state::AppState;
 use crate::trading;
 use axum::extract::State;
@@ -108,6 +110,7 @@ async fn create(
         lang,
         second_factor: factor,
         mfa_required: body.mfa_required.unwrap_or(false),
+        notify_login: Some(state.settings.notify_login_default),
         now,
     };
     // Check the password before anything is written, so a refused password creates nothing.
@@ -116,6 +119,8 @@ async fn create(
         login_id: new.login_id.clone(),
         display_name: new.display_name.clone(),
         email: new.email.clone(),
+        code_email: None,
+        notify_login: new.notify_login,
         lang,
         second_factor: factor,
         mfa_required: new.mfa_required,
@@ -226,6 +231,7 @@ struct PatchBody {
     second_factor: Option<String>,
     mfa_required: Option<bool>,
     disabled: Option<bool>,
+    notify_login: Option<bool>,
 }
 
 async fn update(
@@ -251,6 +257,7 @@ async fn update(
             .transpose()?,
         mfa_required: body.mfa_required,
         disabled: body.disabled,
+        notify_login: body.notify_login,
     };
     let mut changes = Vec::new();
     if let Some(v) = &patch.display_name {
@@ -267,6 +274,9 @@ async fn update(
     }
     if let Some(v) = patch.mfa_required {
         changes.push(format!("mfa_required={v}"));
+    }
+    if let Some(v) = patch.notify_login {
+        changes.push(format!("notify_login={v}"));
     }
     if let Some(v) = patch.disabled {
         changes.push(format!(
@@ -357,6 +367,8 @@ async fn set_password(
             &ev,
         )
         .await?;
+    let what = Notice::PasswordChanged { by_operator: true };
+    notify::send(&state, &login, &what).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -3,16 +3,21 @@
 
 use super::views;
 use crate::auth::{self, event};
+use crate::devices;
+use crate::email_code;
 use crate::error::ApiError;
 use crate::extract::{ApiCaller, Client, Customer, Json};
+use crate::mail::notices::Notice;
+use crate::notify;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use sekisho_core::audit::{Actor, EventType};
 use sekisho_core::session::SessionPurpose;
-use sekisho_core::{token, Error};
+use sekisho_core::{token, Error, Lang};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -20,6 +25,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/login", post(login))
         .route("/api/v1/login/second-factor", post(second_factor))
+        .route("/api/v1/login/email-code/resend", post(resend_code))
         .route("/api/v1/logout", post(logout))
         .route("/api/v1/me", get(me))
         .route("/api/v1/me/password", post(change_password))
@@ -33,24 +39,27 @@ struct LoginBody {
     password: String,
     /// One-time code sent with ID and password by desktop clients (one-shot login).
     otp: Option<String>,
+    /// A familiar browser's token held by an app (browsers send the cookie instead).
+    device_token: Option<String>,
 }
 
 async fn login(
     State(state): State<AppState>,
     Client(client): Client,
+    headers: HeaderMap,
     Json(body): Json<LoginBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
     if body.login_id.len() > 256 || body.password.len() > 1024 || too_long(&body.otp) {
         return Err(Error::InvalidRequest("login_id, password or otp too long".into()).into());
     }
-    let issued = auth::password_login(
-        &state,
-        &client,
-        &body.login_id,
-        &body.password,
-        body.otp.as_deref(),
-    )
-    .await?;
+    let cookie =
+        devices::from_cookie_header(headers.get(header::COOKIE).and_then(|v| v.to_str().ok()));
+    let extras = auth::LoginExtras {
+        otp: body.otp.as_deref(),
+        device_token: body.device_token.as_deref().or(cookie.as_deref()),
+    };
+    let issued =
+        auth::password_login(&state, &client, &body.login_id, &body.password, extras).await?;
     Ok(session_json(&state, &issued))
 }
 
@@ -63,18 +72,71 @@ fn too_long(otp: &Option<String>) -> bool {
 struct SecondFactorBody {
     challenge: String,
     otp: String,
+    /// "Don't ask again on this browser" (familiar browser).
+    #[serde(default)]
+    remember_device: bool,
 }
 
 async fn second_factor(
     State(state): State<AppState>,
     Client(client): Client,
     Json(body): Json<SecondFactorBody>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     if body.challenge.len() > 256 || body.otp.len() > 64 {
         return Err(Error::InvalidRequest("challenge or otp too long".into()).into());
     }
-    let issued = auth::complete_second_factor(&state, &client, &body.challenge, &body.otp).await?;
-    Ok(session_json(&state, &issued))
+    let issued = auth::complete_second_factor(
+        &state,
+        &client,
+        &body.challenge,
+        &body.otp,
+        body.remember_device,
+    )
+    .await?;
+    let axum::Json(mut v) = session_json(&state, &issued);
+    if body.remember_device {
+        v["device_remembered"] = json!(issued.device.is_some());
+    }
+    let Some(d) = &issued.device else {
+        return Ok(axum::Json(v).into_response());
+    };
+    v["device_token"] = json!(d.token);
+    v["device"] = devices::view(&d.device);
+    let cookie = devices::cookie(&d.token, d.device.expires_at, state.clock.now());
+    let mut res = axum::Json(v).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResendBody {
+    challenge: String,
+}
+
+async fn resend_code(
+    State(state): State<AppState>,
+    Client(client): Client,
+    headers: axum::http::HeaderMap,
+    Json(body): Json<ResendBody>,
+) -> Result<axum::Json<Value>, ApiError> {
+    if body.challenge.len() > 256 {
+        return Err(Error::InvalidRequest("challenge too long".into()).into());
+    }
+    let (expires, sent_to) = email_code::resend(&state, &client, &body.challenge).await?;
+    let lang = Lang::from_accept_language(
+        headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    Ok(axum::Json(json!({
+        "resent": true,
+        "sent_to": sent_to,
+        "code_expires_at": expires.to_rfc3339(),
+        "message": sekisho_core::email_code::resent_notice(lang),
+    })))
 }
 
 fn session_json(state: &AppState, issued: &auth::Issued) -> axum::Json<Value> {
@@ -176,6 +238,8 @@ async fn change_password(
         .store
         .set_password(login.id, &hash, false, state.clock.now(), keep, &ev)
         .await?;
+    let what = Notice::PasswordChanged { by_operator: false };
+    notify::send(&state, &login, &what).await;
     Ok(axum::Json(
         json!({ "changed": true, "login_required": !full }),
     ))

@@ -4,6 +4,8 @@
 use crate::auth::event;
 use crate::error::ApiError;
 use crate::extract::{Client, Customer, Json};
+use crate::mail::notices::Notice;
+use crate::notify;
 use crate::state::AppState;
 use crate::totp::{self, OnSuccess};
 use crate::trading::{self, Proof};
@@ -29,7 +31,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me/trading-password", put(change_trading_password))
 }
 
-async fn me(state: &AppState, session: &sekisho_core::session::Session) -> Result<Login, ApiError> {
+pub(super) async fn me(
+    state: &AppState,
+    session: &sekisho_core::session::Session,
+) -> Result<Login, ApiError> {
     if session.purpose != SessionPurpose::Full {
         return Err(Error::PasswordChangeRequired.into());
     }
@@ -118,7 +123,14 @@ async fn enrol(
 ) -> Result<axum::Json<Value>, ApiError> {
     let login = me(&state, &session).await?;
     // Enrolment needs a fresh proof (login or trading password), not only a session.
-    trading::reauthenticate(&state, &client, &login, body.proof()).await?;
+    trading::reauthenticate(
+        &state,
+        &client,
+        &login,
+        body.proof(),
+        "authenticator app registration",
+    )
+    .await?;
     if totp::active_totp(&state, login.id).await?.is_some() {
         return Err(Error::FactorAlreadyRegistered.into());
     }
@@ -202,6 +214,7 @@ async fn confirm(
         },
     )
     .await?;
+    notify::send(&state, &login, &Notice::FactorAdded("totp")).await;
     Ok(axum::Json(
         json!({ "factor_id": f.uid, "method": "totp", "state": "active" }),
     ))
@@ -285,7 +298,9 @@ async fn stop_using(
         &client,
         "authenticator app removed by the customer (利用停止)",
     );
-    state.store.delete_otp_factor(f.id, &ev).await?;
+    if state.store.delete_otp_factor(f.id, &ev).await? && f.state == FactorState::Active {
+        notify::send(&state, &login, &Notice::FactorRemoved("totp")).await;
+    }
     Ok(axum::Json(
         json!({ "method": "totp", "state": "not_registered" }),
     ))

@@ -1,7 +1,10 @@
 //! The router: one module per area, each with its own `router()`.
 
+mod account;
 mod admin_audit;
+mod admin_devices;
 mod admin_logins;
+mod admin_mail;
 mod customer;
 mod factors;
 mod health;
@@ -23,11 +26,15 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(customer::router())
+        .merge(account::router())
         .merge(factors::router())
         .merge(validate::router())
         .nest(
             "/api/admin/v1",
-            admin_logins::router().merge(admin_audit::router()),
+            admin_logins::router()
+                .merge(admin_audit::router())
+                .merge(admin_devices::router())
+                .merge(admin_mail::router()),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

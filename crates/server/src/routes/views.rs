@@ -30,6 +30,8 @@ pub fn login(login: &Login, policy: &PasswordPolicy, now: Timestamp) -> Value {
         "lang": login.lang.as_str(),
         "second_factor": login.second_factor.as_str(),
         "mfa_required": login.mfa_required,
+        "notify_login": login.notify_login,
+        "code_email": login.code_email,
         "disabled": login.disabled,
         "locked": login.is_locked(),
         "locked_at": t(login.locked_at),

@@ -2,10 +2,13 @@
 
 use reqwest::{Client, Response, StatusCode};
 use sekisho_core::audit::{Actor, ClientInfo};
+use sekisho_core::device::DevicePolicy;
+use sekisho_core::email_code::EmailCodePolicy;
 use sekisho_core::password::{HashParams, PasswordHasher, PasswordPolicy, Preset};
 use sekisho_core::secret_box::SecretBox;
 use sekisho_core::session::SessionPolicy;
 use sekisho_core::{Clock, Timestamp};
+use sekisho_server::mail::{Delivery, MailSettings, SmtpSettings, SmtpTls};
 use sekisho_server::system::OsRandom;
 use sekisho_server::{AppState, HashPool, Settings, TotpSettings};
 use sekisho_store::testing::{fresh_postgres_url, sqlite_url};
@@ -35,6 +38,8 @@ pub fn ok<T, E: std::fmt::Debug>(r: Result<T, E>) -> T {
 
 pub struct TestApp {
     pub url: String,
+    /// The SMTP server the app delivers to.
+    pub smtp: crate::smtp::SmtpServer,
     pub http: Client,
     pub clock: Arc<TestClock>,
     pub admin_token: String,
@@ -46,6 +51,12 @@ pub struct Options {
     pub database_url: Option<String>,
     pub clock: Option<Arc<TestClock>>,
     pub trading_password_reauth: bool,
+    /// Delivery attempts before a mail is given up.
+    pub mail_max_attempts: u32,
+    /// Point the app at a port where no SMTP server listens (delivery fails).
+    pub smtp_down: bool,
+    /// `notify.login_default`.
+    pub notify_login_default: bool,
 }
 
 impl Default for Options {
@@ -55,6 +66,9 @@ impl Default for Options {
             database_url: None,
             clock: None,
             trading_password_reauth: false,
+            mail_max_attempts: 3,
+            smtp_down: false,
+            notify_login_default: false,
         }
     }
 }
@@ -95,6 +109,30 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         parallelism: 1,
     }));
     let hashes = ok(HashPool::new(hasher, 2, 1024, "dummy", [3; 16]));
+    let smtp = crate::smtp::SmtpServer::start().await;
+    let smtp_port = if opts.smtp_down {
+        crate::smtp::closed_port().await
+    } else {
+        smtp.port
+    };
+    let mail = MailSettings {
+        delivery: Delivery::Smtp(SmtpSettings {
+            host: "127.0.0.1".into(),
+            port: smtp_port,
+            tls: SmtpTls::None,
+            username: None,
+            password: None,
+            pool_size: 2,
+        }),
+        from: "no-reply@sekisho.test".into(),
+        firm_name: "関所証券".into(),
+        support_contact: "関所証券サポートデスク(0120-000-000)".into(),
+        timeout: std::time::Duration::from_secs(5),
+        max_attempts: opts.mail_max_attempts,
+        retry_base_secs: 30,
+        retry_max_secs: 600,
+        poll_interval: std::time::Duration::from_millis(50),
+    };
     let settings = Settings {
         public_url: "http://sekisho.test".into(),
         password_policy: PasswordPolicy::preset(opts.preset),
@@ -109,6 +147,10 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         challenge_secs: 300,
         totp: TotpSettings::default(),
         trading_password_reauth: opts.trading_password_reauth,
+        mail,
+        email_code: EmailCodePolicy::default(),
+        devices: DevicePolicy::default(),
+        notify_login_default: opts.notify_login_default,
     };
     let secrets = SecretBox::new("k1", &[7; 32]);
     let state = AppState::new(
@@ -138,6 +180,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     ));
     TestApp {
         url: format!("http://{addr}"),
+        smtp,
         http: ok(Client::builder().user_agent("sekisho-tests/1.0").build()),
         clock,
         admin_token,

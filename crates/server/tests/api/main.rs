@@ -1,12 +1,18 @@
 //! HTTP-level tests: each boots a real server on 127.0.0.1:0 with its own database and clock.
 
+mod code_address;
 mod common;
+mod devices;
+mod email_code;
+mod smtp;
 
 mod admin;
 mod errors;
 mod health;
 mod lockout;
 mod login;
+mod mail;
+mod notifications;
 mod passwords;
 mod sessions;
 mod totp;

@@ -100,11 +100,7 @@ async fn enrolment_asks_for_the_trading_password_where_the_firm_enables_it() {
         "SKS-PWD-0010",
     )
     .await;
-    assert_eq!(
-        app.count_events("trade001", "reauthentication_failed")
-            .await,
-        1
-    );
+    assert_eq!(app.count_events("trade001", "step_up_failed").await, 1);
     let r = enrol(json!({ "trading_password": "trade9876" })).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(
@@ -235,4 +231,48 @@ async fn customers_change_their_trading_password() {
         .await);
     assert_eq!(f["trading_password_set"], true);
     assert!(!f.to_string().contains("argon2"));
+}
+
+#[tokio::test]
+async fn the_delivery_address_changes_only_with_the_trading_password_where_asked() {
+    // JTG: 認証コード受信用メールアドレス changes with the trading password.
+    let app = spawn_with(Options {
+        trading_password_reauth: true,
+        ..Options::default()
+    })
+    .await;
+    app.create_login("trade004", "abc12345").await;
+    let session = app.session("trade004", "abc12345").await;
+    let r = app
+        .admin(
+            Method::PUT,
+            "/logins/trade004/trading-password",
+            Some(json!({ "trading_password": "trade9876" })),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let path = "/api/v1/me/code-address";
+    let address = "codes@example.jp";
+    let r = put(
+        &app,
+        path,
+        &session,
+        json!({ "address": address, "current_password": "abc12345" }),
+    )
+    .await;
+    expect_error(
+        r,
+        StatusCode::UNAUTHORIZED,
+        "trading_password_required",
+        "SKS-PWD-0009",
+    )
+    .await;
+    let r = put(
+        &app,
+        path,
+        &session,
+        json!({ "address": address, "trading_password": "trade9876" }),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
 }

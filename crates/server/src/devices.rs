@@ -1,0 +1,117 @@
+//! Familiar browsers at login: remembering one after a second factor, and letting a valid one
+//! skip the factor next time (only for the methods the firm allows, default e-mail codes).
+
+use crate::auth::event;
+use crate::error::ApiError;
+use crate::state::AppState;
+use sekisho_core::audit::{Actor, ClientInfo, EventType};
+use sekisho_core::clock::random_bytes;
+use sekisho_core::login::Login;
+use sekisho_core::{device, token, Timestamp};
+use sekisho_store::{NewDevice, TrustedDevice};
+use serde_json::{json, Value};
+
+/// The cookie that carries the device token in browsers.
+pub const COOKIE: &str = "__Host-sekisho_device";
+
+/// A remembered device handed to the client: the token (shown once) and its record.
+pub struct IssuedDevice {
+    /// The device token.
+    pub token: String,
+    /// The stored record.
+    pub device: TrustedDevice,
+}
+
+/// Remembers the client's browser for `method`, if the firm allows it for that method.
+pub async fn remember(
+    state: &AppState,
+    client: &ClientInfo,
+    login: &Login,
+    method: &str,
+) -> Result<Option<IssuedDevice>, ApiError> {
+    let policy = &state.settings.devices;
+    if !policy.allows(method) {
+        return Ok(None);
+    }
+    let now = state.clock.now();
+    let tok = token::generate("sksd", state.rng.as_ref());
+    let new = NewDevice {
+        uid: hex::encode(random_bytes::<12>(state.rng.as_ref())),
+        token_hash: token::hash(&tok),
+        login_pk: login.id,
+        method: method.to_owned(),
+        label: device::label(client.user_agent.as_deref()),
+        now,
+        expires_at: now.plus_secs(policy.remember_secs),
+    };
+    let ev = event(
+        state,
+        EventType::DeviceRemembered,
+        Some(&login.login_id),
+        Actor::SelfService,
+        client,
+        format!(
+            "familiar browser remembered for {method} until {} ({}, device {})",
+            new.expires_at.to_rfc3339(),
+            new.label,
+            new.uid
+        ),
+    );
+    let device = state.store.create_device(&new, &ev).await?;
+    Ok(Some(IssuedDevice { token: tok, device }))
+}
+
+/// The device behind `token`, if it may skip `method` for this login now (belongs to the login,
+/// was remembered for this method, the firm allows the method, not revoked, not expired); its
+/// use is recorded.
+pub async fn usable(
+    state: &AppState,
+    login: &Login,
+    token_text: &str,
+    method: &str,
+) -> Result<Option<TrustedDevice>, ApiError> {
+    if !state.settings.devices.allows(method) || token_text.len() > 256 {
+        return Ok(None);
+    }
+    let Some(d) = state.store.find_device(&token::hash(token_text)).await? else {
+        return Ok(None);
+    };
+    if d.login_pk != login.id || d.method != method {
+        return Ok(None);
+    }
+    let used = state
+        .store
+        .use_device(d.id, login.id, state.clock.now())
+        .await?;
+    Ok(used.then_some(d))
+}
+
+/// The `Set-Cookie` value for a remembered browser.
+pub fn cookie(token_text: &str, expires_at: Timestamp, now: Timestamp) -> String {
+    format!(
+        "{COOKIE}={token_text}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax",
+        (expires_at.0 - now.0).max(0)
+    )
+}
+
+/// The device token from a `Cookie` header, if any.
+pub fn from_cookie_header(header: Option<&str>) -> Option<String> {
+    header?
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// A device as the customer and operators see it.
+pub fn view(d: &TrustedDevice) -> Value {
+    json!({
+        "id": d.uid,
+        "label": d.label,
+        "method": d.method,
+        "created_at": d.created_at.to_rfc3339(),
+        "last_used_at": d.last_used_at.to_rfc3339(),
+        "expires_at": d.expires_at.to_rfc3339(),
+    })
+}

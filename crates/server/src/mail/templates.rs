@@ -1,0 +1,173 @@
+//! What Sekisho's mails say, in Japanese and English, as text and HTML.
+//!
+//! Following the Japanese regulators' anti-phishing guidance, no mail carries a link: a customer
+//! who gets a mail they did not expect is told to open the firm's site or app the usual way and
+//! to call the support desk, never to follow a link that asks for a password.
+
+use sekisho_core::{Lang, Timestamp};
+
+/// A mail ready to be sealed.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// Kind, for operators (`test`, `email_code`, …).
+    pub kind: &'static str,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text part.
+    pub text: String,
+    /// HTML part.
+    pub html: String,
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The time as customers of a Japanese firm read it: Japan time.
+pub fn jst(t: Timestamp) -> String {
+    let offset = time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    time::OffsetDateTime::from_unix_timestamp(t.0)
+        .map(|d| d.to_offset(offset))
+        .ok()
+        .and_then(|d| {
+            d.format(&time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second]"
+            ))
+            .ok()
+        })
+        .map(|s| format!("{s} (JST)"))
+        .unwrap_or_else(|| t.to_rfc3339())
+}
+
+/// Builds a mail from paragraphs (the first is the greeting) and the firm's signature.
+pub(crate) fn compose(
+    kind: &'static str,
+    lang: Lang,
+    firm: &str,
+    subject: String,
+    paras: &[String],
+) -> Rendered {
+    let footer = match lang {
+        Lang::Ja => format!(
+            "このメールは送信専用です。{firm}がメールでパスワードをお尋ねしたり、パスワードを入力するページへのリンクをお送りしたりすることはありません。"
+        ),
+        Lang::En => format!(
+            "This is an automatic message. {firm} never asks for your password by e-mail and never sends links to pages that ask for it."
+        ),
+    };
+    let mut text = String::new();
+    let mut html = String::from(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body style=\"font-family:sans-serif\">",
+    );
+    for p in paras {
+        text.push_str(p);
+        text.push_str("\n\n");
+        html.push_str("<p>");
+        html.push_str(&escape(p).replace('\n', "<br>"));
+        html.push_str("</p>");
+    }
+    text.push_str("--\n");
+    text.push_str(&footer);
+    text.push('\n');
+    text.push_str(firm);
+    text.push('\n');
+    html.push_str("<hr><p style=\"font-size:small\">");
+    html.push_str(&escape(&footer));
+    html.push_str("<br>");
+    html.push_str(&escape(firm));
+    html.push_str("</p></body></html>");
+    Rendered {
+        kind,
+        subject: format!("[{firm}] {subject}"),
+        text,
+        html,
+    }
+}
+
+/// A test mail operators send to check the delivery settings.
+pub fn test_mail(lang: Lang, firm: &str, now: Timestamp) -> Rendered {
+    let (subject, body) = match lang {
+        Lang::Ja => (
+            "テストメール".to_owned(),
+            format!(
+                "{firm}のメール送信設定の確認用テストメールです({})。",
+                jst(now)
+            ),
+        ),
+        Lang::En => (
+            "Test mail".to_owned(),
+            format!(
+                "This test mail checks {firm}'s mail delivery settings ({}).",
+                jst(now)
+            ),
+        ),
+    };
+    compose("test", lang, firm, subject, &[body])
+}
+
+/// The code for the second step of a login (JTG: ログイン時の追加認証コード通知メール).
+pub fn email_code(
+    lang: Lang,
+    firm: &str,
+    name: &str,
+    code: &str,
+    expires_at: Timestamp,
+    ttl_secs: i64,
+    resent: bool,
+) -> Rendered {
+    let minutes = (ttl_secs + 59) / 60;
+    let (subject, paras) = match lang {
+        Lang::Ja => (
+            if resent { "ログイン時の追加認証コード(再発行)のお知らせ" } else { "ログイン時の追加認証コードのお知らせ" }.to_owned(),
+            vec![
+                format!("{name} 様"),
+                format!("ログイン時の追加認証コードをお知らせします。ログイン画面の「追加認証」に次の6桁の認証コードを入力してください。"),
+                format!("認証コード: {code}\n有効期限: {minutes}分({}まで)", jst(expires_at)),
+                "認証コードは他人に教えないでください。当社の社員がお電話やメールで認証コードやパスワードをお尋ねすることはありません。".to_owned(),
+                "お心当たりのない場合は、第三者がお客様のパスワードでログインしようとしているおそれがあります。このメールに返信せず、当社サイトまたはアプリを普段どおりの方法で開いてパスワードを変更し、サポートデスクにご連絡ください。".to_owned(),
+            ],
+        ),
+        Lang::En => (
+            if resent { "Your new login verification code" } else { "Your login verification code" }.to_owned(),
+            vec![
+                format!("Dear {name},"),
+                "Enter this 6-digit verification code on the login screen to finish logging in.".to_owned(),
+                format!("Verification code: {code}\nValid for: {minutes} minutes (until {})", jst(expires_at)),
+                "Never tell anyone this code. Our staff never ask for codes or passwords by phone or e-mail.".to_owned(),
+                "If you did not try to log in, someone may know your password. Do not reply to this mail: open our site or app the way you always do, change your password, and call the support desk.".to_owned(),
+            ],
+        ),
+    };
+    compose("email_code", lang, firm, subject, &paras)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_escaped_and_no_link_appears() {
+        let r = compose(
+            "test",
+            Lang::En,
+            "Firm <&>",
+            "s".into(),
+            &["<script>x</script> https://evil".into()],
+        );
+        assert!(r.html.contains("&lt;script&gt;"));
+        assert!(!r.html.contains("<script>"));
+        assert!(!r.html.contains("href"));
+        assert_eq!(jst(Timestamp(0)), "1970-01-01 09:00:00 (JST)");
+    }
+}

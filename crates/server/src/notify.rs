@@ -1,0 +1,52 @@
+//! Notices to the customer's registered address: every successful login when switched on
+//! (ログイン通知), and always after a factor is added or removed, the password changes or the
+//! login is locked. They are recorded in the outbox right after the change they report (the
+//! delivery address notice goes in the change's own transaction, see `code_address`); a notice
+//! that cannot be recorded is logged and does not undo or fail the change.
+
+use crate::error::ApiError;
+use crate::mail::{self, notices};
+use crate::state::AppState;
+use sekisho_core::login::Login;
+
+/// Whether the login wants a mail at every login.
+pub fn wants_login_notice(state: &AppState, login: &Login) -> bool {
+    login
+        .notify_login
+        .unwrap_or(state.settings.notify_login_default)
+}
+
+/// Records a notice to the login's registered address and wakes the sender.
+pub async fn send(state: &AppState, login: &Login, what: &notices::Notice<'_>) {
+    if let Err(e) = try_send(state, login, what).await {
+        tracing::error!(login = %login.login_id, error = ?e.error, "cannot record a notice mail");
+    }
+}
+
+async fn try_send(
+    state: &AppState,
+    login: &Login,
+    what: &notices::Notice<'_>,
+) -> Result<(), ApiError> {
+    let rendered = notices::notice(
+        login.lang,
+        &state.settings.mail.firm_name,
+        &state.settings.mail.support_contact,
+        &login.display_name,
+        state.clock.now(),
+        what,
+    );
+    let mail = mail::seal(state, Some(&login.login_id), &login.email, rendered)?;
+    mail::enqueue(state, &mail).await
+}
+
+/// Like [`send`] for a login known by ID only.
+pub async fn send_to(state: &AppState, login_id: &str, what: &notices::Notice<'_>) {
+    match state.store.get_login(login_id).await {
+        Ok(Some(login)) => send(state, &login, what).await,
+        Ok(None) => {}
+        Err(e) => {
+            tracing::error!(login = %login_id, error = %e, "cannot read the login for a notice")
+        }
+    }
+}

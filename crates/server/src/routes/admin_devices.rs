@@ -1,0 +1,93 @@
+//! Admin API for a login's familiar browsers: list, revoke one, revoke all.
+
+use crate::auth::event;
+use crate::devices;
+use crate::error::ApiError;
+use crate::extract::{Admin, Client, Path};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::Router;
+use sekisho_core::audit::EventType;
+use sekisho_core::login::Login;
+use sekisho_core::validate::LoginId;
+use sekisho_core::Error;
+use serde_json::{json, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/logins/{login_id}/devices", get(list).delete(revoke_all))
+        .route("/logins/{login_id}/devices/{id}", delete(revoke_one))
+}
+
+async fn load(state: &AppState, login_id: &str) -> Result<Login, ApiError> {
+    let id = LoginId::parse(login_id).map_err(|_| Error::LoginNotFound)?;
+    Ok(state
+        .store
+        .get_login(id.as_str())
+        .await?
+        .ok_or(Error::LoginNotFound)?)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(login_id): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let login = load(&state, &login_id).await?;
+    let list = state
+        .store
+        .list_devices(login.id, state.clock.now())
+        .await?;
+    Ok(axum::Json(json!({
+        "devices": list.iter().map(devices::view).collect::<Vec<_>>(),
+    })))
+}
+
+async fn revoke_one(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Client(client): Client,
+    Path((login_id, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let login = load(&state, &login_id).await?;
+    let ev = event(
+        &state,
+        EventType::DeviceRevoked,
+        Some(&login.login_id),
+        caller.actor(),
+        &client,
+        format!("familiar browser {id} revoked by operator"),
+    );
+    if !state
+        .store
+        .revoke_device(login.id, &id, state.clock.now(), &ev)
+        .await?
+    {
+        return Err(Error::DeviceNotFound.into());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn revoke_all(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Client(client): Client,
+    Path(login_id): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let login = load(&state, &login_id).await?;
+    let ev = event(
+        &state,
+        EventType::DeviceRevoked,
+        Some(&login.login_id),
+        caller.actor(),
+        &client,
+        "all familiar browsers revoked by operator",
+    );
+    let n = state
+        .store
+        .revoke_devices(login.id, state.clock.now(), &ev)
+        .await?;
+    Ok(axum::Json(json!({ "revoked": n })))
+}
