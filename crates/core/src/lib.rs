@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod clock;
 pub mod error;
+pub mod import;
 pub mod lang;
 pub mod login;
 pub mod otp;
