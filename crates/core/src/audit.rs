@@ -81,6 +81,11 @@ event_types! {
     FactorAdded => ("second_factor_added", "credential"),
     FactorRevealed => ("second_factor_revealed", "credential"),
     FactorRemoved => ("second_factor_removed", "credential"),
+    TokensImported => ("tokens_imported", "admin"),
+    TokenAssigned => ("token_assigned", "credential"),
+    TokenUnassigned => ("token_unassigned", "credential"),
+    TokenRevoked => ("token_revoked", "credential"),
+    TokenUnlocked => ("token_unlocked", "authentication"),
 }
 
 /// An audit record to be written.

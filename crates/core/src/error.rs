@@ -226,6 +226,24 @@ pub enum Error {
     /// No API token with this ID.
     #[error("api token not found")]
     ApiTokenNotFound,
+    /// No hardware/software token with this token ID in the inventory.
+    #[error("token not found")]
+    TokenNotFound,
+    /// The token's state does not allow this change (e.g. assigning a revoked token).
+    #[error("token state conflict")]
+    TokenStateConflict,
+    /// The login already has as many tokens as allowed.
+    #[error("login has a token")]
+    LoginHasToken,
+    /// The seed file cannot be read as a whole; the detail says why.
+    #[error("token file invalid: {0}")]
+    TokenFileInvalid(String),
+    /// The seed file's key or passphrase is missing, wrong, or not how the file is protected.
+    #[error("token file key: {0}")]
+    TokenFileKey(String),
+    /// Some entries of the seed file cannot be imported, so nothing was (the report says which).
+    #[error("token import rejected")]
+    TokenImportRejected,
 }
 
 impl Error {
@@ -262,6 +280,12 @@ impl Error {
             Error::LoginExists => "login_exists",
             Error::LoginNotFound => "login_not_found",
             Error::ApiTokenNotFound => "api_token_not_found",
+            Error::TokenNotFound => "token_not_found",
+            Error::TokenStateConflict => "token_state_conflict",
+            Error::LoginHasToken => "login_has_token",
+            Error::TokenFileInvalid(_) => "token_file_invalid",
+            Error::TokenFileKey(_) => "token_file_key",
+            Error::TokenImportRejected => "token_import_rejected",
         }
     }
 
@@ -298,6 +322,12 @@ impl Error {
             Error::LoginExists => "SKS-ACC-0004",
             Error::LoginNotFound => "SKS-ACC-0005",
             Error::ApiTokenNotFound => "SKS-TOK-0001",
+            Error::TokenNotFound => "SKS-HWT-0001",
+            Error::TokenStateConflict => "SKS-HWT-0002",
+            Error::LoginHasToken => "SKS-HWT-0003",
+            Error::TokenFileInvalid(_) => "SKS-HWT-0004",
+            Error::TokenFileKey(_) => "SKS-HWT-0005",
+            Error::TokenImportRejected => "SKS-HWT-0006",
         }
     }
 
@@ -310,13 +340,17 @@ impl Error {
             | Error::InvalidLoginId
             | Error::InvalidEmail
             | Error::InvalidDisplayName
-            | Error::EnrolmentExpired => K::BadRequest,
+            | Error::EnrolmentExpired
+            | Error::TokenFileInvalid(_)
+            | Error::TokenFileKey(_)
+            | Error::TokenImportRejected => K::BadRequest,
             Error::PayloadTooLarge => K::PayloadTooLarge,
             Error::UnsupportedMediaType => K::UnsupportedMediaType,
             Error::NotFound
             | Error::LoginNotFound
             | Error::ApiTokenNotFound
-            | Error::FactorNotRegistered => K::NotFound,
+            | Error::FactorNotRegistered
+            | Error::TokenNotFound => K::NotFound,
             Error::MethodNotAllowed => K::MethodNotAllowed,
             Error::Internal => K::Internal,
             Error::Busy => K::Unavailable,
@@ -333,7 +367,10 @@ impl Error {
             | Error::PasswordChangeRequired
             | Error::SecondFactorNotInitialized
             | Error::SecondFactorLocked => K::Forbidden,
-            Error::LoginExists | Error::FactorAlreadyRegistered => K::Conflict,
+            Error::LoginExists
+            | Error::FactorAlreadyRegistered
+            | Error::TokenStateConflict
+            | Error::LoginHasToken => K::Conflict,
         }
     }
 
@@ -451,6 +488,30 @@ impl Error {
                 "指定されたAPIトークンは存在しません。",
                 "No API token with this ID exists.",
             ),
+            Error::TokenNotFound => (
+                "指定されたトークンIDは登録されていません。",
+                "No token with this token ID is in the inventory.",
+            ),
+            Error::TokenStateConflict => (
+                "このトークンは現在の状態(在庫・割当済・失効)ではこの操作ができません。",
+                "The token's current state (in stock, assigned, revoked) does not allow this operation.",
+            ),
+            Error::LoginHasToken => (
+                "このログインIDには既にトークンが登録されています。",
+                "This login already has a token.",
+            ),
+            Error::TokenFileInvalid(_) => (
+                "トークンファイルを読み込めません。",
+                "The token file cannot be read.",
+            ),
+            Error::TokenFileKey(_) => (
+                "トークンファイルの復号鍵またはパスフレーズが必要か、正しくありません。",
+                "The token file needs a key or passphrase, or the one given is wrong.",
+            ),
+            Error::TokenImportRejected => (
+                "取り込めないトークンがあるため、ファイル全体を取り込みませんでした。",
+                "Some tokens in the file cannot be imported, so none were.",
+            ),
         };
         match lang {
             Lang::Ja => ja.to_owned(),
@@ -461,7 +522,11 @@ impl Error {
     /// A developer-facing detail (only for malformed requests).
     pub fn detail(&self) -> Option<&str> {
         match self {
-            Error::InvalidRequest(d) if !d.is_empty() => Some(d),
+            Error::InvalidRequest(d) | Error::TokenFileInvalid(d) | Error::TokenFileKey(d)
+                if !d.is_empty() =>
+            {
+                Some(d)
+            }
             _ => None,
         }
     }
@@ -510,6 +575,12 @@ mod tests {
             Error::LoginExists,
             Error::LoginNotFound,
             Error::ApiTokenNotFound,
+            Error::TokenNotFound,
+            Error::TokenStateConflict,
+            Error::LoginHasToken,
+            Error::TokenFileInvalid(String::new()),
+            Error::TokenFileKey(String::new()),
+            Error::TokenImportRejected,
         ];
         let mut codes = std::collections::HashSet::new();
         let mut names = std::collections::HashSet::new();

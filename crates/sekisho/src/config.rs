@@ -55,6 +55,7 @@ pub const KEYS: &[Key] = &[
     Key { path: "totp.window", kind: "integer", default: "1", doc: "Steps accepted either side of the expected one (after the device's learnt drift)." },
     Key { path: "totp.enrolment_timeout_secs", kind: "integer", default: "600", doc: "How long an enrolment may stay unconfirmed." },
     Key { path: "totp.lockout_threshold", kind: "integer", default: "10", doc: "Consecutive wrong codes that lock the factor until an operator unlocks the login." },
+    Key { path: "tokens.max_per_login", kind: "integer", default: "1", doc: "How many hardware/software tokens one login may have assigned at once (the Shoko Chukin manual allows one)." },
     Key { path: "mail.outbox_dir", kind: "string", default: "\"<data_dir>/outbox\"", doc: "Folder where outgoing mail is written as `.eml` files (created at start; the e-mail features write to it)." },
 ];
 
@@ -76,7 +77,20 @@ pub struct Config {
     pub password: PasswordConfig,
     pub session: SessionConfig,
     pub totp: TotpConfig,
+    pub tokens: TokensConfig,
     pub mail: MailConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokensConfig {
+    pub max_per_login: u32,
+}
+
+impl Default for TokensConfig {
+    fn default() -> Self {
+        TokensConfig { max_per_login: 1 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -156,6 +170,7 @@ impl Default for Config {
             password: PasswordConfig::default(),
             session: SessionConfig::default(),
             totp: TotpConfig::default(),
+            tokens: TokensConfig::default(),
             mail: MailConfig::default(),
         }
     }

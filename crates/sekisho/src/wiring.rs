@@ -9,7 +9,7 @@ use sekisho_core::secret_box::SecretBox;
 use sekisho_core::session::SessionPolicy;
 use sekisho_core::Random;
 use sekisho_server::system::{OsRandom, SystemClock};
-use sekisho_server::{AppState, HashPool, Settings, TotpSettings};
+use sekisho_server::{AppState, HashPool, Settings, TokenSettings, TotpSettings};
 use sekisho_store::{ConnectOptions, Store};
 use std::path::Path;
 use std::sync::Arc;
@@ -164,6 +164,7 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         max_body_bytes: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
         challenge_secs: config.session.challenge_timeout_secs,
         totp: totp_settings(config)?,
+        tokens: token_settings(config)?,
     };
     let secrets = SecretBox::new("k1", &master_key);
     Ok(AppState::new(
@@ -174,6 +175,17 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         hashes,
         secrets,
     ))
+}
+
+/// Token inventory settings, checked.
+pub fn token_settings(config: &Config) -> Result<TokenSettings> {
+    let t = &config.tokens;
+    if t.max_per_login == 0 || t.max_per_login > 100 {
+        bail!("tokens.max_per_login must be 1 to 100");
+    }
+    Ok(TokenSettings {
+        max_per_login: t.max_per_login,
+    })
 }
 
 /// Authenticator-app settings, checked.

@@ -9,12 +9,13 @@ mod metrics;
 mod routes;
 mod state;
 pub mod system;
+pub mod token_inventory;
 pub mod tokens;
 pub mod totp;
 
 pub use error::ApiError;
 pub use hashing::HashPool;
-pub use state::{AppState, Settings, TotpSettings};
+pub use state::{AppState, Settings, TokenSettings, TotpSettings};
 
 use std::net::SocketAddr;
 use tokio::net::TcpListener;

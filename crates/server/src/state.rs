@@ -29,6 +29,21 @@ pub struct Settings {
     pub challenge_secs: i64,
     /// Authenticator-app settings.
     pub totp: TotpSettings,
+    /// Hardware and software token settings.
+    pub tokens: TokenSettings,
+}
+
+/// Hardware and software token (token inventory) settings.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    /// How many tokens one login may have assigned at once (the seed's firm allows one).
+    pub max_per_login: u32,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        TokenSettings { max_per_login: 1 }
+    }
 }
 
 /// Authenticator-app (TOTP) settings.

@@ -8,7 +8,9 @@
 mod factors;
 mod sql;
 mod sql_factors;
+mod sql_tokens;
 pub mod testing;
+mod tokens;
 
 use async_trait::async_trait;
 use sekisho_core::audit::{AuditEvent, AuditFilter, NewAuditEvent};
@@ -18,6 +20,9 @@ use sekisho_core::{Lang, Timestamp};
 
 pub use factors::{Challenge, FactorState, FactorStore, NewOtpFactor, OtpFactor};
 pub use sql::{connect, ConnectOptions};
+pub use tokens::{
+    AssignOutcome, ImportOutcome, NewToken, OtpToken, TokenQuery, TokenState, TokenStore,
+};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -141,7 +146,7 @@ pub struct FailureOutcome {
 
 /// Everything Sekisho keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
-pub trait Store: FactorStore + Send + Sync {
+pub trait Store: FactorStore + TokenStore + Send + Sync {
     /// The backend in use.
     fn backend(&self) -> Backend;
 

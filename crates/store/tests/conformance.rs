@@ -65,7 +65,13 @@ on_both!(
     otp_codes_are_accepted_once_under_concurrency,
     otp_failures_lock_the_factor_until_unlock,
     challenges_complete_once,
+    tokens_import_and_lifecycle,
+    concurrent_assignments_give_one_token_per_login,
 );
+
+#[path = "conformance/tokens.rs"]
+mod tokens;
+use tokens::{concurrent_assignments_give_one_token_per_login, tokens_import_and_lifecycle};
 
 fn ev(t: i64, ty: EventType, login: &str) -> NewAuditEvent {
     NewAuditEvent::new(

@@ -2,6 +2,7 @@
 
 mod admin_audit;
 mod admin_logins;
+mod admin_tokens;
 mod customer;
 mod factors;
 mod health;
@@ -27,7 +28,9 @@ pub fn router(state: AppState) -> Router {
         .merge(validate::router())
         .nest(
             "/api/admin/v1",
-            admin_logins::router().merge(admin_audit::router()),
+            admin_logins::router()
+                .merge(admin_audit::router())
+                .merge(admin_tokens::router()),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

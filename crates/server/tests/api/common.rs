@@ -7,7 +7,7 @@ use sekisho_core::secret_box::SecretBox;
 use sekisho_core::session::SessionPolicy;
 use sekisho_core::{Clock, Timestamp};
 use sekisho_server::system::OsRandom;
-use sekisho_server::{AppState, HashPool, Settings, TotpSettings};
+use sekisho_server::{AppState, HashPool, Settings, TokenSettings, TotpSettings};
 use sekisho_store::testing::{fresh_postgres_url, sqlite_url};
 use sekisho_store::{connect, ConnectOptions};
 use serde_json::{json, Value};
@@ -105,6 +105,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         max_body_bytes: 64 * 1024,
         challenge_secs: 300,
         totp: TotpSettings::default(),
+        tokens: TokenSettings::default(),
     };
     let secrets = SecretBox::new("k1", &[7; 32]);
     let state = AppState::new(

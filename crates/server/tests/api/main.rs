@@ -3,6 +3,7 @@
 mod common;
 
 mod admin;
+mod admin_tokens;
 mod errors;
 mod health;
 mod lockout;
