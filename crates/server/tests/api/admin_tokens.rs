@@ -329,3 +329,21 @@ async fn assign_unassign_revoke_unlock() {
         assert_eq!(app.count_events("yamada01", ty).await, n, "{ty}");
     }
 }
+
+/// A vendor file is larger than an API body (64 KiB by default): the import route takes it.
+#[tokio::test]
+async fn seed_files_larger_than_api_bodies() {
+    let app = spawn_app().await;
+    let csv: String = (0..2000)
+        .map(|i| format!("BULK-{i:05},{HEX_SECRET},hotp,6,0\n"))
+        .collect();
+    assert!(csv.len() > 100 * 1024);
+    let v = json_ok(import(&app, "?batch=bulk", "text/csv", &csv).await).await;
+    assert_eq!(v["imported"].as_array().map(Vec::len), Some(2000));
+    let list = json_ok(
+        app.admin(Method::GET, "/tokens?batch=bulk&limit=500", None)
+            .await,
+    )
+    .await;
+    assert_eq!(list["next_after"], "BULK-00499");
+}
