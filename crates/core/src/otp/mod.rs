@@ -7,11 +7,13 @@
 //! atomically together with its replay check.
 
 mod code;
+mod pair;
 mod secret;
 mod uri;
 mod verify;
 
 pub use code::{code_matches, normalize_code};
+pub use pair::{check_hotp_pair, check_totp_pair, PairReject, EXPIRED_LOOKBACK_STEPS};
 pub use secret::{base32_decode, base32_encode, generate_secret, SECRET_LEN};
 pub use uri::{otpauth_uri, parse_otpauth_uri, OtpauthKey, UriError};
 pub use verify::{
