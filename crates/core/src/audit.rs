@@ -86,6 +86,8 @@ event_types! {
     TokenUnassigned => ("token_unassigned", "credential"),
     TokenRevoked => ("token_revoked", "credential"),
     TokenUnlocked => ("token_unlocked", "authentication"),
+    TokenRegistered => ("token_registered", "credential"),
+    TokenResynchronised => ("token_resynchronised", "credential"),
 }
 
 /// An audit record to be written.

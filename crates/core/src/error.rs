@@ -244,6 +244,21 @@ pub enum Error {
     /// Some entries of the seed file cannot be imported, so nothing was (the report says which).
     #[error("token import rejected")]
     TokenImportRejected,
+    /// OTP1 and OTP2 are codes of the token but not two in a row.
+    #[error("token codes not consecutive")]
+    TokenCodesNotConsecutive,
+    /// OTP1 and OTP2 (or the second of them) were already used.
+    #[error("token code used")]
+    TokenCodeUsed,
+    /// OTP1 and OTP2 are an old pair: more than 30 s passed since OTP2 was shown.
+    #[error("token code expired")]
+    TokenCodeExpired,
+    /// The token ID is unknown, revoked, locked, or not available to this login.
+    #[error("token id invalid")]
+    TokenIdInvalid,
+    /// The login has no registered token to resynchronise.
+    #[error("token not registered")]
+    TokenNotRegistered,
 }
 
 impl Error {
@@ -286,6 +301,11 @@ impl Error {
             Error::TokenFileInvalid(_) => "token_file_invalid",
             Error::TokenFileKey(_) => "token_file_key",
             Error::TokenImportRejected => "token_import_rejected",
+            Error::TokenCodesNotConsecutive => "token_codes_not_consecutive",
+            Error::TokenCodeUsed => "token_code_used",
+            Error::TokenCodeExpired => "token_code_expired",
+            Error::TokenIdInvalid => "token_id_invalid",
+            Error::TokenNotRegistered => "token_not_registered",
         }
     }
 
@@ -328,6 +348,11 @@ impl Error {
             Error::TokenFileInvalid(_) => "SKS-HWT-0004",
             Error::TokenFileKey(_) => "SKS-HWT-0005",
             Error::TokenImportRejected => "SKS-HWT-0006",
+            Error::TokenCodesNotConsecutive => "SKS-HWT-0010",
+            Error::TokenCodeUsed => "SKS-HWT-0011",
+            Error::TokenCodeExpired => "SKS-HWT-0012",
+            Error::TokenIdInvalid => "SKS-HWT-0013",
+            Error::TokenNotRegistered => "SKS-HWT-0014",
         }
     }
 
@@ -350,7 +375,8 @@ impl Error {
             | Error::LoginNotFound
             | Error::ApiTokenNotFound
             | Error::FactorNotRegistered
-            | Error::TokenNotFound => K::NotFound,
+            | Error::TokenNotFound
+            | Error::TokenNotRegistered => K::NotFound,
             Error::MethodNotAllowed => K::MethodNotAllowed,
             Error::Internal => K::Internal,
             Error::Busy => K::Unavailable,
@@ -360,7 +386,11 @@ impl Error {
             | Error::CurrentPasswordInvalid
             | Error::SecondFactorRequired
             | Error::SecondFactorInvalid
-            | Error::ChallengeInvalid => K::Unauthorized,
+            | Error::ChallengeInvalid
+            | Error::TokenCodesNotConsecutive
+            | Error::TokenCodeUsed
+            | Error::TokenCodeExpired
+            | Error::TokenIdInvalid => K::Unauthorized,
             Error::InsufficientScope
             | Error::LoginLocked
             | Error::LoginDisabled
@@ -512,6 +542,26 @@ impl Error {
                 "取り込めないトークンがあるため、ファイル全体を取り込みませんでした。",
                 "Some tokens in the file cannot be imported, so none were.",
             ),
+            Error::TokenCodesNotConsecutive => (
+                "OTP1、OTP2には連続して生成されたワンタイムパスワードを入力してください。OTP1、OTP2ともに再入力をお願いいたします。",
+                "Enter two one-time passwords generated one after the other as OTP1 and OTP2. Please enter both again.",
+            ),
+            Error::TokenCodeUsed => (
+                "入力されたワンタイムパスワードは使用済みです。新たに生成されたOTP1、OTP2を入力してください。",
+                "These one-time passwords were already used. Enter two newly generated ones as OTP1 and OTP2.",
+            ),
+            Error::TokenCodeExpired => (
+                "入力されたワンタイムパスワードは有効期限切れです。OTP2は生成後30秒以内に入力してください。最新のOTP1、OTP2を入力してください。",
+                "These one-time passwords have expired: OTP2 must be entered within 30 seconds of being shown. Enter the latest OTP1 and OTP2.",
+            ),
+            Error::TokenIdInvalid => (
+                "トークンIDに誤りがあるか、このトークンは利用できません。トークンID(クレデンシャルID)をご確認ください。",
+                "The token ID is wrong or this token cannot be used. Check the token (credential) ID.",
+            ),
+            Error::TokenNotRegistered => (
+                "ワンタイムパスワードのトークンが登録されていません。利用開始登録を行ってください。",
+                "No token is registered. Please complete the start-of-use registration first.",
+            ),
         };
         match lang {
             Lang::Ja => ja.to_owned(),
@@ -581,6 +631,11 @@ mod tests {
             Error::TokenFileInvalid(String::new()),
             Error::TokenFileKey(String::new()),
             Error::TokenImportRejected,
+            Error::TokenCodesNotConsecutive,
+            Error::TokenCodeUsed,
+            Error::TokenCodeExpired,
+            Error::TokenIdInvalid,
+            Error::TokenNotRegistered,
         ];
         let mut codes = std::collections::HashSet::new();
         let mut names = std::collections::HashSet::new();

@@ -56,6 +56,11 @@ pub const KEYS: &[Key] = &[
     Key { path: "totp.enrolment_timeout_secs", kind: "integer", default: "600", doc: "How long an enrolment may stay unconfirmed." },
     Key { path: "totp.lockout_threshold", kind: "integer", default: "10", doc: "Consecutive wrong codes that lock the factor until an operator unlocks the login." },
     Key { path: "tokens.max_per_login", kind: "integer", default: "1", doc: "How many hardware/software tokens one login may have assigned at once (the Shoko Chukin manual allows one)." },
+    Key { path: "tokens.lockout_threshold", kind: "integer", default: "10", doc: "Consecutive wrong codes that lock a token until an operator unlocks it." },
+    Key { path: "tokens.hotp_look_ahead", kind: "integer", default: "10", doc: "HOTP tokens: counters after the expected one accepted at login and registration (button presses without logging in)." },
+    Key { path: "tokens.hotp_resync_window", kind: "integer", default: "100", doc: "HOTP tokens: counters searched for two consecutive codes by a resynchronisation (同期ズレ補正)." },
+    Key { path: "tokens.totp_window", kind: "integer", default: "1", doc: "TOTP tokens: steps accepted either side of the expected one at login (after the token's learnt drift)." },
+    Key { path: "tokens.totp_resync_steps", kind: "integer", default: "10", doc: "TOTP tokens: steps either side of the server's time searched by a resynchronisation." },
     Key { path: "mail.outbox_dir", kind: "string", default: "\"<data_dir>/outbox\"", doc: "Folder where outgoing mail is written as `.eml` files (created at start; the e-mail features write to it)." },
 ];
 
@@ -85,11 +90,23 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct TokensConfig {
     pub max_per_login: u32,
+    pub lockout_threshold: u32,
+    pub hotp_look_ahead: u32,
+    pub hotp_resync_window: u32,
+    pub totp_window: u32,
+    pub totp_resync_steps: u32,
 }
 
 impl Default for TokensConfig {
     fn default() -> Self {
-        TokensConfig { max_per_login: 1 }
+        TokensConfig {
+            max_per_login: 1,
+            lockout_threshold: 10,
+            hotp_look_ahead: 10,
+            hotp_resync_window: 100,
+            totp_window: 1,
+            totp_resync_steps: 10,
+        }
     }
 }
 

@@ -183,8 +183,22 @@ pub fn token_settings(config: &Config) -> Result<TokenSettings> {
     if t.max_per_login == 0 || t.max_per_login > 100 {
         bail!("tokens.max_per_login must be 1 to 100");
     }
+    if t.lockout_threshold == 0 || t.totp_window > 10 || t.hotp_look_ahead > 1000 {
+        bail!(
+            "tokens.lockout_threshold must be at least 1, tokens.totp_window at most 10 and \
+             tokens.hotp_look_ahead at most 1000"
+        );
+    }
+    if t.hotp_resync_window > 10_000 || t.totp_resync_steps > 1000 {
+        bail!("tokens.hotp_resync_window must be at most 10000 and tokens.totp_resync_steps at most 1000");
+    }
     Ok(TokenSettings {
         max_per_login: t.max_per_login,
+        lockout_threshold: t.lockout_threshold,
+        hotp_look_ahead: t.hotp_look_ahead,
+        hotp_resync_window: t.hotp_resync_window,
+        totp_window: t.totp_window,
+        totp_resync_steps: t.totp_resync_steps,
     })
 }
 

@@ -2,6 +2,7 @@
 //! storage that the JSON API (and later the hosted pages) share.
 
 use crate::error::ApiError;
+use crate::hwtoken;
 use crate::state::AppState;
 use crate::totp;
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
@@ -117,8 +118,20 @@ async fn second_step(
 ) -> Result<Issued, ApiError> {
     let now = state.clock.now();
     let totp = totp::active_totp(state, login.id).await?;
-    let registered: Vec<SecondFactor> = totp.iter().map(|_| SecondFactor::Totp).collect();
-    match login.second_step(&registered) {
+    let hw = hwtoken::registered_token(state, login.id).await?;
+    let mut registered: Vec<SecondFactor> = totp.iter().map(|_| SecondFactor::Totp).collect();
+    if hw.is_some() {
+        registered.push(SecondFactor::Token);
+    }
+    let step = login.second_step(&registered);
+    // With a token registered and allowed, the code is checked against the token (its ID is
+    // shown with the challenge, as the token login screen does); otherwise against the app.
+    let token = hw
+        .filter(|_| matches!(&step, SecondStep::Required(m) if m.contains(&SecondFactor::Token)))
+        // With both an app and a token under `any`, the app answers, as in
+        // `complete_inner`; a login set to `token` always uses the token.
+        .filter(|_| login.second_factor == SecondFactor::Token || totp.is_none());
+    match step {
         SecondStep::PasswordOnly => {
             open_session(
                 state,
@@ -138,10 +151,31 @@ async fn second_step(
                 "second factor required but not registered",
             )
             .await?;
-            Err(e.into())
+            if login.second_factor != SecondFactor::Token {
+                return Err(e.into());
+            }
+            // A token login's start-of-use registration (利用開始登録) follows the password:
+            // the challenge lets the customer bind a token with two consecutive codes.
+            let tok = token::generate("sksc", state.rng.as_ref());
+            let expires = now.plus_secs(state.settings.challenge_secs);
+            let methods = vec!["token_register".to_owned()];
+            state
+                .store
+                .create_challenge(&token::hash(&tok), login.id, &methods, now, expires)
+                .await?;
+            Err(ApiError::from(e)
+                .with("challenge", tok)
+                .with("methods", methods)
+                .with("register_url", "/api/v1/login/token/register")
+                .with("expires_at", expires.to_rfc3339()))
         }
-        SecondStep::Required(methods) => match (otp, totp) {
-            (Some(code), Some(f)) => {
+        SecondStep::Required(methods) => match (otp, totp, token) {
+            (Some(code), _, Some(t)) => {
+                hwtoken::check_login_code(state, client, &login.login_id, &t, code).await?;
+                let spec = full_session(state, &["pwd", "otp"], "password + token", None);
+                open_session(state, client, login, spec).await
+            }
+            (Some(code), Some(f), None) => {
                 totp::check_code(
                     state,
                     client,
@@ -159,7 +193,7 @@ async fn second_step(
                     full_session(state, &["pwd", "otp"], "password + authenticator app", None);
                 open_session(state, client, login, spec).await
             }
-            _ => {
+            (_, _, token) => {
                 let tok = token::generate("sksc", state.rng.as_ref());
                 let names: Vec<String> = methods.iter().map(|m| m.as_str().to_owned()).collect();
                 let expires = now.plus_secs(state.settings.challenge_secs);
@@ -167,11 +201,17 @@ async fn second_step(
                     .store
                     .create_challenge(&token::hash(&tok), login.id, &names, now, expires)
                     .await?;
-                Err(ApiError::from(Error::SecondFactorRequired)
+                let mut e = ApiError::from(Error::SecondFactorRequired)
                     .with("challenge", tok)
                     .with("methods", names)
                     .with("second_factor_url", "/api/v1/login/second-factor")
-                    .with("expires_at", expires.to_rfc3339()))
+                    .with("expires_at", expires.to_rfc3339());
+                if let Some(t) = token {
+                    e = e
+                        .with("token_id", t.token_id)
+                        .with("resync_url", "/api/v1/login/token/resync");
+                }
+                Err(e)
             }
         },
     }
@@ -192,12 +232,11 @@ pub async fn complete_second_factor(
     result
 }
 
-async fn complete_inner(
+/// The open challenge `challenge` and its login, if the login may still proceed.
+pub(crate) async fn open_challenge(
     state: &AppState,
-    client: &ClientInfo,
     challenge: &str,
-    otp: &str,
-) -> Result<Issued, ApiError> {
+) -> Result<(sekisho_store::Challenge, Login), ApiError> {
     let now = state.clock.now();
     let ch = state
         .store
@@ -215,6 +254,27 @@ async fn complete_inner(
     }
     if login.is_locked() {
         return Err(Error::LoginLocked.into());
+    }
+    Ok((ch, login))
+}
+
+async fn complete_inner(
+    state: &AppState,
+    client: &ClientInfo,
+    challenge: &str,
+    otp: &str,
+) -> Result<Issued, ApiError> {
+    let (ch, login) = open_challenge(state, challenge).await?;
+    // A challenge opened for a token (or for its registration, once done) is answered by the
+    // token; any other by the authenticator app.
+    if let Some(t) = hwtoken::registered_token(state, login.id).await? {
+        if login.second_factor == SecondFactor::Token
+            || totp::active_totp(state, login.id).await?.is_none()
+        {
+            hwtoken::check_login_code(state, client, &login.login_id, &t, otp).await?;
+            let spec = full_session(state, &["pwd", "otp"], "password + token", Some(ch.id));
+            return open_session(state, client, &login, spec).await;
+        }
     }
     let f = totp::active_totp(state, login.id)
         .await?

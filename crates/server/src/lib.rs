@@ -5,6 +5,7 @@ mod auth;
 mod error;
 mod extract;
 mod hashing;
+mod hwtoken;
 mod metrics;
 mod routes;
 mod state;

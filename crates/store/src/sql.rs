@@ -128,6 +128,8 @@ pub(crate) enum Counter {
     Password,
     /// Wrong codes of a second factor.
     Factor,
+    /// Wrong codes of a hardware or software token.
+    Token,
 }
 
 impl Counter {
@@ -135,6 +137,7 @@ impl Counter {
         match self {
             Counter::Password => ("logins", "failed_logins"),
             Counter::Factor => ("otp_factors", "failed_attempts"),
+            Counter::Token => ("tokens", "failed_attempts"),
         }
     }
 }

@@ -1,10 +1,10 @@
 //! The SQL implementation of [`TokenStore`].
 
-use crate::sql::{bind_all, db_err, insert_audit, opt_ts, ts, Conditions, SqlStore, Val};
+use crate::sql::{bind_all, db_err, insert_audit, opt_ts, ts, Conditions, Counter, SqlStore, Val};
 use crate::tokens::{
     AssignOutcome, ImportOutcome, NewToken, OtpToken, TokenQuery, TokenState, TokenStore,
 };
-use crate::StoreResult;
+use crate::{FailureOutcome, StoreResult};
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
 use sekisho_core::Timestamp;
@@ -189,6 +189,110 @@ impl TokenStore for SqlStore {
         insert_audit(&mut tx, audit).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         Ok(AssignOutcome::Assigned)
+    }
+
+    async fn register_token(
+        &self,
+        token_id: &str,
+        login_pk: i64,
+        max_per_login: u32,
+        counter: i64,
+        last_step: Option<i64>,
+        drift: i64,
+        now: Timestamp,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<AssignOutcome> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        sqlx::query("UPDATE logins SET updated_at = updated_at WHERE id = $1")
+            .bind(login_pk)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let held: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM tokens \
+             WHERE login_pk = $1 AND state = 'assigned' AND token_id <> $2",
+        )
+        .bind(login_pk)
+        .bind(token_id.to_owned())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .try_get("n")
+        .map_err(db_err)?;
+        if held >= i64::from(max_per_login) {
+            return Ok(AssignOutcome::LoginHasToken);
+        }
+        let done = sqlx::query(
+            "UPDATE tokens SET state = 'assigned', login_pk = $2, \
+             assigned_at = COALESCE(assigned_at, $3), registered_at = $3, last_used_at = $3, \
+             counter = $4, last_step = $5, drift = $6, failed_attempts = 0 \
+             WHERE token_id = $1 AND locked_at IS NULL AND (state = 'in_stock' \
+             OR (state = 'assigned' AND login_pk = $2 AND registered_at IS NULL))",
+        )
+        .bind(token_id.to_owned())
+        .bind(login_pk)
+        .bind(now.0)
+        .bind(counter)
+        .bind(last_step)
+        .bind(drift)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected()
+            > 0;
+        if !done {
+            return Ok(AssignOutcome::NotInStock);
+        }
+        insert_audit(&mut tx, audit).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(AssignOutcome::Assigned)
+    }
+
+    async fn accept_token_code(
+        &self,
+        id: i64,
+        value: i64,
+        drift: i64,
+        now: Timestamp,
+        audit: Option<&NewAuditEvent>,
+    ) -> StoreResult<bool> {
+        // The conditions make each counter or step usable once across all instances: of two
+        // requests with the same code, the database lets exactly one update through.
+        let query = sqlx::query(
+            "UPDATE tokens SET failed_attempts = 0, last_used_at = $4, \
+             counter = CASE WHEN kind = 'hotp' THEN $2 ELSE counter END, \
+             last_step = CASE WHEN kind = 'totp' THEN $2 ELSE last_step END, \
+             drift = CASE WHEN kind = 'totp' THEN $3 ELSE drift END \
+             WHERE id = $1 AND locked_at IS NULL AND state = 'assigned' \
+             AND registered_at IS NOT NULL AND \
+             ((kind = 'hotp' AND counter < $2) \
+              OR (kind = 'totp' AND (last_step IS NULL OR last_step < $2)))",
+        )
+        .bind(id)
+        .bind(value)
+        .bind(drift)
+        .bind(now.0);
+        match audit {
+            Some(audit) => self.change_audited(query, audit).await,
+            None => Ok(query
+                .execute(&self.write)
+                .await
+                .map_err(db_err)?
+                .rows_affected()
+                > 0),
+        }
+    }
+
+    async fn fail_token(
+        &self,
+        id: i64,
+        threshold: u32,
+        now: Timestamp,
+        audit: &NewAuditEvent,
+        lock_audit: &NewAuditEvent,
+    ) -> StoreResult<FailureOutcome> {
+        self.count_failure(Counter::Token, id, threshold, now, audit, lock_audit)
+            .await
     }
 
     async fn unassign_token(

@@ -192,6 +192,48 @@ pub trait TokenStore: Send + Sync {
         audit: &NewAuditEvent,
     ) -> StoreResult<bool>;
 
+    /// Start-of-use registration: binds a token to a login after two consecutive codes and
+    /// records where they left the token (HOTP `counter` = the next counter; TOTP `last_step`
+    /// and `drift`). Allowed for a token in stock, or assigned to this login by an operator and
+    /// not registered yet, if it is not locked; the per-login limit is checked under the
+    /// login's row lock as in [`TokenStore::assign_token`].
+    #[allow(clippy::too_many_arguments)]
+    async fn register_token(
+        &self,
+        token_id: &str,
+        login_pk: i64,
+        max_per_login: u32,
+        counter: i64,
+        last_step: Option<i64>,
+        drift: i64,
+        now: Timestamp,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<AssignOutcome>;
+
+    /// Records an accepted code (or resynchronising pair) atomically: HOTP moves the counter to
+    /// `value` (the counter after the one used) only if it is below it; TOTP stores `value` as
+    /// the last step (with `drift`) only if it is later than the stored one. Resets the failure
+    /// count. False if the token is locked, not assigned and registered, or another request got
+    /// there first.
+    async fn accept_token_code(
+        &self,
+        id: i64,
+        value: i64,
+        drift: i64,
+        now: Timestamp,
+        audit: Option<&NewAuditEvent>,
+    ) -> StoreResult<bool>;
+
+    /// Counts a wrong code and locks the token when the count reaches `threshold`.
+    async fn fail_token(
+        &self,
+        id: i64,
+        threshold: u32,
+        now: Timestamp,
+        audit: &NewAuditEvent,
+        lock_audit: &NewAuditEvent,
+    ) -> StoreResult<crate::FailureOutcome>;
+
     /// Clears a token's lock and failure count; false if it was not locked.
     async fn unlock_token(
         &self,

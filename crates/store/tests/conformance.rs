@@ -67,11 +67,15 @@ on_both!(
     challenges_complete_once,
     tokens_import_and_lifecycle,
     concurrent_assignments_give_one_token_per_login,
+    token_registration_codes_and_lock,
 );
 
 #[path = "conformance/tokens.rs"]
 mod tokens;
-use tokens::{concurrent_assignments_give_one_token_per_login, tokens_import_and_lifecycle};
+use tokens::{
+    concurrent_assignments_give_one_token_per_login, token_registration_codes_and_lock,
+    tokens_import_and_lifecycle,
+};
 
 fn ev(t: i64, ty: EventType, login: &str) -> NewAuditEvent {
     NewAuditEvent::new(

@@ -6,6 +6,7 @@ mod admin_tokens;
 mod customer;
 mod factors;
 mod health;
+mod login_token;
 mod validate;
 mod views;
 
@@ -24,6 +25,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(customer::router())
+        .merge(login_token::router())
         .merge(factors::router())
         .merge(validate::router())
         .nest(

@@ -10,4 +10,5 @@ mod lockout;
 mod login;
 mod passwords;
 mod sessions;
+mod tokens;
 mod totp;

@@ -290,3 +290,148 @@ pub(crate) async fn concurrent_assignments_give_one_token_per_login(db: Db) {
     }
     assert_eq!(assigned, 1);
 }
+
+pub(crate) async fn token_registration_codes_and_lock(db: Db) {
+    let s = &db.store;
+    let tokens = [
+        token("R-TOTP", "totp", "k1:a"),
+        token("R-HOTP", "hotp", "k1:b"),
+    ];
+    ok(s.import_tokens(
+        &tokens,
+        "r",
+        Timestamp(1),
+        &ev(1, EventType::TokensImported, ""),
+    )
+    .await);
+    let login = ok(s
+        .create_login(
+            &new_login("reguser"),
+            &ev(1, EventType::LoginCreated, "reguser"),
+        )
+        .await);
+    let other = ok(s
+        .create_login(
+            &new_login("other01"),
+            &ev(1, EventType::LoginCreated, "other01"),
+        )
+        .await);
+    let reg = |id: &'static str, pk: i64, counter: i64, step: Option<i64>| {
+        let s = s.clone();
+        async move {
+            ok(s.register_token(
+                id,
+                pk,
+                1,
+                counter,
+                step,
+                2,
+                Timestamp(10),
+                &ev(10, EventType::TokenRegistered, "reguser"),
+            )
+            .await)
+        }
+    };
+    assert_eq!(
+        reg("R-TOTP", login.id, 0, Some(100)).await,
+        AssignOutcome::Assigned
+    );
+    assert_eq!(
+        reg("R-TOTP", other.id, 0, Some(200)).await,
+        AssignOutcome::NotInStock,
+        "taken"
+    );
+    assert_eq!(
+        reg("R-TOTP", login.id, 0, Some(200)).await,
+        AssignOutcome::NotInStock,
+        "registered once"
+    );
+    assert_eq!(
+        reg("R-HOTP", login.id, 5, None).await,
+        AssignOutcome::LoginHasToken
+    );
+    let t = ok(s.get_token("R-TOTP").await).unwrap_or_else(|| unreachable!());
+    assert_eq!(
+        (t.last_step, t.drift, t.registered_at),
+        (Some(100), 2, Some(Timestamp(10)))
+    );
+    // TOTP steps once each, in order.
+    assert!(ok(s
+        .accept_token_code(t.id, 101, 1, Timestamp(20), None)
+        .await));
+    assert!(!ok(s
+        .accept_token_code(t.id, 101, 1, Timestamp(21), None)
+        .await));
+    assert!(!ok(s
+        .accept_token_code(t.id, 99, 1, Timestamp(21), None)
+        .await));
+    // HOTP: pre-assigned by an operator, then registered by its login.
+    assert_eq!(
+        ok(s.assign_token(
+            "R-HOTP",
+            other.id,
+            1,
+            Timestamp(30),
+            &ev(30, EventType::TokenAssigned, "other01")
+        )
+        .await),
+        AssignOutcome::Assigned
+    );
+    let t = ok(s.get_token("R-HOTP").await).unwrap_or_else(|| unreachable!());
+    assert_eq!(t.registered_at, None);
+    assert!(
+        !ok(s.accept_token_code(t.id, 9, 0, Timestamp(31), None).await),
+        "no code before start-of-use registration"
+    );
+    assert_eq!(
+        reg("R-HOTP", other.id, 7, None).await,
+        AssignOutcome::Assigned
+    );
+    let t = ok(s.get_token("R-HOTP").await).unwrap_or_else(|| unreachable!());
+    assert_eq!(t.counter, 7);
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let s = db.store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.accept_token_code(t.id, 9, 0, Timestamp(40), None).await
+        }));
+    }
+    let mut accepted = 0;
+    for task in tasks {
+        accepted += usize::from(ok(ok(task.await)));
+    }
+    assert_eq!(
+        accepted, 1,
+        "one code, one success across concurrent requests"
+    );
+    // Ten failures lock; a locked token accepts nothing until unlocked.
+    let mut newly = 0;
+    for i in 0..11 {
+        let out = ok(s
+            .fail_token(
+                t.id,
+                10,
+                Timestamp(50 + i),
+                &ev(50, EventType::LoginFailed, "other01"),
+                &ev(50, EventType::LoginLocked, "other01"),
+            )
+            .await);
+        newly += usize::from(out.newly_locked);
+    }
+    assert_eq!(newly, 1);
+    assert!(!ok(s
+        .accept_token_code(t.id, 20, 0, Timestamp(70), None)
+        .await));
+    assert!(ok(s
+        .unlock_token(
+            "R-HOTP",
+            Timestamp(80),
+            &ev(80, EventType::TokenUnlocked, "other01")
+        )
+        .await));
+    assert!(ok(s
+        .accept_token_code(t.id, 20, 0, Timestamp(81), None)
+        .await));
+    let t = ok(s.get_token("R-HOTP").await).unwrap_or_else(|| unreachable!());
+    assert_eq!((t.counter, t.failed_attempts, t.locked_at), (20, 0, None));
+}
