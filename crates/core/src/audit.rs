@@ -91,6 +91,13 @@ event_types! {
     StepUpFailed => ("step_up_failed", "authentication"),
     DeviceRemembered => ("device_remembered", "credential"),
     DeviceRevoked => ("device_revoked", "credential"),
+    TokensImported => ("tokens_imported", "admin"),
+    TokenAssigned => ("token_assigned", "credential"),
+    TokenUnassigned => ("token_unassigned", "credential"),
+    TokenRevoked => ("token_revoked", "credential"),
+    TokenUnlocked => ("token_unlocked", "authentication"),
+    TokenRegistered => ("token_registered", "credential"),
+    TokenResynchronised => ("token_resynchronised", "credential"),
 }
 
 /// An audit record to be written.

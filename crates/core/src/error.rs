@@ -256,6 +256,39 @@ pub enum Error {
     /// No familiar browser with this ID (for this login).
     #[error("device not found")]
     DeviceNotFound,
+    /// No hardware/software token with this token ID in the inventory.
+    #[error("token not found")]
+    TokenNotFound,
+    /// The token's state does not allow this change (e.g. assigning a revoked token).
+    #[error("token state conflict")]
+    TokenStateConflict,
+    /// The login already has as many tokens as allowed.
+    #[error("login has a token")]
+    LoginHasToken,
+    /// The seed file cannot be read as a whole; the detail says why.
+    #[error("token file invalid: {0}")]
+    TokenFileInvalid(String),
+    /// The seed file's key or passphrase is missing, wrong, or not how the file is protected.
+    #[error("token file key: {0}")]
+    TokenFileKey(String),
+    /// Some entries of the seed file cannot be imported, so nothing was (the report says which).
+    #[error("token import rejected")]
+    TokenImportRejected,
+    /// OTP1 and OTP2 are codes of the token but not two in a row.
+    #[error("token codes not consecutive")]
+    TokenCodesNotConsecutive,
+    /// OTP1 and OTP2 (or the second of them) were already used.
+    #[error("token code used")]
+    TokenCodeUsed,
+    /// OTP1 and OTP2 are an old pair: more than 30 s passed since OTP2 was shown.
+    #[error("token code expired")]
+    TokenCodeExpired,
+    /// The token ID is unknown, revoked, locked, or not available to this login.
+    #[error("token id invalid")]
+    TokenIdInvalid,
+    /// The login has no registered token to resynchronise.
+    #[error("token not registered")]
+    TokenNotRegistered,
 }
 
 impl Error {
@@ -302,6 +335,17 @@ impl Error {
             Error::LoginNotFound => "login_not_found",
             Error::ApiTokenNotFound => "api_token_not_found",
             Error::DeviceNotFound => "device_not_found",
+            Error::TokenNotFound => "token_not_found",
+            Error::TokenStateConflict => "token_state_conflict",
+            Error::LoginHasToken => "login_has_token",
+            Error::TokenFileInvalid(_) => "token_file_invalid",
+            Error::TokenFileKey(_) => "token_file_key",
+            Error::TokenImportRejected => "token_import_rejected",
+            Error::TokenCodesNotConsecutive => "token_codes_not_consecutive",
+            Error::TokenCodeUsed => "token_code_used",
+            Error::TokenCodeExpired => "token_code_expired",
+            Error::TokenIdInvalid => "token_id_invalid",
+            Error::TokenNotRegistered => "token_not_registered",
         }
     }
 
@@ -348,6 +392,17 @@ impl Error {
             Error::LoginNotFound => "SKS-ACC-0005",
             Error::ApiTokenNotFound => "SKS-TOK-0001",
             Error::DeviceNotFound => "SKS-DEV-0001",
+            Error::TokenNotFound => "SKS-HWT-0001",
+            Error::TokenStateConflict => "SKS-HWT-0002",
+            Error::LoginHasToken => "SKS-HWT-0003",
+            Error::TokenFileInvalid(_) => "SKS-HWT-0004",
+            Error::TokenFileKey(_) => "SKS-HWT-0005",
+            Error::TokenImportRejected => "SKS-HWT-0006",
+            Error::TokenCodesNotConsecutive => "SKS-HWT-0010",
+            Error::TokenCodeUsed => "SKS-HWT-0011",
+            Error::TokenCodeExpired => "SKS-HWT-0012",
+            Error::TokenIdInvalid => "SKS-HWT-0013",
+            Error::TokenNotRegistered => "SKS-HWT-0014",
         }
     }
 
@@ -362,14 +417,19 @@ impl Error {
             | Error::InvalidDisplayName
             | Error::TradingPasswordSameAsLogin
             | Error::EnrolmentExpired
-            | Error::ConfirmationCodeInvalid => K::BadRequest,
+            | Error::ConfirmationCodeInvalid
+            | Error::TokenFileInvalid(_)
+            | Error::TokenFileKey(_)
+            | Error::TokenImportRejected => K::BadRequest,
             Error::PayloadTooLarge => K::PayloadTooLarge,
             Error::UnsupportedMediaType => K::UnsupportedMediaType,
             Error::NotFound
             | Error::LoginNotFound
             | Error::ApiTokenNotFound
             | Error::DeviceNotFound
-            | Error::FactorNotRegistered => K::NotFound,
+            | Error::FactorNotRegistered
+            | Error::TokenNotFound
+            | Error::TokenNotRegistered => K::NotFound,
             Error::MethodNotAllowed => K::MethodNotAllowed,
             Error::Internal => K::Internal,
             Error::Busy => K::Unavailable,
@@ -384,7 +444,11 @@ impl Error {
             | Error::ChallengeInvalid
             | Error::EmailCodeInvalid
             | Error::EmailCodeExpired
-            | Error::EmailCodeExhausted => K::Unauthorized,
+            | Error::EmailCodeExhausted
+            | Error::TokenCodesNotConsecutive
+            | Error::TokenCodeUsed
+            | Error::TokenCodeExpired
+            | Error::TokenIdInvalid => K::Unauthorized,
             Error::EmailCodeResendTooSoon | Error::EmailCodeResendLimit => K::TooManyRequests,
             Error::InsufficientScope
             | Error::LoginLocked
@@ -392,7 +456,10 @@ impl Error {
             | Error::PasswordChangeRequired
             | Error::SecondFactorNotInitialized
             | Error::SecondFactorLocked => K::Forbidden,
-            Error::LoginExists | Error::FactorAlreadyRegistered => K::Conflict,
+            Error::LoginExists
+            | Error::FactorAlreadyRegistered
+            | Error::TokenStateConflict
+            | Error::LoginHasToken => K::Conflict,
         }
     }
 
@@ -550,6 +617,50 @@ impl Error {
                 "指定された端末(普段ご利用の環境)は登録されていません。",
                 "No familiar browser with this ID is registered.",
             ),
+            Error::TokenNotFound => (
+                "指定されたトークンIDは登録されていません。",
+                "No token with this token ID is in the inventory.",
+            ),
+            Error::TokenStateConflict => (
+                "このトークンは現在の状態(在庫・割当済・失効)ではこの操作ができません。",
+                "The token's current state (in stock, assigned, revoked) does not allow this operation.",
+            ),
+            Error::LoginHasToken => (
+                "このログインIDには既にトークンが登録されています。",
+                "This login already has a token.",
+            ),
+            Error::TokenFileInvalid(_) => (
+                "トークンファイルを読み込めません。",
+                "The token file cannot be read.",
+            ),
+            Error::TokenFileKey(_) => (
+                "トークンファイルの復号鍵またはパスフレーズが必要か、正しくありません。",
+                "The token file needs a key or passphrase, or the one given is wrong.",
+            ),
+            Error::TokenImportRejected => (
+                "取り込めないトークンがあるため、ファイル全体を取り込みませんでした。",
+                "Some tokens in the file cannot be imported, so none were.",
+            ),
+            Error::TokenCodesNotConsecutive => (
+                "OTP1、OTP2には連続して生成されたワンタイムパスワードを入力してください。OTP1、OTP2ともに再入力をお願いいたします。",
+                "Enter two one-time passwords generated one after the other as OTP1 and OTP2. Please enter both again.",
+            ),
+            Error::TokenCodeUsed => (
+                "入力されたワンタイムパスワードは使用済みです。新たに生成されたOTP1、OTP2を入力してください。",
+                "These one-time passwords were already used. Enter two newly generated ones as OTP1 and OTP2.",
+            ),
+            Error::TokenCodeExpired => (
+                "入力されたワンタイムパスワードは有効期限切れです。OTP2は生成後30秒以内に入力してください。最新のOTP1、OTP2を入力してください。",
+                "These one-time passwords have expired: OTP2 must be entered within 30 seconds of being shown. Enter the latest OTP1 and OTP2.",
+            ),
+            Error::TokenIdInvalid => (
+                "トークンIDに誤りがあるか、このトークンは利用できません。トークンID(クレデンシャルID)をご確認ください。",
+                "The token ID is wrong or this token cannot be used. Check the token (credential) ID.",
+            ),
+            Error::TokenNotRegistered => (
+                "ワンタイムパスワードのトークンが登録されていません。利用開始登録を行ってください。",
+                "No token is registered. Please complete the start-of-use registration first.",
+            ),
         };
         match lang {
             Lang::Ja => ja.to_owned(),
@@ -560,7 +671,11 @@ impl Error {
     /// A developer-facing detail (only for malformed requests).
     pub fn detail(&self) -> Option<&str> {
         match self {
-            Error::InvalidRequest(d) if !d.is_empty() => Some(d),
+            Error::InvalidRequest(d) | Error::TokenFileInvalid(d) | Error::TokenFileKey(d)
+                if !d.is_empty() =>
+            {
+                Some(d)
+            }
             _ => None,
         }
     }
@@ -619,6 +734,17 @@ mod tests {
             Error::LoginNotFound,
             Error::ApiTokenNotFound,
             Error::DeviceNotFound,
+            Error::TokenNotFound,
+            Error::TokenStateConflict,
+            Error::LoginHasToken,
+            Error::TokenFileInvalid(String::new()),
+            Error::TokenFileKey(String::new()),
+            Error::TokenImportRejected,
+            Error::TokenCodesNotConsecutive,
+            Error::TokenCodeUsed,
+            Error::TokenCodeExpired,
+            Error::TokenIdInvalid,
+            Error::TokenNotRegistered,
         ];
         let mut codes = std::collections::HashSet::new();
         let mut names = std::collections::HashSet::new();

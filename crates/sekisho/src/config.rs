@@ -81,6 +81,12 @@ pub const KEYS: &[Key] = &[
     Key { path: "mail.retry_base_secs", kind: "integer", default: "30", doc: "Wait before the second attempt; doubled after each further failure." },
     Key { path: "mail.retry_max_secs", kind: "integer", default: "3600", doc: "Longest wait between two attempts." },
     Key { path: "mail.poll_interval_ms", kind: "integer", default: "5000", doc: "How often the sender looks for due mail besides being woken by new mail (retries, other instances' mail)." },
+    Key { path: "tokens.max_per_login", kind: "integer", default: "1", doc: "How many hardware/software tokens one login may have assigned at once (the Shoko Chukin manual allows one)." },
+    Key { path: "tokens.lockout_threshold", kind: "integer", default: "10", doc: "Consecutive wrong codes that lock a token until an operator unlocks it." },
+    Key { path: "tokens.hotp_look_ahead", kind: "integer", default: "10", doc: "HOTP tokens: counters after the expected one accepted at login and registration (button presses without logging in)." },
+    Key { path: "tokens.hotp_resync_window", kind: "integer", default: "100", doc: "HOTP tokens: counters searched for two consecutive codes by a resynchronisation (同期ズレ補正)." },
+    Key { path: "tokens.totp_window", kind: "integer", default: "1", doc: "TOTP tokens: steps accepted either side of the expected one at login (after the token's learnt drift)." },
+    Key { path: "tokens.totp_resync_steps", kind: "integer", default: "10", doc: "TOTP tokens: steps either side of the server's time searched by a resynchronisation." },
 ];
 
 /// The resolved configuration.
@@ -104,6 +110,7 @@ pub struct Config {
     pub totp: TotpConfig,
     pub trading_password: TradingPasswordConfig,
     pub email_code: EmailCodeConfig,
+    pub tokens: TokensConfig,
     pub mail: MailConfig,
     pub devices: DevicesConfig,
     pub notify: NotifyConfig,
@@ -151,6 +158,30 @@ impl Default for EmailCodeConfig {
             resend_cooldown_secs: 30,
             max_resends: 3,
             login_timeout_secs: 900,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokensConfig {
+    pub max_per_login: u32,
+    pub lockout_threshold: u32,
+    pub hotp_look_ahead: u32,
+    pub hotp_resync_window: u32,
+    pub totp_window: u32,
+    pub totp_resync_steps: u32,
+}
+
+impl Default for TokensConfig {
+    fn default() -> Self {
+        TokensConfig {
+            max_per_login: 1,
+            lockout_threshold: 10,
+            hotp_look_ahead: 10,
+            hotp_resync_window: 100,
+            totp_window: 1,
+            totp_resync_steps: 10,
         }
     }
 }
@@ -296,6 +327,7 @@ impl Default for Config {
             totp: TotpConfig::default(),
             trading_password: TradingPasswordConfig::default(),
             email_code: EmailCodeConfig::default(),
+            tokens: TokensConfig::default(),
             mail: MailConfig::default(),
             devices: DevicesConfig::default(),
             notify: NotifyConfig::default(),

@@ -37,6 +37,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manage the hardware/software token inventory.
+    Tokens {
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
     /// Show configuration keys.
     Config {
         #[command(subcommand)]
@@ -70,6 +75,30 @@ enum TokenCommand {
         config: ConfigArgs,
         /// Token ID (from `list`).
         id: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokensCommand {
+    /// Import a seed file (PSKC by .xml/.pskc/.pskcxml, OATH CSV by .csv): all its tokens, or
+    /// none if any entry is rejected (unless --skip-rejected).
+    Import {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// The seed file.
+        file: std::path::PathBuf,
+        /// Pre-shared AES key of an encrypted PSKC file, in hex.
+        #[arg(long, value_name = "HEX", conflicts_with = "passphrase")]
+        psk_hex: Option<String>,
+        /// Passphrase of a PBKDF2-protected PSKC file.
+        #[arg(long, value_name = "P")]
+        passphrase: Option<String>,
+        /// Label stored with the tokens (default: the file name).
+        #[arg(long)]
+        batch: Option<String>,
+        /// Import the usable entries even if some are rejected.
+        #[arg(long)]
+        skip_rejected: bool,
     },
 }
 
@@ -116,6 +145,7 @@ async fn main() -> Result<()> {
             serve(config).await
         }
         Command::ApiToken { command } => api_token(command).await,
+        Command::Tokens { command } => tokens(command).await,
         Command::Config {
             command: ConfigCommand::Keys,
         } => {
@@ -265,4 +295,138 @@ async fn api_token(command: TokenCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn api_error(e: &sekisho_server::ApiError) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{} [{}]{}",
+        e.error.message(sekisho_core::Lang::En),
+        e.error.code(),
+        e.error
+            .detail()
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default()
+    )
+}
+
+async fn tokens(command: TokensCommand) -> Result<()> {
+    use sekisho_core::import::Decryption;
+    use sekisho_server::token_inventory::{
+        batch_label, import_seed_file, psk_from_hex, ImportReport, ImportRequest, SeedFormat,
+    };
+    let TokensCommand::Import {
+        config,
+        file,
+        psk_hex,
+        passphrase,
+        batch,
+        skip_rejected,
+    } = command;
+    let c = load(&config)?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let format = SeedFormat::from_file_name(&name).ok_or_else(|| {
+        anyhow::anyhow!("{name}: the file name must end in .xml, .pskc, .pskcxml (PSKC) or .csv")
+    })?;
+    let decryption = match (psk_hex, passphrase) {
+        (Some(k), _) => Decryption::PreSharedKey(psk_from_hex(&k).map_err(|e| api_error(&e))?),
+        (None, Some(p)) => Decryption::Passphrase(p),
+        (None, None) => Decryption::None,
+    };
+    let batch = batch_label(batch.as_deref().unwrap_or(&name)).map_err(|e| api_error(&e))?;
+    let meta =
+        std::fs::metadata(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    if meta.len() > sekisho_core::import::MAX_FILE_BYTES as u64 {
+        anyhow::bail!(
+            "{} is larger than {} bytes; split it",
+            file.display(),
+            sekisho_core::import::MAX_FILE_BYTES
+        );
+    }
+    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    let key = wiring::master_key(&c)?;
+    let secrets = sekisho_core::secret_box::SecretBox::new("k1", &key);
+    let store = wiring::store(&c).await?;
+    let cli = ClientInfo {
+        ip: None,
+        user_agent: Some("sekisho-cli".into()),
+    };
+    let print = |r: &ImportReport| {
+        for id in &r.imported {
+            println!("imported   {id}");
+        }
+        for id in &r.duplicates {
+            println!("duplicate  {id} (already in the inventory, skipped)");
+        }
+        for x in &r.rejected {
+            println!(
+                "rejected   {} {}: {}",
+                x.location,
+                x.token_id.as_deref().unwrap_or("-"),
+                x.reason
+            );
+        }
+        eprintln!(
+            "batch {}: {} imported, {} duplicates skipped, {} rejected",
+            r.batch,
+            r.imported.len(),
+            r.duplicates.len(),
+            r.rejected.len()
+        );
+    };
+    match import_seed_file(
+        store.as_ref(),
+        &secrets,
+        &OsRandom,
+        SystemClock.now(),
+        ImportRequest {
+            bytes,
+            format,
+            decryption,
+            batch,
+            skip_rejected,
+        },
+        Actor::System,
+        &cli,
+    )
+    .await
+    {
+        Ok(report) => {
+            print(&report);
+            Ok(())
+        }
+        Err(e) => {
+            if let Some(report) = e
+                .extra
+                .get("report")
+                .and_then(|r| serde_json::from_value::<ReportView>(r.clone()).ok())
+            {
+                for x in &report.rejected {
+                    println!(
+                        "rejected   {} {}: {}",
+                        x.location,
+                        x.token_id.as_deref().unwrap_or("-"),
+                        x.reason
+                    );
+                }
+                eprintln!("nothing imported; fix the file or use --skip-rejected");
+            }
+            Err(api_error(&e))
+        }
+    }
+}
+
+/// The rejections of a refused import, read back from the error body.
+#[derive(serde::Deserialize)]
+struct ReportView {
+    rejected: Vec<RejectedView>,
+}
+
+#[derive(serde::Deserialize)]
+struct RejectedView {
+    location: String,
+    token_id: Option<String>,
+    reason: String,
 }

@@ -12,7 +12,7 @@ use sekisho_core::session::SessionPolicy;
 use sekisho_core::Random;
 use sekisho_server::mail::{Delivery, MailSettings, Redacted, SmtpSettings, SmtpTls};
 use sekisho_server::system::{OsRandom, SystemClock};
-use sekisho_server::{AppState, HashPool, Settings, TotpSettings};
+use sekisho_server::{AppState, HashPool, Settings, TokenSettings, TotpSettings};
 use sekisho_store::{ConnectOptions, Store};
 use std::path::Path;
 use std::sync::Arc;
@@ -173,6 +173,7 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         email_code: email_code_policy(config)?,
         devices: device_policy(config)?,
         notify_login_default: config.notify.login_default,
+        tokens: token_settings(config)?,
     };
     let secrets = SecretBox::new("k1", &master_key);
     Ok(AppState::new(
@@ -183,6 +184,31 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         hashes,
         secrets,
     ))
+}
+
+/// Token inventory settings, checked.
+pub fn token_settings(config: &Config) -> Result<TokenSettings> {
+    let t = &config.tokens;
+    if t.max_per_login == 0 || t.max_per_login > 100 {
+        bail!("tokens.max_per_login must be 1 to 100");
+    }
+    if t.lockout_threshold == 0 || t.totp_window > 10 || t.hotp_look_ahead > 1000 {
+        bail!(
+            "tokens.lockout_threshold must be at least 1, tokens.totp_window at most 10 and \
+             tokens.hotp_look_ahead at most 1000"
+        );
+    }
+    if t.hotp_resync_window > 10_000 || t.totp_resync_steps > 1000 {
+        bail!("tokens.hotp_resync_window must be at most 10000 and tokens.totp_resync_steps at most 1000");
+    }
+    Ok(TokenSettings {
+        max_per_login: t.max_per_login,
+        lockout_threshold: t.lockout_threshold,
+        hotp_look_ahead: t.hotp_look_ahead,
+        hotp_resync_window: t.hotp_resync_window,
+        totp_window: t.totp_window,
+        totp_resync_steps: t.totp_resync_steps,
+    })
 }
 
 /// Authenticator-app settings, checked.

@@ -178,3 +178,53 @@ async fn serve_on_postgres_from_the_environment() {
         "no SQLite file when on PostgreSQL"
     );
 }
+
+/// `sekisho tokens import`: a PBKDF2-protected PSKC file into the embedded database; the
+/// secret is nowhere in the database files in any form; a second run reports a duplicate; a
+/// wrong passphrase fails with its code.
+#[test]
+fn tokens_import_from_the_shell() {
+    let dir = ok(tempfile::tempdir());
+    let fig7 = include_str!("../../core/src/import/testdata/rfc6030-figure7.xml");
+    ok(std::fs::write(dir.path().join("acme.xml"), fig7));
+    let run = |args: &[&str]| ok(sekisho(dir.path()).args(args).output());
+
+    let out = run(&["tokens", "import", "acme.xml", "--passphrase", "qwerty"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("imported   987654321"), "{stdout}");
+    assert!(stderr.contains("batch acme.xml: 1 imported"), "{stderr}");
+
+    let out = run(&["tokens", "import", "acme.xml", "--passphrase", "qwerty"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("duplicate  987654321"));
+
+    let out = run(&["tokens", "import", "acme.xml", "--passphrase", "qwertz"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(stderr.contains("SKS-HWT-0005"), "{stderr}");
+
+    let out = run(&["tokens", "import", "acme.txt"]);
+    assert!(!out.status.success(), "unknown extension");
+
+    let secret_forms = [
+        "12345678901234567890".as_bytes().to_vec(),
+        b"MTIzNDU2Nzg5MDEyMzQ1Njc4OTA".to_vec(),
+        b"3132333435363738393031323334353637383930".to_vec(),
+        b"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".to_vec(),
+    ];
+    for entry in ok(std::fs::read_dir(dir.path().join("sekisho-data"))) {
+        let path = ok(entry).path();
+        if path.is_file() {
+            let bytes = ok(std::fs::read(&path));
+            for form in &secret_forms {
+                assert!(
+                    !bytes.windows(form.len()).any(|w| w == form.as_slice()),
+                    "{} holds a form of the secret",
+                    path.display()
+                );
+            }
+        }
+    }
+}

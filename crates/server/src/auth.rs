@@ -4,6 +4,7 @@
 use crate::devices::{self, IssuedDevice};
 use crate::email_code;
 use crate::error::ApiError;
+use crate::hwtoken;
 use crate::mail::notices::Notice;
 use crate::notify;
 use crate::state::AppState;
@@ -133,13 +134,25 @@ async fn second_step(
 ) -> Result<Issued, ApiError> {
     let otp = extras.otp;
     let totp = totp::active_totp(state, login.id).await?;
+    let hw = hwtoken::registered_token(state, login.id).await?;
     let mut registered: Vec<SecondFactor> = totp.iter().map(|_| SecondFactor::Totp).collect();
+    if hw.is_some() {
+        registered.push(SecondFactor::Token);
+    }
     // Every login has an address for codes; it counts as registered when the firm chose e-mail
     // codes for the login or the customer set a delivery address of their own.
     if login.second_factor == SecondFactor::Email || login.code_email.is_some() {
         registered.push(SecondFactor::Email);
     }
-    match login.second_step(&registered) {
+    let step = login.second_step(&registered);
+    // With a token registered and allowed, the code is checked against the token (its ID is
+    // shown with the challenge, as the token login screen does); otherwise against the app.
+    let token = hw
+        .filter(|_| matches!(&step, SecondStep::Required(m) if m.contains(&SecondFactor::Token)))
+        // With both an app and a token under `any`, the app answers, as in
+        // `complete_inner`; a login set to `token` always uses the token.
+        .filter(|_| login.second_factor == SecondFactor::Token || totp.is_none());
+    match step {
         SecondStep::PasswordOnly => {
             open_session(
                 state,
@@ -159,11 +172,30 @@ async fn second_step(
                 "second factor required but not registered",
             )
             .await?;
-            Err(e.into())
+            if login.second_factor != SecondFactor::Token {
+                return Err(e.into());
+            }
+            // A token login's start-of-use registration (利用開始登録) follows the password:
+            // the challenge lets the customer bind a token with two consecutive codes.
+            let now = state.clock.now();
+            let tok = token::generate("sksc", state.rng.as_ref());
+            let expires = now.plus_secs(state.settings.challenge_secs);
+            let methods = vec!["token_register".to_owned()];
+            state
+                .store
+                .create_challenge(&token::hash(&tok), login.id, &methods, now, expires)
+                .await?;
+            Err(ApiError::from(e)
+                .with("challenge", tok)
+                .with("methods", methods)
+                .with("register_url", "/api/v1/login/token/register")
+                .with("expires_at", expires.to_rfc3339()))
         }
         SecondStep::Required(methods) => {
             // The factor this login would be asked for: the app's code when one is registered.
-            let asked = if totp.is_some() {
+            let asked = if token.is_some() {
+                SecondFactor::Token
+            } else if totp.is_some() {
                 SecondFactor::Totp
             } else if methods.contains(&SecondFactor::Email) {
                 SecondFactor::Email
@@ -182,7 +214,7 @@ async fn second_step(
                     return open_session(state, client, login, spec).await;
                 }
             }
-            required(state, client, login, otp, totp, &methods).await
+            required(state, client, login, otp, totp, token, &methods).await
         }
     }
 }
@@ -193,11 +225,17 @@ async fn required(
     login: &Login,
     otp: Option<&str>,
     totp: Option<sekisho_store::OtpFactor>,
+    token: Option<sekisho_store::OtpToken>,
     methods: &[SecondFactor],
 ) -> Result<Issued, ApiError> {
     let now = state.clock.now();
-    match (otp, totp) {
-        (Some(code), Some(f)) => {
+    match (otp, totp, token) {
+        (Some(code), _, Some(t)) => {
+            hwtoken::check_login_code(state, client, &login.login_id, &t, code).await?;
+            let spec = full_session(state, &["pwd", "otp"], "password + token", None);
+            open_session(state, client, login, spec).await
+        }
+        (Some(code), Some(f), None) => {
             totp::check_code(
                 state,
                 client,
@@ -215,10 +253,10 @@ async fn required(
             open_session(state, client, login, spec).await
         }
         // An app's code is the stronger factor: with one registered, no mail is sent (Gungin).
-        (_, None) if methods.contains(&SecondFactor::Email) => {
+        (_, None, None) if methods.contains(&SecondFactor::Email) => {
             Err(email_code::start(state, client, login).await)
         }
-        _ => {
+        (_, _, token) => {
             let tok = token::generate("sksc", state.rng.as_ref());
             let names: Vec<String> = methods
                 .iter()
@@ -230,11 +268,17 @@ async fn required(
                 .store
                 .create_challenge(&token::hash(&tok), login.id, &names, now, expires)
                 .await?;
-            Err(ApiError::from(Error::SecondFactorRequired)
+            let mut e = ApiError::from(Error::SecondFactorRequired)
                 .with("challenge", tok)
                 .with("methods", names)
                 .with("second_factor_url", "/api/v1/login/second-factor")
-                .with("expires_at", expires.to_rfc3339()))
+                .with("expires_at", expires.to_rfc3339());
+            if let Some(t) = token {
+                e = e
+                    .with("token_id", t.token_id)
+                    .with("resync_url", "/api/v1/login/token/resync");
+            }
+            Err(e)
         }
     }
 }
@@ -263,12 +307,11 @@ pub async fn complete_second_factor(
     result
 }
 
-async fn complete_inner(
+/// The open challenge `challenge` and its login, if the login may still proceed.
+pub(crate) async fn open_challenge(
     state: &AppState,
-    client: &ClientInfo,
     challenge: &str,
-    otp: &str,
-) -> Result<(Issued, &'static str, Login), ApiError> {
+) -> Result<(sekisho_store::Challenge, Login), ApiError> {
     let now = state.clock.now();
     let token_hash = token::hash(challenge);
     let ch = state
@@ -288,6 +331,17 @@ async fn complete_inner(
     if login.is_locked() {
         return Err(Error::LoginLocked.into());
     }
+    Ok((ch, login))
+}
+
+async fn complete_inner(
+    state: &AppState,
+    client: &ClientInfo,
+    challenge: &str,
+    otp: &str,
+) -> Result<(Issued, &'static str, Login), ApiError> {
+    let token_hash = token::hash(challenge);
+    let (ch, login) = open_challenge(state, challenge).await?;
     if ch.methods.iter().any(|m| m == email_code::METHOD) {
         email_code::check(state, client, &ch, &token_hash, otp).await?;
         let spec = full_session(
@@ -298,6 +352,18 @@ async fn complete_inner(
         );
         let issued = open_session(state, client, &login, spec).await?;
         return Ok((issued, email_code::METHOD, login));
+    }
+    // A challenge opened for a token (or for its registration, once done) is answered by the
+    // token; any other by the authenticator app.
+    if let Some(t) = hwtoken::registered_token(state, login.id).await? {
+        if login.second_factor == SecondFactor::Token
+            || totp::active_totp(state, login.id).await?.is_none()
+        {
+            hwtoken::check_login_code(state, client, &login.login_id, &t, otp).await?;
+            let spec = full_session(state, &["pwd", "otp"], "password + token", Some(ch.id));
+            let issued = open_session(state, client, &login, spec).await?;
+            return Ok((issued, SecondFactor::Token.as_str(), login));
+        }
     }
     let f = totp::active_totp(state, login.id)
         .await?

@@ -8,19 +8,21 @@ mod email_code;
 mod error;
 mod extract;
 mod hashing;
+mod hwtoken;
 pub mod mail;
 mod metrics;
 mod notify;
 mod routes;
 mod state;
 pub mod system;
+pub mod token_inventory;
 pub mod tokens;
 pub mod totp;
 pub mod trading;
 
 pub use error::ApiError;
 pub use hashing::HashPool;
-pub use state::{AppState, Settings, TotpSettings};
+pub use state::{AppState, Settings, TokenSettings, TotpSettings};
 
 use std::net::SocketAddr;
 use tokio::net::TcpListener;

@@ -46,6 +46,38 @@ pub struct Settings {
     pub devices: DevicePolicy,
     /// Login notifications for new logins (the customer can switch them).
     pub notify_login_default: bool,
+    /// Hardware and software token settings.
+    pub tokens: TokenSettings,
+}
+
+/// Hardware and software token (token inventory) settings.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    /// How many tokens one login may have assigned at once (the seed's firm allows one).
+    pub max_per_login: u32,
+    /// Consecutive wrong codes that lock the token.
+    pub lockout_threshold: u32,
+    /// HOTP: counters after the expected one accepted at login (and registration).
+    pub hotp_look_ahead: u32,
+    /// HOTP: counters searched by a resynchronisation.
+    pub hotp_resync_window: u32,
+    /// TOTP: steps accepted either side at login (after the learnt drift).
+    pub totp_window: u32,
+    /// TOTP: steps either side searched by a resynchronisation.
+    pub totp_resync_steps: u32,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        TokenSettings {
+            max_per_login: 1,
+            lockout_threshold: 10,
+            hotp_look_ahead: 10,
+            hotp_resync_window: 100,
+            totp_window: 1,
+            totp_resync_steps: 10,
+        }
+    }
 }
 
 /// Authenticator-app (TOTP) settings.

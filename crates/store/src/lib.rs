@@ -16,7 +16,9 @@ mod sql_account;
 mod sql_devices;
 mod sql_factors;
 mod sql_mail;
+mod sql_tokens;
 pub mod testing;
+mod tokens;
 
 use async_trait::async_trait;
 use sekisho_core::audit::{AuditEvent, AuditFilter, NewAuditEvent};
@@ -31,6 +33,9 @@ pub use factors::{
 };
 pub use mail::{MailState, MailStore, NewMail, OutboxMail};
 pub use sql::{connect, ConnectOptions};
+pub use tokens::{
+    AssignOutcome, ImportOutcome, NewToken, OtpToken, TokenQuery, TokenState, TokenStore,
+};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -158,7 +163,9 @@ pub struct FailureOutcome {
 
 /// Everything Sekisho keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
-pub trait Store: FactorStore + MailStore + AccountStore + DeviceStore + Send + Sync {
+pub trait Store:
+    FactorStore + MailStore + AccountStore + DeviceStore + TokenStore + Send + Sync
+{
     /// The backend in use.
     fn backend(&self) -> Backend;
 

@@ -137,6 +137,8 @@ pub(crate) enum Counter {
     Password,
     /// Wrong codes of a second factor.
     Factor,
+    /// Wrong codes of a hardware or software token.
+    Token,
 }
 
 impl Counter {
@@ -144,6 +146,7 @@ impl Counter {
         match self {
             Counter::Password => ("logins", "failed_logins"),
             Counter::Factor => ("otp_factors", "failed_attempts"),
+            Counter::Token => ("tokens", "failed_attempts"),
         }
     }
 }
@@ -363,35 +366,35 @@ pub(crate) fn placeholders(rows: usize, width: usize) -> String {
 }
 
 /// A value bound into a statement assembled at run time.
-enum Val {
+pub(crate) enum Val {
     I(i64),
     S(String),
 }
 
 /// Collects `WHERE` conditions and their values, numbering placeholders as it goes.
 #[derive(Default)]
-struct Conditions {
+pub(crate) struct Conditions {
     sql: Vec<String>,
-    vals: Vec<Val>,
+    pub(crate) vals: Vec<Val>,
 }
 
 impl Conditions {
     /// Adds a condition; `{}` in `cond` stands for the placeholder of `val`.
-    fn push(&mut self, cond: &str, val: Val) {
+    pub(crate) fn push(&mut self, cond: &str, val: Val) {
         self.vals.push(val);
         let ph = format!("${}", self.vals.len());
         self.sql.push(cond.replace("{}", &ph));
     }
 
-    fn push_plain(&mut self, cond: &str) {
+    pub(crate) fn push_plain(&mut self, cond: &str) {
         self.sql.push(cond.to_owned());
     }
 
-    fn next_placeholder(&self) -> String {
+    pub(crate) fn next_placeholder(&self) -> String {
         format!("${}", self.vals.len() + 1)
     }
 
-    fn where_clause(&self) -> String {
+    pub(crate) fn where_clause(&self) -> String {
         if self.sql.is_empty() {
             String::new()
         } else {
@@ -400,7 +403,7 @@ impl Conditions {
     }
 }
 
-fn bind_all<'q>(
+pub(crate) fn bind_all<'q>(
     mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     vals: Vec<Val>,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {

@@ -71,7 +71,17 @@ on_both!(
     email_code_challenges_count_failures_and_reissue_once,
     code_address_changes_confirm_once,
     devices_are_used_only_while_valid,
+    tokens_import_and_lifecycle,
+    concurrent_assignments_give_one_token_per_login,
+    token_registration_codes_and_lock,
 );
+
+#[path = "conformance/tokens.rs"]
+mod tokens;
+use tokens::{
+    concurrent_assignments_give_one_token_per_login, token_registration_codes_and_lock,
+    tokens_import_and_lifecycle,
+};
 
 fn ev(t: i64, ty: EventType, login: &str) -> NewAuditEvent {
     NewAuditEvent::new(

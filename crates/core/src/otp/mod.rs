@@ -7,13 +7,15 @@
 //! atomically together with its replay check.
 
 mod code;
+mod pair;
 mod secret;
 mod uri;
 mod verify;
 
 pub use code::{code_matches, normalize_code};
+pub use pair::{check_hotp_pair, check_totp_pair, PairReject, EXPIRED_LOOKBACK_STEPS};
 pub use secret::{base32_decode, base32_encode, generate_secret, SECRET_LEN};
-pub use uri::otpauth_uri;
+pub use uri::{otpauth_uri, parse_otpauth_uri, OtpauthKey, UriError};
 pub use verify::{
     find_consecutive_hotp, find_consecutive_totp, verify_hotp, verify_totp, TotpCheck, TotpReject,
     MAX_SEARCH_STEPS,
@@ -67,6 +69,38 @@ impl Algorithm {
             Some(Algorithm::Sha256)
         } else if eq("SHA512") || eq("SHA-512") {
             Some(Algorithm::Sha512)
+        } else {
+            None
+        }
+    }
+}
+
+/// Whether a token counts button presses (HOTP, RFC 4226) or time steps (TOTP, RFC 6238).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OtpKind {
+    /// Counter-based.
+    Hotp,
+    /// Time-based.
+    Totp,
+}
+
+impl OtpKind {
+    /// `hotp` or `totp`, as stored and as written in URIs and seed files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OtpKind::Hotp => "hotp",
+            OtpKind::Totp => "totp",
+        }
+    }
+
+    /// Parses `hotp` or `totp` in any letter case.
+    pub fn parse(s: &str) -> Option<OtpKind> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("hotp") {
+            Some(OtpKind::Hotp)
+        } else if s.eq_ignore_ascii_case("totp") {
+            Some(OtpKind::Totp)
         } else {
             None
         }

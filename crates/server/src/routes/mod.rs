@@ -5,9 +5,11 @@ mod admin_audit;
 mod admin_devices;
 mod admin_logins;
 mod admin_mail;
+mod admin_tokens;
 mod customer;
 mod factors;
 mod health;
+mod login_token;
 mod validate;
 mod views;
 
@@ -27,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(customer::router())
         .merge(account::router())
+        .merge(login_token::router())
         .merge(factors::router())
         .merge(validate::router())
         .nest(
@@ -34,7 +37,8 @@ pub fn router(state: AppState) -> Router {
             admin_logins::router()
                 .merge(admin_audit::router())
                 .merge(admin_devices::router())
-                .merge(admin_mail::router()),
+                .merge(admin_mail::router())
+                .merge(admin_tokens::router()),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

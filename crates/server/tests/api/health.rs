@@ -44,7 +44,8 @@ async fn openapi_documents_existing_endpoints() {
     for (path, ops) in &paths {
         let concrete = path
             .replace("{login_id}", "nosuchlogin")
-            .replace("{id}", "999999");
+            .replace("{id}", "999999")
+            .replace("{token_id}", "NOSUCHTOKEN");
         for method in ops
             .as_object()
             .map(|o| o.keys().cloned().collect::<Vec<_>>())

@@ -7,6 +7,7 @@ mod email_code;
 mod smtp;
 
 mod admin;
+mod admin_tokens;
 mod errors;
 mod health;
 mod lockout;
@@ -15,5 +16,6 @@ mod mail;
 mod notifications;
 mod passwords;
 mod sessions;
+mod tokens;
 mod totp;
 mod trading;
