@@ -535,67 +535,60 @@ pub async fn check_current_password(
     login: &Login,
     password: &str,
 ) -> Result<(), ApiError> {
-    let reason = "refused: wrong current password";
-    check_password_as(
-        state,
-        client,
-        login,
-        password,
-        EventType::PasswordChanged,
-        reason,
-    )
-    .await
+    let check = SecretCheck {
+        hash: login.password_hash.clone(),
+        error: Error::CurrentPasswordInvalid,
+        event_type: EventType::PasswordChanged,
+        reason: "refused: wrong current password",
+    };
+    check_secret(state, client, login, password, check).await
 }
 
-/// A fresh proof of identity asked before a sensitive change (step-up re-authentication), on top
-/// of the session. Today the login password; the trading password (取引パスワード) that JTG
-/// asks for is another variant of this enum, checked in [`step_up`].
-pub enum StepUp<'a> {
-    /// The current login password.
-    Password(&'a str),
+/// What a knowledge secret (login or trading password) is checked against, and how a wrong one
+/// is answered and audited.
+pub(crate) struct SecretCheck<'a> {
+    /// The stored Argon2id hash; `None` matches nothing.
+    pub hash: Option<String>,
+    /// The error for a wrong secret.
+    pub error: Error,
+    /// The audit event of a wrong secret.
+    pub event_type: EventType,
+    /// Its description.
+    pub reason: &'a str,
 }
 
-/// Checks a step-up proof. A wrong login password counts toward the login's lock like any
-/// other and is audited as `step_up_failed`.
-pub async fn step_up(
+/// Verifies `given` (normalised as passwords are); a wrong one counts toward the login's
+/// password lock and is audited as `check` says.
+pub(crate) async fn check_secret(
     state: &AppState,
     client: &ClientInfo,
     login: &Login,
-    proof: StepUp<'_>,
-    what: &str,
+    given: &str,
+    check: SecretCheck<'_>,
 ) -> Result<(), ApiError> {
-    match proof {
-        StepUp::Password(p) => {
-            let reason = format!("{what} refused: wrong current password");
-            check_password_as(state, client, login, p, EventType::StepUpFailed, &reason).await
-        }
-    }
-}
-
-async fn check_password_as(
-    state: &AppState,
-    client: &ClientInfo,
-    login: &Login,
-    password: &str,
-    event_type: EventType,
-    reason: &str,
-) -> Result<(), ApiError> {
-    let password = PasswordPolicy::normalize(password);
+    let given = PasswordPolicy::normalize(given);
     if state
         .hashes
-        .verify(&state.metrics, password, login.password_hash.clone())
+        .verify(&state.metrics, given, check.hash)
         .await?
     {
         return Ok(());
     }
-    let e = Error::CurrentPasswordInvalid;
-    password_failure(state, client, login, event_type, reason, &e).await?;
-    Err(e.into())
+    password_failure(
+        state,
+        client,
+        login,
+        check.event_type,
+        check.reason,
+        &check.error,
+    )
+    .await?;
+    Err(check.error.into())
 }
 
 /// Records a wrong password: counts it toward the lock, audits it, and audits the lock when this
 /// failure is the one that reaches the threshold.
-pub(crate) async fn password_failure(
+async fn password_failure(
     state: &AppState,
     client: &ClientInfo,
     login: &Login,

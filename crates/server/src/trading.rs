@@ -6,7 +6,7 @@
 //! login password again. The trading password is a knowledge factor: it never replaces the
 //! second factor at login. A wrong one counts toward the login's password lock.
 
-use crate::auth::{self, event, StepUp};
+use crate::auth::{check_secret, event, SecretCheck};
 use crate::error::ApiError;
 use crate::state::AppState;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
@@ -64,48 +64,36 @@ async fn prove(
             return Err(Error::InvalidRequest("password too long".into()).into());
         }
     }
-    if trading {
-        if let Some(hash) = state.store.trading_password_hash(login.id).await? {
-            let given = proof
+    let stored = if trading {
+        state.store.trading_password_hash(login.id).await?
+    } else {
+        None
+    };
+    let (given, check) = match stored {
+        Some(hash) => (
+            proof
                 .trading_password
-                .ok_or(Error::TradingPasswordRequired)?;
-            return check(state, client, login, hash, given, what).await;
-        }
-    }
-    let password = proof
-        .password
-        .ok_or_else(|| Error::InvalidRequest("password is required".into()))?;
-    auth::step_up(state, client, login, StepUp::Password(password), what).await
-}
-
-/// Verifies `given` against the trading password `hash`; a wrong one counts toward the lock.
-async fn check(
-    state: &AppState,
-    client: &ClientInfo,
-    login: &Login,
-    hash: String,
-    given: &str,
-    what: &str,
-) -> Result<(), ApiError> {
-    let given = PasswordPolicy::normalize(given);
-    if state
-        .hashes
-        .verify(&state.metrics, given, Some(hash))
-        .await?
-    {
-        return Ok(());
-    }
-    let e = Error::TradingPasswordInvalid;
-    auth::password_failure(
-        state,
-        client,
-        login,
-        EventType::StepUpFailed,
-        &format!("{what} refused: wrong trading password"),
-        &e,
-    )
-    .await?;
-    Err(e.into())
+                .ok_or(Error::TradingPasswordRequired)?,
+            SecretCheck {
+                hash: Some(hash),
+                error: Error::TradingPasswordInvalid,
+                event_type: EventType::StepUpFailed,
+                reason: &format!("{what} refused: wrong trading password"),
+            },
+        ),
+        None => (
+            proof
+                .password
+                .ok_or_else(|| Error::InvalidRequest("password is required".into()))?,
+            SecretCheck {
+                hash: login.password_hash.clone(),
+                error: Error::CurrentPasswordInvalid,
+                event_type: EventType::StepUpFailed,
+                reason: &format!("{what} refused: wrong current password"),
+            },
+        ),
+    };
+    check_secret(state, client, login, given, check).await
 }
 
 /// Sets the login's trading password after the policy checks: the password policy, and not the

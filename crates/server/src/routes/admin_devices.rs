@@ -1,5 +1,6 @@
 //! Admin API for a login's familiar browsers: list, revoke one, revoke all.
 
+use super::admin_logins::load;
 use crate::auth::event;
 use crate::devices;
 use crate::error::ApiError;
@@ -10,8 +11,6 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::Router;
 use sekisho_core::audit::EventType;
-use sekisho_core::login::Login;
-use sekisho_core::validate::LoginId;
 use sekisho_core::Error;
 use serde_json::{json, Value};
 
@@ -19,15 +18,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/logins/{login_id}/devices", get(list).delete(revoke_all))
         .route("/logins/{login_id}/devices/{id}", delete(revoke_one))
-}
-
-async fn load(state: &AppState, login_id: &str) -> Result<Login, ApiError> {
-    let id = LoginId::parse(login_id).map_err(|_| Error::LoginNotFound)?;
-    Ok(state
-        .store
-        .get_login(id.as_str())
-        .await?
-        .ok_or(Error::LoginNotFound)?)
 }
 
 async fn list(

@@ -273,32 +273,73 @@ async fn assign(
     Ok(axum::Json(view(&load(&state, &token.token_id).await?)))
 }
 
-/// Runs one state change on a token with its audit event; `conflict` when the store refuses it.
+/// The state changes an operator makes on a token besides assigning it.
+#[derive(Clone, Copy)]
+enum Change {
+    Unassign,
+    Revoke,
+    Unlock,
+}
+
+impl Change {
+    fn event_type(self) -> EventType {
+        match self {
+            Change::Unassign => EventType::TokenUnassigned,
+            Change::Revoke => EventType::TokenRevoked,
+            Change::Unlock => EventType::TokenUnlocked,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Change::Unassign => "returned to stock",
+            Change::Revoke => "revoked",
+            Change::Unlock => "unlocked",
+        }
+    }
+}
+
+/// Runs one state change on a token with its audit event; returns the token after it and
+/// whether the store made the change.
 async fn change(
     state: &AppState,
     caller: &Admin,
     client: &Client,
     token_id: &str,
-    event_type: EventType,
-    what: &str,
+    change: Change,
 ) -> Result<(OtpToken, bool), ApiError> {
     let token = load(state, token_id).await?;
     let ev = event(
         state,
-        event_type,
+        change.event_type(),
         token.login_id.as_deref(),
         caller.0.actor(),
         &client.0,
-        format!("token {} {what}", token.token_id),
+        format!("token {} {}", token.token_id, change.what()),
     );
     let now = state.clock.now();
     let store = &state.store;
-    let done = match event_type {
-        EventType::TokenUnassigned => store.unassign_token(&token.token_id, now, &ev).await?,
-        EventType::TokenRevoked => store.revoke_token(&token.token_id, now, &ev).await?,
-        _ => store.unlock_token(&token.token_id, now, &ev).await?,
+    let done = match change {
+        Change::Unassign => store.unassign_token(&token.token_id, now, &ev).await?,
+        Change::Revoke => store.revoke_token(&token.token_id, now, &ev).await?,
+        Change::Unlock => store.unlock_token(&token.token_id, now, &ev).await?,
     };
     Ok((load(state, &token.token_id).await?, done))
+}
+
+/// An unassignment or revocation: `token_state_conflict` when the token's state refuses it.
+async fn refusable(
+    state: AppState,
+    caller: Admin,
+    client: Client,
+    token_id: String,
+    kind: Change,
+) -> Result<axum::Json<Value>, ApiError> {
+    let (token, done) = change(&state, &caller, &client, &token_id, kind).await?;
+    if !done {
+        return Err(Error::TokenStateConflict.into());
+    }
+    Ok(axum::Json(view(&token)))
 }
 
 async fn unassign(
@@ -307,19 +348,7 @@ async fn unassign(
     client: Client,
     Path(token_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let (token, done) = change(
-        &state,
-        &caller,
-        &client,
-        &token_id,
-        EventType::TokenUnassigned,
-        "returned to stock",
-    )
-    .await?;
-    if !done {
-        return Err(Error::TokenStateConflict.into());
-    }
-    Ok(axum::Json(view(&token)))
+    refusable(state, caller, client, token_id, Change::Unassign).await
 }
 
 async fn revoke(
@@ -328,19 +357,7 @@ async fn revoke(
     client: Client,
     Path(token_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let (token, done) = change(
-        &state,
-        &caller,
-        &client,
-        &token_id,
-        EventType::TokenRevoked,
-        "revoked",
-    )
-    .await?;
-    if !done {
-        return Err(Error::TokenStateConflict.into());
-    }
-    Ok(axum::Json(view(&token)))
+    refusable(state, caller, client, token_id, Change::Revoke).await
 }
 
 async fn unlock(
@@ -349,15 +366,7 @@ async fn unlock(
     client: Client,
     Path(token_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let (token, was_locked) = change(
-        &state,
-        &caller,
-        &client,
-        &token_id,
-        EventType::TokenUnlocked,
-        "unlocked",
-    )
-    .await?;
+    let (token, was_locked) = change(&state, &caller, &client, &token_id, Change::Unlock).await?;
     let mut v = view(&token);
     if let Some(o) = v.as_object_mut() {
         o.insert("was_locked".into(), was_locked.into());
