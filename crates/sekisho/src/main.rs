@@ -42,6 +42,11 @@ enum Command {
         #[command(subcommand)]
         command: TokensCommand,
     },
+    /// Check the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Show configuration keys.
     Config {
         #[command(subcommand)]
@@ -103,6 +108,19 @@ enum TokensCommand {
 }
 
 #[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the whole hash chain of the audit trail; print the count and OK, or name the first
+    /// broken record and exit with status 1.
+    Verify {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Records read per query.
+        #[arg(long, default_value_t = 1000)]
+        page_size: u32,
+    },
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Print every configuration key as a Markdown table.
     Keys,
@@ -146,6 +164,9 @@ async fn main() -> Result<()> {
         }
         Command::ApiToken { command } => api_token(command).await,
         Command::Tokens { command } => tokens(command).await,
+        Command::Audit {
+            command: AuditCommand::Verify { config, page_size },
+        } => audit_verify(&load(&config)?, page_size).await,
         Command::Config {
             command: ConfigCommand::Keys,
         } => {
@@ -295,6 +316,39 @@ async fn api_token(command: TokenCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+async fn audit_verify(c: &Config, page_size: u32) -> Result<()> {
+    let store = wiring::store(c).await?;
+    let r = store
+        .verify_audit_chain(page_size)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if r.unchained > 0 {
+        println!(
+            "{} records before id {} predate the chain and are not verified",
+            r.unchained, r.chain_start
+        );
+    }
+    match r.broken {
+        None => {
+            println!("{} chained records verified", r.verified);
+            println!("OK");
+            Ok(())
+        }
+        Some(b) => {
+            println!("{} chained records verified before the break", r.verified);
+            println!(
+                "BROKEN at event {}{}: {}",
+                b.id,
+                b.time
+                    .map(|t| format!(" ({})", t.to_rfc3339()))
+                    .unwrap_or_default(),
+                b.reason
+            );
+            std::process::exit(1);
+        }
+    }
 }
 
 fn api_error(e: &sekisho_server::ApiError) -> anyhow::Error {

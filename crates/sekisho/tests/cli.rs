@@ -228,3 +228,49 @@ fn tokens_import_from_the_shell() {
         }
     }
 }
+
+/// `sekisho audit verify` walks the chain the CLI's own actions wrote, then names the record a
+/// tamperer changed and exits with status 1.
+#[tokio::test]
+async fn audit_verify_reports_ok_then_the_tampered_record() {
+    let dir = ok(tempfile::tempdir());
+    for name in ["a", "b", "c"] {
+        let out = ok(sekisho(dir.path())
+            .args(["api-token", "create", "--name", name, "--scope", "admin"])
+            .output());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let verify = |dir: &Path| {
+        ok(sekisho(dir)
+            .args(["audit", "verify", "--page-size", "2"])
+            .output())
+    };
+    let out = verify(dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("3 chained records verified"), "{stdout}");
+    assert_eq!(stdout.lines().last(), Some("OK"));
+
+    sqlx::any::install_default_drivers();
+    let db = dir.path().join("sekisho-data").join("sekisho.db");
+    let pool = ok(sqlx::AnyPool::connect(&format!("sqlite://{}", db.display())).await);
+    for sql in [
+        "DROP TRIGGER audit_events_no_update",
+        "UPDATE audit_events SET actor_kind = 'operator', actor_id = 'mallory' WHERE id = 2",
+    ] {
+        ok(sqlx::query(sql).execute(&pool).await);
+    }
+    pool.close().await;
+    let out = verify(dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("BROKEN at event 2 ("), "{stdout}");
+    assert!(
+        stdout.contains("1 chained records verified before the break"),
+        "{stdout}"
+    );
+}

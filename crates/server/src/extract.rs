@@ -113,6 +113,20 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// A caller allowed the support desk's work (search, view, unlock, revoke): for now the same as
+/// [`Admin`].
+pub struct Staff(#[allow(dead_code)] pub ApiCaller);
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Admin::from_request_parts(parts, state)
+            .await
+            .map(|Admin(c)| Staff(c))
+    }
+}
+
 /// A customer holding an active session token (of any purpose: handlers that need a full
 /// session check [`Session::purpose`]).
 pub struct Customer(pub Session);

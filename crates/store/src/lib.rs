@@ -13,6 +13,7 @@ mod factors;
 mod mail;
 mod sql;
 mod sql_account;
+mod sql_audit;
 mod sql_devices;
 mod sql_factors;
 mod sql_mail;
@@ -161,6 +162,30 @@ pub struct FailureOutcome {
     pub newly_locked: bool,
 }
 
+/// The result of walking the audit chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    /// ID of the first chained record; records below it predate the chain.
+    pub chain_start: i64,
+    /// Records written before the chain existed (not verifiable).
+    pub unchained: u64,
+    /// Chained records verified before the first break (all of them if none).
+    pub verified: u64,
+    /// The first broken record, if any.
+    pub broken: Option<ChainBreak>,
+}
+
+/// Where and why the audit chain breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBreak {
+    /// Event ID of the first record that does not verify.
+    pub id: i64,
+    /// Its time, when the record exists.
+    pub time: Option<Timestamp>,
+    /// What is wrong.
+    pub reason: String,
+}
+
 /// Everything Sekisho keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
 pub trait Store:
@@ -292,4 +317,8 @@ pub trait Store:
 
     /// Reads the audit trail, newest first.
     async fn query_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>>;
+
+    /// Walks the whole audit chain in ID order, `page` records per query, and reports the first
+    /// broken record.
+    async fn verify_audit_chain(&self, page: u32) -> StoreResult<ChainReport>;
 }

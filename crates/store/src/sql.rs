@@ -9,8 +9,8 @@
 
 use crate::codes::{start_committer, start_reader, CodeCommitter, TargetReader};
 use crate::{
-    ApiToken, Backend, FailureOutcome, LoginPatch, LoginQuery, NewLogin, NewSession, Store,
-    StoreError, StoreResult,
+    ApiToken, Backend, ChainReport, FailureOutcome, LoginPatch, LoginQuery, NewLogin, NewSession,
+    Store, StoreError, StoreResult,
 };
 use async_trait::async_trait;
 use sekisho_core::audit::{Actor, AuditEvent, AuditFilter, NewAuditEvent};
@@ -305,6 +305,7 @@ fn audit_from_row(r: &AnyRow) -> Result<AuditEvent, sqlx::Error> {
         event_id: r.try_get("id")?,
         time: ts(r, "time")?,
         login_id: r.try_get("login_id")?,
+        login_name: r.try_get("login_name")?,
         actor: Actor::from_parts(&kind, &id),
         event_group: r.try_get("event_group")?,
         event_type: r.try_get("event_type")?,
@@ -322,37 +323,7 @@ pub(crate) async fn insert_audit(
     insert_audits(conn, &[ev]).await
 }
 
-/// Appends audit records with one statement.
-pub(crate) async fn insert_audits(
-    conn: &mut AnyConnection,
-    events: &[&NewAuditEvent],
-) -> Result<(), sqlx::Error> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let values = placeholders(events.len(), 10);
-    let sql = format!(
-        "INSERT INTO audit_events (time, login_id, actor_kind, actor_id, event_group, event_type, \
-         description, error_code, client_ip, user_agent) VALUES {values}"
-    );
-    let mut query = sqlx::query(&sql);
-    for ev in events {
-        let (kind, id) = ev.actor.parts();
-        query = query
-            .bind(ev.time.0)
-            .bind(ev.login_id.clone())
-            .bind(kind)
-            .bind(id.to_owned())
-            .bind(ev.event_type.group())
-            .bind(ev.event_type.as_str())
-            .bind(ev.description.clone())
-            .bind(ev.error_code.clone())
-            .bind(ev.client_ip.clone())
-            .bind(ev.user_agent.clone());
-    }
-    query.execute(conn).await?;
-    Ok(())
-}
+pub(crate) use crate::sql_audit::insert_audits;
 
 /// `($1, $2, …), ($k+1, …), …`: `rows` groups of `width` placeholders.
 pub(crate) fn placeholders(rows: usize, width: usize) -> String {
@@ -947,37 +918,56 @@ impl Store for SqlStore {
     }
 
     async fn append_audit(&self, event: &NewAuditEvent) -> StoreResult<()> {
-        let mut conn = self.write.acquire().await.map_err(db_err)?;
-        insert_audit(&mut conn, event).await.map_err(db_err)
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        insert_audit(&mut tx, event).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn verify_audit_chain(&self, page: u32) -> StoreResult<ChainReport> {
+        self.verify_chain(page).await
     }
 
     async fn query_audit(&self, f: &AuditFilter) -> StoreResult<Vec<AuditEvent>> {
         let mut c = Conditions::default();
         if let Some(v) = &f.login_id {
-            c.push("login_id = {}", Val::S(v.clone()));
+            c.push("a.login_id = {}", Val::S(v.clone()));
         }
         if let Some(v) = f.event_type {
-            c.push("event_type = {}", Val::S(v.as_str().into()));
+            c.push("a.event_type = {}", Val::S(v.as_str().into()));
+        }
+        if let Some(types) = &f.event_types {
+            if types.is_empty() {
+                c.push_plain("1 = 0");
+            } else {
+                let mut ph = Vec::new();
+                for t in types {
+                    c.vals.push(Val::S(t.as_str().into()));
+                    ph.push(format!("${}", c.vals.len()));
+                }
+                c.push_plain(&format!("a.event_type IN ({})", ph.join(", ")));
+            }
         }
         if let Some(v) = &f.actor_kind {
-            c.push("actor_kind = {}", Val::S(v.clone()));
+            c.push("a.actor_kind = {}", Val::S(v.clone()));
         }
         if let Some(v) = &f.actor_id {
-            c.push("actor_id = {}", Val::S(v.clone()));
+            c.push("a.actor_id = {}", Val::S(v.clone()));
         }
         if let Some(v) = f.since {
-            c.push("time >= {}", Val::I(v.0));
+            c.push("a.time >= {}", Val::I(v.0));
         }
         if let Some(v) = f.until {
-            c.push("time < {}", Val::I(v.0));
+            c.push("a.time < {}", Val::I(v.0));
         }
         if let Some(v) = f.before_id {
-            c.push("id < {}", Val::I(v));
+            c.push("a.id < {}", Val::I(v));
         }
         let limit = c.next_placeholder();
         let sql = format!(
-            "SELECT id, time, login_id, actor_kind, actor_id, event_group, event_type, description, \
-             error_code, client_ip, user_agent FROM audit_events{} ORDER BY id DESC LIMIT {limit}",
+            "SELECT a.id, a.time, a.login_id, l.display_name AS login_name, a.actor_kind, \
+             a.actor_id, a.event_group, a.event_type, a.description, a.error_code, a.client_ip, \
+             a.user_agent FROM audit_events a LEFT JOIN logins l ON l.login_id = a.login_id{} \
+             ORDER BY a.id DESC LIMIT {limit}",
             c.where_clause()
         );
         let rows = bind_all(sqlx::query(&sql), c.vals)

@@ -76,6 +76,18 @@ on_both!(
     token_registration_codes_and_lock,
 );
 
+use audit_chain::{
+    audit_chain_verifies_and_names_the_first_broken_record,
+    concurrent_writers_on_two_instances_make_one_chain,
+};
+on_both!(
+    audit_chain_verifies_and_names_the_first_broken_record,
+    concurrent_writers_on_two_instances_make_one_chain,
+);
+
+#[path = "conformance/audit_chain.rs"]
+mod audit_chain;
+
 #[path = "conformance/tokens.rs"]
 mod tokens;
 use tokens::{

@@ -3,21 +3,25 @@
 use super::views;
 use crate::auth::event;
 use crate::error::ApiError;
-use crate::extract::{Admin, Client, Json, Path, Query};
+use crate::extract::{Admin, Client, Json, Path, Query, Staff};
 use crate::state::AppState;
 use crate::tokens::issue_api_token;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::Router;
-use sekisho_core::audit::{AuditFilter, EventType};
-use sekisho_core::{Error, Timestamp};
+use sekisho_core::audit::{
+    types_of_group, Actor, AuditEvent, AuditFilter, EventType, EVENT_GROUPS,
+};
+use sekisho_core::{Error, Lang, Timestamp};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/audit", get(audit))
+        .route("/audit.csv", get(audit_csv))
         .route("/api-tokens", get(list_tokens).post(create_token))
         .route("/api-tokens/{id}", delete(revoke_token))
 }
@@ -27,12 +31,16 @@ pub fn router() -> Router<AppState> {
 struct AuditParams {
     login_id: Option<String>,
     event_type: Option<String>,
+    event_group: Option<String>,
     actor_kind: Option<String>,
     actor_id: Option<String>,
+    operator: Option<String>,
     since: Option<String>,
     until: Option<String>,
     before: Option<i64>,
     limit: Option<u32>,
+    lang: Option<String>,
+    format: Option<String>,
 }
 
 fn time_param(name: &str, v: Option<String>) -> Result<Option<Timestamp>, ApiError> {
@@ -46,19 +54,29 @@ fn time_param(name: &str, v: Option<String>) -> Result<Option<Timestamp>, ApiErr
     .transpose()
 }
 
-async fn audit(
-    State(state): State<AppState>,
-    _admin: Admin,
-    Query(p): Query<AuditParams>,
-) -> Result<axum::Json<Value>, ApiError> {
+/// The filter from the query (the row limit is set by the caller).
+fn audit_filter(p: &AuditParams) -> Result<AuditFilter, ApiError> {
     let event_type = p
         .event_type
+        .as_deref()
         .map(|t| {
-            EventType::parse(&t).ok_or_else(|| {
+            EventType::parse(t).ok_or_else(|| {
                 let all: Vec<_> = EventType::ALL.iter().map(|e| e.as_str()).collect();
                 ApiError::from(Error::InvalidRequest(format!(
                     "event_type must be one of {}",
                     all.join(", ")
+                )))
+            })
+        })
+        .transpose()?;
+    let event_types = p
+        .event_group
+        .as_deref()
+        .map(|g| {
+            types_of_group(g).ok_or_else(|| {
+                ApiError::from(Error::InvalidRequest(format!(
+                    "event_group must be one of {}",
+                    EVENT_GROUPS.join(", ")
                 )))
             })
         })
@@ -71,22 +89,236 @@ async fn audit(
             .into());
         }
     }
-    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
-    let filter = AuditFilter {
-        login_id: p.login_id.map(|l| l.to_ascii_lowercase()),
-        event_type,
-        actor_kind: p.actor_kind,
-        actor_id: p.actor_id,
-        since: time_param("since", p.since)?,
-        until: time_param("until", p.until)?,
-        before_id: p.before,
-        limit,
+    let (actor_kind, actor_id) = match &p.operator {
+        Some(name) => {
+            if p.actor_kind.as_deref().is_some_and(|k| k != "operator") || p.actor_id.is_some() {
+                return Err(Error::InvalidRequest(
+                    "operator cannot be combined with actor_kind or actor_id".into(),
+                )
+                .into());
+            }
+            (Some("operator".to_owned()), Some(name.clone()))
+        }
+        None => (p.actor_kind.clone(), p.actor_id.clone()),
     };
+    Ok(AuditFilter {
+        login_id: p.login_id.as_ref().map(|l| l.to_ascii_lowercase()),
+        event_type,
+        event_types,
+        actor_kind,
+        actor_id,
+        since: time_param("since", p.since.clone())?,
+        until: time_param("until", p.until.clone())?,
+        before_id: p.before,
+        limit: 100,
+    })
+}
+
+fn history_lang(p: &AuditParams, headers: &HeaderMap) -> Result<Lang, ApiError> {
+    match &p.lang {
+        Some(l) => Lang::parse(l)
+            .ok_or_else(|| Error::InvalidRequest("lang must be ja or en".into()).into()),
+        None => Ok(Lang::from_accept_language(
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        )),
+    }
+}
+
+/// One record as the activity history shows it.
+struct HistoryRow<'a> {
+    event: &'a AuditEvent,
+    group: &'a str,
+    description: String,
+    actor: String,
+}
+
+fn history_row(e: &AuditEvent, lang: Lang) -> HistoryRow<'_> {
+    let ty = EventType::parse(&e.event_type);
+    // The group follows the type, so records written under older group names read the same.
+    let group = ty.map(EventType::group).unwrap_or(e.event_group.as_str());
+    let label = ty.map(|t| t.label(lang)).unwrap_or(e.event_type.as_str());
+    let detail = e.description.trim();
+    let description = if detail.is_empty() || detail == e.event_type {
+        label.to_owned()
+    } else {
+        match lang {
+            Lang::Ja => format!("{label}（{detail}）"),
+            Lang::En => format!("{label} ({detail})"),
+        }
+    };
+    let actor = match (&e.actor, lang) {
+        (Actor::SelfService, Lang::Ja) => "本人".to_owned(),
+        (Actor::SelfService, Lang::En) => "customer".to_owned(),
+        (Actor::Operator(n), Lang::Ja) => format!("オペレーター {n}"),
+        (Actor::Operator(n), Lang::En) => format!("operator {n}"),
+        (Actor::ApiToken(n), Lang::Ja) => format!("APIトークン {n}"),
+        (Actor::ApiToken(n), Lang::En) => format!("API token {n}"),
+        (Actor::System, Lang::Ja) => "システム".to_owned(),
+        (Actor::System, Lang::En) => "system".to_owned(),
+    };
+    HistoryRow {
+        event: e,
+        group,
+        description,
+        actor,
+    }
+}
+
+fn history_json(r: &HistoryRow<'_>) -> Value {
+    let e = r.event;
+    json!({
+        "event_id": e.event_id,
+        "time": e.time.to_rfc3339(),
+        "login_id": e.login_id,
+        "login_name": e.login_name,
+        "event_group": r.group,
+        "event_type": e.event_type,
+        "description": e.description,
+        "summary": r.description,
+        "actor": e.actor,
+        "actor_label": r.actor,
+        "error_code": e.error_code,
+        "client_ip": e.client_ip,
+        "user_agent": e.user_agent,
+    })
+}
+
+/// The most rows one CSV export carries.
+const CSV_MAX_ROWS: u32 = 100_000;
+
+/// One CSV cell (RFC 4180): quoted when it holds a comma, quote or line break; a cell a
+/// spreadsheet would read as a formula (leading `=`, `+`, `-`, `@`, tab or carriage return)
+/// gets a leading apostrophe first.
+pub(crate) fn csv_cell(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_owned()
+    };
+    if v.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
+}
+
+fn csv_line(out: &mut String, cells: &[&str]) {
+    let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+    out.push_str(&line.join(","));
+    out.push_str("\r\n");
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    _staff: Staff,
+    headers: HeaderMap,
+    Query(p): Query<AuditParams>,
+) -> Result<Response, ApiError> {
+    let lang = history_lang(&p, &headers)?;
+    match p.format.as_deref() {
+        None | Some("json") => {}
+        Some("csv") => return export_csv(&state, &p, lang).await,
+        Some(_) => return Err(Error::InvalidRequest("format must be json or csv".into()).into()),
+    }
+    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    let mut filter = audit_filter(&p)?;
+    filter.limit = limit;
     let events = state.store.query_audit(&filter).await?;
     let next = (events.len() == limit as usize)
         .then(|| events.last().map(|e| e.event_id))
         .flatten();
-    Ok(axum::Json(json!({ "events": events, "next_before": next })))
+    let rows: Vec<Value> = events
+        .iter()
+        .map(|e| history_json(&history_row(e, lang)))
+        .collect();
+    Ok(axum::Json(json!({ "events": rows, "next_before": next })).into_response())
+}
+
+async fn audit_csv(
+    State(state): State<AppState>,
+    _staff: Staff,
+    headers: HeaderMap,
+    Query(p): Query<AuditParams>,
+) -> Result<Response, ApiError> {
+    let lang = history_lang(&p, &headers)?;
+    export_csv(&state, &p, lang).await
+}
+
+/// The activity history as CSV (UTF-8 with a byte order mark, so spreadsheet programs read the
+/// Japanese text), newest first, the same filters as the JSON list, up to `limit` rows.
+async fn export_csv(state: &AppState, p: &AuditParams, lang: Lang) -> Result<Response, ApiError> {
+    let max = p.limit.unwrap_or(CSV_MAX_ROWS).clamp(1, CSV_MAX_ROWS);
+    let mut filter = audit_filter(p)?;
+    let mut out = String::from("\u{feff}");
+    let head: &[&str] = match lang {
+        Lang::Ja => &[
+            "イベントID",
+            "日時",
+            "ログインID",
+            "名前",
+            "イベントグループ",
+            "イベント種別",
+            "内容",
+            "実行者",
+            "IPアドレス",
+        ],
+        Lang::En => &[
+            "event_id",
+            "time",
+            "login_id",
+            "login_name",
+            "event_group",
+            "event_type",
+            "description",
+            "actor",
+            "ip",
+        ],
+    };
+    csv_line(&mut out, head);
+    let mut written = 0u32;
+    while written < max {
+        filter.limit = (max - written).min(1000);
+        let events = state.store.query_audit(&filter).await?;
+        for e in &events {
+            let r = history_row(e, lang);
+            let id = e.event_id.to_string();
+            let time = e.time.to_rfc3339();
+            csv_line(
+                &mut out,
+                &[
+                    &id,
+                    &time,
+                    e.login_id.as_deref().unwrap_or(""),
+                    e.login_name.as_deref().unwrap_or(""),
+                    r.group,
+                    &e.event_type,
+                    &r.description,
+                    &r.actor,
+                    e.client_ip.as_deref().unwrap_or(""),
+                ],
+            );
+        }
+        written += events.len() as u32;
+        match events.last() {
+            Some(last) if events.len() as u32 == filter.limit => {
+                filter.before_id = Some(last.event_id)
+            }
+            _ => break,
+        }
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"sekisho-audit.csv\"",
+            ),
+        ],
+        out,
+    )
+        .into_response())
 }
 
 async fn list_tokens(
@@ -149,5 +381,27 @@ async fn revoke_token(
     match revoked {
         None => Err(Error::ApiTokenNotFound.into()),
         Some(_) => Ok(StatusCode::NO_CONTENT),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn csv_cells_are_quoted_and_defused() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_cell("=1+1"), "'=1+1");
+        assert_eq!(csv_cell("+81"), "'+81");
+        assert_eq!(csv_cell("-2"), "'-2");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(
+            csv_cell("=HYPERLINK(\"x\",\"y\")"),
+            "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\""
+        );
+        assert_eq!(csv_cell("ログイン失敗"), "ログイン失敗");
     }
 }

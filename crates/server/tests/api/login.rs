@@ -75,7 +75,7 @@ async fn password_login_session_me_logout() {
     assert_eq!(login_ev["actor"]["kind"], "self");
     assert_eq!(login_ev["client_ip"], "127.0.0.1");
     assert_eq!(login_ev["user_agent"], "sekisho-tests/1.0");
-    assert_eq!(login_ev["event_group"], "authentication");
+    assert_eq!(login_ev["event_group"], "login");
 }
 
 /// An unknown login and a wrong password get the same answer and cost the same work (one hash).

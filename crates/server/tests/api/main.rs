@@ -10,6 +10,7 @@ mod admin;
 mod admin_tokens;
 mod errors;
 mod health;
+mod history;
 mod lockout;
 mod login;
 mod mail;

@@ -1,0 +1,204 @@
+//! The audit chain: the one function that appends audit records (chaining each to the one before)
+//! and the walk that verifies the chain.
+
+use crate::sql::{db_err, placeholders, ts, SqlStore};
+use crate::{ChainBreak, ChainReport, StoreResult};
+use sekisho_core::audit::{chain_hash, ChainFields, NewAuditEvent, CHAIN_VERSION, GENESIS_HASH};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+/// Appends audit records with one statement, chained to the current head. Must run inside the
+/// transaction of the change the records describe: the no-op `UPDATE` of `audit_head` locks the
+/// head row until that transaction ends (PostgreSQL; on SQLite there is one writer), so
+/// concurrent writers on any number of instances append one after the other and the chain can
+/// never fork. IDs are assigned here (head + 1, …) so each hash can cover its record's ID.
+pub(crate) async fn insert_audits(
+    conn: &mut AnyConnection,
+    events: &[&NewAuditEvent],
+) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let head = sqlx::query(
+        "UPDATE audit_head SET last_id = last_id WHERE id = 1 RETURNING last_id, last_hash",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let mut id: i64 = head.try_get("last_id")?;
+    let mut prev: String = head.try_get("last_hash")?;
+    let values = placeholders(events.len(), 13);
+    let sql = format!(
+        "INSERT INTO audit_events (id, time, login_id, actor_kind, actor_id, event_group, \
+         event_type, description, error_code, client_ip, user_agent, chain_version, chain_hash) \
+         VALUES {values}"
+    );
+    let mut query = sqlx::query(&sql);
+    for ev in events {
+        id += 1;
+        let (kind, actor_id) = ev.actor.parts();
+        let hash = chain_hash(
+            &prev,
+            &ChainFields {
+                id,
+                time: ev.time.0,
+                login_id: ev.login_id.as_deref(),
+                actor_kind: kind,
+                actor_id,
+                event_group: ev.event_type.group(),
+                event_type: ev.event_type.as_str(),
+                description: &ev.description,
+                error_code: ev.error_code.as_deref(),
+                client_ip: ev.client_ip.as_deref(),
+                user_agent: ev.user_agent.as_deref(),
+            },
+        );
+        query = query
+            .bind(id)
+            .bind(ev.time.0)
+            .bind(ev.login_id.clone())
+            .bind(kind)
+            .bind(actor_id.to_owned())
+            .bind(ev.event_type.group())
+            .bind(ev.event_type.as_str())
+            .bind(ev.description.clone())
+            .bind(ev.error_code.clone())
+            .bind(ev.client_ip.clone())
+            .bind(ev.user_agent.clone())
+            .bind(CHAIN_VERSION)
+            .bind(hash.clone());
+        prev = hash;
+    }
+    query.execute(&mut *conn).await?;
+    sqlx::query("UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE id = 1")
+        .bind(id)
+        .bind(prev)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+fn text<'r>(r: &'r AnyRow, col: &str) -> Result<&'r str, sqlx::Error> {
+    r.try_get::<&str, _>(col)
+}
+
+fn opt_text<'r>(r: &'r AnyRow, col: &str) -> Result<Option<&'r str>, sqlx::Error> {
+    r.try_get::<Option<&str>, _>(col)
+}
+
+/// Recomputes the hash of one stored record; `None` if it carries no (known) chain version.
+fn recompute(prev: &str, r: &AnyRow) -> Result<(Option<String>, Option<String>), sqlx::Error> {
+    let version: Option<i64> = r.try_get("chain_version")?;
+    let stored: Option<String> = r.try_get("chain_hash")?;
+    if version != Some(CHAIN_VERSION) {
+        return Ok((None, stored));
+    }
+    let fields = ChainFields {
+        id: r.try_get("id")?,
+        time: r.try_get("time")?,
+        login_id: opt_text(r, "login_id")?,
+        actor_kind: text(r, "actor_kind")?,
+        actor_id: text(r, "actor_id")?,
+        event_group: text(r, "event_group")?,
+        event_type: text(r, "event_type")?,
+        description: text(r, "description")?,
+        error_code: opt_text(r, "error_code")?,
+        client_ip: opt_text(r, "client_ip")?,
+        user_agent: opt_text(r, "user_agent")?,
+    };
+    Ok((Some(chain_hash(prev, &fields)), stored))
+}
+
+impl SqlStore {
+    /// Walks the chain from its start to the head as it was when the walk began, `page` records
+    /// at a time, and reports the first break.
+    pub(crate) async fn verify_chain(&self, page: u32) -> StoreResult<ChainReport> {
+        let head =
+            sqlx::query("SELECT chain_start, last_id, last_hash FROM audit_head WHERE id = 1")
+                .fetch_one(&self.read)
+                .await
+                .map_err(db_err)?;
+        let chain_start: i64 = head.try_get("chain_start").map_err(db_err)?;
+        let last_id: i64 = head.try_get("last_id").map_err(db_err)?;
+        let last_hash: String = head.try_get("last_hash").map_err(db_err)?;
+        let legacy: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_events WHERE id < $1")
+            .bind(chain_start)
+            .fetch_one(&self.read)
+            .await
+            .map_err(db_err)?
+            .try_get("n")
+            .map_err(db_err)?;
+        let mut report = ChainReport {
+            chain_start,
+            unchained: u64::try_from(legacy).unwrap_or(0),
+            verified: 0,
+            broken: None,
+        };
+        let mut expected = chain_start;
+        let mut prev = GENESIS_HASH.to_owned();
+        let page = i64::from(page.clamp(1, 10_000));
+        loop {
+            let rows = sqlx::query(
+                "SELECT id, time, login_id, actor_kind, actor_id, event_group, event_type, \
+                 description, error_code, client_ip, user_agent, chain_version, chain_hash \
+                 FROM audit_events WHERE id >= $1 AND id <= $2 ORDER BY id LIMIT $3",
+            )
+            .bind(expected)
+            .bind(last_id)
+            .bind(page)
+            .fetch_all(&self.read)
+            .await
+            .map_err(db_err)?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in &rows {
+                let id: i64 = r.try_get("id").map_err(db_err)?;
+                let time = Some(ts(r, "time").map_err(db_err)?);
+                if id != expected {
+                    report.broken = Some(ChainBreak {
+                        id,
+                        time,
+                        reason: format!("record(s) {expected}..{} missing before this one", id - 1),
+                    });
+                    return Ok(report);
+                }
+                let (computed, stored) = recompute(&prev, r).map_err(db_err)?;
+                match (computed, stored) {
+                    (Some(c), Some(s)) if c == s => prev = c,
+                    (None, _) | (_, None) => {
+                        report.broken = Some(ChainBreak {
+                            id,
+                            time,
+                            reason: "record carries no chain hash".into(),
+                        });
+                        return Ok(report);
+                    }
+                    _ => {
+                        report.broken = Some(ChainBreak {
+                            id,
+                            time,
+                            reason: "hash does not match: the record was altered".into(),
+                        });
+                        return Ok(report);
+                    }
+                }
+                report.verified += 1;
+                expected += 1;
+            }
+        }
+        if expected <= last_id {
+            report.broken = Some(ChainBreak {
+                id: expected,
+                time: None,
+                reason: format!("record(s) {expected}..{last_id} missing at the end of the chain"),
+            });
+        } else if prev != last_hash {
+            report.broken = Some(ChainBreak {
+                id: last_id,
+                time: None,
+                reason: "the chain head does not match the last record".into(),
+            });
+        }
+        Ok(report)
+    }
+}
