@@ -289,6 +289,24 @@ pub enum Error {
     /// The login has no registered token to resynchronise.
     #[error("token not registered")]
     TokenNotRegistered,
+    /// The caller is an operator whose role (`support`) does not allow this operation.
+    #[error("admin role required")]
+    AdminRoleRequired,
+    /// No operator with this name.
+    #[error("operator not found")]
+    OperatorNotFound,
+    /// An operator with this name exists.
+    #[error("operator exists")]
+    OperatorExists,
+    /// The operator setup link is unknown, expired, or already used.
+    #[error("operator setup invalid")]
+    OperatorSetupInvalid,
+    /// An operator name must be 1–64 of `a-z 0-9 . _ -`.
+    #[error("invalid operator name")]
+    InvalidOperatorName,
+    /// The change would leave no active administrator.
+    #[error("last admin")]
+    LastAdmin,
 }
 
 impl Error {
@@ -346,6 +364,12 @@ impl Error {
             Error::TokenCodeExpired => "token_code_expired",
             Error::TokenIdInvalid => "token_id_invalid",
             Error::TokenNotRegistered => "token_not_registered",
+            Error::AdminRoleRequired => "admin_role_required",
+            Error::OperatorNotFound => "operator_not_found",
+            Error::OperatorExists => "operator_exists",
+            Error::OperatorSetupInvalid => "operator_setup_invalid",
+            Error::InvalidOperatorName => "invalid_operator_name",
+            Error::LastAdmin => "last_admin",
         }
     }
 
@@ -403,6 +427,12 @@ impl Error {
             Error::TokenCodeExpired => "SKS-HWT-0012",
             Error::TokenIdInvalid => "SKS-HWT-0013",
             Error::TokenNotRegistered => "SKS-HWT-0014",
+            Error::AdminRoleRequired => "SKS-OPR-0001",
+            Error::OperatorNotFound => "SKS-OPR-0002",
+            Error::OperatorExists => "SKS-OPR-0003",
+            Error::OperatorSetupInvalid => "SKS-OPR-0004",
+            Error::InvalidOperatorName => "SKS-OPR-0005",
+            Error::LastAdmin => "SKS-OPR-0006",
         }
     }
 
@@ -420,7 +450,8 @@ impl Error {
             | Error::ConfirmationCodeInvalid
             | Error::TokenFileInvalid(_)
             | Error::TokenFileKey(_)
-            | Error::TokenImportRejected => K::BadRequest,
+            | Error::TokenImportRejected
+            | Error::InvalidOperatorName => K::BadRequest,
             Error::PayloadTooLarge => K::PayloadTooLarge,
             Error::UnsupportedMediaType => K::UnsupportedMediaType,
             Error::NotFound
@@ -429,7 +460,8 @@ impl Error {
             | Error::DeviceNotFound
             | Error::FactorNotRegistered
             | Error::TokenNotFound
-            | Error::TokenNotRegistered => K::NotFound,
+            | Error::TokenNotRegistered
+            | Error::OperatorNotFound => K::NotFound,
             Error::MethodNotAllowed => K::MethodNotAllowed,
             Error::Internal => K::Internal,
             Error::Busy => K::Unavailable,
@@ -448,18 +480,22 @@ impl Error {
             | Error::TokenCodesNotConsecutive
             | Error::TokenCodeUsed
             | Error::TokenCodeExpired
-            | Error::TokenIdInvalid => K::Unauthorized,
+            | Error::TokenIdInvalid
+            | Error::OperatorSetupInvalid => K::Unauthorized,
             Error::EmailCodeResendTooSoon | Error::EmailCodeResendLimit => K::TooManyRequests,
             Error::InsufficientScope
             | Error::LoginLocked
             | Error::LoginDisabled
             | Error::PasswordChangeRequired
             | Error::SecondFactorNotInitialized
-            | Error::SecondFactorLocked => K::Forbidden,
+            | Error::SecondFactorLocked
+            | Error::AdminRoleRequired => K::Forbidden,
             Error::LoginExists
             | Error::FactorAlreadyRegistered
             | Error::TokenStateConflict
-            | Error::LoginHasToken => K::Conflict,
+            | Error::LoginHasToken
+            | Error::OperatorExists
+            | Error::LastAdmin => K::Conflict,
         }
     }
 
@@ -661,6 +697,30 @@ impl Error {
                 "ワンタイムパスワードのトークンが登録されていません。利用開始登録を行ってください。",
                 "No token is registered. Please complete the start-of-use registration first.",
             ),
+            Error::AdminRoleRequired => (
+                "この操作は管理者(admin)のオペレーターのみ行えます。",
+                "Only an operator with the admin role can do this.",
+            ),
+            Error::OperatorNotFound => (
+                "指定されたオペレーターは存在しません。",
+                "There is no operator with this name.",
+            ),
+            Error::OperatorExists => (
+                "このオペレーター名は既に使われています。",
+                "An operator with this name already exists.",
+            ),
+            Error::OperatorSetupInvalid => (
+                "この設定用URLは無効です(期限切れまたは使用済み)。管理者に再発行を依頼してください。",
+                "This setup link is invalid, expired or already used. Ask an administrator for a new one.",
+            ),
+            Error::InvalidOperatorName => (
+                "オペレーター名は半角英小文字・数字・「.」「_」「-」の1〜64文字で指定してください。",
+                "An operator name is 1 to 64 characters of a-z, 0-9, '.', '_' and '-'.",
+            ),
+            Error::LastAdmin => (
+                "有効な管理者が他にいないため、この変更はできません。",
+                "This change would leave no active administrator.",
+            ),
         };
         match lang {
             Lang::Ja => ja.to_owned(),
@@ -745,6 +805,12 @@ mod tests {
             Error::TokenCodeExpired,
             Error::TokenIdInvalid,
             Error::TokenNotRegistered,
+            Error::AdminRoleRequired,
+            Error::OperatorNotFound,
+            Error::OperatorExists,
+            Error::OperatorSetupInvalid,
+            Error::InvalidOperatorName,
+            Error::LastAdmin,
         ];
         let mut codes = std::collections::HashSet::new();
         let mut names = std::collections::HashSet::new();

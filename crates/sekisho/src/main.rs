@@ -42,6 +42,11 @@ enum Command {
         #[command(subcommand)]
         command: TokensCommand,
     },
+    /// Manage operators (the firm's staff who use the admin console and API).
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
     /// Check the audit trail.
     Audit {
         #[command(subcommand)]
@@ -108,6 +113,25 @@ enum TokensCommand {
 }
 
 #[derive(Subcommand)]
+enum OperatorCommand {
+    /// Create an operator; prints the one-time setup URL (valid 72 hours) on the last line.
+    Create {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Operator name (a-z, 0-9, `.`, `_`, `-`).
+        name: String,
+        /// `admin` (everything) or `support` (search, view, unlock, revoke).
+        #[arg(long)]
+        role: String,
+    },
+    /// List operators.
+    List {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
     /// Walk the whole hash chain of the audit trail; print the count and OK, or name the first
     /// broken record and exit with status 1.
@@ -164,6 +188,7 @@ async fn main() -> Result<()> {
         }
         Command::ApiToken { command } => api_token(command).await,
         Command::Tokens { command } => tokens(command).await,
+        Command::Operator { command } => operator(command).await,
         Command::Audit {
             command: AuditCommand::Verify { config, page_size },
         } => audit_verify(&load(&config)?, page_size).await,
@@ -312,6 +337,62 @@ async fn api_token(command: TokenCommand) -> Result<()> {
                 None => anyhow::bail!("no API token with id {id}"),
                 Some(false) => println!("API token {id} was already revoked"),
                 Some(true) => println!("API token {id} revoked"),
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn operator(command: OperatorCommand) -> Result<()> {
+    match command {
+        OperatorCommand::Create { config, name, role } => {
+            let c = load(&config)?;
+            let store = wiring::store(&c).await?;
+            let secrets = sekisho_core::secret_box::SecretBox::new("k1", &wiring::master_key(&c)?);
+            let public_url = c
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", c.listen));
+            let created = sekisho_server::operators::create_operator(
+                store.as_ref(),
+                &secrets,
+                &OsRandom,
+                SystemClock.now(),
+                &public_url,
+                &name,
+                &role,
+                Actor::System,
+                &ClientInfo {
+                    ip: None,
+                    user_agent: Some("sekisho-cli".into()),
+                },
+            )
+            .await
+            .map_err(|e| api_error(&e))?;
+            eprintln!(
+                "Created operator {} with role {}. Open this one-time setup link before {} to set the password and the authenticator app:",
+                created.operator.name,
+                created.operator.role,
+                created.expires_at.to_rfc3339()
+            );
+            println!("{}", created.setup_url);
+        }
+        OperatorCommand::List { config } => {
+            let c = load(&config)?;
+            let store = wiring::store(&c).await?;
+            println!("{:<10}  {:<8}  {:<8}  name", "role", "locked", "disabled");
+            for o in store
+                .list_operators()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
+                println!(
+                    "{:<10}  {:<8}  {:<8}  {}",
+                    o.role,
+                    o.locked_at.is_some(),
+                    o.disabled,
+                    o.name
+                );
             }
         }
     }

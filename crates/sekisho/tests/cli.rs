@@ -274,3 +274,34 @@ async fn audit_verify_reports_ok_then_the_tampered_record() {
         "{stdout}"
     );
 }
+
+/// `sekisho operator create` prints the one-time setup URL on the last line; a second operator
+/// of the same name is refused.
+#[test]
+fn operator_create_prints_a_setup_link() {
+    let dir = ok(tempfile::tempdir());
+    let out = ok(sekisho(dir.path())
+        .args(["operator", "create", "root", "--role", "admin"])
+        .env("SEKISHO_PUBLIC_URL", "https://login.example-sec.co.jp")
+        .output());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let url = stdout.lines().last().unwrap_or_default();
+    assert!(
+        url.starts_with("https://login.example-sec.co.jp/admin/setup/skst_") && url.len() > 60,
+        "{stdout}"
+    );
+    let again = ok(sekisho(dir.path())
+        .args(["operator", "create", "root", "--role", "support"])
+        .output());
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("SKS-OPR-0003"));
+    let list = ok(sekisho(dir.path()).args(["operator", "list"]).output());
+    assert!(String::from_utf8_lossy(&list.stdout).contains("root"));
+    let verify = ok(sekisho(dir.path()).args(["audit", "verify"]).output());
+    assert!(verify.status.success());
+}

@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use sekisho_core::audit::{Actor, ClientInfo};
 use sekisho_core::session::Session;
 use sekisho_core::{token, Error};
-use sekisho_store::ApiToken;
+use sekisho_store::{ApiToken, OperatorSession};
 use std::net::SocketAddr;
 
 /// A JSON body; malformed, oversize or mistyped bodies become our 4xx errors.
@@ -98,32 +98,86 @@ impl FromRequestParts<AppState> for ApiCaller {
     }
 }
 
-/// A caller holding an API token with the `admin` scope.
-pub struct Admin(pub ApiCaller);
+/// Who calls the admin API: an API token with the `admin` scope, or an operator session.
+pub enum AdminCaller {
+    /// An API token with the `admin` scope (scripts, the CRM): every admin operation.
+    Token(ApiToken),
+    /// A logged-in operator: what the operator's role allows.
+    Operator(OperatorSession),
+}
+
+impl AdminCaller {
+    /// The audit actor for this caller.
+    pub fn actor(&self) -> Actor {
+        match self {
+            AdminCaller::Token(t) => Actor::ApiToken(format!("{}:{}", t.id, t.name)),
+            AdminCaller::Operator(s) => Actor::Operator(s.name.clone()),
+        }
+    }
+
+    /// Whether the caller may do everything (policy, operators, API tokens, login lifecycle).
+    pub fn is_admin(&self) -> bool {
+        match self {
+            AdminCaller::Token(_) => true,
+            AdminCaller::Operator(s) => s.role == "admin",
+        }
+    }
+}
+
+/// The prefix of operator session tokens.
+pub const OPERATOR_SESSION_PREFIX: &str = "skso";
+
+impl FromRequestParts<AppState> for AdminCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let t = bearer(parts).ok_or(Error::Unauthorized)?;
+        if t.starts_with(OPERATOR_SESSION_PREFIX) && t.as_bytes().get(4) == Some(&b'_') {
+            let now = state.clock.now();
+            let s = state
+                .store
+                .get_operator_session(&token::hash(t))
+                .await?
+                .filter(|s| crate::operators::session_is_active(state, s, now))
+                .ok_or(Error::Unauthorized)?;
+            state.store.touch_operator_session(s.id, now).await?;
+            return Ok(AdminCaller::Operator(s));
+        }
+        let caller = ApiCaller::from_request_parts(parts, state).await?;
+        if caller.0.scope != "admin" {
+            return Err(Error::InsufficientScope.into());
+        }
+        Ok(AdminCaller::Token(caller.0))
+    }
+}
+
+/// A caller allowed every admin operation: an `admin` API token or an operator with the
+/// `admin` role (a `support` operator gets `admin_role_required`).
+pub struct Admin(pub AdminCaller);
 
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let caller = ApiCaller::from_request_parts(parts, state).await?;
-        if caller.0.scope != "admin" {
-            return Err(Error::InsufficientScope.into());
+        let caller = AdminCaller::from_request_parts(parts, state).await?;
+        if !caller.is_admin() {
+            return Err(Error::AdminRoleRequired.into());
         }
         Ok(Admin(caller))
     }
 }
 
-/// A caller allowed the support desk's work (search, view, unlock, revoke): for now the same as
-/// [`Admin`].
-pub struct Staff(#[allow(dead_code)] pub ApiCaller);
+/// A caller allowed the support desk's work (search and view logins and the activity history,
+/// unlock, revoke sessions and browsers): an `admin` API token or an operator of either role.
+pub struct Staff(pub AdminCaller);
 
 impl FromRequestParts<AppState> for Staff {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Admin::from_request_parts(parts, state)
+        AdminCaller::from_request_parts(parts, state)
             .await
-            .map(|Admin(c)| Staff(c))
+            .map(Staff)
     }
 }
 

@@ -12,6 +12,7 @@ mod hwtoken;
 pub mod mail;
 mod metrics;
 mod notify;
+pub mod operators;
 mod routes;
 mod state;
 pub mod system;

@@ -11,12 +11,14 @@ mod codes;
 mod devices;
 mod factors;
 mod mail;
+mod operators;
 mod sql;
 mod sql_account;
 mod sql_audit;
 mod sql_devices;
 mod sql_factors;
 mod sql_mail;
+mod sql_operators;
 mod sql_tokens;
 pub mod testing;
 mod tokens;
@@ -33,6 +35,7 @@ pub use factors::{
     Challenge, CodeTarget, FactorState, FactorStore, IssuedCode, NewOtpFactor, OtpFactor,
 };
 pub use mail::{MailState, MailStore, NewMail, OutboxMail};
+pub use operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
 pub use sql::{connect, ConnectOptions};
 pub use tokens::{
     AssignOutcome, ImportOutcome, NewToken, OtpToken, TokenQuery, TokenState, TokenStore,
@@ -189,7 +192,7 @@ pub struct ChainBreak {
 /// Everything Sekisho keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
 pub trait Store:
-    FactorStore + MailStore + AccountStore + DeviceStore + TokenStore + Send + Sync
+    FactorStore + MailStore + AccountStore + DeviceStore + TokenStore + OperatorStore + Send + Sync
 {
     /// The backend in use.
     fn backend(&self) -> Backend;

@@ -139,6 +139,10 @@ pub(crate) enum Counter {
     Factor,
     /// Wrong codes of a hardware or software token.
     Token,
+    /// Wrong passwords of an operator.
+    OperatorPassword,
+    /// Wrong codes of an operator.
+    OperatorCode,
 }
 
 impl Counter {
@@ -147,6 +151,8 @@ impl Counter {
             Counter::Password => ("logins", "failed_logins"),
             Counter::Factor => ("otp_factors", "failed_attempts"),
             Counter::Token => ("tokens", "failed_attempts"),
+            Counter::OperatorPassword => ("operators", "failed_logins"),
+            Counter::OperatorCode => ("operators", "failed_codes"),
         }
     }
 }

@@ -85,6 +85,12 @@ on_both!(
     concurrent_writers_on_two_instances_make_one_chain,
 );
 
+use operators::operators_setup_login_lock_and_sessions;
+on_both!(operators_setup_login_lock_and_sessions);
+
+#[path = "conformance/operators.rs"]
+mod operators;
+
 #[path = "conformance/audit_chain.rs"]
 mod audit_chain;
 

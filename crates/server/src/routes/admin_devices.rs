@@ -4,7 +4,7 @@ use super::admin_logins::load;
 use crate::auth::event;
 use crate::devices;
 use crate::error::ApiError;
-use crate::extract::{Admin, Client, Path};
+use crate::extract::{Client, Path, Staff};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -22,7 +22,7 @@ pub fn router() -> Router<AppState> {
 
 async fn list(
     State(state): State<AppState>,
-    _admin: Admin,
+    _staff: Staff,
     Path(login_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let login = load(&state, &login_id).await?;
@@ -37,7 +37,7 @@ async fn list(
 
 async fn revoke_one(
     State(state): State<AppState>,
-    Admin(caller): Admin,
+    Staff(caller): Staff,
     Client(client): Client,
     Path((login_id, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
@@ -62,7 +62,7 @@ async fn revoke_one(
 
 async fn revoke_all(
     State(state): State<AppState>,
-    Admin(caller): Admin,
+    Staff(caller): Staff,
     Client(client): Client,
     Path(login_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {

@@ -3,7 +3,7 @@
 use super::views;
 use crate::auth::{self, event};
 use crate::error::ApiError;
-use crate::extract::{Admin, Client, Json, Path, Query};
+use crate::extract::{Admin, Client, Json, Path, Query, Staff};
 use crate::mail::notices::Notice;
 use crate::notify;
 use crate::state::AppState;
@@ -190,7 +190,7 @@ struct ListParams {
 
 async fn list(
     State(state): State<AppState>,
-    _admin: Admin,
+    _staff: Staff,
     Query(p): Query<ListParams>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let limit = p.limit.unwrap_or(50).clamp(1, 500);
@@ -216,7 +216,7 @@ async fn list(
 
 async fn read(
     State(state): State<AppState>,
-    _admin: Admin,
+    _staff: Staff,
     Path(login_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let login = load(&state, &login_id).await?;
@@ -401,7 +401,7 @@ async fn set_trading_password(
 
 async fn unlock(
     State(state): State<AppState>,
-    Admin(caller): Admin,
+    Staff(caller): Staff,
     Client(client): Client,
     Path(login_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
@@ -434,7 +434,7 @@ async fn unlock(
 
 async fn sessions(
     State(state): State<AppState>,
-    _admin: Admin,
+    _staff: Staff,
     Path(login_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let login = load(&state, &login_id).await?;
@@ -452,7 +452,7 @@ async fn sessions(
 
 async fn revoke_sessions(
     State(state): State<AppState>,
-    Admin(caller): Admin,
+    Staff(caller): Staff,
     Client(client): Client,
     Path(login_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {

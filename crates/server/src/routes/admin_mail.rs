@@ -2,7 +2,7 @@
 //! mail to check the delivery settings.
 
 use crate::error::ApiError;
-use crate::extract::{Admin, Json, Query};
+use crate::extract::{Admin, Json, Query, Staff};
 use crate::mail::{self, templates};
 use crate::state::AppState;
 use axum::extract::State;
@@ -48,7 +48,7 @@ fn view(m: &OutboxMail) -> Value {
 
 async fn list(
     State(state): State<AppState>,
-    _admin: Admin,
+    _staff: Staff,
     Query(p): Query<ListParams>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let filter = p

@@ -5,6 +5,7 @@ mod admin_audit;
 mod admin_devices;
 mod admin_logins;
 mod admin_mail;
+mod admin_operators;
 mod admin_tokens;
 mod customer;
 mod factors;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(admin_audit::router())
                 .merge(admin_devices::router())
                 .merge(admin_mail::router())
+                .merge(admin_operators::router())
                 .merge(admin_tokens::router()),
         )
         .fallback(not_found)

@@ -15,6 +15,7 @@ mod lockout;
 mod login;
 mod mail;
 mod notifications;
+mod operators;
 mod passwords;
 mod sessions;
 mod tokens;

@@ -1,0 +1,395 @@
+//! Operators (the firm's staff): creation with a one-time setup link, setup (password, then
+//! authenticator app), login with password and code, and their sessions. Shared by the admin
+//! API and the CLI (`sekisho operator create`).
+
+use crate::error::ApiError;
+use crate::extract::OPERATOR_SESSION_PREFIX;
+use crate::state::AppState;
+use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
+use sekisho_core::clock::random_bytes;
+use sekisho_core::otp::{self, OtpParams, TotpCheck};
+use sekisho_core::password::PasswordPolicy;
+use sekisho_core::secret_box::SecretBox;
+use sekisho_core::{token, Error, Random, Timestamp};
+use sekisho_store::{Operator, OperatorFailure, OperatorSession, Store, StoreError};
+
+/// How long a setup link stays valid.
+pub const SETUP_SECS: i64 = 72 * 3600;
+/// Absolute lifetime of an operator session (idle: the customer session's idle timeout).
+pub const SESSION_SECS: i64 = 8 * 3600;
+/// Consecutive wrong codes that lock an operator.
+pub const CODE_LOCKOUT: u32 = 10;
+/// Operators' authenticator apps use the defaults every app understands.
+const PARAMS: OtpParams = OtpParams {
+    algorithm: otp::Algorithm::Sha1,
+    digits: 6,
+    period: 30,
+};
+/// Steps accepted either side of the expected one.
+const WINDOW: u32 = 1;
+
+/// The two roles.
+pub const ROLES: &[&str] = &["admin", "support"];
+
+/// Checks an operator name: 1–64 of `a-z 0-9 . _ -`.
+pub fn check_name(name: &str) -> Result<(), Error> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidOperatorName)
+    }
+}
+
+/// Checks a role name.
+pub fn check_role(role: &str) -> Result<(), Error> {
+    if ROLES.contains(&role) {
+        Ok(())
+    } else {
+        Err(Error::InvalidRequest(
+            "role must be admin or support".into(),
+        ))
+    }
+}
+
+/// The keyed hash under which a setup token is stored.
+pub fn setup_hash(secrets: &SecretBox, token: &str) -> String {
+    secrets.code_hash("operator-setup", token)
+}
+
+/// The URL of the setup page for a token.
+pub fn setup_url(public_url: &str, token: &str) -> String {
+    format!("{}/admin/setup/{token}", public_url.trim_end_matches('/'))
+}
+
+/// A created operator and its one-time setup URL (shown once).
+pub struct CreatedOperator {
+    /// The stored operator.
+    pub operator: Operator,
+    /// `{public_url}/admin/setup/{token}`.
+    pub setup_url: String,
+    /// Until when the link works.
+    pub expires_at: Timestamp,
+}
+
+/// Creates an operator with a setup link; the audit record names `actor`.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_operator(
+    store: &dyn Store,
+    secrets: &SecretBox,
+    rng: &dyn Random,
+    now: Timestamp,
+    public_url: &str,
+    name: &str,
+    role: &str,
+    actor: Actor,
+    client: &ClientInfo,
+) -> Result<CreatedOperator, ApiError> {
+    check_name(name)?;
+    check_role(role)?;
+    let token = token::generate("skst", rng);
+    let expires_at = now.plus_secs(SETUP_SECS);
+    let ev = NewAuditEvent::new(
+        now,
+        EventType::OperatorCreated,
+        None,
+        actor,
+        client,
+        format!("operator {name} created with role {role}; setup link issued"),
+    );
+    let operator = match store
+        .create_operator(
+            name,
+            role,
+            &setup_hash(secrets, &token),
+            expires_at,
+            now,
+            &ev,
+        )
+        .await
+    {
+        Ok(o) => o,
+        Err(StoreError::Conflict) => return Err(Error::OperatorExists.into()),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(CreatedOperator {
+        operator,
+        setup_url: setup_url(public_url, &token),
+        expires_at,
+    })
+}
+
+/// Issues a new setup link for an existing operator (clearing its password and factor).
+pub async fn reissue_setup(
+    state: &AppState,
+    op: &Operator,
+    actor: Actor,
+    client: &ClientInfo,
+) -> Result<(String, Timestamp), ApiError> {
+    let now = state.clock.now();
+    let token = token::generate("skst", state.rng.as_ref());
+    let expires_at = now.plus_secs(SETUP_SECS);
+    let ev = NewAuditEvent::new(
+        now,
+        EventType::OperatorUpdated,
+        None,
+        actor,
+        client,
+        format!("new setup link for operator {}", op.name),
+    );
+    if !state
+        .store
+        .reset_operator_setup(
+            op.id,
+            &setup_hash(&state.secrets, &token),
+            expires_at,
+            now,
+            &ev,
+        )
+        .await?
+    {
+        return Err(Error::OperatorNotFound.into());
+    }
+    Ok((setup_url(&state.settings.public_url, &token), expires_at))
+}
+
+fn aad(op: &Operator) -> Vec<u8> {
+    format!("operator:{}", op.id).into_bytes()
+}
+
+/// The operator a setup token belongs to, while the link is valid.
+async fn setup_operator(state: &AppState, token: &str) -> Result<(Operator, String), ApiError> {
+    if token.len() > 128 {
+        return Err(Error::OperatorSetupInvalid.into());
+    }
+    let hash = setup_hash(&state.secrets, token);
+    let op = state
+        .store
+        .find_operator_setup(&hash, state.clock.now())
+        .await?
+        .ok_or(Error::OperatorSetupInvalid)?;
+    Ok((op, hash))
+}
+
+/// The authenticator-app enrolment handed out by the first setup step.
+pub struct Enrolment {
+    /// The operator.
+    pub name: String,
+    /// `otpauth://totp/…`.
+    pub otpauth_uri: String,
+    /// The same as a QR code (SVG).
+    pub qr_svg: String,
+    /// The key in base32, to type in by hand.
+    pub secret: String,
+}
+
+/// First setup step: checks and sets the password, creates the authenticator secret.
+pub async fn setup_password(
+    state: &AppState,
+    token: &str,
+    password: &str,
+) -> Result<Enrolment, ApiError> {
+    let (op, hash) = setup_operator(state, token).await?;
+    let password = PasswordPolicy::normalize(password);
+    state
+        .settings
+        .password_policy
+        .check(&password, &op.name, true)?;
+    let salt: [u8; 16] = random_bytes(state.rng.as_ref());
+    let phc = state.hashes.hash(&state.metrics, password, salt).await?;
+    let secret = otp::generate_secret(state.rng.as_ref());
+    let sealed = state
+        .secrets
+        .seal(&secret, &aad(&op), random_bytes(state.rng.as_ref()))
+        .ok_or(Error::Internal)?;
+    if !state
+        .store
+        .set_operator_credentials(op.id, &hash, &phc, &sealed, state.clock.now())
+        .await?
+    {
+        return Err(Error::OperatorSetupInvalid.into());
+    }
+    let issuer = format!("{} (operator)", state.settings.totp.issuer);
+    let uri = otp::otpauth_uri(&issuer, &op.name, &secret, PARAMS);
+    let qr_svg = qrcode::QrCode::new(uri.as_bytes())
+        .map_err(|_| ApiError::from(Error::Internal))?
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(240, 240)
+        .build();
+    Ok(Enrolment {
+        name: op.name,
+        otpauth_uri: uri,
+        qr_svg,
+        secret: otp::base32_encode(&secret),
+    })
+}
+
+/// Second setup step: a code from the app activates it and uses up the link.
+pub async fn setup_confirm(
+    state: &AppState,
+    client: &ClientInfo,
+    token: &str,
+    code: &str,
+) -> Result<Operator, ApiError> {
+    let (op, hash) = setup_operator(state, token).await?;
+    let pending = op
+        .totp_pending_enc
+        .as_deref()
+        .ok_or(Error::OperatorSetupInvalid)?;
+    let secret = state
+        .secrets
+        .open(pending, &aad(&op))
+        .ok_or(Error::Internal)?;
+    let now = state.clock.now();
+    let TotpCheck::Accepted { step, .. } =
+        otp::verify_totp(&secret, code, now, PARAMS, WINDOW, 0, None)
+    else {
+        return Err(Error::SecondFactorInvalid.into());
+    };
+    let ev = NewAuditEvent::new(
+        now,
+        EventType::OperatorSetupCompleted,
+        None,
+        Actor::Operator(op.name.clone()),
+        client,
+        "password and authenticator app set",
+    );
+    if !state
+        .store
+        .complete_operator_setup(op.id, &hash, step, now, &ev)
+        .await?
+    {
+        return Err(Error::OperatorSetupInvalid.into());
+    }
+    Ok(op)
+}
+
+/// Whether an operator session may be used now.
+pub fn session_is_active(state: &AppState, s: &OperatorSession, now: Timestamp) -> bool {
+    s.revoked_at.is_none()
+        && !s.disabled
+        && now < s.expires_at
+        && now < s.last_seen_at.plus_secs(state.settings.session.idle_secs)
+}
+
+/// An operator session handed out by [`login`].
+pub struct OperatorLogin {
+    /// The bearer token (shown once).
+    pub token: String,
+    /// The session.
+    pub session: OperatorSession,
+}
+
+/// Operator login: name, password and a code from the authenticator app, all required. Wrong
+/// passwords lock after the password policy's threshold, wrong codes after
+/// [`CODE_LOCKOUT`]; every answer but success is `invalid_credentials` or `login_locked`.
+pub async fn login(
+    state: &AppState,
+    client: &ClientInfo,
+    name: &str,
+    password: &str,
+    code: &str,
+) -> Result<OperatorLogin, ApiError> {
+    let password = PasswordPolicy::normalize(password);
+    let op = if check_name(name).is_ok() {
+        state.store.get_operator(name).await?
+    } else {
+        None
+    };
+    let now = state.clock.now();
+    let actor = Actor::Operator(name.chars().take(64).collect());
+    let ev =
+        |ty: EventType, what: &str| NewAuditEvent::new(now, ty, None, actor.clone(), client, what);
+    let Some(op) = op else {
+        state.hashes.verify(&state.metrics, password, None).await?;
+        state
+            .store
+            .append_audit(
+                &ev(EventType::OperatorLoginFailed, "unknown operator")
+                    .with_error(Error::InvalidCredentials.code()),
+            )
+            .await?;
+        return Err(Error::InvalidCredentials.into());
+    };
+    let right = state
+        .hashes
+        .verify(&state.metrics, password, op.password_hash.clone())
+        .await?;
+    if op.locked_at.is_some() {
+        state
+            .store
+            .append_audit(
+                &ev(EventType::OperatorLoginFailed, "operator locked")
+                    .with_error(Error::LoginLocked.code()),
+            )
+            .await?;
+        return Err(Error::LoginLocked.into());
+    }
+    if op.disabled {
+        state
+            .store
+            .append_audit(
+                &ev(EventType::OperatorLoginFailed, "operator disabled")
+                    .with_error(Error::LoginDisabled.code()),
+            )
+            .await?;
+        return Err(Error::LoginDisabled.into());
+    }
+    let fail = |kind: OperatorFailure, threshold: u32, what: &'static str| {
+        let audit =
+            ev(EventType::OperatorLoginFailed, what).with_error(Error::InvalidCredentials.code());
+        let lock = ev(EventType::OperatorLocked, what);
+        async move {
+            state
+                .store
+                .record_operator_failure(op.id, kind, threshold, now, &audit, &lock)
+                .await
+        }
+    };
+    if !right {
+        let threshold = state
+            .settings
+            .password_policy
+            .lockout_threshold
+            .clamp(1, 10);
+        fail(OperatorFailure::Password, threshold, "wrong password").await?;
+        return Err(Error::InvalidCredentials.into());
+    }
+    let Some(sealed) = op.totp_secret_enc.as_deref() else {
+        fail(OperatorFailure::Password, u32::MAX, "setup not completed").await?;
+        return Err(Error::InvalidCredentials.into());
+    };
+    let secret = state
+        .secrets
+        .open(sealed, &aad(&op))
+        .ok_or(Error::Internal)?;
+    let TotpCheck::Accepted { step, .. } =
+        otp::verify_totp(&secret, code, now, PARAMS, WINDOW, 0, op.totp_last_step)
+    else {
+        fail(OperatorFailure::Code, CODE_LOCKOUT, "wrong one-time code").await?;
+        return Err(Error::InvalidCredentials.into());
+    };
+    let token = token::generate(OPERATOR_SESSION_PREFIX, state.rng.as_ref());
+    let session = state
+        .store
+        .create_operator_session(
+            op.id,
+            &token::hash(&token),
+            step,
+            now,
+            now.plus_secs(SESSION_SECS),
+            client.ip.as_deref(),
+            client.user_agent.as_deref(),
+            &ev(
+                EventType::OperatorLoginSucceeded,
+                "password and one-time code",
+            ),
+        )
+        .await?
+        .ok_or(Error::InvalidCredentials)?;
+    Ok(OperatorLogin { token, session })
+}
