@@ -265,7 +265,7 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 pub struct ChainFields<'a> {
     /// Event ID.
     pub id: i64,
-    /// Time (milliseconds).
+    /// Time (Unix seconds).
     pub time: i64,
     /// Login concerned.
     pub login_id: Option<&'a str>,

@@ -133,6 +133,88 @@ pub enum SecondStep {
     NotInitialized,
 }
 
+/// What happens after the MFA deadline to a login that has no second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AfterDeadline {
+    /// A code by e-mail to the registered address (JTG's fallback).
+    #[default]
+    EmailCode,
+    /// Refusal with `second_factor_not_initialized` (CQG), pointing at the setup.
+    Refuse,
+}
+
+impl AfterDeadline {
+    /// Parses the configuration value (`email_code`, `refuse`).
+    pub fn parse(s: &str) -> Option<AfterDeadline> {
+        match s {
+            "email_code" => Some(AfterDeadline::EmailCode),
+            "refuse" => Some(AfterDeadline::Refuse),
+            _ => None,
+        }
+    }
+}
+
+/// The firm's MFA rollout: from `mandatory_from` every login needs a second factor; before it,
+/// logins without one go on with the password alone and are reminded of the date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MfaRollout {
+    /// When MFA becomes mandatory for everyone (`None`: only per login, `mfa_required`).
+    pub mandatory_from: Option<Timestamp>,
+    /// Days before the date during which the deadline counts as near (the logins list flag).
+    pub reminder_days: u32,
+    /// What happens after the date to logins without a factor.
+    pub after_deadline: AfterDeadline,
+}
+
+impl Default for MfaRollout {
+    fn default() -> Self {
+        MfaRollout {
+            mandatory_from: None,
+            reminder_days: 14,
+            after_deadline: AfterDeadline::EmailCode,
+        }
+    }
+}
+
+/// The rollout's effect on one login's second step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolloutStep {
+    /// The step to take.
+    pub step: SecondStep,
+    /// Remind the customer of this deadline (password-only login before the date).
+    pub reminder: Option<Timestamp>,
+}
+
+impl MfaRollout {
+    /// Whether the deadline is set and has not passed but is within `reminder_days`.
+    pub fn deadline_near(&self, now: Timestamp) -> bool {
+        self.mandatory_from
+            .is_some_and(|d| now < d && now >= d.plus_secs(-i64::from(self.reminder_days) * 86_400))
+    }
+
+    /// Applies the rollout to the step the login's own settings give: only a password-only
+    /// login changes: reminded before the date; after it, an e-mail code or a refusal.
+    pub fn apply(&self, step: SecondStep, now: Timestamp) -> RolloutStep {
+        match (step, self.mandatory_from) {
+            (SecondStep::PasswordOnly, Some(d)) if now >= d => RolloutStep {
+                step: match self.after_deadline {
+                    AfterDeadline::EmailCode => SecondStep::Required(vec![SecondFactor::Email]),
+                    AfterDeadline::Refuse => SecondStep::NotInitialized,
+                },
+                reminder: None,
+            },
+            (SecondStep::PasswordOnly, Some(d)) => RolloutStep {
+                step: SecondStep::PasswordOnly,
+                reminder: Some(d),
+            },
+            (step, _) => RolloutStep {
+                step,
+                reminder: None,
+            },
+        }
+    }
+}
+
 impl Login {
     /// The address e-mail codes go to: the delivery address, else the registered one (JTG).
     pub fn code_address(&self) -> &str {
@@ -244,6 +326,40 @@ mod tests {
             l.after_password(&nist, Timestamp(900 * day)),
             Ok(AfterPassword::Proceed)
         );
+    }
+
+    #[test]
+    fn rollout_reminds_before_the_date_and_enforces_after_it() {
+        let d = Timestamp(1_000_000);
+        let mut r = MfaRollout {
+            mandatory_from: Some(d),
+            reminder_days: 2,
+            after_deadline: AfterDeadline::EmailCode,
+        };
+        let before = r.apply(SecondStep::PasswordOnly, Timestamp(999_999));
+        assert_eq!(before.step, SecondStep::PasswordOnly);
+        assert_eq!(before.reminder, Some(d));
+        assert_eq!(
+            r.apply(SecondStep::PasswordOnly, d).step,
+            SecondStep::Required(vec![SecondFactor::Email])
+        );
+        r.after_deadline = AfterDeadline::Refuse;
+        assert_eq!(
+            r.apply(SecondStep::PasswordOnly, d).step,
+            SecondStep::NotInitialized
+        );
+        let req = SecondStep::Required(vec![SecondFactor::Totp]);
+        assert_eq!(
+            r.apply(req.clone(), d).step,
+            req,
+            "a registered factor is used as before"
+        );
+        assert!(r.deadline_near(Timestamp(1_000_000 - 2 * 86_400)));
+        assert!(!r.deadline_near(Timestamp(1_000_000 - 2 * 86_400 - 1)));
+        assert!(!r.deadline_near(d), "passed, no longer near");
+        assert!(!MfaRollout::default().deadline_near(d));
+        assert_eq!(AfterDeadline::parse("refuse"), Some(AfterDeadline::Refuse));
+        assert_eq!(AfterDeadline::parse("x"), None);
     }
 
     #[test]

@@ -87,6 +87,10 @@ pub const KEYS: &[Key] = &[
     Key { path: "tokens.hotp_resync_window", kind: "integer", default: "100", doc: "HOTP tokens: counters searched for two consecutive codes by a resynchronisation (同期ズレ補正)." },
     Key { path: "tokens.totp_window", kind: "integer", default: "1", doc: "TOTP tokens: steps accepted either side of the expected one at login (after the token's learnt drift)." },
     Key { path: "tokens.totp_resync_steps", kind: "integer", default: "10", doc: "TOTP tokens: steps either side of the server's time searched by a resynchronisation." },
+    Key { path: "mfa.mandatory_from", kind: "string", default: "unset", doc: "RFC 3339 time from which every login needs a second factor (e.g. `2026-06-22T00:00:00+09:00`). Before it, logins without one go on with the password alone and the login answer carries `mfa_reminder`; unset, only logins with `mfa_required` must use one." },
+    Key { path: "mfa.reminder_days", kind: "integer", default: "14", doc: "Days before `mfa.mandatory_from` during which the admin logins list flags logins without a factor as `mfa_deadline_near` (and the reminder says `deadline_near`)." },
+    Key { path: "mfa.after_deadline", kind: "string", default: "\"email_code\"", doc: "What happens after `mfa.mandatory_from` to a login without a factor: `email_code` (a code by e-mail to the registered address, JTG) or `refuse` (`second_factor_not_initialized`, CQG)." },
+    Key { path: "admin_listen", kind: "string", default: "unset", doc: "A second address (e.g. an internal `10.0.0.5:8443`) that alone serves the admin API `/api/admin/…` (and later the console `/admin`); the public `listen` address then answers 404 for them. Unset, `listen` serves everything." },
 ];
 
 /// The resolved configuration.
@@ -114,6 +118,26 @@ pub struct Config {
     pub mail: MailConfig,
     pub devices: DevicesConfig,
     pub notify: NotifyConfig,
+    pub mfa: MfaConfig,
+    pub admin_listen: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MfaConfig {
+    pub mandatory_from: Option<String>,
+    pub reminder_days: u32,
+    pub after_deadline: String,
+}
+
+impl Default for MfaConfig {
+    fn default() -> Self {
+        MfaConfig {
+            mandatory_from: None,
+            reminder_days: 14,
+            after_deadline: "email_code".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -331,6 +355,8 @@ impl Default for Config {
             mail: MailConfig::default(),
             devices: DevicesConfig::default(),
             notify: NotifyConfig::default(),
+            mfa: MfaConfig::default(),
+            admin_listen: None,
         }
     }
 }

@@ -232,7 +232,17 @@ async fn serve(config: Config) -> Result<()> {
         preset = %config.password.preset,
         "Sekisho is serving"
     );
-    sekisho_server::serve(listener, state, shutdown_signal()).await?;
+    let admin = match &config.admin_listen {
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on admin_listen {addr}"))?;
+            tracing::info!(admin_listen = %l.local_addr()?, "the admin API is served only here");
+            Some(l)
+        }
+        None => None,
+    };
+    sekisho_server::serve_split(listener, admin, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

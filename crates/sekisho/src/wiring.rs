@@ -174,6 +174,7 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         devices: device_policy(config)?,
         notify_login_default: config.notify.login_default,
         tokens: token_settings(config)?,
+        mfa: mfa_rollout(config)?,
     };
     let secrets = SecretBox::new("k1", &master_key);
     Ok(AppState::new(
@@ -309,5 +310,32 @@ pub fn device_policy(config: &Config) -> Result<DevicePolicy> {
     Ok(DevicePolicy {
         remember_secs: i64::from(d.remember_days) * 86_400,
         allowed_methods: d.allowed_methods.clone(),
+    })
+}
+
+/// The MFA rollout policy, checked.
+pub fn mfa_rollout(config: &Config) -> Result<sekisho_core::login::MfaRollout> {
+    use sekisho_core::login::{AfterDeadline, MfaRollout};
+    let m = &config.mfa;
+    let mandatory_from = m
+        .mandatory_from
+        .as_deref()
+        .map(|s| {
+            sekisho_core::Timestamp::parse_rfc3339(s).ok_or_else(|| {
+                anyhow!(
+                    "mfa.mandatory_from must be an RFC 3339 time such as 2026-06-22T00:00:00+09:00"
+                )
+            })
+        })
+        .transpose()?;
+    let after_deadline = AfterDeadline::parse(&m.after_deadline)
+        .ok_or_else(|| anyhow!("mfa.after_deadline must be email_code or refuse"))?;
+    if m.reminder_days > 3650 {
+        bail!("mfa.reminder_days must be at most 3650");
+    }
+    Ok(MfaRollout {
+        mandatory_from,
+        reminder_days: m.reminder_days,
+        after_deadline,
     })
 }

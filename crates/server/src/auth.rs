@@ -26,6 +26,8 @@ pub struct Issued {
     pub session: Session,
     /// The browser remembered by this login (`remember_device`), if any.
     pub device: Option<IssuedDevice>,
+    /// The MFA deadline to remind a customer without a second factor of (`mfa.mandatory_from`).
+    pub mfa_reminder: Option<Timestamp>,
 }
 
 /// What a client sends with its password besides the login ID.
@@ -144,7 +146,14 @@ async fn second_step(
     if login.second_factor == SecondFactor::Email || login.code_email.is_some() {
         registered.push(SecondFactor::Email);
     }
-    let step = login.second_step(&registered);
+    // The firm's rollout: before the deadline a login without a factor goes on with a reminder;
+    // after it, an e-mail code or a refusal, as configured (per-login `mfa_required` already
+    // made the step `NotInitialized` whatever the date).
+    let rollout = state
+        .settings
+        .mfa
+        .apply(login.second_step(&registered), state.clock.now());
+    let step = rollout.step;
     // With a token registered and allowed, the code is checked against the token (its ID is
     // shown with the challenge, as the token login screen does); otherwise against the app.
     let token = hw
@@ -154,13 +163,15 @@ async fn second_step(
         .filter(|_| login.second_factor == SecondFactor::Token || totp.is_none());
     match step {
         SecondStep::PasswordOnly => {
-            open_session(
+            let mut issued = open_session(
                 state,
                 client,
                 login,
                 full_session(state, &["pwd"], "password", None),
             )
-            .await
+            .await?;
+            issued.mfa_reminder = rollout.reminder;
+            Ok(issued)
         }
         SecondStep::NotInitialized => {
             let e = Error::SecondFactorNotInitialized;
@@ -173,6 +184,8 @@ async fn second_step(
             )
             .await?;
             if login.second_factor != SecondFactor::Token {
+                // Hook: once setup links exist, a refusal after the rollout deadline carries
+                // the customer's setup URL here (`mfa.after_deadline = "refuse"`, CQG).
                 return Err(e.into());
             }
             // A token login's start-of-use registration (利用開始登録) follows the password:
@@ -484,6 +497,7 @@ async fn open_session(
             token: tok,
             session,
             device: None,
+            mfa_reminder: None,
         });
     }
     // Refused in the transaction: say why.

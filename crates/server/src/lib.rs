@@ -33,7 +33,7 @@ pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
 /// Builds the router with all endpoints and layers.
 pub fn router(state: AppState) -> axum::Router {
-    routes::router(state)
+    routes::router(state, routes::Part::All)
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, with the mail sender running beside.
@@ -42,14 +42,51 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_split(listener, None, state, shutdown).await
+}
+
+/// Like [`serve`], with an optional second listener (`admin_listen`) that alone serves the admin
+/// API; the public listener then answers 404 for `/api/admin/…`.
+pub async fn serve_split(
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use routes::Part;
     let transport = mail::Transport::new(&state.settings.mail).map_err(std::io::Error::other)?;
     let sender = mail::spawn_sender(state.clone(), transport);
-    let served = axum::serve(
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let public_part = if admin.is_some() {
+        Part::Public
+    } else {
+        Part::All
+    };
+    let public = axum::serve(
         listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        routes::router(state.clone(), public_part)
+            .into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    .with_graceful_shutdown(stopped(stop_rx.clone()));
+    let served = match admin {
+        None => public.await,
+        Some(admin) => {
+            let admin = axum::serve(
+                admin,
+                routes::router(state, Part::Admin)
+                    .into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(stopped(stop_rx));
+            tokio::try_join!(async move { public.await }, async move { admin.await }).map(|_| ())
+        }
+    };
     // Mail not yet sent stays in the outbox for the next start (or another instance).
     sender.abort();
     served

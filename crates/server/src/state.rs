@@ -48,6 +48,8 @@ pub struct Settings {
     pub notify_login_default: bool,
     /// Hardware and software token settings.
     pub tokens: TokenSettings,
+    /// The firm's MFA rollout (deadline, reminder, what happens after it).
+    pub mfa: sekisho_core::login::MfaRollout,
 }
 
 /// Hardware and software token (token inventory) settings.

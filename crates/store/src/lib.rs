@@ -15,6 +15,7 @@ mod operators;
 mod sql;
 mod sql_account;
 mod sql_audit;
+mod sql_credentials;
 mod sql_devices;
 mod sql_factors;
 mod sql_mail;
@@ -163,6 +164,36 @@ pub struct FailureOutcome {
     pub failed_logins: i64,
     /// This failure locked the login.
     pub newly_locked: bool,
+}
+
+/// A login's second factors at a glance (the admin logins list).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FactorSummary {
+    /// The login's internal key.
+    pub login_pk: i64,
+    /// An authenticator app is registered (confirmed).
+    pub totp_active: bool,
+    /// The app factor is locked by wrong codes.
+    pub totp_locked: bool,
+    /// Tokens assigned to the login.
+    pub tokens_assigned: u32,
+    /// Of them, registered (start-of-use done).
+    pub tokens_registered: u32,
+    /// Of them, locked by wrong codes.
+    pub tokens_locked: u32,
+}
+
+/// What erasing credentials removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ErasedCredentials {
+    /// The password was erased.
+    pub password: bool,
+    /// Authenticator-app factors removed.
+    pub factors: u64,
+    /// Tokens unassigned (back in stock).
+    pub tokens: u64,
+    /// Sessions revoked.
+    pub sessions: u64,
 }
 
 /// The result of walking the audit chain.
@@ -320,6 +351,21 @@ pub trait Store:
 
     /// Reads the audit trail, newest first.
     async fn query_audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>>;
+
+    /// Second-factor summaries of these logins (one per key, in key order).
+    async fn factor_summaries(&self, login_pks: &[i64]) -> StoreResult<Vec<FactorSummary>>;
+
+    /// Erases a login's password (it can no longer be used; the customer needs a new one) and/or
+    /// its second factors (app factors removed, tokens unassigned), revoking its sessions and
+    /// familiar browsers, with the audit record, in one transaction.
+    async fn erase_credentials(
+        &self,
+        login_pk: i64,
+        password: bool,
+        second_factor: bool,
+        now: Timestamp,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<ErasedCredentials>;
 
     /// Walks the whole audit chain in ID order, `page` records per query, and reports the first
     /// broken record.

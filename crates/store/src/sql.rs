@@ -9,8 +9,8 @@
 
 use crate::codes::{start_committer, start_reader, CodeCommitter, TargetReader};
 use crate::{
-    ApiToken, Backend, ChainReport, FailureOutcome, LoginPatch, LoginQuery, NewLogin, NewSession,
-    Store, StoreError, StoreResult,
+    ApiToken, Backend, ChainReport, ErasedCredentials, FactorSummary, FailureOutcome, LoginPatch,
+    LoginQuery, NewLogin, NewSession, Store, StoreError, StoreResult,
 };
 use async_trait::async_trait;
 use sekisho_core::audit::{Actor, AuditEvent, AuditFilter, NewAuditEvent};
@@ -927,6 +927,22 @@ impl Store for SqlStore {
         let mut tx = self.write.begin().await.map_err(db_err)?;
         insert_audit(&mut tx, event).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)
+    }
+
+    async fn factor_summaries(&self, login_pks: &[i64]) -> StoreResult<Vec<FactorSummary>> {
+        SqlStore::factor_summaries(self, login_pks).await
+    }
+
+    async fn erase_credentials(
+        &self,
+        login_pk: i64,
+        password: bool,
+        second_factor: bool,
+        now: Timestamp,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<ErasedCredentials> {
+        self.erase(login_pk, password, second_factor, now, audit)
+            .await
     }
 
     async fn verify_audit_chain(&self, page: u32) -> StoreResult<ChainReport> {

@@ -31,6 +31,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/logins/{login_id}/unlock", post(unlock))
         .route(
+            "/logins/{login_id}/erase-credentials",
+            post(erase_credentials),
+        )
+        .route(
             "/logins/{login_id}/sessions",
             get(sessions).delete(revoke_sessions),
         )
@@ -208,8 +212,23 @@ async fn list(
         .flatten();
     let now = state.clock.now();
     let policy = &state.settings.password_policy;
+    let pks: Vec<i64> = logins.iter().map(|l| l.id).collect();
+    let summaries = state.store.factor_summaries(&pks).await?;
+    let rows: Vec<Value> = logins
+        .iter()
+        .map(|l| {
+            let mut v = views::login(l, policy, now);
+            let f = summaries
+                .iter()
+                .find(|s| s.login_pk == l.id)
+                .cloned()
+                .unwrap_or_default();
+            v["flags"] = views::login_flags(l, &f, policy, &state.settings.mfa, now);
+            v
+        })
+        .collect();
     Ok(axum::Json(json!({
-        "logins": logins.iter().map(|l| views::login(l, policy, now)).collect::<Vec<_>>(),
+        "logins": rows,
         "next_after": next,
     })))
 }
@@ -220,7 +239,74 @@ async fn read(
     Path(login_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let login = load(&state, &login_id).await?;
-    Ok(render(&state, &login))
+    let f = state
+        .store
+        .factor_summaries(&[login.id])
+        .await?
+        .pop()
+        .unwrap_or_default();
+    let now = state.clock.now();
+    let policy = &state.settings.password_policy;
+    let mut v = views::login(&login, policy, now);
+    v["flags"] = views::login_flags(&login, &f, policy, &state.settings.mfa, now);
+    Ok(axum::Json(v))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EraseBody {
+    password: bool,
+    second_factor: bool,
+}
+
+/// Erases the password and/or the second factors of a login (the Change Credentials dialog's
+/// "erase credentials"): the customer then needs a new password or a new factor.
+async fn erase_credentials(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Client(client): Client,
+    Path(login_id): Path<String>,
+    Json(body): Json<EraseBody>,
+) -> Result<axum::Json<Value>, ApiError> {
+    if !body.password && !body.second_factor {
+        return Err(
+            Error::InvalidRequest("choose password and/or second_factor to erase".into()).into(),
+        );
+    }
+    let login = load(&state, &login_id).await?;
+    let what: Vec<&str> = [
+        (body.password, "password"),
+        (body.second_factor, "second factor"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, w)| *w)
+    .collect();
+    let ev = event(
+        &state,
+        EventType::CredentialsErased,
+        Some(&login.login_id),
+        caller.actor(),
+        &client,
+        format!("erased: {}", what.join(", ")),
+    );
+    let out = state
+        .store
+        .erase_credentials(
+            login.id,
+            body.password,
+            body.second_factor,
+            state.clock.now(),
+            &ev,
+        )
+        .await?;
+    Ok(axum::Json(json!({
+        "login_id": login.login_id,
+        "password_erased": out.password,
+        "factors_removed": out.factors,
+        "tokens_unassigned": out.tokens,
+        "sessions_revoked": out.sessions,
+    })))
 }
 
 #[derive(Deserialize)]

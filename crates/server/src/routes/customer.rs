@@ -141,7 +141,16 @@ async fn resend_code(
 
 fn session_json(state: &AppState, issued: &auth::Issued) -> axum::Json<Value> {
     let s = &issued.session;
-    axum::Json(json!({
+    let reminder = issued.mfa_reminder.map(|d| {
+        let now = state.clock.now();
+        json!({
+            "mandatory_from": d.to_rfc3339(),
+            "days_left": (d.0 - now.0).max(0) / 86_400,
+            "deadline_near": state.settings.mfa.deadline_near(now),
+            "enrol_url": "/api/v1/me/totp",
+        })
+    });
+    let mut v = json!({
         "session_token": issued.token,
         "token_type": "Bearer",
         "login_id": s.login_id,
@@ -149,7 +158,11 @@ fn session_json(state: &AppState, issued: &auth::Issued) -> axum::Json<Value> {
         "expires_at": s.expires_at.to_rfc3339(),
         "idle_expires_at": s.idle_expires_at(&state.settings.session).to_rfc3339(),
         "idle_timeout_secs": state.settings.session.idle_secs,
-    }))
+    });
+    if let Some(r) = reminder {
+        v["mfa_reminder"] = r;
+    }
+    axum::Json(v)
 }
 
 async fn logout(

@@ -24,16 +24,30 @@ use axum::Router;
 use sekisho_core::Error;
 use tower_http::catch_panic::CatchPanicLayer;
 
-pub fn router(state: AppState) -> Router {
+/// Which endpoints a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Everything (no `admin_listen`).
+    All,
+    /// Everything but the admin API (the public listener when `admin_listen` is set).
+    Public,
+    /// The admin API (and health) only: the `admin_listen` address.
+    Admin,
+}
+
+pub fn router(state: AppState, part: Part) -> Router {
     let limit = state.settings.max_body_bytes;
-    Router::new()
-        .merge(health::router())
-        .merge(customer::router())
-        .merge(account::router())
-        .merge(login_token::router())
-        .merge(factors::router())
-        .merge(validate::router())
-        .nest(
+    let mut r = Router::new().merge(health::router());
+    if part != Part::Admin {
+        r = r
+            .merge(customer::router())
+            .merge(account::router())
+            .merge(login_token::router())
+            .merge(factors::router())
+            .merge(validate::router());
+    }
+    if part != Part::Public {
+        r = r.nest(
             "/api/admin/v1",
             admin_logins::router()
                 .merge(admin_audit::router())
@@ -41,8 +55,9 @@ pub fn router(state: AppState) -> Router {
                 .merge(admin_mail::router())
                 .merge(admin_operators::router())
                 .merge(admin_tokens::router()),
-        )
-        .fallback(not_found)
+        );
+    }
+    r.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .layer(CatchPanicLayer::custom(panic_response))

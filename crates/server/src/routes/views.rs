@@ -47,6 +47,36 @@ pub fn login(login: &Login, policy: &PasswordPolicy, now: Timestamp) -> Value {
     })
 }
 
+/// A login's flags at a glance (the admin logins list): second factor not registered (CQG:
+/// "Two-step authentication key has not been registered"), locks (password, app, token),
+/// password expired or erased, MFA deadline near.
+pub fn login_flags(
+    login: &Login,
+    f: &sekisho_store::FactorSummary,
+    policy: &PasswordPolicy,
+    rollout: &sekisho_core::login::MfaRollout,
+    now: Timestamp,
+) -> Value {
+    let registered = f.totp_active
+        || f.tokens_registered > 0
+        || login.second_factor == sekisho_core::login::SecondFactor::Email
+        || login.code_email.is_some();
+    let expired = password_expires_at(login, policy).is_some_and(|e| now >= e);
+    let locked_password = login.is_locked();
+    let locked_app = f.totp_locked;
+    let locked_token = f.tokens_locked > 0;
+    json!({
+        "second_factor_not_registered": !registered,
+        "locked": locked_password || locked_app || locked_token,
+        "locked_password": locked_password,
+        "locked_second_factor": locked_app,
+        "locked_token": locked_token,
+        "password_expired": expired,
+        "password_erased": login.password_hash.is_none(),
+        "mfa_deadline_near": !registered && rollout.deadline_near(now),
+    })
+}
+
 /// A session without its token.
 pub fn session(s: &Session, policy: &SessionPolicy) -> Value {
     json!({

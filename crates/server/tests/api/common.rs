@@ -21,6 +21,10 @@ use std::sync::Arc;
 pub struct TestClock(AtomicI64);
 
 impl TestClock {
+    pub fn at(secs: i64) -> TestClock {
+        TestClock(AtomicI64::new(secs))
+    }
+
     pub fn advance(&self, secs: i64) {
         self.0.fetch_add(secs, Ordering::SeqCst);
     }
@@ -38,6 +42,8 @@ pub fn ok<T, E: std::fmt::Debug>(r: Result<T, E>) -> T {
 
 pub struct TestApp {
     pub url: String,
+    /// Where the admin API is served (`url` unless `admin_listen`).
+    pub admin_url: String,
     /// The SMTP server the app delivers to.
     pub smtp: crate::smtp::SmtpServer,
     pub http: Client,
@@ -57,6 +63,10 @@ pub struct Options {
     pub smtp_down: bool,
     /// `notify.login_default`.
     pub notify_login_default: bool,
+    /// `mfa.*`: the rollout policy.
+    pub mfa: sekisho_core::login::MfaRollout,
+    /// Serve the admin API on a second listener (`admin_listen`).
+    pub admin_listen: bool,
 }
 
 impl Default for Options {
@@ -69,6 +79,8 @@ impl Default for Options {
             mail_max_attempts: 3,
             smtp_down: false,
             notify_login_default: false,
+            mfa: Default::default(),
+            admin_listen: false,
         }
     }
 }
@@ -152,6 +164,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         devices: DevicePolicy::default(),
         notify_login_default: opts.notify_login_default,
         tokens: TokenSettings::default(),
+        mfa: opts.mfa,
     };
     let secrets = SecretBox::new("k1", &[7; 32]);
     let state = AppState::new(
@@ -174,13 +187,22 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     .await);
     let listener = ok(tokio::net::TcpListener::bind("127.0.0.1:0").await);
     let addr = ok(listener.local_addr());
-    tokio::spawn(sekisho_server::serve(
+    let (admin, admin_url) = if opts.admin_listen {
+        let l = ok(tokio::net::TcpListener::bind("127.0.0.1:0").await);
+        let a = ok(l.local_addr());
+        (Some(l), format!("http://{a}"))
+    } else {
+        (None, format!("http://{addr}"))
+    };
+    tokio::spawn(sekisho_server::serve_split(
         listener,
+        admin,
         state,
         std::future::pending(),
     ));
     TestApp {
         url: format!("http://{addr}"),
+        admin_url,
         smtp,
         http: ok(Client::builder().user_agent("sekisho-tests/1.0").build()),
         clock,
@@ -198,7 +220,7 @@ impl TestApp {
     ) -> Response {
         let mut r = self
             .http
-            .request(method, format!("{}/api/admin/v1{path}", self.url))
+            .request(method, format!("{}/api/admin/v1{path}", self.admin_url))
             .bearer_auth(&self.admin_token);
         if let Some(b) = body {
             r = r.json(&b);

@@ -2,6 +2,7 @@
 
 mod code_address;
 mod common;
+mod credentials;
 mod devices;
 mod email_code;
 mod smtp;
@@ -11,12 +12,14 @@ mod admin_tokens;
 mod errors;
 mod health;
 mod history;
+mod listen;
 mod lockout;
 mod login;
 mod mail;
 mod notifications;
 mod operators;
 mod passwords;
+mod rollout;
 mod sessions;
 mod tokens;
 mod totp;
