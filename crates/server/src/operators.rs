@@ -319,26 +319,6 @@ pub async fn login(
         .hashes
         .verify(&state.metrics, password, op.password_hash.clone())
         .await?;
-    if op.locked_at.is_some() {
-        state
-            .store
-            .append_audit(
-                &ev(EventType::OperatorLoginFailed, "operator locked")
-                    .with_error(Error::LoginLocked.code()),
-            )
-            .await?;
-        return Err(Error::LoginLocked.into());
-    }
-    if op.disabled {
-        state
-            .store
-            .append_audit(
-                &ev(EventType::OperatorLoginFailed, "operator disabled")
-                    .with_error(Error::LoginDisabled.code()),
-            )
-            .await?;
-        return Err(Error::LoginDisabled.into());
-    }
     let fail = |kind: OperatorFailure, threshold: u32, what: &'static str| {
         let audit =
             ev(EventType::OperatorLoginFailed, what).with_error(Error::InvalidCredentials.code());
@@ -358,6 +338,27 @@ pub async fn login(
             .clamp(1, 10);
         fail(OperatorFailure::Password, threshold, "wrong password").await?;
         return Err(Error::InvalidCredentials.into());
+    }
+    // Lock and disablement are told only to a caller who knows the password.
+    if op.locked_at.is_some() {
+        state
+            .store
+            .append_audit(
+                &ev(EventType::OperatorLoginFailed, "operator locked")
+                    .with_error(Error::LoginLocked.code()),
+            )
+            .await?;
+        return Err(Error::LoginLocked.into());
+    }
+    if op.disabled {
+        state
+            .store
+            .append_audit(
+                &ev(EventType::OperatorLoginFailed, "operator disabled")
+                    .with_error(Error::LoginDisabled.code()),
+            )
+            .await?;
+        return Err(Error::LoginDisabled.into());
     }
     let Some(sealed) = op.totp_secret_enc.as_deref() else {
         fail(OperatorFailure::Password, u32::MAX, "setup not completed").await?;
