@@ -77,12 +77,14 @@ on_both!(
 );
 
 use audit_chain::{
+    accepted_codes_in_group_commits_are_chained,
     audit_chain_verifies_and_names_the_first_broken_record,
     concurrent_writers_on_two_instances_make_one_chain,
 };
 on_both!(
     audit_chain_verifies_and_names_the_first_broken_record,
     concurrent_writers_on_two_instances_make_one_chain,
+    accepted_codes_in_group_commits_are_chained,
 );
 
 use operators::operators_setup_login_lock_and_sessions;

@@ -141,3 +141,52 @@ pub(crate) async fn concurrent_writers_on_two_instances_make_one_chain(db: Db) {
         1 + 2 * 4 * 15,
     );
 }
+
+/// The group commit of accepted codes (many audit records in one statement) appends to the same
+/// chain as everything else.
+pub(crate) async fn accepted_codes_in_group_commits_are_chained(db: Db) {
+    let s = &db.store;
+    let mut factors = Vec::new();
+    for i in 0..12 {
+        let id = format!("grp{i}");
+        let login = ok(s
+            .create_login(&new_login(&id), &ev(1, EventType::LoginCreated, &id))
+            .await);
+        let f = ok(s
+            .put_pending_totp(
+                &super::pending_totp(login.id, &format!("g{i}")),
+                &ev(2, EventType::LoginUpdated, &id),
+            )
+            .await);
+        assert!(ok(s
+            .accept_otp(f.id, 10, 0, sekisho_core::Timestamp(3), true, None)
+            .await));
+        factors.push((id, f.id));
+    }
+    let mut tasks = Vec::new();
+    for (id, fid) in factors.iter().cloned() {
+        for step in [11, 12] {
+            let (s, id) = (db.store.clone(), id.clone());
+            tasks.push(tokio::spawn(async move {
+                let audit = ev(20, EventType::OtpValidated, &id);
+                s.accept_otp(
+                    fid,
+                    step,
+                    0,
+                    sekisho_core::Timestamp(20),
+                    false,
+                    Some(&audit),
+                )
+                .await
+            }));
+        }
+        ok(s.append_audit(&ev(21, EventType::LoginFailed, &id)).await);
+    }
+    for t in tasks {
+        ok(ok(t.await));
+    }
+    let r = ok(s.verify_audit_chain(5).await);
+    assert!(r.broken.is_none(), "{:?}", r.broken);
+    // 12 creations, 12 enrolments, 12 failures, and one record per accepted code (12 to 24).
+    assert!((48..=60).contains(&r.verified), "{} records", r.verified);
+}
