@@ -80,11 +80,13 @@ use audit_chain::{
     accepted_codes_in_group_commits_are_chained,
     audit_chain_verifies_and_names_the_first_broken_record,
     concurrent_writers_on_two_instances_make_one_chain,
+    records_from_before_the_chain_are_counted_apart,
 };
 on_both!(
     audit_chain_verifies_and_names_the_first_broken_record,
     concurrent_writers_on_two_instances_make_one_chain,
     accepted_codes_in_group_commits_are_chained,
+    records_from_before_the_chain_are_counted_apart,
 );
 
 use operators::operators_setup_login_lock_and_sessions;

@@ -190,3 +190,28 @@ pub(crate) async fn accepted_codes_in_group_commits_are_chained(db: Db) {
     // 12 creations, 12 enrolments, 12 failures, and one record per accepted code (12 to 24).
     assert!((48..=60).contains(&r.verified), "{} records", r.verified);
 }
+
+/// A database migrated with records in it: the migration leaves them unchained and starts the
+/// chain after them (as `0007_operators.sql` sets up `audit_head`); `verify` counts them apart.
+pub(crate) async fn records_from_before_the_chain_are_counted_apart(db: Db) {
+    for id in 1..=3 {
+        exec(
+            &db,
+            &format!(
+                "INSERT INTO audit_events (id, time, login_id, actor_kind, actor_id, event_group, \
+                 event_type, description) VALUES ({id}, {id}, 'old', 'system', '', 'authentication', \
+                 'login_failed', 'before the chain')"
+            ),
+        )
+        .await;
+    }
+    exec(&db, "UPDATE audit_head SET chain_start = 4, last_id = 3").await;
+    let s = &db.store;
+    for i in 0..4 {
+        ok(s.append_audit(&ev(100 + i, EventType::LoginFailed, "new"))
+            .await);
+    }
+    let r = ok(s.verify_audit_chain(2).await);
+    assert!(r.broken.is_none(), "{:?}", r.broken);
+    assert_eq!((r.chain_start, r.unchained, r.verified), (4, 3, 4));
+}
