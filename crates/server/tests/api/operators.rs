@@ -1,7 +1,7 @@
 //! Operators: setup by the one-time link, login with password and code, roles, lockout, and
 //! the operator named as actor in the activity history.
 
-use crate::common::{expect_error, ok, spawn_app, TestApp};
+use crate::common::{expect_error, ok, postgres, spawn_app, spawn_with, Options, TestApp};
 use reqwest::{Method, Response, StatusCode};
 use sekisho_core::otp::{base32_decode, totp_at, totp_step, OtpParams};
 use sekisho_core::Clock;
@@ -118,7 +118,25 @@ async fn call(app: &TestApp, token: &str, m: Method, path: &str, body: Option<Va
 
 #[tokio::test]
 async fn roles_decide_what_an_operator_may_do_and_the_operator_is_the_actor() {
-    let app = spawn_app().await;
+    roles(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn roles_decide_what_an_operator_may_do_postgres() {
+    let Some(url) = postgres("api_operator_roles").await else {
+        return;
+    };
+    roles(
+        spawn_with(Options {
+            database_url: Some(url),
+            ..Options::default()
+        })
+        .await,
+    )
+    .await;
+}
+
+async fn roles(app: TestApp) {
     let sato = operator(&app, "sato", "admin").await;
     let suzuki = operator(&app, "suzuki", "support").await;
     let admin = session(&app, &sato).await;
