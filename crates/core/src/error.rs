@@ -289,6 +289,18 @@ pub enum Error {
     /// The login has no registered token to resynchronise.
     #[error("token not registered")]
     TokenNotRegistered,
+    /// A hosted-page form arrived without its form token (CSRF) or with a stale one.
+    #[error("form expired")]
+    FormExpired,
+    /// Too many form submissions from one address or for one login in a short time.
+    #[error("too many attempts")]
+    TooManyAttempts,
+    /// The `return_to` address is not on the firm's allow-list.
+    #[error("return_to not allowed")]
+    ReturnToNotAllowed,
+    /// The login in progress on the hosted pages is unknown or has expired.
+    #[error("login flow expired")]
+    LoginFlowExpired,
 }
 
 impl Error {
@@ -346,6 +358,10 @@ impl Error {
             Error::TokenCodeExpired => "token_code_expired",
             Error::TokenIdInvalid => "token_id_invalid",
             Error::TokenNotRegistered => "token_not_registered",
+            Error::FormExpired => "form_expired",
+            Error::TooManyAttempts => "too_many_attempts",
+            Error::ReturnToNotAllowed => "return_to_not_allowed",
+            Error::LoginFlowExpired => "login_flow_expired",
         }
     }
 
@@ -403,6 +419,10 @@ impl Error {
             Error::TokenCodeExpired => "SKS-HWT-0012",
             Error::TokenIdInvalid => "SKS-HWT-0013",
             Error::TokenNotRegistered => "SKS-HWT-0014",
+            Error::FormExpired => "SKS-WEB-0001",
+            Error::TooManyAttempts => "SKS-WEB-0002",
+            Error::ReturnToNotAllowed => "SKS-WEB-0003",
+            Error::LoginFlowExpired => "SKS-WEB-0004",
         }
     }
 
@@ -420,7 +440,8 @@ impl Error {
             | Error::ConfirmationCodeInvalid
             | Error::TokenFileInvalid(_)
             | Error::TokenFileKey(_)
-            | Error::TokenImportRejected => K::BadRequest,
+            | Error::TokenImportRejected
+            | Error::ReturnToNotAllowed => K::BadRequest,
             Error::PayloadTooLarge => K::PayloadTooLarge,
             Error::UnsupportedMediaType => K::UnsupportedMediaType,
             Error::NotFound
@@ -448,14 +469,18 @@ impl Error {
             | Error::TokenCodesNotConsecutive
             | Error::TokenCodeUsed
             | Error::TokenCodeExpired
-            | Error::TokenIdInvalid => K::Unauthorized,
-            Error::EmailCodeResendTooSoon | Error::EmailCodeResendLimit => K::TooManyRequests,
+            | Error::TokenIdInvalid
+            | Error::LoginFlowExpired => K::Unauthorized,
+            Error::EmailCodeResendTooSoon
+            | Error::EmailCodeResendLimit
+            | Error::TooManyAttempts => K::TooManyRequests,
             Error::InsufficientScope
             | Error::LoginLocked
             | Error::LoginDisabled
             | Error::PasswordChangeRequired
             | Error::SecondFactorNotInitialized
-            | Error::SecondFactorLocked => K::Forbidden,
+            | Error::SecondFactorLocked
+            | Error::FormExpired => K::Forbidden,
             Error::LoginExists
             | Error::FactorAlreadyRegistered
             | Error::TokenStateConflict
@@ -661,6 +686,22 @@ impl Error {
                 "ワンタイムパスワードのトークンが登録されていません。利用開始登録を行ってください。",
                 "No token is registered. Please complete the start-of-use registration first.",
             ),
+            Error::FormExpired => (
+                "画面の有効期限が切れました。お手数ですが、もう一度操作してください。",
+                "This page has expired. Please try again.",
+            ),
+            Error::TooManyAttempts => (
+                "短時間に操作が繰り返されました。しばらく時間をおいてから、もう一度お試しください。",
+                "Too many attempts in a short time. Please wait a while and try again.",
+            ),
+            Error::ReturnToNotAllowed => (
+                "ログイン後の戻り先が許可されていません。ご利用のサービスの画面からもう一度お試しください。",
+                "The address to return to after login is not allowed. Please start again from the service you were using.",
+            ),
+            Error::LoginFlowExpired => (
+                "ログインの有効期限が切れました。最初からログインしてください。",
+                "Your login has expired. Please log in again from the start.",
+            ),
         };
         match lang {
             Lang::Ja => ja.to_owned(),
@@ -745,6 +786,10 @@ mod tests {
             Error::TokenCodeExpired,
             Error::TokenIdInvalid,
             Error::TokenNotRegistered,
+            Error::FormExpired,
+            Error::TooManyAttempts,
+            Error::ReturnToNotAllowed,
+            Error::LoginFlowExpired,
         ];
         let mut codes = std::collections::HashSet::new();
         let mut names = std::collections::HashSet::new();

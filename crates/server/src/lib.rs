@@ -12,6 +12,7 @@ mod hwtoken;
 pub mod mail;
 mod metrics;
 mod notify;
+mod pages;
 mod routes;
 mod state;
 pub mod system;
@@ -22,7 +23,7 @@ pub mod trading;
 
 pub use error::ApiError;
 pub use hashing::HashPool;
-pub use state::{AppState, Settings, TokenSettings, TotpSettings};
+pub use state::{AppState, PagesSettings, Settings, TokenSettings, TotpSettings};
 
 use std::net::SocketAddr;
 use tokio::net::TcpListener;

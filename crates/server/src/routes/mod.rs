@@ -7,7 +7,7 @@ mod admin_logins;
 mod admin_mail;
 mod admin_tokens;
 mod customer;
-mod factors;
+pub(crate) mod factors;
 mod health;
 mod login_token;
 mod validate;
@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(login_token::router())
         .merge(factors::router())
         .merge(validate::router())
+        .merge(crate::pages::router(&state))
         .nest(
             "/api/admin/v1",
             admin_logins::router()

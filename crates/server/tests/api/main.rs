@@ -8,12 +8,14 @@ mod smtp;
 
 mod admin;
 mod admin_tokens;
+mod browser;
 mod errors;
 mod health;
 mod lockout;
 mod login;
 mod mail;
 mod notifications;
+mod pages;
 mod passwords;
 mod sessions;
 mod tokens;
