@@ -47,14 +47,62 @@ async function loginWith(page, id, password) {
   await submit(page);
 }
 
-// A newcomer: temporary password → forced change → authenticator app → log out → TOTP login.
+// A newcomer from the setup link: 1. password → 2.1 key → 2.2 code → finish → log out → log in
+// with the app; the used link then gets its own page.
+async function setupWizard(browser) {
+  const ctx = await newContext(browser, { width: 390, height: 844 });
+  const page = await ctx.newPage();
+  const link = `${url}${process.env.SEKISHO_SETUP_PATH}`;
+  await page.goto(link);
+  expect((await text(page)).includes("1. パスワードの設定"), "step 1");
+  await page.locator("#new_password").pressSequentially("hana2026ko");
+  expect((await page.locator('li[data-rule="mixed"].met').count()) === 1, "live check: letters and digits");
+  await page.fill("#confirm_password", "hana2026ko");
+  await shot(page, "30-setup-1-password");
+  await submit(page);
+  expect((await text(page)).includes("時間ベース"), "step 2.1: time-based");
+  expect((await text(page)).includes("tanaka"), "step 2.1: account name");
+  await page.locator("details.key summary").click();
+  const key = (await page.locator("#secret-key").innerText()).trim();
+  await shot(page, "31-setup-2-key");
+  await page.fill("#otp", totp(key, await now()));
+  await submit(page);
+  expect((await text(page)).includes("初期設定が完了しました"), "finished");
+  await shot(page, "32-setup-done");
+  // The link is single-use.
+  await page.goto(link);
+  expect((await text(page)).includes("SKS-WEB-0005"), "used link page");
+  expect((await page.locator("footer").innerText()).includes("0120-000-000"), "whom to contact");
+  await shot(page, "33-setup-link-used");
+  // Log in with the new password and the app.
+  await advance(30);
+  await page.goto(`${url}/login`);
+  await loginWith(page, "tanaka", "hana2026ko");
+  await page.waitForURL(/\/login\/second-factor$/);
+  await page.fill("#otp", totp(key, await now()));
+  await submit(page);
+  await page.waitForURL(/\/account\/security$/);
+  expect((await text(page)).includes("利用中"), "app in use");
+  await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/logout'] button").click()]);
+  await page.waitForURL(/done=logout/);
+  await advance(30);
+  await loginWith(page, "tanaka", "hana2026ko");
+  await page.waitForURL(/\/login\/second-factor$/);
+  await page.fill("#otp", totp(key, await now()));
+  await submit(page);
+  await page.waitForURL(/\/account\/security$/);
+  await ctx.close();
+  console.log("setup wizard journey: ok");
+}
+
+// A temporary password → forced change → authenticator app from the settings → log out → TOTP.
 async function newcomer(browser) {
   const ctx = await newContext(browser, { width: 390, height: 844 });
   const page = await ctx.newPage();
   await page.goto(`${url}/login?return_to=${encodeURIComponent(APP)}`);
   expect((await page.title()).startsWith("ログイン"), "Japanese login page");
   await shot(page, "01-login-ja-phone");
-  await loginWith(page, "tanaka", "Temp2026ab");
+  await loginWith(page, "sato", "Temp2026ab");
   await page.waitForURL(/\/login\/password-change$/);
   expect((await text(page)).includes("仮パスワード"), "temporary password reason");
   await page.fill("#current_password", "Temp2026ab");
@@ -69,7 +117,7 @@ async function newcomer(browser) {
   await page.waitForURL(/done=password/);
   expect((await text(page)).includes("パスワードを変更しました"), "changed notice");
   await shot(page, "03-password-changed");
-  await loginWith(page, "tanaka", "Kabu2026new");
+  await loginWith(page, "sato", "Kabu2026new");
   await page.waitForURL(APP);
   // Security settings: register the authenticator app.
   await page.goto(`${url}/account/security`);
@@ -98,7 +146,7 @@ async function newcomer(browser) {
   await shot(page, "09-logged-out");
   // The next login asks for the app's code (a fresh one: each code counts once).
   await advance(30);
-  await loginWith(page, "tanaka", "Kabu2026new");
+  await loginWith(page, "sato", "Kabu2026new");
   await page.waitForURL(/\/login\/second-factor$/);
   expect((await text(page)).includes("認証アプリ"), "TOTP prompt");
   await shot(page, "10-second-factor-totp");
@@ -188,6 +236,7 @@ const browser = await chromium.launch({
   args: ["--headless", "--no-sandbox"],
 });
 try {
+  await setupWizard(browser);
   await newcomer(browser);
   await emailCode(browser);
   await english(browser);

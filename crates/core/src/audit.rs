@@ -98,6 +98,8 @@ event_types! {
     TokenUnlocked => ("token_unlocked", "authentication"),
     TokenRegistered => ("token_registered", "credential"),
     TokenResynchronised => ("token_resynchronised", "credential"),
+    SetupLinkCreated => ("setup_link_created", "account"),
+    SetupLinkUsed => ("setup_link_used", "account"),
 }
 
 /// An audit record to be written.

@@ -301,6 +301,9 @@ pub enum Error {
     /// The login in progress on the hosted pages is unknown or has expired.
     #[error("login flow expired")]
     LoginFlowExpired,
+    /// The setup link is unknown, used, replaced by a newer one, or expired.
+    #[error("setup link invalid")]
+    SetupLinkInvalid,
 }
 
 impl Error {
@@ -362,6 +365,7 @@ impl Error {
             Error::TooManyAttempts => "too_many_attempts",
             Error::ReturnToNotAllowed => "return_to_not_allowed",
             Error::LoginFlowExpired => "login_flow_expired",
+            Error::SetupLinkInvalid => "setup_link_invalid",
         }
     }
 
@@ -423,6 +427,7 @@ impl Error {
             Error::TooManyAttempts => "SKS-WEB-0002",
             Error::ReturnToNotAllowed => "SKS-WEB-0003",
             Error::LoginFlowExpired => "SKS-WEB-0004",
+            Error::SetupLinkInvalid => "SKS-WEB-0005",
         }
     }
 
@@ -450,7 +455,8 @@ impl Error {
             | Error::DeviceNotFound
             | Error::FactorNotRegistered
             | Error::TokenNotFound
-            | Error::TokenNotRegistered => K::NotFound,
+            | Error::TokenNotRegistered
+            | Error::SetupLinkInvalid => K::NotFound,
             Error::MethodNotAllowed => K::MethodNotAllowed,
             Error::Internal => K::Internal,
             Error::Busy => K::Unavailable,
@@ -702,6 +708,10 @@ impl Error {
                 "ログインの有効期限が切れました。最初からログインしてください。",
                 "Your login has expired. Please log in again from the start.",
             ),
+            Error::SetupLinkInvalid => (
+                "このリンクは使用済みか、有効期限が切れています。お手数ですが、下記のお問い合わせ先へご連絡のうえ、新しいリンクの発行をご依頼ください。",
+                "This link has already been used or has expired. Please contact us (see below) and ask for a new link.",
+            ),
         };
         match lang {
             Lang::Ja => ja.to_owned(),
@@ -790,6 +800,7 @@ mod tests {
             Error::TooManyAttempts,
             Error::ReturnToNotAllowed,
             Error::LoginFlowExpired,
+            Error::SetupLinkInvalid,
         ];
         let mut codes = std::collections::HashSet::new();
         let mut names = std::collections::HashSet::new();

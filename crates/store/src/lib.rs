@@ -11,11 +11,13 @@ mod codes;
 mod devices;
 mod factors;
 mod mail;
+mod setup;
 mod sql;
 mod sql_account;
 mod sql_devices;
 mod sql_factors;
 mod sql_mail;
+mod sql_setup;
 mod sql_tokens;
 pub mod testing;
 mod tokens;
@@ -32,6 +34,7 @@ pub use factors::{
     Challenge, CodeTarget, FactorState, FactorStore, IssuedCode, NewOtpFactor, OtpFactor,
 };
 pub use mail::{MailState, MailStore, NewMail, OutboxMail};
+pub use setup::{NewSetupLink, SetupLink, SetupStore};
 pub use sql::{connect, ConnectOptions};
 pub use tokens::{
     AssignOutcome, ImportOutcome, NewToken, OtpToken, TokenQuery, TokenState, TokenStore,
@@ -164,7 +167,7 @@ pub struct FailureOutcome {
 /// Everything Sekisho keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
 pub trait Store:
-    FactorStore + MailStore + AccountStore + DeviceStore + TokenStore + Send + Sync
+    FactorStore + MailStore + AccountStore + DeviceStore + TokenStore + SetupStore + Send + Sync
 {
     /// The backend in use.
     fn backend(&self) -> Backend;

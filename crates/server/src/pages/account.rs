@@ -180,6 +180,7 @@ fn some(s: &str) -> Option<&str> {
 #[template(path = "totp.html")]
 struct TotpPage {
     base: Base,
+    confirm_action: String,
     qr_data_uri: String,
     secret: String,
     account_name: String,
@@ -207,6 +208,7 @@ async fn totp_view(
     let b64 = base64::engine::general_purpose::STANDARD.encode(key.qr_svg.as_bytes());
     let page = TotpPage {
         base: ctx.base(state, "totp.title"),
+        confirm_action: "/account/totp/confirm".into(),
         qr_data_uri: format!("data:image/svg+xml;base64,{b64}"),
         secret: key.secret,
         account_name: key.account_name,

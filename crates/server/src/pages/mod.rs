@@ -7,6 +7,7 @@
 mod account;
 mod i18n;
 mod login;
+mod setup;
 
 use crate::error::ApiError;
 use crate::extract::Client;
@@ -44,6 +45,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(login::router())
         .merge(account::router())
+        .merge(setup::router())
         .route("/assets/pages.css", get(css))
         .route("/assets/pages.js", get(js))
         .route("/assets/brand.css", get(brand_css))

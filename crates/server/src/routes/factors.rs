@@ -178,6 +178,16 @@ pub(crate) async fn start_totp(
         "authenticator app registration",
     )
     .await?;
+    begin_totp(state, client, login).await
+}
+
+/// Starts an enrolment for a caller already proven: after `start_totp`'s re-authentication, or
+/// in the setup wizard, whose open setup link is the proof.
+pub(crate) async fn begin_totp(
+    state: &AppState,
+    client: &sekisho_core::audit::ClientInfo,
+    login: &Login,
+) -> Result<OtpFactor, ApiError> {
     if totp::active_totp(state, login.id).await?.is_some() {
         return Err(Error::FactorAlreadyRegistered.into());
     }

@@ -5,6 +5,7 @@ mod admin_audit;
 mod admin_devices;
 mod admin_logins;
 mod admin_mail;
+pub(crate) mod admin_setup;
 mod admin_tokens;
 mod customer;
 pub(crate) mod factors;
@@ -39,7 +40,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(admin_audit::router())
                 .merge(admin_devices::router())
                 .merge(admin_mail::router())
-                .merge(admin_tokens::router()),
+                .merge(admin_tokens::router())
+                .merge(admin_setup::router()),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

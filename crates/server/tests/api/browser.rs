@@ -114,6 +114,37 @@ async fn create(app: &TestApp, login_id: &str, password: &str, temporary: bool, 
     }
 }
 
+/// A login without a password whose second factor is the authenticator app, and the path of
+/// its setup link.
+async fn newcomer(app: &TestApp, login_id: &str) -> String {
+    let r = app
+        .admin(
+            Method::POST,
+            "/logins",
+            Some(json!({
+                "login_id": login_id,
+                "email": format!("{login_id}@example.co.jp"),
+                "display_name": "田中 花子",
+                "second_factor": "totp",
+            })),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
+    let r = app
+        .admin(
+            Method::POST,
+            &format!("/logins/{login_id}/setup-link"),
+            Some(json!({ "password": true, "second_factor": true })),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v: serde_json::Value = ok(r.json().await);
+    let url = v["url"].as_str().unwrap_or_default();
+    url.strip_prefix("http://sekisho.test")
+        .unwrap_or_default()
+        .to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journeys_in_a_real_browser() {
     if let Some(why) = missing() {
@@ -124,8 +155,10 @@ async fn journeys_in_a_real_browser() {
         return;
     }
     let app = Arc::new(spawn_app().await);
-    // The newcomer: a temporary password from the firm, then the authenticator app.
-    create(&app, "tanaka", "Temp2026ab", true, "none").await;
+    // The newcomer: no password yet, the authenticator app as second factor, a setup link.
+    let setup_path = newcomer(&app, "tanaka").await;
+    // A temporary password from the firm: the forced change, then the app from the settings.
+    create(&app, "sato", "Temp2026ab", true, "none").await;
     // E-mail code logins (Japanese and English journeys).
     create(&app, "suzuki", "kabu2026xyz", false, "email").await;
     create(&app, "smith", "kabu2026xyz", false, "email").await;
@@ -143,6 +176,7 @@ async fn journeys_in_a_real_browser() {
         .arg(&script)
         .env("SEKISHO_URL", &app.url)
         .env("SEKISHO_CONTROL_URL", &control_url)
+        .env("SEKISHO_SETUP_PATH", &setup_path)
         .env("SEKISHO_CHROMIUM", CHROMIUM)
         .env("SEKISHO_SCREENSHOTS", &shots)
         .current_dir(root.join("tests/browser"))
@@ -153,8 +187,11 @@ async fn journeys_in_a_real_browser() {
     println!("{stdout}");
     assert!(out.status.success(), "journeys failed:\n{stdout}\n{stderr}");
     // What the pages did is in the audit trail like any other login.
+    assert_eq!(app.count_events("tanaka", "setup_link_used").await, 1);
     assert!(app.count_events("tanaka", "second_factor_added").await >= 1);
-    assert!(app.count_events("tanaka", "login_succeeded").await >= 2);
+    assert!(app.count_events("tanaka", "login_succeeded").await >= 1);
+    assert!(app.count_events("sato", "second_factor_added").await >= 1);
+    assert!(app.count_events("sato", "login_succeeded").await >= 2);
     assert!(app.count_events("suzuki", "login_succeeded").await >= 1);
     assert!(app.count_events("smith", "login_succeeded").await >= 1);
 }

@@ -18,6 +18,7 @@ mod notifications;
 mod pages;
 mod passwords;
 mod sessions;
+mod setup_links;
 mod tokens;
 mod totp;
 mod trading;
