@@ -141,6 +141,11 @@ async function newcomer(browser) {
   await page.waitForURL(/done=totp/);
   expect((await text(page)).includes("利用中"), "authenticator app in use");
   await shot(page, "08-security-totp-registered");
+  // Still freshly re-authenticated: switch login notifications on.
+  await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/account/notifications'] button").click()]);
+  await page.waitForURL(/done=notify/);
+  expect((await page.locator("#notify-state").innerText()).includes("受け取る"), "notifications on");
+  await shot(page, "08b-security-notifications-on");
   await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/logout'] button").click()]);
   await page.waitForURL(/done=logout/);
   await shot(page, "09-logged-out");

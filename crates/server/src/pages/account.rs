@@ -1,13 +1,19 @@
-//! The security settings page (登録情報照会): the login's methods with their state and actions.
-//! Each change first asks for the password (or the trading password where the firm asks for
-//! it), through the same `trading::reauthenticate` as the JSON API.
+//! The security settings page (登録情報照会): the login's methods with their state and actions
+//! (申込, 利用停止), login notifications, familiar browsers and sessions with revoke, and the
+//! password change. Each change first asks for the password (or the trading password where the
+//! firm asks for it) through the same `trading::reauthenticate` as the JSON API; a successful
+//! proof counts as a fresh re-authentication of the session for five minutes.
 
+use super::login::accept;
 use super::{error_page, status_of, Base, Ctx, Shown, SESSION_COOKIE};
+use crate::auth;
+
 use crate::email_code;
 use crate::hwtoken;
-use crate::routes::factors;
+use crate::notify;
+use crate::routes::{account as api_account, factors};
 use crate::state::AppState;
-use crate::trading::Proof;
+use crate::trading::{self, Proof};
 use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::State;
@@ -18,15 +24,24 @@ use axum::{Form, Router};
 use base64::Engine;
 use sekisho_core::login::{Login, SecondFactor};
 use sekisho_core::session::{Session, SessionPurpose};
-use sekisho_core::{token, Error};
+use sekisho_core::{token, Error, Timestamp};
 use sekisho_store::FactorState;
 use serde::Deserialize;
+
+/// How long a proof counts as a fresh re-authentication.
+const FRESH_SECS: i64 = 300;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/account/security", get(security))
+        .route("/account/reauth", post(reauth))
         .route("/account/totp", post(totp_start))
         .route("/account/totp/confirm", post(totp_confirm))
+        .route("/account/totp/stop", post(totp_stop))
+        .route("/account/notifications", post(notifications))
+        .route("/account/devices/revoke", post(device_revoke))
+        .route("/account/sessions/revoke", post(session_revoke))
+        .route("/account/password", post(password))
 }
 
 /// The active full session of the pages' cookie, if any (its idle deadline moved).
@@ -59,8 +74,18 @@ pub struct MethodRow {
     pub state: &'static str,
     pub in_use: bool,
     pub detail: String,
-    /// The 申込 action is offered (authenticator app not registered).
+    /// 申込 is offered (authenticator app not registered).
     pub apply: bool,
+    /// 利用停止 is offered (authenticator app in use).
+    pub stop: bool,
+}
+
+/// A familiar browser or a session as listed.
+pub struct Row {
+    pub id: String,
+    pub label: String,
+    pub when: String,
+    pub current: bool,
 }
 
 #[derive(Template)]
@@ -71,30 +96,53 @@ struct SecurityPage {
     display_name: String,
     methods: Vec<MethodRow>,
     trading: bool,
+    fresh: bool,
+    notify_on: bool,
+    devices: Vec<Row>,
+    sessions: Vec<Row>,
     notice: Option<&'static str>,
     error: Option<Shown>,
 }
 
+fn date(t: Timestamp) -> String {
+    let s = t.to_rfc3339();
+    // 2026-05-28T20:26:40Z → 2026-05-28 20:26 UTC
+    format!(
+        "{} {} UTC",
+        &s[..10.min(s.len())],
+        s.get(11..16).unwrap_or("")
+    )
+}
+
 async fn security(State(state): State<AppState>, ctx: Ctx) -> Response {
-    let Some((_, login)) = logged_in(&state, &ctx).await else {
+    let Some((session, login)) = logged_in(&state, &ctx).await else {
         return ctx.redirect("/login");
     };
+    let tx = ctx.tx();
     let notice = match super::query_param(&ctx.query, "done").as_deref() {
-        Some("totp") => Some(ctx.tx().t("sec.done_totp")),
+        Some("totp") => Some(tx.t("sec.done_totp")),
+        Some("reauth") => Some(tx.t("sec.done_reauth")),
+        Some("stop") => Some(tx.t("sec.done_stop")),
+        Some("notify") => Some(tx.t("sec.done_notify")),
+        Some("device") => Some(tx.t("sec.done_device")),
+        Some("session") => Some(tx.t("sec.done_session")),
+        Some("password") => Some(tx.t("sec.done_password")),
         _ => None,
     };
-    security_view(&state, ctx, &login, StatusCode::OK, notice, None).await
+    security_view(&state, ctx, &session, &login, StatusCode::OK, notice, None).await
 }
 
 async fn security_view(
     state: &AppState,
     ctx: Ctx,
+    session: &Session,
     login: &Login,
     status: StatusCode,
     notice: Option<&'static str>,
-    error: Option<&Error>,
+    error: Option<Shown>,
 ) -> Response {
     let tx = ctx.tx();
+    let now = state.clock.now();
     let totp_state = match factors::totp_factor(state, login).await {
         Ok(Some(f)) if f.state == FactorState::Active => Some(true),
         Ok(Some(_)) => Some(false),
@@ -124,6 +172,7 @@ async fn security_view(
             in_use: totp_state == Some(true),
             detail: String::new(),
             apply: totp_state != Some(true),
+            stop: totp_state == Some(true),
         },
         MethodRow {
             name: tx.t("sec.email"),
@@ -135,6 +184,7 @@ async fn security_view(
                 email_code::masked(login.code_address())
             ),
             apply: false,
+            stop: false,
         },
         MethodRow {
             name: tx.t("sec.token"),
@@ -144,6 +194,7 @@ async fn security_view(
                 .map(|t| format!("{}: {}", tx.t("sf.token_id"), t.token_id))
                 .unwrap_or_default(),
             apply: false,
+            stop: false,
         },
     ];
     let trading = state.settings.trading_password_reauth
@@ -151,16 +202,53 @@ async fn security_view(
             state.store.trading_password_hash(login.id).await,
             Ok(Some(_))
         );
+    let devices = match state.store.list_devices(login.id, now).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|d| Row {
+                id: d.uid,
+                label: d.label,
+                when: date(d.last_used_at),
+                current: false,
+            })
+            .collect(),
+        Err(_) => return error_page(state, ctx, &Error::Internal),
+    };
+    let sessions = match state.store.list_sessions(login.id, now).await {
+        Ok(list) => list
+            .into_iter()
+            .filter(|s| s.purpose == SessionPurpose::Full)
+            .map(|s| Row {
+                id: s.id.to_string(),
+                label: format!(
+                    "{} ({})",
+                    devices_label(s.user_agent.as_deref()),
+                    s.client_ip.clone().unwrap_or_else(|| "-".into())
+                ),
+                when: date(s.created_at),
+                current: s.id == session.id,
+            })
+            .collect(),
+        Err(_) => return error_page(state, ctx, &Error::Internal),
+    };
     let page = SecurityPage {
         base: ctx.base(state, "sec.title"),
         login_id: login.login_id.clone(),
         display_name: login.display_name.clone(),
         methods,
         trading,
+        fresh: state.pages.is_fresh(session.id, now),
+        notify_on: notify::wants_login_notice(state, login),
+        devices,
+        sessions,
         notice,
-        error: error.map(|e| Shown::new(e, ctx.lang)),
+        error,
     };
     ctx.render(status, &page)
+}
+
+fn devices_label(ua: Option<&str>) -> String {
+    sekisho_core::device::label(ua)
 }
 
 #[derive(Deserialize)]
@@ -174,6 +262,76 @@ struct ProofForm {
 
 fn some(s: &str) -> Option<&str> {
     Some(s).filter(|s| !s.is_empty())
+}
+
+/// The proof a change needs: a fresh re-authentication of this session, or the (trading)
+/// password given with the form, which then makes the session fresh.
+async fn prove(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    login: &Login,
+    password: &str,
+    trading_password: &str,
+    what: &str,
+) -> Result<(), Error> {
+    let now = state.clock.now();
+    if state.pages.is_fresh(session.id, now) {
+        return Ok(());
+    }
+    if password.is_empty() && trading_password.is_empty() {
+        return Err(Error::InvalidRequest(String::new()));
+    }
+    let proof = Proof {
+        password: some(password),
+        trading_password: some(trading_password),
+    };
+    trading::reauthenticate(state, &ctx.client, login, proof, what)
+        .await
+        .map_err(|e| e.error)?;
+    state
+        .pages
+        .mark_fresh(session.id, now, now.plus_secs(FRESH_SECS));
+    Ok(())
+}
+
+/// Shows the settings again with `e`; a missing proof reads as "confirm first".
+async fn refused(
+    state: &AppState,
+    ctx: Ctx,
+    session: &Session,
+    login: &Login,
+    e: &Error,
+) -> Response {
+    let shown = match e {
+        Error::InvalidRequest(d) if d.is_empty() => Shown {
+            message: ctx.tx().t("sec.reauth_first").to_owned(),
+            code: "",
+        },
+        _ => Shown::new(e, ctx.lang),
+    };
+    security_view(state, ctx, session, login, status_of(e), None, Some(shown)).await
+}
+
+async fn reauth(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<ProofForm>, FormRejection>,
+) -> Response {
+    let Some((session, login)) = logged_in(&state, &ctx).await else {
+        return ctx.redirect("/login");
+    };
+    let id = login.login_id.clone();
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
+        Ok(f) => f,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    let what = "security settings";
+    let (p, t) = (&f.password, &f.trading_password);
+    match prove(&state, &ctx, &session, &login, p, t, what).await {
+        Ok(()) => ctx.redirect("/account/security?done=reauth"),
+        Err(e) => refused(&state, ctx, &session, &login, &e).await,
+    }
 }
 
 #[derive(Template)]
@@ -224,29 +382,22 @@ async fn totp_start(
     ctx: Ctx,
     form: Result<Form<ProofForm>, FormRejection>,
 ) -> Response {
-    let Some((_, login)) = logged_in(&state, &ctx).await else {
+    let Some((session, login)) = logged_in(&state, &ctx).await else {
         return ctx.redirect("/login");
     };
-    let f = match super::login::accept(
-        &state,
-        &ctx,
-        form,
-        |f| &f.csrf,
-        |_| Some(login.login_id.clone()),
-    ) {
+    let id = login.login_id.clone();
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };
-    let proof = Proof {
-        password: some(&f.password),
-        trading_password: some(&f.trading_password),
-    };
-    match factors::start_totp(&state, &ctx.client, &login, proof).await {
+    let what = "authenticator app registration";
+    let (p, t) = (&f.password, &f.trading_password);
+    if let Err(e) = prove(&state, &ctx, &session, &login, p, t, what).await {
+        return refused(&state, ctx, &session, &login, &e).await;
+    }
+    match factors::begin_totp(&state, &ctx.client, &login).await {
         Ok(_) => totp_view(&state, ctx, &login, StatusCode::OK, None).await,
-        Err(e) => {
-            let status = status_of(&e.error);
-            security_view(&state, ctx, &login, status, None, Some(&e.error)).await
-        }
+        Err(e) => refused(&state, ctx, &session, &login, &e.error).await,
     }
 }
 
@@ -264,13 +415,8 @@ async fn totp_confirm(
     let Some((_, login)) = logged_in(&state, &ctx).await else {
         return ctx.redirect("/login");
     };
-    let f = match super::login::accept(
-        &state,
-        &ctx,
-        form,
-        |f| &f.csrf,
-        |_| Some(login.login_id.clone()),
-    ) {
+    let id = login.login_id.clone();
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };
@@ -281,5 +427,184 @@ async fn totp_confirm(
             let status = status_of(&e.error);
             totp_view(&state, ctx, &login, status, Some(&e.error)).await
         }
+    }
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    csrf: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    trading_password: String,
+    #[serde(default)]
+    otp: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    on: String,
+}
+
+/// Runs a change after the form, the proof and the session checks; redirects with `done`.
+async fn change<F, Fut>(
+    state: AppState,
+    ctx: Ctx,
+    form: Result<Form<ActionForm>, FormRejection>,
+    what: &'static str,
+    done: &'static str,
+    run: F,
+) -> Response
+where
+    F: FnOnce(AppState, sekisho_core::audit::ClientInfo, Session, Login, ActionForm) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Error>>,
+{
+    let Some((session, login)) = logged_in(&state, &ctx).await else {
+        return ctx.redirect("/login");
+    };
+    let id = login.login_id.clone();
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
+        Ok(f) => f,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    let (p, t) = (f.password.clone(), f.trading_password.clone());
+    if let Err(e) = prove(&state, &ctx, &session, &login, &p, &t, what).await {
+        return refused(&state, ctx, &session, &login, &e).await;
+    }
+    let client = ctx.client.clone();
+    match run(state.clone(), client, session.clone(), login.clone(), f).await {
+        Ok(()) => ctx.redirect(&format!("/account/security?done={done}")),
+        Err(e) => refused(&state, ctx, &session, &login, &e).await,
+    }
+}
+
+async fn totp_stop(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    change(
+        state,
+        ctx,
+        form,
+        "authenticator app removal",
+        "stop",
+        |s, c, _, l, f| async move {
+            let otp: String = f.otp.trim().chars().take(64).collect();
+            factors::stop_totp(&s, &c, &l, &otp)
+                .await
+                .map_err(|e| e.error)
+        },
+    )
+    .await
+}
+
+async fn notifications(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    change(
+        state,
+        ctx,
+        form,
+        "login notification change",
+        "notify",
+        |s, c, _, l, f| async move {
+            api_account::set_login_notice(&s, &c, &l, f.on == "1")
+                .await
+                .map(|_| ())
+                .map_err(|e| e.error)
+        },
+    )
+    .await
+}
+
+async fn device_revoke(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    change(
+        state,
+        ctx,
+        form,
+        "familiar browser revocation",
+        "device",
+        |s, c, _, l, f| async move {
+            api_account::revoke_device_for(&s, &c, &l, f.id.trim())
+                .await
+                .map_err(|e| e.error)
+        },
+    )
+    .await
+}
+
+async fn session_revoke(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    change(
+        state,
+        ctx,
+        form,
+        "session revocation",
+        "session",
+        |s, c, _, l, f| async move {
+            let now = s.clock.now();
+            let id: i64 = f.id.trim().parse().map_err(|_| Error::SessionInvalid)?;
+            // Only the login's own sessions.
+            let found = s
+                .store
+                .list_sessions(l.id, now)
+                .await
+                .map_err(|_| Error::Internal)?
+                .into_iter()
+                .find(|x| x.id == id)
+                .ok_or(Error::SessionInvalid)?;
+            auth::logout(&s, &c, &found).await.map_err(|e| e.error)
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    csrf: String,
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+async fn password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<PasswordForm>, FormRejection>,
+) -> Response {
+    let Some((session, login)) = logged_in(&state, &ctx).await else {
+        return ctx.redirect("/login");
+    };
+    let id = login.login_id.clone();
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
+        Ok(f) => f,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    if f.new_password != f.confirm_password {
+        let shown = Shown {
+            message: ctx.tx().t("pc.mismatch").to_owned(),
+            code: "",
+        };
+        let status = StatusCode::BAD_REQUEST;
+        return security_view(&state, ctx, &session, &login, status, None, Some(shown)).await;
+    }
+    if f.current_password.len() > 1024 || f.new_password.len() > 1024 {
+        let e = Error::InvalidRequest("password too long".into());
+        return refused(&state, ctx, &session, &login, &e).await;
+    }
+    // The current password is the proof; the customer's other sessions end.
+    let (cur, new) = (&f.current_password, &f.new_password);
+    match auth::change_password(&state, &ctx.client, &session, cur, new).await {
+        Ok(_) => ctx.redirect("/account/security?done=password"),
+        Err(e) => refused(&state, ctx, &session, &login, &e.error).await,
     }
 }

@@ -138,6 +138,8 @@ fn asset(content_type: &'static str, body: &str) -> Response {
 pub struct Runtime {
     flows: Mutex<HashMap<String, Flow>>,
     hits: Mutex<HashMap<String, (i64, u32)>>,
+    /// Sessions whose customer re-authenticated recently, until when.
+    fresh: Mutex<HashMap<i64, Timestamp>>,
 }
 
 /// A login in progress on the pages, found by the hash of the flow cookie. It carries where the
@@ -193,6 +195,23 @@ impl Runtime {
         if let (Some(c), Ok(mut flows)) = (cookie, self.flows.lock()) {
             flows.remove(&token::hash(c));
         }
+    }
+
+    /// Marks a session as freshly re-authenticated until `until`.
+    fn mark_fresh(&self, session_id: i64, now: Timestamp, until: Timestamp) {
+        if let Ok(mut fresh) = self.fresh.lock() {
+            fresh.retain(|_, t| *t > now);
+            fresh.insert(session_id, until);
+        }
+    }
+
+    /// Whether the session re-authenticated recently.
+    fn is_fresh(&self, session_id: i64, now: Timestamp) -> bool {
+        self.fresh
+            .lock()
+            .ok()
+            .and_then(|f| f.get(&session_id).copied())
+            .is_some_and(|t| t > now)
     }
 
     /// Counts one submission under `key`; `false` when more than `limit` arrived this minute.

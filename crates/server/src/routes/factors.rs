@@ -340,17 +340,30 @@ async fn stop_using(
     let code = body.otp.unwrap_or_default();
     check_len(&code)?;
     let login = me(&state, &session).await?;
-    let f = totp_factor(&state, &login)
+    stop_totp(&state, &client, &login, &code).await?;
+    Ok(axum::Json(
+        json!({ "method": "totp", "state": "not_registered" }),
+    ))
+}
+
+/// Stops using the authenticator app (利用停止): an active one needs a current code.
+pub(crate) async fn stop_totp(
+    state: &AppState,
+    client: &sekisho_core::audit::ClientInfo,
+    login: &Login,
+    code: &str,
+) -> Result<(), ApiError> {
+    let f = totp_factor(state, login)
         .await?
         .ok_or(Error::FactorNotRegistered)?;
     if f.state == FactorState::Active {
         totp::check_code(
-            &state,
-            &client,
+            state,
+            client,
             &login.login_id,
             Actor::SelfService,
             &f,
-            &code,
+            code,
             OnSuccess {
                 activate: false,
                 audit: None,
@@ -359,19 +372,17 @@ async fn stop_using(
         .await?;
     }
     let ev = event(
-        &state,
+        state,
         EventType::FactorRemoved,
         Some(&login.login_id),
         Actor::SelfService,
-        &client,
+        client,
         "authenticator app removed by the customer (利用停止)",
     );
     if state.store.delete_otp_factor(f.id, &ev).await? && f.state == FactorState::Active {
-        notify::send(&state, &login, &Notice::FactorRemoved("totp")).await;
+        notify::send(state, login, &Notice::FactorRemoved("totp")).await;
     }
-    Ok(axum::Json(
-        json!({ "method": "totp", "state": "not_registered" }),
-    ))
+    Ok(())
 }
 
 async fn list(

@@ -1,6 +1,6 @@
 //! The router: one module per area, each with its own `router()`.
 
-mod account;
+pub(crate) mod account;
 mod admin_audit;
 mod admin_devices;
 mod admin_logins;

@@ -297,3 +297,105 @@ async fn forms_are_rate_limited_per_login() {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn settings_changes_need_a_fresh_proof_and_touch_only_the_customers_own_sessions() {
+    let app = spawn_app().await;
+    app.create_login("yamada", "kabu2026xyz").await;
+    // Another session of the same customer (an app).
+    let other = app.session("yamada", "kabu2026xyz").await;
+    let mut b = Browser::new();
+    let (_, _, html) = b.get(&app, "/login").await;
+    let token = csrf(&html);
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/login",
+            &[
+                ("csrf", &token),
+                ("login_id", "yamada"),
+                ("password", "kabu2026xyz"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, html) = b.get(&app, "/account/security").await;
+    assert!(html.contains("action=\"/account/reauth\""));
+    // Without the proof: asked to confirm first; nothing changes.
+    let (status, _, html) = b
+        .post(
+            &app,
+            "/account/notifications",
+            &[("csrf", &token), ("on", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("ご本人確認のため"), "{html}");
+    // A wrong password counts as a failure (the lock of the foundation).
+    let (status, _, html) = b
+        .post(
+            &app,
+            "/account/reauth",
+            &[("csrf", &token), ("password", "wrong9999")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(html.contains("SKS-"));
+    assert_eq!(app.count_events("yamada", "step_up_failed").await, 1);
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/account/reauth",
+            &[("csrf", &token), ("password", "kabu2026xyz")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/account/notifications",
+            &[("csrf", &token), ("on", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, html) = b.get(&app, "/account/security?done=notify").await;
+    assert!(html.contains("id=\"notify-state\">受け取る"), "{html}");
+    // The other session is listed and can be ended; a stranger's id cannot.
+    let r = app.get("/api/v1/me", Some(&other)).await;
+    let me: serde_json::Value = ok(r.json().await);
+    let other_id = html
+        .split("name=\"id\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!other_id.is_empty(), "{me}");
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/account/sessions/revoke",
+            &[("csrf", &token), ("id", "999999")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/account/sessions/revoke",
+            &[("csrf", &token), ("id", &other_id)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let r = app.get("/api/v1/me", Some(&other)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // The proof lasts five minutes.
+    app.clock.advance(301);
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/account/notifications",
+            &[("csrf", &token), ("on", "0")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
