@@ -146,6 +146,14 @@ async function newcomer(browser) {
   await page.waitForURL(/done=notify/);
   expect((await page.locator("#notify-state").innerText()).includes("受け取る"), "notifications on");
   await shot(page, "08b-security-notifications-on");
+  // コード再表示: a current code shows the same key again.
+  await advance(30);
+  await page.fill("#reveal-otp", totp(key, await now()));
+  await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/account/totp/reveal'] button").click()]);
+  await page.locator("details.key summary").click();
+  expect((await page.locator("#secret-key").innerText()).trim() === key, "same key shown again");
+  await shot(page, "08c-totp-key-again");
+  await page.goto(`${url}/account/security`);
   await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/logout'] button").click()]);
   await page.waitForURL(/done=logout/);
   await shot(page, "09-logged-out");

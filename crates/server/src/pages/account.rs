@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/totp", post(totp_start))
         .route("/account/totp/confirm", post(totp_confirm))
         .route("/account/totp/stop", post(totp_stop))
+        .route("/account/totp/reveal", post(totp_reveal))
         .route("/account/notifications", post(notifications))
         .route("/account/devices/revoke", post(device_revoke))
         .route("/account/sessions/revoke", post(session_revoke))
@@ -339,6 +340,7 @@ async fn reauth(
 struct TotpPage {
     base: Base,
     confirm_action: String,
+    reveal: bool,
     qr_data_uri: String,
     secret: String,
     account_name: String,
@@ -367,6 +369,7 @@ async fn totp_view(
     let page = TotpPage {
         base: ctx.base(state, "totp.title"),
         confirm_action: "/account/totp/confirm".into(),
+        reveal: false,
         qr_data_uri: format!("data:image/svg+xml;base64,{b64}"),
         secret: key.secret,
         account_name: key.account_name,
@@ -496,6 +499,49 @@ async fn totp_stop(
         },
     )
     .await
+}
+
+/// コード再表示: after a fresh proof and a current code, the key again (for another device).
+async fn totp_reveal(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    let Some((session, login)) = logged_in(&state, &ctx).await else {
+        return ctx.redirect("/login");
+    };
+    let id = login.login_id.clone();
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
+        Ok(f) => f,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    let (p, t) = (&f.password, &f.trading_password);
+    let what = "authenticator app key shown again";
+    if let Err(e) = prove(&state, &ctx, &session, &login, p, t, what).await {
+        return refused(&state, ctx, &session, &login, &e).await;
+    }
+    let otp: String = f.otp.trim().chars().take(64).collect();
+    let factor = match factors::reveal_totp(&state, &ctx.client, &login, &otp).await {
+        Ok(f) => f,
+        Err(e) => return refused(&state, ctx, &session, &login, &e.error).await,
+    };
+    let key = match factors::totp_key(&state, &login, &factor) {
+        Ok(k) => k,
+        Err(e) => return error_page(&state, ctx, &e.error),
+    };
+    let b64 = base64::engine::general_purpose::STANDARD.encode(key.qr_svg.as_bytes());
+    let page = TotpPage {
+        base: ctx.base(&state, "totp.reveal_title"),
+        confirm_action: String::new(),
+        reveal: true,
+        qr_data_uri: format!("data:image/svg+xml;base64,{b64}"),
+        secret: key.secret,
+        account_name: key.account_name,
+        issuer: key.issuer,
+        digits: key.params.digits,
+        error: None,
+    };
+    ctx.render(StatusCode::OK, &page)
 }
 
 async fn notifications(

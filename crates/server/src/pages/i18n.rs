@@ -152,6 +152,9 @@ fn text(key: &str) -> (&'static str, &'static str) {
             "パスワードを変更しました。他の端末のログインは解除されました。",
             "Your password has been changed. Your other sessions have been ended.",
         ),
+        "sec.reveal" => ("コード再表示", "Show the key again"),
+        "totp.reveal_title" => ("シークレットキーの再表示", "Your secret key again"),
+        "totp.back" => ("登録情報照会へ戻る", "Back to the security settings"),
         "sec.stop" => ("利用停止", "Stop using"),
         "sec.notify" => ("ログイン通知", "Login notifications"),
         "sec.notify_text" => (

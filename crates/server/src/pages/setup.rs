@@ -100,6 +100,7 @@ struct PasswordPage {
 struct TotpPage {
     base: Base,
     confirm_action: String,
+    reveal: bool,
     qr_data_uri: String,
     secret: String,
     account_name: String,
@@ -204,6 +205,7 @@ async fn totp_page(
     let page = TotpPage {
         base: ctx.base(state, "totp.title"),
         confirm_action: format!("/setup/{tok}/totp"),
+        reveal: false,
         qr_data_uri: format!("data:image/svg+xml;base64,{b64}"),
         secret: key.secret,
         account_name: key.account_name,

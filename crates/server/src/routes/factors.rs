@@ -296,31 +296,43 @@ async fn reveal(
 ) -> Result<axum::Json<Value>, ApiError> {
     check_len(&body.otp)?;
     let login = me(&state, &session).await?;
-    let f = totp::active_totp(&state, login.id)
+    let f = reveal_totp(&state, &client, &login, &body.otp).await?;
+    Ok(axum::Json(key_json(&state, &login, &f)?))
+}
+
+/// "Show the code again" (コード再表示): a current code of the active app unlocks its key (for a
+/// second device).
+pub(crate) async fn reveal_totp(
+    state: &AppState,
+    client: &sekisho_core::audit::ClientInfo,
+    login: &Login,
+    otp: &str,
+) -> Result<OtpFactor, ApiError> {
+    let f = totp::active_totp(state, login.id)
         .await?
         .ok_or(Error::FactorNotRegistered)?;
     let ev = event(
-        &state,
+        state,
         EventType::FactorRevealed,
         Some(&login.login_id),
         Actor::SelfService,
-        &client,
+        client,
         "authenticator app key shown again (another device)",
     );
     totp::check_code(
-        &state,
-        &client,
+        state,
+        client,
         &login.login_id,
         Actor::SelfService,
         &f,
-        &body.otp,
+        otp,
         OnSuccess {
             activate: false,
             audit: Some(ev),
         },
     )
     .await?;
-    Ok(axum::Json(key_json(&state, &login, &f)?))
+    Ok(f)
 }
 
 #[derive(Deserialize)]
