@@ -58,6 +58,19 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "sf.submit" => ("認証する", "Verify"),
         "sf.resend" => ("認証コードを再発行する", "Send a new code"),
         "sf.restart" => ("最初からログインする", "Start the login again"),
+        "resync.title" => ("トークンの再同期", "Resynchronise your token"),
+        "resync.intro" => (
+            "トークンのボタンを押して表示されたワンタイムパスワードを、続けて2回分入力してください。",
+            "Press your token's button and enter two one-time passwords shown one after the other.",
+        ),
+        "resync.otp1" => ("ワンタイムパスワード1(OTP1)", "One-time password 1 (OTP1)"),
+        "resync.otp2" => ("ワンタイムパスワード2(OTP2)", "One-time password 2 (OTP2)"),
+        "resync.submit" => ("再同期する", "Resynchronise"),
+        "resync.back" => ("追加認証へ戻る", "Back to the additional authentication"),
+        "resync.done" => (
+            "トークンを再同期しました。新しいワンタイムパスワードでログインしてください。",
+            "Your token is resynchronised. Please log in with a new one-time password.",
+        ),
         "pc.title" => ("パスワード変更", "Change your password"),
         "pc.intro" => (
             "ログインを続けるには、パスワードの変更が必要です。",

@@ -9,6 +9,7 @@ use crate::auth::{self, LoginExtras};
 use crate::devices;
 use crate::email_code;
 use crate::error::ApiError;
+use crate::hwtoken;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
             get(second_factor_page).post(second_factor_submit),
         )
         .route("/login/second-factor/resend", post(resend))
+        .route("/login/token/resync", get(resync_page).post(resync_submit))
         .route(
             "/login/password-change",
             get(password_change_page).post(password_change_submit),
@@ -286,8 +288,10 @@ fn second_factor_view(
 }
 
 async fn second_factor_page(State(state): State<AppState>, ctx: Ctx) -> Response {
+    let notice = (query_param(&ctx.query, "done").as_deref() == Some("resync"))
+        .then(|| ctx.tx().t("resync.done").to_owned());
     match current_flow(&state, &ctx) {
-        Some(flow) => second_factor_view(&state, ctx, &flow, StatusCode::OK, None, None),
+        Some(flow) => second_factor_view(&state, ctx, &flow, StatusCode::OK, notice, None),
         None => ctx.redirect("/login"),
     }
 }
@@ -335,6 +339,87 @@ async fn second_factor_submit(
         Err(e) => {
             let status = status_of(&e.error);
             second_factor_view(&state, ctx, &flow, status, None, Some(&e.error))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "resync.html")]
+struct ResyncPage {
+    base: Base,
+    token_id: String,
+    error: Option<Shown>,
+}
+
+fn resync_view(
+    state: &AppState,
+    ctx: Ctx,
+    flow: &Flow,
+    status: StatusCode,
+    error: Option<&Error>,
+) -> Response {
+    let Step::SecondFactor {
+        token_id: Some(token_id),
+        ..
+    } = &flow.step
+    else {
+        return ctx.redirect("/login/second-factor");
+    };
+    let page = ResyncPage {
+        base: ctx.base(state, "resync.title"),
+        token_id: token_id.clone(),
+        error: error.map(|e| Shown::new(e, ctx.lang)),
+    };
+    ctx.render(status, &page)
+}
+
+async fn resync_page(State(state): State<AppState>, ctx: Ctx) -> Response {
+    match current_flow(&state, &ctx) {
+        Some(flow) => resync_view(&state, ctx, &flow, StatusCode::OK, None),
+        None => ctx.redirect("/login"),
+    }
+}
+
+#[derive(Deserialize)]
+struct ResyncForm {
+    csrf: String,
+    otp1: String,
+    otp2: String,
+}
+
+/// 同期ズレ補正 with two consecutive codes (the JSON API's `hwtoken::resync`), then back to the
+/// second factor with the same challenge.
+async fn resync_submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<ResyncForm>, FormRejection>,
+) -> Response {
+    let Some(flow) = current_flow(&state, &ctx) else {
+        return error_page(&state, ctx, &Error::LoginFlowExpired);
+    };
+    let login_id = flow.login_id.clone();
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())) {
+        Ok(f) => f,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    let Step::SecondFactor { challenge, .. } = &flow.step else {
+        return ctx.redirect("/login");
+    };
+    let (otp1, otp2): (String, String) = (
+        f.otp1.trim().chars().take(64).collect(),
+        f.otp2.trim().chars().take(64).collect(),
+    );
+    let result = match auth::open_challenge(&state, challenge).await {
+        Ok((_, login)) => hwtoken::resync(&state, &ctx.client, &login, &otp1, &otp2)
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => ctx.redirect("/login/second-factor?done=resync"),
+        Err(e) => {
+            let status = status_of(&e.error);
+            resync_view(&state, ctx, &flow, status, Some(&e.error))
         }
     }
 }

@@ -9,13 +9,13 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
                    script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// A browser without redirects or a cookie jar: the test carries the cookies.
-struct Browser {
+pub struct Browser {
     http: Client,
     cookies: Vec<(String, String)>,
 }
 
 impl Browser {
-    fn new() -> Browser {
+    pub fn new() -> Browser {
         Browser {
             http: ok(Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -45,7 +45,7 @@ impl Browser {
             .join("; ")
     }
 
-    async fn get(&mut self, app: &TestApp, path: &str) -> (StatusCode, HeaderMap, String) {
+    pub async fn get(&mut self, app: &TestApp, path: &str) -> (StatusCode, HeaderMap, String) {
         let r = ok(self
             .http
             .get(format!("{}{path}", app.url))
@@ -55,7 +55,7 @@ impl Browser {
         self.read(r).await
     }
 
-    async fn post(
+    pub async fn post(
         &mut self,
         app: &TestApp,
         path: &str,
@@ -79,7 +79,7 @@ impl Browser {
     }
 }
 
-fn csrf(html: &str) -> String {
+pub fn csrf(html: &str) -> String {
     html.split("name=\"csrf\" value=\"")
         .nth(1)
         .and_then(|r| r.split('"').next())
