@@ -137,6 +137,8 @@ event_types! {
     OperatorLocked => ("operator_locked", "operator", "オペレーターロック", "Operator locked"),
     OperatorUnlocked => ("operator_unlocked", "operator", "オペレーターロック解除", "Operator unlocked"),
     OperatorLoggedOut => ("operator_logged_out", "operator", "オペレーターログアウト", "Operator logged out"),
+    SetupLinkCreated => ("setup_link_created", "credentials", "設定用リンク発行", "Setup link created"),
+    SetupLinkUsed => ("setup_link_used", "credentials", "設定用リンク使用", "Setup link used"),
 }
 
 /// An audit record to be written.

@@ -307,6 +307,21 @@ pub enum Error {
     /// The change would leave no active administrator.
     #[error("last admin")]
     LastAdmin,
+    /// A hosted-page form arrived without its form token (CSRF) or with a stale one.
+    #[error("form expired")]
+    FormExpired,
+    /// Too many form submissions from one address or for one login in a short time.
+    #[error("too many attempts")]
+    TooManyAttempts,
+    /// The `return_to` address is not on the firm's allow-list.
+    #[error("return_to not allowed")]
+    ReturnToNotAllowed,
+    /// The login in progress on the hosted pages is unknown or has expired.
+    #[error("login flow expired")]
+    LoginFlowExpired,
+    /// The setup link is unknown, used, replaced by a newer one, or expired.
+    #[error("setup link invalid")]
+    SetupLinkInvalid,
 }
 
 impl Error {
@@ -370,6 +385,11 @@ impl Error {
             Error::OperatorSetupInvalid => "operator_setup_invalid",
             Error::InvalidOperatorName => "invalid_operator_name",
             Error::LastAdmin => "last_admin",
+            Error::FormExpired => "form_expired",
+            Error::TooManyAttempts => "too_many_attempts",
+            Error::ReturnToNotAllowed => "return_to_not_allowed",
+            Error::LoginFlowExpired => "login_flow_expired",
+            Error::SetupLinkInvalid => "setup_link_invalid",
         }
     }
 
@@ -433,6 +453,11 @@ impl Error {
             Error::OperatorSetupInvalid => "SKS-OPR-0004",
             Error::InvalidOperatorName => "SKS-OPR-0005",
             Error::LastAdmin => "SKS-OPR-0006",
+            Error::FormExpired => "SKS-WEB-0001",
+            Error::TooManyAttempts => "SKS-WEB-0002",
+            Error::ReturnToNotAllowed => "SKS-WEB-0003",
+            Error::LoginFlowExpired => "SKS-WEB-0004",
+            Error::SetupLinkInvalid => "SKS-WEB-0005",
         }
     }
 
@@ -451,7 +476,8 @@ impl Error {
             | Error::TokenFileInvalid(_)
             | Error::TokenFileKey(_)
             | Error::TokenImportRejected
-            | Error::InvalidOperatorName => K::BadRequest,
+            | Error::InvalidOperatorName
+            | Error::ReturnToNotAllowed => K::BadRequest,
             Error::PayloadTooLarge => K::PayloadTooLarge,
             Error::UnsupportedMediaType => K::UnsupportedMediaType,
             Error::NotFound
@@ -461,7 +487,8 @@ impl Error {
             | Error::FactorNotRegistered
             | Error::TokenNotFound
             | Error::TokenNotRegistered
-            | Error::OperatorNotFound => K::NotFound,
+            | Error::OperatorNotFound
+            | Error::SetupLinkInvalid => K::NotFound,
             Error::MethodNotAllowed => K::MethodNotAllowed,
             Error::Internal => K::Internal,
             Error::Busy => K::Unavailable,
@@ -481,15 +508,19 @@ impl Error {
             | Error::TokenCodeUsed
             | Error::TokenCodeExpired
             | Error::TokenIdInvalid
-            | Error::OperatorSetupInvalid => K::Unauthorized,
-            Error::EmailCodeResendTooSoon | Error::EmailCodeResendLimit => K::TooManyRequests,
+            | Error::OperatorSetupInvalid
+            | Error::LoginFlowExpired => K::Unauthorized,
+            Error::EmailCodeResendTooSoon
+            | Error::EmailCodeResendLimit
+            | Error::TooManyAttempts => K::TooManyRequests,
             Error::InsufficientScope
             | Error::LoginLocked
             | Error::LoginDisabled
             | Error::PasswordChangeRequired
             | Error::SecondFactorNotInitialized
             | Error::SecondFactorLocked
-            | Error::AdminRoleRequired => K::Forbidden,
+            | Error::AdminRoleRequired
+            | Error::FormExpired => K::Forbidden,
             Error::LoginExists
             | Error::FactorAlreadyRegistered
             | Error::TokenStateConflict
@@ -721,6 +752,26 @@ impl Error {
                 "有効な管理者が他にいないため、この変更はできません。",
                 "This change would leave no active administrator.",
             ),
+            Error::FormExpired => (
+                "画面の有効期限が切れました。お手数ですが、もう一度操作してください。",
+                "This page has expired. Please try again.",
+            ),
+            Error::TooManyAttempts => (
+                "短時間に操作が繰り返されました。しばらく時間をおいてから、もう一度お試しください。",
+                "Too many attempts in a short time. Please wait a while and try again.",
+            ),
+            Error::ReturnToNotAllowed => (
+                "ログイン後の戻り先が許可されていません。ご利用のサービスの画面からもう一度お試しください。",
+                "The address to return to after login is not allowed. Please start again from the service you were using.",
+            ),
+            Error::LoginFlowExpired => (
+                "ログインの有効期限が切れました。最初からログインしてください。",
+                "Your login has expired. Please log in again from the start.",
+            ),
+            Error::SetupLinkInvalid => (
+                "このリンクは使用済みか、有効期限が切れています。お手数ですが、下記のお問い合わせ先へご連絡のうえ、新しいリンクの発行をご依頼ください。",
+                "This link has already been used or has expired. Please contact us (see below) and ask for a new link.",
+            ),
         };
         match lang {
             Lang::Ja => ja.to_owned(),
@@ -811,6 +862,11 @@ mod tests {
             Error::OperatorSetupInvalid,
             Error::InvalidOperatorName,
             Error::LastAdmin,
+            Error::FormExpired,
+            Error::TooManyAttempts,
+            Error::ReturnToNotAllowed,
+            Error::LoginFlowExpired,
+            Error::SetupLinkInvalid,
         ];
         let mut codes = std::collections::HashSet::new();
         let mut names = std::collections::HashSet::new();

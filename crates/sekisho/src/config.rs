@@ -86,6 +86,12 @@ pub const KEYS: &[Key] = &[
     Key { path: "tokens.hotp_look_ahead", kind: "integer", default: "10", doc: "HOTP tokens: counters after the expected one accepted at login and registration (button presses without logging in)." },
     Key { path: "tokens.hotp_resync_window", kind: "integer", default: "100", doc: "HOTP tokens: counters searched for two consecutive codes by a resynchronisation (同期ズレ補正)." },
     Key { path: "tokens.totp_window", kind: "integer", default: "1", doc: "TOTP tokens: steps accepted either side of the expected one at login (after the token's learnt drift)." },
+    Key { path: "branding.firm_name", kind: "string", default: "\"\" (`mail.firm_name`)", doc: "The firm's name in the hosted pages' header and title." },
+    Key { path: "branding.logo_url", kind: "string", default: "\"\"", doc: "The firm's logo in the hosted pages' header: a path on this server's origin or a `data:` URL (the Content-Security-Policy allows no other origin); empty shows the name." },
+    Key { path: "branding.primary_color", kind: "string", default: "\"#1f4e79\"", doc: "The firm's colour for the hosted pages' header and buttons, `#rrggbb`." },
+    Key { path: "pages.return_to_allowlist", kind: "list", default: "[]", doc: "Where the hosted login may send the customer back to: each entry an origin plus path prefix (`https://trade.example.co.jp/`); a `return_to` must start with one, at a path boundary. Empty allows none." },
+    Key { path: "pages.rate_per_ip_per_minute", kind: "integer", default: "60", doc: "Hosted-page form submissions accepted per minute from one IP address (in each instance); more are answered 429." },
+    Key { path: "pages.rate_per_login_per_minute", kind: "integer", default: "20", doc: "Hosted-page form submissions accepted per minute for one login ID (in each instance); more are answered 429." },
     Key { path: "tokens.totp_resync_steps", kind: "integer", default: "10", doc: "TOTP tokens: steps either side of the server's time searched by a resynchronisation." },
     Key { path: "mfa.mandatory_from", kind: "string", default: "unset", doc: "RFC 3339 time from which every login needs a second factor (e.g. `2026-06-22T00:00:00+09:00`). Before it, logins without one go on with the password alone and the login answer carries `mfa_reminder`; unset, only logins with `mfa_required` must use one." },
     Key { path: "mfa.reminder_days", kind: "integer", default: "14", doc: "Days before `mfa.mandatory_from` during which the admin logins list flags logins without a factor as `mfa_deadline_near` (and the reminder says `deadline_near`)." },
@@ -120,6 +126,8 @@ pub struct Config {
     pub notify: NotifyConfig,
     pub mfa: MfaConfig,
     pub admin_listen: Option<String>,
+    pub branding: BrandingConfig,
+    pub pages: PagesConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -136,6 +144,42 @@ impl Default for MfaConfig {
             mandatory_from: None,
             reminder_days: 14,
             after_deadline: "email_code".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrandingConfig {
+    pub firm_name: String,
+    pub logo_url: String,
+    pub primary_color: String,
+}
+
+impl Default for BrandingConfig {
+    fn default() -> Self {
+        BrandingConfig {
+            firm_name: String::new(),
+            logo_url: String::new(),
+            primary_color: "#1f4e79".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PagesConfig {
+    pub return_to_allowlist: Vec<String>,
+    pub rate_per_ip_per_minute: u32,
+    pub rate_per_login_per_minute: u32,
+}
+
+impl Default for PagesConfig {
+    fn default() -> Self {
+        PagesConfig {
+            return_to_allowlist: Vec::new(),
+            rate_per_ip_per_minute: 60,
+            rate_per_login_per_minute: 20,
         }
     }
 }
@@ -357,6 +401,8 @@ impl Default for Config {
             notify: NotifyConfig::default(),
             mfa: MfaConfig::default(),
             admin_listen: None,
+            branding: BrandingConfig::default(),
+            pages: PagesConfig::default(),
         }
     }
 }

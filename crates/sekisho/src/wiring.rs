@@ -12,7 +12,7 @@ use sekisho_core::session::SessionPolicy;
 use sekisho_core::Random;
 use sekisho_server::mail::{Delivery, MailSettings, Redacted, SmtpSettings, SmtpTls};
 use sekisho_server::system::{OsRandom, SystemClock};
-use sekisho_server::{AppState, HashPool, Settings, TokenSettings, TotpSettings};
+use sekisho_server::{AppState, HashPool, PagesSettings, Settings, TokenSettings, TotpSettings};
 use sekisho_store::{ConnectOptions, Store};
 use std::path::Path;
 use std::sync::Arc;
@@ -175,6 +175,7 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         notify_login_default: config.notify.login_default,
         tokens: token_settings(config)?,
         mfa: mfa_rollout(config)?,
+        pages: pages_settings(config)?,
     };
     let secrets = SecretBox::new("k1", &master_key);
     Ok(AppState::new(
@@ -185,6 +186,50 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         hashes,
         secrets,
     ))
+}
+
+/// Hosted pages settings, checked.
+pub fn pages_settings(config: &Config) -> Result<PagesSettings> {
+    let b = &config.branding;
+    let p = &config.pages;
+    let c = &b.primary_color;
+    if !(c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|x| x.is_ascii_hexdigit())) {
+        bail!("branding.primary_color must be #rrggbb, not {c:?}");
+    }
+    let logo = &b.logo_url;
+    let path = logo.starts_with('/') && !logo.starts_with("//");
+    let https = logo
+        .strip_prefix("https://")
+        .is_some_and(|r| !r.is_empty() && !r.starts_with('/'));
+    if !logo.is_empty() && !path && !https && !logo.starts_with("data:image/") {
+        bail!(
+            "branding.logo_url must be an https:// URL, a path on this server or a data:image/ URL"
+        );
+    }
+    for e in &p.return_to_allowlist {
+        let rest = e
+            .strip_prefix("https://")
+            .or_else(|| e.strip_prefix("http://"));
+        match rest {
+            Some(r) if !r.is_empty() && !r.starts_with('/') => {}
+            _ => {
+                bail!("pages.return_to_allowlist entries must be absolute http(s) URLs, not {e:?}")
+            }
+        }
+    }
+    if p.rate_per_ip_per_minute == 0 || p.rate_per_login_per_minute == 0 {
+        bail!(
+            "pages.rate_per_ip_per_minute and pages.rate_per_login_per_minute must be at least 1"
+        );
+    }
+    Ok(PagesSettings {
+        firm_name: b.firm_name.clone(),
+        logo_url: b.logo_url.clone(),
+        primary_color: b.primary_color.clone(),
+        return_to_allowlist: p.return_to_allowlist.clone(),
+        rate_per_ip_per_minute: p.rate_per_ip_per_minute,
+        rate_per_login_per_minute: p.rate_per_login_per_minute,
+    })
 }
 
 /// Token inventory settings, checked.

@@ -542,6 +542,64 @@ pub async fn new_password_hash(
     Ok(state.hashes.hash(&state.metrics, password, salt).await?)
 }
 
+/// The customer's own password change (JSON API and hosted pages): the current password, the
+/// policy and history, then the new hash. A full session stays and the customer's other
+/// sessions end; a restricted password-change session ends too, and the customer logs in with
+/// the new password. Answers whether the session stays (`true` for a full session).
+pub async fn change_password(
+    state: &AppState,
+    client: &ClientInfo,
+    session: &Session,
+    current: &str,
+    new: &str,
+) -> Result<bool, ApiError> {
+    let login = state
+        .store
+        .get_login(&session.login_id)
+        .await?
+        .ok_or(Error::SessionInvalid)?;
+    check_current_password(state, client, &login, current).await?;
+    let hash = new_password_hash(state, &login, new).await?;
+    let full = session.purpose == SessionPurpose::Full;
+    let ev = event(
+        state,
+        EventType::PasswordChanged,
+        Some(&login.login_id),
+        Actor::SelfService,
+        client,
+        "password changed by the customer; other sessions revoked",
+    );
+    let keep = full.then_some(session.id);
+    state
+        .store
+        .set_password(login.id, &hash, false, state.clock.now(), keep, &ev)
+        .await?;
+    let what = Notice::PasswordChanged { by_operator: false };
+    notify::send(state, &login, &what).await;
+    Ok(full)
+}
+
+/// Ends the customer's session (logout).
+pub async fn logout(
+    state: &AppState,
+    client: &ClientInfo,
+    session: &Session,
+) -> Result<(), ApiError> {
+    let ev = event(
+        state,
+        EventType::SessionRevoked,
+        Some(&session.login_id),
+        Actor::SelfService,
+        client,
+        "logout",
+    );
+    state
+        .store
+        .revoke_session(session.id, state.clock.now(), &ev)
+        .await?;
+    Ok(())
+}
+
 /// Verifies the current password for a change; a wrong one counts as a failure toward the lock.
 pub async fn check_current_password(
     state: &AppState,

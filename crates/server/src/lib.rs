@@ -13,6 +13,7 @@ pub mod mail;
 mod metrics;
 mod notify;
 pub mod operators;
+mod pages;
 mod routes;
 mod state;
 pub mod system;
@@ -23,7 +24,7 @@ pub mod trading;
 
 pub use error::ApiError;
 pub use hashing::HashPool;
-pub use state::{AppState, Settings, TokenSettings, TotpSettings};
+pub use state::{AppState, PagesSettings, Settings, TokenSettings, TotpSettings};
 
 use std::net::SocketAddr;
 use tokio::net::TcpListener;

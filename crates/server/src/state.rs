@@ -50,6 +50,39 @@ pub struct Settings {
     pub tokens: TokenSettings,
     /// The firm's MFA rollout (deadline, reminder, what happens after it).
     pub mfa: sekisho_core::login::MfaRollout,
+    /// The hosted customer pages: branding, `return_to` allow-list, rate limits.
+    pub pages: PagesSettings,
+}
+
+/// The hosted customer pages.
+#[derive(Debug, Clone)]
+pub struct PagesSettings {
+    /// The firm's name in the page header (empty: `mail.firm_name`).
+    pub firm_name: String,
+    /// The firm's logo (a URL on this server or a `data:` URL; empty: the name only).
+    pub logo_url: String,
+    /// The firm's colour for the header and buttons (`#rrggbb`).
+    pub primary_color: String,
+    /// Where a relying app may send the customer back to: each entry an origin plus path
+    /// prefix (`https://trade.example.co.jp/`); a `return_to` must start with one of them.
+    pub return_to_allowlist: Vec<String>,
+    /// Form submissions accepted per minute from one IP address.
+    pub rate_per_ip_per_minute: u32,
+    /// Form submissions accepted per minute for one login ID.
+    pub rate_per_login_per_minute: u32,
+}
+
+impl Default for PagesSettings {
+    fn default() -> Self {
+        PagesSettings {
+            firm_name: String::new(),
+            logo_url: String::new(),
+            primary_color: "#1f4e79".into(),
+            return_to_allowlist: Vec::new(),
+            rate_per_ip_per_minute: 60,
+            rate_per_login_per_minute: 20,
+        }
+    }
 }
 
 /// Hardware and software token (token inventory) settings.
@@ -128,6 +161,8 @@ pub struct Inner {
     pub(crate) api_tokens: TokenCache,
     /// Wakes the mail sender when a mail was recorded.
     pub(crate) mail_wake: tokio::sync::Notify,
+    /// The hosted pages' logins in progress and rate limits.
+    pub(crate) pages: crate::pages::Runtime,
 }
 
 impl AppState {
@@ -151,6 +186,7 @@ impl AppState {
             secrets,
             api_tokens: TokenCache::new(settings_ttl),
             mail_wake: tokio::sync::Notify::new(),
+            pages: crate::pages::Runtime::default(),
         }))
     }
 }

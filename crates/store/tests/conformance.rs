@@ -74,6 +74,7 @@ on_both!(
     tokens_import_and_lifecycle,
     concurrent_assignments_give_one_token_per_login,
     token_registration_codes_and_lock,
+    setup_links_are_single_use_and_replaced,
 );
 
 use audit_chain::{
@@ -97,6 +98,9 @@ mod operators;
 
 #[path = "conformance/audit_chain.rs"]
 mod audit_chain;
+#[path = "conformance/setup.rs"]
+mod setup;
+use setup::setup_links_are_single_use_and_replaced;
 
 #[path = "conformance/tokens.rs"]
 mod tokens;

@@ -168,22 +168,33 @@ async fn revoke_device(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let login = me(&state, &session).await?;
+    revoke_device_for(&state, &client, &login, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes one of the login's familiar browsers (JSON API and hosted pages).
+pub(crate) async fn revoke_device_for(
+    state: &AppState,
+    client: &sekisho_core::audit::ClientInfo,
+    login: &Login,
+    id: &str,
+) -> Result<(), ApiError> {
     let ev = event(
-        &state,
+        state,
         EventType::DeviceRevoked,
         Some(&login.login_id),
         Actor::SelfService,
-        &client,
+        client,
         format!("familiar browser {id} revoked by the customer"),
     );
     if !state
         .store
-        .revoke_device(login.id, &id, state.clock.now(), &ev)
+        .revoke_device(login.id, id, state.clock.now(), &ev)
         .await?
     {
         return Err(Error::DeviceNotFound.into());
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 async fn read_notifications(
@@ -209,24 +220,34 @@ async fn set_notifications(
     Json(body): Json<NotificationsBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let login = me(&state, &session).await?;
-    let patch = LoginPatch {
-        notify_login: Some(body.login),
-        ..Default::default()
-    };
-    let ev = event(
-        &state,
-        EventType::LoginUpdated,
-        Some(&login.login_id),
-        Actor::SelfService,
-        &client,
-        format!("notify_login={} (by the customer)", body.login),
-    );
-    let updated = state
-        .store
-        .update_login(&login.login_id, &patch, state.clock.now(), &ev)
-        .await?
-        .ok_or(Error::SessionInvalid)?;
+    let updated = set_login_notice(&state, &client, &login, body.login).await?;
     Ok(axum::Json(
         json!({ "login": notify::wants_login_notice(&state, &updated) }),
     ))
+}
+
+/// Switches the mail at every successful login (ログイン通知) for the customer.
+pub(crate) async fn set_login_notice(
+    state: &AppState,
+    client: &sekisho_core::audit::ClientInfo,
+    login: &Login,
+    on: bool,
+) -> Result<Login, ApiError> {
+    let patch = LoginPatch {
+        notify_login: Some(on),
+        ..Default::default()
+    };
+    let ev = event(
+        state,
+        EventType::LoginUpdated,
+        Some(&login.login_id),
+        Actor::SelfService,
+        client,
+        format!("notify_login={on} (by the customer)"),
+    );
+    Ok(state
+        .store
+        .update_login(&login.login_id, &patch, state.clock.now(), &ev)
+        .await?
+        .ok_or(Error::SessionInvalid)?)
 }

@@ -55,7 +55,7 @@ fn parse_factor(s: &str) -> Result<SecondFactor, ApiError> {
 }
 
 /// The login named in an admin path, or `login_not_found`.
-pub(super) async fn load(state: &AppState, login_id: &str) -> Result<Login, ApiError> {
+pub(crate) async fn load(state: &AppState, login_id: &str) -> Result<Login, ApiError> {
     let id = LoginId::parse(login_id).map_err(|_| Error::LoginNotFound)?;
     Ok(state
         .store

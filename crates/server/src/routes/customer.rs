@@ -2,20 +2,17 @@
 //! introspection for relying apps.
 
 use super::views;
-use crate::auth::{self, event};
+use crate::auth;
 use crate::devices;
 use crate::email_code;
 use crate::error::ApiError;
 use crate::extract::{ApiCaller, Client, Customer, Json};
-use crate::mail::notices::Notice;
-use crate::notify;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use sekisho_core::audit::{Actor, EventType};
 use sekisho_core::session::SessionPurpose;
 use sekisho_core::{token, Error, Lang};
 use serde::Deserialize;
@@ -170,18 +167,7 @@ async fn logout(
     Client(client): Client,
     Customer(session): Customer,
 ) -> Result<StatusCode, ApiError> {
-    let ev = event(
-        &state,
-        EventType::SessionRevoked,
-        Some(&session.login_id),
-        Actor::SelfService,
-        &client,
-        "logout",
-    );
-    state
-        .store
-        .revoke_session(session.id, state.clock.now(), &ev)
-        .await?;
+    auth::logout(&state, &client, &session).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -228,31 +214,14 @@ async fn change_password(
     if body.current_password.len() > 1024 || body.new_password.len() > 1024 {
         return Err(Error::InvalidRequest("password too long".into()).into());
     }
-    let login = state
-        .store
-        .get_login(&session.login_id)
-        .await?
-        .ok_or(Error::SessionInvalid)?;
-    auth::check_current_password(&state, &client, &login, &body.current_password).await?;
-    let hash = auth::new_password_hash(&state, &login, &body.new_password).await?;
-    let full = session.purpose == SessionPurpose::Full;
-    let ev = event(
+    let full = auth::change_password(
         &state,
-        EventType::PasswordChanged,
-        Some(&login.login_id),
-        Actor::SelfService,
         &client,
-        "password changed by the customer; other sessions revoked",
-    );
-    // A full session stays; the restricted password-change session ends, and the customer logs
-    // in with the new password.
-    let keep = full.then_some(session.id);
-    state
-        .store
-        .set_password(login.id, &hash, false, state.clock.now(), keep, &ev)
-        .await?;
-    let what = Notice::PasswordChanged { by_operator: false };
-    notify::send(&state, &login, &what).await;
+        &session,
+        &body.current_password,
+        &body.new_password,
+    )
+    .await?;
     Ok(axum::Json(
         json!({ "changed": true, "login_required": !full }),
     ))

@@ -31,7 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me/trading-password", put(change_trading_password))
 }
 
-pub(super) async fn me(
+pub(crate) async fn me(
     state: &AppState,
     session: &sekisho_core::session::Session,
 ) -> Result<Login, ApiError> {
@@ -45,7 +45,10 @@ pub(super) async fn me(
         .ok_or(Error::SessionInvalid)?)
 }
 
-async fn totp_factor(state: &AppState, login: &Login) -> Result<Option<OtpFactor>, ApiError> {
+pub(crate) async fn totp_factor(
+    state: &AppState,
+    login: &Login,
+) -> Result<Option<OtpFactor>, ApiError> {
     Ok(state
         .store
         .otp_factors(login.id)
@@ -55,7 +58,26 @@ async fn totp_factor(state: &AppState, login: &Login) -> Result<Option<OtpFactor
 }
 
 /// The key as the customer's app needs it: shown at enrolment and on "show the code again" only.
-fn key_json(state: &AppState, login: &Login, f: &OtpFactor) -> Result<Value, ApiError> {
+pub(crate) struct TotpKey {
+    /// Base32 secret.
+    pub secret: String,
+    /// `otpauth://` URI.
+    pub uri: String,
+    /// The URI as a QR code (SVG).
+    pub qr_svg: String,
+    /// Issuer shown in the app.
+    pub issuer: String,
+    /// Account name shown in the app.
+    pub account_name: String,
+    /// Parameters.
+    pub params: otp::OtpParams,
+}
+
+pub(crate) fn totp_key(
+    state: &AppState,
+    login: &Login,
+    f: &OtpFactor,
+) -> Result<TotpKey, ApiError> {
     let secret = totp::open_secret(state, f)?;
     let s = &state.settings.totp;
     let account = s.account_name.replace("{login_id}", &login.login_id);
@@ -66,14 +88,27 @@ fn key_json(state: &AppState, login: &Login, f: &OtpFactor) -> Result<Value, Api
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(240, 240)
         .build();
+    Ok(TotpKey {
+        secret: otp::base32_encode(&secret),
+        uri,
+        qr_svg: qr,
+        issuer: s.issuer.clone(),
+        account_name: account,
+        params: p,
+    })
+}
+
+fn key_json(state: &AppState, login: &Login, f: &OtpFactor) -> Result<Value, ApiError> {
+    let k = totp_key(state, login, f)?;
+    let p = k.params;
     Ok(json!({
         "factor_id": f.uid,
         "state": f.state.as_str(),
-        "secret": otp::base32_encode(&secret),
-        "otpauth_uri": uri,
-        "qr_svg": qr,
-        "issuer": s.issuer,
-        "account_name": account,
+        "secret": k.secret,
+        "otpauth_uri": k.uri,
+        "qr_svg": k.qr_svg,
+        "issuer": k.issuer,
+        "account_name": k.account_name,
         "type": "totp",
         "algorithm": p.algorithm.as_str(),
         "digits": p.digits,
@@ -122,21 +157,43 @@ async fn enrol(
     Json(body): Json<PasswordBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let login = me(&state, &session).await?;
+    let f = start_totp(&state, &client, &login, body.proof()).await?;
+    Ok(axum::Json(key_json(&state, &login, &f)?))
+}
+
+/// Starts the authenticator app's enrolment (申込) after a fresh proof: a pending factor with a
+/// new key, which `confirm_totp` activates with a first code.
+pub(crate) async fn start_totp(
+    state: &AppState,
+    client: &sekisho_core::audit::ClientInfo,
+    login: &Login,
+    proof: Proof<'_>,
+) -> Result<OtpFactor, ApiError> {
     // Enrolment needs a fresh proof (login or trading password), not only a session.
     trading::reauthenticate(
-        &state,
-        &client,
-        &login,
-        body.proof(),
+        state,
+        client,
+        login,
+        proof,
         "authenticator app registration",
     )
     .await?;
-    if totp::active_totp(&state, login.id).await?.is_some() {
+    begin_totp(state, client, login).await
+}
+
+/// Starts an enrolment for a caller already proven: after `start_totp`'s re-authentication, or
+/// in the setup wizard, whose open setup link is the proof.
+pub(crate) async fn begin_totp(
+    state: &AppState,
+    client: &sekisho_core::audit::ClientInfo,
+    login: &Login,
+) -> Result<OtpFactor, ApiError> {
+    if totp::active_totp(state, login.id).await?.is_some() {
         return Err(Error::FactorAlreadyRegistered.into());
     }
     let now = state.clock.now();
     let secret = otp::generate_secret(state.rng.as_ref());
-    let uid = hex_id(&state);
+    let uid = hex_id(state);
     let nonce: [u8; 12] = random_bytes(state.rng.as_ref());
     let sealed = state
         .secrets
@@ -156,11 +213,11 @@ async fn enrol(
         expires_at: now.plus_secs(state.settings.totp.enrolment_secs),
     };
     let ev = event(
-        &state,
+        state,
         EventType::FactorEnrolmentStarted,
         Some(&login.login_id),
         Actor::SelfService,
-        &client,
+        client,
         "authenticator app enrolment started",
     );
     let f = match state.store.put_pending_totp(&new, &ev).await {
@@ -168,7 +225,48 @@ async fn enrol(
         Err(StoreError::Conflict) => return Err(Error::FactorAlreadyRegistered.into()),
         Err(e) => return Err(e.into()),
     };
-    Ok(axum::Json(key_json(&state, &login, &f)?))
+    Ok(f)
+}
+
+/// Activates a pending authenticator app with its first code (the enrolment's confirmation).
+pub(crate) async fn confirm_totp(
+    state: &AppState,
+    client: &sekisho_core::audit::ClientInfo,
+    login: &Login,
+    otp: &str,
+) -> Result<OtpFactor, ApiError> {
+    let f = totp_factor(state, login)
+        .await?
+        .ok_or(Error::FactorNotRegistered)?;
+    if f.state == FactorState::Active {
+        return Err(Error::FactorAlreadyRegistered.into());
+    }
+    if f.expires_at.is_some_and(|e| state.clock.now() >= e) {
+        return Err(Error::EnrolmentExpired.into());
+    }
+    let ev = event(
+        state,
+        EventType::FactorAdded,
+        Some(&login.login_id),
+        Actor::SelfService,
+        client,
+        "authenticator app registered (TOTP)",
+    );
+    totp::check_code(
+        state,
+        client,
+        &login.login_id,
+        Actor::SelfService,
+        &f,
+        otp,
+        OnSuccess {
+            activate: true,
+            audit: Some(ev),
+        },
+    )
+    .await?;
+    notify::send(state, login, &Notice::FactorAdded("totp")).await;
+    Ok(f)
 }
 
 fn hex_id(state: &AppState) -> String {
@@ -184,37 +282,7 @@ async fn confirm(
 ) -> Result<axum::Json<Value>, ApiError> {
     check_len(&body.otp)?;
     let login = me(&state, &session).await?;
-    let f = totp_factor(&state, &login)
-        .await?
-        .ok_or(Error::FactorNotRegistered)?;
-    if f.state == FactorState::Active {
-        return Err(Error::FactorAlreadyRegistered.into());
-    }
-    if f.expires_at.is_some_and(|e| state.clock.now() >= e) {
-        return Err(Error::EnrolmentExpired.into());
-    }
-    let ev = event(
-        &state,
-        EventType::FactorAdded,
-        Some(&login.login_id),
-        Actor::SelfService,
-        &client,
-        "authenticator app registered (TOTP)",
-    );
-    totp::check_code(
-        &state,
-        &client,
-        &login.login_id,
-        Actor::SelfService,
-        &f,
-        &body.otp,
-        OnSuccess {
-            activate: true,
-            audit: Some(ev),
-        },
-    )
-    .await?;
-    notify::send(&state, &login, &Notice::FactorAdded("totp")).await;
+    let f = confirm_totp(&state, &client, &login, &body.otp).await?;
     Ok(axum::Json(
         json!({ "factor_id": f.uid, "method": "totp", "state": "active" }),
     ))
@@ -228,31 +296,43 @@ async fn reveal(
 ) -> Result<axum::Json<Value>, ApiError> {
     check_len(&body.otp)?;
     let login = me(&state, &session).await?;
-    let f = totp::active_totp(&state, login.id)
+    let f = reveal_totp(&state, &client, &login, &body.otp).await?;
+    Ok(axum::Json(key_json(&state, &login, &f)?))
+}
+
+/// "Show the code again" (コード再表示): a current code of the active app unlocks its key (for a
+/// second device).
+pub(crate) async fn reveal_totp(
+    state: &AppState,
+    client: &sekisho_core::audit::ClientInfo,
+    login: &Login,
+    otp: &str,
+) -> Result<OtpFactor, ApiError> {
+    let f = totp::active_totp(state, login.id)
         .await?
         .ok_or(Error::FactorNotRegistered)?;
     let ev = event(
-        &state,
+        state,
         EventType::FactorRevealed,
         Some(&login.login_id),
         Actor::SelfService,
-        &client,
+        client,
         "authenticator app key shown again (another device)",
     );
     totp::check_code(
-        &state,
-        &client,
+        state,
+        client,
         &login.login_id,
         Actor::SelfService,
         &f,
-        &body.otp,
+        otp,
         OnSuccess {
             activate: false,
             audit: Some(ev),
         },
     )
     .await?;
-    Ok(axum::Json(key_json(&state, &login, &f)?))
+    Ok(f)
 }
 
 #[derive(Deserialize)]
@@ -272,17 +352,30 @@ async fn stop_using(
     let code = body.otp.unwrap_or_default();
     check_len(&code)?;
     let login = me(&state, &session).await?;
-    let f = totp_factor(&state, &login)
+    stop_totp(&state, &client, &login, &code).await?;
+    Ok(axum::Json(
+        json!({ "method": "totp", "state": "not_registered" }),
+    ))
+}
+
+/// Stops using the authenticator app (利用停止): an active one needs a current code.
+pub(crate) async fn stop_totp(
+    state: &AppState,
+    client: &sekisho_core::audit::ClientInfo,
+    login: &Login,
+    code: &str,
+) -> Result<(), ApiError> {
+    let f = totp_factor(state, login)
         .await?
         .ok_or(Error::FactorNotRegistered)?;
     if f.state == FactorState::Active {
         totp::check_code(
-            &state,
-            &client,
+            state,
+            client,
             &login.login_id,
             Actor::SelfService,
             &f,
-            &code,
+            code,
             OnSuccess {
                 activate: false,
                 audit: None,
@@ -291,19 +384,17 @@ async fn stop_using(
         .await?;
     }
     let ev = event(
-        &state,
+        state,
         EventType::FactorRemoved,
         Some(&login.login_id),
         Actor::SelfService,
-        &client,
+        client,
         "authenticator app removed by the customer (利用停止)",
     );
     if state.store.delete_otp_factor(f.id, &ev).await? && f.state == FactorState::Active {
-        notify::send(&state, &login, &Notice::FactorRemoved("totp")).await;
+        notify::send(state, login, &Notice::FactorRemoved("totp")).await;
     }
-    Ok(axum::Json(
-        json!({ "method": "totp", "state": "not_registered" }),
-    ))
+    Ok(())
 }
 
 async fn list(

@@ -1,14 +1,15 @@
 //! The router: one module per area, each with its own `router()`.
 
-mod account;
+pub(crate) mod account;
 mod admin_audit;
 mod admin_devices;
 mod admin_logins;
 mod admin_mail;
 mod admin_operators;
+pub(crate) mod admin_setup;
 mod admin_tokens;
 mod customer;
-mod factors;
+pub(crate) mod factors;
 mod health;
 mod login_token;
 mod validate;
@@ -44,7 +45,8 @@ pub fn router(state: AppState, part: Part) -> Router {
             .merge(account::router())
             .merge(login_token::router())
             .merge(factors::router())
-            .merge(validate::router());
+            .merge(validate::router())
+            .merge(crate::pages::router(&state));
     }
     if part != Part::Public {
         r = r.nest(
@@ -54,7 +56,8 @@ pub fn router(state: AppState, part: Part) -> Router {
                 .merge(admin_devices::router())
                 .merge(admin_mail::router())
                 .merge(admin_operators::router())
-                .merge(admin_tokens::router()),
+                .merge(admin_tokens::router())
+                .merge(admin_setup::router()),
         );
     }
     r.fallback(not_found)

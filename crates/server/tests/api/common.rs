@@ -10,7 +10,7 @@ use sekisho_core::session::SessionPolicy;
 use sekisho_core::{Clock, Timestamp};
 use sekisho_server::mail::{Delivery, MailSettings, SmtpSettings, SmtpTls};
 use sekisho_server::system::OsRandom;
-use sekisho_server::{AppState, HashPool, Settings, TokenSettings, TotpSettings};
+use sekisho_server::{AppState, HashPool, PagesSettings, Settings, TokenSettings, TotpSettings};
 use sekisho_store::testing::{fresh_postgres_url, sqlite_url};
 use sekisho_store::{connect, ConnectOptions};
 use serde_json::{json, Value};
@@ -165,6 +165,10 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         notify_login_default: opts.notify_login_default,
         tokens: TokenSettings::default(),
         mfa: opts.mfa,
+        pages: PagesSettings {
+            return_to_allowlist: vec!["https://trade.example.co.jp/".into()],
+            ..PagesSettings::default()
+        },
     };
     let secrets = SecretBox::new("k1", &[7; 32]);
     let state = AppState::new(

@@ -325,3 +325,76 @@ async fn hotp_token_look_ahead_resync_and_lock() {
     assert_eq!(r.status(), StatusCode::OK);
     challenge(&app, "second_factor_not_initialized").await;
 }
+
+/// The hosted pages with a token: the token ID on the second-factor page, and the
+/// resynchronisation page with the manual's errors.
+#[tokio::test]
+async fn token_login_and_resync_on_the_hosted_pages() {
+    use crate::pages::{csrf, Browser};
+    let app = setup().await;
+    let v = challenge(&app, "second_factor_not_initialized").await;
+    let ch = v["challenge"].as_str().unwrap_or_default().to_owned();
+    let s = step(&app);
+    let r = register(&app, &ch, "VSMT25772182", &code(s - 1), &code(s)).await;
+    assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);
+    let mut b = Browser::new();
+    let (_, _, html) = b.get(&app, "/login").await;
+    let token = csrf(&html);
+    let (status, h, _) = b
+        .post(
+            &app,
+            "/login",
+            &[
+                ("csrf", &token),
+                ("login_id", "fx0000001"),
+                ("password", "Passw0rd99"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        h.get("location").and_then(|v| v.to_str().ok()),
+        Some("/login/second-factor")
+    );
+    let (_, _, html) = b.get(&app, "/login/second-factor").await;
+    assert!(html.contains("VSMT25772182") && html.contains("href=\"/login/token/resync\""));
+    let (status, _, html) = b.get(&app, "/login/token/resync").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("VSMT25772182"));
+    // Not two in a row: the manual's message.
+    let (status, _, html) = b
+        .post(
+            &app,
+            "/login/token/resync",
+            &[
+                ("csrf", &token),
+                ("otp1", &code(s + 2)),
+                ("otp2", &code(s + 1)),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(html.contains("SKS-HWT-0010"), "{html}");
+    let (status, h, _) = b
+        .post(
+            &app,
+            "/login/token/resync",
+            &[
+                ("csrf", &token),
+                ("otp1", &code(s + 4)),
+                ("otp2", &code(s + 5)),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        h.get("location").and_then(|v| v.to_str().ok()),
+        Some("/login/second-factor?done=resync")
+    );
+    let (_, _, html) = b.get(&app, "/login/second-factor?done=resync").await;
+    assert!(html.contains("再同期しました"));
+    assert_eq!(
+        app.count_events("fx0000001", "token_resynchronised").await,
+        1
+    );
+}

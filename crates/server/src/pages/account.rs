@@ -1,0 +1,656 @@
+//! The security settings page (登録情報照会): the login's methods with their state and actions
+//! (申込, 利用停止), login notifications, familiar browsers and sessions with revoke, and the
+//! password change. Each change first asks for the password (or the trading password where the
+//! firm asks for it) through the same `trading::reauthenticate` as the JSON API; a successful
+//! proof counts as a fresh re-authentication of the session for five minutes.
+
+use super::login::accept;
+use super::{error_page, status_of, Base, Ctx, Shown, SESSION_COOKIE};
+use crate::auth;
+
+use crate::email_code;
+use crate::hwtoken;
+use crate::notify;
+use crate::routes::{account as api_account, factors};
+use crate::state::AppState;
+use crate::trading::{self, Proof};
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use base64::Engine;
+use sekisho_core::login::{Login, SecondFactor};
+use sekisho_core::session::{Session, SessionPurpose};
+use sekisho_core::{token, Error, Timestamp};
+use sekisho_store::FactorState;
+use serde::Deserialize;
+
+/// How long a proof counts as a fresh re-authentication.
+const FRESH_SECS: i64 = 300;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/account/security", get(security))
+        .route("/account/reauth", post(reauth))
+        .route("/account/totp", post(totp_start))
+        .route("/account/totp/confirm", post(totp_confirm))
+        .route("/account/totp/stop", post(totp_stop))
+        .route("/account/totp/reveal", post(totp_reveal))
+        .route("/account/notifications", post(notifications))
+        .route("/account/devices/revoke", post(device_revoke))
+        .route("/account/sessions/revoke", post(session_revoke))
+        .route("/account/password", post(password))
+}
+
+/// The active full session of the pages' cookie, if any (its idle deadline moved).
+pub async fn session(state: &AppState, ctx: &Ctx) -> Option<Session> {
+    let t = ctx.cookie(SESSION_COOKIE)?;
+    let now = state.clock.now();
+    let s = state
+        .store
+        .get_session(&token::hash(t))
+        .await
+        .ok()
+        .flatten()
+        .filter(|s| s.is_active(&state.settings.session, now))
+        .filter(|s| s.purpose == SessionPurpose::Full)?;
+    if now.0 - s.last_seen_at.0 >= 10 {
+        let _ = state.store.touch_session(s.id, now).await;
+    }
+    Some(s)
+}
+
+async fn logged_in(state: &AppState, ctx: &Ctx) -> Option<(Session, Login)> {
+    let s = session(state, ctx).await?;
+    let login = state.store.get_login(&s.login_id).await.ok().flatten()?;
+    Some((s, login))
+}
+
+/// One row of the methods table.
+pub struct MethodRow {
+    pub name: &'static str,
+    pub state: &'static str,
+    pub in_use: bool,
+    pub detail: String,
+    /// 申込 is offered (authenticator app not registered).
+    pub apply: bool,
+    /// 利用停止 is offered (authenticator app in use).
+    pub stop: bool,
+}
+
+/// A familiar browser or a session as listed.
+pub struct Row {
+    pub id: String,
+    pub label: String,
+    pub when: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "security.html")]
+struct SecurityPage {
+    base: Base,
+    login_id: String,
+    display_name: String,
+    methods: Vec<MethodRow>,
+    trading: bool,
+    fresh: bool,
+    notify_on: bool,
+    devices: Vec<Row>,
+    sessions: Vec<Row>,
+    notice: Option<&'static str>,
+    error: Option<Shown>,
+}
+
+fn date(t: Timestamp) -> String {
+    let s = t.to_rfc3339();
+    // 2026-05-28T20:26:40Z → 2026-05-28 20:26 UTC
+    format!(
+        "{} {} UTC",
+        &s[..10.min(s.len())],
+        s.get(11..16).unwrap_or("")
+    )
+}
+
+async fn security(State(state): State<AppState>, ctx: Ctx) -> Response {
+    let Some((session, login)) = logged_in(&state, &ctx).await else {
+        return ctx.redirect("/login");
+    };
+    let tx = ctx.tx();
+    let notice = match super::query_param(&ctx.query, "done").as_deref() {
+        Some("totp") => Some(tx.t("sec.done_totp")),
+        Some("reauth") => Some(tx.t("sec.done_reauth")),
+        Some("stop") => Some(tx.t("sec.done_stop")),
+        Some("notify") => Some(tx.t("sec.done_notify")),
+        Some("device") => Some(tx.t("sec.done_device")),
+        Some("session") => Some(tx.t("sec.done_session")),
+        Some("password") => Some(tx.t("sec.done_password")),
+        _ => None,
+    };
+    security_view(&state, ctx, &session, &login, StatusCode::OK, notice, None).await
+}
+
+async fn security_view(
+    state: &AppState,
+    ctx: Ctx,
+    session: &Session,
+    login: &Login,
+    status: StatusCode,
+    notice: Option<&'static str>,
+    error: Option<Shown>,
+) -> Response {
+    let tx = ctx.tx();
+    let now = state.clock.now();
+    let totp_state = match factors::totp_factor(state, login).await {
+        Ok(Some(f)) if f.state == FactorState::Active => Some(true),
+        Ok(Some(_)) => Some(false),
+        Ok(None) => None,
+        Err(e) => return error_page(state, ctx, &e.error),
+    };
+    let token = match hwtoken::registered_token(state, login.id).await {
+        Ok(t) => t,
+        Err(e) => return error_page(state, ctx, &e.error),
+    };
+    let email_in_use = login.second_factor == SecondFactor::Email || login.code_email.is_some();
+    let state_word = |in_use: bool| {
+        if in_use {
+            tx.t("sec.in_use")
+        } else {
+            tx.t("sec.not_registered")
+        }
+    };
+    let methods = vec![
+        MethodRow {
+            name: tx.t("sec.totp"),
+            state: match totp_state {
+                Some(true) => tx.t("sec.in_use"),
+                Some(false) => tx.t("sec.pending"),
+                None => tx.t("sec.not_registered"),
+            },
+            in_use: totp_state == Some(true),
+            detail: String::new(),
+            apply: totp_state != Some(true),
+            stop: totp_state == Some(true),
+        },
+        MethodRow {
+            name: tx.t("sec.email"),
+            state: state_word(email_in_use),
+            in_use: email_in_use,
+            detail: format!(
+                "{}: {}",
+                tx.t("sec.address"),
+                email_code::masked(login.code_address())
+            ),
+            apply: false,
+            stop: false,
+        },
+        MethodRow {
+            name: tx.t("sec.token"),
+            state: state_word(token.is_some()),
+            in_use: token.is_some(),
+            detail: token
+                .map(|t| format!("{}: {}", tx.t("sf.token_id"), t.token_id))
+                .unwrap_or_default(),
+            apply: false,
+            stop: false,
+        },
+    ];
+    let trading = state.settings.trading_password_reauth
+        && matches!(
+            state.store.trading_password_hash(login.id).await,
+            Ok(Some(_))
+        );
+    let devices = match state.store.list_devices(login.id, now).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|d| Row {
+                id: d.uid,
+                label: d.label,
+                when: date(d.last_used_at),
+                current: false,
+            })
+            .collect(),
+        Err(_) => return error_page(state, ctx, &Error::Internal),
+    };
+    let sessions = match state.store.list_sessions(login.id, now).await {
+        Ok(list) => list
+            .into_iter()
+            .filter(|s| s.purpose == SessionPurpose::Full)
+            .map(|s| Row {
+                id: s.id.to_string(),
+                label: format!(
+                    "{} ({})",
+                    devices_label(s.user_agent.as_deref()),
+                    s.client_ip.clone().unwrap_or_else(|| "-".into())
+                ),
+                when: date(s.created_at),
+                current: s.id == session.id,
+            })
+            .collect(),
+        Err(_) => return error_page(state, ctx, &Error::Internal),
+    };
+    let page = SecurityPage {
+        base: ctx.base(state, "sec.title"),
+        login_id: login.login_id.clone(),
+        display_name: login.display_name.clone(),
+        methods,
+        trading,
+        fresh: state.pages.is_fresh(session.id, now),
+        notify_on: notify::wants_login_notice(state, login),
+        devices,
+        sessions,
+        notice,
+        error,
+    };
+    ctx.render(status, &page)
+}
+
+fn devices_label(ua: Option<&str>) -> String {
+    sekisho_core::device::label(ua)
+}
+
+#[derive(Deserialize)]
+struct ProofForm {
+    csrf: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    trading_password: String,
+}
+
+fn some(s: &str) -> Option<&str> {
+    Some(s).filter(|s| !s.is_empty())
+}
+
+/// The proof a change needs: a fresh re-authentication of this session, or the (trading)
+/// password given with the form, which then makes the session fresh.
+async fn prove(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    login: &Login,
+    password: &str,
+    trading_password: &str,
+    what: &str,
+) -> Result<(), Error> {
+    let now = state.clock.now();
+    if state.pages.is_fresh(session.id, now) {
+        return Ok(());
+    }
+    if password.is_empty() && trading_password.is_empty() {
+        return Err(Error::InvalidRequest(String::new()));
+    }
+    let proof = Proof {
+        password: some(password),
+        trading_password: some(trading_password),
+    };
+    trading::reauthenticate(state, &ctx.client, login, proof, what)
+        .await
+        .map_err(|e| e.error)?;
+    state
+        .pages
+        .mark_fresh(session.id, now, now.plus_secs(FRESH_SECS));
+    Ok(())
+}
+
+/// Shows the settings again with `e`; a missing proof reads as "confirm first".
+async fn refused(
+    state: &AppState,
+    ctx: Ctx,
+    session: &Session,
+    login: &Login,
+    e: &Error,
+) -> Response {
+    let shown = match e {
+        Error::InvalidRequest(d) if d.is_empty() => Shown {
+            message: ctx.tx().t("sec.reauth_first").to_owned(),
+            code: "",
+        },
+        _ => Shown::new(e, ctx.lang),
+    };
+    security_view(state, ctx, session, login, status_of(e), None, Some(shown)).await
+}
+
+async fn reauth(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<ProofForm>, FormRejection>,
+) -> Response {
+    let Some((session, login)) = logged_in(&state, &ctx).await else {
+        return ctx.redirect("/login");
+    };
+    let id = login.login_id.clone();
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
+        Ok(f) => f,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    let what = "security settings";
+    let (p, t) = (&f.password, &f.trading_password);
+    match prove(&state, &ctx, &session, &login, p, t, what).await {
+        Ok(()) => ctx.redirect("/account/security?done=reauth"),
+        Err(e) => refused(&state, ctx, &session, &login, &e).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "totp.html")]
+struct TotpPage {
+    base: Base,
+    confirm_action: String,
+    reveal: bool,
+    qr_data_uri: String,
+    secret: String,
+    account_name: String,
+    issuer: String,
+    digits: u32,
+    error: Option<Shown>,
+}
+
+async fn totp_view(
+    state: &AppState,
+    ctx: Ctx,
+    login: &Login,
+    status: StatusCode,
+    error: Option<&Error>,
+) -> Response {
+    let f = match factors::totp_factor(state, login).await {
+        Ok(Some(f)) if f.state != FactorState::Active => f,
+        Ok(_) => return ctx.redirect("/account/security"),
+        Err(e) => return error_page(state, ctx, &e.error),
+    };
+    let key = match factors::totp_key(state, login, &f) {
+        Ok(k) => k,
+        Err(e) => return error_page(state, ctx, &e.error),
+    };
+    let b64 = base64::engine::general_purpose::STANDARD.encode(key.qr_svg.as_bytes());
+    let page = TotpPage {
+        base: ctx.base(state, "totp.title"),
+        confirm_action: "/account/totp/confirm".into(),
+        reveal: false,
+        qr_data_uri: format!("data:image/svg+xml;base64,{b64}"),
+        secret: key.secret,
+        account_name: key.account_name,
+        issuer: key.issuer,
+        digits: key.params.digits,
+        error: error.map(|e| Shown::new(e, ctx.lang)),
+    };
+    ctx.render(status, &page)
+}
+
+async fn totp_start(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<ProofForm>, FormRejection>,
+) -> Response {
+    let Some((session, login)) = logged_in(&state, &ctx).await else {
+        return ctx.redirect("/login");
+    };
+    let id = login.login_id.clone();
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
+        Ok(f) => f,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    let what = "authenticator app registration";
+    let (p, t) = (&f.password, &f.trading_password);
+    if let Err(e) = prove(&state, &ctx, &session, &login, p, t, what).await {
+        return refused(&state, ctx, &session, &login, &e).await;
+    }
+    match factors::begin_totp(&state, &ctx.client, &login).await {
+        Ok(_) => totp_view(&state, ctx, &login, StatusCode::OK, None).await,
+        Err(e) => refused(&state, ctx, &session, &login, &e.error).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct OtpForm {
+    csrf: String,
+    otp: String,
+}
+
+async fn totp_confirm(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<OtpForm>, FormRejection>,
+) -> Response {
+    let Some((_, login)) = logged_in(&state, &ctx).await else {
+        return ctx.redirect("/login");
+    };
+    let id = login.login_id.clone();
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
+        Ok(f) => f,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    let otp: String = f.otp.trim().chars().take(64).collect();
+    match factors::confirm_totp(&state, &ctx.client, &login, &otp).await {
+        Ok(_) => ctx.redirect("/account/security?done=totp"),
+        Err(e) => {
+            let status = status_of(&e.error);
+            totp_view(&state, ctx, &login, status, Some(&e.error)).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    csrf: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    trading_password: String,
+    #[serde(default)]
+    otp: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    on: String,
+}
+
+/// Runs a change after the form, the proof and the session checks; redirects with `done`.
+async fn change<F, Fut>(
+    state: AppState,
+    ctx: Ctx,
+    form: Result<Form<ActionForm>, FormRejection>,
+    what: &'static str,
+    done: &'static str,
+    run: F,
+) -> Response
+where
+    F: FnOnce(AppState, sekisho_core::audit::ClientInfo, Session, Login, ActionForm) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Error>>,
+{
+    let Some((session, login)) = logged_in(&state, &ctx).await else {
+        return ctx.redirect("/login");
+    };
+    let id = login.login_id.clone();
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
+        Ok(f) => f,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    let (p, t) = (f.password.clone(), f.trading_password.clone());
+    if let Err(e) = prove(&state, &ctx, &session, &login, &p, &t, what).await {
+        return refused(&state, ctx, &session, &login, &e).await;
+    }
+    let client = ctx.client.clone();
+    match run(state.clone(), client, session.clone(), login.clone(), f).await {
+        Ok(()) => ctx.redirect(&format!("/account/security?done={done}")),
+        Err(e) => refused(&state, ctx, &session, &login, &e).await,
+    }
+}
+
+async fn totp_stop(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    change(
+        state,
+        ctx,
+        form,
+        "authenticator app removal",
+        "stop",
+        |s, c, _, l, f| async move {
+            let otp: String = f.otp.trim().chars().take(64).collect();
+            factors::stop_totp(&s, &c, &l, &otp)
+                .await
+                .map_err(|e| e.error)
+        },
+    )
+    .await
+}
+
+/// コード再表示: after a fresh proof and a current code, the key again (for another device).
+async fn totp_reveal(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    let Some((session, login)) = logged_in(&state, &ctx).await else {
+        return ctx.redirect("/login");
+    };
+    let id = login.login_id.clone();
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
+        Ok(f) => f,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    let (p, t) = (&f.password, &f.trading_password);
+    let what = "authenticator app key shown again";
+    if let Err(e) = prove(&state, &ctx, &session, &login, p, t, what).await {
+        return refused(&state, ctx, &session, &login, &e).await;
+    }
+    let otp: String = f.otp.trim().chars().take(64).collect();
+    let factor = match factors::reveal_totp(&state, &ctx.client, &login, &otp).await {
+        Ok(f) => f,
+        Err(e) => return refused(&state, ctx, &session, &login, &e.error).await,
+    };
+    let key = match factors::totp_key(&state, &login, &factor) {
+        Ok(k) => k,
+        Err(e) => return error_page(&state, ctx, &e.error),
+    };
+    let b64 = base64::engine::general_purpose::STANDARD.encode(key.qr_svg.as_bytes());
+    let page = TotpPage {
+        base: ctx.base(&state, "totp.reveal_title"),
+        confirm_action: String::new(),
+        reveal: true,
+        qr_data_uri: format!("data:image/svg+xml;base64,{b64}"),
+        secret: key.secret,
+        account_name: key.account_name,
+        issuer: key.issuer,
+        digits: key.params.digits,
+        error: None,
+    };
+    ctx.render(StatusCode::OK, &page)
+}
+
+async fn notifications(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    change(
+        state,
+        ctx,
+        form,
+        "login notification change",
+        "notify",
+        |s, c, _, l, f| async move {
+            api_account::set_login_notice(&s, &c, &l, f.on == "1")
+                .await
+                .map(|_| ())
+                .map_err(|e| e.error)
+        },
+    )
+    .await
+}
+
+async fn device_revoke(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    change(
+        state,
+        ctx,
+        form,
+        "familiar browser revocation",
+        "device",
+        |s, c, _, l, f| async move {
+            api_account::revoke_device_for(&s, &c, &l, f.id.trim())
+                .await
+                .map_err(|e| e.error)
+        },
+    )
+    .await
+}
+
+async fn session_revoke(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    change(
+        state,
+        ctx,
+        form,
+        "session revocation",
+        "session",
+        |s, c, _, l, f| async move {
+            let now = s.clock.now();
+            let id: i64 = f.id.trim().parse().map_err(|_| Error::SessionInvalid)?;
+            // Only the login's own sessions.
+            let found = s
+                .store
+                .list_sessions(l.id, now)
+                .await
+                .map_err(|_| Error::Internal)?
+                .into_iter()
+                .find(|x| x.id == id)
+                .ok_or(Error::SessionInvalid)?;
+            auth::logout(&s, &c, &found).await.map_err(|e| e.error)
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    csrf: String,
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+async fn password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<PasswordForm>, FormRejection>,
+) -> Response {
+    let Some((session, login)) = logged_in(&state, &ctx).await else {
+        return ctx.redirect("/login");
+    };
+    let id = login.login_id.clone();
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
+        Ok(f) => f,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    if f.new_password != f.confirm_password {
+        let shown = Shown {
+            message: ctx.tx().t("pc.mismatch").to_owned(),
+            code: "",
+        };
+        let status = StatusCode::BAD_REQUEST;
+        return security_view(&state, ctx, &session, &login, status, None, Some(shown)).await;
+    }
+    if f.current_password.len() > 1024 || f.new_password.len() > 1024 {
+        let e = Error::InvalidRequest("password too long".into());
+        return refused(&state, ctx, &session, &login, &e).await;
+    }
+    // The current password is the proof; the customer's other sessions end.
+    let (cur, new) = (&f.current_password, &f.new_password);
+    match auth::change_password(&state, &ctx.client, &session, cur, new).await {
+        Ok(_) => ctx.redirect("/account/security?done=password"),
+        Err(e) => refused(&state, ctx, &session, &login, &e.error).await,
+    }
+}

@@ -1,0 +1,272 @@
+//! The pages' own words in Japanese and English (domain errors bring their own messages).
+
+use sekisho_core::Lang;
+
+/// Looks up the pages' texts in one language; templates call `tx.t("key")`.
+#[derive(Debug, Clone, Copy)]
+pub struct Tx(pub Lang);
+
+impl Tx {
+    /// The text for `key` (the key itself if unknown, which a test catches).
+    pub fn t(&self, key: &str) -> &'static str {
+        let (ja, en) = text(key);
+        match self.0 {
+            Lang::Ja => ja,
+            Lang::En => en,
+        }
+    }
+}
+
+fn text(key: &str) -> (&'static str, &'static str) {
+    match key {
+        "switch" => ("English", "日本語"),
+        "skip" => ("本文へ移動", "Skip to content"),
+        "login.title" => ("ログイン", "Log in"),
+        "login.id" => ("ログインID", "Login ID"),
+        "login.password" => ("パスワード", "Password"),
+        "login.submit" => ("ログイン", "Log in"),
+        "login.changed" => (
+            "パスワードを変更しました。新しいパスワードでログインしてください。",
+            "Your password has been changed. Please log in with the new password.",
+        ),
+        "login.logged_out" => ("ログアウトしました。", "You have logged out."),
+        "sf.title" => ("追加認証", "Additional authentication"),
+        "sf.totp" => (
+            "認証アプリに表示されているワンタイムパスワード(6桁)を入力してください。",
+            "Enter the one-time password (6 digits) shown in your authenticator app.",
+        ),
+        "sf.email" => (
+            "ご登録のメールアドレスに認証コードを送信しました。メールに記載の認証コードを入力してください。",
+            "We have sent an authentication code to your registered e-mail address. Enter the code from the e-mail.",
+        ),
+        "sf.sent_to" => ("送信先", "Sent to"),
+        "sf.token" => (
+            "お手元のトークンに表示されているワンタイムパスワードを入力してください。",
+            "Enter the one-time password shown on your token.",
+        ),
+        "sf.token_id" => ("トークンID", "Token ID"),
+        "sf.resync" => (
+            "ワンタイムパスワードが通らない場合は、トークンの再同期を行ってください。",
+            "If the one-time password is not accepted, resynchronise your token.",
+        ),
+        "sf.code" => ("ワンタイムパスワード", "One-time password"),
+        "sf.email_code" => ("認証コード", "Authentication code"),
+        "sf.remember" => (
+            "このブラウザでは次回から追加認証を省略する",
+            "Don't ask again on this browser",
+        ),
+        "sf.submit" => ("認証する", "Verify"),
+        "sf.resend" => ("認証コードを再発行する", "Send a new code"),
+        "sf.restart" => ("最初からログインする", "Start the login again"),
+        "resync.title" => ("トークンの再同期", "Resynchronise your token"),
+        "resync.intro" => (
+            "トークンのボタンを押して表示されたワンタイムパスワードを、続けて2回分入力してください。",
+            "Press your token's button and enter two one-time passwords shown one after the other.",
+        ),
+        "resync.otp1" => ("ワンタイムパスワード1(OTP1)", "One-time password 1 (OTP1)"),
+        "resync.otp2" => ("ワンタイムパスワード2(OTP2)", "One-time password 2 (OTP2)"),
+        "resync.submit" => ("再同期する", "Resynchronise"),
+        "resync.back" => ("追加認証へ戻る", "Back to the additional authentication"),
+        "resync.done" => (
+            "トークンを再同期しました。新しいワンタイムパスワードでログインしてください。",
+            "Your token is resynchronised. Please log in with a new one-time password.",
+        ),
+        "pc.title" => ("パスワード変更", "Change your password"),
+        "pc.intro" => (
+            "ログインを続けるには、パスワードの変更が必要です。",
+            "To continue, please change your password.",
+        ),
+        "pc.reason.temporary" => (
+            "仮パスワードでログインしました。",
+            "You logged in with a temporary password.",
+        ),
+        "pc.reason.expired" => (
+            "パスワードの有効期限が切れています。",
+            "Your password has expired.",
+        ),
+        "pc.current" => ("現在のパスワード", "Current password"),
+        "pc.new" => ("新しいパスワード", "New password"),
+        "pc.confirm" => ("新しいパスワード(確認)", "New password (again)"),
+        "pc.mismatch" => (
+            "新しいパスワードと確認用のパスワードが一致しません。",
+            "The new password and its confirmation do not match.",
+        ),
+        "pc.submit" => ("変更する", "Change password"),
+        "policy.title" => ("パスワードの条件", "Password rules"),
+        "policy.length" => ("文字数", "Length"),
+        "policy.chars" => ("文字以上", "characters or more"),
+        "policy.max" => ("文字以下", "characters or fewer"),
+        "policy.mixed" => (
+            "英字と数字をそれぞれ1文字以上含む",
+            "At least one letter and one digit",
+        ),
+        "policy.ascii" => (
+            "半角英数字・記号のみ",
+            "Half-width letters, digits and symbols only",
+        ),
+        "policy.not_id" => ("ログインIDと同じでない", "Not the same as the login ID"),
+        "policy.history" => (
+            "最近使ったパスワードは使えません",
+            "Recently used passwords cannot be used again",
+        ),
+        "sec.title" => ("登録情報照会(セキュリティ設定)", "Security settings"),
+        "sec.login_id" => ("ログインID", "Login ID"),
+        "sec.name" => ("お名前", "Name"),
+        "sec.methods" => ("追加認証の方法", "Additional authentication methods"),
+        "sec.method" => ("方法", "Method"),
+        "sec.state" => ("状態", "State"),
+        "sec.action" => ("操作", "Action"),
+        "sec.totp" => ("認証アプリ(ワンタイムパスワード)", "Authenticator app (one-time password)"),
+        "sec.email" => ("メール認証コード", "E-mail authentication code"),
+        "sec.token" => ("ハードウェアトークン", "Hardware token"),
+        "sec.in_use" => ("利用中", "In use"),
+        "sec.not_registered" => ("未登録", "Not registered"),
+        "sec.pending" => ("申込中", "Registration in progress"),
+        "sec.apply" => ("申込", "Register"),
+        "sec.proof" => (
+            "変更の前に、ご本人確認のためパスワードを入力してください。",
+            "Before any change, please enter your password to confirm it is you.",
+        ),
+        "sec.proof_trading" => (
+            "変更の前に、ご本人確認のため取引パスワードを入力してください。",
+            "Before any change, please enter your trading password to confirm it is you.",
+        ),
+        "sec.trading_password" => ("取引パスワード", "Trading password"),
+        "sec.address" => ("認証コードの送信先", "Code delivery address"),
+        "sec.done_totp" => (
+            "認証アプリの登録が完了しました。次回のログインから、ワンタイムパスワードの入力が必要です。",
+            "Your authenticator app is registered. From your next login you will be asked for its one-time password.",
+        ),
+        "sec.reauth_title" => ("ご本人確認", "Confirm it is you"),
+        "sec.reauth_submit" => ("確認する", "Confirm"),
+        "sec.reauth_first" => (
+            "変更の前に、ご本人確認のためパスワードを入力してください。",
+            "Please confirm it is you with your password before making changes.",
+        ),
+        "sec.fresh" => (
+            "ご本人確認済みです(5分間)。各項目を変更できます。",
+            "You have confirmed it is you (for 5 minutes) and can make changes.",
+        ),
+        "sec.done_reauth" => ("ご本人確認が完了しました。", "Confirmed."),
+        "sec.done_stop" => (
+            "認証アプリの利用を停止しました。",
+            "The authenticator app is no longer used.",
+        ),
+        "sec.done_notify" => (
+            "ログイン通知の設定を変更しました。",
+            "Login notifications have been changed.",
+        ),
+        "sec.done_device" => (
+            "ブラウザの登録を解除しました。",
+            "The browser is no longer remembered.",
+        ),
+        "sec.done_session" => ("ログイン中の端末を解除しました。", "The session has been ended."),
+        "sec.done_password" => (
+            "パスワードを変更しました。他の端末のログインは解除されました。",
+            "Your password has been changed. Your other sessions have been ended.",
+        ),
+        "sec.reveal" => ("コード再表示", "Show the key again"),
+        "totp.reveal_title" => ("シークレットキーの再表示", "Your secret key again"),
+        "totp.back" => ("登録情報照会へ戻る", "Back to the security settings"),
+        "sec.stop" => ("利用停止", "Stop using"),
+        "sec.notify" => ("ログイン通知", "Login notifications"),
+        "sec.notify_text" => (
+            "ログインのたびにメールでお知らせ",
+            "An e-mail at every login",
+        ),
+        "sec.on" => ("受け取る", "On"),
+        "sec.off" => ("受け取らない", "Off"),
+        "sec.turn_on" => ("受け取るに変更", "Turn on"),
+        "sec.turn_off" => ("受け取らないに変更", "Turn off"),
+        "sec.devices" => (
+            "追加認証を省略しているブラウザ",
+            "Browsers that skip the additional authentication",
+        ),
+        "sec.none" => ("ありません。", "None."),
+        "sec.last_used" => ("最終利用", "Last used"),
+        "sec.revoke" => ("解除", "Revoke"),
+        "sec.sessions" => ("ログイン中の端末", "Active sessions"),
+        "sec.since" => ("ログイン日時", "Logged in"),
+        "sec.this_session" => ("この端末", "This device"),
+        "sec.password_change" => ("パスワード変更", "Change password"),
+        "logout" => ("ログアウト", "Log out"),
+        "totp.title" => ("認証アプリの登録", "Register your authenticator app"),
+        "totp.step1" => (
+            "2.1 シークレットキーの登録:認証アプリでQRコードを読み取ってください。",
+            "2.1 Secret key registration: scan the QR code with your authenticator app.",
+        ),
+        "totp.qr_alt" => (
+            "認証アプリに登録するためのQRコード",
+            "QR code to register in your authenticator app",
+        ),
+        "totp.manual" => (
+            "QRコードを読み取れない場合は、次の内容を認証アプリに手入力してください。",
+            "If you cannot scan the QR code, enter the following in your app by hand.",
+        ),
+        "totp.account" => ("アカウント名", "Account name"),
+        "totp.issuer" => ("発行者", "Issuer"),
+        "totp.kind" => ("種類", "Type"),
+        "totp.time_based" => ("時間ベース", "Time-based"),
+        "totp.key" => ("シークレットキー", "Secret key"),
+        "totp.show" => ("コードを表示", "Show code"),
+        "totp.copy" => ("コピー", "Copy"),
+        "totp.copied" => ("コピーしました", "Copied"),
+        "totp.step2" => (
+            "2.2 ワンタイムパスワードの確認:認証アプリに表示された6桁の数字を入力してください。",
+            "2.2 One-time password validation: enter the 6 digits shown in your app.",
+        ),
+        "totp.submit" => ("保存して完了", "Save and finish"),
+        "return.title" => ("ログイン完了", "Logged in"),
+        "return.text" => (
+            "ログインしました。ご利用のサービスへ移動します。",
+            "You are logged in. Taking you back to the service.",
+        ),
+        "return.link" => ("サービスへ進む", "Continue to the service"),
+        "setup.password_title" => ("初期設定", "Set up your login"),
+        "setup.steps" => (
+            "1. パスワードの設定 → 2.1 シークレットキーの登録 → 2.2 ワンタイムパスワードの確認",
+            "1. Set your password → 2.1 Secret key registration → 2.2 One-time password validation",
+        ),
+        "setup.step1" => ("1. パスワードの設定", "1. Set your password"),
+        "setup.next" => ("次へ", "Next"),
+        "setup.done_title" => ("初期設定の完了", "Setup complete"),
+        "setup.done" => (
+            "初期設定が完了しました。ログイン画面から、設定したパスワードでログインしてください。",
+            "Your setup is complete. Please log in with the password you chose.",
+        ),
+        "setup.to_login" => ("ログイン画面へ", "Go to the login page"),
+        "error.title" => ("エラー", "Error"),
+        "error.code" => ("エラーコード", "Error code"),
+        "error.back" => ("ログイン画面へ戻る", "Back to the login page"),
+        "footer.contact" => ("お問い合わせ", "Contact"),
+        "required" => ("必須", "required"),
+        _ => ("?", "?"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_use_only_known_keys() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+        let entries = std::fs::read_dir(dir).unwrap_or_else(|e| unreachable!("{dir}: {e}"));
+        for entry in entries.flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            for part in text.split("t(\"").skip(1) {
+                let key = part.split('"').next().unwrap_or_default();
+                assert_ne!(
+                    text_of(key),
+                    "?",
+                    "unknown text key {key} in {:?}",
+                    entry.path()
+                );
+            }
+        }
+    }
+
+    fn text_of(key: &str) -> &'static str {
+        Tx(Lang::Ja).t(key)
+    }
+}

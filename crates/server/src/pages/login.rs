@@ -1,0 +1,612 @@
+//! The login pages: login ID and password, the second factor, the forced password change, and
+//! logout. Each calls the JSON API's domain functions (`auth`, `email_code`).
+
+use super::{
+    clear_cookie, cookie, error_page, percent_encode, query_param, return_to_allowed, status_of,
+    Base, Ctx, Flow, Shown, Step, FLOW_COOKIE, SESSION_COOKIE,
+};
+use crate::auth::{self, LoginExtras};
+use crate::devices;
+use crate::email_code;
+use crate::error::ApiError;
+use crate::hwtoken;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use sekisho_core::password::PasswordPolicy;
+use sekisho_core::session::SessionPurpose;
+use sekisho_core::{token, Error};
+use serde::Deserialize;
+use serde_json::Value;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page).post(login_submit))
+        .route(
+            "/login/second-factor",
+            get(second_factor_page).post(second_factor_submit),
+        )
+        .route("/login/second-factor/resend", post(resend))
+        .route("/login/token/resync", get(resync_page).post(resync_submit))
+        .route(
+            "/login/password-change",
+            get(password_change_page).post(password_change_submit),
+        )
+        .route("/login/return", get(back_to_app))
+        .route("/logout", post(logout))
+}
+
+/// Where a finished login goes. A form's answer may only redirect within this origin
+/// (`form-action 'self'` covers every redirect after a form), so an app's `return_to` is
+/// reached through `/login/return`: a page that checks the allow-list again and moves on by a
+/// meta refresh (a new navigation), with a link for browsers that do not refresh.
+fn destination(return_to: Option<&str>) -> String {
+    match return_to {
+        Some(r) => format!("/login/return?to={}", percent_encode(r)),
+        None => HOME.to_owned(),
+    }
+}
+
+async fn back_to_app(State(state): State<AppState>, ctx: Ctx) -> Response {
+    let to = query_param(&ctx.query, "to").unwrap_or_default();
+    if !return_to_allowed(&to, &state.settings.pages.return_to_allowlist) {
+        return error_page(&state, ctx, &Error::ReturnToNotAllowed);
+    }
+    let page = ReturnPage {
+        base: ctx.base(&state, "return.title"),
+        to,
+    };
+    ctx.render(StatusCode::OK, &page)
+}
+
+#[derive(Template)]
+#[template(path = "return.html")]
+struct ReturnPage {
+    base: Base,
+    to: String,
+}
+
+/// Where a finished login goes: the flow's `return_to`, else the security settings.
+const HOME: &str = "/account/security";
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    base: Base,
+    login_id: String,
+    return_to: String,
+    notice: Option<&'static str>,
+    error: Option<Shown>,
+}
+
+async fn login_page(State(state): State<AppState>, ctx: Ctx) -> Response {
+    let query = ctx.query.clone();
+    let return_to = query_param(&query, "return_to").unwrap_or_default();
+    if !return_to.is_empty()
+        && !return_to_allowed(&return_to, &state.settings.pages.return_to_allowlist)
+    {
+        return error_page(&state, ctx, &Error::ReturnToNotAllowed);
+    }
+    let notice = match query_param(&query, "done").as_deref() {
+        Some("password") => Some(ctx.tx().t("login.changed")),
+        Some("logout") => Some(ctx.tx().t("login.logged_out")),
+        _ => None,
+    };
+    let page = LoginPage {
+        base: ctx.base(&state, "login.title"),
+        login_id: String::new(),
+        return_to,
+        notice,
+        error: None,
+    };
+    ctx.render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    csrf: String,
+    login_id: String,
+    password: String,
+    #[serde(default)]
+    return_to: String,
+}
+
+/// Checks what every form needs: its shape, the form token, the rate limits.
+pub(super) fn accept<T>(
+    state: &AppState,
+    ctx: &Ctx,
+    form: Result<Form<T>, FormRejection>,
+    csrf: impl Fn(&T) -> &str,
+    login_id: impl Fn(&T) -> Option<String>,
+) -> Result<T, Error> {
+    let Form(f) = form.map_err(|r| Error::InvalidRequest(r.body_text()))?;
+    ctx.check_csrf(&state.secrets, csrf(&f))?;
+    ctx.rate_limit(state, login_id(&f).as_deref())?;
+    Ok(f)
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    let f = match accept(
+        &state,
+        &ctx,
+        form,
+        |f| &f.csrf,
+        |f| Some(f.login_id.clone()),
+    ) {
+        Ok(f) => f,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    let return_to = Some(f.return_to.clone()).filter(|r| !r.is_empty());
+    if let Some(r) = &return_to {
+        if !return_to_allowed(r, &state.settings.pages.return_to_allowlist) {
+            return error_page(&state, ctx, &Error::ReturnToNotAllowed);
+        }
+    }
+    if f.login_id.len() > 256 || f.password.len() > 1024 {
+        let e = Error::InvalidCredentials;
+        return login_again(&state, ctx, &f, &e);
+    }
+    let device = ctx.cookie(devices::COOKIE).map(str::to_owned);
+    let extras = LoginExtras {
+        otp: None,
+        device_token: device.as_deref(),
+    };
+    let result = auth::password_login(&state, &ctx.client, &f.login_id, &f.password, extras).await;
+    // As long as the longest step it may wait at; the domain still refuses an expired
+    // challenge or password-change session itself.
+    let s = &state.settings;
+    let longest = s
+        .challenge_secs
+        .max(s.email_code.login_timeout_secs)
+        .max(s.email_code.ttl_secs)
+        .max(s.password_change_secs);
+    let flow_expires = state.clock.now().plus_secs(longest);
+    let step = match result {
+        Ok(issued) => {
+            ctx.set_cookie(cookie(SESSION_COOKIE, &issued.token, None));
+            return ctx.redirect(&destination(return_to.as_deref()));
+        }
+        Err(e) => match flow_step(&e) {
+            Some(step) => step,
+            None => return login_again(&state, ctx, &f, &e.error),
+        },
+    };
+    let path = match step {
+        Step::SecondFactor { .. } => "/login/second-factor",
+        Step::PasswordChange { .. } => "/login/password-change",
+    };
+    let flow = Flow {
+        login_id: f.login_id.trim().to_owned(),
+        return_to,
+        step,
+        expires_at: flow_expires,
+    };
+    let t = state.pages.put_flow(&state, flow);
+    ctx.set_cookie(cookie(FLOW_COOKIE, &t, None));
+    ctx.redirect(path)
+}
+
+/// The step an answer of the password login leads to, if it is not a refusal.
+fn flow_step(e: &ApiError) -> Option<Step> {
+    let s = |k: &str| e.extra.get(k).and_then(Value::as_str).map(str::to_owned);
+    match e.error {
+        Error::SecondFactorRequired => Some(Step::SecondFactor {
+            challenge: s("challenge")?,
+            methods: e
+                .extra
+                .get("methods")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            token_id: s("token_id"),
+            sent_to: s("sent_to"),
+        }),
+        Error::PasswordChangeRequired => Some(Step::PasswordChange {
+            token: s("password_change_token")?,
+            reason: s("reason").unwrap_or_default(),
+        }),
+        _ => None,
+    }
+}
+
+fn login_again(state: &AppState, ctx: Ctx, f: &LoginForm, e: &Error) -> Response {
+    let page = LoginPage {
+        base: ctx.base(state, "login.title"),
+        login_id: f.login_id.chars().take(256).collect(),
+        return_to: f.return_to.clone(),
+        notice: None,
+        error: Some(Shown::new(e, ctx.lang)),
+    };
+    ctx.render(status_of(e), &page)
+}
+
+#[derive(Template)]
+#[template(path = "second_factor.html")]
+struct SecondFactorPage {
+    base: Base,
+    email: bool,
+    sent_to: String,
+    token_id: String,
+    remember: bool,
+    notice: Option<String>,
+    error: Option<Shown>,
+}
+
+fn current_flow(state: &AppState, ctx: &Ctx) -> Option<Flow> {
+    state.pages.flow(state, ctx.cookie(FLOW_COOKIE))
+}
+
+fn second_factor_view(
+    state: &AppState,
+    ctx: Ctx,
+    flow: &Flow,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<&Error>,
+) -> Response {
+    let Step::SecondFactor {
+        methods,
+        token_id,
+        sent_to,
+        ..
+    } = &flow.step
+    else {
+        return ctx.redirect("/login");
+    };
+    let email = methods.iter().any(|m| m == email_code::METHOD);
+    let method = if email {
+        email_code::METHOD
+    } else if token_id.is_some() {
+        "token"
+    } else {
+        "totp"
+    };
+    let page = SecondFactorPage {
+        base: ctx.base(state, "sf.title"),
+        email,
+        sent_to: sent_to.clone().unwrap_or_default(),
+        token_id: token_id.clone().unwrap_or_default(),
+        remember: state.settings.devices.allows(method),
+        notice,
+        error: error.map(|e| Shown::new(e, ctx.lang)),
+    };
+    ctx.render(status, &page)
+}
+
+async fn second_factor_page(State(state): State<AppState>, ctx: Ctx) -> Response {
+    let notice = (query_param(&ctx.query, "done").as_deref() == Some("resync"))
+        .then(|| ctx.tx().t("resync.done").to_owned());
+    match current_flow(&state, &ctx) {
+        Some(flow) => second_factor_view(&state, ctx, &flow, StatusCode::OK, notice, None),
+        None => ctx.redirect("/login"),
+    }
+}
+
+#[derive(Deserialize)]
+struct SecondFactorForm {
+    csrf: String,
+    otp: String,
+    #[serde(default)]
+    remember: Option<String>,
+}
+
+async fn second_factor_submit(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    form: Result<Form<SecondFactorForm>, FormRejection>,
+) -> Response {
+    let Some(flow) = current_flow(&state, &ctx) else {
+        return error_page(&state, ctx, &Error::LoginFlowExpired);
+    };
+    let login_id = flow.login_id.clone();
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())) {
+        Ok(f) => f,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    let Step::SecondFactor { challenge, .. } = &flow.step else {
+        return ctx.redirect("/login");
+    };
+    let otp: String = f.otp.trim().chars().take(64).collect();
+    let remember = f.remember.is_some();
+    match auth::complete_second_factor(&state, &ctx.client, challenge, &otp, remember).await {
+        Ok(issued) => {
+            state.pages.end_flow(ctx.cookie(FLOW_COOKIE));
+            ctx.set_cookie(clear_cookie(FLOW_COOKIE));
+            ctx.set_cookie(cookie(SESSION_COOKIE, &issued.token, None));
+            if let Some(d) = &issued.device {
+                ctx.set_cookie(devices::cookie(
+                    &d.token,
+                    d.device.expires_at,
+                    state.clock.now(),
+                ));
+            }
+            ctx.redirect(&destination(flow.return_to.as_deref()))
+        }
+        Err(e) => {
+            let status = status_of(&e.error);
+            second_factor_view(&state, ctx, &flow, status, None, Some(&e.error))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "resync.html")]
+struct ResyncPage {
+    base: Base,
+    token_id: String,
+    error: Option<Shown>,
+}
+
+fn resync_view(
+    state: &AppState,
+    ctx: Ctx,
+    flow: &Flow,
+    status: StatusCode,
+    error: Option<&Error>,
+) -> Response {
+    let Step::SecondFactor {
+        token_id: Some(token_id),
+        ..
+    } = &flow.step
+    else {
+        return ctx.redirect("/login/second-factor");
+    };
+    let page = ResyncPage {
+        base: ctx.base(state, "resync.title"),
+        token_id: token_id.clone(),
+        error: error.map(|e| Shown::new(e, ctx.lang)),
+    };
+    ctx.render(status, &page)
+}
+
+async fn resync_page(State(state): State<AppState>, ctx: Ctx) -> Response {
+    match current_flow(&state, &ctx) {
+        Some(flow) => resync_view(&state, ctx, &flow, StatusCode::OK, None),
+        None => ctx.redirect("/login"),
+    }
+}
+
+#[derive(Deserialize)]
+struct ResyncForm {
+    csrf: String,
+    otp1: String,
+    otp2: String,
+}
+
+/// 同期ズレ補正 with two consecutive codes (the JSON API's `hwtoken::resync`), then back to the
+/// second factor with the same challenge.
+async fn resync_submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<ResyncForm>, FormRejection>,
+) -> Response {
+    let Some(flow) = current_flow(&state, &ctx) else {
+        return error_page(&state, ctx, &Error::LoginFlowExpired);
+    };
+    let login_id = flow.login_id.clone();
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())) {
+        Ok(f) => f,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    let Step::SecondFactor { challenge, .. } = &flow.step else {
+        return ctx.redirect("/login");
+    };
+    let (otp1, otp2): (String, String) = (
+        f.otp1.trim().chars().take(64).collect(),
+        f.otp2.trim().chars().take(64).collect(),
+    );
+    let result = match auth::open_challenge(&state, challenge).await {
+        Ok((_, login)) => hwtoken::resync(&state, &ctx.client, &login, &otp1, &otp2)
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => ctx.redirect("/login/second-factor?done=resync"),
+        Err(e) => {
+            let status = status_of(&e.error);
+            resync_view(&state, ctx, &flow, status, Some(&e.error))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+async fn resend(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Response {
+    let Some(flow) = current_flow(&state, &ctx) else {
+        return error_page(&state, ctx, &Error::LoginFlowExpired);
+    };
+    let login_id = flow.login_id.clone();
+    if let Err(e) = accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())) {
+        return error_page(&state, ctx, &e);
+    }
+    let Step::SecondFactor { challenge, .. } = &flow.step else {
+        return ctx.redirect("/login");
+    };
+    match email_code::resend(&state, &ctx.client, challenge).await {
+        Ok(_) => {
+            let notice = sekisho_core::email_code::resent_notice(ctx.lang).to_owned();
+            second_factor_view(&state, ctx, &flow, StatusCode::OK, Some(notice), None)
+        }
+        Err(e) => {
+            let status = status_of(&e.error);
+            second_factor_view(&state, ctx, &flow, status, None, Some(&e.error))
+        }
+    }
+}
+
+/// The password rules as the pages show them (and the script checks them as the customer types).
+pub struct PolicyView {
+    pub min: usize,
+    pub max: usize,
+    pub mixed: bool,
+    pub ascii: bool,
+    pub history: usize,
+}
+
+impl PolicyView {
+    pub fn new(p: &PasswordPolicy, has_second_factor: bool) -> PolicyView {
+        PolicyView {
+            min: p.min_length_for(has_second_factor),
+            max: p.max_length,
+            mixed: p.require_letters_and_digits,
+            ascii: p.ascii_only,
+            history: p.history,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "password_change.html")]
+struct PasswordChangePage {
+    base: Base,
+    reason: &'static str,
+    login_id: String,
+    policy: PolicyView,
+    error: Option<Shown>,
+}
+
+async fn password_change_view(
+    state: &AppState,
+    ctx: Ctx,
+    flow: &Flow,
+    status: StatusCode,
+    error: Option<Shown>,
+) -> Response {
+    let Step::PasswordChange { reason, .. } = &flow.step else {
+        return ctx.redirect("/login");
+    };
+    let has_second_factor = match state.store.get_login(&flow.login_id).await {
+        Ok(Some(l)) => l.has_second_factor(),
+        _ => false,
+    };
+    let reason = match reason.as_str() {
+        "expired" => ctx.tx().t("pc.reason.expired"),
+        _ => ctx.tx().t("pc.reason.temporary"),
+    };
+    let page = PasswordChangePage {
+        base: ctx.base(state, "pc.title"),
+        reason,
+        login_id: flow.login_id.clone(),
+        policy: PolicyView::new(&state.settings.password_policy, has_second_factor),
+        error,
+    };
+    ctx.render(status, &page)
+}
+
+async fn password_change_page(State(state): State<AppState>, ctx: Ctx) -> Response {
+    match current_flow(&state, &ctx) {
+        Some(flow) => password_change_view(&state, ctx, &flow, StatusCode::OK, None).await,
+        None => ctx.redirect("/login"),
+    }
+}
+
+#[derive(Deserialize)]
+struct PasswordChangeForm {
+    csrf: String,
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+async fn password_change_submit(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    form: Result<Form<PasswordChangeForm>, FormRejection>,
+) -> Response {
+    let Some(flow) = current_flow(&state, &ctx) else {
+        return error_page(&state, ctx, &Error::LoginFlowExpired);
+    };
+    let login_id = flow.login_id.clone();
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())) {
+        Ok(f) => f,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    let Step::PasswordChange { token: t, .. } = &flow.step else {
+        return ctx.redirect("/login");
+    };
+    if f.new_password != f.confirm_password {
+        let shown = Shown {
+            message: ctx.tx().t("pc.mismatch").to_owned(),
+            code: "",
+        };
+        return password_change_view(&state, ctx, &flow, StatusCode::BAD_REQUEST, Some(shown))
+            .await;
+    }
+    if f.current_password.len() > 1024 || f.new_password.len() > 1024 {
+        let e = Error::InvalidRequest(String::new());
+        let shown = Shown::new(&e, ctx.lang);
+        return password_change_view(&state, ctx, &flow, status_of(&e), Some(shown)).await;
+    }
+    let now = state.clock.now();
+    let session = match state.store.get_session(&token::hash(t)).await {
+        Ok(Some(s))
+            if s.is_active(&state.settings.session, now)
+                && s.purpose == SessionPurpose::PasswordChange =>
+        {
+            s
+        }
+        _ => return error_page(&state, ctx, &Error::LoginFlowExpired),
+    };
+    let result = auth::change_password(
+        &state,
+        &ctx.client,
+        &session,
+        &f.current_password,
+        &f.new_password,
+    )
+    .await;
+    match result {
+        Ok(_) => {
+            state.pages.end_flow(ctx.cookie(FLOW_COOKIE));
+            ctx.set_cookie(clear_cookie(FLOW_COOKIE));
+            let back = match &flow.return_to {
+                Some(r) => format!("/login?done=password&return_to={}", percent_encode(r)),
+                None => "/login?done=password".to_owned(),
+            };
+            ctx.redirect(&back)
+        }
+        Err(e) => {
+            let shown = Shown::new(&e.error, ctx.lang);
+            password_change_view(&state, ctx, &flow, status_of(&e.error), Some(shown)).await
+        }
+    }
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Response {
+    if let Err(e) = accept(&state, &ctx, form, |f| &f.csrf, |_| None) {
+        return error_page(&state, ctx, &e);
+    }
+    if let Some(s) = super::account::session(&state, &ctx).await {
+        if let Err(e) = auth::logout(&state, &ctx.client, &s).await {
+            return error_page(&state, ctx, &e.error);
+        }
+    }
+    ctx.set_cookie(clear_cookie(SESSION_COOKIE));
+    ctx.redirect("/login?done=logout")
+}

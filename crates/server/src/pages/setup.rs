@@ -1,0 +1,315 @@
+//! The setup wizard (as CQG's MY.CQG shows it): from an operator's setup link, 1. set the
+//! password (the policy shown and checked as the customer types, and by the server) → 2.1
+//! register the authenticator app's key → 2.2 validate a code → finish. The step is derived from
+//! what is stored (the password set after the link was made, the app active), so reloading or
+//! going back is safe; the link is marked used when the wizard finishes, and an expired, used or
+//! replaced link gets a page that says whom to contact.
+
+use super::login::{accept, PolicyView};
+use super::{error_page, status_of, Base, Ctx, Shown};
+use crate::auth::{self, event};
+use crate::routes::admin_setup::link_hash;
+use crate::routes::factors;
+use crate::state::AppState;
+use crate::totp;
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use base64::Engine;
+use sekisho_core::audit::{Actor, EventType};
+use sekisho_core::login::{Login, SecondFactor};
+use sekisho_core::Error;
+use sekisho_store::{FactorState, SetupLink};
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/setup/{token}", get(wizard))
+        .route("/setup/{token}/password", post(set_password))
+        .route("/setup/{token}/totp", post(confirm_totp))
+}
+
+/// Where the wizard stands.
+enum Stage {
+    Password,
+    Totp,
+    Done,
+}
+
+async fn open_link(state: &AppState, tok: &str) -> Result<(SetupLink, Login), Error> {
+    if tok.len() > 128 {
+        return Err(Error::SetupLinkInvalid);
+    }
+    let link = state
+        .store
+        .find_setup_link(&link_hash(state, tok))
+        .await
+        .map_err(|_| Error::Internal)?
+        .filter(|l| l.is_open(state.clock.now()))
+        .ok_or(Error::SetupLinkInvalid)?;
+    let login = state
+        .store
+        .get_login(&link.login_id)
+        .await
+        .map_err(|_| Error::Internal)?
+        .filter(|l| !l.disabled)
+        .ok_or(Error::SetupLinkInvalid)?;
+    Ok((link, login))
+}
+
+async fn stage(state: &AppState, link: &SetupLink, login: &Login) -> Result<Stage, Error> {
+    let password_done = !login.password_temporary
+        && login.password_hash.is_some()
+        && login
+            .password_changed_at
+            .is_some_and(|t| t >= link.created_at);
+    if link.set_password && !password_done {
+        return Ok(Stage::Password);
+    }
+    // The wizard registers the authenticator app for logins that use it; e-mail codes need no
+    // registration, and tokens are registered at their first login (利用開始登録).
+    let app = matches!(login.second_factor, SecondFactor::Totp | SecondFactor::Any);
+    if link.set_second_factor && app {
+        let active = totp::active_totp(state, login.id)
+            .await
+            .map_err(|e| e.error)?
+            .is_some();
+        if !active {
+            return Ok(Stage::Totp);
+        }
+    }
+    Ok(Stage::Done)
+}
+
+#[derive(Template)]
+#[template(path = "setup_password.html")]
+struct PasswordPage {
+    base: Base,
+    token: String,
+    login_id: String,
+    policy: PolicyView,
+    error: Option<Shown>,
+}
+
+#[derive(Template)]
+#[template(path = "totp.html")]
+struct TotpPage {
+    base: Base,
+    confirm_action: String,
+    reveal: bool,
+    qr_data_uri: String,
+    secret: String,
+    account_name: String,
+    issuer: String,
+    digits: u32,
+    error: Option<Shown>,
+}
+
+#[derive(Template)]
+#[template(path = "setup_done.html")]
+struct DonePage {
+    base: Base,
+}
+
+async fn wizard(State(state): State<AppState>, ctx: Ctx, Path(tok): Path<String>) -> Response {
+    show(&state, ctx, &tok, StatusCode::OK, None).await
+}
+
+async fn show(
+    state: &AppState,
+    ctx: Ctx,
+    tok: &str,
+    status: StatusCode,
+    shown: Option<Shown>,
+) -> Response {
+    let (link, login) = match open_link(state, tok).await {
+        Ok(x) => x,
+        Err(e) => return error_page(state, ctx, &e),
+    };
+    match stage(state, &link, &login).await {
+        Err(e) => error_page(state, ctx, &e),
+        Ok(Stage::Password) => {
+            let page = PasswordPage {
+                base: ctx.base(state, "setup.password_title"),
+                token: tok.to_owned(),
+                login_id: login.login_id.clone(),
+                policy: PolicyView::new(&state.settings.password_policy, link.set_second_factor),
+                error: shown,
+            };
+            ctx.render(status, &page)
+        }
+        Ok(Stage::Totp) => totp_page(state, ctx, tok, &login, status, shown).await,
+        Ok(Stage::Done) => {
+            let ev = event(
+                state,
+                EventType::SetupLinkUsed,
+                Some(&login.login_id),
+                Actor::SelfService,
+                &ctx.client,
+                "setup wizard finished",
+            );
+            // A second finish (reload) finds the link used and shows the invalid-link page.
+            match state
+                .store
+                .finish_setup_link(link.id, state.clock.now(), &ev)
+                .await
+            {
+                Ok(true) => {
+                    let page = DonePage {
+                        base: ctx.base(state, "setup.done_title"),
+                    };
+                    ctx.render(StatusCode::OK, &page)
+                }
+                Ok(false) => error_page(state, ctx, &Error::SetupLinkInvalid),
+                Err(_) => error_page(state, ctx, &Error::Internal),
+            }
+        }
+    }
+}
+
+async fn totp_page(
+    state: &AppState,
+    ctx: Ctx,
+    tok: &str,
+    login: &Login,
+    status: StatusCode,
+    error: Option<Shown>,
+) -> Response {
+    // A pending enrolment that is still good is shown again; otherwise a new one begins.
+    let pending = match factors::totp_factor(state, login).await {
+        Ok(Some(f))
+            if f.state != FactorState::Active
+                && f.expires_at.is_none_or(|e| state.clock.now() < e) =>
+        {
+            Some(f)
+        }
+        Ok(_) => None,
+        Err(e) => return error_page(state, ctx, &e.error),
+    };
+    let f = match pending {
+        Some(f) => f,
+        None => match factors::begin_totp(state, &ctx.client, login).await {
+            Ok(f) => f,
+            Err(e) => return error_page(state, ctx, &e.error),
+        },
+    };
+    let key = match factors::totp_key(state, login, &f) {
+        Ok(k) => k,
+        Err(e) => return error_page(state, ctx, &e.error),
+    };
+    let b64 = base64::engine::general_purpose::STANDARD.encode(key.qr_svg.as_bytes());
+    let page = TotpPage {
+        base: ctx.base(state, "totp.title"),
+        confirm_action: format!("/setup/{tok}/totp"),
+        reveal: false,
+        qr_data_uri: format!("data:image/svg+xml;base64,{b64}"),
+        secret: key.secret,
+        account_name: key.account_name,
+        issuer: key.issuer,
+        digits: key.params.digits,
+        error,
+    };
+    ctx.render(status, &page)
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    csrf: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+async fn set_password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(tok): Path<String>,
+    form: Result<Form<PasswordForm>, FormRejection>,
+) -> Response {
+    let (link, login) = match open_link(&state, &tok).await {
+        Ok(x) => x,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    let id = login.login_id.clone();
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
+        Ok(f) => f,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    if !matches!(stage(&state, &link, &login).await, Ok(Stage::Password)) {
+        return ctx.redirect(&format!("/setup/{tok}"));
+    }
+    if f.new_password != f.confirm_password {
+        let shown = Shown {
+            message: ctx.tx().t("pc.mismatch").to_owned(),
+            code: "",
+        };
+        return show(&state, ctx, &tok, StatusCode::BAD_REQUEST, Some(shown)).await;
+    }
+    if f.new_password.len() > 1024 {
+        let e = Error::InvalidRequest("password too long".into());
+        let shown = Shown::new(&e, ctx.lang);
+        return show(&state, ctx, &tok, status_of(&e), Some(shown)).await;
+    }
+    // The password the newcomer chooses: the same policy and history checks as any change.
+    let hash = match auth::new_password_hash(&state, &login, &f.new_password).await {
+        Ok(h) => h,
+        Err(e) => {
+            let shown = Shown::new(&e.error, ctx.lang);
+            return show(&state, ctx, &tok, status_of(&e.error), Some(shown)).await;
+        }
+    };
+    let ev = event(
+        &state,
+        EventType::PasswordSet,
+        Some(&login.login_id),
+        Actor::SelfService,
+        &ctx.client,
+        "password set in the setup wizard",
+    );
+    let now = state.clock.now();
+    match state
+        .store
+        .set_password(login.id, &hash, false, now, None, &ev)
+        .await
+    {
+        Ok(_) => ctx.redirect(&format!("/setup/{tok}")),
+        Err(_) => error_page(&state, ctx, &Error::Internal),
+    }
+}
+
+#[derive(Deserialize)]
+struct OtpForm {
+    csrf: String,
+    otp: String,
+}
+
+async fn confirm_totp(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(tok): Path<String>,
+    form: Result<Form<OtpForm>, FormRejection>,
+) -> Response {
+    let (link, login) = match open_link(&state, &tok).await {
+        Ok(x) => x,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    let id = login.login_id.clone();
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
+        Ok(f) => f,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    if !matches!(stage(&state, &link, &login).await, Ok(Stage::Totp)) {
+        return ctx.redirect(&format!("/setup/{tok}"));
+    }
+    let otp: String = f.otp.trim().chars().take(64).collect();
+    match factors::confirm_totp(&state, &ctx.client, &login, &otp).await {
+        Ok(_) => ctx.redirect(&format!("/setup/{tok}")),
+        Err(e) => {
+            let shown = Some(Shown::new(&e.error, ctx.lang));
+            totp_page(&state, ctx, &tok, &login, status_of(&e.error), shown).await
+        }
+    }
+}

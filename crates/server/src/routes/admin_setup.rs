@@ -1,0 +1,99 @@
+//! Setup links (issue 6): an operator makes a single-use, expiring link to the hosted setup
+//! wizard, where the newcomer sets a password and registers the authenticator app.
+
+use super::admin_logins::load;
+use crate::auth::event;
+use crate::error::ApiError;
+use crate::extract::{Client, Json, Path, Staff};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::Router;
+use sekisho_core::audit::EventType;
+use sekisho_core::{token, Error};
+use sekisho_store::NewSetupLink;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Default lifetime of a setup link (7 days) and the longest allowed (30 days).
+const DEFAULT_SECS: i64 = 7 * 86_400;
+const MAX_SECS: i64 = 30 * 86_400;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/logins/{login_id}/setup-link", post(create))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    #[serde(default = "yes")]
+    password: bool,
+    #[serde(default = "yes")]
+    second_factor: bool,
+    expires_in_secs: Option<i64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The keyed hash a setup link's token is kept as.
+pub(crate) fn link_hash(state: &AppState, tok: &str) -> String {
+    state.secrets.code_hash("sekisho-setup-link", tok)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    Client(client): Client,
+    Path(login_id): Path<String>,
+    Json(body): Json<Body>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    let login = load(&state, &login_id).await?;
+    if !body.password && !body.second_factor {
+        return Err(Error::InvalidRequest("password or second_factor must be true".into()).into());
+    }
+    let secs = body.expires_in_secs.unwrap_or(DEFAULT_SECS);
+    if !(60..=MAX_SECS).contains(&secs) {
+        return Err(
+            Error::InvalidRequest(format!("expires_in_secs must be 60 to {MAX_SECS}")).into(),
+        );
+    }
+    let now = state.clock.now();
+    let tok = token::generate("skst", state.rng.as_ref());
+    let actor = caller.actor();
+    let new = NewSetupLink {
+        token_hash: link_hash(&state, &tok),
+        login_pk: login.id,
+        set_password: body.password,
+        set_second_factor: body.second_factor,
+        created_by: format!("api_token:{}:{}", caller.0.id, caller.0.name),
+        now,
+        expires_at: now.plus_secs(secs),
+    };
+    let what = format!(
+        "setup link created (password: {}, second factor: {}; older unused links revoked)",
+        body.password, body.second_factor
+    );
+    let ev = event(
+        &state,
+        EventType::SetupLinkCreated,
+        Some(&login.login_id),
+        actor,
+        &client,
+        what,
+    );
+    let link = state.store.create_setup_link(&new, &ev).await?;
+    let base = state.settings.public_url.trim_end_matches('/');
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({
+            "login_id": login.login_id,
+            "url": format!("{base}/setup/{tok}"),
+            "password": link.set_password,
+            "second_factor": link.set_second_factor,
+            "expires_at": link.expires_at.to_rfc3339(),
+        })),
+    ))
+}

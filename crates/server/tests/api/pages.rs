@@ -1,0 +1,401 @@
+//! The hosted pages over plain HTTP (the browser journeys are in `browser.rs`): headers,
+//! cookies, form tokens, `return_to`, rate limits, and a password login through the form.
+
+use crate::common::{ok, spawn_app, TestApp};
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::{Client, Response, StatusCode};
+
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+                   script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// A browser without redirects or a cookie jar: the test carries the cookies.
+pub struct Browser {
+    http: Client,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    pub fn new() -> Browser {
+        Browser {
+            http: ok(Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn keep(&mut self, headers: &HeaderMap) {
+        for v in headers.get_all(SET_COOKIE) {
+            let v = v.to_str().unwrap_or_default();
+            let pair = v.split(';').next().unwrap_or_default();
+            if let Some((k, val)) = pair.split_once('=') {
+                self.cookies.retain(|(n, _)| n != k);
+                if !val.is_empty() {
+                    self.cookies.push((k.to_owned(), val.to_owned()));
+                }
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub async fn get(&mut self, app: &TestApp, path: &str) -> (StatusCode, HeaderMap, String) {
+        let r = ok(self
+            .http
+            .get(format!("{}{path}", app.url))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await);
+        self.read(r).await
+    }
+
+    pub async fn post(
+        &mut self,
+        app: &TestApp,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, String) {
+        let r = ok(self
+            .http
+            .post(format!("{}{path}", app.url))
+            .header("cookie", self.cookie_header())
+            .form(form)
+            .send()
+            .await);
+        self.read(r).await
+    }
+
+    async fn read(&mut self, r: Response) -> (StatusCode, HeaderMap, String) {
+        let status = r.status();
+        let headers = r.headers().clone();
+        self.keep(&headers);
+        (status, headers, ok(r.text().await))
+    }
+}
+
+pub fn csrf(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> &'a str {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn pages_have_strict_headers_and_host_cookies_and_speak_both_languages() {
+    let app = spawn_app().await;
+    let mut b = Browser::new();
+    let (status, h, html) = b.get(&app, "/login").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(header(&h, "content-security-policy"), CSP);
+    assert_eq!(header(&h, "x-frame-options"), "DENY");
+    assert_eq!(header(&h, "referrer-policy"), "no-referrer");
+    assert_eq!(header(&h, "cache-control"), "no-store");
+    assert_eq!(header(&h, "content-language"), "ja");
+    assert!(header(&h, "content-type").starts_with("text/html"));
+    let set = header(&h, "set-cookie");
+    assert!(set.starts_with("__Host-sekisho_form="), "{set}");
+    for attr in ["Path=/", "Secure", "HttpOnly", "SameSite=Lax"] {
+        assert!(set.contains(attr), "{set}");
+    }
+    assert!(html.contains("<html lang=\"ja\">") && html.contains("ログインID"));
+    assert!(
+        html.contains("関所証券"),
+        "the firm's name (mail.firm_name) is shown"
+    );
+    assert!(
+        html.contains("href=\"/login?lang=en\""),
+        "the English switch"
+    );
+    let (_, h, html) = b.get(&app, "/login?lang=en").await;
+    assert_eq!(header(&h, "content-language"), "en");
+    assert!(html.contains("<html lang=\"en\">") && html.contains("Login ID"));
+    // The choice sticks (cookie).
+    let (_, _, html) = b.get(&app, "/login").await;
+    assert!(html.contains("Login ID"));
+    // The stylesheet and script come from the server itself.
+    let (status, h, css) = b.get(&app, "/assets/pages.css").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(header(&h, "content-type").starts_with("text/css") && css.contains("--brand"));
+    let (_, _, brand) = b.get(&app, "/assets/brand.css").await;
+    assert!(brand.contains("--brand: #1f4e79"));
+}
+
+#[tokio::test]
+async fn forms_without_their_token_are_refused() {
+    let app = spawn_app().await;
+    let mut b = Browser::new();
+    let (status, _, html) = b
+        .post(
+            &app,
+            "/login",
+            &[("csrf", "x"), ("login_id", "a"), ("password", "b")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("SKS-WEB-0001"), "{html}");
+    // With the cookie but a token from elsewhere.
+    b.get(&app, "/login").await;
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/login",
+            &[("csrf", "forged"), ("login_id", "a"), ("password", "b")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn return_to_must_be_on_the_allow_list() {
+    let app = spawn_app().await;
+    let mut b = Browser::new();
+    let (status, _, html) = b
+        .get(&app, "/login?return_to=https%3A%2F%2Fevil.example%2F")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("SKS-WEB-0003"));
+    // Smuggled into the form instead.
+    let (_, _, html) = b.get(&app, "/login").await;
+    let token = csrf(&html);
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/login",
+            &[
+                ("csrf", &token),
+                ("login_id", "a"),
+                ("password", "b"),
+                ("return_to", "https://trade.example.co.jp.evil.jp/"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_password_login_through_the_form_returns_to_the_app_with_a_session_cookie() {
+    let app = spawn_app().await;
+    app.create_login("yamada", "kabu2026xyz").await;
+    let mut b = Browser::new();
+    let back = "https://trade.example.co.jp/home?tab=1";
+    let (_, _, html) = b
+        .get(
+            &app,
+            "/login?return_to=https%3A%2F%2Ftrade.example.co.jp%2Fhome%3Ftab%3D1",
+        )
+        .await;
+    assert!(html.contains(&format!("value=\"{}\"", back.replace('&', "&amp;"))));
+    let token = csrf(&html);
+    // A wrong password: the page again, with the domain error's message and code.
+    let (status, _, html) = b
+        .post(
+            &app,
+            "/login",
+            &[
+                ("csrf", &token),
+                ("login_id", "yamada"),
+                ("password", "wrong1234"),
+                ("return_to", back),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        html.contains("SKS-LGN-0001") || html.contains("SKS-"),
+        "{html}"
+    );
+    assert!(html.contains("role=\"alert\""));
+    let (status, h, _) = b
+        .post(
+            &app,
+            "/login",
+            &[
+                ("csrf", &token),
+                ("login_id", "yamada"),
+                ("password", "kabu2026xyz"),
+                ("return_to", back),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let via = header(&h, LOCATION.as_str()).to_owned();
+    assert_eq!(
+        via,
+        "/login/return?to=https%3A%2F%2Ftrade.example.co.jp%2Fhome%3Ftab%3D1"
+    );
+    let set = header(&h, "set-cookie");
+    assert!(set.contains("__Host-sekisho_session=skss"), "{set}");
+    // The same-origin hop (form-action 'self' covers redirects) checks the allow-list again.
+    let (status, _, html) = b.get(&app, &via).await;
+    assert_eq!(status, StatusCode::OK);
+    let escaped = back.replace('&', "&amp;");
+    assert!(
+        html.contains(&format!("content=\"0;url={escaped}\"")),
+        "{html}"
+    );
+    assert!(html.contains(&format!("href=\"{escaped}\"")));
+    let (status, _, _) = b
+        .get(&app, "/login/return?to=https%3A%2F%2Fevil.example%2F")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, html) = b.get(&app, "/account/security").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("yamada") && html.contains("未登録"));
+    // Logout ends the session.
+    let token = csrf(&html);
+    let (status, h, _) = b.post(&app, "/logout", &[("csrf", &token)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(header(&h, LOCATION.as_str()), "/login?done=logout");
+    let (status, h, _) = b.get(&app, "/account/security").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(header(&h, LOCATION.as_str()), "/login");
+    assert_eq!(app.count_events("yamada", "session_revoked").await, 1);
+}
+
+#[tokio::test]
+async fn forms_are_rate_limited_per_login() {
+    let app = spawn_app().await;
+    let mut b = Browser::new();
+    let (_, _, html) = b.get(&app, "/login").await;
+    let token = csrf(&html);
+    let mut last = StatusCode::OK;
+    let mut body = String::new();
+    for _ in 0..21 {
+        let (status, _, html) = b
+            .post(
+                &app,
+                "/login",
+                &[("csrf", &token), ("login_id", "nobody"), ("password", "x")],
+            )
+            .await;
+        last = status;
+        body = html;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    assert!(body.contains("SKS-WEB-0002"));
+    // A minute later the counter starts again.
+    app.clock.advance(60);
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/login",
+            &[("csrf", &token), ("login_id", "nobody"), ("password", "x")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn settings_changes_need_a_fresh_proof_and_touch_only_the_customers_own_sessions() {
+    let app = spawn_app().await;
+    app.create_login("yamada", "kabu2026xyz").await;
+    // Another session of the same customer (an app).
+    let other = app.session("yamada", "kabu2026xyz").await;
+    let mut b = Browser::new();
+    let (_, _, html) = b.get(&app, "/login").await;
+    let token = csrf(&html);
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/login",
+            &[
+                ("csrf", &token),
+                ("login_id", "yamada"),
+                ("password", "kabu2026xyz"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, html) = b.get(&app, "/account/security").await;
+    assert!(html.contains("action=\"/account/reauth\""));
+    // Without the proof: asked to confirm first; nothing changes.
+    let (status, _, html) = b
+        .post(
+            &app,
+            "/account/notifications",
+            &[("csrf", &token), ("on", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("ご本人確認のため"), "{html}");
+    // A wrong password counts as a failure (the lock of the foundation).
+    let (status, _, html) = b
+        .post(
+            &app,
+            "/account/reauth",
+            &[("csrf", &token), ("password", "wrong9999")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(html.contains("SKS-"));
+    assert_eq!(app.count_events("yamada", "step_up_failed").await, 1);
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/account/reauth",
+            &[("csrf", &token), ("password", "kabu2026xyz")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/account/notifications",
+            &[("csrf", &token), ("on", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, html) = b.get(&app, "/account/security?done=notify").await;
+    assert!(html.contains("id=\"notify-state\">受け取る"), "{html}");
+    // The other session is listed and can be ended; a stranger's id cannot.
+    let r = app.get("/api/v1/me", Some(&other)).await;
+    let me: serde_json::Value = ok(r.json().await);
+    let other_id = html
+        .split("name=\"id\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!other_id.is_empty(), "{me}");
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/account/sessions/revoke",
+            &[("csrf", &token), ("id", "999999")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/account/sessions/revoke",
+            &[("csrf", &token), ("id", &other_id)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let r = app.get("/api/v1/me", Some(&other)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // The proof lasts five minutes.
+    app.clock.advance(301);
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/account/notifications",
+            &[("csrf", &token), ("on", "0")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

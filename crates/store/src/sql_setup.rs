@@ -1,0 +1,111 @@
+//! The SQL implementation of [`SetupStore`].
+
+use crate::setup::{NewSetupLink, SetupLink, SetupStore};
+use crate::sql::{db_err, insert_audit, opt_ts, ts, SqlStore};
+use crate::StoreResult;
+use async_trait::async_trait;
+use sekisho_core::audit::NewAuditEvent;
+use sekisho_core::Timestamp;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+const COLS: &str = "s.id, s.login_pk, l.login_id, s.set_password, s.set_second_factor, \
+                    s.created_by, s.created_at, s.expires_at, s.used_at, s.revoked_at";
+
+fn from_row(r: &AnyRow) -> Result<SetupLink, sqlx::Error> {
+    Ok(SetupLink {
+        id: r.try_get("id")?,
+        login_pk: r.try_get("login_pk")?,
+        login_id: r.try_get("login_id")?,
+        set_password: r.try_get::<i64, _>("set_password")? != 0,
+        set_second_factor: r.try_get::<i64, _>("set_second_factor")? != 0,
+        created_by: r.try_get("created_by")?,
+        created_at: ts(r, "created_at")?,
+        expires_at: ts(r, "expires_at")?,
+        used_at: opt_ts(r, "used_at")?,
+        revoked_at: opt_ts(r, "revoked_at")?,
+    })
+}
+
+#[async_trait]
+impl SetupStore for SqlStore {
+    async fn create_setup_link(
+        &self,
+        new: &NewSetupLink,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<SetupLink> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        sqlx::query(
+            "UPDATE setup_links SET revoked_at = $2 \
+             WHERE login_pk = $1 AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(new.login_pk)
+        .bind(new.now.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO setup_links (token_hash, login_pk, set_password, set_second_factor, \
+             created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             RETURNING id",
+        )
+        .bind(new.token_hash.clone())
+        .bind(new.login_pk)
+        .bind(i64::from(new.set_password))
+        .bind(i64::from(new.set_second_factor))
+        .bind(new.created_by.clone())
+        .bind(new.now.0)
+        .bind(new.expires_at.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLS} FROM setup_links s JOIN logins l ON l.id = s.login_pk WHERE s.id = $1"
+        ))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let link = from_row(&row).map_err(db_err)?;
+        insert_audit(&mut tx, audit).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(link)
+    }
+
+    async fn find_setup_link(&self, token_hash: &str) -> StoreResult<Option<SetupLink>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLS} FROM setup_links s JOIN logins l ON l.id = s.login_pk \
+             WHERE s.token_hash = $1"
+        ))
+        .bind(token_hash.to_owned())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db_err)?;
+        row.map(|r| from_row(&r)).transpose().map_err(db_err)
+    }
+
+    async fn finish_setup_link(
+        &self,
+        id: i64,
+        now: Timestamp,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let done = sqlx::query(
+            "UPDATE setup_links SET used_at = $2 WHERE id = $1 AND used_at IS NULL \
+             AND revoked_at IS NULL AND expires_at > $2",
+        )
+        .bind(id)
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected()
+            == 1;
+        if done {
+            insert_audit(&mut tx, audit).await.map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(done)
+    }
+}

@@ -1,0 +1,262 @@
+// Customer journeys through Sekisho's hosted pages in a real browser (chromium via
+// playwright-core). Started by crates/server/tests/api/browser.rs, which passes:
+//   SEKISHO_URL          the server under test
+//   SEKISHO_CONTROL_URL  the test harness's control endpoint (server time, clock, mailbox)
+//   SEKISHO_CHROMIUM     the chromium binary
+//   SEKISHO_SCREENSHOTS  where to keep a screenshot of each page
+import { chromium } from "playwright-core";
+import { execFileSync } from "node:child_process";
+
+const url = process.env.SEKISHO_URL;
+const ctl = process.env.SEKISHO_CONTROL_URL;
+const shots = process.env.SEKISHO_SCREENSHOTS;
+const APP = "https://trade.example.co.jp/home";
+
+const now = async () => (await fetch(`${ctl}/now`)).text();
+const advance = async (secs) => fetch(`${ctl}/advance?secs=${secs}`, { method: "POST" });
+const mail = async (to) =>
+  (await fetch(`${ctl}/mail?to=${encodeURIComponent(to)}&kind=email_code`)).json();
+const totp = (key, t) =>
+  execFileSync("oathtool", ["--totp", "-b", key, "--now", `@${t}`]).toString().trim();
+const shot = (page, name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+function expect(cond, what) {
+  if (!cond) throw new Error(`expected: ${what}`);
+}
+async function text(page) {
+  return page.locator("main").innerText();
+}
+async function submit(page) {
+  await Promise.all([page.waitForLoadState("load"), page.locator("main form button[type=submit]").first().click()]);
+}
+
+let current = null; // the page to photograph if a journey fails
+
+async function newContext(browser, viewport) {
+  const ctx = await browser.newContext({ viewport, locale: "ja-JP" });
+  ctx.on("page", (p) => (current = p));
+  // The relying app the customer returns to.
+  await ctx.route("https://trade.example.co.jp/**", (r) =>
+    r.fulfill({ status: 200, contentType: "text/html", body: "<h1>Trade app</h1>" }),
+  );
+  return ctx;
+}
+
+async function loginWith(page, id, password) {
+  await page.fill("#login_id", id);
+  await page.fill("#password", password);
+  await submit(page);
+}
+
+// A newcomer from the setup link: 1. password → 2.1 key → 2.2 code → finish → log out → log in
+// with the app; the used link then gets its own page.
+async function setupWizard(browser) {
+  const ctx = await newContext(browser, { width: 390, height: 844 });
+  const page = await ctx.newPage();
+  const link = `${url}${process.env.SEKISHO_SETUP_PATH}`;
+  await page.goto(link);
+  expect((await text(page)).includes("1. パスワードの設定"), "step 1");
+  await page.locator("#new_password").pressSequentially("hana2026ko");
+  expect((await page.locator('li[data-rule="mixed"].met').count()) === 1, "live check: letters and digits");
+  await page.fill("#confirm_password", "hana2026ko");
+  await shot(page, "30-setup-1-password");
+  await submit(page);
+  expect((await text(page)).includes("時間ベース"), "step 2.1: time-based");
+  expect((await text(page)).includes("tanaka"), "step 2.1: account name");
+  await page.locator("details.key summary").click();
+  const key = (await page.locator("#secret-key").innerText()).trim();
+  await shot(page, "31-setup-2-key");
+  await page.fill("#otp", totp(key, await now()));
+  await submit(page);
+  expect((await text(page)).includes("初期設定が完了しました"), "finished");
+  await shot(page, "32-setup-done");
+  // The link is single-use.
+  await page.goto(link);
+  expect((await text(page)).includes("SKS-WEB-0005"), "used link page");
+  expect((await page.locator("footer").innerText()).includes("0120-000-000"), "whom to contact");
+  await shot(page, "33-setup-link-used");
+  // Log in with the new password and the app.
+  await advance(30);
+  await page.goto(`${url}/login`);
+  await loginWith(page, "tanaka", "hana2026ko");
+  await page.waitForURL(/\/login\/second-factor$/);
+  await page.fill("#otp", totp(key, await now()));
+  await submit(page);
+  await page.waitForURL(/\/account\/security$/);
+  expect((await text(page)).includes("利用中"), "app in use");
+  await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/logout'] button").click()]);
+  await page.waitForURL(/done=logout/);
+  await advance(30);
+  await loginWith(page, "tanaka", "hana2026ko");
+  await page.waitForURL(/\/login\/second-factor$/);
+  await page.fill("#otp", totp(key, await now()));
+  await submit(page);
+  await page.waitForURL(/\/account\/security$/);
+  await ctx.close();
+  console.log("setup wizard journey: ok");
+}
+
+// A temporary password → forced change → authenticator app from the settings → log out → TOTP.
+async function newcomer(browser) {
+  const ctx = await newContext(browser, { width: 390, height: 844 });
+  const page = await ctx.newPage();
+  await page.goto(`${url}/login?return_to=${encodeURIComponent(APP)}`);
+  expect((await page.title()).startsWith("ログイン"), "Japanese login page");
+  await shot(page, "01-login-ja-phone");
+  await loginWith(page, "sato", "Temp2026ab");
+  await page.waitForURL(/\/login\/password-change$/);
+  expect((await text(page)).includes("仮パスワード"), "temporary password reason");
+  await page.fill("#current_password", "Temp2026ab");
+  await page.locator("#new_password").pressSequentially("short");
+  expect((await page.locator('li[data-rule="length"].unmet').count()) === 1, "live check: too short");
+  await page.fill("#new_password", "");
+  await page.locator("#new_password").pressSequentially("Kabu2026new");
+  expect((await page.locator('li[data-rule="length"].met').count()) === 1, "live check: length met");
+  await page.fill("#confirm_password", "Kabu2026new");
+  await shot(page, "02-password-change");
+  await submit(page);
+  await page.waitForURL(/done=password/);
+  expect((await text(page)).includes("パスワードを変更しました"), "changed notice");
+  await shot(page, "03-password-changed");
+  await loginWith(page, "sato", "Kabu2026new");
+  await page.waitForURL(APP);
+  // Security settings: register the authenticator app.
+  await page.goto(`${url}/account/security`);
+  expect((await text(page)).includes("未登録"), "methods not registered");
+  await shot(page, "04-security-before");
+  await page.fill("#proof-1", "Kabu2026new");
+  await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/account/totp'] button").click()]);
+  expect((await text(page)).includes("時間ベース"), "time-based shown");
+  expect(!(await page.locator("#secret-key").isVisible()), "key hidden until 'show code'");
+  await shot(page, "05-totp-qr");
+  await page.locator("details.key summary").click();
+  const key = (await page.locator("#secret-key").innerText()).trim();
+  expect(/^[A-Z2-7]{16,}$/.test(key), `base32 key, got ${key}`);
+  await shot(page, "06-totp-key-shown");
+  await page.fill("#otp", "000000");
+  await submit(page);
+  expect((await page.locator("[role=alert]").innerText()).length > 0, "wrong code message");
+  await shot(page, "07-totp-wrong-code");
+  await page.fill("#otp", totp(key, await now()));
+  await submit(page);
+  await page.waitForURL(/done=totp/);
+  expect((await text(page)).includes("利用中"), "authenticator app in use");
+  await shot(page, "08-security-totp-registered");
+  // Still freshly re-authenticated: switch login notifications on.
+  await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/account/notifications'] button").click()]);
+  await page.waitForURL(/done=notify/);
+  expect((await page.locator("#notify-state").innerText()).includes("受け取る"), "notifications on");
+  await shot(page, "08b-security-notifications-on");
+  // コード再表示: a current code shows the same key again.
+  await advance(30);
+  await page.fill("#reveal-otp", totp(key, await now()));
+  await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/account/totp/reveal'] button").click()]);
+  await page.locator("details.key summary").click();
+  expect((await page.locator("#secret-key").innerText()).trim() === key, "same key shown again");
+  await shot(page, "08c-totp-key-again");
+  await page.goto(`${url}/account/security`);
+  await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/logout'] button").click()]);
+  await page.waitForURL(/done=logout/);
+  await shot(page, "09-logged-out");
+  // The next login asks for the app's code (a fresh one: each code counts once).
+  await advance(30);
+  await loginWith(page, "sato", "Kabu2026new");
+  await page.waitForURL(/\/login\/second-factor$/);
+  expect((await text(page)).includes("認証アプリ"), "TOTP prompt");
+  await shot(page, "10-second-factor-totp");
+  await page.fill("#otp", totp(key, await now()));
+  await submit(page);
+  await page.waitForURL(/\/account\/security$/);
+  await ctx.close();
+  console.log("newcomer journey: ok");
+}
+
+// E-mail codes: a wrong code, the right one; then an expired one and a re-issued one.
+async function emailCode(browser) {
+  const ctx = await newContext(browser, { width: 1024, height: 768 });
+  const page = await ctx.newPage();
+  await page.goto(`${url}/login`);
+  await loginWith(page, "suzuki", "kabu2026xyz");
+  await page.waitForURL(/\/login\/second-factor$/);
+  expect((await text(page)).includes("su***@example.co.jp"), "masked address");
+  await shot(page, "11-second-factor-email");
+  const first = await mail("suzuki@example.co.jp");
+  await page.fill("#otp", first.code === "000000" ? "111111" : "000000");
+  await submit(page);
+  expect((await page.locator("[role=alert]").innerText()).includes("認証コード"), "wrong code message");
+  await shot(page, "12-email-code-wrong");
+  await page.fill("#otp", first.code);
+  await submit(page);
+  await page.waitForURL(/\/account\/security$/);
+  await shot(page, "13-security-email");
+  await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/logout'] button").click()]);
+  // Expired: the code's lifetime passes before it is typed.
+  await loginWith(page, "suzuki", "kabu2026xyz");
+  await page.waitForURL(/\/login\/second-factor$/);
+  const second = await mail("suzuki@example.co.jp");
+  await advance(301);
+  await page.fill("#otp", second.code);
+  await submit(page);
+  expect((await page.locator("[role=alert]").innerText()).includes("有効期限"), "expired code message");
+  await shot(page, "14-email-code-expired");
+  // Re-issue (再発行) and use the new code.
+  await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/login/second-factor/resend'] button").click()]);
+  await shot(page, "15-email-code-reissued");
+  const third = await mail("suzuki@example.co.jp");
+  await page.fill("#otp", third.code);
+  await submit(page);
+  await page.waitForURL(/\/account\/security$/);
+  await ctx.close();
+  console.log("e-mail code journey: ok");
+}
+
+// The same in English.
+async function english(browser) {
+  const ctx = await newContext(browser, { width: 390, height: 844 });
+  const page = await ctx.newPage();
+  await page.goto(`${url}/login?lang=en`);
+  expect((await page.title()).startsWith("Log in"), "English login page");
+  await shot(page, "21-login-en");
+  await loginWith(page, "smith", "kabu2026xyz");
+  await page.waitForURL(/\/login\/second-factor$/);
+  expect((await text(page)).includes("authentication code"), "English prompt");
+  await shot(page, "22-second-factor-email-en");
+  const m = await mail("smith@example.co.jp");
+  await page.fill("#otp", m.code === "000000" ? "111111" : "000000");
+  await submit(page);
+  const alert = await page.locator("[role=alert]").innerText();
+  expect(/code/i.test(alert), `English wrong-code message, got ${alert}`);
+  await shot(page, "23-email-code-wrong-en");
+  await advance(301);
+  await page.fill("#otp", m.code);
+  await submit(page);
+  const expired = await page.locator("[role=alert]").innerText();
+  expect(/expired/i.test(expired), `English expired message, got ${expired}`);
+  await shot(page, "24-email-code-expired-en");
+  await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/login/second-factor/resend'] button").click()]);
+  const again = await mail("smith@example.co.jp");
+  await page.fill("#otp", again.code);
+  await submit(page);
+  await page.waitForURL(/\/account\/security$/);
+  expect((await text(page)).includes("Security settings"), "English settings");
+  await shot(page, "25-security-en");
+  await ctx.close();
+  console.log("English journey: ok");
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.SEKISHO_CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--headless", "--no-sandbox"],
+});
+try {
+  await setupWizard(browser);
+  await newcomer(browser);
+  await emailCode(browser);
+  await english(browser);
+} catch (e) {
+  if (current) await shot(current, "failure").catch(() => {});
+  if (current) console.error(`failed on ${current.url()}:\n${await current.locator("body").innerText().catch(() => "")}`);
+  throw e;
+} finally {
+  await browser.close();
+}
