@@ -13,6 +13,7 @@ pub mod mail;
 mod metrics;
 mod notify;
 pub mod operators;
+mod recovery;
 mod routes;
 mod state;
 pub mod system;

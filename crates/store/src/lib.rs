@@ -12,6 +12,7 @@ mod devices;
 mod factors;
 mod mail;
 mod operators;
+mod recovery;
 mod sql;
 mod sql_account;
 mod sql_audit;
@@ -20,6 +21,7 @@ mod sql_devices;
 mod sql_factors;
 mod sql_mail;
 mod sql_operators;
+mod sql_recovery;
 mod sql_tokens;
 pub mod testing;
 mod tokens;
@@ -37,6 +39,7 @@ pub use factors::{
 };
 pub use mail::{MailState, MailStore, NewMail, OutboxMail};
 pub use operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
+pub use recovery::{RecoveryStatus, RecoveryStore};
 pub use sql::{connect, ConnectOptions};
 pub use tokens::{
     AssignOutcome, ImportOutcome, NewToken, OtpToken, TokenQuery, TokenState, TokenStore,
@@ -223,7 +226,15 @@ pub struct ChainBreak {
 /// Everything Sekisho keeps. One implementation serves SQLite and PostgreSQL.
 #[async_trait]
 pub trait Store:
-    FactorStore + MailStore + AccountStore + DeviceStore + TokenStore + OperatorStore + Send + Sync
+    FactorStore
+    + MailStore
+    + AccountStore
+    + DeviceStore
+    + TokenStore
+    + OperatorStore
+    + RecoveryStore
+    + Send
+    + Sync
 {
     /// The backend in use.
     fn backend(&self) -> Backend;

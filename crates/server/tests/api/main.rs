@@ -19,6 +19,7 @@ mod mail;
 mod notifications;
 mod operators;
 mod passwords;
+mod recovery;
 mod rollout;
 mod sessions;
 mod tokens;
