@@ -195,6 +195,8 @@ pub struct ErasedCredentials {
     pub factors: u64,
     /// Tokens unassigned (back in stock).
     pub tokens: u64,
+    /// Recovery codes removed (used or not).
+    pub recovery_codes: u64,
     /// Sessions revoked.
     pub sessions: u64,
 }
@@ -367,7 +369,7 @@ pub trait Store:
     async fn factor_summaries(&self, login_pks: &[i64]) -> StoreResult<Vec<FactorSummary>>;
 
     /// Erases a login's password (it can no longer be used; the customer needs a new one) and/or
-    /// its second factors (app factors removed, tokens unassigned), revoking its sessions and
+    /// its second factors (app factors and recovery codes removed, tokens unassigned), revoking its sessions and
     /// familiar browsers, with the audit record, in one transaction.
     async fn erase_credentials(
         &self,
