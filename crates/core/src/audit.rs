@@ -119,6 +119,8 @@ event_types! {
     FactorAdded => ("second_factor_added", "second_factor", "二段階認証キー登録", "Second factor added"),
     FactorRevealed => ("second_factor_revealed", "second_factor", "二段階認証キー表示", "Second factor key shown"),
     FactorRemoved => ("second_factor_removed", "second_factor", "二段階認証キー削除", "Second factor removed"),
+    RecoveryCodesGenerated => ("recovery_codes_generated", "second_factor", "リカバリーコード発行", "Recovery codes generated"),
+    RecoveryCodeUsed => ("recovery_code_used", "second_factor", "リカバリーコード使用", "Recovery code used"),
     EmailCodeSent => ("email_code_sent", "second_factor", "メール認証コード送信", "E-mail code sent"),
     MailFailed => ("mail_failed", "mail", "メール送信失敗", "Mail failed"),
     TokensImported => ("tokens_imported", "token", "トークン取込", "Tokens imported"),

@@ -211,6 +211,9 @@ pub enum Error {
     /// The confirmation code for a new delivery address is wrong, expired or used up.
     #[error("confirmation code invalid")]
     ConfirmationCodeInvalid,
+    /// The recovery code is wrong or already used, or the login has none left.
+    #[error("recovery code invalid")]
+    RecoveryCodeInvalid,
     /// An active factor of this method exists.
     #[error("factor already registered")]
     FactorAlreadyRegistered,
@@ -353,6 +356,7 @@ impl Error {
             Error::EmailCodeResendTooSoon => "email_code_resend_too_soon",
             Error::EmailCodeResendLimit => "email_code_resend_limit",
             Error::ConfirmationCodeInvalid => "confirmation_code_invalid",
+            Error::RecoveryCodeInvalid => "recovery_code_invalid",
             Error::FactorAlreadyRegistered => "second_factor_already_registered",
             Error::FactorNotRegistered => "second_factor_not_registered",
             Error::EnrolmentExpired => "enrolment_expired",
@@ -421,6 +425,7 @@ impl Error {
             Error::EmailCodeResendTooSoon => "SKS-LGN-0013",
             Error::EmailCodeResendLimit => "SKS-LGN-0014",
             Error::ConfirmationCodeInvalid => "SKS-ACC-0006",
+            Error::RecoveryCodeInvalid => "SKS-LGN-0015",
             Error::FactorAlreadyRegistered => "SKS-FAC-0001",
             Error::FactorNotRegistered => "SKS-FAC-0002",
             Error::EnrolmentExpired => "SKS-FAC-0003",
@@ -504,6 +509,7 @@ impl Error {
             | Error::EmailCodeInvalid
             | Error::EmailCodeExpired
             | Error::EmailCodeExhausted
+            | Error::RecoveryCodeInvalid
             | Error::TokenCodesNotConsecutive
             | Error::TokenCodeUsed
             | Error::TokenCodeExpired
@@ -627,6 +633,10 @@ impl Error {
             Error::ConfirmationCodeInvalid => (
                 "確認コードに誤りがあるか、有効期限が切れています。もう一度お手続きください。",
                 "The confirmation code is wrong or has expired. Please start the change again.",
+            ),
+            Error::RecoveryCodeInvalid => (
+                "リカバリーコードに誤りがあるか、既に使用されています。所定回数連続して誤るとロックされます。",
+                "The recovery code is wrong or was already used. Repeated wrong codes lock it.",
             ),
             Error::FactorAlreadyRegistered => (
                 "認証アプリは既に登録されています(利用中)。変更する場合は利用停止してからお申し込みください。",
@@ -824,6 +834,7 @@ mod tests {
             Error::EmailCodeResendTooSoon,
             Error::EmailCodeResendLimit,
             Error::ConfirmationCodeInvalid,
+            Error::RecoveryCodeInvalid,
             Error::FactorAlreadyRegistered,
             Error::FactorNotRegistered,
             Error::EnrolmentExpired,

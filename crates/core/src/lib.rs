@@ -15,6 +15,7 @@ pub mod lang;
 pub mod login;
 pub mod otp;
 pub mod password;
+pub mod recovery;
 pub mod secret_box;
 pub mod session;
 pub mod token;

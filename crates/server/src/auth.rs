@@ -7,6 +7,7 @@ use crate::error::ApiError;
 use crate::hwtoken;
 use crate::mail::notices::Notice;
 use crate::notify;
+use crate::recovery;
 use crate::state::AppState;
 use crate::totp;
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
@@ -37,6 +38,8 @@ pub struct LoginExtras<'a> {
     pub otp: Option<&'a str>,
     /// The token of a familiar browser (cookie or app), which may skip the second factor.
     pub device_token: Option<&'a str>,
+    /// A recovery code sent together with the password in place of the second factor.
+    pub recovery_code: Option<&'a str>,
 }
 
 /// Checks login ID and password (and the one-time code, when given) and, if all rules pass,
@@ -215,6 +218,16 @@ async fn second_step(
             } else {
                 methods.first().copied().unwrap_or(SecondFactor::Totp)
             };
+            if let Some(code) = extras.recovery_code {
+                recovery::check(state, client, login, code).await?;
+                let spec = full_session(
+                    state,
+                    &["pwd", recovery::METHOD],
+                    "password + recovery code",
+                    None,
+                );
+                return open_session(state, client, login, spec).await;
+            }
             if let (None, Some(t)) = (otp, extras.device_token) {
                 if let Some(d) = devices::usable(state, login, t, asked.as_str()).await? {
                     let what = format!(
@@ -271,11 +284,14 @@ async fn required(
         }
         (_, _, token) => {
             let tok = token::generate("sksc", state.rng.as_ref());
-            let names: Vec<String> = methods
+            let mut names: Vec<String> = methods
                 .iter()
                 .filter(|m| **m != SecondFactor::Email)
                 .map(|m| m.as_str().to_owned())
                 .collect();
+            if recovery::usable(state, login.id).await? {
+                names.push(recovery::METHOD.to_owned());
+            }
             let expires = now.plus_secs(state.settings.challenge_secs);
             state
                 .store
@@ -313,6 +329,34 @@ pub async fn complete_second_factor(
         }
         other => other.map(|(issued, _, _)| issued),
     };
+    state.metrics.login(match &result {
+        Ok(_) => "succeeded",
+        Err(e) => e.error.name(),
+    });
+    result
+}
+
+/// Finishes a login waiting for its second factor with a recovery code instead (the phone is
+/// lost): the code is used up, audited and notified; a wrong one counts toward the recovery
+/// codes' lock. The browser is not remembered.
+pub async fn complete_with_recovery_code(
+    state: &AppState,
+    client: &ClientInfo,
+    challenge: &str,
+    code: &str,
+) -> Result<Issued, ApiError> {
+    let result = async {
+        let (ch, login) = open_challenge(state, challenge).await?;
+        recovery::check(state, client, &login, code).await?;
+        let spec = full_session(
+            state,
+            &["pwd", recovery::METHOD],
+            "password + recovery code",
+            Some(ch.id),
+        );
+        open_session(state, client, &login, spec).await
+    }
+    .await;
     state.metrics.login(match &result {
         Ok(_) => "succeeded",
         Err(e) => e.error.name(),

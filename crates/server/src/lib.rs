@@ -14,6 +14,7 @@ mod metrics;
 mod notify;
 pub mod operators;
 mod pages;
+mod recovery;
 mod routes;
 mod state;
 pub mod system;

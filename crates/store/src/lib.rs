@@ -12,6 +12,7 @@ mod devices;
 mod factors;
 mod mail;
 mod operators;
+mod recovery;
 mod setup;
 mod sql;
 mod sql_account;
@@ -21,6 +22,7 @@ mod sql_devices;
 mod sql_factors;
 mod sql_mail;
 mod sql_operators;
+mod sql_recovery;
 mod sql_setup;
 mod sql_tokens;
 pub mod testing;
@@ -39,6 +41,7 @@ pub use factors::{
 };
 pub use mail::{MailState, MailStore, NewMail, OutboxMail};
 pub use operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
+pub use recovery::{RecoveryStatus, RecoveryStore};
 pub use setup::{NewSetupLink, SetupLink, SetupStore};
 pub use sql::{connect, ConnectOptions};
 pub use tokens::{
@@ -195,6 +198,8 @@ pub struct ErasedCredentials {
     pub factors: u64,
     /// Tokens unassigned (back in stock).
     pub tokens: u64,
+    /// Recovery codes removed (used or not).
+    pub recovery_codes: u64,
     /// Sessions revoked.
     pub sessions: u64,
 }
@@ -233,6 +238,7 @@ pub trait Store:
     + TokenStore
     + OperatorStore
     + SetupStore
+    + RecoveryStore
     + Send
     + Sync
 {
@@ -367,7 +373,7 @@ pub trait Store:
     async fn factor_summaries(&self, login_pks: &[i64]) -> StoreResult<Vec<FactorSummary>>;
 
     /// Erases a login's password (it can no longer be used; the customer needs a new one) and/or
-    /// its second factors (app factors removed, tokens unassigned), revoking its sessions and
+    /// its second factors (app factors and recovery codes removed, tokens unassigned), revoking its sessions and
     /// familiar browsers, with the audit record, in one transaction.
     async fn erase_credentials(
         &self,

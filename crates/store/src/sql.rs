@@ -143,6 +143,8 @@ pub(crate) enum Counter {
     OperatorPassword,
     /// Wrong codes of an operator.
     OperatorCode,
+    /// Wrong recovery codes of a login (the set's row has the login's key).
+    Recovery,
 }
 
 impl Counter {
@@ -153,6 +155,7 @@ impl Counter {
             Counter::Token => ("tokens", "failed_attempts"),
             Counter::OperatorPassword => ("operators", "failed_logins"),
             Counter::OperatorCode => ("operators", "failed_codes"),
+            Counter::Recovery => ("recovery_code_sets", "failed_attempts"),
         }
     }
 }
@@ -674,6 +677,16 @@ impl Store for SqlStore {
         let login_pk_of = "(SELECT id FROM logins WHERE login_id = $1)";
         was_locked |= sqlx::query(&format!(
             "UPDATE otp_factors SET locked_at = NULL WHERE login_pk = {login_pk_of} AND locked_at IS NOT NULL"
+        ))
+        .bind(login_id.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected()
+            > 0;
+        was_locked |= sqlx::query(&format!(
+            "UPDATE recovery_code_sets SET locked_at = NULL, failed_attempts = 0 \
+             WHERE id = {login_pk_of} AND locked_at IS NOT NULL"
         ))
         .bind(login_id.to_owned())
         .execute(&mut *tx)

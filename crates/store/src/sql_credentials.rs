@@ -110,6 +110,17 @@ impl SqlStore {
             .await
             .map_err(db_err)?
             .rows_affected();
+            out.recovery_codes = sqlx::query("DELETE FROM recovery_codes WHERE login_pk = $1")
+                .bind(login_pk)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+            sqlx::query("DELETE FROM recovery_code_sets WHERE id = $1")
+                .bind(login_pk)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
         }
         out.sessions = sqlx::query(
             "UPDATE sessions SET revoked_at = $2 WHERE login_pk = $1 AND revoked_at IS NULL",
@@ -125,11 +136,13 @@ impl SqlStore {
             .map_err(db_err)?;
         let mut ev = audit.clone();
         ev.description = format!(
-            "{} (password {}, {} app factor(s) removed, {} token(s) unassigned, {} session(s) revoked)",
+            "{} (password {}, {} app factor(s) removed, {} token(s) unassigned, \
+             {} recovery code(s) removed, {} session(s) revoked)",
             audit.description,
             if out.password { "erased" } else { "kept" },
             out.factors,
             out.tokens,
+            out.recovery_codes,
             out.sessions
         );
         insert_audit(&mut tx, &ev).await.map_err(db_err)?;

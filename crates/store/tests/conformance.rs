@@ -93,6 +93,15 @@ on_both!(
 use operators::operators_setup_login_lock_and_sessions;
 on_both!(operators_setup_login_lock_and_sessions);
 
+use recovery::{recovery_code_failures_lock_until_unlock, recovery_codes_replace_and_consume_once};
+on_both!(
+    recovery_codes_replace_and_consume_once,
+    recovery_code_failures_lock_until_unlock,
+);
+
+#[path = "conformance/recovery.rs"]
+mod recovery;
+
 #[path = "conformance/operators.rs"]
 mod operators;
 

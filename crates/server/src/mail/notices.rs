@@ -31,6 +31,11 @@ pub enum Notice<'a> {
     },
     /// The code delivery address changed; `None`: removed (codes go to the registered address).
     CodeAddressChanged(Option<&'a str>),
+    /// A recovery code was used in place of the second factor.
+    RecoveryCodeUsed {
+        /// Codes left in the set.
+        remaining: i64,
+    },
     /// The login was locked: by password failures, or the second factor by wrong codes.
     Locked {
         /// The second factor (true) or the password (false).
@@ -46,6 +51,8 @@ fn method_name(m: &str, lang: Lang) -> &str {
         ("email", Lang::En) => "e-mail code",
         ("otp" | "totp", Lang::Ja) => "認証アプリ(ワンタイムパスワード)",
         ("otp" | "totp", Lang::En) => "authenticator app",
+        ("recovery_code", Lang::Ja) => "リカバリーコード",
+        ("recovery_code", Lang::En) => "recovery codes",
         ("device", Lang::Ja) => "普段ご利用の環境(追加認証を省略)",
         ("device", Lang::En) => "familiar browser (second step skipped)",
         (other, _) => other,
@@ -122,7 +129,7 @@ pub fn notice(
             if ja {
                 format!("{}が登録されました。", method_name(f, lang))
             } else {
-                format!("An {} was registered for your login.", method_name(f, lang))
+                format!("A second factor was registered for your login: {}.", method_name(f, lang))
             },
             vec![],
         ),
@@ -180,6 +187,25 @@ pub fn notice(
                 }
             },
             vec![],
+        ),
+        Notice::RecoveryCodeUsed { remaining } => (
+            "recovery_code_used_notice",
+            if ja {
+                "リカバリーコード使用のお知らせ"
+            } else {
+                "A recovery code was used"
+            },
+            if ja {
+                "ログイン時の追加認証にリカバリーコードが使用されました。使用したコードは再び使えません。".to_owned()
+            } else {
+                "A recovery code was used for the second step of a login. It cannot be used again."
+                    .to_owned()
+            },
+            vec![if ja {
+                format!("残りのリカバリーコード: {remaining}個。残りが少なくなったら、ログイン後のセキュリティ設定で新しいコードを発行してください(以前のコードは使えなくなります)。")
+            } else {
+                format!("Recovery codes left: {remaining}. When few are left, generate a new set in your security settings after logging in (the old codes then stop working).")
+            }],
         ),
         Notice::Locked { factor } => (
             "locked_notice",

@@ -159,6 +159,7 @@ async fn login_submit(
     let extras = LoginExtras {
         otp: None,
         device_token: device.as_deref(),
+        recovery_code: None,
     };
     let result = auth::password_login(&state, &ctx.client, &f.login_id, &f.password, extras).await;
     // As long as the longest step it may wait at; the domain still refuses an expired

@@ -305,6 +305,7 @@ async fn erase_credentials(
         "password_erased": out.password,
         "factors_removed": out.factors,
         "tokens_unassigned": out.tokens,
+        "recovery_codes_removed": out.recovery_codes,
         "sessions_revoked": out.sessions,
     })))
 }

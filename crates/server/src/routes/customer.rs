@@ -38,6 +38,8 @@ struct LoginBody {
     otp: Option<String>,
     /// A familiar browser's token held by an app (browsers send the cookie instead).
     device_token: Option<String>,
+    /// A recovery code in place of the second factor (one-shot login).
+    recovery_code: Option<String>,
 }
 
 async fn login(
@@ -46,7 +48,11 @@ async fn login(
     headers: HeaderMap,
     Json(body): Json<LoginBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    if body.login_id.len() > 256 || body.password.len() > 1024 || too_long(&body.otp) {
+    if body.login_id.len() > 256
+        || body.password.len() > 1024
+        || too_long(&body.otp)
+        || too_long(&body.recovery_code)
+    {
         return Err(Error::InvalidRequest("login_id, password or otp too long".into()).into());
     }
     let cookie =
@@ -54,6 +60,7 @@ async fn login(
     let extras = auth::LoginExtras {
         otp: body.otp.as_deref(),
         device_token: body.device_token.as_deref().or(cookie.as_deref()),
+        recovery_code: body.recovery_code.as_deref(),
     };
     let issued =
         auth::password_login(&state, &client, &body.login_id, &body.password, extras).await?;
@@ -68,7 +75,12 @@ fn too_long(otp: &Option<String>) -> bool {
 #[serde(deny_unknown_fields)]
 struct SecondFactorBody {
     challenge: String,
-    otp: String,
+    /// The code of the challenge's method.
+    #[serde(default)]
+    otp: Option<String>,
+    /// A recovery code instead of `otp`.
+    #[serde(default)]
+    recovery_code: Option<String>,
     /// "Don't ask again on this browser" (familiar browser).
     #[serde(default)]
     remember_device: bool,
@@ -79,17 +91,29 @@ async fn second_factor(
     Client(client): Client,
     Json(body): Json<SecondFactorBody>,
 ) -> Result<Response, ApiError> {
-    if body.challenge.len() > 256 || body.otp.len() > 64 {
+    if body.challenge.len() > 256 || too_long(&body.otp) || too_long(&body.recovery_code) {
         return Err(Error::InvalidRequest("challenge or otp too long".into()).into());
     }
-    let issued = auth::complete_second_factor(
-        &state,
-        &client,
-        &body.challenge,
-        &body.otp,
-        body.remember_device,
-    )
-    .await?;
+    let issued = match (&body.otp, &body.recovery_code) {
+        (None, Some(code)) => {
+            auth::complete_with_recovery_code(&state, &client, &body.challenge, code).await?
+        }
+        (Some(otp), None) => {
+            auth::complete_second_factor(
+                &state,
+                &client,
+                &body.challenge,
+                otp,
+                body.remember_device,
+            )
+            .await?
+        }
+        _ => {
+            return Err(
+                Error::InvalidRequest("send exactly one of otp and recovery_code".into()).into(),
+            )
+        }
+    };
     let axum::Json(mut v) = session_json(&state, &issued);
     if body.remember_device {
         v["device_remembered"] = json!(issued.device.is_some());

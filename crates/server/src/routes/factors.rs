@@ -6,6 +6,7 @@ use crate::error::ApiError;
 use crate::extract::{Client, Customer, Json};
 use crate::mail::notices::Notice;
 use crate::notify;
+use crate::recovery;
 use crate::state::AppState;
 use crate::totp::{self, OnSuccess};
 use crate::trading::{self, Proof};
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me/totp/confirm", post(confirm))
         .route("/api/v1/me/totp/reveal", post(reveal))
         .route("/api/v1/me/trading-password", put(change_trading_password))
+        .route("/api/v1/me/recovery-codes", post(generate_recovery_codes))
 }
 
 pub(crate) async fn me(
@@ -420,6 +422,16 @@ async fn list(
     };
     let policy = &state.settings.password_policy;
     let trading = state.store.trading_password_hash(login.id).await?.is_some();
+    let recovery_codes = match state.store.recovery_status(login.id).await? {
+        Some(r) => json!({
+            "state": "active",
+            "remaining": r.remaining,
+            "total": sekisho_core::recovery::COUNT,
+            "created_at": r.created_at.to_rfc3339(),
+            "locked": r.locked_at.is_some(),
+        }),
+        None => json!({ "state": "not_registered", "remaining": 0 }),
+    };
     Ok(axum::Json(json!({
         "second_factor": login.second_factor.as_str(),
         "mfa_required": login.mfa_required,
@@ -439,6 +451,7 @@ async fn list(
             },
             totp,
         ],
+        "recovery_codes": recovery_codes,
     })))
 }
 
@@ -476,4 +489,29 @@ async fn change_trading_password(
     )
     .await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Generates ten recovery codes, shown only in this answer; an earlier set stops working.
+async fn generate_recovery_codes(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Customer(session): Customer,
+    Json(body): Json<PasswordBody>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let login = me(&state, &session).await?;
+    trading::reauthenticate(
+        &state,
+        &client,
+        &login,
+        body.proof(),
+        "recovery code generation",
+    )
+    .await?;
+    let (codes, created_at) = recovery::generate(&state, &client, &login).await?;
+    Ok(axum::Json(json!({
+        "codes": codes,
+        "remaining": codes.len(),
+        "created_at": created_at.to_rfc3339(),
+        "method": recovery::METHOD,
+    })))
 }

@@ -21,6 +21,7 @@ mod notifications;
 mod operators;
 mod pages;
 mod passwords;
+mod recovery;
 mod rollout;
 mod sessions;
 mod setup_links;
