@@ -17,6 +17,7 @@ mod sql_devices;
 mod sql_factors;
 mod sql_mail;
 mod sql_tokens;
+mod sqlite_hot;
 pub mod testing;
 mod tokens;
 
@@ -33,6 +34,7 @@ pub use factors::{
 };
 pub use mail::{MailState, MailStore, NewMail, OutboxMail};
 pub use sql::{connect, ConnectOptions};
+pub use sqlite_hot::SqliteSynchronous;
 pub use tokens::{
     AssignOutcome, ImportOutcome, NewToken, OtpToken, TokenQuery, TokenState, TokenStore,
 };
