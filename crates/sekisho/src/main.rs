@@ -203,6 +203,7 @@ async fn main() -> Result<()> {
         } => {
             let c = load(&config)?;
             wiring::password_policy(&c)?;
+            wiring::sqlite_synchronous(&c)?;
             wiring::mail_settings(&c)?;
             wiring::email_code_policy(&c)?;
             println!(

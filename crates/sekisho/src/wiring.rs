@@ -13,7 +13,7 @@ use sekisho_core::Random;
 use sekisho_server::mail::{Delivery, MailSettings, Redacted, SmtpSettings, SmtpTls};
 use sekisho_server::system::{OsRandom, SystemClock};
 use sekisho_server::{AppState, HashPool, PagesSettings, Settings, TokenSettings, TotpSettings};
-use sekisho_store::{ConnectOptions, Store};
+use sekisho_store::{ConnectOptions, SqliteSynchronous, Store};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -71,12 +71,20 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
 /// Connects to the configured database (running migrations).
 pub async fn store(config: &Config) -> Result<Arc<dyn Store>> {
     let url = config.database_url()?;
+    let sqlite_synchronous = sqlite_synchronous(config)?;
     sekisho_store::connect(&ConnectOptions {
         url,
         max_connections: config.database_max_connections,
+        sqlite_synchronous,
     })
     .await
     .map_err(|e| anyhow!("cannot open the database: {e}"))
+}
+
+/// How SQLite commits are made durable.
+pub fn sqlite_synchronous(config: &Config) -> Result<SqliteSynchronous> {
+    SqliteSynchronous::parse(&config.database_sqlite_synchronous)
+        .ok_or_else(|| anyhow!("database_sqlite_synchronous must be normal or full"))
 }
 
 /// The password policy: the preset with any overrides.

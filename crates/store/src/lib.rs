@@ -25,6 +25,7 @@ mod sql_operators;
 mod sql_recovery;
 mod sql_setup;
 mod sql_tokens;
+mod sqlite_hot;
 pub mod testing;
 mod tokens;
 
@@ -44,6 +45,7 @@ pub use operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
 pub use recovery::{RecoveryStatus, RecoveryStore};
 pub use setup::{NewSetupLink, SetupLink, SetupStore};
 pub use sql::{connect, ConnectOptions};
+pub use sqlite_hot::SqliteSynchronous;
 pub use tokens::{
     AssignOutcome, ImportOutcome, NewToken, OtpToken, TokenQuery, TokenState, TokenStore,
 };

@@ -7,7 +7,10 @@
 //! On PostgreSQL both are the same pool, and row locks taken by `UPDATE` serialise concurrent
 //! changes to a login across instances.
 
-use crate::codes::{start_committer, start_reader, CodeCommitter, TargetReader};
+use crate::codes::{start_committer, start_reader, Accept, CodeCommitter, TargetReader};
+use crate::factors::CodeTarget;
+use crate::sqlite_hot;
+use crate::sqlite_hot::{SqliteHot, SqliteSynchronous};
 use crate::{
     ApiToken, Backend, ChainReport, ErasedCredentials, FactorSummary, FailureOutcome, LoginPatch,
     LoginQuery, NewLogin, NewSession, Store, StoreError, StoreResult,
@@ -33,6 +36,8 @@ pub struct ConnectOptions {
     pub url: String,
     /// Upper bound on pooled connections (PostgreSQL; SQLite readers).
     pub max_connections: u32,
+    /// How SQLite makes commits durable (ignored on PostgreSQL).
+    pub sqlite_synchronous: SqliteSynchronous,
 }
 
 /// Connects, runs the embedded migrations, and returns the store.
@@ -51,18 +56,25 @@ pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
     };
     let store = match backend {
         Backend::Sqlite => {
-            let write = sqlite_pool(&opts.url, 1).await?;
+            let sync = opts.sqlite_synchronous;
+            let write = sqlite_pool(&opts.url, 1, sync).await?;
             SQLITE_MIGRATIONS.run(&write).await.map_err(backend_err)?;
             // SQLite's WAL has five reader slots; more readers than that, under constant
             // commits, fail to get one and back off in millisecond sleeps (measured: 8 readers
             // gave 200 validations/s at 32 clients, 3 readers 976/s).
-            let read = sqlite_pool(&opts.url, opts.max_connections.clamp(1, 3)).await?;
+            let read = sqlite_pool(&opts.url, opts.max_connections.clamp(1, 3), sync).await?;
+            // Code validation runs on a thread of its own with its own connection to the file
+            // (see `sqlite_hot`); an in-memory database has no file to share, so it keeps the
+            // batched statements.
+            let hot = match sqlite_hot::file_of(&opts.url) {
+                Some(path) => HotPath::Sqlite(SqliteHot::start(&path, sync)?),
+                None => HotPath::batched(&write, &read),
+            };
             SqlStore {
                 backend,
-                read: read.clone(),
-                codes: start_committer(write.clone()),
-                targets: start_reader(read.clone()),
+                read,
                 write,
+                hot,
             }
         }
         Backend::Postgres => {
@@ -76,8 +88,7 @@ pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
             SqlStore {
                 backend,
                 read: pool.clone(),
-                codes: start_committer(pool.clone()),
-                targets: start_reader(pool.clone()),
+                hot: HotPath::batched(&pool, &pool),
                 write: pool,
             }
         }
@@ -85,17 +96,19 @@ pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
     Ok(Arc::new(store))
 }
 
-async fn sqlite_pool(url: &str, max: u32) -> StoreResult<AnyPool> {
+async fn sqlite_pool(url: &str, max: u32, sync: SqliteSynchronous) -> StoreResult<AnyPool> {
     AnyPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(30))
-        .after_connect(|conn, _| {
+        .after_connect(move |conn, _| {
             Box::pin(async move {
                 // WAL with synchronous=NORMAL: a commit survives a crash of the process (it is in
-                // the WAL file before the call returns); only a power loss can drop the last ones.
+                // the WAL file before the call returns); only a power loss can drop the last ones
+                // (FULL also syncs the WAL at every commit).
+                let synchronous = format!("PRAGMA synchronous={}", sync.as_str());
                 for pragma in [
                     "PRAGMA journal_mode=WAL",
-                    "PRAGMA synchronous=NORMAL",
+                    synchronous.as_str(),
                     "PRAGMA busy_timeout=10000",
                     "PRAGMA foreign_keys=ON",
                 ] {
@@ -124,10 +137,61 @@ pub(crate) struct SqlStore {
     backend: Backend,
     pub(crate) read: AnyPool,
     pub(crate) write: AnyPool,
-    /// Accepted one-time codes, committed in groups.
-    pub(crate) codes: CodeCommitter,
-    /// Logins with their authenticator apps, read in groups.
-    pub(crate) targets: TargetReader,
+    /// Code validation's reads and commits.
+    hot: HotPath,
+}
+
+/// Where code validation's reads and commits go.
+enum HotPath {
+    /// Batched sqlx statements (PostgreSQL, in-memory SQLite).
+    Batched {
+        /// Accepted one-time codes, committed in groups.
+        codes: CodeCommitter,
+        /// Logins with their authenticator apps, read in groups.
+        targets: TargetReader,
+    },
+    /// A thread owning its own connection to the SQLite file.
+    Sqlite(SqliteHot),
+}
+
+impl HotPath {
+    fn batched(write: &AnyPool, read: &AnyPool) -> HotPath {
+        HotPath::Batched {
+            codes: start_committer(write.clone()),
+            targets: start_reader(read.clone()),
+        }
+    }
+}
+
+impl SqlStore {
+    /// Begins a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`): the code-validation thread is a second writer, and a deferred transaction
+    /// that reads first could not upgrade to a write after that thread committed
+    /// (SQLITE_BUSY_SNAPSHOT, which no busy timeout retries).
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.write.begin().await,
+        }
+    }
+
+    /// The login with its active authenticator app (the hot path's read).
+    pub(crate) async fn hot_code_target(&self, login_id: &str) -> StoreResult<Option<CodeTarget>> {
+        match &self.hot {
+            HotPath::Batched { targets, .. } => targets.call(login_id.to_owned()).await,
+            HotPath::Sqlite(t) => t.code_target(login_id).await,
+        }
+    }
+
+    /// Records an accepted code (the hot path's commit).
+    pub(crate) async fn hot_accept(&self, accept: Accept) -> StoreResult<bool> {
+        match &self.hot {
+            HotPath::Batched { codes, .. } => codes.call(accept).await,
+            HotPath::Sqlite(t) => t.accept(accept).await,
+        }
+    }
 }
 
 /// A row that counts consecutive failures and locks at a threshold.
@@ -171,7 +235,7 @@ impl SqlStore {
         change: AnyQuery<'_>,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let done = change
             .execute(&mut *tx)
             .await
@@ -199,7 +263,7 @@ impl SqlStore {
         lock_audit: &NewAuditEvent,
     ) -> StoreResult<FailureOutcome> {
         let (table, column) = counter.table_and_column();
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let row = sqlx::query(&format!(
             "UPDATE {table} SET {column} = {column} + 1 WHERE id = $1 RETURNING {column}"
         ))
@@ -420,7 +484,7 @@ impl Store for SqlStore {
     }
 
     async fn create_login(&self, new: &NewLogin, audit: &NewAuditEvent) -> StoreResult<Login> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let row = sqlx::query(&format!(
             "INSERT INTO logins (login_id, display_name, email, lang, second_factor, mfa_required, \
              created_at, updated_at, notify_login) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) \
@@ -527,7 +591,7 @@ impl Store for SqlStore {
             "UPDATE logins SET {} WHERE login_id = ${n} RETURNING {LOGIN_COLS}",
             sets.join(", ")
         );
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let row = bind_all(sqlx::query(&sql), vals)
             .bind(login_id.to_owned())
             .fetch_optional(&mut *tx)
@@ -585,7 +649,7 @@ impl Store for SqlStore {
         keep_session: Option<i64>,
         audit: &NewAuditEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         sqlx::query(
             "UPDATE logins SET password_hash = $2, password_changed_at = $3, \
              password_temporary = $4, updated_at = $3 WHERE id = $1",
@@ -656,7 +720,7 @@ impl Store for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<Option<bool>> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let row = sqlx::query("SELECT locked_at FROM logins WHERE login_id = $1")
             .bind(login_id.to_owned())
             .fetch_optional(&mut *tx)
@@ -712,7 +776,7 @@ impl Store for SqlStore {
         audit: &NewAuditEvent,
     ) -> StoreResult<Option<Session>> {
         let full = new.purpose == SessionPurpose::Full;
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let row = sqlx::query(
             "UPDATE logins SET failed_logins = 0, \
              last_login_at = CASE WHEN $2 = 1 THEN $3 ELSE last_login_at END \
@@ -817,7 +881,7 @@ impl Store for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<u64> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let n = sqlx::query(
             "UPDATE sessions SET revoked_at = $2 WHERE login_pk = $1 AND revoked_at IS NULL AND expires_at > $2",
         )
@@ -858,7 +922,7 @@ impl Store for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<ApiToken> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let row = sqlx::query(
             "INSERT INTO api_tokens (name, scope, token_hash, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING id, name, scope, created_at, revoked_at",
@@ -909,7 +973,7 @@ impl Store for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<Option<bool>> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let exists = sqlx::query("SELECT id FROM api_tokens WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -1029,7 +1093,7 @@ mod tests {
         DRIVERS.call_once(sqlx::any::install_default_drivers);
         let dir = tempfile::tempdir().unwrap_or_else(|e| unreachable!("{e}"));
         let url = crate::testing::sqlite_url(dir.path());
-        let pool = sqlite_pool(&url, 2)
+        let pool = sqlite_pool(&url, 2, SqliteSynchronous::Normal)
             .await
             .unwrap_or_else(|e| unreachable!("{e}"));
         let one = |sql: &'static str| {
@@ -1048,5 +1112,22 @@ mod tests {
         assert_eq!(one("PRAGMA synchronous").await, "1", "NORMAL");
         assert_eq!(one("PRAGMA busy_timeout").await, "10000");
         assert_eq!(one("PRAGMA foreign_keys").await, "1");
+
+        // The code-validation connection has the same settings, and FULL when asked for.
+        for (sync, want) in [(SqliteSynchronous::Normal, 1), (SqliteSynchronous::Full, 2)] {
+            let path = sqlite_hot::file_of(&url).unwrap_or_else(|| unreachable!("a file"));
+            let conn = sqlite_hot::open(&path, sync).unwrap_or_else(|e| unreachable!("{e}"));
+            let get = |p: &str| {
+                conn.query_row(&format!("PRAGMA {p}"), [], |r| {
+                    r.get::<_, rusqlite::types::Value>(0)
+                })
+                .unwrap_or_else(|e| unreachable!("{e}"))
+            };
+            use rusqlite::types::Value;
+            assert_eq!(get("journal_mode"), Value::Text("wal".into()));
+            assert_eq!(get("synchronous"), Value::Integer(want));
+            assert_eq!(get("busy_timeout"), Value::Integer(10_000));
+            assert_eq!(get("foreign_keys"), Value::Integer(1));
+        }
     }
 }

@@ -19,7 +19,7 @@ impl AccountStore for SqlStore {
         mail: &NewMail,
         audit: &NewAuditEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         sqlx::query("DELETE FROM code_address_changes WHERE login_pk = $1")
             .bind(login_pk)
             .execute(&mut *tx)
@@ -65,7 +65,7 @@ impl AccountStore for SqlStore {
     }
 
     async fn fail_code_address(&self, login_pk: i64, audit: &NewAuditEvent) -> StoreResult<i64> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let row = sqlx::query(
             "UPDATE code_address_changes SET failures = failures + 1 WHERE login_pk = $1 \
              RETURNING failures",
@@ -92,7 +92,7 @@ impl AccountStore for SqlStore {
         mails: &[NewMail],
         audit: &NewAuditEvent,
     ) -> StoreResult<Option<String>> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         // The conditions make the code single use and bound by its tries and time, on every
         // instance: of two confirmations, one deletes the row and the other finds none.
         let row = sqlx::query(
@@ -132,7 +132,7 @@ impl AccountStore for SqlStore {
         mails: &[NewMail],
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         sqlx::query("DELETE FROM code_address_changes WHERE login_pk = $1")
             .bind(login_pk)
             .execute(&mut *tx)

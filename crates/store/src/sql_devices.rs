@@ -49,7 +49,7 @@ impl DeviceStore for SqlStore {
         new: &NewDevice,
         audit: &NewAuditEvent,
     ) -> StoreResult<TrustedDevice> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let row = sqlx::query(&format!(
             "INSERT INTO trusted_devices (uid, token_hash, login_pk, method, label, created_at, \
              last_used_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING {DEVICE_COLS}"
@@ -135,7 +135,7 @@ impl DeviceStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<u64> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let n = revoke_all(&mut tx, login_pk, now).await.map_err(db_err)?;
         let mut ev = audit.clone();
         ev.description = format!("{} ({n})", audit.description);

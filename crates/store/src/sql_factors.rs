@@ -93,7 +93,7 @@ impl FactorStore for SqlStore {
     }
 
     async fn code_target(&self, login_id: &str) -> StoreResult<Option<CodeTarget>> {
-        self.targets.call(login_id.to_owned()).await
+        self.hot_code_target(login_id).await
     }
 
     async fn put_pending_totp(
@@ -101,7 +101,7 @@ impl FactorStore for SqlStore {
         new: &NewOtpFactor,
         audit: &NewAuditEvent,
     ) -> StoreResult<OtpFactor> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         sqlx::query(
             "DELETE FROM otp_factors WHERE login_pk = $1 AND method = $2 AND state = 'pending'",
         )
@@ -143,16 +143,15 @@ impl FactorStore for SqlStore {
         activate: bool,
         audit: Option<&NewAuditEvent>,
     ) -> StoreResult<bool> {
-        self.codes
-            .call(Accept {
-                factor_id,
-                step,
-                drift,
-                now,
-                activate,
-                audit: audit.cloned(),
-            })
-            .await
+        self.hot_accept(Accept {
+            factor_id,
+            step,
+            drift,
+            now,
+            activate,
+            audit: audit.cloned(),
+        })
+        .await
     }
 
     async fn fail_otp(
@@ -256,7 +255,7 @@ impl FactorStore for SqlStore {
         mail: &NewMail,
         audit: &NewAuditEvent,
     ) -> StoreResult<i64> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let row = sqlx::query(
             "INSERT INTO login_challenges (token_hash, login_pk, methods, created_at, expires_at, \
              code_hash, code_expires_at, code_fail_limit, code_sends, code_sent_at) \
@@ -281,7 +280,7 @@ impl FactorStore for SqlStore {
     }
 
     async fn fail_email_code(&self, challenge_id: i64, audit: &NewAuditEvent) -> StoreResult<i64> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let row = sqlx::query(
             "UPDATE login_challenges SET code_failures = code_failures + 1 WHERE id = $1 \
              RETURNING code_failures",
@@ -304,7 +303,7 @@ impl FactorStore for SqlStore {
         mail: &NewMail,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let done = sqlx::query(
             "UPDATE login_challenges SET code_hash = $3, code_expires_at = $4, code_fail_limit = $5, \
              code_sends = code_sends + 1, code_sent_at = $6, \

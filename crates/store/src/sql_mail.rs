@@ -123,7 +123,7 @@ impl MailStore for SqlStore {
         .bind(id)
         .bind(now.0)
         .bind(error.to_owned());
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         if change
             .execute(&mut *tx)
             .await

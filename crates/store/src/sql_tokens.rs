@@ -56,7 +56,7 @@ impl TokenStore for SqlStore {
         audit: &NewAuditEvent,
     ) -> StoreResult<ImportOutcome> {
         let mut out = ImportOutcome::default();
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         for t in tokens {
             let inserted = sqlx::query(
                 "INSERT INTO tokens (token_id, kind, algorithm, digits, period, counter, \
@@ -150,7 +150,7 @@ impl TokenStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<AssignOutcome> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         // Takes the login's row lock (PostgreSQL; SQLite has one writer anyway), so two
         // assignments to one login are counted one after the other.
         sqlx::query("UPDATE logins SET updated_at = updated_at WHERE id = $1")
@@ -202,7 +202,7 @@ impl TokenStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<AssignOutcome> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         sqlx::query("UPDATE logins SET updated_at = updated_at WHERE id = $1")
             .bind(login_pk)
             .execute(&mut *tx)

@@ -22,6 +22,7 @@ async fn open(url: String, dir: Option<tempfile::TempDir>) -> Db {
     let store = connect(&ConnectOptions {
         url: url.clone(),
         max_connections: 8,
+        sqlite_synchronous: Default::default(),
     })
     .await
     .unwrap_or_else(|e| unreachable!("connect: {e}"));
@@ -67,6 +68,7 @@ on_both!(
     otp_failures_lock_the_factor_until_unlock,
     challenges_complete_once,
     codes_of_many_factors_commit_together,
+    accepted_codes_are_durable_before_the_answer,
     mail_outbox_claims_retries_and_failures,
     email_code_challenges_count_failures_and_reissue_once,
     code_address_changes_confirm_once,
@@ -1027,6 +1029,66 @@ async fn codes_of_many_factors_commit_together(db: Db) {
     );
     let t = ok(s.code_target("burst7").await).unwrap_or_else(|| unreachable!("burst7"));
     assert_eq!(t.totp.and_then(|f| f.last_step), Some(12));
+}
+
+/// An accepted code is recorded before `accept_otp` returns: another store opened on the same
+/// database (a second instance, or this one restarted) refuses it. On SQLite the files are also
+/// copied as they are at that moment, while the first store is still open, which is what a crash
+/// of the process right after the answer leaves on disk; the copy refuses the code too and keeps
+/// its audit record.
+async fn accepted_codes_are_durable_before_the_answer(db: Db) {
+    let s = &db.store;
+    let login = ok(s
+        .create_login(
+            &new_login("durable1"),
+            &ev(1, EventType::LoginCreated, "durable1"),
+        )
+        .await);
+    let f = ok(s
+        .put_pending_totp(
+            &pending_totp(login.id, "d1"),
+            &ev(2, EventType::LoginUpdated, "durable1"),
+        )
+        .await);
+    assert!(ok(s
+        .accept_otp(f.id, 10, 0, Timestamp(3), true, None)
+        .await));
+    let audit = ev(30, EventType::OtpValidated, "durable1");
+    assert!(ok(s
+        .accept_otp(f.id, 11, 0, Timestamp(30), false, Some(&audit))
+        .await));
+
+    let mut others = vec![open(db.url.clone(), None).await];
+    let copy = tempfile::tempdir().unwrap_or_else(|e| unreachable!("{e}"));
+    if let Some(file) = db
+        .url
+        .strip_prefix("sqlite://")
+        .and_then(|r| r.split('?').next())
+    {
+        for suffix in ["", "-wal"] {
+            let from = format!("{file}{suffix}");
+            let to = copy.path().join(format!("sekisho.db{suffix}"));
+            ok(std::fs::copy(&from, &to));
+        }
+        others.push(open(sqlite_url(copy.path()), None).await);
+    }
+    for other in &others {
+        let t = ok(other.store.code_target("durable1").await)
+            .unwrap_or_else(|| unreachable!("durable1"));
+        assert_eq!(t.totp.and_then(|f| f.last_step), Some(11));
+        assert!(
+            !ok(other
+                .store
+                .accept_otp(f.id, 11, 0, Timestamp(31), false, None)
+                .await),
+            "the same code again"
+        );
+        let validated = AuditFilter {
+            event_type: Some(EventType::OtpValidated),
+            ..Default::default()
+        };
+        assert_eq!(count(other, validated).await, 1);
+    }
 }
 
 fn mail(uid: &str, login: Option<&str>, now: i64) -> NewMail {

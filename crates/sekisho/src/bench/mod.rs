@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
+mod http1;
 mod validate;
 
 /// What `sekisho bench` measures.
@@ -56,6 +57,10 @@ pub struct BenchArgs {
     /// Database URL for the spawned server (default: SQLite in the temporary data folder).
     #[arg(long, value_name = "URL", conflicts_with = "server_url")]
     pub database_url: Option<String>,
+    /// Spawn this `sekisho` binary as the server instead of this one (to compare two builds
+    /// under the same load generator).
+    #[arg(long, value_name = "PATH", conflicts_with = "server_url")]
+    pub server_bin: Option<PathBuf>,
 }
 
 /// Logins created at once during setup.
@@ -89,7 +94,7 @@ async fn bench(args: BenchArgs) -> Result<()> {
         (Some(_), None) => bail!("--server-url needs --admin-token"),
         (None, _) => {
             let db = args.database_url.as_deref();
-            let mut s = SpawnedServer::start(db)?;
+            let mut s = SpawnedServer::start(db, args.server_bin.as_deref())?;
             let url = format!("http://127.0.0.1:{}", s.port);
             s.wait_ready(&http, &url).await?;
             let token = s.admin_token().await?;
@@ -270,6 +275,7 @@ struct SpawnedServer {
     port: u16,
     log: PathBuf,
     database_url: Option<String>,
+    exe: PathBuf,
     dir: tempfile::TempDir,
 }
 
@@ -282,7 +288,11 @@ impl Drop for SpawnedServer {
 
 impl SpawnedServer {
     /// Spawns `sekisho serve` on a free loopback port, logging into the temporary folder.
-    fn start(database_url: Option<&str>) -> Result<SpawnedServer> {
+    fn start(database_url: Option<&str>, exe: Option<&Path>) -> Result<SpawnedServer> {
+        let exe = match exe {
+            Some(p) => p.to_owned(),
+            None => std::env::current_exe().context("cannot find this program's path")?,
+        };
         let dir = tempfile::Builder::new()
             .prefix("sekisho-bench-")
             .tempdir()
@@ -295,7 +305,7 @@ impl SpawnedServer {
         let out = std::fs::File::create(&log)
             .with_context(|| format!("cannot create {}", log.display()))?;
         let err = out.try_clone()?;
-        let mut cmd = sekisho_command(dir.path(), database_url, &["serve"])?;
+        let mut cmd = sekisho_command(&exe, dir.path(), database_url, &["serve"]);
         cmd.arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .stdin(Stdio::null())
@@ -307,6 +317,7 @@ impl SpawnedServer {
             port,
             log,
             database_url: database_url.map(str::to_owned),
+            exe,
             dir,
         })
     }
@@ -342,10 +353,11 @@ impl SpawnedServer {
     /// Creates an admin API token with `sekisho api-token create` (last line of its output).
     async fn admin_token(&self) -> Result<String> {
         let mut cmd = sekisho_command(
+            &self.exe,
             self.dir.path(),
             self.database_url.as_deref(),
             &["api-token", "create", "--name", "bench", "--scope", "admin"],
-        )?;
+        );
         cmd.stdin(Stdio::null());
         let out = tokio::process::Command::from(cmd)
             .output()
@@ -370,8 +382,7 @@ impl SpawnedServer {
 
 /// This binary with a subcommand, the data folder and the database. Without a database URL the
 /// server must use SQLite in the data folder, whatever the environment says.
-fn sekisho_command(dir: &Path, database_url: Option<&str>, sub: &[&str]) -> Result<Command> {
-    let exe = std::env::current_exe().context("cannot find this program's path")?;
+fn sekisho_command(exe: &Path, dir: &Path, database_url: Option<&str>, sub: &[&str]) -> Command {
     let mut cmd = Command::new(exe);
     cmd.args(sub)
         .arg("--data-dir")
@@ -381,7 +392,7 @@ fn sekisho_command(dir: &Path, database_url: Option<&str>, sub: &[&str]) -> Resu
         Some(u) => cmd.arg("--database-url").arg(u),
         None => cmd.env_remove("SEKISHO_DATABASE_URL"),
     };
-    Ok(cmd)
+    cmd
 }
 
 /// The last lines of the server log, for error messages.

@@ -2,7 +2,7 @@
 //! `POST /api/v1/validate` (no code reused, so every request does the full check and a durable
 //! write of the used step).
 
-use super::{mib, percentile, BenchArgs, RssSampler, Samples, SpawnedServer};
+use super::{http1, mib, percentile, BenchArgs, RssSampler, Samples, SpawnedServer};
 use anyhow::{anyhow, bail, Context, Result};
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
 use sekisho_core::login::SecondFactor;
@@ -48,34 +48,24 @@ pub(super) async fn run(
         t.elapsed().as_secs_f64()
     );
     let token = validate_token(http, url, admin_token).await?;
-    let endpoint = Arc::new(format!("{url}/api/v1/validate"));
+    let addr = url.trim_start_matches("http://");
     let next = Arc::new(AtomicUsize::new(0));
     // Warm-up on the first tenth of the logins (at most 2,000), unmeasured.
     let warm = (n / 10).min(2_000);
-    drive(
-        http,
-        &endpoint,
-        &token,
-        &logins,
-        &next,
-        args.concurrency,
-        args.warmup,
-        warm,
-    )
-    .await?;
-    let s = drive(
-        http,
-        &endpoint,
-        &token,
-        &logins,
-        &next,
-        args.concurrency,
-        args.duration,
-        n,
-    )
-    .await?;
+    let c = args.concurrency;
+    drive(addr, &token, &logins, &next, c, args.warmup, warm).await?;
+    let pid = server.child.id();
+    let before = (cpu_ticks(pid), cpu_ticks(std::process::id()));
+    let s = drive(addr, &token, &logins, &next, c, args.duration, n).await?;
+    let cpu = match (before, (cpu_ticks(pid), cpu_ticks(std::process::id()))) {
+        ((Some(s0), Some(c0)), (Some(s1), Some(c1))) => Some(CpuUse {
+            server_ticks: s1.saturating_sub(s0),
+            client_ticks: c1.saturating_sub(c0),
+        }),
+        _ => None,
+    };
     let memory = rss.map(RssSampler::finish);
-    report(&s, memory, n.saturating_sub(warm));
+    report(&s, memory, cpu, n.saturating_sub(warm));
     Ok(())
 }
 
@@ -89,6 +79,7 @@ async fn seed(server: &SpawnedServer, n: usize) -> Result<Vec<(String, Vec<u8>)>
     let store: Arc<dyn Store> = sekisho_store::connect(&ConnectOptions {
         url,
         max_connections: 8,
+        sqlite_synchronous: Default::default(),
     })
     .await
     .map_err(|e| anyhow!("cannot open the server's database: {e}"))?;
@@ -212,11 +203,11 @@ async fn validate_token(http: &reqwest::Client, url: &str, admin: &str) -> Resul
 }
 
 /// Validates one code per login, taking logins in order up to index `until`, from
-/// `concurrency` tasks for at most `secs` seconds.
+/// `concurrency` tasks (each with its own keep-alive connection, see [`http1`]) for at most
+/// `secs` seconds.
 #[allow(clippy::too_many_arguments)]
 async fn drive(
-    http: &reqwest::Client,
-    endpoint: &Arc<String>,
+    addr: &str,
     token: &str,
     logins: &Arc<Vec<(String, Vec<u8>)>>,
     next: &Arc<AtomicUsize>,
@@ -226,46 +217,39 @@ async fn drive(
 ) -> Result<Samples> {
     let start = Instant::now();
     let deadline = start + Duration::from_secs(secs);
-    let auth = Arc::new(format!("Bearer {token}"));
+    let head: Arc<[u8]> = format!(
+        "POST /api/v1/validate HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\n\
+         content-type: application/json\r\nuser-agent: sekisho-bench\r\n"
+    )
+    .into_bytes()
+    .into();
     let mut set = JoinSet::new();
     for _ in 0..concurrency {
-        let (http, endpoint, logins, next, auth) = (
-            http.clone(),
-            endpoint.clone(),
-            logins.clone(),
-            next.clone(),
-            auth.clone(),
-        );
+        let (logins, next, head) = (logins.clone(), next.clone(), head.clone());
+        let mut conn = http1::Conn::new(addr);
         set.spawn(async move {
             let (mut latencies, mut statuses) = (Vec::new(), BTreeMap::<u16, u64>::new());
+            let mut body = Vec::with_capacity(128);
             while Instant::now() < deadline {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((login_id, secret)) = logins.get(i).filter(|_| i < until) else { break };
-                let step = totp_step(SystemClock.now(), 30);
-                let body = json!({ "login_id": login_id, "otp": totp_at(secret, step, OtpParams::default()) });
-                let t = Instant::now();
-                let code = match http
-                    .post(endpoint.as_str())
-                    .header("authorization", auth.as_str())
-                    .json(&body)
-                    .send()
-                    .await
-                {
-                    Ok(r) => {
-                        let code = r.status().as_u16();
-                        r.bytes().await.map_or(0, |_| code)
-                    }
-                    Err(_) => 0,
+                let Some((login_id, secret)) = logins.get(i).filter(|_| i < until) else {
+                    break;
                 };
+                let step = totp_step(SystemClock.now(), 30);
+                let otp = totp_at(secret, step, OtpParams::default());
+                body.clear();
+                serde_json::to_writer(&mut body, &json!({ "login_id": login_id, "otp": otp }))?;
+                let t = Instant::now();
+                let code = conn.post(&head, &body).await.unwrap_or(0);
                 latencies.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
                 *statuses.entry(code).or_default() += 1;
             }
-            (latencies, statuses)
+            Ok::<_, anyhow::Error>((latencies, statuses))
         });
     }
     let (mut latencies_us, mut statuses) = (Vec::new(), BTreeMap::new());
     while let Some(r) = set.join_next().await {
-        let (l, s) = r?;
+        let (l, s) = r??;
         latencies_us.extend(l);
         for (code, count) in s {
             *statuses.entry(code).or_default() += count;
@@ -278,7 +262,23 @@ async fn drive(
     })
 }
 
-fn report(s: &Samples, memory: Option<(u64, u64)>, available: usize) {
+/// CPU time a process has used so far, in clock ticks (Linux: 10 ms), from `/proc/<pid>/stat`.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces): state is the 3rd field, utime the
+    // 14th and stime the 15th.
+    let rest = stat.rsplit_once(')')?.1;
+    let mut f = rest.split_whitespace().skip(11);
+    Some(f.next()?.parse::<u64>().ok()? + f.next()?.parse::<u64>().ok()?)
+}
+
+/// CPU used by the server and by this process (the load generator) over a measured run.
+struct CpuUse {
+    server_ticks: u64,
+    client_ticks: u64,
+}
+
+fn report(s: &Samples, memory: Option<(u64, u64)>, cpu: Option<CpuUse>, available: usize) {
     let total: u64 = s.statuses.values().sum();
     let ok = s.statuses.get(&200).copied().unwrap_or(0);
     let secs = s.elapsed.as_secs_f64().max(1e-9);
@@ -304,6 +304,20 @@ fn report(s: &Samples, memory: Option<(u64, u64)>, available: usize) {
             mib(peak),
             mib(end)
         );
+    }
+    if let Some(c) = cpu.filter(|_| ok > 0) {
+        // Linux counts CPU time in ticks of 10 ms.
+        let per = |ticks: u64| ticks as f64 * 10_000.0 / ok as f64;
+        println!(
+            "CPU per verification: server {:.0} us, load generator {:.0} us (over {:.1} s of CPU)",
+            per(c.server_ticks),
+            per(c.client_ticks),
+            (c.server_ticks + c.client_ticks) as f64 / 100.0
+        );
+    }
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        let avg: Vec<&str> = load.split_whitespace().take(3).collect();
+        println!("load average at the end: {}", avg.join(" "));
     }
     let met = |b: bool| if b { "MET" } else { "NOT MET" };
     println!("targets:");

@@ -109,6 +109,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     let store = ok(connect(&ConnectOptions {
         url,
         max_connections: 8,
+        sqlite_synchronous: Default::default(),
     })
     .await);
     let clock = opts
