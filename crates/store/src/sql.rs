@@ -1001,7 +1001,7 @@ impl Store for SqlStore {
     }
 
     async fn append_audit(&self, event: &NewAuditEvent) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         insert_audit(&mut tx, event).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)
     }

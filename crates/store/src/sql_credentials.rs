@@ -77,7 +77,7 @@ impl SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<ErasedCredentials> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let mut out = ErasedCredentials::default();
         if password {
             out.password = sqlx::query(

@@ -61,7 +61,7 @@ impl OperatorStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<Operator> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let row = sqlx::query(&format!(
             "INSERT INTO operators (name, role, setup_hash, setup_expires_at, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $5) RETURNING {OPERATOR_COLS}"
@@ -179,7 +179,7 @@ impl OperatorStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let n = sqlx::query(
             "UPDATE operators SET setup_hash = $2, setup_expires_at = $3, password_hash = NULL, \
              totp_secret_enc = NULL, totp_pending_enc = NULL, failed_logins = 0, failed_codes = 0, \
@@ -217,7 +217,7 @@ impl OperatorStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let n = sqlx::query(
             "UPDATE operators SET role = COALESCE($2, role), disabled = COALESCE($3, disabled), \
              updated_at = $4 WHERE id = $1",
@@ -249,7 +249,7 @@ impl OperatorStore for SqlStore {
     }
 
     async fn delete_operator(&self, id: i64, audit: &NewAuditEvent) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         sqlx::query("DELETE FROM operator_sessions WHERE operator_pk = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -275,7 +275,7 @@ impl OperatorStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let row = sqlx::query("SELECT locked_at FROM operators WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -325,7 +325,7 @@ impl OperatorStore for SqlStore {
         user_agent: Option<&str>,
         audit: &NewAuditEvent,
     ) -> StoreResult<Option<OperatorSession>> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let n = sqlx::query(
             "UPDATE operators SET failed_logins = 0, failed_codes = 0, last_login_at = $2, \
              totp_last_step = $3 WHERE id = $1 AND locked_at IS NULL AND disabled = 0 \

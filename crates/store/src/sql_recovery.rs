@@ -38,7 +38,7 @@ impl RecoveryStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         sqlx::query("DELETE FROM recovery_codes WHERE login_pk = $1")
             .bind(login_pk)
             .execute(&mut *tx)
@@ -78,7 +78,7 @@ impl RecoveryStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<Option<i64>> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         // One statement: the row lock (PostgreSQL) or the write lock (SQLite) lets only one of
         // concurrent uses find the code unused.
         let used = sqlx::query(

@@ -34,7 +34,7 @@ impl SetupStore for SqlStore {
         new: &NewSetupLink,
         audit: &NewAuditEvent,
     ) -> StoreResult<SetupLink> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         sqlx::query(
             "UPDATE setup_links SET revoked_at = $2 \
              WHERE login_pk = $1 AND used_at IS NULL AND revoked_at IS NULL",
@@ -90,7 +90,7 @@ impl SetupStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         let done = sqlx::query(
             "UPDATE setup_links SET used_at = $2 WHERE id = $1 AND used_at IS NULL \
              AND revoked_at IS NULL AND expires_at > $2",
