@@ -10,6 +10,7 @@ mod batch;
 mod codes;
 mod devices;
 mod factors;
+mod flows;
 mod mail;
 mod operators;
 mod setup;
@@ -19,6 +20,7 @@ mod sql_audit;
 mod sql_credentials;
 mod sql_devices;
 mod sql_factors;
+mod sql_flows;
 mod sql_mail;
 mod sql_operators;
 mod sql_setup;
@@ -37,6 +39,7 @@ pub use devices::{DeviceStore, NewDevice, TrustedDevice};
 pub use factors::{
     Challenge, CodeTarget, FactorState, FactorStore, IssuedCode, NewOtpFactor, OtpFactor,
 };
+pub use flows::{FlowStore, StoredFlow};
 pub use mail::{MailState, MailStore, NewMail, OutboxMail};
 pub use operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
 pub use setup::{NewSetupLink, SetupLink, SetupStore};
@@ -233,6 +236,7 @@ pub trait Store:
     + TokenStore
     + OperatorStore
     + SetupStore
+    + FlowStore
     + Send
     + Sync
 {
