@@ -10,6 +10,7 @@ mod batch;
 mod codes;
 mod devices;
 mod factors;
+mod flows;
 mod mail;
 mod operators;
 mod recovery;
@@ -20,6 +21,7 @@ mod sql_audit;
 mod sql_credentials;
 mod sql_devices;
 mod sql_factors;
+mod sql_flows;
 mod sql_mail;
 mod sql_operators;
 mod sql_recovery;
@@ -40,6 +42,7 @@ pub use devices::{DeviceStore, NewDevice, TrustedDevice};
 pub use factors::{
     Challenge, CodeTarget, FactorState, FactorStore, IssuedCode, NewOtpFactor, OtpFactor,
 };
+pub use flows::{FlowStore, StoredFlow};
 pub use mail::{MailState, MailStore, NewMail, OutboxMail};
 pub use operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
 pub use recovery::{RecoveryStatus, RecoveryStore};
@@ -241,6 +244,7 @@ pub trait Store:
     + OperatorStore
     + SetupStore
     + RecoveryStore
+    + FlowStore
     + Send
     + Sync
 {

@@ -109,6 +109,16 @@ mod operators;
 
 #[path = "conformance/audit_chain.rs"]
 mod audit_chain;
+#[path = "conformance/flows.rs"]
+mod flows;
+use flows::{
+    fresh_reauthentication_is_shared_and_expires, login_flows_are_shared_expire_and_finish_once,
+};
+on_both!(
+    login_flows_are_shared_expire_and_finish_once,
+    fresh_reauthentication_is_shared_and_expires,
+);
+
 #[path = "conformance/setup.rs"]
 mod setup;
 use setup::setup_links_are_single_use_and_replaced;

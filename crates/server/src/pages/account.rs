@@ -238,7 +238,7 @@ async fn security_view(
         display_name: login.display_name.clone(),
         methods,
         trading,
-        fresh: state.pages.is_fresh(session.id, now),
+        fresh: super::is_fresh(state, session.id, now).await,
         notify_on: notify::wants_login_notice(state, login),
         devices,
         sessions,
@@ -277,7 +277,7 @@ async fn prove(
     what: &str,
 ) -> Result<(), Error> {
     let now = state.clock.now();
-    if state.pages.is_fresh(session.id, now) {
+    if super::is_fresh(state, session.id, now).await {
         return Ok(());
     }
     if password.is_empty() && trading_password.is_empty() {
@@ -290,10 +290,7 @@ async fn prove(
     trading::reauthenticate(state, &ctx.client, login, proof, what)
         .await
         .map_err(|e| e.error)?;
-    state
-        .pages
-        .mark_fresh(session.id, now, now.plus_secs(FRESH_SECS));
-    Ok(())
+    super::mark_fresh(state, session.id, now.plus_secs(FRESH_SECS)).await
 }
 
 /// Shows the settings again with `e`; a missing proof reads as "confirm first".

@@ -191,7 +191,10 @@ async fn login_submit(
         step,
         expires_at: flow_expires,
     };
-    let t = state.pages.put_flow(&state, flow);
+    let t = match super::put_flow(&state, &flow).await {
+        Ok(t) => t,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
     ctx.set_cookie(cookie(FLOW_COOKIE, &t, None));
     ctx.redirect(path)
 }
@@ -247,8 +250,8 @@ struct SecondFactorPage {
     error: Option<Shown>,
 }
 
-fn current_flow(state: &AppState, ctx: &Ctx) -> Option<Flow> {
-    state.pages.flow(state, ctx.cookie(FLOW_COOKIE))
+async fn current_flow(state: &AppState, ctx: &Ctx) -> Option<Flow> {
+    super::get_flow(state, ctx.cookie(FLOW_COOKIE)).await
 }
 
 fn second_factor_view(
@@ -291,7 +294,7 @@ fn second_factor_view(
 async fn second_factor_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let notice = (query_param(&ctx.query, "done").as_deref() == Some("resync"))
         .then(|| ctx.tx().t("resync.done").to_owned());
-    match current_flow(&state, &ctx) {
+    match current_flow(&state, &ctx).await {
         Some(flow) => second_factor_view(&state, ctx, &flow, StatusCode::OK, notice, None),
         None => ctx.redirect("/login"),
     }
@@ -310,7 +313,7 @@ async fn second_factor_submit(
     mut ctx: Ctx,
     form: Result<Form<SecondFactorForm>, FormRejection>,
 ) -> Response {
-    let Some(flow) = current_flow(&state, &ctx) else {
+    let Some(flow) = current_flow(&state, &ctx).await else {
         return error_page(&state, ctx, &Error::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();
@@ -325,7 +328,8 @@ async fn second_factor_submit(
     let remember = f.remember.is_some();
     match auth::complete_second_factor(&state, &ctx.client, challenge, &otp, remember).await {
         Ok(issued) => {
-            state.pages.end_flow(ctx.cookie(FLOW_COOKIE));
+            // The challenge is single-use in the domain already; the flow ends with it.
+            super::end_flow(&state, ctx.cookie(FLOW_COOKIE)).await;
             ctx.set_cookie(clear_cookie(FLOW_COOKIE));
             ctx.set_cookie(cookie(SESSION_COOKIE, &issued.token, None));
             if let Some(d) = &issued.device {
@@ -375,7 +379,7 @@ fn resync_view(
 }
 
 async fn resync_page(State(state): State<AppState>, ctx: Ctx) -> Response {
-    match current_flow(&state, &ctx) {
+    match current_flow(&state, &ctx).await {
         Some(flow) => resync_view(&state, ctx, &flow, StatusCode::OK, None),
         None => ctx.redirect("/login"),
     }
@@ -395,7 +399,7 @@ async fn resync_submit(
     ctx: Ctx,
     form: Result<Form<ResyncForm>, FormRejection>,
 ) -> Response {
-    let Some(flow) = current_flow(&state, &ctx) else {
+    let Some(flow) = current_flow(&state, &ctx).await else {
         return error_page(&state, ctx, &Error::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();
@@ -435,7 +439,7 @@ async fn resend(
     ctx: Ctx,
     form: Result<Form<CsrfOnly>, FormRejection>,
 ) -> Response {
-    let Some(flow) = current_flow(&state, &ctx) else {
+    let Some(flow) = current_flow(&state, &ctx).await else {
         return error_page(&state, ctx, &Error::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();
@@ -517,7 +521,7 @@ async fn password_change_view(
 }
 
 async fn password_change_page(State(state): State<AppState>, ctx: Ctx) -> Response {
-    match current_flow(&state, &ctx) {
+    match current_flow(&state, &ctx).await {
         Some(flow) => password_change_view(&state, ctx, &flow, StatusCode::OK, None).await,
         None => ctx.redirect("/login"),
     }
@@ -536,7 +540,7 @@ async fn password_change_submit(
     mut ctx: Ctx,
     form: Result<Form<PasswordChangeForm>, FormRejection>,
 ) -> Response {
-    let Some(flow) = current_flow(&state, &ctx) else {
+    let Some(flow) = current_flow(&state, &ctx).await else {
         return error_page(&state, ctx, &Error::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();
@@ -580,7 +584,7 @@ async fn password_change_submit(
     .await;
     match result {
         Ok(_) => {
-            state.pages.end_flow(ctx.cookie(FLOW_COOKIE));
+            super::end_flow(&state, ctx.cookie(FLOW_COOKIE)).await;
             ctx.set_cookie(clear_cookie(FLOW_COOKIE));
             let back = match &flow.return_to {
                 Some(r) => format!("/login?done=password&return_to={}", percent_encode(r)),

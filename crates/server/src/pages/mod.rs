@@ -21,9 +21,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use sekisho_core::audit::ClientInfo;
+use sekisho_core::clock::random_bytes;
 use sekisho_core::error::ErrorKind;
 use sekisho_core::secret_box::SecretBox;
 use sekisho_core::{token, Error, Lang, Timestamp};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -133,18 +135,19 @@ fn asset(content_type: &'static str, body: &str) -> Response {
     res
 }
 
-/// What the pages keep in the server's memory: logins in progress and rate-limit counters.
+/// What the pages keep in the server's memory: only the rate-limit counters (per instance; with
+/// several instances behind a load balancer each counts on its own). Logins in progress and
+/// fresh re-authentications live in the database ([`sekisho_store::FlowStore`]) so any
+/// instance can continue what another started.
 #[derive(Default)]
 pub struct Runtime {
-    flows: Mutex<HashMap<String, Flow>>,
     hits: Mutex<HashMap<String, (i64, u32)>>,
-    /// Sessions whose customer re-authenticated recently, until when.
-    fresh: Mutex<HashMap<i64, Timestamp>>,
 }
 
 /// A login in progress on the pages, found by the hash of the flow cookie. It carries where the
-/// customer goes back to, so an OpenID Connect authorization request can wrap it later.
-#[derive(Clone, Debug)]
+/// customer goes back to, so an OpenID Connect authorization request can wrap it later. Stored
+/// sealed (it holds the challenge or the restricted session token).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Flow {
     /// The login ID typed.
     pub login_id: String,
@@ -157,7 +160,8 @@ pub struct Flow {
 }
 
 /// The step a login in progress waits at.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {
     /// The second factor, answering `challenge`.
     SecondFactor {
@@ -170,50 +174,70 @@ pub enum Step {
     PasswordChange { token: String, reason: String },
 }
 
+/// The associated data binding a sealed flow to its cookie.
+fn flow_aad(hash: &str) -> Vec<u8> {
+    format!("sekisho-login-flow:{hash}").into_bytes()
+}
+
+/// Records a new flow in the database (sealed); answers the cookie value.
+async fn put_flow(state: &AppState, flow: &Flow) -> Result<String, Error> {
+    let t = token::generate("sksf", state.rng.as_ref());
+    let hash = token::hash(&t);
+    let json = serde_json::to_vec(flow).map_err(|_| Error::Internal)?;
+    let sealed = state
+        .secrets
+        .seal(&json, &flow_aad(&hash), random_bytes(state.rng.as_ref()))
+        .ok_or(Error::Internal)?;
+    state
+        .store
+        .create_flow(&hash, &sealed, state.clock.now(), flow.expires_at)
+        .await
+        .map_err(|_| Error::Internal)?;
+    Ok(t)
+}
+
+/// The open (unfinished, unexpired) flow of this cookie, whichever instance made it.
+async fn get_flow(state: &AppState, cookie: Option<&str>) -> Option<Flow> {
+    let hash = token::hash(cookie?);
+    let now = state.clock.now();
+    let stored = state.store.open_flow(&hash, now).await.ok()??;
+    let json = state.secrets.open(&stored.payload, &flow_aad(&hash))?;
+    serde_json::from_slice::<Flow>(&json)
+        .ok()
+        .filter(|f| f.expires_at > now)
+}
+
+/// Finishes the flow: true for exactly one caller (a finished flow cannot be replayed).
+async fn end_flow(state: &AppState, cookie: Option<&str>) -> bool {
+    match cookie {
+        Some(c) => state
+            .store
+            .finish_flow(&token::hash(c), state.clock.now())
+            .await
+            .unwrap_or(false),
+        None => false,
+    }
+}
+
+/// Marks a session as freshly re-authenticated until `until` (shared by every instance).
+async fn mark_fresh(state: &AppState, session_id: i64, until: Timestamp) -> Result<(), Error> {
+    state
+        .store
+        .mark_session_fresh(session_id, until)
+        .await
+        .map_err(|_| Error::Internal)
+}
+
+/// Whether the session re-authenticated recently.
+async fn is_fresh(state: &AppState, session_id: i64, now: Timestamp) -> bool {
+    state
+        .store
+        .session_is_fresh(session_id, now)
+        .await
+        .unwrap_or(false)
+}
+
 impl Runtime {
-    /// Records a new flow; answers the cookie value.
-    fn put_flow(&self, state: &AppState, flow: Flow) -> String {
-        let t = token::generate("sksf", state.rng.as_ref());
-        let now = state.clock.now();
-        if let Ok(mut flows) = self.flows.lock() {
-            flows.retain(|_, f| f.expires_at > now);
-            flows.insert(token::hash(&t), flow);
-        }
-        t
-    }
-
-    fn flow(&self, state: &AppState, cookie: Option<&str>) -> Option<Flow> {
-        let now = state.clock.now();
-        let flows = self.flows.lock().ok()?;
-        flows
-            .get(&token::hash(cookie?))
-            .filter(|f| f.expires_at > now)
-            .cloned()
-    }
-
-    fn end_flow(&self, cookie: Option<&str>) {
-        if let (Some(c), Ok(mut flows)) = (cookie, self.flows.lock()) {
-            flows.remove(&token::hash(c));
-        }
-    }
-
-    /// Marks a session as freshly re-authenticated until `until`.
-    fn mark_fresh(&self, session_id: i64, now: Timestamp, until: Timestamp) {
-        if let Ok(mut fresh) = self.fresh.lock() {
-            fresh.retain(|_, t| *t > now);
-            fresh.insert(session_id, until);
-        }
-    }
-
-    /// Whether the session re-authenticated recently.
-    fn is_fresh(&self, session_id: i64, now: Timestamp) -> bool {
-        self.fresh
-            .lock()
-            .ok()
-            .and_then(|f| f.get(&session_id).copied())
-            .is_some_and(|t| t > now)
-    }
-
     /// Counts one submission under `key`; `false` when more than `limit` arrived this minute.
     fn allow(&self, key: &str, limit: u32, now: Timestamp) -> bool {
         let Ok(mut hits) = self.hits.lock() else {

@@ -37,6 +37,20 @@ impl Browser {
         }
     }
 
+    /// The value of a cookie the browser holds.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Puts a cookie back (as a replaying client would).
+    pub fn set_cookie(&mut self, name: &str, value: &str) {
+        self.cookies.retain(|(k, _)| k != name);
+        self.cookies.push((name.to_owned(), value.to_owned()));
+    }
+
     fn cookie_header(&self) -> String {
         self.cookies
             .iter()

@@ -625,3 +625,97 @@ async fn secrets_are_encrypted_at_rest_postgres() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("otp_factors"));
     assert_no_secret(&out.stdout, &e.secret, "the PostgreSQL dump");
 }
+
+/// With several instances behind a load balancer: a page login started on instance A (password)
+/// is finished on instance B (the code), the flow cannot be replayed on A afterwards, and the
+/// re-authentication made on B counts on A.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_page_login_started_on_one_instance_finishes_on_another_postgres() {
+    use crate::pages::{csrf, Browser};
+    let Some(url) = postgres("api_pages_two_instances").await else {
+        return;
+    };
+    let a = spawn_with(Options {
+        database_url: Some(url.clone()),
+        ..Default::default()
+    })
+    .await;
+    let b = spawn_with(Options {
+        database_url: Some(url.clone()),
+        clock: Some(a.clock.clone()),
+        ..Default::default()
+    })
+    .await;
+    let e = a.enrol("flow0001").await;
+    let mut br = Browser::new();
+    let (_, _, html) = br.get(&a, "/login").await;
+    let token = csrf(&html);
+    let (status, h, _) = br
+        .post(
+            &a,
+            "/login",
+            &[
+                ("csrf", &token),
+                ("login_id", &e.login_id),
+                ("password", &e.password),
+                ("return_to", "https://trade.example.co.jp/home"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        h.get("location").and_then(|v| v.to_str().ok()),
+        Some("/login/second-factor")
+    );
+    // Instance B knows the flow.
+    let (status, _, html) = br.get(&b, "/login/second-factor").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let token = csrf(&html);
+    let flow_cookie = br.cookie("__Host-sekisho_flow");
+    assert!(flow_cookie.is_some());
+    a.next_step();
+    let code = a.code(&e.secret, 0);
+    let (status, h, _) = br
+        .post(
+            &b,
+            "/login/second-factor",
+            &[("csrf", &token), ("otp", &code)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        h.get("location").and_then(|v| v.to_str().ok()),
+        Some("/login/return?to=https%3A%2F%2Ftrade.example.co.jp%2Fhome")
+    );
+    assert!(br.cookie("__Host-sekisho_session").is_some());
+    // The finished flow cannot be replayed on A, even with its cookie put back.
+    br.set_cookie("__Host-sekisho_flow", flow_cookie.as_deref().unwrap_or(""));
+    a.next_step();
+    let code = a.code(&e.secret, 0);
+    let (status, _, html) = br
+        .post(
+            &a,
+            "/login/second-factor",
+            &[("csrf", &token), ("otp", &code)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{html}");
+    assert!(html.contains("SKS-WEB-0004"), "{html}");
+    // Re-authenticated on B: the settings on A need no proof for five minutes.
+    let (_, _, html) = br.get(&b, "/account/security").await;
+    let token = csrf(&html);
+    let (status, _, _) = br
+        .post(
+            &b,
+            "/account/reauth",
+            &[("csrf", &token), ("password", &e.password)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, html) = br.get(&a, "/account/security").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("action=\"/account/reauth\""), "{html}");
+    a.clock.advance(301);
+    let (_, _, html) = br.get(&a, "/account/security").await;
+    assert!(html.contains("action=\"/account/reauth\""), "{html}");
+}
