@@ -68,7 +68,10 @@ async fn create(
         login_pk: login.id,
         set_password: body.password,
         set_second_factor: body.second_factor,
-        created_by: format!("api_token:{}:{}", caller.0.id, caller.0.name),
+        created_by: match &caller {
+            crate::extract::AdminCaller::Token(t) => format!("api_token:{}:{}", t.id, t.name),
+            crate::extract::AdminCaller::Operator(s) => format!("operator:{}", s.name),
+        },
         now,
         expires_at: now.plus_secs(secs),
     };
