@@ -133,14 +133,9 @@ impl FromRequestParts<AppState> for AdminCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let t = bearer(parts).ok_or(Error::Unauthorized)?;
         if t.starts_with(OPERATOR_SESSION_PREFIX) && t.as_bytes().get(4) == Some(&b'_') {
-            let now = state.clock.now();
-            let s = state
-                .store
-                .get_operator_session(&token::hash(t))
+            let s = crate::operators::session_for_token(state, t)
                 .await?
-                .filter(|s| crate::operators::session_is_active(state, s, now))
                 .ok_or(Error::Unauthorized)?;
-            state.store.touch_operator_session(s.id, now).await?;
             return Ok(AdminCaller::Operator(s));
         }
         let caller = ApiCaller::from_request_parts(parts, state).await?;

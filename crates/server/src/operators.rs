@@ -394,3 +394,44 @@ pub async fn login(
         .ok_or(Error::InvalidCredentials)?;
     Ok(OperatorLogin { token, session })
 }
+
+/// The active operator session a bearer token or console cookie names (touched as used), or
+/// `None`. Shared by the admin API's extractor and the console.
+pub async fn session_for_token(
+    state: &AppState,
+    t: &str,
+) -> Result<Option<OperatorSession>, ApiError> {
+    if !(t.starts_with(OPERATOR_SESSION_PREFIX) && t.as_bytes().get(4) == Some(&b'_')) {
+        return Ok(None);
+    }
+    let now = state.clock.now();
+    let s = state
+        .store
+        .get_operator_session(&token::hash(t))
+        .await?
+        .filter(|s| session_is_active(state, s, now));
+    if let Some(s) = &s {
+        state.store.touch_operator_session(s.id, now).await?;
+    }
+    Ok(s)
+}
+
+/// Ends an operator session (API `DELETE /session` and the console's logout), audited with the
+/// operator as actor.
+pub async fn logout(
+    state: &AppState,
+    client: &ClientInfo,
+    s: &OperatorSession,
+) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    let ev = NewAuditEvent::new(
+        now,
+        EventType::OperatorLoggedOut,
+        None,
+        Actor::Operator(s.name.clone()),
+        client,
+        "logout",
+    );
+    state.store.revoke_operator_session(s.id, now, &ev).await?;
+    Ok(())
+}

@@ -5,6 +5,7 @@
 //! which an OpenID Connect authorization request can wrap later), rate limits, strict headers.
 
 mod account;
+pub mod console;
 mod i18n;
 mod login;
 mod setup;
@@ -42,13 +43,34 @@ const LANG_COOKIE: &str = "__Host-sekisho_lang";
 
 /// The pages' router: page routes and their two static files.
 pub fn router(state: &AppState) -> Router<AppState> {
-    let csp = HeaderValue::from_str(&csp(&state.settings.pages.logo_url))
-        .unwrap_or(HeaderValue::from_static("default-src 'none'"));
-    Router::new()
-        .merge(login::router())
-        .merge(account::router())
-        .merge(setup::router())
-        .route("/assets/pages.css", get(css))
+    with_assets(
+        state,
+        Router::new()
+            .merge(login::router())
+            .merge(account::router())
+            .merge(setup::router()),
+    )
+}
+
+/// The operator console's router (`/admin`), for the listener that serves the admin API; with
+/// the static files when the customer pages are not on the same listener.
+pub fn console_router(state: &AppState, with_static: bool) -> Router<AppState> {
+    if with_static {
+        with_assets(state, console::router())
+    } else {
+        let csp = page_csp(state);
+        console::router().route_layer(middleware::from_fn_with_state(csp, page_headers))
+    }
+}
+
+fn page_csp(state: &AppState) -> HeaderValue {
+    HeaderValue::from_str(&csp(&state.settings.pages.logo_url))
+        .unwrap_or(HeaderValue::from_static("default-src 'none'"))
+}
+
+fn with_assets(state: &AppState, r: Router<AppState>) -> Router<AppState> {
+    let csp = page_csp(state);
+    r.route("/assets/pages.css", get(css))
         .route("/assets/pages.js", get(js))
         .route("/assets/brand.css", get(brand_css))
         .route_layer(middleware::from_fn_with_state(csp, page_headers))

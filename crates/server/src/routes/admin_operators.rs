@@ -139,18 +139,7 @@ async fn logout(
     let AdminCaller::Operator(s) = &caller else {
         return Err(Error::InvalidRequest("only an operator session can log out".into()).into());
     };
-    let ev = event(
-        &state,
-        EventType::OperatorLoggedOut,
-        None,
-        caller.actor(),
-        &client,
-        "logout",
-    );
-    state
-        .store
-        .revoke_operator_session(s.id, state.clock.now(), &ev)
-        .await?;
+    operators::logout(&state, &client, s).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

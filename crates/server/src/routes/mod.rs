@@ -59,6 +59,7 @@ pub fn router(state: AppState, part: Part) -> Router {
                 .merge(admin_tokens::router())
                 .merge(admin_setup::router()),
         );
+        r = r.merge(crate::pages::console_router(&state, part == Part::Admin));
     }
     r.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -2,6 +2,7 @@
 
 mod code_address;
 mod common;
+mod console;
 mod credentials;
 mod devices;
 mod email_code;
