@@ -26,7 +26,7 @@ impl FlowStore for SqlStore {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> StoreResult<StoredFlow> {
-        let mut tx = self.write.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await.map_err(db_err)?;
         sqlx::query("DELETE FROM login_flows WHERE expires_at <= $1")
             .bind(now.0)
             .execute(&mut *tx)
