@@ -291,6 +291,26 @@ pub struct ChainFields<'a> {
     pub user_agent: Option<&'a str>,
 }
 
+impl<'a> ChainFields<'a> {
+    /// The fields of a new event as it is stored with `id`.
+    pub fn of(id: i64, ev: &'a NewAuditEvent) -> Self {
+        let (actor_kind, actor_id) = ev.actor.parts();
+        ChainFields {
+            id,
+            time: ev.time.0,
+            login_id: ev.login_id.as_deref(),
+            actor_kind,
+            actor_id,
+            event_group: ev.event_type.group(),
+            event_type: ev.event_type.as_str(),
+            description: &ev.description,
+            error_code: ev.error_code.as_deref(),
+            client_ip: ev.client_ip.as_deref(),
+            user_agent: ev.user_agent.as_deref(),
+        }
+    }
+}
+
 /// SHA-256 (lowercase hex) over the canonical encoding of a record and the hash of the record
 /// before it. The encoding is unambiguous: a domain tag with the version, then every field in a
 /// fixed order, integers as 8 bytes big-endian, text as a presence byte (0 absent, 1 present)

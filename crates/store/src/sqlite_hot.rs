@@ -309,22 +309,7 @@ fn insert_hot_audits(tx: &Transaction<'_>, events: &[&NewAuditEvent]) -> rusqlit
     for ev in events {
         id += 1;
         let (kind, actor_id) = ev.actor.parts();
-        let hash = chain_hash(
-            &prev,
-            &ChainFields {
-                id,
-                time: ev.time.0,
-                login_id: ev.login_id.as_deref(),
-                actor_kind: kind,
-                actor_id,
-                event_group: ev.event_type.group(),
-                event_type: ev.event_type.as_str(),
-                description: &ev.description,
-                error_code: ev.error_code.as_deref(),
-                client_ip: ev.client_ip.as_deref(),
-                user_agent: ev.user_agent.as_deref(),
-            },
-        );
+        let hash = chain_hash(&prev, &ChainFields::of(id, ev));
         insert.execute(params![
             id,
             ev.time.0,

@@ -18,7 +18,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use base64::Engine;
-use sekisho_core::{Error, Lang};
+use sekisho_core::Error;
 use sekisho_store::OperatorSession;
 use serde::Deserialize;
 
@@ -35,22 +35,12 @@ pub fn router() -> Router<AppState> {
         .route("/admin/setup/{token}/confirm", post(setup_confirm))
 }
 
+/// The console's words are looked up like the customer pages' ones (this table is their
+/// continuation, see [`super::i18n`]).
+pub use super::i18n::Tx as Ct;
+
 /// The console's own words in Japanese and English.
-#[derive(Debug, Clone, Copy)]
-pub struct Ct(pub Lang);
-
-impl Ct {
-    /// The text for `key` (the key itself if unknown).
-    pub fn t(&self, key: &str) -> &'static str {
-        let (ja, en) = text(key);
-        match self.0 {
-            Lang::Ja => ja,
-            Lang::En => en,
-        }
-    }
-}
-
-fn text(key: &str) -> (&'static str, &'static str) {
+pub(super) fn text(key: &str) -> (&'static str, &'static str) {
     match key {
         "title.login" => ("オペレーターログイン", "Operator login"),
         "title.home" => ("オペレーターコンソール", "Operator console"),
