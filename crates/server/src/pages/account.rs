@@ -69,6 +69,24 @@ async fn logged_in(state: &AppState, ctx: &Ctx) -> Option<(Session, Login)> {
     Some((s, login))
 }
 
+/// The signed-in customer and their checked form (form token, rate limits for the login), or
+/// the page that turns the request away (the login page, or the error).
+async fn signed_in_form<T>(
+    state: &AppState,
+    ctx: Ctx,
+    form: Result<Form<T>, FormRejection>,
+    csrf: impl Fn(&T) -> &str,
+) -> Result<(Ctx, Session, Login, T), Response> {
+    let Some((session, login)) = logged_in(state, &ctx).await else {
+        return Err(ctx.redirect("/login"));
+    };
+    let id = login.login_id.clone();
+    match accept(state, &ctx, form, csrf, |_| Some(id.clone())) {
+        Ok(f) => Ok((ctx, session, login, f)),
+        Err(e) => Err(error_page(state, ctx, &e)),
+    }
+}
+
 /// One row of the methods table.
 pub struct MethodRow {
     pub name: &'static str,
@@ -316,13 +334,9 @@ async fn reauth(
     ctx: Ctx,
     form: Result<Form<ProofForm>, FormRejection>,
 ) -> Response {
-    let Some((session, login)) = logged_in(&state, &ctx).await else {
-        return ctx.redirect("/login");
-    };
-    let id = login.login_id.clone();
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
-        Ok(f) => f,
-        Err(e) => return error_page(&state, ctx, &e),
+    let (ctx, session, login, f) = match signed_in_form(&state, ctx, form, |f| &f.csrf).await {
+        Ok(v) => v,
+        Err(page) => return page,
     };
     let what = "security settings";
     let (p, t) = (&f.password, &f.trading_password);
@@ -382,13 +396,9 @@ async fn totp_start(
     ctx: Ctx,
     form: Result<Form<ProofForm>, FormRejection>,
 ) -> Response {
-    let Some((session, login)) = logged_in(&state, &ctx).await else {
-        return ctx.redirect("/login");
-    };
-    let id = login.login_id.clone();
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
-        Ok(f) => f,
-        Err(e) => return error_page(&state, ctx, &e),
+    let (ctx, session, login, f) = match signed_in_form(&state, ctx, form, |f| &f.csrf).await {
+        Ok(v) => v,
+        Err(page) => return page,
     };
     let what = "authenticator app registration";
     let (p, t) = (&f.password, &f.trading_password);
@@ -412,13 +422,9 @@ async fn totp_confirm(
     ctx: Ctx,
     form: Result<Form<OtpForm>, FormRejection>,
 ) -> Response {
-    let Some((_, login)) = logged_in(&state, &ctx).await else {
-        return ctx.redirect("/login");
-    };
-    let id = login.login_id.clone();
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
-        Ok(f) => f,
-        Err(e) => return error_page(&state, ctx, &e),
+    let (ctx, _, login, f) = match signed_in_form(&state, ctx, form, |f| &f.csrf).await {
+        Ok(v) => v,
+        Err(page) => return page,
     };
     let otp: String = f.otp.trim().chars().take(64).collect();
     match factors::confirm_totp(&state, &ctx.client, &login, &otp).await {
@@ -458,13 +464,9 @@ where
     F: FnOnce(AppState, sekisho_core::audit::ClientInfo, Session, Login, ActionForm) -> Fut,
     Fut: std::future::Future<Output = Result<(), Error>>,
 {
-    let Some((session, login)) = logged_in(&state, &ctx).await else {
-        return ctx.redirect("/login");
-    };
-    let id = login.login_id.clone();
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
-        Ok(f) => f,
-        Err(e) => return error_page(&state, ctx, &e),
+    let (ctx, session, login, f) = match signed_in_form(&state, ctx, form, |f| &f.csrf).await {
+        Ok(v) => v,
+        Err(page) => return page,
     };
     let (p, t) = (f.password.clone(), f.trading_password.clone());
     if let Err(e) = prove(&state, &ctx, &session, &login, &p, &t, what).await {
@@ -504,13 +506,9 @@ async fn totp_reveal(
     ctx: Ctx,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
-    let Some((session, login)) = logged_in(&state, &ctx).await else {
-        return ctx.redirect("/login");
-    };
-    let id = login.login_id.clone();
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
-        Ok(f) => f,
-        Err(e) => return error_page(&state, ctx, &e),
+    let (ctx, session, login, f) = match signed_in_form(&state, ctx, form, |f| &f.csrf).await {
+        Ok(v) => v,
+        Err(page) => return page,
     };
     let (p, t) = (&f.password, &f.trading_password);
     let what = "authenticator app key shown again";
@@ -624,13 +622,9 @@ async fn password(
     ctx: Ctx,
     form: Result<Form<PasswordForm>, FormRejection>,
 ) -> Response {
-    let Some((session, login)) = logged_in(&state, &ctx).await else {
-        return ctx.redirect("/login");
-    };
-    let id = login.login_id.clone();
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
-        Ok(f) => f,
-        Err(e) => return error_page(&state, ctx, &e),
+    let (ctx, session, login, f) = match signed_in_form(&state, ctx, form, |f| &f.csrf).await {
+        Ok(v) => v,
+        Err(page) => return page,
     };
     if f.new_password != f.confirm_password {
         let shown = Shown {
