@@ -1,51 +1,8 @@
-// Customer journeys through Sekisho's hosted pages in a real browser (chromium via
-// playwright-core). Started by crates/server/tests/api/browser.rs, which passes:
-//   SEKISHO_URL          the server under test
-//   SEKISHO_CONTROL_URL  the test harness's control endpoint (server time, clock, mailbox)
-//   SEKISHO_CHROMIUM     the chromium binary
-//   SEKISHO_SCREENSHOTS  where to keep a screenshot of each page
-import { chromium } from "playwright-core";
-import { execFileSync } from "node:child_process";
-
-const url = process.env.SEKISHO_URL;
-const ctl = process.env.SEKISHO_CONTROL_URL;
-const shots = process.env.SEKISHO_SCREENSHOTS;
-const APP = "https://trade.example.co.jp/home";
-
-const now = async () => (await fetch(`${ctl}/now`)).text();
-const advance = async (secs) => fetch(`${ctl}/advance?secs=${secs}`, { method: "POST" });
-const mail = async (to) =>
-  (await fetch(`${ctl}/mail?to=${encodeURIComponent(to)}&kind=email_code`)).json();
-const totp = (key, t) =>
-  execFileSync("oathtool", ["--totp", "-b", key, "--now", `@${t}`]).toString().trim();
-const shot = (page, name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
-function expect(cond, what) {
-  if (!cond) throw new Error(`expected: ${what}`);
-}
-async function text(page) {
-  return page.locator("main").innerText();
-}
-async function submit(page) {
-  await Promise.all([page.waitForLoadState("load"), page.locator("main form button[type=submit]").first().click()]);
-}
-
-let current = null; // the page to photograph if a journey fails
-
-async function newContext(browser, viewport) {
-  const ctx = await browser.newContext({ viewport, locale: "ja-JP" });
-  ctx.on("page", (p) => (current = p));
-  // The relying app the customer returns to.
-  await ctx.route("https://trade.example.co.jp/**", (r) =>
-    r.fulfill({ status: 200, contentType: "text/html", body: "<h1>Trade app</h1>" }),
-  );
-  return ctx;
-}
-
-async function loginWith(page, id, password) {
-  await page.fill("#login_id", id);
-  await page.fill("#password", password);
-  await submit(page);
-}
+// Customer journeys through Sekisho's hosted pages in a real browser; see lib.mjs for what the
+// test harness passes in.
+import {
+  url, APP, now, advance, mail, totp, shot, expect, text, submit, newContext, loginWith, run,
+} from "./lib.mjs";
 
 // A newcomer from the setup link: 1. password → 2.1 key → 2.2 code → finish → log out → log in
 // with the app; the used link then gets its own page.
@@ -243,20 +200,4 @@ async function english(browser) {
   console.log("English journey: ok");
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.SEKISHO_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--headless", "--no-sandbox"],
-});
-try {
-  await setupWizard(browser);
-  await newcomer(browser);
-  await emailCode(browser);
-  await english(browser);
-} catch (e) {
-  if (current) await shot(current, "failure").catch(() => {});
-  if (current) console.error(`failed on ${current.url()}:\n${await current.locator("body").innerText().catch(() => "")}`);
-  throw e;
-} finally {
-  await browser.close();
-}
+await run(setupWizard, newcomer, emailCode, english);

@@ -87,7 +87,7 @@ fn control(app: Arc<TestApp>) -> Router {
         .with_state(app)
 }
 
-async fn create(app: &TestApp, login_id: &str, password: &str, temporary: bool, second: &str) {
+pub async fn create(app: &TestApp, login_id: &str, password: &str, temporary: bool, second: &str) {
     let r = app
         .admin(
             Method::POST,
@@ -116,7 +116,7 @@ async fn create(app: &TestApp, login_id: &str, password: &str, temporary: bool, 
 
 /// A login without a password whose second factor is the authenticator app, and the path of
 /// its setup link.
-async fn newcomer(app: &TestApp, login_id: &str) -> String {
+pub async fn newcomer(app: &TestApp, login_id: &str) -> String {
     let r = app
         .admin(
             Method::POST,
@@ -145,13 +145,51 @@ async fn newcomer(app: &TestApp, login_id: &str) -> String {
         .to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn journeys_in_a_real_browser() {
+/// Whether the browser tests can run here; when they cannot, says why and, unless
+/// `SEKISHO_REQUIRE_BROWSER=1`, lets the test pass.
+pub fn browser_available() -> bool {
     if let Some(why) = missing() {
         if std::env::var("SEKISHO_REQUIRE_BROWSER").as_deref() == Ok("1") {
             unreachable!("browser journeys required but cannot run: {why}");
         }
         eprintln!("browser journeys skipped: {why}");
+        return false;
+    }
+    true
+}
+
+/// Runs one journey script from `tests/browser/` against `app`, with the harness's control
+/// endpoint and any extra environment, and fails the test with its output if the script fails.
+pub async fn run_script(app: Arc<TestApp>, script: &str, env: &[(&str, &str)]) {
+    let listener = ok(tokio::net::TcpListener::bind("127.0.0.1:0").await);
+    let control_url = format!("http://{}", ok(listener.local_addr()));
+    let router = control(app.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let root = repo_root();
+    let shots = root.join("target/browser-screenshots");
+    ok(std::fs::create_dir_all(&shots));
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.arg(root.join("tests/browser").join(script))
+        .env("SEKISHO_URL", &app.url)
+        .env("SEKISHO_CONTROL_URL", &control_url)
+        .env("SEKISHO_CHROMIUM", CHROMIUM)
+        .env("SEKISHO_SCREENSHOTS", &shots)
+        .current_dir(root.join("tests/browser"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = ok(cmd.output().await);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(out.status.success(), "{script} failed:\n{stdout}\n{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journeys_in_a_real_browser() {
+    if !browser_available() {
         return;
     }
     let app = Arc::new(spawn_app().await);
@@ -162,30 +200,12 @@ async fn journeys_in_a_real_browser() {
     // E-mail code logins (Japanese and English journeys).
     create(&app, "suzuki", "kabu2026xyz", false, "email").await;
     create(&app, "smith", "kabu2026xyz", false, "email").await;
-    let listener = ok(tokio::net::TcpListener::bind("127.0.0.1:0").await);
-    let control_url = format!("http://{}", ok(listener.local_addr()));
-    let router = control(app.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    let root = repo_root();
-    let shots = root.join("target/browser-screenshots");
-    ok(std::fs::create_dir_all(&shots));
-    let script = root.join("tests/browser/journeys.mjs");
-    let out = ok(tokio::process::Command::new("node")
-        .arg(&script)
-        .env("SEKISHO_URL", &app.url)
-        .env("SEKISHO_CONTROL_URL", &control_url)
-        .env("SEKISHO_SETUP_PATH", &setup_path)
-        .env("SEKISHO_CHROMIUM", CHROMIUM)
-        .env("SEKISHO_SCREENSHOTS", &shots)
-        .current_dir(root.join("tests/browser"))
-        .output()
-        .await);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(out.status.success(), "journeys failed:\n{stdout}\n{stderr}");
+    run_script(
+        app.clone(),
+        "journeys.mjs",
+        &[("SEKISHO_SETUP_PATH", &setup_path)],
+    )
+    .await;
     // What the pages did is in the audit trail like any other login.
     assert_eq!(app.count_events("tanaka", "setup_link_used").await, 1);
     assert!(app.count_events("tanaka", "second_factor_added").await >= 1);
