@@ -44,7 +44,7 @@ pub struct LoginExtras<'a> {
 
 /// Checks login ID and password (and the one-time code, when given) and, if all rules pass,
 /// opens a full session. Without a code for a login that needs one, the answer is
-/// `second_factor_required` with a challenge that `complete_second_factor` finishes, unless a
+/// `second_factor_required` with a challenge that `complete_second_factor_with` finishes, unless a
 /// familiar browser's token lets the login skip it.
 pub async fn password_login(
     state: &AppState,
@@ -312,16 +312,19 @@ async fn required(
     }
 }
 
-/// Finishes a login waiting for its second factor; with `remember`, the browser becomes
-/// familiar (if the firm allows it for the method used).
-pub async fn complete_second_factor(
+/// Finishes a login waiting for its second factor with the factor the customer chose among the
+/// challenge's methods (`totp` or `token` when both are registered); `None`, or a method the
+/// challenge does not offer, is the login's configured one. With `remember`, the browser
+/// becomes familiar (if the firm allows it for the method used).
+pub async fn complete_second_factor_with(
     state: &AppState,
     client: &ClientInfo,
     challenge: &str,
+    method: Option<&str>,
     otp: &str,
     remember: bool,
 ) -> Result<Issued, ApiError> {
-    let result = complete_inner(state, client, challenge, otp).await;
+    let result = complete_inner(state, client, challenge, method, otp).await;
     let result = match result {
         Ok((mut issued, method, login)) if remember => {
             issued.device = devices::remember(state, client, &login, method).await?;
@@ -364,6 +367,18 @@ pub async fn complete_with_recovery_code(
     result
 }
 
+/// The ways a login waiting at `challenge` may finish, in the order offered: the challenge's
+/// methods (the login's configured one first), then recovery codes when the login has unused
+/// ones (any challenge accepts one, see [`complete_with_recovery_code`]).
+pub async fn challenge_methods(state: &AppState, challenge: &str) -> Result<Vec<String>, ApiError> {
+    let (ch, login) = open_challenge(state, challenge).await?;
+    let mut methods = ch.methods.clone();
+    if !methods.iter().any(|m| m == recovery::METHOD) && recovery::usable(state, login.id).await? {
+        methods.push(recovery::METHOD.to_owned());
+    }
+    Ok(methods)
+}
+
 /// The open challenge `challenge` and its login, if the login may still proceed.
 pub(crate) async fn open_challenge(
     state: &AppState,
@@ -395,10 +410,12 @@ async fn complete_inner(
     state: &AppState,
     client: &ClientInfo,
     challenge: &str,
+    method: Option<&str>,
     otp: &str,
 ) -> Result<(Issued, &'static str, Login), ApiError> {
     let token_hash = token::hash(challenge);
     let (ch, login) = open_challenge(state, challenge).await?;
+    let chosen = method.filter(|m| ch.methods.iter().any(|x| x == m));
     if ch.methods.iter().any(|m| m == email_code::METHOD) {
         email_code::check(state, client, &ch, &token_hash, otp).await?;
         let spec = full_session(
@@ -413,9 +430,15 @@ async fn complete_inner(
     // A challenge opened for a token (or for its registration, once done) is answered by the
     // token; any other by the authenticator app.
     if let Some(t) = hwtoken::registered_token(state, login.id).await? {
-        if login.second_factor == SecondFactor::Token
-            || totp::active_totp(state, login.id).await?.is_none()
-        {
+        let use_token = match chosen {
+            Some("token") => true,
+            Some("totp") => false,
+            _ => {
+                login.second_factor == SecondFactor::Token
+                    || totp::active_totp(state, login.id).await?.is_none()
+            }
+        };
+        if use_token {
             hwtoken::check_login_code(state, client, &login.login_id, &t, otp).await?;
             let spec = full_session(state, &["pwd", "otp"], "password + token", Some(ch.id));
             let issued = open_session(state, client, &login, spec).await?;

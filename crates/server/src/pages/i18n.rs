@@ -57,6 +57,29 @@ fn text(key: &str) -> (&'static str, &'static str) {
         ),
         "sf.submit" => ("認証する", "Verify"),
         "sf.resend" => ("認証コードを再発行する", "Send a new code"),
+        "sf.other" => ("別の方法で認証する", "Use another method"),
+        "sf.use_totp" => (
+            "認証アプリのワンタイムパスワードを使う",
+            "Use the one-time password of your authenticator app",
+        ),
+        "sf.use_token" => (
+            "トークンのワンタイムパスワードを使う",
+            "Use the one-time password of your token",
+        ),
+        "sf.use_email" => (
+            "メールで認証コードを受け取る",
+            "Receive an authentication code by e-mail",
+        ),
+        "sf.use_recovery" => (
+            "電話をなくした場合(リカバリーコードを使う)",
+            "Lost your device? Use a recovery code",
+        ),
+        "sf.lost_title" => ("電話をなくした場合", "Lost your device"),
+        "sf.recovery" => (
+            "お手元に保管しているリカバリーコードを1つ入力してください。使ったコードは再度使えません。ログイン後、セキュリティ設定で認証アプリの再登録とリカバリーコードの再発行をおすすめします。",
+            "Enter one of the recovery codes you kept. A code works only once. After logging in, we recommend registering your authenticator app again and generating new recovery codes in the security settings.",
+        ),
+        "sf.recovery_code" => ("リカバリーコード", "Recovery code"),
         "sf.restart" => ("最初からログインする", "Start the login again"),
         "resync.title" => ("トークンの再同期", "Resynchronise your token"),
         "resync.intro" => (
@@ -187,6 +210,61 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "sec.revoke" => ("解除", "Revoke"),
         "sec.sessions" => ("ログイン中の端末", "Active sessions"),
         "sec.since" => ("ログイン日時", "Logged in"),
+        "sec.recovery" => ("リカバリーコード", "Recovery codes"),
+        "sec.recovery_left" => ("残り", "Left"),
+        "sec.recovery_locked" => (
+            "誤入力が続いたため利用停止中です。お問い合わせ窓口へご連絡ください。",
+            "Locked after repeated wrong codes. Please contact the support desk.",
+        ),
+        "sec.generate" => ("発行", "Generate"),
+        "sec.regenerate" => ("再発行", "Generate a new set"),
+        "sec.regenerate_warn" => (
+            "再発行すると、お手元の以前のリカバリーコードは使えなくなります。",
+            "A new set makes your earlier recovery codes stop working.",
+        ),
+        "sec.change" => ("変更", "Change"),
+        "sec.registered" => ("ご登録のメールアドレス", "Registered e-mail address"),
+        "sec.new_address" => ("新しい送信先メールアドレス", "New delivery address"),
+        "sec.pending_to" => ("確認待ちの送信先", "Waiting for confirmation"),
+        "sec.address_sent" => (
+            "新しい送信先に確認コードを送信しました。メールに記載の確認コードを入力してください。確認が済むまで、認証コードはこれまでの送信先に届きます。",
+            "We have sent a confirmation code to the new address. Enter the code from the e-mail. Until then, codes keep going to the current address.",
+        ),
+        "sec.confirm_code" => ("確認コード", "Confirmation code"),
+        "sec.confirm_submit" => ("送信先を確定する", "Confirm the new address"),
+        "sec.done_address" => (
+            "認証コードの送信先を変更しました。以前の送信先にもお知らせしました。",
+            "The code delivery address has been changed. We told the previous address too.",
+        ),
+        "sec.trading_change" => ("取引パスワード変更", "Change trading password"),
+        "sec.trading_current" => ("現在の取引パスワード", "Current trading password"),
+        "sec.trading_first" => (
+            "取引パスワードは未設定です。ログインパスワードでご本人確認のうえ設定してください。",
+            "No trading password is set yet. Confirm with your login password to set one.",
+        ),
+        "sec.trading_new" => ("新しい取引パスワード", "New trading password"),
+        "sec.trading_again" => ("新しい取引パスワード(確認)", "New trading password (again)"),
+        "sec.trading_submit" => ("取引パスワードを変更する", "Change trading password"),
+        "sec.done_trading" => (
+            "取引パスワードを変更しました。",
+            "Your trading password has been changed.",
+        ),
+        "rc.title" => ("リカバリーコード", "Your recovery codes"),
+        "rc.intro" => (
+            "電話やトークンをなくした場合に、追加認証の代わりに使えるコードです。各コードは1回だけ使えます。",
+            "Use one of these codes in place of the additional authentication if you lose your phone or token. Each code works once.",
+        ),
+        "rc.once" => (
+            "この画面は一度しか表示されません。印刷するか、安全な場所に保管してください。",
+            "This page is shown only once. Print the codes or keep them somewhere safe.",
+        ),
+        "rc.old" => (
+            "以前のリカバリーコードは使えなくなりました。",
+            "Your earlier recovery codes no longer work.",
+        ),
+        "rc.print" => ("印刷する", "Print"),
+        "rc.copy" => ("コピー", "Copy"),
+        "rc.back" => ("保管しました(セキュリティ設定へ戻る)", "I have kept them (back to the security settings)"),
         "sec.this_session" => ("この端末", "This device"),
         "sec.password_change" => ("パスワード変更", "Change password"),
         "logout" => ("ログアウト", "Log out"),
@@ -229,6 +307,31 @@ fn text(key: &str) -> (&'static str, &'static str) {
         ),
         "setup.step1" => ("1. パスワードの設定", "1. Set your password"),
         "setup.next" => ("次へ", "Next"),
+        "setup.steps_email" => (
+            "1. パスワードの設定 → 2. 認証コードの送信先の確認",
+            "1. Set your password → 2. Confirm where codes are sent",
+        ),
+        "setup.steps_token" => (
+            "1. パスワードの設定 → 2. トークンの利用開始登録",
+            "1. Set your password → 2. Register your token",
+        ),
+        "setup.email_title" => ("2. 認証コードの送信先の確認", "2. Confirm where codes are sent"),
+        "setup.email_intro" => (
+            "ログイン時の認証コードは次のメールアドレスに送信されます。確認コードを送信し、届いたコードを入力してください。",
+            "At login, authentication codes are sent to the address below. Send a confirmation code and enter the code you receive.",
+        ),
+        "setup.send_code" => ("確認コードを送信する", "Send a confirmation code"),
+        "setup.resend_code" => ("確認コードを再送信する", "Send the code again"),
+        "setup.email_sent" => (
+            "確認コードを送信しました。メールに記載の確認コードを入力してください。",
+            "We have sent a confirmation code. Enter the code from the e-mail.",
+        ),
+        "setup.token_title" => ("2. トークンの利用開始登録", "2. Register your token"),
+        "setup.token_intro" => (
+            "お手元のトークンの裏面に記載のトークンIDと、ボタンを押して表示されたワンタイムパスワードを続けて2回分入力してください。",
+            "Enter the token ID printed on the back of your token and two one-time passwords shown one after the other when you press its button.",
+        ),
+        "setup.register" => ("登録する", "Register"),
         "setup.done_title" => ("初期設定の完了", "Setup complete"),
         "setup.done" => (
             "初期設定が完了しました。ログイン画面から、設定したパスワードでログインしてください。",

@@ -8,7 +8,9 @@ mod account;
 pub mod console;
 mod i18n;
 mod login;
+mod settings;
 mod setup;
+mod setup_second;
 
 use crate::error::ApiError;
 use crate::extract::Client;
