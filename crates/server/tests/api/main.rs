@@ -21,6 +21,7 @@ mod mail;
 mod notifications;
 mod operators;
 mod pages;
+mod pages2_browser;
 mod passwords;
 mod recovery;
 mod rollout;
