@@ -157,6 +157,12 @@ async fn second_step(
         .mfa
         .apply(login.second_step(&registered), state.clock.now());
     let step = rollout.step;
+    // The token's ID goes with any challenge the token may answer (the customer may choose it
+    // even when the app is the default).
+    let token_id = hw
+        .as_ref()
+        .filter(|_| matches!(&step, SecondStep::Required(m) if m.contains(&SecondFactor::Token)))
+        .map(|t| t.token_id.clone());
     // With a token registered and allowed, the code is checked against the token (its ID is
     // shown with the challenge, as the token login screen does); otherwise against the app.
     let token = hw
@@ -240,9 +246,19 @@ async fn second_step(
                     return open_session(state, client, login, spec).await;
                 }
             }
-            required(state, client, login, otp, totp, token, &methods).await
+            let offered = Offered {
+                methods: &methods,
+                token_id,
+            };
+            required(state, client, login, otp, totp, token, offered).await
         }
     }
+}
+
+/// The second factors a login may answer with, and the ID of its token if one of them.
+struct Offered<'a> {
+    methods: &'a [SecondFactor],
+    token_id: Option<String>,
 }
 
 async fn required(
@@ -252,8 +268,9 @@ async fn required(
     otp: Option<&str>,
     totp: Option<sekisho_store::OtpFactor>,
     token: Option<sekisho_store::OtpToken>,
-    methods: &[SecondFactor],
+    offered: Offered<'_>,
 ) -> Result<Issued, ApiError> {
+    let methods = offered.methods;
     let now = state.clock.now();
     match (otp, totp, token) {
         (Some(code), _, Some(t)) => {
@@ -282,7 +299,7 @@ async fn required(
         (_, None, None) if methods.contains(&SecondFactor::Email) => {
             Err(email_code::start(state, client, login).await)
         }
-        (_, _, token) => {
+        (_, _, _) => {
             let tok = token::generate("sksc", state.rng.as_ref());
             let mut names: Vec<String> = methods
                 .iter()
@@ -302,9 +319,9 @@ async fn required(
                 .with("methods", names)
                 .with("second_factor_url", "/api/v1/login/second-factor")
                 .with("expires_at", expires.to_rfc3339());
-            if let Some(t) = token {
+            if let Some(id) = offered.token_id {
                 e = e
-                    .with("token_id", t.token_id)
+                    .with("token_id", id)
                     .with("resync_url", "/api/v1/login/token/resync");
             }
             Err(e)

@@ -223,6 +223,8 @@ fn text(key: &str) -> (&'static str, &'static str) {
             "A new set makes your earlier recovery codes stop working.",
         ),
         "sec.change" => ("変更", "Change"),
+        "sec.change_address" => ("送信先を変更する", "Change the delivery address"),
+        "sec.login_password" => ("ログインパスワード", "Login password"),
         "sec.registered" => ("ご登録のメールアドレス", "Registered e-mail address"),
         "sec.new_address" => ("新しい送信先メールアドレス", "New delivery address"),
         "sec.pending_to" => ("確認待ちの送信先", "Waiting for confirmation"),

@@ -12,6 +12,7 @@ mod admin;
 mod admin_tokens;
 mod browser;
 mod errors;
+mod factor_choice;
 mod health;
 mod history;
 mod listen;
