@@ -69,6 +69,10 @@ async function recoveryCodes(browser) {
   expect((await text(page)).includes("認証アプリ"), "the app by default");
   expect((await page.locator("#use-recovery_code").count()) === 1, "lost your device offered");
   await shots(page, "44-second-factor-choice");
+  await page.goto(`${url}/login/second-factor?method=recovery_code&lang=en`);
+  expect((await text(page)).includes("Lost your device"), "English recovery code page");
+  await shots(page, "45b-second-factor-recovery-en");
+  await page.goto(`${url}/login/second-factor?lang=ja`);
   await click(page, "#use-recovery_code");
   expect((await text(page)).includes("電話をなくした場合"), "recovery code page");
   await shots(page, "45-second-factor-recovery");
@@ -133,6 +137,8 @@ async function addressAndTrading(browser) {
   await page.waitForURL(/done=address$/);
   expect((await text(page)).includes("ki***@example.net"), "new address in use");
   await shots(page, "49-address-changed");
+  const told = await mail("kimura@example.co.jp", "code_address_changed_notice");
+  expect(told.text.includes("ki***@example.net"), "the old address is told where codes go now");
   // Trading password: the first one with the login password.
   await page.fill("#trading_login_password", "kabu2026kim");
   await page.fill("#new_trading_password", "Trade2026ab");
@@ -153,6 +159,12 @@ async function addressAndTrading(browser) {
   await page.waitForURL(/done=trading/);
   expect((await text(page)).includes("取引パスワードを変更しました"), "trading password changed");
   await shots(page, "51-trading-changed");
+  // The same settings in English.
+  await page.goto(`${url}/account/security?lang=en`);
+  const en = await text(page);
+  expect(en.includes("Recovery codes") && en.includes("Change trading password"), "English settings");
+  await shots(page, "51b-security-en");
+  await page.goto(`${url}/account/security?lang=ja`);
   // The next login's code goes to the new address.
   await logout(page);
   await loginWith(page, "kimura", "kabu2026kim");
