@@ -246,4 +246,35 @@ async function wizardToken(browser) {
   console.log("setup wizard (token) journey: ok");
 }
 
-await run(recoveryCodes, addressAndTrading, wizardEmail, wizardToken);
+// A token login's first login on the pages: the password, then 利用開始登録, then a new code.
+async function tokenFirstLogin(browser) {
+  const ctx = await newContext(browser, PHONE);
+  const page = await ctx.newPage();
+  await page.goto(`${url}/login`);
+  await loginWith(page, "fx0000010", "fxtrade2026b");
+  await page.waitForURL(/\/login\/token\/register$/);
+  expect((await text(page)).includes("利用開始登録"), "start-of-use registration");
+  await shots(page, "57-login-token-register");
+  const t = +(await now());
+  await page.fill("#token_id", "VSMT25772183");
+  await page.fill("#otp1", tokenCode(t));
+  await page.fill("#otp2", tokenCode(t - 30));
+  await submit(page);
+  expect((await alertText(page)).includes("SKS-HWT-0010"), "codes not consecutive");
+  await page.fill("#token_id", "VSMT25772183");
+  await page.fill("#otp1", tokenCode(t - 30));
+  await page.fill("#otp2", tokenCode(t));
+  await submit(page);
+  await page.waitForURL(/done=registered/);
+  expect((await text(page)).includes("トークンを登録しました"), "registered");
+  await shots(page, "58-login-token-registered");
+  await advance(30);
+  await page.fill("#otp", tokenCode(await now()));
+  await submit(page);
+  await page.waitForURL(/\/account\/security$/);
+  expect((await text(page)).includes("VSMT25772183"), "token in the methods");
+  await ctx.close();
+  console.log("token first login journey: ok");
+}
+
+await run(recoveryCodes, addressAndTrading, wizardEmail, wizardToken, tokenFirstLogin);

@@ -202,7 +202,7 @@ async fn second_step(
             let now = state.clock.now();
             let tok = token::generate("sksc", state.rng.as_ref());
             let expires = now.plus_secs(state.settings.challenge_secs);
-            let methods = vec!["token_register".to_owned()];
+            let methods = vec![TOKEN_REGISTER.to_owned()];
             state
                 .store
                 .create_challenge(&token::hash(&tok), login.id, &methods, now, expires)
@@ -384,12 +384,29 @@ pub async fn complete_with_recovery_code(
     result
 }
 
+/// The method of a challenge that waits for a token's start-of-use registration.
+pub const TOKEN_REGISTER: &str = "token_register";
+
 /// The ways a login waiting at `challenge` may finish, in the order offered: the challenge's
 /// methods (the login's configured one first), then recovery codes when the login has unused
 /// ones (any challenge accepts one, see [`complete_with_recovery_code`]).
 pub async fn challenge_methods(state: &AppState, challenge: &str) -> Result<Vec<String>, ApiError> {
     let (ch, login) = open_challenge(state, challenge).await?;
-    let mut methods = ch.methods.clone();
+    // A registration challenge is answered by the token once it is registered (利用開始登録
+    // first, then the login goes on with a new code of that token).
+    let registered = ch.methods.iter().any(|m| m == TOKEN_REGISTER)
+        && hwtoken::registered_token(state, login.id).await?.is_some();
+    let mut methods: Vec<String> = ch
+        .methods
+        .iter()
+        .map(|m| {
+            if registered && m == TOKEN_REGISTER {
+                SecondFactor::Token.as_str().to_owned()
+            } else {
+                m.clone()
+            }
+        })
+        .collect();
     if !methods.iter().any(|m| m == recovery::METHOD) && recovery::usable(state, login.id).await? {
         methods.push(recovery::METHOD.to_owned());
     }

@@ -81,6 +81,15 @@ fn text(key: &str) -> (&'static str, &'static str) {
         ),
         "sf.recovery_code" => ("リカバリーコード", "Recovery code"),
         "sf.restart" => ("最初からログインする", "Start the login again"),
+        "tr.title" => ("トークンの利用開始登録", "Register your token"),
+        "tr.intro" => (
+            "初めてトークンでログインする前に、利用開始登録が必要です。トークンの裏面に記載のトークンIDと、ボタンを押して表示されたワンタイムパスワードを続けて2回分入力してください。",
+            "Before your first login with your token, please register it: enter the token ID printed on its back and two one-time passwords shown one after the other when you press its button.",
+        ),
+        "tr.done" => (
+            "トークンを登録しました。次に表示されたワンタイムパスワードを入力してログインしてください。",
+            "Your token is registered. Enter the next one-time password it shows to log in.",
+        ),
         "resync.title" => ("トークンの再同期", "Resynchronise your token"),
         "resync.intro" => (
             "トークンのボタンを押して表示されたワンタイムパスワードを、続けて2回分入力してください。",

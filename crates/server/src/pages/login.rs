@@ -27,6 +27,10 @@ use serde_json::Value;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route(
+            "/login/token/register",
+            get(super::token_login::register_page).post(super::token_login::register_submit),
+        )
         .route("/login", get(login_page).post(login_submit))
         .route(
             "/login/second-factor",
@@ -220,6 +224,13 @@ fn flow_step(e: &ApiError) -> Option<Step> {
             token_id: s("token_id"),
             sent_to: s("sent_to"),
         }),
+        // A token login without its token: the challenge waits for 利用開始登録.
+        Error::SecondFactorNotInitialized => Some(Step::SecondFactor {
+            challenge: s("challenge")?,
+            methods: vec![auth::TOKEN_REGISTER.to_owned()],
+            token_id: None,
+            sent_to: None,
+        }),
         Error::PasswordChangeRequired => Some(Step::PasswordChange {
             token: s("password_change_token")?,
             reason: s("reason").unwrap_or_default(),
@@ -270,7 +281,7 @@ fn choice_label(tx: super::Tx, method: &str) -> &'static str {
     }
 }
 
-async fn current_flow(state: &AppState, ctx: &Ctx) -> Option<Flow> {
+pub(super) async fn current_flow(state: &AppState, ctx: &Ctx) -> Option<Flow> {
     super::get_flow(state, ctx.cookie(FLOW_COOKIE)).await
 }
 
@@ -315,6 +326,9 @@ async fn second_factor_view(
         return ctx.redirect("/login");
     };
     let (method, offered) = factor_choice(state, flow, wanted).await;
+    if method == auth::TOKEN_REGISTER {
+        return ctx.redirect("/login/token/register");
+    }
     let tx = ctx.tx();
     let others = offered
         .iter()
@@ -338,8 +352,11 @@ async fn second_factor_view(
 }
 
 async fn second_factor_page(State(state): State<AppState>, ctx: Ctx) -> Response {
-    let notice = (query_param(&ctx.query, "done").as_deref() == Some("resync"))
-        .then(|| ctx.tx().t("resync.done").to_owned());
+    let notice = match query_param(&ctx.query, "done").as_deref() {
+        Some("resync") => Some(ctx.tx().t("resync.done").to_owned()),
+        Some("registered") => Some(ctx.tx().t("tr.done").to_owned()),
+        _ => None,
+    };
     let wanted = query_param(&ctx.query, "method");
     match current_flow(&state, &ctx).await {
         Some(flow) => {

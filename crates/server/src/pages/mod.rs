@@ -11,6 +11,7 @@ mod login;
 mod settings;
 mod setup;
 mod setup_second;
+mod token_login;
 
 use crate::error::ApiError;
 use crate::extract::Client;

@@ -54,7 +54,9 @@ async fn second_factor_choice_recovery_codes_address_trading_and_wizard_variants
         .post(format!("{}/api/admin/v1/tokens/import", app.url))
         .bearer_auth(&app.admin_token)
         .header("content-type", "text/csv")
-        .body(format!("VSMT25772182,{HEX_SECRET},totp,6,30\n"))
+        .body(format!(
+            "VSMT25772182,{HEX_SECRET},totp,6,30\nVSMT25772183,{HEX_SECRET},totp,6,30\n"
+        ))
         .send()
         .await);
     assert_eq!(r.status(), StatusCode::OK);
@@ -62,6 +64,16 @@ async fn second_factor_choice_recovery_codes_address_trading_and_wizard_variants
     create(&app, "kato", "kabu2026kat", false, "totp").await;
     // An e-mail code login that moves its codes to another address and sets a trading password.
     create(&app, "kimura", "kabu2026kim", false, "email").await;
+    // A token login without its token: 利用開始登録 at its first login on the pages.
+    create(&app, "fx0000010", "fxtrade2026b", false, "token").await;
+    let r = app
+        .admin(
+            Method::PATCH,
+            "/logins/fx0000010",
+            Some(json!({ "mfa_required": true })),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
     let email_setup = newcomer_with(&app, "ogawa", "email").await;
     let token_setup = newcomer_with(&app, "fx0000009", "token").await;
     run_script(
@@ -94,4 +106,6 @@ async fn second_factor_choice_recovery_codes_address_trading_and_wizard_variants
     assert_eq!(app.count_events("fx0000009", "token_registered").await, 1);
     assert_eq!(app.count_events("fx0000009", "setup_link_used").await, 1);
     assert!(app.count_events("fx0000009", "login_succeeded").await >= 1);
+    assert_eq!(app.count_events("fx0000010", "token_registered").await, 1);
+    assert_eq!(app.count_events("fx0000010", "login_succeeded").await, 1);
 }
