@@ -148,7 +148,7 @@ struct SecurityPage {
     error: Option<Shown>,
 }
 
-fn date(t: Timestamp) -> String {
+pub(super) fn date(t: Timestamp) -> String {
     let s = t.to_rfc3339();
     // 2026-05-28T20:26:40Z → 2026-05-28 20:26 UTC
     format!(

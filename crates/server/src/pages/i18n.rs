@@ -273,6 +273,7 @@ fn text(key: &str) -> (&'static str, &'static str) {
             "以前のリカバリーコードは使えなくなりました。",
             "Your earlier recovery codes no longer work.",
         ),
+        "rc.created" => ("発行日時", "Generated"),
         "rc.print" => ("印刷する", "Print"),
         "rc.copy" => ("コピー", "Copy"),
         "rc.back" => ("保管しました(セキュリティ設定へ戻る)", "I have kept them (back to the security settings)"),

@@ -271,13 +271,15 @@ struct FactorChoice {
     label: &'static str,
 }
 
-/// The words of a method on the choice links (a new method, such as passkeys, adds its own).
-fn choice_label(tx: super::Tx, method: &str) -> &'static str {
+/// The words of a method on the choice links; a method without words here (a new one, such as
+/// passkeys, until it adds its own and its branch in `second_factor.html`) is not offered.
+fn choice_label(tx: super::Tx, method: &str) -> Option<&'static str> {
     match method {
-        m if m == email_code::METHOD => tx.t("sf.use_email"),
-        m if m == recovery::METHOD => tx.t("sf.use_recovery"),
-        "token" => tx.t("sf.use_token"),
-        _ => tx.t("sf.use_totp"),
+        m if m == email_code::METHOD => Some(tx.t("sf.use_email")),
+        m if m == recovery::METHOD => Some(tx.t("sf.use_recovery")),
+        "token" => Some(tx.t("sf.use_token")),
+        "totp" => Some(tx.t("sf.use_totp")),
+        _ => None,
     }
 }
 
@@ -333,9 +335,11 @@ async fn second_factor_view(
     let others = offered
         .iter()
         .filter(|m| **m != method)
-        .map(|m| FactorChoice {
-            method: m.clone(),
-            label: choice_label(tx, m),
+        .filter_map(|m| {
+            choice_label(tx, m).map(|label| FactorChoice {
+                method: m.clone(),
+                label,
+            })
         })
         .collect();
     let page = SecondFactorPage {

@@ -27,6 +27,9 @@ use serde::Deserialize;
 #[template(path = "recovery_codes.html")]
 struct RecoveryCodesPage {
     base: Base,
+    /// Whose codes, and from when (on the printout too).
+    login_id: String,
+    created: String,
     codes: Vec<String>,
     /// An earlier set existed and stopped working.
     replaced: bool,
@@ -49,9 +52,11 @@ pub(super) async fn recovery_codes(
     }
     let replaced = matches!(state.store.recovery_status(login.id).await, Ok(Some(_)));
     match recovery::generate(&state, &ctx.client, &login).await {
-        Ok((codes, _)) => {
+        Ok((codes, created_at)) => {
             let page = RecoveryCodesPage {
                 base: ctx.base(&state, "rc.title"),
+                login_id: login.login_id.clone(),
+                created: super::account::date(created_at),
                 codes,
                 replaced,
             };
