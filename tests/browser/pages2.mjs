@@ -43,8 +43,13 @@ async function recoveryCodes(browser) {
   await page.fill("#otp", totp(key, await now()));
   await submit(page);
   await page.waitForURL(/done=totp/);
-  // Recovery codes: fresh from the app's registration, no second proof.
-  await click(page, "#recovery-generate");
+  // Recovery codes: fresh from the app's registration, no second proof; never cached.
+  const [shown] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/account/recovery-codes")),
+    click(page, "#recovery-generate"),
+  ]);
+  expect(shown.headers()["cache-control"] === "no-store", "recovery codes page not cached");
+  expect((await text(page)).includes("kato"), "whose codes");
   expect((await text(page)).includes("一度しか表示されません"), "shown once");
   expect((await page.locator("#old-set").count()) === 0, "no earlier set to warn about");
   const first = await page.locator("#recovery-codes code").allInnerTexts();
