@@ -23,6 +23,7 @@ mod notifications;
 mod operators;
 mod pages;
 mod pages2_browser;
+mod pages2_settings;
 mod passwords;
 mod recovery;
 mod rollout;
