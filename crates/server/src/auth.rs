@@ -44,7 +44,7 @@ pub struct LoginExtras<'a> {
 
 /// Checks login ID and password (and the one-time code, when given) and, if all rules pass,
 /// opens a full session. Without a code for a login that needs one, the answer is
-/// `second_factor_required` with a challenge that `complete_second_factor` finishes, unless a
+/// `second_factor_required` with a challenge that `complete_second_factor_with` finishes, unless a
 /// familiar browser's token lets the login skip it.
 pub async fn password_login(
     state: &AppState,
@@ -157,6 +157,12 @@ async fn second_step(
         .mfa
         .apply(login.second_step(&registered), state.clock.now());
     let step = rollout.step;
+    // The token's ID goes with any challenge the token may answer (the customer may choose it
+    // even when the app is the default).
+    let token_id = hw
+        .as_ref()
+        .filter(|_| matches!(&step, SecondStep::Required(m) if m.contains(&SecondFactor::Token)))
+        .map(|t| t.token_id.clone());
     // With a token registered and allowed, the code is checked against the token (its ID is
     // shown with the challenge, as the token login screen does); otherwise against the app.
     let token = hw
@@ -196,7 +202,7 @@ async fn second_step(
             let now = state.clock.now();
             let tok = token::generate("sksc", state.rng.as_ref());
             let expires = now.plus_secs(state.settings.challenge_secs);
-            let methods = vec!["token_register".to_owned()];
+            let methods = vec![TOKEN_REGISTER.to_owned()];
             state
                 .store
                 .create_challenge(&token::hash(&tok), login.id, &methods, now, expires)
@@ -240,9 +246,19 @@ async fn second_step(
                     return open_session(state, client, login, spec).await;
                 }
             }
-            required(state, client, login, otp, totp, token, &methods).await
+            let offered = Offered {
+                methods: &methods,
+                token_id,
+            };
+            required(state, client, login, otp, totp, token, offered).await
         }
     }
+}
+
+/// The second factors a login may answer with, and the ID of its token if one of them.
+struct Offered<'a> {
+    methods: &'a [SecondFactor],
+    token_id: Option<String>,
 }
 
 async fn required(
@@ -252,8 +268,9 @@ async fn required(
     otp: Option<&str>,
     totp: Option<sekisho_store::OtpFactor>,
     token: Option<sekisho_store::OtpToken>,
-    methods: &[SecondFactor],
+    offered: Offered<'_>,
 ) -> Result<Issued, ApiError> {
+    let methods = offered.methods;
     let now = state.clock.now();
     match (otp, totp, token) {
         (Some(code), _, Some(t)) => {
@@ -282,7 +299,7 @@ async fn required(
         (_, None, None) if methods.contains(&SecondFactor::Email) => {
             Err(email_code::start(state, client, login).await)
         }
-        (_, _, token) => {
+        (_, _, _) => {
             let tok = token::generate("sksc", state.rng.as_ref());
             let mut names: Vec<String> = methods
                 .iter()
@@ -302,9 +319,9 @@ async fn required(
                 .with("methods", names)
                 .with("second_factor_url", "/api/v1/login/second-factor")
                 .with("expires_at", expires.to_rfc3339());
-            if let Some(t) = token {
+            if let Some(id) = offered.token_id {
                 e = e
-                    .with("token_id", t.token_id)
+                    .with("token_id", id)
                     .with("resync_url", "/api/v1/login/token/resync");
             }
             Err(e)
@@ -312,16 +329,19 @@ async fn required(
     }
 }
 
-/// Finishes a login waiting for its second factor; with `remember`, the browser becomes
-/// familiar (if the firm allows it for the method used).
-pub async fn complete_second_factor(
+/// Finishes a login waiting for its second factor with the factor the customer chose among the
+/// challenge's methods (`totp` or `token` when both are registered); `None`, or a method the
+/// challenge does not offer, is the login's configured one. With `remember`, the browser
+/// becomes familiar (if the firm allows it for the method used).
+pub async fn complete_second_factor_with(
     state: &AppState,
     client: &ClientInfo,
     challenge: &str,
+    method: Option<&str>,
     otp: &str,
     remember: bool,
 ) -> Result<Issued, ApiError> {
-    let result = complete_inner(state, client, challenge, otp).await;
+    let result = complete_inner(state, client, challenge, method, otp).await;
     let result = match result {
         Ok((mut issued, method, login)) if remember => {
             issued.device = devices::remember(state, client, &login, method).await?;
@@ -364,6 +384,35 @@ pub async fn complete_with_recovery_code(
     result
 }
 
+/// The method of a challenge that waits for a token's start-of-use registration.
+pub const TOKEN_REGISTER: &str = "token_register";
+
+/// The ways a login waiting at `challenge` may finish, in the order offered: the challenge's
+/// methods (the login's configured one first), then recovery codes when the login has unused
+/// ones (any challenge accepts one, see [`complete_with_recovery_code`]).
+pub async fn challenge_methods(state: &AppState, challenge: &str) -> Result<Vec<String>, ApiError> {
+    let (ch, login) = open_challenge(state, challenge).await?;
+    // A registration challenge is answered by the token once it is registered (利用開始登録
+    // first, then the login goes on with a new code of that token).
+    let registered = ch.methods.iter().any(|m| m == TOKEN_REGISTER)
+        && hwtoken::registered_token(state, login.id).await?.is_some();
+    let mut methods: Vec<String> = ch
+        .methods
+        .iter()
+        .map(|m| {
+            if registered && m == TOKEN_REGISTER {
+                SecondFactor::Token.as_str().to_owned()
+            } else {
+                m.clone()
+            }
+        })
+        .collect();
+    if !methods.iter().any(|m| m == recovery::METHOD) && recovery::usable(state, login.id).await? {
+        methods.push(recovery::METHOD.to_owned());
+    }
+    Ok(methods)
+}
+
 /// The open challenge `challenge` and its login, if the login may still proceed.
 pub(crate) async fn open_challenge(
     state: &AppState,
@@ -395,10 +444,12 @@ async fn complete_inner(
     state: &AppState,
     client: &ClientInfo,
     challenge: &str,
+    method: Option<&str>,
     otp: &str,
 ) -> Result<(Issued, &'static str, Login), ApiError> {
     let token_hash = token::hash(challenge);
     let (ch, login) = open_challenge(state, challenge).await?;
+    let chosen = method.filter(|m| ch.methods.iter().any(|x| x == m));
     if ch.methods.iter().any(|m| m == email_code::METHOD) {
         email_code::check(state, client, &ch, &token_hash, otp).await?;
         let spec = full_session(
@@ -413,9 +464,15 @@ async fn complete_inner(
     // A challenge opened for a token (or for its registration, once done) is answered by the
     // token; any other by the authenticator app.
     if let Some(t) = hwtoken::registered_token(state, login.id).await? {
-        if login.second_factor == SecondFactor::Token
-            || totp::active_totp(state, login.id).await?.is_none()
-        {
+        let use_token = match chosen {
+            Some("token") => true,
+            Some("totp") => false,
+            _ => {
+                login.second_factor == SecondFactor::Token
+                    || totp::active_totp(state, login.id).await?.is_none()
+            }
+        };
+        if use_token {
             hwtoken::check_login_code(state, client, &login.login_id, &t, otp).await?;
             let spec = full_session(state, &["pwd", "otp"], "password + token", Some(ch.id));
             let issued = open_session(state, client, &login, spec).await?;

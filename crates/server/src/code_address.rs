@@ -137,18 +137,28 @@ pub async fn confirm(
         return Err(ApiError::from(e).with("tries_left", (max - failures).max(0)));
     }
     let old = login.code_address().to_owned();
-    let notice = changed_notice(state, login, &old, Some(&p.address))?;
+    // The address that stops receiving codes is told; confirming the address codes already go
+    // to (the setup wizard's step 2) tells nobody anything new.
+    let notices = if old == p.address {
+        Vec::new()
+    } else {
+        vec![changed_notice(state, login, &old, Some(&p.address))?]
+    };
     let ev = event(
         state,
         EventType::CodeAddressChanged,
         Some(&login.login_id),
         Actor::SelfService,
         client,
-        format!(
-            "code delivery address changed from {} to {}; the old address was told",
-            masked(&old),
-            masked(&p.address)
-        ),
+        if notices.is_empty() {
+            format!("code delivery address {} confirmed", masked(&p.address))
+        } else {
+            format!(
+                "code delivery address changed from {} to {}; the old address was told",
+                masked(&old),
+                masked(&p.address)
+            )
+        },
     );
     let changed = state
         .store
@@ -157,7 +167,7 @@ pub async fn confirm(
             &p.code_hash,
             max,
             state.clock.now(),
-            &[notice],
+            &notices,
             &ev,
         )
         .await?

@@ -15,6 +15,12 @@
       });
     });
   });
+  // "Print" on the recovery codes page.
+  document.querySelectorAll("button[data-print]").forEach(function (b) {
+    if (!window.print) return;
+    b.hidden = false;
+    b.addEventListener("click", function () { window.print(); });
+  });
   // The password rules, checked as the customer types (the server checks them again).
   var list = document.getElementById("policy");
   var input = document.querySelector("input[data-policy-input]");

@@ -8,6 +8,7 @@ use super::login::accept;
 use super::{error_page, status_of, Base, Ctx, Shown, SESSION_COOKIE};
 use crate::auth;
 
+use crate::code_address;
 use crate::email_code;
 use crate::hwtoken;
 use crate::notify;
@@ -43,6 +44,22 @@ pub fn router() -> Router<AppState> {
         .route("/account/devices/revoke", post(device_revoke))
         .route("/account/sessions/revoke", post(session_revoke))
         .route("/account/password", post(password))
+        .route(
+            "/account/recovery-codes",
+            post(super::settings::recovery_codes),
+        )
+        .route(
+            "/account/code-address",
+            post(super::settings::code_address_start),
+        )
+        .route(
+            "/account/code-address/confirm",
+            post(super::settings::code_address_confirm),
+        )
+        .route(
+            "/account/trading-password",
+            post(super::settings::trading_password),
+        )
 }
 
 /// The active full session of the pages' cookie, if any (its idle deadline moved).
@@ -71,7 +88,7 @@ async fn logged_in(state: &AppState, ctx: &Ctx) -> Option<(Session, Login)> {
 
 /// The signed-in customer and their checked form (form token, rate limits for the login), or
 /// the page that turns the request away (the login page, or the error).
-async fn signed_in_form<T>(
+pub(super) async fn signed_in_form<T>(
     state: &AppState,
     ctx: Ctx,
     form: Result<Form<T>, FormRejection>,
@@ -89,6 +106,8 @@ async fn signed_in_form<T>(
 
 /// One row of the methods table.
 pub struct MethodRow {
+    /// Which method (`totp`, `email`, `token`, `recovery_code`): the row's actions follow it.
+    pub kind: &'static str,
     pub name: &'static str,
     pub state: &'static str,
     pub in_use: bool,
@@ -115,6 +134,12 @@ struct SecurityPage {
     display_name: String,
     methods: Vec<MethodRow>,
     trading: bool,
+    /// A trading password is set (its change asks for it; else the login password).
+    trading_set: bool,
+    /// The code delivery address waiting for its confirmation code.
+    pending_address: String,
+    /// Recovery codes exist (the action reads 再発行 and warns about the old set).
+    recovery_set: bool,
     fresh: bool,
     notify_on: bool,
     devices: Vec<Row>,
@@ -123,7 +148,7 @@ struct SecurityPage {
     error: Option<Shown>,
 }
 
-fn date(t: Timestamp) -> String {
+pub(super) fn date(t: Timestamp) -> String {
     let s = t.to_rfc3339();
     // 2026-05-28T20:26:40Z → 2026-05-28 20:26 UTC
     format!(
@@ -146,12 +171,15 @@ async fn security(State(state): State<AppState>, ctx: Ctx) -> Response {
         Some("device") => Some(tx.t("sec.done_device")),
         Some("session") => Some(tx.t("sec.done_session")),
         Some("password") => Some(tx.t("sec.done_password")),
+        Some("address_sent") => Some(tx.t("sec.address_sent")),
+        Some("address") => Some(tx.t("sec.done_address")),
+        Some("trading") => Some(tx.t("sec.done_trading")),
         _ => None,
     };
     security_view(&state, ctx, &session, &login, StatusCode::OK, notice, None).await
 }
 
-async fn security_view(
+pub(super) async fn security_view(
     state: &AppState,
     ctx: Ctx,
     session: &Session,
@@ -180,8 +208,17 @@ async fn security_view(
             tx.t("sec.not_registered")
         }
     };
+    let recovery = match state.store.recovery_status(login.id).await {
+        Ok(r) => r,
+        Err(_) => return error_page(state, ctx, &Error::Internal),
+    };
+    let pending_address = match code_address::pending(state, login).await {
+        Ok(p) => p.map(|p| p.address).unwrap_or_default(),
+        Err(e) => return error_page(state, ctx, &e.error),
+    };
     let methods = vec![
         MethodRow {
+            kind: "totp",
             name: tx.t("sec.totp"),
             state: match totp_state {
                 Some(true) => tx.t("sec.in_use"),
@@ -194,6 +231,7 @@ async fn security_view(
             stop: totp_state == Some(true),
         },
         MethodRow {
+            kind: "email",
             name: tx.t("sec.email"),
             state: state_word(email_in_use),
             in_use: email_in_use,
@@ -206,6 +244,7 @@ async fn security_view(
             stop: false,
         },
         MethodRow {
+            kind: "token",
             name: tx.t("sec.token"),
             state: state_word(token.is_some()),
             in_use: token.is_some(),
@@ -215,12 +254,30 @@ async fn security_view(
             apply: false,
             stop: false,
         },
+        MethodRow {
+            kind: "recovery_code",
+            name: tx.t("sec.recovery"),
+            state: state_word(recovery.as_ref().is_some_and(|r| r.remaining > 0)),
+            in_use: recovery.as_ref().is_some_and(|r| r.remaining > 0),
+            detail: match &recovery {
+                Some(r) if r.locked_at.is_some() => tx.t("sec.recovery_locked").to_owned(),
+                Some(r) => format!(
+                    "{}: {} / {}",
+                    tx.t("sec.recovery_left"),
+                    r.remaining,
+                    sekisho_core::recovery::COUNT
+                ),
+                None => String::new(),
+            },
+            apply: true,
+            stop: false,
+        },
     ];
-    let trading = state.settings.trading_password_reauth
-        && matches!(
-            state.store.trading_password_hash(login.id).await,
-            Ok(Some(_))
-        );
+    let trading_set = matches!(
+        state.store.trading_password_hash(login.id).await,
+        Ok(Some(_))
+    );
+    let trading = state.settings.trading_password_reauth && trading_set;
     let devices = match state.store.list_devices(login.id, now).await {
         Ok(list) => list
             .into_iter()
@@ -256,6 +313,9 @@ async fn security_view(
         display_name: login.display_name.clone(),
         methods,
         trading,
+        trading_set,
+        pending_address,
+        recovery_set: recovery.is_some(),
         fresh: super::is_fresh(state, session.id, now).await,
         notify_on: notify::wants_login_notice(state, login),
         devices,
@@ -271,12 +331,12 @@ fn devices_label(ua: Option<&str>) -> String {
 }
 
 #[derive(Deserialize)]
-struct ProofForm {
-    csrf: String,
+pub(super) struct ProofForm {
+    pub csrf: String,
     #[serde(default)]
-    password: String,
+    pub password: String,
     #[serde(default)]
-    trading_password: String,
+    pub trading_password: String,
 }
 
 fn some(s: &str) -> Option<&str> {
@@ -285,7 +345,7 @@ fn some(s: &str) -> Option<&str> {
 
 /// The proof a change needs: a fresh re-authentication of this session, or the (trading)
 /// password given with the form, which then makes the session fresh.
-async fn prove(
+pub(super) async fn prove(
     state: &AppState,
     ctx: &Ctx,
     session: &Session,
@@ -312,7 +372,7 @@ async fn prove(
 }
 
 /// Shows the settings again with `e`; a missing proof reads as "confirm first".
-async fn refused(
+pub(super) async fn refused(
     state: &AppState,
     ctx: Ctx,
     session: &Session,
@@ -437,22 +497,25 @@ async fn totp_confirm(
 }
 
 #[derive(Deserialize)]
-struct ActionForm {
+pub(super) struct ActionForm {
     csrf: String,
     #[serde(default)]
     password: String,
     #[serde(default)]
     trading_password: String,
     #[serde(default)]
-    otp: String,
+    pub otp: String,
     #[serde(default)]
     id: String,
     #[serde(default)]
     on: String,
+    /// A new code delivery address.
+    #[serde(default)]
+    pub address: String,
 }
 
 /// Runs a change after the form, the proof and the session checks; redirects with `done`.
-async fn change<F, Fut>(
+pub(super) async fn change<F, Fut>(
     state: AppState,
     ctx: Ctx,
     form: Result<Form<ActionForm>, FormRejection>,

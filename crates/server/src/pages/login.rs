@@ -10,6 +10,7 @@ use crate::devices;
 use crate::email_code;
 use crate::error::ApiError;
 use crate::hwtoken;
+use crate::recovery;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
@@ -26,6 +27,10 @@ use serde_json::Value;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route(
+            "/login/token/register",
+            get(super::token_login::register_page).post(super::token_login::register_submit),
+        )
         .route("/login", get(login_page).post(login_submit))
         .route(
             "/login/second-factor",
@@ -219,6 +224,13 @@ fn flow_step(e: &ApiError) -> Option<Step> {
             token_id: s("token_id"),
             sent_to: s("sent_to"),
         }),
+        // A token login without its token: the challenge waits for 利用開始登録.
+        Error::SecondFactorNotInitialized => Some(Step::SecondFactor {
+            challenge: s("challenge")?,
+            methods: vec![auth::TOKEN_REGISTER.to_owned()],
+            token_id: None,
+            sent_to: None,
+        }),
         Error::PasswordChangeRequired => Some(Step::PasswordChange {
             token: s("password_change_token")?,
             reason: s("reason").unwrap_or_default(),
@@ -242,7 +254,10 @@ fn login_again(state: &AppState, ctx: Ctx, f: &LoginForm, e: &Error) -> Response
 #[template(path = "second_factor.html")]
 struct SecondFactorPage {
     base: Base,
-    email: bool,
+    /// The method this page asks for (one of the challenge's methods).
+    method: String,
+    /// The other methods the customer may switch to.
+    others: Vec<FactorChoice>,
     sent_to: String,
     token_id: String,
     remember: bool,
@@ -250,41 +265,90 @@ struct SecondFactorPage {
     error: Option<Shown>,
 }
 
-async fn current_flow(state: &AppState, ctx: &Ctx) -> Option<Flow> {
+/// Another way to finish the login, as the second-factor page links to it.
+struct FactorChoice {
+    method: String,
+    label: &'static str,
+}
+
+/// The words of a method on the choice links; a method without words here (a new one, such as
+/// passkeys, until it adds its own and its branch in `second_factor.html`) is not offered.
+fn choice_label(tx: super::Tx, method: &str) -> Option<&'static str> {
+    match method {
+        m if m == email_code::METHOD => Some(tx.t("sf.use_email")),
+        m if m == recovery::METHOD => Some(tx.t("sf.use_recovery")),
+        "token" => Some(tx.t("sf.use_token")),
+        "totp" => Some(tx.t("sf.use_totp")),
+        _ => None,
+    }
+}
+
+pub(super) async fn current_flow(state: &AppState, ctx: &Ctx) -> Option<Flow> {
     super::get_flow(state, ctx.cookie(FLOW_COOKIE)).await
 }
 
-fn second_factor_view(
+/// The methods offered for the flow's challenge, as the domain computes them (the flow's own
+/// list when the challenge can no longer be read; submitting then says why), and the one asked
+/// for: `wanted` if offered, else the first (the login's configured method).
+async fn factor_choice(
+    state: &AppState,
+    flow: &Flow,
+    wanted: Option<&str>,
+) -> (String, Vec<String>) {
+    let Step::SecondFactor {
+        challenge, methods, ..
+    } = &flow.step
+    else {
+        return (String::new(), Vec::new());
+    };
+    let offered = auth::challenge_methods(state, challenge)
+        .await
+        .unwrap_or_else(|_| methods.clone());
+    let method = wanted
+        .filter(|w| offered.iter().any(|m| m == w))
+        .map(str::to_owned)
+        .or_else(|| offered.first().cloned())
+        .unwrap_or_else(|| "totp".to_owned());
+    (method, offered)
+}
+
+async fn second_factor_view(
     state: &AppState,
     ctx: Ctx,
     flow: &Flow,
+    wanted: Option<&str>,
     status: StatusCode,
     notice: Option<String>,
     error: Option<&Error>,
 ) -> Response {
     let Step::SecondFactor {
-        methods,
-        token_id,
-        sent_to,
-        ..
+        token_id, sent_to, ..
     } = &flow.step
     else {
         return ctx.redirect("/login");
     };
-    let email = methods.iter().any(|m| m == email_code::METHOD);
-    let method = if email {
-        email_code::METHOD
-    } else if token_id.is_some() {
-        "token"
-    } else {
-        "totp"
-    };
+    let (method, offered) = factor_choice(state, flow, wanted).await;
+    if method == auth::TOKEN_REGISTER {
+        return ctx.redirect("/login/token/register");
+    }
+    let tx = ctx.tx();
+    let others = offered
+        .iter()
+        .filter(|m| **m != method)
+        .filter_map(|m| {
+            choice_label(tx, m).map(|label| FactorChoice {
+                method: m.clone(),
+                label,
+            })
+        })
+        .collect();
     let page = SecondFactorPage {
         base: ctx.base(state, "sf.title"),
-        email,
+        remember: method != recovery::METHOD && state.settings.devices.allows(&method),
+        method,
+        others,
         sent_to: sent_to.clone().unwrap_or_default(),
         token_id: token_id.clone().unwrap_or_default(),
-        remember: state.settings.devices.allows(method),
         notice,
         error: error.map(|e| Shown::new(e, ctx.lang)),
     };
@@ -292,10 +356,17 @@ fn second_factor_view(
 }
 
 async fn second_factor_page(State(state): State<AppState>, ctx: Ctx) -> Response {
-    let notice = (query_param(&ctx.query, "done").as_deref() == Some("resync"))
-        .then(|| ctx.tx().t("resync.done").to_owned());
+    let notice = match query_param(&ctx.query, "done").as_deref() {
+        Some("resync") => Some(ctx.tx().t("resync.done").to_owned()),
+        Some("registered") => Some(ctx.tx().t("tr.done").to_owned()),
+        _ => None,
+    };
+    let wanted = query_param(&ctx.query, "method");
     match current_flow(&state, &ctx).await {
-        Some(flow) => second_factor_view(&state, ctx, &flow, StatusCode::OK, notice, None),
+        Some(flow) => {
+            let w = wanted.as_deref();
+            second_factor_view(&state, ctx, &flow, w, StatusCode::OK, notice, None).await
+        }
         None => ctx.redirect("/login"),
     }
 }
@@ -304,6 +375,9 @@ async fn second_factor_page(State(state): State<AppState>, ctx: Ctx) -> Response
 struct SecondFactorForm {
     csrf: String,
     otp: String,
+    /// The method chosen on the page (the configured one when absent).
+    #[serde(default)]
+    method: String,
     #[serde(default)]
     remember: Option<String>,
 }
@@ -325,8 +399,15 @@ async fn second_factor_submit(
         return ctx.redirect("/login");
     };
     let otp: String = f.otp.trim().chars().take(64).collect();
-    let remember = f.remember.is_some();
-    match auth::complete_second_factor(&state, &ctx.client, challenge, &otp, remember).await {
+    let (method, _) = factor_choice(&state, &flow, Some(f.method.as_str())).await;
+    let result = if method == recovery::METHOD {
+        auth::complete_with_recovery_code(&state, &ctx.client, challenge, &otp).await
+    } else {
+        let remember = f.remember.is_some();
+        let m = Some(method.as_str());
+        auth::complete_second_factor_with(&state, &ctx.client, challenge, m, &otp, remember).await
+    };
+    match result {
         Ok(issued) => {
             // The challenge is single-use in the domain already; the flow ends with it.
             super::end_flow(&state, ctx.cookie(FLOW_COOKIE)).await;
@@ -343,7 +424,8 @@ async fn second_factor_submit(
         }
         Err(e) => {
             let status = status_of(&e.error);
-            second_factor_view(&state, ctx, &flow, status, None, Some(&e.error))
+            let m = Some(method.as_str());
+            second_factor_view(&state, ctx, &flow, m, status, None, Some(&e.error)).await
         }
     }
 }
@@ -452,11 +534,13 @@ async fn resend(
     match email_code::resend(&state, &ctx.client, challenge).await {
         Ok(_) => {
             let notice = sekisho_core::email_code::resent_notice(ctx.lang).to_owned();
-            second_factor_view(&state, ctx, &flow, StatusCode::OK, Some(notice), None)
+            let m = Some(email_code::METHOD);
+            second_factor_view(&state, ctx, &flow, m, StatusCode::OK, Some(notice), None).await
         }
         Err(e) => {
             let status = status_of(&e.error);
-            second_factor_view(&state, ctx, &flow, status, None, Some(&e.error))
+            let m = Some(email_code::METHOD);
+            second_factor_view(&state, ctx, &flow, m, status, None, Some(&e.error)).await
         }
     }
 }

@@ -8,7 +8,10 @@ mod account;
 pub mod console;
 mod i18n;
 mod login;
+mod settings;
 mod setup;
+mod setup_second;
+mod token_login;
 
 use crate::error::ApiError;
 use crate::extract::Client;

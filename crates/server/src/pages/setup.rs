@@ -31,16 +31,32 @@ pub fn router() -> Router<AppState> {
         .route("/setup/{token}", get(wizard))
         .route("/setup/{token}/password", post(set_password))
         .route("/setup/{token}/totp", post(confirm_totp))
+        .route(
+            "/setup/{token}/email/send",
+            post(super::setup_second::send_email_code),
+        )
+        .route(
+            "/setup/{token}/email",
+            post(super::setup_second::confirm_email),
+        )
+        .route(
+            "/setup/{token}/token",
+            post(super::setup_second::register_token),
+        )
 }
 
 /// Where the wizard stands.
-enum Stage {
+pub(super) enum Stage {
     Password,
     Totp,
+    /// Step 2 of an e-mail code login: the address codes go to, confirmed with a code.
+    Email,
+    /// Step 2 of a token login: 利用開始登録 (token ID and two consecutive codes).
+    Token,
     Done,
 }
 
-async fn open_link(state: &AppState, tok: &str) -> Result<(SetupLink, Login), Error> {
+pub(super) async fn open_link(state: &AppState, tok: &str) -> Result<(SetupLink, Login), Error> {
     if tok.len() > 128 {
         return Err(Error::SetupLinkInvalid);
     }
@@ -61,7 +77,11 @@ async fn open_link(state: &AppState, tok: &str) -> Result<(SetupLink, Login), Er
     Ok((link, login))
 }
 
-async fn stage(state: &AppState, link: &SetupLink, login: &Login) -> Result<Stage, Error> {
+pub(super) async fn stage(
+    state: &AppState,
+    link: &SetupLink,
+    login: &Login,
+) -> Result<Stage, Error> {
     let password_done = !login.password_temporary
         && login.password_hash.is_some()
         && login
@@ -70,10 +90,27 @@ async fn stage(state: &AppState, link: &SetupLink, login: &Login) -> Result<Stag
     if link.set_password && !password_done {
         return Ok(Stage::Password);
     }
-    // The wizard registers the authenticator app for logins that use it; e-mail codes need no
-    // registration, and tokens are registered at their first login (利用開始登録).
+    // Step 2 follows the login's second factor: the authenticator app's key; for e-mail codes
+    // the address they go to, confirmed with a code (done once it is the login's confirmed
+    // delivery address); for a token its start-of-use registration.
+    if !link.set_second_factor {
+        return Ok(Stage::Done);
+    }
+    match login.second_factor {
+        SecondFactor::Email if login.code_email.is_none() => return Ok(Stage::Email),
+        SecondFactor::Token => {
+            let registered = crate::hwtoken::registered_token(state, login.id)
+                .await
+                .map_err(|e| e.error)?
+                .is_some();
+            if !registered {
+                return Ok(Stage::Token);
+            }
+        }
+        _ => {}
+    }
     let app = matches!(login.second_factor, SecondFactor::Totp | SecondFactor::Any);
-    if link.set_second_factor && app {
+    if app {
         let active = totp::active_totp(state, login.id)
             .await
             .map_err(|e| e.error)?
@@ -89,6 +126,8 @@ async fn stage(state: &AppState, link: &SetupLink, login: &Login) -> Result<Stag
 #[template(path = "setup_password.html")]
 struct PasswordPage {
     base: Base,
+    /// The wizard's steps for this login's second factor.
+    steps: &'static str,
     token: String,
     login_id: String,
     policy: PolicyView,
@@ -119,7 +158,7 @@ async fn wizard(State(state): State<AppState>, ctx: Ctx, Path(tok): Path<String>
     show(&state, ctx, &tok, StatusCode::OK, None).await
 }
 
-async fn show(
+pub(super) async fn show(
     state: &AppState,
     ctx: Ctx,
     tok: &str,
@@ -133,7 +172,13 @@ async fn show(
     match stage(state, &link, &login).await {
         Err(e) => error_page(state, ctx, &e),
         Ok(Stage::Password) => {
+            let steps = match (link.set_second_factor, login.second_factor) {
+                (true, SecondFactor::Email) => "setup.steps_email",
+                (true, SecondFactor::Token) => "setup.steps_token",
+                _ => "setup.steps",
+            };
             let page = PasswordPage {
+                steps: ctx.tx().t(steps),
                 base: ctx.base(state, "setup.password_title"),
                 token: tok.to_owned(),
                 login_id: login.login_id.clone(),
@@ -143,6 +188,10 @@ async fn show(
             ctx.render(status, &page)
         }
         Ok(Stage::Totp) => totp_page(state, ctx, tok, &login, status, shown).await,
+        Ok(Stage::Email) => {
+            super::setup_second::email_page(state, ctx, tok, &login, status, shown).await
+        }
+        Ok(Stage::Token) => super::setup_second::token_page(state, ctx, tok, status, shown),
         Ok(Stage::Done) => {
             let ev = event(
                 state,

@@ -81,6 +81,10 @@ struct SecondFactorBody {
     /// A recovery code instead of `otp`.
     #[serde(default)]
     recovery_code: Option<String>,
+    /// Which of the challenge's methods `otp` answers (`totp` or `token`); the login's
+    /// configured one when absent.
+    #[serde(default)]
+    method: Option<String>,
     /// "Don't ask again on this browser" (familiar browser).
     #[serde(default)]
     remember_device: bool,
@@ -91,7 +95,11 @@ async fn second_factor(
     Client(client): Client,
     Json(body): Json<SecondFactorBody>,
 ) -> Result<Response, ApiError> {
-    if body.challenge.len() > 256 || too_long(&body.otp) || too_long(&body.recovery_code) {
+    if body.challenge.len() > 256
+        || too_long(&body.otp)
+        || too_long(&body.recovery_code)
+        || too_long(&body.method)
+    {
         return Err(Error::InvalidRequest("challenge or otp too long".into()).into());
     }
     let issued = match (&body.otp, &body.recovery_code) {
@@ -99,10 +107,11 @@ async fn second_factor(
             auth::complete_with_recovery_code(&state, &client, &body.challenge, code).await?
         }
         (Some(otp), None) => {
-            auth::complete_second_factor(
+            auth::complete_second_factor_with(
                 &state,
                 &client,
                 &body.challenge,
+                body.method.as_deref(),
                 otp,
                 body.remember_device,
             )

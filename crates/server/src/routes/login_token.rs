@@ -42,7 +42,7 @@ async fn register(
 ) -> Result<axum::Json<Value>, ApiError> {
     check_lengths(&[&body.challenge, &body.token_id, &body.otp1, &body.otp2])?;
     let (ch, login) = auth::open_challenge(&state, &body.challenge).await?;
-    if !ch.methods.iter().any(|m| m == "token_register") {
+    if !ch.methods.iter().any(|m| m == auth::TOKEN_REGISTER) {
         return Err(Error::ChallengeInvalid.into());
     }
     let t = hwtoken::register(

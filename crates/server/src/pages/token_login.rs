@@ -1,0 +1,81 @@
+//! 利用開始登録 during a login (Shoko Chukin FX): a login that must use a token and has none
+//! registered gives its password, then the token ID and two consecutive codes of the token
+//! (`hwtoken::register`, as `POST /api/v1/login/token/register`); the login then goes on with
+//! a new code of the token at the second-factor page, on the same challenge.
+
+use super::login::{accept, current_flow};
+use super::{error_page, status_of, Base, Ctx, Shown, Step};
+use crate::auth;
+use crate::hwtoken;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Form;
+use sekisho_core::Error;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "token_register.html")]
+struct RegisterPage {
+    base: Base,
+    error: Option<Shown>,
+}
+
+fn view(state: &AppState, ctx: Ctx, status: StatusCode, error: Option<&Error>) -> Response {
+    let page = RegisterPage {
+        base: ctx.base(state, "tr.title"),
+        error: error.map(|e| Shown::new(e, ctx.lang)),
+    };
+    ctx.render(status, &page)
+}
+
+pub(super) async fn register_page(State(state): State<AppState>, ctx: Ctx) -> Response {
+    match current_flow(&state, &ctx).await {
+        Some(_) => view(&state, ctx, StatusCode::OK, None),
+        None => ctx.redirect("/login"),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct RegisterForm {
+    csrf: String,
+    token_id: String,
+    otp1: String,
+    otp2: String,
+}
+
+pub(super) async fn register_submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<RegisterForm>, FormRejection>,
+) -> Response {
+    let Some(flow) = current_flow(&state, &ctx).await else {
+        return error_page(&state, ctx, &Error::LoginFlowExpired);
+    };
+    let login_id = flow.login_id.clone();
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())) {
+        Ok(f) => f,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    let Step::SecondFactor { challenge, .. } = &flow.step else {
+        return ctx.redirect("/login");
+    };
+    let cut = |s: &str| -> String { s.trim().chars().take(64).collect() };
+    let (id, otp1, otp2) = (cut(&f.token_id), cut(&f.otp1), cut(&f.otp2));
+    let result = match auth::open_challenge(&state, challenge).await {
+        Ok((ch, login)) if ch.methods.iter().any(|m| m == auth::TOKEN_REGISTER) => {
+            hwtoken::register(&state, &ctx.client, &login, &id, &otp1, &otp2)
+                .await
+                .map(|_| ())
+        }
+        Ok(_) => Err(Error::ChallengeInvalid.into()),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => ctx.redirect("/login/second-factor?done=registered"),
+        Err(e) => view(&state, ctx, status_of(&e.error), Some(&e.error)),
+    }
+}
