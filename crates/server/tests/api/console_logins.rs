@@ -1,0 +1,225 @@
+//! The console's logins pages and what they rely on in the admin API: the setup-link flags,
+//! the welcome mail sent with `send_email`, and the role checks a support operator meets.
+
+use crate::common::{ok, spawn_app, TestApp};
+use crate::console::{code, create, setup, PASSWORD};
+use crate::pages::{csrf, Browser};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+async fn flags(app: &TestApp, q: &str) -> Value {
+    let r = app
+        .admin(Method::GET, &format!("/logins?q={q}"), None)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = ok(r.json().await);
+    v["logins"][0]["flags"].clone()
+}
+
+#[tokio::test]
+async fn setup_links_raise_flags_and_the_welcome_mail_carries_the_link_and_its_expiry() {
+    let app = spawn_app().await;
+    let r = app
+        .admin(
+            Method::POST,
+            "/logins",
+            Some(json!({
+                "login_id": "natalie",
+                "email": "natalie@example.co.jp",
+                "display_name": "Natalie Ng",
+                "lang": "en",
+                "second_factor": "totp",
+            })),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let f = flags(&app, "natalie").await;
+    assert_eq!(f["setup_link_pending"], false);
+    assert_eq!(f["setup_link_expired"], false);
+    assert_eq!(f["second_factor_not_registered"], true);
+
+    let r = app
+        .admin(
+            Method::POST,
+            "/logins/natalie/setup-link",
+            Some(json!({ "send_email": true, "expires_in_secs": 3600 })),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v: Value = ok(r.json().await);
+    assert_eq!(v["email_sent_to"], "natalie@example.co.jp");
+    let url = v["url"].as_str().unwrap_or_default().to_owned();
+    let m = app
+        .smtp
+        .next_kind("natalie@example.co.jp", "setup_link", 15)
+        .await;
+    let text = m.text();
+    assert!(text.contains(&url), "{text}");
+    assert!(text.contains("Dear Natalie Ng"), "{text}");
+    assert!(text.contains(" UTC") && text.contains("(JST)"), "{text}");
+    let f = flags(&app, "natalie").await;
+    assert_eq!(f["setup_link_pending"], true);
+    assert_eq!(f["setup_link_expired"], false);
+
+    // Without send_email nothing is mailed (the next mail is the one asked for below).
+    app.clock.advance(3601);
+    let f = flags(&app, "natalie").await;
+    assert_eq!(f["setup_link_pending"], false);
+    assert_eq!(f["setup_link_expired"], true);
+    let r = app
+        .admin(Method::POST, "/logins/natalie/setup-link", Some(json!({})))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v: Value = ok(r.json().await);
+    assert_eq!(v["email_sent_to"], Value::Null);
+    let f = flags(&app, "natalie").await;
+    assert_eq!(f["setup_link_pending"], true);
+    assert_eq!(f["setup_link_expired"], false);
+}
+
+/// An operator of `role`, set up and signed in on the console.
+async fn signed_in(app: &TestApp, name: &str, role: &str) -> Browser {
+    let tok = create(app, name, role).await;
+    let mut b = Browser::new();
+    let secret = setup(app, &mut b, &tok).await;
+    app.clock.advance(30);
+    let (_, _, html) = b.get(app, "/admin/login").await;
+    let t = csrf(&html);
+    let c = code(app, &secret);
+    let (status, _, _) = b
+        .post(
+            app,
+            "/admin/login",
+            &[
+                ("csrf", &t),
+                ("name", name),
+                ("password", PASSWORD),
+                ("otp", &c),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    b
+}
+
+#[tokio::test]
+async fn a_support_operator_unlocks_but_cannot_change_the_authentication_system() {
+    let app = spawn_app().await;
+    crate::browser::create(&app, "yamada", "kabu2026xyz", false, "totp").await;
+    let mut b = signed_in(&app, "desk", "support").await;
+    let (status, _, html) = b.get(&app, "/admin/logins?q=yama").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-login=\"yamada\""), "{html}");
+    assert!(html.contains("二段階認証キー未登録"), "{html}");
+    let (status, _, html) = b.get(&app, "/admin/logins/yamada").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("(管理者のみ)"), "{html}");
+    let t = csrf(&html);
+    let (status, _, html) = b
+        .post(
+            &app,
+            "/admin/logins/yamada/auth",
+            &[("csrf", &t), ("second_factor", "email")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("SKS-OPR-0001"), "{html}");
+    let r = app.admin(Method::GET, "/logins/yamada", None).await;
+    let v: Value = ok(r.json().await);
+    assert_eq!(v["second_factor"], "totp");
+    // Support's own work goes through, audited with the operator as actor.
+    let (status, h, _) = b
+        .post(&app, "/admin/logins/yamada/unlock", &[("csrf", &t)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        h.get("location").and_then(|v| v.to_str().ok()),
+        Some("/admin/logins/yamada?done=unlocked")
+    );
+    let events = app.audit("yamada").await;
+    assert!(events.iter().any(|e| e["event_type"] == "login_unlocked"
+        && e["actor"]["kind"] == "operator"
+        && e["actor"]["id"] == "desk"));
+    // A form without its token changes nothing.
+    let (status, _, _) = b
+        .post(&app, "/admin/logins/yamada/unlock", &[("csrf", "x")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The history page and its CSV are the support desk's too.
+    let (status, _, html) = b.get(&app, "/admin/history?login_id=yamada").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("オペレーター desk"), "{html}");
+    let (status, h, csv) = b.get(&app, "/admin/history.csv?login_id=yamada").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(h
+        .get("content-type")
+        .is_some_and(|v| v.to_str().unwrap_or_default().starts_with("text/csv")));
+    assert!(
+        csv.contains("イベントID") && csv.contains("yamada"),
+        "{csv}"
+    );
+}
+
+#[tokio::test]
+async fn an_admin_changes_credentials_by_link_and_erases_them() {
+    let app = spawn_app().await;
+    crate::browser::create(&app, "kimura", "kabu2026xyz", false, "totp").await;
+    let mut b = signed_in(&app, "boss", "admin").await;
+    let (_, _, html) = b.get(&app, "/admin/logins/kimura").await;
+    let t = csrf(&html);
+    // Nothing chosen under ③.
+    let (status, _, html) = b
+        .post(
+            &app,
+            "/admin/logins/kimura/credentials",
+            &[("csrf", &t), ("mode", "link"), ("action", "generate")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("SKS-GEN-0001"), "{html}");
+    // ② + ③ both + ⑥: a link shown once and mailed.
+    let (status, _, html) = b
+        .post(
+            &app,
+            "/admin/logins/kimura/credentials",
+            &[
+                ("csrf", &t),
+                ("mode", "link"),
+                ("password", "on"),
+                ("second_factor", "on"),
+                ("action", "email"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("id=\"setup-url\">http://sekisho.test/setup/skst_"),
+        "{html}"
+    );
+    assert!(html.contains("kimura@example.co.jp"));
+    assert!(html.contains("設定用リンク未使用"));
+    let m = app
+        .smtp
+        .next_kind("kimura@example.co.jp", "setup_link", 15)
+        .await;
+    assert!(m.text().contains("http://sekisho.test/setup/skst_"));
+    // ① erase the password only.
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/admin/logins/kimura/credentials",
+            &[
+                ("csrf", &t),
+                ("mode", "erase"),
+                ("password", "on"),
+                ("action", "erase"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let r = app.admin(Method::GET, "/logins/kimura", None).await;
+    let v: Value = ok(r.json().await);
+    assert_eq!(v["password_set"], false);
+    assert_eq!(v["flags"]["password_erased"], true);
+    assert_eq!(app.count_events("kimura", "credentials_erased").await, 1);
+}
