@@ -582,11 +582,19 @@ pub(crate) async fn unlock_login(
     login_id: &str,
 ) -> Result<Value, ApiError> {
     let login = load(state, login_id).await?;
+    let factors = state
+        .store
+        .factor_summaries(&[login.id])
+        .await?
+        .pop()
+        .unwrap_or_default();
     let what = if login.is_locked() {
         format!(
             "unlocked (was locked after {} failures)",
             login.failed_logins
         )
+    } else if factors.totp_locked {
+        "unlocked (the authenticator app was locked after consecutive wrong codes)".to_owned()
     } else {
         "unlock requested; login was not locked (failure count reset)".to_owned()
     };

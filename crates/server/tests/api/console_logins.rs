@@ -223,3 +223,61 @@ async fn an_admin_changes_credentials_by_link_and_erases_them() {
     assert_eq!(v["flags"]["password_erased"], true);
     assert_eq!(app.count_events("kimura", "credentials_erased").await, 1);
 }
+
+#[tokio::test]
+async fn a_pending_setup_link_is_named_in_the_refusal_only_after_the_password() {
+    let app = spawn_app().await;
+    app.create_login("ono00001", "abc12345").await;
+    let r = app
+        .admin(
+            Method::PATCH,
+            "/logins/ono00001",
+            Some(json!({ "second_factor": "totp", "mfa_required": true, "lang": "en" })),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // No link yet: the plain refusal.
+    let r = app.login("ono00001", "abc12345").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let v: Value = ok(r.json().await);
+    assert_eq!(v["error"], "second_factor_not_initialized");
+    assert_eq!(v["hint"], Value::Null);
+    let r = app
+        .admin(
+            Method::POST,
+            "/logins/ono00001/setup-link",
+            Some(json!({ "password": false, "second_factor": true, "expires_in_secs": 600 })),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let link: Value = ok(r.json().await);
+    // A wrong password learns nothing of the link.
+    let r = app.login("ono00001", "wrong9999").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let body = ok(r.text().await);
+    assert!(!body.contains("setup"), "{body}");
+    // The right one: the CQG hint, with the link's end but never the link.
+    let r = app.login("ono00001", "abc12345").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let v: Value = ok(r.json().await);
+    assert_eq!(v["code"], "SKS-LGN-0005");
+    assert_eq!(v["setup_link_pending"], true);
+    assert_eq!(v["setup_link_expires_at"], link["expires_at"]);
+    let hint = v["hint"].as_str().unwrap_or_default();
+    assert!(
+        hint.starts_with("Second factor authentication must be initialized (visit the setup link"),
+        "{hint}"
+    );
+    let token = link["url"]
+        .as_str()
+        .unwrap_or_default()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    assert!(!v.to_string().contains(token));
+    // Once the link has expired, the plain refusal again.
+    app.clock.advance(601);
+    let r = app.login("ono00001", "abc12345").await;
+    let v: Value = ok(r.json().await);
+    assert_eq!(v["hint"], Value::Null);
+}
