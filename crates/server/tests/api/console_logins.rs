@@ -140,6 +140,36 @@ async fn a_support_operator_unlocks_but_cannot_change_the_authentication_system(
     assert!(events.iter().any(|e| e["event_type"] == "login_unlocked"
         && e["actor"]["kind"] == "operator"
         && e["actor"]["id"] == "desk"));
+    // Sessions and trusted browsers are the desk's to revoke; tokens are not.
+    for (path, done) in [
+        ("sessions/revoke", "sessions"),
+        ("devices/revoke", "devices"),
+    ] {
+        let (status, h, _) = b
+            .post(
+                &app,
+                &format!("/admin/logins/yamada/{path}"),
+                &[("csrf", &t)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
+        let to = format!("/admin/logins/yamada?done={done}");
+        assert_eq!(
+            h.get("location").and_then(|v| v.to_str().ok()),
+            Some(to.as_str())
+        );
+    }
+    assert_eq!(app.count_events("yamada", "session_revoked").await, 1);
+    assert_eq!(app.count_events("yamada", "device_revoked").await, 1);
+    let (status, _, html) = b
+        .post(
+            &app,
+            "/admin/logins/yamada/token/assign",
+            &[("csrf", &t), ("token_id", "VSMT00000001")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("SKS-OPR-0001"), "{html}");
     // A form without its token changes nothing.
     let (status, _, _) = b
         .post(&app, "/admin/logins/yamada/unlock", &[("csrf", "x")])
