@@ -311,3 +311,28 @@ async fn a_pending_setup_link_is_named_in_the_refusal_only_after_the_password() 
     let v: Value = ok(r.json().await);
     assert_eq!(v["hint"], Value::Null);
 }
+
+#[tokio::test]
+async fn the_logins_list_searches_and_pages() {
+    let app = spawn_app().await;
+    for i in 1..=21 {
+        app.create_login(&format!("page{i:04}"), "abc12345").await;
+    }
+    app.create_login("other001", "abc12345").await;
+    let mut b = signed_in(&app, "desk", "support").await;
+    let (status, _, html) = b.get(&app, "/admin/logins?q=page").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(html.matches("<tr data-login=").count(), 20);
+    assert!(!html.contains("other001"));
+    let next = html
+        .split("href=\"")
+        .find(|p| p.starts_with("/admin/logins?q=page&#38;after="))
+        .and_then(|p| p.split('"').next())
+        .unwrap_or_default()
+        .replace("&#38;", "&");
+    assert_eq!(next, "/admin/logins?q=page&after=page0020", "{html}");
+    let (_, _, html) = b.get(&app, &next).await;
+    assert_eq!(html.matches("<tr data-login=").count(), 1);
+    assert!(html.contains("data-login=\"page0021\""));
+    assert!(!html.contains("id=\"next-page\""));
+}
