@@ -179,6 +179,24 @@ async fn a_support_operator_unlocks_but_cannot_change_the_authentication_system(
     let (status, _, html) = b.get(&app, "/admin/history?login_id=yamada").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("オペレーター desk"), "{html}");
+    // The time range is read as Japan time.
+    let (_, _, html) = b
+        .get(
+            &app,
+            "/admin/history?login_id=yamada&since=2000-01-01T00%3A00",
+        )
+        .await;
+    assert!(html.contains("オペレーター desk"), "{html}");
+    let (_, _, html) = b
+        .get(
+            &app,
+            "/admin/history?login_id=yamada&since=2099-01-01T00%3A00",
+        )
+        .await;
+    assert!(html.contains("該当する記録はありません"), "{html}");
+    let (status, _, html) = b.get(&app, "/admin/history?since=yesterday").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("SKS-GEN-0001"), "{html}");
     let (status, h, csv) = b.get(&app, "/admin/history.csv?login_id=yamada").await;
     assert_eq!(status, StatusCode::OK);
     assert!(h
