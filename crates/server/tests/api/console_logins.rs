@@ -323,11 +323,32 @@ async fn a_pending_setup_link_is_named_in_the_refusal_only_after_the_password() 
         .next()
         .unwrap_or_default();
     assert!(!v.to_string().contains(token));
+    // The hosted login page says the same in the page's language.
+    let mut b = Browser::new();
+    let (_, _, html) = b.get(&app, "/login").await;
+    let t = csrf(&html);
+    let form = [
+        ("csrf", t.as_str()),
+        ("login_id", "ono00001"),
+        ("password", "abc12345"),
+        ("return_to", ""),
+    ];
+    let (status, _, html) = b.post(&app, "/login", &form).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("SKS-LGN-0005"), "{html}");
+    assert!(html.contains("設定用リンクから登録してください"), "{html}");
     // Once the link has expired, the plain refusal again.
     app.clock.advance(601);
     let r = app.login("ono00001", "abc12345").await;
     let v: Value = ok(r.json().await);
     assert_eq!(v["hint"], Value::Null);
+    app.clock.advance(60);
+    let (status, _, html) = b.post(&app, "/login", &form).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        html.contains("SKS-LGN-0005") && !html.contains("設定用リンク"),
+        "{html}"
+    );
 }
 
 #[tokio::test]
