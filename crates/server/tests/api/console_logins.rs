@@ -375,3 +375,61 @@ async fn the_logins_list_searches_and_pages() {
     assert!(html.contains("data-login=\"page0021\""));
     assert!(!html.contains("id=\"next-page\""));
 }
+
+#[tokio::test]
+async fn an_admin_assigns_and_returns_a_token_on_the_console() {
+    let app = spawn_app().await;
+    let secret = "3132333435363738393031323334353637383930";
+    let r = ok(app
+        .http
+        .post(format!("{}/api/admin/v1/tokens/import?batch=b", app.url))
+        .bearer_auth(&app.admin_token)
+        .header("content-type", "text/csv")
+        .body(format!("T-1,{secret},totp,6,30\n"))
+        .send()
+        .await);
+    assert_eq!(r.status(), StatusCode::OK);
+    app.create_login("token001", "abc12345").await;
+    let mut b = signed_in(&app, "boss", "admin").await;
+    let (_, _, html) = b.get(&app, "/admin/logins/token001").await;
+    let t = csrf(&html);
+    let (status, h, _) = b
+        .post(
+            &app,
+            "/admin/logins/token001/token/assign",
+            &[("csrf", &t), ("token_id", "t-1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        h.get("location").and_then(|v| v.to_str().ok()),
+        Some("/admin/logins/token001?done=token_assigned")
+    );
+    let (_, _, html) = b
+        .get(&app, "/admin/logins/token001?done=token_assigned")
+        .await;
+    assert!(
+        html.contains("トークンを割り当てました") && html.contains("T-1"),
+        "{html}"
+    );
+    // A token already out of stock is refused with its code.
+    let (status, _, html) = b
+        .post(
+            &app,
+            "/admin/logins/token001/token/assign",
+            &[("csrf", &t), ("token_id", "T-1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    assert!(html.contains("SKS-"), "{html}");
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/admin/logins/token001/token/unassign",
+            &[("csrf", &t), ("token_id", "T-1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(app.count_events("token001", "token_assigned").await, 1);
+    assert_eq!(app.count_events("token001", "token_unassigned").await, 1);
+}
