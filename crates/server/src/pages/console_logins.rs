@@ -607,7 +607,8 @@ async fn credentials(
                     expires_in_secs: None,
                     send_email: f.action == "email",
                 };
-                let v = admin_setup::issue(&state, &caller, &client, &login_id, body).await?;
+                let v =
+                    admin_setup::issue(&state, caller.actor(), &client, &login_id, body).await?;
                 let expires = sekisho_core::Timestamp::parse_rfc3339(&s(&v, "expires_at"))
                     .map(jst)
                     .unwrap_or_default();

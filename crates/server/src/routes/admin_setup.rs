@@ -4,14 +4,14 @@
 use super::admin_logins::load;
 use crate::auth::event;
 use crate::error::ApiError;
-use crate::extract::{AdminCaller, Client, Json, Path, Staff};
+use crate::extract::{Client, Json, Path, Staff};
 use crate::mail::{self, templates};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
-use sekisho_core::audit::{ClientInfo, EventType};
+use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::{token, Error};
 use sekisho_store::NewSetupLink;
 use serde::Deserialize;
@@ -25,9 +25,10 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/logins/{login_id}/setup-link", post(create))
 }
 
+/// What a setup link is for (the API's body; also the CLI's `login setup-link`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct Body {
+pub struct Body {
     #[serde(default = "yes")]
     pub password: bool,
     #[serde(default = "yes")]
@@ -54,15 +55,15 @@ async fn create(
     Path(login_id): Path<String>,
     Json(body): Json<Body>,
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
-    let v = issue(&state, &caller, &client, &login_id, body).await?;
+    let v = issue(&state, caller.actor(), &client, &login_id, body).await?;
     Ok((StatusCode::CREATED, axum::Json(v)))
 }
 
 /// Makes a setup link (support may) and, when asked, records the welcome mail carrying it in
 /// the outbox; answers the link (shown only now) and whether a mail was queued.
-pub(crate) async fn issue(
+pub async fn issue(
     state: &AppState,
-    caller: &AdminCaller,
+    actor: Actor,
     client: &ClientInfo,
     login_id: &str,
     body: Body,
@@ -79,7 +80,6 @@ pub(crate) async fn issue(
     }
     let now = state.clock.now();
     let tok = token::generate("skst", state.rng.as_ref());
-    let actor = caller.actor();
     let new = NewSetupLink {
         token_hash: link_hash(state, &tok),
         login_pk: login.id,
