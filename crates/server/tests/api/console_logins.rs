@@ -433,3 +433,41 @@ async fn an_admin_assigns_and_returns_a_token_on_the_console() {
     assert_eq!(app.count_events("token001", "token_assigned").await, 1);
     assert_eq!(app.count_events("token001", "token_unassigned").await, 1);
 }
+
+#[tokio::test]
+async fn the_history_pages_fifty_at_a_time() {
+    let app = spawn_app().await;
+    app.create_login("many0001", "abc12345").await;
+    for _ in 0..55 {
+        let r = app
+            .admin(Method::POST, "/logins/many0001/unlock", None)
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let mut b = signed_in(&app, "desk", "support").await;
+    let (status, _, html) = b
+        .get(
+            &app,
+            "/admin/history?login_id=many0001&event_type=login_unlocked",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = |html: &str| {
+        html.split("<tbody>")
+            .nth(1)
+            .unwrap_or_default()
+            .matches("<tr>")
+            .count()
+    };
+    assert_eq!(rows(&html), 50);
+    let next = html
+        .split("\" id=\"next-page\"")
+        .next()
+        .and_then(|p| p.rsplit("href=\"").next())
+        .unwrap_or_default()
+        .replace("&#38;", "&");
+    assert!(next.contains("before="), "{next}");
+    let (_, _, html) = b.get(&app, &next).await;
+    assert_eq!(rows(&html), 5);
+    assert!(!html.contains("id=\"next-page\""));
+}
