@@ -298,11 +298,11 @@ async fn render_detail(
         Ok(x) => x,
         Err(e) => return error_page(state, ctx, &e.error),
     };
-    let items = match items(state, &login).await {
+    let c = Ct(ctx.lang);
+    let items = match items(state, c, &login).await {
         Ok(x) => x,
         Err(e) => return error_page(state, ctx, &e.error),
     };
-    let c = Ct(ctx.lang);
     let notice = query_param(&ctx.query, "done")
         .map(|d| c.t(&format!("done.{d}")))
         .filter(|t| *t != "?");
@@ -335,7 +335,7 @@ async fn render_detail(
 type Items = (Vec<Item>, Vec<Item>, Vec<Item>);
 
 /// The login's active sessions, familiar browsers and tokens.
-async fn items(state: &AppState, login: &Login) -> Result<Items, ApiError> {
+async fn items(state: &AppState, c: Ct, login: &Login) -> Result<Items, ApiError> {
     let now = state.clock.now();
     let policy = &state.settings.session;
     let sessions = state
@@ -374,9 +374,9 @@ async fn items(state: &AppState, login: &Login) -> Result<Items, ApiError> {
         .into_iter()
         .map(|t| Item {
             detail: if t.locked_at.is_some() {
-                "locked".to_owned()
+                c.t("token.locked").to_owned()
             } else {
-                t.state.as_str().to_owned()
+                c.t(&format!("token.{}", t.state.as_str())).to_owned()
             },
             label: t.token_id,
         })
