@@ -412,6 +412,7 @@ async fn an_admin_assigns_and_returns_a_token_on_the_console() {
         html.contains("トークンを割り当てました") && html.contains("T-1"),
         "{html}"
     );
+    assert!(html.contains("割当済み"), "{html}");
     // A token already out of stock is refused with its code.
     let (status, _, html) = b
         .post(
