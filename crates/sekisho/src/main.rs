@@ -42,6 +42,11 @@ enum Command {
         #[command(subcommand)]
         command: TokensCommand,
     },
+    /// Logins: what the console's Change Credentials does, for scripts.
+    Login {
+        #[command(subcommand)]
+        command: LoginCommand,
+    },
     /// Manage operators (the firm's staff who use the admin console and API).
     Operator {
         #[command(subcommand)]
@@ -109,6 +114,31 @@ enum TokensCommand {
         /// Import the usable entries even if some are rejected.
         #[arg(long)]
         skip_rejected: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum LoginCommand {
+    /// Make a setup link for a login (replacing its older unused ones); prints the URL on the
+    /// last line. With --send-email the setup mail is queued for the login's registered
+    /// address (the running server delivers it).
+    SetupLink {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// The login ID.
+        login_id: String,
+        /// The link does not set the password.
+        #[arg(long)]
+        no_password: bool,
+        /// The link does not register the second factor.
+        #[arg(long)]
+        no_second_factor: bool,
+        /// Lifetime in seconds (60 to 2592000; default 7 days).
+        #[arg(long, value_name = "SECS")]
+        expires_in_secs: Option<i64>,
+        /// Queue the setup mail with the link and its expiry.
+        #[arg(long)]
+        send_email: bool,
     },
 }
 
@@ -188,6 +218,7 @@ async fn main() -> Result<()> {
         }
         Command::ApiToken { command } => api_token(command).await,
         Command::Tokens { command } => tokens(command).await,
+        Command::Login { command } => login(command).await,
         Command::Operator { command } => operator(command).await,
         Command::Audit {
             command: AuditCommand::Verify { config, page_size },
@@ -351,6 +382,50 @@ async fn api_token(command: TokenCommand) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+async fn login(command: LoginCommand) -> Result<()> {
+    let LoginCommand::SetupLink {
+        config,
+        login_id,
+        no_password,
+        no_second_factor,
+        expires_in_secs,
+        send_email,
+    } = command;
+    let c = load(&config)?;
+    let state = wiring::app_state(&c).await?;
+    let v = sekisho_server::issue_setup_link(
+        &state,
+        Actor::System,
+        &ClientInfo {
+            ip: None,
+            user_agent: Some("sekisho-cli".into()),
+        },
+        &login_id,
+        sekisho_server::SetupLinkRequest {
+            password: !no_password,
+            second_factor: !no_second_factor,
+            expires_in_secs,
+            send_email,
+        },
+    )
+    .await
+    .map_err(|e| api_error(&e))?;
+    let text = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+    eprintln!(
+        "Setup link for {} (password: {}, second factor: {}), valid until {}{}:",
+        text("login_id"),
+        v["password"],
+        v["second_factor"],
+        text("expires_at"),
+        v["email_sent_to"]
+            .as_str()
+            .map(|to| format!("; setup mail queued for {to}"))
+            .unwrap_or_default()
+    );
+    println!("{}", text("url"));
     Ok(())
 }
 

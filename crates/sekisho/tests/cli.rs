@@ -117,6 +117,42 @@ async fn serve_on_embedded_defaults_then_log_in() {
     let session = v["session_token"].as_str().unwrap_or("").to_owned();
     assert!(session.starts_with("skss_"));
 
+    // A setup link from the shell, with the setup mail queued for the running server to send.
+    let out = ok(sekisho(dir.path())
+        .args(["login", "setup-link", "cli00001", "--send-email"])
+        .output());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("setup mail queued for c@example.jp"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let link = stdout.lines().last().unwrap_or_default();
+    assert!(link.contains("/setup/skst_"), "{stdout}");
+    let r = ok(http
+        .get(format!("{url}/api/admin/v1/mail"))
+        .bearer_auth(&token)
+        .send()
+        .await);
+    let v: Value = ok(r.json().await);
+    assert!(
+        v.to_string().contains("\"kind\":\"setup_link\""),
+        "setup mail in the outbox: {v}"
+    );
+    let r = ok(http
+        .get(format!("{url}/api/admin/v1/logins/cli00001"))
+        .bearer_auth(&token)
+        .send()
+        .await);
+    let v: Value = ok(r.json().await);
+    assert_eq!(v["flags"]["setup_link_pending"], true);
+    let out = ok(sekisho(dir.path())
+        .args(["login", "setup-link", "nobody01"])
+        .output());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SKS-"));
+
     drop(server);
     // No password, session token or API token in the server's log.
     let logged = ok(std::fs::read_to_string(dir.path().join("server.log")));

@@ -193,9 +193,7 @@ async fn second_step(
             )
             .await?;
             if login.second_factor != SecondFactor::Token {
-                // Hook: once setup links exist, a refusal after the rollout deadline carries
-                // the customer's setup URL here (`mfa.after_deadline = "refuse"`, CQG).
-                return Err(e.into());
+                return Err(setup_hint(state, login, e).await?);
             }
             // A token login's start-of-use registration (利用開始登録) follows the password:
             // the challenge lets the customer bind a token with two consecutive codes.
@@ -815,4 +813,36 @@ pub fn event(
         client,
         description,
     )
+}
+
+/// The `second_factor_not_initialized` refusal with the CQG hint ("Second factor
+/// authentication must be initialized (visit … for details)") when an operator's setup link
+/// for the second factor is waiting. Reached only after the password was verified. The link's
+/// token is kept only as a keyed hash (DESIGN), so the hint points to the link in the
+/// customer's mail and says until when it works, rather than repeating it.
+async fn setup_hint(state: &AppState, login: &Login, e: Error) -> Result<ApiError, ApiError> {
+    let now = state.clock.now();
+    let link = state
+        .store
+        .latest_setup_links(&[login.id])
+        .await?
+        .pop()
+        .filter(|l| l.is_open(now) && l.set_second_factor);
+    let Some(link) = link else {
+        return Ok(e.into());
+    };
+    let hint = match login.lang {
+        sekisho_core::Lang::Ja => format!(
+            "二段階認証の登録が必要です(ご登録のメールアドレスにお送りした設定用リンクから登録してください。有効期限: {})。",
+            crate::mail::templates::jst(link.expires_at)
+        ),
+        sekisho_core::Lang::En => format!(
+            "Second factor authentication must be initialized (visit the setup link e-mailed to you; it expires {}).",
+            crate::mail::templates::utc(link.expires_at)
+        ),
+    };
+    Ok(ApiError::from(e)
+        .with("setup_link_pending", true)
+        .with("setup_link_expires_at", link.expires_at.to_rfc3339())
+        .with("hint", hint))
 }

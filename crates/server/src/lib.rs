@@ -25,6 +25,7 @@ pub mod trading;
 
 pub use error::ApiError;
 pub use hashing::HashPool;
+pub use routes::admin_setup::{issue as issue_setup_link, Body as SetupLinkRequest};
 pub use state::{AppState, PagesSettings, Settings, TokenSettings, TotpSettings};
 
 use std::net::SocketAddr;

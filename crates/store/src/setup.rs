@@ -79,4 +79,8 @@ pub trait SetupStore: Send + Sync {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool>;
+
+    /// The newest link of each of these logins (used, revoked and expired ones included), for
+    /// the console's "setup link pending / expired" flags; logins without a link are absent.
+    async fn latest_setup_links(&self, login_pks: &[i64]) -> StoreResult<Vec<SetupLink>>;
 }

@@ -108,4 +108,26 @@ impl SetupStore for SqlStore {
         tx.commit().await.map_err(db_err)?;
         Ok(done)
     }
+
+    async fn latest_setup_links(&self, login_pks: &[i64]) -> StoreResult<Vec<SetupLink>> {
+        if login_pks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ph: Vec<String> = (1..=login_pks.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {COLS} FROM setup_links s JOIN logins l ON l.id = s.login_pk \
+             WHERE s.login_pk IN ({}) AND s.id = \
+             (SELECT MAX(n.id) FROM setup_links n WHERE n.login_pk = s.login_pk)",
+            ph.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for pk in login_pks {
+            q = q.bind(*pk);
+        }
+        let rows = q.fetch_all(&self.read).await.map_err(db_err)?;
+        rows.iter()
+            .map(from_row)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db_err)
+    }
 }

@@ -50,6 +50,21 @@ pub fn jst(t: Timestamp) -> String {
         .unwrap_or_else(|| t.to_rfc3339())
 }
 
+/// The time in UTC, as the setup mail writes it next to Japan time (CQG: "The links will
+/// expire May 22, 2026 12:02:20 UTC").
+pub fn utc(t: Timestamp) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t.0)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second]"
+            ))
+            .ok()
+        })
+        .map(|s| format!("{s} UTC"))
+        .unwrap_or_else(|| t.to_rfc3339())
+}
+
 /// Builds a mail from paragraphs (the first is the greeting) and the firm's signature.
 pub(crate) fn compose(
     kind: &'static str,
@@ -66,6 +81,17 @@ pub(crate) fn compose(
             "This is an automatic message. {firm} never asks for your password by e-mail and never sends links to pages that ask for it."
         ),
     };
+    compose_with_footer(kind, lang, firm, subject, paras, &footer)
+}
+
+fn compose_with_footer(
+    kind: &'static str,
+    _lang: Lang,
+    firm: &str,
+    subject: String,
+    paras: &[String],
+    footer: &str,
+) -> Rendered {
     let mut text = String::new();
     let mut html = String::from(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body style=\"font-family:sans-serif\">",
@@ -78,12 +104,12 @@ pub(crate) fn compose(
         html.push_str("</p>");
     }
     text.push_str("--\n");
-    text.push_str(&footer);
+    text.push_str(footer);
     text.push('\n');
     text.push_str(firm);
     text.push('\n');
     html.push_str("<hr><p style=\"font-size:small\">");
-    html.push_str(&escape(&footer));
+    html.push_str(&escape(footer));
     html.push_str("<br>");
     html.push_str(&escape(firm));
     html.push_str("</p></body></html>");
@@ -152,6 +178,52 @@ pub fn email_code(
     compose("email_code", lang, firm, subject, &paras)
 }
 
+/// The welcome / "change by link" mail with the setup link and when it expires (CQG: "Finish
+/// setting up your password here." … "The links will expire …"). It is the one mail that
+/// carries a link (README, "Mail"): it answers what the customer just did — opened an
+/// account or asked the desk for a new link — says so first, and says what to do if they did
+/// not. The link is plain text (no HTML anchor), so what is shown is what is opened.
+pub fn setup_link(
+    lang: Lang,
+    firm: &str,
+    support: &str,
+    name: &str,
+    url: &str,
+    expires_at: Timestamp,
+) -> Rendered {
+    let support_line = |ja: bool| match (ja, support.is_empty()) {
+        (true, true) => "当社サポートデスク".to_owned(),
+        (true, false) => format!("当社サポートデスク({support})"),
+        (false, true) => "our support desk".to_owned(),
+        (false, false) => format!("our support desk ({support})"),
+    };
+    let (subject, paras, footer) = match lang {
+        Lang::Ja => (
+            "ログイン設定のご案内".to_owned(),
+            vec![
+                format!("{name} 様"),
+                format!("{firm}の口座開設、またはサポートデスクへのお申し出にともない、ログインの設定用リンクをお送りします。次のリンクを開き、パスワードの設定と認証アプリの登録を完了してください。"),
+                format!("設定用リンク:\n{url}"),
+                format!("このリンクの有効期限: {}({})\nリンクは1回限り有効です。期限を過ぎた場合は{}にご連絡ください。", jst(expires_at), utc(expires_at), support_line(true)),
+                format!("お心当たりのない場合は、このリンクを開かず、{}にご連絡ください。", support_line(true)),
+            ],
+            format!("このメールは送信専用です。{firm}がリンク付きのメールをお送りするのは、口座開設時とお客様からお申し出があった場合のログイン設定のご案内だけです。{firm}がメールでパスワードや認証コードをお尋ねすることはありません。"),
+        ),
+        Lang::En => (
+            "Finish setting up your login".to_owned(),
+            vec![
+                format!("Dear {name},"),
+                format!("You opened an account with {firm} or asked our support desk for a new setup link. Finish setting up your password and your authenticator app here:"),
+                url.to_owned(),
+                format!("The link will expire {} ({}). It works once. If it has expired, contact {}.", utc(expires_at), jst(expires_at), support_line(false)),
+                format!("If you did not expect this e-mail, do not open the link and contact {}.", support_line(false)),
+            ],
+            format!("This is an automatic message. {firm} sends a link only in this setup mail, after you open an account or ask for one. {firm} never asks for your password or codes by e-mail."),
+        ),
+    };
+    compose_with_footer("setup_link", lang, firm, subject, &paras, &footer)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +241,26 @@ mod tests {
         assert!(!r.html.contains("<script>"));
         assert!(!r.html.contains("href"));
         assert_eq!(jst(Timestamp(0)), "1970-01-01 09:00:00 (JST)");
+        assert_eq!(utc(Timestamp(0)), "1970-01-01 00:00:00 UTC");
+    }
+
+    #[test]
+    fn the_setup_mail_carries_its_link_and_expiry_in_utc_and_jst() {
+        let url = "https://login.example.co.jp/setup/skst_abc";
+        for lang in [Lang::Ja, Lang::En] {
+            let r = setup_link(lang, "Kabu", "0120-00-0000", "N <Ng>", url, Timestamp(3600));
+            assert_eq!(r.kind, "setup_link");
+            assert!(r.text.contains(url) && r.html.contains(url));
+            assert!(r.text.contains("1970-01-01 01:00:00 UTC"));
+            assert!(r.text.contains("1970-01-01 10:00:00 (JST)"));
+            assert!(r.text.contains("0120-00-0000"));
+            // Plain text only: no anchor, and the name is escaped in HTML.
+            assert!(!r.html.contains("href") && r.html.contains("N &lt;Ng&gt;"));
+            // Not the "we never send links" footer of the other mails.
+            assert!(
+                !r.text.contains("never sends links")
+                    && !r.text.contains("リンクをお送りしたりすることはありません")
+            );
+        }
     }
 }

@@ -33,6 +33,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/setup/{token}", get(setup_page))
         .route("/admin/setup/{token}/password", post(setup_password))
         .route("/admin/setup/{token}/confirm", post(setup_confirm))
+        .merge(super::console_logins::router())
+        .merge(super::console_history::router())
 }
 
 /// The console's words are looked up like the customer pages' ones (this table is their
@@ -94,12 +96,146 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
         "role" => ("権限", "Role"),
         "role.admin" => ("管理者", "Administrator"),
         "role.support" => ("サポート", "Support"),
+        "nav.logins" => ("ログイン一覧", "Logins"),
+        "nav.new" => ("ログインの作成", "Create a login"),
+        "nav.history" => ("変更履歴", "Change Activity History"),
+        "nav.home" => ("コンソール", "Console"),
+        "title.logins" => ("ログイン一覧", "Logins"),
+        "title.login_new" => ("ログインの作成", "Create a login"),
+        "title.login_detail" => ("ログイン詳細", "Login"),
+        "title.history" => ("変更履歴", "Change Activity History"),
+        "search" => ("検索", "Search"),
+        "search.q" => (
+            "ログインID・氏名・メールアドレス",
+            "Login ID, name or e-mail",
+        ),
+        "next_page" => ("次のページ", "Next page"),
+        "none_found" => ("該当するログインはありません。", "No login matches."),
+        "col.login_id" => ("ログインID", "Login ID"),
+        "col.name" => ("氏名", "Name"),
+        "col.email" => ("メールアドレス", "E-mail"),
+        "col.second_factor" => ("認証方式", "Authentication system"),
+        "col.flags" => ("状態", "Flags"),
+        "col.lang" => ("言語", "Language"),
+        "flag.second_factor_not_registered" => (
+            "二段階認証キー未登録",
+            "Two-step authentication key has not been registered",
+        ),
+        "flag.locked_password" => ("パスワードロック中", "Locked (password)"),
+        "flag.locked_second_factor" => ("認証アプリロック中", "Locked (authenticator app)"),
+        "flag.locked_token" => ("トークンロック中", "Locked (token)"),
+        "flag.password_expired" => ("パスワード期限切れ", "Password expired"),
+        "flag.password_erased" => ("パスワード未設定", "No password"),
+        "flag.setup_link_pending" => ("設定用リンク未使用", "Setup link pending"),
+        "flag.setup_link_expired" => ("設定用リンク期限切れ", "Setup link expired"),
+        "flag.mfa_deadline_near" => ("二段階認証の期限間近", "MFA deadline near"),
+        "factor.none" => ("パスワードのみ", "Password only"),
+        "factor.email" => ("メール認証コード", "E-mail code"),
+        "factor.totp" => ("認証アプリ(TOTP)", "Authenticator app (TOTP)"),
+        "factor.token" => ("ハードウェアトークン", "Hardware token"),
+        "factor.passkey" => ("パスキー", "Passkey"),
+        "factor.any" => ("登録済みのいずれか", "Any registered"),
+        "mfa_required" => ("二段階認証を必須にする", "Require the second factor"),
+        "display_name" => ("氏名", "Name"),
+        "email" => ("メールアドレス", "E-mail"),
+        "lang.ja" => ("日本語", "Japanese"),
+        "lang.en" => ("英語", "English"),
+        "create" => ("作成する", "Create"),
+        "admin_only" => ("(管理者のみ)", "(administrators only)"),
+        "state" => ("状態", "State"),
+        "failed_logins" => ("連続失敗回数", "Consecutive failures"),
+        "last_login" => ("最終ログイン", "Last login"),
+        "auth.title" => ("認証方式の設定", "Authentication system"),
+        "save" => ("保存する", "Save"),
+        "unlock" => ("ロックを解除する", "Unlock"),
+        "unlock.help" => (
+            "パスワード・認証アプリ・リカバリーコードのロックを解除し、失敗回数をリセットします。",
+            "Clears the password, authenticator app and recovery code locks and the failure count.",
+        ),
+        "sessions" => ("ログイン中のセッション", "Sessions"),
+        "sessions.revoke" => ("すべてのセッションを無効にする", "Revoke all sessions"),
+        "devices" => ("信頼済みブラウザ", "Trusted browsers"),
+        "devices.revoke" => (
+            "すべての信頼済みブラウザを解除する",
+            "Revoke all trusted browsers",
+        ),
+        "tokens" => ("トークン", "Token"),
+        "token_id" => ("トークンID", "Token ID"),
+        "token.locked" => ("ロック中", "locked"),
+        "token.assigned" => ("割当済み", "assigned"),
+        "token.in_stock" => ("在庫", "in stock"),
+        "token.revoked" => ("失効", "revoked"),
+        "token.assign" => ("トークンを割り当てる", "Assign the token"),
+        "token.unassign" => ("割り当てを解除する", "Revoke the token"),
+        "nothing" => ("なし", "None"),
+        "cred.title" => ("認証情報の変更", "Change Credentials"),
+        "cred.erase" => ("① 認証情報を消去する", "① Erase credentials"),
+        "cred.link" => ("② リンクで変更する", "② Change by link"),
+        "cred.select" => ("③ 対象", "③ Select credentials"),
+        "cred.password" => ("パスワード", "Password"),
+        "cred.second_factor" => ("二段階認証キー", "Two-factor authentication key"),
+        "cred.erase_current" => (
+            "④ 現在の認証情報を消去する(②のときのみ)",
+            "④ Erase current credentials (with ② only)",
+        ),
+        "cred.do_erase" => ("① 消去を実行", "① Erase"),
+        "cred.generate" => ("⑤ リンクを生成", "⑤ Generate change link"),
+        "cred.email" => ("⑥ リンクをメールで送信", "⑥ E-mail the link"),
+        "cred.choose" => (
+            "パスワードと二段階認証キーの少なくとも一方を選んでください。",
+            "Choose the password and/or the two-factor authentication key.",
+        ),
+        "cred.mismatch" => (
+            "①の消去は「消去を実行」、②のリンクは⑤か⑥のボタンで実行してください。",
+            "Use \"Erase\" with ①, and ⑤ or ⑥ with ②.",
+        ),
+        "link.title" => ("設定用リンク", "Setup link"),
+        "link.once" => (
+            "このリンクは今だけ表示されます。コピーしてお客様にお伝えください。",
+            "The link is shown only now: copy it for the customer.",
+        ),
+        "link.expires" => ("有効期限", "Expires"),
+        "link.emailed" => ("メールを送信しました", "E-mailed to"),
+        "copy" => ("コピー", "Copy"),
+        "copied" => ("コピーしました", "Copied"),
+        "done.created" => ("ログインを作成しました。", "The login was created."),
+        "done.auth" => (
+            "認証方式を保存しました。",
+            "The authentication system was saved.",
+        ),
+        "done.unlocked" => ("ロックを解除しました。", "The login was unlocked."),
+        "done.sessions" => ("セッションを無効にしました。", "The sessions were revoked."),
+        "done.devices" => (
+            "信頼済みブラウザを解除しました。",
+            "The trusted browsers were revoked.",
+        ),
+        "done.token_assigned" => ("トークンを割り当てました。", "The token was assigned."),
+        "done.token_unassigned" => (
+            "トークンの割り当てを解除しました。",
+            "The token was revoked.",
+        ),
+        "done.erased" => ("認証情報を消去しました。", "The credentials were erased."),
+        "h.event_id" => ("イベントID", "Event ID"),
+        "h.time" => ("日時(日本時間)", "Event time (JST)"),
+        "h.login" => ("ログイン", "Login name"),
+        "h.group" => ("イベントグループ", "Event group"),
+        "h.type" => ("イベント種別", "Event type"),
+        "h.description" => ("内容", "Event description"),
+        "h.actor" => ("実行者", "Actor"),
+        "h.ip" => ("IPアドレス", "IP"),
+        "h.operator" => ("オペレーター名", "Operator"),
+        "h.since" => ("開始日時(日本時間)", "From (JST)"),
+        "h.until" => ("終了日時(日本時間)", "Until (JST)"),
+        "h.all_types" => ("すべて", "All"),
+        "h.filter" => ("絞り込む", "Filter"),
+        "h.csv" => ("CSVでダウンロード", "Export CSV"),
+        "h.empty" => ("該当する記録はありません。", "No record matches."),
         _ => ("?", "?"),
     }
 }
 
 /// The layout's parts with a console title.
-fn base(state: &AppState, ctx: &Ctx, title_key: &str) -> Base {
+pub(super) fn base(state: &AppState, ctx: &Ctx, title_key: &str) -> Base {
     let mut b = ctx.base(state, "error.title");
     b.title = Ct(ctx.lang).t(title_key);
     b
@@ -120,6 +256,34 @@ pub async fn operator(state: &AppState, ctx: &Ctx) -> Result<Option<OperatorSess
         Some(t) => operators::session_for_token(state, t)
             .await
             .map_err(|e| e.error),
+    }
+}
+
+/// The operator signed in on the console, or the answer that turns the request away (to the
+/// console's login page).
+pub(super) async fn signed_in(
+    state: &AppState,
+    ctx: Ctx,
+) -> Result<(Ctx, OperatorSession), Response> {
+    match operator(state, &ctx).await {
+        Ok(Some(s)) => Ok((ctx, s)),
+        Ok(None) => Err(ctx.redirect("/admin/login")),
+        Err(e) => Err(error_page(state, ctx, &e)),
+    }
+}
+
+/// The signed-in operator and their checked form (form token, rate limit), or the answer that
+/// turns the request away. What the operator's role allows is checked by the action itself.
+pub(super) async fn staff_form<T>(
+    state: &AppState,
+    ctx: Ctx,
+    form: Result<Form<T>, FormRejection>,
+    csrf: impl Fn(&T) -> &str,
+) -> Result<(Ctx, OperatorSession, T), Response> {
+    let (ctx, op) = signed_in(state, ctx).await?;
+    match accept(state, &ctx, form, csrf, |_| None) {
+        Ok(f) => Ok((ctx, op, f)),
+        Err(e) => Err(error_page(state, ctx, &e)),
     }
 }
 

@@ -23,6 +23,10 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "skip" => ("本文へ移動", "Skip to content"),
         "login.title" => ("ログイン", "Log in"),
         "login.id" => ("ログインID", "Login ID"),
+        "login.setup_hint" => (
+            "ご登録のメールアドレスにお送りした設定用リンクから登録してください。リンクの有効期限: ",
+            "Visit the setup link e-mailed to you; it expires ",
+        ),
         "login.password" => ("パスワード", "Password"),
         "login.submit" => ("ログイン", "Log in"),
         "login.changed" => (

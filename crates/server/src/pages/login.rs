@@ -21,7 +21,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use sekisho_core::password::PasswordPolicy;
 use sekisho_core::session::SessionPurpose;
-use sekisho_core::{token, Error};
+use sekisho_core::{token, Error, Timestamp};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -183,7 +183,7 @@ async fn login_submit(
         }
         Err(e) => match flow_step(&e) {
             Some(step) => step,
-            None => return login_again(&state, ctx, &f, &e.error),
+            None => return login_refused(&state, ctx, &f, &e),
         },
     };
     let path = match step {
@@ -237,6 +237,35 @@ fn flow_step(e: &ApiError) -> Option<Step> {
         }),
         _ => None,
     }
+}
+
+/// Like [`login_again`], with what the refusal carries for the customer: while an operator's
+/// setup link is waiting (`second_factor_not_initialized` after the right password), where to
+/// go and until when (CQG: "Second factor authentication must be initialized (visit …)").
+fn login_refused(state: &AppState, ctx: Ctx, f: &LoginForm, e: &ApiError) -> Response {
+    let expires = e
+        .extra
+        .get("setup_link_expires_at")
+        .and_then(|v| v.as_str())
+        .and_then(Timestamp::parse_rfc3339);
+    let Some(expires) = expires else {
+        return login_again(state, ctx, f, &e.error);
+    };
+    let mut shown = Shown::new(&e.error, ctx.lang);
+    shown.message = format!(
+        "{} {}{}",
+        shown.message,
+        ctx.tx().t("login.setup_hint"),
+        crate::mail::templates::jst(expires)
+    );
+    let page = LoginPage {
+        base: ctx.base(state, "login.title"),
+        login_id: f.login_id.chars().take(256).collect(),
+        return_to: f.return_to.clone(),
+        notice: None,
+        error: Some(shown),
+    };
+    ctx.render(status_of(&e.error), &page)
 }
 
 fn login_again(state: &AppState, ctx: Ctx, f: &LoginForm, e: &Error) -> Response {

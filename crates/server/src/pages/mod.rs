@@ -6,6 +6,8 @@
 
 mod account;
 pub mod console;
+mod console_history;
+mod console_logins;
 mod i18n;
 mod login;
 mod settings;

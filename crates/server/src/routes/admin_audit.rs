@@ -26,21 +26,21 @@ pub fn router() -> Router<AppState> {
         .route("/api-tokens/{id}", delete(revoke_token))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct AuditParams {
-    login_id: Option<String>,
-    event_type: Option<String>,
-    event_group: Option<String>,
-    actor_kind: Option<String>,
-    actor_id: Option<String>,
-    operator: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    before: Option<i64>,
-    limit: Option<u32>,
-    lang: Option<String>,
-    format: Option<String>,
+pub(crate) struct AuditParams {
+    pub login_id: Option<String>,
+    pub event_type: Option<String>,
+    pub event_group: Option<String>,
+    pub actor_kind: Option<String>,
+    pub actor_id: Option<String>,
+    pub operator: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub before: Option<i64>,
+    pub limit: Option<u32>,
+    pub lang: Option<String>,
+    pub format: Option<String>,
 }
 
 fn time_param(name: &str, v: Option<String>) -> Result<Option<Timestamp>, ApiError> {
@@ -127,14 +127,14 @@ fn history_lang(p: &AuditParams, headers: &HeaderMap) -> Result<Lang, ApiError> 
 }
 
 /// One record as the activity history shows it.
-struct HistoryRow<'a> {
-    event: &'a AuditEvent,
-    group: &'a str,
-    description: String,
-    actor: String,
+pub(crate) struct HistoryRow<'a> {
+    pub event: &'a AuditEvent,
+    pub group: &'a str,
+    pub description: String,
+    pub actor: String,
 }
 
-fn history_row(e: &AuditEvent, lang: Lang) -> HistoryRow<'_> {
+pub(crate) fn history_row(e: &AuditEvent, lang: Lang) -> HistoryRow<'_> {
     let ty = EventType::parse(&e.event_type);
     // The group follows the type, so records written under older group names read the same.
     let group = ty.map(EventType::group).unwrap_or(e.event_group.as_str());
@@ -222,18 +222,27 @@ async fn audit(
         Some("csv") => return export_csv(&state, &p, lang).await,
         Some(_) => return Err(Error::InvalidRequest("format must be json or csv".into()).into()),
     }
-    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
-    let mut filter = audit_filter(&p)?;
-    filter.limit = limit;
-    let events = state.store.query_audit(&filter).await?;
-    let next = (events.len() == limit as usize)
-        .then(|| events.last().map(|e| e.event_id))
-        .flatten();
+    let (events, next) = history_page(&state, &p).await?;
     let rows: Vec<Value> = events
         .iter()
         .map(|e| history_json(&history_row(e, lang)))
         .collect();
     Ok(axum::Json(json!({ "events": rows, "next_before": next })).into_response())
+}
+
+/// One page of the history (newest first) and the `before` of the next page.
+pub(crate) async fn history_page(
+    state: &AppState,
+    p: &AuditParams,
+) -> Result<(Vec<AuditEvent>, Option<i64>), ApiError> {
+    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    let mut filter = audit_filter(p)?;
+    filter.limit = limit;
+    let events = state.store.query_audit(&filter).await?;
+    let next = (events.len() == limit as usize)
+        .then(|| events.last().map(|e| e.event_id))
+        .flatten();
+    Ok((events, next))
 }
 
 async fn audit_csv(
@@ -248,7 +257,11 @@ async fn audit_csv(
 
 /// The activity history as CSV (UTF-8 with a byte order mark, so spreadsheet programs read the
 /// Japanese text), newest first, the same filters as the JSON list, up to `limit` rows.
-async fn export_csv(state: &AppState, p: &AuditParams, lang: Lang) -> Result<Response, ApiError> {
+pub(crate) async fn export_csv(
+    state: &AppState,
+    p: &AuditParams,
+    lang: Lang,
+) -> Result<Response, ApiError> {
     let max = p.limit.unwrap_or(CSV_MAX_ROWS).clamp(1, CSV_MAX_ROWS);
     let mut filter = audit_filter(p)?;
     let mut out = String::from("\u{feff}");

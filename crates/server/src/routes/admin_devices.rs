@@ -4,13 +4,13 @@ use super::admin_logins::load;
 use crate::auth::event;
 use crate::devices;
 use crate::error::ApiError;
-use crate::extract::{Client, Path, Staff};
+use crate::extract::{AdminCaller, Client, Path, Staff};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::Router;
-use sekisho_core::audit::EventType;
+use sekisho_core::audit::{ClientInfo, EventType};
 use sekisho_core::Error;
 use serde_json::{json, Value};
 
@@ -66,18 +66,28 @@ async fn revoke_all(
     Client(client): Client,
     Path(login_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let login = load(&state, &login_id).await?;
+    let n = revoke_all_devices(&state, &caller, &client, &login_id).await?;
+    Ok(axum::Json(json!({ "revoked": n })))
+}
+
+/// Revokes every familiar browser of a login (support may); answers how many.
+pub(crate) async fn revoke_all_devices(
+    state: &AppState,
+    caller: &AdminCaller,
+    client: &ClientInfo,
+    login_id: &str,
+) -> Result<u64, ApiError> {
+    let login = load(state, login_id).await?;
     let ev = event(
-        &state,
+        state,
         EventType::DeviceRevoked,
         Some(&login.login_id),
         caller.actor(),
-        &client,
+        client,
         "all familiar browsers revoked by operator",
     );
-    let n = state
+    Ok(state
         .store
         .revoke_devices(login.id, state.clock.now(), &ev)
-        .await?;
-    Ok(axum::Json(json!({ "revoked": n })))
+        .await?)
 }

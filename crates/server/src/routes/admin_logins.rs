@@ -3,7 +3,7 @@
 use super::views;
 use crate::auth::{self, event};
 use crate::error::ApiError;
-use crate::extract::{Admin, Client, Json, Path, Query, Staff};
+use crate::extract::{Admin, AdminCaller, Client, Json, Path, Query, Staff};
 use crate::mail::notices::Notice;
 use crate::notify;
 use crate::state::AppState;
@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::Router;
-use sekisho_core::audit::EventType;
+use sekisho_core::audit::{ClientInfo, EventType};
 use sekisho_core::login::{Login, SecondFactor};
 use sekisho_core::validate::{display_name, EmailAddress, LoginId};
 use sekisho_core::{Error, Lang};
@@ -72,18 +72,18 @@ fn render(state: &AppState, login: &Login) -> axum::Json<Value> {
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct CreateBody {
-    login_id: String,
-    email: String,
-    display_name: String,
-    lang: Option<String>,
-    second_factor: Option<String>,
-    mfa_required: Option<bool>,
+pub(crate) struct CreateBody {
+    pub login_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub lang: Option<String>,
+    pub second_factor: Option<String>,
+    pub mfa_required: Option<bool>,
     /// An initial password; temporary (change at first login) unless `temporary` is false.
-    password: Option<String>,
-    temporary: Option<bool>,
+    pub password: Option<String>,
+    pub temporary: Option<bool>,
 }
 
 async fn create(
@@ -92,6 +92,28 @@ async fn create(
     Client(client): Client,
     Json(body): Json<CreateBody>,
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    let login = create_login(&state, &caller, &client, body).await?;
+    Ok((StatusCode::CREATED, render(&state, &login)))
+}
+
+/// Refuses a support operator what only admins may do (the API's `Admin` extractor, for
+/// callers that arrive another way, the console).
+pub(crate) fn require_admin(caller: &AdminCaller) -> Result<(), ApiError> {
+    if caller.is_admin() {
+        Ok(())
+    } else {
+        Err(Error::AdminRoleRequired.into())
+    }
+}
+
+/// Creates a login (admin only), with its initial password if given.
+pub(crate) async fn create_login(
+    state: &AppState,
+    caller: &AdminCaller,
+    client: &ClientInfo,
+    body: CreateBody,
+) -> Result<Login, ApiError> {
+    require_admin(caller)?;
     let login_id = LoginId::parse(&body.login_id)?;
     let email = EmailAddress::parse(&body.email)?;
     let name = display_name(&body.display_name)?;
@@ -140,15 +162,15 @@ async fn create(
         last_login_at: None,
     };
     let hash = match &body.password {
-        Some(p) => Some(auth::new_password_hash(&state, &probe, p).await?),
+        Some(p) => Some(auth::new_password_hash(state, &probe, p).await?),
         None => None,
     };
     let ev = event(
-        &state,
+        state,
         EventType::LoginCreated,
         Some(login_id.as_str()),
         caller.actor(),
-        &client,
+        client,
         format!(
             "second_factor={}, mfa_required={}",
             factor.as_str(),
@@ -163,11 +185,11 @@ async fn create(
     if let Some(hash) = hash {
         let temporary = body.temporary.unwrap_or(true);
         let ev = event(
-            &state,
+            state,
             EventType::PasswordSet,
             Some(login_id.as_str()),
             caller.actor(),
-            &client,
+            client,
             if temporary {
                 "initial temporary password set"
             } else {
@@ -178,18 +200,18 @@ async fn create(
             .store
             .set_password(login.id, &hash, temporary, now, None, &ev)
             .await?;
-        login = load(&state, login_id.as_str()).await?;
+        login = load(state, login_id.as_str()).await?;
     }
-    Ok((StatusCode::CREATED, render(&state, &login)))
+    Ok(login)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct ListParams {
-    q: Option<String>,
-    locked: Option<bool>,
-    after: Option<String>,
-    limit: Option<u32>,
+pub(crate) struct ListParams {
+    pub q: Option<String>,
+    pub locked: Option<bool>,
+    pub after: Option<String>,
+    pub limit: Option<u32>,
 }
 
 async fn list(
@@ -197,6 +219,39 @@ async fn list(
     _staff: Staff,
     Query(p): Query<ListParams>,
 ) -> Result<axum::Json<Value>, ApiError> {
+    let (rows, next) = search(&state, p).await?;
+    Ok(axum::Json(json!({
+        "logins": rows,
+        "next_after": next,
+    })))
+}
+
+/// The flags of these logins, in their order (factors, locks, setup links).
+async fn flags_of(state: &AppState, logins: &[Login]) -> Result<Vec<Value>, ApiError> {
+    let now = state.clock.now();
+    let policy = &state.settings.password_policy;
+    let pks: Vec<i64> = logins.iter().map(|l| l.id).collect();
+    let summaries = state.store.factor_summaries(&pks).await?;
+    let links = state.store.latest_setup_links(&pks).await?;
+    Ok(logins
+        .iter()
+        .map(|l| {
+            let f = summaries
+                .iter()
+                .find(|s| s.login_pk == l.id)
+                .cloned()
+                .unwrap_or_default();
+            let link = links.iter().find(|s| s.login_pk == l.id);
+            views::login_flags(l, &f, link, policy, &state.settings.mfa, now)
+        })
+        .collect())
+}
+
+/// One page of the logins search, each with its flags, and where the next page starts.
+pub(crate) async fn search(
+    state: &AppState,
+    p: ListParams,
+) -> Result<(Vec<Value>, Option<String>), ApiError> {
     let limit = p.limit.unwrap_or(50).clamp(1, 500);
     let logins = state
         .store
@@ -212,25 +267,17 @@ async fn list(
         .flatten();
     let now = state.clock.now();
     let policy = &state.settings.password_policy;
-    let pks: Vec<i64> = logins.iter().map(|l| l.id).collect();
-    let summaries = state.store.factor_summaries(&pks).await?;
+    let flags = flags_of(state, &logins).await?;
     let rows: Vec<Value> = logins
         .iter()
-        .map(|l| {
+        .zip(flags)
+        .map(|(l, f)| {
             let mut v = views::login(l, policy, now);
-            let f = summaries
-                .iter()
-                .find(|s| s.login_pk == l.id)
-                .cloned()
-                .unwrap_or_default();
-            v["flags"] = views::login_flags(l, &f, policy, &state.settings.mfa, now);
+            v["flags"] = f;
             v
         })
         .collect();
-    Ok(axum::Json(json!({
-        "logins": rows,
-        "next_after": next,
-    })))
+    Ok((rows, next))
 }
 
 async fn read(
@@ -238,25 +285,28 @@ async fn read(
     _staff: Staff,
     Path(login_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let login = load(&state, &login_id).await?;
-    let f = state
-        .store
-        .factor_summaries(&[login.id])
+    Ok(axum::Json(read_login(&state, &login_id).await?.1))
+}
+
+/// A login and its view with flags (the API's `GET /logins/{login_id}`).
+pub(crate) async fn read_login(
+    state: &AppState,
+    login_id: &str,
+) -> Result<(Login, Value), ApiError> {
+    let login = load(state, login_id).await?;
+    let mut v = views::login(&login, &state.settings.password_policy, state.clock.now());
+    v["flags"] = flags_of(state, std::slice::from_ref(&login))
         .await?
         .pop()
         .unwrap_or_default();
-    let now = state.clock.now();
-    let policy = &state.settings.password_policy;
-    let mut v = views::login(&login, policy, now);
-    v["flags"] = views::login_flags(&login, &f, policy, &state.settings.mfa, now);
-    Ok(axum::Json(v))
+    Ok((login, v))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EraseBody {
-    password: bool,
-    second_factor: bool,
+pub(crate) struct EraseBody {
+    pub password: bool,
+    pub second_factor: bool,
 }
 
 /// Erases the password and/or the second factors of a login (the Change Credentials dialog's
@@ -268,12 +318,26 @@ async fn erase_credentials(
     Path(login_id): Path<String>,
     Json(body): Json<EraseBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
+    Ok(axum::Json(
+        erase(&state, &caller, &client, &login_id, body).await?,
+    ))
+}
+
+/// Erases credentials (admin only); answers what was removed.
+pub(crate) async fn erase(
+    state: &AppState,
+    caller: &AdminCaller,
+    client: &ClientInfo,
+    login_id: &str,
+    body: EraseBody,
+) -> Result<Value, ApiError> {
+    require_admin(caller)?;
     if !body.password && !body.second_factor {
         return Err(
             Error::InvalidRequest("choose password and/or second_factor to erase".into()).into(),
         );
     }
-    let login = load(&state, &login_id).await?;
+    let login = load(state, login_id).await?;
     let what: Vec<&str> = [
         (body.password, "password"),
         (body.second_factor, "second factor"),
@@ -283,11 +347,11 @@ async fn erase_credentials(
     .map(|(_, w)| *w)
     .collect();
     let ev = event(
-        &state,
+        state,
         EventType::CredentialsErased,
         Some(&login.login_id),
         caller.actor(),
-        &client,
+        client,
         format!("erased: {}", what.join(", ")),
     );
     let out = state
@@ -300,26 +364,26 @@ async fn erase_credentials(
             &ev,
         )
         .await?;
-    Ok(axum::Json(json!({
+    Ok(json!({
         "login_id": login.login_id,
         "password_erased": out.password,
         "factors_removed": out.factors,
         "tokens_unassigned": out.tokens,
         "recovery_codes_removed": out.recovery_codes,
         "sessions_revoked": out.sessions,
-    })))
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct PatchBody {
-    display_name: Option<String>,
-    email: Option<String>,
-    lang: Option<String>,
-    second_factor: Option<String>,
-    mfa_required: Option<bool>,
-    disabled: Option<bool>,
-    notify_login: Option<bool>,
+pub(crate) struct PatchBody {
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub lang: Option<String>,
+    pub second_factor: Option<String>,
+    pub mfa_required: Option<bool>,
+    pub disabled: Option<bool>,
+    pub notify_login: Option<bool>,
 }
 
 async fn update(
@@ -329,7 +393,21 @@ async fn update(
     Path(login_id): Path<String>,
     Json(body): Json<PatchBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let login = load(&state, &login_id).await?;
+    let login = patch_login(&state, &caller, &client, &login_id, body).await?;
+    Ok(render(&state, &login))
+}
+
+/// Changes a login (admin only): the authentication system (`second_factor`,
+/// `mfa_required`) and the rest; answers the login after the change.
+pub(crate) async fn patch_login(
+    state: &AppState,
+    caller: &AdminCaller,
+    client: &ClientInfo,
+    login_id: &str,
+    body: PatchBody,
+) -> Result<Login, ApiError> {
+    require_admin(caller)?;
+    let login = load(state, login_id).await?;
     let patch = LoginPatch {
         display_name: body.display_name.as_deref().map(display_name).transpose()?,
         email: body
@@ -373,22 +451,21 @@ async fn update(
         ));
     }
     if changes.is_empty() {
-        return Ok(render(&state, &login));
+        return Ok(login);
     }
     let ev = event(
-        &state,
+        state,
         EventType::LoginUpdated,
         Some(&login.login_id),
         caller.actor(),
-        &client,
+        client,
         changes.join(", "),
     );
-    let updated = state
+    Ok(state
         .store
         .update_login(&login.login_id, &patch, state.clock.now(), &ev)
         .await?
-        .ok_or(Error::LoginNotFound)?;
-    Ok(render(&state, &updated))
+        .ok_or(Error::LoginNotFound)?)
 }
 
 async fn remove(
@@ -492,21 +569,41 @@ async fn unlock(
     Client(client): Client,
     Path(login_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let login = load(&state, &login_id).await?;
+    Ok(axum::Json(
+        unlock_login(&state, &caller, &client, &login_id).await?,
+    ))
+}
+
+/// Unlocks a login's password lock and resets its failure count (support may).
+pub(crate) async fn unlock_login(
+    state: &AppState,
+    caller: &AdminCaller,
+    client: &ClientInfo,
+    login_id: &str,
+) -> Result<Value, ApiError> {
+    let login = load(state, login_id).await?;
+    let factors = state
+        .store
+        .factor_summaries(&[login.id])
+        .await?
+        .pop()
+        .unwrap_or_default();
     let what = if login.is_locked() {
         format!(
             "unlocked (was locked after {} failures)",
             login.failed_logins
         )
+    } else if factors.totp_locked {
+        "unlocked (the authenticator app was locked after consecutive wrong codes)".to_owned()
     } else {
         "unlock requested; login was not locked (failure count reset)".to_owned()
     };
     let ev = event(
-        &state,
+        state,
         EventType::LoginUnlocked,
         Some(&login.login_id),
         caller.actor(),
-        &client,
+        client,
         what,
     );
     let was_locked = state
@@ -514,9 +611,7 @@ async fn unlock(
         .unlock_login(&login.login_id, state.clock.now(), &ev)
         .await?
         .ok_or(Error::LoginNotFound)?;
-    Ok(axum::Json(
-        json!({ "login_id": login.login_id, "was_locked": was_locked }),
-    ))
+    Ok(json!({ "login_id": login.login_id, "was_locked": was_locked }))
 }
 
 async fn sessions(
@@ -543,18 +638,28 @@ async fn revoke_sessions(
     Client(client): Client,
     Path(login_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let login = load(&state, &login_id).await?;
+    let n = revoke_all_sessions(&state, &caller, &client, &login_id).await?;
+    Ok(axum::Json(json!({ "revoked": n })))
+}
+
+/// Revokes every session of a login (support may); answers how many.
+pub(crate) async fn revoke_all_sessions(
+    state: &AppState,
+    caller: &AdminCaller,
+    client: &ClientInfo,
+    login_id: &str,
+) -> Result<u64, ApiError> {
+    let login = load(state, login_id).await?;
     let ev = event(
-        &state,
+        state,
         EventType::SessionRevoked,
         Some(&login.login_id),
         caller.actor(),
-        &client,
+        client,
         "all sessions revoked by operator",
     );
-    let n = state
+    Ok(state
         .store
         .revoke_login_sessions(login.id, state.clock.now(), &ev)
-        .await?;
-    Ok(axum::Json(json!({ "revoked": n })))
+        .await?)
 }

@@ -1,9 +1,10 @@
 //! Admin API for the token inventory: import seed files, list, read, assign, unassign, revoke
 //! (失効), unlock.
 
+use super::admin_logins::require_admin;
 use crate::auth::event;
 use crate::error::ApiError;
-use crate::extract::{Admin, Client, Json, Path, Query};
+use crate::extract::{Admin, AdminCaller, Client, Json, Path, Query};
 use crate::state::AppState;
 use crate::token_inventory::{
     batch_label, import_seed_file, psk_from_hex, ImportRequest, SeedFormat,
@@ -14,7 +15,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
-use sekisho_core::audit::EventType;
+use sekisho_core::audit::{ClientInfo, EventType};
 use sekisho_core::import::{normalize_token_id, Decryption, MAX_FILE_BYTES};
 use sekisho_core::validate::LoginId;
 use sekisho_core::Error;
@@ -240,19 +241,32 @@ async fn assign(
     Path(token_id): Path<String>,
     Json(body): Json<AssignBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let token = load(&state, &token_id).await?;
-    let id = LoginId::parse(&body.login_id).map_err(|_| Error::LoginNotFound)?;
+    let token = assign_to(&state, &caller, &client, &token_id, &body.login_id).await?;
+    Ok(axum::Json(view(&token)))
+}
+
+/// Assigns a token in stock to a login (admin only); answers the token after it.
+pub(crate) async fn assign_to(
+    state: &AppState,
+    caller: &AdminCaller,
+    client: &ClientInfo,
+    token_id: &str,
+    login_id: &str,
+) -> Result<OtpToken, ApiError> {
+    require_admin(caller)?;
+    let token = load(state, token_id).await?;
+    let id = LoginId::parse(login_id).map_err(|_| Error::LoginNotFound)?;
     let login = state
         .store
         .get_login(id.as_str())
         .await?
         .ok_or(Error::LoginNotFound)?;
     let ev = event(
-        &state,
+        state,
         EventType::TokenAssigned,
         Some(&login.login_id),
         caller.actor(),
-        &client,
+        client,
         format!("token {} assigned by an operator", token.token_id),
     );
     let outcome = state
@@ -270,7 +284,7 @@ async fn assign(
         AssignOutcome::NotInStock => return Err(Error::TokenStateConflict.into()),
         AssignOutcome::LoginHasToken => return Err(Error::LoginHasToken.into()),
     }
-    Ok(axum::Json(view(&load(&state, &token.token_id).await?)))
+    load(state, &token.token_id).await
 }
 
 /// The state changes an operator makes on a token besides assigning it.
@@ -303,18 +317,19 @@ impl Change {
 /// whether the store made the change.
 async fn change(
     state: &AppState,
-    caller: &Admin,
-    client: &Client,
+    caller: &AdminCaller,
+    client: &ClientInfo,
     token_id: &str,
     change: Change,
 ) -> Result<(OtpToken, bool), ApiError> {
+    require_admin(caller)?;
     let token = load(state, token_id).await?;
     let ev = event(
         state,
         change.event_type(),
         token.login_id.as_deref(),
-        caller.0.actor(),
-        &client.0,
+        caller.actor(),
+        client,
         format!("token {} {}", token.token_id, change.what()),
     );
     let now = state.clock.now();
@@ -335,11 +350,26 @@ async fn refusable(
     token_id: String,
     kind: Change,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let (token, done) = change(&state, &caller, &client, &token_id, kind).await?;
+    let (token, done) = change(&state, &caller.0, &client.0, &token_id, kind).await?;
     if !done {
         return Err(Error::TokenStateConflict.into());
     }
     Ok(axum::Json(view(&token)))
+}
+
+/// Returns a login's token to stock (admin only; the console's "revoke the token" keeps the
+/// token usable for another customer, as the API's `unassign`).
+pub(crate) async fn unassign_token(
+    state: &AppState,
+    caller: &AdminCaller,
+    client: &ClientInfo,
+    token_id: &str,
+) -> Result<(), ApiError> {
+    let (_, done) = change(state, caller, client, token_id, Change::Unassign).await?;
+    if !done {
+        return Err(Error::TokenStateConflict.into());
+    }
+    Ok(())
 }
 
 async fn unassign(
@@ -366,7 +396,8 @@ async fn unlock(
     client: Client,
     Path(token_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let (token, was_locked) = change(&state, &caller, &client, &token_id, Change::Unlock).await?;
+    let (token, was_locked) =
+        change(&state, &caller.0, &client.0, &token_id, Change::Unlock).await?;
     let mut v = view(&token);
     if let Some(o) = v.as_object_mut() {
         o.insert("was_locked".into(), was_locked.into());

@@ -1,13 +1,13 @@
 //! The router: one module per area, each with its own `router()`.
 
 pub(crate) mod account;
-mod admin_audit;
-mod admin_devices;
-mod admin_logins;
+pub(crate) mod admin_audit;
+pub(crate) mod admin_devices;
+pub(crate) mod admin_logins;
 mod admin_mail;
 mod admin_operators;
 pub(crate) mod admin_setup;
-mod admin_tokens;
+pub(crate) mod admin_tokens;
 mod customer;
 pub(crate) mod factors;
 mod health;

@@ -53,6 +53,7 @@ pub fn login(login: &Login, policy: &PasswordPolicy, now: Timestamp) -> Value {
 pub fn login_flags(
     login: &Login,
     f: &sekisho_store::FactorSummary,
+    link: Option<&sekisho_store::SetupLink>,
     policy: &PasswordPolicy,
     rollout: &sekisho_core::login::MfaRollout,
     now: Timestamp,
@@ -74,6 +75,15 @@ pub fn login_flags(
         "password_expired": expired,
         "password_erased": login.password_hash.is_none(),
         "mfa_deadline_near": !registered && rollout.deadline_near(now),
+        // The newest setup link decides: one waiting to be used, or one that ran out unused
+        // (a used or replaced link raises neither).
+        "setup_link_pending": link.is_some_and(|l| l.is_open(now)),
+        "setup_link_expired": link.is_some_and(|l| {
+            l.used_at.is_none() && l.revoked_at.is_none() && now >= l.expires_at
+        }),
+        "setup_link_expires_at": link
+            .filter(|l| l.used_at.is_none() && l.revoked_at.is_none())
+            .map(|l| l.expires_at.to_rfc3339()),
     })
 }
 

@@ -8,9 +8,9 @@ use sekisho_core::otp::{base32_decode, totp_at, totp_step, OtpParams};
 use sekisho_core::Clock;
 use serde_json::json;
 
-const PASSWORD: &str = "Opr-pass-2026x";
+pub(crate) const PASSWORD: &str = "Opr-pass-2026x";
 
-fn code(app: &TestApp, secret: &[u8]) -> String {
+pub(crate) fn code(app: &TestApp, secret: &[u8]) -> String {
     let p = OtpParams::default();
     totp_at(secret, totp_step(app.clock.now(), p.period), p)
 }
@@ -23,7 +23,7 @@ fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
 }
 
 /// Creates an operator through the API; answers the setup token.
-async fn create(app: &TestApp, name: &str, role: &str) -> String {
+pub(crate) async fn create(app: &TestApp, name: &str, role: &str) -> String {
     let r = app
         .admin(
             Method::POST,
@@ -38,7 +38,7 @@ async fn create(app: &TestApp, name: &str, role: &str) -> String {
 }
 
 /// Completes the setup on the console; answers the authenticator key.
-async fn setup(app: &TestApp, b: &mut Browser, tok: &str) -> Vec<u8> {
+pub(crate) async fn setup(app: &TestApp, b: &mut Browser, tok: &str) -> Vec<u8> {
     let (status, h, html) = b.get(app, &format!("/admin/setup/{tok}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(h.get("content-security-policy").is_some_and(|v| v

@@ -3,6 +3,8 @@
 mod code_address;
 mod common;
 mod console;
+mod console_browser;
+mod console_logins;
 mod credentials;
 mod devices;
 mod email_code;

@@ -32,6 +32,15 @@ pub(crate) async fn setup_links_are_single_use_and_replaced(db: Db) {
     assert!(first.set_password && first.set_second_factor && first.is_open(Timestamp(10)));
     assert_eq!(first.created_by, "api_token:1:ops");
     assert_eq!(first.login_id, "newbie");
+    let other = ok(s
+        .create_login(
+            &new_login("nolink"),
+            &ev(2, EventType::LoginCreated, "nolink"),
+        )
+        .await);
+    let latest = ok(s.latest_setup_links(&[login.id, other.id]).await);
+    assert_eq!(latest, vec![first.clone()]);
+    assert!(ok(s.latest_setup_links(&[]).await).is_empty());
     let found = ok(s.find_setup_link("h1").await);
     assert_eq!(found.as_ref(), Some(&first));
     assert_eq!(ok(s.find_setup_link("nope").await), None);
@@ -59,6 +68,11 @@ pub(crate) async fn setup_links_are_single_use_and_replaced(db: Db) {
     assert!(!ok(s
         .finish_setup_link(third.id, Timestamp(140), &used(140))
         .await));
+    // The newest link is the one the flags read, whatever its state.
+    let latest = ok(s.latest_setup_links(&[login.id, other.id]).await);
+    assert_eq!(latest.len(), 1);
+    assert_eq!(latest.first().map(|l| l.id), Some(third.id));
+    assert!(latest.first().is_some_and(|l| !l.is_open(Timestamp(140))));
     // The used link stays used (a newer link does not touch it).
     let second_now = ok(s.find_setup_link("h2").await);
     assert_eq!(

@@ -1,0 +1,649 @@
+//! The console's logins pages (issue 7): search with flags at a glance, create, and one login's
+//! state with the operator's actions, including the Change Credentials dialog of the CQG seed
+//! (① erase credentials, ② change by link, ③ password and/or second factor, ④ erase the current
+//! ones first, ⑤ generate the link, ⑥ e-mail it). Each action calls the same function as the
+//! admin API route (`routes::admin_logins`, `admin_setup`, `admin_devices`, `admin_tokens`), so
+//! the role checks, audit events and results are the API's.
+
+use super::console::{base, signed_in, staff_form, Ct};
+use super::{error_page, percent_encode, query_param, status_of, Base, Ctx, Shown};
+use crate::error::ApiError;
+use crate::extract::AdminCaller;
+use crate::mail::templates::jst;
+use crate::routes::{admin_devices, admin_logins, admin_setup, admin_tokens};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use sekisho_core::login::Login;
+use sekisho_core::Error;
+use sekisho_store::TokenQuery;
+use serde::Deserialize;
+use serde_json::Value;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/logins", get(list).post(create))
+        .route("/admin/logins/new", get(new_page))
+        .route("/admin/logins/{login_id}", get(detail))
+        .route("/admin/logins/{login_id}/auth", post(set_auth))
+        .route("/admin/logins/{login_id}/unlock", post(unlock))
+        .route("/admin/logins/{login_id}/sessions/revoke", post(sessions))
+        .route("/admin/logins/{login_id}/devices/revoke", post(devices))
+        .route("/admin/logins/{login_id}/token/assign", post(token_assign))
+        .route(
+            "/admin/logins/{login_id}/token/unassign",
+            post(token_unassign),
+        )
+        .route("/admin/logins/{login_id}/credentials", post(credentials))
+}
+
+/// The flags the list and the detail show, in this order (keys of `views::login_flags`).
+const FLAGS: [&str; 9] = [
+    "second_factor_not_registered",
+    "locked_password",
+    "locked_second_factor",
+    "locked_token",
+    "password_expired",
+    "password_erased",
+    "setup_link_pending",
+    "setup_link_expired",
+    "mfa_deadline_near",
+];
+
+/// A raised flag: its key (also its CSS class) and its words.
+pub struct Flag {
+    pub key: &'static str,
+    pub label: &'static str,
+}
+
+fn flags(c: Ct, v: &Value) -> Vec<Flag> {
+    FLAGS
+        .iter()
+        .filter(|k| v["flags"][**k].as_bool() == Some(true))
+        .map(|k| Flag {
+            key: k,
+            label: c.t(&format!("flag.{k}")),
+        })
+        .collect()
+}
+
+/// An error as the console shows it: for a refused form, the detail too (operators can act on
+/// "choose password and/or second factor", customers are never shown these).
+fn shown(e: &Error, lang: sekisho_core::Lang) -> Shown {
+    let mut s = Shown::new(e, lang);
+    if let Some(d) = e.detail() {
+        s.message = format!("{} ({d})", s.message);
+    }
+    s
+}
+
+fn s(v: &Value, key: &str) -> String {
+    v[key].as_str().unwrap_or_default().to_owned()
+}
+
+/// One row of the logins list.
+pub struct LoginRow {
+    pub login_id: String,
+    pub href: String,
+    pub display_name: String,
+    pub email: String,
+    pub second_factor: &'static str,
+    pub flags: Vec<Flag>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_logins.html")]
+struct ListPage {
+    base: Base,
+    c: Ct,
+    q: String,
+    rows: Vec<LoginRow>,
+    next: Option<String>,
+}
+
+fn factor_label(c: Ct, f: &str) -> &'static str {
+    c.t(&format!("factor.{f}"))
+}
+
+async fn list(State(state): State<AppState>, ctx: Ctx) -> Response {
+    let (ctx, _) = match signed_in(&state, ctx).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let q = query_param(&ctx.query, "q").unwrap_or_default();
+    let after = query_param(&ctx.query, "after").filter(|a| !a.is_empty());
+    let params = admin_logins::ListParams {
+        q: Some(q.clone()).filter(|q| !q.trim().is_empty()),
+        locked: None,
+        after,
+        limit: Some(20),
+    };
+    let (rows, next) = match admin_logins::search(&state, params).await {
+        Ok(x) => x,
+        Err(e) => return error_page(&state, ctx, &e.error),
+    };
+    let c = Ct(ctx.lang);
+    let rows = rows
+        .iter()
+        .map(|v| LoginRow {
+            href: format!("/admin/logins/{}", percent_encode(&s(v, "login_id"))),
+            login_id: s(v, "login_id"),
+            display_name: s(v, "display_name"),
+            email: s(v, "email"),
+            second_factor: factor_label(c, v["second_factor"].as_str().unwrap_or("none")),
+            flags: flags(c, v),
+        })
+        .collect();
+    let next = next.map(|n| {
+        format!(
+            "/admin/logins?q={}&after={}",
+            percent_encode(&q),
+            percent_encode(&n)
+        )
+    });
+    let page = ListPage {
+        base: base(&state, &ctx, "title.logins"),
+        c,
+        q,
+        rows,
+        next,
+    };
+    ctx.render(StatusCode::OK, &page)
+}
+
+#[derive(Template)]
+#[template(path = "admin_login_new.html")]
+struct NewPage {
+    base: Base,
+    c: Ct,
+    f: CreateForm,
+    factors: Vec<(&'static str, &'static str)>,
+    error: Option<Shown>,
+}
+
+#[derive(Deserialize, Default)]
+struct CreateForm {
+    csrf: String,
+    login_id: String,
+    display_name: String,
+    email: String,
+    lang: String,
+    second_factor: String,
+    #[serde(default)]
+    mfa_required: Option<String>,
+}
+
+/// The second factors an operator can choose, with their words.
+fn factor_choices(c: Ct) -> Vec<(&'static str, &'static str)> {
+    ["none", "email", "totp", "token", "passkey", "any"]
+        .iter()
+        .map(|f| (*f, factor_label(c, f)))
+        .collect()
+}
+
+async fn new_page(State(state): State<AppState>, ctx: Ctx) -> Response {
+    let (ctx, _) = match signed_in(&state, ctx).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let c = Ct(ctx.lang);
+    let page = NewPage {
+        base: base(&state, &ctx, "title.login_new"),
+        c,
+        f: CreateForm {
+            lang: "ja".into(),
+            second_factor: "totp".into(),
+            mfa_required: Some("on".into()),
+            ..CreateForm::default()
+        },
+        factors: factor_choices(c),
+        error: None,
+    };
+    ctx.render(StatusCode::OK, &page)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<CreateForm>, FormRejection>,
+) -> Response {
+    let (ctx, op, f) = match staff_form(&state, ctx, form, |f| &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let body = admin_logins::CreateBody {
+        login_id: f.login_id.trim().to_owned(),
+        email: f.email.trim().to_owned(),
+        display_name: f.display_name.trim().to_owned(),
+        lang: Some(f.lang.clone()),
+        second_factor: Some(f.second_factor.clone()),
+        mfa_required: Some(f.mfa_required.is_some()),
+        password: None,
+        temporary: None,
+    };
+    let caller = AdminCaller::Operator(op);
+    match admin_logins::create_login(&state, &caller, &ctx.client, body).await {
+        Ok(l) => {
+            let to = format!("/admin/logins/{}?done=created", percent_encode(&l.login_id));
+            ctx.redirect(&to)
+        }
+        Err(e) => {
+            let c = Ct(ctx.lang);
+            let page = NewPage {
+                base: base(&state, &ctx, "title.login_new"),
+                c,
+                f,
+                factors: factor_choices(c),
+                error: Some(shown(&e.error, ctx.lang)),
+            };
+            ctx.render(status_of(&e.error), &page)
+        }
+    }
+}
+
+/// A row of the detail's sessions, browsers or tokens.
+pub struct Item {
+    pub label: String,
+    pub detail: String,
+}
+
+/// A link just generated, shown once (⑤).
+pub struct NewLink {
+    pub url: String,
+    pub expires: String,
+    pub emailed_to: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_login_detail.html")]
+struct DetailPage {
+    base: Base,
+    c: Ct,
+    login_id: String,
+    action: String,
+    display_name: String,
+    email: String,
+    lang: &'static str,
+    second_factor: String,
+    mfa_required: bool,
+    failed_logins: i64,
+    last_login: String,
+    flags: Vec<Flag>,
+    factors: Vec<(&'static str, &'static str)>,
+    sessions: Vec<Item>,
+    devices: Vec<Item>,
+    tokens: Vec<Item>,
+    notice: Option<&'static str>,
+    error: Option<Shown>,
+    link: Option<NewLink>,
+    is_admin: bool,
+}
+
+/// Renders one login's page with an optional outcome of the action just taken.
+async fn render_detail(
+    state: &AppState,
+    ctx: Ctx,
+    is_admin: bool,
+    login_id: &str,
+    status: StatusCode,
+    error: Option<Shown>,
+    link: Option<NewLink>,
+) -> Response {
+    let (login, v) = match admin_logins::read_login(state, login_id).await {
+        Ok(x) => x,
+        Err(e) => return error_page(state, ctx, &e.error),
+    };
+    let c = Ct(ctx.lang);
+    let items = match items(state, c, &login).await {
+        Ok(x) => x,
+        Err(e) => return error_page(state, ctx, &e.error),
+    };
+    let notice = query_param(&ctx.query, "done")
+        .map(|d| c.t(&format!("done.{d}")))
+        .filter(|t| *t != "?");
+    let (sessions, devices, tokens) = items;
+    let page = DetailPage {
+        base: base(state, &ctx, "title.login_detail"),
+        c,
+        action: format!("/admin/logins/{}", percent_encode(&login.login_id)),
+        login_id: login.login_id.clone(),
+        display_name: login.display_name.clone(),
+        email: login.email.clone(),
+        lang: login.lang.as_str(),
+        second_factor: login.second_factor.as_str().to_owned(),
+        mfa_required: login.mfa_required,
+        failed_logins: login.failed_logins,
+        last_login: login.last_login_at.map(jst).unwrap_or_default(),
+        flags: flags(c, &v),
+        factors: factor_choices(c),
+        sessions,
+        devices,
+        tokens,
+        notice,
+        error,
+        link,
+        is_admin,
+    };
+    ctx.render(status, &page)
+}
+
+type Items = (Vec<Item>, Vec<Item>, Vec<Item>);
+
+/// The login's active sessions, familiar browsers and tokens.
+async fn items(state: &AppState, c: Ct, login: &Login) -> Result<Items, ApiError> {
+    let now = state.clock.now();
+    let policy = &state.settings.session;
+    let sessions = state
+        .store
+        .list_sessions(login.id, now)
+        .await?
+        .into_iter()
+        .filter(|s| s.is_active(policy, now))
+        .map(|s| Item {
+            label: format!(
+                "{} {}",
+                s.client_ip.unwrap_or_default(),
+                s.user_agent.unwrap_or_default()
+            ),
+            detail: jst(s.created_at),
+        })
+        .collect();
+    let devices = state
+        .store
+        .list_devices(login.id, now)
+        .await?
+        .into_iter()
+        .map(|d| Item {
+            label: d.label,
+            detail: jst(d.expires_at),
+        })
+        .collect();
+    let tokens = state
+        .store
+        .list_tokens(&TokenQuery {
+            login_pk: Some(login.id),
+            limit: 10,
+            ..TokenQuery::default()
+        })
+        .await?
+        .into_iter()
+        .map(|t| Item {
+            detail: if t.locked_at.is_some() {
+                c.t("token.locked").to_owned()
+            } else {
+                c.t(&format!("token.{}", t.state.as_str())).to_owned()
+            },
+            label: t.token_id,
+        })
+        .collect();
+    Ok((sessions, devices, tokens))
+}
+
+async fn detail(State(state): State<AppState>, ctx: Ctx, Path(login_id): Path<String>) -> Response {
+    let (ctx, op) = match signed_in(&state, ctx).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let admin = op.role == "admin";
+    render_detail(&state, ctx, admin, &login_id, StatusCode::OK, None, None).await
+}
+
+/// After an action: back to the login's page with its notice, or the page with the refusal
+/// (a support operator's `admin_role_required`, a token in the wrong state, …).
+async fn outcome<T>(
+    state: &AppState,
+    ctx: Ctx,
+    is_admin: bool,
+    login_id: &str,
+    r: Result<T, ApiError>,
+    done: &str,
+) -> Response {
+    match r {
+        Ok(_) => {
+            let to = format!("/admin/logins/{}?done={done}", percent_encode(login_id));
+            ctx.redirect(&to)
+        }
+        Err(e) => {
+            let shown = shown(&e.error, ctx.lang);
+            let status = status_of(&e.error);
+            render_detail(state, ctx, is_admin, login_id, status, Some(shown), None).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+#[derive(Deserialize)]
+struct AuthForm {
+    csrf: String,
+    second_factor: String,
+    #[serde(default)]
+    mfa_required: Option<String>,
+}
+
+async fn set_auth(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(login_id): Path<String>,
+    form: Result<Form<AuthForm>, FormRejection>,
+) -> Response {
+    let (ctx, op, f) = match staff_form(&state, ctx, form, |f| &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let caller = AdminCaller::Operator(op);
+    let body = admin_logins::PatchBody {
+        second_factor: Some(f.second_factor),
+        mfa_required: Some(f.mfa_required.is_some()),
+        ..admin_logins::PatchBody::default()
+    };
+    let r = admin_logins::patch_login(&state, &caller, &ctx.client, &login_id, body).await;
+    outcome(&state, ctx, caller.is_admin(), &login_id, r, "auth").await
+}
+
+async fn unlock(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(login_id): Path<String>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let (ctx, op, _) = match staff_form(&state, ctx, form, |f| &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let caller = AdminCaller::Operator(op);
+    let r = admin_logins::unlock_login(&state, &caller, &ctx.client, &login_id).await;
+    outcome(&state, ctx, caller.is_admin(), &login_id, r, "unlocked").await
+}
+
+async fn sessions(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(login_id): Path<String>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let (ctx, op, _) = match staff_form(&state, ctx, form, |f| &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let caller = AdminCaller::Operator(op);
+    let r = admin_logins::revoke_all_sessions(&state, &caller, &ctx.client, &login_id).await;
+    outcome(&state, ctx, caller.is_admin(), &login_id, r, "sessions").await
+}
+
+async fn devices(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(login_id): Path<String>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let (ctx, op, _) = match staff_form(&state, ctx, form, |f| &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let caller = AdminCaller::Operator(op);
+    let r = admin_devices::revoke_all_devices(&state, &caller, &ctx.client, &login_id).await;
+    outcome(&state, ctx, caller.is_admin(), &login_id, r, "devices").await
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    csrf: String,
+    token_id: String,
+}
+
+async fn token_assign(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(login_id): Path<String>,
+    form: Result<Form<TokenForm>, FormRejection>,
+) -> Response {
+    let (ctx, op, f) = match staff_form(&state, ctx, form, |f| &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let caller = AdminCaller::Operator(op);
+    let r =
+        admin_tokens::assign_to(&state, &caller, &ctx.client, f.token_id.trim(), &login_id).await;
+    outcome(
+        &state,
+        ctx,
+        caller.is_admin(),
+        &login_id,
+        r,
+        "token_assigned",
+    )
+    .await
+}
+
+async fn token_unassign(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(login_id): Path<String>,
+    form: Result<Form<TokenForm>, FormRejection>,
+) -> Response {
+    let (ctx, op, f) = match staff_form(&state, ctx, form, |f| &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let caller = AdminCaller::Operator(op);
+    let r = admin_tokens::unassign_token(&state, &caller, &ctx.client, f.token_id.trim()).await;
+    outcome(
+        &state,
+        ctx,
+        caller.is_admin(),
+        &login_id,
+        r,
+        "token_unassigned",
+    )
+    .await
+}
+
+/// The Change Credentials dialog.
+#[derive(Deserialize)]
+struct CredentialsForm {
+    csrf: String,
+    /// ① `erase` or ② `link`.
+    mode: String,
+    /// ③ what to change.
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    second_factor: Option<String>,
+    /// ④ erase the current credentials first (with ② only).
+    #[serde(default)]
+    erase_current: Option<String>,
+    /// The button: `erase` (①), `generate` (⑤) or `email` (⑥).
+    action: String,
+}
+
+async fn credentials(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(login_id): Path<String>,
+    form: Result<Form<CredentialsForm>, FormRejection>,
+) -> Response {
+    let (ctx, op, f) = match staff_form(&state, ctx, form, |f| &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let caller = AdminCaller::Operator(op);
+    let is_admin = caller.is_admin();
+    let password = f.password.is_some();
+    let second = f.second_factor.is_some();
+    let client = ctx.client.clone();
+    let r: Result<Option<NewLink>, ApiError> = async {
+        if !password && !second {
+            return Err(Error::InvalidRequest(Ct(ctx.lang).t("cred.choose").to_owned()).into());
+        }
+        match (f.mode.as_str(), f.action.as_str()) {
+            ("erase", "erase") => {
+                let body = admin_logins::EraseBody {
+                    password,
+                    second_factor: second,
+                };
+                admin_logins::erase(&state, &caller, &client, &login_id, body).await?;
+                Ok(None)
+            }
+            ("link", "generate" | "email") => {
+                if f.erase_current.is_some() {
+                    let body = admin_logins::EraseBody {
+                        password,
+                        second_factor: second,
+                    };
+                    admin_logins::erase(&state, &caller, &client, &login_id, body).await?;
+                }
+                let body = admin_setup::Body {
+                    password,
+                    second_factor: second,
+                    expires_in_secs: None,
+                    send_email: f.action == "email",
+                };
+                let v =
+                    admin_setup::issue(&state, caller.actor(), &client, &login_id, body).await?;
+                let expires = sekisho_core::Timestamp::parse_rfc3339(&s(&v, "expires_at"))
+                    .map(jst)
+                    .unwrap_or_default();
+                Ok(Some(NewLink {
+                    url: s(&v, "url"),
+                    expires,
+                    emailed_to: v["email_sent_to"].as_str().map(str::to_owned),
+                }))
+            }
+            _ => Err(Error::InvalidRequest(Ct(ctx.lang).t("cred.mismatch").to_owned()).into()),
+        }
+    }
+    .await;
+    match r {
+        Ok(None) => {
+            let to = format!("/admin/logins/{}?done=erased", percent_encode(&login_id));
+            ctx.redirect(&to)
+        }
+        // The link is shown once, on this answer (it is stored only as a keyed hash).
+        Ok(Some(link)) => {
+            render_detail(
+                &state,
+                ctx,
+                is_admin,
+                &login_id,
+                StatusCode::OK,
+                None,
+                Some(link),
+            )
+            .await
+        }
+        Err(e) => {
+            let shown = shown(&e.error, ctx.lang);
+            let status = status_of(&e.error);
+            render_detail(&state, ctx, is_admin, &login_id, status, Some(shown), None).await
+        }
+    }
+}
