@@ -17,6 +17,7 @@ mod pages;
 mod recovery;
 mod routes;
 mod state;
+pub mod step_up;
 pub mod system;
 pub mod token_inventory;
 pub mod tokens;
@@ -26,6 +27,7 @@ pub mod trading;
 pub use error::ApiError;
 pub use hashing::HashPool;
 pub use state::{AppState, PagesSettings, Settings, TokenSettings, TotpSettings};
+pub use step_up::StepUpSettings;
 
 use std::net::SocketAddr;
 use tokio::net::TcpListener;

@@ -110,7 +110,11 @@ impl StepUpStore for SqlStore {
             StepUpAnswer::Confirmed {
                 method,
                 proof_sealed,
-            } => ("confirmed", Some(method.clone()), Some(proof_sealed.clone())),
+            } => (
+                "confirmed",
+                Some(method.clone()),
+                Some(proof_sealed.clone()),
+            ),
             StepUpAnswer::Refused => ("refused", None, None),
         };
         let mut tx = self.begin_write().await.map_err(db_err)?;
@@ -188,7 +192,10 @@ impl StepUpStore for SqlStore {
         .fetch_all(&self.write)
         .await
         .map_err(db_err)?;
-        rows.iter().map(key).collect::<Result<_, _>>().map_err(db_err)
+        rows.iter()
+            .map(key)
+            .collect::<Result<_, _>>()
+            .map_err(db_err)
     }
 
     async fn add_signing_key(&self, k: &SigningKey, audit: &NewAuditEvent) -> StoreResult<()> {

@@ -143,8 +143,11 @@ pub trait StepUpStore: Send + Sync {
 
     /// Takes the sealed proof of a confirmed request: the first caller gets it and it is
     /// removed; later callers get `None`.
-    async fn take_step_up_proof(&self, id_hash: &str, now: Timestamp)
-        -> StoreResult<Option<String>>;
+    async fn take_step_up_proof(
+        &self,
+        id_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<String>>;
 
     /// Every signing key, retired ones included, oldest first.
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKey>>;

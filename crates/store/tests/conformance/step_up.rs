@@ -50,20 +50,17 @@ pub(crate) async fn step_ups_are_answered_once_and_expire(db: Db) {
     assert_eq!(ok(s.take_step_up_proof("h1", Timestamp(110)).await), None);
 
     let done = ev(120, EventType::StepUpConfirmed, "su1");
-    assert!(ok(
-        s.answer_step_up("h1", &confirmed("sealed-proof"), Timestamp(120), &done)
-            .await
-    ));
+    assert!(ok(s
+        .answer_step_up("h1", &confirmed("sealed-proof"), Timestamp(120), &done)
+        .await));
     // Answered once: neither a second confirmation nor a refusal changes it.
-    assert!(!ok(
-        s.answer_step_up("h1", &confirmed("other"), Timestamp(121), &done)
-            .await
-    ));
+    assert!(!ok(s
+        .answer_step_up("h1", &confirmed("other"), Timestamp(121), &done)
+        .await));
     let refused = ev(122, EventType::StepUpRefused, "su1");
-    assert!(!ok(
-        s.answer_step_up("h1", &StepUpAnswer::Refused, Timestamp(122), &refused)
-            .await
-    ));
+    assert!(!ok(s
+        .answer_step_up("h1", &StepUpAnswer::Refused, Timestamp(122), &refused)
+        .await));
     let read = ok(s.get_step_up("h1").await).unwrap_or_else(|| unreachable!("no request"));
     assert_eq!(read.state, StepUpState::Confirmed);
     assert_eq!(read.method.as_deref(), Some("totp"));
@@ -89,24 +86,21 @@ pub(crate) async fn step_ups_are_answered_once_and_expire(db: Db) {
     let r2 = ok(s.get_step_up("h2").await).unwrap_or_else(|| unreachable!("no request"));
     assert_eq!(r2.state_at(Timestamp(499)), StepUpState::Pending);
     assert_eq!(r2.state_at(Timestamp(500)), StepUpState::Expired);
-    assert!(!ok(
-        s.answer_step_up("h2", &confirmed("p"), Timestamp(500), &done)
-            .await
-    ));
+    assert!(!ok(s
+        .answer_step_up("h2", &confirmed("p"), Timestamp(500), &done)
+        .await));
     // A refusal is final too.
     ok(s.create_step_up(
         &request(login.id, "h3", 300, 300),
         &ev(300, EventType::StepUpRequested, "su1"),
     )
     .await);
-    assert!(ok(
-        s.answer_step_up("h3", &StepUpAnswer::Refused, Timestamp(301), &refused)
-            .await
-    ));
-    assert!(!ok(
-        s.answer_step_up("h3", &confirmed("p"), Timestamp(302), &done)
-            .await
-    ));
+    assert!(ok(s
+        .answer_step_up("h3", &StepUpAnswer::Refused, Timestamp(301), &refused)
+        .await));
+    assert!(!ok(s
+        .answer_step_up("h3", &confirmed("p"), Timestamp(302), &done)
+        .await));
     assert_eq!(ok(s.take_step_up_proof("h3", Timestamp(303)).await), None);
 
     let n = |ty: EventType| AuditFilter {
@@ -162,10 +156,9 @@ pub(crate) async fn concurrent_confirmations_give_one_winner(db: Db) {
     )
     .await);
     let done = ev(201, EventType::StepUpConfirmed, "su1");
-    assert!(ok(
-        s.answer_step_up("take", &confirmed("the-proof"), Timestamp(201), &done)
-            .await
-    ));
+    assert!(ok(s
+        .answer_step_up("take", &confirmed("the-proof"), Timestamp(201), &done)
+        .await));
     let mut tasks = Vec::new();
     for i in 0..8 {
         let st = s.clone();
@@ -193,10 +186,14 @@ pub(crate) async fn signing_keys_are_added_and_retired(db: Db) {
         created_at: Timestamp(t),
         retired_at: None,
     };
-    ok(s.add_signing_key(&k("k1", 10), &ev(10, EventType::SigningKeyCreated, "-"))
-        .await);
-    ok(s.add_signing_key(&k("k2", 20), &ev(20, EventType::SigningKeyCreated, "-"))
-        .await);
+    ok(
+        s.add_signing_key(&k("k1", 10), &ev(10, EventType::SigningKeyCreated, "-"))
+            .await,
+    );
+    ok(
+        s.add_signing_key(&k("k2", 20), &ev(20, EventType::SigningKeyCreated, "-"))
+            .await,
+    );
     assert!(
         s.add_signing_key(&k("k2", 21), &ev(21, EventType::SigningKeyCreated, "-"))
             .await
