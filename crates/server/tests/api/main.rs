@@ -26,6 +26,7 @@ mod recovery;
 mod rollout;
 mod sessions;
 mod setup_links;
+mod step_up;
 mod tokens;
 mod totp;
 mod trading;
