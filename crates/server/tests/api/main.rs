@@ -27,6 +27,7 @@ mod rollout;
 mod sessions;
 mod setup_links;
 mod step_up;
+mod stepup_browser;
 mod tokens;
 mod totp;
 mod trading;

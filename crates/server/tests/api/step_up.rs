@@ -104,7 +104,11 @@ async fn confirm(app: &TestApp, b: &mut Browser, path: &str, s: &Stepper) -> Str
     let (status, _, html) = b.get(app, path).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     let otp = code(app, &s.secret);
-    let form = [("csrf", csrf(&html)), ("method", "totp".into()), ("otp", otp)];
+    let form = [
+        ("csrf", csrf(&html)),
+        ("method", "totp".into()),
+        ("otp", otp),
+    ];
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (status, h, body) = b.post(app, &format!("{path}/confirm"), &form).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
@@ -168,7 +172,11 @@ async fn a_confirmed_step_up_gives_one_proof_that_verifies_with_the_published_ke
         Some(format!("/login?return_to=%2Fstep-up%2F{id}").as_str())
     );
     let (status, _, html) = b.get(&app, to.unwrap_or_default()).await;
-    assert_eq!(status, StatusCode::OK, "the login page takes its own return");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the login page takes its own return"
+    );
     assert!(html.contains(&format!("value=\"/step-up/{id}\"")));
 
     // Signed in: the operation is shown.
@@ -197,7 +205,10 @@ async fn a_confirmed_step_up_gives_one_proof_that_verifies_with_the_published_ke
     let (status, _, html) = b.post(&app, &format!("{path}/confirm"), &bad).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(html.contains("SKS-LGN-0007"));
-    assert_eq!(app.count_events("stepper1", "second_factor_failed").await, 1);
+    assert_eq!(
+        app.count_events("stepper1", "second_factor_failed").await,
+        1
+    );
     // Without the form token nothing happens.
     let (status, _, _) = b
         .post(
@@ -209,9 +220,14 @@ async fn a_confirmed_step_up_gives_one_proof_that_verifies_with_the_published_ke
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // Before the answer: pending, no proof.
-    let r = app.get(&format!("/api/v1/step-up/{id}"), Some(&token)).await;
+    let r = app
+        .get(&format!("/api/v1/step-up/{id}"), Some(&token))
+        .await;
     let v: Value = ok(r.json().await);
-    assert_eq!((v["state"].as_str(), v.get("proof")), (Some("pending"), None));
+    assert_eq!(
+        (v["state"].as_str(), v.get("proof")),
+        (Some("pending"), None)
+    );
 
     let back = confirm(&app, &mut b, &path, &s).await;
     assert_eq!(
@@ -223,7 +239,9 @@ async fn a_confirmed_step_up_gives_one_proof_that_verifies_with_the_published_ke
 
     // The proof, once.
     let jws = proof(&app, &token, &id).await;
-    let r = app.get(&format!("/api/v1/step-up/{id}"), Some(&token)).await;
+    let r = app
+        .get(&format!("/api/v1/step-up/{id}"), Some(&token))
+        .await;
     let v: Value = ok(r.json().await);
     assert_eq!(v["proof_taken"], true);
     assert_eq!(v.get("proof"), None, "handed out once");
@@ -319,7 +337,10 @@ async fn expired_proofs_fail_and_rotated_keys_verify_until_retired() {
     let kid2 = decode_header(&second).ok().and_then(|h| h.kid);
     assert_eq!(kid2.as_deref(), Some(k2.kid.as_str()), "the new key signs");
     assert_ne!(kid1, kid2);
-    assert!(verify(&app, &first, "trade-web").await.is_ok(), "old key still published");
+    assert!(
+        verify(&app, &first, "trade-web").await.is_ok(),
+        "old key still published"
+    );
     assert!(verify(&app, &second, "trade-web").await.is_ok());
 
     // Retired: the old key is no longer published, so its proofs no longer verify.
@@ -368,13 +389,23 @@ async fn requests_are_checked_and_refused_expired_or_foreign_ones_say_why() {
     let r = app
         .post("/api/v1/step-up", Some(&validate), withdrawal("stepper3"))
         .await;
-    crate::common::expect_error(r, StatusCode::FORBIDDEN, "insufficient_scope", "SKS-AUT-0002")
-        .await;
+    crate::common::expect_error(
+        r,
+        StatusCode::FORBIDDEN,
+        "insufficient_scope",
+        "SKS-AUT-0002",
+    )
+    .await;
     let mut body = withdrawal("stepper3");
     body["return_to"] = json!("https://evil.example/");
     let r = app.post("/api/v1/step-up", Some(&token), body).await;
-    crate::common::expect_error(r, StatusCode::BAD_REQUEST, "return_to_not_allowed", "SKS-WEB-0003")
-        .await;
+    crate::common::expect_error(
+        r,
+        StatusCode::BAD_REQUEST,
+        "return_to_not_allowed",
+        "SKS-WEB-0003",
+    )
+    .await;
     let mut body = withdrawal("stepper3");
     body["operation"]["kind"] = json!("transfer");
     let r = app.post("/api/v1/step-up", Some(&token), body).await;
@@ -386,9 +417,16 @@ async fn requests_are_checked_and_refused_expired_or_foreign_ones_say_why() {
 
     // Another app cannot read the answer.
     let (id, path) = request(&app, &token, "stepper3").await;
-    let r = app.get(&format!("/api/v1/step-up/{id}"), Some(&other_app)).await;
-    crate::common::expect_error(r, StatusCode::NOT_FOUND, "step_up_not_found", "SKS-STP-0001")
+    let r = app
+        .get(&format!("/api/v1/step-up/{id}"), Some(&other_app))
         .await;
+    crate::common::expect_error(
+        r,
+        StatusCode::NOT_FOUND,
+        "step_up_not_found",
+        "SKS-STP-0001",
+    )
+    .await;
 
     // Another login signed in: refused with its code.
     let mut b = Browser::new();
@@ -409,9 +447,14 @@ async fn requests_are_checked_and_refused_expired_or_foreign_ones_say_why() {
         .get("location")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|l| l.starts_with("/login/return?to=https%3A%2F%2Ftrade.example.co.jp")));
-    let r = app.get(&format!("/api/v1/step-up/{id}"), Some(&token)).await;
+    let r = app
+        .get(&format!("/api/v1/step-up/{id}"), Some(&token))
+        .await;
     let v: Value = ok(r.json().await);
-    assert_eq!((v["state"].as_str(), v.get("proof")), (Some("refused"), None));
+    assert_eq!(
+        (v["state"].as_str(), v.get("proof")),
+        (Some("refused"), None)
+    );
     assert_eq!(app.count_events("stepper3", "step_up_refused").await, 1);
 
     // Expired: the clock passes the request's end (10 minutes).
@@ -420,7 +463,9 @@ async fn requests_are_checked_and_refused_expired_or_foreign_ones_say_why() {
     let (status, _, html) = b.get(&app, &path).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(html.contains("SKS-STP-0002"));
-    let r = app.get(&format!("/api/v1/step-up/{id}"), Some(&token)).await;
+    let r = app
+        .get(&format!("/api/v1/step-up/{id}"), Some(&token))
+        .await;
     let v: Value = ok(r.json().await);
     assert_eq!(v["state"], "expired");
     assert!(app.count_events("stepper3", "step_up_failed").await >= 1);
