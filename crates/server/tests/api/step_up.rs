@@ -475,3 +475,83 @@ async fn requests_are_checked_and_refused_expired_or_foreign_ones_say_why() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(html.contains("SKS-STP-0001"));
 }
+
+#[tokio::test]
+async fn a_token_confirms_with_its_own_method_and_amr() {
+    let app = spawn_with(Options {
+        clock: Some(clock_behind(0)),
+        ..Options::default()
+    })
+    .await;
+    let secret = b"12345678901234567890";
+    let csv = format!("VSMT25772182,{},totp,6,30\n", hex::encode(secret));
+    let r = ok(app
+        .http
+        .post(format!("{}/api/admin/v1/tokens/import", app.url))
+        .bearer_auth(&app.admin_token)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await);
+    assert_eq!(r.status(), StatusCode::OK);
+    app.create_login("fx0000009", "Passw0rd99").await;
+    let r = app
+        .admin(
+            Method::PATCH,
+            "/logins/fx0000009",
+            Some(json!({ "second_factor": "token", "mfa_required": true })),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let code =
+        |app: &TestApp| totp_at(secret, totp_step(app.clock.now(), 30), OtpParams::default());
+    // Start-of-use registration (two consecutive codes), then a login with the token.
+    let v: Value = ok(app.login("fx0000009", "Passw0rd99").await.json().await);
+    let s = totp_step(app.clock.now(), 30);
+    let r = app
+        .post(
+            "/api/v1/login/token/register",
+            None,
+            json!({
+                "challenge": v["challenge"],
+                "token_id": "VSMT25772182",
+                "otp1": totp_at(secret, s - 1, OtpParams::default()),
+                "otp2": code(&app),
+            }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    app.clock.advance(30);
+    let v: Value = ok(app.login("fx0000009", "Passw0rd99").await.json().await);
+    let r = app
+        .post(
+            "/api/v1/login/second-factor",
+            None,
+            json!({ "challenge": v["challenge"], "otp": code(&app) }),
+        )
+        .await;
+    let v: Value = ok(r.json().await);
+    let session = v["session_token"].as_str().unwrap_or_default().to_owned();
+    assert!(!session.is_empty(), "{v}");
+    app.clock.advance(30);
+
+    let token = app_token(&app, "fx-web").await;
+    let (id, path) = request(&app, &token, "fx0000009").await;
+    let mut b = Browser::new();
+    b.set_cookie(SESSION_COOKIE, &session);
+    let (status, _, html) = b.get(&app, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("VSMT25772182"), "the token's ID is shown");
+    let form = [
+        ("csrf", csrf(&html)),
+        ("method", "token".into()),
+        ("otp", code(&app)),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, body) = b.post(&app, &format!("{path}/confirm"), &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let jws = proof(&app, &token, &id).await;
+    let claims = ok(verify(&app, &jws, "fx-web").await);
+    assert_eq!(claims["method"], "token");
+    assert_eq!(claims["amr"], json!(["otp", "hwk"]));
+}
