@@ -555,3 +555,36 @@ async fn a_token_confirms_with_its_own_method_and_amr() {
     assert_eq!(claims["method"], "token");
     assert_eq!(claims["amr"], json!(["otp", "hwk"]));
 }
+
+#[tokio::test]
+async fn step_up_on_postgresql() {
+    let Some(url) = crate::common::postgres("api_step_up").await else {
+        return;
+    };
+    let app = spawn_with(Options {
+        clock: Some(clock_behind(0)),
+        database_url: Some(url),
+        ..Options::default()
+    })
+    .await;
+    let s = stepper(&app, "stepper5").await;
+    let token = app_token(&app, "trade-web").await;
+    let (id, path) = request(&app, &token, "stepper5").await;
+    let mut b = Browser::new();
+    b.set_cookie(SESSION_COOKIE, &s.session);
+    confirm(&app, &mut b, &path, &s).await;
+    let jws = proof(&app, &token, &id).await;
+    let claims = ok(verify(&app, &jws, "trade-web").await);
+    assert_eq!(claims["sub"], "stepper5");
+    let r = app
+        .get(&format!("/api/v1/step-up/{id}"), Some(&token))
+        .await;
+    let v: Value = ok(r.json().await);
+    assert_eq!(
+        (v["proof_taken"].as_bool(), v.get("proof")),
+        (Some(true), None)
+    );
+    let (status, _, html) = b.get(&app, &path).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("SKS-STP-0003"));
+}
