@@ -99,24 +99,26 @@ async function confirmWithdrawal(browser) {
   await ctx.close();
 }
 
-// In English, a change of the withdrawal account cancelled by the customer; then an expired one.
+// In English: a customer not yet signed in follows the step-up link through the login and back,
+// sees a change of the withdrawal account and cancels it; then an expired request.
 async function cancelInEnglish(browser) {
   const ctx = await newContext(browser, { width: 1280, height: 900 });
   const page = await ctx.newPage();
   await page.goto(`${url}/login?lang=en`);
   await advance(30);
-  await loginWith(page, LOGIN, "abc12345");
-  await page.waitForURL(/\/login\/second-factor$/);
-  await page.fill("#otp", totp(KEY, await now()));
-  await submit(page);
-  await page.waitForURL(/\/account\/security$/);
   const r = await api("POST", "/api/v1/step-up", {
     login_id: LOGIN,
     operation: { kind: "withdrawal_account_change", description: "New withdrawal account: MUFG Bank, Shinjuku branch, ordinary 7654321" },
     return_to: DONE,
   });
   const path = new URL(r.json.url).pathname;
+  // Not signed in yet: the step-up link leads through the login and back.
   await page.goto(`${url}${path}`);
+  await page.waitForURL(/\/login\?return_to=/);
+  await loginWith(page, LOGIN, "abc12345");
+  await page.waitForURL(/\/login\/second-factor$/);
+  await page.fill("#otp", totp(KEY, await now()));
+  await Promise.all([page.waitForURL(`${url}${path}`), page.locator("main form button[type=submit]").first().click()]);
   const shown = await text(page);
   expect(shown.includes("Change of withdrawal account") && shown.includes("MUFG Bank"), "English page");
   await shot(page, "43-step-up-en");
