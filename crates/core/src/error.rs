@@ -325,6 +325,21 @@ pub enum Error {
     /// The setup link is unknown, used, replaced by a newer one, or expired.
     #[error("setup link invalid")]
     SetupLinkInvalid,
+    /// No step-up request with this ID (for this app).
+    #[error("step-up not found")]
+    StepUpNotFound,
+    /// The step-up request expired before the customer answered.
+    #[error("step-up expired")]
+    StepUpExpired,
+    /// The step-up request was already confirmed or refused.
+    #[error("step-up finished")]
+    StepUpFinished,
+    /// The step-up request belongs to another login than the one signed in.
+    #[error("step-up other login")]
+    StepUpOtherLogin,
+    /// The login has no second factor that may confirm this operation.
+    #[error("step-up no method")]
+    StepUpNoMethod,
 }
 
 impl Error {
@@ -394,6 +409,11 @@ impl Error {
             Error::ReturnToNotAllowed => "return_to_not_allowed",
             Error::LoginFlowExpired => "login_flow_expired",
             Error::SetupLinkInvalid => "setup_link_invalid",
+            Error::StepUpNotFound => "step_up_not_found",
+            Error::StepUpExpired => "step_up_expired",
+            Error::StepUpFinished => "step_up_finished",
+            Error::StepUpOtherLogin => "step_up_other_login",
+            Error::StepUpNoMethod => "step_up_no_method",
         }
     }
 
@@ -463,6 +483,11 @@ impl Error {
             Error::ReturnToNotAllowed => "SKS-WEB-0003",
             Error::LoginFlowExpired => "SKS-WEB-0004",
             Error::SetupLinkInvalid => "SKS-WEB-0005",
+            Error::StepUpNotFound => "SKS-STP-0001",
+            Error::StepUpExpired => "SKS-STP-0002",
+            Error::StepUpFinished => "SKS-STP-0003",
+            Error::StepUpOtherLogin => "SKS-STP-0004",
+            Error::StepUpNoMethod => "SKS-STP-0005",
         }
     }
 
@@ -493,7 +518,8 @@ impl Error {
             | Error::TokenNotFound
             | Error::TokenNotRegistered
             | Error::OperatorNotFound
-            | Error::SetupLinkInvalid => K::NotFound,
+            | Error::SetupLinkInvalid
+            | Error::StepUpNotFound => K::NotFound,
             Error::MethodNotAllowed => K::MethodNotAllowed,
             Error::Internal => K::Internal,
             Error::Busy => K::Unavailable,
@@ -526,13 +552,17 @@ impl Error {
             | Error::SecondFactorNotInitialized
             | Error::SecondFactorLocked
             | Error::AdminRoleRequired
-            | Error::FormExpired => K::Forbidden,
+            | Error::FormExpired
+            | Error::StepUpExpired
+            | Error::StepUpOtherLogin
+            | Error::StepUpNoMethod => K::Forbidden,
             Error::LoginExists
             | Error::FactorAlreadyRegistered
             | Error::TokenStateConflict
             | Error::LoginHasToken
             | Error::OperatorExists
-            | Error::LastAdmin => K::Conflict,
+            | Error::LastAdmin
+            | Error::StepUpFinished => K::Conflict,
         }
     }
 
@@ -782,6 +812,26 @@ impl Error {
                 "このリンクは使用済みか、有効期限が切れています。お手数ですが、下記のお問い合わせ先へご連絡のうえ、新しいリンクの発行をご依頼ください。",
                 "This link has already been used or has expired. Please contact us (see below) and ask for a new link.",
             ),
+            Error::StepUpNotFound => (
+                "このお手続きの確認依頼は見つかりません。ご利用のサービスの画面からもう一度お手続きください。",
+                "This confirmation request cannot be found. Please start the operation again from the service you were using.",
+            ),
+            Error::StepUpExpired => (
+                "このお手続きの確認期限が切れました。ご利用のサービスの画面からもう一度お手続きください。",
+                "The time to confirm this operation has passed. Please start the operation again from the service you were using.",
+            ),
+            Error::StepUpFinished => (
+                "このお手続きの確認は既に完了しているか、取り消されています。",
+                "This operation has already been confirmed or cancelled.",
+            ),
+            Error::StepUpOtherLogin => (
+                "このお手続きは、現在ログイン中のログインIDのものではありません。お手続きをしたログインIDでログインし直してください。",
+                "This operation belongs to another login ID than the one you are logged in with. Please log in with the login ID that started it.",
+            ),
+            Error::StepUpNoMethod => (
+                "このお手続きを確認できる二段階認証(認証アプリ・トークン)が登録されていません。登録してからもう一度お手続きください。",
+                "No second factor (authenticator app or token) that can confirm this operation is registered. Please register one and start again.",
+            ),
         };
         match lang {
             Lang::Ja => ja.to_owned(),
@@ -878,6 +928,11 @@ mod tests {
             Error::ReturnToNotAllowed,
             Error::LoginFlowExpired,
             Error::SetupLinkInvalid,
+            Error::StepUpNotFound,
+            Error::StepUpExpired,
+            Error::StepUpFinished,
+            Error::StepUpOtherLogin,
+            Error::StepUpNoMethod,
         ];
         let mut codes = std::collections::HashSet::new();
         let mut names = std::collections::HashSet::new();

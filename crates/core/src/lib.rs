@@ -18,6 +18,7 @@ pub mod password;
 pub mod recovery;
 pub mod secret_box;
 pub mod session;
+pub mod step_up;
 pub mod token;
 pub mod validate;
 

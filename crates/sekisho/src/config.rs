@@ -97,6 +97,10 @@ pub const KEYS: &[Key] = &[
     Key { path: "mfa.mandatory_from", kind: "string", default: "unset", doc: "RFC 3339 time from which every login needs a second factor (e.g. `2026-06-22T00:00:00+09:00`). Before it, logins without one go on with the password alone and the login answer carries `mfa_reminder`; unset, only logins with `mfa_required` must use one." },
     Key { path: "mfa.reminder_days", kind: "integer", default: "14", doc: "Days before `mfa.mandatory_from` during which the admin logins list flags logins without a factor as `mfa_deadline_near` (and the reminder says `deadline_near`)." },
     Key { path: "mfa.after_deadline", kind: "string", default: "\"email_code\"", doc: "What happens after `mfa.mandatory_from` to a login without a factor: `email_code` (a code by e-mail to the registered address, JTG) or `refuse` (`second_factor_not_initialized`, CQG)." },
+    Key { path: "step_up.request_ttl_secs", kind: "integer", default: "600", doc: "How long a customer has to confirm (or refuse) a step-up request (`POST /api/v1/step-up`) on the confirmation page." },
+    Key { path: "step_up.proof_ttl_secs", kind: "integer", default: "300", doc: "Lifetime of a signed step-up proof: its `exp` is this long after `iat` (the confirmation). Keep it short; apps verify it offline with `/.well-known/jwks.json`." },
+    Key { path: "step_up.issuer", kind: "string", default: "\"\" (`public_url`)", doc: "The `iss` claim of step-up proofs; empty uses `public_url`." },
+    Key { path: "step_up.allowed_methods", kind: "list", default: "[\"totp\", \"token\"]", doc: "Second factors that may confirm a step-up: `totp` (authenticator app), `token` (hardware/software token). Each customer can use those of them the login has. The trading password is never one (it is no second factor). Requiring a passkey for given operation kinds comes with passkeys." },
     Key { path: "admin_listen", kind: "string", default: "unset", doc: "A second address (e.g. an internal `10.0.0.5:8443`) that alone serves the admin API `/api/admin/…` (and later the console `/admin`); the public `listen` address then answers 404 for them. Unset, `listen` serves everything." },
 ];
 
@@ -128,6 +132,7 @@ pub struct Config {
     pub notify: NotifyConfig,
     pub mfa: MfaConfig,
     pub admin_listen: Option<String>,
+    pub step_up: StepUpConfig,
     pub branding: BrandingConfig,
     pub pages: PagesConfig,
 }
@@ -182,6 +187,26 @@ impl Default for PagesConfig {
             return_to_allowlist: Vec::new(),
             rate_per_ip_per_minute: 60,
             rate_per_login_per_minute: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StepUpConfig {
+    pub request_ttl_secs: i64,
+    pub proof_ttl_secs: i64,
+    pub issuer: String,
+    pub allowed_methods: Vec<String>,
+}
+
+impl Default for StepUpConfig {
+    fn default() -> Self {
+        StepUpConfig {
+            request_ttl_secs: 600,
+            proof_ttl_secs: 300,
+            issuer: String::new(),
+            allowed_methods: vec!["totp".into(), "token".into()],
         }
     }
 }
@@ -404,6 +429,7 @@ impl Default for Config {
             notify: NotifyConfig::default(),
             mfa: MfaConfig::default(),
             admin_listen: None,
+            step_up: StepUpConfig::default(),
             branding: BrandingConfig::default(),
             pages: PagesConfig::default(),
         }

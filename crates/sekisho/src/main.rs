@@ -52,6 +52,11 @@ enum Command {
         #[command(subcommand)]
         command: OperatorCommand,
     },
+    /// Manage the keys that sign step-up proofs (published at /.well-known/jwks.json).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Check the audit trail.
     Audit {
         #[command(subcommand)]
@@ -162,6 +167,28 @@ enum OperatorCommand {
 }
 
 #[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new signing key; it signs from now on, older keys stay published until retired.
+    /// Prints the new key ID on the last line.
+    Rotate {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// List signing keys (newest last) with their state.
+    List {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Retire a key: it is no longer published, so proofs it signed no longer verify.
+    Retire {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Key ID (`kid`, from `list`).
+        kid: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
     /// Walk the whole hash chain of the audit trail; print the count and OK, or name the first
     /// broken record and exit with status 1.
@@ -220,6 +247,7 @@ async fn main() -> Result<()> {
         Command::Tokens { command } => tokens(command).await,
         Command::Login { command } => login(command).await,
         Command::Operator { command } => operator(command).await,
+        Command::Keys { command } => keys(command).await,
         Command::Audit {
             command: AuditCommand::Verify { config, page_size },
         } => audit_verify(&load(&config)?, page_size).await,
@@ -479,6 +507,80 @@ async fn operator(command: OperatorCommand) -> Result<()> {
                     o.disabled,
                     o.name
                 );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn keys(command: KeysCommand) -> Result<()> {
+    let cli = ClientInfo {
+        ip: None,
+        user_agent: Some("sekisho-cli".into()),
+    };
+    match command {
+        KeysCommand::Rotate { config } => {
+            let c = load(&config)?;
+            let store = wiring::store(&c).await?;
+            let secrets = sekisho_core::secret_box::SecretBox::new("k1", &wiring::master_key(&c)?);
+            let k = sekisho_server::step_up::create_key(
+                store.as_ref(),
+                &secrets,
+                &OsRandom,
+                SystemClock.now(),
+                Actor::System,
+                &cli,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!(
+                "Created signing key {} ({}). It signs step-up proofs from now on; older keys stay published until `sekisho keys retire`.",
+                k.kid, k.algorithm
+            );
+            println!("{}", k.kid);
+        }
+        KeysCommand::List { config } => {
+            let c = load(&config)?;
+            let store = wiring::store(&c).await?;
+            let keys = store
+                .signing_keys()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let signing = keys
+                .iter()
+                .rev()
+                .find(|k| k.retired_at.is_none())
+                .map(|k| k.kid.clone());
+            println!("{:<10}  {:<25}  kid", "state", "created");
+            for k in &keys {
+                let state = match (&k.retired_at, Some(&k.kid) == signing.as_ref()) {
+                    (Some(_), _) => "retired",
+                    (None, true) => "signing",
+                    (None, false) => "published",
+                };
+                println!("{state:<10}  {:<25}  {}", k.created_at.to_rfc3339(), k.kid);
+            }
+        }
+        KeysCommand::Retire { config, kid } => {
+            let c = load(&config)?;
+            let store = wiring::store(&c).await?;
+            let now = SystemClock.now();
+            let ev = sekisho_core::audit::NewAuditEvent::new(
+                now,
+                sekisho_core::audit::EventType::SigningKeyRetired,
+                None,
+                Actor::System,
+                &cli,
+                format!("step-up signing key {kid} retired"),
+            );
+            match store
+                .retire_signing_key(&kid, now, &ev)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
+                None => anyhow::bail!("no signing key {kid}"),
+                Some(false) => eprintln!("Key {kid} was already retired."),
+                Some(true) => eprintln!("Retired key {kid}; it is no longer published."),
             }
         }
     }

@@ -184,6 +184,7 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         tokens: token_settings(config)?,
         mfa: mfa_rollout(config)?,
         pages: pages_settings(config)?,
+        step_up: step_up_settings(config)?,
     };
     let secrets = SecretBox::new("k1", &master_key);
     Ok(AppState::new(
@@ -194,6 +195,34 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         hashes,
         secrets,
     ))
+}
+
+/// Step-up settings, checked.
+pub fn step_up_settings(config: &Config) -> Result<sekisho_server::StepUpSettings> {
+    use sekisho_core::step_up::{ConfirmMethod, StepUpPolicy};
+    let s = &config.step_up;
+    if !(60..=86_400).contains(&s.request_ttl_secs) {
+        bail!("step_up.request_ttl_secs must be 60 to 86400");
+    }
+    if !(30..=3_600).contains(&s.proof_ttl_secs) {
+        bail!("step_up.proof_ttl_secs must be 30 to 3600");
+    }
+    let mut allowed = Vec::new();
+    for m in &s.allowed_methods {
+        match ConfirmMethod::parse(m.trim()) {
+            Some(c) => allowed.push(c),
+            None => bail!("step_up.allowed_methods: unknown method {m:?} (totp, token)"),
+        }
+    }
+    if allowed.is_empty() {
+        bail!("step_up.allowed_methods must name at least one method");
+    }
+    Ok(sekisho_server::StepUpSettings {
+        request_secs: s.request_ttl_secs,
+        proof_secs: s.proof_ttl_secs,
+        issuer: s.issuer.trim_end_matches('/').to_owned(),
+        policy: StepUpPolicy { allowed },
+    })
 }
 
 /// Hosted pages settings, checked.

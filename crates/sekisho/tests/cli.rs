@@ -341,3 +341,73 @@ fn operator_create_prints_a_setup_link() {
     let verify = ok(sekisho(dir.path()).args(["audit", "verify"]).output());
     assert!(verify.status.success());
 }
+
+#[tokio::test]
+async fn keys_rotate_list_retire_and_the_published_set() {
+    let dir = ok(tempfile::tempdir());
+    let run = |args: &[&str]| ok(sekisho(dir.path()).args(args).output());
+    let last_line = |o: &std::process::Output| {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let first = run(&["keys", "rotate"]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let kid1 = last_line(&first);
+    let kid2 = last_line(&run(&["keys", "rotate"]));
+    assert!(kid1.starts_with("sks-") && kid2.starts_with("sks-") && kid1 != kid2);
+    let list = String::from_utf8_lossy(&run(&["keys", "list"]).stdout).into_owned();
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("published") && l.ends_with(&kid1)),
+        "{list}"
+    );
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("signing") && l.ends_with(&kid2)),
+        "{list}"
+    );
+
+    // Both keys are published until one is retired.
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let jwks = |url: String| async move {
+        let v: Value = ok(
+            ok(reqwest::get(format!("{url}/.well-known/jwks.json")).await)
+                .json()
+                .await,
+        );
+        v["keys"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let mut server = Server(ok(sekisho(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()));
+    wait_ready(&url, &mut server).await;
+    assert_eq!(jwks(url.clone()).await, vec![kid2.clone(), kid1.clone()]);
+    let retired = run(&["keys", "retire", &kid1]);
+    assert!(retired.status.success());
+    assert_eq!(jwks(url.clone()).await, vec![kid2.clone()]);
+    let list = String::from_utf8_lossy(&run(&["keys", "list"]).stdout).into_owned();
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("retired") && l.ends_with(&kid1)),
+        "{list}"
+    );
+    assert!(!run(&["keys", "retire", "sks-nosuchkey"]).status.success());
+    let verify = run(&["audit", "verify"]);
+    assert!(verify.status.success());
+}

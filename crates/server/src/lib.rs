@@ -17,6 +17,7 @@ mod pages;
 mod recovery;
 mod routes;
 mod state;
+pub mod step_up;
 pub mod system;
 pub mod token_inventory;
 pub mod tokens;
@@ -27,6 +28,7 @@ pub use error::ApiError;
 pub use hashing::HashPool;
 pub use routes::admin_setup::{issue as issue_setup_link, Body as SetupLinkRequest};
 pub use state::{AppState, PagesSettings, Settings, TokenSettings, TotpSettings};
+pub use step_up::StepUpSettings;
 
 use std::net::SocketAddr;
 use tokio::net::TcpListener;

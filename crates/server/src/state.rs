@@ -52,6 +52,8 @@ pub struct Settings {
     pub mfa: sekisho_core::login::MfaRollout,
     /// The hosted customer pages: branding, `return_to` allow-list, rate limits.
     pub pages: PagesSettings,
+    /// Step-up confirmation of important operations.
+    pub step_up: crate::step_up::StepUpSettings,
 }
 
 /// The hosted customer pages.

@@ -6,7 +6,7 @@ use sekisho_core::{token, Error, Random, Timestamp};
 use sekisho_store::{ApiToken, Store};
 
 /// The scopes an API token can have.
-pub const SCOPES: [&str; 2] = ["admin", "validate"];
+pub const SCOPES: [&str; 3] = ["admin", "validate", "step_up"];
 
 /// Creates a token named `name` with `scope`; returns the bearer secret (shown only now) and
 /// the stored record.

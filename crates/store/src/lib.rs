@@ -26,8 +26,10 @@ mod sql_mail;
 mod sql_operators;
 mod sql_recovery;
 mod sql_setup;
+mod sql_step_up;
 mod sql_tokens;
 mod sqlite_hot;
+mod step_up;
 pub mod testing;
 mod tokens;
 
@@ -49,6 +51,7 @@ pub use recovery::{RecoveryStatus, RecoveryStore};
 pub use setup::{NewSetupLink, SetupLink, SetupStore};
 pub use sql::{connect, ConnectOptions};
 pub use sqlite_hot::SqliteSynchronous;
+pub use step_up::{NewStepUp, SigningKey, StepUpAnswer, StepUpRequest, StepUpStore};
 pub use tokens::{
     AssignOutcome, ImportOutcome, NewToken, OtpToken, TokenQuery, TokenState, TokenStore,
 };
@@ -245,6 +248,7 @@ pub trait Store:
     + SetupStore
     + RecoveryStore
     + FlowStore
+    + StepUpStore
     + Send
     + Sync
 {

@@ -130,6 +130,18 @@ use tokens::{
     tokens_import_and_lifecycle,
 };
 
+#[path = "conformance/step_up.rs"]
+mod step_up;
+use step_up::{
+    concurrent_confirmations_give_one_winner, signing_keys_are_added_and_retired,
+    step_ups_are_answered_once_and_expire,
+};
+on_both!(
+    step_ups_are_answered_once_and_expire,
+    concurrent_confirmations_give_one_winner,
+    signing_keys_are_added_and_retired,
+);
+
 fn ev(t: i64, ty: EventType, login: &str) -> NewAuditEvent {
     NewAuditEvent::new(
         Timestamp(t),

@@ -80,7 +80,7 @@ pub async fn session(state: &AppState, ctx: &Ctx) -> Option<Session> {
     Some(s)
 }
 
-async fn logged_in(state: &AppState, ctx: &Ctx) -> Option<(Session, Login)> {
+pub(super) async fn logged_in(state: &AppState, ctx: &Ctx) -> Option<(Session, Login)> {
     let s = session(state, ctx).await?;
     let login = state.store.get_login(&s.login_id).await.ok().flatten()?;
     Some((s, login))

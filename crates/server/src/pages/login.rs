@@ -2,8 +2,8 @@
 //! logout. Each calls the JSON API's domain functions (`auth`, `email_code`).
 
 use super::{
-    clear_cookie, cookie, error_page, percent_encode, query_param, return_to_allowed, status_of,
-    Base, Ctx, Flow, Shown, Step, FLOW_COOKIE, SESSION_COOKIE,
+    clear_cookie, cookie, error_page, percent_encode, query_param, status_of, Base, Ctx, Flow,
+    Shown, Step, FLOW_COOKIE, SESSION_COOKIE,
 };
 use crate::auth::{self, LoginExtras};
 use crate::devices;
@@ -59,7 +59,7 @@ fn destination(return_to: Option<&str>) -> String {
 
 async fn back_to_app(State(state): State<AppState>, ctx: Ctx) -> Response {
     let to = query_param(&ctx.query, "to").unwrap_or_default();
-    if !return_to_allowed(&to, &state.settings.pages.return_to_allowlist) {
+    if !super::login_return_allowed(&state, &to) {
         return error_page(&state, ctx, &Error::ReturnToNotAllowed);
     }
     let page = ReturnPage {
@@ -92,9 +92,7 @@ struct LoginPage {
 async fn login_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let query = ctx.query.clone();
     let return_to = query_param(&query, "return_to").unwrap_or_default();
-    if !return_to.is_empty()
-        && !return_to_allowed(&return_to, &state.settings.pages.return_to_allowlist)
-    {
+    if !return_to.is_empty() && !super::login_return_allowed(&state, &return_to) {
         return error_page(&state, ctx, &Error::ReturnToNotAllowed);
     }
     let notice = match query_param(&query, "done").as_deref() {
@@ -152,7 +150,7 @@ async fn login_submit(
     };
     let return_to = Some(f.return_to.clone()).filter(|r| !r.is_empty());
     if let Some(r) = &return_to {
-        if !return_to_allowed(r, &state.settings.pages.return_to_allowlist) {
+        if !super::login_return_allowed(&state, r) {
             return error_page(&state, ctx, &Error::ReturnToNotAllowed);
         }
     }

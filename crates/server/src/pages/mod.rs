@@ -14,6 +14,7 @@ mod settings;
 mod setup;
 mod setup_second;
 mod token_login;
+mod step_up;
 
 use crate::error::ApiError;
 use crate::extract::Client;
@@ -53,7 +54,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         Router::new()
             .merge(login::router())
             .merge(account::router())
-            .merge(setup::router()),
+            .merge(setup::router())
+            .merge(step_up::router()),
     )
 }
 
@@ -584,6 +586,13 @@ pub fn percent_encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// Whether the hosted login may send the customer to `r` when it is done: an allow-listed app
+/// address, or Sekisho's own step-up confirmation page (the relative `/step-up/{id}`), where a
+/// customer who was not signed in comes back to.
+pub fn login_return_allowed(state: &AppState, r: &str) -> bool {
+    return_to_allowed(r, &state.settings.pages.return_to_allowlist) || step_up::is_own_page(r)
 }
 
 /// Whether `return_to` may be used: it must start with an allow-listed origin plus path prefix,

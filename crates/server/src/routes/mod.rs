@@ -12,6 +12,7 @@ mod customer;
 pub(crate) mod factors;
 mod health;
 mod login_token;
+mod step_up;
 mod validate;
 mod views;
 
@@ -46,6 +47,7 @@ pub fn router(state: AppState, part: Part) -> Router {
             .merge(login_token::router())
             .merge(factors::router())
             .merge(validate::router())
+            .merge(step_up::router())
             .merge(crate::pages::router(&state));
     }
     if part != Part::Public {

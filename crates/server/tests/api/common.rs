@@ -170,6 +170,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
             return_to_allowlist: vec!["https://trade.example.co.jp/".into()],
             ..PagesSettings::default()
         },
+        step_up: sekisho_server::StepUpSettings::default(),
     };
     let secrets = SecretBox::new("k1", &[7; 32]);
     let state = AppState::new(

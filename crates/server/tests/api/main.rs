@@ -31,6 +31,8 @@ mod recovery;
 mod rollout;
 mod sessions;
 mod setup_links;
+mod step_up;
+mod stepup_browser;
 mod tokens;
 mod totp;
 mod trading;
