@@ -13,8 +13,8 @@ mod login;
 mod settings;
 mod setup;
 mod setup_second;
-mod token_login;
 mod step_up;
+mod token_login;
 
 use crate::error::ApiError;
 use crate::extract::Client;
