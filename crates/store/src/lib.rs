@@ -13,6 +13,7 @@ mod factors;
 mod flows;
 mod mail;
 mod operators;
+mod passkeys;
 mod recovery;
 mod setup;
 mod sql;
@@ -24,6 +25,7 @@ mod sql_factors;
 mod sql_flows;
 mod sql_mail;
 mod sql_operators;
+mod sql_passkeys;
 mod sql_recovery;
 mod sql_setup;
 mod sql_tokens;
@@ -45,6 +47,7 @@ pub use factors::{
 pub use flows::{FlowStore, StoredFlow};
 pub use mail::{MailState, MailStore, NewMail, OutboxMail};
 pub use operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
+pub use passkeys::{Ceremony, NewCeremony, NewPasskey, PasskeyStore, PasskeyUse, StoredPasskey};
 pub use recovery::{RecoveryStatus, RecoveryStore};
 pub use setup::{NewSetupLink, SetupLink, SetupStore};
 pub use sql::{connect, ConnectOptions};
@@ -244,6 +247,7 @@ pub trait Store:
     + OperatorStore
     + SetupStore
     + RecoveryStore
+    + PasskeyStore
     + FlowStore
     + Send
     + Sync

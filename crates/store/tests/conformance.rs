@@ -104,6 +104,14 @@ on_both!(
 #[path = "conformance/recovery.rs"]
 mod recovery;
 
+#[path = "conformance/passkeys.rs"]
+mod passkeys;
+use passkeys::{ceremonies_are_taken_once_and_expire, passkeys_lifecycle_and_counter_flag};
+on_both!(
+    ceremonies_are_taken_once_and_expire,
+    passkeys_lifecycle_and_counter_flag,
+);
+
 #[path = "conformance/operators.rs"]
 mod operators;
 
