@@ -97,6 +97,12 @@ pub const KEYS: &[Key] = &[
     Key { path: "mfa.mandatory_from", kind: "string", default: "unset", doc: "RFC 3339 time from which every login needs a second factor (e.g. `2026-06-22T00:00:00+09:00`). Before it, logins without one go on with the password alone and the login answer carries `mfa_reminder`; unset, only logins with `mfa_required` must use one." },
     Key { path: "mfa.reminder_days", kind: "integer", default: "14", doc: "Days before `mfa.mandatory_from` during which the admin logins list flags logins without a factor as `mfa_deadline_near` (and the reminder says `deadline_near`)." },
     Key { path: "mfa.after_deadline", kind: "string", default: "\"email_code\"", doc: "What happens after `mfa.mandatory_from` to a login without a factor: `email_code` (a code by e-mail to the registered address, JTG) or `refuse` (`second_factor_not_initialized`, CQG)." },
+    Key { path: "passkeys.rp_id", kind: "string", default: "unset (the host of `public_url`)", doc: "The WebAuthn relying party ID: the login site's domain (`login.example-sec.co.jp`) or a parent domain of it; never an IP address. Passkeys are bound to it: changing it makes registered passkeys unusable." },
+    Key { path: "passkeys.rp_name", kind: "string", default: "unset (`mail.firm_name`)", doc: "The relying party's name the browser shows while creating a passkey." },
+    Key { path: "passkeys.origins", kind: "list", default: "unset (`public_url`)", doc: "The origins (`https://login.example-sec.co.jp`) pages may run passkey ceremonies from; each must be on `passkeys.rp_id`." },
+    Key { path: "passkeys.ceremony_secs", kind: "integer", default: "300", doc: "How long a passkey ceremony may last between its begin and its finish (on any instance); each is used once." },
+    Key { path: "passkeys.required", kind: "bool", default: "false", doc: "Every login must answer its second step with a passkey: codes (app, token, e-mail) no longer do, and a login without a passkey is refused with `second_factor_not_initialized`. A single login is made to use passkeys by setting its `second_factor` to `passkey`." },
+    Key { path: "passkeys.instead_of_codes", kind: "bool", default: "true", doc: "During the interim: a customer who registered a passkey may use it instead of the code factor the firm set (a passkey is then offered first). Off, passkeys count only for logins set to `passkey` or `any`, or when `passkeys.required`." },
     Key { path: "admin_listen", kind: "string", default: "unset", doc: "A second address (e.g. an internal `10.0.0.5:8443`) that alone serves the admin API `/api/admin/…` (and later the console `/admin`); the public `listen` address then answers 404 for them. Unset, `listen` serves everything." },
 ];
 
@@ -130,6 +136,31 @@ pub struct Config {
     pub admin_listen: Option<String>,
     pub branding: BrandingConfig,
     pub pages: PagesConfig,
+    pub passkeys: PasskeysConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasskeysConfig {
+    pub rp_id: Option<String>,
+    pub rp_name: Option<String>,
+    pub origins: Option<Vec<String>>,
+    pub ceremony_secs: u32,
+    pub required: bool,
+    pub instead_of_codes: bool,
+}
+
+impl Default for PasskeysConfig {
+    fn default() -> Self {
+        PasskeysConfig {
+            rp_id: None,
+            rp_name: None,
+            origins: None,
+            ceremony_secs: 300,
+            required: false,
+            instead_of_codes: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -406,6 +437,7 @@ impl Default for Config {
             admin_listen: None,
             branding: BrandingConfig::default(),
             pages: PagesConfig::default(),
+            passkeys: PasskeysConfig::default(),
         }
     }
 }

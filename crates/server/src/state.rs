@@ -52,6 +52,8 @@ pub struct Settings {
     pub mfa: sekisho_core::login::MfaRollout,
     /// The hosted customer pages: branding, `return_to` allow-list, rate limits.
     pub pages: PagesSettings,
+    /// Passkeys: the relying party and the firm's policy.
+    pub passkeys: crate::passkey::PasskeySettings,
 }
 
 /// The hosted customer pages.
@@ -163,6 +165,9 @@ pub struct Inner {
     pub(crate) mail_wake: tokio::sync::Notify,
     /// The hosted pages' logins in progress and rate limits.
     pub(crate) pages: crate::pages::Runtime,
+    /// The WebAuthn relying party (`None` if `passkeys.*` do not describe a valid one; the
+    /// binary refuses to start then, so only embedders see it).
+    pub(crate) webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl AppState {
@@ -176,6 +181,13 @@ impl AppState {
         secrets: SecretBox,
     ) -> AppState {
         let settings_ttl = settings.api_token_cache_secs;
+        let webauthn = match settings.passkeys.build() {
+            Ok(w) => Some(Arc::new(w)),
+            Err(e) => {
+                tracing::error!("passkeys disabled: {e}");
+                None
+            }
+        };
         AppState(Arc::new(Inner {
             store,
             clock,
@@ -187,6 +199,7 @@ impl AppState {
             api_tokens: TokenCache::new(settings_ttl),
             mail_wake: tokio::sync::Notify::new(),
             pages: crate::pages::Runtime::default(),
+            webauthn,
         }))
     }
 }

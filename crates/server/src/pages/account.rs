@@ -117,13 +117,15 @@ struct SecurityPage {
     trading: bool,
     fresh: bool,
     notify_on: bool,
+    /// The customer's passkeys (none: the page recommends one).
+    passkeys: usize,
     devices: Vec<Row>,
     sessions: Vec<Row>,
     notice: Option<&'static str>,
     error: Option<Shown>,
 }
 
-fn date(t: Timestamp) -> String {
+pub(super) fn date(t: Timestamp) -> String {
     let s = t.to_rfc3339();
     // 2026-05-28T20:26:40Z → 2026-05-28 20:26 UTC
     format!(
@@ -170,6 +172,10 @@ async fn security_view(
     };
     let token = match hwtoken::registered_token(state, login.id).await {
         Ok(t) => t,
+        Err(e) => return error_page(state, ctx, &e.error),
+    };
+    let passkeys = match crate::passkey::list(state, login.id).await {
+        Ok(k) => k.len(),
         Err(e) => return error_page(state, ctx, &e.error),
     };
     let email_in_use = login.second_factor == SecondFactor::Email || login.code_email.is_some();
@@ -258,6 +264,7 @@ async fn security_view(
         trading,
         fresh: super::is_fresh(state, session.id, now).await,
         notify_on: notify::wants_login_notice(state, login),
+        passkeys,
         devices,
         sessions,
         notice,

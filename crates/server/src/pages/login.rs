@@ -45,7 +45,7 @@ pub fn router() -> Router<AppState> {
 /// (`form-action 'self'` covers every redirect after a form), so an app's `return_to` is
 /// reached through `/login/return`: a page that checks the allow-list again and moves on by a
 /// meta refresh (a new navigation), with a link for browsers that do not refresh.
-fn destination(return_to: Option<&str>) -> String {
+pub(super) fn destination(return_to: Option<&str>) -> String {
     match return_to {
         Some(r) => format!("/login/return?to={}", percent_encode(r)),
         None => HOME.to_owned(),
@@ -181,7 +181,13 @@ async fn login_submit(
             None => return login_again(&state, ctx, &f, &e.error),
         },
     };
-    let path = match step {
+    let path = match &step {
+        // A passkey, when the login may use one, is asked for first (codes remain a link away).
+        Step::SecondFactor { methods, .. }
+            if methods.first().map(String::as_str) == Some("passkey") =>
+        {
+            "/login/passkey"
+        }
         Step::SecondFactor { .. } => "/login/second-factor",
         Step::PasswordChange { .. } => "/login/password-change",
     };
@@ -246,6 +252,8 @@ struct SecondFactorPage {
     sent_to: String,
     token_id: String,
     remember: bool,
+    /// A passkey may answer too (a link to the passkey page).
+    passkey: bool,
     notice: Option<String>,
     error: Option<Shown>,
 }
@@ -285,6 +293,7 @@ fn second_factor_view(
         sent_to: sent_to.clone().unwrap_or_default(),
         token_id: token_id.clone().unwrap_or_default(),
         remember: state.settings.devices.allows(method),
+        passkey: methods.iter().any(|m| m == "passkey"),
         notice,
         error: error.map(|e| Shown::new(e, ctx.lang)),
     };

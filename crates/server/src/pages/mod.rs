@@ -8,6 +8,7 @@ mod account;
 pub mod console;
 mod i18n;
 mod login;
+mod passkey;
 mod setup;
 
 use crate::error::ApiError;
@@ -47,6 +48,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         state,
         Router::new()
             .merge(login::router())
+            .merge(passkey::router())
             .merge(account::router())
             .merge(setup::router()),
     )
@@ -90,7 +92,7 @@ fn csp(logo_url: &str) -> String {
         .unwrap_or_default();
     format!(
         "default-src 'none'; style-src 'self'; img-src 'self' data:{logo_origin}; \
-         script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+         script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
 }
 

@@ -12,6 +12,7 @@ mod customer;
 pub(crate) mod factors;
 mod health;
 mod login_token;
+mod passkeys;
 mod validate;
 mod views;
 
@@ -45,6 +46,7 @@ pub fn router(state: AppState, part: Part) -> Router {
             .merge(account::router())
             .merge(login_token::router())
             .merge(factors::router())
+            .merge(passkeys::router())
             .merge(validate::router())
             .merge(crate::pages::router(&state));
     }
@@ -57,7 +59,8 @@ pub fn router(state: AppState, part: Part) -> Router {
                 .merge(admin_mail::router())
                 .merge(admin_operators::router())
                 .merge(admin_tokens::router())
-                .merge(admin_setup::router()),
+                .merge(admin_setup::router())
+                .merge(passkeys::admin_router()),
         );
         r = r.merge(crate::pages::console_router(&state, part == Part::Admin));
     }

@@ -21,6 +21,8 @@ mod mail;
 mod notifications;
 mod operators;
 mod pages;
+mod passkeys;
+mod passkeys_browser;
 mod passwords;
 mod recovery;
 mod rollout;
