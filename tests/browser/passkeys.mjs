@@ -32,15 +32,31 @@ async function logout(page) {
 
 async function passkeys(browser) {
   const ctx = await newContext(browser, { width: 1100, height: 900 });
+  // This context plays a browser without passkey autofill: chromium's virtual authenticator
+  // answers a conditional request at once, which would log in before the password journeys.
+  await ctx.addInitScript(() => {
+    if (window.PublicKeyCredential) {
+      Object.defineProperty(PublicKeyCredential, "isConditionalMediationAvailable", {
+        value: () => Promise.resolve(false),
+        configurable: true,
+      });
+    }
+  });
   const page = await ctx.newPage();
   const { cdp, authenticatorId } = await authenticator(ctx, page);
 
   // Password only so far: the security settings recommend a passkey.
   await page.goto(`${base}/login`);
+  await shot(page, "pk-00-login");
   await loginWith(page, ID, PASSWORD);
   expect(page.url().endsWith("/account/security"), `security page, got ${page.url()}`);
   expect(await page.locator("#passkey-nudge").isVisible(), "the nudge to register a passkey");
   await shot(page, "pk-01-security-nudge");
+
+  // Before re-authentication the passkeys page only says what is needed.
+  await page.click("#passkeys-link");
+  expect((await page.locator("#passkey-register").count()) === 0, "no registration before re-authentication");
+  await page.goto(`${base}/account/security`);
 
   // Re-authenticate, then register a passkey named by the customer.
   await page.fill("#reauth-secret", PASSWORD);
@@ -53,7 +69,7 @@ async function passkeys(browser) {
   let body = await text(page);
   expect(body.includes("パスキーを登録しました") && body.includes("ノートPC"), `registered:\n${body}`);
   await shot(page, "pk-03-passkey-added");
-  const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  let { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
   expect(credentials.length === 1 && credentials[0].isResidentCredential, "one discoverable credential");
   await page.goto(`${base}/account/security`);
   expect((await page.locator("#passkey-count").innerText()) === "1", "the security page counts the passkey");
@@ -63,25 +79,31 @@ async function passkeys(browser) {
   await loginWith(page, ID, PASSWORD);
   expect(page.url().endsWith("/login/passkey"), `passkey step, got ${page.url()}`);
   await shot(page, "pk-04-passkey-step");
-  await Promise.all([
-    page.waitForURL(/\/account\/security/),
-    page.click("#passkey-step [data-passkey-start]"),
-  ]);
+  await Promise.all([page.waitForURL(/\/account\/security/), page.click("#passkey-step [data-passkey-start]")]);
   await shot(page, "pk-05-logged-in-second-factor");
 
   // Passwordless: the login page's passkey button.
   await logout(page);
   await page.waitForSelector("#passkey-login:not([hidden])");
   await shot(page, "pk-06-login-with-passkey-button");
-  await Promise.all([
-    page.waitForURL(/\/account\/security/),
-    page.click("#passkey-login [data-passkey-start]"),
-  ]);
+  await Promise.all([page.waitForURL(/\/account\/security/), page.click("#passkey-login [data-passkey-start]")]);
   await page.goto(`${base}/account/passkeys`);
   body = await text(page);
   expect(!body.includes("未使用"), `last use recorded:\n${body}`);
   await shot(page, "pk-07-passkeys-used");
+  ({ credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId }));
   await ctx.close();
+
+  // Autofill (conditional UI) in a browser that offers it: the same passkey, synced to a
+  // second browser, is offered as soon as the login page asks; the virtual authenticator
+  // picks it at once.
+  const ctx2 = await newContext(browser, { width: 1100, height: 900 });
+  const page2 = await ctx2.newPage();
+  const second = await authenticator(ctx2, page2);
+  await second.cdp.send("WebAuthn.addCredential", { authenticatorId: second.authenticatorId, credential: credentials[0] });
+  await Promise.all([page2.waitForURL(/\/account\/security/), page2.goto(`${base}/login`)]);
+  expect((await text(page2)).includes(ID), "logged in through autofill");
+  await ctx2.close();
 }
 
 await run(passkeys);
