@@ -529,3 +529,53 @@ async fn ceremonies_cross_instances_postgres() {
     )
     .await;
 }
+
+/// `passkeys.required`: a login without a passkey cannot go on, one with a passkey is asked for
+/// it alone, and a one-time code does not answer its challenge. (Two instances on one SQLite
+/// file: the passkey is registered where passkeys are not required yet.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn required_passkeys_refuse_codes_and_logins_without_one() {
+    let dir = ok(tempfile::tempdir());
+    let url = sekisho_store::testing::sqlite_url(dir.path());
+    let a = spawn_with(Options {
+        database_url: Some(url.clone()),
+        ..Default::default()
+    })
+    .await;
+    let session = customer(&a, "pk0010").await;
+    let (mut key, _) = register(&a, &a, &session, "key").await;
+    a.create_login("pk0011", "pass1234").await;
+    let b = spawn_with(Options {
+        database_url: Some(url),
+        clock: Some(a.clock.clone()),
+        passkeys_required: true,
+        ..Default::default()
+    })
+    .await;
+    expect_error(
+        b.login("pk0011", "pass1234").await,
+        StatusCode::FORBIDDEN,
+        "second_factor_not_initialized",
+        "SKS-LGN-0005",
+    )
+    .await;
+    let body = expect_error(
+        b.login("pk0010", "pass1234").await,
+        StatusCode::UNAUTHORIZED,
+        "second_factor_required",
+        "SKS-LGN-0006",
+    )
+    .await;
+    assert_eq!(body["methods"], json!(["passkey"]), "{body}");
+    assert_eq!(body["passkey_url"], "/api/v1/login/passkey/begin");
+    let r = b
+        .post(
+            "/api/v1/login/second-factor",
+            None,
+            json!({ "challenge": body["challenge"], "otp": "123456" }),
+        )
+        .await;
+    expect_error(r, StatusCode::FORBIDDEN, "passkey_required", "SKS-PKY-0005").await;
+    let s = second_step(&b, &b, "pk0010", &mut key).await;
+    assert_eq!(s["methods"], json!(["pwd", "passkey"]));
+}
