@@ -208,6 +208,8 @@ pub struct ErasedCredentials {
     pub tokens: u64,
     /// Recovery codes removed (used or not).
     pub recovery_codes: u64,
+    /// Passkeys removed.
+    pub passkeys: u64,
     /// Sessions revoked.
     pub sessions: u64,
 }
@@ -383,7 +385,7 @@ pub trait Store:
     async fn factor_summaries(&self, login_pks: &[i64]) -> StoreResult<Vec<FactorSummary>>;
 
     /// Erases a login's password (it can no longer be used; the customer needs a new one) and/or
-    /// its second factors (app factors and recovery codes removed, tokens unassigned), revoking its sessions and
+    /// its second factors (app factors, passkeys and recovery codes removed, tokens unassigned), revoking its sessions and
     /// familiar browsers, with the audit record, in one transaction.
     async fn erase_credentials(
         &self,

@@ -306,6 +306,7 @@ async fn erase_credentials(
         "factors_removed": out.factors,
         "tokens_unassigned": out.tokens,
         "recovery_codes_removed": out.recovery_codes,
+        "passkeys_removed": out.passkeys,
         "sessions_revoked": out.sessions,
     })))
 }

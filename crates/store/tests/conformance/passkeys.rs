@@ -188,3 +188,26 @@ pub(crate) async fn passkeys_lifecycle_and_counter_flag(db: Db) {
     );
     assert_eq!(ok(s.passkey_by_credential("cred-2").await), None);
 }
+
+pub(crate) async fn erasing_second_factors_removes_passkeys(db: Db) {
+    let s = &db.store;
+    let login = ok(s
+        .create_login(&new_login("wa4"), &ev(1, EventType::LoginCreated, "wa4"))
+        .await);
+    let added = ev(2, EventType::PasskeyAdded, "wa4");
+    ok(s.add_passkey(&new_passkey(login.id, "cred-e1", 2), &added)
+        .await);
+    ok(s.add_passkey(&new_passkey(login.id, "cred-e2", 2), &added)
+        .await);
+    let erase = ev(3, EventType::CredentialsErased, "wa4");
+    let out = ok(s
+        .erase_credentials(login.id, true, false, Timestamp(3), &erase)
+        .await);
+    assert_eq!(out.passkeys, 0, "the password alone keeps the passkeys");
+    assert_eq!(ok(s.list_passkeys(login.id).await).len(), 2);
+    let out = ok(s
+        .erase_credentials(login.id, false, true, Timestamp(4), &erase)
+        .await);
+    assert_eq!(out.passkeys, 2);
+    assert!(ok(s.list_passkeys(login.id).await).is_empty());
+}
