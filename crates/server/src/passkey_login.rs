@@ -59,12 +59,21 @@ pub async fn challenge(
         .store
         .create_challenge(&token::hash(&tok), login.id, &names, now, expires)
         .await?;
-    Ok(ApiError::from(Error::SecondFactorRequired)
+    let mut e = ApiError::from(Error::SecondFactorRequired)
         .with("challenge", tok)
         .with("methods", names)
         .with("second_factor_url", "/api/v1/login/second-factor")
         .with("passkey_url", "/api/v1/login/passkey/begin")
-        .with("expires_at", expires.to_rfc3339()))
+        .with("expires_at", expires.to_rfc3339());
+    // A token's code may answer instead: its ID is shown, as at any token login.
+    if methods.contains(&SecondFactor::Token) {
+        if let Some(t) = crate::hwtoken::registered_token(state, login.id).await? {
+            e = e
+                .with("token_id", t.token_id)
+                .with("resync_url", "/api/v1/login/token/resync");
+        }
+    }
+    Ok(e)
 }
 
 /// Begins a passkey ceremony for a login: for the open `challenge`'s login (which must offer
