@@ -218,6 +218,8 @@ pub async fn begin_registration(
         sel.insert("residentKey".into(), "preferred".into());
         sel.insert("requireResidentKey".into(), false.into());
     }
+    // A registration binds its ceremony to the user handle it gave the authenticator, which
+    // the finish stores with the passkey (passwordless logins are matched by it).
     let id = store_ceremony(
         state,
         REGISTER,
