@@ -214,6 +214,23 @@ pub enum Error {
     /// The recovery code is wrong or already used, or the login has none left.
     #[error("recovery code invalid")]
     RecoveryCodeInvalid,
+    /// The passkey's answer could not be verified (signature, origin, user verification, or a
+    /// passkey this login does not have).
+    #[error("passkey invalid")]
+    PasskeyInvalid,
+    /// The passkey ceremony is unknown, expired or already finished.
+    #[error("passkey ceremony invalid")]
+    PasskeyCeremonyInvalid,
+    /// No passkey with this ID belongs to the login.
+    #[error("passkey not found")]
+    PasskeyNotFound,
+    /// The passkey's signature counter went backwards (a possible clone): it is flagged and
+    /// refused until it is removed.
+    #[error("passkey counter regressed")]
+    PasskeyCounterRegressed,
+    /// The firm requires a passkey for this login; a code is not enough.
+    #[error("passkey required")]
+    PasskeyRequired,
     /// An active factor of this method exists.
     #[error("factor already registered")]
     FactorAlreadyRegistered,
@@ -372,6 +389,11 @@ impl Error {
             Error::EmailCodeResendLimit => "email_code_resend_limit",
             Error::ConfirmationCodeInvalid => "confirmation_code_invalid",
             Error::RecoveryCodeInvalid => "recovery_code_invalid",
+            Error::PasskeyInvalid => "passkey_invalid",
+            Error::PasskeyCeremonyInvalid => "passkey_ceremony_invalid",
+            Error::PasskeyNotFound => "passkey_not_found",
+            Error::PasskeyCounterRegressed => "passkey_counter_regressed",
+            Error::PasskeyRequired => "passkey_required",
             Error::FactorAlreadyRegistered => "second_factor_already_registered",
             Error::FactorNotRegistered => "second_factor_not_registered",
             Error::EnrolmentExpired => "enrolment_expired",
@@ -446,6 +468,11 @@ impl Error {
             Error::EmailCodeResendLimit => "SKS-LGN-0014",
             Error::ConfirmationCodeInvalid => "SKS-ACC-0006",
             Error::RecoveryCodeInvalid => "SKS-LGN-0015",
+            Error::PasskeyInvalid => "SKS-PKY-0001",
+            Error::PasskeyCeremonyInvalid => "SKS-PKY-0002",
+            Error::PasskeyNotFound => "SKS-PKY-0003",
+            Error::PasskeyCounterRegressed => "SKS-PKY-0004",
+            Error::PasskeyRequired => "SKS-PKY-0005",
             Error::FactorAlreadyRegistered => "SKS-FAC-0001",
             Error::FactorNotRegistered => "SKS-FAC-0002",
             Error::EnrolmentExpired => "SKS-FAC-0003",
@@ -519,7 +546,8 @@ impl Error {
             | Error::TokenNotRegistered
             | Error::OperatorNotFound
             | Error::SetupLinkInvalid
-            | Error::StepUpNotFound => K::NotFound,
+            | Error::StepUpNotFound
+            | Error::PasskeyNotFound => K::NotFound,
             Error::MethodNotAllowed => K::MethodNotAllowed,
             Error::Internal => K::Internal,
             Error::Busy => K::Unavailable,
@@ -536,6 +564,8 @@ impl Error {
             | Error::EmailCodeExpired
             | Error::EmailCodeExhausted
             | Error::RecoveryCodeInvalid
+            | Error::PasskeyInvalid
+            | Error::PasskeyCeremonyInvalid
             | Error::TokenCodesNotConsecutive
             | Error::TokenCodeUsed
             | Error::TokenCodeExpired
@@ -551,6 +581,8 @@ impl Error {
             | Error::PasswordChangeRequired
             | Error::SecondFactorNotInitialized
             | Error::SecondFactorLocked
+            | Error::PasskeyCounterRegressed
+            | Error::PasskeyRequired
             | Error::AdminRoleRequired
             | Error::FormExpired
             | Error::StepUpExpired
@@ -667,6 +699,26 @@ impl Error {
             Error::RecoveryCodeInvalid => (
                 "リカバリーコードに誤りがあるか、既に使用されています。所定回数連続して誤るとロックされます。",
                 "The recovery code is wrong or was already used. Repeated wrong codes lock it.",
+            ),
+            Error::PasskeyInvalid => (
+                "パスキーによる認証を確認できませんでした。もう一度お試しください。",
+                "The passkey could not be verified. Please try again.",
+            ),
+            Error::PasskeyCeremonyInvalid => (
+                "パスキーの手続きの有効期限が切れたか、既に使用されています。最初からやり直してください。",
+                "The passkey request has expired or was already used. Please start again.",
+            ),
+            Error::PasskeyNotFound => (
+                "指定されたパスキーは登録されていません。",
+                "No such passkey is registered.",
+            ),
+            Error::PasskeyCounterRegressed => (
+                "このパスキーは複製された可能性があるため利用を停止しました。削除して新しいパスキーを登録するか、サポートデスクにお問い合わせください。",
+                "This passkey may have been copied and has been suspended. Remove it and register a new one, or contact the support desk.",
+            ),
+            Error::PasskeyRequired => (
+                "このログインにはパスキーによる認証が必要です。",
+                "This login requires a passkey.",
             ),
             Error::FactorAlreadyRegistered => (
                 "認証アプリは既に登録されています(利用中)。変更する場合は利用停止してからお申し込みください。",
@@ -885,6 +937,11 @@ mod tests {
             Error::EmailCodeResendLimit,
             Error::ConfirmationCodeInvalid,
             Error::RecoveryCodeInvalid,
+            Error::PasskeyInvalid,
+            Error::PasskeyCeremonyInvalid,
+            Error::PasskeyNotFound,
+            Error::PasskeyCounterRegressed,
+            Error::PasskeyRequired,
             Error::FactorAlreadyRegistered,
             Error::FactorNotRegistered,
             Error::EnrolmentExpired,

@@ -101,6 +101,12 @@ pub const KEYS: &[Key] = &[
     Key { path: "step_up.proof_ttl_secs", kind: "integer", default: "300", doc: "Lifetime of a signed step-up proof: its `exp` is this long after `iat` (the confirmation). Keep it short; apps verify it offline with `/.well-known/jwks.json`." },
     Key { path: "step_up.issuer", kind: "string", default: "\"\" (`public_url`)", doc: "The `iss` claim of step-up proofs; empty uses `public_url`." },
     Key { path: "step_up.allowed_methods", kind: "list", default: "[\"totp\", \"token\"]", doc: "Second factors that may confirm a step-up: `totp` (authenticator app), `token` (hardware/software token). Each customer can use those of them the login has. The trading password is never one (it is no second factor). Requiring a passkey for given operation kinds comes with passkeys." },
+    Key { path: "passkeys.rp_id", kind: "string", default: "unset (the host of `public_url`)", doc: "The WebAuthn relying party ID: the login site's domain (`login.example-sec.co.jp`) or a parent domain of it; never an IP address. Passkeys are bound to it: changing it makes registered passkeys unusable." },
+    Key { path: "passkeys.rp_name", kind: "string", default: "unset (`mail.firm_name`)", doc: "The relying party's name the browser shows while creating a passkey." },
+    Key { path: "passkeys.origins", kind: "list", default: "unset (`public_url`)", doc: "The origins (`https://login.example-sec.co.jp`) pages may run passkey ceremonies from; each must be on `passkeys.rp_id`." },
+    Key { path: "passkeys.ceremony_secs", kind: "integer", default: "300", doc: "How long a passkey ceremony may last between its begin and its finish (on any instance); each is used once." },
+    Key { path: "passkeys.required", kind: "bool", default: "false", doc: "Every login must answer its second step with a passkey: codes (app, token, e-mail) no longer do, and a login without a passkey is refused with `second_factor_not_initialized`. A single login is made to use passkeys by setting its `second_factor` to `passkey`." },
+    Key { path: "passkeys.instead_of_codes", kind: "bool", default: "true", doc: "During the interim: a customer who registered a passkey may use it instead of the code factor the firm set (a passkey is then offered first). Off, passkeys count only for logins set to `passkey` or `any`, or when `passkeys.required`." },
     Key { path: "admin_listen", kind: "string", default: "unset", doc: "A second address (e.g. an internal `10.0.0.5:8443`) that alone serves the admin API `/api/admin/…` (and later the console `/admin`); the public `listen` address then answers 404 for them. Unset, `listen` serves everything." },
 ];
 
@@ -135,6 +141,31 @@ pub struct Config {
     pub step_up: StepUpConfig,
     pub branding: BrandingConfig,
     pub pages: PagesConfig,
+    pub passkeys: PasskeysConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasskeysConfig {
+    pub rp_id: Option<String>,
+    pub rp_name: Option<String>,
+    pub origins: Option<Vec<String>>,
+    pub ceremony_secs: u32,
+    pub required: bool,
+    pub instead_of_codes: bool,
+}
+
+impl Default for PasskeysConfig {
+    fn default() -> Self {
+        PasskeysConfig {
+            rp_id: None,
+            rp_name: None,
+            origins: None,
+            ceremony_secs: 300,
+            required: false,
+            instead_of_codes: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -432,6 +463,7 @@ impl Default for Config {
             step_up: StepUpConfig::default(),
             branding: BrandingConfig::default(),
             pages: PagesConfig::default(),
+            passkeys: PasskeysConfig::default(),
         }
     }
 }

@@ -185,6 +185,7 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         mfa: mfa_rollout(config)?,
         pages: pages_settings(config)?,
         step_up: step_up_settings(config)?,
+        passkeys: passkey_settings(config)?,
     };
     let secrets = SecretBox::new("k1", &master_key);
     Ok(AppState::new(
@@ -226,6 +227,51 @@ pub fn step_up_settings(config: &Config) -> Result<sekisho_server::StepUpSetting
 }
 
 /// Hosted pages settings, checked.
+/// The passkey relying party: by default the host of `public_url`, its origin and the firm's
+/// name; refused at start when webauthn-rs would not accept it.
+pub fn passkey_settings(config: &Config) -> Result<sekisho_server::passkey::PasskeySettings> {
+    let p = &config.passkeys;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen));
+    let origin = public_url.trim_end_matches('/').to_owned();
+    let host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(&origin)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    // An IP address is no relying party ID: a server on an IP (the development default,
+    // 127.0.0.1) offers passkeys on http://localhost with the same port instead.
+    let (host, origin) = if host.parse::<std::net::IpAddr>().is_ok() {
+        let o = origin.replacen(&host, "localhost", 1);
+        ("localhost".to_owned(), o)
+    } else {
+        (host, origin)
+    };
+    let explicit = p.rp_id.is_some() || p.origins.is_some();
+    let settings = sekisho_server::passkey::PasskeySettings {
+        rp_id: p.rp_id.clone().unwrap_or(host),
+        rp_name: p
+            .rp_name
+            .clone()
+            .unwrap_or_else(|| config.mail.firm_name.clone()),
+        origins: p.origins.clone().unwrap_or_else(|| vec![origin]),
+        ceremony_secs: i64::from(p.ceremony_secs.max(30)),
+        required: p.required,
+        instead_of_codes: p.instead_of_codes,
+    };
+    match settings.build() {
+        Ok(_) => {}
+        Err(e) if explicit => bail!("{e}"),
+        Err(e) => tracing::warn!("passkeys are off until passkeys.rp_id is set: {e}"),
+    }
+    Ok(settings)
+}
+
 pub fn pages_settings(config: &Config) -> Result<PagesSettings> {
     let b = &config.branding;
     let p = &config.pages;

@@ -7,6 +7,7 @@ use crate::error::ApiError;
 use crate::hwtoken;
 use crate::mail::notices::Notice;
 use crate::notify;
+use crate::passkey_login;
 use crate::recovery;
 use crate::state::AppState;
 use crate::totp;
@@ -156,7 +157,7 @@ async fn second_step(
         .settings
         .mfa
         .apply(login.second_step(&registered), state.clock.now());
-    let step = rollout.step;
+    let step = passkey_login::apply_policy(state, login, rollout.step).await?;
     // The token's ID goes with any challenge the token may answer (the customer may choose it
     // even when the app is the default).
     let token_id = hw
@@ -213,7 +214,9 @@ async fn second_step(
         }
         SecondStep::Required(methods) => {
             // The factor this login would be asked for: the app's code when one is registered.
-            let asked = if token.is_some() {
+            let asked = if methods == [SecondFactor::Passkey] {
+                SecondFactor::Passkey
+            } else if token.is_some() {
                 SecondFactor::Token
             } else if totp.is_some() {
                 SecondFactor::Totp
@@ -242,6 +245,14 @@ async fn second_step(
                     );
                     let spec = full_session(state, &["pwd", "device"], &what, None);
                     return open_session(state, client, login, spec).await;
+                }
+            }
+            if methods.contains(&SecondFactor::Passkey) {
+                if otp.is_none() {
+                    return Err(passkey_login::challenge(state, login, &methods).await?);
+                }
+                if methods == [SecondFactor::Passkey] {
+                    return Err(Error::PasskeyRequired.into());
                 }
             }
             let offered = Offered {
@@ -447,6 +458,15 @@ async fn complete_inner(
 ) -> Result<(Issued, &'static str, Login), ApiError> {
     let token_hash = token::hash(challenge);
     let (ch, login) = open_challenge(state, challenge).await?;
+    // A challenge only a passkey answers takes no code.
+    if !ch
+        .methods
+        .iter()
+        .any(|m| m == email_code::METHOD || m == "totp" || m == "token" || m == TOKEN_REGISTER)
+        && ch.methods.iter().any(|m| m == crate::passkey::METHOD)
+    {
+        return Err(Error::PasskeyRequired.into());
+    }
     let chosen = method.filter(|m| ch.methods.iter().any(|x| x == m));
     if ch.methods.iter().any(|m| m == email_code::METHOD) {
         email_code::check(state, client, &ch, &token_hash, otp).await?;
@@ -501,6 +521,32 @@ async fn complete_inner(
     );
     let issued = open_session(state, client, &login, spec).await?;
     Ok((issued, SecondFactor::Totp.as_str(), login))
+}
+
+/// Opens the full session of a login whose passkey was verified: after its password (the
+/// challenge `challenge_id`, which the session uses up) or passwordless.
+pub(crate) async fn passkey_session(
+    state: &AppState,
+    client: &ClientInfo,
+    login: &Login,
+    challenge_id: Option<i64>,
+) -> Result<Issued, ApiError> {
+    let (methods, what): (&[&str], &str) = match challenge_id {
+        Some(_) => (&["pwd", crate::passkey::METHOD], "password + passkey"),
+        None => (&[crate::passkey::METHOD], "passkey (passwordless)"),
+    };
+    let result = open_session(
+        state,
+        client,
+        login,
+        full_session(state, methods, what, challenge_id),
+    )
+    .await;
+    state.metrics.login(match &result {
+        Ok(_) => "succeeded",
+        Err(e) => e.error.name(),
+    });
+    result
 }
 
 fn full_session<'a>(

@@ -14,6 +14,8 @@ mod metrics;
 mod notify;
 pub mod operators;
 mod pages;
+pub mod passkey;
+mod passkey_login;
 mod recovery;
 mod routes;
 mod state;

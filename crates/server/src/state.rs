@@ -54,6 +54,8 @@ pub struct Settings {
     pub pages: PagesSettings,
     /// Step-up confirmation of important operations.
     pub step_up: crate::step_up::StepUpSettings,
+    /// Passkeys: the relying party and the firm's policy.
+    pub passkeys: crate::passkey::PasskeySettings,
 }
 
 /// The hosted customer pages.
@@ -165,6 +167,9 @@ pub struct Inner {
     pub(crate) mail_wake: tokio::sync::Notify,
     /// The hosted pages' logins in progress and rate limits.
     pub(crate) pages: crate::pages::Runtime,
+    /// The WebAuthn relying party (`None` if `passkeys.*` do not describe a valid one; the
+    /// binary refuses to start then, so only embedders see it).
+    pub(crate) webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl AppState {
@@ -178,6 +183,13 @@ impl AppState {
         secrets: SecretBox,
     ) -> AppState {
         let settings_ttl = settings.api_token_cache_secs;
+        let webauthn = match settings.passkeys.build() {
+            Ok(w) => Some(Arc::new(w)),
+            Err(e) => {
+                tracing::error!("passkeys disabled: {e}");
+                None
+            }
+        };
         AppState(Arc::new(Inner {
             store,
             clock,
@@ -189,6 +201,7 @@ impl AppState {
             api_tokens: TokenCache::new(settings_ttl),
             mail_wake: tokio::sync::Notify::new(),
             pages: crate::pages::Runtime::default(),
+            webauthn,
         }))
     }
 }

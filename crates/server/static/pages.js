@@ -44,3 +44,127 @@
     mark("not_id", v.length > 0 && v.toLowerCase() !== login);
   });
 })();
+
+// Passkeys (WebAuthn): a section with data-passkey-start begins a ceremony (fetch, the form
+// token in the body), lets the browser's authenticator answer, and posts the answer with the
+// section's form. On the login page a conditional request lets the browser offer passkeys in
+// the login ID's autofill.
+(function () {
+  "use strict";
+  var sections = document.querySelectorAll("[data-begin]");
+  if (!sections.length) return;
+  function b64urlToBuf(s) {
+    s = s.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) s += "=";
+    var bin = atob(s), out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out.buffer;
+  }
+  function bufToB64url(buf) {
+    var bytes = new Uint8Array(buf), bin = "";
+    for (var i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function creationOptions(o) {
+    var pk = Object.assign({}, o.publicKey);
+    pk.challenge = b64urlToBuf(pk.challenge);
+    pk.user = Object.assign({}, pk.user, { id: b64urlToBuf(pk.user.id) });
+    pk.excludeCredentials = (pk.excludeCredentials || []).map(function (c) {
+      return Object.assign({}, c, { id: b64urlToBuf(c.id) });
+    });
+    return pk;
+  }
+  function requestOptions(o) {
+    var pk = Object.assign({}, o.publicKey);
+    pk.challenge = b64urlToBuf(pk.challenge);
+    pk.allowCredentials = (pk.allowCredentials || []).map(function (c) {
+      return Object.assign({}, c, { id: b64urlToBuf(c.id) });
+    });
+    return pk;
+  }
+  function credentialJSON(c) {
+    var r = c.response, out = { id: c.id, rawId: bufToB64url(c.rawId), type: c.type, extensions: {}, response: {
+      clientDataJSON: bufToB64url(r.clientDataJSON) } };
+    if (r.attestationObject) {
+      out.response.attestationObject = bufToB64url(r.attestationObject);
+      if (r.getTransports) out.response.transports = r.getTransports();
+    } else {
+      out.response.authenticatorData = bufToB64url(r.authenticatorData);
+      out.response.signature = bufToB64url(r.signature);
+      if (r.userHandle) out.response.userHandle = bufToB64url(r.userHandle);
+    }
+    return out;
+  }
+  sections.forEach(function (section) {
+    var form = section.querySelector("form.passkey-finish");
+    var start = section.querySelector("[data-passkey-start]");
+    var errorBox = section.querySelector(".passkey-error");
+    var mode = section.getAttribute("data-mode");
+    if (!form || !start) return;
+    function fail(message) {
+      if (!errorBox) return;
+      errorBox.textContent = message;
+      errorBox.hidden = false;
+    }
+    if (!window.PublicKeyCredential || !navigator.credentials) {
+      if (mode === "passwordless") return; // the login page simply offers no passkey button
+      start.disabled = true;
+      fail(section.getAttribute("data-unsupported"));
+      return;
+    }
+    section.hidden = false;
+    var conditional = null;
+    function begin() {
+      return fetch(section.getAttribute("data-begin"), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ csrf: form.elements.csrf.value, mode: mode }),
+      }).then(function (r) {
+        return r.json().then(function (v) {
+          if (!r.ok) throw new Error(v.message || r.statusText);
+          return v;
+        });
+      });
+    }
+    function finish(ceremony, credential) {
+      form.elements.ceremony.value = ceremony;
+      form.elements.credential.value = JSON.stringify(credentialJSON(credential));
+      form.submit();
+    }
+    function run(mediation) {
+      return begin().then(function (v) {
+        if (mode === "register") {
+          return navigator.credentials.create({ publicKey: creationOptions(v.options) }).then(function (c) {
+            finish(v.ceremony, c);
+          });
+        }
+        var opts = { publicKey: requestOptions(v.options) };
+        if (mediation) {
+          conditional = new AbortController();
+          opts.mediation = "conditional";
+          opts.signal = conditional.signal;
+        }
+        return navigator.credentials.get(opts).then(function (c) {
+          if (c) finish(v.ceremony, c);
+        });
+      });
+    }
+    start.addEventListener("click", function () {
+      if (mode === "register" && !form.elements.name.reportValidity()) return;
+      if (conditional) conditional.abort();
+      conditional = null;
+      start.disabled = true;
+      run(false).catch(function (e) {
+        start.disabled = false;
+        fail(e && e.name === "NotAllowedError" ? section.getAttribute("data-cancelled") : (e && e.message) || String(e));
+      });
+    });
+    // Autofill: the browser lists passkeys under the login ID field.
+    if (mode === "passwordless" && PublicKeyCredential.isConditionalMediationAvailable) {
+      PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
+        if (ok) run(true).catch(function () {});
+      });
+    }
+  });
+})();

@@ -13,6 +13,7 @@ mod factors;
 mod flows;
 mod mail;
 mod operators;
+mod passkeys;
 mod recovery;
 mod setup;
 mod sql;
@@ -24,6 +25,7 @@ mod sql_factors;
 mod sql_flows;
 mod sql_mail;
 mod sql_operators;
+mod sql_passkeys;
 mod sql_recovery;
 mod sql_setup;
 mod sql_step_up;
@@ -47,6 +49,7 @@ pub use factors::{
 pub use flows::{FlowStore, StoredFlow};
 pub use mail::{MailState, MailStore, NewMail, OutboxMail};
 pub use operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
+pub use passkeys::{Ceremony, NewCeremony, NewPasskey, PasskeyStore, PasskeyUse, StoredPasskey};
 pub use recovery::{RecoveryStatus, RecoveryStore};
 pub use setup::{NewSetupLink, SetupLink, SetupStore};
 pub use sql::{connect, ConnectOptions};
@@ -208,6 +211,8 @@ pub struct ErasedCredentials {
     pub tokens: u64,
     /// Recovery codes removed (used or not).
     pub recovery_codes: u64,
+    /// Passkeys removed.
+    pub passkeys: u64,
     /// Sessions revoked.
     pub sessions: u64,
 }
@@ -247,6 +252,7 @@ pub trait Store:
     + OperatorStore
     + SetupStore
     + RecoveryStore
+    + PasskeyStore
     + FlowStore
     + StepUpStore
     + Send
@@ -383,7 +389,7 @@ pub trait Store:
     async fn factor_summaries(&self, login_pks: &[i64]) -> StoreResult<Vec<FactorSummary>>;
 
     /// Erases a login's password (it can no longer be used; the customer needs a new one) and/or
-    /// its second factors (app factors and recovery codes removed, tokens unassigned), revoking its sessions and
+    /// its second factors (app factors, passkeys and recovery codes removed, tokens unassigned), revoking its sessions and
     /// familiar browsers, with the audit record, in one transaction.
     async fn erase_credentials(
         &self,

@@ -116,6 +116,12 @@ impl SqlStore {
                 .await
                 .map_err(db_err)?
                 .rows_affected();
+            out.passkeys = sqlx::query("DELETE FROM passkeys WHERE login_pk = $1")
+                .bind(login_pk)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
             sqlx::query("DELETE FROM recovery_code_sets WHERE id = $1")
                 .bind(login_pk)
                 .execute(&mut *tx)
@@ -137,12 +143,13 @@ impl SqlStore {
         let mut ev = audit.clone();
         ev.description = format!(
             "{} (password {}, {} app factor(s) removed, {} token(s) unassigned, \
-             {} recovery code(s) removed, {} session(s) revoked)",
+             {} recovery code(s) removed, {} passkey(s) removed, {} session(s) revoked)",
             audit.description,
             if out.password { "erased" } else { "kept" },
             out.factors,
             out.tokens,
             out.recovery_codes,
+            out.passkeys,
             out.sessions
         );
         insert_audit(&mut tx, &ev).await.map_err(db_err)?;

@@ -104,6 +104,18 @@ on_both!(
 #[path = "conformance/recovery.rs"]
 mod recovery;
 
+#[path = "conformance/passkeys.rs"]
+mod passkeys;
+use passkeys::{
+    ceremonies_are_taken_once_and_expire, erasing_second_factors_removes_passkeys,
+    passkeys_lifecycle_and_counter_flag,
+};
+on_both!(
+    ceremonies_are_taken_once_and_expire,
+    passkeys_lifecycle_and_counter_flag,
+    erasing_second_factors_removes_passkeys,
+);
+
 #[path = "conformance/operators.rs"]
 mod operators;
 

@@ -51,6 +51,8 @@ fn method_name(m: &str, lang: Lang) -> &str {
         ("email", Lang::En) => "e-mail code",
         ("otp" | "totp", Lang::Ja) => "認証アプリ(ワンタイムパスワード)",
         ("otp" | "totp", Lang::En) => "authenticator app",
+        ("passkey", Lang::Ja) => "パスキー",
+        ("passkey", Lang::En) => "passkey",
         ("recovery_code", Lang::Ja) => "リカバリーコード",
         ("recovery_code", Lang::En) => "recovery codes",
         ("device", Lang::Ja) => "普段ご利用の環境(追加認証を省略)",

@@ -142,6 +142,8 @@ struct SecurityPage {
     recovery_set: bool,
     fresh: bool,
     notify_on: bool,
+    /// The customer's passkeys (none: the page recommends one).
+    passkeys: usize,
     devices: Vec<Row>,
     sessions: Vec<Row>,
     notice: Option<&'static str>,
@@ -198,6 +200,10 @@ pub(super) async fn security_view(
     };
     let token = match hwtoken::registered_token(state, login.id).await {
         Ok(t) => t,
+        Err(e) => return error_page(state, ctx, &e.error),
+    };
+    let passkeys = match crate::passkey::list(state, login.id).await {
+        Ok(k) => k.len(),
         Err(e) => return error_page(state, ctx, &e.error),
     };
     let email_in_use = login.second_factor == SecondFactor::Email || login.code_email.is_some();
@@ -318,6 +324,7 @@ pub(super) async fn security_view(
         recovery_set: recovery.is_some(),
         fresh: super::is_fresh(state, session.id, now).await,
         notify_on: notify::wants_login_notice(state, login),
+        passkeys,
         devices,
         sessions,
         notice,

@@ -380,6 +380,7 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "error.back" => ("ログイン画面へ戻る", "Back to the login page"),
         "footer.contact" => ("お問い合わせ", "Contact"),
         "required" => ("必須", "required"),
+        k if k.starts_with("pk.") => super::passkey::text(k),
         _ => super::console::text(key),
     }
 }

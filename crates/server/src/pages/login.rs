@@ -50,7 +50,7 @@ pub fn router() -> Router<AppState> {
 /// (`form-action 'self'` covers every redirect after a form), so an app's `return_to` is
 /// reached through `/login/return`: a page that checks the allow-list again and moves on by a
 /// meta refresh (a new navigation), with a link for browsers that do not refresh.
-fn destination(return_to: Option<&str>) -> String {
+pub(super) fn destination(return_to: Option<&str>) -> String {
     match return_to {
         Some(r) => format!("/login/return?to={}", percent_encode(r)),
         None => HOME.to_owned(),
@@ -184,7 +184,13 @@ async fn login_submit(
             None => return login_refused(&state, ctx, &f, &e),
         },
     };
-    let path = match step {
+    let path = match &step {
+        // A passkey, when the login may use one, is asked for first (codes remain a link away).
+        Step::SecondFactor { methods, .. }
+            if methods.first().map(String::as_str) == Some("passkey") =>
+        {
+            "/login/passkey"
+        }
         Step::SecondFactor { .. } => "/login/second-factor",
         Step::PasswordChange { .. } => "/login/password-change",
     };
@@ -288,6 +294,8 @@ struct SecondFactorPage {
     sent_to: String,
     token_id: String,
     remember: bool,
+    /// A passkey may answer too (a link to the passkey page).
+    passkey: bool,
     notice: Option<String>,
     error: Option<Shown>,
 }
@@ -334,7 +342,15 @@ async fn factor_choice(
     let method = wanted
         .filter(|w| offered.iter().any(|m| m == w))
         .map(str::to_owned)
-        .or_else(|| offered.first().cloned())
+        // The passkey has its own page (which links here for the codes), so the codes page
+        // opens on the first code method.
+        .or_else(|| {
+            offered
+                .iter()
+                .find(|m| *m != crate::passkey::METHOD)
+                .or(offered.first())
+                .cloned()
+        })
         .unwrap_or_else(|| "totp".to_owned());
     (method, offered)
 }
@@ -358,6 +374,9 @@ async fn second_factor_view(
     if method == auth::TOKEN_REGISTER {
         return ctx.redirect("/login/token/register");
     }
+    if method == crate::passkey::METHOD {
+        return ctx.redirect("/login/passkey");
+    }
     let tx = ctx.tx();
     let others = offered
         .iter()
@@ -376,6 +395,7 @@ async fn second_factor_view(
         others,
         sent_to: sent_to.clone().unwrap_or_default(),
         token_id: token_id.clone().unwrap_or_default(),
+        passkey: offered.iter().any(|m| m == crate::passkey::METHOD),
         notice,
         error: error.map(|e| Shown::new(e, ctx.lang)),
     };

@@ -11,6 +11,7 @@ mod console_logins;
 mod i18n;
 mod login;
 mod settings;
+mod passkey;
 mod setup;
 mod setup_second;
 mod step_up;
@@ -53,6 +54,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         state,
         Router::new()
             .merge(login::router())
+            .merge(passkey::router())
             .merge(account::router())
             .merge(setup::router())
             .merge(step_up::router()),
@@ -97,7 +99,7 @@ fn csp(logo_url: &str) -> String {
         .unwrap_or_default();
     format!(
         "default-src 'none'; style-src 'self'; img-src 'self' data:{logo_origin}; \
-         script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+         script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
 }
 

@@ -370,6 +370,7 @@ pub(crate) async fn erase(
         "factors_removed": out.factors,
         "tokens_unassigned": out.tokens,
         "recovery_codes_removed": out.recovery_codes,
+        "passkeys_removed": out.passkeys,
         "sessions_revoked": out.sessions,
     }))
 }

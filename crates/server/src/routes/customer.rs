@@ -169,7 +169,7 @@ async fn resend_code(
     })))
 }
 
-fn session_json(state: &AppState, issued: &auth::Issued) -> axum::Json<Value> {
+pub(crate) fn session_json(state: &AppState, issued: &auth::Issued) -> axum::Json<Value> {
     let s = &issued.session;
     let reminder = issued.mfa_reminder.map(|d| {
         let now = state.clock.now();

@@ -13,6 +13,7 @@ pub(crate) mod factors;
 mod health;
 mod login_token;
 mod step_up;
+mod passkeys;
 mod validate;
 mod views;
 
@@ -46,6 +47,7 @@ pub fn router(state: AppState, part: Part) -> Router {
             .merge(account::router())
             .merge(login_token::router())
             .merge(factors::router())
+            .merge(passkeys::router())
             .merge(validate::router())
             .merge(step_up::router())
             .merge(crate::pages::router(&state));
@@ -59,7 +61,8 @@ pub fn router(state: AppState, part: Part) -> Router {
                 .merge(admin_mail::router())
                 .merge(admin_operators::router())
                 .merge(admin_tokens::router())
-                .merge(admin_setup::router()),
+                .merge(admin_setup::router())
+                .merge(passkeys::admin_router()),
         );
         r = r.merge(crate::pages::console_router(&state, part == Part::Admin));
     }

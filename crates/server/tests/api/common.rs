@@ -67,6 +67,8 @@ pub struct Options {
     pub mfa: sekisho_core::login::MfaRollout,
     /// Serve the admin API on a second listener (`admin_listen`).
     pub admin_listen: bool,
+    /// Passkeys required for every login (`passkeys.required`).
+    pub passkeys_required: bool,
 }
 
 impl Default for Options {
@@ -81,6 +83,7 @@ impl Default for Options {
             notify_login_default: false,
             mfa: Default::default(),
             admin_listen: false,
+            passkeys_required: false,
         }
     }
 }
@@ -146,6 +149,10 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         retry_max_secs: 600,
         poll_interval: std::time::Duration::from_millis(50),
     };
+    // Bound first: the passkey origin names the port. Passkeys need a domain, so the relying
+    // party is `localhost` and pages that run ceremonies are opened on http://localhost:PORT.
+    let listener = ok(tokio::net::TcpListener::bind("127.0.0.1:0").await);
+    let addr = ok(listener.local_addr());
     let settings = Settings {
         public_url: "http://sekisho.test".into(),
         password_policy: PasswordPolicy::preset(opts.preset),
@@ -171,6 +178,18 @@ pub async fn spawn_with(opts: Options) -> TestApp {
             ..PagesSettings::default()
         },
         step_up: sekisho_server::StepUpSettings::default(),
+        passkeys: sekisho_server::passkey::PasskeySettings {
+            rp_id: "localhost".into(),
+            rp_name: "関所証券".into(),
+            // Browsers use the page's own origin; the Rust authenticator in the tests uses
+            // http://localhost, which every test instance accepts (as instances of one site do).
+            origins: vec![
+                format!("http://localhost:{}", addr.port()),
+                "http://localhost".into(),
+            ],
+            required: opts.passkeys_required,
+            ..Default::default()
+        },
     };
     let secrets = SecretBox::new("k1", &[7; 32]);
     let state = AppState::new(
@@ -191,8 +210,6 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         &ClientInfo::default(),
     )
     .await);
-    let listener = ok(tokio::net::TcpListener::bind("127.0.0.1:0").await);
-    let addr = ok(listener.local_addr());
     let (admin, admin_url) = if opts.admin_listen {
         let l = ok(tokio::net::TcpListener::bind("127.0.0.1:0").await);
         let a = ok(l.local_addr());

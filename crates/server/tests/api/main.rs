@@ -26,6 +26,8 @@ mod operators;
 mod pages;
 mod pages2_browser;
 mod pages2_settings;
+mod passkeys;
+mod passkeys_browser;
 mod passwords;
 mod recovery;
 mod rollout;

@@ -6,7 +6,8 @@ use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
-                   script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+                   script-src 'self'; connect-src 'self'; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// A browser without redirects or a cookie jar: the test carries the cookies.
 pub struct Browser {

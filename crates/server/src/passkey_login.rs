@@ -1,0 +1,131 @@
+//! Passkeys at login: the firm's passkey policy applied to the second step, the challenge a
+//! passkey answers, and the finish of a login with a passkey (after the password, or
+//! passwordless with a discoverable passkey). Shared by the JSON API and the hosted pages.
+
+use crate::auth::{open_challenge, passkey_session, Issued};
+use crate::error::ApiError;
+use crate::passkey::{self, Policy};
+use crate::recovery;
+use crate::state::AppState;
+use sekisho_core::audit::ClientInfo;
+use sekisho_core::login::{Login, SecondFactor, SecondStep};
+use sekisho_core::{token, Error};
+use webauthn_rs::prelude::PublicKeyCredential;
+
+/// The second step once the passkey policy is applied: a required passkey replaces the other
+/// factors (or, required for everyone and not registered, the login cannot go on); a passkey
+/// offered during the interim joins them, and a registered passkey is always asked for.
+pub async fn apply_policy(
+    state: &AppState,
+    login: &Login,
+    step: SecondStep,
+) -> Result<SecondStep, ApiError> {
+    Ok(match (passkey::policy(state, login).await?, step) {
+        (Policy::Required { registered: true }, _) => {
+            SecondStep::Required(vec![SecondFactor::Passkey])
+        }
+        (Policy::Required { registered: false }, s) if !state.settings.passkeys.required => s,
+        (Policy::Required { registered: false }, _) => SecondStep::NotInitialized,
+        (Policy::Offered, SecondStep::Required(mut m)) => {
+            if !m.contains(&SecondFactor::Passkey) {
+                m.insert(0, SecondFactor::Passkey);
+            }
+            SecondStep::Required(m)
+        }
+        (Policy::Offered, _) => SecondStep::Required(vec![SecondFactor::Passkey]),
+        (Policy::None, s) => s,
+    })
+}
+
+/// Opens the challenge of a second step a passkey may answer (`methods` lists what else may,
+/// recovery codes included) and returns the `second_factor_required` answer that carries it.
+pub async fn challenge(
+    state: &AppState,
+    login: &Login,
+    methods: &[SecondFactor],
+) -> Result<ApiError, ApiError> {
+    let now = state.clock.now();
+    let tok = token::generate("sksc", state.rng.as_ref());
+    let mut names: Vec<String> = methods
+        .iter()
+        .filter(|m| **m != SecondFactor::Email)
+        .map(|m| m.as_str().to_owned())
+        .collect();
+    if recovery::usable(state, login.id).await? {
+        names.push(recovery::METHOD.to_owned());
+    }
+    let expires = now.plus_secs(state.settings.challenge_secs);
+    state
+        .store
+        .create_challenge(&token::hash(&tok), login.id, &names, now, expires)
+        .await?;
+    let mut e = ApiError::from(Error::SecondFactorRequired)
+        .with("challenge", tok)
+        .with("methods", names)
+        .with("second_factor_url", "/api/v1/login/second-factor")
+        .with("passkey_url", "/api/v1/login/passkey/begin")
+        .with("expires_at", expires.to_rfc3339());
+    // A token's code may answer instead: its ID is shown, as at any token login.
+    if methods.contains(&SecondFactor::Token) {
+        if let Some(t) = crate::hwtoken::registered_token(state, login.id).await? {
+            e = e
+                .with("token_id", t.token_id)
+                .with("resync_url", "/api/v1/login/token/resync");
+        }
+    }
+    Ok(e)
+}
+
+/// Begins a passkey ceremony for a login: for the open `challenge`'s login (which must offer
+/// `passkey`), or passwordless without one.
+pub async fn begin(
+    state: &AppState,
+    challenge: Option<&str>,
+) -> Result<(String, serde_json::Value), ApiError> {
+    match challenge {
+        Some(c) => {
+            let (ch, login) = open_challenge(state, c).await?;
+            if !ch.methods.iter().any(|m| m == passkey::METHOD) {
+                return Err(Error::FactorNotRegistered.into());
+            }
+            passkey::begin_authentication(state, Some(&login), Some(token::hash(c))).await
+        }
+        None => passkey::begin_authentication(state, None, None).await,
+    }
+}
+
+/// Finishes a login with a passkey: after the password (`challenge`, which the ceremony must
+/// have been begun for) or passwordless. The login must still be allowed in.
+pub async fn finish(
+    state: &AppState,
+    client: &ClientInfo,
+    challenge: Option<&str>,
+    ceremony: &str,
+    credential: &PublicKeyCredential,
+) -> Result<Issued, ApiError> {
+    let verified = passkey::finish_authentication(state, client, ceremony, credential).await?;
+    let login = &verified.login;
+    match challenge {
+        Some(c) => {
+            let (ch, ch_login) = open_challenge(state, c).await?;
+            if verified.bound_to.as_deref() != Some(token::hash(c).as_str())
+                || ch_login.id != login.id
+            {
+                return Err(Error::PasskeyCeremonyInvalid.into());
+            }
+            passkey_session(state, client, login, Some(ch.id)).await
+        }
+        None => {
+            if verified.bound_to.is_some() {
+                return Err(Error::PasskeyCeremonyInvalid.into());
+            }
+            if login.disabled {
+                return Err(Error::LoginDisabled.into());
+            }
+            if login.is_locked() {
+                return Err(Error::LoginLocked.into());
+            }
+            passkey_session(state, client, login, None).await
+        }
+    }
+}
