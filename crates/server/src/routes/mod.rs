@@ -12,8 +12,8 @@ mod customer;
 pub(crate) mod factors;
 mod health;
 mod login_token;
-mod step_up;
 mod passkeys;
+mod step_up;
 mod validate;
 mod views;
 
