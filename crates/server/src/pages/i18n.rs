@@ -370,6 +370,15 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "su.method" => ("認証方法", "Method"),
         "su.totp" => ("認証アプリ", "Authenticator app"),
         "su.token" => ("トークン", "Token"),
+        "su.passkey" => ("パスキーで認証してお手続きを確定する", "Confirm with my passkey"),
+        "su.passkey_prompt" => (
+            "ご登録のパスキー(スマートフォンやパソコンの生体認証・画面ロック)でご本人確認を行ってください。",
+            "Confirm it is you with your passkey (your phone's or computer's fingerprint, face or screen lock).",
+        ),
+        "su.use_code" => (
+            "ワンタイムパスワードで認証する場合はこちら",
+            "Use a one-time code instead",
+        ),
         "su.confirm" => ("認証してお手続きを確定する", "Verify and confirm"),
         "su.refuse" => ("取り消す", "Cancel"),
         "su.not_you" => (

@@ -35,6 +35,7 @@ mod sessions;
 mod setup_links;
 mod step_up;
 mod stepup_browser;
+mod stepup_passkey;
 mod tokens;
 mod totp;
 mod trading;
