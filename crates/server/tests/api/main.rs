@@ -36,6 +36,7 @@ mod setup_links;
 mod step_up;
 mod stepup_browser;
 mod stepup_passkey;
+mod stepup_passkey_browser;
 mod tokens;
 mod totp;
 mod trading;
