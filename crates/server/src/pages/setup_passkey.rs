@@ -59,7 +59,10 @@ pub(super) async fn begin(
     let (link, login) = open_link(&state, &tok).await?;
     ctx.rate_limit(&state, Some(&login.login_id))?;
     if !matches!(stage(&state, &link, &login).await?, Stage::Passkey) {
-        return Err(Error::SetupLinkInvalid.into());
+        // The link is good, but not (or no longer) at a passkey step: nothing to register.
+        return Err(
+            Error::InvalidRequest("this setup step does not register a passkey".into()).into(),
+        );
     }
     let (ceremony, options) = passkey::begin_registration(&state, &login).await?;
     Ok(axum::Json(

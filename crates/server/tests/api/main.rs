@@ -33,6 +33,7 @@ mod recovery;
 mod rollout;
 mod sessions;
 mod setup_links;
+mod setup_passkey;
 mod step_up;
 mod stepup_browser;
 mod stepup_passkey;
