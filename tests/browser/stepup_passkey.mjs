@@ -75,6 +75,18 @@ async function confirmWithPasskey(browser) {
   await page.waitForURL(/\/account\/security$/);
   await advance(30);
 
+  // A change of the withdrawal account needs a passkey (step_up.passkey_required_kinds): without
+  // one the page says so, with its code, and leads to the security settings.
+  const change = await api("POST", "/api/v1/step-up", {
+    login_id: LOGIN,
+    operation: { kind: "withdrawal_account_change", description: "出金先口座の変更: 三井住友銀行 本店 普通 7654321" },
+    return_to: DONE,
+  });
+  await page.goto(`${base}${new URL(change.json.url).pathname}`);
+  expect((await text(page)).includes("SKS-STP-0006"), "passkey required page");
+  await shot(page, "spk-49-step-up-passkey-required");
+  await Promise.all([page.waitForURL(/\/account\/security$/), page.click("#to-security")]);
+
   // Register a passkey (re-authentication first).
   await page.fill("#reauth-secret", "abc12345");
   await Promise.all([page.waitForURL(/done=reauth/), page.locator('form[action="/account/reauth"] button').click()]);

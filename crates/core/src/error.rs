@@ -892,7 +892,7 @@ impl Error {
                 "No second factor (authenticator app or token) that can confirm this operation is registered. Please register one and start again.",
             ),
             Error::StepUpPasskeyRequired => (
-                "このお手続きはパスキーでのみ確認できます。ログイン後の「セキュリティ設定」の「パスキーの管理」でパスキーを登録してから、もう一度お手続きください。",
+                "このお手続きはパスキーでのみ確認できます。「セキュリティ設定」の「パスキーの管理」でパスキーを登録してから、もう一度お手続きください。",
                 "This operation can only be confirmed with a passkey. Register one under Security settings → Passkeys, then start the operation again.",
             ),
         };

@@ -173,8 +173,29 @@ async fn open(
             let back = format!("/step-up/{}", percent_encode(id));
             Err(ctx.redirect(&format!("/login?return_to={}", percent_encode(&back))))
         }
+        Err(Closed::Refused(Error::StepUpPasskeyRequired)) => {
+            Err(passkey_required_page(state, ctx))
+        }
         Err(Closed::Refused(e)) => Err(error_page(state, ctx, &e)),
     }
+}
+
+#[derive(Template)]
+#[template(path = "step_up_passkey_required.html")]
+struct PasskeyRequiredPage {
+    base: Base,
+    error: Shown,
+}
+
+/// Only a passkey confirms this kind and the customer has none: the way to the security
+/// settings, where passkeys are registered.
+fn passkey_required_page(state: &AppState, ctx: Ctx) -> Response {
+    let e = Error::StepUpPasskeyRequired;
+    let page = PasskeyRequiredPage {
+        base: ctx.base(state, "su.title"),
+        error: Shown::new(&e, ctx.lang),
+    };
+    ctx.render(status_of(&e), &page)
 }
 
 fn render(

@@ -227,6 +227,10 @@ async fn kinds_reserved_for_passkeys_refuse_codes_and_say_how_to_get_one() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(html.contains("SKS-STP-0006"), "{html}");
     assert!(html.contains("パスキーを登録"), "{html}");
+    assert!(
+        html.contains("href=\"/account/security\""),
+        "the way to register one"
+    );
 
     // With a passkey: the page offers only the passkey, and a TOTP code is refused.
     let mut key = register(&app, &s).await;

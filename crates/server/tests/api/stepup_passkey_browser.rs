@@ -4,10 +4,11 @@
 //! `passkey` login's setup wizard registering its passkey, then a login with it.
 
 use crate::browser::{browser_available, run_script};
-use crate::common::{ok, spawn_app, TestApp};
+use crate::common::{ok, spawn_with, Options, TestApp};
 use crate::step_up::{app_token, stepper};
 use reqwest::{Method, StatusCode};
 use sekisho_core::otp::base32_encode;
+use sekisho_core::step_up::OperationKind;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -46,7 +47,14 @@ async fn step_up_confirmed_with_a_passkey_in_a_real_browser() {
     if !browser_available() {
         return;
     }
-    let app: Arc<TestApp> = Arc::new(spawn_app().await);
+    // A change of the withdrawal account needs a passkey; a withdrawal takes any factor.
+    let app: Arc<TestApp> = Arc::new(
+        spawn_with(Options {
+            step_up_passkey_kinds: vec![OperationKind::WithdrawalAccountChange],
+            ..Options::default()
+        })
+        .await,
+    );
     let s = stepper(&app, "watanabe").await;
     let token = app_token(&app, "trade-web").await;
     let setup = passkey_newcomer(&app, "sato.hanako").await;
