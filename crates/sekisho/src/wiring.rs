@@ -482,3 +482,34 @@ pub fn mfa_rollout(config: &Config) -> Result<sekisho_core::login::MfaRollout> {
         after_deadline,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sekisho_core::step_up::{ConfirmMethod, OperationKind};
+
+    #[test]
+    fn passkey_required_kinds_are_checked_and_need_passkeys_allowed() {
+        let mut c = Config::default();
+        let s = step_up_settings(&c).map_err(|e| e.to_string());
+        assert_eq!(
+            s.map(|s| (s.policy.allowed, s.policy.passkey_required)),
+            Ok((ConfirmMethod::ALL.to_vec(), Vec::new()))
+        );
+        c.step_up.passkey_required_kinds =
+            vec!["withdrawal".into(), " withdrawal_account_change".into()];
+        let s = step_up_settings(&c).map_err(|e| e.to_string());
+        assert_eq!(
+            s.map(|s| s.policy.passkey_required),
+            Ok(vec![
+                OperationKind::Withdrawal,
+                OperationKind::WithdrawalAccountChange
+            ])
+        );
+        c.step_up.allowed_methods = vec!["totp".into()];
+        assert!(step_up_settings(&c).is_err(), "passkey must be allowed");
+        c.step_up.allowed_methods = vec!["passkey".into()];
+        c.step_up.passkey_required_kinds = vec!["transfer".into()];
+        assert!(step_up_settings(&c).is_err(), "unknown kind");
+    }
+}
