@@ -357,6 +357,10 @@ pub enum Error {
     /// The login has no second factor that may confirm this operation.
     #[error("step-up no method")]
     StepUpNoMethod,
+    /// Only a passkey confirms this kind of operation, and none was offered (or none is
+    /// registered).
+    #[error("step-up passkey required")]
+    StepUpPasskeyRequired,
 }
 
 impl Error {
@@ -436,6 +440,7 @@ impl Error {
             Error::StepUpFinished => "step_up_finished",
             Error::StepUpOtherLogin => "step_up_other_login",
             Error::StepUpNoMethod => "step_up_no_method",
+            Error::StepUpPasskeyRequired => "step_up_passkey_required",
         }
     }
 
@@ -515,6 +520,7 @@ impl Error {
             Error::StepUpFinished => "SKS-STP-0003",
             Error::StepUpOtherLogin => "SKS-STP-0004",
             Error::StepUpNoMethod => "SKS-STP-0005",
+            Error::StepUpPasskeyRequired => "SKS-STP-0006",
         }
     }
 
@@ -587,7 +593,8 @@ impl Error {
             | Error::FormExpired
             | Error::StepUpExpired
             | Error::StepUpOtherLogin
-            | Error::StepUpNoMethod => K::Forbidden,
+            | Error::StepUpNoMethod
+            | Error::StepUpPasskeyRequired => K::Forbidden,
             Error::LoginExists
             | Error::FactorAlreadyRegistered
             | Error::TokenStateConflict
@@ -884,6 +891,10 @@ impl Error {
                 "このお手続きを確認できる二段階認証(認証アプリ・トークン)が登録されていません。登録してからもう一度お手続きください。",
                 "No second factor (authenticator app or token) that can confirm this operation is registered. Please register one and start again.",
             ),
+            Error::StepUpPasskeyRequired => (
+                "このお手続きはパスキーでのみ確認できます。「セキュリティ設定」の「パスキーの管理」でパスキーを登録してから、もう一度お手続きください。",
+                "This operation can only be confirmed with a passkey. Register one under Security settings → Passkeys, then start the operation again.",
+            ),
         };
         match lang {
             Lang::Ja => ja.to_owned(),
@@ -990,6 +1001,7 @@ mod tests {
             Error::StepUpFinished,
             Error::StepUpOtherLogin,
             Error::StepUpNoMethod,
+            Error::StepUpPasskeyRequired,
         ];
         let mut codes = std::collections::HashSet::new();
         let mut names = std::collections::HashSet::new();

@@ -3,9 +3,9 @@
 //! a fresh check of one of the login's second factors, and the app receives a signed,
 //! short-lived proof naming the login, the operation, the method and the time.
 //!
-//! The confirming methods are one small enum so that passkeys can be added as one more variant
-//! (method `passkey`, `amr` `["hwk", "user"]` or `["hwk", "pin"]` by user verification) without
-//! changing the request, the page structure or the proof.
+//! The confirming methods are one small enum: the codes (`totp`, `token`) and passkeys
+//! (`passkey`), all ending in the same single-use answer and the same proof. The firm may
+//! require a passkey for given kinds of operation ([`StepUpPolicy::passkey_required`]).
 
 use crate::lang::Lang;
 use crate::Error;
@@ -73,18 +73,31 @@ pub enum ConfirmMethod {
     Totp,
     /// A current code of the login's registered hardware or software token.
     Token,
+    /// A WebAuthn assertion of one of the login's passkeys, from a ceremony begun for this
+    /// very request (phishing-resistant: bound to the site's origin).
+    Passkey,
 }
 
 impl ConfirmMethod {
     /// Every method Sekisho can confirm with today.
-    pub const ALL: &'static [ConfirmMethod] = &[ConfirmMethod::Totp, ConfirmMethod::Token];
+    pub const ALL: &'static [ConfirmMethod] = &[
+        ConfirmMethod::Passkey,
+        ConfirmMethod::Totp,
+        ConfirmMethod::Token,
+    ];
 
     /// The `method` claim of the proof and the name in settings.
     pub fn as_str(self) -> &'static str {
         match self {
             ConfirmMethod::Totp => "totp",
             ConfirmMethod::Token => "token",
+            ConfirmMethod::Passkey => "passkey",
         }
+    }
+
+    /// Whether the method answers with a typed code (the code form) rather than a ceremony.
+    pub fn is_code(self) -> bool {
+        !matches!(self, ConfirmMethod::Passkey)
     }
 
     /// Parses a name; `None` for an unknown method.
@@ -95,11 +108,16 @@ impl ConfirmMethod {
     /// The RFC 8176 authentication method references of this method (`amr` claim): a one-time
     /// password from an app (`otp`, a software-held key: `swk`) or from a token (`otp`, a
     /// hardware-held key: `hwk`; software tokens are imported the same way and cannot be told
-    /// apart, so the firm's inventory decides what `hwk` means for it).
+    /// apart, so the firm's inventory decides what `hwk` means for it), or a passkey (`hwk`: a
+    /// proof of possession of a key held by an authenticator — synced passkeys included, as
+    /// RFC 8176 has no finer word — and `user`: webauthn-rs passkeys require user verification,
+    /// and whether the authenticator checked a fingerprint, a face or a PIN is not reported to
+    /// the relying party, so `user` rather than `pin` or a biometric reference).
     pub fn amr(self) -> &'static [&'static str] {
         match self {
             ConfirmMethod::Totp => &["otp", "swk"],
             ConfirmMethod::Token => &["otp", "hwk"],
+            ConfirmMethod::Passkey => &["hwk", "user"],
         }
     }
 }
@@ -198,29 +216,40 @@ pub fn format_amount(amount: &str, currency: &str) -> String {
     format!("{grouped} {currency}")
 }
 
-/// Which methods may confirm an operation: the firm's allowed methods that the login has.
-/// (Requiring a passkey for given kinds comes with passkeys: a per-kind list in this policy.)
+/// Which methods may confirm an operation: the firm's allowed methods that the login has, and
+/// for the kinds that require a passkey, only a passkey.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepUpPolicy {
     /// Methods allowed to confirm any kind of operation.
     pub allowed: Vec<ConfirmMethod>,
+    /// Kinds only a passkey confirms (JSDA's guideline expects phishing-resistant MFA at
+    /// withdrawal and change of the withdrawal account; empty during the interim period).
+    pub passkey_required: Vec<OperationKind>,
 }
 
 impl Default for StepUpPolicy {
     fn default() -> Self {
         StepUpPolicy {
             allowed: ConfirmMethod::ALL.to_vec(),
+            passkey_required: Vec::new(),
         }
     }
 }
 
 impl StepUpPolicy {
+    /// Whether only a passkey confirms `kind`.
+    pub fn requires_passkey(&self, kind: OperationKind) -> bool {
+        self.passkey_required.contains(&kind)
+    }
+
     /// The methods the customer may use for `kind`, given those the login has, in the order of
     /// the login's methods.
-    pub fn usable(&self, _kind: OperationKind, has: &[ConfirmMethod]) -> Vec<ConfirmMethod> {
+    pub fn usable(&self, kind: OperationKind, has: &[ConfirmMethod]) -> Vec<ConfirmMethod> {
+        let only_passkey = self.requires_passkey(kind);
         has.iter()
             .copied()
             .filter(|m| self.allowed.contains(m))
+            .filter(|m| !only_passkey || *m == ConfirmMethod::Passkey)
             .collect()
     }
 }
@@ -236,8 +265,9 @@ mod tests {
         }
         for m in ConfirmMethod::ALL {
             assert_eq!(ConfirmMethod::parse(m.as_str()), Some(*m));
-            assert!(m.amr().contains(&"otp"));
+            assert_eq!(m.amr().contains(&"otp"), m.is_code());
         }
+        assert_eq!(ConfirmMethod::Passkey.amr(), &["hwk", "user"]);
         assert_eq!(OperationKind::parse("transfer"), None);
         assert_eq!(ConfirmMethod::parse("trading_password"), None);
     }
@@ -268,6 +298,7 @@ mod tests {
     fn policy_keeps_only_allowed_methods_the_login_has() {
         let p = StepUpPolicy {
             allowed: vec![ConfirmMethod::Token],
+            passkey_required: Vec::new(),
         };
         let has = [ConfirmMethod::Totp, ConfirmMethod::Token];
         assert_eq!(
@@ -278,5 +309,25 @@ mod tests {
             StepUpPolicy::default().usable(OperationKind::Other, &has[..1]),
             vec![ConfirmMethod::Totp]
         );
+    }
+
+    #[test]
+    fn kinds_requiring_a_passkey_take_only_a_passkey() {
+        let p = StepUpPolicy {
+            passkey_required: vec![OperationKind::Withdrawal],
+            ..StepUpPolicy::default()
+        };
+        let all = [
+            ConfirmMethod::Passkey,
+            ConfirmMethod::Totp,
+            ConfirmMethod::Token,
+        ];
+        assert_eq!(
+            p.usable(OperationKind::Withdrawal, &all),
+            vec![ConfirmMethod::Passkey]
+        );
+        assert!(p.usable(OperationKind::Withdrawal, &all[1..]).is_empty());
+        assert_eq!(p.usable(OperationKind::LargeOrder, &all), all.to_vec());
+        assert!(!StepUpPolicy::default().requires_passkey(OperationKind::Withdrawal));
     }
 }

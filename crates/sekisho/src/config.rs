@@ -100,7 +100,8 @@ pub const KEYS: &[Key] = &[
     Key { path: "step_up.request_ttl_secs", kind: "integer", default: "600", doc: "How long a customer has to confirm (or refuse) a step-up request (`POST /api/v1/step-up`) on the confirmation page." },
     Key { path: "step_up.proof_ttl_secs", kind: "integer", default: "300", doc: "Lifetime of a signed step-up proof: its `exp` is this long after `iat` (the confirmation). Keep it short; apps verify it offline with `/.well-known/jwks.json`." },
     Key { path: "step_up.issuer", kind: "string", default: "\"\" (`public_url`)", doc: "The `iss` claim of step-up proofs; empty uses `public_url`." },
-    Key { path: "step_up.allowed_methods", kind: "list", default: "[\"totp\", \"token\"]", doc: "Second factors that may confirm a step-up: `totp` (authenticator app), `token` (hardware/software token). Each customer can use those of them the login has. The trading password is never one (it is no second factor). Requiring a passkey for given operation kinds comes with passkeys." },
+    Key { path: "step_up.allowed_methods", kind: "list", default: "[\"passkey\", \"totp\", \"token\"]", doc: "Second factors that may confirm a step-up: `passkey` (offered first when the login has one; `amr` `hwk`+`user`), `totp` (authenticator app), `token` (hardware/software token). Each customer can use those of them the login has. The trading password is never one (it is no second factor)." },
+    Key { path: "step_up.passkey_required_kinds", kind: "list", default: "[]", doc: "Operation kinds only a passkey confirms (`withdrawal`, `withdrawal_account_change`, `large_order`, `other`); a customer without a passkey is told to register one (`step_up_passkey_required`, SKS-STP-0006). Empty by default: the JSDA guideline allows other MFA as an interim step, and requiring passkeys before customers have registered them would block their withdrawals; set `[\"withdrawal\", \"withdrawal_account_change\"]` once they have. Needs `passkey` in `step_up.allowed_methods`." },
     Key { path: "passkeys.rp_id", kind: "string", default: "unset (the host of `public_url`)", doc: "The WebAuthn relying party ID: the login site's domain (`login.example-sec.co.jp`) or a parent domain of it; never an IP address. Passkeys are bound to it: changing it makes registered passkeys unusable." },
     Key { path: "passkeys.rp_name", kind: "string", default: "unset (`mail.firm_name`)", doc: "The relying party's name the browser shows while creating a passkey." },
     Key { path: "passkeys.origins", kind: "list", default: "unset (`public_url`)", doc: "The origins (`https://login.example-sec.co.jp`) pages may run passkey ceremonies from; each must be on `passkeys.rp_id`." },
@@ -229,6 +230,7 @@ pub struct StepUpConfig {
     pub proof_ttl_secs: i64,
     pub issuer: String,
     pub allowed_methods: Vec<String>,
+    pub passkey_required_kinds: Vec<String>,
 }
 
 impl Default for StepUpConfig {
@@ -237,7 +239,8 @@ impl Default for StepUpConfig {
             request_ttl_secs: 600,
             proof_ttl_secs: 300,
             issuer: String::new(),
-            allowed_methods: vec!["totp".into(), "token".into()],
+            allowed_methods: vec!["passkey".into(), "totp".into(), "token".into()],
+            passkey_required_kinds: Vec::new(),
         }
     }
 }

@@ -200,7 +200,7 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
 
 /// Step-up settings, checked.
 pub fn step_up_settings(config: &Config) -> Result<sekisho_server::StepUpSettings> {
-    use sekisho_core::step_up::{ConfirmMethod, StepUpPolicy};
+    use sekisho_core::step_up::{ConfirmMethod, OperationKind, StepUpPolicy};
     let s = &config.step_up;
     if !(60..=86_400).contains(&s.request_ttl_secs) {
         bail!("step_up.request_ttl_secs must be 60 to 86400");
@@ -212,17 +212,32 @@ pub fn step_up_settings(config: &Config) -> Result<sekisho_server::StepUpSetting
     for m in &s.allowed_methods {
         match ConfirmMethod::parse(m.trim()) {
             Some(c) => allowed.push(c),
-            None => bail!("step_up.allowed_methods: unknown method {m:?} (totp, token)"),
+            None => bail!("step_up.allowed_methods: unknown method {m:?} (passkey, totp, token)"),
         }
     }
     if allowed.is_empty() {
         bail!("step_up.allowed_methods must name at least one method");
     }
+    let mut passkey_required = Vec::new();
+    for k in &s.passkey_required_kinds {
+        match OperationKind::parse(k.trim()) {
+            Some(kind) => passkey_required.push(kind),
+            None => bail!(
+                "step_up.passkey_required_kinds: unknown kind {k:?} (withdrawal, withdrawal_account_change, large_order, other)"
+            ),
+        }
+    }
+    if !passkey_required.is_empty() && !allowed.contains(&ConfirmMethod::Passkey) {
+        bail!("step_up.passkey_required_kinds needs \"passkey\" in step_up.allowed_methods");
+    }
     Ok(sekisho_server::StepUpSettings {
         request_secs: s.request_ttl_secs,
         proof_secs: s.proof_ttl_secs,
         issuer: s.issuer.trim_end_matches('/').to_owned(),
-        policy: StepUpPolicy { allowed },
+        policy: StepUpPolicy {
+            allowed,
+            passkey_required,
+        },
     })
 }
 
@@ -466,4 +481,35 @@ pub fn mfa_rollout(config: &Config) -> Result<sekisho_core::login::MfaRollout> {
         reminder_days: m.reminder_days,
         after_deadline,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sekisho_core::step_up::{ConfirmMethod, OperationKind};
+
+    #[test]
+    fn passkey_required_kinds_are_checked_and_need_passkeys_allowed() {
+        let mut c = Config::default();
+        let s = step_up_settings(&c).map_err(|e| e.to_string());
+        assert_eq!(
+            s.map(|s| (s.policy.allowed, s.policy.passkey_required)),
+            Ok((ConfirmMethod::ALL.to_vec(), Vec::new()))
+        );
+        c.step_up.passkey_required_kinds =
+            vec!["withdrawal".into(), " withdrawal_account_change".into()];
+        let s = step_up_settings(&c).map_err(|e| e.to_string());
+        assert_eq!(
+            s.map(|s| s.policy.passkey_required),
+            Ok(vec![
+                OperationKind::Withdrawal,
+                OperationKind::WithdrawalAccountChange
+            ])
+        );
+        c.step_up.allowed_methods = vec!["totp".into()];
+        assert!(step_up_settings(&c).is_err(), "passkey must be allowed");
+        c.step_up.allowed_methods = vec!["passkey".into()];
+        c.step_up.passkey_required_kinds = vec!["transfer".into()];
+        assert!(step_up_settings(&c).is_err(), "unknown kind");
+    }
 }

@@ -1,6 +1,6 @@
 //! Step-up confirmation: the signing keys (Ed25519, JWS `EdDSA`, published as a JWK Set), the
-//! signed proof, and the factors that can confirm (one enum, so passkeys become one more
-//! variant). The API (`routes::step_up`) and the page (`pages::step_up`) only call these.
+//! signed proof, and the factors that can confirm (one enum: codes and passkeys). The API
+//! (`routes::step_up`) and the page (`pages::step_up`) only call these.
 
 use crate::auth::event;
 use crate::error::ApiError;
@@ -258,6 +258,15 @@ pub enum Confirmer {
     Totp(OtpFactor),
     /// The registered hardware or software token.
     Token(OtpToken),
+    /// The login's passkeys (any of them not suspended); answered by a ceremony bound to the
+    /// request ([`passkey_binding`]), not by a code.
+    Passkey,
+}
+
+/// What a passkey ceremony for step-up request `id_hash` is bound to: an assertion from a
+/// ceremony begun for anything else (a login, another request) does not confirm this one.
+pub fn passkey_binding(id_hash: &str) -> String {
+    format!("step-up:{id_hash}")
 }
 
 impl Confirmer {
@@ -266,13 +275,14 @@ impl Confirmer {
         match self {
             Confirmer::Totp(_) => ConfirmMethod::Totp,
             Confirmer::Token(_) => ConfirmMethod::Token,
+            Confirmer::Passkey => ConfirmMethod::Passkey,
         }
     }
 
     /// The token ID to show next to the prompt (tokens only).
     pub fn token_id(&self) -> Option<&str> {
         match self {
-            Confirmer::Totp(_) => None,
+            Confirmer::Totp(_) | Confirmer::Passkey => None,
             Confirmer::Token(t) => Some(&t.token_id),
         }
     }
@@ -297,6 +307,8 @@ impl Confirmer {
             Confirmer::Token(t) => {
                 hwtoken::check_login_code(state, client, login_id, t, code).await
             }
+            // A passkey answers through its ceremony, never with a typed code.
+            Confirmer::Passkey => Err(Error::PasskeyInvalid.into()),
         }
     }
 }
@@ -308,6 +320,11 @@ pub async fn confirmers(
     kind: OperationKind,
 ) -> Result<Vec<Confirmer>, ApiError> {
     let mut has = Vec::new();
+    // Passkeys first: phishing-resistant, so the page offers them before the codes.
+    let passkeys = crate::passkey::list(state, login.id).await?;
+    if passkeys.iter().any(|p| p.counter_regressed_at.is_none()) {
+        has.push(Confirmer::Passkey);
+    }
     if let Some(f) = totp::active_totp(state, login.id).await? {
         has.push(Confirmer::Totp(f));
     }

@@ -342,6 +342,15 @@ fn text(key: &str) -> (&'static str, &'static str) {
             "確認コードを送信しました。メールに記載の確認コードを入力してください。",
             "We have sent a confirmation code. Enter the code from the e-mail.",
         ),
+        "setup.steps_passkey" => (
+            "1. パスワードの設定 → 2. パスキーの登録",
+            "1. Set your password → 2. Register a passkey",
+        ),
+        "setup.passkey_title" => ("2. パスキーの登録", "2. Register a passkey"),
+        "setup.passkey_intro" => (
+            "ログインの二段階認証にはパスキーを使います。お使いのスマートフォンやパソコンの生体認証・画面ロックで登録してください。フィッシングに強く、コードの入力は不要です。",
+            "Your login's second step uses a passkey. Register one with your phone's or computer's fingerprint, face or screen lock: it resists phishing and needs no code.",
+        ),
         "setup.token_title" => ("2. トークンの利用開始登録", "2. Register your token"),
         "setup.token_intro" => (
             "お手元のトークンの裏面に記載のトークンIDと、ボタンを押して表示されたワンタイムパスワードを続けて2回分入力してください。",
@@ -370,6 +379,15 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "su.method" => ("認証方法", "Method"),
         "su.totp" => ("認証アプリ", "Authenticator app"),
         "su.token" => ("トークン", "Token"),
+        "su.passkey" => ("パスキーで認証して確定する", "Confirm with my passkey"),
+        "su.passkey_prompt" => (
+            "ご登録のパスキー(スマートフォンやパソコンの生体認証・画面ロック)でご本人確認を行ってください。",
+            "Confirm it is you with your passkey (your phone's or computer's fingerprint, face or screen lock).",
+        ),
+        "su.use_code" => (
+            "ワンタイムパスワードで認証する場合はこちら",
+            "Use a one-time code instead",
+        ),
         "su.confirm" => ("認証してお手続きを確定する", "Verify and confirm"),
         "su.refuse" => ("取り消す", "Cancel"),
         "su.not_you" => (

@@ -13,6 +13,7 @@ mod login;
 mod passkey;
 mod settings;
 mod setup;
+mod setup_passkey;
 mod setup_second;
 mod step_up;
 mod token_login;

@@ -43,6 +43,11 @@ pub fn router() -> Router<AppState> {
             "/setup/{token}/token",
             post(super::setup_second::register_token),
         )
+        .route("/setup/{token}/passkey", post(super::setup_passkey::finish))
+        .route(
+            "/setup/{token}/passkey/begin",
+            post(super::setup_passkey::begin),
+        )
 }
 
 /// Where the wizard stands.
@@ -53,6 +58,8 @@ pub(super) enum Stage {
     Email,
     /// Step 2 of a token login: 利用開始登録 (token ID and two consecutive codes).
     Token,
+    /// Step 2 of a `passkey` login: a passkey registered (none usable yet).
+    Passkey,
     Done,
 }
 
@@ -105,6 +112,16 @@ pub(super) async fn stage(
                 .is_some();
             if !registered {
                 return Ok(Stage::Token);
+            }
+        }
+        SecondFactor::Passkey => {
+            let usable = crate::passkey::list(state, login.id)
+                .await
+                .map_err(|e| e.error)?
+                .iter()
+                .any(|p| p.counter_regressed_at.is_none());
+            if !usable {
+                return Ok(Stage::Passkey);
             }
         }
         _ => {}
@@ -175,6 +192,7 @@ pub(super) async fn show(
             let steps = match (link.set_second_factor, login.second_factor) {
                 (true, SecondFactor::Email) => "setup.steps_email",
                 (true, SecondFactor::Token) => "setup.steps_token",
+                (true, SecondFactor::Passkey) => "setup.steps_passkey",
                 _ => "setup.steps",
             };
             let page = PasswordPage {
@@ -192,6 +210,7 @@ pub(super) async fn show(
             super::setup_second::email_page(state, ctx, tok, &login, status, shown).await
         }
         Ok(Stage::Token) => super::setup_second::token_page(state, ctx, tok, status, shown),
+        Ok(Stage::Passkey) => super::setup_passkey::passkey_page(state, ctx, tok, status, shown),
         Ok(Stage::Done) => {
             let ev = event(
                 state,

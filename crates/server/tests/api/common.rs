@@ -69,6 +69,8 @@ pub struct Options {
     pub admin_listen: bool,
     /// Passkeys required for every login (`passkeys.required`).
     pub passkeys_required: bool,
+    /// Step-up kinds only a passkey confirms (`step_up.passkey_required_kinds`).
+    pub step_up_passkey_kinds: Vec<sekisho_core::step_up::OperationKind>,
 }
 
 impl Default for Options {
@@ -84,6 +86,7 @@ impl Default for Options {
             mfa: Default::default(),
             admin_listen: false,
             passkeys_required: false,
+            step_up_passkey_kinds: Vec::new(),
         }
     }
 }
@@ -177,7 +180,13 @@ pub async fn spawn_with(opts: Options) -> TestApp {
             return_to_allowlist: vec!["https://trade.example.co.jp/".into()],
             ..PagesSettings::default()
         },
-        step_up: sekisho_server::StepUpSettings::default(),
+        step_up: sekisho_server::StepUpSettings {
+            policy: sekisho_core::step_up::StepUpPolicy {
+                passkey_required: opts.step_up_passkey_kinds.clone(),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
         passkeys: sekisho_server::passkey::PasskeySettings {
             rp_id: "localhost".into(),
             rp_name: "関所証券".into(),

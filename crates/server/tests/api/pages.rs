@@ -86,6 +86,23 @@ impl Browser {
         self.read(r).await
     }
 
+    /// A JSON `POST` with the browser's cookies (what the pages' script sends with `fetch`).
+    pub async fn post_json(
+        &mut self,
+        app: &TestApp,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (StatusCode, HeaderMap, String) {
+        let r = ok(self
+            .http
+            .post(format!("{}{path}", app.url))
+            .header("cookie", self.cookie_header())
+            .json(body)
+            .send()
+            .await);
+        self.read(r).await
+    }
+
     async fn read(&mut self, r: Response) -> (StatusCode, HeaderMap, String) {
         let status = r.status();
         let headers = r.headers().clone();
