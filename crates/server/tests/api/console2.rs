@@ -31,7 +31,7 @@ async fn passkey_count(app: &TestApp, login_id: &str) -> usize {
 }
 
 /// A customer whose passkey answered with counter 11, then with a lagging copy at 5.
-async fn regressed(app: &TestApp, login_id: &str) -> (SoftPasskey, i64) {
+pub(crate) async fn regressed(app: &TestApp, login_id: &str) -> (SoftPasskey, i64) {
     let session = customer(app, login_id).await;
     let (mut key, done) = register(app, app, &session, "iPhone 15").await;
     key.counter = 10;
