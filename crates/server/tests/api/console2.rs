@@ -256,6 +256,18 @@ async fn passwordless_logins_honour_locks_and_disabling_but_not_a_temporary_pass
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let v: Value = ok(r.json().await);
     assert_eq!(v["error"], "login_disabled", "{v}");
+    // Each refusal is in the history with its code.
+    let events = app.audit("pkc0004").await;
+    for code in ["SKS-LGN-0002", "SKS-LGN-0003"] {
+        assert!(
+            events.iter().any(|e| e["event_type"] == "login_failed"
+                && e["error_code"] == code
+                && e["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("passkey"))),
+            "{code}: {events:?}"
+        );
+    }
     let r = app
         .admin(
             Method::PATCH,
