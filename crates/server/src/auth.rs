@@ -569,7 +569,8 @@ fn full_session<'a>(
     }
 }
 
-async fn refuse(
+/// Records a refused login (`login_failed` with the error's code) for `login`.
+pub(crate) async fn refuse(
     state: &AppState,
     client: &ClientInfo,
     login: &Login,

@@ -2,7 +2,7 @@
 //! passkey answers, and the finish of a login with a passkey (after the password, or
 //! passwordless with a discoverable passkey). Shared by the JSON API and the hosted pages.
 
-use crate::auth::{open_challenge, passkey_session, Issued};
+use crate::auth::{open_challenge, passkey_session, refuse, Issued};
 use crate::error::ApiError;
 use crate::passkey::{self, Policy};
 use crate::recovery;
@@ -119,11 +119,19 @@ pub async fn finish(
             if verified.bound_to.is_some() {
                 return Err(Error::PasskeyCeremonyInvalid.into());
             }
-            if login.disabled {
-                return Err(Error::LoginDisabled.into());
-            }
-            if login.is_locked() {
-                return Err(Error::LoginLocked.into());
+            // The passkey replaced the password, not what keeps the login out: an operator's
+            // disabling and the lock after wrong passwords hold here as at the password step
+            // (the right passkey reveals them, as the right password does).
+            let refused = if login.disabled {
+                Some(Error::LoginDisabled)
+            } else if login.is_locked() {
+                Some(Error::LoginLocked)
+            } else {
+                None
+            };
+            if let Some(e) = refused {
+                refuse(state, client, login, &e, "passkey (passwordless): refused").await?;
+                return Err(e.into());
             }
             passkey_session(state, client, login, None).await
         }

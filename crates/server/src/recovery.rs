@@ -57,6 +57,15 @@ pub async fn generate(
     Ok((codes, now))
 }
 
+/// The login's recovery codes: how many are left and whether wrong codes locked them (`None`:
+/// never generated). For operators.
+pub async fn status(
+    state: &AppState,
+    login_pk: i64,
+) -> Result<Option<sekisho_store::RecoveryStatus>, ApiError> {
+    Ok(state.store.recovery_status(login_pk).await?)
+}
+
 /// Whether the login has an unused recovery code (and the set is not locked).
 pub async fn usable(state: &AppState, login_pk: i64) -> Result<bool, ApiError> {
     Ok(state

@@ -198,6 +198,11 @@ pub struct FactorSummary {
     pub tokens_registered: u32,
     /// Of them, locked by wrong codes.
     pub tokens_locked: u32,
+    /// Passkeys registered (usable or not).
+    pub passkeys: u32,
+    /// Of them, suspended because their signature counter went backwards (a cloned
+    /// authenticator is possible).
+    pub passkeys_regressed: u32,
 }
 
 /// What erasing credentials removed.

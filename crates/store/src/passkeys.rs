@@ -112,7 +112,8 @@ pub struct Ceremony {
 /// Passkeys and their ceremonies.
 #[async_trait]
 pub trait PasskeyStore: Send + Sync {
-    /// Stores a ceremony (and forgets ceremonies that ended more than a day ago).
+    /// Stores a ceremony and forgets up to a hundred ceremonies that expired (the oldest first),
+    /// so unauthenticated begins cannot grow the table without end.
     async fn create_ceremony(&self, new: &NewCeremony) -> StoreResult<()>;
 
     /// Takes the unused, unexpired ceremony of `kind` with `id_hash`, marking it used in the same

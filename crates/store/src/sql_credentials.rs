@@ -64,6 +64,20 @@ impl SqlStore {
                 s.tokens_locked += u32::from(locked.is_some());
             }
         }
+        let sql =
+            format!("SELECT login_pk, counter_regressed_at FROM passkeys WHERE login_pk IN ({ph})");
+        let mut query = sqlx::query(&sql);
+        for pk in login_pks {
+            query = query.bind(*pk);
+        }
+        for r in query.fetch_all(&self.read).await.map_err(db_err)? {
+            let pk: i64 = r.try_get("login_pk").map_err(db_err)?;
+            let regressed: Option<i64> = r.try_get("counter_regressed_at").map_err(db_err)?;
+            if let Some(s) = out.get_mut(&pk) {
+                s.passkeys += 1;
+                s.passkeys_regressed += u32::from(regressed.is_some());
+            }
+        }
         let mut v: Vec<FactorSummary> = out.into_values().collect();
         v.sort_by_key(|s| s.login_pk);
         Ok(v)

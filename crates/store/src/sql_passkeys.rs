@@ -9,6 +9,10 @@ use sekisho_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+/// Ended ceremonies removed by one begin at most: more than one, so the table shrinks back
+/// after a flood while begins go on.
+const PURGE_BATCH: i64 = 100;
+
 const PASSKEY_COLS: &str = "p.id, p.login_pk, l.login_id, p.credential_id, p.user_handle, \
      p.name, p.credential, p.sign_count, p.backup_eligible, p.backup_state, \
      p.counter_regressed_at, p.created_at, p.last_used_at \
@@ -36,11 +40,19 @@ fn passkey(r: &AnyRow) -> Result<StoredPasskey, sqlx::Error> {
 impl PasskeyStore for SqlStore {
     async fn create_ceremony(&self, new: &NewCeremony) -> StoreResult<()> {
         let mut tx = self.begin_write().await.map_err(db_err)?;
-        sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at < $1")
-            .bind(new.now.0 - 86_400)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        // Each begin clears a bounded batch of ended ceremonies through the expiry index, so
+        // a flood of unauthenticated begins neither grows the table without end nor makes one
+        // begin pay for a long scan.
+        sqlx::query(
+            "DELETE FROM webauthn_ceremonies WHERE id IN \
+             (SELECT id FROM webauthn_ceremonies WHERE expires_at < $1 \
+              ORDER BY expires_at LIMIT $2)",
+        )
+        .bind(new.now.0)
+        .bind(PURGE_BATCH)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         sqlx::query(
             "INSERT INTO webauthn_ceremonies \
              (id_hash, kind, login_pk, bound_to, state, created_at, expires_at) \

@@ -107,13 +107,16 @@ mod recovery;
 #[path = "conformance/passkeys.rs"]
 mod passkeys;
 use passkeys::{
-    ceremonies_are_taken_once_and_expire, erasing_second_factors_removes_passkeys,
+    ceremonies_are_taken_once_and_expire, ceremony_purge_is_bounded_and_spares_live_ones,
+    erasing_second_factors_removes_passkeys, factor_summaries_count_passkeys,
     passkeys_lifecycle_and_counter_flag,
 };
 on_both!(
     ceremonies_are_taken_once_and_expire,
     passkeys_lifecycle_and_counter_flag,
     erasing_second_factors_removes_passkeys,
+    ceremony_purge_is_bounded_and_spares_live_ones,
+    factor_summaries_count_passkeys,
 );
 
 #[path = "conformance/operators.rs"]

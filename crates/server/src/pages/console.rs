@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/setup/{token}/password", post(setup_password))
         .route("/admin/setup/{token}/confirm", post(setup_confirm))
         .merge(super::console_logins::router())
+        .merge(super::console_passkeys::router())
         .merge(super::console_history::router())
 }
 
@@ -129,6 +130,10 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
         "flag.setup_link_pending" => ("設定用リンク未使用", "Setup link pending"),
         "flag.setup_link_expired" => ("設定用リンク期限切れ", "Setup link expired"),
         "flag.mfa_deadline_near" => ("二段階認証の期限間近", "MFA deadline near"),
+        "flag.passkey_counter_regressed" => (
+            "パスキーの署名カウンター逆行(複製の疑い)",
+            "Passkey counter went backwards (possible clone)",
+        ),
         "factor.none" => ("パスワードのみ", "Password only"),
         "factor.email" => ("メール認証コード", "E-mail code"),
         "factor.totp" => ("認証アプリ(TOTP)", "Authenticator app (TOTP)"),
@@ -168,6 +173,24 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
         "token.assign" => ("トークンを割り当てる", "Assign the token"),
         "token.unassign" => ("割り当てを解除する", "Revoke the token"),
         "nothing" => ("なし", "None"),
+        "opk.yes" => ("あり", "yes"),
+        "opk.no" => ("なし", "no"),
+        "opk.title" => ("パスキー", "Passkeys"),
+        "opk.name" => ("名前", "Name"),
+        "opk.created" => ("登録日時", "Created"),
+        "opk.last_used" => ("最終利用", "Last used"),
+        "opk.sign_count" => ("署名カウンター", "Sign counter"),
+        "opk.backup_eligible" => ("バックアップ可", "Backup eligible"),
+        "opk.backup_state" => ("バックアップ済み", "Backed up"),
+        "opk.regressed" => (
+            "署名カウンターが逆行しました(複製の疑い)。このパスキーは停止中です",
+            "The signature counter went backwards (possible clone); this passkey is suspended",
+        ),
+        "opk.remove" => ("削除する", "Remove"),
+        "opk.recovery" => ("リカバリーコード", "Recovery codes"),
+        "opk.recovery_none" => ("未発行", "Not generated"),
+        "opk.recovery_left" => ("残り", "Left:"),
+        "opk.recovery_locked" => ("ロック中(残り)", "Locked (left)"),
         "cred.title" => ("認証情報の変更", "Change Credentials"),
         "cred.erase" => ("① 認証情報を消去する", "① Erase credentials"),
         "cred.link" => ("② リンクで変更する", "② Change by link"),
@@ -215,6 +238,7 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
             "The token was revoked.",
         ),
         "done.erased" => ("認証情報を消去しました。", "The credentials were erased."),
+        "done.passkey_removed" => ("パスキーを削除しました。", "The passkey was removed."),
         "h.event_id" => ("イベントID", "Event ID"),
         "h.time" => ("日時(日本時間)", "Event time (JST)"),
         "h.login" => ("ログイン", "Login name"),

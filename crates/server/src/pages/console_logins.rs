@@ -43,7 +43,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The flags the list and the detail show, in this order (keys of `views::login_flags`).
-const FLAGS: [&str; 9] = [
+const FLAGS: [&str; 10] = [
+    "passkey_counter_regressed",
     "second_factor_not_registered",
     "locked_password",
     "locked_second_factor",
@@ -278,6 +279,8 @@ struct DetailPage {
     sessions: Vec<Item>,
     devices: Vec<Item>,
     tokens: Vec<Item>,
+    passkeys: Vec<super::console_passkeys::PasskeyRow>,
+    recovery: String,
     notice: Option<&'static str>,
     error: Option<Shown>,
     link: Option<NewLink>,
@@ -303,6 +306,10 @@ async fn render_detail(
         Ok(x) => x,
         Err(e) => return error_page(state, ctx, &e.error),
     };
+    let (passkeys, recovery) = match super::console_passkeys::section(state, c, &login).await {
+        Ok(x) => x,
+        Err(e) => return error_page(state, ctx, &e.error),
+    };
     let notice = query_param(&ctx.query, "done")
         .map(|d| c.t(&format!("done.{d}")))
         .filter(|t| *t != "?");
@@ -324,6 +331,8 @@ async fn render_detail(
         sessions,
         devices,
         tokens,
+        passkeys,
+        recovery,
         notice,
         error,
         link,
@@ -395,7 +404,7 @@ async fn detail(State(state): State<AppState>, ctx: Ctx, Path(login_id): Path<St
 
 /// After an action: back to the login's page with its notice, or the page with the refusal
 /// (a support operator's `admin_role_required`, a token in the wrong state, …).
-async fn outcome<T>(
+pub(super) async fn outcome<T>(
     state: &AppState,
     ctx: Ctx,
     is_admin: bool,

@@ -8,6 +8,7 @@ mod account;
 pub mod console;
 mod console_history;
 mod console_logins;
+mod console_passkeys;
 mod i18n;
 mod login;
 mod passkey;
@@ -271,7 +272,7 @@ async fn is_fresh(state: &AppState, session_id: i64, now: Timestamp) -> bool {
 
 impl Runtime {
     /// Counts one submission under `key`; `false` when more than `limit` arrived this minute.
-    fn allow(&self, key: &str, limit: u32, now: Timestamp) -> bool {
+    pub(crate) fn allow(&self, key: &str, limit: u32, now: Timestamp) -> bool {
         let Ok(mut hits) = self.hits.lock() else {
             return false;
         };

@@ -12,7 +12,7 @@ mod customer;
 pub(crate) mod factors;
 mod health;
 mod login_token;
-mod passkeys;
+pub(crate) mod passkeys;
 mod step_up;
 mod validate;
 mod views;

@@ -2,11 +2,11 @@
 //! customer's own passkeys (register after re-authentication, list, rename, remove), and the
 //! operators' view of a login's passkeys (counter, backup flags, counter regression).
 
-use super::admin_logins::load;
+use super::admin_logins::{load, require_admin};
 use super::customer::session_json;
 use super::factors::me;
 use crate::error::ApiError;
-use crate::extract::{Client, Customer, Json, Path, Staff};
+use crate::extract::{AdminCaller, Client, Customer, Json, Path, Staff};
 use crate::passkey;
 use crate::passkey_login;
 use crate::state::AppState;
@@ -15,7 +15,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::Router;
-use sekisho_core::audit::Actor;
+use sekisho_core::audit::{Actor, ClientInfo};
+use sekisho_core::login::Login;
+use sekisho_core::Error;
+use sekisho_store::StoredPasskey;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
@@ -46,8 +49,12 @@ struct BeginBody {
 
 async fn login_begin(
     State(state): State<AppState>,
+    Client(client): Client,
     Json(body): Json<BeginBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
+    if body.challenge.is_none() {
+        limit_passwordless(&state, &client)?;
+    }
     let (ceremony, options) = passkey_login::begin(&state, body.challenge.as_deref()).await?;
     Ok(axum::Json(json!({
         "ceremony": ceremony,
@@ -189,7 +196,7 @@ async fn admin_list(
     Path(login_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let login = load(&state, &login_id).await?;
-    let keys = passkey::list(&state, login.id).await?;
+    let keys = operator_list(&state, &login).await?;
     Ok(axum::Json(json!({
         "login_id": login.login_id,
         "passkeys": keys.iter().map(|p| passkey::view(p, true)).collect::<Vec<_>>(),
@@ -202,7 +209,45 @@ async fn admin_remove(
     Client(client): Client,
     Path((login_id, id)): Path<(String, i64)>,
 ) -> Result<StatusCode, ApiError> {
-    let login = load(&state, &login_id).await?;
-    passkey::remove(&state, &client, &login, id, caller.actor()).await?;
+    operator_remove(&state, &caller, &client, &login_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The login's passkeys as operators see them (the API's `GET …/passkeys` and the console).
+pub(crate) async fn operator_list(
+    state: &AppState,
+    login: &Login,
+) -> Result<Vec<StoredPasskey>, ApiError> {
+    passkey::list(state, login.id).await
+}
+
+/// Removes a login's passkey for an operator (the API's `DELETE …/passkeys/{id}` and the
+/// console). Removing a credential is a credential change: admins only, like erasing
+/// credentials; the support desk may look but not remove.
+pub(crate) async fn operator_remove(
+    state: &AppState,
+    caller: &AdminCaller,
+    client: &ClientInfo,
+    login_id: &str,
+    id: i64,
+) -> Result<(), ApiError> {
+    require_admin(caller)?;
+    let login = load(state, login_id).await?;
+    passkey::remove(state, client, &login, id, caller.actor()).await
+}
+
+/// Whether the passkeys JSON begin may run for this client: passwordless begins need no
+/// credentials yet write a ceremony each, so they are counted per IP address like the pages'
+/// forms (`pages.rate_per_ip_per_minute`).
+fn limit_passwordless(state: &AppState, client: &ClientInfo) -> Result<(), ApiError> {
+    let ip = client.ip.as_deref().unwrap_or("-");
+    if state.pages.allow(
+        &format!("passkey-begin:{ip}"),
+        state.settings.pages.rate_per_ip_per_minute,
+        state.clock.now(),
+    ) {
+        Ok(())
+    } else {
+        Err(Error::TooManyAttempts.into())
+    }
 }

@@ -49,7 +49,7 @@ pub fn login(login: &Login, policy: &PasswordPolicy, now: Timestamp) -> Value {
 
 /// A login's flags at a glance (the admin logins list): second factor not registered (CQG:
 /// "Two-step authentication key has not been registered"), locks (password, app, token),
-/// password expired or erased, MFA deadline near.
+/// password expired or erased, a passkey's counter gone backwards, MFA deadline near.
 pub fn login_flags(
     login: &Login,
     f: &sekisho_store::FactorSummary,
@@ -60,6 +60,7 @@ pub fn login_flags(
 ) -> Value {
     let registered = f.totp_active
         || f.tokens_registered > 0
+        || f.passkeys > f.passkeys_regressed
         || login.second_factor == sekisho_core::login::SecondFactor::Email
         || login.code_email.is_some();
     let expired = password_expires_at(login, policy).is_some_and(|e| now >= e);
@@ -74,6 +75,9 @@ pub fn login_flags(
         "locked_token": locked_token,
         "password_expired": expired,
         "password_erased": login.password_hash.is_none(),
+        // A passkey whose counter went backwards may have been cloned: suspended until an
+        // operator looks at it and removes it.
+        "passkey_counter_regressed": f.passkeys_regressed > 0,
         "mfa_deadline_near": !registered && rollout.deadline_near(now),
         // The newest setup link decides: one waiting to be used, or one that ran out unused
         // (a used or replaced link raises neither).

@@ -78,7 +78,7 @@ async fn setup_links_raise_flags_and_the_welcome_mail_carries_the_link_and_its_e
 }
 
 /// An operator of `role`, set up and signed in on the console.
-async fn signed_in(app: &TestApp, name: &str, role: &str) -> Browser {
+pub(crate) async fn signed_in(app: &TestApp, name: &str, role: &str) -> Browser {
     let tok = create(app, name, role).await;
     let mut b = Browser::new();
     let secret = setup(app, &mut b, &tok).await;

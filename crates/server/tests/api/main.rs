@@ -3,6 +3,8 @@
 mod code_address;
 mod common;
 mod console;
+mod console2;
+mod console2_browser;
 mod console_browser;
 mod console_logins;
 mod credentials;

@@ -153,7 +153,7 @@ impl SoftPasskey {
     }
 }
 
-async fn json_of(r: reqwest::Response, status: StatusCode) -> Value {
+pub(crate) async fn json_of(r: reqwest::Response, status: StatusCode) -> Value {
     let got = r.status();
     let v: Value = ok(r.json().await);
     assert_eq!(got, status, "{v}");
@@ -161,7 +161,12 @@ async fn json_of(r: reqwest::Response, status: StatusCode) -> Value {
 }
 
 /// Registers a passkey for a signed-in customer (begin on `a`, finish on `b`).
-async fn register(a: &TestApp, b: &TestApp, session: &str, name: &str) -> (SoftPasskey, Value) {
+pub(crate) async fn register(
+    a: &TestApp,
+    b: &TestApp,
+    session: &str,
+    name: &str,
+) -> (SoftPasskey, Value) {
     let begun = json_of(
         a.post(
             "/api/v1/me/passkeys/register/begin",
@@ -186,7 +191,7 @@ async fn register(a: &TestApp, b: &TestApp, session: &str, name: &str) -> (SoftP
     (key, done)
 }
 
-async fn customer(app: &TestApp, login_id: &str) -> String {
+pub(crate) async fn customer(app: &TestApp, login_id: &str) -> String {
     app.create_login(login_id, "pass1234").await;
     app.session(login_id, "pass1234").await
 }
@@ -231,7 +236,11 @@ async fn second_step(a: &TestApp, b: &TestApp, login_id: &str, key: &mut SoftPas
     .await
 }
 
-async fn passwordless(a: &TestApp, b: &TestApp, key: &mut SoftPasskey) -> reqwest::Response {
+pub(crate) async fn passwordless(
+    a: &TestApp,
+    b: &TestApp,
+    key: &mut SoftPasskey,
+) -> reqwest::Response {
     let begun = json_of(
         a.post("/api/v1/login/passkey/begin", None, json!({})).await,
         StatusCode::OK,

@@ -211,3 +211,80 @@ pub(crate) async fn erasing_second_factors_removes_passkeys(db: Db) {
     assert_eq!(out.passkeys, 2);
     assert!(ok(s.list_passkeys(login.id).await).is_empty());
 }
+
+async fn ceremony_rows(db: &Db) -> i64 {
+    sqlx::any::install_default_drivers();
+    let pool = ok(sqlx::AnyPool::connect(&db.url).await);
+    let n: i64 = ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM webauthn_ceremonies")
+            .fetch_one(&pool)
+            .await,
+    );
+    pool.close().await;
+    n
+}
+
+/// Unauthenticated begins write a row each: every begin removes at most a hundred expired ones
+/// (the oldest first), never a live one, so the table shrinks back after a flood.
+pub(crate) async fn ceremony_purge_is_bounded_and_spares_live_ones(db: Db) {
+    let s = &db.store;
+    for i in 0..150 {
+        ok(
+            s.create_ceremony(&ceremony(&format!("old{i}"), "discoverable", None, 10))
+                .await,
+        );
+    }
+    assert_eq!(ceremony_rows(&db).await, 150, "none expired yet");
+    // At 400 all 150 have expired (at 310); one begin clears a hundred of them.
+    ok(
+        s.create_ceremony(&ceremony("live1", "discoverable", None, 400))
+            .await,
+    );
+    assert_eq!(ceremony_rows(&db).await, 51);
+    ok(
+        s.create_ceremony(&ceremony("live2", "discoverable", None, 401))
+            .await,
+    );
+    assert_eq!(
+        ceremony_rows(&db).await,
+        2,
+        "only the live ceremonies remain"
+    );
+    // The live ones are untouched and still finish once.
+    assert!(ok(s
+        .take_ceremony("live1", "discoverable", Timestamp(402))
+        .await)
+    .is_some());
+    assert!(ok(s
+        .take_ceremony("live2", "discoverable", Timestamp(402))
+        .await)
+    .is_some());
+}
+
+/// The logins list's summary counts a login's passkeys and those suspended by a counter that
+/// went backwards.
+pub(crate) async fn factor_summaries_count_passkeys(db: Db) {
+    let s = &db.store;
+    let a = ok(s
+        .create_login(&new_login("wa5"), &ev(1, EventType::LoginCreated, "wa5"))
+        .await);
+    let b = ok(s
+        .create_login(&new_login("wa6"), &ev(1, EventType::LoginCreated, "wa6"))
+        .await);
+    let added = ev(2, EventType::PasskeyAdded, "wa5");
+    ok(s.add_passkey(&new_passkey(a.id, "cred-s1", 2), &added)
+        .await);
+    let k2 = ok(s
+        .add_passkey(&new_passkey(a.id, "cred-s2", 2), &added)
+        .await);
+    let flag = ev(3, EventType::PasskeyCounterRegressed, "wa5");
+    assert!(ok(s.flag_passkey_counter(k2, Timestamp(3), &flag).await));
+    let sums = ok(s.factor_summaries(&[a.id, b.id]).await);
+    let of = |pk: i64| {
+        sums.iter()
+            .find(|x| x.login_pk == pk)
+            .map(|x| (x.passkeys, x.passkeys_regressed))
+    };
+    assert_eq!(of(a.id), Some((2, 1)));
+    assert_eq!(of(b.id), Some((0, 0)));
+}
