@@ -280,7 +280,6 @@ async fn required(
     offered: Offered<'_>,
 ) -> Result<Issued, ApiError> {
     let methods = offered.methods;
-    let now = state.clock.now();
     match (otp, totp, token) {
         (Some(code), _, Some(t)) => {
             hwtoken::check_login_code(state, client, &login.login_id, &t, code).await?;
@@ -308,34 +307,49 @@ async fn required(
         (_, None, None) if methods.contains(&SecondFactor::Email) => {
             Err(email_code::start(state, client, login).await)
         }
-        (_, _, _) => {
-            let tok = token::generate("sksc", state.rng.as_ref());
-            let mut names: Vec<String> = methods
-                .iter()
-                .filter(|m| **m != SecondFactor::Email)
-                .map(|m| m.as_str().to_owned())
-                .collect();
-            if recovery::usable(state, login.id).await? {
-                names.push(recovery::METHOD.to_owned());
-            }
-            let expires = now.plus_secs(state.settings.challenge_secs);
-            state
-                .store
-                .create_challenge(&token::hash(&tok), login.id, &names, now, expires)
-                .await?;
-            let mut e = ApiError::from(Error::SecondFactorRequired)
-                .with("challenge", tok)
-                .with("methods", names)
-                .with("second_factor_url", "/api/v1/login/second-factor")
-                .with("expires_at", expires.to_rfc3339());
-            if let Some(id) = offered.token_id {
-                e = e
-                    .with("token_id", id)
-                    .with("resync_url", "/api/v1/login/token/resync");
-            }
-            Err(e)
-        }
+        (_, _, _) => Err(second_factor_challenge(state, login, methods, offered.token_id).await?),
     }
+}
+
+/// Opens the challenge of a second step (`methods`, without the e-mail code, which has its own
+/// challenge; recovery codes while unused ones remain) and returns the
+/// `second_factor_required` answer that carries it, with the token's ID where a token may
+/// answer and the passkey's URL where a passkey may.
+pub(crate) async fn second_factor_challenge(
+    state: &AppState,
+    login: &Login,
+    methods: &[SecondFactor],
+    token_id: Option<String>,
+) -> Result<ApiError, ApiError> {
+    let now = state.clock.now();
+    let tok = token::generate("sksc", state.rng.as_ref());
+    let mut names: Vec<String> = methods
+        .iter()
+        .filter(|m| **m != SecondFactor::Email)
+        .map(|m| m.as_str().to_owned())
+        .collect();
+    if recovery::usable(state, login.id).await? {
+        names.push(recovery::METHOD.to_owned());
+    }
+    let expires = now.plus_secs(state.settings.challenge_secs);
+    state
+        .store
+        .create_challenge(&token::hash(&tok), login.id, &names, now, expires)
+        .await?;
+    let mut e = ApiError::from(Error::SecondFactorRequired)
+        .with("challenge", tok)
+        .with("methods", names)
+        .with("second_factor_url", "/api/v1/login/second-factor");
+    if methods.contains(&SecondFactor::Passkey) {
+        e = e.with("passkey_url", "/api/v1/login/passkey/begin");
+    }
+    e = e.with("expires_at", expires.to_rfc3339());
+    if let Some(id) = token_id {
+        e = e
+            .with("token_id", id)
+            .with("resync_url", "/api/v1/login/token/resync");
+    }
+    Ok(e)
 }
 
 /// Finishes a login waiting for its second factor with the factor the customer chose among the

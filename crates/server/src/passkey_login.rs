@@ -2,10 +2,9 @@
 //! passkey answers, and the finish of a login with a passkey (after the password, or
 //! passwordless with a discoverable passkey). Shared by the JSON API and the hosted pages.
 
-use crate::auth::{open_challenge, passkey_session, refuse, Issued};
+use crate::auth::{self, open_challenge, passkey_session, refuse, Issued};
 use crate::error::ApiError;
 use crate::passkey::{self, Policy};
-use crate::recovery;
 use crate::state::AppState;
 use sekisho_core::audit::ClientInfo;
 use sekisho_core::login::{Login, SecondFactor, SecondStep};
@@ -44,36 +43,15 @@ pub async fn challenge(
     login: &Login,
     methods: &[SecondFactor],
 ) -> Result<ApiError, ApiError> {
-    let now = state.clock.now();
-    let tok = token::generate("sksc", state.rng.as_ref());
-    let mut names: Vec<String> = methods
-        .iter()
-        .filter(|m| **m != SecondFactor::Email)
-        .map(|m| m.as_str().to_owned())
-        .collect();
-    if recovery::usable(state, login.id).await? {
-        names.push(recovery::METHOD.to_owned());
-    }
-    let expires = now.plus_secs(state.settings.challenge_secs);
-    state
-        .store
-        .create_challenge(&token::hash(&tok), login.id, &names, now, expires)
-        .await?;
-    let mut e = ApiError::from(Error::SecondFactorRequired)
-        .with("challenge", tok)
-        .with("methods", names)
-        .with("second_factor_url", "/api/v1/login/second-factor")
-        .with("passkey_url", "/api/v1/login/passkey/begin")
-        .with("expires_at", expires.to_rfc3339());
     // A token's code may answer instead: its ID is shown, as at any token login.
-    if methods.contains(&SecondFactor::Token) {
-        if let Some(t) = crate::hwtoken::registered_token(state, login.id).await? {
-            e = e
-                .with("token_id", t.token_id)
-                .with("resync_url", "/api/v1/login/token/resync");
-        }
-    }
-    Ok(e)
+    let token_id = if methods.contains(&SecondFactor::Token) {
+        crate::hwtoken::registered_token(state, login.id)
+            .await?
+            .map(|t| t.token_id)
+    } else {
+        None
+    };
+    auth::second_factor_challenge(state, login, methods, token_id).await
 }
 
 /// Begins a passkey ceremony for a login: for the open `challenge`'s login (which must offer
