@@ -24,7 +24,14 @@ pub async fn fresh_postgres_url(suffix: &str) -> Option<String> {
     use sqlx::Connection;
     let base = postgres_base_url()?;
     let name = match std::env::var("SEKISHO_TEST_DB_TAG") {
-        Ok(tag) if !tag.is_empty() => format!("sks_test_{tag}_{suffix}"),
+        // Only letters, digits and `_` make an unquoted PostgreSQL name (`a-b` would not).
+        Ok(tag) if !tag.is_empty() => {
+            let tag: String = tag
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            format!("sks_test_{tag}_{suffix}")
+        }
         _ => format!("sks_test_{suffix}"),
     };
     let mut conn = match sqlx::PgConnection::connect(&base).await {
