@@ -389,6 +389,21 @@ fn audit_from_row(r: &AnyRow) -> Result<AuditEvent, sqlx::Error> {
     })
 }
 
+/// Finishes a write transaction whose statement changed a row (`changed`) or not: with its
+/// audit record and a commit when it did, dropped (rolled back) when it did not. Says which.
+pub(crate) async fn commit_audited_if(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    changed: bool,
+    audit: &NewAuditEvent,
+) -> StoreResult<bool> {
+    if !changed {
+        return Ok(false);
+    }
+    insert_audit(&mut tx, audit).await.map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(true)
+}
+
 pub(crate) async fn insert_audit(
     conn: &mut AnyConnection,
     ev: &NewAuditEvent,

@@ -1,7 +1,7 @@
 //! The SQL implementation of [`PasskeyStore`].
 
 use crate::passkeys::{Ceremony, NewCeremony, NewPasskey, PasskeyStore, PasskeyUse, StoredPasskey};
-use crate::sql::{db_err, insert_audit, opt_ts, ts, SqlStore};
+use crate::sql::{commit_audited_if, db_err, insert_audit, opt_ts, ts, SqlStore};
 use crate::StoreResult;
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
@@ -179,12 +179,7 @@ impl PasskeyStore for SqlStore {
         .map_err(db_err)?
         .rows_affected()
             > 0;
-        if !done {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        commit_audited_if(tx, done, audit).await
     }
 
     async fn flag_passkey_counter(
@@ -205,12 +200,7 @@ impl PasskeyStore for SqlStore {
         .map_err(db_err)?
         .rows_affected()
             > 0;
-        if !done {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        commit_audited_if(tx, done, audit).await
     }
 
     async fn rename_passkey(
@@ -230,12 +220,7 @@ impl PasskeyStore for SqlStore {
             .map_err(db_err)?
             .rows_affected()
             > 0;
-        if !done {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        commit_audited_if(tx, done, audit).await
     }
 
     async fn remove_passkey(
@@ -253,11 +238,6 @@ impl PasskeyStore for SqlStore {
             .map_err(db_err)?
             .rows_affected()
             > 0;
-        if !done {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        commit_audited_if(tx, done, audit).await
     }
 }

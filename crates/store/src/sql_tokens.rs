@@ -1,6 +1,9 @@
 //! The SQL implementation of [`TokenStore`].
 
-use crate::sql::{bind_all, db_err, insert_audit, opt_ts, ts, Conditions, Counter, SqlStore, Val};
+use crate::sql::{
+    bind_all, commit_audited_if, db_err, insert_audit, opt_ts, ts, Conditions, Counter, SqlStore,
+    Val,
+};
 use crate::tokens::{
     AssignOutcome, ImportOutcome, NewToken, OtpToken, TokenQuery, TokenState, TokenStore,
 };
@@ -183,12 +186,11 @@ impl TokenStore for SqlStore {
         .map_err(db_err)?
         .rows_affected()
             > 0;
-        if !done {
-            return Ok(AssignOutcome::NotInStock);
-        }
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(AssignOutcome::Assigned)
+        Ok(if commit_audited_if(tx, done, audit).await? {
+            AssignOutcome::Assigned
+        } else {
+            AssignOutcome::NotInStock
+        })
     }
 
     async fn register_token(
@@ -240,12 +242,11 @@ impl TokenStore for SqlStore {
         .map_err(db_err)?
         .rows_affected()
             > 0;
-        if !done {
-            return Ok(AssignOutcome::NotInStock);
-        }
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(AssignOutcome::Assigned)
+        Ok(if commit_audited_if(tx, done, audit).await? {
+            AssignOutcome::Assigned
+        } else {
+            AssignOutcome::NotInStock
+        })
     }
 
     async fn accept_token_code(
