@@ -70,6 +70,31 @@ pub enum StoreError {
     Backend(String),
 }
 
+impl From<sqlx::Error> for StoreError {
+    /// A unique violation is a [`StoreError::Conflict`] the caller answers; anything else is a
+    /// failure whose text is only for the log.
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+            _ => StoreError::Backend(e.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    /// The SQLite hot path reports every failure as a backend failure: its statements have no
+    /// unique constraint a caller could answer.
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
 /// Result of a store call.
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -22,7 +22,7 @@ use sekisho_core::session::{Session, SessionPurpose};
 use sekisho_core::{Lang, Timestamp};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyConnection, AnyPool, Executor, Row};
+use sqlx::{AnyPool, Executor, Row};
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
@@ -58,7 +58,7 @@ pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
         Backend::Sqlite => {
             let sync = opts.sqlite_synchronous;
             let write = sqlite_pool(&opts.url, 1, sync).await?;
-            SQLITE_MIGRATIONS.run(&write).await.map_err(backend_err)?;
+            SQLITE_MIGRATIONS.run(&write).await?;
             // SQLite's WAL has five reader slots; more readers than that, under constant
             // commits, fail to get one and back off in millisecond sleeps (measured: 8 readers
             // gave 200 validations/s at 32 clients, 3 readers 976/s).
@@ -82,9 +82,8 @@ pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
                 .max_connections(opts.max_connections.max(1))
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(&opts.url)
-                .await
-                .map_err(db_err)?;
-            POSTGRES_MIGRATIONS.run(&pool).await.map_err(backend_err)?;
+                .await?;
+            POSTGRES_MIGRATIONS.run(&pool).await?;
             SqlStore {
                 backend,
                 read: pool.clone(),
@@ -97,7 +96,7 @@ pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
 }
 
 async fn sqlite_pool(url: &str, max: u32, sync: SqliteSynchronous) -> StoreResult<AnyPool> {
-    AnyPoolOptions::new()
+    Ok(AnyPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(30))
         .after_connect(move |conn, _| {
@@ -118,19 +117,7 @@ async fn sqlite_pool(url: &str, max: u32, sync: SqliteSynchronous) -> StoreResul
             })
         })
         .connect(url)
-        .await
-        .map_err(db_err)
-}
-
-pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
-        _ => StoreError::Backend(e.to_string()),
-    }
-}
-
-fn backend_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+        .await?)
 }
 
 pub(crate) struct SqlStore {
@@ -235,18 +222,9 @@ impl SqlStore {
         change: AnyQuery<'_>,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
-        let done = change
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected()
-            > 0;
-        if done {
-            insert_audit(&mut tx, audit).await.map_err(db_err)?;
-            tx.commit().await.map_err(db_err)?;
-        }
-        Ok(done)
+        let mut tx = self.begin_write().await?;
+        let done = change.execute(&mut *tx).await?.rows_affected() > 0;
+        commit_audited_if(tx, done, audit).await
     }
 
     /// Counts one failure atomically and locks the row when the count reaches `threshold`;
@@ -263,16 +241,15 @@ impl SqlStore {
         lock_audit: &NewAuditEvent,
     ) -> StoreResult<FailureOutcome> {
         let (table, column) = counter.table_and_column();
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "UPDATE {table} SET {column} = {column} + 1 WHERE id = $1 RETURNING {column}"
         ))
         .bind(id)
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .ok_or(StoreError::Conflict)?;
-        let failed_logins: i64 = row.try_get(column).map_err(db_err)?;
+        let failed_logins: i64 = row.try_get(column)?;
         let newly_locked = sqlx::query(&format!(
             "UPDATE {table} SET locked_at = $2 WHERE id = $1 AND locked_at IS NULL AND {column} >= $3"
         ))
@@ -280,15 +257,15 @@ impl SqlStore {
         .bind(now.0)
         .bind(i64::from(threshold))
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected()
             > 0;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        if newly_locked {
-            insert_audit(&mut tx, lock_audit).await.map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)?;
+        let audits: &[&NewAuditEvent] = if newly_locked {
+            &[audit, lock_audit]
+        } else {
+            &[audit]
+        };
+        commit_audited(tx, audits).await?;
         Ok(FailureOutcome {
             failed_logins,
             newly_locked,
@@ -389,29 +366,7 @@ fn audit_from_row(r: &AnyRow) -> Result<AuditEvent, sqlx::Error> {
     })
 }
 
-/// Finishes a write transaction whose statement changed a row (`changed`) or not: with its
-/// audit record and a commit when it did, dropped (rolled back) when it did not. Says which.
-pub(crate) async fn commit_audited_if(
-    mut tx: sqlx::Transaction<'static, sqlx::Any>,
-    changed: bool,
-    audit: &NewAuditEvent,
-) -> StoreResult<bool> {
-    if !changed {
-        return Ok(false);
-    }
-    insert_audit(&mut tx, audit).await.map_err(db_err)?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(true)
-}
-
-pub(crate) async fn insert_audit(
-    conn: &mut AnyConnection,
-    ev: &NewAuditEvent,
-) -> Result<(), sqlx::Error> {
-    insert_audits(conn, &[ev]).await
-}
-
-pub(crate) use crate::sql_audit::insert_audits;
+use crate::sql_audit::{commit_audited, commit_audited_if};
 
 /// `($1, $2, …), ($k+1, …), …`: `rows` groups of `width` placeholders.
 pub(crate) fn placeholders(rows: usize, width: usize) -> String {
@@ -491,15 +446,12 @@ impl Store for SqlStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.read)
-            .await
-            .map_err(db_err)?;
+        sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
     }
 
     async fn create_login(&self, new: &NewLogin, audit: &NewAuditEvent) -> StoreResult<Login> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO logins (login_id, display_name, email, lang, second_factor, mfa_required, \
              created_at, updated_at, notify_login) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) \
@@ -514,11 +466,9 @@ impl Store for SqlStore {
         .bind(new.now.0)
         .bind(new.notify_login.map(i64::from))
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let login = login_from_row(&row).map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        let login = login_from_row(&row)?;
+        commit_audited(tx, &[audit]).await?;
         Ok(login)
     }
 
@@ -528,9 +478,8 @@ impl Store for SqlStore {
         ))
         .bind(login_id.to_owned())
         .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| login_from_row(&r)).transpose().map_err(db_err)
+        .await?;
+        Ok(row.map(|r| login_from_row(&r)).transpose()?)
     }
 
     async fn list_logins(&self, query: &LoginQuery) -> StoreResult<Vec<Login>> {
@@ -558,12 +507,11 @@ impl Store for SqlStore {
         let rows = bind_all(sqlx::query(&sql), c.vals)
             .bind(i64::from(query.limit.clamp(1, 1000)))
             .fetch_all(&self.read)
-            .await
-            .map_err(db_err)?;
-        rows.iter()
+            .await?;
+        Ok(rows
+            .iter()
             .map(login_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(db_err)
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     async fn update_login(
@@ -606,16 +554,15 @@ impl Store for SqlStore {
             "UPDATE logins SET {} WHERE login_id = ${n} RETURNING {LOGIN_COLS}",
             sets.join(", ")
         );
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let row = bind_all(sqlx::query(&sql), vals)
             .bind(login_id.to_owned())
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         let Some(row) = row else {
             return Ok(None);
         };
-        let login = login_from_row(&row).map_err(db_err)?;
+        let login = login_from_row(&row)?;
         if patch.disabled == Some(true) {
             sqlx::query(
                 "UPDATE sessions SET revoked_at = $2 WHERE login_pk = $1 AND revoked_at IS NULL",
@@ -623,11 +570,9 @@ impl Store for SqlStore {
             .bind(login.id)
             .bind(now.0)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         }
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, &[audit]).await?;
         Ok(Some(login))
     }
 
@@ -647,12 +592,11 @@ impl Store for SqlStore {
         .bind(login_pk)
         .bind(i64::try_from(n).unwrap_or(i64::MAX))
         .fetch_all(&self.read)
-        .await
-        .map_err(db_err)?;
-        rows.iter()
+        .await?;
+        Ok(rows
+            .iter()
             .map(|r| r.try_get::<String, _>("password_hash"))
-            .collect::<Result<_, _>>()
-            .map_err(db_err)
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     async fn set_password(
@@ -664,7 +608,7 @@ impl Store for SqlStore {
         keep_session: Option<i64>,
         audit: &NewAuditEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE logins SET password_hash = $2, password_changed_at = $3, \
              password_temporary = $4, updated_at = $3 WHERE id = $1",
@@ -674,8 +618,7 @@ impl Store for SqlStore {
         .bind(now.0)
         .bind(i64::from(temporary))
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        .await?;
         sqlx::query(
             "INSERT INTO password_history (login_pk, password_hash, set_at) VALUES ($1, $2, $3)",
         )
@@ -683,8 +626,7 @@ impl Store for SqlStore {
         .bind(password_hash.to_owned())
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        .await?;
         // Keep a bounded history: enough for any sensible "last N" rule.
         sqlx::query(
             "DELETE FROM password_history WHERE login_pk = $1 AND id NOT IN \
@@ -692,8 +634,7 @@ impl Store for SqlStore {
         )
         .bind(login_pk)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        .await?;
         sqlx::query(
             "UPDATE sessions SET revoked_at = $2 WHERE login_pk = $1 AND revoked_at IS NULL AND id <> $3",
         )
@@ -701,13 +642,9 @@ impl Store for SqlStore {
         .bind(now.0)
         .bind(keep_session.unwrap_or(-1))
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        crate::sql_devices::revoke_all(&mut tx, login_pk, now)
-            .await
-            .map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        .await?;
+        crate::sql_devices::revoke_all(&mut tx, login_pk, now).await?;
+        Ok(commit_audited(tx, &[audit]).await?)
     }
 
     async fn record_password_failure(
@@ -735,32 +672,29 @@ impl Store for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<Option<bool>> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT locked_at FROM logins WHERE login_id = $1")
             .bind(login_id.to_owned())
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         let Some(row) = row else {
             return Ok(None);
         };
-        let mut was_locked = opt_ts(&row, "locked_at").map_err(db_err)?.is_some();
+        let mut was_locked = opt_ts(&row, "locked_at")?.is_some();
         sqlx::query(
             "UPDATE logins SET failed_logins = 0, locked_at = NULL, updated_at = $2 WHERE login_id = $1",
         )
         .bind(login_id.to_owned())
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        .await?;
         let login_pk_of = "(SELECT id FROM logins WHERE login_id = $1)";
         was_locked |= sqlx::query(&format!(
             "UPDATE otp_factors SET locked_at = NULL WHERE login_pk = {login_pk_of} AND locked_at IS NOT NULL"
         ))
         .bind(login_id.to_owned())
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected()
             > 0;
         was_locked |= sqlx::query(&format!(
@@ -769,8 +703,7 @@ impl Store for SqlStore {
         ))
         .bind(login_id.to_owned())
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected()
             > 0;
         sqlx::query(&format!(
@@ -778,10 +711,8 @@ impl Store for SqlStore {
         ))
         .bind(login_id.to_owned())
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        commit_audited(tx, &[audit]).await?;
         Ok(Some(was_locked))
     }
 
@@ -791,7 +722,7 @@ impl Store for SqlStore {
         audit: &NewAuditEvent,
     ) -> StoreResult<Option<Session>> {
         let full = new.purpose == SessionPurpose::Full;
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "UPDATE logins SET failed_logins = 0, \
              last_login_at = CASE WHEN $2 = 1 THEN $3 ELSE last_login_at END \
@@ -801,12 +732,11 @@ impl Store for SqlStore {
         .bind(i64::from(full))
         .bind(new.now.0)
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        .await?;
         let Some(row) = row else {
             return Ok(None);
         };
-        let login_id: String = row.try_get("login_id").map_err(db_err)?;
+        let login_id: String = row.try_get("login_id")?;
         if let Some(challenge) = new.challenge_id {
             let done = sqlx::query(
                 "UPDATE login_challenges SET completed_at = $2 WHERE id = $1 AND completed_at IS NULL",
@@ -814,8 +744,7 @@ impl Store for SqlStore {
             .bind(challenge)
             .bind(new.now.0)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
+            .await?
             .rows_affected();
             if done == 0 {
                 return Ok(None);
@@ -834,11 +763,9 @@ impl Store for SqlStore {
         .bind(new.client_ip.clone())
         .bind(new.user_agent.clone())
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let id: i64 = row.try_get("id").map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        let id: i64 = row.try_get("id")?;
+        commit_audited(tx, &[audit]).await?;
         Ok(Some(Session {
             id,
             login_pk: new.login_pk,
@@ -860,11 +787,8 @@ impl Store for SqlStore {
         ))
         .bind(token_hash.to_owned())
         .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| session_from_row(&r))
-            .transpose()
-            .map_err(db_err)
+        .await?;
+        Ok(row.map(|r| session_from_row(&r)).transpose()?)
     }
 
     async fn touch_session(&self, session_id: i64, now: Timestamp) -> StoreResult<()> {
@@ -872,8 +796,7 @@ impl Store for SqlStore {
             .bind(session_id)
             .bind(now.0)
             .execute(&self.write)
-            .await
-            .map_err(db_err)?;
+            .await?;
         Ok(())
     }
 
@@ -896,20 +819,18 @@ impl Store for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<u64> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query(
             "UPDATE sessions SET revoked_at = $2 WHERE login_pk = $1 AND revoked_at IS NULL AND expires_at > $2",
         )
         .bind(login_pk)
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected();
         let mut ev = audit.clone();
         ev.description = format!("{} ({n})", audit.description);
-        insert_audit(&mut tx, &ev).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, &[&ev]).await?;
         Ok(n)
     }
 
@@ -921,12 +842,11 @@ impl Store for SqlStore {
         .bind(login_pk)
         .bind(now.0)
         .fetch_all(&self.read)
-        .await
-        .map_err(db_err)?;
-        rows.iter()
+        .await?;
+        Ok(rows
+            .iter()
             .map(session_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(db_err)
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     async fn create_api_token(
@@ -937,7 +857,7 @@ impl Store for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<ApiToken> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "INSERT INTO api_tokens (name, scope, token_hash, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING id, name, scope, created_at, revoked_at",
@@ -947,13 +867,11 @@ impl Store for SqlStore {
         .bind(token_hash.to_owned())
         .bind(now.0)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let token = token_from_row(&row).map_err(db_err)?;
+        .await?;
+        let token = token_from_row(&row)?;
         let mut ev = audit.clone();
         ev.description = format!("{} (id {})", audit.description, token.id);
-        insert_audit(&mut tx, &ev).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, &[&ev]).await?;
         Ok(token)
     }
 
@@ -964,9 +882,8 @@ impl Store for SqlStore {
         )
         .bind(token_hash.to_owned())
         .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| token_from_row(&r)).transpose().map_err(db_err)
+        .await?;
+        Ok(row.map(|r| token_from_row(&r)).transpose()?)
     }
 
     async fn list_api_tokens(&self) -> StoreResult<Vec<ApiToken>> {
@@ -974,12 +891,11 @@ impl Store for SqlStore {
             "SELECT id, name, scope, created_at, revoked_at FROM api_tokens ORDER BY id",
         )
         .fetch_all(&self.read)
-        .await
-        .map_err(db_err)?;
-        rows.iter()
+        .await?;
+        Ok(rows
+            .iter()
             .map(token_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(db_err)
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     async fn revoke_api_token(
@@ -988,12 +904,11 @@ impl Store for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<Option<bool>> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let exists = sqlx::query("SELECT id FROM api_tokens WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
+            .await?
             .is_some();
         if !exists {
             return Ok(None);
@@ -1004,21 +919,16 @@ impl Store for SqlStore {
         .bind(id)
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected()
             > 0;
-        if done {
-            insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, done.then_some(audit).as_slice()).await?;
         Ok(Some(done))
     }
 
     async fn append_audit(&self, event: &NewAuditEvent) -> StoreResult<()> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
-        insert_audit(&mut tx, event).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        let tx = self.begin_write().await?;
+        Ok(commit_audited(tx, &[event]).await?)
     }
 
     async fn factor_summaries(&self, login_pks: &[i64]) -> StoreResult<Vec<FactorSummary>> {
@@ -1087,12 +997,11 @@ impl Store for SqlStore {
         let rows = bind_all(sqlx::query(&sql), c.vals)
             .bind(i64::from(f.limit.clamp(1, 1000)))
             .fetch_all(&self.read)
-            .await
-            .map_err(db_err)?;
-        rows.iter()
+            .await?;
+        Ok(rows
+            .iter()
             .map(audit_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(db_err)
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 }
 

@@ -1,18 +1,45 @@
-//! The audit chain: the one function that appends audit records (chaining each to the one before)
-//! and the walk that verifies the chain.
+//! The audit chain: the one way a write ends with its audit records (appended to the chain, then
+//! committed), and the walk that verifies the chain.
 
-use crate::sql::{db_err, placeholders, ts, SqlStore};
+use crate::sql::{placeholders, ts, SqlStore};
 use crate::{ChainBreak, ChainReport, StoreResult};
 use sekisho_core::audit::{chain_hash, ChainFields, NewAuditEvent, CHAIN_VERSION, GENESIS_HASH};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
+
+/// A write transaction on the `Any` driver.
+pub(crate) type WriteTx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Ends a write: appends `audits` to the chain and commits, so the change and the records that
+/// describe it are kept together or not at all. Every audited write ends here; with no records
+/// it is a plain commit.
+pub(crate) async fn commit_audited(
+    mut tx: WriteTx,
+    audits: &[&NewAuditEvent],
+) -> Result<(), sqlx::Error> {
+    insert_audits(&mut tx, audits).await?;
+    tx.commit().await
+}
+
+/// Ends a write whose statement changed a row (`changed`) or not: with its audit record and a
+/// commit when it did, dropped (rolled back) when it did not. Says which.
+pub(crate) async fn commit_audited_if(
+    tx: WriteTx,
+    changed: bool,
+    audit: &NewAuditEvent,
+) -> StoreResult<bool> {
+    if changed {
+        commit_audited(tx, &[audit]).await?;
+    }
+    Ok(changed)
+}
 
 /// Appends audit records with one statement, chained to the current head. Must run inside the
 /// transaction of the change the records describe: the no-op `UPDATE` of `audit_head` locks the
 /// head row until that transaction ends (PostgreSQL; on SQLite there is one writer), so
 /// concurrent writers on any number of instances append one after the other and the chain can
 /// never fork. IDs are assigned here (head + 1, …) so each hash can cover its record's ID.
-pub(crate) async fn insert_audits(
+async fn insert_audits(
     conn: &mut AnyConnection,
     events: &[&NewAuditEvent],
 ) -> Result<(), sqlx::Error> {
@@ -100,18 +127,15 @@ impl SqlStore {
         let head =
             sqlx::query("SELECT chain_start, last_id, last_hash FROM audit_head WHERE id = 1")
                 .fetch_one(&self.read)
-                .await
-                .map_err(db_err)?;
-        let chain_start: i64 = head.try_get("chain_start").map_err(db_err)?;
-        let last_id: i64 = head.try_get("last_id").map_err(db_err)?;
-        let last_hash: String = head.try_get("last_hash").map_err(db_err)?;
+                .await?;
+        let chain_start: i64 = head.try_get("chain_start")?;
+        let last_id: i64 = head.try_get("last_id")?;
+        let last_hash: String = head.try_get("last_hash")?;
         let legacy: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_events WHERE id < $1")
             .bind(chain_start)
             .fetch_one(&self.read)
-            .await
-            .map_err(db_err)?
-            .try_get("n")
-            .map_err(db_err)?;
+            .await?
+            .try_get("n")?;
         let mut report = ChainReport {
             chain_start,
             unchained: u64::try_from(legacy).unwrap_or(0),
@@ -131,14 +155,13 @@ impl SqlStore {
             .bind(last_id)
             .bind(page)
             .fetch_all(&self.read)
-            .await
-            .map_err(db_err)?;
+            .await?;
             if rows.is_empty() {
                 break;
             }
             for r in &rows {
-                let id: i64 = r.try_get("id").map_err(db_err)?;
-                let time = Some(ts(r, "time").map_err(db_err)?);
+                let id: i64 = r.try_get("id")?;
+                let time = Some(ts(r, "time")?);
                 if id != expected {
                     report.broken = Some(ChainBreak {
                         id,
@@ -147,7 +170,7 @@ impl SqlStore {
                     });
                     return Ok(report);
                 }
-                let (computed, stored) = recompute(&prev, r).map_err(db_err)?;
+                let (computed, stored) = recompute(&prev, r)?;
                 match (computed, stored) {
                     (Some(c), Some(s)) if c == s => prev = c,
                     (None, _) | (_, None) => {

@@ -1,7 +1,8 @@
 //! The SQL implementation of [`OperatorStore`].
 
 use crate::operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
-use crate::sql::{db_err, insert_audit, opt_ts, ts, Counter, SqlStore};
+use crate::sql::{opt_ts, ts, Counter, SqlStore};
+use crate::sql_audit::commit_audited;
 use crate::{FailureOutcome, StoreError, StoreResult};
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
@@ -61,7 +62,7 @@ impl OperatorStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<Operator> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO operators (name, role, setup_hash, setup_expires_at, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $5) RETURNING {OPERATOR_COLS}"
@@ -72,11 +73,9 @@ impl OperatorStore for SqlStore {
         .bind(setup_expires_at.0)
         .bind(now.0)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let op = operator_from_row(&row).map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        let op = operator_from_row(&row)?;
+        commit_audited(tx, &[audit]).await?;
         Ok(op)
     }
 
@@ -86,11 +85,8 @@ impl OperatorStore for SqlStore {
         ))
         .bind(name.to_owned())
         .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| operator_from_row(&r))
-            .transpose()
-            .map_err(db_err)
+        .await?;
+        Ok(row.map(|r| operator_from_row(&r)).transpose()?)
     }
 
     async fn list_operators(&self) -> StoreResult<Vec<Operator>> {
@@ -98,12 +94,11 @@ impl OperatorStore for SqlStore {
             "SELECT {OPERATOR_COLS} FROM operators ORDER BY name"
         ))
         .fetch_all(&self.read)
-        .await
-        .map_err(db_err)?;
-        rows.iter()
+        .await?;
+        Ok(rows
+            .iter()
             .map(operator_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(db_err)
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     async fn find_operator_setup(
@@ -118,11 +113,8 @@ impl OperatorStore for SqlStore {
         .bind(setup_hash.to_owned())
         .bind(now.0)
         .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| operator_from_row(&r))
-            .transpose()
-            .map_err(db_err)
+        .await?;
+        Ok(row.map(|r| operator_from_row(&r)).transpose()?)
     }
 
     async fn set_operator_credentials(
@@ -143,8 +135,7 @@ impl OperatorStore for SqlStore {
         .bind(totp_pending_enc.to_owned())
         .bind(now.0)
         .execute(&self.write)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected();
         Ok(n > 0)
     }
@@ -179,7 +170,7 @@ impl OperatorStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query(
             "UPDATE operators SET setup_hash = $2, setup_expires_at = $3, password_hash = NULL, \
              totp_secret_enc = NULL, totp_pending_enc = NULL, failed_logins = 0, failed_codes = 0, \
@@ -190,8 +181,7 @@ impl OperatorStore for SqlStore {
         .bind(setup_expires_at.0)
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected();
         if n == 0 {
             return Ok(false);
@@ -202,10 +192,8 @@ impl OperatorStore for SqlStore {
         .bind(id)
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        commit_audited(tx, &[audit]).await?;
         Ok(true)
     }
 
@@ -217,7 +205,7 @@ impl OperatorStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query(
             "UPDATE operators SET role = COALESCE($2, role), disabled = COALESCE($3, disabled), \
              updated_at = $4 WHERE id = $1",
@@ -227,8 +215,7 @@ impl OperatorStore for SqlStore {
         .bind(disabled.map(i64::from))
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected();
         if n == 0 {
             return Ok(false);
@@ -240,32 +227,27 @@ impl OperatorStore for SqlStore {
             .bind(id)
             .bind(now.0)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         }
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, &[audit]).await?;
         Ok(true)
     }
 
     async fn delete_operator(&self, id: i64, audit: &NewAuditEvent) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM operator_sessions WHERE operator_pk = $1")
             .bind(id)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         let n = sqlx::query("DELETE FROM operators WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
+            .await?
             .rows_affected();
         if n == 0 {
             return Ok(false);
         }
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, &[audit]).await?;
         Ok(true)
     }
 
@@ -275,14 +257,13 @@ impl OperatorStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT locked_at FROM operators WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
+            .await?
             .ok_or(StoreError::Conflict)?;
-        let was_locked = opt_ts(&row, "locked_at").map_err(db_err)?.is_some();
+        let was_locked = opt_ts(&row, "locked_at")?.is_some();
         sqlx::query(
             "UPDATE operators SET failed_logins = 0, failed_codes = 0, locked_at = NULL, \
              updated_at = $2 WHERE id = $1",
@@ -290,10 +271,8 @@ impl OperatorStore for SqlStore {
         .bind(id)
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        commit_audited(tx, &[audit]).await?;
         Ok(was_locked)
     }
 
@@ -325,7 +304,7 @@ impl OperatorStore for SqlStore {
         user_agent: Option<&str>,
         audit: &NewAuditEvent,
     ) -> StoreResult<Option<OperatorSession>> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query(
             "UPDATE operators SET failed_logins = 0, failed_codes = 0, last_login_at = $2, \
              totp_last_step = $3 WHERE id = $1 AND locked_at IS NULL AND disabled = 0 \
@@ -335,8 +314,7 @@ impl OperatorStore for SqlStore {
         .bind(now.0)
         .bind(step)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected();
         if n == 0 {
             return Ok(None);
@@ -352,20 +330,17 @@ impl OperatorStore for SqlStore {
         .bind(client_ip.map(str::to_owned))
         .bind(user_agent.map(str::to_owned))
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let sid: i64 = row.try_get("id").map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
+        .await?;
+        let sid: i64 = row.try_get("id")?;
         let row = sqlx::query(&format!(
             "SELECT {SESSION_COLS} FROM operator_sessions s JOIN operators o ON o.id = s.operator_pk \
              WHERE s.id = $1"
         ))
         .bind(sid)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let session = session_from_row(&row).map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        let session = session_from_row(&row)?;
+        commit_audited(tx, &[audit]).await?;
         Ok(Some(session))
     }
 
@@ -376,11 +351,8 @@ impl OperatorStore for SqlStore {
         ))
         .bind(token_hash.to_owned())
         .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| session_from_row(&r))
-            .transpose()
-            .map_err(db_err)
+        .await?;
+        Ok(row.map(|r| session_from_row(&r)).transpose()?)
     }
 
     async fn touch_operator_session(&self, id: i64, now: Timestamp) -> StoreResult<()> {
@@ -390,8 +362,7 @@ impl OperatorStore for SqlStore {
         .bind(id)
         .bind(now.0)
         .execute(&self.write)
-        .await
-        .map_err(db_err)?;
+        .await?;
         Ok(())
     }
 

@@ -1,9 +1,7 @@
 //! The SQL implementation of [`TokenStore`].
 
-use crate::sql::{
-    bind_all, commit_audited_if, db_err, insert_audit, opt_ts, ts, Conditions, Counter, SqlStore,
-    Val,
-};
+use crate::sql::{bind_all, opt_ts, ts, Conditions, Counter, SqlStore, Val};
+use crate::sql_audit::{commit_audited, commit_audited_if};
 use crate::tokens::{
     AssignOutcome, ImportOutcome, NewToken, OtpToken, TokenQuery, TokenState, TokenStore,
 };
@@ -59,7 +57,7 @@ impl TokenStore for SqlStore {
         audit: &NewAuditEvent,
     ) -> StoreResult<ImportOutcome> {
         let mut out = ImportOutcome::default();
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         for t in tokens {
             let inserted = sqlx::query(
                 "INSERT INTO tokens (token_id, kind, algorithm, digits, period, counter, \
@@ -77,8 +75,7 @@ impl TokenStore for SqlStore {
             .bind(now.0)
             .bind(batch.to_owned())
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
+            .await?
             .rows_affected()
                 > 0;
             if inserted {
@@ -94,8 +91,7 @@ impl TokenStore for SqlStore {
             out.imported.len(),
             out.duplicates.len()
         );
-        insert_audit(&mut tx, &audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, &[&audit]).await?;
         Ok(out)
     }
 
@@ -105,9 +101,8 @@ impl TokenStore for SqlStore {
         ))
         .bind(token_id.to_owned())
         .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| token_from_row(&r)).transpose().map_err(db_err)
+        .await?;
+        Ok(row.map(|r| token_from_row(&r)).transpose()?)
     }
 
     async fn list_tokens(&self, query: &TokenQuery) -> StoreResult<Vec<OtpToken>> {
@@ -137,12 +132,11 @@ impl TokenStore for SqlStore {
         let rows = bind_all(sqlx::query(&sql), c.vals)
             .bind(i64::from(query.limit.clamp(1, 1000)))
             .fetch_all(&self.read)
-            .await
-            .map_err(db_err)?;
-        rows.iter()
+            .await?;
+        Ok(rows
+            .iter()
             .map(token_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(db_err)
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     async fn assign_token(
@@ -153,23 +147,20 @@ impl TokenStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<AssignOutcome> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         // Takes the login's row lock (PostgreSQL; SQLite has one writer anyway), so two
         // assignments to one login are counted one after the other.
         sqlx::query("UPDATE logins SET updated_at = updated_at WHERE id = $1")
             .bind(login_pk)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         let held: i64 = sqlx::query(
             "SELECT COUNT(*) AS n FROM tokens WHERE login_pk = $1 AND state = 'assigned'",
         )
         .bind(login_pk)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .try_get("n")
-        .map_err(db_err)?;
+        .await?
+        .try_get("n")?;
         if held >= i64::from(max_per_login) {
             return Ok(AssignOutcome::LoginHasToken);
         }
@@ -182,8 +173,7 @@ impl TokenStore for SqlStore {
         .bind(login_pk)
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected()
             > 0;
         Ok(if commit_audited_if(tx, done, audit).await? {
@@ -204,12 +194,11 @@ impl TokenStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<AssignOutcome> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE logins SET updated_at = updated_at WHERE id = $1")
             .bind(login_pk)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         let held: i64 = sqlx::query(
             "SELECT COUNT(*) AS n FROM tokens \
              WHERE login_pk = $1 AND state = 'assigned' AND token_id <> $2",
@@ -217,10 +206,8 @@ impl TokenStore for SqlStore {
         .bind(login_pk)
         .bind(token_id.to_owned())
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .try_get("n")
-        .map_err(db_err)?;
+        .await?
+        .try_get("n")?;
         if held >= i64::from(max_per_login) {
             return Ok(AssignOutcome::LoginHasToken);
         }
@@ -238,8 +225,7 @@ impl TokenStore for SqlStore {
         .bind(last_step)
         .bind(drift)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected()
             > 0;
         Ok(if commit_audited_if(tx, done, audit).await? {
@@ -275,12 +261,7 @@ impl TokenStore for SqlStore {
         .bind(now.0);
         match audit {
             Some(audit) => self.change_audited(query, audit).await,
-            None => Ok(query
-                .execute(&self.write)
-                .await
-                .map_err(db_err)?
-                .rows_affected()
-                > 0),
+            None => Ok(query.execute(&self.write).await?.rows_affected() > 0),
         }
     }
 

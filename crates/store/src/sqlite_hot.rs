@@ -83,20 +83,15 @@ fn stopped() -> StoreError {
     StoreError::Backend("the SQLite hot-path thread has stopped".into())
 }
 
-fn sqlite_err(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
-}
-
 impl SqliteHot {
     /// Opens the database file at `path` (already migrated) and starts the thread.
     pub(crate) fn start(path: &str, sync: SqliteSynchronous) -> StoreResult<SqliteHot> {
-        let conn = open(path, sync).map_err(sqlite_err)?;
+        let conn = open(path, sync)?;
         // Checkpoints (copying the WAL into the database file, and syncing that file) run on a
         // thread of their own: on the hot thread, SQLite's automatic checkpoint every 1,000
         // pages would hold every waiting request for the time of a disk sync.
-        conn.pragma_update(None, "wal_autocheckpoint", 0)
-            .map_err(sqlite_err)?;
-        let checkpointer = open(path, sync).map_err(sqlite_err)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpointer = open(path, sync)?;
         let (jobs, rx) = mpsc::channel();
         let (checkpoints, stop) = mpsc::channel();
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
@@ -161,7 +156,7 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Request>) {
             match req {
                 Request::Read(id, reply) => {
                     // A caller that went away (its request was cancelled) needs no answer.
-                    let _ = reply.send(read_target(&conn, &id).map_err(sqlite_err));
+                    let _ = reply.send(read_target(&conn, &id).map_err(StoreError::from));
                 }
                 Request::Accept(a, reply) => accepts.push((a, reply)),
             }
