@@ -10,9 +10,9 @@
 
 use crate::batch::Batcher;
 use crate::factors::CodeTarget;
-use crate::sql::placeholders;
 use crate::sql_audit::commit_audited;
 use crate::sql_factors::{factor_from_row, FACTOR_COLS};
+use crate::sql_query::placeholders;
 use sekisho_core::audit::NewAuditEvent;
 use sekisho_core::Timestamp;
 use sqlx::{AnyPool, Row};

@@ -1,9 +1,13 @@
 //! The audit chain: the one way a write ends with its audit records (appended to the chain, then
 //! committed), and the walk that verifies the chain.
 
-use crate::sql::{placeholders, ts, SqlStore};
+use crate::sql::{ts, SqlStore};
+use crate::sql_query::{bind_all, placeholders, Conditions, Val};
 use crate::{ChainBreak, ChainReport, StoreResult};
-use sekisho_core::audit::{chain_hash, ChainFields, NewAuditEvent, CHAIN_VERSION, GENESIS_HASH};
+use sekisho_core::audit::{
+    chain_hash, Actor, AuditEvent, AuditFilter, ChainFields, NewAuditEvent, CHAIN_VERSION,
+    GENESIS_HASH,
+};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -121,6 +125,64 @@ fn recompute(prev: &str, r: &AnyRow) -> Result<(Option<String>, Option<String>),
 }
 
 impl SqlStore {
+    pub(crate) async fn append_audit(&self, event: &NewAuditEvent) -> StoreResult<()> {
+        let tx = self.begin_write().await?;
+        Ok(commit_audited(tx, &[event]).await?)
+    }
+
+    pub(crate) async fn query_audit(&self, f: &AuditFilter) -> StoreResult<Vec<AuditEvent>> {
+        let mut c = Conditions::default();
+        if let Some(v) = &f.login_id {
+            c.push("a.login_id = {}", Val::S(v.clone()));
+        }
+        if let Some(v) = f.event_type {
+            c.push("a.event_type = {}", Val::S(v.as_str().into()));
+        }
+        if let Some(types) = &f.event_types {
+            if types.is_empty() {
+                c.push_plain("1 = 0");
+            } else {
+                let mut ph = Vec::new();
+                for t in types {
+                    c.vals.push(Val::S(t.as_str().into()));
+                    ph.push(format!("${}", c.vals.len()));
+                }
+                c.push_plain(&format!("a.event_type IN ({})", ph.join(", ")));
+            }
+        }
+        if let Some(v) = &f.actor_kind {
+            c.push("a.actor_kind = {}", Val::S(v.clone()));
+        }
+        if let Some(v) = &f.actor_id {
+            c.push("a.actor_id = {}", Val::S(v.clone()));
+        }
+        if let Some(v) = f.since {
+            c.push("a.time >= {}", Val::I(v.0));
+        }
+        if let Some(v) = f.until {
+            c.push("a.time < {}", Val::I(v.0));
+        }
+        if let Some(v) = f.before_id {
+            c.push("a.id < {}", Val::I(v));
+        }
+        let limit = c.next_placeholder();
+        let sql = format!(
+            "SELECT a.id, a.time, a.login_id, l.display_name AS login_name, a.actor_kind, \
+             a.actor_id, a.event_group, a.event_type, a.description, a.error_code, a.client_ip, \
+             a.user_agent FROM audit_events a LEFT JOIN logins l ON l.login_id = a.login_id{} \
+             ORDER BY a.id DESC LIMIT {limit}",
+            c.where_clause()
+        );
+        let rows = bind_all(sqlx::query(&sql), c.vals)
+            .bind(i64::from(f.limit.clamp(1, 1000)))
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(audit_from_row)
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
     /// Walks the chain from its start to the head as it was when the walk began, `page` records
     /// at a time, and reports the first break.
     pub(crate) async fn verify_chain(&self, page: u32) -> StoreResult<ChainReport> {
@@ -209,4 +271,22 @@ impl SqlStore {
         }
         Ok(report)
     }
+}
+
+fn audit_from_row(r: &AnyRow) -> Result<AuditEvent, sqlx::Error> {
+    let kind: String = r.try_get("actor_kind")?;
+    let id: String = r.try_get("actor_id")?;
+    Ok(AuditEvent {
+        event_id: r.try_get("id")?,
+        time: ts(r, "time")?,
+        login_id: r.try_get("login_id")?,
+        login_name: r.try_get("login_name")?,
+        actor: Actor::from_parts(&kind, &id),
+        event_group: r.try_get("event_group")?,
+        event_type: r.try_get("event_type")?,
+        description: r.try_get("description")?,
+        error_code: r.try_get("error_code")?,
+        client_ip: r.try_get("client_ip")?,
+        user_agent: r.try_get("user_agent")?,
+    })
 }

@@ -1,7 +1,8 @@
 //! The SQL implementation of [`TokenStore`].
 
-use crate::sql::{bind_all, opt_ts, ts, Conditions, Counter, SqlStore, Val};
+use crate::sql::{opt_ts, ts, Counter, SqlStore};
 use crate::sql_audit::{commit_audited, commit_audited_if};
+use crate::sql_query::{bind_all, Conditions, Val};
 use crate::tokens::{
     AssignOutcome, ImportOutcome, NewToken, OtpToken, TokenQuery, TokenState, TokenStore,
 };

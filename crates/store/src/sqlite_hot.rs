@@ -286,7 +286,7 @@ fn commit(conn: &mut Connection, accepts: &[&Accept]) -> rusqlite::Result<Vec<bo
 }
 
 /// Appends the audit records of accepted codes, inside the transaction that records the codes,
-/// chained to the audit head exactly as [`crate::sql::insert_audits`] does (that function is
+/// chained to the audit head exactly as [`crate::sql_audit::commit_audited`] does (that function is
 /// the other, and only other, writer of audit records). The `BEGIN IMMEDIATE` transaction holds
 /// SQLite's write lock, so the head read here cannot move before the commit.
 fn insert_hot_audits(tx: &Transaction<'_>, events: &[&NewAuditEvent]) -> rusqlite::Result<()> {
