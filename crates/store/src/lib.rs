@@ -43,6 +43,7 @@ use async_trait::async_trait;
 use sekisho_core::audit::{AuditEvent, AuditFilter, NewAuditEvent};
 use sekisho_core::login::{Login, SecondFactor};
 use sekisho_core::session::{Session, SessionPurpose};
+use sekisho_core::token::ApiScope;
 use sekisho_core::{Lang, Timestamp};
 
 pub use account::{AccountStore, PendingAddress};
@@ -53,7 +54,9 @@ pub use factors::{
 pub use flows::{FlowStore, StoredFlow};
 pub use mail::{MailState, MailStore, NewMail, OutboxMail};
 pub use operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
-pub use passkeys::{Ceremony, NewCeremony, NewPasskey, PasskeyStore, PasskeyUse, StoredPasskey};
+pub use passkeys::{
+    Ceremony, CeremonyKind, NewCeremony, NewPasskey, PasskeyStore, PasskeyUse, StoredPasskey,
+};
 pub use recovery::{RecoveryStatus, RecoveryStore};
 pub use setup::{NewSetupLink, SetupLink, SetupStore};
 pub use sql::{connect, ConnectOptions};
@@ -195,8 +198,8 @@ pub struct ApiToken {
     pub id: i64,
     /// Name given at creation.
     pub name: String,
-    /// Scope (`admin`, `validate`).
-    pub scope: String,
+    /// What it may call.
+    pub scope: ApiScope,
     /// Created.
     pub created_at: Timestamp,
     /// Revoked.
@@ -393,7 +396,7 @@ pub trait Store:
     async fn create_api_token(
         &self,
         name: &str,
-        scope: &str,
+        scope: ApiScope,
         token_hash: &str,
         now: Timestamp,
         audit: &NewAuditEvent,

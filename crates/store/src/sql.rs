@@ -20,6 +20,7 @@ use async_trait::async_trait;
 use sekisho_core::audit::{AuditEvent, AuditFilter, NewAuditEvent};
 use sekisho_core::login::Login;
 use sekisho_core::session::Session;
+use sekisho_core::token::ApiScope;
 use sekisho_core::Timestamp;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
@@ -282,6 +283,18 @@ pub(crate) fn opt_ts(r: &AnyRow, col: &str) -> Result<Option<Timestamp>, sqlx::E
     r.try_get::<Option<i64>, _>(col).map(|v| v.map(Timestamp))
 }
 
+/// Reads a column holding the stored name of one of a closed set (a role, a kind, an
+/// algorithm); a name this version does not know reads as `unknown`, the meaning its readers
+/// gave it when they parsed the text themselves.
+pub(crate) fn named<T>(
+    r: &AnyRow,
+    col: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    unknown: T,
+) -> Result<T, sqlx::Error> {
+    Ok(parse(r.try_get::<&str, _>(col)?).unwrap_or(unknown))
+}
+
 // The methods live with what they are about (`sql_logins`, `sql_sessions`, `sql_api_tokens`,
 // `sql_audit`, …); this impl only routes the trait to them.
 #[async_trait]
@@ -407,7 +420,7 @@ impl Store for SqlStore {
     async fn create_api_token(
         &self,
         name: &str,
-        scope: &str,
+        scope: ApiScope,
         token_hash: &str,
         now: Timestamp,
         audit: &NewAuditEvent,

@@ -4,15 +4,23 @@ use crate::sql::{opt_ts, ts, SqlStore};
 use crate::sql_audit::commit_audited;
 use crate::{ApiToken, StoreResult};
 use sekisho_core::audit::NewAuditEvent;
+use sekisho_core::token::ApiScope;
 use sekisho_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
+
+/// A scope this version does not know grants nothing: the token cannot be read, so it is refused.
+fn scope(r: &AnyRow) -> Result<ApiScope, sqlx::Error> {
+    let name: &str = r.try_get("scope")?;
+    ApiScope::parse(name)
+        .ok_or_else(|| sqlx::Error::Decode(format!("unknown API token scope {name:?}").into()))
+}
 
 fn token_from_row(r: &AnyRow) -> Result<ApiToken, sqlx::Error> {
     Ok(ApiToken {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
-        scope: r.try_get("scope")?,
+        scope: scope(r)?,
         created_at: ts(r, "created_at")?,
         revoked_at: opt_ts(r, "revoked_at")?,
     })
@@ -22,7 +30,7 @@ impl SqlStore {
     pub(crate) async fn create_api_token(
         &self,
         name: &str,
-        scope: &str,
+        scope: ApiScope,
         token_hash: &str,
         now: Timestamp,
         audit: &NewAuditEvent,
@@ -33,7 +41,7 @@ impl SqlStore {
              RETURNING id, name, scope, created_at, revoked_at",
         )
         .bind(name.to_owned())
-        .bind(scope.to_owned())
+        .bind(scope.as_str())
         .bind(token_hash.to_owned())
         .bind(now.0)
         .fetch_one(&mut *tx)

@@ -5,13 +5,14 @@ use crate::factors::{
     Challenge, CodeTarget, FactorState, FactorStore, IssuedCode, NewOtpFactor, OtpFactor,
 };
 use crate::mail::NewMail;
-use crate::sql::{opt_ts, ts, Counter, SqlStore};
+use crate::sql::{named, opt_ts, ts, Counter, SqlStore};
 use crate::sql_audit::commit_audited;
 use crate::sql_mail::insert_mail;
 use crate::{FailureOutcome, StoreResult};
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
 use sekisho_core::email_code::CodeState;
+use sekisho_core::otp::Algorithm;
 use sekisho_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -35,7 +36,7 @@ pub(crate) fn factor_from_row(r: &AnyRow) -> Result<OtpFactor, sqlx::Error> {
         },
         label: r.try_get("label")?,
         secret_enc: r.try_get("secret_enc")?,
-        algorithm: r.try_get("algorithm")?,
+        algorithm: named(r, "algorithm", Algorithm::parse, Algorithm::default())?,
         digits: u32::try_from(r.try_get::<i64, _>("digits")?).unwrap_or(6),
         period: u32::try_from(r.try_get::<i64, _>("period")?).unwrap_or(30),
         last_step: r.try_get("last_step")?,
@@ -119,7 +120,7 @@ impl FactorStore for SqlStore {
         .bind(new.method.clone())
         .bind(new.label.clone())
         .bind(new.secret_enc.clone())
-        .bind(new.algorithm.clone())
+        .bind(new.algorithm.as_str())
         .bind(i64::from(new.digits))
         .bind(i64::from(new.period))
         .bind(new.now.0)

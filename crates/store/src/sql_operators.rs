@@ -1,11 +1,12 @@
 //! The SQL implementation of [`OperatorStore`].
 
 use crate::operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
-use crate::sql::{opt_ts, ts, Counter, SqlStore};
+use crate::sql::{named, opt_ts, ts, Counter, SqlStore};
 use crate::sql_audit::commit_audited;
 use crate::{FailureOutcome, StoreError, StoreResult};
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
+use sekisho_core::operator::OperatorRole;
 use sekisho_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -18,7 +19,7 @@ fn operator_from_row(r: &AnyRow) -> Result<Operator, sqlx::Error> {
     Ok(Operator {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
-        role: r.try_get("role")?,
+        role: role(r)?,
         password_hash: r.try_get("password_hash")?,
         totp_secret_enc: r.try_get("totp_secret_enc")?,
         totp_pending_enc: r.try_get("totp_pending_enc")?,
@@ -34,6 +35,11 @@ fn operator_from_row(r: &AnyRow) -> Result<Operator, sqlx::Error> {
     })
 }
 
+/// An unknown stored role grants no more than the support desk's, as before roles were typed.
+fn role(r: &AnyRow) -> Result<OperatorRole, sqlx::Error> {
+    named(r, "role", OperatorRole::parse, OperatorRole::Support)
+}
+
 const SESSION_COLS: &str = "s.id, s.operator_pk, o.name, o.role, o.disabled, s.created_at, \
     s.last_seen_at, s.expires_at, s.revoked_at";
 
@@ -42,7 +48,7 @@ fn session_from_row(r: &AnyRow) -> Result<OperatorSession, sqlx::Error> {
         id: r.try_get("id")?,
         operator_pk: r.try_get("operator_pk")?,
         name: r.try_get("name")?,
-        role: r.try_get("role")?,
+        role: role(r)?,
         disabled: r.try_get::<i64, _>("disabled")? != 0,
         created_at: ts(r, "created_at")?,
         last_seen_at: ts(r, "last_seen_at")?,
@@ -56,7 +62,7 @@ impl OperatorStore for SqlStore {
     async fn create_operator(
         &self,
         name: &str,
-        role: &str,
+        role: OperatorRole,
         setup_hash: &str,
         setup_expires_at: Timestamp,
         now: Timestamp,
@@ -68,7 +74,7 @@ impl OperatorStore for SqlStore {
              VALUES ($1, $2, $3, $4, $5, $5) RETURNING {OPERATOR_COLS}"
         ))
         .bind(name.to_owned())
-        .bind(role.to_owned())
+        .bind(role.as_str())
         .bind(setup_hash.to_owned())
         .bind(setup_expires_at.0)
         .bind(now.0)
@@ -200,7 +206,7 @@ impl OperatorStore for SqlStore {
     async fn update_operator(
         &self,
         id: i64,
-        role: Option<&str>,
+        role: Option<OperatorRole>,
         disabled: Option<bool>,
         now: Timestamp,
         audit: &NewAuditEvent,
@@ -211,7 +217,7 @@ impl OperatorStore for SqlStore {
              updated_at = $4 WHERE id = $1",
         )
         .bind(id)
-        .bind(role.map(str::to_owned))
+        .bind(role.map(OperatorRole::as_str))
         .bind(disabled.map(i64::from))
         .bind(now.0)
         .execute(&mut *tx)

@@ -1,6 +1,8 @@
 //! The SQL implementation of [`PasskeyStore`].
 
-use crate::passkeys::{Ceremony, NewCeremony, NewPasskey, PasskeyStore, PasskeyUse, StoredPasskey};
+use crate::passkeys::{
+    Ceremony, CeremonyKind, NewCeremony, NewPasskey, PasskeyStore, PasskeyUse, StoredPasskey,
+};
 use crate::sql::{opt_ts, ts, SqlStore};
 use crate::sql_audit::{commit_audited, commit_audited_if};
 use crate::StoreResult;
@@ -59,7 +61,7 @@ impl PasskeyStore for SqlStore {
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(new.id_hash.clone())
-        .bind(new.kind.clone())
+        .bind(new.kind.as_str())
         .bind(new.login_pk)
         .bind(new.bound_to.clone())
         .bind(new.state.clone())
@@ -74,7 +76,7 @@ impl PasskeyStore for SqlStore {
     async fn take_ceremony(
         &self,
         id_hash: &str,
-        kind: &str,
+        kind: CeremonyKind,
         now: Timestamp,
     ) -> StoreResult<Option<Ceremony>> {
         let mut tx = self.begin_write().await?;
@@ -86,7 +88,7 @@ impl PasskeyStore for SqlStore {
              RETURNING kind, login_pk, bound_to, state",
         )
         .bind(id_hash.to_owned())
-        .bind(kind.to_owned())
+        .bind(kind.as_str())
         .bind(now.0)
         .fetch_optional(&mut *tx)
         .await?;
@@ -94,7 +96,8 @@ impl PasskeyStore for SqlStore {
             return Ok(None);
         };
         let ceremony = Ceremony {
-            kind: r.try_get("kind")?,
+            // The statement matched the kind asked for.
+            kind,
             login_pk: r.try_get("login_pk")?,
             bound_to: r.try_get("bound_to")?,
             state: r.try_get("state")?,

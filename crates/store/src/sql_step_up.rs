@@ -1,12 +1,12 @@
 //! The SQL implementation of [`StepUpStore`].
 
-use crate::sql::{opt_ts, ts, SqlStore};
+use crate::sql::{named, opt_ts, ts, SqlStore};
 use crate::sql_audit::commit_audited;
 use crate::step_up::{NewStepUp, SigningKey, StepUpAnswer, StepUpRequest, StepUpStore};
 use crate::StoreResult;
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
-use sekisho_core::step_up::StepUpState;
+use sekisho_core::step_up::{ConfirmMethod, OperationKind, StepUpState};
 use sekisho_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -21,7 +21,7 @@ fn request(r: &AnyRow) -> Result<StepUpRequest, sqlx::Error> {
         id_hash: r.try_get("id_hash")?,
         login_pk: r.try_get("login_pk")?,
         login_id: r.try_get("login_id")?,
-        kind: r.try_get("kind")?,
+        kind: named(r, "kind", OperationKind::parse, OperationKind::Other)?,
         description: r.try_get("description")?,
         amount: r.try_get("amount")?,
         currency: r.try_get("currency")?,
@@ -31,7 +31,9 @@ fn request(r: &AnyRow) -> Result<StepUpRequest, sqlx::Error> {
         created_at: ts(r, "created_at")?,
         expires_at: ts(r, "expires_at")?,
         state: StepUpState::parse(r.try_get::<String, _>("state")?.as_str()),
-        method: r.try_get("method")?,
+        method: r
+            .try_get::<Option<&str>, _>("method")?
+            .and_then(ConfirmMethod::parse),
         answered_at: opt_ts(r, "answered_at")?,
         proof_sealed: r.try_get("proof_sealed")?,
         proof_taken_at: opt_ts(r, "proof_taken_at")?,
@@ -70,7 +72,7 @@ impl StepUpStore for SqlStore {
         .bind(new.id_hash.clone())
         .bind(new.login_pk)
         .bind(new.login_id.clone())
-        .bind(new.kind.clone())
+        .bind(new.kind.as_str())
         .bind(new.description.clone())
         .bind(amount)
         .bind(currency)
@@ -110,7 +112,7 @@ impl StepUpStore for SqlStore {
                 proof_sealed,
             } => (
                 "confirmed",
-                Some(method.clone()),
+                Some(method.as_str()),
                 Some(proof_sealed.clone()),
             ),
             StepUpAnswer::Refused => ("refused", None, None),

@@ -1,6 +1,6 @@
 //! The SQL implementation of [`TokenStore`].
 
-use crate::sql::{opt_ts, ts, Counter, SqlStore};
+use crate::sql::{named, opt_ts, ts, Counter, SqlStore};
 use crate::sql_audit::{commit_audited, commit_audited_if};
 use crate::sql_query::{bind_all, Conditions, Val};
 use crate::tokens::{
@@ -9,6 +9,7 @@ use crate::tokens::{
 use crate::{FailureOutcome, StoreResult};
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
+use sekisho_core::otp::{Algorithm, OtpKind};
 use sekisho_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -25,8 +26,8 @@ fn token_from_row(r: &AnyRow) -> Result<OtpToken, sqlx::Error> {
     Ok(OtpToken {
         id: r.try_get("id")?,
         token_id: r.try_get("token_id")?,
-        kind: r.try_get("kind")?,
-        algorithm: r.try_get("algorithm")?,
+        kind: named(r, "kind", OtpKind::parse, OtpKind::Totp)?,
+        algorithm: named(r, "algorithm", Algorithm::parse, Algorithm::default())?,
         digits: u32::try_from(r.try_get::<i64, _>("digits")?).unwrap_or(6),
         period: u32::try_from(r.try_get::<i64, _>("period")?).unwrap_or(30),
         counter: r.try_get("counter")?,
@@ -67,8 +68,8 @@ impl TokenStore for SqlStore {
                  ON CONFLICT (token_id) DO NOTHING",
             )
             .bind(t.token_id.clone())
-            .bind(t.kind.clone())
-            .bind(t.algorithm.clone())
+            .bind(t.kind.as_str())
+            .bind(t.algorithm.as_str())
             .bind(i64::from(t.digits))
             .bind(i64::from(t.period))
             .bind(t.counter)

@@ -22,6 +22,7 @@ use crate::factors::{CodeTarget, FactorState, OtpFactor};
 use crate::{StoreError, StoreResult};
 use rusqlite::{params, Connection, OpenFlags, Row, Transaction, TransactionBehavior};
 use sekisho_core::audit::{chain_hash, ChainFields, NewAuditEvent, CHAIN_VERSION};
+use sekisho_core::otp::Algorithm;
 use sekisho_core::Timestamp;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -234,7 +235,7 @@ fn factor_at(r: &Row<'_>, i: usize) -> rusqlite::Result<OtpFactor> {
         },
         label: r.get(i + 5)?,
         secret_enc: r.get(i + 6)?,
-        algorithm: r.get(i + 7)?,
+        algorithm: Algorithm::parse(&r.get::<_, String>(i + 7)?).unwrap_or_default(),
         digits: u32::try_from(r.get::<_, i64>(i + 8)?).unwrap_or(6),
         period: u32::try_from(r.get::<_, i64>(i + 9)?).unwrap_or(30),
         last_step: r.get(i + 10)?,
