@@ -13,6 +13,7 @@ pub mod error;
 pub mod import;
 pub mod lang;
 pub mod login;
+pub mod operator;
 pub mod otp;
 pub mod password;
 pub mod recovery;

@@ -64,6 +64,12 @@ impl OperationKind {
     }
 }
 
+impl std::fmt::Display for OperationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// A factor that can confirm a step-up. The trading password is deliberately absent: it is a
 /// knowledge factor and never stands in for the second factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,9 @@
 
 use crate::clock::{random_bytes, Random};
 use base64::Engine;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::fmt;
 
 /// Makes a new token `"<prefix>_<43 chars of base64url>"` from 32 random bytes.
 pub fn generate(prefix: &str, rng: &dyn Random) -> String {
@@ -17,6 +19,43 @@ pub fn generate(prefix: &str, rng: &dyn Random) -> String {
 /// The lookup hash of a token: lower-case hex SHA-256.
 pub fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// What an API token may call. Stored and shown as `admin`, `validate` or `step_up`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiScope {
+    /// The admin API, and every other API.
+    Admin,
+    /// Code validation (`POST /api/v1/validate`).
+    Validate,
+    /// Step-up requests.
+    StepUp,
+}
+
+impl ApiScope {
+    /// Every scope.
+    pub const ALL: &'static [ApiScope] = &[ApiScope::Admin, ApiScope::Validate, ApiScope::StepUp];
+
+    /// The stored and API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiScope::Admin => "admin",
+            ApiScope::Validate => "validate",
+            ApiScope::StepUp => "step_up",
+        }
+    }
+
+    /// Parses a name; `None` for an unknown scope.
+    pub fn parse(s: &str) -> Option<ApiScope> {
+        ApiScope::ALL.iter().copied().find(|v| v.as_str() == s)
+    }
+}
+
+impl fmt::Display for ApiScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
 }
 
 #[cfg(test)]
@@ -37,5 +76,17 @@ mod tests {
         assert_eq!(t.len(), 4 + 43);
         assert_eq!(hash(&t).len(), 64);
         assert_ne!(hash(&t), hash("sks_other"));
+    }
+
+    #[test]
+    fn scope_names_round_trip_and_match_serde() {
+        for scope in ApiScope::ALL {
+            assert_eq!(ApiScope::parse(scope.as_str()), Some(*scope));
+            assert_eq!(
+                serde_json::to_string(scope).unwrap_or_default(),
+                format!("\"{scope}\"")
+            );
+        }
+        assert_eq!(ApiScope::parse("root"), None);
     }
 }

@@ -119,7 +119,7 @@ impl AdminCaller {
     pub fn is_admin(&self) -> bool {
         match self {
             AdminCaller::Token(_) => true,
-            AdminCaller::Operator(s) => s.role == "admin",
+            AdminCaller::Operator(s) => s.role == sekisho_core::operator::OperatorRole::Admin,
         }
     }
 }
@@ -139,7 +139,7 @@ impl FromRequestParts<AppState> for AdminCaller {
             return Ok(AdminCaller::Operator(s));
         }
         let caller = ApiCaller::from_request_parts(parts, state).await?;
-        if caller.0.scope != "admin" {
+        if caller.0.scope != sekisho_core::token::ApiScope::Admin {
             return Err(Error::InsufficientScope.into());
         }
         Ok(AdminCaller::Token(caller.0))

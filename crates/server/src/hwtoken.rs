@@ -9,20 +9,20 @@ use crate::token_inventory::secret_aad;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::import::normalize_token_id;
 use sekisho_core::login::Login;
-use sekisho_core::otp::{self, Algorithm, OtpKind, OtpParams, PairReject, TotpCheck, TotpReject};
+use sekisho_core::otp::{self, OtpKind, OtpParams, PairReject, TotpCheck, TotpReject};
 use sekisho_core::Error;
 use sekisho_store::{AssignOutcome, OtpToken, TokenQuery, TokenState};
 
 fn params(t: &OtpToken) -> OtpParams {
     OtpParams {
-        algorithm: Algorithm::parse(&t.algorithm).unwrap_or_default(),
+        algorithm: t.algorithm,
         digits: t.digits,
         period: t.period,
     }
 }
 
 fn kind(t: &OtpToken) -> OtpKind {
-    OtpKind::parse(&t.kind).unwrap_or(OtpKind::Totp)
+    t.kind
 }
 
 fn open_secret(state: &AppState, t: &OtpToken) -> Result<Vec<u8>, ApiError> {

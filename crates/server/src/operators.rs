@@ -7,6 +7,7 @@ use crate::extract::OPERATOR_SESSION_PREFIX;
 use crate::state::AppState;
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
 use sekisho_core::clock::random_bytes;
+use sekisho_core::operator::OperatorRole;
 use sekisho_core::otp::{self, OtpParams, TotpCheck};
 use sekisho_core::password::PasswordPolicy;
 use sekisho_core::secret_box::SecretBox;
@@ -28,9 +29,6 @@ const PARAMS: OtpParams = OtpParams {
 /// Steps accepted either side of the expected one.
 const WINDOW: u32 = 1;
 
-/// The two roles.
-pub const ROLES: &[&str] = &["admin", "support"];
-
 /// Checks an operator name: 1–64 of `a-z 0-9 . _ -`.
 pub fn check_name(name: &str) -> Result<(), Error> {
     let ok = !name.is_empty()
@@ -46,14 +44,9 @@ pub fn check_name(name: &str) -> Result<(), Error> {
 }
 
 /// Checks a role name.
-pub fn check_role(role: &str) -> Result<(), Error> {
-    if ROLES.contains(&role) {
-        Ok(())
-    } else {
-        Err(Error::InvalidRequest(
-            "role must be admin or support".into(),
-        ))
-    }
+pub fn check_role(role: &str) -> Result<OperatorRole, Error> {
+    OperatorRole::parse(role)
+        .ok_or_else(|| Error::InvalidRequest("role must be admin or support".into()))
 }
 
 /// The keyed hash under which a setup token is stored.
@@ -90,7 +83,7 @@ pub async fn create_operator(
     client: &ClientInfo,
 ) -> Result<CreatedOperator, ApiError> {
     check_name(name)?;
-    check_role(role)?;
+    let role = check_role(role)?;
     let token = token::generate("skst", rng);
     let expires_at = now.plus_secs(SETUP_SECS);
     let ev = NewAuditEvent::new(

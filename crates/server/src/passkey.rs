@@ -14,7 +14,7 @@ use base64::Engine;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::login::{Login, SecondFactor};
 use sekisho_core::{token, Error};
-use sekisho_store::{NewCeremony, NewPasskey, PasskeyUse, StoreError, StoredPasskey};
+use sekisho_store::{CeremonyKind, NewCeremony, NewPasskey, PasskeyUse, StoreError, StoredPasskey};
 use serde_json::Value;
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication,
@@ -25,9 +25,9 @@ use webauthn_rs::prelude::{
 /// The method name of passkeys in challenges and sessions.
 pub const METHOD: &str = "passkey";
 
-const REGISTER: &str = "register";
-const AUTHENTICATE: &str = "authenticate";
-const DISCOVERABLE: &str = "discoverable";
+const REGISTER: CeremonyKind = CeremonyKind::Register;
+const AUTHENTICATE: CeremonyKind = CeremonyKind::Authenticate;
+const DISCOVERABLE: CeremonyKind = CeremonyKind::Discoverable;
 
 /// The relying party and the firm's passkey policy.
 #[derive(Debug, Clone)]
@@ -100,7 +100,7 @@ fn credential_id(raw: &[u8]) -> String {
 }
 
 /// The ceremony's ID: its prefix says its kind.
-fn new_ceremony_id(state: &AppState, kind: &str) -> String {
+fn new_ceremony_id(state: &AppState, kind: CeremonyKind) -> String {
     let prefix = match kind {
         REGISTER => "skwr",
         AUTHENTICATE => "skwa",
@@ -109,7 +109,7 @@ fn new_ceremony_id(state: &AppState, kind: &str) -> String {
     token::generate(prefix, state.rng.as_ref())
 }
 
-fn kind_of(ceremony_id: &str) -> Option<&'static str> {
+fn kind_of(ceremony_id: &str) -> Option<CeremonyKind> {
     match ceremony_id.get(..5) {
         Some("skwr_") => Some(REGISTER),
         Some("skwa_") => Some(AUTHENTICATE),
@@ -120,7 +120,7 @@ fn kind_of(ceremony_id: &str) -> Option<&'static str> {
 
 async fn store_ceremony(
     state: &AppState,
-    kind: &str,
+    kind: CeremonyKind,
     login_pk: Option<i64>,
     bound_to: Option<String>,
     ceremony_state: String,
@@ -131,7 +131,7 @@ async fn store_ceremony(
         .store
         .create_ceremony(&NewCeremony {
             id_hash: token::hash(&id),
-            kind: kind.to_owned(),
+            kind,
             login_pk,
             bound_to,
             state: ceremony_state,
@@ -145,7 +145,7 @@ async fn store_ceremony(
 async fn take_ceremony(
     state: &AppState,
     ceremony_id: &str,
-    kinds: &[&str],
+    kinds: &[CeremonyKind],
 ) -> Result<sekisho_store::Ceremony, ApiError> {
     let kind = kind_of(ceremony_id)
         .filter(|k| kinds.contains(k))

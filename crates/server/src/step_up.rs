@@ -173,7 +173,7 @@ impl Operation {
     /// The operation of a stored request.
     pub fn of(r: &StepUpRequest) -> Operation {
         Operation {
-            kind: r.kind.clone(),
+            kind: r.kind.as_str().into(),
             description: r.description.clone(),
             amount: match (&r.amount, &r.currency) {
                 (Some(v), Some(c)) => Some(Amount {
@@ -374,7 +374,7 @@ pub async fn confirm(
         ),
     );
     let answer = sekisho_store::StepUpAnswer::Confirmed {
-        method: method.as_str().into(),
+        method,
         proof_sealed: sealed,
     };
     if state

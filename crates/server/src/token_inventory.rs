@@ -213,8 +213,8 @@ pub async fn import_seed_file(
             .ok_or(Error::Internal)?;
         tokens.push(NewToken {
             token_id: t.token_id.clone(),
-            kind: t.kind.as_str().to_owned(),
-            algorithm: t.params.algorithm.as_str().to_owned(),
+            kind: t.kind,
+            algorithm: t.params.algorithm,
             digits: t.params.digits,
             period: t.params.period,
             counter: i64::try_from(t.counter).unwrap_or(i64::MAX),

@@ -2,6 +2,7 @@
 
 use crate::error::ApiError;
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
+use sekisho_core::token::ApiScope;
 use sekisho_core::{token, Error, Random, Timestamp};
 use sekisho_store::{ApiToken, Store};
 
@@ -23,11 +24,11 @@ pub async fn issue_api_token(
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err(Error::InvalidRequest("token name must be 1 to 64 characters".into()).into());
     }
-    if !SCOPES.contains(&scope) {
+    let Some(scope) = ApiScope::parse(scope) else {
         return Err(
             Error::InvalidRequest(format!("scope must be one of {}", SCOPES.join(", "))).into(),
         );
-    }
+    };
     let secret = token::generate("sksa", rng);
     let ev = NewAuditEvent::new(
         now,

@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::mail::notices::Notice;
 use crate::state::AppState;
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
-use sekisho_core::otp::{self, Algorithm, OtpParams, TotpCheck, TotpReject};
+use sekisho_core::otp::{self, OtpParams, TotpCheck, TotpReject};
 use sekisho_core::Error;
 use sekisho_store::{FactorState, OtpFactor};
 
@@ -19,7 +19,7 @@ pub fn secret_aad(uid: &str) -> Vec<u8> {
 /// The factor's parameters.
 pub fn params(f: &OtpFactor) -> OtpParams {
     OtpParams {
-        algorithm: Algorithm::parse(&f.algorithm).unwrap_or_default(),
+        algorithm: f.algorithm,
         digits: f.digits,
         period: f.period,
     }

@@ -10,8 +10,9 @@
 
 use crate::batch::Batcher;
 use crate::factors::CodeTarget;
-use crate::sql::{insert_audits, placeholders};
+use crate::sql_audit::commit_audited;
 use crate::sql_factors::{factor_from_row, FACTOR_COLS};
+use crate::sql_query::placeholders;
 use sekisho_core::audit::NewAuditEvent;
 use sekisho_core::Timestamp;
 use sqlx::{AnyPool, Row};
@@ -109,8 +110,7 @@ async fn commit(pool: &AnyPool, accepts: &[Accept]) -> Result<HashSet<i64>, sqlx
         .filter(|a| taken.contains(&a.factor_id))
         .filter_map(|a| a.audit.as_ref())
         .collect();
-    insert_audits(&mut tx, &audits).await?;
-    tx.commit().await?;
+    commit_audited(tx, &audits).await?;
     Ok(taken)
 }
 

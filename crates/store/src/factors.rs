@@ -6,6 +6,7 @@ use crate::{FailureOutcome, StoreResult};
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
 use sekisho_core::email_code::CodeState;
+use sekisho_core::otp::Algorithm;
 use sekisho_core::Timestamp;
 
 /// Whether a factor is in use.
@@ -44,8 +45,8 @@ pub struct OtpFactor {
     pub label: String,
     /// The secret, sealed with the master key.
     pub secret_enc: String,
-    /// `SHA1`, `SHA256` or `SHA512`.
-    pub algorithm: String,
+    /// The HMAC hash function.
+    pub algorithm: Algorithm,
     /// Code length.
     pub digits: u32,
     /// TOTP step in seconds.
@@ -81,8 +82,8 @@ pub struct NewOtpFactor {
     pub label: String,
     /// Sealed secret.
     pub secret_enc: String,
-    /// Algorithm name.
-    pub algorithm: String,
+    /// The HMAC hash function.
+    pub algorithm: Algorithm,
     /// Digits.
     pub digits: u32,
     /// Period.

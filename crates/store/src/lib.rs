@@ -18,15 +18,19 @@ mod recovery;
 mod setup;
 mod sql;
 mod sql_account;
+mod sql_api_tokens;
 mod sql_audit;
 mod sql_credentials;
 mod sql_devices;
 mod sql_factors;
 mod sql_flows;
+mod sql_logins;
 mod sql_mail;
 mod sql_operators;
 mod sql_passkeys;
+mod sql_query;
 mod sql_recovery;
+mod sql_sessions;
 mod sql_setup;
 mod sql_step_up;
 mod sql_tokens;
@@ -39,6 +43,7 @@ use async_trait::async_trait;
 use sekisho_core::audit::{AuditEvent, AuditFilter, NewAuditEvent};
 use sekisho_core::login::{Login, SecondFactor};
 use sekisho_core::session::{Session, SessionPurpose};
+use sekisho_core::token::ApiScope;
 use sekisho_core::{Lang, Timestamp};
 
 pub use account::{AccountStore, PendingAddress};
@@ -49,7 +54,9 @@ pub use factors::{
 pub use flows::{FlowStore, StoredFlow};
 pub use mail::{MailState, MailStore, NewMail, OutboxMail};
 pub use operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
-pub use passkeys::{Ceremony, NewCeremony, NewPasskey, PasskeyStore, PasskeyUse, StoredPasskey};
+pub use passkeys::{
+    Ceremony, CeremonyKind, NewCeremony, NewPasskey, PasskeyStore, PasskeyUse, StoredPasskey,
+};
 pub use recovery::{RecoveryStatus, RecoveryStore};
 pub use setup::{NewSetupLink, SetupLink, SetupStore};
 pub use sql::{connect, ConnectOptions};
@@ -68,6 +75,31 @@ pub enum StoreError {
     /// The database failed; the detail is for the log only.
     #[error("database: {0}")]
     Backend(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// A unique violation is a [`StoreError::Conflict`] the caller answers; anything else is a
+    /// failure whose text is only for the log.
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+            _ => StoreError::Backend(e.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    /// The SQLite hot path reports every failure as a backend failure: its statements have no
+    /// unique constraint a caller could answer.
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
 }
 
 /// Result of a store call.
@@ -166,8 +198,8 @@ pub struct ApiToken {
     pub id: i64,
     /// Name given at creation.
     pub name: String,
-    /// Scope (`admin`, `validate`).
-    pub scope: String,
+    /// What it may call.
+    pub scope: ApiScope,
     /// Created.
     pub created_at: Timestamp,
     /// Revoked.
@@ -364,7 +396,7 @@ pub trait Store:
     async fn create_api_token(
         &self,
         name: &str,
-        scope: &str,
+        scope: ApiScope,
         token_hash: &str,
         now: Timestamp,
         audit: &NewAuditEvent,

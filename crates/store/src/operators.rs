@@ -3,6 +3,7 @@
 use crate::{FailureOutcome, StoreResult};
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
+use sekisho_core::operator::OperatorRole;
 use sekisho_core::Timestamp;
 
 /// An operator as stored.
@@ -12,8 +13,8 @@ pub struct Operator {
     pub id: i64,
     /// Name (unique, the audit actor).
     pub name: String,
-    /// `admin` or `support`.
-    pub role: String,
+    /// Admin or support.
+    pub role: OperatorRole,
     /// Argon2id hash; `None` until setup.
     pub password_hash: Option<String>,
     /// Authenticator-app secret, sealed; `None` until setup is confirmed.
@@ -50,7 +51,7 @@ pub struct OperatorSession {
     /// The operator's name.
     pub name: String,
     /// The operator's role now.
-    pub role: String,
+    pub role: OperatorRole,
     /// The operator is disabled now.
     pub disabled: bool,
     /// Created.
@@ -80,7 +81,7 @@ pub trait OperatorStore: Send + Sync {
     async fn create_operator(
         &self,
         name: &str,
-        role: &str,
+        role: OperatorRole,
         setup_hash: &str,
         setup_expires_at: Timestamp,
         now: Timestamp,
@@ -137,7 +138,7 @@ pub trait OperatorStore: Send + Sync {
     async fn update_operator(
         &self,
         id: i64,
-        role: Option<&str>,
+        role: Option<OperatorRole>,
         disabled: Option<bool>,
         now: Timestamp,
         audit: &NewAuditEvent,

@@ -6,6 +6,39 @@ use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
 use sekisho_core::Timestamp;
 
+/// What a WebAuthn ceremony does. Stored as `register`, `authenticate` or `discoverable`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CeremonyKind {
+    /// Registering a new passkey for a signed-in login.
+    Register,
+    /// Proving a known login's passkey (second step, step-up).
+    Authenticate,
+    /// A passwordless login: the passkey names the login.
+    Discoverable,
+}
+
+impl CeremonyKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CeremonyKind::Register => "register",
+            CeremonyKind::Authenticate => "authenticate",
+            CeremonyKind::Discoverable => "discoverable",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<CeremonyKind> {
+        [
+            CeremonyKind::Register,
+            CeremonyKind::Authenticate,
+            CeremonyKind::Discoverable,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
 /// A passkey as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPasskey {
@@ -82,8 +115,8 @@ pub struct PasskeyUse {
 pub struct NewCeremony {
     /// Keyed hash of the ceremony's ID (the ID itself goes to the client only).
     pub id_hash: String,
-    /// `register`, `authenticate` or `discoverable`.
-    pub kind: String,
+    /// What the ceremony does.
+    pub kind: CeremonyKind,
     /// The login it is for (none for a passwordless login, which learns it at the finish).
     pub login_pk: Option<i64>,
     /// What it is bound to (the hash of a login challenge), if anything.
@@ -100,7 +133,7 @@ pub struct NewCeremony {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ceremony {
     /// Kind.
-    pub kind: String,
+    pub kind: CeremonyKind,
     /// The login it is for.
     pub login_pk: Option<i64>,
     /// What it is bound to.
@@ -122,7 +155,7 @@ pub trait PasskeyStore: Send + Sync {
     async fn take_ceremony(
         &self,
         id_hash: &str,
-        kind: &str,
+        kind: CeremonyKind,
         now: Timestamp,
     ) -> StoreResult<Option<Ceremony>>;
 

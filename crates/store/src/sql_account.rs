@@ -2,7 +2,8 @@
 
 use crate::account::{AccountStore, PendingAddress};
 use crate::mail::NewMail;
-use crate::sql::{db_err, insert_audit, ts, SqlStore};
+use crate::sql::{ts, SqlStore};
+use crate::sql_audit::commit_audited;
 use crate::sql_mail::insert_mail;
 use crate::StoreResult;
 use async_trait::async_trait;
@@ -19,12 +20,11 @@ impl AccountStore for SqlStore {
         mail: &NewMail,
         audit: &NewAuditEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM code_address_changes WHERE login_pk = $1")
             .bind(login_pk)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         sqlx::query(
             "INSERT INTO code_address_changes (login_pk, address, code_hash, failures, created_at, \
              expires_at) VALUES ($1, $2, $3, 0, $4, $5)",
@@ -35,11 +35,9 @@ impl AccountStore for SqlStore {
         .bind(p.created_at.0)
         .bind(p.expires_at.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        insert_mail(&mut tx, mail).await.map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        .await?;
+        insert_mail(&mut tx, mail).await?;
+        Ok(commit_audited(tx, &[audit]).await?)
     }
 
     async fn pending_code_address(&self, login_pk: i64) -> StoreResult<Option<PendingAddress>> {
@@ -49,37 +47,34 @@ impl AccountStore for SqlStore {
         )
         .bind(login_pk)
         .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| -> Result<PendingAddress, sqlx::Error> {
-            Ok(PendingAddress {
-                address: r.try_get("address")?,
-                code_hash: r.try_get("code_hash")?,
-                failures: r.try_get("failures")?,
-                created_at: ts(&r, "created_at")?,
-                expires_at: ts(&r, "expires_at")?,
+        .await?;
+        Ok(row
+            .map(|r| -> Result<PendingAddress, sqlx::Error> {
+                Ok(PendingAddress {
+                    address: r.try_get("address")?,
+                    code_hash: r.try_get("code_hash")?,
+                    failures: r.try_get("failures")?,
+                    created_at: ts(&r, "created_at")?,
+                    expires_at: ts(&r, "expires_at")?,
+                })
             })
-        })
-        .transpose()
-        .map_err(db_err)
+            .transpose()?)
     }
 
     async fn fail_code_address(&self, login_pk: i64, audit: &NewAuditEvent) -> StoreResult<i64> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "UPDATE code_address_changes SET failures = failures + 1 WHERE login_pk = $1 \
              RETURNING failures",
         )
         .bind(login_pk)
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        .await?;
         let failures = match row {
-            Some(r) => r.try_get("failures").map_err(db_err)?,
+            Some(r) => r.try_get("failures")?,
             None => 0,
         };
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, &[audit]).await?;
         Ok(failures)
     }
 
@@ -92,7 +87,7 @@ impl AccountStore for SqlStore {
         mails: &[NewMail],
         audit: &NewAuditEvent,
     ) -> StoreResult<Option<String>> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         // The conditions make the code single use and bound by its tries and time, on every
         // instance: of two confirmations, one deletes the row and the other finds none.
         let row = sqlx::query(
@@ -104,24 +99,21 @@ impl AccountStore for SqlStore {
         .bind(max_failures)
         .bind(now.0)
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        .await?;
         let Some(row) = row else {
             return Ok(None);
         };
-        let address: String = row.try_get("address").map_err(db_err)?;
+        let address: String = row.try_get("address")?;
         sqlx::query("UPDATE logins SET code_email = $2, updated_at = $3 WHERE id = $1")
             .bind(login_pk)
             .bind(address.clone())
             .bind(now.0)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         for m in mails {
-            insert_mail(&mut tx, m).await.map_err(db_err)?;
+            insert_mail(&mut tx, m).await?;
         }
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, &[audit]).await?;
         Ok(Some(address))
     }
 
@@ -132,12 +124,11 @@ impl AccountStore for SqlStore {
         mails: &[NewMail],
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM code_address_changes WHERE login_pk = $1")
             .bind(login_pk)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         let done = sqlx::query(
             "UPDATE logins SET code_email = NULL, updated_at = $2 \
              WHERE id = $1 AND code_email IS NOT NULL",
@@ -145,17 +136,15 @@ impl AccountStore for SqlStore {
         .bind(login_pk)
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected()
             > 0;
         if done {
             for m in mails {
-                insert_mail(&mut tx, m).await.map_err(db_err)?;
+                insert_mail(&mut tx, m).await?;
             }
-            insert_audit(&mut tx, audit).await.map_err(db_err)?;
         }
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, done.then_some(audit).as_slice()).await?;
         Ok(done)
     }
 }

@@ -1,18 +1,49 @@
-//! The audit chain: the one function that appends audit records (chaining each to the one before)
-//! and the walk that verifies the chain.
+//! The audit chain: the one way a write ends with its audit records (appended to the chain, then
+//! committed), and the walk that verifies the chain.
 
-use crate::sql::{db_err, placeholders, ts, SqlStore};
+use crate::sql::{ts, SqlStore};
+use crate::sql_query::{bind_all, placeholders, Conditions, Val};
 use crate::{ChainBreak, ChainReport, StoreResult};
-use sekisho_core::audit::{chain_hash, ChainFields, NewAuditEvent, CHAIN_VERSION, GENESIS_HASH};
+use sekisho_core::audit::{
+    chain_hash, Actor, AuditEvent, AuditFilter, ChainFields, NewAuditEvent, CHAIN_VERSION,
+    GENESIS_HASH,
+};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
+
+/// A write transaction on the `Any` driver.
+pub(crate) type WriteTx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Ends a write: appends `audits` to the chain and commits, so the change and the records that
+/// describe it are kept together or not at all. Every audited write ends here; with no records
+/// it is a plain commit.
+pub(crate) async fn commit_audited(
+    mut tx: WriteTx,
+    audits: &[&NewAuditEvent],
+) -> Result<(), sqlx::Error> {
+    insert_audits(&mut tx, audits).await?;
+    tx.commit().await
+}
+
+/// Ends a write whose statement changed a row (`changed`) or not: with its audit record and a
+/// commit when it did, dropped (rolled back) when it did not. Says which.
+pub(crate) async fn commit_audited_if(
+    tx: WriteTx,
+    changed: bool,
+    audit: &NewAuditEvent,
+) -> StoreResult<bool> {
+    if changed {
+        commit_audited(tx, &[audit]).await?;
+    }
+    Ok(changed)
+}
 
 /// Appends audit records with one statement, chained to the current head. Must run inside the
 /// transaction of the change the records describe: the no-op `UPDATE` of `audit_head` locks the
 /// head row until that transaction ends (PostgreSQL; on SQLite there is one writer), so
 /// concurrent writers on any number of instances append one after the other and the chain can
 /// never fork. IDs are assigned here (head + 1, …) so each hash can cover its record's ID.
-pub(crate) async fn insert_audits(
+async fn insert_audits(
     conn: &mut AnyConnection,
     events: &[&NewAuditEvent],
 ) -> Result<(), sqlx::Error> {
@@ -94,24 +125,79 @@ fn recompute(prev: &str, r: &AnyRow) -> Result<(Option<String>, Option<String>),
 }
 
 impl SqlStore {
+    pub(crate) async fn append_audit(&self, event: &NewAuditEvent) -> StoreResult<()> {
+        let tx = self.begin_write().await?;
+        Ok(commit_audited(tx, &[event]).await?)
+    }
+
+    pub(crate) async fn query_audit(&self, f: &AuditFilter) -> StoreResult<Vec<AuditEvent>> {
+        let mut c = Conditions::default();
+        if let Some(v) = &f.login_id {
+            c.push("a.login_id = {}", Val::S(v.clone()));
+        }
+        if let Some(v) = f.event_type {
+            c.push("a.event_type = {}", Val::S(v.as_str().into()));
+        }
+        if let Some(types) = &f.event_types {
+            if types.is_empty() {
+                c.push_plain("1 = 0");
+            } else {
+                let mut ph = Vec::new();
+                for t in types {
+                    c.vals.push(Val::S(t.as_str().into()));
+                    ph.push(format!("${}", c.vals.len()));
+                }
+                c.push_plain(&format!("a.event_type IN ({})", ph.join(", ")));
+            }
+        }
+        if let Some(v) = &f.actor_kind {
+            c.push("a.actor_kind = {}", Val::S(v.clone()));
+        }
+        if let Some(v) = &f.actor_id {
+            c.push("a.actor_id = {}", Val::S(v.clone()));
+        }
+        if let Some(v) = f.since {
+            c.push("a.time >= {}", Val::I(v.0));
+        }
+        if let Some(v) = f.until {
+            c.push("a.time < {}", Val::I(v.0));
+        }
+        if let Some(v) = f.before_id {
+            c.push("a.id < {}", Val::I(v));
+        }
+        let limit = c.next_placeholder();
+        let sql = format!(
+            "SELECT a.id, a.time, a.login_id, l.display_name AS login_name, a.actor_kind, \
+             a.actor_id, a.event_group, a.event_type, a.description, a.error_code, a.client_ip, \
+             a.user_agent FROM audit_events a LEFT JOIN logins l ON l.login_id = a.login_id{} \
+             ORDER BY a.id DESC LIMIT {limit}",
+            c.where_clause()
+        );
+        let rows = bind_all(sqlx::query(&sql), c.vals)
+            .bind(i64::from(f.limit.clamp(1, 1000)))
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(audit_from_row)
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
     /// Walks the chain from its start to the head as it was when the walk began, `page` records
     /// at a time, and reports the first break.
     pub(crate) async fn verify_chain(&self, page: u32) -> StoreResult<ChainReport> {
         let head =
             sqlx::query("SELECT chain_start, last_id, last_hash FROM audit_head WHERE id = 1")
                 .fetch_one(&self.read)
-                .await
-                .map_err(db_err)?;
-        let chain_start: i64 = head.try_get("chain_start").map_err(db_err)?;
-        let last_id: i64 = head.try_get("last_id").map_err(db_err)?;
-        let last_hash: String = head.try_get("last_hash").map_err(db_err)?;
+                .await?;
+        let chain_start: i64 = head.try_get("chain_start")?;
+        let last_id: i64 = head.try_get("last_id")?;
+        let last_hash: String = head.try_get("last_hash")?;
         let legacy: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_events WHERE id < $1")
             .bind(chain_start)
             .fetch_one(&self.read)
-            .await
-            .map_err(db_err)?
-            .try_get("n")
-            .map_err(db_err)?;
+            .await?
+            .try_get("n")?;
         let mut report = ChainReport {
             chain_start,
             unchained: u64::try_from(legacy).unwrap_or(0),
@@ -131,14 +217,13 @@ impl SqlStore {
             .bind(last_id)
             .bind(page)
             .fetch_all(&self.read)
-            .await
-            .map_err(db_err)?;
+            .await?;
             if rows.is_empty() {
                 break;
             }
             for r in &rows {
-                let id: i64 = r.try_get("id").map_err(db_err)?;
-                let time = Some(ts(r, "time").map_err(db_err)?);
+                let id: i64 = r.try_get("id")?;
+                let time = Some(ts(r, "time")?);
                 if id != expected {
                     report.broken = Some(ChainBreak {
                         id,
@@ -147,7 +232,7 @@ impl SqlStore {
                     });
                     return Ok(report);
                 }
-                let (computed, stored) = recompute(&prev, r).map_err(db_err)?;
+                let (computed, stored) = recompute(&prev, r)?;
                 match (computed, stored) {
                     (Some(c), Some(s)) if c == s => prev = c,
                     (None, _) | (_, None) => {
@@ -186,4 +271,22 @@ impl SqlStore {
         }
         Ok(report)
     }
+}
+
+fn audit_from_row(r: &AnyRow) -> Result<AuditEvent, sqlx::Error> {
+    let kind: String = r.try_get("actor_kind")?;
+    let id: String = r.try_get("actor_id")?;
+    Ok(AuditEvent {
+        event_id: r.try_get("id")?,
+        time: ts(r, "time")?,
+        login_id: r.try_get("login_id")?,
+        login_name: r.try_get("login_name")?,
+        actor: Actor::from_parts(&kind, &id),
+        event_group: r.try_get("event_group")?,
+        event_type: r.try_get("event_type")?,
+        description: r.try_get("description")?,
+        error_code: r.try_get("error_code")?,
+        client_ip: r.try_get("client_ip")?,
+        user_agent: r.try_get("user_agent")?,
+    })
 }

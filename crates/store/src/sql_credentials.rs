@@ -1,6 +1,7 @@
 //! Per-login second-factor summaries (for the admin logins list) and erasing credentials.
 
-use crate::sql::{db_err, insert_audit, SqlStore};
+use crate::sql::SqlStore;
+use crate::sql_audit::commit_audited;
 use crate::{ErasedCredentials, FactorSummary, StoreResult};
 use sekisho_core::audit::NewAuditEvent;
 use sekisho_core::Timestamp;
@@ -37,10 +38,10 @@ impl SqlStore {
         for pk in login_pks {
             query = query.bind(*pk);
         }
-        for r in query.fetch_all(&self.read).await.map_err(db_err)? {
-            let pk: i64 = r.try_get("login_pk").map_err(db_err)?;
-            let state: String = r.try_get("state").map_err(db_err)?;
-            let locked: Option<i64> = r.try_get("locked_at").map_err(db_err)?;
+        for r in query.fetch_all(&self.read).await? {
+            let pk: i64 = r.try_get("login_pk")?;
+            let state: String = r.try_get("state")?;
+            let locked: Option<i64> = r.try_get("locked_at")?;
             if let Some(s) = out.get_mut(&pk) {
                 s.totp_active |= state == "active";
                 s.totp_locked |= locked.is_some();
@@ -54,10 +55,10 @@ impl SqlStore {
         for pk in login_pks {
             query = query.bind(*pk);
         }
-        for r in query.fetch_all(&self.read).await.map_err(db_err)? {
-            let pk: i64 = r.try_get("login_pk").map_err(db_err)?;
-            let registered: Option<i64> = r.try_get("registered_at").map_err(db_err)?;
-            let locked: Option<i64> = r.try_get("locked_at").map_err(db_err)?;
+        for r in query.fetch_all(&self.read).await? {
+            let pk: i64 = r.try_get("login_pk")?;
+            let registered: Option<i64> = r.try_get("registered_at")?;
+            let locked: Option<i64> = r.try_get("locked_at")?;
             if let Some(s) = out.get_mut(&pk) {
                 s.tokens_assigned += 1;
                 s.tokens_registered += u32::from(registered.is_some());
@@ -70,9 +71,9 @@ impl SqlStore {
         for pk in login_pks {
             query = query.bind(*pk);
         }
-        for r in query.fetch_all(&self.read).await.map_err(db_err)? {
-            let pk: i64 = r.try_get("login_pk").map_err(db_err)?;
-            let regressed: Option<i64> = r.try_get("counter_regressed_at").map_err(db_err)?;
+        for r in query.fetch_all(&self.read).await? {
+            let pk: i64 = r.try_get("login_pk")?;
+            let regressed: Option<i64> = r.try_get("counter_regressed_at")?;
             if let Some(s) = out.get_mut(&pk) {
                 s.passkeys += 1;
                 s.passkeys_regressed += u32::from(regressed.is_some());
@@ -91,7 +92,7 @@ impl SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<ErasedCredentials> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let mut out = ErasedCredentials::default();
         if password {
             out.password = sqlx::query(
@@ -102,8 +103,7 @@ impl SqlStore {
             .bind(login_pk)
             .bind(now.0)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
+            .await?
             .rows_affected()
                 > 0;
         }
@@ -111,8 +111,7 @@ impl SqlStore {
             out.factors = sqlx::query("DELETE FROM otp_factors WHERE login_pk = $1")
                 .bind(login_pk)
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?
+                .await?
                 .rows_affected();
             out.tokens = sqlx::query(
                 "UPDATE tokens SET state = 'in_stock', login_pk = NULL, assigned_at = NULL, \
@@ -121,26 +120,22 @@ impl SqlStore {
             )
             .bind(login_pk)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
+            .await?
             .rows_affected();
             out.recovery_codes = sqlx::query("DELETE FROM recovery_codes WHERE login_pk = $1")
                 .bind(login_pk)
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?
+                .await?
                 .rows_affected();
             out.passkeys = sqlx::query("DELETE FROM passkeys WHERE login_pk = $1")
                 .bind(login_pk)
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?
+                .await?
                 .rows_affected();
             sqlx::query("DELETE FROM recovery_code_sets WHERE id = $1")
                 .bind(login_pk)
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                .await?;
         }
         out.sessions = sqlx::query(
             "UPDATE sessions SET revoked_at = $2 WHERE login_pk = $1 AND revoked_at IS NULL",
@@ -148,12 +143,9 @@ impl SqlStore {
         .bind(login_pk)
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected();
-        crate::sql_devices::revoke_all(&mut tx, login_pk, now)
-            .await
-            .map_err(db_err)?;
+        crate::sql_devices::revoke_all(&mut tx, login_pk, now).await?;
         let mut ev = audit.clone();
         ev.description = format!(
             "{} (password {}, {} app factor(s) removed, {} token(s) unassigned, \
@@ -166,8 +158,7 @@ impl SqlStore {
             out.passkeys,
             out.sessions
         );
-        insert_audit(&mut tx, &ev).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, &[&ev]).await?;
         Ok(out)
     }
 }

@@ -1,7 +1,8 @@
 //! The SQL implementation of [`DeviceStore`].
 
 use crate::devices::{DeviceStore, NewDevice, TrustedDevice};
-use crate::sql::{db_err, insert_audit, opt_ts, ts, SqlStore};
+use crate::sql::{opt_ts, ts, SqlStore};
+use crate::sql_audit::commit_audited;
 use crate::StoreResult;
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
@@ -49,7 +50,7 @@ impl DeviceStore for SqlStore {
         new: &NewDevice,
         audit: &NewAuditEvent,
     ) -> StoreResult<TrustedDevice> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO trusted_devices (uid, token_hash, login_pk, method, label, created_at, \
              last_used_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING {DEVICE_COLS}"
@@ -62,11 +63,9 @@ impl DeviceStore for SqlStore {
         .bind(new.now.0)
         .bind(new.expires_at.0)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let device = device_from_row(&row).map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        let device = device_from_row(&row)?;
+        commit_audited(tx, &[audit]).await?;
         Ok(device)
     }
 
@@ -76,9 +75,8 @@ impl DeviceStore for SqlStore {
         ))
         .bind(token_hash.to_owned())
         .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| device_from_row(&r)).transpose().map_err(db_err)
+        .await?;
+        Ok(row.map(|r| device_from_row(&r)).transpose()?)
     }
 
     async fn use_device(&self, id: i64, login_pk: i64, now: Timestamp) -> StoreResult<bool> {
@@ -90,8 +88,7 @@ impl DeviceStore for SqlStore {
         .bind(login_pk)
         .bind(now.0)
         .execute(&self.write)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected()
             > 0)
     }
@@ -104,12 +101,11 @@ impl DeviceStore for SqlStore {
         .bind(login_pk)
         .bind(now.0)
         .fetch_all(&self.read)
-        .await
-        .map_err(db_err)?;
-        rows.iter()
+        .await?;
+        Ok(rows
+            .iter()
             .map(device_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(db_err)
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     async fn revoke_device(
@@ -135,12 +131,11 @@ impl DeviceStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<u64> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
-        let n = revoke_all(&mut tx, login_pk, now).await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
+        let n = revoke_all(&mut tx, login_pk, now).await?;
         let mut ev = audit.clone();
         ev.description = format!("{} ({n})", audit.description);
-        insert_audit(&mut tx, &ev).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, &[&ev]).await?;
         Ok(n)
     }
 }

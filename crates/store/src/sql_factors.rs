@@ -5,12 +5,14 @@ use crate::factors::{
     Challenge, CodeTarget, FactorState, FactorStore, IssuedCode, NewOtpFactor, OtpFactor,
 };
 use crate::mail::NewMail;
-use crate::sql::{db_err, insert_audit, opt_ts, ts, Counter, SqlStore};
+use crate::sql::{named, opt_ts, ts, Counter, SqlStore};
+use crate::sql_audit::commit_audited;
 use crate::sql_mail::insert_mail;
 use crate::{FailureOutcome, StoreResult};
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
 use sekisho_core::email_code::CodeState;
+use sekisho_core::otp::Algorithm;
 use sekisho_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -34,7 +36,7 @@ pub(crate) fn factor_from_row(r: &AnyRow) -> Result<OtpFactor, sqlx::Error> {
         },
         label: r.try_get("label")?,
         secret_enc: r.try_get("secret_enc")?,
-        algorithm: r.try_get("algorithm")?,
+        algorithm: named(r, "algorithm", Algorithm::parse, Algorithm::default())?,
         digits: u32::try_from(r.try_get::<i64, _>("digits")?).unwrap_or(6),
         period: u32::try_from(r.try_get::<i64, _>("period")?).unwrap_or(30),
         last_step: r.try_get("last_step")?,
@@ -84,12 +86,11 @@ impl FactorStore for SqlStore {
         ))
         .bind(login_pk)
         .fetch_all(&self.read)
-        .await
-        .map_err(db_err)?;
-        rows.iter()
+        .await?;
+        Ok(rows
+            .iter()
             .map(factor_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(db_err)
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     async fn code_target(&self, login_id: &str) -> StoreResult<Option<CodeTarget>> {
@@ -101,15 +102,14 @@ impl FactorStore for SqlStore {
         new: &NewOtpFactor,
         audit: &NewAuditEvent,
     ) -> StoreResult<OtpFactor> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "DELETE FROM otp_factors WHERE login_pk = $1 AND method = $2 AND state = 'pending'",
         )
         .bind(new.login_pk)
         .bind(new.method.clone())
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        .await?;
         let row = sqlx::query(&format!(
             "INSERT INTO otp_factors (uid, login_pk, method, state, label, secret_enc, algorithm, \
              digits, period, created_at, expires_at) \
@@ -120,17 +120,15 @@ impl FactorStore for SqlStore {
         .bind(new.method.clone())
         .bind(new.label.clone())
         .bind(new.secret_enc.clone())
-        .bind(new.algorithm.clone())
+        .bind(new.algorithm.as_str())
         .bind(i64::from(new.digits))
         .bind(i64::from(new.period))
         .bind(new.now.0)
         .bind(new.expires_at.0)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let factor = factor_from_row(&row).map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        let factor = factor_from_row(&row)?;
+        commit_audited(tx, &[audit]).await?;
         Ok(factor)
     }
 
@@ -196,9 +194,8 @@ impl FactorStore for SqlStore {
         .bind(now.0)
         .bind(expires_at.0)
         .fetch_one(&self.write)
-        .await
-        .map_err(db_err)?;
-        row.try_get("id").map_err(db_err)
+        .await?;
+        Ok(row.try_get("id")?)
     }
 
     async fn get_challenge(&self, token_hash: &str) -> StoreResult<Option<Challenge>> {
@@ -209,21 +206,17 @@ impl FactorStore for SqlStore {
         )
         .bind(token_hash.to_owned())
         .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| challenge_from_row(&r))
-            .transpose()
-            .map_err(db_err)
+        .await?;
+        Ok(row.map(|r| challenge_from_row(&r)).transpose()?)
     }
 
     async fn trading_password_hash(&self, login_pk: i64) -> StoreResult<Option<String>> {
         let row = sqlx::query("SELECT trading_password_hash FROM logins WHERE id = $1")
             .bind(login_pk)
             .fetch_optional(&self.read)
-            .await
-            .map_err(db_err)?;
+            .await?;
         match row {
-            Some(r) => r.try_get("trading_password_hash").map_err(db_err),
+            Some(r) => Ok(r.try_get("trading_password_hash")?),
             None => Ok(None),
         }
     }
@@ -255,7 +248,7 @@ impl FactorStore for SqlStore {
         mail: &NewMail,
         audit: &NewAuditEvent,
     ) -> StoreResult<i64> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "INSERT INTO login_challenges (token_hash, login_pk, methods, created_at, expires_at, \
              code_hash, code_expires_at, code_fail_limit, code_sends, code_sent_at) \
@@ -270,28 +263,24 @@ impl FactorStore for SqlStore {
         .bind(code.expires_at.0)
         .bind(code.fail_limit)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let id: i64 = row.try_get("id").map_err(db_err)?;
-        insert_mail(&mut tx, mail).await.map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        let id: i64 = row.try_get("id")?;
+        insert_mail(&mut tx, mail).await?;
+        commit_audited(tx, &[audit]).await?;
         Ok(id)
     }
 
     async fn fail_email_code(&self, challenge_id: i64, audit: &NewAuditEvent) -> StoreResult<i64> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "UPDATE login_challenges SET code_failures = code_failures + 1 WHERE id = $1 \
              RETURNING code_failures",
         )
         .bind(challenge_id)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let failures: i64 = row.try_get("code_failures").map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        let failures: i64 = row.try_get("code_failures")?;
+        commit_audited(tx, &[audit]).await?;
         Ok(failures)
     }
 
@@ -303,7 +292,7 @@ impl FactorStore for SqlStore {
         mail: &NewMail,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE login_challenges SET code_hash = $3, code_expires_at = $4, code_fail_limit = $5, \
              code_sends = code_sends + 1, code_sent_at = $6, \
@@ -317,14 +306,12 @@ impl FactorStore for SqlStore {
         .bind(code.fail_limit)
         .bind(code.now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected()
             > 0;
         if done {
-            insert_mail(&mut tx, mail).await.map_err(db_err)?;
-            insert_audit(&mut tx, audit).await.map_err(db_err)?;
-            tx.commit().await.map_err(db_err)?;
+            insert_mail(&mut tx, mail).await?;
+            commit_audited(tx, &[audit]).await?;
         }
         Ok(done)
     }

@@ -1,7 +1,7 @@
 //! The SQL implementation of [`FlowStore`].
 
 use crate::flows::{FlowStore, StoredFlow};
-use crate::sql::{db_err, ts, SqlStore};
+use crate::sql::{ts, SqlStore};
 use crate::StoreResult;
 use async_trait::async_trait;
 use sekisho_core::Timestamp;
@@ -26,12 +26,11 @@ impl FlowStore for SqlStore {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> StoreResult<StoredFlow> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM login_flows WHERE expires_at <= $1")
             .bind(now.0)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         let row = sqlx::query(
             "INSERT INTO login_flows (token_hash, payload, created_at, expires_at) \
              VALUES ($1, $2, $3, $4) RETURNING id, payload, created_at, expires_at",
@@ -41,10 +40,9 @@ impl FlowStore for SqlStore {
         .bind(now.0)
         .bind(expires_at.0)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let flow = from_row(&row).map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        let flow = from_row(&row)?;
+        tx.commit().await?;
         Ok(flow)
     }
 
@@ -57,9 +55,8 @@ impl FlowStore for SqlStore {
         .bind(token_hash.to_owned())
         .bind(now.0)
         .fetch_optional(&self.write)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| from_row(&r)).transpose().map_err(db_err)
+        .await?;
+        Ok(row.map(|r| from_row(&r)).transpose()?)
     }
 
     async fn finish_flow(&self, token_hash: &str, now: Timestamp) -> StoreResult<bool> {
@@ -70,8 +67,7 @@ impl FlowStore for SqlStore {
         .bind(token_hash.to_owned())
         .bind(now.0)
         .execute(&self.write)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected();
         Ok(n == 1)
     }
@@ -84,8 +80,7 @@ impl FlowStore for SqlStore {
         .bind(session_id)
         .bind(until.0)
         .execute(&self.write)
-        .await
-        .map_err(db_err)?;
+        .await?;
         Ok(())
     }
 
@@ -96,8 +91,7 @@ impl FlowStore for SqlStore {
         .bind(session_id)
         .bind(now.0)
         .fetch_one(&self.write)
-        .await
-        .map_err(db_err)?;
+        .await?;
         Ok(n > 0)
     }
 }

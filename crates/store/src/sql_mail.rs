@@ -1,7 +1,8 @@
 //! The SQL implementation of [`MailStore`].
 
 use crate::mail::{MailState, MailStore, NewMail, OutboxMail};
-use crate::sql::{db_err, insert_audit, opt_ts, ts, SqlStore};
+use crate::sql::{opt_ts, ts, SqlStore};
+use crate::sql_audit::commit_audited;
 use crate::StoreResult;
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
@@ -52,8 +53,8 @@ pub(crate) async fn insert_mail(conn: &mut AnyConnection, m: &NewMail) -> Result
 #[async_trait]
 impl MailStore for SqlStore {
     async fn enqueue_mail(&self, mail: &NewMail) -> StoreResult<()> {
-        let mut conn = self.write.acquire().await.map_err(db_err)?;
-        insert_mail(&mut conn, mail).await.map_err(db_err)
+        let mut conn = self.write.acquire().await?;
+        Ok(insert_mail(&mut conn, mail).await?)
     }
 
     async fn claim_mail(
@@ -72,9 +73,8 @@ impl MailStore for SqlStore {
         .bind(now.0)
         .bind(lease_until.0)
         .fetch_optional(&self.write)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| mail_from_row(&r)).transpose().map_err(db_err)
+        .await?;
+        Ok(row.map(|r| mail_from_row(&r)).transpose()?)
     }
 
     async fn mail_sent(&self, id: i64, now: Timestamp) -> StoreResult<()> {
@@ -85,8 +85,7 @@ impl MailStore for SqlStore {
         .bind(id)
         .bind(now.0)
         .execute(&self.write)
-        .await
-        .map_err(db_err)?;
+        .await?;
         Ok(())
     }
 
@@ -104,8 +103,7 @@ impl MailStore for SqlStore {
         .bind(error.to_owned())
         .bind(next_attempt_at.0)
         .execute(&self.write)
-        .await
-        .map_err(db_err)?;
+        .await?;
         Ok(())
     }
 
@@ -123,17 +121,9 @@ impl MailStore for SqlStore {
         .bind(id)
         .bind(now.0)
         .bind(error.to_owned());
-        let mut tx = self.begin_write().await.map_err(db_err)?;
-        if change
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected()
-            > 0
-        {
-            insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)
+        let mut tx = self.begin_write().await?;
+        let done = change.execute(&mut *tx).await?.rows_affected() > 0;
+        Ok(commit_audited(tx, done.then_some(audit).as_slice()).await?)
     }
 
     async fn list_mail(
@@ -151,11 +141,10 @@ impl MailStore for SqlStore {
             None => sqlx::query(&all).bind(limit),
         }
         .fetch_all(&self.read)
-        .await
-        .map_err(db_err)?;
-        rows.iter()
+        .await?;
+        Ok(rows
+            .iter()
             .map(mail_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(db_err)
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 }

@@ -1,10 +1,12 @@
 //! The SQL implementation of [`OperatorStore`].
 
 use crate::operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
-use crate::sql::{db_err, insert_audit, opt_ts, ts, Counter, SqlStore};
+use crate::sql::{named, opt_ts, ts, Counter, SqlStore};
+use crate::sql_audit::commit_audited;
 use crate::{FailureOutcome, StoreError, StoreResult};
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
+use sekisho_core::operator::OperatorRole;
 use sekisho_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -17,7 +19,7 @@ fn operator_from_row(r: &AnyRow) -> Result<Operator, sqlx::Error> {
     Ok(Operator {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
-        role: r.try_get("role")?,
+        role: role(r)?,
         password_hash: r.try_get("password_hash")?,
         totp_secret_enc: r.try_get("totp_secret_enc")?,
         totp_pending_enc: r.try_get("totp_pending_enc")?,
@@ -33,6 +35,11 @@ fn operator_from_row(r: &AnyRow) -> Result<Operator, sqlx::Error> {
     })
 }
 
+/// An unknown stored role grants no more than the support desk's, as before roles were typed.
+fn role(r: &AnyRow) -> Result<OperatorRole, sqlx::Error> {
+    named(r, "role", OperatorRole::parse, OperatorRole::Support)
+}
+
 const SESSION_COLS: &str = "s.id, s.operator_pk, o.name, o.role, o.disabled, s.created_at, \
     s.last_seen_at, s.expires_at, s.revoked_at";
 
@@ -41,7 +48,7 @@ fn session_from_row(r: &AnyRow) -> Result<OperatorSession, sqlx::Error> {
         id: r.try_get("id")?,
         operator_pk: r.try_get("operator_pk")?,
         name: r.try_get("name")?,
-        role: r.try_get("role")?,
+        role: role(r)?,
         disabled: r.try_get::<i64, _>("disabled")? != 0,
         created_at: ts(r, "created_at")?,
         last_seen_at: ts(r, "last_seen_at")?,
@@ -55,28 +62,26 @@ impl OperatorStore for SqlStore {
     async fn create_operator(
         &self,
         name: &str,
-        role: &str,
+        role: OperatorRole,
         setup_hash: &str,
         setup_expires_at: Timestamp,
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<Operator> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO operators (name, role, setup_hash, setup_expires_at, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $5) RETURNING {OPERATOR_COLS}"
         ))
         .bind(name.to_owned())
-        .bind(role.to_owned())
+        .bind(role.as_str())
         .bind(setup_hash.to_owned())
         .bind(setup_expires_at.0)
         .bind(now.0)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let op = operator_from_row(&row).map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        let op = operator_from_row(&row)?;
+        commit_audited(tx, &[audit]).await?;
         Ok(op)
     }
 
@@ -86,11 +91,8 @@ impl OperatorStore for SqlStore {
         ))
         .bind(name.to_owned())
         .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| operator_from_row(&r))
-            .transpose()
-            .map_err(db_err)
+        .await?;
+        Ok(row.map(|r| operator_from_row(&r)).transpose()?)
     }
 
     async fn list_operators(&self) -> StoreResult<Vec<Operator>> {
@@ -98,12 +100,11 @@ impl OperatorStore for SqlStore {
             "SELECT {OPERATOR_COLS} FROM operators ORDER BY name"
         ))
         .fetch_all(&self.read)
-        .await
-        .map_err(db_err)?;
-        rows.iter()
+        .await?;
+        Ok(rows
+            .iter()
             .map(operator_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(db_err)
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     async fn find_operator_setup(
@@ -118,11 +119,8 @@ impl OperatorStore for SqlStore {
         .bind(setup_hash.to_owned())
         .bind(now.0)
         .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| operator_from_row(&r))
-            .transpose()
-            .map_err(db_err)
+        .await?;
+        Ok(row.map(|r| operator_from_row(&r)).transpose()?)
     }
 
     async fn set_operator_credentials(
@@ -143,8 +141,7 @@ impl OperatorStore for SqlStore {
         .bind(totp_pending_enc.to_owned())
         .bind(now.0)
         .execute(&self.write)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected();
         Ok(n > 0)
     }
@@ -179,7 +176,7 @@ impl OperatorStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query(
             "UPDATE operators SET setup_hash = $2, setup_expires_at = $3, password_hash = NULL, \
              totp_secret_enc = NULL, totp_pending_enc = NULL, failed_logins = 0, failed_codes = 0, \
@@ -190,8 +187,7 @@ impl OperatorStore for SqlStore {
         .bind(setup_expires_at.0)
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected();
         if n == 0 {
             return Ok(false);
@@ -202,33 +198,30 @@ impl OperatorStore for SqlStore {
         .bind(id)
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        commit_audited(tx, &[audit]).await?;
         Ok(true)
     }
 
     async fn update_operator(
         &self,
         id: i64,
-        role: Option<&str>,
+        role: Option<OperatorRole>,
         disabled: Option<bool>,
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query(
             "UPDATE operators SET role = COALESCE($2, role), disabled = COALESCE($3, disabled), \
              updated_at = $4 WHERE id = $1",
         )
         .bind(id)
-        .bind(role.map(str::to_owned))
+        .bind(role.map(OperatorRole::as_str))
         .bind(disabled.map(i64::from))
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected();
         if n == 0 {
             return Ok(false);
@@ -240,32 +233,27 @@ impl OperatorStore for SqlStore {
             .bind(id)
             .bind(now.0)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         }
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, &[audit]).await?;
         Ok(true)
     }
 
     async fn delete_operator(&self, id: i64, audit: &NewAuditEvent) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM operator_sessions WHERE operator_pk = $1")
             .bind(id)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         let n = sqlx::query("DELETE FROM operators WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
+            .await?
             .rows_affected();
         if n == 0 {
             return Ok(false);
         }
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, &[audit]).await?;
         Ok(true)
     }
 
@@ -275,14 +263,13 @@ impl OperatorStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT locked_at FROM operators WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
+            .await?
             .ok_or(StoreError::Conflict)?;
-        let was_locked = opt_ts(&row, "locked_at").map_err(db_err)?.is_some();
+        let was_locked = opt_ts(&row, "locked_at")?.is_some();
         sqlx::query(
             "UPDATE operators SET failed_logins = 0, failed_codes = 0, locked_at = NULL, \
              updated_at = $2 WHERE id = $1",
@@ -290,10 +277,8 @@ impl OperatorStore for SqlStore {
         .bind(id)
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        commit_audited(tx, &[audit]).await?;
         Ok(was_locked)
     }
 
@@ -325,7 +310,7 @@ impl OperatorStore for SqlStore {
         user_agent: Option<&str>,
         audit: &NewAuditEvent,
     ) -> StoreResult<Option<OperatorSession>> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query(
             "UPDATE operators SET failed_logins = 0, failed_codes = 0, last_login_at = $2, \
              totp_last_step = $3 WHERE id = $1 AND locked_at IS NULL AND disabled = 0 \
@@ -335,8 +320,7 @@ impl OperatorStore for SqlStore {
         .bind(now.0)
         .bind(step)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected();
         if n == 0 {
             return Ok(None);
@@ -352,20 +336,17 @@ impl OperatorStore for SqlStore {
         .bind(client_ip.map(str::to_owned))
         .bind(user_agent.map(str::to_owned))
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let sid: i64 = row.try_get("id").map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
+        .await?;
+        let sid: i64 = row.try_get("id")?;
         let row = sqlx::query(&format!(
             "SELECT {SESSION_COLS} FROM operator_sessions s JOIN operators o ON o.id = s.operator_pk \
              WHERE s.id = $1"
         ))
         .bind(sid)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let session = session_from_row(&row).map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        let session = session_from_row(&row)?;
+        commit_audited(tx, &[audit]).await?;
         Ok(Some(session))
     }
 
@@ -376,11 +357,8 @@ impl OperatorStore for SqlStore {
         ))
         .bind(token_hash.to_owned())
         .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| session_from_row(&r))
-            .transpose()
-            .map_err(db_err)
+        .await?;
+        Ok(row.map(|r| session_from_row(&r)).transpose()?)
     }
 
     async fn touch_operator_session(&self, id: i64, now: Timestamp) -> StoreResult<()> {
@@ -390,8 +368,7 @@ impl OperatorStore for SqlStore {
         .bind(id)
         .bind(now.0)
         .execute(&self.write)
-        .await
-        .map_err(db_err)?;
+        .await?;
         Ok(())
     }
 

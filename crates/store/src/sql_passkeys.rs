@@ -1,7 +1,10 @@
 //! The SQL implementation of [`PasskeyStore`].
 
-use crate::passkeys::{Ceremony, NewCeremony, NewPasskey, PasskeyStore, PasskeyUse, StoredPasskey};
-use crate::sql::{commit_audited_if, db_err, insert_audit, opt_ts, ts, SqlStore};
+use crate::passkeys::{
+    Ceremony, CeremonyKind, NewCeremony, NewPasskey, PasskeyStore, PasskeyUse, StoredPasskey,
+};
+use crate::sql::{opt_ts, ts, SqlStore};
+use crate::sql_audit::{commit_audited, commit_audited_if};
 use crate::StoreResult;
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
@@ -39,7 +42,7 @@ fn passkey(r: &AnyRow) -> Result<StoredPasskey, sqlx::Error> {
 #[async_trait]
 impl PasskeyStore for SqlStore {
     async fn create_ceremony(&self, new: &NewCeremony) -> StoreResult<()> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         // Each begin clears a bounded batch of ended ceremonies through the expiry index, so
         // a flood of unauthenticated begins neither grows the table without end nor makes one
         // begin pay for a long scan.
@@ -51,34 +54,32 @@ impl PasskeyStore for SqlStore {
         .bind(new.now.0)
         .bind(PURGE_BATCH)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        .await?;
         sqlx::query(
             "INSERT INTO webauthn_ceremonies \
              (id_hash, kind, login_pk, bound_to, state, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(new.id_hash.clone())
-        .bind(new.kind.clone())
+        .bind(new.kind.as_str())
         .bind(new.login_pk)
         .bind(new.bound_to.clone())
         .bind(new.state.clone())
         .bind(new.now.0)
         .bind(new.expires_at.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
     async fn take_ceremony(
         &self,
         id_hash: &str,
-        kind: &str,
+        kind: CeremonyKind,
         now: Timestamp,
     ) -> StoreResult<Option<Ceremony>> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         // One statement: the row lock (PostgreSQL) or the write lock (SQLite) lets only one of
         // concurrent finishes see the ceremony unused.
         let row = sqlx::query(
@@ -87,26 +88,26 @@ impl PasskeyStore for SqlStore {
              RETURNING kind, login_pk, bound_to, state",
         )
         .bind(id_hash.to_owned())
-        .bind(kind.to_owned())
+        .bind(kind.as_str())
         .bind(now.0)
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        .await?;
         let Some(r) = row else {
             return Ok(None);
         };
         let ceremony = Ceremony {
-            kind: r.try_get("kind").map_err(db_err)?,
-            login_pk: r.try_get("login_pk").map_err(db_err)?,
-            bound_to: r.try_get("bound_to").map_err(db_err)?,
-            state: r.try_get("state").map_err(db_err)?,
+            // The statement matched the kind asked for.
+            kind,
+            login_pk: r.try_get("login_pk")?,
+            bound_to: r.try_get("bound_to")?,
+            state: r.try_get("state")?,
         };
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(Some(ceremony))
     }
 
     async fn add_passkey(&self, new: &NewPasskey, audit: &NewAuditEvent) -> StoreResult<i64> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "INSERT INTO passkeys (login_pk, credential_id, user_handle, name, credential, \
              sign_count, backup_eligible, backup_state, created_at) \
@@ -122,11 +123,9 @@ impl PasskeyStore for SqlStore {
         .bind(i64::from(new.backup_state))
         .bind(new.now.0)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let id: i64 = row.try_get("id").map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        let id: i64 = row.try_get("id")?;
+        commit_audited(tx, &[audit]).await?;
         Ok(id)
     }
 
@@ -136,11 +135,11 @@ impl PasskeyStore for SqlStore {
         ))
         .bind(login_pk)
         .fetch_all(&self.read)
-        .await
-        .map_err(db_err)?;
-        rows.iter()
-            .map(|r| passkey(r).map_err(db_err))
-            .collect::<StoreResult<Vec<_>>>()
+        .await?;
+        Ok(rows
+            .iter()
+            .map(passkey)
+            .collect::<Result<Vec<_>, sqlx::Error>>()?)
     }
 
     async fn passkey_by_credential(
@@ -150,9 +149,8 @@ impl PasskeyStore for SqlStore {
         let row = sqlx::query(&format!("SELECT {PASSKEY_COLS} WHERE p.credential_id = $1"))
             .bind(credential_id.to_owned())
             .fetch_optional(&self.read)
-            .await
-            .map_err(db_err)?;
-        row.map(|r| passkey(&r).map_err(db_err)).transpose()
+            .await?;
+        Ok(row.map(|r| passkey(&r)).transpose()?)
     }
 
     async fn record_passkey_use(
@@ -160,7 +158,7 @@ impl PasskeyStore for SqlStore {
         used: &PasskeyUse,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         // The counter only moves forward here, whatever two concurrent uses report.
         let done = sqlx::query(
             "UPDATE passkeys SET credential = $2, \
@@ -175,8 +173,7 @@ impl PasskeyStore for SqlStore {
         .bind(i64::from(used.backup_state))
         .bind(used.now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected()
             > 0;
         commit_audited_if(tx, done, audit).await
@@ -188,7 +185,7 @@ impl PasskeyStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE passkeys SET counter_regressed_at = COALESCE(counter_regressed_at, $2) \
              WHERE id = $1",
@@ -196,8 +193,7 @@ impl PasskeyStore for SqlStore {
         .bind(id)
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected()
             > 0;
         commit_audited_if(tx, done, audit).await
@@ -210,14 +206,13 @@ impl PasskeyStore for SqlStore {
         name: &str,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE passkeys SET name = $3 WHERE id = $1 AND login_pk = $2")
             .bind(id)
             .bind(login_pk)
             .bind(name.to_owned())
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
+            .await?
             .rows_affected()
             > 0;
         commit_audited_if(tx, done, audit).await
@@ -229,13 +224,12 @@ impl PasskeyStore for SqlStore {
         id: i64,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM passkeys WHERE id = $1 AND login_pk = $2")
             .bind(id)
             .bind(login_pk)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
+            .await?
             .rows_affected()
             > 0;
         commit_audited_if(tx, done, audit).await

@@ -1,7 +1,8 @@
 //! The SQL implementation of [`RecoveryStore`].
 
 use crate::recovery::{RecoveryStatus, RecoveryStore};
-use crate::sql::{db_err, insert_audit, opt_ts, ts, Counter, SqlStore};
+use crate::sql::{opt_ts, ts, Counter, SqlStore};
+use crate::sql_audit::commit_audited;
 use crate::{FailureOutcome, StoreResult};
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
@@ -18,16 +19,15 @@ impl RecoveryStore for SqlStore {
         )
         .bind(login_pk)
         .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?;
+        .await?;
         let Some(r) = row else {
             return Ok(None);
         };
         Ok(Some(RecoveryStatus {
-            created_at: ts(&r, "created_at").map_err(db_err)?,
-            remaining: r.try_get("remaining").map_err(db_err)?,
-            failed_attempts: r.try_get("failed_attempts").map_err(db_err)?,
-            locked_at: opt_ts(&r, "locked_at").map_err(db_err)?,
+            created_at: ts(&r, "created_at")?,
+            remaining: r.try_get("remaining")?,
+            failed_attempts: r.try_get("failed_attempts")?,
+            locked_at: opt_ts(&r, "locked_at")?,
         }))
     }
 
@@ -38,23 +38,20 @@ impl RecoveryStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM recovery_codes WHERE login_pk = $1")
             .bind(login_pk)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         sqlx::query("DELETE FROM recovery_code_sets WHERE id = $1")
             .bind(login_pk)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         sqlx::query("INSERT INTO recovery_code_sets (id, created_at) VALUES ($1, $2)")
             .bind(login_pk)
             .bind(now.0)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         for h in hashes {
             sqlx::query(
                 "INSERT INTO recovery_codes (login_pk, code_hash, created_at) VALUES ($1, $2, $3)",
@@ -63,11 +60,9 @@ impl RecoveryStore for SqlStore {
             .bind(h.clone())
             .bind(now.0)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         }
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, &[audit]).await?;
         Ok(())
     }
 
@@ -78,7 +73,7 @@ impl RecoveryStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<Option<i64>> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         // One statement: the row lock (PostgreSQL) or the write lock (SQLite) lets only one of
         // concurrent uses find the code unused.
         let used = sqlx::query(
@@ -90,8 +85,7 @@ impl RecoveryStore for SqlStore {
         .bind(hash.to_owned())
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected()
             > 0;
         if !used {
@@ -100,20 +94,17 @@ impl RecoveryStore for SqlStore {
         sqlx::query("UPDATE recovery_code_sets SET failed_attempts = 0 WHERE id = $1")
             .bind(login_pk)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         let row = sqlx::query(
             "SELECT COUNT(*) AS remaining FROM recovery_codes WHERE login_pk = $1 AND used_at IS NULL",
         )
         .bind(login_pk)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let remaining: i64 = row.try_get("remaining").map_err(db_err)?;
+        .await?;
+        let remaining: i64 = row.try_get("remaining")?;
         let mut ev = audit.clone();
         ev.description = format!("{} ({remaining} left)", ev.description);
-        insert_audit(&mut tx, &ev).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, &[&ev]).await?;
         Ok(Some(remaining))
     }
 

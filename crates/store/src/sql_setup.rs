@@ -1,7 +1,8 @@
 //! The SQL implementation of [`SetupStore`].
 
 use crate::setup::{NewSetupLink, SetupLink, SetupStore};
-use crate::sql::{db_err, insert_audit, opt_ts, ts, SqlStore};
+use crate::sql::{opt_ts, ts, SqlStore};
+use crate::sql_audit::commit_audited;
 use crate::StoreResult;
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
@@ -34,7 +35,7 @@ impl SetupStore for SqlStore {
         new: &NewSetupLink,
         audit: &NewAuditEvent,
     ) -> StoreResult<SetupLink> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE setup_links SET revoked_at = $2 \
              WHERE login_pk = $1 AND used_at IS NULL AND revoked_at IS NULL",
@@ -42,8 +43,7 @@ impl SetupStore for SqlStore {
         .bind(new.login_pk)
         .bind(new.now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        .await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO setup_links (token_hash, login_pk, set_password, set_second_factor, \
              created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -57,18 +57,15 @@ impl SetupStore for SqlStore {
         .bind(new.now.0)
         .bind(new.expires_at.0)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        .await?;
         let row = sqlx::query(&format!(
             "SELECT {COLS} FROM setup_links s JOIN logins l ON l.id = s.login_pk WHERE s.id = $1"
         ))
         .bind(id)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let link = from_row(&row).map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        let link = from_row(&row)?;
+        commit_audited(tx, &[audit]).await?;
         Ok(link)
     }
 
@@ -79,9 +76,8 @@ impl SetupStore for SqlStore {
         ))
         .bind(token_hash.to_owned())
         .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| from_row(&r)).transpose().map_err(db_err)
+        .await?;
+        Ok(row.map(|r| from_row(&r)).transpose()?)
     }
 
     async fn finish_setup_link(
@@ -90,7 +86,7 @@ impl SetupStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE setup_links SET used_at = $2 WHERE id = $1 AND used_at IS NULL \
              AND revoked_at IS NULL AND expires_at > $2",
@@ -98,14 +94,10 @@ impl SetupStore for SqlStore {
         .bind(id)
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected()
             == 1;
-        if done {
-            insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, done.then_some(audit).as_slice()).await?;
         Ok(done)
     }
 
@@ -124,10 +116,10 @@ impl SetupStore for SqlStore {
         for pk in login_pks {
             q = q.bind(*pk);
         }
-        let rows = q.fetch_all(&self.read).await.map_err(db_err)?;
-        rows.iter()
+        let rows = q.fetch_all(&self.read).await?;
+        Ok(rows
+            .iter()
             .map(from_row)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db_err)
+            .collect::<Result<Vec<_>, sqlx::Error>>()?)
     }
 }

@@ -1,11 +1,12 @@
 //! The SQL implementation of [`StepUpStore`].
 
-use crate::sql::{db_err, insert_audit, opt_ts, ts, SqlStore};
+use crate::sql::{named, opt_ts, ts, SqlStore};
+use crate::sql_audit::commit_audited;
 use crate::step_up::{NewStepUp, SigningKey, StepUpAnswer, StepUpRequest, StepUpStore};
 use crate::StoreResult;
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
-use sekisho_core::step_up::StepUpState;
+use sekisho_core::step_up::{ConfirmMethod, OperationKind, StepUpState};
 use sekisho_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -20,7 +21,7 @@ fn request(r: &AnyRow) -> Result<StepUpRequest, sqlx::Error> {
         id_hash: r.try_get("id_hash")?,
         login_pk: r.try_get("login_pk")?,
         login_id: r.try_get("login_id")?,
-        kind: r.try_get("kind")?,
+        kind: named(r, "kind", OperationKind::parse, OperationKind::Other)?,
         description: r.try_get("description")?,
         amount: r.try_get("amount")?,
         currency: r.try_get("currency")?,
@@ -30,7 +31,9 @@ fn request(r: &AnyRow) -> Result<StepUpRequest, sqlx::Error> {
         created_at: ts(r, "created_at")?,
         expires_at: ts(r, "expires_at")?,
         state: StepUpState::parse(r.try_get::<String, _>("state")?.as_str()),
-        method: r.try_get("method")?,
+        method: r
+            .try_get::<Option<&str>, _>("method")?
+            .and_then(ConfirmMethod::parse),
         answered_at: opt_ts(r, "answered_at")?,
         proof_sealed: r.try_get("proof_sealed")?,
         proof_taken_at: opt_ts(r, "proof_taken_at")?,
@@ -59,7 +62,7 @@ impl StepUpStore for SqlStore {
             Some((a, c)) => (Some(a.clone()), Some(c.clone())),
             None => (None, None),
         };
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO step_up_requests (id_hash, login_pk, login_id, kind, description, amount, \
              currency, api_token_id, audience, return_to, created_at, expires_at, state) \
@@ -69,7 +72,7 @@ impl StepUpStore for SqlStore {
         .bind(new.id_hash.clone())
         .bind(new.login_pk)
         .bind(new.login_id.clone())
-        .bind(new.kind.clone())
+        .bind(new.kind.as_str())
         .bind(new.description.clone())
         .bind(amount)
         .bind(currency)
@@ -79,11 +82,9 @@ impl StepUpStore for SqlStore {
         .bind(new.now.0)
         .bind(new.expires_at.0)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let req = request(&row).map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        let req = request(&row)?;
+        commit_audited(tx, &[audit]).await?;
         Ok(req)
     }
 
@@ -94,9 +95,8 @@ impl StepUpStore for SqlStore {
         ))
         .bind(id_hash.to_owned())
         .fetch_optional(&self.write)
-        .await
-        .map_err(db_err)?;
-        row.as_ref().map(request).transpose().map_err(db_err)
+        .await?;
+        Ok(row.as_ref().map(request).transpose()?)
     }
 
     async fn answer_step_up(
@@ -112,12 +112,12 @@ impl StepUpStore for SqlStore {
                 proof_sealed,
             } => (
                 "confirmed",
-                Some(method.clone()),
+                Some(method.as_str()),
                 Some(proof_sealed.clone()),
             ),
             StepUpAnswer::Refused => ("refused", None, None),
         };
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         // One conditional statement: the row lock (PostgreSQL) or the write lock (SQLite) lets
         // only one of concurrent answers find the request pending.
         let changed = sqlx::query(
@@ -130,15 +130,13 @@ impl StepUpStore for SqlStore {
         .bind(proof)
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected()
             > 0;
         if !changed {
             return Ok(false);
         }
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, &[audit]).await?;
         Ok(true)
     }
 
@@ -147,19 +145,17 @@ impl StepUpStore for SqlStore {
         id_hash: &str,
         now: Timestamp,
     ) -> StoreResult<Option<String>> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "SELECT proof_sealed FROM step_up_requests \
              WHERE id_hash = $1 AND state = 'confirmed' AND proof_taken_at IS NULL",
         )
         .bind(id_hash.to_owned())
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        .await?;
         let Some(proof) = row
             .map(|r| r.try_get::<Option<String>, _>("proof_sealed"))
-            .transpose()
-            .map_err(db_err)?
+            .transpose()?
             .flatten()
         else {
             return Ok(None);
@@ -173,14 +169,13 @@ impl StepUpStore for SqlStore {
         .bind(id_hash.to_owned())
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected()
             > 0;
         if !taken {
             return Ok(None);
         }
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(Some(proof))
     }
 
@@ -190,16 +185,12 @@ impl StepUpStore for SqlStore {
              FROM signing_keys ORDER BY id",
         )
         .fetch_all(&self.write)
-        .await
-        .map_err(db_err)?;
-        rows.iter()
-            .map(key)
-            .collect::<Result<_, _>>()
-            .map_err(db_err)
+        .await?;
+        Ok(rows.iter().map(key).collect::<Result<_, sqlx::Error>>()?)
     }
 
     async fn add_signing_key(&self, k: &SigningKey, audit: &NewAuditEvent) -> StoreResult<()> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO signing_keys (kid, algorithm, private_sealed, public_jwk, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -210,10 +201,8 @@ impl StepUpStore for SqlStore {
         .bind(k.public_jwk.clone())
         .bind(k.created_at.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        .await?;
+        commit_audited(tx, &[audit]).await?;
         Ok(())
     }
 
@@ -223,12 +212,11 @@ impl StepUpStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<Option<bool>> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let exists = sqlx::query("SELECT kid FROM signing_keys WHERE kid = $1")
             .bind(kid.to_owned())
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
+            .await?
             .is_some();
         if !exists {
             return Ok(None);
@@ -239,14 +227,10 @@ impl StepUpStore for SqlStore {
         .bind(kid.to_owned())
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected()
             > 0;
-        if retired {
-            insert_audit(&mut tx, audit).await.map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, retired.then_some(audit).as_slice()).await?;
         Ok(Some(retired))
     }
 }

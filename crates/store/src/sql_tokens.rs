@@ -1,15 +1,15 @@
 //! The SQL implementation of [`TokenStore`].
 
-use crate::sql::{
-    bind_all, commit_audited_if, db_err, insert_audit, opt_ts, ts, Conditions, Counter, SqlStore,
-    Val,
-};
+use crate::sql::{named, opt_ts, ts, Counter, SqlStore};
+use crate::sql_audit::{commit_audited, commit_audited_if};
+use crate::sql_query::{bind_all, Conditions, Val};
 use crate::tokens::{
     AssignOutcome, ImportOutcome, NewToken, OtpToken, TokenQuery, TokenState, TokenStore,
 };
 use crate::{FailureOutcome, StoreResult};
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
+use sekisho_core::otp::{Algorithm, OtpKind};
 use sekisho_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -26,8 +26,8 @@ fn token_from_row(r: &AnyRow) -> Result<OtpToken, sqlx::Error> {
     Ok(OtpToken {
         id: r.try_get("id")?,
         token_id: r.try_get("token_id")?,
-        kind: r.try_get("kind")?,
-        algorithm: r.try_get("algorithm")?,
+        kind: named(r, "kind", OtpKind::parse, OtpKind::Totp)?,
+        algorithm: named(r, "algorithm", Algorithm::parse, Algorithm::default())?,
         digits: u32::try_from(r.try_get::<i64, _>("digits")?).unwrap_or(6),
         period: u32::try_from(r.try_get::<i64, _>("period")?).unwrap_or(30),
         counter: r.try_get("counter")?,
@@ -59,7 +59,7 @@ impl TokenStore for SqlStore {
         audit: &NewAuditEvent,
     ) -> StoreResult<ImportOutcome> {
         let mut out = ImportOutcome::default();
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         for t in tokens {
             let inserted = sqlx::query(
                 "INSERT INTO tokens (token_id, kind, algorithm, digits, period, counter, \
@@ -68,8 +68,8 @@ impl TokenStore for SqlStore {
                  ON CONFLICT (token_id) DO NOTHING",
             )
             .bind(t.token_id.clone())
-            .bind(t.kind.clone())
-            .bind(t.algorithm.clone())
+            .bind(t.kind.as_str())
+            .bind(t.algorithm.as_str())
             .bind(i64::from(t.digits))
             .bind(i64::from(t.period))
             .bind(t.counter)
@@ -77,8 +77,7 @@ impl TokenStore for SqlStore {
             .bind(now.0)
             .bind(batch.to_owned())
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
+            .await?
             .rows_affected()
                 > 0;
             if inserted {
@@ -94,8 +93,7 @@ impl TokenStore for SqlStore {
             out.imported.len(),
             out.duplicates.len()
         );
-        insert_audit(&mut tx, &audit).await.map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        commit_audited(tx, &[&audit]).await?;
         Ok(out)
     }
 
@@ -105,9 +103,8 @@ impl TokenStore for SqlStore {
         ))
         .bind(token_id.to_owned())
         .fetch_optional(&self.read)
-        .await
-        .map_err(db_err)?;
-        row.map(|r| token_from_row(&r)).transpose().map_err(db_err)
+        .await?;
+        Ok(row.map(|r| token_from_row(&r)).transpose()?)
     }
 
     async fn list_tokens(&self, query: &TokenQuery) -> StoreResult<Vec<OtpToken>> {
@@ -137,12 +134,11 @@ impl TokenStore for SqlStore {
         let rows = bind_all(sqlx::query(&sql), c.vals)
             .bind(i64::from(query.limit.clamp(1, 1000)))
             .fetch_all(&self.read)
-            .await
-            .map_err(db_err)?;
-        rows.iter()
+            .await?;
+        Ok(rows
+            .iter()
             .map(token_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(db_err)
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     async fn assign_token(
@@ -153,23 +149,20 @@ impl TokenStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<AssignOutcome> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         // Takes the login's row lock (PostgreSQL; SQLite has one writer anyway), so two
         // assignments to one login are counted one after the other.
         sqlx::query("UPDATE logins SET updated_at = updated_at WHERE id = $1")
             .bind(login_pk)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         let held: i64 = sqlx::query(
             "SELECT COUNT(*) AS n FROM tokens WHERE login_pk = $1 AND state = 'assigned'",
         )
         .bind(login_pk)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .try_get("n")
-        .map_err(db_err)?;
+        .await?
+        .try_get("n")?;
         if held >= i64::from(max_per_login) {
             return Ok(AssignOutcome::LoginHasToken);
         }
@@ -182,8 +175,7 @@ impl TokenStore for SqlStore {
         .bind(login_pk)
         .bind(now.0)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected()
             > 0;
         Ok(if commit_audited_if(tx, done, audit).await? {
@@ -204,12 +196,11 @@ impl TokenStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<AssignOutcome> {
-        let mut tx = self.begin_write().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE logins SET updated_at = updated_at WHERE id = $1")
             .bind(login_pk)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         let held: i64 = sqlx::query(
             "SELECT COUNT(*) AS n FROM tokens \
              WHERE login_pk = $1 AND state = 'assigned' AND token_id <> $2",
@@ -217,10 +208,8 @@ impl TokenStore for SqlStore {
         .bind(login_pk)
         .bind(token_id.to_owned())
         .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .try_get("n")
-        .map_err(db_err)?;
+        .await?
+        .try_get("n")?;
         if held >= i64::from(max_per_login) {
             return Ok(AssignOutcome::LoginHasToken);
         }
@@ -238,8 +227,7 @@ impl TokenStore for SqlStore {
         .bind(last_step)
         .bind(drift)
         .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
+        .await?
         .rows_affected()
             > 0;
         Ok(if commit_audited_if(tx, done, audit).await? {
@@ -275,12 +263,7 @@ impl TokenStore for SqlStore {
         .bind(now.0);
         match audit {
             Some(audit) => self.change_audited(query, audit).await,
-            None => Ok(query
-                .execute(&self.write)
-                .await
-                .map_err(db_err)?
-                .rows_affected()
-                > 0),
+            None => Ok(query.execute(&self.write).await?.rows_affected() > 0),
         }
     }
 

@@ -22,6 +22,7 @@ use crate::factors::{CodeTarget, FactorState, OtpFactor};
 use crate::{StoreError, StoreResult};
 use rusqlite::{params, Connection, OpenFlags, Row, Transaction, TransactionBehavior};
 use sekisho_core::audit::{chain_hash, ChainFields, NewAuditEvent, CHAIN_VERSION};
+use sekisho_core::otp::Algorithm;
 use sekisho_core::Timestamp;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -83,20 +84,15 @@ fn stopped() -> StoreError {
     StoreError::Backend("the SQLite hot-path thread has stopped".into())
 }
 
-fn sqlite_err(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
-}
-
 impl SqliteHot {
     /// Opens the database file at `path` (already migrated) and starts the thread.
     pub(crate) fn start(path: &str, sync: SqliteSynchronous) -> StoreResult<SqliteHot> {
-        let conn = open(path, sync).map_err(sqlite_err)?;
+        let conn = open(path, sync)?;
         // Checkpoints (copying the WAL into the database file, and syncing that file) run on a
         // thread of their own: on the hot thread, SQLite's automatic checkpoint every 1,000
         // pages would hold every waiting request for the time of a disk sync.
-        conn.pragma_update(None, "wal_autocheckpoint", 0)
-            .map_err(sqlite_err)?;
-        let checkpointer = open(path, sync).map_err(sqlite_err)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpointer = open(path, sync)?;
         let (jobs, rx) = mpsc::channel();
         let (checkpoints, stop) = mpsc::channel();
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
@@ -161,7 +157,7 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Request>) {
             match req {
                 Request::Read(id, reply) => {
                     // A caller that went away (its request was cancelled) needs no answer.
-                    let _ = reply.send(read_target(&conn, &id).map_err(sqlite_err));
+                    let _ = reply.send(read_target(&conn, &id).map_err(StoreError::from));
                 }
                 Request::Accept(a, reply) => accepts.push((a, reply)),
             }
@@ -239,7 +235,7 @@ fn factor_at(r: &Row<'_>, i: usize) -> rusqlite::Result<OtpFactor> {
         },
         label: r.get(i + 5)?,
         secret_enc: r.get(i + 6)?,
-        algorithm: r.get(i + 7)?,
+        algorithm: Algorithm::parse(&r.get::<_, String>(i + 7)?).unwrap_or_default(),
         digits: u32::try_from(r.get::<_, i64>(i + 8)?).unwrap_or(6),
         period: u32::try_from(r.get::<_, i64>(i + 9)?).unwrap_or(30),
         last_step: r.get(i + 10)?,
@@ -291,7 +287,7 @@ fn commit(conn: &mut Connection, accepts: &[&Accept]) -> rusqlite::Result<Vec<bo
 }
 
 /// Appends the audit records of accepted codes, inside the transaction that records the codes,
-/// chained to the audit head exactly as [`crate::sql::insert_audits`] does (that function is
+/// chained to the audit head exactly as [`crate::sql_audit::commit_audited`] does (that function is
 /// the other, and only other, writer of audit records). The `BEGIN IMMEDIATE` transaction holds
 /// SQLite's write lock, so the head read here cannot move before the commit.
 fn insert_hot_audits(tx: &Transaction<'_>, events: &[&NewAuditEvent]) -> rusqlite::Result<()> {

@@ -4,7 +4,7 @@
 use crate::StoreResult;
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
-use sekisho_core::step_up::StepUpState;
+use sekisho_core::step_up::{ConfirmMethod, OperationKind, StepUpState};
 use sekisho_core::Timestamp;
 
 /// A step-up request to record.
@@ -16,8 +16,8 @@ pub struct NewStepUp {
     pub login_pk: i64,
     /// Its canonical login ID.
     pub login_id: String,
-    /// The operation kind (`withdrawal`, …).
-    pub kind: String,
+    /// The operation kind.
+    pub kind: OperationKind,
     /// What the customer is shown and confirms.
     pub description: String,
     /// Amount as decimal text, with its currency.
@@ -46,7 +46,7 @@ pub struct StepUpRequest {
     /// Its canonical login ID.
     pub login_id: String,
     /// Operation kind.
-    pub kind: String,
+    pub kind: OperationKind,
     /// Operation description.
     pub description: String,
     /// Amount as decimal text.
@@ -66,7 +66,7 @@ pub struct StepUpRequest {
     /// Stored state (a pending request past `expires_at` is expired: see [`StepUpRequest::state_at`]).
     pub state: StepUpState,
     /// The confirming method, once confirmed.
-    pub method: Option<String>,
+    pub method: Option<ConfirmMethod>,
     /// When it was confirmed or refused.
     pub answered_at: Option<Timestamp>,
     /// The sealed proof, until it is taken.
@@ -91,8 +91,8 @@ impl StepUpRequest {
 pub enum StepUpAnswer {
     /// Confirmed with `method`; the signed proof, sealed.
     Confirmed {
-        /// The confirming method (`totp`, `token`).
-        method: String,
+        /// The confirming method.
+        method: ConfirmMethod,
         /// The proof, sealed with the master key.
         proof_sealed: String,
     },

@@ -4,6 +4,7 @@
 use crate::StoreResult;
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
+use sekisho_core::otp::{Algorithm, OtpKind};
 use sekisho_core::Timestamp;
 
 /// Where a token is in its life. A lock (after consecutive wrong codes) is a separate flag,
@@ -47,10 +48,10 @@ pub struct OtpToken {
     /// The credential ID printed on the token (canonical form); also the associated data of
     /// the sealed secret.
     pub token_id: String,
-    /// `hotp` or `totp`.
-    pub kind: String,
-    /// `SHA1`, `SHA256` or `SHA512`.
-    pub algorithm: String,
+    /// HOTP or TOTP.
+    pub kind: OtpKind,
+    /// The HMAC hash function.
+    pub algorithm: Algorithm,
     /// Code length.
     pub digits: u32,
     /// TOTP step in seconds.
@@ -92,10 +93,10 @@ pub struct OtpToken {
 pub struct NewToken {
     /// Canonical token ID.
     pub token_id: String,
-    /// `hotp` or `totp`.
-    pub kind: String,
-    /// Algorithm name.
-    pub algorithm: String,
+    /// HOTP or TOTP.
+    pub kind: OtpKind,
+    /// The HMAC hash function.
+    pub algorithm: Algorithm,
     /// Digits.
     pub digits: u32,
     /// Period (TOTP).

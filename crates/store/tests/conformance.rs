@@ -3,6 +3,7 @@
 use sekisho_core::audit::{Actor, AuditFilter, ClientInfo, EventType, NewAuditEvent};
 use sekisho_core::login::SecondFactor;
 use sekisho_core::session::SessionPurpose;
+use sekisho_core::token::ApiScope;
 use sekisho_core::{Lang, Timestamp};
 use sekisho_store::testing::{fresh_postgres_url, sqlite_url};
 use sekisho_store::NewDevice;
@@ -653,15 +654,15 @@ async fn api_tokens(db: Db) {
         "created",
     );
     let t = ok(s
-        .create_api_token("crm", "admin", "th1", Timestamp(1), &e)
+        .create_api_token("crm", ApiScope::Admin, "th1", Timestamp(1), &e)
         .await);
     ok(
-        s.create_api_token("web", "validate", "th2", Timestamp(2), &e)
+        s.create_api_token("web", ApiScope::Validate, "th2", Timestamp(2), &e)
             .await,
     );
     assert_eq!(
-        ok(s.find_api_token("th1").await).map(|x| x.scope),
-        Some("admin".into())
+        ok(s.find_api_token("th1").await).map(|x| x.scope.as_str()),
+        Some("admin")
     );
     assert!(ok(s.find_api_token("nope").await).is_none());
     assert_eq!(ok(s.list_api_tokens().await).len(), 2);
@@ -794,7 +795,7 @@ fn pending_totp(login_pk: i64, uid: &str) -> NewOtpFactor {
         method: "totp".into(),
         label: "認証アプリ".into(),
         secret_enc: "k1:sealed".into(),
-        algorithm: "SHA1".into(),
+        algorithm: sekisho_core::otp::Algorithm::Sha1,
         digits: 6,
         period: 30,
         now: Timestamp(100),

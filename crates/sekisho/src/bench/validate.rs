@@ -167,7 +167,7 @@ async fn seed_one(
                 method: "totp".into(),
                 label: "authenticator app".into(),
                 secret_enc: sealed,
-                algorithm: p.algorithm.as_str().into(),
+                algorithm: p.algorithm,
                 digits: p.digits,
                 period: p.period,
                 now,

@@ -375,7 +375,7 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> Response {
             let page = HomePage {
                 base: base(&state, &ctx, "title.home"),
                 c,
-                role: if s.role == "admin" {
+                role: if s.role == sekisho_core::operator::OperatorRole::Admin {
                     c.t("role.admin")
                 } else {
                     c.t("role.support")

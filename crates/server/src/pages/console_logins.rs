@@ -398,7 +398,7 @@ async fn detail(State(state): State<AppState>, ctx: Ctx, Path(login_id): Path<St
         Ok(x) => x,
         Err(r) => return r,
     };
-    let admin = op.role == "admin";
+    let admin = op.role == sekisho_core::operator::OperatorRole::Admin;
     render_detail(&state, ctx, admin, &login_id, StatusCode::OK, None, None).await
 }
 

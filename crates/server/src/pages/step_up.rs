@@ -19,7 +19,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use sekisho_core::login::Login;
-use sekisho_core::step_up::{format_amount, ConfirmMethod, OperationKind, StepUpState};
+use sekisho_core::step_up::{format_amount, ConfirmMethod, StepUpState};
 use sekisho_core::{token, Error, Lang};
 use sekisho_store::StepUpRequest;
 use serde::Deserialize;
@@ -141,7 +141,7 @@ async fn pending(
         let _ = step_up::fail(state, &ctx.client, &login.login_id, &e, "page refused").await;
         return Err(Closed::Refused(e));
     }
-    let kind = OperationKind::parse(&r.kind).unwrap_or(OperationKind::Other);
+    let kind = r.kind;
     let confirmers = match step_up::confirmers(state, &login, kind).await {
         Ok(c) if !c.is_empty() => c,
         Ok(_) => {
@@ -208,7 +208,7 @@ fn render(
     error: Option<&Error>,
 ) -> Response {
     let lang = ctx.lang;
-    let kind = OperationKind::parse(&r.kind).unwrap_or(OperationKind::Other);
+    let kind = r.kind;
     let passkey = confirmers
         .iter()
         .any(|c| c.method() == ConfirmMethod::Passkey);
@@ -289,7 +289,7 @@ async fn confirm(
     };
     let method = ConfirmMethod::parse(&f.method).filter(|m| m.is_code());
     let Some(c) = confirmers.iter().find(|c| Some(c.method()) == method) else {
-        let kind = OperationKind::parse(&r.kind).unwrap_or(OperationKind::Other);
+        let kind = r.kind;
         let e = if state.settings.step_up.policy.requires_passkey(kind) {
             Error::StepUpPasskeyRequired
         } else {

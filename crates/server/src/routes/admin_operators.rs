@@ -201,7 +201,7 @@ async fn read(
 
 /// Refuses a change that would leave no active administrator.
 async fn keep_an_admin(state: &AppState, target: &Operator) -> Result<(), ApiError> {
-    if target.role != "admin" || target.disabled {
+    if target.role != sekisho_core::operator::OperatorRole::Admin || target.disabled {
         return Ok(());
     }
     let others = state
@@ -209,7 +209,11 @@ async fn keep_an_admin(state: &AppState, target: &Operator) -> Result<(), ApiErr
         .list_operators()
         .await?
         .iter()
-        .filter(|o| o.id != target.id && o.role == "admin" && !o.disabled)
+        .filter(|o| {
+            o.id != target.id
+                && o.role == sekisho_core::operator::OperatorRole::Admin
+                && !o.disabled
+        })
         .count();
     if others == 0 {
         return Err(Error::LastAdmin.into());
@@ -231,9 +235,11 @@ async fn update(
     Path(name): Path<String>,
     Json(body): Json<UpdateBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    if let Some(r) = &body.role {
-        operators::check_role(r)?;
-    }
+    let role = body
+        .role
+        .as_deref()
+        .map(operators::check_role)
+        .transpose()?;
     let o = load(&state, &name).await?;
     if body.role.as_deref().is_some_and(|r| r != "admin") || body.disabled == Some(true) {
         keep_an_admin(&state, &o).await?;
@@ -260,7 +266,7 @@ async fn update(
     let now = state.clock.now();
     state
         .store
-        .update_operator(o.id, body.role.as_deref(), body.disabled, now, &ev)
+        .update_operator(o.id, role, body.disabled, now, &ev)
         .await?;
     let o = load(&state, &name).await?;
     Ok(axum::Json(view(&o, now)))

@@ -71,7 +71,7 @@ pub(crate) fn view(t: &OtpToken) -> Value {
         "last_used_at": ts(t.last_used_at),
     });
     if let Some(o) = v.as_object_mut() {
-        if t.kind == "hotp" {
+        if t.kind == sekisho_core::otp::OtpKind::Hotp {
             o.insert("counter".into(), t.counter.into());
         } else {
             o.insert("period".into(), t.period.into());

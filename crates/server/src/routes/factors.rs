@@ -208,7 +208,7 @@ pub(crate) async fn begin_totp(
         method: "totp".into(),
         label: "authenticator app".into(),
         secret_enc: sealed,
-        algorithm: p.algorithm.as_str().into(),
+        algorithm: p.algorithm,
         digits: p.digits,
         period: p.period,
         now,

@@ -94,7 +94,7 @@ async fn create(
         id_hash: hash,
         login_pk: login.id,
         login_id: login.login_id.clone(),
-        kind: kind.as_str().into(),
+        kind,
         description: body.operation.description.clone(),
         amount: body.operation.amount.map(|a| (a.value, a.currency)),
         api_token_id: caller.0.id,
@@ -143,7 +143,7 @@ fn view(id: &str, r: &StepUpRequest, now: sekisho_core::Timestamp) -> Value {
         "expires_at": r.expires_at.to_rfc3339(),
     });
     if let Some(m) = &r.method {
-        v["method"] = Value::String(m.clone());
+        v["method"] = Value::String(m.as_str().into());
     }
     if let Some(t) = r.answered_at {
         v["answered_at"] = Value::String(t.to_rfc3339());

@@ -2,6 +2,7 @@
 
 use super::{ok, Db};
 use sekisho_core::audit::{Actor, AuditFilter, ClientInfo, EventType, NewAuditEvent};
+use sekisho_core::operator::OperatorRole;
 use sekisho_core::Timestamp;
 use sekisho_store::{OperatorFailure, StoreError};
 
@@ -21,19 +22,19 @@ pub(crate) async fn operators_setup_login_lock_and_sessions(db: Db) {
     let created = ok(s
         .create_operator(
             "sato",
-            "admin",
+            OperatorRole::Admin,
             "h1",
             Timestamp(1_000),
             Timestamp(10),
             &op_ev(10, EventType::OperatorCreated, "root"),
         )
         .await);
-    assert_eq!(created.role, "admin");
+    assert_eq!(created.role.as_str(), "admin");
     assert!(created.password_hash.is_none() && created.setup_expires_at == Some(Timestamp(1_000)));
     let dup = s
         .create_operator(
             "sato",
-            "support",
+            OperatorRole::Support,
             "h2",
             Timestamp(1_000),
             Timestamp(10),
@@ -193,14 +194,14 @@ pub(crate) async fn operators_setup_login_lock_and_sessions(db: Db) {
     assert!(ok(s
         .update_operator(
             op.id,
-            Some("support"),
+            Some(OperatorRole::Support),
             None,
             Timestamp(63),
             &op_ev(63, EventType::OperatorUpdated, "root")
         )
         .await));
     let read = ok(s.get_operator_session("t3").await).unwrap_or_else(|| unreachable!("read"));
-    assert_eq!(read.role, "support");
+    assert_eq!(read.role.as_str(), "support");
     assert!(ok(s
         .update_operator(
             op.id,

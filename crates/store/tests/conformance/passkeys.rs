@@ -3,12 +3,12 @@
 use super::{count, ev, new_login, ok, Db};
 use sekisho_core::audit::{AuditFilter, EventType};
 use sekisho_core::Timestamp;
-use sekisho_store::{NewCeremony, NewPasskey, PasskeyUse, StoreError};
+use sekisho_store::{CeremonyKind, NewCeremony, NewPasskey, PasskeyUse, StoreError};
 
-fn ceremony(hash: &str, kind: &str, login_pk: Option<i64>, now: i64) -> NewCeremony {
+fn ceremony(hash: &str, kind: CeremonyKind, login_pk: Option<i64>, now: i64) -> NewCeremony {
     NewCeremony {
         id_hash: hash.into(),
-        kind: kind.into(),
+        kind,
         login_pk,
         bound_to: Some("challenge-hash".into()),
         state: format!("{{\"state\":\"{hash}\"}}"),
@@ -23,16 +23,21 @@ pub(crate) async fn ceremonies_are_taken_once_and_expire(db: Db) {
         .create_login(&new_login("wa1"), &ev(1, EventType::LoginCreated, "wa1"))
         .await);
     ok(
-        s.create_ceremony(&ceremony("c1", "register", Some(login.id), 10))
+        s.create_ceremony(&ceremony("c1", CeremonyKind::Register, Some(login.id), 10))
             .await,
     );
     assert_eq!(
-        ok(s.take_ceremony("c1", "authenticate", Timestamp(11)).await),
+        ok(
+            s.take_ceremony("c1", CeremonyKind::Authenticate, Timestamp(11))
+                .await
+        ),
         None,
         "a ceremony is finished only as its own kind"
     );
-    let c = ok(s.take_ceremony("c1", "register", Timestamp(11)).await)
-        .unwrap_or_else(|| unreachable!("ceremony not found"));
+    let c = ok(s
+        .take_ceremony("c1", CeremonyKind::Register, Timestamp(11))
+        .await)
+    .unwrap_or_else(|| unreachable!("ceremony not found"));
     assert_eq!(
         (
             c.kind.as_str(),
@@ -48,27 +53,36 @@ pub(crate) async fn ceremonies_are_taken_once_and_expire(db: Db) {
         )
     );
     assert_eq!(
-        ok(s.take_ceremony("c1", "register", Timestamp(12)).await),
+        ok(s.take_ceremony("c1", CeremonyKind::Register, Timestamp(12))
+            .await),
         None,
         "each ceremony once"
     );
     // Expired: refused at its end.
-    ok(s.create_ceremony(&ceremony("c2", "discoverable", None, 20))
-        .await);
+    ok(
+        s.create_ceremony(&ceremony("c2", CeremonyKind::Discoverable, None, 20))
+            .await,
+    );
     assert_eq!(
-        ok(s.take_ceremony("c2", "discoverable", Timestamp(320)).await),
+        ok(
+            s.take_ceremony("c2", CeremonyKind::Discoverable, Timestamp(320))
+                .await
+        ),
         None
     );
     // Concurrent finishes of one ceremony: exactly one gets it.
-    ok(
-        s.create_ceremony(&ceremony("c3", "authenticate", Some(login.id), 30))
-            .await,
-    );
+    ok(s.create_ceremony(&ceremony(
+        "c3",
+        CeremonyKind::Authenticate,
+        Some(login.id),
+        30,
+    ))
+    .await);
     let mut tasks = Vec::new();
     for i in 0..16 {
         let st = s.clone();
         tasks.push(tokio::spawn(async move {
-            st.take_ceremony("c3", "authenticate", Timestamp(31 + i))
+            st.take_ceremony("c3", CeremonyKind::Authenticate, Timestamp(31 + i))
                 .await
         }));
     }
@@ -229,20 +243,23 @@ async fn ceremony_rows(db: &Db) -> i64 {
 pub(crate) async fn ceremony_purge_is_bounded_and_spares_live_ones(db: Db) {
     let s = &db.store;
     for i in 0..150 {
-        ok(
-            s.create_ceremony(&ceremony(&format!("old{i}"), "discoverable", None, 10))
-                .await,
-        );
+        ok(s.create_ceremony(&ceremony(
+            &format!("old{i}"),
+            CeremonyKind::Discoverable,
+            None,
+            10,
+        ))
+        .await);
     }
     assert_eq!(ceremony_rows(&db).await, 150, "none expired yet");
     // At 400 all 150 have expired (at 310); one begin clears a hundred of them.
     ok(
-        s.create_ceremony(&ceremony("live1", "discoverable", None, 400))
+        s.create_ceremony(&ceremony("live1", CeremonyKind::Discoverable, None, 400))
             .await,
     );
     assert_eq!(ceremony_rows(&db).await, 51);
     ok(
-        s.create_ceremony(&ceremony("live2", "discoverable", None, 401))
+        s.create_ceremony(&ceremony("live2", CeremonyKind::Discoverable, None, 401))
             .await,
     );
     assert_eq!(
@@ -252,11 +269,11 @@ pub(crate) async fn ceremony_purge_is_bounded_and_spares_live_ones(db: Db) {
     );
     // The live ones are untouched and still finish once.
     assert!(ok(s
-        .take_ceremony("live1", "discoverable", Timestamp(402))
+        .take_ceremony("live1", CeremonyKind::Discoverable, Timestamp(402))
         .await)
     .is_some());
     assert!(ok(s
-        .take_ceremony("live2", "discoverable", Timestamp(402))
+        .take_ceremony("live2", CeremonyKind::Discoverable, Timestamp(402))
         .await)
     .is_some());
 }

@@ -2,7 +2,7 @@
 
 use super::{count, ev, new_login, ok, Db};
 use sekisho_core::audit::{AuditFilter, EventType};
-use sekisho_core::step_up::StepUpState;
+use sekisho_core::step_up::{ConfirmMethod, OperationKind, StepUpState};
 use sekisho_core::Timestamp;
 use sekisho_store::{NewStepUp, SigningKey, StepUpAnswer};
 
@@ -11,7 +11,7 @@ fn request(login_pk: i64, hash: &str, now: i64, ttl: i64) -> NewStepUp {
         id_hash: hash.into(),
         login_pk,
         login_id: "su1".into(),
-        kind: "withdrawal".into(),
+        kind: OperationKind::Withdrawal,
         description: "出金 1,500,000円 → みずほ銀行 本店 普通 1234567".into(),
         amount: Some(("1500000".into(), "JPY".into())),
         api_token_id: 7,
@@ -24,7 +24,7 @@ fn request(login_pk: i64, hash: &str, now: i64, ttl: i64) -> NewStepUp {
 
 fn confirmed(proof: &str) -> StepUpAnswer {
     StepUpAnswer::Confirmed {
-        method: "totp".into(),
+        method: ConfirmMethod::Totp,
         proof_sealed: proof.into(),
     }
 }
@@ -63,7 +63,7 @@ pub(crate) async fn step_ups_are_answered_once_and_expire(db: Db) {
         .await));
     let read = ok(s.get_step_up("h1").await).unwrap_or_else(|| unreachable!("no request"));
     assert_eq!(read.state, StepUpState::Confirmed);
-    assert_eq!(read.method.as_deref(), Some("totp"));
+    assert_eq!(read.method.map(ConfirmMethod::as_str), Some("totp"));
     assert_eq!(read.answered_at, Some(Timestamp(120)));
     // The proof is handed out once, then gone from the database.
     assert_eq!(

@@ -2,14 +2,15 @@
 
 use super::{ev, new_login, ok, Db};
 use sekisho_core::audit::{AuditFilter, EventType};
+use sekisho_core::otp::{Algorithm, OtpKind};
 use sekisho_core::Timestamp;
 use sekisho_store::{AssignOutcome, NewToken, TokenQuery, TokenState};
 
 fn token(id: &str, kind: &str, secret_enc: &str) -> NewToken {
     NewToken {
         token_id: id.into(),
-        kind: kind.into(),
-        algorithm: "SHA1".into(),
+        kind: OtpKind::parse(kind).unwrap_or_else(|| unreachable!("{kind}")),
+        algorithm: Algorithm::Sha1,
         digits: 6,
         period: 30,
         counter: if kind == "hotp" { 5 } else { 0 },
