@@ -1,6 +1,5 @@
 //! `sekisho`: the login and multi-factor authentication server for financial online services.
 
-mod bench;
 mod config;
 mod wiring;
 
@@ -67,8 +66,6 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
-    /// Load-test a server on loopback and print figures.
-    Bench(bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -271,7 +268,6 @@ async fn main() -> Result<()> {
             );
             Ok(())
         }
-        Command::Bench(args) => bench::run(args).await,
     }
 }
 

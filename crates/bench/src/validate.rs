@@ -2,20 +2,22 @@
 //! `POST /api/v1/validate` (no code reused, so every request does the full check and a durable
 //! write of the used step).
 
-use super::{http1, mib, percentile, BenchArgs, RssSampler, Samples, SpawnedServer};
+use crate::app::{secret_aad, OsRandom, SystemClock};
+use crate::{
+    http1, mib, percentile, run_tag, stopwatch, BenchArgs, RssSampler, Samples, SpawnedServer,
+};
 use anyhow::{anyhow, bail, Context, Result};
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
 use sekisho_core::login::SecondFactor;
 use sekisho_core::otp::{generate_secret, totp_at, totp_step, OtpParams};
 use sekisho_core::secret_box::SecretBox;
 use sekisho_core::{Clock, Lang, Random};
-use sekisho_server::system::{OsRandom, SystemClock};
 use sekisho_store::{ConnectOptions, NewLogin, NewOtpFactor, Store};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::task::JoinSet;
 
 /// Target: verifications per second with SQLite on this 2-core machine.
@@ -25,7 +27,7 @@ const TARGET_P99_MS: f64 = 10.0;
 
 /// Runs the workload against the spawned `server`.
 #[allow(clippy::too_many_arguments)]
-pub(super) async fn run(
+pub(crate) async fn run(
     args: &BenchArgs,
     http: &reqwest::Client,
     url: &str,
@@ -41,7 +43,7 @@ pub(super) async fn run(
         "logins: {n} (each verifies once), concurrency: {}, duration: at most {} s, cores here: {cores}",
         args.concurrency, args.duration
     );
-    let t = Instant::now();
+    let t = stopwatch();
     let logins = Arc::new(seed(server, n).await?);
     println!(
         "setup: seeded {n} logins with an active authenticator app in {:.1} s",
@@ -89,7 +91,7 @@ async fn seed(server: &SpawnedServer, n: usize) -> Result<Vec<(String, Vec<u8>)>
         .try_into()
         .map_err(|_| anyhow!("bad master key"))?;
     let sealer = Arc::new(SecretBox::new("k1", &key));
-    let tag = format!("{:08x}", rand::random::<u32>());
+    let tag = run_tag();
     let logins: Vec<(String, Vec<u8>)> = (0..n)
         .map(|i| (format!("v{tag}-{i}"), generate_secret(&OsRandom).to_vec()))
         .collect();
@@ -156,7 +158,7 @@ async fn seed_one(
     let mut nonce = [0u8; 12];
     OsRandom.fill(&mut nonce);
     let sealed = sealer
-        .seal(secret, &sekisho_server::totp::secret_aad(&uid), nonce)
+        .seal(secret, &secret_aad(&uid), nonce)
         .ok_or_else(|| anyhow!("cannot seal"))?;
     let p = OtpParams::default();
     let f = store
@@ -215,7 +217,7 @@ async fn drive(
     secs: u64,
     until: usize,
 ) -> Result<Samples> {
-    let start = Instant::now();
+    let start = stopwatch();
     let deadline = start + Duration::from_secs(secs);
     let head: Arc<[u8]> = format!(
         "POST /api/v1/validate HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\n\
@@ -230,7 +232,7 @@ async fn drive(
         set.spawn(async move {
             let (mut latencies, mut statuses) = (Vec::new(), BTreeMap::<u16, u64>::new());
             let mut body = Vec::with_capacity(128);
-            while Instant::now() < deadline {
+            while stopwatch() < deadline {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some((login_id, secret)) = logins.get(i).filter(|_| i < until) else {
                     break;
@@ -239,7 +241,7 @@ async fn drive(
                 let otp = totp_at(secret, step, OtpParams::default());
                 body.clear();
                 serde_json::to_writer(&mut body, &json!({ "login_id": login_id, "otp": otp }))?;
-                let t = Instant::now();
+                let t = stopwatch();
                 let code = conn.post(&head, &body).await.unwrap_or(0);
                 latencies.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
                 *statuses.entry(code).or_default() += 1;

@@ -1,10 +1,13 @@
-//! `sekisho bench`: a load benchmark that prints figures. By default it spawns this binary as a
-//! server on loopback with a temporary data folder, creates logins through the admin API, times
-//! one Argon2id hash in-process, then drives the workload from concurrent clients and reports
-//! throughput, latency percentiles and the server's memory against the targets.
+//! `sekisho-bench`: load benchmarks that print figures, kept out of the production binary. By
+//! default it spawns the `sekisho` binary found next to it as a server on loopback with a
+//! temporary data folder, creates logins through the admin API, times one Argon2id hash
+//! in-process, then drives the workload from concurrent clients and reports throughput, latency
+//! percentiles and the server's memory against the targets.
 
 use anyhow::{anyhow, bail, Context, Result};
+use clap::{Parser, Subcommand};
 use sekisho_core::password::{HashMemory, HashParams, PasswordHasher};
+use sekisho_core::Random;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,25 +17,42 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
+mod app;
 mod http1;
 mod validate;
 
-/// What `sekisho bench` measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Workload {
+#[derive(Parser)]
+#[command(
+    name = "sekisho-bench",
+    version,
+    about = "Load-test a Sekisho server on loopback and print figures"
+)]
+struct Cli {
+    #[command(subcommand)]
+    workload: WorkloadCommand,
+}
+
+#[derive(Subcommand)]
+enum WorkloadCommand {
     /// Password logins: `POST /api/v1/login` with login ID and password.
-    Login,
+    Login(BenchArgs),
     /// Second-factor checks: `POST /api/v1/validate`, each login verifying its current TOTP
     /// code once (needs a spawned server: the logins and their factors are seeded directly).
+    Validate(BenchArgs),
+}
+
+/// What a run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// Password logins.
+    Login,
+    /// Second-factor checks.
     Validate,
 }
 
-/// Options of `sekisho bench`.
+/// Options of both workloads.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// The workload to run.
-    #[arg(value_enum)]
-    pub workload: Workload,
     /// Logins to create before measuring.
     #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub logins: u32,
@@ -57,10 +77,19 @@ pub struct BenchArgs {
     /// Database URL for the spawned server (default: SQLite in the temporary data folder).
     #[arg(long, value_name = "URL", conflicts_with = "server_url")]
     pub database_url: Option<String>,
-    /// Spawn this `sekisho` binary as the server instead of this one (to compare two builds
-    /// under the same load generator).
+    /// Spawn this `sekisho` binary as the server instead of the one next to `sekisho-bench`
+    /// (to compare two builds under the same load generator).
     #[arg(long, value_name = "PATH", conflicts_with = "server_url")]
     pub server_bin: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let (workload, args) = match Cli::parse().workload {
+        WorkloadCommand::Login(args) => (Workload::Login, args),
+        WorkloadCommand::Validate(args) => (Workload::Validate, args),
+    };
+    run(workload, args).await
 }
 
 /// Logins created at once during setup.
@@ -69,14 +98,14 @@ const CREATE_CONCURRENCY: usize = 8;
 const HASH_SAMPLES: usize = 10;
 
 /// Runs the benchmark and prints the report; Ctrl-C stops it and still stops the server.
-pub async fn run(args: BenchArgs) -> Result<()> {
+async fn run(workload: Workload, args: BenchArgs) -> Result<()> {
     tokio::select! {
-        r = bench(args) => r,
+        r = bench(workload, args) => r,
         _ = tokio::signal::ctrl_c() => bail!("interrupted"),
     }
 }
 
-async fn bench(args: BenchArgs) -> Result<()> {
+async fn bench(workload: Workload, args: BenchArgs) -> Result<()> {
     let http = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(30))
@@ -109,7 +138,7 @@ async fn bench(args: BenchArgs) -> Result<()> {
         .or(args.server_pid)
         .map(RssSampler::start);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if args.workload == Workload::Validate {
+    if workload == Workload::Validate {
         let server = server.as_ref().ok_or_else(|| {
             anyhow!("the validate workload seeds its logins: run it without --server-url")
         })?;
@@ -121,13 +150,13 @@ async fn bench(args: BenchArgs) -> Result<()> {
         args.logins, args.concurrency, args.warmup, args.duration
     );
 
-    let tag = format!("{:08x}", rand::random::<u32>());
+    let tag = run_tag();
     let creds: Arc<Vec<(String, String)>> = Arc::new(
         (0..args.logins)
             .map(|i| (format!("bench-{tag}-{i}"), format!("pw{tag}{i:06}")))
             .collect(),
     );
-    let t = Instant::now();
+    let t = stopwatch();
     create_logins(&http, &url, &token, &creds).await?;
     let setup = t.elapsed().as_secs_f64();
     let rate = creds.len() as f64 / setup.max(1e-9);
@@ -291,7 +320,7 @@ impl SpawnedServer {
     fn start(database_url: Option<&str>, exe: Option<&Path>) -> Result<SpawnedServer> {
         let exe = match exe {
             Some(p) => p.to_owned(),
-            None => std::env::current_exe().context("cannot find this program's path")?,
+            None => sibling_sekisho()?,
         };
         let dir = tempfile::Builder::new()
             .prefix("sekisho-bench-")
@@ -324,7 +353,7 @@ impl SpawnedServer {
 
     /// Polls `/readyz` until it answers 200, for at most 30 seconds.
     async fn wait_ready(&mut self, http: &reqwest::Client, url: &str) -> Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = stopwatch() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait()? {
                 bail!(
@@ -340,7 +369,7 @@ impl SpawnedServer {
             if r.is_ok_and(|r| r.status() == reqwest::StatusCode::OK) {
                 return Ok(());
             }
-            if Instant::now() >= deadline {
+            if stopwatch() >= deadline {
                 bail!(
                     "the server was not ready within 30 s; log:\n{}",
                     log_tail(&self.log)
@@ -380,7 +409,21 @@ impl SpawnedServer {
     }
 }
 
-/// This binary with a subcommand, the data folder and the database. Without a database URL the
+/// The `sekisho` binary in this program's folder, where cargo builds both.
+fn sibling_sekisho() -> Result<PathBuf> {
+    let me = std::env::current_exe().context("cannot find this program's path")?;
+    let exe = me.with_file_name(format!("sekisho{}", std::env::consts::EXE_SUFFIX));
+    if !exe.is_file() {
+        bail!(
+            "no sekisho binary next to this program ({}): build it (cargo build -p sekisho) or \
+             give --server-bin",
+            exe.display()
+        );
+    }
+    Ok(exe)
+}
+
+/// The `sekisho` binary with a subcommand, the data folder and the database. Without a database URL the
 /// server must use SQLite in the data folder, whatever the environment says.
 fn sekisho_command(exe: &Path, dir: &Path, database_url: Option<&str>, sub: &[&str]) -> Command {
     let mut cmd = Command::new(exe);
@@ -460,7 +503,7 @@ async fn time_hash() -> Result<(Duration, HashParams)> {
         // hash allocates it).
         let mut memory = HashMemory::new();
         for i in 0..=HASH_SAMPLES {
-            let t = Instant::now();
+            let t = stopwatch();
             hasher
                 .hash_with("pwbenchtiming01", [i as u8; 16], &mut memory)
                 .map_err(|e| anyhow!("hashing: {e}"))?;
@@ -498,7 +541,7 @@ impl Load {
     /// Sends logins from `concurrency` tasks for `secs` seconds; requests in flight then finish.
     async fn drive(&self, concurrency: u32, secs: u64) -> Result<Samples> {
         let n = self.creds.len().max(1);
-        let start = Instant::now();
+        let start = stopwatch();
         let deadline = start + Duration::from_secs(secs);
         let mut set = JoinSet::new();
         for k in 0..concurrency as usize {
@@ -507,12 +550,12 @@ impl Load {
             let mut i = k * n / concurrency as usize;
             set.spawn(async move {
                 let (mut latencies, mut statuses) = (Vec::new(), BTreeMap::<u16, u64>::new());
-                while Instant::now() < deadline {
+                while stopwatch() < deadline {
                     let Some((login_id, password)) = creds.get(i % n) else {
                         break;
                     };
                     i += 1;
-                    let t = Instant::now();
+                    let t = stopwatch();
                     let body = json!({ "login_id": login_id, "password": password });
                     let code = match http.post(endpoint.as_str()).json(&body).send().await {
                         Ok(r) => {
@@ -545,6 +588,21 @@ impl Load {
             elapsed: start.elapsed(),
         })
     }
+}
+
+/// The bench's stopwatch, for timing requests and phases. It decides nothing the server does,
+/// so it reads the monotonic clock directly instead of taking a `Clock`.
+#[allow(clippy::disallowed_methods)]
+fn stopwatch() -> Instant {
+    Instant::now()
+}
+
+/// Eight random hex digits that keep this run's login IDs apart from earlier runs' on the same
+/// database.
+fn run_tag() -> String {
+    let mut bytes = [0u8; 4];
+    app::OsRandom.fill(&mut bytes);
+    hex::encode(bytes)
 }
 
 /// The nearest-rank percentile of sorted values (0 when empty).
@@ -593,4 +651,47 @@ fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn both_workloads_take_the_same_flags() {
+        for (sub, want) in [("login", Workload::Login), ("validate", Workload::Validate)] {
+            let cli = Cli::try_parse_from([
+                "sekisho-bench",
+                sub,
+                "--logins",
+                "20",
+                "--concurrency",
+                "2",
+                "--duration",
+                "2",
+                "--server-bin",
+                "/opt/a/sekisho",
+                "--database-url",
+                "postgres://x/y",
+            ]);
+            let (workload, args) = match cli.map(|c| c.workload) {
+                Ok(WorkloadCommand::Login(a)) => (Workload::Login, a),
+                Ok(WorkloadCommand::Validate(a)) => (Workload::Validate, a),
+                Err(e) => unreachable!("{e}"),
+            };
+            assert_eq!(workload, want);
+            assert_eq!((args.logins, args.concurrency, args.duration), (20, 2, 2));
+            assert_eq!(
+                args.server_bin.as_deref(),
+                Some(Path::new("/opt/a/sekisho"))
+            );
+            assert_eq!(args.database_url.as_deref(), Some("postgres://x/y"));
+        }
+    }
 }

@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// One keep-alive connection.
-pub(super) struct Conn {
+pub(crate) struct Conn {
     addr: String,
     stream: Option<TcpStream>,
     out: Vec<u8>,
@@ -18,7 +18,7 @@ pub(super) struct Conn {
 
 impl Conn {
     /// A connection to `addr` (`host:port`), opened on first use.
-    pub(super) fn new(addr: &str) -> Conn {
+    pub(crate) fn new(addr: &str) -> Conn {
         Conn {
             addr: addr.to_owned(),
             stream: None,
@@ -30,7 +30,7 @@ impl Conn {
     /// Sends `head` (the request line and headers, each ending in CRLF, without
     /// `Content-Length`) with the JSON `body`; returns the status once the whole answer is read.
     /// After an error the connection is dropped and the next request opens a new one.
-    pub(super) async fn post(&mut self, head: &[u8], body: &[u8]) -> Result<u16> {
+    pub(crate) async fn post(&mut self, head: &[u8], body: &[u8]) -> Result<u16> {
         let r = self.exchange(head, body).await;
         if r.is_err() {
             self.stream = None;
