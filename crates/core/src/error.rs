@@ -294,6 +294,13 @@ pub enum Error {
     /// Some entries of the seed file cannot be imported, so nothing was (the report says which).
     #[error("token import rejected")]
     TokenImportRejected,
+    /// The seed file holds no key package that can be imported; the detail says why.
+    #[error("token file has no usable key package: {0}")]
+    TokenFileNoKeys(String),
+    /// The token is outside the validity period its seed file gave it (PSKC `StartDate` /
+    /// `ExpiryDate`), so it can neither be assigned nor log in.
+    #[error("token expired")]
+    TokenExpired,
     /// OTP1 and OTP2 are codes of the token but not two in a row.
     #[error("token codes not consecutive")]
     TokenCodesNotConsecutive,
@@ -419,6 +426,8 @@ impl Error {
             Error::TokenFileInvalid(_) => "token_file_invalid",
             Error::TokenFileKey(_) => "token_file_key",
             Error::TokenImportRejected => "token_import_rejected",
+            Error::TokenFileNoKeys(_) => "token_file_no_keys",
+            Error::TokenExpired => "token_expired",
             Error::TokenCodesNotConsecutive => "token_codes_not_consecutive",
             Error::TokenCodeUsed => "token_code_used",
             Error::TokenCodeExpired => "token_code_expired",
@@ -499,6 +508,8 @@ impl Error {
             Error::TokenFileInvalid(_) => "SKS-HWT-0004",
             Error::TokenFileKey(_) => "SKS-HWT-0005",
             Error::TokenImportRejected => "SKS-HWT-0006",
+            Error::TokenFileNoKeys(_) => "SKS-HWT-0007",
+            Error::TokenExpired => "SKS-HWT-0008",
             Error::TokenCodesNotConsecutive => "SKS-HWT-0010",
             Error::TokenCodeUsed => "SKS-HWT-0011",
             Error::TokenCodeExpired => "SKS-HWT-0012",
@@ -539,6 +550,7 @@ impl Error {
             | Error::TokenFileInvalid(_)
             | Error::TokenFileKey(_)
             | Error::TokenImportRejected
+            | Error::TokenFileNoKeys(_)
             | Error::InvalidOperatorName
             | Error::ReturnToNotAllowed => K::BadRequest,
             Error::PayloadTooLarge => K::PayloadTooLarge,
@@ -587,6 +599,7 @@ impl Error {
             | Error::PasswordChangeRequired
             | Error::SecondFactorNotInitialized
             | Error::SecondFactorLocked
+            | Error::TokenExpired
             | Error::PasskeyCounterRegressed
             | Error::PasskeyRequired
             | Error::AdminRoleRequired
@@ -807,6 +820,14 @@ impl Error {
                 "取り込めないトークンがあるため、ファイル全体を取り込みませんでした。",
                 "Some tokens in the file cannot be imported, so none were.",
             ),
+            Error::TokenFileNoKeys(_) => (
+                "トークンファイルに取り込めるキーパッケージがありません。",
+                "The token file holds no key package that can be imported.",
+            ),
+            Error::TokenExpired => (
+                "このトークンは有効期間外のため利用できません。サポートデスクにお問い合わせください。",
+                "This token is outside its validity period and cannot be used. Please contact the support desk.",
+            ),
             Error::TokenCodesNotConsecutive => (
                 "OTP1、OTP2には連続して生成されたワンタイムパスワードを入力してください。OTP1、OTP2ともに再入力をお願いいたします。",
                 "Enter two one-time passwords generated one after the other as OTP1 and OTP2. Please enter both again.",
@@ -905,7 +926,10 @@ impl Error {
     /// A developer-facing detail (only for malformed requests).
     pub fn detail(&self) -> Option<&str> {
         match self {
-            Error::InvalidRequest(d) | Error::TokenFileInvalid(d) | Error::TokenFileKey(d)
+            Error::InvalidRequest(d)
+            | Error::TokenFileInvalid(d)
+            | Error::TokenFileKey(d)
+            | Error::TokenFileNoKeys(d)
                 if !d.is_empty() =>
             {
                 Some(d)
@@ -980,6 +1004,8 @@ mod tests {
             Error::TokenFileInvalid(String::new()),
             Error::TokenFileKey(String::new()),
             Error::TokenImportRejected,
+            Error::TokenFileNoKeys(String::new()),
+            Error::TokenExpired,
             Error::TokenCodesNotConsecutive,
             Error::TokenCodeUsed,
             Error::TokenCodeExpired,
