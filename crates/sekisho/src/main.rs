@@ -746,7 +746,11 @@ async fn tokens(command: TokensCommand) -> Result<()> {
                         x.reason
                     );
                 }
-                eprintln!("nothing imported; fix the file or use --skip-rejected");
+                if skip_rejected {
+                    eprintln!("nothing imported: every entry was rejected");
+                } else {
+                    eprintln!("nothing imported; fix the file or use --skip-rejected");
+                }
             }
             Err(api_error(&e))
         }
