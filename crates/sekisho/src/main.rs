@@ -97,8 +97,8 @@ enum TokenCommand {
 
 #[derive(Subcommand)]
 enum TokensCommand {
-    /// Import a seed file (PSKC by .xml/.pskc/.pskcxml, OATH CSV by .csv): all its tokens, or
-    /// none if any entry is rejected (unless --skip-rejected).
+    /// Import a seed file (PSKC by .xml/.pskc/.pskcxml, OATH CSV by .csv, either by its content
+    /// for .txt): all its tokens, or none if any entry is rejected (unless --skip-rejected).
     Import {
         #[command(flatten)]
         config: ConfigArgs,
@@ -116,6 +116,9 @@ enum TokensCommand {
         /// Import the usable entries even if some are rejected.
         #[arg(long)]
         skip_rejected: bool,
+        /// Accept secrets under 128 bits (RFC 4226 R6 asks for 128): test tokens only.
+        #[arg(long)]
+        allow_short_secrets: bool,
     },
 }
 
@@ -640,15 +643,20 @@ async fn tokens(command: TokensCommand) -> Result<()> {
         passphrase,
         batch,
         skip_rejected,
+        allow_short_secrets,
     } = command;
     let c = load(&config)?;
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let format = SeedFormat::from_file_name(&name).ok_or_else(|| {
-        anyhow::anyhow!("{name}: the file name must end in .xml, .pskc, .pskcxml (PSKC) or .csv")
-    })?;
+    let is_txt = name.to_ascii_lowercase().ends_with(".txt");
+    let by_name = SeedFormat::from_file_name(&name);
+    if by_name.is_none() && !is_txt {
+        anyhow::bail!(
+            "{name}: the file name must end in .xml, .pskc, .pskcxml (PSKC), .csv or .txt (either)"
+        );
+    }
     let decryption = match (psk_hex, passphrase) {
         (Some(k), _) => Decryption::PreSharedKey(psk_from_hex(&k).map_err(|e| api_error(&e))?),
         (None, Some(p)) => Decryption::Passphrase(p),
@@ -665,6 +673,9 @@ async fn tokens(command: TokensCommand) -> Result<()> {
         );
     }
     let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    // multiOTP ships both formats as .txt: the content says which, as the HTTP import's
+    // Content-Type would.
+    let format = by_name.unwrap_or_else(|| SeedFormat::sniff(&bytes));
     let key = wiring::master_key(&c)?;
     let secrets = sekisho_core::secret_box::SecretBox::new("k1", &key);
     let store = wiring::store(&c).await?;
@@ -706,6 +717,7 @@ async fn tokens(command: TokensCommand) -> Result<()> {
             decryption,
             batch,
             skip_rejected,
+            allow_short_secrets,
         },
         Actor::System,
         &cli,
@@ -730,7 +742,11 @@ async fn tokens(command: TokensCommand) -> Result<()> {
                         x.reason
                     );
                 }
-                eprintln!("nothing imported; fix the file or use --skip-rejected");
+                if skip_rejected {
+                    eprintln!("nothing imported: every entry was rejected");
+                } else {
+                    eprintln!("nothing imported; fix the file or use --skip-rejected");
+                }
             }
             Err(api_error(&e))
         }

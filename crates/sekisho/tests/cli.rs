@@ -267,6 +267,43 @@ fn tokens_import_from_the_shell() {
     }
 }
 
+/// `sekisho tokens import` of vendor files named `.txt` (multiOTP's habit): the content says
+/// PSKC or CSV; a file with nothing in it is an error with its code, never "0 imported"; short
+/// test secrets need `--allow-short-secrets`.
+#[test]
+fn tokens_import_sniffs_txt_and_refuses_nothing() {
+    let dir = ok(tempfile::tempdir());
+    let draft = include_str!("../../core/src/import/testdata/vendor/draft-hoyer-01-plain.xml");
+    let empty = include_str!("../../core/src/import/testdata/vendor/no-key-package.xml");
+    let fig2 = include_str!("../../core/src/import/testdata/rfc6030-figure2.xml");
+    ok(std::fs::write(dir.path().join("draft.txt"), draft));
+    ok(std::fs::write(
+        dir.path().join("seeds.txt"),
+        "T-1,3132333435363738393031323334353637383930,totp,6,30\n",
+    ));
+    ok(std::fs::write(dir.path().join("empty.txt"), empty));
+    ok(std::fs::write(dir.path().join("fig2.xml"), fig2));
+    let run = |args: &[&str]| {
+        let out = ok(sekisho(dir.path()).args(args).output());
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let (success, text) = run(&["tokens", "import", "draft.txt"]);
+    assert!(success && text.contains("imported   98765432187"), "{text}");
+    let (success, text) = run(&["tokens", "import", "seeds.txt"]);
+    assert!(success && text.contains("imported   T-1"), "{text}");
+    let (success, text) = run(&["tokens", "import", "empty.txt"]);
+    assert!(!success && text.contains("SKS-HWT-0007"), "{text}");
+    let (success, text) = run(&["tokens", "import", "fig2.xml"]);
+    assert!(!success && text.contains("RFC 4226 section 4"), "{text}");
+    let (success, text) = run(&["tokens", "import", "fig2.xml", "--allow-short-secrets"]);
+    assert!(success && text.contains("imported   12345678"), "{text}");
+}
+
 /// `sekisho audit verify` walks the chain the CLI's own actions wrote, then names the record a
 /// tamperer changed and exits with status 1.
 #[tokio::test]

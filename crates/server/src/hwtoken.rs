@@ -135,8 +135,21 @@ pub async fn check_login_code(
     if t.locked_at.is_some() {
         return Err(Error::SecondFactorLocked.into());
     }
-    let secret = open_secret(state, t)?;
     let now = state.clock.now();
+    if t.expired_at(now) {
+        return Err(refuse(
+            state,
+            client,
+            login_id,
+            &Error::TokenExpired,
+            format!(
+                "token {}: outside its validity period or out of transactions",
+                t.token_id
+            ),
+        )
+        .await?);
+    }
+    let secret = open_secret(state, t)?;
     let settings = &state.settings.tokens;
     let p = params(t);
     let (accepted, replayed) = match kind(t) {
@@ -255,7 +268,8 @@ fn check_pair(
             otp2,
             state.clock.now(),
             p,
-            0,
+            // The drift learnt so far, or the vendor's measured TimeDrift for a new token.
+            t.drift,
             if resync {
                 s.totp_resync_steps
             } else {
@@ -299,6 +313,19 @@ pub async fn register(
         )
         .await?);
     };
+    if t.expired_at(state.clock.now()) {
+        return Err(refuse(
+            state,
+            client,
+            &login.login_id,
+            &Error::TokenExpired,
+            format!(
+                "token registration {}: outside its validity period",
+                t.token_id
+            ),
+        )
+        .await?);
+    }
     let secret = open_secret(state, &t)?;
     let (value, drift) = match check_pair(state, &t, &secret, otp1, otp2, false) {
         Ok(v) => v,

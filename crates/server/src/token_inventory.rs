@@ -5,7 +5,10 @@
 use crate::error::ApiError;
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
 use sekisho_core::clock::random_bytes;
-use sekisho_core::import::{parse_csv, parse_pskc, Decryption, ImportError, Location, ParsedFile};
+use sekisho_core::import::{
+    looks_like_xml, parse_csv_with, parse_pskc_with, Decryption, ImportError, Location,
+    ParseOptions, ParsedFile,
+};
 use sekisho_core::secret_box::SecretBox;
 use sekisho_core::{Error, Random, Timestamp};
 use sekisho_store::{NewToken, Store};
@@ -33,6 +36,16 @@ impl SeedFormat {
             Some(SeedFormat::Csv)
         } else {
             None
+        }
+    }
+
+    /// From the content, for files whose name says nothing (multiOTP's `.txt`): XML is PSKC,
+    /// anything else CSV.
+    pub fn sniff(bytes: &[u8]) -> SeedFormat {
+        if looks_like_xml(bytes) {
+            SeedFormat::Pskc
+        } else {
+            SeedFormat::Csv
         }
     }
 
@@ -93,6 +106,8 @@ pub struct ImportRequest {
     pub batch: String,
     /// Import the usable entries even if others are rejected (default: all or nothing).
     pub skip_rejected: bool,
+    /// Accept secrets under 128 bits (test tokens only).
+    pub allow_short_secrets: bool,
 }
 
 /// Checks a batch label: 1 to 100 characters, no control characters.
@@ -125,6 +140,7 @@ fn file_error(e: ImportError) -> ApiError {
         ImportError::KeyRequired | ImportError::KeyNotApplicable | ImportError::WrongKey => {
             Error::TokenFileKey(e.to_string()).into()
         }
+        ImportError::NoKeyPackage(d) => Error::TokenFileNoKeys(d).into(),
         _ => Error::TokenFileInvalid(e.to_string()).into(),
     }
 }
@@ -168,11 +184,15 @@ pub async fn import_seed_file(
         decryption,
         batch,
         skip_rejected,
+        allow_short_secrets,
     } = req;
+    let options = ParseOptions {
+        allow_short_secrets,
+    };
     // Parsing a large file or deriving a PBKDF2 key is CPU work: keep it off the async workers.
     let parsed = tokio::task::spawn_blocking(move || match format {
-        SeedFormat::Pskc => parse_pskc(&bytes, &decryption),
-        SeedFormat::Csv => parse_csv(&bytes),
+        SeedFormat::Pskc => parse_pskc_with(&bytes, &decryption, options),
+        SeedFormat::Csv => parse_csv_with(&bytes, options),
     })
     .await
     .map_err(|_| ApiError::from(Error::Internal))?
@@ -202,6 +222,13 @@ pub async fn import_seed_file(
         let body = serde_json::to_value(&report).unwrap_or_default();
         return Err(ApiError::from(Error::TokenImportRejected).with("report", body));
     }
+    if parsed.tokens.is_empty() {
+        // Every entry was rejected and skipping them leaves nothing: an import of nothing is
+        // an error, never a success with empty lists.
+        let body = serde_json::to_value(&report).unwrap_or_default();
+        let reason = format!("all {} entries were rejected", report.rejected.len());
+        return Err(ApiError::from(Error::TokenFileNoKeys(reason)).with("report", body));
+    }
     let mut tokens = Vec::with_capacity(parsed.tokens.len());
     for t in &parsed.tokens {
         let sealed = secrets
@@ -218,6 +245,12 @@ pub async fn import_seed_file(
             digits: t.params.digits,
             period: t.params.period,
             counter: i64::try_from(t.counter).unwrap_or(i64::MAX),
+            drift: t.drift,
+            valid_from: t.valid_from,
+            valid_until: t.valid_until,
+            max_transactions: t
+                .max_transactions
+                .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
             secret_enc: sealed,
         });
     }
@@ -269,6 +302,11 @@ mod tests {
         );
         assert_eq!(SeedFormat::from_file_name("a.csv"), Some(SeedFormat::Csv));
         assert_eq!(SeedFormat::from_file_name("noext"), None);
+        assert_eq!(
+            SeedFormat::sniff(b"\n <?xml?><KeyContainer/>"),
+            SeedFormat::Pskc
+        );
+        assert_eq!(SeedFormat::sniff(b"serial,secret"), SeedFormat::Csv);
     }
 
     #[test]

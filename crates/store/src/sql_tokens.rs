@@ -17,7 +17,7 @@ use sqlx::Row;
 const TOKEN_COLS: &str = "t.id, t.token_id, t.kind, t.algorithm, t.digits, t.period, t.counter, \
     t.last_step, t.drift, t.secret_enc, t.state, t.login_pk, l.login_id, t.failed_attempts, \
     t.locked_at, t.imported_at, t.batch, t.assigned_at, t.registered_at, t.revoked_at, \
-    t.last_used_at";
+    t.last_used_at, t.valid_from, t.valid_until, t.max_transactions, t.transactions";
 
 const FROM: &str = "tokens t LEFT JOIN logins l ON l.id = t.login_pk";
 
@@ -46,6 +46,10 @@ fn token_from_row(r: &AnyRow) -> Result<OtpToken, sqlx::Error> {
         registered_at: opt_ts(r, "registered_at")?,
         revoked_at: opt_ts(r, "revoked_at")?,
         last_used_at: opt_ts(r, "last_used_at")?,
+        valid_from: opt_ts(r, "valid_from")?,
+        valid_until: opt_ts(r, "valid_until")?,
+        max_transactions: r.try_get("max_transactions")?,
+        transactions: r.try_get("transactions")?,
     })
 }
 
@@ -63,8 +67,9 @@ impl TokenStore for SqlStore {
         for t in tokens {
             let inserted = sqlx::query(
                 "INSERT INTO tokens (token_id, kind, algorithm, digits, period, counter, \
-                 secret_enc, state, imported_at, batch) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'in_stock', $8, $9) \
+                 secret_enc, state, imported_at, batch, drift, valid_from, valid_until, \
+                 max_transactions) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'in_stock', $8, $9, $10, $11, $12, $13) \
                  ON CONFLICT (token_id) DO NOTHING",
             )
             .bind(t.token_id.clone())
@@ -76,6 +81,10 @@ impl TokenStore for SqlStore {
             .bind(t.secret_enc.clone())
             .bind(now.0)
             .bind(batch.to_owned())
+            .bind(t.drift)
+            .bind(t.valid_from.map(|v| v.0))
+            .bind(t.valid_until.map(|v| v.0))
+            .bind(t.max_transactions)
             .execute(&mut *tx)
             .await?
             .rows_affected()
@@ -249,11 +258,13 @@ impl TokenStore for SqlStore {
         // requests with the same code, the database lets exactly one update through.
         let query = sqlx::query(
             "UPDATE tokens SET failed_attempts = 0, last_used_at = $4, \
+             transactions = transactions + 1, \
              counter = CASE WHEN kind = 'hotp' THEN $2 ELSE counter END, \
              last_step = CASE WHEN kind = 'totp' THEN $2 ELSE last_step END, \
              drift = CASE WHEN kind = 'totp' THEN $3 ELSE drift END \
              WHERE id = $1 AND locked_at IS NULL AND state = 'assigned' \
-             AND registered_at IS NOT NULL AND \
+             AND registered_at IS NOT NULL \
+             AND (max_transactions IS NULL OR transactions < max_transactions) AND \
              ((kind = 'hotp' AND counter < $2) \
               OR (kind = 'totp' AND (last_step IS NULL OR last_step < $2)))",
         )

@@ -86,6 +86,26 @@ pub struct OtpToken {
     pub revoked_at: Option<Timestamp>,
     /// Last accepted code.
     pub last_used_at: Option<Timestamp>,
+    /// Not usable before this time (from the seed file).
+    pub valid_from: Option<Timestamp>,
+    /// Not usable after this time (from the seed file).
+    pub valid_until: Option<Timestamp>,
+    /// How many codes it may give in all (from the seed file).
+    pub max_transactions: Option<i64>,
+    /// Codes accepted so far.
+    pub transactions: i64,
+}
+
+impl OtpToken {
+    /// Whether the seed file's limits forbid using the token at `now`: before its start,
+    /// after its expiry, or out of transactions.
+    pub fn expired_at(&self, now: Timestamp) -> bool {
+        self.valid_from.is_some_and(|f| now < f)
+            || self.valid_until.is_some_and(|u| now > u)
+            || self
+                .max_transactions
+                .is_some_and(|m| self.transactions >= m)
+    }
 }
 
 /// A token to put in stock.
@@ -103,6 +123,14 @@ pub struct NewToken {
     pub period: u32,
     /// Next counter (HOTP).
     pub counter: i64,
+    /// Starting clock drift in steps (TOTP).
+    pub drift: i64,
+    /// Not usable before this time.
+    pub valid_from: Option<Timestamp>,
+    /// Not usable after this time.
+    pub valid_until: Option<Timestamp>,
+    /// How many codes it may give in all.
+    pub max_transactions: Option<i64>,
     /// Sealed secret (associated data naming the token ID).
     pub secret_enc: String,
 }
@@ -214,8 +242,9 @@ pub trait TokenStore: Send + Sync {
     /// Records an accepted code (or resynchronising pair) atomically: HOTP moves the counter to
     /// `value` (the counter after the one used) only if it is below it; TOTP stores `value` as
     /// the last step (with `drift`) only if it is later than the stored one. Resets the failure
-    /// count. False if the token is locked, not assigned and registered, or another request got
-    /// there first.
+    /// count and counts the transaction. False if the token is locked, not assigned and
+    /// registered, out of the transactions its seed file allows, or another request got there
+    /// first.
     async fn accept_token_code(
         &self,
         id: i64,

@@ -77,6 +77,7 @@ on_both!(
     tokens_import_and_lifecycle,
     concurrent_assignments_give_one_token_per_login,
     token_registration_codes_and_lock,
+    token_limits_from_the_seed_file,
     setup_links_are_single_use_and_replaced,
 );
 
@@ -142,8 +143,8 @@ use setup::setup_links_are_single_use_and_replaced;
 #[path = "conformance/tokens.rs"]
 mod tokens;
 use tokens::{
-    concurrent_assignments_give_one_token_per_login, token_registration_codes_and_lock,
-    tokens_import_and_lifecycle,
+    concurrent_assignments_give_one_token_per_login, token_limits_from_the_seed_file,
+    token_registration_codes_and_lock, tokens_import_and_lifecycle,
 };
 
 #[path = "conformance/step_up.rs"]

@@ -224,6 +224,15 @@ catalogue! {
     TokenImportRejected => "token_import_rejected", "SKS-HWT-0006", BadRequest,
         "取り込めないトークンがあるため、ファイル全体を取り込みませんでした。",
         "Some tokens in the file cannot be imported, so none were.";
+    /// The seed file holds no key package that can be imported; the detail says why.
+    TokenFileNoKeys(String) => "token_file_no_keys", "SKS-HWT-0007", BadRequest,
+        "トークンファイルに取り込めるキーパッケージがありません。",
+        "The token file holds no key package that can be imported.";
+    /// The token is outside the validity period its seed file gave it (PSKC `StartDate` /
+    /// `ExpiryDate`), so it can neither be assigned nor log in.
+    TokenExpired => "token_expired", "SKS-HWT-0008", Forbidden,
+        "このトークンは有効期間外のため利用できません。サポートデスクにお問い合わせください。",
+        "This token is outside its validity period and cannot be used. Please contact the support desk.";
     /// OTP1 and OTP2 are codes of the token but not two in a row.
     TokenCodesNotConsecutive => "token_codes_not_consecutive", "SKS-HWT-0010", Unauthorized,
         "OTP1、OTP2には連続して生成されたワンタイムパスワードを入力してください。OTP1、OTP2ともに再入力をお願いいたします。",

@@ -154,7 +154,10 @@ impl Error {
     /// A developer-facing detail (only for malformed requests and seed files).
     pub fn detail(&self) -> Option<&str> {
         match self {
-            Error::InvalidRequest(d) | Error::TokenFileInvalid(d) | Error::TokenFileKey(d)
+            Error::InvalidRequest(d)
+            | Error::TokenFileInvalid(d)
+            | Error::TokenFileKey(d)
+            | Error::TokenFileNoKeys(d)
                 if !d.is_empty() =>
             {
                 Some(d)

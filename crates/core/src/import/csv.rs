@@ -19,15 +19,21 @@
 
 use super::{
     check_params, check_secret, normalize_token_id, parse_bounded, ImportError, ImportedToken,
-    Location, ParsedFile, SecretBytes, MAX_COUNTER, MAX_ENTRIES, MAX_FILE_BYTES, MAX_PERIOD,
+    Location, ParseOptions, ParsedFile, MAX_COUNTER, MAX_ENTRIES, MAX_FILE_BYTES, MAX_PERIOD,
 };
 use crate::otp::{base32_decode, Algorithm, OtpKind, OtpParams, DEFAULT_PERIOD, MAX_DIGITS};
 
 /// The longest line read; longer lines are rejected without being split.
 const MAX_LINE_BYTES: usize = 1024;
 
-/// Reads an OATH CSV file (format above).
+/// Reads an OATH CSV file (format above) with the default options.
 pub fn parse_csv(bytes: &[u8]) -> Result<ParsedFile, ImportError> {
+    parse_csv_with(bytes, ParseOptions::default())
+}
+
+/// Reads an OATH CSV file (format above). A file without a single token line is an
+/// [`ImportError::NoKeyPackage`].
+pub fn parse_csv_with(bytes: &[u8], options: ParseOptions) -> Result<ParsedFile, ImportError> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(ImportError::TooLarge);
     }
@@ -52,10 +58,15 @@ pub fn parse_csv(bytes: &[u8]) -> Result<ParsedFile, ImportError> {
         if entries > MAX_ENTRIES {
             return Err(ImportError::TooManyEntries);
         }
-        match read_line(line) {
+        match read_line(line, options) {
             Ok(token) => out.push(ImportedToken { location, ..token }),
             Err((id, reason)) => out.reject(location, id, reason),
         }
+    }
+    if entries == 0 {
+        return Err(ImportError::NoKeyPackage(
+            "the CSV file has no token line (only blank lines, comments or a header)".into(),
+        ));
     }
     Ok(out)
 }
@@ -63,7 +74,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<ParsedFile, ImportError> {
 /// A line's refusal: its token ID if known, and why.
 type Refusal = (Option<String>, String);
 
-fn read_line(line: &str) -> Result<ImportedToken, Refusal> {
+fn read_line(line: &str, options: ParseOptions) -> Result<ImportedToken, Refusal> {
     if line.len() > MAX_LINE_BYTES {
         return Err((
             None,
@@ -91,7 +102,7 @@ fn read_line(line: &str) -> Result<ImportedToken, Refusal> {
 
     let secret = decode_secret(field(1))
         .ok_or_else(|| fail("the secret is neither hex nor base32".into()))?;
-    check_secret(&secret).map_err(fail)?;
+    check_secret(&secret, options).map_err(fail)?;
     let kind =
         OtpKind::parse(field(2)).ok_or_else(|| fail("the type is neither hotp nor totp".into()))?;
     let digits = match field(3) {
@@ -118,12 +129,8 @@ fn read_line(line: &str) -> Result<ImportedToken, Refusal> {
     }
     check_params(kind, params).map_err(fail)?;
     Ok(ImportedToken {
-        token_id,
-        kind,
-        params,
         counter,
-        secret: SecretBytes::new(secret),
-        location: Location::Line(0),
+        ..ImportedToken::new(token_id, kind, params, secret)
     })
 }
 
@@ -271,8 +278,15 @@ mod tests {
             parse_csv(many.as_bytes()).err(),
             Some(ImportError::TooManyEntries)
         );
-        assert_eq!(parse(""), ParsedFile::default());
-        assert_eq!(parse("serial\n# only a header\n"), ParsedFile::default());
+        for empty in ["", "serial\n# only a header\n", "\n\n# nothing\n"] {
+            assert!(
+                matches!(
+                    parse_csv(empty.as_bytes()),
+                    Err(ImportError::NoKeyPackage(_))
+                ),
+                "{empty:?}"
+            );
+        }
         for s in [
             ",,,,",
             ",,,,,,,,,,,,",
@@ -284,5 +298,17 @@ mod tests {
         ] {
             let _ = parse(s);
         }
+    }
+
+    #[test]
+    fn short_secrets_only_when_allowed() {
+        let line = "T1,31323334,hotp,6,0";
+        let p = parse(line);
+        assert!(p.rejected[0].reason.contains("RFC 4226 section 4"), "{p:?}");
+        let allowed = ParseOptions {
+            allow_short_secrets: true,
+        };
+        let p = parse_csv_with(line.as_bytes(), allowed).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(p.tokens[0].secret.expose(), b"1234");
     }
 }

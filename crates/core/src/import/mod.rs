@@ -12,12 +12,14 @@
 mod csv;
 mod pskc;
 mod pskc_crypto;
+mod pskc_key;
 mod xml;
 
-pub use csv::parse_csv;
-pub use pskc::{parse_pskc, Decryption};
+pub use csv::{parse_csv, parse_csv_with};
+pub use pskc::{parse_pskc, parse_pskc_with, Decryption};
 
 use crate::otp::{OtpKind, OtpParams};
+use crate::Timestamp;
 use std::fmt;
 use unicode_normalization::UnicodeNormalization;
 
@@ -34,9 +36,31 @@ pub const MAX_SECRET_BYTES: usize = 128;
 pub const MAX_TOKEN_ID_CHARS: usize = 64;
 /// The longest TOTP period accepted, in seconds.
 pub const MAX_PERIOD: u32 = 3600;
+/// The largest clock drift a file may give a TOTP token, in steps either way (two hours at
+/// 30 s): more is a broken token or a broken file, not a clock.
+pub const MAX_DRIFT_STEPS: i64 = 240;
 /// The highest starting HOTP counter accepted (far beyond any real token's presses, and well
 /// inside the signed 64-bit range the database stores).
 pub const MAX_COUNTER: u64 = 1 << 48;
+
+/// Choices of the operator that change what a file may hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Accept secrets shorter than [`MIN_SECRET_BYTES`] (test tokens such as RFC 6030's
+    /// examples); never for tokens given to customers.
+    pub allow_short_secrets: bool,
+}
+
+/// Whether `text` looks like XML (a PSKC file) rather than CSV: its first character after a
+/// byte-order mark and white space is `<`. Files whose name says nothing (multiOTP's `.txt`)
+/// are told apart this way.
+pub fn looks_like_xml(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|&b| b == b'<')
+}
 
 /// A shared secret read from a seed file. Its `Debug` form never shows the bytes, so a token
 /// logged by mistake leaks nothing.
@@ -91,10 +115,42 @@ pub struct ImportedToken {
     pub params: OtpParams,
     /// HOTP: the next counter the token will use. TOTP: 0.
     pub counter: u64,
+    /// TOTP: the clock drift the vendor measured, in steps (PSKC `TimeDrift`); the token's
+    /// learnt drift starts there. HOTP: 0.
+    pub drift: i64,
+    /// The key may not be used before this time (PSKC `StartDate`).
+    pub valid_from: Option<Timestamp>,
+    /// The key may not be used after this time (PSKC `ExpiryDate`).
+    pub valid_until: Option<Timestamp>,
+    /// How many codes the key may give in all (PSKC `NumberOfTransactions`).
+    pub max_transactions: Option<u64>,
     /// The shared secret, in clear: seal it at once.
     pub secret: SecretBytes,
     /// Where the entry was.
     pub location: Location,
+}
+
+impl ImportedToken {
+    /// A token with no validity limits or drift; the parsers fill in the rest.
+    fn new(token_id: String, kind: OtpKind, params: OtpParams, secret: Vec<u8>) -> ImportedToken {
+        ImportedToken {
+            token_id,
+            kind,
+            params,
+            counter: 0,
+            drift: 0,
+            valid_from: None,
+            valid_until: None,
+            max_transactions: None,
+            secret: SecretBytes::new(secret),
+            location: Location::Line(0),
+        }
+    }
+
+    /// The same key with the same parameters (the validity and position may differ).
+    fn same_key(&self, other: &ImportedToken) -> bool {
+        self.kind == other.kind && self.params == other.params && self.secret == other.secret
+    }
 }
 
 /// An entry that was not imported, and why.
@@ -118,22 +174,41 @@ pub struct ParsedFile {
 }
 
 impl ParsedFile {
-    /// Adds a token unless the file already had one with its ID, which is a rejection: two
-    /// different secrets under one ID would make whichever was stored first a silent guess.
+    /// Adds a token. A second entry with an ID already seen is a rejection (two different
+    /// secrets under one ID would make whichever was stored first a silent guess), except
+    /// that the same key re-issued for a later validity period replaces the earlier entry, as
+    /// RFC 6030's bulk example (figure 10) ships one serial per period.
     fn push(&mut self, token: ImportedToken) {
-        if let Some(first) = self.tokens.iter().find(|t| t.token_id == token.token_id) {
-            let reason = format!(
-                "duplicate token ID in the file (first at {})",
-                first.location
-            );
-            self.rejected.push(Rejection {
-                location: token.location,
-                token_id: Some(token.token_id),
-                reason,
-            });
-        } else {
+        let Some(first) = self
+            .tokens
+            .iter_mut()
+            .find(|t| t.token_id == token.token_id)
+        else {
             self.tokens.push(token);
-        }
+            return;
+        };
+        let later = match (first.valid_from, token.valid_from) {
+            (Some(a), Some(b)) => b > a,
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        let detail = if !first.same_key(&token) {
+            " with a different key"
+        } else if later {
+            *first = token;
+            return;
+        } else {
+            ": the same key, without a later validity period"
+        };
+        let reason = format!(
+            "duplicate token ID in the file (first at {}){detail}",
+            first.location
+        );
+        self.rejected.push(Rejection {
+            location: token.location,
+            token_id: Some(token.token_id),
+            reason,
+        });
     }
 
     fn reject(&mut self, location: Location, token_id: Option<String>, reason: impl Into<String>) {
@@ -171,6 +246,9 @@ pub enum ImportError {
     WrongKey,
     /// The file uses an encryption or MAC scheme Sekisho does not read; the detail names it.
     Unsupported(String),
+    /// The file holds no key package Sekisho can read (no KeyPackage, or a layout whose keys
+    /// are not where any PSKC version puts them); the detail says what was found.
+    NoKeyPackage(String),
 }
 
 impl fmt::Display for ImportError {
@@ -200,6 +278,7 @@ impl fmt::Display for ImportError {
             ),
             ImportError::WrongKey => write!(f, "the key or passphrase does not open this file"),
             ImportError::Unsupported(d) => write!(f, "unsupported: {d}"),
+            ImportError::NoKeyPackage(d) => write!(f, "no usable key package: {d}"),
         }
     }
 }
@@ -219,11 +298,16 @@ pub fn normalize_token_id(raw: &str) -> Option<String> {
     ok.then_some(id)
 }
 
-/// Checks a secret's length against [`MIN_SECRET_BYTES`] and [`MAX_SECRET_BYTES`].
-fn check_secret(secret: &[u8]) -> Result<(), String> {
-    if secret.len() < MIN_SECRET_BYTES {
+/// Checks a secret's length against [`MIN_SECRET_BYTES`] (unless the operator allowed short
+/// test secrets) and [`MAX_SECRET_BYTES`].
+fn check_secret(secret: &[u8], options: ParseOptions) -> Result<(), String> {
+    if secret.is_empty() {
+        Err("the secret is empty".into())
+    } else if secret.len() < MIN_SECRET_BYTES && !options.allow_short_secrets {
         Err(format!(
-            "secret is {} bytes; at least {MIN_SECRET_BYTES} (128 bits) are required",
+            "secret is {} bytes; RFC 4226 section 4 (requirement R6) asks for at least \
+             {MIN_SECRET_BYTES} (128 bits); test tokens can be imported with \
+             --allow-short-secrets (allow_short_secrets=true in the API)",
             secret.len()
         ))
     } else if secret.len() > MAX_SECRET_BYTES {
@@ -306,3 +390,7 @@ mod tests {
         assert!(parse_bounded(&"9".repeat(40), "n", u64::MAX).is_err());
     }
 }
+
+#[cfg(test)]
+#[path = "corpus_tests.rs"]
+mod corpus_tests;

@@ -1,23 +1,25 @@
 //! PSKC, the Portable Symmetric Key Container (RFC 6030): the XML file token vendors ship with
-//! HOTP/TOTP tokens.
+//! HOTP/TOTP tokens, and the layouts of its drafts that vendors still ship.
 //!
-//! Read: plaintext secrets (§6 `PlainValue`), secrets encrypted with a pre-shared AES key
-//! (§6.1, `EncryptionKey/KeyName`) or with a key derived from a passphrase by PBKDF2 (§6.2,
-//! `EncryptionKey/DerivedKey`), AES-128/192/256-CBC, HMAC-SHA-1/224/256/384/512 `ValueMAC`.
-//! The MAC of every encrypted value is checked before it is decrypted, and an encrypted file
-//! must carry a MACMethod. Not read (the entry or file is refused with the reason): asymmetric
-//! key transport (§6.3, X.509), key derivation from a master key (`KeyReference`), encrypted
-//! counters, PIN and other non-OTP algorithms. Signatures (§7) are not verified, policies'
-//! start and expiry dates are not enforced; the token ID is the device's `SerialNo`, or the
-//! Key's `Id` when the package has no serial.
+//! Layouts read: RFC 6030 (`KeyContainer`/`KeyPackage`/`Key`); the pre-RFC drafts'
+//! `KeyContainer`/`Device`/`Key` (draft-ietf-keyprov-pskc-02, the algorithm-profiles drafts,
+//! draft-hoyer-keyprov-portable-symmetric-key-container-01 with `Data Name="SECRET"`) and
+//! draft-hoyer-…-00's `SecretContainer`/`Device`/`Secret`. Values read: plaintext, or
+//! encrypted with a pre-shared key (§6.1) or a PBKDF2 passphrase key (§6.2) by AES, triple-DES
+//! or Camellia in CBC mode or by a key wrap (RFC 3394, RFC 5649, RFC 3217), each with its
+//! ValueMAC checked before it is decrypted; secrets, counters, time intervals and drifts alike.
+//! Refused, with the reason: asymmetric key transport (§6.3), keys derived from a master key
+//! (`KeyReference`), the drafts' own password-based encryption (`PBE-3DES112-CBC`), PIN and
+//! other non-OTP algorithms, and policies Sekisho cannot honour. Signatures (§7) are not
+//! verified. The token ID is the device's `SerialNo`, or the key's `Id` when there is none.
 
 use super::pskc_crypto::{Cipher, MacAlg, Prf, MAX_PBKDF2_ITERATIONS, MAX_SALT_BYTES};
+use super::pskc_key::{read_package, Context};
 use super::xml::{self, Element};
 use super::{
-    check_params, check_secret, normalize_token_id, parse_bounded, ImportError, ImportedToken,
-    Location, ParsedFile, SecretBytes, MAX_COUNTER, MAX_ENTRIES, MAX_FILE_BYTES, MAX_PERIOD,
+    parse_bounded, ImportError, ImportedToken, Location, ParseOptions, ParsedFile, MAX_ENTRIES,
+    MAX_FILE_BYTES,
 };
-use crate::otp::{Algorithm, OtpKind, OtpParams, DEFAULT_PERIOD, MAX_DIGITS};
 use base64::Engine;
 
 /// How to open a file's encrypted secrets.
@@ -26,7 +28,7 @@ pub enum Decryption {
     /// The file is expected to be plaintext.
     #[default]
     None,
-    /// The AES key agreed with the vendor (RFC 6030 §6.1), 16, 24 or 32 bytes.
+    /// The key agreed with the vendor (RFC 6030 §6.1): 16, 24 or 32 bytes.
     PreSharedKey(Vec<u8>),
     /// The passphrase from which PBKDF2 derives the key (RFC 6030 §6.2).
     Passphrase(String),
@@ -43,51 +45,97 @@ impl std::fmt::Debug for Decryption {
 }
 
 /// The opened key material of an encrypted file.
-struct Keys {
-    cipher: Cipher,
-    key: Vec<u8>,
-    mac: MacAlg,
-    mac_key: Vec<u8>,
+pub(super) struct Keys {
+    pub cipher: Cipher,
+    pub key: Vec<u8>,
+    pub mac: MacAlg,
+    pub mac_key: Vec<u8>,
 }
 
-/// Reads a PSKC file. A file whose secrets are encrypted needs `decryption`; a plaintext file
-/// given a key is refused ([`ImportError::KeyNotApplicable`]), since an operator who expects an
-/// encrypted, MAC-protected file and receives a plaintext one may be looking at a substitute.
+/// Which generation of the format a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Layout {
+    /// RFC 6030: `KeyPackage`.
+    Rfc6030,
+    /// The drafts before it: `Device` holding one or more keys.
+    Draft,
+}
+
+/// Reads a PSKC file with the default options (see [`parse_pskc_with`]).
 pub fn parse_pskc(bytes: &[u8], decryption: &Decryption) -> Result<ParsedFile, ImportError> {
+    parse_pskc_with(bytes, decryption, ParseOptions::default())
+}
+
+/// Reads a PSKC file. A file whose values are encrypted needs `decryption`; a plaintext file
+/// given a key is refused ([`ImportError::KeyNotApplicable`]), since an operator who expects an
+/// encrypted, MAC-protected file and receives a plaintext one may be looking at a substitute. A
+/// file without any key package is [`ImportError::NoKeyPackage`], never an empty success.
+pub fn parse_pskc_with(
+    bytes: &[u8],
+    decryption: &Decryption,
+    options: ParseOptions,
+) -> Result<ParsedFile, ImportError> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(ImportError::TooLarge);
     }
     let text = std::str::from_utf8(bytes).map_err(|_| ImportError::NotUtf8)?;
-    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    // Editors and mail gateways leave a BOM or blank lines before the XML declaration; XML
+    // forbids them there but they change nothing.
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text).trim_start();
     let root = xml::parse(text)?;
-    if root.name != "KeyContainer" {
-        return Err(ImportError::Malformed(format!(
-            "the root element is {}, not KeyContainer",
-            shown(&root.name)
-        )));
-    }
-    if let Some(v) = root.attr("Version") {
-        if v.trim() != "1.0" {
-            return Err(ImportError::Unsupported(format!(
-                "PSKC version {}",
-                shown(v)
-            )));
+    let (layout, packages) = match root.name.as_str() {
+        "KeyContainer" => {
+            let packages: Vec<&Element> = root.children_named("KeyPackage").collect();
+            if packages.is_empty() {
+                (Layout::Draft, root.children_named("Device").collect())
+            } else {
+                (Layout::Rfc6030, packages)
+            }
+        }
+        "SecretContainer" => (Layout::Draft, root.children_named("Device").collect()),
+        other => {
+            return Err(ImportError::Malformed(format!(
+                "the root element is {}, not KeyContainer",
+                shown(other)
+            )))
+        }
+    };
+    if root.name == "KeyContainer" {
+        if let Some(v) = root.attr("Version").or_else(|| root.attr("version")) {
+            if !matches!(v.trim(), "1.0" | "1") {
+                return Err(ImportError::Unsupported(format!(
+                    "PSKC version {}",
+                    shown(v)
+                )));
+            }
         }
     }
-    let packages: Vec<&Element> = root.children_named("KeyPackage").collect();
+    if packages.is_empty() {
+        return Err(ImportError::NoKeyPackage(format!(
+            "the {} (namespace {}) has no KeyPackage and no pre-RFC Device",
+            root.name,
+            shown(root.attr("xmlns").unwrap_or("none"))
+        )));
+    }
     if packages.len() > MAX_ENTRIES {
         return Err(ImportError::TooManyEntries);
     }
-    let encrypted = packages.iter().any(|p| {
-        p.children_named("Key")
-            .any(|k| k.path(&["Data", "Secret", "EncryptedValue"]).is_some())
-    });
-    let keys = open_keys(&root, encrypted, decryption)?;
+    let encrypted = packages.iter().any(|p| has_descendant(p, "EncryptedValue"));
+    let keys = if layout == Layout::Draft && !encrypted {
+        legacy_encryption(&root, decryption)?
+    } else {
+        open_keys(&root, &packages, encrypted, decryption)?
+    };
 
+    let ctx = Context {
+        keys: keys.as_ref(),
+        layout,
+        options,
+    };
     let mut out = ParsedFile::default();
     for (i, package) in packages.iter().enumerate() {
         let location = Location::KeyPackage(i + 1);
-        match read_package(package, keys.as_ref()) {
+        match read_package(package, &ctx) {
             Ok(token) => out.push(ImportedToken { location, ..token }),
             Err((id, reason)) => out.reject(location, id, reason),
         }
@@ -95,8 +143,12 @@ pub fn parse_pskc(bytes: &[u8], decryption: &Decryption) -> Result<ParsedFile, I
     Ok(out)
 }
 
-/// Attacker-controlled text quoted in a message: at most 80 characters, no control characters.
-fn shown(s: &str) -> String {
+/// Attacker-controlled text quoted in a message: at most 80 characters, no control characters;
+/// an empty name says so rather than vanishing from the sentence.
+pub(super) fn shown(s: &str) -> String {
+    if s.trim().is_empty() {
+        return "(none given)".into();
+    }
     let mut out: String = s.chars().filter(|c| !c.is_control()).take(80).collect();
     if s.chars().count() > 80 {
         out.push('…');
@@ -105,16 +157,52 @@ fn shown(s: &str) -> String {
 }
 
 /// Base64 as XML files hold it: wrapped over lines, indented.
-fn b64(s: &str) -> Option<Vec<u8>> {
+pub(super) fn b64(s: &str) -> Option<Vec<u8>> {
     let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     base64::engine::general_purpose::STANDARD
         .decode(compact)
         .ok()
 }
 
+fn has_descendant(e: &Element, name: &str) -> bool {
+    e.children
+        .iter()
+        .any(|c| c.name == name || has_descendant(c, name))
+}
+
+fn descendants<'a>(e: &'a Element, name: &str, out: &mut Vec<&'a Element>) {
+    for c in &e.children {
+        if c.name == name {
+            out.push(c);
+        }
+        descendants(c, name, out);
+    }
+}
+
+/// draft-hoyer's container-level `<EncryptionMethod algorithm="…">`: `NONE` is a plaintext
+/// file; its password-based schemes are refused by name.
+fn legacy_encryption(root: &Element, decryption: &Decryption) -> Result<Option<Keys>, ImportError> {
+    let method = root
+        .child("EncryptionMethod")
+        .and_then(|m| m.attr("algorithm").or_else(|| m.attr("Algorithm")))
+        .unwrap_or("NONE");
+    if !method.trim().eq_ignore_ascii_case("NONE") {
+        return Err(ImportError::Unsupported(format!(
+            "the pre-RFC draft's encryption {} (draft-hoyer-keyprov-portable-symmetric-key-container); \
+             ask the vendor for an RFC 6030 file",
+            shown(method)
+        )));
+    }
+    match decryption {
+        Decryption::None => Ok(None),
+        _ => Err(ImportError::KeyNotApplicable),
+    }
+}
+
 /// Works out the encryption and MAC keys, or that none are needed.
 fn open_keys(
     root: &Element,
+    packages: &[&Element],
     encrypted: bool,
     decryption: &Decryption,
 ) -> Result<Option<Keys>, ImportError> {
@@ -131,7 +219,7 @@ fn open_keys(
             "asymmetric key transport (X.509 EncryptionKey, RFC 6030 §6.3)".into(),
         ));
     }
-    let cipher = file_cipher(root)?;
+    let cipher = file_cipher(packages)?;
     let key = match (decryption, derived) {
         (Decryption::None, _) => return Err(ImportError::KeyRequired),
         (Decryption::PreSharedKey(_), Some(_)) | (Decryption::Passphrase(_), None) => {
@@ -145,17 +233,23 @@ fn open_keys(
         }
         (Decryption::Passphrase(p), Some(d)) => derive(d, p, cipher)?,
     };
-    let method = root.child("MACMethod").ok_or_else(|| {
-        ImportError::Unsupported(
-            "encrypted secrets without a MACMethod: their integrity cannot be checked".into(),
-        )
-    })?;
-    let alg = method.attr("Algorithm").unwrap_or_default();
+    // RFC 6030 has MACMethod; draft-ietf-keyprov-pskc-02 named only the algorithm, keyed with
+    // the encryption key itself.
+    let method = root.child("MACMethod");
+    let alg = match (method, root.child("MACAlgorithm")) {
+        (Some(m), _) => m.attr("Algorithm").unwrap_or_default(),
+        (None, Some(a)) => a.text.as_str(),
+        (None, None) => {
+            return Err(ImportError::Unsupported(
+                "encrypted values without a MACMethod: their integrity cannot be checked".into(),
+            ))
+        }
+    };
     let mac = MacAlg::from_uri(alg)
         .ok_or_else(|| ImportError::Unsupported(format!("MAC algorithm {}", shown(alg))))?;
     // RFC 6030 §6.1.1: the MAC key travels encrypted under the same key; files from before
     // MACKey existed use the encryption key itself.
-    let mac_key = match method.child("MACKey") {
+    let mac_key = match method.and_then(|m| m.child("MACKey")) {
         None => key.clone(),
         Some(mk) => {
             let m = mk
@@ -188,15 +282,13 @@ fn open_keys(
 }
 
 /// The one cipher all encrypted values of the file use (files mixing ciphers are refused).
-fn file_cipher(root: &Element) -> Result<Cipher, ImportError> {
+fn file_cipher(packages: &[&Element]) -> Result<Cipher, ImportError> {
+    let mut values = Vec::new();
+    for p in packages {
+        descendants(p, "EncryptedValue", &mut values);
+    }
     let mut found: Option<Cipher> = None;
-    for key in root
-        .children_named("KeyPackage")
-        .flat_map(|p| p.children_named("Key"))
-    {
-        let Some(ev) = key.path(&["Data", "Secret", "EncryptedValue"]) else {
-            continue;
-        };
+    for ev in values {
         let uri = ev
             .child("EncryptionMethod")
             .and_then(|m| m.attr("Algorithm"))
@@ -205,7 +297,7 @@ fn file_cipher(root: &Element) -> Result<Cipher, ImportError> {
             .ok_or_else(|| ImportError::Unsupported(format!("encryption {}", shown(uri))))?;
         if found.is_some_and(|f| f != c) {
             return Err(ImportError::Unsupported(
-                "secrets encrypted with different ciphers in one file".into(),
+                "values encrypted with different ciphers in one file".into(),
             ));
         }
         found = Some(c);
@@ -261,145 +353,6 @@ fn derive(d: &Element, passphrase: &str, cipher: Cipher) -> Result<Vec<u8>, Impo
         ImportError::Unsupported(format!("PBKDF2 PRF {}", shown(prf_uri.unwrap_or_default())))
     })?;
     Ok(prf.derive(passphrase.as_bytes(), &salt, iterations, cipher.key_len()))
-}
-
-/// An entry's refusal: its token ID if known, and why.
-type Refusal = (Option<String>, String);
-
-/// Reads one KeyPackage into a token (its location is filled in by the caller).
-fn read_package(package: &Element, keys: Option<&Keys>) -> Result<ImportedToken, Refusal> {
-    let mut key_elems = package.children_named("Key");
-    let key = key_elems
-        .next()
-        .ok_or_else(|| (None, "no Key in the KeyPackage".to_owned()))?;
-    if key_elems.next().is_some() {
-        return Err((None, "more than one Key in one KeyPackage".into()));
-    }
-    let raw_id = package
-        .path(&["DeviceInfo", "SerialNo"])
-        .map(|s| s.text.as_str())
-        .filter(|s| !s.is_empty())
-        .or_else(|| key.attr("Id"))
-        .unwrap_or_default();
-    let token_id = normalize_token_id(raw_id).ok_or_else(|| {
-        (
-            None,
-            format!(
-                "token ID {:?} is not 1 to 64 letters, digits or - _ . :",
-                shown(raw_id)
-            ),
-        )
-    })?;
-    let fail = |reason: String| (Some(token_id.clone()), reason);
-
-    // RFC 6030 registers `urn:ietf:params:xml:ns:keyprov:pskc:hotp`; TOTP files use `:totp` or
-    // the algorithm-profiles draft's `#totp`.
-    let alg = key.attr("Algorithm").unwrap_or_default().trim();
-    let profile = alg.rsplit([':', '#']).next().unwrap_or_default();
-    let kind = if alg.len() > profile.len() && profile.eq_ignore_ascii_case("hotp") {
-        OtpKind::Hotp
-    } else if alg.len() > profile.len() && profile.eq_ignore_ascii_case("totp") {
-        OtpKind::Totp
-    } else {
-        return Err(fail(format!("unsupported algorithm {:?}", shown(alg))));
-    };
-    if let Some(policy) = key.child("Policy") {
-        let mut usages = policy.children_named("KeyUsage").peekable();
-        if usages.peek().is_some() && !usages.any(|u| u.text.eq_ignore_ascii_case("OTP")) {
-            return Err(fail("the key's usage policy does not allow OTP".into()));
-        }
-    }
-
-    let mut params = OtpParams {
-        algorithm: Algorithm::Sha1,
-        digits: 6,
-        period: DEFAULT_PERIOD,
-    };
-    let alg_params = key.child("AlgorithmParameters");
-    if let Some(suite) = alg_params.and_then(|p| p.child("Suite")) {
-        let name = suite.text.trim();
-        let name = name.strip_prefix("HMAC-").unwrap_or(name);
-        params.algorithm = Algorithm::parse(name)
-            .ok_or_else(|| fail(format!("unsupported Suite {:?}", shown(&suite.text))))?;
-    }
-    if let Some(format) = alg_params.and_then(|p| p.child("ResponseFormat")) {
-        if let Some(enc) = format.attr("Encoding") {
-            if !enc.trim().eq_ignore_ascii_case("DECIMAL") {
-                return Err(fail(format!(
-                    "response encoding {} is not DECIMAL",
-                    shown(enc)
-                )));
-            }
-        }
-        let len = format
-            .attr("Length")
-            .ok_or_else(|| fail("ResponseFormat has no Length".into()))?;
-        params.digits = parse_bounded(len, "ResponseFormat Length", u64::from(MAX_DIGITS))
-            .map_err(fail)? as u32;
-    }
-
-    let data = key.child("Data");
-    let plain_number = |name: &str, max: u64| -> Result<Option<u64>, Refusal> {
-        let Some(elem) = data.and_then(|d| d.child(name)) else {
-            return Ok(None);
-        };
-        if elem.child("EncryptedValue").is_some() {
-            return Err(fail(format!("an encrypted {name} is not supported")));
-        }
-        let v = elem
-            .child("PlainValue")
-            .ok_or_else(|| fail(format!("{name} has no PlainValue")))?;
-        parse_bounded(&v.text, name, max).map(Some).map_err(fail)
-    };
-    let counter = plain_number("Counter", MAX_COUNTER)?.unwrap_or(0);
-    if let Some(period) = plain_number("TimeInterval", u64::from(MAX_PERIOD))? {
-        params.period = period as u32;
-    }
-    if plain_number("Time", u64::MAX)?.is_some_and(|t| t != 0) {
-        return Err(fail(
-            "a TOTP time origin other than 0 is not supported".into(),
-        ));
-    }
-    check_params(kind, params).map_err(fail)?;
-
-    let secret_elem = data.and_then(|d| d.child("Secret")).ok_or_else(|| {
-        fail("no Secret (keys derived from a master key by KeyReference are not supported)".into())
-    })?;
-    let secret = if let Some(plain) = secret_elem.child("PlainValue") {
-        b64(&plain.text).ok_or_else(|| fail("the secret is not valid base64".into()))?
-    } else if let Some(ev) = secret_elem.child("EncryptedValue") {
-        let keys = keys.ok_or_else(|| fail("encrypted secret without a key".into()))?;
-        let cipher_value = ev
-            .path(&["CipherData", "CipherValue"])
-            .and_then(|v| b64(&v.text))
-            .ok_or_else(|| fail("the encrypted secret has no valid base64 CipherValue".into()))?;
-        let mac = secret_elem
-            .child("ValueMAC")
-            .ok_or_else(|| fail("the encrypted secret has no ValueMAC".into()))?;
-        let mac = b64(&mac.text).ok_or_else(|| fail("ValueMAC is not valid base64".into()))?;
-        // Authenticate before decrypting: a padding error must not be observable on altered data.
-        if !keys.mac.verify(&keys.mac_key, &cipher_value, &mac) {
-            return Err(fail(
-                "ValueMAC mismatch: the value was altered or the key is wrong".into(),
-            ));
-        }
-        keys.cipher
-            .decrypt(&keys.key, &cipher_value)
-            .ok_or_else(|| fail("the secret cannot be decrypted".into()))?
-    } else {
-        return Err(fail(
-            "the Secret has neither PlainValue nor EncryptedValue".into(),
-        ));
-    };
-    check_secret(&secret).map_err(fail)?;
-    Ok(ImportedToken {
-        token_id,
-        kind,
-        params,
-        counter: if kind == OtpKind::Hotp { counter } else { 0 },
-        secret: SecretBytes::new(secret),
-        location: Location::KeyPackage(0),
-    })
 }
 
 #[cfg(test)]

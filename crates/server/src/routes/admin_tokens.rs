@@ -69,6 +69,10 @@ pub(crate) fn view(t: &OtpToken) -> Value {
         "registered_at": ts(t.registered_at),
         "revoked_at": ts(t.revoked_at),
         "last_used_at": ts(t.last_used_at),
+        "valid_from": ts(t.valid_from),
+        "valid_until": ts(t.valid_until),
+        "max_transactions": t.max_transactions,
+        "transactions": t.transactions,
     });
     if let Some(o) = v.as_object_mut() {
         if t.kind == sekisho_core::otp::OtpKind::Hotp {
@@ -101,6 +105,8 @@ struct ImportParams {
     batch: Option<String>,
     /// Import the usable entries even if some are rejected.
     skip_rejected: Option<bool>,
+    /// Accept secrets under 128 bits (test tokens only).
+    allow_short_secrets: Option<bool>,
 }
 
 async fn import(
@@ -153,6 +159,7 @@ async fn import(
             decryption,
             batch,
             skip_rejected: p.skip_rejected.unwrap_or(false),
+            allow_short_secrets: p.allow_short_secrets.unwrap_or(false),
         },
         caller.actor(),
         &client,
@@ -255,6 +262,9 @@ pub(crate) async fn assign_to(
 ) -> Result<OtpToken, ApiError> {
     require_admin(caller)?;
     let token = load(state, token_id).await?;
+    if token.expired_at(state.clock.now()) {
+        return Err(Error::TokenExpired.into());
+    }
     let id = LoginId::parse(login_id).map_err(|_| Error::LoginNotFound)?;
     let login = state
         .store

@@ -8,6 +8,11 @@ use serde_json::{json, Value};
 const FIG6: &str = include_str!("../../../core/src/import/testdata/rfc6030-figure6.xml");
 const FIG7: &str = include_str!("../../../core/src/import/testdata/rfc6030-figure7.xml");
 const FIG10: &str = include_str!("../../../core/src/import/testdata/rfc6030-figure10.xml");
+const FIG2: &str = include_str!("../../../core/src/import/testdata/rfc6030-figure2.xml");
+const NO_KEY_PACKAGE: &str =
+    include_str!("../../../core/src/import/testdata/vendor/no-key-package.xml");
+const DRAFT_HOYER_01: &str =
+    include_str!("../../../core/src/import/testdata/vendor/draft-hoyer-01-plain.xml");
 const PSK: &str = "12345678901234567890123456789012";
 const HEX_SECRET: &str = "3132333435363738393031323334353637383930";
 
@@ -177,8 +182,15 @@ async fn a_file_with_rejections_imports_nothing_unless_asked() {
     assert_eq!(v["imported"], json!(["A-1", "A-3"]));
     assert_eq!(v["rejected"][0]["location"], "line 3");
 
-    // Figure 10 has a duplicate serial inside the file: rejected by KeyPackage.
-    let r = import(&app, "", "application/xml", FIG10).await;
+    // Figure 10 reuses a serial inside the file for a later period, which replaces the
+    // earlier entry; with the periods in the other order the second entry is rejected, by
+    // KeyPackage.
+    let v = json_ok(import(&app, "?batch=fig10", "application/xml", FIG10).await).await;
+    assert_eq!(v["imported"], json!(["654321", "123456", "9999999"]));
+    let earlier_second = FIG10
+        .replace("2006-03-01T00:00:00Z", "2006-06-01T00:00:00Z")
+        .replace("2006-03-31T00:00:00Z", "2006-06-30T00:00:00Z");
+    let r = import(&app, "", "application/xml", &earlier_second).await;
     let e = expect_error(
         r,
         StatusCode::BAD_REQUEST,
@@ -346,4 +358,46 @@ async fn seed_files_larger_than_api_bodies() {
     )
     .await;
     assert_eq!(list["next_after"], "BULK-00499");
+}
+
+#[tokio::test]
+async fn an_import_of_nothing_is_an_error_with_its_reason() {
+    let app = spawn_app().await;
+    let r = import(&app, "", "application/xml", NO_KEY_PACKAGE).await;
+    let e = expect_error(
+        r,
+        StatusCode::BAD_REQUEST,
+        "token_file_no_keys",
+        "SKS-HWT-0007",
+    )
+    .await;
+    assert!(e.to_string().contains("no KeyPackage"), "{e}");
+    let r = import(&app, "", "text/csv", "serial,secret\n# nothing\n").await;
+    expect_error(
+        r,
+        StatusCode::BAD_REQUEST,
+        "token_file_no_keys",
+        "SKS-HWT-0007",
+    )
+    .await;
+    // Skipping every entry leaves nothing: an error too, with the report.
+    let r = import(&app, "?skip_rejected=true", "application/xml", FIG2).await;
+    let e = expect_error(
+        r,
+        StatusCode::BAD_REQUEST,
+        "token_file_no_keys",
+        "SKS-HWT-0007",
+    )
+    .await;
+    assert!(e["report"]["rejected"][0]["reason"]
+        .as_str()
+        .is_some_and(|r| r.contains("RFC 4226 section 4")));
+    // A test token's short secret is imported when the operator says so.
+    let v = json_ok(import(&app, "?allow_short_secrets=true", "application/xml", FIG2).await).await;
+    assert_eq!(v["imported"], json!(["12345678"]));
+    // A pre-RFC layout is read, not reported as an empty success.
+    let v = json_ok(import(&app, "", "application/xml", DRAFT_HOYER_01).await).await;
+    assert_eq!(v["imported"], json!(["98765432187"]));
+    let t = json_ok(app.admin(Method::GET, "/tokens/98765432187", None).await).await;
+    assert_eq!(t["counter"], 42);
 }

@@ -398,3 +398,74 @@ async fn token_login_and_resync_on_the_hosted_pages() {
         1
     );
 }
+
+/// A PSKC file's validity period is kept: a token past its ExpiryDate can neither be assigned
+/// by an operator nor log in, with its own error (issue 18).
+#[tokio::test]
+async fn a_token_past_its_expiry_date_cannot_be_assigned_or_log_in() {
+    let app = setup().await;
+    let now = app.clock.now();
+    let package = |serial: &str, expiry: sekisho_core::Timestamp| {
+        format!(
+            r#"<KeyPackage><DeviceInfo><SerialNo>{serial}</SerialNo></DeviceInfo>
+<Key Id="{serial}" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp">
+<Data><Secret><PlainValue>MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=</PlainValue></Secret>
+<TimeInterval><PlainValue>30</PlainValue></TimeInterval></Data>
+<Policy><StartDate>2020-01-01T00:00:00Z</StartDate><ExpiryDate>{}</ExpiryDate></Policy>
+</Key></KeyPackage>"#,
+            expiry.to_rfc3339()
+        )
+    };
+    let xml = format!(
+        r#"<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">{}{}</KeyContainer>"#,
+        package("EXP-SOON", now.plus_secs(120)),
+        package("EXP-PAST", now.plus_secs(-1)),
+    );
+    let r = ok(app
+        .http
+        .post(format!("{}/api/admin/v1/tokens/import", app.url))
+        .bearer_auth(&app.admin_token)
+        .header("content-type", "application/pskc+xml")
+        .body(xml)
+        .send()
+        .await);
+    assert_eq!(r.status(), StatusCode::OK);
+    let t: Value = ok(app
+        .admin(Method::GET, "/tokens/EXP-SOON", None)
+        .await
+        .json()
+        .await);
+    assert_eq!(t["valid_until"], now.plus_secs(120).to_rfc3339(), "{t}");
+
+    let r = app
+        .admin(
+            Method::POST,
+            "/tokens/EXP-PAST/assign",
+            Some(json!({ "login_id": "fx0000001" })),
+        )
+        .await;
+    expect_error(r, StatusCode::FORBIDDEN, "token_expired", "SKS-HWT-0008").await;
+
+    let v = challenge(&app, "second_factor_not_initialized").await;
+    let ch = v["challenge"].as_str().unwrap_or_default().to_owned();
+    let s = step(&app);
+    let r = register(&app, &ch, "EXP-PAST", &code(s - 1), &code(s)).await;
+    expect_error(r, StatusCode::FORBIDDEN, "token_expired", "SKS-HWT-0008").await;
+    let r = register(&app, &ch, "EXP-SOON", &code(s - 1), &code(s)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    app.clock.advance(30);
+    let r = second(&app, &ch, &code(s + 1)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    app.clock.advance(120);
+    let v = challenge(&app, "second_factor_required").await;
+    let ch = v["challenge"].as_str().unwrap_or_default().to_owned();
+    let r = second(&app, &ch, &code(step(&app))).await;
+    let e = expect_error(r, StatusCode::FORBIDDEN, "token_expired", "SKS-HWT-0008").await;
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("有効期間")),
+        "{e}"
+    );
+}

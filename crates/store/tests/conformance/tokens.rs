@@ -14,8 +14,78 @@ fn token(id: &str, kind: &str, secret_enc: &str) -> NewToken {
         digits: 6,
         period: 30,
         counter: if kind == "hotp" { 5 } else { 0 },
+        drift: 0,
+        valid_from: None,
+        valid_until: None,
+        max_transactions: None,
         secret_enc: secret_enc.into(),
     }
+}
+
+/// The seed file's limits are stored, and the number of transactions is enforced where codes
+/// are accepted, atomically (issue 18).
+pub(crate) async fn token_limits_from_the_seed_file(db: Db) {
+    let s = &db.store;
+    let limited = NewToken {
+        drift: -2,
+        valid_from: Some(Timestamp(50)),
+        valid_until: Some(Timestamp(1_000)),
+        max_transactions: Some(2),
+        ..token("L-TOTP", "totp", "k1:l")
+    };
+    ok(s.import_tokens(
+        &[limited],
+        "l",
+        Timestamp(1),
+        &ev(1, EventType::TokensImported, ""),
+    )
+    .await);
+    let t = ok(s.get_token("L-TOTP").await).unwrap_or_else(|| unreachable!());
+    assert_eq!(
+        (
+            t.drift,
+            t.valid_from,
+            t.valid_until,
+            t.max_transactions,
+            t.transactions
+        ),
+        (-2, Some(Timestamp(50)), Some(Timestamp(1_000)), Some(2), 0)
+    );
+    assert!(t.expired_at(Timestamp(49)), "before its start");
+    assert!(!t.expired_at(Timestamp(50)));
+    assert!(!t.expired_at(Timestamp(1_000)));
+    assert!(t.expired_at(Timestamp(1_001)), "after its expiry");
+    let login = ok(s
+        .create_login(
+            &new_login("limited1"),
+            &ev(60, EventType::LoginCreated, "limited1"),
+        )
+        .await);
+    ok(s.register_token(
+        "L-TOTP",
+        login.id,
+        1,
+        0,
+        Some(100),
+        -2,
+        Timestamp(60),
+        &ev(60, EventType::TokenRegistered, "limited1"),
+    )
+    .await);
+    for step in [101, 102] {
+        assert!(ok(s
+            .accept_token_code(t.id, step, -2, Timestamp(70), None)
+            .await));
+    }
+    assert!(
+        !ok(s
+            .accept_token_code(t.id, 103, -2, Timestamp(71), None)
+            .await),
+        "out of transactions"
+    );
+    let t = ok(s.get_token("L-TOTP").await).unwrap_or_else(|| unreachable!());
+    assert_eq!((t.transactions, t.last_step), (2, Some(102)));
+    assert!(t.expired_at(Timestamp(80)));
 }
 
 pub(crate) async fn tokens_import_and_lifecycle(db: Db) {
