@@ -179,3 +179,89 @@ async fn count(
         newly_locked: out.newly_locked,
     })
 }
+
+/// The locks an operator's unlock of a login cleared.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cleared {
+    /// The password lock.
+    pub password: bool,
+    /// The authenticator app's lock.
+    pub app: bool,
+    /// A token's lock.
+    pub token: bool,
+    /// The recovery codes' lock.
+    pub recovery_codes: bool,
+}
+
+impl Cleared {
+    /// The cleared locks by name (`password`, `totp`, `token`, `recovery_codes`).
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            (self.password, "password"),
+            (self.app, "totp"),
+            (self.token, "token"),
+            (self.recovery_codes, "recovery_codes"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
+}
+
+/// An operator's unlock of a login: clears every lock the customer faces (password, app,
+/// tokens, recovery codes; an e-mail code has none that outlives its login attempt) and the
+/// failure counts, audited in one transaction; `Ok(None)` for an unknown login.
+pub async fn unlock_login(
+    state: &AppState,
+    login: &sekisho_core::login::Login,
+    actor: Actor,
+    client: &ClientInfo,
+) -> Result<Option<Cleared>, ApiError> {
+    let factors = state
+        .store
+        .factor_summaries(&[login.id])
+        .await?
+        .pop()
+        .unwrap_or_default();
+    let recovery = state.store.recovery_status(login.id).await?;
+    let cleared = Cleared {
+        password: login.is_locked(),
+        app: factors.totp_locked,
+        token: factors.tokens_locked > 0,
+        recovery_codes: recovery.is_some_and(|r| r.locked_at.is_some()),
+    };
+    let mut parts = Vec::new();
+    if cleared.password {
+        parts.push(format!(
+            "password (locked after {} failures)",
+            login.failed_logins
+        ));
+    }
+    for (on, what) in [
+        (cleared.app, "authenticator app"),
+        (cleared.token, "token"),
+        (cleared.recovery_codes, "recovery codes"),
+    ] {
+        if on {
+            parts.push(what.to_owned());
+        }
+    }
+    let what = if parts.is_empty() {
+        "unlock requested; login was not locked (failure count reset)".to_owned()
+    } else {
+        format!("unlocked: {}", parts.join(", "))
+    };
+    let ev = event(
+        state,
+        EventType::LoginUnlocked,
+        Some(&login.login_id),
+        actor,
+        client,
+        what,
+    );
+    Ok(state
+        .store
+        .unlock_login(&login.login_id, state.clock.now(), &ev)
+        .await?
+        .map(|_| cleared))
+}

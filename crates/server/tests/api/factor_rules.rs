@@ -1,8 +1,10 @@
 //! The one rule for every factor (issue 14): a replayed code is refused without counting for
 //! operators as for customers, every customer lock sends the lock notice, recovery codes lock
-//! at their own threshold.
+//! at their own threshold, and an operator's unlock of a login clears every lock and says which.
 
 use crate::common::{expect_error, ok, spawn_app, spawn_with, Options, TestApp};
+use crate::console_logins::signed_in;
+use crate::pages::csrf;
 use crate::{operators, recovery, tokens};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -81,6 +83,13 @@ async fn lock_token(app: &TestApp) {
     }
 }
 
+/// A login with the token's current code.
+async fn log_in_with_token(app: &TestApp) -> reqwest::Response {
+    let v = tokens::challenge(app, "second_factor_required").await;
+    let ch = v["challenge"].as_str().unwrap_or_default().to_owned();
+    tokens::second(app, &ch, &tokens::code(tokens::step(app))).await
+}
+
 #[tokio::test]
 async fn a_token_lock_sends_the_customer_the_lock_notice() {
     let app = tokens::setup().await;
@@ -134,4 +143,51 @@ async fn recovery_codes_lock_at_their_own_threshold() {
             .await;
         }
     }
+}
+
+#[tokio::test]
+async fn unlocking_a_login_clears_its_token_lock_and_says_so() {
+    let app = tokens::setup().await;
+    token_login(&app).await;
+    lock_token(&app).await;
+    let r = app
+        .admin(Method::POST, "/logins/fx0000001/unlock", None)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = ok(r.json().await);
+    assert_eq!(v["was_locked"], true, "{v}");
+    assert_eq!(v["cleared"], json!(["token"]), "{v}");
+    let r = log_in_with_token(&app).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let events = app.audit("fx0000001").await;
+    assert!(events.iter().any(|e| e["event_type"] == "login_unlocked"
+        && e["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("token"))));
+
+    // The console's button too, and its message names the lock it cleared.
+    app.clock.advance(30);
+    lock_token(&app).await;
+    let mut b = signed_in(&app, "desk", "support").await;
+    let (_, _, html) = b.get(&app, "/admin/logins/fx0000001").await;
+    let t = csrf(&html);
+    let (status, h, _) = b
+        .post(&app, "/admin/logins/fx0000001/unlock", &[("csrf", &t)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let to = h
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(to, "/admin/logins/fx0000001?done=unlocked&cleared=token");
+    let (status, _, html) = b.get(&app, &to).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("ロックを解除しました。 解除したロック: ハードウェアトークン"),
+        "{html}"
+    );
+    app.clock.advance(30);
+    let r = log_in_with_token(&app).await;
+    assert_eq!(r.status(), StatusCode::OK);
 }
