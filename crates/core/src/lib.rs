@@ -12,6 +12,7 @@ pub mod email_code;
 pub mod error;
 pub mod import;
 pub mod lang;
+pub mod lockout;
 pub mod login;
 pub mod operator;
 pub mod otp;

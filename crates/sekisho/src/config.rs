@@ -57,6 +57,7 @@ pub const KEYS: &[Key] = &[
     Key { path: "totp.window", kind: "integer", default: "1", doc: "Steps accepted either side of the expected one (after the device's learnt drift)." },
     Key { path: "totp.enrolment_timeout_secs", kind: "integer", default: "600", doc: "How long an enrolment may stay unconfirmed." },
     Key { path: "totp.lockout_threshold", kind: "integer", default: "10", doc: "Consecutive wrong codes that lock the factor until an operator unlocks the login." },
+    Key { path: "recovery.lockout_threshold", kind: "integer", default: "10", doc: "Consecutive wrong recovery codes that lock the login's recovery codes until an operator unlocks the login (or the customer generates a new set)." },
     Key { path: "trading_password.reauth", kind: "bool", default: "false", doc: "Ask for the trading password (取引パスワード) instead of the login password before sensitive changes such as registering an authenticator app, for logins that have one (operators set it with `PUT /api/admin/v1/logins/{login_id}/trading-password`, customers change it with `PUT /api/v1/me/trading-password`)." },
     Key { path: "email_code.digits", kind: "integer", default: "6", doc: "Length of the codes sent by e-mail at login (4–10)." },
     Key { path: "email_code.ttl_secs", kind: "integer", default: "300", doc: "How long an e-mail code is valid (JTG: 5 minutes)." },
@@ -134,6 +135,7 @@ pub struct Config {
     pub trading_password: TradingPasswordConfig,
     pub email_code: EmailCodeConfig,
     pub tokens: TokensConfig,
+    pub recovery: RecoveryConfig,
     pub mail: MailConfig,
     pub devices: DevicesConfig,
     pub notify: NotifyConfig,
@@ -317,6 +319,20 @@ impl Default for TokensConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct RecoveryConfig {
+    pub lockout_threshold: u32,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        RecoveryConfig {
+            lockout_threshold: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct TotpConfig {
     pub issuer: String,
     pub account_name: String,
@@ -458,6 +474,7 @@ impl Default for Config {
             trading_password: TradingPasswordConfig::default(),
             email_code: EmailCodeConfig::default(),
             tokens: TokensConfig::default(),
+            recovery: RecoveryConfig::default(),
             mail: MailConfig::default(),
             devices: DevicesConfig::default(),
             notify: NotifyConfig::default(),

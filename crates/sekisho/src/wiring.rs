@@ -12,7 +12,9 @@ use sekisho_core::session::SessionPolicy;
 use sekisho_core::Random;
 use sekisho_server::mail::{Delivery, MailSettings, Redacted, SmtpSettings, SmtpTls};
 use sekisho_server::system::{OsRandom, SystemClock};
-use sekisho_server::{AppState, HashPool, PagesSettings, Settings, TokenSettings, TotpSettings};
+use sekisho_server::{
+    AppState, HashPool, PagesSettings, RecoverySettings, Settings, TokenSettings, TotpSettings,
+};
 use sekisho_store::{ConnectOptions, SqliteSynchronous, Store};
 use std::path::Path;
 use std::sync::Arc;
@@ -182,6 +184,7 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         devices: device_policy(config)?,
         notify_login_default: config.notify.login_default,
         tokens: token_settings(config)?,
+        recovery: recovery_settings(config)?,
         mfa: mfa_rollout(config)?,
         pages: pages_settings(config)?,
         step_up: step_up_settings(config)?,
@@ -352,6 +355,17 @@ pub fn token_settings(config: &Config) -> Result<TokenSettings> {
         hotp_resync_window: t.hotp_resync_window,
         totp_window: t.totp_window,
         totp_resync_steps: t.totp_resync_steps,
+    })
+}
+
+/// Recovery-code settings, checked.
+pub fn recovery_settings(config: &Config) -> Result<RecoverySettings> {
+    let r = &config.recovery;
+    if r.lockout_threshold == 0 {
+        bail!("recovery.lockout_threshold must be at least 1");
+    }
+    Ok(RecoverySettings {
+        lockout_threshold: r.lockout_threshold,
     })
 }
 

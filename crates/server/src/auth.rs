@@ -828,32 +828,22 @@ async fn password_failure(
     reason: &str,
     error: &Error,
 ) -> Result<(), ApiError> {
-    let threshold = state.settings.password_policy.lockout_threshold;
-    let login_id = Some(login.login_id.as_str());
-    let ev = event(
+    crate::factor_guard::settle(
         state,
-        event_type,
-        login_id,
-        Actor::SelfService,
-        client,
-        reason,
+        sekisho_core::lockout::Verdict::Wrong,
+        crate::factor_guard::Refusal {
+            counter: crate::factor_guard::Counter::Password(login.id),
+            threshold: state.settings.password_policy.lockout_threshold,
+            subject: "password",
+            login_id: Some(&login.login_id),
+            actor: Actor::SelfService,
+            client,
+            event_type,
+            reason,
+            error: error.clone(),
+        },
     )
-    .with_error(error.code());
-    let lock = event(
-        state,
-        EventType::LoginLocked,
-        login_id,
-        Actor::System,
-        client,
-        format!("locked after {threshold} consecutive password failures"),
-    );
-    let out = state
-        .store
-        .record_password_failure(login.id, threshold, state.clock.now(), &ev, &lock)
-        .await?;
-    if out.newly_locked {
-        notify::send(state, login, &Notice::Locked { factor: false }).await;
-    }
+    .await?;
     Ok(())
 }
 

@@ -6,10 +6,12 @@
 
 use crate::auth::event;
 use crate::error::ApiError;
+use crate::factor_guard::{self, Counter, Refusal};
 use crate::mail::{self, templates};
 use crate::state::AppState;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::email_code::{self, CodeState};
+use sekisho_core::lockout::Verdict;
 use sekisho_core::login::Login;
 use sekisho_core::secret_box::SecretBox;
 use sekisho_core::{token, Error, Timestamp};
@@ -143,18 +145,23 @@ pub async fn check(
     if SecretBox::hashes_equal(&state.secrets.code_hash(token_hash, &given), hash) {
         return Ok(());
     }
-    let e0 = Error::EmailCodeInvalid;
-    let ev = event(
+    let settled = factor_guard::settle(
         state,
-        EventType::SecondFactorFailed,
-        Some(&ch.login_id),
-        Actor::SelfService,
-        client,
-        "e-mail code: wrong code",
+        Verdict::Wrong,
+        Refusal {
+            counter: Counter::EmailCode(ch.id),
+            threshold: u32::try_from(code.fail_limit).unwrap_or(u32::MAX),
+            subject: "e-mail code",
+            login_id: Some(&ch.login_id),
+            actor: Actor::SelfService,
+            client,
+            event_type: EventType::SecondFactorFailed,
+            reason: "e-mail code: wrong code",
+            error: Error::EmailCodeInvalid,
+        },
     )
-    .with_error(e0.code());
-    let failures = state.store.fail_email_code(ch.id, &ev).await?;
-    Err(code.wrong(failures).into())
+    .await?;
+    Err(code.wrong(settled.failures).into())
 }
 
 async fn refuse(

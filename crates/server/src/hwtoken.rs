@@ -4,10 +4,12 @@
 
 use crate::auth::event;
 use crate::error::ApiError;
+use crate::factor_guard::{self, Counter, Refusal};
 use crate::state::AppState;
 use crate::token_inventory::secret_aad;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::import::normalize_token_id;
+use sekisho_core::lockout::Verdict;
 use sekisho_core::login::Login;
 use sekisho_core::otp::{self, OtpKind, OtpParams, PairReject, TotpCheck, TotpReject};
 use sekisho_core::Error;
@@ -82,43 +84,38 @@ async fn refuse(
     Ok(e.clone().into())
 }
 
-/// Counts a wrong code against the token; the failure that reaches the threshold locks it.
-async fn count_failure(
+/// Settles a refused code of the token through the one rule: a wrong one counts toward the
+/// lock (the failure that reaches the threshold locks it and notifies the customer), a used one
+/// is refused without counting.
+async fn settle(
     state: &AppState,
     client: &ClientInfo,
     login_id: &str,
     t: &OtpToken,
+    verdict: Verdict,
     what: &str,
 ) -> Result<ApiError, ApiError> {
-    let threshold = state.settings.tokens.lockout_threshold;
-    let ev = event(
+    let subject = format!("token {}", t.token_id);
+    let reason = format!("{subject}: {what}");
+    let settled = factor_guard::settle(
         state,
-        EventType::SecondFactorFailed,
-        Some(login_id),
-        Actor::SelfService,
-        client,
-        format!("token {}: {what}", t.token_id),
+        verdict,
+        Refusal {
+            counter: Counter::Token(t.id),
+            threshold: state.settings.tokens.lockout_threshold,
+            subject: &subject,
+            login_id: Some(login_id),
+            actor: Actor::SelfService,
+            client,
+            event_type: EventType::SecondFactorFailed,
+            reason: &reason,
+            error: Error::SecondFactorInvalid,
+        },
     )
-    .with_error(Error::SecondFactorInvalid.code());
-    let lock = event(
-        state,
-        EventType::SecondFactorLocked,
-        Some(login_id),
-        Actor::System,
-        client,
-        format!(
-            "token {} locked after {threshold} consecutive wrong codes",
-            t.token_id
-        ),
-    );
-    let out = state
-        .store
-        .fail_token(t.id, threshold, state.clock.now(), &ev, &lock)
-        .await?;
-    Ok(if out.newly_locked {
-        Error::SecondFactorLocked.into()
-    } else {
-        Error::SecondFactorInvalid.into()
+    .await?;
+    Ok(match settled.answer {
+        Verdict::Locked => Error::SecondFactorLocked.into(),
+        _ => Error::SecondFactorInvalid.into(),
     })
 }
 
@@ -202,33 +199,13 @@ pub async fn check_login_code(
             return Ok(());
         }
         // Another request used it first (or the token was locked meanwhile).
-        return Err(refuse(
-            state,
-            client,
-            login_id,
-            &Error::SecondFactorInvalid,
-            format!("token {}: one-time password already used", t.token_id),
-        )
-        .await?);
     }
-    if replayed {
-        return Err(refuse(
-            state,
-            client,
-            login_id,
-            &Error::SecondFactorInvalid,
-            format!("token {}: one-time password already used", t.token_id),
-        )
-        .await?);
-    }
-    Err(count_failure(
-        state,
-        client,
-        login_id,
-        t,
-        "wrong or expired one-time password",
-    )
-    .await?)
+    let (verdict, what) = if accepted.is_some() || replayed {
+        (Verdict::Replayed, "one-time password already used")
+    } else {
+        (Verdict::Wrong, "wrong or expired one-time password")
+    };
+    Err(settle(state, client, login_id, t, verdict, what).await?)
 }
 
 /// Checks a pair of codes against a token. Registration looks within the login look-ahead
@@ -397,11 +374,12 @@ pub async fn resync(
     let (value, drift) = match check_pair(state, &t, &secret, otp1, otp2, true) {
         Ok(v) => v,
         Err(PairReject::Invalid) => {
-            return Err(count_failure(
+            return Err(settle(
                 state,
                 client,
                 &login.login_id,
                 &t,
+                Verdict::Wrong,
                 "resynchronisation with wrong codes",
             )
             .await?)

@@ -7,6 +7,7 @@ mod devices;
 mod email_code;
 mod error;
 mod extract;
+mod factor_guard;
 mod hashing;
 mod hwtoken;
 pub mod mail;
@@ -29,7 +30,7 @@ pub mod trading;
 pub use error::ApiError;
 pub use hashing::HashPool;
 pub use routes::admin_setup::{issue as issue_setup_link, Body as SetupLinkRequest};
-pub use state::{AppState, PagesSettings, Settings, TokenSettings, TotpSettings};
+pub use state::{AppState, PagesSettings, RecoverySettings, Settings, TokenSettings, TotpSettings};
 pub use step_up::StepUpSettings;
 
 use std::net::SocketAddr;

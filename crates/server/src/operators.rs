@@ -4,11 +4,13 @@
 
 use crate::error::ApiError;
 use crate::extract::OPERATOR_SESSION_PREFIX;
+use crate::factor_guard::{self, Counter, Refusal};
 use crate::state::AppState;
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
 use sekisho_core::clock::random_bytes;
+use sekisho_core::lockout::Verdict;
 use sekisho_core::operator::OperatorRole;
-use sekisho_core::otp::{self, OtpParams, TotpCheck};
+use sekisho_core::otp::{self, OtpParams, TotpCheck, TotpReject};
 use sekisho_core::password::PasswordPolicy;
 use sekisho_core::secret_box::SecretBox;
 use sekisho_core::{token, Error, Random, Timestamp};
@@ -279,7 +281,8 @@ pub struct OperatorLogin {
 
 /// Operator login: name, password and a code from the authenticator app, all required. Wrong
 /// passwords lock after the password policy's threshold, wrong codes after
-/// [`CODE_LOCKOUT`]; every answer but success is `invalid_credentials` or `login_locked`.
+/// [`CODE_LOCKOUT`] (a used code is refused without counting, as for customers); every answer
+/// but success is `invalid_credentials` or `login_locked`.
 pub async fn login(
     state: &AppState,
     client: &ClientInfo,
@@ -312,16 +315,22 @@ pub async fn login(
         .hashes
         .verify(&state.metrics, password, op.password_hash.clone())
         .await?;
-    let fail = |kind: OperatorFailure, threshold: u32, what: &'static str| {
-        let audit =
-            ev(EventType::OperatorLoginFailed, what).with_error(Error::InvalidCredentials.code());
-        let lock = ev(EventType::OperatorLocked, what);
-        async move {
-            state
-                .store
-                .record_operator_failure(op.id, kind, threshold, now, &audit, &lock)
-                .await
-        }
+    let fail = |verdict: Verdict, kind: OperatorFailure, threshold: u32, reason: &'static str| {
+        factor_guard::settle(
+            state,
+            verdict,
+            Refusal {
+                counter: Counter::Operator(op.id, kind),
+                threshold,
+                subject: "operator",
+                login_id: None,
+                actor: actor.clone(),
+                client,
+                event_type: EventType::OperatorLoginFailed,
+                reason,
+                error: Error::InvalidCredentials,
+            },
+        )
     };
     if !right {
         let threshold = state
@@ -329,7 +338,13 @@ pub async fn login(
             .password_policy
             .lockout_threshold
             .clamp(1, 10);
-        fail(OperatorFailure::Password, threshold, "wrong password").await?;
+        fail(
+            Verdict::Wrong,
+            OperatorFailure::Password,
+            threshold,
+            "wrong password",
+        )
+        .await?;
         return Err(Error::InvalidCredentials.into());
     }
     // Lock and disablement are told only to a caller who knows the password.
@@ -354,18 +369,30 @@ pub async fn login(
         return Err(Error::LoginDisabled.into());
     }
     let Some(sealed) = op.totp_secret_enc.as_deref() else {
-        fail(OperatorFailure::Password, u32::MAX, "setup not completed").await?;
+        fail(
+            Verdict::Wrong,
+            OperatorFailure::Password,
+            u32::MAX,
+            "setup not completed",
+        )
+        .await?;
         return Err(Error::InvalidCredentials.into());
     };
     let secret = state
         .secrets
         .open(sealed, &aad(&op))
         .ok_or(Error::Internal)?;
-    let TotpCheck::Accepted { step, .. } =
-        otp::verify_totp(&secret, code, now, PARAMS, WINDOW, 0, op.totp_last_step)
-    else {
-        fail(OperatorFailure::Code, CODE_LOCKOUT, "wrong one-time code").await?;
-        return Err(Error::InvalidCredentials.into());
+    let step = match otp::verify_totp(&secret, code, now, PARAMS, WINDOW, 0, op.totp_last_step) {
+        TotpCheck::Accepted { step, .. } => step,
+        TotpCheck::Rejected { reason } => {
+            let (verdict, what) = if reason == TotpReject::Replayed {
+                (Verdict::Replayed, "one-time code already used")
+            } else {
+                (Verdict::Wrong, "wrong one-time code")
+            };
+            fail(verdict, OperatorFailure::Code, CODE_LOCKOUT, what).await?;
+            return Err(Error::InvalidCredentials.into());
+        }
     };
     let token = token::generate(OPERATOR_SESSION_PREFIX, state.rng.as_ref());
     let session = state

@@ -1,14 +1,16 @@
 //! Recovery codes (issue 8): ten single-use codes, shown once at generation and kept only as
 //! keyed hashes; usable instead of the second factor when the phone is lost. Each use is
 //! audited and notified by mail with the count left; wrong codes count toward a lock of their
-//! own (`totp.lockout_threshold` in a row), which an operator's unlock clears, as does a new set.
+//! own (`recovery.lockout_threshold` in a row), which an operator's unlock clears, as does a new set.
 
 use crate::auth::event;
 use crate::error::ApiError;
+use crate::factor_guard::{self, Counter, Refusal};
 use crate::mail::notices::Notice;
 use crate::notify;
 use crate::state::AppState;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
+use sekisho_core::lockout::Verdict;
 use sekisho_core::login::Login;
 use sekisho_core::recovery;
 use sekisho_core::{Error, Timestamp};
@@ -96,6 +98,17 @@ pub async fn check(
         )
         .with_error(e.code())
     };
+    let refusal = |error: Error, reason: &'static str| Refusal {
+        counter: Counter::RecoveryCodes(login.id),
+        threshold: state.settings.recovery.lockout_threshold,
+        subject: "recovery codes",
+        login_id: Some(&login.login_id),
+        actor: Actor::SelfService,
+        client,
+        event_type: EventType::SecondFactorFailed,
+        reason,
+        error,
+    };
     let Some(status) = status else {
         let e = Error::RecoveryCodeInvalid;
         state
@@ -105,12 +118,16 @@ pub async fn check(
         return Err(e.into());
     };
     if status.locked_at.is_some() {
-        let e = Error::SecondFactorLocked;
-        state
-            .store
-            .append_audit(&refused(e.clone(), "refused: locked by wrong codes"))
-            .await?;
-        return Err(e.into());
+        factor_guard::settle(
+            state,
+            Verdict::Locked,
+            refusal(
+                Error::SecondFactorLocked,
+                "recovery code: refused: locked by wrong codes",
+            ),
+        )
+        .await?;
+        return Err(Error::SecondFactorLocked.into());
     }
     if let Some(code) = recovery::normalize(typed) {
         let hash = state
@@ -133,24 +150,20 @@ pub async fn check(
             return Ok(remaining);
         }
     }
-    let threshold = state.settings.totp.lockout_threshold;
-    let e = Error::RecoveryCodeInvalid;
-    let ev = refused(e.clone(), "wrong or already used code");
-    let lock = event(
+    // The consuming write does not tell a used code from a wrong one, so both count (as they
+    // always have).
+    let settled = factor_guard::settle(
         state,
-        EventType::SecondFactorLocked,
-        Some(&login.login_id),
-        Actor::System,
-        client,
-        format!("recovery codes locked after {threshold} consecutive wrong codes"),
-    );
-    let out = state
-        .store
-        .fail_recovery_code(login.id, threshold, now, &ev, &lock)
-        .await?;
-    if out.newly_locked {
-        notify::send(state, login, &Notice::Locked { factor: true }).await;
-        return Err(Error::SecondFactorLocked.into());
+        Verdict::Wrong,
+        refusal(
+            Error::RecoveryCodeInvalid,
+            "recovery code: wrong or already used code",
+        ),
+    )
+    .await?;
+    Err(match settled.answer {
+        Verdict::Locked => Error::SecondFactorLocked,
+        _ => Error::RecoveryCodeInvalid,
     }
-    Err(e.into())
+    .into())
 }

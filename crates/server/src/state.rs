@@ -48,6 +48,8 @@ pub struct Settings {
     pub notify_login_default: bool,
     /// Hardware and software token settings.
     pub tokens: TokenSettings,
+    /// Recovery-code settings.
+    pub recovery: RecoverySettings,
     /// The firm's MFA rollout (deadline, reminder, what happens after it).
     pub mfa: sekisho_core::login::MfaRollout,
     /// The hosted customer pages: branding, `return_to` allow-list, rate limits.
@@ -115,6 +117,21 @@ impl Default for TokenSettings {
             hotp_resync_window: 100,
             totp_window: 1,
             totp_resync_steps: 10,
+        }
+    }
+}
+
+/// Recovery-code settings.
+#[derive(Debug, Clone)]
+pub struct RecoverySettings {
+    /// Consecutive wrong recovery codes that lock the set.
+    pub lockout_threshold: u32,
+}
+
+impl Default for RecoverySettings {
+    fn default() -> Self {
+        RecoverySettings {
+            lockout_threshold: 10,
         }
     }
 }

@@ -2,11 +2,11 @@
 //! open the sealed secret, apply the window, drift and replay rules of core, and record the
 //! outcome atomically in the database (so each code works once across all instances).
 
-use crate::auth::event;
 use crate::error::ApiError;
-use crate::mail::notices::Notice;
+use crate::factor_guard::{self, Counter, Refusal};
 use crate::state::AppState;
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
+use sekisho_core::lockout::Verdict;
 use sekisho_core::otp::{self, OtpParams, TotpCheck, TotpReject};
 use sekisho_core::Error;
 use sekisho_store::{FactorState, OtpFactor};
@@ -101,48 +101,36 @@ pub async fn check_code(
         }
         TotpCheck::Rejected { reason } => reason == TotpReject::Replayed,
     };
-    if replayed {
-        // Whoever sends a used code knows a valid one: that is no guessing, so it does not count
-        // toward the lock (a client's retry must not lock the customer out), but it is refused
-        // and recorded.
-        let ev = event(
-            state,
-            EventType::SecondFactorFailed,
-            Some(login_id),
-            actor,
-            client,
+    let (verdict, reason) = if replayed {
+        (
+            Verdict::Replayed,
             "authenticator app: one-time password already used",
         )
-        .with_error(Error::SecondFactorInvalid.code());
-        state.store.append_audit(&ev).await?;
-        return Err(Error::SecondFactorInvalid.into());
-    }
-    let reason = "wrong or expired one-time password";
-    let threshold = state.settings.totp.lockout_threshold;
-    let ev = event(
+    } else {
+        (
+            Verdict::Wrong,
+            "authenticator app: wrong or expired one-time password",
+        )
+    };
+    let settled = factor_guard::settle(
         state,
-        EventType::SecondFactorFailed,
-        Some(login_id),
-        actor.clone(),
-        client,
-        format!("authenticator app: {reason}"),
+        verdict,
+        Refusal {
+            counter: Counter::App(f.id),
+            threshold: state.settings.totp.lockout_threshold,
+            subject: "authenticator app",
+            login_id: Some(login_id),
+            actor,
+            client,
+            event_type: EventType::SecondFactorFailed,
+            reason,
+            error: Error::SecondFactorInvalid,
+        },
     )
-    .with_error(Error::SecondFactorInvalid.code());
-    let lock = event(
-        state,
-        EventType::SecondFactorLocked,
-        Some(login_id),
-        Actor::System,
-        client,
-        format!("authenticator app locked after {threshold} consecutive wrong codes"),
-    );
-    let out = state
-        .store
-        .fail_otp(f.id, threshold, now, &ev, &lock)
-        .await?;
-    if out.newly_locked {
-        crate::notify::send_to(state, login_id, &Notice::Locked { factor: true }).await;
-        return Err(Error::SecondFactorLocked.into());
+    .await?;
+    Err(match settled.answer {
+        Verdict::Locked => Error::SecondFactorLocked,
+        _ => Error::SecondFactorInvalid,
     }
-    Err(Error::SecondFactorInvalid.into())
+    .into())
 }

@@ -349,8 +349,9 @@ pub trait Store:
         lock_audit: &NewAuditEvent,
     ) -> StoreResult<FailureOutcome>;
 
-    /// Clears the password lock, the failure count and every factor lock of the login; `None`
-    /// if there is no such login, otherwise whether anything was locked.
+    /// Clears the password lock, the failure count and every factor lock of the login (app,
+    /// assigned tokens, recovery codes) with their counts; `None` if there is no such login,
+    /// otherwise whether anything was locked.
     async fn unlock_login(
         &self,
         login_id: &str,

@@ -322,12 +322,25 @@ impl SqlStore {
         .await?
         .rows_affected()
             > 0;
-        sqlx::query(&format!(
-            "UPDATE otp_factors SET failed_attempts = 0 WHERE login_pk = {login_pk_of} AND failed_attempts > 0"
+        // The login's tokens too: an unlock that left the token locked would tell the support
+        // desk the customer can log in while the token still refuses every code.
+        was_locked |= sqlx::query(&format!(
+            "UPDATE tokens SET locked_at = NULL, failed_attempts = 0 \
+             WHERE login_pk = {login_pk_of} AND locked_at IS NOT NULL AND state <> 'revoked'"
         ))
         .bind(login_id.to_owned())
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected()
+            > 0;
+        for table in ["otp_factors", "tokens"] {
+            sqlx::query(&format!(
+                "UPDATE {table} SET failed_attempts = 0 WHERE login_pk = {login_pk_of} AND failed_attempts > 0"
+            ))
+            .bind(login_id.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        }
         commit_audited(tx, &[audit]).await?;
         Ok(Some(was_locked))
     }

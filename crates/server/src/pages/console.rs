@@ -154,8 +154,8 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
         "save" => ("保存する", "Save"),
         "unlock" => ("ロックを解除する", "Unlock"),
         "unlock.help" => (
-            "パスワード・認証アプリ・リカバリーコードのロックを解除し、失敗回数をリセットします。",
-            "Clears the password, authenticator app and recovery code locks and the failure count.",
+            "パスワード・認証アプリ・ハードウェアトークン・リカバリーコードのロックを解除し、失敗回数をリセットします。",
+            "Clears the password, authenticator app, hardware token and recovery code locks and the failure counts.",
         ),
         "sessions" => ("ログイン中のセッション", "Sessions"),
         "sessions.revoke" => ("すべてのセッションを無効にする", "Revoke all sessions"),
@@ -227,6 +227,11 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
             "The authentication system was saved.",
         ),
         "done.unlocked" => ("ロックを解除しました。", "The login was unlocked."),
+        "done.unlocked_what" => ("解除したロック:", "Locks cleared:"),
+        "lock.password" => ("パスワード", "password"),
+        "lock.totp" => ("認証アプリ", "authenticator app"),
+        "lock.token" => ("ハードウェアトークン", "hardware token"),
+        "lock.recovery_codes" => ("リカバリーコード", "recovery codes"),
         "done.sessions" => ("セッションを無効にしました。", "The sessions were revoked."),
         "done.devices" => (
             "信頼済みブラウザを解除しました。",

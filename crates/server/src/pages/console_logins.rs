@@ -281,7 +281,7 @@ struct DetailPage {
     tokens: Vec<Item>,
     passkeys: Vec<super::console_passkeys::PasskeyRow>,
     recovery: String,
-    notice: Option<&'static str>,
+    notice: Option<String>,
     error: Option<Shown>,
     link: Option<NewLink>,
     is_admin: bool,
@@ -312,7 +312,11 @@ async fn render_detail(
     };
     let notice = query_param(&ctx.query, "done")
         .map(|d| c.t(&format!("done.{d}")))
-        .filter(|t| *t != "?");
+        .filter(|t| *t != "?")
+        .map(|t| match query_param(&ctx.query, "cleared") {
+            Some(cleared) => unlocked_notice(c, t, &cleared),
+            None => t.to_owned(),
+        });
     let (sessions, devices, tokens) = items;
     let page = DetailPage {
         base: base(state, &ctx, "title.login_detail"),
@@ -469,8 +473,39 @@ async fn unlock(
         Err(r) => return r,
     };
     let caller = AdminCaller::Operator(op);
-    let r = admin_logins::unlock_login(&state, &caller, &ctx.client, &login_id).await;
-    outcome(&state, ctx, caller.is_admin(), &login_id, r, "unlocked").await
+    match admin_logins::unlock_login(&state, &caller, &ctx.client, &login_id).await {
+        // The desk is told which locks were cleared, so it knows the customer can log in.
+        Ok(v) => {
+            let cleared: Vec<&str> = v["cleared"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let mut to = format!("/admin/logins/{}?done=unlocked", percent_encode(&login_id));
+            if !cleared.is_empty() {
+                to.push_str(&format!("&cleared={}", cleared.join(",")));
+            }
+            ctx.redirect(&to)
+        }
+        r => outcome(&state, ctx, caller.is_admin(), &login_id, r, "unlocked").await,
+    }
+}
+
+/// "The login was unlocked." followed by the locks cleared (`cleared`: names, comma-separated).
+fn unlocked_notice(c: Ct, done: &str, cleared: &str) -> String {
+    let names: Vec<&str> = cleared
+        .split(',')
+        .map(|n| c.t(&format!("lock.{n}")))
+        .filter(|t| *t != "?")
+        .collect();
+    if names.is_empty() {
+        return done.to_owned();
+    }
+    let sep = if c.0 == sekisho_core::Lang::Ja {
+        "、"
+    } else {
+        ", "
+    };
+    format!("{done} {} {}", c.t("done.unlocked_what"), names.join(sep))
 }
 
 async fn sessions(

@@ -575,7 +575,8 @@ async fn unlock(
     ))
 }
 
-/// Unlocks a login's password lock and resets its failure count (support may).
+/// Unlocks every lock of a login and resets its failure counts (support may); the answer
+/// names the locks cleared.
 pub(crate) async fn unlock_login(
     state: &AppState,
     caller: &AdminCaller,
@@ -583,36 +584,14 @@ pub(crate) async fn unlock_login(
     login_id: &str,
 ) -> Result<Value, ApiError> {
     let login = load(state, login_id).await?;
-    let factors = state
-        .store
-        .factor_summaries(&[login.id])
-        .await?
-        .pop()
-        .unwrap_or_default();
-    let what = if login.is_locked() {
-        format!(
-            "unlocked (was locked after {} failures)",
-            login.failed_logins
-        )
-    } else if factors.totp_locked {
-        "unlocked (the authenticator app was locked after consecutive wrong codes)".to_owned()
-    } else {
-        "unlock requested; login was not locked (failure count reset)".to_owned()
-    };
-    let ev = event(
-        state,
-        EventType::LoginUnlocked,
-        Some(&login.login_id),
-        caller.actor(),
-        client,
-        what,
-    );
-    let was_locked = state
-        .store
-        .unlock_login(&login.login_id, state.clock.now(), &ev)
+    let cleared = crate::factor_guard::unlock_login(state, &login, caller.actor(), client)
         .await?
         .ok_or(Error::LoginNotFound)?;
-    Ok(json!({ "login_id": login.login_id, "was_locked": was_locked }))
+    Ok(json!({
+        "login_id": login.login_id,
+        "was_locked": cleared != Default::default(),
+        "cleared": cleared.names(),
+    }))
 }
 
 async fn sessions(

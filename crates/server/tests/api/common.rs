@@ -71,6 +71,10 @@ pub struct Options {
     pub passkeys_required: bool,
     /// Step-up kinds only a passkey confirms (`step_up.passkey_required_kinds`).
     pub step_up_passkey_kinds: Vec<sekisho_core::step_up::OperationKind>,
+    /// `totp.lockout_threshold`.
+    pub totp_lockout_threshold: u32,
+    /// `recovery.lockout_threshold`.
+    pub recovery_lockout_threshold: u32,
 }
 
 impl Default for Options {
@@ -87,6 +91,8 @@ impl Default for Options {
             admin_listen: false,
             passkeys_required: false,
             step_up_passkey_kinds: Vec::new(),
+            totp_lockout_threshold: 10,
+            recovery_lockout_threshold: 10,
         }
     }
 }
@@ -168,13 +174,19 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         max_body_bytes: 64 * 1024,
         api_token_cache_secs: 5,
         challenge_secs: 300,
-        totp: TotpSettings::default(),
+        totp: TotpSettings {
+            lockout_threshold: opts.totp_lockout_threshold,
+            ..TotpSettings::default()
+        },
         trading_password_reauth: opts.trading_password_reauth,
         mail,
         email_code: EmailCodePolicy::default(),
         devices: DevicePolicy::default(),
         notify_login_default: opts.notify_login_default,
         tokens: TokenSettings::default(),
+        recovery: sekisho_server::RecoverySettings {
+            lockout_threshold: opts.recovery_lockout_threshold,
+        },
         mfa: opts.mfa,
         pages: PagesSettings {
             return_to_allowlist: vec!["https://trade.example.co.jp/".into()],

@@ -17,6 +17,7 @@ mod admin_tokens;
 mod browser;
 mod errors;
 mod factor_choice;
+mod factor_rules;
 mod health;
 mod history;
 mod listen;

@@ -7,10 +7,10 @@ use sekisho_core::otp::{base32_decode, totp_at, totp_step, OtpParams};
 use sekisho_core::Clock;
 use serde_json::{json, Value};
 
-const PASSWORD: &str = "abc12345";
+pub(crate) const PASSWORD: &str = "abc12345";
 
 /// A login with an active authenticator app; returns a session.
-async fn with_app(app: &TestApp, login_id: &str) -> String {
+pub(crate) async fn with_app(app: &TestApp, login_id: &str) -> String {
     app.create_login(login_id, PASSWORD).await;
     let session = app.session(login_id, PASSWORD).await;
     let r = app
@@ -38,7 +38,7 @@ async fn with_app(app: &TestApp, login_id: &str) -> String {
     session
 }
 
-async fn generate(app: &TestApp, session: &str) -> Vec<String> {
+pub(crate) async fn generate(app: &TestApp, session: &str) -> Vec<String> {
     let r = app
         .post(
             "/api/v1/me/recovery-codes",
@@ -57,7 +57,7 @@ async fn generate(app: &TestApp, session: &str) -> Vec<String> {
         .collect()
 }
 
-async fn challenge(app: &TestApp, login_id: &str) -> Value {
+pub(crate) async fn challenge(app: &TestApp, login_id: &str) -> Value {
     let r = app.login(login_id, PASSWORD).await;
     expect_error(
         r,

@@ -13,7 +13,7 @@ const HEX_SECRET: &str = "3132333435363738393031323334353637383930";
 
 /// A server with a TOTP token VSMT25772182 and an HOTP token HW-0001 in stock, and a login
 /// that must use a token.
-async fn setup() -> TestApp {
+pub(crate) async fn setup() -> TestApp {
     let app = spawn_app().await;
     let csv = format!("VSMT25772182,{HEX_SECRET},totp,6,30\nHW-0001,{HEX_SECRET},hotp,6,0\n");
     let r = ok(app
@@ -37,11 +37,11 @@ async fn setup() -> TestApp {
     app
 }
 
-fn step(app: &TestApp) -> i64 {
+pub(crate) fn step(app: &TestApp) -> i64 {
     totp_step(app.clock.now(), 30)
 }
 
-fn code(s: i64) -> String {
+pub(crate) fn code(s: i64) -> String {
     totp_at(SECRET, s, OtpParams::default())
 }
 
@@ -50,7 +50,7 @@ fn hcode(c: u64) -> String {
 }
 
 /// The password step: a challenge (for registration or for the code).
-async fn challenge(app: &TestApp, error: &str) -> Value {
+pub(crate) async fn challenge(app: &TestApp, error: &str) -> Value {
     let r = app.login("fx0000001", "Passw0rd99").await;
     let v: Value = ok(r.json().await);
     assert_eq!(v["error"], error, "{v}");
@@ -58,7 +58,7 @@ async fn challenge(app: &TestApp, error: &str) -> Value {
     v
 }
 
-async fn register(
+pub(crate) async fn register(
     app: &TestApp,
     ch: &str,
     token_id: &str,
@@ -73,7 +73,7 @@ async fn register(
     .await
 }
 
-async fn second(app: &TestApp, ch: &str, otp: &str) -> reqwest::Response {
+pub(crate) async fn second(app: &TestApp, ch: &str, otp: &str) -> reqwest::Response {
     app.post(
         "/api/v1/login/second-factor",
         None,

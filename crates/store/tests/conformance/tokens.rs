@@ -505,4 +505,29 @@ pub(crate) async fn token_registration_codes_and_lock(db: Db) {
         .await));
     let t = ok(s.get_token("R-HOTP").await).unwrap_or_else(|| unreachable!());
     assert_eq!((t.counter, t.failed_attempts, t.locked_at), (20, 0, None));
+    // An unlock of the login clears its token's lock as well (and tells that it was locked).
+    for i in 0..10 {
+        ok(s.fail_token(
+            t.id,
+            10,
+            Timestamp(90 + i),
+            &ev(90, EventType::LoginFailed, "other01"),
+            &ev(90, EventType::LoginLocked, "other01"),
+        )
+        .await);
+    }
+    assert_eq!(
+        ok(s.unlock_login(
+            "other01",
+            Timestamp(100),
+            &ev(100, EventType::LoginUnlocked, "other01")
+        )
+        .await),
+        Some(true)
+    );
+    let t = ok(s.get_token("R-HOTP").await).unwrap_or_else(|| unreachable!());
+    assert_eq!((t.failed_attempts, t.locked_at), (0, None));
+    assert!(ok(s
+        .accept_token_code(t.id, 21, 0, Timestamp(101), None)
+        .await));
 }
