@@ -1,9 +1,8 @@
 //! Familiar browsers at login: remembering one after a second factor, and letting a valid one
 //! skip the factor next time (only for the methods the firm allows, default e-mail codes).
 
-use crate::auth::event;
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::error::AppError;
+use crate::state::App;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::clock::random_bytes;
 use sekisho_core::login::Login;
@@ -24,11 +23,11 @@ pub struct IssuedDevice {
 
 /// Remembers the client's browser for `method`, if the firm allows it for that method.
 pub async fn remember(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     method: &str,
-) -> Result<Option<IssuedDevice>, ApiError> {
+) -> Result<Option<IssuedDevice>, AppError> {
     let policy = &state.settings.devices;
     if !policy.allows(method) {
         return Ok(None);
@@ -44,8 +43,7 @@ pub async fn remember(
         now,
         expires_at: now.plus_secs(policy.remember_secs),
     };
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::DeviceRemembered,
         Some(&login.login_id),
         Actor::SelfService,
@@ -65,11 +63,11 @@ pub async fn remember(
 /// was remembered for this method, the firm allows the method, not revoked, not expired); its
 /// use is recorded.
 pub async fn usable(
-    state: &AppState,
+    state: &App,
     login: &Login,
     token_text: &str,
     method: &str,
-) -> Result<Option<TrustedDevice>, ApiError> {
+) -> Result<Option<TrustedDevice>, AppError> {
     if !state.settings.devices.allows(method) || token_text.len() > 256 {
         return Ok(None);
     }

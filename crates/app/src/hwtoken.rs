@@ -2,9 +2,8 @@
 //! (利用開始登録), the one-code check at login, and resynchronisation (同期ズレ補正). Each
 //! accepted code or pair is recorded atomically, so it works once across all instances.
 
-use crate::auth::event;
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::error::AppError;
+use crate::state::App;
 use crate::token_inventory::secret_aad;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::import::normalize_token_id;
@@ -25,7 +24,7 @@ fn kind(t: &OtpToken) -> OtpKind {
     OtpKind::parse(&t.kind).unwrap_or(OtpKind::Totp)
 }
 
-fn open_secret(state: &AppState, t: &OtpToken) -> Result<Vec<u8>, ApiError> {
+fn open_secret(state: &App, t: &OtpToken) -> Result<Vec<u8>, AppError> {
     state
         .secrets
         .open(&t.secret_enc, &secret_aad(&t.token_id))
@@ -36,10 +35,7 @@ fn open_secret(state: &AppState, t: &OtpToken) -> Result<Vec<u8>, ApiError> {
 }
 
 /// The login's registered token (assigned and through start-of-use registration), if any.
-pub async fn registered_token(
-    state: &AppState,
-    login_pk: i64,
-) -> Result<Option<OtpToken>, ApiError> {
+pub async fn registered_token(state: &App, login_pk: i64) -> Result<Option<OtpToken>, AppError> {
     Ok(state
         .store
         .list_tokens(&TokenQuery {
@@ -63,45 +59,44 @@ fn pair_error(r: PairReject) -> Error {
 }
 
 async fn refuse(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login_id: &str,
     e: &Error,
     what: String,
-) -> Result<ApiError, ApiError> {
-    let ev = event(
-        state,
-        EventType::SecondFactorFailed,
-        Some(login_id),
-        Actor::SelfService,
-        client,
-        what,
-    )
-    .with_error(e.code());
+) -> Result<AppError, AppError> {
+    let ev = state
+        .event(
+            EventType::SecondFactorFailed,
+            Some(login_id),
+            Actor::SelfService,
+            client,
+            what,
+        )
+        .with_error(e.code());
     state.store.append_audit(&ev).await?;
     Ok(e.clone().into())
 }
 
 /// Counts a wrong code against the token; the failure that reaches the threshold locks it.
 async fn count_failure(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login_id: &str,
     t: &OtpToken,
     what: &str,
-) -> Result<ApiError, ApiError> {
+) -> Result<AppError, AppError> {
     let threshold = state.settings.tokens.lockout_threshold;
-    let ev = event(
-        state,
-        EventType::SecondFactorFailed,
-        Some(login_id),
-        Actor::SelfService,
-        client,
-        format!("token {}: {what}", t.token_id),
-    )
-    .with_error(Error::SecondFactorInvalid.code());
-    let lock = event(
-        state,
+    let ev = state
+        .event(
+            EventType::SecondFactorFailed,
+            Some(login_id),
+            Actor::SelfService,
+            client,
+            format!("token {}: {what}", t.token_id),
+        )
+        .with_error(Error::SecondFactorInvalid.code());
+    let lock = state.event(
         EventType::SecondFactorLocked,
         Some(login_id),
         Actor::System,
@@ -126,12 +121,12 @@ async fn count_failure(
 /// TOTP with the window around the learnt drift; each code once. A wrong code counts toward the
 /// lock; a used one is refused without counting.
 pub async fn check_login_code(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login_id: &str,
     t: &OtpToken,
     code: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     if t.locked_at.is_some() {
         return Err(Error::SecondFactorLocked.into());
     }
@@ -221,7 +216,7 @@ pub async fn check_login_code(
 /// Checks a pair of codes against a token. Registration looks within the login look-ahead
 /// (HOTP) or ±1 step of the server's time (TOTP); resynchronisation within the wider windows.
 fn check_pair(
-    state: &AppState,
+    state: &App,
     t: &OtpToken,
     secret: &[u8],
     otp1: &str,
@@ -269,13 +264,13 @@ fn check_pair(
 /// Start-of-use registration: binds the token `token_id` to `login` after two consecutive
 /// codes. Neither code can be used to log in afterwards.
 pub async fn register(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     token_id: &str,
     otp1: &str,
     otp2: &str,
-) -> Result<OtpToken, ApiError> {
+) -> Result<OtpToken, AppError> {
     let id = normalize_token_id(token_id);
     let token = match &id {
         Some(id) => state.store.get_token(id).await?,
@@ -318,8 +313,7 @@ pub async fn register(
         OtpKind::Hotp => (value, None),
         OtpKind::Totp => (t.counter, Some(value)),
     };
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::TokenRegistered,
         Some(&login.login_id),
         Actor::SelfService,
@@ -354,12 +348,12 @@ pub async fn register(
 /// Resynchronisation: two consecutive codes within the wider windows move the token's counter
 /// or drift; the customer then logs in with a fresh code. A wrong pair counts toward the lock.
 pub async fn resync(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     otp1: &str,
     otp2: &str,
-) -> Result<OtpToken, ApiError> {
+) -> Result<OtpToken, AppError> {
     let t = registered_token(state, login.id)
         .await?
         .ok_or(Error::TokenNotRegistered)?;
@@ -391,8 +385,7 @@ pub async fn resync(
             .await?);
         }
     };
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::TokenResynchronised,
         Some(&login.login_id),
         Actor::SelfService,

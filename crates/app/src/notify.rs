@@ -4,30 +4,26 @@
 //! delivery address notice goes in the change's own transaction, see `code_address`); a notice
 //! that cannot be recorded is logged and does not undo or fail the change.
 
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::mail::{self, notices};
-use crate::state::AppState;
+use crate::state::App;
 use sekisho_core::login::Login;
 
 /// Whether the login wants a mail at every login.
-pub fn wants_login_notice(state: &AppState, login: &Login) -> bool {
+pub fn wants_login_notice(state: &App, login: &Login) -> bool {
     login
         .notify_login
         .unwrap_or(state.settings.notify_login_default)
 }
 
 /// Records a notice to the login's registered address and wakes the sender.
-pub async fn send(state: &AppState, login: &Login, what: &notices::Notice<'_>) {
+pub async fn send(state: &App, login: &Login, what: &notices::Notice<'_>) {
     if let Err(e) = try_send(state, login, what).await {
         tracing::error!(login = %login.login_id, error = ?e.error, "cannot record a notice mail");
     }
 }
 
-async fn try_send(
-    state: &AppState,
-    login: &Login,
-    what: &notices::Notice<'_>,
-) -> Result<(), ApiError> {
+async fn try_send(state: &App, login: &Login, what: &notices::Notice<'_>) -> Result<(), AppError> {
     let rendered = notices::notice(
         login.lang,
         &state.settings.mail.firm_name,
@@ -41,7 +37,7 @@ async fn try_send(
 }
 
 /// Like [`send`] for a login known by ID only.
-pub async fn send_to(state: &AppState, login_id: &str, what: &notices::Notice<'_>) {
+pub async fn send_to(state: &App, login_id: &str, what: &notices::Notice<'_>) {
     match state.store.get_login(login_id).await {
         Ok(Some(login)) => send(state, &login, what).await,
         Ok(None) => {}

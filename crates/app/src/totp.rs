@@ -2,10 +2,9 @@
 //! open the sealed secret, apply the window, drift and replay rules of core, and record the
 //! outcome atomically in the database (so each code works once across all instances).
 
-use crate::auth::event;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::mail::notices::Notice;
-use crate::state::AppState;
+use crate::state::App;
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
 use sekisho_core::otp::{self, Algorithm, OtpParams, TotpCheck, TotpReject};
 use sekisho_core::Error;
@@ -26,7 +25,7 @@ pub fn params(f: &OtpFactor) -> OtpParams {
 }
 
 /// Decrypts the factor's secret.
-pub fn open_secret(state: &AppState, f: &OtpFactor) -> Result<Vec<u8>, ApiError> {
+pub fn open_secret(state: &App, f: &OtpFactor) -> Result<Vec<u8>, AppError> {
     state
         .secrets
         .open(&f.secret_enc, &secret_aad(&f.uid))
@@ -37,7 +36,7 @@ pub fn open_secret(state: &AppState, f: &OtpFactor) -> Result<Vec<u8>, ApiError>
 }
 
 /// The login's active TOTP, if any.
-pub async fn active_totp(state: &AppState, login_pk: i64) -> Result<Option<OtpFactor>, ApiError> {
+pub async fn active_totp(state: &App, login_pk: i64) -> Result<Option<OtpFactor>, AppError> {
     Ok(state
         .store
         .otp_factors(login_pk)
@@ -58,14 +57,14 @@ pub struct OnSuccess {
 /// (the failure that reaches the threshold locks it); an already used one is refused without
 /// counting.
 pub async fn check_code(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login_id: &str,
     actor: Actor,
     f: &OtpFactor,
     code: &str,
     on_success: OnSuccess,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     if f.locked_at.is_some() {
         return Err(Error::SecondFactorLocked.into());
     }
@@ -105,31 +104,30 @@ pub async fn check_code(
         // Whoever sends a used code knows a valid one: that is no guessing, so it does not count
         // toward the lock (a client's retry must not lock the customer out), but it is refused
         // and recorded.
-        let ev = event(
-            state,
-            EventType::SecondFactorFailed,
-            Some(login_id),
-            actor,
-            client,
-            "authenticator app: one-time password already used",
-        )
-        .with_error(Error::SecondFactorInvalid.code());
+        let ev = state
+            .event(
+                EventType::SecondFactorFailed,
+                Some(login_id),
+                actor,
+                client,
+                "authenticator app: one-time password already used",
+            )
+            .with_error(Error::SecondFactorInvalid.code());
         state.store.append_audit(&ev).await?;
         return Err(Error::SecondFactorInvalid.into());
     }
     let reason = "wrong or expired one-time password";
     let threshold = state.settings.totp.lockout_threshold;
-    let ev = event(
-        state,
-        EventType::SecondFactorFailed,
-        Some(login_id),
-        actor.clone(),
-        client,
-        format!("authenticator app: {reason}"),
-    )
-    .with_error(Error::SecondFactorInvalid.code());
-    let lock = event(
-        state,
+    let ev = state
+        .event(
+            EventType::SecondFactorFailed,
+            Some(login_id),
+            actor.clone(),
+            client,
+            format!("authenticator app: {reason}"),
+        )
+        .with_error(Error::SecondFactorInvalid.code());
+    let lock = state.event(
         EventType::SecondFactorLocked,
         Some(login_id),
         Actor::System,

@@ -1,11 +1,12 @@
 //! Extractors: JSON bodies with our errors, the client's address, and the two kinds of bearer
 //! credential (API tokens for apps and operators' scripts, session tokens for customers).
 
+use crate::door::AppState;
 use crate::error::ApiError;
-use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
+use sekisho_app::operators::OPERATOR_SESSION_PREFIX;
 use sekisho_core::audit::{Actor, ClientInfo};
 use sekisho_core::session::Session;
 use sekisho_core::{token, Error};
@@ -123,9 +124,6 @@ impl AdminCaller {
         }
     }
 }
-
-/// The prefix of operator session tokens.
-pub const OPERATOR_SESSION_PREFIX: &str = "skso";
 
 impl FromRequestParts<AppState> for AdminCaller {
     type Rejection = ApiError;

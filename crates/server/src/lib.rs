@@ -1,36 +1,21 @@
 //! Sekisho's HTTP server: the JSON API for apps and desktop clients, the admin API, health,
-//! metrics and the OpenAPI description. Handlers are thin: parse → call core/store → render.
+//! metrics and the OpenAPI description. Handlers are thin: extract → call the app → render.
 
-mod auth;
-mod code_address;
-mod devices;
-mod email_code;
+mod door;
 mod error;
 mod extract;
-mod hashing;
-mod hwtoken;
-pub mod mail;
-mod metrics;
-mod notify;
-pub mod operators;
 mod pages;
-pub mod passkey;
-mod passkey_login;
-mod recovery;
 mod routes;
-mod state;
-pub mod step_up;
-pub mod system;
-pub mod token_inventory;
-pub mod tokens;
-pub mod totp;
-pub mod trading;
 
+// The doors reach the use cases by their module names, as before the application layer moved
+// into its own crate.
+use sekisho_app::{
+    auth, code_address, devices, email_code, hwtoken, mail, notify, operators, passkey,
+    passkey_login, recovery, step_up, token_inventory, tokens, totp, trading,
+};
+
+pub use door::AppState;
 pub use error::ApiError;
-pub use hashing::HashPool;
-pub use routes::admin_setup::{issue as issue_setup_link, Body as SetupLinkRequest};
-pub use state::{AppState, PagesSettings, Settings, TokenSettings, TotpSettings};
-pub use step_up::StepUpSettings;
 
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
@@ -62,7 +47,7 @@ pub async fn serve_split(
 ) -> std::io::Result<()> {
     use routes::Part;
     let transport = mail::Transport::new(&state.settings.mail).map_err(std::io::Error::other)?;
-    let sender = mail::spawn_sender(state.clone(), transport);
+    let sender = mail::spawn_sender(state.app().clone(), transport);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;

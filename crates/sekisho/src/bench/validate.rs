@@ -4,12 +4,12 @@
 
 use super::{http1, mib, percentile, BenchArgs, RssSampler, Samples, SpawnedServer};
 use anyhow::{anyhow, bail, Context, Result};
+use sekisho_app::system::{OsRandom, SystemClock};
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
 use sekisho_core::login::SecondFactor;
 use sekisho_core::otp::{generate_secret, totp_at, totp_step, OtpParams};
 use sekisho_core::secret_box::SecretBox;
 use sekisho_core::{Clock, Lang, Random};
-use sekisho_server::system::{OsRandom, SystemClock};
 use sekisho_store::{ConnectOptions, NewLogin, NewOtpFactor, Store};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -156,7 +156,7 @@ async fn seed_one(
     let mut nonce = [0u8; 12];
     OsRandom.fill(&mut nonce);
     let sealed = sealer
-        .seal(secret, &sekisho_server::totp::secret_aad(&uid), nonce)
+        .seal(secret, &sekisho_app::totp::secret_aad(&uid), nonce)
         .ok_or_else(|| anyhow!("cannot seal"))?;
     let p = OtpParams::default();
     let f = store

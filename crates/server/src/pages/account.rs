@@ -9,11 +9,11 @@ use super::{error_page, status_of, Base, Ctx, Shown, SESSION_COOKIE};
 use crate::auth;
 
 use crate::code_address;
+use crate::door::AppState;
 use crate::email_code;
 use crate::hwtoken;
 use crate::notify;
 use crate::routes::{account as api_account, factors};
-use crate::state::AppState;
 use crate::trading::{self, Proof};
 use askama::Template;
 use axum::extract::rejection::FormRejection;

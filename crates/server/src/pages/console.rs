@@ -8,8 +8,8 @@
 
 use super::login::accept;
 use super::{error_page, Base, Ctx, Shown};
+use crate::door::AppState;
 use crate::operators;
-use crate::state::AppState;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};

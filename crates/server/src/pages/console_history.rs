@@ -5,9 +5,9 @@
 
 use super::console::{base, signed_in, Ct};
 use super::{error_page, percent_encode, query_param, Base, Ctx};
+use crate::door::AppState;
 use crate::mail::templates::jst;
 use crate::routes::admin_audit::{export_csv, history_page, history_row, AuditParams};
-use crate::state::AppState;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;

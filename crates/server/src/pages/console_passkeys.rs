@@ -7,11 +7,11 @@
 use super::console::{staff_form, Ct};
 use super::console_logins::outcome;
 use super::Ctx;
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::AdminCaller;
 use crate::mail::templates::jst;
 use crate::routes::passkeys::operator_list;
-use crate::state::AppState;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;

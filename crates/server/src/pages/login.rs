@@ -7,11 +7,10 @@ use super::{
 };
 use crate::auth::{self, LoginExtras};
 use crate::devices;
+use crate::door::AppState;
 use crate::email_code;
-use crate::error::ApiError;
 use crate::hwtoken;
 use crate::recovery;
-use crate::state::AppState;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::State;
@@ -19,11 +18,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use sekisho_app::{AppError, ErrorContext};
 use sekisho_core::password::PasswordPolicy;
 use sekisho_core::session::SessionPurpose;
-use sekisho_core::{token, Error, Timestamp};
+use sekisho_core::{token, Error};
 use serde::Deserialize;
-use serde_json::Value;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -209,35 +208,30 @@ async fn login_submit(
 }
 
 /// The step an answer of the password login leads to, if it is not a refusal.
-fn flow_step(e: &ApiError) -> Option<Step> {
-    let s = |k: &str| e.extra.get(k).and_then(Value::as_str).map(str::to_owned);
-    match e.error {
-        Error::SecondFactorRequired => Some(Step::SecondFactor {
-            challenge: s("challenge")?,
-            methods: e
-                .extra
-                .get("methods")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            token_id: s("token_id"),
-            sent_to: s("sent_to"),
+fn flow_step(e: &AppError) -> Option<Step> {
+    match e.context.as_deref()? {
+        ErrorContext::SecondFactor(o) => Some(Step::SecondFactor {
+            challenge: o.challenge.clone(),
+            methods: o.methods.clone(),
+            token_id: o.token_id.clone(),
+            sent_to: None,
+        }),
+        ErrorContext::EmailCodeSent(o) => Some(Step::SecondFactor {
+            challenge: o.challenge.clone(),
+            methods: o.methods.clone(),
+            token_id: None,
+            sent_to: Some(o.sent_to.clone()),
         }),
         // A token login without its token: the challenge waits for 利用開始登録.
-        Error::SecondFactorNotInitialized => Some(Step::SecondFactor {
-            challenge: s("challenge")?,
+        ErrorContext::TokenRegistration(o) => Some(Step::SecondFactor {
+            challenge: o.challenge.clone(),
             methods: vec![auth::TOKEN_REGISTER.to_owned()],
             token_id: None,
             sent_to: None,
         }),
-        Error::PasswordChangeRequired => Some(Step::PasswordChange {
-            token: s("password_change_token")?,
-            reason: s("reason").unwrap_or_default(),
+        ErrorContext::PasswordChange(o) => Some(Step::PasswordChange {
+            token: o.token.clone(),
+            reason: o.reason.as_str().to_owned(),
         }),
         _ => None,
     }
@@ -246,12 +240,11 @@ fn flow_step(e: &ApiError) -> Option<Step> {
 /// Like [`login_again`], with what the refusal carries for the customer: while an operator's
 /// setup link is waiting (`second_factor_not_initialized` after the right password), where to
 /// go and until when (CQG: "Second factor authentication must be initialized (visit …)").
-fn login_refused(state: &AppState, ctx: Ctx, f: &LoginForm, e: &ApiError) -> Response {
-    let expires = e
-        .extra
-        .get("setup_link_expires_at")
-        .and_then(|v| v.as_str())
-        .and_then(Timestamp::parse_rfc3339);
+fn login_refused(state: &AppState, ctx: Ctx, f: &LoginForm, e: &AppError) -> Response {
+    let expires = match e.context.as_deref() {
+        Some(ErrorContext::SetupLinkPending { expires_at, .. }) => Some(*expires_at),
+        _ => None,
+    };
     let Some(expires) = expires else {
         return login_again(state, ctx, f, &e.error);
     };

@@ -19,9 +19,9 @@ mod setup_second;
 mod step_up;
 mod token_login;
 
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::Client;
-use crate::state::AppState;
 use askama::Template;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;

@@ -7,10 +7,9 @@
 
 use super::login::{accept, PolicyView};
 use super::{error_page, status_of, Base, Ctx, Shown};
-use crate::auth::{self, event};
-use crate::routes::admin_setup::link_hash;
+use crate::auth;
+use crate::door::AppState;
 use crate::routes::factors;
-use crate::state::AppState;
 use crate::totp;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
@@ -20,6 +19,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use base64::Engine;
+use sekisho_app::setup_links::link_hash;
 use sekisho_core::audit::{Actor, EventType};
 use sekisho_core::login::{Login, SecondFactor};
 use sekisho_core::Error;
@@ -212,8 +212,7 @@ pub(super) async fn show(
         Ok(Stage::Token) => super::setup_second::token_page(state, ctx, tok, status, shown),
         Ok(Stage::Passkey) => super::setup_passkey::passkey_page(state, ctx, tok, status, shown),
         Ok(Stage::Done) => {
-            let ev = event(
-                state,
+            let ev = state.event(
                 EventType::SetupLinkUsed,
                 Some(&login.login_id),
                 Actor::SelfService,
@@ -329,8 +328,7 @@ async fn set_password(
             return show(&state, ctx, &tok, status_of(&e.error), Some(shown)).await;
         }
     };
-    let ev = event(
-        &state,
+    let ev = state.event(
         EventType::PasswordSet,
         Some(&login.login_id),
         Actor::SelfService,

@@ -6,8 +6,8 @@
 use super::login::{accept, current_flow};
 use super::{error_page, status_of, Base, Ctx, Shown, Step};
 use crate::auth;
+use crate::door::AppState;
 use crate::hwtoken;
-use crate::state::AppState;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::State;

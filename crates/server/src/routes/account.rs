@@ -2,13 +2,12 @@
 //! and familiar browsers.
 
 use super::factors::me;
-use crate::auth::event;
 use crate::code_address;
 use crate::devices;
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{Client, Customer, Json, Path};
 use crate::notify;
-use crate::state::AppState;
 use crate::trading::{self, Proof};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -179,8 +178,7 @@ pub(crate) async fn revoke_device_for(
     login: &Login,
     id: &str,
 ) -> Result<(), ApiError> {
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::DeviceRevoked,
         Some(&login.login_id),
         Actor::SelfService,
@@ -237,8 +235,7 @@ pub(crate) async fn set_login_notice(
         notify_login: Some(on),
         ..Default::default()
     };
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::LoginUpdated,
         Some(&login.login_id),
         Actor::SelfService,

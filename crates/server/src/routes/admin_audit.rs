@@ -1,10 +1,9 @@
 //! Admin API for the audit trail and for API tokens.
 
 use super::views;
-use crate::auth::event;
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{Admin, Client, Json, Path, Query, Staff};
-use crate::state::AppState;
 use crate::tokens::issue_api_token;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -378,8 +377,7 @@ async fn revoke_token(
     Client(client): Client,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let ev = event(
-        &state,
+    let ev = state.event(
         EventType::ApiTokenRevoked,
         None,
         caller.actor(),

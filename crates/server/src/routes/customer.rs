@@ -4,10 +4,10 @@
 use super::views;
 use crate::auth;
 use crate::devices;
+use crate::door::AppState;
 use crate::email_code;
 use crate::error::ApiError;
 use crate::extract::{ApiCaller, Client, Customer, Json};
-use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

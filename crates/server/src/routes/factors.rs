@@ -1,13 +1,12 @@
 //! The customer's own second factors: the authenticator app's enrolment (申込), confirmation,
 //! "show the code again" (コード再表示), "stop using" (利用停止), and the factor list.
 
-use crate::auth::event;
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{Client, Customer, Json};
 use crate::mail::notices::Notice;
 use crate::notify;
 use crate::recovery;
-use crate::state::AppState;
 use crate::totp::{self, OnSuccess};
 use crate::trading::{self, Proof};
 use axum::extract::State;
@@ -214,8 +213,7 @@ pub(crate) async fn begin_totp(
         now,
         expires_at: now.plus_secs(state.settings.totp.enrolment_secs),
     };
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::FactorEnrolmentStarted,
         Some(&login.login_id),
         Actor::SelfService,
@@ -246,8 +244,7 @@ pub(crate) async fn confirm_totp(
     if f.expires_at.is_some_and(|e| state.clock.now() >= e) {
         return Err(Error::EnrolmentExpired.into());
     }
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::FactorAdded,
         Some(&login.login_id),
         Actor::SelfService,
@@ -313,8 +310,7 @@ pub(crate) async fn reveal_totp(
     let f = totp::active_totp(state, login.id)
         .await?
         .ok_or(Error::FactorNotRegistered)?;
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::FactorRevealed,
         Some(&login.login_id),
         Actor::SelfService,
@@ -385,8 +381,7 @@ pub(crate) async fn stop_totp(
         )
         .await?;
     }
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::FactorRemoved,
         Some(&login.login_id),
         Actor::SelfService,

@@ -2,10 +2,10 @@
 //! resynchronisation (同期ズレ補正), both after the password, with the login's challenge.
 
 use crate::auth;
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{Client, Json};
 use crate::hwtoken;
-use crate::state::AppState;
 use axum::extract::State;
 use axum::routing::post;
 use axum::Router;

@@ -17,8 +17,8 @@ mod step_up;
 mod validate;
 mod views;
 
+use crate::door::AppState;
 use crate::error::{localize, panic_response, ApiError};
-use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};

@@ -5,11 +5,11 @@
 use super::admin_logins::{load, require_admin};
 use super::customer::session_json;
 use super::factors::me;
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{AdminCaller, Client, Customer, Json, Path, Staff};
 use crate::passkey;
 use crate::passkey_login;
-use crate::state::AppState;
 use crate::trading::{self, Proof};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -218,7 +218,7 @@ pub(crate) async fn operator_list(
     state: &AppState,
     login: &Login,
 ) -> Result<Vec<StoredPasskey>, ApiError> {
-    passkey::list(state, login.id).await
+    Ok(passkey::list(state, login.id).await?)
 }
 
 /// Removes a login's passkey for an operator (the API's `DELETE …/passkeys/{id}` and the
@@ -233,7 +233,7 @@ pub(crate) async fn operator_remove(
 ) -> Result<(), ApiError> {
     require_admin(caller)?;
     let login = load(state, login_id).await?;
-    passkey::remove(state, client, &login, id, caller.actor()).await
+    Ok(passkey::remove(state, client, &login, id, caller.actor()).await?)
 }
 
 /// Whether the passkeys JSON begin may run for this client: passwordless begins need no
