@@ -4,7 +4,7 @@
 use crate::devices::{self, IssuedDevice};
 use crate::email_code;
 use crate::error::{AppError, ErrorContext};
-use crate::flow::{ChallengeOffer, PasswordChangeOffer, TokenRegistrationOffer};
+use crate::flow::{ChallengeOffer, LoginStep, PasswordChangeOffer, TokenRegistrationOffer};
 use crate::hwtoken;
 use crate::mail::notices::Notice;
 use crate::notify;
@@ -45,19 +45,20 @@ pub struct LoginExtras<'a> {
 }
 
 /// Checks login ID and password (and the one-time code, when given) and, if all rules pass,
-/// opens a full session. Without a code for a login that needs one, the answer is
-/// `second_factor_required` with a challenge that `complete_second_factor_with` finishes, unless a
-/// familiar browser's token lets the login skip it.
+/// opens a full session. Without a code for a login that needs one, the step is a challenge
+/// that `complete_second_factor_with` finishes, unless a familiar browser's token lets the
+/// login skip it; a password that must change first, or a token still to register, are steps
+/// too. Denials are errors.
 pub async fn password_login(
     state: &App,
     client: &ClientInfo,
     login_id: &str,
     password: &str,
     extras: LoginExtras<'_>,
-) -> Result<Issued, AppError> {
+) -> Result<LoginStep, AppError> {
     let result = password_login_inner(state, client, login_id, password, extras).await;
     state.metrics.login(match &result {
-        Ok(_) => "succeeded",
+        Ok(step) => step.outcome_name(),
         Err(e) => e.error.name(),
     });
     result
@@ -69,7 +70,7 @@ async fn password_login_inner(
     login_id: &str,
     password: &str,
     extras: LoginExtras<'_>,
-) -> Result<Issued, AppError> {
+) -> Result<LoginStep, AppError> {
     let password = PasswordPolicy::normalize(password);
     let login = match LoginId::parse(login_id) {
         Ok(id) => state.store.get_login(id.as_str()).await?,
@@ -127,10 +128,7 @@ async fn password_login_inner(
                 token: issued.token,
                 expires_at: issued.session.expires_at,
             };
-            Err(AppError::with(
-                Error::PasswordChangeRequired,
-                ErrorContext::PasswordChange(offer),
-            ))
+            Ok(LoginStep::PasswordChangeRequired(offer))
         }
         Ok(AfterPassword::Proceed) => second_step(state, client, &login, extras).await,
     }
@@ -142,7 +140,7 @@ async fn second_step(
     client: &ClientInfo,
     login: &Login,
     extras: LoginExtras<'_>,
-) -> Result<Issued, AppError> {
+) -> Result<LoginStep, AppError> {
     let otp = extras.otp;
     let totp = totp::active_totp(state, login.id).await?;
     let hw = hwtoken::registered_token(state, login.id).await?;
@@ -186,7 +184,7 @@ async fn second_step(
             )
             .await?;
             issued.mfa_reminder = rollout.reminder;
-            Ok(issued)
+            Ok(LoginStep::done(issued))
         }
         SecondStep::NotInitialized => {
             let e = Error::SecondFactorNotInitialized;
@@ -216,7 +214,7 @@ async fn second_step(
                 methods,
                 expires_at: expires,
             };
-            Err(AppError::with(e, ErrorContext::TokenRegistration(offer)))
+            Ok(LoginStep::TokenRegistrationRequired(offer))
         }
         SecondStep::Required(methods) => {
             // The factor this login would be asked for: the app's code when one is registered.
@@ -239,7 +237,9 @@ async fn second_step(
                     "password + recovery code",
                     None,
                 );
-                return open_session(state, client, login, spec).await;
+                return open_session(state, client, login, spec)
+                    .await
+                    .map(LoginStep::done);
             }
             if let (None, Some(t)) = (otp, extras.device_token) {
                 if let Some(d) = devices::usable(state, login, t, asked.as_str()).await? {
@@ -250,12 +250,15 @@ async fn second_step(
                         d.label
                     );
                     let spec = full_session(state, &["pwd", "device"], &what, None);
-                    return open_session(state, client, login, spec).await;
+                    return open_session(state, client, login, spec)
+                        .await
+                        .map(LoginStep::done);
                 }
             }
             if methods.contains(&SecondFactor::Passkey) {
                 if otp.is_none() {
-                    return Err(passkey_login::challenge(state, login, &methods).await?);
+                    let offer = passkey_login::challenge(state, login, &methods).await?;
+                    return Ok(LoginStep::SecondFactor(offer));
                 }
                 if methods == [SecondFactor::Passkey] {
                     return Err(Error::PasskeyRequired.into());
@@ -284,13 +287,15 @@ async fn required(
     totp: Option<sekisho_store::OtpFactor>,
     token: Option<sekisho_store::OtpToken>,
     offered: Offered<'_>,
-) -> Result<Issued, AppError> {
+) -> Result<LoginStep, AppError> {
     let methods = offered.methods;
     match (otp, totp, token) {
         (Some(code), _, Some(t)) => {
             hwtoken::check_login_code(state, client, &login.login_id, &t, code).await?;
             let spec = full_session(state, &["pwd", "otp"], "password + token", None);
-            open_session(state, client, login, spec).await
+            open_session(state, client, login, spec)
+                .await
+                .map(LoginStep::done)
         }
         (Some(code), Some(f), None) => {
             totp::check_code(
@@ -307,26 +312,31 @@ async fn required(
             )
             .await?;
             let spec = full_session(state, &["pwd", "otp"], "password + authenticator app", None);
-            open_session(state, client, login, spec).await
+            open_session(state, client, login, spec)
+                .await
+                .map(LoginStep::done)
         }
         // An app's code is the stronger factor: with one registered, no mail is sent (Gungin).
         (_, None, None) if methods.contains(&SecondFactor::Email) => {
-            Err(email_code::start(state, client, login).await)
+            let offer = email_code::start(state, client, login).await?;
+            Ok(LoginStep::EmailCodeSent(offer))
         }
-        (_, _, _) => Err(second_factor_challenge(state, login, methods, offered.token_id).await?),
+        (_, _, _) => {
+            let offer = second_factor_challenge(state, login, methods, offered.token_id).await?;
+            Ok(LoginStep::SecondFactor(offer))
+        }
     }
 }
 
 /// Opens the challenge of a second step (`methods`, without the e-mail code, which has its own
-/// challenge; recovery codes while unused ones remain) and returns the
-/// `second_factor_required` answer that carries it, with the token's ID where a token may
-/// answer and the passkey's URL where a passkey may.
+/// challenge; recovery codes while unused ones remain) and offers it, with the token's ID
+/// where a token may answer.
 pub async fn second_factor_challenge(
     state: &App,
     login: &Login,
     methods: &[SecondFactor],
     token_id: Option<String>,
-) -> Result<AppError, AppError> {
+) -> Result<ChallengeOffer, AppError> {
     let now = state.clock.now();
     let tok = token::generate("sksc", state.rng.as_ref());
     let mut names: Vec<String> = methods
@@ -342,16 +352,12 @@ pub async fn second_factor_challenge(
         .store
         .create_challenge(&token::hash(&tok), login.id, &names, now, expires)
         .await?;
-    let offer = ChallengeOffer {
+    Ok(ChallengeOffer {
         challenge: tok,
         methods: names,
         expires_at: expires,
         token_id,
-    };
-    Ok(AppError::with(
-        Error::SecondFactorRequired,
-        ErrorContext::SecondFactor(offer),
-    ))
+    })
 }
 
 /// Finishes a login waiting for its second factor with the factor the customer chose among the

@@ -64,19 +64,12 @@ pub fn masked(address: &str) -> String {
     }
 }
 
-/// Sends a code and opens the challenge; the answer is `second_factor_required` with the
-/// challenge, as for the other methods.
-pub async fn start(state: &App, client: &ClientInfo, login: &Login) -> AppError {
-    match start_inner(state, client, login).await {
-        Ok(e) | Err(e) => e,
-    }
-}
-
-async fn start_inner(
+/// Sends a code and opens the challenge it answers.
+pub async fn start(
     state: &App,
     client: &ClientInfo,
     login: &Login,
-) -> Result<AppError, AppError> {
+) -> Result<EmailCodeOffer, AppError> {
     let policy = &state.settings.email_code;
     let now = state.clock.now();
     let tok = token::generate("sksc", state.rng.as_ref());
@@ -105,17 +98,13 @@ async fn start_inner(
         )
         .await?;
     mail::wake(state);
-    let offer = EmailCodeOffer {
+    Ok(EmailCodeOffer {
         challenge: tok,
         methods,
         sent_to: masked(login.code_address()),
         code_expires_at: issued.expires_at,
         expires_at: expires,
-    };
-    Ok(AppError::with(
-        Error::SecondFactorRequired,
-        ErrorContext::EmailCodeSent(offer),
-    ))
+    })
 }
 
 /// Checks the code typed for a challenge; a wrong one is counted and audited.

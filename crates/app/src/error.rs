@@ -1,7 +1,6 @@
 //! The application's error: a domain error from the catalogue, plus — only where a client is
 //! told more than the error itself — a typed context that the doors render.
 
-use crate::flow::{ChallengeOffer, EmailCodeOffer, PasswordChangeOffer, TokenRegistrationOffer};
 use crate::token_inventory::ImportReport;
 use sekisho_core::{Error, Timestamp};
 use sekisho_store::StoreError;
@@ -18,14 +17,6 @@ pub struct AppError {
 /// What an error answer carries besides the error itself.
 #[derive(Debug, Clone)]
 pub enum ErrorContext {
-    /// The password was right; a second factor must follow.
-    SecondFactor(ChallengeOffer),
-    /// The password was right; a code was e-mailed and must follow.
-    EmailCodeSent(EmailCodeOffer),
-    /// The password was right but must be changed first.
-    PasswordChange(PasswordChangeOffer),
-    /// The password was right; the login's token must be registered first.
-    TokenRegistration(TokenRegistrationOffer),
     /// No second factor yet, but an operator's setup link for one is waiting.
     SetupLinkPending {
         /// When the link stops working.

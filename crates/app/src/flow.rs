@@ -1,8 +1,9 @@
 //! What a login waits for after a right password: the challenges and restricted sessions the
 //! next step answers, as typed values the doors render (JSON fields, page steps).
 
+use crate::auth::Issued;
 use sekisho_core::login::ChangeReason;
-use sekisho_core::Timestamp;
+use sekisho_core::{Error, Timestamp};
 
 /// A second factor is due: the challenge it answers and the ways it may be answered.
 #[derive(Debug, Clone)]
@@ -59,4 +60,39 @@ pub struct TokenRegistrationOffer {
     pub methods: Vec<String>,
     /// When the challenge expires.
     pub expires_at: Timestamp,
+}
+
+/// Where a login stands after its password (and any code sent with it): done, or waiting for
+/// the next step. Denials are errors, never steps.
+pub enum LoginStep {
+    /// The login is complete: a full session (boxed: the other steps are small).
+    Done(Box<Issued>),
+    /// A second factor must answer the challenge.
+    SecondFactor(ChallengeOffer),
+    /// A code was e-mailed; it must answer the challenge.
+    EmailCodeSent(EmailCodeOffer),
+    /// The password must be changed first (a restricted session may).
+    PasswordChangeRequired(PasswordChangeOffer),
+    /// The login's token must be registered first (利用開始登録).
+    TokenRegistrationRequired(TokenRegistrationOffer),
+}
+
+impl LoginStep {
+    /// The completed login.
+    pub fn done(issued: Issued) -> LoginStep {
+        LoginStep::Done(Box::new(issued))
+    }
+
+    /// The outcome's name in the login metrics: `succeeded`, or the name the client's answer
+    /// carries for a step still to take.
+    pub fn outcome_name(&self) -> &'static str {
+        match self {
+            LoginStep::Done(_) => "succeeded",
+            LoginStep::SecondFactor(_) | LoginStep::EmailCodeSent(_) => {
+                Error::SecondFactorRequired.name()
+            }
+            LoginStep::PasswordChangeRequired(_) => Error::PasswordChangeRequired.name(),
+            LoginStep::TokenRegistrationRequired(_) => Error::SecondFactorNotInitialized.name(),
+        }
+    }
 }

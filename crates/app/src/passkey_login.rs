@@ -4,6 +4,7 @@
 
 use crate::auth::{self, open_challenge, passkey_session, refuse, Issued};
 use crate::error::AppError;
+use crate::flow::ChallengeOffer;
 use crate::passkey::{self, Policy};
 use crate::state::App;
 use sekisho_core::audit::ClientInfo;
@@ -37,12 +38,12 @@ pub async fn apply_policy(
 }
 
 /// Opens the challenge of a second step a passkey may answer (`methods` lists what else may,
-/// recovery codes included) and returns the `second_factor_required` answer that carries it.
+/// recovery codes included) and offers it.
 pub async fn challenge(
     state: &App,
     login: &Login,
     methods: &[SecondFactor],
-) -> Result<AppError, AppError> {
+) -> Result<ChallengeOffer, AppError> {
     // A token's code may answer instead: its ID is shown, as at any token login.
     let token_id = if methods.contains(&SecondFactor::Token) {
         crate::hwtoken::registered_token(state, login.id)

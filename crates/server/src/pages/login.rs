@@ -18,6 +18,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use sekisho_app::flow::LoginStep;
 use sekisho_app::{AppError, ErrorContext};
 use sekisho_core::password::PasswordPolicy;
 use sekisho_core::session::SessionPurpose;
@@ -174,14 +175,34 @@ async fn login_submit(
         .max(s.password_change_secs);
     let flow_expires = state.clock.now().plus_secs(longest);
     let step = match result {
-        Ok(issued) => {
+        Ok(LoginStep::Done(issued)) => {
             ctx.set_cookie(cookie(SESSION_COOKIE, &issued.token, None));
             return ctx.redirect(&destination(return_to.as_deref()));
         }
-        Err(e) => match flow_step(&e) {
-            Some(step) => step,
-            None => return login_refused(&state, ctx, &f, &e),
+        Ok(LoginStep::SecondFactor(o)) => Step::SecondFactor {
+            challenge: o.challenge,
+            methods: o.methods,
+            token_id: o.token_id,
+            sent_to: None,
         },
+        Ok(LoginStep::EmailCodeSent(o)) => Step::SecondFactor {
+            challenge: o.challenge,
+            methods: o.methods,
+            token_id: None,
+            sent_to: Some(o.sent_to),
+        },
+        // A token login without its token: the challenge waits for 利用開始登録.
+        Ok(LoginStep::TokenRegistrationRequired(o)) => Step::SecondFactor {
+            challenge: o.challenge,
+            methods: vec![auth::TOKEN_REGISTER.to_owned()],
+            token_id: None,
+            sent_to: None,
+        },
+        Ok(LoginStep::PasswordChangeRequired(o)) => Step::PasswordChange {
+            token: o.token,
+            reason: o.reason.as_str().to_owned(),
+        },
+        Err(e) => return login_refused(&state, ctx, &f, &e),
     };
     let path = match &step {
         // A passkey, when the login may use one, is asked for first (codes remain a link away).
@@ -205,36 +226,6 @@ async fn login_submit(
     };
     ctx.set_cookie(cookie(FLOW_COOKIE, &t, None));
     ctx.redirect(path)
-}
-
-/// The step an answer of the password login leads to, if it is not a refusal.
-fn flow_step(e: &AppError) -> Option<Step> {
-    match e.context.as_deref()? {
-        ErrorContext::SecondFactor(o) => Some(Step::SecondFactor {
-            challenge: o.challenge.clone(),
-            methods: o.methods.clone(),
-            token_id: o.token_id.clone(),
-            sent_to: None,
-        }),
-        ErrorContext::EmailCodeSent(o) => Some(Step::SecondFactor {
-            challenge: o.challenge.clone(),
-            methods: o.methods.clone(),
-            token_id: None,
-            sent_to: Some(o.sent_to.clone()),
-        }),
-        // A token login without its token: the challenge waits for 利用開始登録.
-        ErrorContext::TokenRegistration(o) => Some(Step::SecondFactor {
-            challenge: o.challenge.clone(),
-            methods: vec![auth::TOKEN_REGISTER.to_owned()],
-            token_id: None,
-            sent_to: None,
-        }),
-        ErrorContext::PasswordChange(o) => Some(Step::PasswordChange {
-            token: o.token.clone(),
-            reason: o.reason.as_str().to_owned(),
-        }),
-        _ => None,
-    }
 }
 
 /// Like [`login_again`], with what the refusal carries for the customer: while an operator's

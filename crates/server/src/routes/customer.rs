@@ -6,7 +6,7 @@ use crate::auth;
 use crate::devices;
 use crate::door::AppState;
 use crate::email_code;
-use crate::error::ApiError;
+use crate::error::{pending_login, ApiError};
 use crate::extract::{ApiCaller, Client, Customer, Json};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -62,8 +62,9 @@ async fn login(
         device_token: body.device_token.as_deref().or(cookie.as_deref()),
         recovery_code: body.recovery_code.as_deref(),
     };
-    let issued =
+    let step =
         auth::password_login(&state, &client, &body.login_id, &body.password, extras).await?;
+    let issued = pending_login(step)?;
     Ok(session_json(&state, &issued))
 }
 
