@@ -1,7 +1,7 @@
 //! What a login waits for after a right password: the challenges and restricted sessions the
 //! next step answers, as typed values the doors render (JSON fields, page steps).
 
-use crate::auth::Issued;
+use crate::login::Issued;
 use sekisho_core::login::ChangeReason;
 use sekisho_core::{Error, Timestamp};
 

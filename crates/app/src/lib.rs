@@ -10,6 +10,7 @@ pub mod error;
 pub mod flow;
 pub mod hashing;
 pub mod hwtoken;
+pub mod login;
 pub mod mail;
 pub mod metrics;
 pub mod notify;

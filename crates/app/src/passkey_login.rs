@@ -2,9 +2,9 @@
 //! passkey answers, and the finish of a login with a passkey (after the password, or
 //! passwordless with a discoverable passkey). Shared by the JSON API and the hosted pages.
 
-use crate::auth::{self, open_challenge, passkey_session, refuse, Issued};
 use crate::error::AppError;
 use crate::flow::ChallengeOffer;
+use crate::login::{self, open_challenge, passkey_session, refuse, Issued};
 use crate::passkey::{self, Policy};
 use crate::state::App;
 use sekisho_core::audit::ClientInfo;
@@ -52,7 +52,7 @@ pub async fn challenge(
     } else {
         None
     };
-    auth::second_factor_challenge(state, login, methods, token_id).await
+    login::second_factor_challenge(state, login, methods, token_id).await
 }
 
 /// Begins a passkey ceremony for a login: for the open `challenge`'s login (which must offer

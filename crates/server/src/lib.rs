@@ -10,7 +10,7 @@ mod routes;
 // The doors reach the use cases by their module names, as before the application layer moved
 // into its own crate.
 use sekisho_app::{
-    auth, code_address, devices, email_code, hwtoken, mail, notify, operators, passkey,
+    auth, code_address, devices, email_code, hwtoken, login, mail, notify, operators, passkey,
     passkey_login, recovery, step_up, token_inventory, tokens, totp, trading,
 };
 

@@ -5,11 +5,12 @@ use super::{
     clear_cookie, cookie, error_page, percent_encode, query_param, status_of, Base, Ctx, Flow,
     Shown, Step, FLOW_COOKIE, SESSION_COOKIE,
 };
-use crate::auth::{self, LoginExtras};
+use crate::auth;
 use crate::devices;
 use crate::door::AppState;
 use crate::email_code;
 use crate::hwtoken;
+use crate::login::{self, LoginExtras};
 use crate::recovery;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
@@ -164,7 +165,7 @@ async fn login_submit(
         device_token: device.as_deref(),
         recovery_code: None,
     };
-    let result = auth::password_login(&state, &ctx.client, &f.login_id, &f.password, extras).await;
+    let result = login::password_login(&state, &ctx.client, &f.login_id, &f.password, extras).await;
     // As long as the longest step it may wait at; the domain still refuses an expired
     // challenge or password-change session itself.
     let s = &state.settings;
@@ -194,7 +195,7 @@ async fn login_submit(
         // A token login without its token: the challenge waits for 利用開始登録.
         Ok(LoginStep::TokenRegistrationRequired(o)) => Step::SecondFactor {
             challenge: o.challenge,
-            methods: vec![auth::TOKEN_REGISTER.to_owned()],
+            methods: vec![login::TOKEN_REGISTER.to_owned()],
             token_id: None,
             sent_to: None,
         },
@@ -320,7 +321,7 @@ async fn factor_choice(
     else {
         return (String::new(), Vec::new());
     };
-    let offered = auth::challenge_methods(state, challenge)
+    let offered = login::challenge_methods(state, challenge)
         .await
         .unwrap_or_else(|_| methods.clone());
     let method = wanted
@@ -355,7 +356,7 @@ async fn second_factor_view(
         return ctx.redirect("/login");
     };
     let (method, offered) = factor_choice(state, flow, wanted).await;
-    if method == auth::TOKEN_REGISTER {
+    if method == login::TOKEN_REGISTER {
         return ctx.redirect("/login/token/register");
     }
     if method == crate::passkey::METHOD {
@@ -432,11 +433,11 @@ async fn second_factor_submit(
     let otp: String = f.otp.trim().chars().take(64).collect();
     let (method, _) = factor_choice(&state, &flow, Some(f.method.as_str())).await;
     let result = if method == recovery::METHOD {
-        auth::complete_with_recovery_code(&state, &ctx.client, challenge, &otp).await
+        login::complete_with_recovery_code(&state, &ctx.client, challenge, &otp).await
     } else {
         let remember = f.remember.is_some();
         let m = Some(method.as_str());
-        auth::complete_second_factor_with(&state, &ctx.client, challenge, m, &otp, remember).await
+        login::complete_second_factor_with(&state, &ctx.client, challenge, m, &otp, remember).await
     };
     match result {
         Ok(issued) => {
@@ -527,7 +528,7 @@ async fn resync_submit(
         f.otp1.trim().chars().take(64).collect(),
         f.otp2.trim().chars().take(64).collect(),
     );
-    let result = match auth::open_challenge(&state, challenge).await {
+    let result = match login::open_challenge(&state, challenge).await {
         Ok((_, login)) => hwtoken::resync(&state, &ctx.client, &login, &otp1, &otp2)
             .await
             .map(|_| ()),
