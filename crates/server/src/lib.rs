@@ -5,7 +5,9 @@ mod door;
 mod error;
 mod extract;
 mod pages;
+mod router;
 mod routes;
+mod web;
 
 // The doors reach the use cases by their module names, as before the application layer moved
 // into its own crate.
@@ -25,7 +27,7 @@ pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
 /// Builds the router with all endpoints and layers.
 pub fn router(state: AppState) -> axum::Router {
-    routes::router(state, routes::Part::All)
+    router::router(state, router::Part::All)
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, with the mail sender running beside.
@@ -45,7 +47,7 @@ pub async fn serve_split(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use routes::Part;
+    use router::Part;
     let transport = mail::Transport::new(&state.settings.mail).map_err(std::io::Error::other)?;
     let sender = mail::spawn_sender(state.app().clone(), transport);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -63,7 +65,7 @@ pub async fn serve_split(
     };
     let public = axum::serve(
         listener,
-        routes::router(state.clone(), public_part)
+        router::router(state.clone(), public_part)
             .into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(stopped(stop_rx.clone()));
@@ -72,7 +74,7 @@ pub async fn serve_split(
         Some(admin) => {
             let admin = axum::serve(
                 admin,
-                routes::router(state, Part::Admin)
+                router::router(state, Part::Admin)
                     .into_make_service_with_connect_info::<SocketAddr>(),
             )
             .with_graceful_shutdown(stopped(stop_rx));

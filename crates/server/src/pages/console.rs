@@ -1,6 +1,6 @@
 //! The operator console (issue 7), server-rendered under `/admin` in Japanese and English with
 //! the customer pages' framework (layout, form tokens, rate limits, strict headers). Served only
-//! where the admin API is (see `routes::Part`). Every action calls the same domain functions as
+//! where the admin API is (see `router::Part`). Every action calls the same domain functions as
 //! the admin API (`operators::setup_password`, `setup_confirm`, `login`, `logout`).
 //!
 //! The operator session lives in its own cookie, [`ADMIN_COOKIE`] (host-only, Secure, HttpOnly,

@@ -241,7 +241,7 @@ pub(crate) async fn operator_remove(
 /// forms (`pages.rate_per_ip_per_minute`).
 fn limit_passwordless(state: &AppState, client: &ClientInfo) -> Result<(), ApiError> {
     let ip = client.ip.as_deref().unwrap_or("-");
-    if state.pages.allow(
+    if state.limits.allow(
         &format!("passkey-begin:{ip}"),
         state.settings.pages.rate_per_ip_per_minute,
         state.clock.now(),

@@ -4,8 +4,8 @@
 use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiCaller, Client, Json, Path};
-use crate::pages::{percent_encode, return_to_allowed};
 use crate::step_up::{self, Operation};
+use crate::web::{percent_encode, return_to_allowed};
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
