@@ -19,6 +19,7 @@ pub mod passkey;
 pub mod passkey_login;
 pub mod recovery;
 pub mod setup_links;
+pub mod staff;
 pub mod state;
 pub mod step_up;
 pub mod system;

@@ -7,6 +7,7 @@
 use crate::error::AppError;
 use crate::mail::notices::Notice;
 use crate::notify;
+use crate::staff::{named_login, StaffCaller};
 use crate::state::App;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -584,4 +585,19 @@ pub async fn policy(state: &App, login: &Login) -> Result<Policy, AppError> {
             Policy::None
         },
     )
+}
+
+/// Removes a login's passkey for an operator (the admin API and the console). Removing a
+/// credential is a credential change: admins only, like erasing credentials; the support desk
+/// may look but not remove.
+pub async fn operator_remove(
+    state: &App,
+    caller: &StaffCaller,
+    client: &ClientInfo,
+    login_id: &str,
+    id: i64,
+) -> Result<(), AppError> {
+    caller.require_admin()?;
+    let login = named_login(state, login_id).await?;
+    remove(state, client, &login, id, caller.actor.clone()).await
 }

@@ -4,10 +4,9 @@
 
 use crate::error::AppError;
 use crate::mail::{self, templates};
+use crate::staff::named_login;
 use crate::state::App;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
-use sekisho_core::login::Login;
-use sekisho_core::validate::LoginId;
 use sekisho_core::{token, Error, Timestamp};
 use sekisho_store::NewSetupLink;
 
@@ -48,16 +47,6 @@ pub struct IssuedSetupLink {
 /// The keyed hash a setup link's token is kept as.
 pub fn link_hash(app: &App, tok: &str) -> String {
     app.secrets.code_hash("sekisho-setup-link", tok)
-}
-
-/// The login an operator names, or `login_not_found`.
-pub async fn named_login(app: &App, login_id: &str) -> Result<Login, AppError> {
-    let id = LoginId::parse(login_id).map_err(|_| Error::LoginNotFound)?;
-    Ok(app
-        .store
-        .get_login(id.as_str())
-        .await?
-        .ok_or(Error::LoginNotFound)?)
 }
 
 /// Makes a setup link (support may) and, when asked, records the welcome mail carrying it in

@@ -7,6 +7,7 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use sekisho_app::operators::OPERATOR_SESSION_PREFIX;
+use sekisho_app::staff::StaffCaller;
 use sekisho_core::audit::{Actor, ClientInfo};
 use sekisho_core::session::Session;
 use sekisho_core::{token, Error};
@@ -113,6 +114,14 @@ impl AdminCaller {
         match self {
             AdminCaller::Token(t) => Actor::ApiToken(format!("{}:{}", t.id, t.name)),
             AdminCaller::Operator(s) => Actor::Operator(s.name.clone()),
+        }
+    }
+
+    /// The caller as the application's use cases take it.
+    pub fn staff(&self) -> StaffCaller {
+        StaffCaller {
+            actor: self.actor(),
+            admin: self.is_admin(),
         }
     }
 

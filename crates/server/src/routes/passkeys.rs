@@ -2,12 +2,12 @@
 //! customer's own passkeys (register after re-authentication, list, rename, remove), and the
 //! operators' view of a login's passkeys (counter, backup flags, counter regression).
 
-use super::admin_logins::{load, require_admin};
+use super::admin_logins::load;
 use super::customer::session_json;
 use super::factors::me;
 use crate::door::AppState;
 use crate::error::ApiError;
-use crate::extract::{AdminCaller, Client, Customer, Json, Path, Staff};
+use crate::extract::{Client, Customer, Json, Path, Staff};
 use crate::passkey;
 use crate::passkey_login;
 use crate::trading::{self, Proof};
@@ -16,9 +16,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use sekisho_core::audit::{Actor, ClientInfo};
-use sekisho_core::login::Login;
 use sekisho_core::Error;
-use sekisho_store::StoredPasskey;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
@@ -196,7 +194,7 @@ async fn admin_list(
     Path(login_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let login = load(&state, &login_id).await?;
-    let keys = operator_list(&state, &login).await?;
+    let keys = passkey::list(&state, login.id).await?;
     Ok(axum::Json(json!({
         "login_id": login.login_id,
         "passkeys": keys.iter().map(|p| passkey::view(p, true)).collect::<Vec<_>>(),
@@ -209,31 +207,8 @@ async fn admin_remove(
     Client(client): Client,
     Path((login_id, id)): Path<(String, i64)>,
 ) -> Result<StatusCode, ApiError> {
-    operator_remove(&state, &caller, &client, &login_id, id).await?;
+    passkey::operator_remove(&state, &caller.staff(), &client, &login_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The login's passkeys as operators see them (the API's `GET …/passkeys` and the console).
-pub(crate) async fn operator_list(
-    state: &AppState,
-    login: &Login,
-) -> Result<Vec<StoredPasskey>, ApiError> {
-    Ok(passkey::list(state, login.id).await?)
-}
-
-/// Removes a login's passkey for an operator (the API's `DELETE …/passkeys/{id}` and the
-/// console). Removing a credential is a credential change: admins only, like erasing
-/// credentials; the support desk may look but not remove.
-pub(crate) async fn operator_remove(
-    state: &AppState,
-    caller: &AdminCaller,
-    client: &ClientInfo,
-    login_id: &str,
-    id: i64,
-) -> Result<(), ApiError> {
-    require_admin(caller)?;
-    let login = load(state, login_id).await?;
-    Ok(passkey::remove(state, client, &login, id, caller.actor()).await?)
 }
 
 /// Whether the passkeys JSON begin may run for this client: passwordless begins need no
