@@ -6,7 +6,7 @@ use crate::state::App;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::clock::random_bytes;
 use sekisho_core::login::Login;
-use sekisho_core::{device, token, Timestamp};
+use sekisho_core::{device, token, Error, Timestamp};
 use sekisho_store::{NewDevice, TrustedDevice};
 use serde_json::{json, Value};
 
@@ -112,4 +112,28 @@ pub fn view(d: &TrustedDevice) -> Value {
         "last_used_at": d.last_used_at.to_rfc3339(),
         "expires_at": d.expires_at.to_rfc3339(),
     })
+}
+
+/// Revokes one of the login's familiar browsers (JSON API and hosted pages).
+pub async fn revoke_device_for(
+    state: &App,
+    client: &ClientInfo,
+    login: &Login,
+    id: &str,
+) -> Result<(), AppError> {
+    let ev = state.event(
+        EventType::DeviceRevoked,
+        Some(&login.login_id),
+        Actor::SelfService,
+        client,
+        format!("familiar browser {id} revoked by the customer"),
+    );
+    if !state
+        .store
+        .revoke_device(login.id, id, state.clock.now(), &ev)
+        .await?
+    {
+        return Err(Error::DeviceNotFound.into());
+    }
+    Ok(())
 }

@@ -26,6 +26,7 @@ pub mod system;
 pub mod token_inventory;
 pub mod tokens;
 pub mod totp;
+pub mod totp_enrol;
 pub mod trading;
 
 pub use error::{AppError, ErrorContext};

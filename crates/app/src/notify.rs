@@ -7,7 +7,10 @@
 use crate::error::AppError;
 use crate::mail::{self, notices};
 use crate::state::App;
+use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::login::Login;
+use sekisho_core::Error;
+use sekisho_store::LoginPatch;
 
 /// Whether the login wants a mail at every login.
 pub fn wants_login_notice(state: &App, login: &Login) -> bool {
@@ -45,4 +48,29 @@ pub async fn send_to(state: &App, login_id: &str, what: &notices::Notice<'_>) {
             tracing::error!(login = %login_id, error = %e, "cannot read the login for a notice")
         }
     }
+}
+
+/// Switches the mail at every successful login (ログイン通知) for the customer.
+pub async fn set_login_notice(
+    state: &App,
+    client: &ClientInfo,
+    login: &Login,
+    on: bool,
+) -> Result<Login, AppError> {
+    let patch = LoginPatch {
+        notify_login: Some(on),
+        ..Default::default()
+    };
+    let ev = state.event(
+        EventType::LoginUpdated,
+        Some(&login.login_id),
+        Actor::SelfService,
+        client,
+        format!("notify_login={on} (by the customer)"),
+    );
+    Ok(state
+        .store
+        .update_login(&login.login_id, &patch, state.clock.now(), &ev)
+        .await?
+        .ok_or(Error::SessionInvalid)?)
 }

@@ -9,7 +9,6 @@ use super::login::{accept, PolicyView};
 use super::{error_page, status_of, Base, Ctx, Shown};
 use crate::auth;
 use crate::door::AppState;
-use crate::routes::factors;
 use crate::totp;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
@@ -20,6 +19,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use base64::Engine;
 use sekisho_app::setup_links::link_hash;
+use sekisho_app::totp_enrol;
 use sekisho_core::audit::{Actor, EventType};
 use sekisho_core::login::{Login, SecondFactor};
 use sekisho_core::Error;
@@ -247,7 +247,7 @@ async fn totp_page(
     error: Option<Shown>,
 ) -> Response {
     // A pending enrolment that is still good is shown again; otherwise a new one begins.
-    let pending = match factors::totp_factor(state, login).await {
+    let pending = match totp_enrol::totp_factor(state, login).await {
         Ok(Some(f))
             if f.state != FactorState::Active
                 && f.expires_at.is_none_or(|e| state.clock.now() < e) =>
@@ -259,12 +259,12 @@ async fn totp_page(
     };
     let f = match pending {
         Some(f) => f,
-        None => match factors::begin_totp(state, &ctx.client, login).await {
+        None => match totp_enrol::begin_totp(state, &ctx.client, login).await {
             Ok(f) => f,
             Err(e) => return error_page(state, ctx, &e.error),
         },
     };
-    let key = match factors::totp_key(state, login, &f) {
+    let key = match totp_enrol::totp_key(state, login, &f) {
         Ok(k) => k,
         Err(e) => return error_page(state, ctx, &e.error),
     };
@@ -371,7 +371,7 @@ async fn confirm_totp(
         return ctx.redirect(&format!("/setup/{tok}"));
     }
     let otp: String = f.otp.trim().chars().take(64).collect();
-    match factors::confirm_totp(&state, &ctx.client, &login, &otp).await {
+    match totp_enrol::confirm_totp(&state, &ctx.client, &login, &otp).await {
         Ok(_) => ctx.redirect(&format!("/setup/{tok}")),
         Err(e) => {
             let shown = Some(Shown::new(&e.error, ctx.lang));
