@@ -2,6 +2,7 @@
 //! console and the CLI share, with typed inputs and outcomes. No HTTP here: the doors extract,
 //! call a use case with the [`App`] context, and render.
 
+pub mod audit_history;
 pub mod auth;
 pub mod code_address;
 pub mod devices;

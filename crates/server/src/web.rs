@@ -1,5 +1,5 @@
 //! HTTP helpers every door shares (JSON API, hosted pages, console): query encoding and the
-//! `return_to` allow-list check.
+//! `return_to` allow-list check, and CSV downloads.
 
 /// Percent-encodes a query value.
 pub fn percent_encode(s: &str) -> String {
@@ -34,4 +34,21 @@ pub fn return_to_allowed(return_to: &str, allowlist: &[String]) -> bool {
                     Some(b'/' | b'?' | b'#')
                 ))
     })
+}
+
+/// A CSV text as a download (`sekisho-audit.csv`).
+pub fn csv_download(csv: String) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"sekisho-audit.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response()
 }
