@@ -8,7 +8,6 @@ use sekisho_core::clock::random_bytes;
 use sekisho_core::login::Login;
 use sekisho_core::{device, token, Error, Timestamp};
 use sekisho_store::{NewDevice, TrustedDevice};
-use serde_json::{json, Value};
 
 /// The cookie that carries the device token in browsers.
 pub const COOKIE: &str = "__Host-sekisho_device";
@@ -100,18 +99,6 @@ pub fn from_cookie_header(header: Option<&str>) -> Option<String> {
         .find(|(k, _)| *k == COOKIE)
         .map(|(_, v)| v.trim().to_owned())
         .filter(|v| !v.is_empty())
-}
-
-/// A device as the customer and operators see it.
-pub fn view(d: &TrustedDevice) -> Value {
-    json!({
-        "id": d.uid,
-        "label": d.label,
-        "method": d.method,
-        "created_at": d.created_at.to_rfc3339(),
-        "last_used_at": d.last_used_at.to_rfc3339(),
-        "expires_at": d.expires_at.to_rfc3339(),
-    })
 }
 
 /// Revokes one of the login's familiar browsers (JSON API and hosted pages).

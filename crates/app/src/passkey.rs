@@ -15,7 +15,6 @@ use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::login::{Login, SecondFactor};
 use sekisho_core::{token, Error};
 use sekisho_store::{NewCeremony, NewPasskey, PasskeyUse, StoreError, StoredPasskey};
-use serde_json::Value;
 use webauthn_rs::prelude::{
     CreationChallengeResponse, DiscoverableAuthentication, DiscoverableKey, Passkey,
     PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
@@ -161,26 +160,6 @@ async fn take_ceremony(
 /// The login's passkeys.
 pub async fn list(state: &App, login_pk: i64) -> Result<Vec<StoredPasskey>, AppError> {
     Ok(state.store.list_passkeys(login_pk).await?)
-}
-
-/// The passkey as shown to its customer (and, with `operator`, the counter details).
-pub fn view(p: &StoredPasskey, operator: bool) -> Value {
-    let mut v = serde_json::json!({
-        "id": p.id,
-        "name": p.name,
-        "created_at": p.created_at.to_rfc3339(),
-        "last_used_at": p.last_used_at.map(|t| t.to_rfc3339()),
-        "backed_up": p.backup_state,
-        "suspended": p.counter_regressed_at.is_some(),
-    });
-    if operator {
-        v["credential_id"] = p.credential_id.clone().into();
-        v["sign_count"] = p.sign_count.into();
-        v["backup_eligible"] = p.backup_eligible.into();
-        v["backup_state"] = p.backup_state.into();
-        v["counter_regressed_at"] = p.counter_regressed_at.map(|t| t.to_rfc3339()).into();
-    }
-    v
 }
 
 /// Starts registering a passkey for the login (who re-authenticated already): the options for

@@ -155,7 +155,7 @@ async fn list_devices(
         .list_devices(login.id, state.clock.now())
         .await?;
     Ok(axum::Json(json!({
-        "devices": list.iter().map(devices::view).collect::<Vec<_>>(),
+        "devices": list.iter().map(super::views::device).collect::<Vec<_>>(),
     })))
 }
 

@@ -1,7 +1,6 @@
 //! Admin API for a login's familiar browsers: list, revoke one, revoke all.
 
 use super::admin_logins::load;
-use crate::devices;
 use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{AdminCaller, Client, Path, Staff};
@@ -30,7 +29,7 @@ async fn list(
         .list_devices(login.id, state.clock.now())
         .await?;
     Ok(axum::Json(json!({
-        "devices": list.iter().map(devices::view).collect::<Vec<_>>(),
+        "devices": list.iter().map(super::views::device).collect::<Vec<_>>(),
     })))
 }
 

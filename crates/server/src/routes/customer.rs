@@ -133,7 +133,7 @@ async fn second_factor(
         return Ok(axum::Json(v).into_response());
     };
     v["device_token"] = json!(d.token);
-    v["device"] = devices::view(&d.device);
+    v["device"] = views::device(&d.device);
     let cookie = devices::cookie(&d.token, d.device.expires_at, state.clock.now());
     let mut res = axum::Json(v).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {

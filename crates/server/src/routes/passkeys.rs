@@ -93,7 +93,7 @@ async fn list(
     let login = me(&state, &session).await?;
     let keys = passkey::list(&state, login.id).await?;
     Ok(axum::Json(json!({
-        "passkeys": keys.iter().map(|p| passkey::view(p, false)).collect::<Vec<_>>(),
+        "passkeys": keys.iter().map(|p| super::views::passkey(p, false)).collect::<Vec<_>>(),
     })))
 }
 
@@ -156,7 +156,10 @@ async fn register_finish(
         &body.name,
     )
     .await?;
-    Ok((StatusCode::CREATED, axum::Json(passkey::view(&p, false))))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(super::views::passkey(&p, false)),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -197,7 +200,7 @@ async fn admin_list(
     let keys = passkey::list(&state, login.id).await?;
     Ok(axum::Json(json!({
         "login_id": login.login_id,
-        "passkeys": keys.iter().map(|p| passkey::view(p, true)).collect::<Vec<_>>(),
+        "passkeys": keys.iter().map(|p| super::views::passkey(p, true)).collect::<Vec<_>>(),
     })))
 }
 
