@@ -6,9 +6,9 @@ mod wiring;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use config::{Config, ConfigArgs};
+use sekisho_app::system::{OsRandom, SystemClock};
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
 use sekisho_core::Clock;
-use sekisho_server::system::{OsRandom, SystemClock};
 
 #[derive(Parser)]
 #[command(
@@ -337,7 +337,7 @@ async fn api_token(command: TokenCommand) -> Result<()> {
         } => {
             let c = load(&config)?;
             let store = wiring::store(&c).await?;
-            let (secret, t) = sekisho_server::tokens::issue_api_token(
+            let (secret, t) = sekisho_app::tokens::issue_api_token(
                 store.as_ref(),
                 &OsRandom,
                 SystemClock.now(),
@@ -423,15 +423,15 @@ async fn login(command: LoginCommand) -> Result<()> {
     } = command;
     let c = load(&config)?;
     let state = wiring::app_state(&c).await?;
-    let v = sekisho_server::issue_setup_link(
-        &state,
+    let link = sekisho_app::setup_links::issue(
+        state.app(),
         Actor::System,
         &ClientInfo {
             ip: None,
             user_agent: Some("sekisho-cli".into()),
         },
         &login_id,
-        sekisho_server::SetupLinkRequest {
+        sekisho_app::setup_links::SetupLinkRequest {
             password: !no_password,
             second_factor: !no_second_factor,
             expires_in_secs,
@@ -439,20 +439,19 @@ async fn login(command: LoginCommand) -> Result<()> {
         },
     )
     .await
-    .map_err(|e| api_error(&e))?;
-    let text = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+    .map_err(|e| api_error(&e.error))?;
     eprintln!(
         "Setup link for {} (password: {}, second factor: {}), valid until {}{}:",
-        text("login_id"),
-        v["password"],
-        v["second_factor"],
-        text("expires_at"),
-        v["email_sent_to"]
-            .as_str()
+        link.login_id,
+        link.password,
+        link.second_factor,
+        link.expires_at.to_rfc3339(),
+        link.email_sent_to
+            .as_deref()
             .map(|to| format!("; setup mail queued for {to}"))
             .unwrap_or_default()
     );
-    println!("{}", text("url"));
+    println!("{}", link.url);
     Ok(())
 }
 
@@ -466,7 +465,7 @@ async fn operator(command: OperatorCommand) -> Result<()> {
                 .public_url
                 .clone()
                 .unwrap_or_else(|| format!("http://{}", c.listen));
-            let created = sekisho_server::operators::create_operator(
+            let created = sekisho_app::operators::create_operator(
                 store.as_ref(),
                 &secrets,
                 &OsRandom,
@@ -481,7 +480,7 @@ async fn operator(command: OperatorCommand) -> Result<()> {
                 },
             )
             .await
-            .map_err(|e| api_error(&e))?;
+            .map_err(|e| api_error(&e.error))?;
             eprintln!(
                 "Created operator {} with role {}. Open this one-time setup link before {} to set the password and the authenticator app:",
                 created.operator.name,
@@ -522,7 +521,7 @@ async fn keys(command: KeysCommand) -> Result<()> {
             let c = load(&config)?;
             let store = wiring::store(&c).await?;
             let secrets = sekisho_core::secret_box::SecretBox::new("k1", &wiring::master_key(&c)?);
-            let k = sekisho_server::step_up::create_key(
+            let k = sekisho_app::step_up::create_key(
                 store.as_ref(),
                 &secrets,
                 &OsRandom,
@@ -619,23 +618,20 @@ async fn audit_verify(c: &Config, page_size: u32) -> Result<()> {
     }
 }
 
-fn api_error(e: &sekisho_server::ApiError) -> anyhow::Error {
+fn api_error(e: &sekisho_core::Error) -> anyhow::Error {
     anyhow::anyhow!(
         "{} [{}]{}",
-        e.error.message(sekisho_core::Lang::En),
-        e.error.code(),
-        e.error
-            .detail()
-            .map(|d| format!(" ({d})"))
-            .unwrap_or_default()
+        e.message(sekisho_core::Lang::En),
+        e.code(),
+        e.detail().map(|d| format!(" ({d})")).unwrap_or_default()
     )
 }
 
 async fn tokens(command: TokensCommand) -> Result<()> {
-    use sekisho_core::import::Decryption;
-    use sekisho_server::token_inventory::{
+    use sekisho_app::token_inventory::{
         batch_label, import_seed_file, psk_from_hex, ImportReport, ImportRequest, SeedFormat,
     };
+    use sekisho_core::import::Decryption;
     let TokensCommand::Import {
         config,
         file,
@@ -658,11 +654,13 @@ async fn tokens(command: TokensCommand) -> Result<()> {
         );
     }
     let decryption = match (psk_hex, passphrase) {
-        (Some(k), _) => Decryption::PreSharedKey(psk_from_hex(&k).map_err(|e| api_error(&e))?),
+        (Some(k), _) => {
+            Decryption::PreSharedKey(psk_from_hex(&k).map_err(|e| api_error(&e.error))?)
+        }
         (None, Some(p)) => Decryption::Passphrase(p),
         (None, None) => Decryption::None,
     };
-    let batch = batch_label(batch.as_deref().unwrap_or(&name)).map_err(|e| api_error(&e))?;
+    let batch = batch_label(batch.as_deref().unwrap_or(&name)).map_err(|e| api_error(&e.error))?;
     let meta =
         std::fs::metadata(&file).with_context(|| format!("cannot read {}", file.display()))?;
     if meta.len() > sekisho_core::import::MAX_FILE_BYTES as u64 {
@@ -729,11 +727,7 @@ async fn tokens(command: TokensCommand) -> Result<()> {
             Ok(())
         }
         Err(e) => {
-            if let Some(report) = e
-                .extra
-                .get("report")
-                .and_then(|r| serde_json::from_value::<ReportView>(r.clone()).ok())
-            {
+            if let Some(sekisho_app::ErrorContext::ImportRejected(report)) = e.context.as_deref() {
                 for x in &report.rejected {
                     println!(
                         "rejected   {} {}: {}",
@@ -748,20 +742,7 @@ async fn tokens(command: TokensCommand) -> Result<()> {
                     eprintln!("nothing imported; fix the file or use --skip-rejected");
                 }
             }
-            Err(api_error(&e))
+            Err(api_error(&e.error))
         }
     }
-}
-
-/// The rejections of a refused import, read back from the error body.
-#[derive(serde::Deserialize)]
-struct ReportView {
-    rejected: Vec<RejectedView>,
-}
-
-#[derive(serde::Deserialize)]
-struct RejectedView {
-    location: String,
-    token_id: Option<String>,
-    reason: String,
 }

@@ -2,6 +2,11 @@
 
 use crate::config::Config;
 use anyhow::{anyhow, bail, Context, Result};
+use sekisho_app::mail::{Delivery, MailSettings, Redacted, SmtpSettings, SmtpTls};
+use sekisho_app::system::{OsRandom, SystemClock};
+use sekisho_app::{
+    HashPool, PagesSettings, RecoverySettings, Settings, TokenSettings, TotpSettings,
+};
 use sekisho_core::clock::random_bytes;
 use sekisho_core::device::DevicePolicy;
 use sekisho_core::email_code::EmailCodePolicy;
@@ -10,11 +15,7 @@ use sekisho_core::password::{HashParams, PasswordHasher, PasswordPolicy, Preset}
 use sekisho_core::secret_box::SecretBox;
 use sekisho_core::session::SessionPolicy;
 use sekisho_core::Random;
-use sekisho_server::mail::{Delivery, MailSettings, Redacted, SmtpSettings, SmtpTls};
-use sekisho_server::system::{OsRandom, SystemClock};
-use sekisho_server::{
-    AppState, HashPool, PagesSettings, RecoverySettings, Settings, TokenSettings, TotpSettings,
-};
+use sekisho_server::AppState;
 use sekisho_store::{ConnectOptions, SqliteSynchronous, Store};
 use std::path::Path;
 use std::sync::Arc;
@@ -202,7 +203,7 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
 }
 
 /// Step-up settings, checked.
-pub fn step_up_settings(config: &Config) -> Result<sekisho_server::StepUpSettings> {
+pub fn step_up_settings(config: &Config) -> Result<sekisho_app::StepUpSettings> {
     use sekisho_core::step_up::{ConfirmMethod, OperationKind, StepUpPolicy};
     let s = &config.step_up;
     if !(60..=86_400).contains(&s.request_ttl_secs) {
@@ -233,7 +234,7 @@ pub fn step_up_settings(config: &Config) -> Result<sekisho_server::StepUpSetting
     if !passkey_required.is_empty() && !allowed.contains(&ConfirmMethod::Passkey) {
         bail!("step_up.passkey_required_kinds needs \"passkey\" in step_up.allowed_methods");
     }
-    Ok(sekisho_server::StepUpSettings {
+    Ok(sekisho_app::StepUpSettings {
         request_secs: s.request_ttl_secs,
         proof_secs: s.proof_ttl_secs,
         issuer: s.issuer.trim_end_matches('/').to_owned(),
@@ -247,7 +248,7 @@ pub fn step_up_settings(config: &Config) -> Result<sekisho_server::StepUpSetting
 /// Hosted pages settings, checked.
 /// The passkey relying party: by default the host of `public_url`, its origin and the firm's
 /// name; refused at start when webauthn-rs would not accept it.
-pub fn passkey_settings(config: &Config) -> Result<sekisho_server::passkey::PasskeySettings> {
+pub fn passkey_settings(config: &Config) -> Result<sekisho_app::passkey::PasskeySettings> {
     let p = &config.passkeys;
     let public_url = config
         .public_url
@@ -271,7 +272,7 @@ pub fn passkey_settings(config: &Config) -> Result<sekisho_server::passkey::Pass
         (host, origin)
     };
     let explicit = p.rp_id.is_some() || p.origins.is_some();
-    let settings = sekisho_server::passkey::PasskeySettings {
+    let settings = sekisho_app::passkey::PasskeySettings {
         rp_id: p.rp_id.clone().unwrap_or(host),
         rp_name: p
             .rp_name
@@ -412,7 +413,7 @@ pub fn mail_settings(config: &Config) -> Result<MailSettings> {
             pool_size: m.smtp_pool_size.max(1),
         }),
     };
-    if !sekisho_server::mail::is_valid_address(&m.from) {
+    if !sekisho_app::mail::is_valid_address(&m.from) {
         bail!("mail.from is not a valid e-mail address: {:?}", m.from);
     }
     if m.max_attempts == 0 || m.retry_base_secs < 1 || m.retry_max_secs < m.retry_base_secs {

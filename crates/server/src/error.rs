@@ -8,6 +8,9 @@ use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use sekisho_app::flow::LoginStep;
+use sekisho_app::login::Issued;
+use sekisho_app::{AppError, ErrorContext};
 use sekisho_core::error::ErrorKind;
 use sekisho_core::{Error, Lang};
 use sekisho_store::StoreError;
@@ -39,6 +42,89 @@ impl From<Error> for ApiError {
         }
     }
 }
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        let mut api = ApiError::from(e.error);
+        if let Some(context) = e.context {
+            context_fields(*context, &mut api.extra);
+        }
+        api
+    }
+}
+
+/// The fields an application error's context adds to the body (the body's keys are sorted, so
+/// the order here does not show).
+fn context_fields(context: ErrorContext, extra: &mut Map<String, Value>) {
+    let mut put = |k: &str, v: Value| {
+        extra.insert(k.to_owned(), v);
+    };
+    match context {
+        ErrorContext::SetupLinkPending { expires_at, hint } => {
+            put("setup_link_pending", true.into());
+            put("setup_link_expires_at", expires_at.to_rfc3339().into());
+            put("hint", hint.into());
+        }
+        ErrorContext::RetryAfter(secs) => put("retry_after_secs", secs.into()),
+        ErrorContext::TriesLeft(n) => put("tries_left", n.into()),
+        ErrorContext::ImportRejected(report) => {
+            put("report", serde_json::to_value(&*report).unwrap_or_default());
+        }
+    }
+}
+
+/// The answer of a login that is not done yet: the catalogue's name, code and message for the
+/// step (what clients have always been told) and the fields that let them take it.
+pub(crate) fn pending_login(step: LoginStep) -> Result<Issued, ApiError> {
+    let mut extra = Map::new();
+    let mut put = |k: &str, v: Value| {
+        extra.insert(k.to_owned(), v);
+    };
+    let error = match step {
+        LoginStep::Done(issued) => return Ok(*issued),
+        LoginStep::SecondFactor(o) => {
+            put("challenge", o.challenge.clone().into());
+            put("methods", o.methods.clone().into());
+            put("second_factor_url", SECOND_FACTOR_URL.into());
+            if o.passkey() {
+                put("passkey_url", "/api/v1/login/passkey/begin".into());
+            }
+            put("expires_at", o.expires_at.to_rfc3339().into());
+            if let Some(id) = o.token_id {
+                put("token_id", id.into());
+                put("resync_url", "/api/v1/login/token/resync".into());
+            }
+            Error::SecondFactorRequired
+        }
+        LoginStep::EmailCodeSent(o) => {
+            put("challenge", o.challenge.into());
+            put("methods", o.methods.into());
+            put("second_factor_url", SECOND_FACTOR_URL.into());
+            put("resend_url", "/api/v1/login/email-code/resend".into());
+            put("sent_to", o.sent_to.into());
+            put("code_expires_at", o.code_expires_at.to_rfc3339().into());
+            put("expires_at", o.expires_at.to_rfc3339().into());
+            Error::SecondFactorRequired
+        }
+        LoginStep::PasswordChangeRequired(o) => {
+            put("reason", o.reason.as_str().into());
+            put("password_change_token", o.token.into());
+            put("password_change_url", "/api/v1/me/password".into());
+            put("expires_at", o.expires_at.to_rfc3339().into());
+            Error::PasswordChangeRequired
+        }
+        LoginStep::TokenRegistrationRequired(o) => {
+            put("challenge", o.challenge.into());
+            put("methods", o.methods.into());
+            put("register_url", "/api/v1/login/token/register".into());
+            put("expires_at", o.expires_at.to_rfc3339().into());
+            Error::SecondFactorNotInitialized
+        }
+    };
+    Err(ApiError { error, extra })
+}
+
+const SECOND_FACTOR_URL: &str = "/api/v1/login/second-factor";
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {

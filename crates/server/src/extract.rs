@@ -1,11 +1,13 @@
 //! Extractors: JSON bodies with our errors, the client's address, and the two kinds of bearer
 //! credential (API tokens for apps and operators' scripts, session tokens for customers).
 
+use crate::door::AppState;
 use crate::error::ApiError;
-use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
+use sekisho_app::operators::OPERATOR_SESSION_PREFIX;
+use sekisho_app::staff::StaffCaller;
 use sekisho_core::audit::{Actor, ClientInfo};
 use sekisho_core::session::Session;
 use sekisho_core::{token, Error};
@@ -115,6 +117,14 @@ impl AdminCaller {
         }
     }
 
+    /// The caller as the application's use cases take it.
+    pub fn staff(&self) -> StaffCaller {
+        StaffCaller {
+            actor: self.actor(),
+            admin: self.is_admin(),
+        }
+    }
+
     /// Whether the caller may do everything (policy, operators, API tokens, login lifecycle).
     pub fn is_admin(&self) -> bool {
         match self {
@@ -123,9 +133,6 @@ impl AdminCaller {
         }
     }
 }
-
-/// The prefix of operator session tokens.
-pub const OPERATOR_SESSION_PREFIX: &str = "skso";
 
 impl FromRequestParts<AppState> for AdminCaller {
     type Rejection = ApiError;

@@ -1,37 +1,23 @@
 //! Sekisho's HTTP server: the JSON API for apps and desktop clients, the admin API, health,
-//! metrics and the OpenAPI description. Handlers are thin: parse → call core/store → render.
+//! metrics and the OpenAPI description. Handlers are thin: extract → call the app → render.
 
-mod auth;
-mod code_address;
-mod devices;
-mod email_code;
+mod door;
 mod error;
 mod extract;
-mod factor_guard;
-mod hashing;
-mod hwtoken;
-pub mod mail;
-mod metrics;
-mod notify;
-pub mod operators;
 mod pages;
-pub mod passkey;
-mod passkey_login;
-mod recovery;
+mod router;
 mod routes;
-mod state;
-pub mod step_up;
-pub mod system;
-pub mod token_inventory;
-pub mod tokens;
-pub mod totp;
-pub mod trading;
+mod web;
 
+// The doors reach the use cases by their module names, as before the application layer moved
+// into its own crate.
+use sekisho_app::{
+    auth, code_address, devices, email_code, factor_guard, hwtoken, login, mail, notify, operators,
+    passkey, passkey_login, recovery, step_up, token_inventory, tokens, totp, trading,
+};
+
+pub use door::AppState;
 pub use error::ApiError;
-pub use hashing::HashPool;
-pub use routes::admin_setup::{issue as issue_setup_link, Body as SetupLinkRequest};
-pub use state::{AppState, PagesSettings, RecoverySettings, Settings, TokenSettings, TotpSettings};
-pub use step_up::StepUpSettings;
 
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
@@ -41,7 +27,7 @@ pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
 /// Builds the router with all endpoints and layers.
 pub fn router(state: AppState) -> axum::Router {
-    routes::router(state, routes::Part::All)
+    router::router(state, router::Part::All)
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, with the mail sender running beside.
@@ -61,9 +47,9 @@ pub async fn serve_split(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use routes::Part;
+    use router::Part;
     let transport = mail::Transport::new(&state.settings.mail).map_err(std::io::Error::other)?;
-    let sender = mail::spawn_sender(state.clone(), transport);
+    let sender = mail::spawn_sender(state.app().clone(), transport);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -79,7 +65,7 @@ pub async fn serve_split(
     };
     let public = axum::serve(
         listener,
-        routes::router(state.clone(), public_part)
+        router::router(state.clone(), public_part)
             .into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(stopped(stop_rx.clone()));
@@ -88,7 +74,7 @@ pub async fn serve_split(
         Some(admin) => {
             let admin = axum::serve(
                 admin,
-                routes::router(state, Part::Admin)
+                router::router(state, Part::Admin)
                     .into_make_service_with_connect_info::<SocketAddr>(),
             )
             .with_graceful_shutdown(stopped(stop_rx));

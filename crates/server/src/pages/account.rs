@@ -9,11 +9,11 @@ use super::{error_page, status_of, Base, Ctx, Shown, SESSION_COOKIE};
 use crate::auth;
 
 use crate::code_address;
+use crate::devices;
+use crate::door::AppState;
 use crate::email_code;
 use crate::hwtoken;
 use crate::notify;
-use crate::routes::{account as api_account, factors};
-use crate::state::AppState;
 use crate::trading::{self, Proof};
 use askama::Template;
 use axum::extract::rejection::FormRejection;
@@ -23,6 +23,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use base64::Engine;
+use sekisho_app::totp_enrol;
 use sekisho_core::login::{Login, SecondFactor};
 use sekisho_core::session::{Session, SessionPurpose};
 use sekisho_core::{token, Error, Timestamp};
@@ -192,7 +193,7 @@ pub(super) async fn security_view(
 ) -> Response {
     let tx = ctx.tx();
     let now = state.clock.now();
-    let totp_state = match factors::totp_factor(state, login).await {
+    let totp_state = match totp_enrol::totp_factor(state, login).await {
         Ok(Some(f)) if f.state == FactorState::Active => Some(true),
         Ok(Some(_)) => Some(false),
         Ok(None) => None,
@@ -434,12 +435,12 @@ async fn totp_view(
     status: StatusCode,
     error: Option<&Error>,
 ) -> Response {
-    let f = match factors::totp_factor(state, login).await {
+    let f = match totp_enrol::totp_factor(state, login).await {
         Ok(Some(f)) if f.state != FactorState::Active => f,
         Ok(_) => return ctx.redirect("/account/security"),
         Err(e) => return error_page(state, ctx, &e.error),
     };
-    let key = match factors::totp_key(state, login, &f) {
+    let key = match totp_enrol::totp_key(state, login, &f) {
         Ok(k) => k,
         Err(e) => return error_page(state, ctx, &e.error),
     };
@@ -472,7 +473,7 @@ async fn totp_start(
     if let Err(e) = prove(&state, &ctx, &session, &login, p, t, what).await {
         return refused(&state, ctx, &session, &login, &e).await;
     }
-    match factors::begin_totp(&state, &ctx.client, &login).await {
+    match totp_enrol::begin_totp(&state, &ctx.client, &login).await {
         Ok(_) => totp_view(&state, ctx, &login, StatusCode::OK, None).await,
         Err(e) => refused(&state, ctx, &session, &login, &e.error).await,
     }
@@ -494,7 +495,7 @@ async fn totp_confirm(
         Err(page) => return page,
     };
     let otp: String = f.otp.trim().chars().take(64).collect();
-    match factors::confirm_totp(&state, &ctx.client, &login, &otp).await {
+    match totp_enrol::confirm_totp(&state, &ctx.client, &login, &otp).await {
         Ok(_) => ctx.redirect("/account/security?done=totp"),
         Err(e) => {
             let status = status_of(&e.error);
@@ -562,7 +563,7 @@ async fn totp_stop(
         "stop",
         |s, c, _, l, f| async move {
             let otp: String = f.otp.trim().chars().take(64).collect();
-            factors::stop_totp(&s, &c, &l, &otp)
+            totp_enrol::stop_totp(&s, &c, &l, &otp)
                 .await
                 .map_err(|e| e.error)
         },
@@ -586,11 +587,11 @@ async fn totp_reveal(
         return refused(&state, ctx, &session, &login, &e).await;
     }
     let otp: String = f.otp.trim().chars().take(64).collect();
-    let factor = match factors::reveal_totp(&state, &ctx.client, &login, &otp).await {
+    let factor = match totp_enrol::reveal_totp(&state, &ctx.client, &login, &otp).await {
         Ok(f) => f,
         Err(e) => return refused(&state, ctx, &session, &login, &e.error).await,
     };
-    let key = match factors::totp_key(&state, &login, &factor) {
+    let key = match totp_enrol::totp_key(&state, &login, &factor) {
         Ok(k) => k,
         Err(e) => return error_page(&state, ctx, &e.error),
     };
@@ -621,7 +622,7 @@ async fn notifications(
         "login notification change",
         "notify",
         |s, c, _, l, f| async move {
-            api_account::set_login_notice(&s, &c, &l, f.on == "1")
+            notify::set_login_notice(&s, &c, &l, f.on == "1")
                 .await
                 .map(|_| ())
                 .map_err(|e| e.error)
@@ -642,7 +643,7 @@ async fn device_revoke(
         "familiar browser revocation",
         "device",
         |s, c, _, l, f| async move {
-            api_account::revoke_device_for(&s, &c, &l, f.id.trim())
+            devices::revoke_device_for(&s, &c, &l, f.id.trim())
                 .await
                 .map_err(|e| e.error)
         },

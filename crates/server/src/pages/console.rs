@@ -1,6 +1,6 @@
 //! The operator console (issue 7), server-rendered under `/admin` in Japanese and English with
 //! the customer pages' framework (layout, form tokens, rate limits, strict headers). Served only
-//! where the admin API is (see `routes::Part`). Every action calls the same domain functions as
+//! where the admin API is (see `router::Part`). Every action calls the same domain functions as
 //! the admin API (`operators::setup_password`, `setup_confirm`, `login`, `logout`).
 //!
 //! The operator session lives in its own cookie, [`ADMIN_COOKIE`] (host-only, Secure, HttpOnly,
@@ -8,8 +8,8 @@
 
 use super::login::accept;
 use super::{error_page, Base, Ctx, Shown};
+use crate::door::AppState;
 use crate::operators;
-use crate::state::AppState;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};

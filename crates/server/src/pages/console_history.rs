@@ -1,19 +1,20 @@
 //! The console's Change Activity History (CQG): event ID, time, login, event group and type,
 //! description, actor and IP, filtered by login, event type, operator and time range, paged,
-//! with the CSV export. It reads through the admin API's own functions (`admin_audit`), so the
+//! with the CSV export. It reads through the application's own functions (`audit_history`), so the
 //! rows and the CSV are the API's.
 
 use super::console::{base, signed_in, Ct};
 use super::{error_page, percent_encode, query_param, Base, Ctx};
+use crate::door::AppState;
 use crate::mail::templates::jst;
-use crate::routes::admin_audit::{export_csv, history_page, history_row, AuditParams};
-use crate::state::AppState;
+use crate::web::csv_download;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use sekisho_app::audit_history::{export_csv, history_page, history_row, AuditParams};
 use sekisho_core::audit::EventType;
 use sekisho_core::Error;
 
@@ -173,7 +174,7 @@ async fn csv(State(state): State<AppState>, ctx: Ctx) -> Response {
     let mut p = params(&f, None);
     p.limit = None;
     match export_csv(&state, &p, ctx.lang).await {
-        Ok(res) => ctx.finish(res),
+        Ok(csv) => ctx.finish(csv_download(csv)),
         Err(e) => {
             let e: Error = e.error;
             error_page(&state, ctx, &e)

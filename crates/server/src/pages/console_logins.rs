@@ -7,11 +7,11 @@
 
 use super::console::{base, signed_in, staff_form, Ct};
 use super::{error_page, percent_encode, query_param, status_of, Base, Ctx, Shown};
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::AdminCaller;
 use crate::mail::templates::jst;
-use crate::routes::{admin_devices, admin_logins, admin_setup, admin_tokens};
-use crate::state::AppState;
+use crate::routes::{admin_devices, admin_logins, admin_tokens};
 use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
@@ -19,6 +19,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use sekisho_app::setup_links::{self, SetupLinkRequest};
 use sekisho_core::login::Login;
 use sekisho_core::Error;
 use sekisho_store::TokenQuery;
@@ -645,21 +646,18 @@ async fn credentials(
                     };
                     admin_logins::erase(&state, &caller, &client, &login_id, body).await?;
                 }
-                let body = admin_setup::Body {
+                let req = SetupLinkRequest {
                     password,
                     second_factor: second,
                     expires_in_secs: None,
                     send_email: f.action == "email",
                 };
-                let v =
-                    admin_setup::issue(&state, caller.actor(), &client, &login_id, body).await?;
-                let expires = sekisho_core::Timestamp::parse_rfc3339(&s(&v, "expires_at"))
-                    .map(jst)
-                    .unwrap_or_default();
+                let link =
+                    setup_links::issue(&state, caller.actor(), &client, &login_id, req).await?;
                 Ok(Some(NewLink {
-                    url: s(&v, "url"),
-                    expires,
-                    emailed_to: v["email_sent_to"].as_str().map(str::to_owned),
+                    url: link.url,
+                    expires: jst(link.expires_at),
+                    emailed_to: link.email_sent_to,
                 }))
             }
             _ => Err(Error::InvalidRequest(Ct(ctx.lang).t("cred.mismatch").to_owned()).into()),

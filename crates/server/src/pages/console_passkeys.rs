@@ -1,17 +1,17 @@
 //! The console's view of a login's passkeys and recovery codes (issues 7 and 8): each passkey
 //! with its counter and backup flags, a red flag when its signature counter went backwards
 //! (a cloned authenticator is possible; the passkey is suspended), and its removal, which calls
-//! the admin API's function (`routes::passkeys::operator_remove`: admins only, audited, the
+//! the application's use case (`passkey::operator_remove`: admins only, audited, the
 //! customer notified).
 
 use super::console::{staff_form, Ct};
 use super::console_logins::outcome;
 use super::Ctx;
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::AdminCaller;
 use crate::mail::templates::jst;
-use crate::routes::passkeys::operator_list;
-use crate::state::AppState;
+use crate::passkey;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -47,7 +47,7 @@ pub(super) async fn section(
     login: &Login,
 ) -> Result<(Vec<PasskeyRow>, String), ApiError> {
     let yes_no = |b: bool| c.t(if b { "opk.yes" } else { "opk.no" });
-    let rows = operator_list(state, login)
+    let rows = passkey::list(state, login.id)
         .await?
         .into_iter()
         .map(|p| PasskeyRow {
@@ -87,8 +87,9 @@ async fn remove(
         Err(r) => return r,
     };
     let caller = AdminCaller::Operator(op);
-    let r =
-        crate::routes::passkeys::operator_remove(&state, &caller, &ctx.client, &login_id, id).await;
+    let r = passkey::operator_remove(&state, &caller.staff(), &ctx.client, &login_id, id)
+        .await
+        .map_err(ApiError::from);
     outcome(
         &state,
         ctx,

@@ -5,13 +5,13 @@ use super::{
     clear_cookie, cookie, error_page, percent_encode, query_param, status_of, Base, Ctx, Flow,
     Shown, Step, FLOW_COOKIE, SESSION_COOKIE,
 };
-use crate::auth::{self, LoginExtras};
+use crate::auth;
 use crate::devices;
+use crate::door::AppState;
 use crate::email_code;
-use crate::error::ApiError;
 use crate::hwtoken;
+use crate::login::{self, LoginExtras};
 use crate::recovery;
-use crate::state::AppState;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::State;
@@ -19,11 +19,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use sekisho_app::flow::LoginStep;
+use sekisho_app::{AppError, ErrorContext};
 use sekisho_core::password::PasswordPolicy;
 use sekisho_core::session::SessionPurpose;
-use sekisho_core::{token, Error, Timestamp};
+use sekisho_core::{token, Error};
 use serde::Deserialize;
-use serde_json::Value;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -164,7 +165,7 @@ async fn login_submit(
         device_token: device.as_deref(),
         recovery_code: None,
     };
-    let result = auth::password_login(&state, &ctx.client, &f.login_id, &f.password, extras).await;
+    let result = login::password_login(&state, &ctx.client, &f.login_id, &f.password, extras).await;
     // As long as the longest step it may wait at; the domain still refuses an expired
     // challenge or password-change session itself.
     let s = &state.settings;
@@ -175,14 +176,34 @@ async fn login_submit(
         .max(s.password_change_secs);
     let flow_expires = state.clock.now().plus_secs(longest);
     let step = match result {
-        Ok(issued) => {
+        Ok(LoginStep::Done(issued)) => {
             ctx.set_cookie(cookie(SESSION_COOKIE, &issued.token, None));
             return ctx.redirect(&destination(return_to.as_deref()));
         }
-        Err(e) => match flow_step(&e) {
-            Some(step) => step,
-            None => return login_refused(&state, ctx, &f, &e),
+        Ok(LoginStep::SecondFactor(o)) => Step::SecondFactor {
+            challenge: o.challenge,
+            methods: o.methods,
+            token_id: o.token_id,
+            sent_to: None,
         },
+        Ok(LoginStep::EmailCodeSent(o)) => Step::SecondFactor {
+            challenge: o.challenge,
+            methods: o.methods,
+            token_id: None,
+            sent_to: Some(o.sent_to),
+        },
+        // A token login without its token: the challenge waits for 利用開始登録.
+        Ok(LoginStep::TokenRegistrationRequired(o)) => Step::SecondFactor {
+            challenge: o.challenge,
+            methods: vec![login::TOKEN_REGISTER.to_owned()],
+            token_id: None,
+            sent_to: None,
+        },
+        Ok(LoginStep::PasswordChangeRequired(o)) => Step::PasswordChange {
+            token: o.token,
+            reason: o.reason.as_str().to_owned(),
+        },
+        Err(e) => return login_refused(&state, ctx, &f, &e),
     };
     let path = match &step {
         // A passkey, when the login may use one, is asked for first (codes remain a link away).
@@ -208,50 +229,14 @@ async fn login_submit(
     ctx.redirect(path)
 }
 
-/// The step an answer of the password login leads to, if it is not a refusal.
-fn flow_step(e: &ApiError) -> Option<Step> {
-    let s = |k: &str| e.extra.get(k).and_then(Value::as_str).map(str::to_owned);
-    match e.error {
-        Error::SecondFactorRequired => Some(Step::SecondFactor {
-            challenge: s("challenge")?,
-            methods: e
-                .extra
-                .get("methods")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            token_id: s("token_id"),
-            sent_to: s("sent_to"),
-        }),
-        // A token login without its token: the challenge waits for 利用開始登録.
-        Error::SecondFactorNotInitialized => Some(Step::SecondFactor {
-            challenge: s("challenge")?,
-            methods: vec![auth::TOKEN_REGISTER.to_owned()],
-            token_id: None,
-            sent_to: None,
-        }),
-        Error::PasswordChangeRequired => Some(Step::PasswordChange {
-            token: s("password_change_token")?,
-            reason: s("reason").unwrap_or_default(),
-        }),
-        _ => None,
-    }
-}
-
 /// Like [`login_again`], with what the refusal carries for the customer: while an operator's
 /// setup link is waiting (`second_factor_not_initialized` after the right password), where to
 /// go and until when (CQG: "Second factor authentication must be initialized (visit …)").
-fn login_refused(state: &AppState, ctx: Ctx, f: &LoginForm, e: &ApiError) -> Response {
-    let expires = e
-        .extra
-        .get("setup_link_expires_at")
-        .and_then(|v| v.as_str())
-        .and_then(Timestamp::parse_rfc3339);
+fn login_refused(state: &AppState, ctx: Ctx, f: &LoginForm, e: &AppError) -> Response {
+    let expires = match e.context.as_deref() {
+        Some(ErrorContext::SetupLinkPending { expires_at, .. }) => Some(*expires_at),
+        _ => None,
+    };
     let Some(expires) = expires else {
         return login_again(state, ctx, f, &e.error);
     };
@@ -336,7 +321,7 @@ async fn factor_choice(
     else {
         return (String::new(), Vec::new());
     };
-    let offered = auth::challenge_methods(state, challenge)
+    let offered = login::challenge_methods(state, challenge)
         .await
         .unwrap_or_else(|_| methods.clone());
     let method = wanted
@@ -371,7 +356,7 @@ async fn second_factor_view(
         return ctx.redirect("/login");
     };
     let (method, offered) = factor_choice(state, flow, wanted).await;
-    if method == auth::TOKEN_REGISTER {
+    if method == login::TOKEN_REGISTER {
         return ctx.redirect("/login/token/register");
     }
     if method == crate::passkey::METHOD {
@@ -448,11 +433,11 @@ async fn second_factor_submit(
     let otp: String = f.otp.trim().chars().take(64).collect();
     let (method, _) = factor_choice(&state, &flow, Some(f.method.as_str())).await;
     let result = if method == recovery::METHOD {
-        auth::complete_with_recovery_code(&state, &ctx.client, challenge, &otp).await
+        login::complete_with_recovery_code(&state, &ctx.client, challenge, &otp).await
     } else {
         let remember = f.remember.is_some();
         let m = Some(method.as_str());
-        auth::complete_second_factor_with(&state, &ctx.client, challenge, m, &otp, remember).await
+        login::complete_second_factor_with(&state, &ctx.client, challenge, m, &otp, remember).await
     };
     match result {
         Ok(issued) => {
@@ -543,7 +528,7 @@ async fn resync_submit(
         f.otp1.trim().chars().take(64).collect(),
         f.otp2.trim().chars().take(64).collect(),
     );
-    let result = match auth::open_challenge(&state, challenge).await {
+    let result = match login::open_challenge(&state, challenge).await {
         Ok((_, login)) => hwtoken::resync(&state, &ctx.client, &login, &otp1, &otp2)
             .await
             .map(|_| ()),

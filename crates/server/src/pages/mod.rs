@@ -19,9 +19,10 @@ mod setup_second;
 mod step_up;
 mod token_login;
 
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::Client;
-use crate::state::AppState;
+pub use crate::web::{percent_encode, return_to_allowed};
 use askama::Template;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -37,7 +38,6 @@ use sekisho_core::secret_box::SecretBox;
 use sekisho_core::{token, Error, Lang, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 pub use i18n::Tx;
 
@@ -168,15 +168,6 @@ fn asset(content_type: &'static str, body: &str) -> Response {
     res
 }
 
-/// What the pages keep in the server's memory: only the rate-limit counters (per instance; with
-/// several instances behind a load balancer each counts on its own). Logins in progress and
-/// fresh re-authentications live in the database ([`sekisho_store::FlowStore`]) so any
-/// instance can continue what another started.
-#[derive(Default)]
-pub struct Runtime {
-    hits: Mutex<HashMap<String, (i64, u32)>>,
-}
-
 /// A login in progress on the pages, found by the hash of the flow cookie. It carries where the
 /// customer goes back to, so an OpenID Connect authorization request can wrap it later. Stored
 /// sealed (it holds the challenge or the restricted session token).
@@ -268,25 +259,6 @@ async fn is_fresh(state: &AppState, session_id: i64, now: Timestamp) -> bool {
         .session_is_fresh(session_id, now)
         .await
         .unwrap_or(false)
-}
-
-impl Runtime {
-    /// Counts one submission under `key`; `false` when more than `limit` arrived this minute.
-    pub(crate) fn allow(&self, key: &str, limit: u32, now: Timestamp) -> bool {
-        let Ok(mut hits) = self.hits.lock() else {
-            return false;
-        };
-        let window = now.0 - now.0.rem_euclid(60);
-        if hits.len() > 100_000 {
-            hits.retain(|_, (w, _)| *w == window);
-        }
-        let e = hits.entry(key.to_owned()).or_insert((window, 0));
-        if e.0 != window {
-            *e = (window, 0);
-        }
-        e.1 += 1;
-        e.1 <= limit
-    }
 }
 
 /// A page request: language, cookies, client, and the form token.
@@ -445,12 +417,12 @@ impl Ctx {
         let now = state.clock.now();
         let ip = self.client.ip.as_deref().unwrap_or("-");
         let by_ip = state
-            .pages
+            .limits
             .allow(&format!("ip:{ip}"), p.rate_per_ip_per_minute, now);
         let by_login = login_id.is_none_or(|id| {
             let id: String = id.trim().chars().take(64).collect();
             state
-                .pages
+                .limits
                 .allow(&format!("login:{id}"), p.rate_per_login_per_minute, now)
         });
         if by_ip && by_login {
@@ -580,46 +552,11 @@ fn hex_val(b: u8) -> Option<u8> {
     (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
-/// Percent-encodes a query value.
-pub fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Whether the hosted login may send the customer to `r` when it is done: an allow-listed app
 /// address, or Sekisho's own step-up confirmation page (the relative `/step-up/{id}`), where a
 /// customer who was not signed in comes back to.
 pub fn login_return_allowed(state: &AppState, r: &str) -> bool {
     return_to_allowed(r, &state.settings.pages.return_to_allowlist) || step_up::is_own_page(r)
-}
-
-/// Whether `return_to` may be used: it must start with an allow-listed origin plus path prefix,
-/// and the match must end at a path boundary (`https://a.example/app` allows
-/// `https://a.example/app/x` and `https://a.example/app?x`, not `https://a.example/apple`).
-pub fn return_to_allowed(return_to: &str, allowlist: &[String]) -> bool {
-    if return_to.len() > 2048
-        || return_to
-            .chars()
-            .any(|c| c.is_control() || c == '\\' || c.is_whitespace())
-    {
-        return false;
-    }
-    allowlist.iter().any(|entry| {
-        !entry.is_empty()
-            && return_to.starts_with(entry.as_str())
-            && (entry.ends_with('/')
-                || return_to.len() == entry.len()
-                || matches!(
-                    return_to.as_bytes().get(entry.len()),
-                    Some(b'/' | b'?' | b'#')
-                ))
-    })
 }
 
 #[cfg(test)]

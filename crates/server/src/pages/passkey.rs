@@ -13,10 +13,10 @@ use super::{
     clear_cookie, cookie, error_page, status_of, Base, Ctx, Shown, Step, FLOW_COOKIE,
     SESSION_COOKIE,
 };
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::passkey;
 use crate::passkey_login;
-use crate::state::AppState;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::State;

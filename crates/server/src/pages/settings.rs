@@ -8,8 +8,8 @@
 use super::account::{change, prove, refused, signed_in_form, ActionForm, ProofForm};
 use super::{status_of, Base, Shown};
 use crate::code_address;
+use crate::door::AppState;
 use crate::recovery;
-use crate::state::AppState;
 use crate::trading::{self, Proof};
 use askama::Template;
 use axum::extract::rejection::FormRejection;

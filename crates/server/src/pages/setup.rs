@@ -7,10 +7,8 @@
 
 use super::login::{accept, PolicyView};
 use super::{error_page, status_of, Base, Ctx, Shown};
-use crate::auth::{self, event};
-use crate::routes::admin_setup::link_hash;
-use crate::routes::factors;
-use crate::state::AppState;
+use crate::auth;
+use crate::door::AppState;
 use crate::totp;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
@@ -20,6 +18,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use base64::Engine;
+use sekisho_app::setup_links::link_hash;
+use sekisho_app::totp_enrol;
 use sekisho_core::audit::{Actor, EventType};
 use sekisho_core::login::{Login, SecondFactor};
 use sekisho_core::Error;
@@ -212,8 +212,7 @@ pub(super) async fn show(
         Ok(Stage::Token) => super::setup_second::token_page(state, ctx, tok, status, shown),
         Ok(Stage::Passkey) => super::setup_passkey::passkey_page(state, ctx, tok, status, shown),
         Ok(Stage::Done) => {
-            let ev = event(
-                state,
+            let ev = state.event(
                 EventType::SetupLinkUsed,
                 Some(&login.login_id),
                 Actor::SelfService,
@@ -248,7 +247,7 @@ async fn totp_page(
     error: Option<Shown>,
 ) -> Response {
     // A pending enrolment that is still good is shown again; otherwise a new one begins.
-    let pending = match factors::totp_factor(state, login).await {
+    let pending = match totp_enrol::totp_factor(state, login).await {
         Ok(Some(f))
             if f.state != FactorState::Active
                 && f.expires_at.is_none_or(|e| state.clock.now() < e) =>
@@ -260,12 +259,12 @@ async fn totp_page(
     };
     let f = match pending {
         Some(f) => f,
-        None => match factors::begin_totp(state, &ctx.client, login).await {
+        None => match totp_enrol::begin_totp(state, &ctx.client, login).await {
             Ok(f) => f,
             Err(e) => return error_page(state, ctx, &e.error),
         },
     };
-    let key = match factors::totp_key(state, login, &f) {
+    let key = match totp_enrol::totp_key(state, login, &f) {
         Ok(k) => k,
         Err(e) => return error_page(state, ctx, &e.error),
     };
@@ -329,8 +328,7 @@ async fn set_password(
             return show(&state, ctx, &tok, status_of(&e.error), Some(shown)).await;
         }
     };
-    let ev = event(
-        &state,
+    let ev = state.event(
         EventType::PasswordSet,
         Some(&login.login_id),
         Actor::SelfService,
@@ -373,7 +371,7 @@ async fn confirm_totp(
         return ctx.redirect(&format!("/setup/{tok}"));
     }
     let otp: String = f.otp.trim().chars().take(64).collect();
-    match factors::confirm_totp(&state, &ctx.client, &login, &otp).await {
+    match totp_enrol::confirm_totp(&state, &ctx.client, &login, &otp).await {
         Ok(_) => ctx.redirect(&format!("/setup/{tok}")),
         Err(e) => {
             let shown = Some(Shown::new(&e.error, ctx.lang));

@@ -6,9 +6,9 @@
 use super::login::accept;
 use super::setup::{open_link, stage, Stage};
 use super::{error_page, status_of, Base, Ctx, Shown};
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::passkey;
-use crate::state::AppState;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};

@@ -7,9 +7,9 @@
 use super::account::logged_in;
 use super::login::accept;
 use super::{error_page, percent_encode, status_of, Base, Ctx, Shown};
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::passkey;
-use crate::state::AppState;
 use crate::step_up::{self, Confirmer};
 use askama::Template;
 use axum::extract::rejection::FormRejection;

@@ -5,9 +5,9 @@
 
 use super::login::{accept, current_flow};
 use super::{error_page, status_of, Base, Ctx, Shown, Step};
-use crate::auth;
+use crate::door::AppState;
 use crate::hwtoken;
-use crate::state::AppState;
+use crate::login;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::State;
@@ -65,8 +65,8 @@ pub(super) async fn register_submit(
     };
     let cut = |s: &str| -> String { s.trim().chars().take(64).collect() };
     let (id, otp1, otp2) = (cut(&f.token_id), cut(&f.otp1), cut(&f.otp2));
-    let result = match auth::open_challenge(&state, challenge).await {
-        Ok((ch, login)) if ch.methods.iter().any(|m| m == auth::TOKEN_REGISTER) => {
+    let result = match login::open_challenge(&state, challenge).await {
+        Ok((ch, login)) if ch.methods.iter().any(|m| m == login::TOKEN_REGISTER) => {
             hwtoken::register(&state, &ctx.client, &login, &id, &otp1, &otp2)
                 .await
                 .map(|_| ())

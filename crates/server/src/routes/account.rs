@@ -2,23 +2,21 @@
 //! and familiar browsers.
 
 use super::factors::me;
-use crate::auth::event;
 use crate::code_address;
 use crate::devices;
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{Client, Customer, Json, Path};
 use crate::notify;
-use crate::state::AppState;
 use crate::trading::{self, Proof};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::Router;
-use sekisho_core::audit::{Actor, EventType};
+
 use sekisho_core::login::Login;
 use sekisho_core::validate::EmailAddress;
 use sekisho_core::Error;
-use sekisho_store::LoginPatch;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -157,7 +155,7 @@ async fn list_devices(
         .list_devices(login.id, state.clock.now())
         .await?;
     Ok(axum::Json(json!({
-        "devices": list.iter().map(devices::view).collect::<Vec<_>>(),
+        "devices": list.iter().map(super::views::device).collect::<Vec<_>>(),
     })))
 }
 
@@ -168,33 +166,8 @@ async fn revoke_device(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let login = me(&state, &session).await?;
-    revoke_device_for(&state, &client, &login, &id).await?;
+    devices::revoke_device_for(&state, &client, &login, &id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Revokes one of the login's familiar browsers (JSON API and hosted pages).
-pub(crate) async fn revoke_device_for(
-    state: &AppState,
-    client: &sekisho_core::audit::ClientInfo,
-    login: &Login,
-    id: &str,
-) -> Result<(), ApiError> {
-    let ev = event(
-        state,
-        EventType::DeviceRevoked,
-        Some(&login.login_id),
-        Actor::SelfService,
-        client,
-        format!("familiar browser {id} revoked by the customer"),
-    );
-    if !state
-        .store
-        .revoke_device(login.id, id, state.clock.now(), &ev)
-        .await?
-    {
-        return Err(Error::DeviceNotFound.into());
-    }
-    Ok(())
 }
 
 async fn read_notifications(
@@ -220,34 +193,8 @@ async fn set_notifications(
     Json(body): Json<NotificationsBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let login = me(&state, &session).await?;
-    let updated = set_login_notice(&state, &client, &login, body.login).await?;
+    let updated = notify::set_login_notice(&state, &client, &login, body.login).await?;
     Ok(axum::Json(
         json!({ "login": notify::wants_login_notice(&state, &updated) }),
     ))
-}
-
-/// Switches the mail at every successful login (ログイン通知) for the customer.
-pub(crate) async fn set_login_notice(
-    state: &AppState,
-    client: &sekisho_core::audit::ClientInfo,
-    login: &Login,
-    on: bool,
-) -> Result<Login, ApiError> {
-    let patch = LoginPatch {
-        notify_login: Some(on),
-        ..Default::default()
-    };
-    let ev = event(
-        state,
-        EventType::LoginUpdated,
-        Some(&login.login_id),
-        Actor::SelfService,
-        client,
-        format!("notify_login={on} (by the customer)"),
-    );
-    Ok(state
-        .store
-        .update_login(&login.login_id, &patch, state.clock.now(), &ev)
-        .await?
-        .ok_or(Error::SessionInvalid)?)
 }

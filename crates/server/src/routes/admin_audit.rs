@@ -1,20 +1,19 @@
 //! Admin API for the audit trail and for API tokens.
 
 use super::views;
-use crate::auth::event;
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{Admin, Client, Json, Path, Query, Staff};
-use crate::state::AppState;
 use crate::tokens::issue_api_token;
+use crate::web::csv_download;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::Router;
-use sekisho_core::audit::{
-    types_of_group, Actor, AuditEvent, AuditFilter, EventType, EVENT_GROUPS,
-};
-use sekisho_core::{Error, Lang, Timestamp};
+use sekisho_app::audit_history::{export_csv, history_page, history_row, AuditParams, HistoryRow};
+use sekisho_core::audit::EventType;
+use sekisho_core::{Error, Lang};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -26,94 +25,6 @@ pub fn router() -> Router<AppState> {
         .route("/api-tokens/{id}", delete(revoke_token))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct AuditParams {
-    pub login_id: Option<String>,
-    pub event_type: Option<String>,
-    pub event_group: Option<String>,
-    pub actor_kind: Option<String>,
-    pub actor_id: Option<String>,
-    pub operator: Option<String>,
-    pub since: Option<String>,
-    pub until: Option<String>,
-    pub before: Option<i64>,
-    pub limit: Option<u32>,
-    pub lang: Option<String>,
-    pub format: Option<String>,
-}
-
-fn time_param(name: &str, v: Option<String>) -> Result<Option<Timestamp>, ApiError> {
-    v.map(|s| {
-        Timestamp::parse_rfc3339(&s).ok_or_else(|| {
-            ApiError::from(Error::InvalidRequest(format!(
-                "{name} must be an RFC 3339 time such as 2026-05-22T12:02:20Z"
-            )))
-        })
-    })
-    .transpose()
-}
-
-/// The filter from the query (the row limit is set by the caller).
-fn audit_filter(p: &AuditParams) -> Result<AuditFilter, ApiError> {
-    let event_type = p
-        .event_type
-        .as_deref()
-        .map(|t| {
-            EventType::parse(t).ok_or_else(|| {
-                let all: Vec<_> = EventType::ALL.iter().map(|e| e.as_str()).collect();
-                ApiError::from(Error::InvalidRequest(format!(
-                    "event_type must be one of {}",
-                    all.join(", ")
-                )))
-            })
-        })
-        .transpose()?;
-    let event_types = p
-        .event_group
-        .as_deref()
-        .map(|g| {
-            types_of_group(g).ok_or_else(|| {
-                ApiError::from(Error::InvalidRequest(format!(
-                    "event_group must be one of {}",
-                    EVENT_GROUPS.join(", ")
-                )))
-            })
-        })
-        .transpose()?;
-    if let Some(k) = &p.actor_kind {
-        if !["self", "operator", "api_token", "system"].contains(&k.as_str()) {
-            return Err(Error::InvalidRequest(
-                "actor_kind must be one of self, operator, api_token, system".into(),
-            )
-            .into());
-        }
-    }
-    let (actor_kind, actor_id) = match &p.operator {
-        Some(name) => {
-            if p.actor_kind.as_deref().is_some_and(|k| k != "operator") || p.actor_id.is_some() {
-                return Err(Error::InvalidRequest(
-                    "operator cannot be combined with actor_kind or actor_id".into(),
-                )
-                .into());
-            }
-            (Some("operator".to_owned()), Some(name.clone()))
-        }
-        None => (p.actor_kind.clone(), p.actor_id.clone()),
-    };
-    Ok(AuditFilter {
-        login_id: p.login_id.as_ref().map(|l| l.to_ascii_lowercase()),
-        event_type,
-        event_types,
-        actor_kind,
-        actor_id,
-        since: time_param("since", p.since.clone())?,
-        until: time_param("until", p.until.clone())?,
-        before_id: p.before,
-        limit: 100,
-    })
-}
-
 fn history_lang(p: &AuditParams, headers: &HeaderMap) -> Result<Lang, ApiError> {
     match &p.lang {
         Some(l) => Lang::parse(l)
@@ -123,46 +34,6 @@ fn history_lang(p: &AuditParams, headers: &HeaderMap) -> Result<Lang, ApiError> 
                 .get(header::ACCEPT_LANGUAGE)
                 .and_then(|v| v.to_str().ok()),
         )),
-    }
-}
-
-/// One record as the activity history shows it.
-pub(crate) struct HistoryRow<'a> {
-    pub event: &'a AuditEvent,
-    pub group: &'a str,
-    pub description: String,
-    pub actor: String,
-}
-
-pub(crate) fn history_row(e: &AuditEvent, lang: Lang) -> HistoryRow<'_> {
-    let ty = EventType::parse(&e.event_type);
-    // The group follows the type, so records written under older group names read the same.
-    let group = ty.map(EventType::group).unwrap_or(e.event_group.as_str());
-    let label = ty.map(|t| t.label(lang)).unwrap_or(e.event_type.as_str());
-    let detail = e.description.trim();
-    let description = if detail.is_empty() || detail == e.event_type {
-        label.to_owned()
-    } else {
-        match lang {
-            Lang::Ja => format!("{label}（{detail}）"),
-            Lang::En => format!("{label} ({detail})"),
-        }
-    };
-    let actor = match (&e.actor, lang) {
-        (Actor::SelfService, Lang::Ja) => "本人".to_owned(),
-        (Actor::SelfService, Lang::En) => "customer".to_owned(),
-        (Actor::Operator(n), Lang::Ja) => format!("オペレーター {n}"),
-        (Actor::Operator(n), Lang::En) => format!("operator {n}"),
-        (Actor::ApiToken(n), Lang::Ja) => format!("APIトークン {n}"),
-        (Actor::ApiToken(n), Lang::En) => format!("API token {n}"),
-        (Actor::System, Lang::Ja) => "システム".to_owned(),
-        (Actor::System, Lang::En) => "system".to_owned(),
-    };
-    HistoryRow {
-        event: e,
-        group,
-        description,
-        actor,
     }
 }
 
@@ -185,31 +56,6 @@ fn history_json(r: &HistoryRow<'_>) -> Value {
     })
 }
 
-/// The most rows one CSV export carries.
-const CSV_MAX_ROWS: u32 = 100_000;
-
-/// One CSV cell (RFC 4180): quoted when it holds a comma, quote or line break; a cell a
-/// spreadsheet would read as a formula (leading `=`, `+`, `-`, `@`, tab or carriage return)
-/// gets a leading apostrophe first.
-pub(crate) fn csv_cell(v: &str) -> String {
-    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{v}")
-    } else {
-        v.to_owned()
-    };
-    if v.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v
-    }
-}
-
-fn csv_line(out: &mut String, cells: &[&str]) {
-    let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-    out.push_str(&line.join(","));
-    out.push_str("\r\n");
-}
-
 async fn audit(
     State(state): State<AppState>,
     _staff: Staff,
@@ -219,7 +65,7 @@ async fn audit(
     let lang = history_lang(&p, &headers)?;
     match p.format.as_deref() {
         None | Some("json") => {}
-        Some("csv") => return export_csv(&state, &p, lang).await,
+        Some("csv") => return Ok(csv_download(export_csv(&state, &p, lang).await?)),
         Some(_) => return Err(Error::InvalidRequest("format must be json or csv".into()).into()),
     }
     let (events, next) = history_page(&state, &p).await?;
@@ -230,21 +76,6 @@ async fn audit(
     Ok(axum::Json(json!({ "events": rows, "next_before": next })).into_response())
 }
 
-/// One page of the history (newest first) and the `before` of the next page.
-pub(crate) async fn history_page(
-    state: &AppState,
-    p: &AuditParams,
-) -> Result<(Vec<AuditEvent>, Option<i64>), ApiError> {
-    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
-    let mut filter = audit_filter(p)?;
-    filter.limit = limit;
-    let events = state.store.query_audit(&filter).await?;
-    let next = (events.len() == limit as usize)
-        .then(|| events.last().map(|e| e.event_id))
-        .flatten();
-    Ok((events, next))
-}
-
 async fn audit_csv(
     State(state): State<AppState>,
     _staff: Staff,
@@ -252,86 +83,7 @@ async fn audit_csv(
     Query(p): Query<AuditParams>,
 ) -> Result<Response, ApiError> {
     let lang = history_lang(&p, &headers)?;
-    export_csv(&state, &p, lang).await
-}
-
-/// The activity history as CSV (UTF-8 with a byte order mark, so spreadsheet programs read the
-/// Japanese text), newest first, the same filters as the JSON list, up to `limit` rows.
-pub(crate) async fn export_csv(
-    state: &AppState,
-    p: &AuditParams,
-    lang: Lang,
-) -> Result<Response, ApiError> {
-    let max = p.limit.unwrap_or(CSV_MAX_ROWS).clamp(1, CSV_MAX_ROWS);
-    let mut filter = audit_filter(p)?;
-    let mut out = String::from("\u{feff}");
-    let head: &[&str] = match lang {
-        Lang::Ja => &[
-            "イベントID",
-            "日時",
-            "ログインID",
-            "名前",
-            "イベントグループ",
-            "イベント種別",
-            "内容",
-            "実行者",
-            "IPアドレス",
-        ],
-        Lang::En => &[
-            "event_id",
-            "time",
-            "login_id",
-            "login_name",
-            "event_group",
-            "event_type",
-            "description",
-            "actor",
-            "ip",
-        ],
-    };
-    csv_line(&mut out, head);
-    let mut written = 0u32;
-    while written < max {
-        filter.limit = (max - written).min(1000);
-        let events = state.store.query_audit(&filter).await?;
-        for e in &events {
-            let r = history_row(e, lang);
-            let id = e.event_id.to_string();
-            let time = e.time.to_rfc3339();
-            csv_line(
-                &mut out,
-                &[
-                    &id,
-                    &time,
-                    e.login_id.as_deref().unwrap_or(""),
-                    e.login_name.as_deref().unwrap_or(""),
-                    r.group,
-                    &e.event_type,
-                    &r.description,
-                    &r.actor,
-                    e.client_ip.as_deref().unwrap_or(""),
-                ],
-            );
-        }
-        written += events.len() as u32;
-        match events.last() {
-            Some(last) if events.len() as u32 == filter.limit => {
-                filter.before_id = Some(last.event_id)
-            }
-            _ => break,
-        }
-    }
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"sekisho-audit.csv\"",
-            ),
-        ],
-        out,
-    )
-        .into_response())
+    Ok(csv_download(export_csv(&state, &p, lang).await?))
 }
 
 async fn list_tokens(
@@ -378,8 +130,7 @@ async fn revoke_token(
     Client(client): Client,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let ev = event(
-        &state,
+    let ev = state.event(
         EventType::ApiTokenRevoked,
         None,
         caller.actor(),
@@ -394,27 +145,5 @@ async fn revoke_token(
     match revoked {
         None => Err(Error::ApiTokenNotFound.into()),
         Some(_) => Ok(StatusCode::NO_CONTENT),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_cell;
-
-    #[test]
-    fn csv_cells_are_quoted_and_defused() {
-        assert_eq!(csv_cell("plain"), "plain");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("two\nlines"), "\"two\nlines\"");
-        assert_eq!(csv_cell("=1+1"), "'=1+1");
-        assert_eq!(csv_cell("+81"), "'+81");
-        assert_eq!(csv_cell("-2"), "'-2");
-        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(
-            csv_cell("=HYPERLINK(\"x\",\"y\")"),
-            "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\""
-        );
-        assert_eq!(csv_cell("ログイン失敗"), "ログイン失敗");
     }
 }

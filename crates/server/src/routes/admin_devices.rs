@@ -1,11 +1,9 @@
 //! Admin API for a login's familiar browsers: list, revoke one, revoke all.
 
 use super::admin_logins::load;
-use crate::auth::event;
-use crate::devices;
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{AdminCaller, Client, Path, Staff};
-use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
@@ -31,7 +29,7 @@ async fn list(
         .list_devices(login.id, state.clock.now())
         .await?;
     Ok(axum::Json(json!({
-        "devices": list.iter().map(devices::view).collect::<Vec<_>>(),
+        "devices": list.iter().map(super::views::device).collect::<Vec<_>>(),
     })))
 }
 
@@ -42,8 +40,7 @@ async fn revoke_one(
     Path((login_id, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let login = load(&state, &login_id).await?;
-    let ev = event(
-        &state,
+    let ev = state.event(
         EventType::DeviceRevoked,
         Some(&login.login_id),
         caller.actor(),
@@ -78,8 +75,7 @@ pub(crate) async fn revoke_all_devices(
     login_id: &str,
 ) -> Result<u64, ApiError> {
     let login = load(state, login_id).await?;
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::DeviceRevoked,
         Some(&login.login_id),
         caller.actor(),

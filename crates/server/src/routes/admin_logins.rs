@@ -1,12 +1,12 @@
 //! Admin API for logins: create, read, search, change, delete, set password, unlock, sessions.
 
 use super::views;
-use crate::auth::{self, event};
+use crate::auth;
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{Admin, AdminCaller, Client, Json, Path, Query, Staff};
 use crate::mail::notices::Notice;
 use crate::notify;
-use crate::state::AppState;
 use crate::trading;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -165,8 +165,7 @@ pub(crate) async fn create_login(
         Some(p) => Some(auth::new_password_hash(state, &probe, p).await?),
         None => None,
     };
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::LoginCreated,
         Some(login_id.as_str()),
         caller.actor(),
@@ -184,8 +183,7 @@ pub(crate) async fn create_login(
     };
     if let Some(hash) = hash {
         let temporary = body.temporary.unwrap_or(true);
-        let ev = event(
-            state,
+        let ev = state.event(
             EventType::PasswordSet,
             Some(login_id.as_str()),
             caller.actor(),
@@ -346,8 +344,7 @@ pub(crate) async fn erase(
     .filter(|(on, _)| *on)
     .map(|(_, w)| *w)
     .collect();
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::CredentialsErased,
         Some(&login.login_id),
         caller.actor(),
@@ -454,8 +451,7 @@ pub(crate) async fn patch_login(
     if changes.is_empty() {
         return Ok(login);
     }
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::LoginUpdated,
         Some(&login.login_id),
         caller.actor(),
@@ -476,8 +472,7 @@ async fn remove(
     Path(login_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let login = load(&state, &login_id).await?;
-    let ev = event(
-        &state,
+    let ev = state.event(
         EventType::LoginDeleted,
         Some(&login.login_id),
         caller.actor(),
@@ -514,8 +509,7 @@ async fn set_password(
     } else {
         "password set by operator; sessions revoked"
     };
-    let ev = event(
-        &state,
+    let ev = state.event(
         EventType::PasswordSet,
         Some(&login.login_id),
         caller.actor(),
@@ -630,8 +624,7 @@ pub(crate) async fn revoke_all_sessions(
     login_id: &str,
 ) -> Result<u64, ApiError> {
     let login = load(state, login_id).await?;
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::SessionRevoked,
         Some(&login.login_id),
         caller.actor(),

@@ -1,10 +1,10 @@
 //! Admin API for mail: the outbox as operators see it (failed deliveries above all) and a test
 //! mail to check the delivery settings.
 
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{Admin, Json, Query, Staff};
 use crate::mail::{self, templates};
-use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};

@@ -1,11 +1,10 @@
 //! Admin API for operators: their setup (by the one-time link), login and logout, and their
 //! administration (admin role only).
 
-use crate::auth::event;
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{Admin, AdminCaller, Client, Json, Path, Staff};
 use crate::operators;
-use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -255,8 +254,7 @@ async fn update(
             "enabled".into()
         });
     }
-    let ev = event(
-        &state,
+    let ev = state.event(
         EventType::OperatorUpdated,
         None,
         caller.actor(),
@@ -280,8 +278,7 @@ async fn remove(
 ) -> Result<StatusCode, ApiError> {
     let o = load(&state, &name).await?;
     keep_an_admin(&state, &o).await?;
-    let ev = event(
-        &state,
+    let ev = state.event(
         EventType::OperatorDeleted,
         None,
         caller.actor(),
@@ -301,8 +298,7 @@ async fn unlock(
     Path(name): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let o = load(&state, &name).await?;
-    let ev = event(
-        &state,
+    let ev = state.event(
         EventType::OperatorUnlocked,
         None,
         caller.actor(),

@@ -2,10 +2,9 @@
 //! (失効), unlock.
 
 use super::admin_logins::require_admin;
-use crate::auth::event;
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{Admin, AdminCaller, Client, Json, Path, Query};
-use crate::state::AppState;
 use crate::token_inventory::{
     batch_label, import_seed_file, psk_from_hex, ImportRequest, SeedFormat,
 };
@@ -271,8 +270,7 @@ pub(crate) async fn assign_to(
         .get_login(id.as_str())
         .await?
         .ok_or(Error::LoginNotFound)?;
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::TokenAssigned,
         Some(&login.login_id),
         caller.actor(),
@@ -334,8 +332,7 @@ async fn change(
 ) -> Result<(OtpToken, bool), ApiError> {
     require_admin(caller)?;
     let token = load(state, token_id).await?;
-    let ev = event(
-        state,
+    let ev = state.event(
         change.event_type(),
         token.login_id.as_deref(),
         caller.actor(),

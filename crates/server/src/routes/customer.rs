@@ -4,10 +4,11 @@
 use super::views;
 use crate::auth;
 use crate::devices;
+use crate::door::AppState;
 use crate::email_code;
-use crate::error::ApiError;
+use crate::error::{pending_login, ApiError};
 use crate::extract::{ApiCaller, Client, Customer, Json};
-use crate::state::AppState;
+use crate::login;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -57,13 +58,14 @@ async fn login(
     }
     let cookie =
         devices::from_cookie_header(headers.get(header::COOKIE).and_then(|v| v.to_str().ok()));
-    let extras = auth::LoginExtras {
+    let extras = login::LoginExtras {
         otp: body.otp.as_deref(),
         device_token: body.device_token.as_deref().or(cookie.as_deref()),
         recovery_code: body.recovery_code.as_deref(),
     };
-    let issued =
-        auth::password_login(&state, &client, &body.login_id, &body.password, extras).await?;
+    let step =
+        login::password_login(&state, &client, &body.login_id, &body.password, extras).await?;
+    let issued = pending_login(step)?;
     Ok(session_json(&state, &issued))
 }
 
@@ -104,10 +106,10 @@ async fn second_factor(
     }
     let issued = match (&body.otp, &body.recovery_code) {
         (None, Some(code)) => {
-            auth::complete_with_recovery_code(&state, &client, &body.challenge, code).await?
+            login::complete_with_recovery_code(&state, &client, &body.challenge, code).await?
         }
         (Some(otp), None) => {
-            auth::complete_second_factor_with(
+            login::complete_second_factor_with(
                 &state,
                 &client,
                 &body.challenge,
@@ -131,7 +133,7 @@ async fn second_factor(
         return Ok(axum::Json(v).into_response());
     };
     v["device_token"] = json!(d.token);
-    v["device"] = devices::view(&d.device);
+    v["device"] = views::device(&d.device);
     let cookie = devices::cookie(&d.token, d.device.expires_at, state.clock.now());
     let mut res = axum::Json(v).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -169,7 +171,7 @@ async fn resend_code(
     })))
 }
 
-pub(crate) fn session_json(state: &AppState, issued: &auth::Issued) -> axum::Json<Value> {
+pub(crate) fn session_json(state: &AppState, issued: &login::Issued) -> axum::Json<Value> {
     let s = &issued.session;
     let reminder = issued.mfa_reminder.map(|d| {
         let now = state.clock.now();

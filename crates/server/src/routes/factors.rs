@@ -1,25 +1,22 @@
 //! The customer's own second factors: the authenticator app's enrolment (申込), confirmation,
 //! "show the code again" (コード再表示), "stop using" (利用停止), and the factor list.
 
-use crate::auth::event;
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{Client, Customer, Json};
-use crate::mail::notices::Notice;
-use crate::notify;
 use crate::recovery;
-use crate::state::AppState;
-use crate::totp::{self, OnSuccess};
 use crate::trading::{self, Proof};
 use axum::extract::State;
 use axum::routing::{get, post, put};
 use axum::Router;
-use sekisho_core::audit::{Actor, EventType};
-use sekisho_core::clock::random_bytes;
+use sekisho_app::totp_enrol::{
+    confirm_totp, reveal_totp, start_totp, stop_totp, totp_factor, totp_key,
+};
+use sekisho_core::audit::Actor;
 use sekisho_core::login::Login;
-use sekisho_core::otp;
 use sekisho_core::session::SessionPurpose;
 use sekisho_core::Error;
-use sekisho_store::{FactorState, NewOtpFactor, OtpFactor, StoreError};
+use sekisho_store::{FactorState, OtpFactor};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -45,59 +42,6 @@ pub(crate) async fn me(
         .get_login(&session.login_id)
         .await?
         .ok_or(Error::SessionInvalid)?)
-}
-
-pub(crate) async fn totp_factor(
-    state: &AppState,
-    login: &Login,
-) -> Result<Option<OtpFactor>, ApiError> {
-    Ok(state
-        .store
-        .otp_factors(login.id)
-        .await?
-        .into_iter()
-        .find(|f| f.method == "totp"))
-}
-
-/// The key as the customer's app needs it: shown at enrolment and on "show the code again" only.
-pub(crate) struct TotpKey {
-    /// Base32 secret.
-    pub secret: String,
-    /// `otpauth://` URI.
-    pub uri: String,
-    /// The URI as a QR code (SVG).
-    pub qr_svg: String,
-    /// Issuer shown in the app.
-    pub issuer: String,
-    /// Account name shown in the app.
-    pub account_name: String,
-    /// Parameters.
-    pub params: otp::OtpParams,
-}
-
-pub(crate) fn totp_key(
-    state: &AppState,
-    login: &Login,
-    f: &OtpFactor,
-) -> Result<TotpKey, ApiError> {
-    let secret = totp::open_secret(state, f)?;
-    let s = &state.settings.totp;
-    let account = s.account_name.replace("{login_id}", &login.login_id);
-    let p = totp::params(f);
-    let uri = otp::otpauth_uri(&s.issuer, &account, &secret, p);
-    let qr = qrcode::QrCode::new(uri.as_bytes())
-        .map_err(|_| ApiError::from(Error::Internal))?
-        .render::<qrcode::render::svg::Color>()
-        .min_dimensions(240, 240)
-        .build();
-    Ok(TotpKey {
-        secret: otp::base32_encode(&secret),
-        uri,
-        qr_svg: qr,
-        issuer: s.issuer.clone(),
-        account_name: account,
-        params: p,
-    })
 }
 
 fn key_json(state: &AppState, login: &Login, f: &OtpFactor) -> Result<Value, ApiError> {
@@ -163,119 +107,6 @@ async fn enrol(
     Ok(axum::Json(key_json(&state, &login, &f)?))
 }
 
-/// Starts the authenticator app's enrolment (申込) after a fresh proof: a pending factor with a
-/// new key, which `confirm_totp` activates with a first code.
-pub(crate) async fn start_totp(
-    state: &AppState,
-    client: &sekisho_core::audit::ClientInfo,
-    login: &Login,
-    proof: Proof<'_>,
-) -> Result<OtpFactor, ApiError> {
-    // Enrolment needs a fresh proof (login or trading password), not only a session.
-    trading::reauthenticate(
-        state,
-        client,
-        login,
-        proof,
-        "authenticator app registration",
-    )
-    .await?;
-    begin_totp(state, client, login).await
-}
-
-/// Starts an enrolment for a caller already proven: after `start_totp`'s re-authentication, or
-/// in the setup wizard, whose open setup link is the proof.
-pub(crate) async fn begin_totp(
-    state: &AppState,
-    client: &sekisho_core::audit::ClientInfo,
-    login: &Login,
-) -> Result<OtpFactor, ApiError> {
-    if totp::active_totp(state, login.id).await?.is_some() {
-        return Err(Error::FactorAlreadyRegistered.into());
-    }
-    let now = state.clock.now();
-    let secret = otp::generate_secret(state.rng.as_ref());
-    let uid = hex_id(state);
-    let nonce: [u8; 12] = random_bytes(state.rng.as_ref());
-    let sealed = state
-        .secrets
-        .seal(&secret, &totp::secret_aad(&uid), nonce)
-        .ok_or(Error::Internal)?;
-    let p = state.settings.totp.params;
-    let new = NewOtpFactor {
-        uid,
-        login_pk: login.id,
-        method: "totp".into(),
-        label: "authenticator app".into(),
-        secret_enc: sealed,
-        algorithm: p.algorithm,
-        digits: p.digits,
-        period: p.period,
-        now,
-        expires_at: now.plus_secs(state.settings.totp.enrolment_secs),
-    };
-    let ev = event(
-        state,
-        EventType::FactorEnrolmentStarted,
-        Some(&login.login_id),
-        Actor::SelfService,
-        client,
-        "authenticator app enrolment started",
-    );
-    let f = match state.store.put_pending_totp(&new, &ev).await {
-        Ok(f) => f,
-        Err(StoreError::Conflict) => return Err(Error::FactorAlreadyRegistered.into()),
-        Err(e) => return Err(e.into()),
-    };
-    Ok(f)
-}
-
-/// Activates a pending authenticator app with its first code (the enrolment's confirmation).
-pub(crate) async fn confirm_totp(
-    state: &AppState,
-    client: &sekisho_core::audit::ClientInfo,
-    login: &Login,
-    otp: &str,
-) -> Result<OtpFactor, ApiError> {
-    let f = totp_factor(state, login)
-        .await?
-        .ok_or(Error::FactorNotRegistered)?;
-    if f.state == FactorState::Active {
-        return Err(Error::FactorAlreadyRegistered.into());
-    }
-    if f.expires_at.is_some_and(|e| state.clock.now() >= e) {
-        return Err(Error::EnrolmentExpired.into());
-    }
-    let ev = event(
-        state,
-        EventType::FactorAdded,
-        Some(&login.login_id),
-        Actor::SelfService,
-        client,
-        "authenticator app registered (TOTP)",
-    );
-    totp::check_code(
-        state,
-        client,
-        &login.login_id,
-        Actor::SelfService,
-        &f,
-        otp,
-        OnSuccess {
-            activate: true,
-            audit: Some(ev),
-        },
-    )
-    .await?;
-    notify::send(state, login, &Notice::FactorAdded("totp")).await;
-    Ok(f)
-}
-
-fn hex_id(state: &AppState) -> String {
-    let b: [u8; 12] = random_bytes(state.rng.as_ref());
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 async fn confirm(
     State(state): State<AppState>,
     Client(client): Client,
@@ -302,41 +133,6 @@ async fn reveal(
     Ok(axum::Json(key_json(&state, &login, &f)?))
 }
 
-/// "Show the code again" (コード再表示): a current code of the active app unlocks its key (for a
-/// second device).
-pub(crate) async fn reveal_totp(
-    state: &AppState,
-    client: &sekisho_core::audit::ClientInfo,
-    login: &Login,
-    otp: &str,
-) -> Result<OtpFactor, ApiError> {
-    let f = totp::active_totp(state, login.id)
-        .await?
-        .ok_or(Error::FactorNotRegistered)?;
-    let ev = event(
-        state,
-        EventType::FactorRevealed,
-        Some(&login.login_id),
-        Actor::SelfService,
-        client,
-        "authenticator app key shown again (another device)",
-    );
-    totp::check_code(
-        state,
-        client,
-        &login.login_id,
-        Actor::SelfService,
-        &f,
-        otp,
-        OnSuccess {
-            activate: false,
-            audit: Some(ev),
-        },
-    )
-    .await?;
-    Ok(f)
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StopBody {
@@ -358,45 +154,6 @@ async fn stop_using(
     Ok(axum::Json(
         json!({ "method": "totp", "state": "not_registered" }),
     ))
-}
-
-/// Stops using the authenticator app (利用停止): an active one needs a current code.
-pub(crate) async fn stop_totp(
-    state: &AppState,
-    client: &sekisho_core::audit::ClientInfo,
-    login: &Login,
-    code: &str,
-) -> Result<(), ApiError> {
-    let f = totp_factor(state, login)
-        .await?
-        .ok_or(Error::FactorNotRegistered)?;
-    if f.state == FactorState::Active {
-        totp::check_code(
-            state,
-            client,
-            &login.login_id,
-            Actor::SelfService,
-            &f,
-            code,
-            OnSuccess {
-                activate: false,
-                audit: None,
-            },
-        )
-        .await?;
-    }
-    let ev = event(
-        state,
-        EventType::FactorRemoved,
-        Some(&login.login_id),
-        Actor::SelfService,
-        client,
-        "authenticator app removed by the customer (利用停止)",
-    );
-    if state.store.delete_otp_factor(f.id, &ev).await? && f.state == FactorState::Active {
-        notify::send(state, login, &Notice::FactorRemoved("totp")).await;
-    }
-    Ok(())
 }
 
 async fn list(

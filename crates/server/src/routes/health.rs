@@ -1,6 +1,6 @@
 //! Liveness, readiness, metrics and the OpenAPI description.
 
-use crate::state::AppState;
+use crate::door::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;

@@ -1,11 +1,11 @@
 //! The token steps of a login in progress: start-of-use registration (利用開始登録) and
 //! resynchronisation (同期ズレ補正), both after the password, with the login's challenge.
 
-use crate::auth;
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{Client, Json};
 use crate::hwtoken;
-use crate::state::AppState;
+use crate::login;
 use axum::extract::State;
 use axum::routing::post;
 use axum::Router;
@@ -41,8 +41,8 @@ async fn register(
     Json(body): Json<RegisterBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
     check_lengths(&[&body.challenge, &body.token_id, &body.otp1, &body.otp2])?;
-    let (ch, login) = auth::open_challenge(&state, &body.challenge).await?;
-    if !ch.methods.iter().any(|m| m == auth::TOKEN_REGISTER) {
+    let (ch, login) = login::open_challenge(&state, &body.challenge).await?;
+    if !ch.methods.iter().any(|m| m == login::TOKEN_REGISTER) {
         return Err(Error::ChallengeInvalid.into());
     }
     let t = hwtoken::register(
@@ -77,7 +77,7 @@ async fn resync(
     Json(body): Json<ResyncBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
     check_lengths(&[&body.challenge, &body.otp1, &body.otp2])?;
-    let (ch, login) = auth::open_challenge(&state, &body.challenge).await?;
+    let (ch, login) = login::open_challenge(&state, &body.challenge).await?;
     let t = hwtoken::resync(&state, &client, &login, &body.otp1, &body.otp2).await?;
     Ok(axum::Json(json!({
         "token_id": t.token_id,

@@ -1,4 +1,4 @@
-//! The router: one module per area, each with its own `router()`.
+//! The JSON API: one module per area, each with its own `router()`.
 
 pub(crate) mod account;
 pub(crate) mod admin_audit;
@@ -17,85 +17,34 @@ mod step_up;
 mod validate;
 mod views;
 
-use crate::error::{localize, panic_response, ApiError};
-use crate::state::AppState;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, HeaderValue};
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use crate::door::AppState;
 use axum::Router;
-use sekisho_core::Error;
-use tower_http::catch_panic::CatchPanicLayer;
 
-/// Which endpoints a listener serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Part {
-    /// Everything (no `admin_listen`).
-    All,
-    /// Everything but the admin API (the public listener when `admin_listen` is set).
-    Public,
-    /// The admin API (and health) only: the `admin_listen` address.
-    Admin,
+/// The customer-facing JSON API.
+pub fn public() -> Router<AppState> {
+    Router::new()
+        .merge(customer::router())
+        .merge(account::router())
+        .merge(login_token::router())
+        .merge(factors::router())
+        .merge(passkeys::router())
+        .merge(validate::router())
+        .merge(step_up::router())
 }
 
-pub fn router(state: AppState, part: Part) -> Router {
-    let limit = state.settings.max_body_bytes;
-    let mut r = Router::new().merge(health::router());
-    if part != Part::Admin {
-        r = r
-            .merge(customer::router())
-            .merge(account::router())
-            .merge(login_token::router())
-            .merge(factors::router())
-            .merge(passkeys::router())
-            .merge(validate::router())
-            .merge(step_up::router())
-            .merge(crate::pages::router(&state));
-    }
-    if part != Part::Public {
-        r = r.nest(
-            "/api/admin/v1",
-            admin_logins::router()
-                .merge(admin_audit::router())
-                .merge(admin_devices::router())
-                .merge(admin_mail::router())
-                .merge(admin_operators::router())
-                .merge(admin_tokens::router())
-                .merge(admin_setup::router())
-                .merge(passkeys::admin_router()),
-        );
-        r = r.merge(crate::pages::console_router(&state, part == Part::Admin));
-    }
-    r.fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::from_fn(localize))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            common_headers,
-        ))
-        .with_state(state)
+/// The admin API (nested under `/api/admin/v1`).
+pub fn admin() -> Router<AppState> {
+    admin_logins::router()
+        .merge(admin_audit::router())
+        .merge(admin_devices::router())
+        .merge(admin_mail::router())
+        .merge(admin_operators::router())
+        .merge(admin_tokens::router())
+        .merge(admin_setup::router())
+        .merge(passkeys::admin_router())
 }
 
-async fn not_found() -> ApiError {
-    Error::NotFound.into()
-}
-
-async fn method_not_allowed() -> ApiError {
-    Error::MethodNotAllowed.into()
-}
-
-/// Headers every API response carries, and the response counter.
-async fn common_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    state.metrics.http(res.status().as_u16());
-    let h = res.headers_mut();
-    h.entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    res
+/// Health and metrics (every listener).
+pub fn health() -> Router<AppState> {
+    health::router()
 }

@@ -2,23 +2,21 @@
 //! customer's own passkeys (register after re-authentication, list, rename, remove), and the
 //! operators' view of a login's passkeys (counter, backup flags, counter regression).
 
-use super::admin_logins::{load, require_admin};
+use super::admin_logins::load;
 use super::customer::session_json;
 use super::factors::me;
+use crate::door::AppState;
 use crate::error::ApiError;
-use crate::extract::{AdminCaller, Client, Customer, Json, Path, Staff};
+use crate::extract::{Client, Customer, Json, Path, Staff};
 use crate::passkey;
 use crate::passkey_login;
-use crate::state::AppState;
 use crate::trading::{self, Proof};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use sekisho_core::audit::{Actor, ClientInfo};
-use sekisho_core::login::Login;
 use sekisho_core::Error;
-use sekisho_store::StoredPasskey;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
@@ -95,7 +93,7 @@ async fn list(
     let login = me(&state, &session).await?;
     let keys = passkey::list(&state, login.id).await?;
     Ok(axum::Json(json!({
-        "passkeys": keys.iter().map(|p| passkey::view(p, false)).collect::<Vec<_>>(),
+        "passkeys": keys.iter().map(|p| super::views::passkey(p, false)).collect::<Vec<_>>(),
     })))
 }
 
@@ -158,7 +156,10 @@ async fn register_finish(
         &body.name,
     )
     .await?;
-    Ok((StatusCode::CREATED, axum::Json(passkey::view(&p, false))))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(super::views::passkey(&p, false)),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -196,10 +197,10 @@ async fn admin_list(
     Path(login_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let login = load(&state, &login_id).await?;
-    let keys = operator_list(&state, &login).await?;
+    let keys = passkey::list(&state, login.id).await?;
     Ok(axum::Json(json!({
         "login_id": login.login_id,
-        "passkeys": keys.iter().map(|p| passkey::view(p, true)).collect::<Vec<_>>(),
+        "passkeys": keys.iter().map(|p| super::views::passkey(p, true)).collect::<Vec<_>>(),
     })))
 }
 
@@ -209,31 +210,8 @@ async fn admin_remove(
     Client(client): Client,
     Path((login_id, id)): Path<(String, i64)>,
 ) -> Result<StatusCode, ApiError> {
-    operator_remove(&state, &caller, &client, &login_id, id).await?;
+    passkey::operator_remove(&state, &caller.staff(), &client, &login_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The login's passkeys as operators see them (the API's `GET …/passkeys` and the console).
-pub(crate) async fn operator_list(
-    state: &AppState,
-    login: &Login,
-) -> Result<Vec<StoredPasskey>, ApiError> {
-    passkey::list(state, login.id).await
-}
-
-/// Removes a login's passkey for an operator (the API's `DELETE …/passkeys/{id}` and the
-/// console). Removing a credential is a credential change: admins only, like erasing
-/// credentials; the support desk may look but not remove.
-pub(crate) async fn operator_remove(
-    state: &AppState,
-    caller: &AdminCaller,
-    client: &ClientInfo,
-    login_id: &str,
-    id: i64,
-) -> Result<(), ApiError> {
-    require_admin(caller)?;
-    let login = load(state, login_id).await?;
-    passkey::remove(state, client, &login, id, caller.actor()).await
 }
 
 /// Whether the passkeys JSON begin may run for this client: passwordless begins need no
@@ -241,7 +219,7 @@ pub(crate) async fn operator_remove(
 /// forms (`pages.rate_per_ip_per_minute`).
 fn limit_passwordless(state: &AppState, client: &ClientInfo) -> Result<(), ApiError> {
     let ip = client.ip.as_deref().unwrap_or("-");
-    if state.pages.allow(
+    if state.limits.allow(
         &format!("passkey-begin:{ip}"),
         state.settings.pages.rate_per_ip_per_minute,
         state.clock.now(),

@@ -1,12 +1,11 @@
 //! The step-up API for relying apps: ask a customer to confirm one operation, read the answer
 //! and (once) the signed proof; and the public key set that verifies proofs.
 
-use crate::auth::event;
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiCaller, Client, Json, Path};
-use crate::pages::{percent_encode, return_to_allowed};
-use crate::state::AppState;
 use crate::step_up::{self, Operation};
+use crate::web::{percent_encode, return_to_allowed};
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -103,8 +102,7 @@ async fn create(
         now,
         expires_at: now.plus_secs(state.settings.step_up.request_secs),
     };
-    let ev = event(
-        &state,
+    let ev = state.event(
         EventType::StepUpRequested,
         Some(&login.login_id),
         caller.actor(),

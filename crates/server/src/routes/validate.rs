@@ -2,10 +2,9 @@
 //! second factor (as privacyIDEA's `/validate/check` is used). Same replay, drift and lock rules
 //! as the login.
 
-use crate::auth::event;
+use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiCaller, Client, Json};
-use crate::state::AppState;
 use crate::totp::{self, OnSuccess};
 use axum::extract::State;
 use axum::routing::post;
@@ -58,8 +57,7 @@ async fn validate(
         return Err(Error::LoginDisabled.into());
     }
     let f = login.totp.ok_or(Error::SecondFactorNotInitialized)?;
-    let ev = event(
-        &state,
+    let ev = state.event(
         EventType::OtpValidated,
         Some(&login.login_id),
         caller.actor(),

@@ -4,7 +4,7 @@ use sekisho_core::login::Login;
 use sekisho_core::password::PasswordPolicy;
 use sekisho_core::session::{Session, SessionPolicy};
 use sekisho_core::Timestamp;
-use sekisho_store::ApiToken;
+use sekisho_store::{ApiToken, StoredPasskey, TrustedDevice};
 use serde_json::{json, Value};
 
 fn t(ts: Option<Timestamp>) -> Value {
@@ -115,4 +115,36 @@ pub fn api_token(t: &ApiToken) -> Value {
         "created_at": t.created_at.to_rfc3339(),
         "revoked_at": t.revoked_at.map(|r| r.to_rfc3339()),
     })
+}
+
+/// A device as the customer and operators see it.
+pub fn device(d: &TrustedDevice) -> Value {
+    json!({
+        "id": d.uid,
+        "label": d.label,
+        "method": d.method,
+        "created_at": d.created_at.to_rfc3339(),
+        "last_used_at": d.last_used_at.to_rfc3339(),
+        "expires_at": d.expires_at.to_rfc3339(),
+    })
+}
+
+/// The passkey as shown to its customer (and, with `operator`, the counter details).
+pub fn passkey(p: &StoredPasskey, operator: bool) -> Value {
+    let mut v = serde_json::json!({
+        "id": p.id,
+        "name": p.name,
+        "created_at": p.created_at.to_rfc3339(),
+        "last_used_at": p.last_used_at.map(|t| t.to_rfc3339()),
+        "backed_up": p.backup_state,
+        "suspended": p.counter_regressed_at.is_some(),
+    });
+    if operator {
+        v["credential_id"] = p.credential_id.clone().into();
+        v["sign_count"] = p.sign_count.into();
+        v["backup_eligible"] = p.backup_eligible.into();
+        v["backup_state"] = p.backup_state.into();
+        v["counter_regressed_at"] = p.counter_regressed_at.map(|t| t.to_rfc3339()).into();
+    }
+    v
 }

@@ -1,6 +1,9 @@
 //! `spawn_app()`: a real server on a free port, a fresh database, a clock the test moves.
 
 use reqwest::{Client, Response, StatusCode};
+use sekisho_app::mail::{Delivery, MailSettings, SmtpSettings, SmtpTls};
+use sekisho_app::system::OsRandom;
+use sekisho_app::{HashPool, PagesSettings, Settings, TokenSettings, TotpSettings};
 use sekisho_core::audit::{Actor, ClientInfo};
 use sekisho_core::device::DevicePolicy;
 use sekisho_core::email_code::EmailCodePolicy;
@@ -8,9 +11,7 @@ use sekisho_core::password::{HashParams, PasswordHasher, PasswordPolicy, Preset}
 use sekisho_core::secret_box::SecretBox;
 use sekisho_core::session::SessionPolicy;
 use sekisho_core::{Clock, Timestamp};
-use sekisho_server::mail::{Delivery, MailSettings, SmtpSettings, SmtpTls};
-use sekisho_server::system::OsRandom;
-use sekisho_server::{AppState, HashPool, PagesSettings, Settings, TokenSettings, TotpSettings};
+use sekisho_server::AppState;
 use sekisho_store::testing::{fresh_postgres_url, sqlite_url};
 use sekisho_store::{connect, ConnectOptions};
 use serde_json::{json, Value};
@@ -184,7 +185,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         devices: DevicePolicy::default(),
         notify_login_default: opts.notify_login_default,
         tokens: TokenSettings::default(),
-        recovery: sekisho_server::RecoverySettings {
+        recovery: sekisho_app::RecoverySettings {
             lockout_threshold: opts.recovery_lockout_threshold,
         },
         mfa: opts.mfa,
@@ -192,14 +193,14 @@ pub async fn spawn_with(opts: Options) -> TestApp {
             return_to_allowlist: vec!["https://trade.example.co.jp/".into()],
             ..PagesSettings::default()
         },
-        step_up: sekisho_server::StepUpSettings {
+        step_up: sekisho_app::StepUpSettings {
             policy: sekisho_core::step_up::StepUpPolicy {
                 passkey_required: opts.step_up_passkey_kinds.clone(),
                 ..Default::default()
             },
             ..Default::default()
         },
-        passkeys: sekisho_server::passkey::PasskeySettings {
+        passkeys: sekisho_app::passkey::PasskeySettings {
             rp_id: "localhost".into(),
             rp_name: "関所証券".into(),
             // Browsers use the page's own origin; the Rust authenticator in the tests uses
@@ -221,7 +222,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         hashes,
         secrets,
     );
-    let (admin_token, _) = ok(sekisho_server::tokens::issue_api_token(
+    let (admin_token, _) = ok(sekisho_app::tokens::issue_api_token(
         store.as_ref(),
         &OsRandom,
         clock.now(),

@@ -324,10 +324,10 @@ async fn expired_proofs_fail_and_rotated_keys_verify_until_retired() {
     })
     .await);
     let secrets = sekisho_core::secret_box::SecretBox::new("k1", &[7; 32]);
-    let k2 = ok(sekisho_server::step_up::create_key(
+    let k2 = ok(sekisho_app::step_up::create_key(
         store.as_ref(),
         &secrets,
-        &sekisho_server::system::OsRandom,
+        &sekisho_app::system::OsRandom,
         app.clock.now(),
         sekisho_core::audit::Actor::System,
         &Default::default(),

@@ -2,9 +2,9 @@
 //! open the sealed secret, apply the window, drift and replay rules of core, and record the
 //! outcome atomically in the database (so each code works once across all instances).
 
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::factor_guard::{self, Counter, Refusal};
-use crate::state::AppState;
+use crate::state::App;
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
 use sekisho_core::lockout::Verdict;
 use sekisho_core::otp::{self, OtpParams, TotpCheck, TotpReject};
@@ -26,7 +26,7 @@ pub fn params(f: &OtpFactor) -> OtpParams {
 }
 
 /// Decrypts the factor's secret.
-pub fn open_secret(state: &AppState, f: &OtpFactor) -> Result<Vec<u8>, ApiError> {
+pub fn open_secret(state: &App, f: &OtpFactor) -> Result<Vec<u8>, AppError> {
     state
         .secrets
         .open(&f.secret_enc, &secret_aad(&f.uid))
@@ -37,7 +37,7 @@ pub fn open_secret(state: &AppState, f: &OtpFactor) -> Result<Vec<u8>, ApiError>
 }
 
 /// The login's active TOTP, if any.
-pub async fn active_totp(state: &AppState, login_pk: i64) -> Result<Option<OtpFactor>, ApiError> {
+pub async fn active_totp(state: &App, login_pk: i64) -> Result<Option<OtpFactor>, AppError> {
     Ok(state
         .store
         .otp_factors(login_pk)
@@ -58,14 +58,14 @@ pub struct OnSuccess {
 /// (the failure that reaches the threshold locks it); an already used one is refused without
 /// counting.
 pub async fn check_code(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login_id: &str,
     actor: Actor,
     f: &OtpFactor,
     code: &str,
     on_success: OnSuccess,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     if f.locked_at.is_some() {
         return Err(Error::SecondFactorLocked.into());
     }

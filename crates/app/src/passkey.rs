@@ -4,23 +4,23 @@
 //! passkey policy. [`finish_authentication`] is the one check of a passkey's answer, for the
 //! login's second step, passwordless login and any other flow that wants a passkey's proof.
 
-use crate::auth::event;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::mail::notices::Notice;
 use crate::notify;
-use crate::state::AppState;
+use crate::staff::{named_login, StaffCaller};
+use crate::state::App;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::login::{Login, SecondFactor};
 use sekisho_core::{token, Error};
 use sekisho_store::{CeremonyKind, NewCeremony, NewPasskey, PasskeyUse, StoreError, StoredPasskey};
-use serde_json::Value;
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication,
-    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid, Webauthn,
-    WebauthnBuilder, WebauthnError,
+    CreationChallengeResponse, DiscoverableAuthentication, DiscoverableKey, Passkey,
+    PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
 };
+use webauthn_rs_proto::ResidentKeyRequirement;
 
 /// The method name of passkeys in challenges and sessions.
 pub const METHOD: &str = "passkey";
@@ -82,14 +82,14 @@ impl PasskeySettings {
     }
 }
 
-fn relying_party(state: &AppState) -> Result<&Webauthn, ApiError> {
+fn relying_party(state: &App) -> Result<&Webauthn, AppError> {
     state.webauthn.as_deref().ok_or_else(|| {
         tracing::error!("passkeys are not configured correctly");
-        ApiError::from(Error::Internal)
+        AppError::from(Error::Internal)
     })
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
+fn internal(e: impl std::fmt::Display) -> AppError {
     tracing::error!("passkey: {e}");
     Error::Internal.into()
 }
@@ -100,7 +100,7 @@ fn credential_id(raw: &[u8]) -> String {
 }
 
 /// The ceremony's ID: its prefix says its kind.
-fn new_ceremony_id(state: &AppState, kind: CeremonyKind) -> String {
+fn new_ceremony_id(state: &App, kind: CeremonyKind) -> String {
     let prefix = match kind {
         REGISTER => "skwr",
         AUTHENTICATE => "skwa",
@@ -119,12 +119,12 @@ fn kind_of(ceremony_id: &str) -> Option<CeremonyKind> {
 }
 
 async fn store_ceremony(
-    state: &AppState,
+    state: &App,
     kind: CeremonyKind,
     login_pk: Option<i64>,
     bound_to: Option<String>,
     ceremony_state: String,
-) -> Result<String, ApiError> {
+) -> Result<String, AppError> {
     let now = state.clock.now();
     let id = new_ceremony_id(state, kind);
     state
@@ -143,10 +143,10 @@ async fn store_ceremony(
 }
 
 async fn take_ceremony(
-    state: &AppState,
+    state: &App,
     ceremony_id: &str,
     kinds: &[CeremonyKind],
-) -> Result<sekisho_store::Ceremony, ApiError> {
+) -> Result<sekisho_store::Ceremony, AppError> {
     let kind = kind_of(ceremony_id)
         .filter(|k| kinds.contains(k))
         .ok_or(Error::PasskeyCeremonyInvalid)?;
@@ -158,36 +158,16 @@ async fn take_ceremony(
 }
 
 /// The login's passkeys.
-pub async fn list(state: &AppState, login_pk: i64) -> Result<Vec<StoredPasskey>, ApiError> {
+pub async fn list(state: &App, login_pk: i64) -> Result<Vec<StoredPasskey>, AppError> {
     Ok(state.store.list_passkeys(login_pk).await?)
-}
-
-/// The passkey as shown to its customer (and, with `operator`, the counter details).
-pub fn view(p: &StoredPasskey, operator: bool) -> Value {
-    let mut v = serde_json::json!({
-        "id": p.id,
-        "name": p.name,
-        "created_at": p.created_at.to_rfc3339(),
-        "last_used_at": p.last_used_at.map(|t| t.to_rfc3339()),
-        "backed_up": p.backup_state,
-        "suspended": p.counter_regressed_at.is_some(),
-    });
-    if operator {
-        v["credential_id"] = p.credential_id.clone().into();
-        v["sign_count"] = p.sign_count.into();
-        v["backup_eligible"] = p.backup_eligible.into();
-        v["backup_state"] = p.backup_state.into();
-        v["counter_regressed_at"] = p.counter_regressed_at.map(|t| t.to_rfc3339()).into();
-    }
-    v
 }
 
 /// Starts registering a passkey for the login (who re-authenticated already): the options for
 /// `navigator.credentials.create` and the ceremony's ID.
 pub async fn begin_registration(
-    state: &AppState,
+    state: &App,
     login: &Login,
-) -> Result<(String, Value), ApiError> {
+) -> Result<(String, CreationChallengeResponse), AppError> {
     let rp = relying_party(state)?;
     let existing = list(state, login.id).await?;
     // One user handle per login, kept with its passkeys; a new one for the first.
@@ -207,16 +187,12 @@ pub async fn begin_registration(
     let (ccr, reg) = rp
         .start_passkey_registration(handle, &login.login_id, &login.display_name, Some(exclude))
         .map_err(internal)?;
-    let mut options = serde_json::to_value(&ccr).map_err(internal)?;
+    let mut options = ccr;
     // Ask for a discoverable credential (passwordless login and autofill need one) without
     // refusing authenticators that cannot store one; the finish does not depend on it.
-    if let Some(sel) = options
-        .get_mut("publicKey")
-        .and_then(|p| p.get_mut("authenticatorSelection"))
-        .and_then(Value::as_object_mut)
-    {
-        sel.insert("residentKey".into(), "preferred".into());
-        sel.insert("requireResidentKey".into(), false.into());
+    if let Some(sel) = options.public_key.authenticator_selection.as_mut() {
+        sel.resident_key = Some(ResidentKeyRequirement::Preferred);
+        sel.require_resident_key = false;
     }
     // A registration binds its ceremony to the user handle it gave the authenticator, which
     // the finish stores with the passkey (passwordless logins are matched by it).
@@ -238,7 +214,7 @@ fn uuid_v4(mut b: [u8; 16]) -> Uuid {
 }
 
 /// The name a customer gives a passkey: trimmed, 1 to 64 characters, no control characters.
-pub fn valid_name(name: &str) -> Result<String, ApiError> {
+pub fn valid_name(name: &str) -> Result<String, AppError> {
     let n = name.trim();
     if n.is_empty() || n.chars().count() > 64 || n.chars().any(char::is_control) {
         return Err(Error::InvalidRequest("name: 1 to 64 characters".into()).into());
@@ -249,13 +225,13 @@ pub fn valid_name(name: &str) -> Result<String, ApiError> {
 /// Finishes a registration begun for this login: verifies the authenticator's answer, stores
 /// the passkey with its audit record and tells the customer by mail.
 pub async fn finish_registration(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     ceremony_id: &str,
     response: &RegisterPublicKeyCredential,
     name: &str,
-) -> Result<StoredPasskey, ApiError> {
+) -> Result<StoredPasskey, AppError> {
     let name = valid_name(name)?;
     let rp = relying_party(state)?;
     let ceremony = take_ceremony(state, ceremony_id, &[REGISTER]).await?;
@@ -266,15 +242,15 @@ pub async fn finish_registration(
     let passkey = match rp.finish_passkey_registration(response, &reg) {
         Ok(p) => p,
         Err(e) => {
-            let ev = event(
-                state,
-                EventType::PasskeyFailed,
-                Some(&login.login_id),
-                Actor::SelfService,
-                client,
-                format!("passkey registration refused: {e}"),
-            )
-            .with_error(Error::PasskeyInvalid.code());
+            let ev = state
+                .event(
+                    EventType::PasskeyFailed,
+                    Some(&login.login_id),
+                    Actor::SelfService,
+                    client,
+                    format!("passkey registration refused: {e}"),
+                )
+                .with_error(Error::PasskeyInvalid.code());
             state.store.append_audit(&ev).await?;
             return Err(Error::PasskeyInvalid.into());
         }
@@ -293,8 +269,7 @@ pub async fn finish_registration(
         backup_state: cred["backup_state"].as_bool().unwrap_or(false),
         now,
     };
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::PasskeyAdded,
         Some(&login.login_id),
         Actor::SelfService,
@@ -311,17 +286,17 @@ pub async fn finish_registration(
         .store
         .passkey_by_credential(&new.credential_id)
         .await?
-        .ok_or_else(|| ApiError::from(Error::Internal))
+        .ok_or_else(|| AppError::from(Error::Internal))
 }
 
 /// Starts an authentication: with a login, for its passkeys (the second step after the
 /// password, bound to its challenge); without one, for any discoverable passkey (passwordless
 /// login and autofill). The options for `navigator.credentials.get` and the ceremony's ID.
 pub async fn begin_authentication(
-    state: &AppState,
+    state: &App,
     login: Option<&Login>,
     bound_to: Option<String>,
-) -> Result<(String, Value), ApiError> {
+) -> Result<(String, RequestChallengeResponse), AppError> {
     let rp = relying_party(state)?;
     match login {
         Some(login) => {
@@ -343,7 +318,7 @@ pub async fn begin_authentication(
                 serde_json::to_string(&auth).map_err(internal)?,
             )
             .await?;
-            Ok((id, serde_json::to_value(&rcr).map_err(internal)?))
+            Ok((id, rcr))
         }
         None => {
             let (rcr, auth) = rp.start_discoverable_authentication().map_err(internal)?;
@@ -355,7 +330,7 @@ pub async fn begin_authentication(
                 serde_json::to_string(&auth).map_err(internal)?,
             )
             .await?;
-            Ok((id, serde_json::to_value(&rcr).map_err(internal)?))
+            Ok((id, rcr))
         }
     }
 }
@@ -379,11 +354,11 @@ pub struct VerifiedPasskey {
 /// flags, last used) with its audit record. The caller checks the login's state and what the
 /// ceremony was bound to.
 pub async fn finish_authentication(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     ceremony_id: &str,
     response: &PublicKeyCredential,
-) -> Result<VerifiedPasskey, ApiError> {
+) -> Result<VerifiedPasskey, AppError> {
     let rp = relying_party(state)?;
     let ceremony = take_ceremony(state, ceremony_id, &[AUTHENTICATE, DISCOVERABLE]).await?;
     let cred_id = credential_id(response.get_credential_id());
@@ -391,15 +366,15 @@ pub async fn finish_authentication(
         return Err(Error::PasskeyInvalid.into());
     };
     let fail = |why: String, e: Error| {
-        event(
-            state,
-            EventType::PasskeyFailed,
-            Some(&stored.login_id),
-            Actor::SelfService,
-            client,
-            format!("passkey \"{}\": {why}", stored.name),
-        )
-        .with_error(e.code())
+        state
+            .event(
+                EventType::PasskeyFailed,
+                Some(&stored.login_id),
+                Actor::SelfService,
+                client,
+                format!("passkey \"{}\": {why}", stored.name),
+            )
+            .with_error(e.code())
     };
     if ceremony.login_pk.is_some_and(|pk| pk != stored.login_pk) {
         state
@@ -446,18 +421,18 @@ pub async fn finish_authentication(
         Err(WebauthnError::CredentialPossibleCompromise) => {
             // A counter at or below the stored one: the key may have been copied. Flag it (the
             // operator sees it), refuse it from now on, and tell the customer.
-            let ev = event(
-                state,
-                EventType::PasskeyCounterRegressed,
-                Some(&stored.login_id),
-                Actor::SelfService,
-                client,
-                format!(
+            let ev = state
+                .event(
+                    EventType::PasskeyCounterRegressed,
+                    Some(&stored.login_id),
+                    Actor::SelfService,
+                    client,
+                    format!(
                     "passkey \"{}\": signature counter did not move forward (stored {}); suspended",
                     stored.name, stored.sign_count
                 ),
-            )
-            .with_error(Error::PasskeyCounterRegressed.code());
+                )
+                .with_error(Error::PasskeyCounterRegressed.code());
             state
                 .store
                 .flag_passkey_counter(stored.id, state.clock.now(), &ev)
@@ -481,8 +456,7 @@ pub async fn finish_authentication(
         backup_state: res.backup_state(),
         now: state.clock.now(),
     };
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::PasskeyUsed,
         Some(&stored.login_id),
         Actor::SelfService,
@@ -512,15 +486,14 @@ pub async fn finish_authentication(
 
 /// Renames one of the login's passkeys.
 pub async fn rename(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     id: i64,
     name: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let name = valid_name(name)?;
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::PasskeyRenamed,
         Some(&login.login_id),
         Actor::SelfService,
@@ -535,20 +508,19 @@ pub async fn rename(
 
 /// Removes one of the login's passkeys (by the customer or an operator) and tells the customer.
 pub async fn remove(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     id: i64,
     actor: Actor,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let name = list(state, login.id)
         .await?
         .into_iter()
         .find(|p| p.id == id)
         .map(|p| p.name)
         .ok_or(Error::PasskeyNotFound)?;
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::PasskeyRemoved,
         Some(&login.login_id),
         actor,
@@ -577,7 +549,7 @@ pub enum Policy {
 }
 
 /// The policy for this login.
-pub async fn policy(state: &AppState, login: &Login) -> Result<Policy, ApiError> {
+pub async fn policy(state: &App, login: &Login) -> Result<Policy, AppError> {
     let registered = list(state, login.id)
         .await?
         .iter()
@@ -592,4 +564,19 @@ pub async fn policy(state: &AppState, login: &Login) -> Result<Policy, ApiError>
             Policy::None
         },
     )
+}
+
+/// Removes a login's passkey for an operator (the admin API and the console). Removing a
+/// credential is a credential change: admins only, like erasing credentials; the support desk
+/// may look but not remove.
+pub async fn operator_remove(
+    state: &App,
+    caller: &StaffCaller,
+    client: &ClientInfo,
+    login_id: &str,
+    id: i64,
+) -> Result<(), AppError> {
+    caller.require_admin()?;
+    let login = named_login(state, login_id).await?;
+    remove(state, client, &login, id, caller.actor.clone()).await
 }

@@ -1,6 +1,6 @@
 //! API tokens for apps and scripts, shared by the admin API and the `sekisho api-token` CLI.
 
-use crate::error::ApiError;
+use crate::error::AppError;
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
 use sekisho_core::token::ApiScope;
 use sekisho_core::{token, Error, Random, Timestamp};
@@ -19,7 +19,7 @@ pub async fn issue_api_token(
     scope: &str,
     actor: Actor,
     client: &ClientInfo,
-) -> Result<(String, ApiToken), ApiError> {
+) -> Result<(String, ApiToken), AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err(Error::InvalidRequest("token name must be 1 to 64 characters".into()).into());

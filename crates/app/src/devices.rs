@@ -1,15 +1,13 @@
 //! Familiar browsers at login: remembering one after a second factor, and letting a valid one
 //! skip the factor next time (only for the methods the firm allows, default e-mail codes).
 
-use crate::auth::event;
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::error::AppError;
+use crate::state::App;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::clock::random_bytes;
 use sekisho_core::login::Login;
-use sekisho_core::{device, token, Timestamp};
+use sekisho_core::{device, token, Error, Timestamp};
 use sekisho_store::{NewDevice, TrustedDevice};
-use serde_json::{json, Value};
 
 /// The cookie that carries the device token in browsers.
 pub const COOKIE: &str = "__Host-sekisho_device";
@@ -24,11 +22,11 @@ pub struct IssuedDevice {
 
 /// Remembers the client's browser for `method`, if the firm allows it for that method.
 pub async fn remember(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     method: &str,
-) -> Result<Option<IssuedDevice>, ApiError> {
+) -> Result<Option<IssuedDevice>, AppError> {
     let policy = &state.settings.devices;
     if !policy.allows(method) {
         return Ok(None);
@@ -44,8 +42,7 @@ pub async fn remember(
         now,
         expires_at: now.plus_secs(policy.remember_secs),
     };
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::DeviceRemembered,
         Some(&login.login_id),
         Actor::SelfService,
@@ -65,11 +62,11 @@ pub async fn remember(
 /// was remembered for this method, the firm allows the method, not revoked, not expired); its
 /// use is recorded.
 pub async fn usable(
-    state: &AppState,
+    state: &App,
     login: &Login,
     token_text: &str,
     method: &str,
-) -> Result<Option<TrustedDevice>, ApiError> {
+) -> Result<Option<TrustedDevice>, AppError> {
     if !state.settings.devices.allows(method) || token_text.len() > 256 {
         return Ok(None);
     }
@@ -104,14 +101,26 @@ pub fn from_cookie_header(header: Option<&str>) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// A device as the customer and operators see it.
-pub fn view(d: &TrustedDevice) -> Value {
-    json!({
-        "id": d.uid,
-        "label": d.label,
-        "method": d.method,
-        "created_at": d.created_at.to_rfc3339(),
-        "last_used_at": d.last_used_at.to_rfc3339(),
-        "expires_at": d.expires_at.to_rfc3339(),
-    })
+/// Revokes one of the login's familiar browsers (JSON API and hosted pages).
+pub async fn revoke_device_for(
+    state: &App,
+    client: &ClientInfo,
+    login: &Login,
+    id: &str,
+) -> Result<(), AppError> {
+    let ev = state.event(
+        EventType::DeviceRevoked,
+        Some(&login.login_id),
+        Actor::SelfService,
+        client,
+        format!("familiar browser {id} revoked by the customer"),
+    );
+    if !state
+        .store
+        .revoke_device(login.id, id, state.clock.now(), &ev)
+        .await?
+    {
+        return Err(Error::DeviceNotFound.into());
+    }
+    Ok(())
 }

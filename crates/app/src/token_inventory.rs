@@ -2,7 +2,7 @@
 //! `sekisho tokens import` CLI: parse (off the async workers), seal every secret under the master
 //! key at once, store all tokens in one transaction, report.
 
-use crate::error::ApiError;
+use crate::error::{AppError, ErrorContext};
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
 use sekisho_core::clock::random_bytes;
 use sekisho_core::import::{
@@ -111,7 +111,7 @@ pub struct ImportRequest {
 }
 
 /// Checks a batch label: 1 to 100 characters, no control characters.
-pub fn batch_label(s: &str) -> Result<String, ApiError> {
+pub fn batch_label(s: &str) -> Result<String, AppError> {
     let s = s.trim();
     if s.is_empty() || s.chars().count() > 100 || s.chars().any(char::is_control) {
         return Err(Error::InvalidRequest("batch must be 1 to 100 characters".into()).into());
@@ -120,7 +120,7 @@ pub fn batch_label(s: &str) -> Result<String, ApiError> {
 }
 
 /// Reads a pre-shared key given in hex: 16, 24 or 32 bytes.
-pub fn psk_from_hex(hex_text: &str) -> Result<Vec<u8>, ApiError> {
+pub fn psk_from_hex(hex_text: &str) -> Result<Vec<u8>, AppError> {
     match hex::decode(hex_text.trim()) {
         Ok(k) if [16, 24, 32].contains(&k.len()) => Ok(k),
         _ => Err(Error::InvalidRequest(
@@ -135,7 +135,7 @@ pub fn secret_aad(token_id: &str) -> Vec<u8> {
     format!("token:{token_id}").into_bytes()
 }
 
-fn file_error(e: ImportError) -> ApiError {
+fn file_error(e: ImportError) -> AppError {
     match e {
         ImportError::KeyRequired | ImportError::KeyNotApplicable | ImportError::WrongKey => {
             Error::TokenFileKey(e.to_string()).into()
@@ -177,7 +177,7 @@ pub async fn import_seed_file(
     req: ImportRequest,
     actor: Actor,
     client: &ClientInfo,
-) -> Result<ImportReport, ApiError> {
+) -> Result<ImportReport, AppError> {
     let ImportRequest {
         bytes,
         format,
@@ -195,7 +195,7 @@ pub async fn import_seed_file(
         SeedFormat::Csv => parse_csv_with(&bytes, options),
     })
     .await
-    .map_err(|_| ApiError::from(Error::Internal))?
+    .map_err(|_| AppError::from(Error::Internal))?
     .map_err(file_error)?;
     let mut report = ImportReport {
         batch: batch.clone(),
@@ -219,15 +219,19 @@ pub async fn import_seed_file(
         )
         .with_error(Error::TokenImportRejected.code());
         store.append_audit(&ev).await?;
-        let body = serde_json::to_value(&report).unwrap_or_default();
-        return Err(ApiError::from(Error::TokenImportRejected).with("report", body));
+        return Err(AppError::with(
+            Error::TokenImportRejected,
+            ErrorContext::ImportRejected(Box::new(report)),
+        ));
     }
     if parsed.tokens.is_empty() {
         // Every entry was rejected and skipping them leaves nothing: an import of nothing is
         // an error, never a success with empty lists.
-        let body = serde_json::to_value(&report).unwrap_or_default();
         let reason = format!("all {} entries were rejected", report.rejected.len());
-        return Err(ApiError::from(Error::TokenFileNoKeys(reason)).with("report", body));
+        return Err(AppError::with(
+            Error::TokenFileNoKeys(reason),
+            ErrorContext::ImportRejected(Box::new(report)),
+        ));
     }
     let mut tokens = Vec::with_capacity(parsed.tokens.len());
     for t in &parsed.tokens {

@@ -2,10 +2,11 @@
 //! passkey answers, and the finish of a login with a passkey (after the password, or
 //! passwordless with a discoverable passkey). Shared by the JSON API and the hosted pages.
 
-use crate::auth::{self, open_challenge, passkey_session, refuse, Issued};
-use crate::error::ApiError;
+use crate::error::AppError;
+use crate::flow::ChallengeOffer;
+use crate::login::{self, open_challenge, passkey_session, refuse, Issued};
 use crate::passkey::{self, Policy};
-use crate::state::AppState;
+use crate::state::App;
 use sekisho_core::audit::ClientInfo;
 use sekisho_core::login::{Login, SecondFactor, SecondStep};
 use sekisho_core::{token, Error};
@@ -15,10 +16,10 @@ use webauthn_rs::prelude::PublicKeyCredential;
 /// factors (or, required for everyone and not registered, the login cannot go on); a passkey
 /// offered during the interim joins them, and a registered passkey is always asked for.
 pub async fn apply_policy(
-    state: &AppState,
+    state: &App,
     login: &Login,
     step: SecondStep,
-) -> Result<SecondStep, ApiError> {
+) -> Result<SecondStep, AppError> {
     Ok(match (passkey::policy(state, login).await?, step) {
         (Policy::Required { registered: true }, _) => {
             SecondStep::Required(vec![SecondFactor::Passkey])
@@ -37,12 +38,12 @@ pub async fn apply_policy(
 }
 
 /// Opens the challenge of a second step a passkey may answer (`methods` lists what else may,
-/// recovery codes included) and returns the `second_factor_required` answer that carries it.
+/// recovery codes included) and offers it.
 pub async fn challenge(
-    state: &AppState,
+    state: &App,
     login: &Login,
     methods: &[SecondFactor],
-) -> Result<ApiError, ApiError> {
+) -> Result<ChallengeOffer, AppError> {
     // A token's code may answer instead: its ID is shown, as at any token login.
     let token_id = if methods.contains(&SecondFactor::Token) {
         crate::hwtoken::registered_token(state, login.id)
@@ -51,15 +52,15 @@ pub async fn challenge(
     } else {
         None
     };
-    auth::second_factor_challenge(state, login, methods, token_id).await
+    login::second_factor_challenge(state, login, methods, token_id).await
 }
 
 /// Begins a passkey ceremony for a login: for the open `challenge`'s login (which must offer
 /// `passkey`), or passwordless without one.
 pub async fn begin(
-    state: &AppState,
+    state: &App,
     challenge: Option<&str>,
-) -> Result<(String, serde_json::Value), ApiError> {
+) -> Result<(String, webauthn_rs::prelude::RequestChallengeResponse), AppError> {
     match challenge {
         Some(c) => {
             let (ch, login) = open_challenge(state, c).await?;
@@ -75,12 +76,12 @@ pub async fn begin(
 /// Finishes a login with a passkey: after the password (`challenge`, which the ceremony must
 /// have been begun for) or passwordless. The login must still be allowed in.
 pub async fn finish(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     challenge: Option<&str>,
     ceremony: &str,
     credential: &PublicKeyCredential,
-) -> Result<Issued, ApiError> {
+) -> Result<Issued, AppError> {
     let verified = passkey::finish_authentication(state, client, ceremony, credential).await?;
     let login = &verified.login;
     match challenge {

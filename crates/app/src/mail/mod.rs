@@ -10,8 +10,8 @@ pub mod templates;
 
 pub use sender::{spawn_sender, Transport};
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::error::AppError;
+use crate::state::App;
 use sekisho_core::clock::random_bytes;
 use sekisho_core::Error;
 use sekisho_store::{NewMail, OutboxMail};
@@ -131,7 +131,7 @@ impl MailSettings {
 
 /// The sealed part of a mail.
 #[derive(Serialize, Deserialize)]
-pub(crate) struct Body {
+pub struct Body {
     pub text: String,
     pub html: String,
 }
@@ -142,17 +142,17 @@ fn body_aad(uid: &str) -> Vec<u8> {
 
 /// Seals a rendered mail for the outbox; the caller records it (alone or with its cause).
 pub fn seal(
-    state: &AppState,
+    state: &App,
     login_id: Option<&str>,
     recipient: &str,
     rendered: Rendered,
-) -> Result<NewMail, ApiError> {
+) -> Result<NewMail, AppError> {
     let uid = hex::encode(random_bytes::<12>(state.rng.as_ref()));
     let body = serde_json::to_vec(&Body {
         text: rendered.text,
         html: rendered.html,
     })
-    .map_err(|_| ApiError::from(Error::Internal))?;
+    .map_err(|_| AppError::from(Error::Internal))?;
     let nonce: [u8; 12] = random_bytes(state.rng.as_ref());
     let body_enc = state
         .secrets
@@ -170,18 +170,18 @@ pub fn seal(
 }
 
 /// Opens a mail's body for delivery.
-pub(crate) fn open(state: &AppState, mail: &OutboxMail) -> Option<Body> {
+pub fn open(state: &App, mail: &OutboxMail) -> Option<Body> {
     let raw = state.secrets.open(&mail.body_enc, &body_aad(&mail.uid))?;
     serde_json::from_slice(&raw).ok()
 }
 
 /// Tells the sender that a mail is waiting (after the transaction that recorded it).
-pub fn wake(state: &AppState) {
+pub fn wake(state: &App) {
     state.mail_wake.notify_one();
 }
 
 /// Records a mail that no other change causes, and wakes the sender.
-pub async fn enqueue(state: &AppState, mail: &NewMail) -> Result<(), ApiError> {
+pub async fn enqueue(state: &App, mail: &NewMail) -> Result<(), AppError> {
     state.store.enqueue_mail(mail).await?;
     wake(state);
     Ok(())

@@ -6,9 +6,9 @@
 //! login password again. The trading password is a knowledge factor: it never replaces the
 //! second factor at login. A wrong one counts toward the login's password lock.
 
-use crate::auth::{check_secret, event, SecretCheck};
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::auth::{check_secret, SecretCheck};
+use crate::error::AppError;
+use crate::state::App;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::clock::random_bytes;
 use sekisho_core::login::Login;
@@ -27,12 +27,12 @@ pub struct Proof<'a> {
 /// Checks the proof a sensitive change needs (see the module documentation).
 /// `what` names the change in the audit record of a refusal.
 pub async fn reauthenticate(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     proof: Proof<'_>,
     what: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let trading = state.settings.trading_password_reauth;
     prove(state, client, login, proof, trading, what).await
 }
@@ -40,22 +40,22 @@ pub async fn reauthenticate(
 /// Checks the proof for changing the trading password itself: the current trading password if
 /// there is one (whatever the firm's re-authentication setting), else the login password.
 pub async fn reauthenticate_for_change(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     proof: Proof<'_>,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     prove(state, client, login, proof, true, "trading password change").await
 }
 
 async fn prove(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     proof: Proof<'_>,
     trading: bool,
     what: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     for s in [proof.password, proof.trading_password]
         .into_iter()
         .flatten()
@@ -99,12 +99,12 @@ async fn prove(
 /// Sets the login's trading password after the policy checks: the password policy, and not the
 /// same as the login password.
 pub async fn set(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     new: &str,
     actor: Actor,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     if new.len() > 1024 {
         return Err(Error::InvalidRequest("password too long".into()).into());
     }
@@ -129,8 +129,7 @@ pub async fn set(
         (_, true) => (EventType::TradingPasswordSet, "reset by an operator"),
         (_, false) => (EventType::TradingPasswordSet, "set by an operator"),
     };
-    let ev = event(
-        state,
+    let ev = state.event(
         event_type,
         Some(&login.login_id),
         actor,

@@ -66,7 +66,7 @@ pub fn utc(t: Timestamp) -> String {
 }
 
 /// Builds a mail from paragraphs (the first is the greeting) and the firm's signature.
-pub(crate) fn compose(
+pub fn compose(
     kind: &'static str,
     lang: Lang,
     firm: &str,

@@ -1,9 +1,11 @@
-//! The state every handler shares: settings, storage, clock, randomness, hashing, metrics.
+//! The application's context, handed to every use case: settings, storage, clock, randomness,
+//! hashing, metrics, secrets and the WebAuthn relying party.
 
 use crate::hashing::HashPool;
 use crate::mail::MailSettings;
 use crate::metrics::Metrics;
 use crate::tokens::TokenCache;
+use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
 use sekisho_core::device::DevicePolicy;
 use sekisho_core::email_code::EmailCodePolicy;
 use sekisho_core::otp::OtpParams;
@@ -166,31 +168,37 @@ impl Default for TotpSettings {
     }
 }
 
-/// Shared, cheaply clonable state.
+/// The application's context: shared and cheaply clonable.
 #[derive(Clone)]
-pub struct AppState(pub(crate) Arc<Inner>);
+pub struct App(Arc<Inner>);
 
-/// The shared parts (reached through [`AppState`]'s `Deref`).
+/// The shared parts (reached through [`App`]'s `Deref`).
 pub struct Inner {
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) rng: Arc<dyn Random>,
-    pub(crate) settings: Settings,
-    pub(crate) hashes: HashPool,
-    pub(crate) metrics: Metrics,
-    pub(crate) secrets: SecretBox,
-    pub(crate) api_tokens: TokenCache,
+    /// The storage.
+    pub store: Arc<dyn Store>,
+    /// The one clock every use case reads.
+    pub clock: Arc<dyn Clock>,
+    /// The one source of randomness.
+    pub rng: Arc<dyn Random>,
+    /// The settings, resolved from the configuration by the binary.
+    pub settings: Settings,
+    /// Password hashing off the async workers.
+    pub hashes: HashPool,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+    /// Seals and opens the shared secrets kept at rest.
+    pub secrets: SecretBox,
+    /// Checked API tokens, trusted for a short while.
+    pub api_tokens: TokenCache,
     /// Wakes the mail sender when a mail was recorded.
-    pub(crate) mail_wake: tokio::sync::Notify,
-    /// The hosted pages' logins in progress and rate limits.
-    pub(crate) pages: crate::pages::Runtime,
+    pub mail_wake: tokio::sync::Notify,
     /// The WebAuthn relying party (`None` if `passkeys.*` do not describe a valid one; the
     /// binary refuses to start then, so only embedders see it).
-    pub(crate) webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
-impl AppState {
-    /// Assembles the state.
+impl App {
+    /// Assembles the context.
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
@@ -198,7 +206,7 @@ impl AppState {
         settings: Settings,
         hashes: HashPool,
         secrets: SecretBox,
-    ) -> AppState {
+    ) -> App {
         let settings_ttl = settings.api_token_cache_secs;
         let webauthn = match settings.passkeys.build() {
             Ok(w) => Some(Arc::new(w)),
@@ -207,7 +215,7 @@ impl AppState {
                 None
             }
         };
-        AppState(Arc::new(Inner {
+        App(Arc::new(Inner {
             store,
             clock,
             rng,
@@ -217,9 +225,28 @@ impl AppState {
             secrets,
             api_tokens: TokenCache::new(settings_ttl),
             mail_wake: tokio::sync::Notify::new(),
-            pages: crate::pages::Runtime::default(),
             webauthn,
         }))
+    }
+
+    /// An audit event stamped with the context's clock, so use cases and doors stamp records
+    /// without reaching for a feature module.
+    pub fn event(
+        &self,
+        event_type: EventType,
+        login_id: Option<&str>,
+        actor: Actor,
+        client: &ClientInfo,
+        description: impl Into<String>,
+    ) -> NewAuditEvent {
+        NewAuditEvent::new(
+            self.clock.now(),
+            event_type,
+            login_id,
+            actor,
+            client,
+            description,
+        )
     }
 }
 
@@ -230,7 +257,7 @@ impl Inner {
     }
 }
 
-impl std::ops::Deref for AppState {
+impl std::ops::Deref for App {
     type Target = Inner;
     fn deref(&self) -> &Inner {
         &self.0

@@ -4,8 +4,7 @@
 //! operators. Nothing is dropped: a mail leaves `pending` only as `sent` or `failed`.
 
 use super::{open, Delivery, MailSettings, SmtpTls};
-use crate::auth::event;
-use crate::state::AppState;
+use crate::state::App;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
@@ -71,7 +70,7 @@ async fn write_eml(dir: &Path, uid: &str, bytes: &[u8]) -> std::io::Result<()> {
     tokio::fs::rename(&tmp, dir.join(format!("{uid}.eml"))).await
 }
 
-fn build(state: &AppState, mail: &OutboxMail) -> Result<Message, String> {
+fn build(state: &App, mail: &OutboxMail) -> Result<Message, String> {
     let s = &state.settings.mail;
     let body = open(state, mail).ok_or("cannot open the sealed body (master key changed?)")?;
     let from = Mailbox::new(
@@ -96,7 +95,7 @@ fn build(state: &AppState, mail: &OutboxMail) -> Result<Message, String> {
 }
 
 /// Starts the sender on the current runtime. It runs until the runtime stops.
-pub fn spawn_sender(state: AppState, transport: Transport) -> tokio::task::JoinHandle<()> {
+pub fn spawn_sender(state: App, transport: Transport) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             loop {
@@ -118,10 +117,7 @@ pub fn spawn_sender(state: AppState, transport: Transport) -> tokio::task::JoinH
 }
 
 /// Takes one due mail and tries it; false when nothing was due.
-async fn send_next(
-    state: &AppState,
-    transport: &Transport,
-) -> Result<bool, sekisho_store::StoreError> {
+async fn send_next(state: &App, transport: &Transport) -> Result<bool, sekisho_store::StoreError> {
     let s = &state.settings.mail;
     let now = state.clock.now();
     let lease = i64::try_from(s.timeout.as_secs())
@@ -149,8 +145,7 @@ async fn send_next(
         }
         Err((error, permanent)) if permanent || mail.attempts >= i64::from(s.max_attempts) => {
             tracing::error!(mail = %mail.uid, kind = %mail.kind, attempts = mail.attempts, %error, "mail given up");
-            let ev = event(
-                state,
+            let ev = state.event(
                 EventType::MailFailed,
                 mail.login_id.as_deref(),
                 Actor::System,

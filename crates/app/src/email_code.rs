@@ -4,11 +4,11 @@
 //! compared in constant time, good for one login, for a limited time and a limited number of
 //! wrong tries; a re-issue replaces it without resetting the failure count.
 
-use crate::auth::event;
-use crate::error::ApiError;
+use crate::error::{AppError, ErrorContext};
 use crate::factor_guard::{self, Counter, Refusal};
+use crate::flow::EmailCodeOffer;
 use crate::mail::{self, templates};
-use crate::state::AppState;
+use crate::state::App;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::email_code::{self, CodeState};
 use sekisho_core::lockout::Verdict;
@@ -22,7 +22,7 @@ pub const METHOD: &str = "email";
 
 /// A fresh code for the challenge with `token_hash`: the code (for the mail only) and what the
 /// database keeps.
-fn issue(state: &AppState, token_hash: &str, fail_limit: i64) -> (String, IssuedCode) {
+fn issue(state: &App, token_hash: &str, fail_limit: i64) -> (String, IssuedCode) {
     let policy = &state.settings.email_code;
     let now = state.clock.now();
     let code = email_code::generate(state.rng.as_ref(), policy.digits);
@@ -37,12 +37,12 @@ fn issue(state: &AppState, token_hash: &str, fail_limit: i64) -> (String, Issued
 }
 
 fn code_mail(
-    state: &AppState,
+    state: &App,
     login: &Login,
     code: &str,
     expires_at: Timestamp,
     resent: bool,
-) -> Result<NewMail, ApiError> {
+) -> Result<NewMail, AppError> {
     let rendered = templates::email_code(
         login.lang,
         &state.settings.mail.firm_name,
@@ -66,19 +66,12 @@ pub fn masked(address: &str) -> String {
     }
 }
 
-/// Sends a code and opens the challenge; the answer is `second_factor_required` with the
-/// challenge, as for the other methods.
-pub async fn start(state: &AppState, client: &ClientInfo, login: &Login) -> ApiError {
-    match start_inner(state, client, login).await {
-        Ok(e) | Err(e) => e,
-    }
-}
-
-async fn start_inner(
-    state: &AppState,
+/// Sends a code and opens the challenge it answers.
+pub async fn start(
+    state: &App,
     client: &ClientInfo,
     login: &Login,
-) -> Result<ApiError, ApiError> {
+) -> Result<EmailCodeOffer, AppError> {
     let policy = &state.settings.email_code;
     let now = state.clock.now();
     let tok = token::generate("sksc", state.rng.as_ref());
@@ -87,8 +80,7 @@ async fn start_inner(
     let mail = code_mail(state, login, &code, issued.expires_at, false)?;
     let expires = now.plus_secs(policy.login_timeout_secs.max(policy.ttl_secs));
     let methods = vec![METHOD.to_owned()];
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::EmailCodeSent,
         Some(&login.login_id),
         Actor::SelfService,
@@ -108,24 +100,23 @@ async fn start_inner(
         )
         .await?;
     mail::wake(state);
-    Ok(ApiError::from(Error::SecondFactorRequired)
-        .with("challenge", tok)
-        .with("methods", methods)
-        .with("second_factor_url", "/api/v1/login/second-factor")
-        .with("resend_url", "/api/v1/login/email-code/resend")
-        .with("sent_to", masked(login.code_address()))
-        .with("code_expires_at", issued.expires_at.to_rfc3339())
-        .with("expires_at", expires.to_rfc3339()))
+    Ok(EmailCodeOffer {
+        challenge: tok,
+        methods,
+        sent_to: masked(login.code_address()),
+        code_expires_at: issued.expires_at,
+        expires_at: expires,
+    })
 }
 
 /// Checks the code typed for a challenge; a wrong one is counted and audited.
 pub async fn check(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     ch: &Challenge,
     token_hash: &str,
     typed: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let (Some(code), Some(hash)) = (ch.code, ch.code_hash.as_deref()) else {
         return Err(Error::ChallengeInvalid.into());
     };
@@ -165,31 +156,31 @@ pub async fn check(
 }
 
 async fn refuse(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     ch: &Challenge,
     e: &Error,
     reason: &str,
-) -> Result<(), ApiError> {
-    let ev = event(
-        state,
-        EventType::SecondFactorFailed,
-        Some(&ch.login_id),
-        Actor::SelfService,
-        client,
-        reason,
-    )
-    .with_error(e.code());
+) -> Result<(), AppError> {
+    let ev = state
+        .event(
+            EventType::SecondFactorFailed,
+            Some(&ch.login_id),
+            Actor::SelfService,
+            client,
+            reason,
+        )
+        .with_error(e.code());
     state.store.append_audit(&ev).await?;
     Ok(())
 }
 
 /// Re-issues the code of a challenge (認証コード再発行), within the cool-down and the limit.
 pub async fn resend(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     challenge: &str,
-) -> Result<(Timestamp, String), ApiError> {
+) -> Result<(Timestamp, String), AppError> {
     let now = state.clock.now();
     let token_hash = token::hash(challenge);
     let ch = state
@@ -212,17 +203,15 @@ pub async fn resend(
     }
     let policy = &state.settings.email_code;
     if let Err((e, wait)) = code_state.may_resend(policy, now) {
-        let err = ApiError::from(e);
         return Err(if wait > 0 {
-            err.with("retry_after_secs", wait)
+            AppError::with(e, ErrorContext::RetryAfter(wait))
         } else {
-            err
+            e.into()
         });
     }
     let (code, issued) = issue(state, &token_hash, code_state.next_fail_limit(policy));
     let mail = code_mail(state, &login, &code, issued.expires_at, true)?;
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::EmailCodeSent,
         Some(&login.login_id),
         Actor::SelfService,
@@ -239,8 +228,10 @@ pub async fn resend(
         .await?
     {
         // Another re-issue of the same challenge won: its code is the one that counts.
-        return Err(ApiError::from(Error::EmailCodeResendTooSoon)
-            .with("retry_after_secs", policy.resend_cooldown_secs));
+        return Err(AppError::with(
+            Error::EmailCodeResendTooSoon,
+            ErrorContext::RetryAfter(policy.resend_cooldown_secs),
+        ));
     }
     mail::wake(state);
     Ok((issued.expires_at, masked(login.code_address())))

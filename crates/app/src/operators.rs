@@ -2,10 +2,10 @@
 //! authenticator app), login with password and code, and their sessions. Shared by the admin
 //! API and the CLI (`sekisho operator create`).
 
-use crate::error::ApiError;
-use crate::extract::OPERATOR_SESSION_PREFIX;
+use crate::error::AppError;
+
 use crate::factor_guard::{self, Counter, Refusal};
-use crate::state::AppState;
+use crate::state::App;
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
 use sekisho_core::clock::random_bytes;
 use sekisho_core::lockout::Verdict;
@@ -15,6 +15,9 @@ use sekisho_core::password::PasswordPolicy;
 use sekisho_core::secret_box::SecretBox;
 use sekisho_core::{token, Error, Random, Timestamp};
 use sekisho_store::{Operator, OperatorFailure, OperatorSession, Store, StoreError};
+
+/// The prefix of operator session tokens.
+pub const OPERATOR_SESSION_PREFIX: &str = "skso";
 
 /// How long a setup link stays valid.
 pub const SETUP_SECS: i64 = 72 * 3600;
@@ -83,7 +86,7 @@ pub async fn create_operator(
     role: &str,
     actor: Actor,
     client: &ClientInfo,
-) -> Result<CreatedOperator, ApiError> {
+) -> Result<CreatedOperator, AppError> {
     check_name(name)?;
     let role = check_role(role)?;
     let token = token::generate("skst", rng);
@@ -120,11 +123,11 @@ pub async fn create_operator(
 
 /// Issues a new setup link for an existing operator (clearing its password and factor).
 pub async fn reissue_setup(
-    state: &AppState,
+    state: &App,
     op: &Operator,
     actor: Actor,
     client: &ClientInfo,
-) -> Result<(String, Timestamp), ApiError> {
+) -> Result<(String, Timestamp), AppError> {
     let now = state.clock.now();
     let token = token::generate("skst", state.rng.as_ref());
     let expires_at = now.plus_secs(SETUP_SECS);
@@ -157,7 +160,7 @@ fn aad(op: &Operator) -> Vec<u8> {
 }
 
 /// The operator a setup token belongs to, while the link is valid.
-async fn setup_operator(state: &AppState, token: &str) -> Result<(Operator, String), ApiError> {
+async fn setup_operator(state: &App, token: &str) -> Result<(Operator, String), AppError> {
     if token.len() > 128 {
         return Err(Error::OperatorSetupInvalid.into());
     }
@@ -184,10 +187,10 @@ pub struct Enrolment {
 
 /// First setup step: checks and sets the password, creates the authenticator secret.
 pub async fn setup_password(
-    state: &AppState,
+    state: &App,
     token: &str,
     password: &str,
-) -> Result<Enrolment, ApiError> {
+) -> Result<Enrolment, AppError> {
     let (op, hash) = setup_operator(state, token).await?;
     let password = PasswordPolicy::normalize(password);
     state
@@ -211,7 +214,7 @@ pub async fn setup_password(
     let issuer = format!("{} (operator)", state.settings.totp.issuer);
     let uri = otp::otpauth_uri(&issuer, &op.name, &secret, PARAMS);
     let qr_svg = qrcode::QrCode::new(uri.as_bytes())
-        .map_err(|_| ApiError::from(Error::Internal))?
+        .map_err(|_| AppError::from(Error::Internal))?
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(240, 240)
         .build();
@@ -225,11 +228,11 @@ pub async fn setup_password(
 
 /// Second setup step: a code from the app activates it and uses up the link.
 pub async fn setup_confirm(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     token: &str,
     code: &str,
-) -> Result<Operator, ApiError> {
+) -> Result<Operator, AppError> {
     let (op, hash) = setup_operator(state, token).await?;
     let pending = op
         .totp_pending_enc
@@ -264,7 +267,7 @@ pub async fn setup_confirm(
 }
 
 /// Whether an operator session may be used now.
-pub fn session_is_active(state: &AppState, s: &OperatorSession, now: Timestamp) -> bool {
+pub fn session_is_active(state: &App, s: &OperatorSession, now: Timestamp) -> bool {
     s.revoked_at.is_none()
         && !s.disabled
         && now < s.expires_at
@@ -284,12 +287,12 @@ pub struct OperatorLogin {
 /// [`CODE_LOCKOUT`] (a used code is refused without counting, as for customers); every answer
 /// but success is `invalid_credentials` or `login_locked`.
 pub async fn login(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     name: &str,
     password: &str,
     code: &str,
-) -> Result<OperatorLogin, ApiError> {
+) -> Result<OperatorLogin, AppError> {
     let password = PasswordPolicy::normalize(password);
     let op = if check_name(name).is_ok() {
         state.store.get_operator(name).await?
@@ -417,10 +420,7 @@ pub async fn login(
 
 /// The active operator session a bearer token or console cookie names (touched as used), or
 /// `None`. Shared by the admin API's extractor and the console.
-pub async fn session_for_token(
-    state: &AppState,
-    t: &str,
-) -> Result<Option<OperatorSession>, ApiError> {
+pub async fn session_for_token(state: &App, t: &str) -> Result<Option<OperatorSession>, AppError> {
     if !(t.starts_with(OPERATOR_SESSION_PREFIX) && t.as_bytes().get(4) == Some(&b'_')) {
         return Ok(None);
     }
@@ -438,11 +438,7 @@ pub async fn session_for_token(
 
 /// Ends an operator session (API `DELETE /session` and the console's logout), audited with the
 /// operator as actor.
-pub async fn logout(
-    state: &AppState,
-    client: &ClientInfo,
-    s: &OperatorSession,
-) -> Result<(), ApiError> {
+pub async fn logout(state: &App, client: &ClientInfo, s: &OperatorSession) -> Result<(), AppError> {
     let now = state.clock.now();
     let ev = NewAuditEvent::new(
         now,

@@ -2,10 +2,9 @@
 //! signed proof, and the factors that can confirm (one enum: codes and passkeys). The API
 //! (`routes::step_up`) and the page (`pages::step_up`) only call these.
 
-use crate::auth::event;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::hwtoken;
-use crate::state::AppState;
+use crate::state::App;
 use crate::totp::{self, OnSuccess};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -53,7 +52,7 @@ impl Default for StepUpSettings {
 }
 
 /// The proofs' issuer.
-pub fn issuer(state: &AppState) -> String {
+pub fn issuer(state: &App) -> String {
     let s = &state.settings;
     if s.step_up.issuer.is_empty() {
         s.public_url.trim_end_matches('/').to_owned()
@@ -122,7 +121,7 @@ pub async fn create_key(
 }
 
 /// The key that signs: the newest one not retired, made on first need.
-async fn signing_key(state: &AppState, client: &ClientInfo) -> Result<SigningKey, ApiError> {
+async fn signing_key(state: &App, client: &ClientInfo) -> Result<SigningKey, AppError> {
     let keys = state.store.signing_keys().await?;
     if let Some(k) = keys.into_iter().rev().find(|k| k.retired_at.is_none()) {
         return Ok(k);
@@ -139,7 +138,7 @@ async fn signing_key(state: &AppState, client: &ClientInfo) -> Result<SigningKey
 }
 
 /// The JWK Set (RFC 7517) of every key not retired: what a relying app needs to verify proofs.
-pub async fn jwks(state: &AppState, client: &ClientInfo) -> Result<Value, ApiError> {
+pub async fn jwks(state: &App, client: &ClientInfo) -> Result<Value, AppError> {
     signing_key(state, client).await?;
     let keys: Vec<Value> = state
         .store
@@ -203,13 +202,13 @@ struct Claims<'a> {
 
 /// Signs the proof that `method` confirmed request `id` at `now` (compact JWS, RFC 7515).
 pub async fn sign_proof(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     id: &str,
     r: &StepUpRequest,
     method: ConfirmMethod,
     now: Timestamp,
-) -> Result<String, ApiError> {
+) -> Result<String, AppError> {
     let key = signing_key(state, client).await?;
     let seed = state
         .secrets
@@ -291,11 +290,11 @@ impl Confirmer {
     /// audited (`second_factor_failed`), exactly as at login.
     pub async fn check(
         &self,
-        state: &AppState,
+        state: &App,
         client: &ClientInfo,
         login_id: &str,
         code: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), AppError> {
         match self {
             Confirmer::Totp(f) => {
                 let on = OnSuccess {
@@ -315,10 +314,10 @@ impl Confirmer {
 
 /// The login's factors that may confirm an operation of `kind`, by the firm's policy.
 pub async fn confirmers(
-    state: &AppState,
+    state: &App,
     login: &Login,
     kind: OperationKind,
-) -> Result<Vec<Confirmer>, ApiError> {
+) -> Result<Vec<Confirmer>, AppError> {
     let mut has = Vec::new();
     // Passkeys first: phishing-resistant, so the page offers them before the codes.
     let passkeys = crate::passkey::list(state, login.id).await?;
@@ -343,12 +342,12 @@ pub async fn confirmers(
 /// answer with `step_up_confirmed` in one transaction. Of concurrent confirmations one wins;
 /// the others get `step_up_finished` (or `step_up_expired` past the end).
 pub async fn confirm(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     id: &str,
     r: &StepUpRequest,
     method: ConfirmMethod,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let now = state.clock.now();
     let jws = sign_proof(state, client, id, r, method, now).await?;
     let sealed = state
@@ -359,8 +358,7 @@ pub async fn confirm(
             random_bytes(state.rng.as_ref()),
         )
         .ok_or(Error::Internal)?;
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::StepUpConfirmed,
         Some(&r.login_id),
         Actor::SelfService,
@@ -388,14 +386,9 @@ pub async fn confirm(
 }
 
 /// Records the customer's refusal (`step_up_refused`); false if it was already answered.
-pub async fn refuse(
-    state: &AppState,
-    client: &ClientInfo,
-    r: &StepUpRequest,
-) -> Result<(), ApiError> {
+pub async fn refuse(state: &App, client: &ClientInfo, r: &StepUpRequest) -> Result<(), AppError> {
     let now = state.clock.now();
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::StepUpRefused,
         Some(&r.login_id),
         Actor::SelfService,
@@ -414,11 +407,11 @@ pub async fn refuse(
 
 /// Why a request can no longer be answered, recorded as `step_up_failed`.
 pub async fn refusal(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     r: &StepUpRequest,
     now: Timestamp,
-) -> Result<Error, ApiError> {
+) -> Result<Error, AppError> {
     let e = match state.store.get_step_up(&r.id_hash).await? {
         Some(cur) if cur.state_at(now) == sekisho_core::step_up::StepUpState::Expired => {
             Error::StepUpExpired
@@ -431,21 +424,21 @@ pub async fn refusal(
 
 /// Appends a `step_up_failed` record for a refused attempt.
 pub async fn fail(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login_id: &str,
     e: &Error,
     why: &str,
-) -> Result<(), ApiError> {
-    let ev = event(
-        state,
-        EventType::StepUpFailed,
-        Some(login_id),
-        Actor::SelfService,
-        client,
-        format!("step-up: {why}"),
-    )
-    .with_error(e.code());
+) -> Result<(), AppError> {
+    let ev = state
+        .event(
+            EventType::StepUpFailed,
+            Some(login_id),
+            Actor::SelfService,
+            client,
+            format!("step-up: {why}"),
+        )
+        .with_error(e.code());
     state.store.append_audit(&ev).await?;
     Ok(())
 }

@@ -3,12 +3,11 @@
 //! audited and notified by mail with the count left; wrong codes count toward a lock of their
 //! own (`recovery.lockout_threshold` in a row), which an operator's unlock clears, as does a new set.
 
-use crate::auth::event;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::factor_guard::{self, Counter, Refusal};
 use crate::mail::notices::Notice;
 use crate::notify;
-use crate::state::AppState;
+use crate::state::App;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::lockout::Verdict;
 use sekisho_core::login::Login;
@@ -21,10 +20,10 @@ pub const METHOD: &str = "recovery_code";
 /// Generates a new set for the login, replacing the old one in one transaction; returns the
 /// codes (to be shown once) and the time of the set.
 pub async fn generate(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
-) -> Result<(Vec<String>, Timestamp), ApiError> {
+) -> Result<(Vec<String>, Timestamp), AppError> {
     let now = state.clock.now();
     let codes = recovery::generate_set(state.rng.as_ref());
     let context = recovery::hash_context(login.id);
@@ -36,8 +35,7 @@ pub async fn generate(
         })
         .collect();
     let had = state.store.recovery_status(login.id).await?.is_some();
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::RecoveryCodesGenerated,
         Some(&login.login_id),
         Actor::SelfService,
@@ -62,14 +60,14 @@ pub async fn generate(
 /// The login's recovery codes: how many are left and whether wrong codes locked them (`None`:
 /// never generated). For operators.
 pub async fn status(
-    state: &AppState,
+    state: &App,
     login_pk: i64,
-) -> Result<Option<sekisho_store::RecoveryStatus>, ApiError> {
+) -> Result<Option<sekisho_store::RecoveryStatus>, AppError> {
     Ok(state.store.recovery_status(login_pk).await?)
 }
 
 /// Whether the login has an unused recovery code (and the set is not locked).
-pub async fn usable(state: &AppState, login_pk: i64) -> Result<bool, ApiError> {
+pub async fn usable(state: &App, login_pk: i64) -> Result<bool, AppError> {
     Ok(state
         .store
         .recovery_status(login_pk)
@@ -80,23 +78,23 @@ pub async fn usable(state: &AppState, login_pk: i64) -> Result<bool, ApiError> {
 /// Checks and uses up a recovery code typed at login; returns the count left. A wrong one is
 /// audited and counts toward the lock.
 pub async fn check(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     typed: &str,
-) -> Result<i64, ApiError> {
+) -> Result<i64, AppError> {
     let now = state.clock.now();
     let status = state.store.recovery_status(login.id).await?;
     let refused = |e: Error, why: &str| {
-        event(
-            state,
-            EventType::SecondFactorFailed,
-            Some(&login.login_id),
-            Actor::SelfService,
-            client,
-            format!("recovery code: {why}"),
-        )
-        .with_error(e.code())
+        state
+            .event(
+                EventType::SecondFactorFailed,
+                Some(&login.login_id),
+                Actor::SelfService,
+                client,
+                format!("recovery code: {why}"),
+            )
+            .with_error(e.code())
     };
     let refusal = |error: Error, reason: &'static str| Refusal {
         counter: Counter::RecoveryCodes(login.id),
@@ -133,8 +131,7 @@ pub async fn check(
         let hash = state
             .secrets
             .code_hash(&recovery::hash_context(login.id), &code);
-        let ev = event(
-            state,
+        let ev = state.event(
             EventType::RecoveryCodeUsed,
             Some(&login.login_id),
             Actor::SelfService,

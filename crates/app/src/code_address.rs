@@ -4,11 +4,10 @@
 //! session thief cannot divert codes silently; the old address is told. Without one, codes go to
 //! the registered address (JTG's fallback).
 
-use crate::auth::event;
 use crate::email_code::masked;
-use crate::error::ApiError;
+use crate::error::{AppError, ErrorContext};
 use crate::mail::{self, notices};
-use crate::state::AppState;
+use crate::state::App;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::email_code;
 use sekisho_core::login::Login;
@@ -23,11 +22,11 @@ fn context(login: &Login, address: &str) -> String {
 
 /// The notice to the address that stops receiving codes.
 pub fn changed_notice(
-    state: &AppState,
+    state: &App,
     login: &Login,
     old: &str,
     new: Option<&str>,
-) -> Result<NewMail, ApiError> {
+) -> Result<NewMail, AppError> {
     let masked_new = new.map(masked);
     let rendered = notices::notice(
         login.lang,
@@ -41,7 +40,7 @@ pub fn changed_notice(
 }
 
 /// The pending change, if it can still be confirmed.
-pub async fn pending(state: &AppState, login: &Login) -> Result<Option<PendingAddress>, ApiError> {
+pub async fn pending(state: &App, login: &Login) -> Result<Option<PendingAddress>, AppError> {
     let now = state.clock.now();
     let max = i64::from(state.settings.email_code.max_tries);
     Ok(state
@@ -54,11 +53,11 @@ pub async fn pending(state: &AppState, login: &Login) -> Result<Option<PendingAd
 /// Records a change to `address` (already validated, the step-up already passed) and mails its
 /// confirmation code there; returns when the code expires.
 pub async fn request(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     address: &str,
-) -> Result<Timestamp, ApiError> {
+) -> Result<Timestamp, AppError> {
     let policy = &state.settings.email_code;
     let now = state.clock.now();
     let code = email_code::generate(state.rng.as_ref(), policy.digits);
@@ -79,8 +78,7 @@ pub async fn request(
         created_at: now,
         expires_at,
     };
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::CodeAddressRequested,
         Some(&login.login_id),
         Actor::SelfService,
@@ -100,23 +98,23 @@ pub async fn request(
 
 /// Checks the confirmation code and makes the pending address the delivery address; returns it.
 pub async fn confirm(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     typed: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, AppError> {
     let max = i64::from(state.settings.email_code.max_tries);
     let Some(p) = pending(state, login).await? else {
         let e = Error::ConfirmationCodeInvalid;
-        let ev = event(
-            state,
-            EventType::CodeAddressConfirmationFailed,
-            Some(&login.login_id),
-            Actor::SelfService,
-            client,
-            "no code delivery address change pending (none, expired or too many wrong codes)",
-        )
-        .with_error(e.code());
+        let ev = state
+            .event(
+                EventType::CodeAddressConfirmationFailed,
+                Some(&login.login_id),
+                Actor::SelfService,
+                client,
+                "no code delivery address change pending (none, expired or too many wrong codes)",
+            )
+            .with_error(e.code());
         state.store.append_audit(&ev).await?;
         return Err(e.into());
     };
@@ -124,17 +122,18 @@ pub async fn confirm(
     let hash = state.secrets.code_hash(&context(login, &p.address), &given);
     if !SecretBox::hashes_equal(&hash, &p.code_hash) {
         let e = Error::ConfirmationCodeInvalid;
-        let ev = event(
-            state,
-            EventType::CodeAddressConfirmationFailed,
-            Some(&login.login_id),
-            Actor::SelfService,
-            client,
-            "wrong confirmation code for the new code delivery address",
-        )
-        .with_error(e.code());
+        let ev = state
+            .event(
+                EventType::CodeAddressConfirmationFailed,
+                Some(&login.login_id),
+                Actor::SelfService,
+                client,
+                "wrong confirmation code for the new code delivery address",
+            )
+            .with_error(e.code());
         let failures = state.store.fail_code_address(login.id, &ev).await?;
-        return Err(ApiError::from(e).with("tries_left", (max - failures).max(0)));
+        let left = (max - failures).max(0);
+        return Err(AppError::with(e, ErrorContext::TriesLeft(left)));
     }
     let old = login.code_address().to_owned();
     // The address that stops receiving codes is told; confirming the address codes already go
@@ -144,8 +143,7 @@ pub async fn confirm(
     } else {
         vec![changed_notice(state, login, &old, Some(&p.address))?]
     };
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::CodeAddressChanged,
         Some(&login.login_id),
         Actor::SelfService,
@@ -177,17 +175,12 @@ pub async fn confirm(
 }
 
 /// Removes the delivery address: codes go to the registered address again. False if none was set.
-pub async fn remove(
-    state: &AppState,
-    client: &ClientInfo,
-    login: &Login,
-) -> Result<bool, ApiError> {
+pub async fn remove(state: &App, client: &ClientInfo, login: &Login) -> Result<bool, AppError> {
     let Some(old) = login.code_email.as_deref() else {
         return Ok(false);
     };
     let notice = changed_notice(state, login, old, None)?;
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::CodeAddressChanged,
         Some(&login.login_id),
         Actor::SelfService,

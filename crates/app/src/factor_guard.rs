@@ -4,10 +4,9 @@
 //! module writes the count with its audit records (one transaction, in the store) and sends the
 //! lock notice. An accepted answer never reaches it, so the validation hot path pays nothing.
 
-use crate::auth::event;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::mail::notices::Notice;
-use crate::state::AppState;
+use crate::state::App;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::lockout::{self, Counted, Decision, Guarded, LockNotice, Verdict};
 use sekisho_core::Error;
@@ -78,20 +77,16 @@ pub struct Settled {
 
 /// Settles a refused answer: audits it, counts it when the rule says so, audits the lock of
 /// the failure that reaches the threshold and sends the customer the lock notice.
-pub async fn settle(
-    state: &AppState,
-    verdict: Verdict,
-    r: Refusal<'_>,
-) -> Result<Settled, ApiError> {
-    let ev = event(
-        state,
-        r.event_type,
-        r.login_id,
-        r.actor.clone(),
-        r.client,
-        r.reason,
-    )
-    .with_error(r.error.code());
+pub async fn settle(state: &App, verdict: Verdict, r: Refusal<'_>) -> Result<Settled, AppError> {
+    let ev = state
+        .event(
+            r.event_type,
+            r.login_id,
+            r.actor.clone(),
+            r.client,
+            r.reason,
+        )
+        .with_error(r.error.code());
     match lockout::decide(verdict) {
         Decision::Accept => Ok(Settled {
             answer: verdict,
@@ -106,8 +101,7 @@ pub async fn settle(
         }
         Decision::Count => {
             let factor = r.counter.guarded();
-            let lock = event(
-                state,
+            let lock = state.event(
                 lock_event(factor),
                 r.login_id,
                 lock_actor(factor, &r.actor),
@@ -147,12 +141,12 @@ fn lock_actor(factor: Guarded, actor: &Actor) -> Actor {
 }
 
 async fn count(
-    state: &AppState,
+    state: &App,
     counter: Counter,
     threshold: u32,
     ev: &sekisho_core::audit::NewAuditEvent,
     lock: &sekisho_core::audit::NewAuditEvent,
-) -> Result<Counted, ApiError> {
+) -> Result<Counted, AppError> {
     let now = state.clock.now();
     let s = &state.store;
     let out = match counter {
@@ -212,11 +206,11 @@ impl Cleared {
 /// tokens, recovery codes; an e-mail code has none that outlives its login attempt) and the
 /// failure counts, audited in one transaction; `Ok(None)` for an unknown login.
 pub async fn unlock_login(
-    state: &AppState,
+    state: &App,
     login: &sekisho_core::login::Login,
     actor: Actor,
     client: &ClientInfo,
-) -> Result<Option<Cleared>, ApiError> {
+) -> Result<Option<Cleared>, AppError> {
     let factors = state
         .store
         .factor_summaries(&[login.id])
@@ -251,8 +245,7 @@ pub async fn unlock_login(
     } else {
         format!("unlocked: {}", parts.join(", "))
     };
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::LoginUnlocked,
         Some(&login.login_id),
         actor,

@@ -1,18 +1,19 @@
-//! The password login and password changes: the orchestration of core rules, hashing and
-//! storage that the JSON API (and later the hosted pages) share.
+//! The login: the password step, the second step and its challenges, and the sessions they
+//! open. Shared by the JSON API and the hosted pages (and, next, the OpenID Connect door).
 
+use crate::auth::password_failure;
 use crate::devices::{self, IssuedDevice};
 use crate::email_code;
-use crate::error::ApiError;
+use crate::error::{AppError, ErrorContext};
+use crate::flow::{ChallengeOffer, LoginStep, PasswordChangeOffer, TokenRegistrationOffer};
 use crate::hwtoken;
 use crate::mail::notices::Notice;
 use crate::notify;
 use crate::passkey_login;
 use crate::recovery;
-use crate::state::AppState;
+use crate::state::App;
 use crate::totp;
-use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
-use sekisho_core::clock::random_bytes;
+use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::login::{AfterPassword, Login, SecondFactor, SecondStep};
 use sekisho_core::password::PasswordPolicy;
 use sekisho_core::session::{Session, SessionPurpose};
@@ -44,31 +45,32 @@ pub struct LoginExtras<'a> {
 }
 
 /// Checks login ID and password (and the one-time code, when given) and, if all rules pass,
-/// opens a full session. Without a code for a login that needs one, the answer is
-/// `second_factor_required` with a challenge that `complete_second_factor_with` finishes, unless a
-/// familiar browser's token lets the login skip it.
+/// opens a full session. Without a code for a login that needs one, the step is a challenge
+/// that `complete_second_factor_with` finishes, unless a familiar browser's token lets the
+/// login skip it; a password that must change first, or a token still to register, are steps
+/// too. Denials are errors.
 pub async fn password_login(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login_id: &str,
     password: &str,
     extras: LoginExtras<'_>,
-) -> Result<Issued, ApiError> {
+) -> Result<LoginStep, AppError> {
     let result = password_login_inner(state, client, login_id, password, extras).await;
     state.metrics.login(match &result {
-        Ok(_) => "succeeded",
+        Ok(step) => step.outcome_name(),
         Err(e) => e.error.name(),
     });
     result
 }
 
 async fn password_login_inner(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login_id: &str,
     password: &str,
     extras: LoginExtras<'_>,
-) -> Result<Issued, ApiError> {
+) -> Result<LoginStep, AppError> {
     let password = PasswordPolicy::normalize(password);
     let login = match LoginId::parse(login_id) {
         Ok(id) => state.store.get_login(id.as_str()).await?,
@@ -78,15 +80,15 @@ async fn password_login_inner(
         // Same work and the same answer as a wrong password.
         state.hashes.verify(&state.metrics, password, None).await?;
         let attempted: String = login_id.chars().take(64).collect();
-        let ev = event(
-            state,
-            EventType::LoginFailed,
-            Some(&attempted),
-            Actor::SelfService,
-            client,
-            "unknown login ID",
-        )
-        .with_error(Error::InvalidCredentials.code());
+        let ev = state
+            .event(
+                EventType::LoginFailed,
+                Some(&attempted),
+                Actor::SelfService,
+                client,
+                "unknown login ID",
+            )
+            .with_error(Error::InvalidCredentials.code());
         state.store.append_audit(&ev).await?;
         return Err(Error::InvalidCredentials.into());
     };
@@ -121,11 +123,12 @@ async fn password_login_inner(
                 challenge_id: None,
             };
             let issued = open_session(state, client, &login, spec).await?;
-            Err(ApiError::from(Error::PasswordChangeRequired)
-                .with("reason", reason.as_str())
-                .with("password_change_token", issued.token)
-                .with("password_change_url", "/api/v1/me/password")
-                .with("expires_at", issued.session.expires_at.to_rfc3339()))
+            let offer = PasswordChangeOffer {
+                reason,
+                token: issued.token,
+                expires_at: issued.session.expires_at,
+            };
+            Ok(LoginStep::PasswordChangeRequired(offer))
         }
         Ok(AfterPassword::Proceed) => second_step(state, client, &login, extras).await,
     }
@@ -133,11 +136,11 @@ async fn password_login_inner(
 
 /// After a correct password: the second factor, inline (`otp`) or through a challenge.
 async fn second_step(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     extras: LoginExtras<'_>,
-) -> Result<Issued, ApiError> {
+) -> Result<LoginStep, AppError> {
     let otp = extras.otp;
     let totp = totp::active_totp(state, login.id).await?;
     let hw = hwtoken::registered_token(state, login.id).await?;
@@ -181,7 +184,7 @@ async fn second_step(
             )
             .await?;
             issued.mfa_reminder = rollout.reminder;
-            Ok(issued)
+            Ok(LoginStep::done(issued))
         }
         SecondStep::NotInitialized => {
             let e = Error::SecondFactorNotInitialized;
@@ -206,11 +209,12 @@ async fn second_step(
                 .store
                 .create_challenge(&token::hash(&tok), login.id, &methods, now, expires)
                 .await?;
-            Err(ApiError::from(e)
-                .with("challenge", tok)
-                .with("methods", methods)
-                .with("register_url", "/api/v1/login/token/register")
-                .with("expires_at", expires.to_rfc3339()))
+            let offer = TokenRegistrationOffer {
+                challenge: tok,
+                methods,
+                expires_at: expires,
+            };
+            Ok(LoginStep::TokenRegistrationRequired(offer))
         }
         SecondStep::Required(methods) => {
             // The factor this login would be asked for: the app's code when one is registered.
@@ -233,7 +237,9 @@ async fn second_step(
                     "password + recovery code",
                     None,
                 );
-                return open_session(state, client, login, spec).await;
+                return open_session(state, client, login, spec)
+                    .await
+                    .map(LoginStep::done);
             }
             if let (None, Some(t)) = (otp, extras.device_token) {
                 if let Some(d) = devices::usable(state, login, t, asked.as_str()).await? {
@@ -244,12 +250,15 @@ async fn second_step(
                         d.label
                     );
                     let spec = full_session(state, &["pwd", "device"], &what, None);
-                    return open_session(state, client, login, spec).await;
+                    return open_session(state, client, login, spec)
+                        .await
+                        .map(LoginStep::done);
                 }
             }
             if methods.contains(&SecondFactor::Passkey) {
                 if otp.is_none() {
-                    return Err(passkey_login::challenge(state, login, &methods).await?);
+                    let offer = passkey_login::challenge(state, login, &methods).await?;
+                    return Ok(LoginStep::SecondFactor(offer));
                 }
                 if methods == [SecondFactor::Passkey] {
                     return Err(Error::PasskeyRequired.into());
@@ -271,20 +280,22 @@ struct Offered<'a> {
 }
 
 async fn required(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     otp: Option<&str>,
     totp: Option<sekisho_store::OtpFactor>,
     token: Option<sekisho_store::OtpToken>,
     offered: Offered<'_>,
-) -> Result<Issued, ApiError> {
+) -> Result<LoginStep, AppError> {
     let methods = offered.methods;
     match (otp, totp, token) {
         (Some(code), _, Some(t)) => {
             hwtoken::check_login_code(state, client, &login.login_id, &t, code).await?;
             let spec = full_session(state, &["pwd", "otp"], "password + token", None);
-            open_session(state, client, login, spec).await
+            open_session(state, client, login, spec)
+                .await
+                .map(LoginStep::done)
         }
         (Some(code), Some(f), None) => {
             totp::check_code(
@@ -301,26 +312,31 @@ async fn required(
             )
             .await?;
             let spec = full_session(state, &["pwd", "otp"], "password + authenticator app", None);
-            open_session(state, client, login, spec).await
+            open_session(state, client, login, spec)
+                .await
+                .map(LoginStep::done)
         }
         // An app's code is the stronger factor: with one registered, no mail is sent (Gungin).
         (_, None, None) if methods.contains(&SecondFactor::Email) => {
-            Err(email_code::start(state, client, login).await)
+            let offer = email_code::start(state, client, login).await?;
+            Ok(LoginStep::EmailCodeSent(offer))
         }
-        (_, _, _) => Err(second_factor_challenge(state, login, methods, offered.token_id).await?),
+        (_, _, _) => {
+            let offer = second_factor_challenge(state, login, methods, offered.token_id).await?;
+            Ok(LoginStep::SecondFactor(offer))
+        }
     }
 }
 
 /// Opens the challenge of a second step (`methods`, without the e-mail code, which has its own
-/// challenge; recovery codes while unused ones remain) and returns the
-/// `second_factor_required` answer that carries it, with the token's ID where a token may
-/// answer and the passkey's URL where a passkey may.
-pub(crate) async fn second_factor_challenge(
-    state: &AppState,
+/// challenge; recovery codes while unused ones remain) and offers it, with the token's ID
+/// where a token may answer.
+pub async fn second_factor_challenge(
+    state: &App,
     login: &Login,
     methods: &[SecondFactor],
     token_id: Option<String>,
-) -> Result<ApiError, ApiError> {
+) -> Result<ChallengeOffer, AppError> {
     let now = state.clock.now();
     let tok = token::generate("sksc", state.rng.as_ref());
     let mut names: Vec<String> = methods
@@ -336,20 +352,12 @@ pub(crate) async fn second_factor_challenge(
         .store
         .create_challenge(&token::hash(&tok), login.id, &names, now, expires)
         .await?;
-    let mut e = ApiError::from(Error::SecondFactorRequired)
-        .with("challenge", tok)
-        .with("methods", names)
-        .with("second_factor_url", "/api/v1/login/second-factor");
-    if methods.contains(&SecondFactor::Passkey) {
-        e = e.with("passkey_url", "/api/v1/login/passkey/begin");
-    }
-    e = e.with("expires_at", expires.to_rfc3339());
-    if let Some(id) = token_id {
-        e = e
-            .with("token_id", id)
-            .with("resync_url", "/api/v1/login/token/resync");
-    }
-    Ok(e)
+    Ok(ChallengeOffer {
+        challenge: tok,
+        methods: names,
+        expires_at: expires,
+        token_id,
+    })
 }
 
 /// Finishes a login waiting for its second factor with the factor the customer chose among the
@@ -357,13 +365,13 @@ pub(crate) async fn second_factor_challenge(
 /// challenge does not offer, is the login's configured one. With `remember`, the browser
 /// becomes familiar (if the firm allows it for the method used).
 pub async fn complete_second_factor_with(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     challenge: &str,
     method: Option<&str>,
     otp: &str,
     remember: bool,
-) -> Result<Issued, ApiError> {
+) -> Result<Issued, AppError> {
     let result = complete_inner(state, client, challenge, method, otp).await;
     let result = match result {
         Ok((mut issued, method, login)) if remember => {
@@ -383,11 +391,11 @@ pub async fn complete_second_factor_with(
 /// lost): the code is used up, audited and notified; a wrong one counts toward the recovery
 /// codes' lock. The browser is not remembered.
 pub async fn complete_with_recovery_code(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     challenge: &str,
     code: &str,
-) -> Result<Issued, ApiError> {
+) -> Result<Issued, AppError> {
     let result = async {
         let (ch, login) = open_challenge(state, challenge).await?;
         recovery::check(state, client, &login, code).await?;
@@ -413,7 +421,7 @@ pub const TOKEN_REGISTER: &str = "token_register";
 /// The ways a login waiting at `challenge` may finish, in the order offered: the challenge's
 /// methods (the login's configured one first), then recovery codes when the login has unused
 /// ones (any challenge accepts one, see [`complete_with_recovery_code`]).
-pub async fn challenge_methods(state: &AppState, challenge: &str) -> Result<Vec<String>, ApiError> {
+pub async fn challenge_methods(state: &App, challenge: &str) -> Result<Vec<String>, AppError> {
     let (ch, login) = open_challenge(state, challenge).await?;
     // A registration challenge is answered by the token once it is registered (利用開始登録
     // first, then the login goes on with a new code of that token).
@@ -437,10 +445,10 @@ pub async fn challenge_methods(state: &AppState, challenge: &str) -> Result<Vec<
 }
 
 /// The open challenge `challenge` and its login, if the login may still proceed.
-pub(crate) async fn open_challenge(
-    state: &AppState,
+pub async fn open_challenge(
+    state: &App,
     challenge: &str,
-) -> Result<(sekisho_store::Challenge, Login), ApiError> {
+) -> Result<(sekisho_store::Challenge, Login), AppError> {
     let now = state.clock.now();
     let token_hash = token::hash(challenge);
     let ch = state
@@ -464,12 +472,12 @@ pub(crate) async fn open_challenge(
 }
 
 async fn complete_inner(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     challenge: &str,
     method: Option<&str>,
     otp: &str,
-) -> Result<(Issued, &'static str, Login), ApiError> {
+) -> Result<(Issued, &'static str, Login), AppError> {
     let token_hash = token::hash(challenge);
     let (ch, login) = open_challenge(state, challenge).await?;
     // A challenge only a passkey answers takes no code.
@@ -539,12 +547,12 @@ async fn complete_inner(
 
 /// Opens the full session of a login whose passkey was verified: after its password (the
 /// challenge `challenge_id`, which the session uses up) or passwordless.
-pub(crate) async fn passkey_session(
-    state: &AppState,
+pub async fn passkey_session(
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     challenge_id: Option<i64>,
-) -> Result<Issued, ApiError> {
+) -> Result<Issued, AppError> {
     let (methods, what): (&[&str], &str) = match challenge_id {
         Some(_) => (&["pwd", crate::passkey::METHOD], "password + passkey"),
         None => (&[crate::passkey::METHOD], "passkey (passwordless)"),
@@ -564,7 +572,7 @@ pub(crate) async fn passkey_session(
 }
 
 fn full_session<'a>(
-    state: &AppState,
+    state: &App,
     methods: &'a [&'a str],
     description: &'a str,
     challenge_id: Option<i64>,
@@ -584,22 +592,22 @@ fn full_session<'a>(
 }
 
 /// Records a refused login (`login_failed` with the error's code) for `login`.
-pub(crate) async fn refuse(
-    state: &AppState,
+pub async fn refuse(
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     e: &Error,
     reason: &str,
-) -> Result<(), ApiError> {
-    let ev = event(
-        state,
-        EventType::LoginFailed,
-        Some(&login.login_id),
-        Actor::SelfService,
-        client,
-        reason,
-    )
-    .with_error(e.code());
+) -> Result<(), AppError> {
+    let ev = state
+        .event(
+            EventType::LoginFailed,
+            Some(&login.login_id),
+            Actor::SelfService,
+            client,
+            reason,
+        )
+        .with_error(e.code());
     state.store.append_audit(&ev).await?;
     Ok(())
 }
@@ -616,11 +624,11 @@ struct SessionSpec<'a> {
 }
 
 async fn open_session(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     spec: SessionSpec<'_>,
-) -> Result<Issued, ApiError> {
+) -> Result<Issued, AppError> {
     let now = state.clock.now();
     let tok = token::generate("skss", state.rng.as_ref());
     let new = NewSession {
@@ -634,8 +642,7 @@ async fn open_session(
         user_agent: client.user_agent.clone(),
         challenge_id: spec.challenge_id,
     };
-    let mut ev = event(
-        state,
+    let mut ev = state.event(
         spec.event_type,
         Some(&login.login_id),
         Actor::SelfService,
@@ -671,207 +678,12 @@ async fn open_session(
     .into())
 }
 
-/// Checks a new password against the policy and the login's history, then hashes it.
-pub async fn new_password_hash(
-    state: &AppState,
-    login: &Login,
-    password: &str,
-) -> Result<String, ApiError> {
-    let policy = &state.settings.password_policy;
-    let password = PasswordPolicy::normalize(password);
-    policy.check(&password, &login.login_id, login.has_second_factor())?;
-    for old in state
-        .store
-        .password_history(login.id, policy.history)
-        .await?
-    {
-        if state
-            .hashes
-            .verify(&state.metrics, password.clone(), Some(old))
-            .await?
-        {
-            return Err(
-                Error::PasswordPolicy(sekisho_core::PolicyViolation::Reused {
-                    generations: policy.history,
-                })
-                .into(),
-            );
-        }
-    }
-    let salt: [u8; 16] = random_bytes(state.rng.as_ref());
-    Ok(state.hashes.hash(&state.metrics, password, salt).await?)
-}
-
-/// The customer's own password change (JSON API and hosted pages): the current password, the
-/// policy and history, then the new hash. A full session stays and the customer's other
-/// sessions end; a restricted password-change session ends too, and the customer logs in with
-/// the new password. Answers whether the session stays (`true` for a full session).
-pub async fn change_password(
-    state: &AppState,
-    client: &ClientInfo,
-    session: &Session,
-    current: &str,
-    new: &str,
-) -> Result<bool, ApiError> {
-    let login = state
-        .store
-        .get_login(&session.login_id)
-        .await?
-        .ok_or(Error::SessionInvalid)?;
-    check_current_password(state, client, &login, current).await?;
-    let hash = new_password_hash(state, &login, new).await?;
-    let full = session.purpose == SessionPurpose::Full;
-    let ev = event(
-        state,
-        EventType::PasswordChanged,
-        Some(&login.login_id),
-        Actor::SelfService,
-        client,
-        "password changed by the customer; other sessions revoked",
-    );
-    let keep = full.then_some(session.id);
-    state
-        .store
-        .set_password(login.id, &hash, false, state.clock.now(), keep, &ev)
-        .await?;
-    let what = Notice::PasswordChanged { by_operator: false };
-    notify::send(state, &login, &what).await;
-    Ok(full)
-}
-
-/// Ends the customer's session (logout).
-pub async fn logout(
-    state: &AppState,
-    client: &ClientInfo,
-    session: &Session,
-) -> Result<(), ApiError> {
-    let ev = event(
-        state,
-        EventType::SessionRevoked,
-        Some(&session.login_id),
-        Actor::SelfService,
-        client,
-        "logout",
-    );
-    state
-        .store
-        .revoke_session(session.id, state.clock.now(), &ev)
-        .await?;
-    Ok(())
-}
-
-/// Verifies the current password for a change; a wrong one counts as a failure toward the lock.
-pub async fn check_current_password(
-    state: &AppState,
-    client: &ClientInfo,
-    login: &Login,
-    password: &str,
-) -> Result<(), ApiError> {
-    let check = SecretCheck {
-        hash: login.password_hash.clone(),
-        error: Error::CurrentPasswordInvalid,
-        event_type: EventType::PasswordChanged,
-        reason: "refused: wrong current password",
-    };
-    check_secret(state, client, login, password, check).await
-}
-
-/// What a knowledge secret (login or trading password) is checked against, and how a wrong one
-/// is answered and audited.
-pub(crate) struct SecretCheck<'a> {
-    /// The stored Argon2id hash; `None` matches nothing.
-    pub hash: Option<String>,
-    /// The error for a wrong secret.
-    pub error: Error,
-    /// The audit event of a wrong secret.
-    pub event_type: EventType,
-    /// Its description.
-    pub reason: &'a str,
-}
-
-/// Verifies `given` (normalised as passwords are); a wrong one counts toward the login's
-/// password lock and is audited as `check` says.
-pub(crate) async fn check_secret(
-    state: &AppState,
-    client: &ClientInfo,
-    login: &Login,
-    given: &str,
-    check: SecretCheck<'_>,
-) -> Result<(), ApiError> {
-    let given = PasswordPolicy::normalize(given);
-    if state
-        .hashes
-        .verify(&state.metrics, given, check.hash)
-        .await?
-    {
-        return Ok(());
-    }
-    password_failure(
-        state,
-        client,
-        login,
-        check.event_type,
-        check.reason,
-        &check.error,
-    )
-    .await?;
-    Err(check.error.into())
-}
-
-/// Records a wrong password: counts it toward the lock, audits it, and audits the lock when this
-/// failure is the one that reaches the threshold.
-async fn password_failure(
-    state: &AppState,
-    client: &ClientInfo,
-    login: &Login,
-    event_type: EventType,
-    reason: &str,
-    error: &Error,
-) -> Result<(), ApiError> {
-    crate::factor_guard::settle(
-        state,
-        sekisho_core::lockout::Verdict::Wrong,
-        crate::factor_guard::Refusal {
-            counter: crate::factor_guard::Counter::Password(login.id),
-            threshold: state.settings.password_policy.lockout_threshold,
-            subject: "password",
-            login_id: Some(&login.login_id),
-            actor: Actor::SelfService,
-            client,
-            event_type,
-            reason,
-            error: error.clone(),
-        },
-    )
-    .await?;
-    Ok(())
-}
-
-/// An audit event stamped with the state's clock.
-pub fn event(
-    state: &AppState,
-    event_type: EventType,
-    login_id: Option<&str>,
-    actor: Actor,
-    client: &ClientInfo,
-    description: impl Into<String>,
-) -> NewAuditEvent {
-    NewAuditEvent::new(
-        state.clock.now(),
-        event_type,
-        login_id,
-        actor,
-        client,
-        description,
-    )
-}
-
 /// The `second_factor_not_initialized` refusal with the CQG hint ("Second factor
 /// authentication must be initialized (visit … for details)") when an operator's setup link
 /// for the second factor is waiting. Reached only after the password was verified. The link's
 /// token is kept only as a keyed hash (DESIGN), so the hint points to the link in the
 /// customer's mail and says until when it works, rather than repeating it.
-async fn setup_hint(state: &AppState, login: &Login, e: Error) -> Result<ApiError, ApiError> {
+async fn setup_hint(state: &App, login: &Login, e: Error) -> Result<AppError, AppError> {
     let now = state.clock.now();
     let link = state
         .store
@@ -892,8 +704,11 @@ async fn setup_hint(state: &AppState, login: &Login, e: Error) -> Result<ApiErro
             crate::mail::templates::utc(link.expires_at)
         ),
     };
-    Ok(ApiError::from(e)
-        .with("setup_link_pending", true)
-        .with("setup_link_expires_at", link.expires_at.to_rfc3339())
-        .with("hint", hint))
+    Ok(AppError::with(
+        e,
+        ErrorContext::SetupLinkPending {
+            expires_at: link.expires_at,
+            hint,
+        },
+    ))
 }

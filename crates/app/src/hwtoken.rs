@@ -2,10 +2,9 @@
 //! (利用開始登録), the one-code check at login, and resynchronisation (同期ズレ補正). Each
 //! accepted code or pair is recorded atomically, so it works once across all instances.
 
-use crate::auth::event;
-use crate::error::ApiError;
+use crate::error::AppError;
 use crate::factor_guard::{self, Counter, Refusal};
-use crate::state::AppState;
+use crate::state::App;
 use crate::token_inventory::secret_aad;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::import::normalize_token_id;
@@ -27,7 +26,7 @@ fn kind(t: &OtpToken) -> OtpKind {
     t.kind
 }
 
-fn open_secret(state: &AppState, t: &OtpToken) -> Result<Vec<u8>, ApiError> {
+fn open_secret(state: &App, t: &OtpToken) -> Result<Vec<u8>, AppError> {
     state
         .secrets
         .open(&t.secret_enc, &secret_aad(&t.token_id))
@@ -38,10 +37,7 @@ fn open_secret(state: &AppState, t: &OtpToken) -> Result<Vec<u8>, ApiError> {
 }
 
 /// The login's registered token (assigned and through start-of-use registration), if any.
-pub async fn registered_token(
-    state: &AppState,
-    login_pk: i64,
-) -> Result<Option<OtpToken>, ApiError> {
+pub async fn registered_token(state: &App, login_pk: i64) -> Result<Option<OtpToken>, AppError> {
     Ok(state
         .store
         .list_tokens(&TokenQuery {
@@ -65,21 +61,21 @@ fn pair_error(r: PairReject) -> Error {
 }
 
 async fn refuse(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login_id: &str,
     e: &Error,
     what: String,
-) -> Result<ApiError, ApiError> {
-    let ev = event(
-        state,
-        EventType::SecondFactorFailed,
-        Some(login_id),
-        Actor::SelfService,
-        client,
-        what,
-    )
-    .with_error(e.code());
+) -> Result<AppError, AppError> {
+    let ev = state
+        .event(
+            EventType::SecondFactorFailed,
+            Some(login_id),
+            Actor::SelfService,
+            client,
+            what,
+        )
+        .with_error(e.code());
     state.store.append_audit(&ev).await?;
     Ok(e.clone().into())
 }
@@ -88,13 +84,13 @@ async fn refuse(
 /// lock (the failure that reaches the threshold locks it and notifies the customer), a used one
 /// is refused without counting.
 async fn settle(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login_id: &str,
     t: &OtpToken,
     verdict: Verdict,
     what: &str,
-) -> Result<ApiError, ApiError> {
+) -> Result<AppError, AppError> {
     let subject = format!("token {}", t.token_id);
     let reason = format!("{subject}: {what}");
     let settled = factor_guard::settle(
@@ -123,12 +119,12 @@ async fn settle(
 /// TOTP with the window around the learnt drift; each code once. A wrong code counts toward the
 /// lock; a used one is refused without counting.
 pub async fn check_login_code(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login_id: &str,
     t: &OtpToken,
     code: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     if t.locked_at.is_some() {
         return Err(Error::SecondFactorLocked.into());
     }
@@ -211,7 +207,7 @@ pub async fn check_login_code(
 /// Checks a pair of codes against a token. Registration looks within the login look-ahead
 /// (HOTP) or ±1 step of the server's time (TOTP); resynchronisation within the wider windows.
 fn check_pair(
-    state: &AppState,
+    state: &App,
     t: &OtpToken,
     secret: &[u8],
     otp1: &str,
@@ -260,13 +256,13 @@ fn check_pair(
 /// Start-of-use registration: binds the token `token_id` to `login` after two consecutive
 /// codes. Neither code can be used to log in afterwards.
 pub async fn register(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     token_id: &str,
     otp1: &str,
     otp2: &str,
-) -> Result<OtpToken, ApiError> {
+) -> Result<OtpToken, AppError> {
     let id = normalize_token_id(token_id);
     let token = match &id {
         Some(id) => state.store.get_token(id).await?,
@@ -322,8 +318,7 @@ pub async fn register(
         OtpKind::Hotp => (value, None),
         OtpKind::Totp => (t.counter, Some(value)),
     };
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::TokenRegistered,
         Some(&login.login_id),
         Actor::SelfService,
@@ -358,12 +353,12 @@ pub async fn register(
 /// Resynchronisation: two consecutive codes within the wider windows move the token's counter
 /// or drift; the customer then logs in with a fresh code. A wrong pair counts toward the lock.
 pub async fn resync(
-    state: &AppState,
+    state: &App,
     client: &ClientInfo,
     login: &Login,
     otp1: &str,
     otp2: &str,
-) -> Result<OtpToken, ApiError> {
+) -> Result<OtpToken, AppError> {
     let t = registered_token(state, login.id)
         .await?
         .ok_or(Error::TokenNotRegistered)?;
@@ -396,8 +391,7 @@ pub async fn resync(
             .await?);
         }
     };
-    let ev = event(
-        state,
+    let ev = state.event(
         EventType::TokenResynchronised,
         Some(&login.login_id),
         Actor::SelfService,

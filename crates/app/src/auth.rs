@@ -1,0 +1,183 @@
+//! Passwords: the customer's password change, the check of a knowledge secret (login or
+//! trading password) and the count toward the password lock.
+
+use crate::error::AppError;
+use crate::mail::notices::Notice;
+use crate::notify;
+use crate::state::App;
+use sekisho_core::audit::{Actor, ClientInfo, EventType};
+use sekisho_core::clock::random_bytes;
+use sekisho_core::login::Login;
+use sekisho_core::password::PasswordPolicy;
+use sekisho_core::session::{Session, SessionPurpose};
+use sekisho_core::Error;
+
+/// Checks a new password against the policy and the login's history, then hashes it.
+pub async fn new_password_hash(
+    state: &App,
+    login: &Login,
+    password: &str,
+) -> Result<String, AppError> {
+    let policy = &state.settings.password_policy;
+    let password = PasswordPolicy::normalize(password);
+    policy.check(&password, &login.login_id, login.has_second_factor())?;
+    for old in state
+        .store
+        .password_history(login.id, policy.history)
+        .await?
+    {
+        if state
+            .hashes
+            .verify(&state.metrics, password.clone(), Some(old))
+            .await?
+        {
+            return Err(
+                Error::PasswordPolicy(sekisho_core::PolicyViolation::Reused {
+                    generations: policy.history,
+                })
+                .into(),
+            );
+        }
+    }
+    let salt: [u8; 16] = random_bytes(state.rng.as_ref());
+    Ok(state.hashes.hash(&state.metrics, password, salt).await?)
+}
+
+/// The customer's own password change (JSON API and hosted pages): the current password, the
+/// policy and history, then the new hash. A full session stays and the customer's other
+/// sessions end; a restricted password-change session ends too, and the customer logs in with
+/// the new password. Answers whether the session stays (`true` for a full session).
+pub async fn change_password(
+    state: &App,
+    client: &ClientInfo,
+    session: &Session,
+    current: &str,
+    new: &str,
+) -> Result<bool, AppError> {
+    let login = state
+        .store
+        .get_login(&session.login_id)
+        .await?
+        .ok_or(Error::SessionInvalid)?;
+    check_current_password(state, client, &login, current).await?;
+    let hash = new_password_hash(state, &login, new).await?;
+    let full = session.purpose == SessionPurpose::Full;
+    let ev = state.event(
+        EventType::PasswordChanged,
+        Some(&login.login_id),
+        Actor::SelfService,
+        client,
+        "password changed by the customer; other sessions revoked",
+    );
+    let keep = full.then_some(session.id);
+    state
+        .store
+        .set_password(login.id, &hash, false, state.clock.now(), keep, &ev)
+        .await?;
+    let what = Notice::PasswordChanged { by_operator: false };
+    notify::send(state, &login, &what).await;
+    Ok(full)
+}
+
+/// Ends the customer's session (logout).
+pub async fn logout(state: &App, client: &ClientInfo, session: &Session) -> Result<(), AppError> {
+    let ev = state.event(
+        EventType::SessionRevoked,
+        Some(&session.login_id),
+        Actor::SelfService,
+        client,
+        "logout",
+    );
+    state
+        .store
+        .revoke_session(session.id, state.clock.now(), &ev)
+        .await?;
+    Ok(())
+}
+
+/// Verifies the current password for a change; a wrong one counts as a failure toward the lock.
+pub async fn check_current_password(
+    state: &App,
+    client: &ClientInfo,
+    login: &Login,
+    password: &str,
+) -> Result<(), AppError> {
+    let check = SecretCheck {
+        hash: login.password_hash.clone(),
+        error: Error::CurrentPasswordInvalid,
+        event_type: EventType::PasswordChanged,
+        reason: "refused: wrong current password",
+    };
+    check_secret(state, client, login, password, check).await
+}
+
+/// What a knowledge secret (login or trading password) is checked against, and how a wrong one
+/// is answered and audited.
+pub struct SecretCheck<'a> {
+    /// The stored Argon2id hash; `None` matches nothing.
+    pub hash: Option<String>,
+    /// The error for a wrong secret.
+    pub error: Error,
+    /// The audit event of a wrong secret.
+    pub event_type: EventType,
+    /// Its description.
+    pub reason: &'a str,
+}
+
+/// Verifies `given` (normalised as passwords are); a wrong one counts toward the login's
+/// password lock and is audited as `check` says.
+pub async fn check_secret(
+    state: &App,
+    client: &ClientInfo,
+    login: &Login,
+    given: &str,
+    check: SecretCheck<'_>,
+) -> Result<(), AppError> {
+    let given = PasswordPolicy::normalize(given);
+    if state
+        .hashes
+        .verify(&state.metrics, given, check.hash)
+        .await?
+    {
+        return Ok(());
+    }
+    password_failure(
+        state,
+        client,
+        login,
+        check.event_type,
+        check.reason,
+        &check.error,
+    )
+    .await?;
+    Err(check.error.into())
+}
+
+/// Records a wrong password (here or at login): counts it toward the lock, audits it, and audits the lock when this
+/// failure is the one that reaches the threshold.
+pub async fn password_failure(
+    state: &App,
+    client: &ClientInfo,
+    login: &Login,
+    event_type: EventType,
+    reason: &str,
+    error: &Error,
+) -> Result<(), AppError> {
+    crate::factor_guard::settle(
+        state,
+        sekisho_core::lockout::Verdict::Wrong,
+        crate::factor_guard::Refusal {
+            counter: crate::factor_guard::Counter::Password(login.id),
+            threshold: state.settings.password_policy.lockout_threshold,
+            subject: "password",
+            login_id: Some(&login.login_id),
+            actor: Actor::SelfService,
+            client,
+            event_type,
+            reason,
+            error: error.clone(),
+        },
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,37 @@
+//! Sekisho's application layer: the use cases that the JSON API, the hosted pages, the operator
+//! console and the CLI share, with typed inputs and outcomes. No HTTP here: the doors extract,
+//! call a use case with the [`App`] context, and render.
+
+pub mod audit_history;
+pub mod auth;
+pub mod code_address;
+pub mod devices;
+pub mod email_code;
+pub mod error;
+pub mod factor_guard;
+pub mod flow;
+pub mod hashing;
+pub mod hwtoken;
+pub mod login;
+pub mod mail;
+pub mod metrics;
+pub mod notify;
+pub mod operators;
+pub mod passkey;
+pub mod passkey_login;
+pub mod recovery;
+pub mod setup_links;
+pub mod staff;
+pub mod state;
+pub mod step_up;
+pub mod system;
+pub mod token_inventory;
+pub mod tokens;
+pub mod totp;
+pub mod totp_enrol;
+pub mod trading;
+
+pub use error::{AppError, ErrorContext};
+pub use hashing::HashPool;
+pub use state::{App, PagesSettings, RecoverySettings, Settings, TokenSettings, TotpSettings};
+pub use step_up::StepUpSettings;

@@ -1,0 +1,121 @@
+//! Setup links (issue 6): an operator makes a single-use, expiring link to the hosted setup
+//! wizard, where the newcomer sets a password and registers a second factor. Shared by the
+//! admin API, the console and the CLI (`sekisho login setup-link`).
+
+use crate::error::AppError;
+use crate::mail::{self, templates};
+use crate::staff::named_login;
+use crate::state::App;
+use sekisho_core::audit::{Actor, ClientInfo, EventType};
+use sekisho_core::{token, Error, Timestamp};
+use sekisho_store::NewSetupLink;
+
+/// Default lifetime of a setup link (7 days) and the longest allowed (30 days).
+const DEFAULT_SECS: i64 = 7 * 86_400;
+const MAX_SECS: i64 = 30 * 86_400;
+
+/// What a setup link is for.
+#[derive(Debug, Clone)]
+pub struct SetupLinkRequest {
+    /// The holder sets a password.
+    pub password: bool,
+    /// The holder registers a second factor.
+    pub second_factor: bool,
+    /// Lifetime (default 7 days, 60 s to 30 days).
+    pub expires_in_secs: Option<i64>,
+    /// Also send the welcome mail with the link to the login's registered address.
+    pub send_email: bool,
+}
+
+/// A link just made (its token is shown only now).
+#[derive(Debug, Clone)]
+pub struct IssuedSetupLink {
+    /// The login it is for.
+    pub login_id: String,
+    /// The link, on the public URL.
+    pub url: String,
+    /// The holder sets a password.
+    pub password: bool,
+    /// The holder registers a second factor.
+    pub second_factor: bool,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+    /// The address the welcome mail was queued for, if one was.
+    pub email_sent_to: Option<String>,
+}
+
+/// The keyed hash a setup link's token is kept as.
+pub fn link_hash(app: &App, tok: &str) -> String {
+    app.secrets.code_hash("sekisho-setup-link", tok)
+}
+
+/// Makes a setup link (support may) and, when asked, records the welcome mail carrying it in
+/// the outbox.
+pub async fn issue(
+    app: &App,
+    actor: Actor,
+    client: &ClientInfo,
+    login_id: &str,
+    req: SetupLinkRequest,
+) -> Result<IssuedSetupLink, AppError> {
+    let login = named_login(app, login_id).await?;
+    if !req.password && !req.second_factor {
+        return Err(Error::InvalidRequest("password or second_factor must be true".into()).into());
+    }
+    let secs = req.expires_in_secs.unwrap_or(DEFAULT_SECS);
+    if !(60..=MAX_SECS).contains(&secs) {
+        return Err(
+            Error::InvalidRequest(format!("expires_in_secs must be 60 to {MAX_SECS}")).into(),
+        );
+    }
+    let now = app.clock.now();
+    let tok = token::generate("skst", app.rng.as_ref());
+    let new = NewSetupLink {
+        token_hash: link_hash(app, &tok),
+        login_pk: login.id,
+        set_password: req.password,
+        set_second_factor: req.second_factor,
+        created_by: {
+            let (kind, id) = actor.parts();
+            format!("{kind}:{id}")
+        },
+        now,
+        expires_at: now.plus_secs(secs),
+    };
+    let what = format!(
+        "setup link created (password: {}, second factor: {}; older unused links revoked)",
+        req.password, req.second_factor
+    );
+    let ev = app.event(
+        EventType::SetupLinkCreated,
+        Some(&login.login_id),
+        actor,
+        client,
+        what,
+    );
+    let link = app.store.create_setup_link(&new, &ev).await?;
+    let base = app.settings.public_url.trim_end_matches('/');
+    let url = format!("{base}/setup/{tok}");
+    if req.send_email {
+        // Recorded right after the link; if this fails the operator is told and a new link
+        // (which replaces this one) can be sent.
+        let rendered = templates::setup_link(
+            login.lang,
+            &app.settings.mail.firm_name,
+            &app.settings.mail.support_contact,
+            &login.display_name,
+            &url,
+            link.expires_at,
+        );
+        let mail = mail::seal(app, Some(&login.login_id), &login.email, rendered)?;
+        mail::enqueue(app, &mail).await?;
+    }
+    Ok(IssuedSetupLink {
+        login_id: login.login_id,
+        url,
+        password: link.set_password,
+        second_factor: link.set_second_factor,
+        expires_at: link.expires_at,
+        email_sent_to: req.send_email.then_some(login.email),
+    })
+}

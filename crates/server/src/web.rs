@@ -1,0 +1,54 @@
+//! HTTP helpers every door shares (JSON API, hosted pages, console): query encoding and the
+//! `return_to` allow-list check, and CSV downloads.
+
+/// Percent-encodes a query value.
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Whether `return_to` may be used: it must start with an allow-listed origin plus path prefix,
+/// and the match must end at a path boundary (`https://a.example/app` allows
+/// `https://a.example/app/x` and `https://a.example/app?x`, not `https://a.example/apple`).
+pub fn return_to_allowed(return_to: &str, allowlist: &[String]) -> bool {
+    if return_to.len() > 2048
+        || return_to
+            .chars()
+            .any(|c| c.is_control() || c == '\\' || c.is_whitespace())
+    {
+        return false;
+    }
+    allowlist.iter().any(|entry| {
+        !entry.is_empty()
+            && return_to.starts_with(entry.as_str())
+            && (entry.ends_with('/')
+                || return_to.len() == entry.len()
+                || matches!(
+                    return_to.as_bytes().get(entry.len()),
+                    Some(b'/' | b'?' | b'#')
+                ))
+    })
+}
+
+/// A CSV text as a download (`sekisho-audit.csv`).
+pub fn csv_download(csv: String) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"sekisho-audit.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response()
+}
