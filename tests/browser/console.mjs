@@ -110,7 +110,9 @@ async function adminJourney(browser) {
   expect(flags.includes("locked_second_factor"), `locked flag: ${flags}`);
   await shot(op, "55-console-locked");
   await click(op, "#unlock-form button");
-  await op.waitForURL(/done=unlocked$/);
+  // The desk is told which lock it cleared.
+  await op.waitForURL(/done=unlocked&cleared=totp$/);
+  expect((await text(op)).includes("ロックを解除しました。解除したロック：認証アプリ"), "the unlock names the app's lock");
   flags = await flagsOf(op, "#flags");
   expect(!flags.some((f) => f.startsWith("locked")), `unlocked: ${flags}`);
   await shot(op, "56-console-unlocked");

@@ -154,7 +154,7 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
         "save" => ("保存する", "Save"),
         "unlock" => ("ロックを解除する", "Unlock"),
         "unlock.help" => (
-            "パスワード・認証アプリ・ハードウェアトークン・リカバリーコードのロックを解除し、失敗回数をリセットします。",
+            "パスワード・認証アプリ・トークン・リカバリーコードのロックを解除し、失敗回数をリセットします。",
             "Clears the password, authenticator app, hardware token and recovery code locks and the failure counts.",
         ),
         "sessions" => ("ログイン中のセッション", "Sessions"),
@@ -227,10 +227,10 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
             "The authentication system was saved.",
         ),
         "done.unlocked" => ("ロックを解除しました。", "The login was unlocked."),
-        "done.unlocked_what" => ("解除したロック:", "Locks cleared:"),
+        "done.unlocked_what" => ("解除したロック：", "Locks cleared:"),
         "lock.password" => ("パスワード", "password"),
         "lock.totp" => ("認証アプリ", "authenticator app"),
-        "lock.token" => ("ハードウェアトークン", "hardware token"),
+        "lock.token" => ("トークン", "token"),
         "lock.recovery_codes" => ("リカバリーコード", "recovery codes"),
         "done.sessions" => ("セッションを無効にしました。", "The sessions were revoked."),
         "done.devices" => (

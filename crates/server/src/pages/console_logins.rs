@@ -501,12 +501,12 @@ fn unlocked_notice(c: Ct, done: &str, cleared: &str) -> String {
     if names.is_empty() {
         return done.to_owned();
     }
-    let sep = if c.0 == sekisho_core::Lang::Ja {
-        "、"
+    // Japanese runs on after 。 with no space and lists with 、; English needs both spaces.
+    if c.0 == sekisho_core::Lang::Ja {
+        format!("{done}{}{}", c.t("done.unlocked_what"), names.join("、"))
     } else {
-        ", "
-    };
-    format!("{done} {} {}", c.t("done.unlocked_what"), names.join(sep))
+        format!("{done} {} {}", c.t("done.unlocked_what"), names.join(", "))
+    }
 }
 
 async fn sessions(

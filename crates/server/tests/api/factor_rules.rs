@@ -184,7 +184,7 @@ async fn unlocking_a_login_clears_its_token_lock_and_says_so() {
     let (status, _, html) = b.get(&app, &to).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        html.contains("ロックを解除しました。 解除したロック: ハードウェアトークン"),
+        html.contains("ロックを解除しました。解除したロック：トークン"),
         "{html}"
     );
     app.clock.advance(30);
