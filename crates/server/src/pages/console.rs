@@ -155,7 +155,7 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
         "unlock" => ("ロックを解除する", "Unlock"),
         "unlock.help" => (
             "パスワード・認証アプリ・トークン・リカバリーコードのロックを解除し、失敗回数をリセットします。",
-            "Clears the password, authenticator app, hardware token and recovery code locks and the failure counts.",
+            "Clears the password, authenticator app, token and recovery code locks and the failure counts.",
         ),
         "sessions" => ("ログイン中のセッション", "Sessions"),
         "sessions.revoke" => ("すべてのセッションを無効にする", "Revoke all sessions"),
