@@ -1,6 +1,7 @@
 //! Sekisho's HTTP server: the JSON API for apps and desktop clients, the admin API, health,
 //! metrics and the OpenAPI description. Handlers are thin: extract → call the app → render.
 
+mod catalogue;
 mod door;
 mod error;
 mod extract;

@@ -3,6 +3,7 @@
 
 use super::views;
 use crate::auth;
+use crate::catalogue::DoorError;
 use crate::devices;
 use crate::door::AppState;
 use crate::email_code;
@@ -211,7 +212,7 @@ async fn me(
     Customer(session): Customer,
 ) -> Result<axum::Json<Value>, ApiError> {
     if session.purpose != SessionPurpose::Full {
-        return Err(Error::PasswordChangeRequired.into());
+        return Err(DoorError::PasswordChangeRequired.into());
     }
     let login = state
         .store
