@@ -2,7 +2,6 @@
 //! (失効), unlock.
 
 use super::admin_logins::require_admin;
-use crate::catalogue::DoorError;
 use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{Admin, AdminCaller, Client, Json, Path, Query};
@@ -118,7 +117,9 @@ async fn import(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let body = body.map_err(|r| match r.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::from(DoorError::PayloadTooLarge),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::from(crate::catalogue::DoorError::PayloadTooLarge)
+        }
         _ => Error::InvalidRequest(r.body_text()).into(),
     })?;
     let content_type = headers
