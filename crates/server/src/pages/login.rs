@@ -5,8 +5,8 @@ use super::{
     clear_cookie, cookie, error_page, percent_encode, query_param, status_of, Base, Ctx, Flow,
     Shown, Step, FLOW_COOKIE, SESSION_COOKIE,
 };
+use super::{DoorError, Failure};
 use crate::auth;
-use crate::catalogue::{DoorError, Failure};
 use crate::devices;
 use crate::door::AppState;
 use crate::email_code;

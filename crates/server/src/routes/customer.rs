@@ -3,7 +3,6 @@
 
 use super::views;
 use crate::auth;
-use crate::catalogue::DoorError;
 use crate::devices;
 use crate::door::AppState;
 use crate::email_code;
@@ -212,7 +211,7 @@ async fn me(
     Customer(session): Customer,
 ) -> Result<axum::Json<Value>, ApiError> {
     if session.purpose != SessionPurpose::Full {
-        return Err(DoorError::PasswordChangeRequired.into());
+        return Err(crate::catalogue::DoorError::PasswordChangeRequired.into());
     }
     let login = state
         .store
