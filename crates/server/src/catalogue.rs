@@ -138,11 +138,6 @@ impl Failure {
             Failure::Door(_) => None,
         }
     }
-
-    /// Whether this is the domain error `e`.
-    pub fn is(&self, e: &Error) -> bool {
-        matches!(self, Failure::App(own) if own == e)
-    }
 }
 
 impl From<Error> for Failure {

@@ -17,6 +17,7 @@ use sekisho_app::{
     passkey, passkey_login, recovery, step_up, token_inventory, tokens, totp, trading,
 };
 
+pub use catalogue::{DoorError, Failure};
 pub use door::AppState;
 pub use error::ApiError;
 
