@@ -89,10 +89,23 @@ impl LoginStep {
         match self {
             LoginStep::Done(_) => "succeeded",
             LoginStep::SecondFactor(_) | LoginStep::EmailCodeSent(_) => {
-                Error::SecondFactorRequired.name()
+                step_names::SECOND_FACTOR_REQUIRED
             }
-            LoginStep::PasswordChangeRequired(_) => Error::PasswordChangeRequired.name(),
+            LoginStep::PasswordChangeRequired(_) => step_names::PASSWORD_CHANGE_REQUIRED,
             LoginStep::TokenRegistrationRequired(_) => Error::SecondFactorNotInitialized.name(),
         }
     }
+}
+
+/// The names (and the one code the audit log records) that clients have always been given for
+/// a pending step. The rows themselves are the doors' (the server crate's catalogue), since a
+/// step is not an error; the app needs them for its metrics and audit records, and a server
+/// test keeps the two in step.
+pub mod step_names {
+    /// A second factor must follow.
+    pub const SECOND_FACTOR_REQUIRED: &str = "second_factor_required";
+    /// The password must be changed first.
+    pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
+    /// The code of a password change required, as the audit record carries it.
+    pub const PASSWORD_CHANGE_REQUIRED_CODE: &str = "SKS-LGN-0004";
 }

@@ -119,7 +119,7 @@ async fn password_login_inner(
                 methods: &["pwd"],
                 description: &format!("password change required ({})", reason.as_str()),
                 event_type: EventType::LoginFailed,
-                error_code: Some(Error::PasswordChangeRequired.code()),
+                error_code: Some(crate::flow::step_names::PASSWORD_CHANGE_REQUIRED_CODE),
                 challenge_id: None,
             };
             let issued = open_session(state, client, &login, spec).await?;

@@ -1,7 +1,8 @@
-//! The one mapping from domain errors to HTTP: status from the error kind, and a JSON body
-//! `{"error","code","message"}` localised by the `localize` middleware, which is the only place
-//! that knows the request's `Accept-Language`.
+//! The one mapping from errors (a use case's or the doors' own) to HTTP: status from the error
+//! kind, and a JSON body `{"error","code","message"}` localised by the `localize` middleware,
+//! which is the only place that knows the request's `Accept-Language`.
 
+use crate::catalogue::{DoorError, Failure};
 use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::Request;
@@ -17,11 +18,11 @@ use sekisho_store::StoreError;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
-/// A domain error on its way to the client, with optional extra fields for the body.
+/// An error on its way to the client, with optional extra fields for the body.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     /// The error.
-    pub error: Error,
+    pub error: Failure,
     /// Extra JSON fields (e.g. the password-change token).
     pub extra: Map<String, Value>,
 }
@@ -37,7 +38,16 @@ impl ApiError {
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
         ApiError {
-            error,
+            error: Failure::App(error),
+            extra: Map::new(),
+        }
+    }
+}
+
+impl From<DoorError> for ApiError {
+    fn from(error: DoorError) -> Self {
+        ApiError {
+            error: Failure::Door(error),
             extra: Map::new(),
         }
     }
@@ -73,14 +83,14 @@ fn context_fields(context: ErrorContext, extra: &mut Map<String, Value>) {
     }
 }
 
-/// The answer of a login that is not done yet: the catalogue's name, code and message for the
-/// step (what clients have always been told) and the fields that let them take it.
+/// The answer of a login that is not done yet: the doors' catalogue's name, code and message
+/// for the step (what clients have always been told) and the fields that let them take it.
 pub(crate) fn pending_login(step: LoginStep) -> Result<Issued, ApiError> {
     let mut extra = Map::new();
     let mut put = |k: &str, v: Value| {
         extra.insert(k.to_owned(), v);
     };
-    let error = match step {
+    let error: Failure = match step {
         LoginStep::Done(issued) => return Ok(*issued),
         LoginStep::SecondFactor(o) => {
             put("challenge", o.challenge.clone().into());
@@ -94,7 +104,7 @@ pub(crate) fn pending_login(step: LoginStep) -> Result<Issued, ApiError> {
                 put("token_id", id.into());
                 put("resync_url", "/api/v1/login/token/resync".into());
             }
-            Error::SecondFactorRequired
+            DoorError::SecondFactorRequired.into()
         }
         LoginStep::EmailCodeSent(o) => {
             put("challenge", o.challenge.into());
@@ -104,21 +114,21 @@ pub(crate) fn pending_login(step: LoginStep) -> Result<Issued, ApiError> {
             put("sent_to", o.sent_to.into());
             put("code_expires_at", o.code_expires_at.to_rfc3339().into());
             put("expires_at", o.expires_at.to_rfc3339().into());
-            Error::SecondFactorRequired
+            DoorError::SecondFactorRequired.into()
         }
         LoginStep::PasswordChangeRequired(o) => {
             put("reason", o.reason.as_str().into());
             put("password_change_token", o.token.into());
             put("password_change_url", "/api/v1/me/password".into());
             put("expires_at", o.expires_at.to_rfc3339().into());
-            Error::PasswordChangeRequired
+            DoorError::PasswordChangeRequired.into()
         }
         LoginStep::TokenRegistrationRequired(o) => {
             put("challenge", o.challenge.into());
             put("methods", o.methods.into());
             put("register_url", "/api/v1/login/token/register".into());
             put("expires_at", o.expires_at.to_rfc3339().into());
-            Error::SecondFactorNotInitialized
+            Error::SecondFactorNotInitialized.into()
         }
     };
     Err(ApiError { error, extra })
@@ -136,8 +146,8 @@ impl From<StoreError> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge.into(),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::UnsupportedMediaType.into(),
+            StatusCode::PAYLOAD_TOO_LARGE => DoorError::PayloadTooLarge.into(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => DoorError::UnsupportedMediaType.into(),
             _ => Error::InvalidRequest(r.body_text()).into(),
         }
     }
@@ -155,20 +165,9 @@ impl From<PathRejection> for ApiError {
     }
 }
 
-fn status(kind: ErrorKind) -> StatusCode {
-    match kind {
-        ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
-        ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
-        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-        ErrorKind::NotFound => StatusCode::NOT_FOUND,
-        ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        ErrorKind::Conflict => StatusCode::CONFLICT,
-        ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+/// The HTTP status of `kind`, for the JSON API and the pages alike.
+pub(crate) fn status(kind: ErrorKind) -> StatusCode {
+    StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 #[derive(Clone)]
@@ -197,9 +196,9 @@ pub async fn localize(req: Request, next: Next) -> Response {
         .map(|p| p.0)
         .or_else(|| match res.status() {
             StatusCode::NOT_FOUND if res.headers().get(header::CONTENT_TYPE).is_none() => {
-                Some(Arc::new(Error::NotFound.into()))
+                Some(Arc::new(DoorError::NotFound.into()))
             }
-            StatusCode::METHOD_NOT_ALLOWED => Some(Arc::new(Error::MethodNotAllowed.into())),
+            StatusCode::METHOD_NOT_ALLOWED => Some(Arc::new(DoorError::MethodNotAllowed.into())),
             _ => None,
         });
     let Some(err) = pending else {

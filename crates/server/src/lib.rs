@@ -1,6 +1,7 @@
 //! Sekisho's HTTP server: the JSON API for apps and desktop clients, the admin API, health,
 //! metrics and the OpenAPI description. Handlers are thin: extract → call the app → render.
 
+mod catalogue;
 mod door;
 mod error;
 mod extract;
@@ -16,6 +17,7 @@ use sekisho_app::{
     passkey, passkey_login, recovery, step_up, token_inventory, tokens, totp, trading,
 };
 
+pub use catalogue::{DoorError, Failure};
 pub use door::AppState;
 pub use error::ApiError;
 

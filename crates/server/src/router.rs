@@ -1,6 +1,7 @@
 //! The doors assembled: the JSON API, the hosted pages and the console on one router per
 //! listener, with the layers every answer passes.
 
+use crate::catalogue::DoorError;
 use crate::door::AppState;
 use crate::error::{localize, panic_response, ApiError};
 use crate::{pages, routes};
@@ -9,7 +10,6 @@ use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
-use sekisho_core::Error;
 use tower_http::catch_panic::CatchPanicLayer;
 
 /// Which endpoints a listener serves.
@@ -47,11 +47,11 @@ pub fn router(state: AppState, part: Part) -> Router {
 }
 
 async fn not_found() -> ApiError {
-    Error::NotFound.into()
+    DoorError::NotFound.into()
 }
 
 async fn method_not_allowed() -> ApiError {
-    Error::MethodNotAllowed.into()
+    DoorError::MethodNotAllowed.into()
 }
 
 /// Headers every API response carries, and the response counter.

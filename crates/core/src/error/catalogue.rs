@@ -2,7 +2,9 @@
 //! variant (with its doc comment), its stable snake_case name (the JSON `error` field), its
 //! stable code (shown to customers, support and the audit log), its kind (which fixes the HTTP
 //! status), and its message in Japanese and in English. Codes and names never change once
-//! released: apps and support desks rely on them.
+//! released: apps and support desks rely on them. The doors' own errors (transport, the hosted
+//! pages' refusals, the login's pending steps) are rows of the server crate's catalogue, which
+//! shares this row shape and, with this table, makes docs/error-codes.md.
 
 use super::{Entry, ErrorKind, PolicyViolation};
 
@@ -11,22 +13,6 @@ catalogue! {
     InvalidRequest(String) => "invalid_request", "SKS-GEN-0001", BadRequest,
         "リクエストの形式が正しくありません。",
         "The request is malformed.";
-    /// The body exceeds the size limit.
-    PayloadTooLarge => "payload_too_large", "SKS-GEN-0002", PayloadTooLarge,
-        "リクエストが大きすぎます。",
-        "The request body is too large.";
-    /// The body is not `application/json`.
-    UnsupportedMediaType => "unsupported_media_type", "SKS-GEN-0003", UnsupportedMediaType,
-        "リクエストは application/json で送信してください。",
-        "Send the request body as application/json.";
-    /// No such path.
-    NotFound => "not_found", "SKS-GEN-0004", NotFound,
-        "指定されたURLは存在しません。",
-        "There is nothing at this URL.";
-    /// The path does not support this method.
-    MethodNotAllowed => "method_not_allowed", "SKS-GEN-0005", MethodNotAllowed,
-        "このURLではその操作はできません。",
-        "This method is not allowed at this URL.";
     /// A server-side fault; the cause is logged, not shown.
     Internal => "internal_error", "SKS-GEN-0006", Internal,
         "システムエラーが発生しました。しばらくしてから再度お試しください。",
@@ -61,18 +47,10 @@ catalogue! {
     LoginDisabled => "login_disabled", "SKS-LGN-0003", Forbidden,
         "このログインIDは利用停止されています。サポートデスクにお問い合わせください。",
         "This login has been disabled. Please contact the support desk.";
-    /// The password must be changed before the login can proceed.
-    PasswordChangeRequired => "password_change_required", "SKS-LGN-0004", Forbidden,
-        "パスワードの変更が必要です。新しいパスワードを設定してください。",
-        "You must change your password before continuing.";
     /// A second factor is mandatory for this login but none is registered yet.
     SecondFactorNotInitialized => "second_factor_not_initialized", "SKS-LGN-0005", Forbidden,
         "二段階認証の登録が必要です。登録を完了してから再度ログインしてください。",
         "Second factor authentication must be initialized before you can log in.";
-    /// The password was right; a second factor must follow.
-    SecondFactorRequired => "second_factor_required", "SKS-LGN-0006", Unauthorized,
-        "ワンタイムパスワードを入力してください。",
-        "Enter your one-time password to complete the login.";
     /// The one-time code is wrong, expired or already used.
     SecondFactorInvalid => "second_factor_invalid", "SKS-LGN-0007", Unauthorized,
         "ワンタイムパスワードに誤りがあるか、有効期限切れか、既に使用されています。最新のワンタイムパスワードを入力してください。",
@@ -279,22 +257,6 @@ catalogue! {
         "有効な管理者が他にいないため、この変更はできません。",
         "This change would leave no active administrator.";
 
-    /// A hosted-page form arrived without its form token (CSRF) or with a stale one.
-    FormExpired => "form_expired", "SKS-WEB-0001", Forbidden,
-        "画面の有効期限が切れました。お手数ですが、もう一度操作してください。",
-        "This page has expired. Please try again.";
-    /// Too many form submissions from one address or for one login in a short time.
-    TooManyAttempts => "too_many_attempts", "SKS-WEB-0002", TooManyRequests,
-        "短時間に操作が繰り返されました。しばらく時間をおいてから、もう一度お試しください。",
-        "Too many attempts in a short time. Please wait a while and try again.";
-    /// The `return_to` address is not on the firm's allow-list.
-    ReturnToNotAllowed => "return_to_not_allowed", "SKS-WEB-0003", BadRequest,
-        "ログイン後の戻り先が許可されていません。ご利用のサービスの画面からもう一度お試しください。",
-        "The address to return to after login is not allowed. Please start again from the service you were using.";
-    /// The login in progress on the hosted pages is unknown or has expired.
-    LoginFlowExpired => "login_flow_expired", "SKS-WEB-0004", Unauthorized,
-        "ログインの有効期限が切れました。最初からログインしてください。",
-        "Your login has expired. Please log in again from the start.";
     /// The setup link is unknown, used, replaced by a newer one, or expired.
     SetupLinkInvalid => "setup_link_invalid", "SKS-WEB-0005", NotFound,
         "このリンクは使用済みか、有効期限が切れています。お手数ですが、下記のお問い合わせ先へご連絡のうえ、新しいリンクの発行をご依頼ください。",

@@ -1,7 +1,8 @@
-//! The one error catalogue. Every error a client can see has a stable snake_case name, a stable
+//! The domain's error catalogue. Every error a use case reports has a stable snake_case name, a stable
 //! code (`SKS-…`) that a support desk can look up, a kind that fixes its HTTP status, and a
 //! message in Japanese and English: one row each in [`catalogue`](self) (and the password
-//! policy's rows in `policy`), from which `Error`, its accessors and docs/error-codes.md follow.
+//! policy's rows in `policy`), from which `Error` and its accessors follow. The doors' own errors
+//! are rows of the same shape in the server crate; docs/error-codes.md lists both.
 
 use crate::lang::Lang;
 
@@ -15,7 +16,7 @@ macro_rules! catalogue {
             $ja:literal,
             $en:literal;
     )*) => {
-        /// Every error Sekisho reports, from input validation to login outcomes.
+        /// Every error a use case reports, from input validation to login denials.
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub enum Error {
             $( $(#[doc = $doc])* $variant $(($field))?, )*

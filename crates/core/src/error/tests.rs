@@ -3,7 +3,6 @@ use super::*;
 #[test]
 fn codes_are_unique_and_well_formed() {
     let all = Error::examples();
-    check_catalogue_doc(&all);
     let mut codes = std::collections::HashSet::new();
     let mut names = std::collections::HashSet::new();
     for e in &all {
@@ -37,42 +36,4 @@ fn display_names_the_error_and_its_detail() {
         "invalid request: missing field `otp`"
     );
     assert_eq!(Error::LoginLocked.to_string(), "login locked");
-}
-
-/// docs/error-codes.md is the catalogue as a support desk reads it; it must say what the
-/// code says (`SEKISHO_BLESS=1 cargo test -p sekisho-core` rewrites it after a change).
-fn check_catalogue_doc(all: &[Error]) {
-    let mut rows: Vec<String> = all
-        .iter()
-        .map(|e| {
-            format!(
-                "| `{}` | `{}` | {} | {} | {} |",
-                e.code(),
-                e.name(),
-                e.kind().http_status(),
-                e.message(Lang::Ja),
-                e.message(Lang::En)
-            )
-        })
-        .collect();
-    rows.sort();
-    let doc = format!(
-        "# Error codes\n\n\
-         Every error a customer, an app or an operator sees carries a stable code (shown on the \
-         pages, in the JSON body's `code`, and in the audit record), a snake_case name (the JSON \
-         `error` field), an HTTP status, and a message in Japanese and English. This table is \
-         checked against the code by `cargo test -p sekisho-core`; password-policy messages are \
-         shown with the jp-broker preset's numbers.\n\n\
-         | code | error | HTTP | 日本語 | English |\n|---|---|---|---|---|\n{}\n",
-        rows.join("\n")
-    );
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/error-codes.md");
-    if std::env::var_os("SEKISHO_BLESS").is_some() {
-        std::fs::write(path, &doc).unwrap_or_else(|e| unreachable!("{e}"));
-    }
-    let on_disk = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(
-        on_disk == doc,
-        "docs/error-codes.md differs from the catalogue: run SEKISHO_BLESS=1 cargo test -p sekisho-core"
-    );
 }

@@ -76,8 +76,9 @@ fn flags(c: Ct, v: &Value) -> Vec<Flag> {
 
 /// An error as the console shows it: for a refused form, the detail too (operators can act on
 /// "choose password and/or second factor", customers are never shown these).
-fn shown(e: &Error, lang: sekisho_core::Lang) -> Shown {
-    let mut s = Shown::new(e, lang);
+fn shown(e: impl Into<crate::catalogue::Failure>, lang: sekisho_core::Lang) -> Shown {
+    let e = e.into();
+    let mut s = Shown::new(&e, lang);
     if let Some(d) = e.detail() {
         s.message = format!("{} ({d})", s.message);
     }

@@ -5,6 +5,7 @@ use super::{
     clear_cookie, cookie, error_page, percent_encode, query_param, status_of, Base, Ctx, Flow,
     Shown, Step, FLOW_COOKIE, SESSION_COOKIE,
 };
+use super::{DoorError, Failure};
 use crate::auth;
 use crate::devices;
 use crate::door::AppState;
@@ -61,7 +62,7 @@ pub(super) fn destination(return_to: Option<&str>) -> String {
 async fn back_to_app(State(state): State<AppState>, ctx: Ctx) -> Response {
     let to = query_param(&ctx.query, "to").unwrap_or_default();
     if !super::login_return_allowed(&state, &to) {
-        return error_page(&state, ctx, &Error::ReturnToNotAllowed);
+        return error_page(&state, ctx, DoorError::ReturnToNotAllowed);
     }
     let page = ReturnPage {
         base: ctx.base(&state, "return.title"),
@@ -94,7 +95,7 @@ async fn login_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let query = ctx.query.clone();
     let return_to = query_param(&query, "return_to").unwrap_or_default();
     if !return_to.is_empty() && !super::login_return_allowed(&state, &return_to) {
-        return error_page(&state, ctx, &Error::ReturnToNotAllowed);
+        return error_page(&state, ctx, DoorError::ReturnToNotAllowed);
     }
     let notice = match query_param(&query, "done").as_deref() {
         Some("password") => Some(ctx.tx().t("login.changed")),
@@ -127,7 +128,7 @@ pub(super) fn accept<T>(
     form: Result<Form<T>, FormRejection>,
     csrf: impl Fn(&T) -> &str,
     login_id: impl Fn(&T) -> Option<String>,
-) -> Result<T, Error> {
+) -> Result<T, Failure> {
     let Form(f) = form.map_err(|r| Error::InvalidRequest(r.body_text()))?;
     ctx.check_csrf(&state.secrets, csrf(&f))?;
     ctx.rate_limit(state, login_id(&f).as_deref())?;
@@ -152,7 +153,7 @@ async fn login_submit(
     let return_to = Some(f.return_to.clone()).filter(|r| !r.is_empty());
     if let Some(r) = &return_to {
         if !super::login_return_allowed(&state, r) {
-            return error_page(&state, ctx, &Error::ReturnToNotAllowed);
+            return error_page(&state, ctx, DoorError::ReturnToNotAllowed);
         }
     }
     if f.login_id.len() > 256 || f.password.len() > 1024 {
@@ -420,7 +421,7 @@ async fn second_factor_submit(
     form: Result<Form<SecondFactorForm>, FormRejection>,
 ) -> Response {
     let Some(flow) = current_flow(&state, &ctx).await else {
-        return error_page(&state, ctx, &Error::LoginFlowExpired);
+        return error_page(&state, ctx, DoorError::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();
     let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())) {
@@ -514,7 +515,7 @@ async fn resync_submit(
     form: Result<Form<ResyncForm>, FormRejection>,
 ) -> Response {
     let Some(flow) = current_flow(&state, &ctx).await else {
-        return error_page(&state, ctx, &Error::LoginFlowExpired);
+        return error_page(&state, ctx, DoorError::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();
     let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())) {
@@ -554,7 +555,7 @@ async fn resend(
     form: Result<Form<CsrfOnly>, FormRejection>,
 ) -> Response {
     let Some(flow) = current_flow(&state, &ctx).await else {
-        return error_page(&state, ctx, &Error::LoginFlowExpired);
+        return error_page(&state, ctx, DoorError::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();
     if let Err(e) = accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())) {
@@ -657,7 +658,7 @@ async fn password_change_submit(
     form: Result<Form<PasswordChangeForm>, FormRejection>,
 ) -> Response {
     let Some(flow) = current_flow(&state, &ctx).await else {
-        return error_page(&state, ctx, &Error::LoginFlowExpired);
+        return error_page(&state, ctx, DoorError::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();
     let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())) {
@@ -688,7 +689,7 @@ async fn password_change_submit(
         {
             s
         }
-        _ => return error_page(&state, ctx, &Error::LoginFlowExpired),
+        _ => return error_page(&state, ctx, DoorError::LoginFlowExpired),
     };
     let result = auth::change_password(
         &state,

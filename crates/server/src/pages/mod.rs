@@ -19,6 +19,7 @@ mod setup_second;
 mod step_up;
 mod token_login;
 
+use crate::catalogue::{DoorError, Failure};
 use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::Client;
@@ -33,7 +34,6 @@ use axum::routing::get;
 use axum::Router;
 use sekisho_core::audit::ClientInfo;
 use sekisho_core::clock::random_bytes;
-use sekisho_core::error::ErrorKind;
 use sekisho_core::secret_box::SecretBox;
 use sekisho_core::{token, Error, Lang, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -325,12 +325,12 @@ impl Ctx {
     }
 
     /// Checks a submitted form token (the form cookie must have come with the request).
-    pub fn check_csrf(&self, secrets: &SecretBox, given: &str) -> Result<(), Error> {
+    pub fn check_csrf(&self, secrets: &SecretBox, given: &str) -> Result<(), DoorError> {
         let had_cookie = self.cookies.contains_key(FORM_COOKIE);
         if had_cookie && SecretBox::hashes_equal(&self.csrf(secrets), given) {
             Ok(())
         } else {
-            Err(Error::FormExpired)
+            Err(DoorError::FormExpired)
         }
     }
 
@@ -412,7 +412,7 @@ impl Ctx {
 
     /// Counts a form submission from this client (and for `login_id`, if given); refuses when
     /// either passed its limit this minute.
-    pub fn rate_limit(&self, state: &AppState, login_id: Option<&str>) -> Result<(), Error> {
+    pub fn rate_limit(&self, state: &AppState, login_id: Option<&str>) -> Result<(), DoorError> {
         let p = &state.settings.pages;
         let now = state.clock.now();
         let ip = self.client.ip.as_deref().unwrap_or("-");
@@ -428,7 +428,7 @@ impl Ctx {
         if by_ip && by_login {
             Ok(())
         } else {
-            Err(Error::TooManyAttempts)
+            Err(DoorError::TooManyAttempts)
         }
     }
 }
@@ -446,14 +446,16 @@ pub struct Base {
     pub csrf: String,
 }
 
-/// A domain error as a page shows it: the localized message and the stable code.
+/// An error (a use case's or the doors' own) as a page shows it: the localized message and the
+/// stable code.
 pub struct Shown {
     pub message: String,
     pub code: &'static str,
 }
 
 impl Shown {
-    pub fn new(e: &Error, lang: Lang) -> Shown {
+    pub fn new(e: impl Into<Failure>, lang: Lang) -> Shown {
+        let e = e.into();
         Shown {
             message: e.message(lang),
             code: e.code(),
@@ -461,19 +463,9 @@ impl Shown {
     }
 }
 
-/// The HTTP status of a page that shows `e`.
-pub fn status_of(e: &Error) -> StatusCode {
-    match e.kind() {
-        ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
-        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
-        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-        ErrorKind::NotFound => StatusCode::NOT_FOUND,
-        ErrorKind::Conflict => StatusCode::CONFLICT,
-        ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::BAD_REQUEST,
-    }
+/// The HTTP status of a page that shows `e`: the JSON API's, from the error's kind.
+pub fn status_of(e: impl Into<Failure>) -> StatusCode {
+    crate::error::status(e.into().kind())
 }
 
 /// A full-page error with a way back to the login page.
@@ -485,12 +477,13 @@ pub struct ErrorPage {
 }
 
 /// Renders `e` as a page of its own.
-pub fn error_page(state: &AppState, ctx: Ctx, e: &Error) -> Response {
+pub fn error_page(state: &AppState, ctx: Ctx, e: impl Into<Failure>) -> Response {
+    let e = e.into();
     let page = ErrorPage {
         base: ctx.base(state, "error.title"),
-        error: Shown::new(e, ctx.lang),
+        error: Shown::new(&e, ctx.lang),
     };
-    ctx.render(status_of(e), &page)
+    ctx.render(status_of(&e), &page)
 }
 
 /// A `Set-Cookie` value for the pages: host-only, secure, not readable by scripts.

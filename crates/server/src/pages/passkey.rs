@@ -13,6 +13,7 @@ use super::{
     clear_cookie, cookie, error_page, status_of, Base, Ctx, Shown, Step, FLOW_COOKIE,
     SESSION_COOKIE,
 };
+use crate::catalogue::DoorError;
 use crate::door::AppState;
 use crate::error::ApiError;
 use crate::passkey;
@@ -181,7 +182,7 @@ async fn login_begin(
     let (ceremony, options) = if body.mode == "second" {
         let (_, challenge, _) = flow_challenge(&state, &ctx)
             .await
-            .ok_or(Error::LoginFlowExpired)?;
+            .ok_or(DoorError::LoginFlowExpired)?;
         passkey_login::begin(&state, Some(&challenge)).await?
     } else {
         passkey_login::begin(&state, None).await?
@@ -208,7 +209,7 @@ async fn step_submit(
     form: Result<Form<FinishForm>, FormRejection>,
 ) -> Response {
     let Some((flow, challenge, codes)) = flow_challenge(&state, &ctx).await else {
-        return error_page(&state, ctx, &Error::LoginFlowExpired);
+        return error_page(&state, ctx, DoorError::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();
     let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())) {
@@ -255,7 +256,7 @@ async fn passwordless_submit(
     let return_to = Some(f.return_to.clone()).filter(|r| !r.is_empty());
     if let Some(r) = &return_to {
         if !super::return_to_allowed(r, &state.settings.pages.return_to_allowlist) {
-            return error_page(&state, ctx, &Error::ReturnToNotAllowed);
+            return error_page(&state, ctx, DoorError::ReturnToNotAllowed);
         }
     }
     let result = async {

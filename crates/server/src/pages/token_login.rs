@@ -5,6 +5,7 @@
 
 use super::login::{accept, current_flow};
 use super::{error_page, status_of, Base, Ctx, Shown, Step};
+use crate::catalogue::DoorError;
 use crate::door::AppState;
 use crate::hwtoken;
 use crate::login;
@@ -53,7 +54,7 @@ pub(super) async fn register_submit(
     form: Result<Form<RegisterForm>, FormRejection>,
 ) -> Response {
     let Some(flow) = current_flow(&state, &ctx).await else {
-        return error_page(&state, ctx, &Error::LoginFlowExpired);
+        return error_page(&state, ctx, DoorError::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();
     let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())) {

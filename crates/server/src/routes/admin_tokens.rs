@@ -117,7 +117,9 @@ async fn import(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let body = body.map_err(|r| match r.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::from(Error::PayloadTooLarge),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::from(crate::catalogue::DoorError::PayloadTooLarge)
+        }
         _ => Error::InvalidRequest(r.body_text()).into(),
     })?;
     let content_type = headers

@@ -211,7 +211,7 @@ async fn me(
     Customer(session): Customer,
 ) -> Result<axum::Json<Value>, ApiError> {
     if session.purpose != SessionPurpose::Full {
-        return Err(Error::PasswordChangeRequired.into());
+        return Err(crate::catalogue::DoorError::PasswordChangeRequired.into());
     }
     let login = state
         .store

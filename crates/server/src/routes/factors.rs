@@ -1,6 +1,7 @@
 //! The customer's own second factors: the authenticator app's enrolment (申込), confirmation,
 //! "show the code again" (コード再表示), "stop using" (利用停止), and the factor list.
 
+use crate::catalogue::DoorError;
 use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{Client, Customer, Json};
@@ -35,7 +36,7 @@ pub(crate) async fn me(
     session: &sekisho_core::session::Session,
 ) -> Result<Login, ApiError> {
     if session.purpose != SessionPurpose::Full {
-        return Err(Error::PasswordChangeRequired.into());
+        return Err(DoorError::PasswordChangeRequired.into());
     }
     Ok(state
         .store

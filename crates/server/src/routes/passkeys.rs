@@ -5,6 +5,7 @@
 use super::admin_logins::load;
 use super::customer::session_json;
 use super::factors::me;
+use crate::catalogue::DoorError;
 use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{Client, Customer, Json, Path, Staff};
@@ -16,7 +17,6 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use sekisho_core::audit::{Actor, ClientInfo};
-use sekisho_core::Error;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
@@ -226,6 +226,6 @@ fn limit_passwordless(state: &AppState, client: &ClientInfo) -> Result<(), ApiEr
     ) {
         Ok(())
     } else {
-        Err(Error::TooManyAttempts.into())
+        Err(DoorError::TooManyAttempts.into())
     }
 }

@@ -1,6 +1,7 @@
 //! The step-up API for relying apps: ask a customer to confirm one operation, read the answer
 //! and (once) the signed proof; and the public key set that verifies proofs.
 
+use crate::catalogue::DoorError;
 use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiCaller, Client, Json, Path};
@@ -76,7 +77,7 @@ async fn create(
         check_amount(&a.value, &a.currency)?;
     }
     if !return_to_allowed(&body.return_to, &state.settings.pages.return_to_allowlist) {
-        return Err(Error::ReturnToNotAllowed.into());
+        return Err(DoorError::ReturnToNotAllowed.into());
     }
     let id = LoginId::parse(&body.login_id).map_err(|_| Error::LoginNotFound)?;
     let login = state
