@@ -56,14 +56,15 @@ fn error_codes_doc_matches_the_catalogues() {
         })
         .collect();
     rows.sort();
-    // The sentence naming the core test is client-visible text and stays as released.
     let doc = format!(
         "# Error codes\n\n\
          Every error a customer, an app or an operator sees carries a stable code (shown on the \
          pages, in the JSON body's `code`, and in the audit record), a snake_case name (the JSON \
-         `error` field), an HTTP status, and a message in Japanese and English. This table is \
-         checked against the code by `cargo test -p sekisho-core`; password-policy messages are \
-         shown with the jp-broker preset's numbers.\n\n\
+         `error` field), an HTTP status, and a message in Japanese and English. A test \
+         (`cargo test -p sekisho-server`) keeps this page equal to the two tables in the code: \
+         the use cases' errors in `crates/core/src/error/catalogue.rs` and the doors' own in \
+         `crates/server/src/catalogue.rs`. Password-policy messages are shown with the jp-broker \
+         preset's numbers.\n\n\
          | code | error | HTTP | 日本語 | English |\n|---|---|---|---|---|\n{}\n",
         rows.join("\n")
     );
