@@ -110,7 +110,8 @@ async function adminJourney(browser) {
   expect(flags.includes("locked_second_factor"), `locked flag: ${flags}`);
   await shot(op, "55-console-locked");
   await click(op, "#unlock-form button");
-  await op.waitForURL(/done=unlocked$/);
+  // The notice names the locks cleared (`&cleared=totp`), so the desk knows the customer can log in.
+  await op.waitForURL(/done=unlocked&cleared=totp$/);
   flags = await flagsOf(op, "#flags");
   expect(!flags.some((f) => f.startsWith("locked")), `unlocked: ${flags}`);
   await shot(op, "56-console-unlocked");
