@@ -6,13 +6,11 @@ use crate::state::App;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::clock::random_bytes;
 use sekisho_core::login::Login;
-use sekisho_core::{device, token, Error, Timestamp};
+use sekisho_core::{device, token, Error};
 use sekisho_store::{NewDevice, TrustedDevice};
 
-/// The cookie that carries the device token in browsers.
-pub const COOKIE: &str = "__Host-sekisho_device";
-
-/// A remembered device handed to the client: the token (shown once) and its record.
+/// A remembered device handed to the client: the token (shown once) and its record, whose
+/// `expires_at` the door carries into the browser's cookie.
 pub struct IssuedDevice {
     /// The device token.
     pub token: String,
@@ -81,24 +79,6 @@ pub async fn usable(
         .use_device(d.id, login.id, state.clock.now())
         .await?;
     Ok(used.then_some(d))
-}
-
-/// The `Set-Cookie` value for a remembered browser.
-pub fn cookie(token_text: &str, expires_at: Timestamp, now: Timestamp) -> String {
-    format!(
-        "{COOKIE}={token_text}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax",
-        (expires_at.0 - now.0).max(0)
-    )
-}
-
-/// The device token from a `Cookie` header, if any.
-pub fn from_cookie_header(header: Option<&str>) -> Option<String> {
-    header?
-        .split(';')
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
 }
 
 /// Revokes one of the login's familiar browsers (JSON API and hosted pages).

@@ -17,8 +17,7 @@ use sekisho_core::secret_box::SecretBox;
 use sekisho_core::step_up::{ConfirmMethod, OperationKind, StepUpPolicy};
 use sekisho_core::{token, Error, Random, Timestamp};
 use sekisho_store::{OtpFactor, OtpToken, SigningKey, StepUpRequest, Store};
-use serde::Serialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 /// The JWS algorithm of the proofs (RFC 8037: Ed25519).
 pub const ALGORITHM: &str = "EdDSA";
@@ -91,9 +90,14 @@ pub async fn create_key(
     let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
     let id: [u8; 9] = random_bytes(rng);
     let kid = format!("sks-{}-{}", now.0, URL_SAFE_NO_PAD.encode(id));
-    let jwk = json!({
-        "kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": ALGORITHM, "use": "sig",
-    });
+    let jwk = PublicJwk {
+        alg: ALGORITHM.into(),
+        crv: "Ed25519".into(),
+        kid: kid.clone(),
+        kty: "OKP".into(),
+        key_use: "sig".into(),
+        x,
+    };
     let private_sealed = secrets
         .seal(&seed, &key_aad(&kid), random_bytes(rng))
         .ok_or(Error::Internal)?;
@@ -101,7 +105,7 @@ pub async fn create_key(
         kid: kid.clone(),
         algorithm: ALGORITHM.into(),
         private_sealed,
-        public_jwk: jwk.to_string(),
+        public_jwk: serde_json::to_string(&jwk).map_err(|_| Error::Internal)?,
         created_at: now,
         retired_at: None,
     };
@@ -138,9 +142,9 @@ async fn signing_key(state: &App, client: &ClientInfo) -> Result<SigningKey, App
 }
 
 /// The JWK Set (RFC 7517) of every key not retired: what a relying app needs to verify proofs.
-pub async fn jwks(state: &App, client: &ClientInfo) -> Result<Value, AppError> {
+pub async fn jwks(state: &App, client: &ClientInfo) -> Result<JwkSet, AppError> {
     signing_key(state, client).await?;
-    let keys: Vec<Value> = state
+    let keys = state
         .store
         .signing_keys()
         .await?
@@ -149,7 +153,33 @@ pub async fn jwks(state: &App, client: &ClientInfo) -> Result<Value, AppError> {
         .filter(|k| k.retired_at.is_none())
         .filter_map(|k| serde_json::from_str(&k.public_jwk).ok())
         .collect();
-    Ok(json!({ "keys": keys }))
+    Ok(JwkSet { keys })
+}
+
+/// A JWK Set (RFC 7517 §5) as published.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct JwkSet {
+    /// The keys, newest first.
+    pub keys: Vec<PublicJwk>,
+}
+
+/// The public half of a signing key as a JWK (RFC 8037: an Ed25519 `OKP` key). The fields are
+/// in alphabetical order so the stored text stays as it was written before this type existed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PublicJwk {
+    /// The JWS algorithm (`EdDSA`).
+    pub alg: String,
+    /// The curve (`Ed25519`).
+    pub crv: String,
+    /// The key ID that proofs name in their header.
+    pub kid: String,
+    /// The key type (`OKP`).
+    pub kty: String,
+    /// What the key is for (`sig`).
+    #[serde(rename = "use")]
+    pub key_use: String,
+    /// The public key, base64url without padding.
+    pub x: String,
 }
 
 /// The operation as the proof names it.

@@ -13,8 +13,8 @@ mod web;
 // The doors reach the use cases by their module names, as before the application layer moved
 // into its own crate.
 use sekisho_app::{
-    auth, code_address, devices, email_code, factor_guard, hwtoken, login, mail, notify, operators,
-    passkey, passkey_login, recovery, step_up, token_inventory, tokens, totp, trading,
+    auth, code_address, devices, email_code, hwtoken, login, mail, notify, operators, passkey,
+    passkey_login, recovery, step_up, token_inventory, tokens, totp, trading,
 };
 
 pub use catalogue::{DoorError, Failure};

@@ -1,5 +1,30 @@
 //! HTTP helpers every door shares (JSON API, hosted pages, console): query encoding and the
-//! `return_to` allow-list check, and CSV downloads.
+//! `return_to` allow-list check, CSV downloads, and the familiar browser's cookie.
+
+use sekisho_app::devices::IssuedDevice;
+use sekisho_core::Timestamp;
+
+/// The cookie that carries the device token in browsers.
+pub const DEVICE_COOKIE: &str = "__Host-sekisho_device";
+
+/// The `Set-Cookie` value for a remembered browser: it lasts as long as the device's record.
+pub fn device_cookie(d: &IssuedDevice, now: Timestamp) -> String {
+    format!(
+        "{DEVICE_COOKIE}={}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax",
+        d.token,
+        (d.device.expires_at.0 - now.0).max(0)
+    )
+}
+
+/// The device token from a `Cookie` header, if any.
+pub fn device_from_cookie_header(header: Option<&str>) -> Option<String> {
+    header?
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == DEVICE_COOKIE)
+        .map(|(_, v)| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
 
 /// Percent-encodes a query value.
 pub fn percent_encode(s: &str) -> String {

@@ -2,8 +2,8 @@
 //! state with the operator's actions, including the Change Credentials dialog of the CQG seed
 //! (① erase credentials, ② change by link, ③ password and/or second factor, ④ erase the current
 //! ones first, ⑤ generate the link, ⑥ e-mail it). Each action calls the same function as the
-//! admin API route (`routes::admin_logins`, `admin_setup`, `admin_devices`, `admin_tokens`), so
-//! the role checks, audit events and results are the API's.
+//! admin API (`sekisho_app::login_admin`, `setup_links`, `token_admin`), so the role checks,
+//! audit events and results are the API's.
 
 use super::console::{base, signed_in, staff_form, Ct};
 use super::{error_page, percent_encode, query_param, status_of, Base, Ctx, Shown};
@@ -11,7 +11,6 @@ use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::AdminCaller;
 use crate::mail::templates::jst;
-use crate::routes::{admin_devices, admin_logins, admin_tokens};
 use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
@@ -19,12 +18,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use sekisho_app::login_admin::{self, EraseRequest, LoginChange, LoginFlags, LoginSearch};
 use sekisho_app::setup_links::{self, SetupLinkRequest};
+use sekisho_app::token_admin::{self, TokenChange};
 use sekisho_core::login::Login;
 use sekisho_core::Error;
 use sekisho_store::TokenQuery;
 use serde::Deserialize;
-use serde_json::Value;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -43,19 +43,24 @@ pub fn router() -> Router<AppState> {
         .route("/admin/logins/{login_id}/credentials", post(credentials))
 }
 
-/// The flags the list and the detail show, in this order (keys of `views::login_flags`).
-const FLAGS: [&str; 10] = [
-    "passkey_counter_regressed",
-    "second_factor_not_registered",
-    "locked_password",
-    "locked_second_factor",
-    "locked_token",
-    "password_expired",
-    "password_erased",
-    "setup_link_pending",
-    "setup_link_expired",
-    "mfa_deadline_near",
-];
+/// The flags the list and the detail show, in this order, by key (the admin API's names).
+fn flag_list(f: &LoginFlags) -> [(&'static str, bool); 10] {
+    [
+        ("passkey_counter_regressed", f.passkey_counter_regressed),
+        (
+            "second_factor_not_registered",
+            f.second_factor_not_registered,
+        ),
+        ("locked_password", f.locked_password),
+        ("locked_second_factor", f.locked_second_factor),
+        ("locked_token", f.locked_token),
+        ("password_expired", f.password_expired),
+        ("password_erased", f.password_erased),
+        ("setup_link_pending", f.setup_link_pending),
+        ("setup_link_expired", f.setup_link_expired),
+        ("mfa_deadline_near", f.mfa_deadline_near),
+    ]
+}
 
 /// A raised flag: its key (also its CSS class) and its words.
 pub struct Flag {
@@ -63,13 +68,13 @@ pub struct Flag {
     pub label: &'static str,
 }
 
-fn flags(c: Ct, v: &Value) -> Vec<Flag> {
-    FLAGS
-        .iter()
-        .filter(|k| v["flags"][**k].as_bool() == Some(true))
-        .map(|k| Flag {
-            key: k,
-            label: c.t(&format!("flag.{k}")),
+fn flags(c: Ct, f: &LoginFlags) -> Vec<Flag> {
+    flag_list(f)
+        .into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(key, _)| Flag {
+            key,
+            label: c.t(&format!("flag.{key}")),
         })
         .collect()
 }
@@ -83,10 +88,6 @@ fn shown(e: impl Into<crate::catalogue::Failure>, lang: sekisho_core::Lang) -> S
         s.message = format!("{} ({d})", s.message);
     }
     s
-}
-
-fn s(v: &Value, key: &str) -> String {
-    v[key].as_str().unwrap_or_default().to_owned()
 }
 
 /// One row of the logins list.
@@ -120,29 +121,30 @@ async fn list(State(state): State<AppState>, ctx: Ctx) -> Response {
     };
     let q = query_param(&ctx.query, "q").unwrap_or_default();
     let after = query_param(&ctx.query, "after").filter(|a| !a.is_empty());
-    let params = admin_logins::ListParams {
+    let search = LoginSearch {
         q: Some(q.clone()).filter(|q| !q.trim().is_empty()),
         locked: None,
         after,
         limit: Some(20),
     };
-    let (rows, next) = match admin_logins::search(&state, params).await {
+    let page = match login_admin::search(&state, search).await {
         Ok(x) => x,
         Err(e) => return error_page(&state, ctx, &e.error),
     };
     let c = Ct(ctx.lang);
-    let rows = rows
+    let rows = page
+        .rows
         .iter()
-        .map(|v| LoginRow {
-            href: format!("/admin/logins/{}", percent_encode(&s(v, "login_id"))),
-            login_id: s(v, "login_id"),
-            display_name: s(v, "display_name"),
-            email: s(v, "email"),
-            second_factor: factor_label(c, v["second_factor"].as_str().unwrap_or("none")),
-            flags: flags(c, v),
+        .map(|o| LoginRow {
+            href: format!("/admin/logins/{}", percent_encode(&o.login.login_id)),
+            login_id: o.login.login_id.clone(),
+            display_name: o.login.display_name.clone(),
+            email: o.login.email.clone(),
+            second_factor: factor_label(c, o.login.second_factor.as_str()),
+            flags: flags(c, &o.flags),
         })
         .collect();
-    let next = next.map(|n| {
+    let next = page.next_after.map(|n| {
         format!(
             "/admin/logins?q={}&after={}",
             percent_encode(&q),
@@ -219,7 +221,7 @@ async fn create(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let body = admin_logins::CreateBody {
+    let req = login_admin::NewLoginRequest {
         login_id: f.login_id.trim().to_owned(),
         email: f.email.trim().to_owned(),
         display_name: f.display_name.trim().to_owned(),
@@ -229,8 +231,8 @@ async fn create(
         password: None,
         temporary: None,
     };
-    let caller = AdminCaller::Operator(op);
-    match admin_logins::create_login(&state, &caller, &ctx.client, body).await {
+    let caller = AdminCaller::Operator(op).staff();
+    match login_admin::create_login(&state, &caller, &ctx.client, req).await {
         Ok(l) => {
             let to = format!("/admin/logins/{}?done=created", percent_encode(&l.login_id));
             ctx.redirect(&to)
@@ -299,8 +301,8 @@ async fn render_detail(
     error: Option<Shown>,
     link: Option<NewLink>,
 ) -> Response {
-    let (login, v) = match admin_logins::read_login(state, login_id).await {
-        Ok(x) => x,
+    let (login, login_flags) = match login_admin::read_login(state, login_id).await {
+        Ok(o) => (o.login, o.flags),
         Err(e) => return error_page(state, ctx, &e.error),
     };
     let c = Ct(ctx.lang);
@@ -332,7 +334,7 @@ async fn render_detail(
         mfa_required: login.mfa_required,
         failed_logins: login.failed_logins,
         last_login: login.last_login_at.map(jst).unwrap_or_default(),
-        flags: flags(c, &v),
+        flags: flags(c, &login_flags),
         factors: factor_choices(c),
         sessions,
         devices,
@@ -415,10 +417,10 @@ pub(super) async fn outcome<T>(
     ctx: Ctx,
     is_admin: bool,
     login_id: &str,
-    r: Result<T, ApiError>,
+    r: Result<T, impl Into<ApiError>>,
     done: &str,
 ) -> Response {
-    match r {
+    match r.map_err(Into::into) {
         Ok(_) => {
             let to = format!("/admin/logins/{}?done={done}", percent_encode(login_id));
             ctx.redirect(&to)
@@ -454,14 +456,14 @@ async fn set_auth(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let caller = AdminCaller::Operator(op);
-    let body = admin_logins::PatchBody {
+    let caller = AdminCaller::Operator(op).staff();
+    let change = LoginChange {
         second_factor: Some(f.second_factor),
         mfa_required: Some(f.mfa_required.is_some()),
-        ..admin_logins::PatchBody::default()
+        ..LoginChange::default()
     };
-    let r = admin_logins::patch_login(&state, &caller, &ctx.client, &login_id, body).await;
-    outcome(&state, ctx, caller.is_admin(), &login_id, r, "auth").await
+    let r = login_admin::patch_login(&state, &caller, &ctx.client, &login_id, change).await;
+    outcome(&state, ctx, caller.admin, &login_id, r, "auth").await
 }
 
 async fn unlock(
@@ -474,21 +476,18 @@ async fn unlock(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let caller = AdminCaller::Operator(op);
-    match admin_logins::unlock_login(&state, &caller, &ctx.client, &login_id).await {
+    let caller = AdminCaller::Operator(op).staff();
+    match login_admin::unlock_login(&state, &caller, &ctx.client, &login_id).await {
         // The desk is told which locks were cleared, so it knows the customer can log in.
-        Ok(v) => {
-            let cleared: Vec<&str> = v["cleared"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
+        Ok(u) => {
+            let cleared = u.cleared.names();
             let mut to = format!("/admin/logins/{}?done=unlocked", percent_encode(&login_id));
             if !cleared.is_empty() {
                 to.push_str(&format!("&cleared={}", cleared.join(",")));
             }
             ctx.redirect(&to)
         }
-        r => outcome(&state, ctx, caller.is_admin(), &login_id, r, "unlocked").await,
+        r => outcome(&state, ctx, caller.admin, &login_id, r, "unlocked").await,
     }
 }
 
@@ -520,9 +519,9 @@ async fn sessions(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let caller = AdminCaller::Operator(op);
-    let r = admin_logins::revoke_all_sessions(&state, &caller, &ctx.client, &login_id).await;
-    outcome(&state, ctx, caller.is_admin(), &login_id, r, "sessions").await
+    let caller = AdminCaller::Operator(op).staff();
+    let r = login_admin::revoke_all_sessions(&state, &caller, &ctx.client, &login_id).await;
+    outcome(&state, ctx, caller.admin, &login_id, r, "sessions").await
 }
 
 async fn devices(
@@ -535,9 +534,9 @@ async fn devices(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let caller = AdminCaller::Operator(op);
-    let r = admin_devices::revoke_all_devices(&state, &caller, &ctx.client, &login_id).await;
-    outcome(&state, ctx, caller.is_admin(), &login_id, r, "devices").await
+    let caller = AdminCaller::Operator(op).staff();
+    let r = login_admin::revoke_all_devices(&state, &caller, &ctx.client, &login_id).await;
+    outcome(&state, ctx, caller.admin, &login_id, r, "devices").await
 }
 
 #[derive(Deserialize)]
@@ -556,18 +555,10 @@ async fn token_assign(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let caller = AdminCaller::Operator(op);
+    let caller = AdminCaller::Operator(op).staff();
     let r =
-        admin_tokens::assign_to(&state, &caller, &ctx.client, f.token_id.trim(), &login_id).await;
-    outcome(
-        &state,
-        ctx,
-        caller.is_admin(),
-        &login_id,
-        r,
-        "token_assigned",
-    )
-    .await
+        token_admin::assign_to(&state, &caller, &ctx.client, f.token_id.trim(), &login_id).await;
+    outcome(&state, ctx, caller.admin, &login_id, r, "token_assigned").await
 }
 
 async fn token_unassign(
@@ -580,17 +571,19 @@ async fn token_unassign(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let caller = AdminCaller::Operator(op);
-    let r = admin_tokens::unassign_token(&state, &caller, &ctx.client, f.token_id.trim()).await;
-    outcome(
+    let caller = AdminCaller::Operator(op).staff();
+    let token_id = f.token_id.trim();
+    // The console's "revoke the token" keeps it usable for another customer, as the API's
+    // `unassign`.
+    let r = token_admin::refusable_change(
         &state,
-        ctx,
-        caller.is_admin(),
-        &login_id,
-        r,
-        "token_unassigned",
+        &caller,
+        &ctx.client,
+        token_id,
+        TokenChange::Unassign,
     )
-    .await
+    .await;
+    outcome(&state, ctx, caller.admin, &login_id, r, "token_unassigned").await
 }
 
 /// The Change Credentials dialog.
@@ -621,8 +614,8 @@ async fn credentials(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let caller = AdminCaller::Operator(op);
-    let is_admin = caller.is_admin();
+    let caller = AdminCaller::Operator(op).staff();
+    let is_admin = caller.admin;
     let password = f.password.is_some();
     let second = f.second_factor.is_some();
     let client = ctx.client.clone();
@@ -632,20 +625,20 @@ async fn credentials(
         }
         match (f.mode.as_str(), f.action.as_str()) {
             ("erase", "erase") => {
-                let body = admin_logins::EraseBody {
+                let req = EraseRequest {
                     password,
                     second_factor: second,
                 };
-                admin_logins::erase(&state, &caller, &client, &login_id, body).await?;
+                login_admin::erase(&state, &caller, &client, &login_id, req).await?;
                 Ok(None)
             }
             ("link", "generate" | "email") => {
                 if f.erase_current.is_some() {
-                    let body = admin_logins::EraseBody {
+                    let req = EraseRequest {
                         password,
                         second_factor: second,
                     };
-                    admin_logins::erase(&state, &caller, &client, &login_id, body).await?;
+                    login_admin::erase(&state, &caller, &client, &login_id, req).await?;
                 }
                 let req = SetupLinkRequest {
                     password,
@@ -654,7 +647,8 @@ async fn credentials(
                     send_email: f.action == "email",
                 };
                 let link =
-                    setup_links::issue(&state, caller.actor(), &client, &login_id, req).await?;
+                    setup_links::issue(&state, caller.actor.clone(), &client, &login_id, req)
+                        .await?;
                 Ok(Some(NewLink {
                     url: link.url,
                     expires: jst(link.expires_at),

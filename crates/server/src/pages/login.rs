@@ -7,7 +7,6 @@ use super::{
 };
 use super::{DoorError, Failure};
 use crate::auth;
-use crate::devices;
 use crate::door::AppState;
 use crate::email_code;
 use crate::hwtoken;
@@ -160,7 +159,7 @@ async fn login_submit(
         let e = Error::InvalidCredentials;
         return login_again(&state, ctx, &f, &e);
     }
-    let device = ctx.cookie(devices::COOKIE).map(str::to_owned);
+    let device = ctx.cookie(crate::web::DEVICE_COOKIE).map(str::to_owned);
     let extras = LoginExtras {
         otp: None,
         device_token: device.as_deref(),
@@ -447,11 +446,7 @@ async fn second_factor_submit(
             ctx.set_cookie(clear_cookie(FLOW_COOKIE));
             ctx.set_cookie(cookie(SESSION_COOKIE, &issued.token, None));
             if let Some(d) = &issued.device {
-                ctx.set_cookie(devices::cookie(
-                    &d.token,
-                    d.device.expires_at,
-                    state.clock.now(),
-                ));
+                ctx.set_cookie(crate::web::device_cookie(d, state.clock.now()));
             }
             ctx.redirect(&destination(flow.return_to.as_deref()))
         }

@@ -3,12 +3,13 @@
 use super::admin_logins::load;
 use crate::door::AppState;
 use crate::error::ApiError;
-use crate::extract::{AdminCaller, Client, Path, Staff};
+use crate::extract::{Client, Path, Staff};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::Router;
-use sekisho_core::audit::{ClientInfo, EventType};
+use sekisho_app::login_admin;
+use sekisho_core::audit::EventType;
 use sekisho_core::Error;
 use serde_json::{json, Value};
 
@@ -63,27 +64,6 @@ async fn revoke_all(
     Client(client): Client,
     Path(login_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let n = revoke_all_devices(&state, &caller, &client, &login_id).await?;
+    let n = login_admin::revoke_all_devices(&state, &caller.staff(), &client, &login_id).await?;
     Ok(axum::Json(json!({ "revoked": n })))
-}
-
-/// Revokes every familiar browser of a login (support may); answers how many.
-pub(crate) async fn revoke_all_devices(
-    state: &AppState,
-    caller: &AdminCaller,
-    client: &ClientInfo,
-    login_id: &str,
-) -> Result<u64, ApiError> {
-    let login = load(state, login_id).await?;
-    let ev = state.event(
-        EventType::DeviceRevoked,
-        Some(&login.login_id),
-        caller.actor(),
-        client,
-        "all familiar browsers revoked by operator",
-    );
-    Ok(state
-        .store
-        .revoke_devices(login.id, state.clock.now(), &ev)
-        .await?)
 }

@@ -1,10 +1,9 @@
 //! Admin API for the token inventory: import seed files, list, read, assign, unassign, revoke
 //! (失効), unlock.
 
-use super::admin_logins::require_admin;
 use crate::door::AppState;
 use crate::error::ApiError;
-use crate::extract::{Admin, AdminCaller, Client, Json, Path, Query};
+use crate::extract::{Admin, Client, Json, Path, Query};
 use crate::token_inventory::{
     batch_label, import_seed_file, psk_from_hex, ImportRequest, SeedFormat,
 };
@@ -14,11 +13,11 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
-use sekisho_core::audit::{ClientInfo, EventType};
+use sekisho_app::token_admin::{self, TokenChange};
 use sekisho_core::import::{normalize_token_id, Decryption, MAX_FILE_BYTES};
 use sekisho_core::validate::LoginId;
 use sekisho_core::Error;
-use sekisho_store::{AssignOutcome, OtpToken, TokenQuery, TokenState};
+use sekisho_store::{OtpToken, TokenQuery, TokenState};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -85,12 +84,7 @@ pub(crate) fn view(t: &OtpToken) -> Value {
 }
 
 async fn load(state: &AppState, token_id: &str) -> Result<OtpToken, ApiError> {
-    let id = normalize_token_id(token_id).ok_or(Error::TokenNotFound)?;
-    Ok(state
-        .store
-        .get_token(&id)
-        .await?
-        .ok_or(Error::TokenNotFound)?)
+    Ok(token_admin::named_token(state, token_id).await?)
 }
 
 #[derive(Deserialize)]
@@ -249,106 +243,9 @@ async fn assign(
     Path(token_id): Path<String>,
     Json(body): Json<AssignBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let token = assign_to(&state, &caller, &client, &token_id, &body.login_id).await?;
+    let staff = caller.staff();
+    let token = token_admin::assign_to(&state, &staff, &client, &token_id, &body.login_id).await?;
     Ok(axum::Json(view(&token)))
-}
-
-/// Assigns a token in stock to a login (admin only); answers the token after it.
-pub(crate) async fn assign_to(
-    state: &AppState,
-    caller: &AdminCaller,
-    client: &ClientInfo,
-    token_id: &str,
-    login_id: &str,
-) -> Result<OtpToken, ApiError> {
-    require_admin(caller)?;
-    let token = load(state, token_id).await?;
-    if token.expired_at(state.clock.now()) {
-        return Err(Error::TokenExpired.into());
-    }
-    let id = LoginId::parse(login_id).map_err(|_| Error::LoginNotFound)?;
-    let login = state
-        .store
-        .get_login(id.as_str())
-        .await?
-        .ok_or(Error::LoginNotFound)?;
-    let ev = state.event(
-        EventType::TokenAssigned,
-        Some(&login.login_id),
-        caller.actor(),
-        client,
-        format!("token {} assigned by an operator", token.token_id),
-    );
-    let outcome = state
-        .store
-        .assign_token(
-            &token.token_id,
-            login.id,
-            state.settings.tokens.max_per_login,
-            state.clock.now(),
-            &ev,
-        )
-        .await?;
-    match outcome {
-        AssignOutcome::Assigned => {}
-        AssignOutcome::NotInStock => return Err(Error::TokenStateConflict.into()),
-        AssignOutcome::LoginHasToken => return Err(Error::LoginHasToken.into()),
-    }
-    load(state, &token.token_id).await
-}
-
-/// The state changes an operator makes on a token besides assigning it.
-#[derive(Clone, Copy)]
-enum Change {
-    Unassign,
-    Revoke,
-    Unlock,
-}
-
-impl Change {
-    fn event_type(self) -> EventType {
-        match self {
-            Change::Unassign => EventType::TokenUnassigned,
-            Change::Revoke => EventType::TokenRevoked,
-            Change::Unlock => EventType::TokenUnlocked,
-        }
-    }
-
-    fn what(self) -> &'static str {
-        match self {
-            Change::Unassign => "returned to stock",
-            Change::Revoke => "revoked",
-            Change::Unlock => "unlocked",
-        }
-    }
-}
-
-/// Runs one state change on a token with its audit event; returns the token after it and
-/// whether the store made the change.
-async fn change(
-    state: &AppState,
-    caller: &AdminCaller,
-    client: &ClientInfo,
-    token_id: &str,
-    change: Change,
-) -> Result<(OtpToken, bool), ApiError> {
-    require_admin(caller)?;
-    let token = load(state, token_id).await?;
-    let ev = state.event(
-        change.event_type(),
-        token.login_id.as_deref(),
-        caller.actor(),
-        client,
-        format!("token {} {}", token.token_id, change.what()),
-    );
-    let now = state.clock.now();
-    let store = &state.store;
-    let done = match change {
-        Change::Unassign => store.unassign_token(&token.token_id, now, &ev).await?,
-        Change::Revoke => store.revoke_token(&token.token_id, now, &ev).await?,
-        Change::Unlock => store.unlock_token(&token.token_id, now, &ev).await?,
-    };
-    Ok((load(state, &token.token_id).await?, done))
 }
 
 /// An unassignment or revocation: `token_state_conflict` when the token's state refuses it.
@@ -357,28 +254,11 @@ async fn refusable(
     caller: Admin,
     client: Client,
     token_id: String,
-    kind: Change,
+    kind: TokenChange,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let (token, done) = change(&state, &caller.0, &client.0, &token_id, kind).await?;
-    if !done {
-        return Err(Error::TokenStateConflict.into());
-    }
+    let staff = caller.0.staff();
+    let token = token_admin::refusable_change(&state, &staff, &client.0, &token_id, kind).await?;
     Ok(axum::Json(view(&token)))
-}
-
-/// Returns a login's token to stock (admin only; the console's "revoke the token" keeps the
-/// token usable for another customer, as the API's `unassign`).
-pub(crate) async fn unassign_token(
-    state: &AppState,
-    caller: &AdminCaller,
-    client: &ClientInfo,
-    token_id: &str,
-) -> Result<(), ApiError> {
-    let (_, done) = change(state, caller, client, token_id, Change::Unassign).await?;
-    if !done {
-        return Err(Error::TokenStateConflict.into());
-    }
-    Ok(())
 }
 
 async fn unassign(
@@ -387,7 +267,7 @@ async fn unassign(
     client: Client,
     Path(token_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    refusable(state, caller, client, token_id, Change::Unassign).await
+    refusable(state, caller, client, token_id, TokenChange::Unassign).await
 }
 
 async fn revoke(
@@ -396,7 +276,7 @@ async fn revoke(
     client: Client,
     Path(token_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    refusable(state, caller, client, token_id, Change::Revoke).await
+    refusable(state, caller, client, token_id, TokenChange::Revoke).await
 }
 
 async fn unlock(
@@ -405,8 +285,9 @@ async fn unlock(
     client: Client,
     Path(token_id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
+    let staff = caller.0.staff();
     let (token, was_locked) =
-        change(&state, &caller.0, &client.0, &token_id, Change::Unlock).await?;
+        token_admin::change(&state, &staff, &client.0, &token_id, TokenChange::Unlock).await?;
     let mut v = view(&token);
     if let Some(o) = v.as_object_mut() {
         o.insert("was_locked".into(), was_locked.into());

@@ -3,7 +3,6 @@
 
 use super::views;
 use crate::auth;
-use crate::devices;
 use crate::door::AppState;
 use crate::email_code;
 use crate::error::{pending_login, ApiError};
@@ -56,8 +55,9 @@ async fn login(
     {
         return Err(Error::InvalidRequest("login_id, password or otp too long".into()).into());
     }
-    let cookie =
-        devices::from_cookie_header(headers.get(header::COOKIE).and_then(|v| v.to_str().ok()));
+    let cookie = crate::web::device_from_cookie_header(
+        headers.get(header::COOKIE).and_then(|v| v.to_str().ok()),
+    );
     let extras = login::LoginExtras {
         otp: body.otp.as_deref(),
         device_token: body.device_token.as_deref().or(cookie.as_deref()),
@@ -134,7 +134,7 @@ async fn second_factor(
     };
     v["device_token"] = json!(d.token);
     v["device"] = views::device(&d.device);
-    let cookie = devices::cookie(&d.token, d.device.expires_at, state.clock.now());
+    let cookie = crate::web::device_cookie(d, state.clock.now());
     let mut res = axum::Json(v).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         res.headers_mut().append(header::SET_COOKIE, value);

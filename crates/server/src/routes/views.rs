@@ -1,5 +1,6 @@
 //! JSON shapes shared by several endpoints.
 
+use sekisho_app::login_admin::{LoginFlags, LoginOverview};
 use sekisho_core::login::Login;
 use sekisho_core::password::PasswordPolicy;
 use sekisho_core::session::{Session, SessionPolicy};
@@ -12,13 +13,7 @@ fn t(ts: Option<Timestamp>) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// When the login's password expires under `policy`.
-pub fn password_expires_at(login: &Login, policy: &PasswordPolicy) -> Option<Timestamp> {
-    let days = policy.max_age_days?;
-    login
-        .password_changed_at
-        .map(|c| c.plus_secs(i64::from(days) * 86_400))
-}
+pub use sekisho_app::login_admin::password_expires_at;
 
 /// A login as the admin API shows it, with the flags an operator needs at a glance.
 pub fn login(login: &Login, policy: &PasswordPolicy, now: Timestamp) -> Value {
@@ -47,47 +42,31 @@ pub fn login(login: &Login, policy: &PasswordPolicy, now: Timestamp) -> Value {
     })
 }
 
+/// A login with its flags, as the admin API's search and `GET /logins/{login_id}` show it.
+pub fn login_overview(o: &LoginOverview, policy: &PasswordPolicy, now: Timestamp) -> Value {
+    let mut v = login(&o.login, policy, now);
+    v["flags"] = login_flags(&o.flags);
+    v
+}
+
 /// A login's flags at a glance (the admin logins list): second factor not registered (CQG:
 /// "Two-step authentication key has not been registered"), locks (password, app, token),
-/// password expired or erased, a passkey's counter gone backwards, MFA deadline near.
-pub fn login_flags(
-    login: &Login,
-    f: &sekisho_store::FactorSummary,
-    link: Option<&sekisho_store::SetupLink>,
-    policy: &PasswordPolicy,
-    rollout: &sekisho_core::login::MfaRollout,
-    now: Timestamp,
-) -> Value {
-    let registered = f.totp_active
-        || f.tokens_registered > 0
-        || f.passkeys > f.passkeys_regressed
-        || login.second_factor == sekisho_core::login::SecondFactor::Email
-        || login.code_email.is_some();
-    let expired = password_expires_at(login, policy).is_some_and(|e| now >= e);
-    let locked_password = login.is_locked();
-    let locked_app = f.totp_locked;
-    let locked_token = f.tokens_locked > 0;
+/// password expired or erased, a passkey's counter gone backwards, MFA deadline near, setup
+/// links.
+pub fn login_flags(f: &LoginFlags) -> Value {
     json!({
-        "second_factor_not_registered": !registered,
-        "locked": locked_password || locked_app || locked_token,
-        "locked_password": locked_password,
-        "locked_second_factor": locked_app,
-        "locked_token": locked_token,
-        "password_expired": expired,
-        "password_erased": login.password_hash.is_none(),
-        // A passkey whose counter went backwards may have been cloned: suspended until an
-        // operator looks at it and removes it.
-        "passkey_counter_regressed": f.passkeys_regressed > 0,
-        "mfa_deadline_near": !registered && rollout.deadline_near(now),
-        // The newest setup link decides: one waiting to be used, or one that ran out unused
-        // (a used or replaced link raises neither).
-        "setup_link_pending": link.is_some_and(|l| l.is_open(now)),
-        "setup_link_expired": link.is_some_and(|l| {
-            l.used_at.is_none() && l.revoked_at.is_none() && now >= l.expires_at
-        }),
-        "setup_link_expires_at": link
-            .filter(|l| l.used_at.is_none() && l.revoked_at.is_none())
-            .map(|l| l.expires_at.to_rfc3339()),
+        "second_factor_not_registered": f.second_factor_not_registered,
+        "locked": f.locked(),
+        "locked_password": f.locked_password,
+        "locked_second_factor": f.locked_second_factor,
+        "locked_token": f.locked_token,
+        "password_expired": f.password_expired,
+        "password_erased": f.password_erased,
+        "passkey_counter_regressed": f.passkey_counter_regressed,
+        "mfa_deadline_near": f.mfa_deadline_near,
+        "setup_link_pending": f.setup_link_pending,
+        "setup_link_expired": f.setup_link_expired,
+        "setup_link_expires_at": f.setup_link_expires_at.map(|t| t.to_rfc3339()),
     })
 }
 
