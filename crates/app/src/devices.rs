@@ -38,7 +38,7 @@ pub async fn remember(
         method: method.to_owned(),
         label: device::label(client.user_agent.as_deref()),
         now,
-        expires_at: now.plus_secs(policy.remember_secs),
+        expires_at: now.plus_secs(policy.remember_secs()),
     };
     let ev = state.event(
         EventType::DeviceRemembered,

@@ -21,6 +21,7 @@ pub mod operators;
 pub mod passkey;
 pub mod passkey_login;
 pub mod recovery;
+pub mod settings;
 pub mod setup_links;
 pub mod staff;
 pub mod state;
@@ -35,5 +36,9 @@ pub mod trading;
 
 pub use error::{AppError, ErrorContext};
 pub use hashing::HashPool;
-pub use state::{App, PagesSettings, RecoverySettings, Settings, TokenSettings, TotpSettings};
+pub use settings::{
+    BrandingSettings, PagesSettings, RecoverySettings, SessionSettings, Settings, TokenSettings,
+    TotpSettings,
+};
+pub use state::App;
 pub use step_up::StepUpSettings;

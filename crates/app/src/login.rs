@@ -115,7 +115,7 @@ async fn password_login_inner(
         Ok(AfterPassword::ChangeRequired(reason)) => {
             let spec = SessionSpec {
                 purpose: SessionPurpose::PasswordChange,
-                expires_at: now.plus_secs(state.settings.password_change_secs),
+                expires_at: now.plus_secs(state.settings.session.password_change_timeout_secs),
                 methods: &["pwd"],
                 description: &format!("password change required ({})", reason.as_str()),
                 event_type: EventType::LoginFailed,
@@ -203,7 +203,7 @@ async fn second_step(
             // the challenge lets the customer bind a token with two consecutive codes.
             let now = state.clock.now();
             let tok = token::generate("sksc", state.rng.as_ref());
-            let expires = now.plus_secs(state.settings.challenge_secs);
+            let expires = now.plus_secs(state.settings.session.challenge_timeout_secs);
             let methods = vec![TOKEN_REGISTER.to_owned()];
             state
                 .store
@@ -347,7 +347,7 @@ pub async fn second_factor_challenge(
     if recovery::usable(state, login.id).await? {
         names.push(recovery::METHOD.to_owned());
     }
-    let expires = now.plus_secs(state.settings.challenge_secs);
+    let expires = now.plus_secs(state.settings.session.challenge_timeout_secs);
     state
         .store
         .create_challenge(&token::hash(&tok), login.id, &names, now, expires)
@@ -582,7 +582,7 @@ fn full_session<'a>(
         expires_at: state
             .clock
             .now()
-            .plus_secs(state.settings.session.absolute_secs),
+            .plus_secs(state.settings.session.absolute_timeout_secs),
         methods,
         description,
         event_type: EventType::LoginSucceeded,

@@ -91,7 +91,7 @@ pub async fn create_login(
         lang,
         second_factor: factor,
         mfa_required: req.mfa_required.unwrap_or(false),
-        notify_login: Some(app.settings.notify_login_default),
+        notify_login: Some(app.settings.notify.login_default),
         now,
     };
     // Check the password before anything is written, so a refused password creates nothing.

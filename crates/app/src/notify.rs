@@ -16,7 +16,7 @@ use sekisho_store::LoginPatch;
 pub fn wants_login_notice(state: &App, login: &Login) -> bool {
     login
         .notify_login
-        .unwrap_or(state.settings.notify_login_default)
+        .unwrap_or(state.settings.notify.login_default)
 }
 
 /// Records a notice to the login's registered address and wakes the sender.

@@ -15,6 +15,7 @@ use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::login::{Login, SecondFactor};
 use sekisho_core::{token, Error};
 use sekisho_store::{CeremonyKind, NewCeremony, NewPasskey, PasskeyUse, StoreError, StoredPasskey};
+use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{
     CreationChallengeResponse, DiscoverableAuthentication, DiscoverableKey, Passkey,
     PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
@@ -29,17 +30,20 @@ const REGISTER: CeremonyKind = CeremonyKind::Register;
 const AUTHENTICATE: CeremonyKind = CeremonyKind::Authenticate;
 const DISCOVERABLE: CeremonyKind = CeremonyKind::Discoverable;
 
-/// The relying party and the firm's passkey policy.
-#[derive(Debug, Clone)]
+/// `passkeys.*`: the relying party and the firm's passkey policy. The relying party's ID, name
+/// and origins are derived from `public_url` and `mail.firm_name` by [`PasskeySettings::resolve`]
+/// when not set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PasskeySettings {
     /// The relying party ID: the site's domain (`login.example-sec.co.jp`); never an IP.
-    pub rp_id: String,
+    pub rp_id: Option<String>,
     /// The relying party's name shown by the browser (the firm's name).
-    pub rp_name: String,
+    pub rp_name: Option<String>,
     /// The origins pages may run ceremonies from (`https://login.example-sec.co.jp`).
-    pub origins: Vec<String>,
-    /// How long a ceremony may last between begin and finish.
-    pub ceremony_secs: i64,
+    pub origins: Option<Vec<String>>,
+    /// How long a ceremony may last between begin and finish (at least 30 s).
+    pub ceremony_secs: u32,
     /// Every login must answer its second step with a passkey (codes no longer do).
     pub required: bool,
     /// During the interim, a customer with a passkey may use it instead of the code factor.
@@ -49,9 +53,9 @@ pub struct PasskeySettings {
 impl Default for PasskeySettings {
     fn default() -> Self {
         PasskeySettings {
-            rp_id: "localhost".into(),
-            rp_name: "Sekisho".into(),
-            origins: vec!["http://localhost:8080".into()],
+            rp_id: None,
+            rp_name: None,
+            origins: None,
             ceremony_secs: 300,
             required: false,
             instead_of_codes: true,
@@ -60,20 +64,54 @@ impl Default for PasskeySettings {
 }
 
 impl PasskeySettings {
+    /// Fills in what is unset: the host of `public_url` as the relying party ID (`localhost`,
+    /// on the same port, for a server on an IP address, which is no relying party ID), its
+    /// origin, and the firm's name. Refused when webauthn-rs would not accept explicitly set
+    /// values; derived ones that it would not accept only leave passkeys off, with a warning.
+    pub fn resolve(mut self, public_url: &str, firm_name: &str) -> Result<Self, String> {
+        let origin = public_url.trim_end_matches('/').to_owned();
+        let host = origin
+            .split_once("://")
+            .map(|(_, rest)| rest)
+            .unwrap_or(&origin)
+            .split(['/', ':'])
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let (host, origin) = if host.parse::<std::net::IpAddr>().is_ok() {
+            let o = origin.replacen(&host, "localhost", 1);
+            ("localhost".to_owned(), o)
+        } else {
+            (host, origin)
+        };
+        let explicit = self.rp_id.is_some() || self.origins.is_some();
+        self.rp_id.get_or_insert(host);
+        self.rp_name.get_or_insert_with(|| firm_name.to_owned());
+        self.origins.get_or_insert_with(|| vec![origin]);
+        self.ceremony_secs = self.ceremony_secs.max(30);
+        match self.build() {
+            Ok(_) => {}
+            Err(e) if explicit => return Err(e),
+            Err(e) => tracing::warn!("passkeys are off until passkeys.rp_id is set: {e}"),
+        }
+        Ok(self)
+    }
+
     /// The webauthn-rs relying party; an error names what is wrong with the settings.
     pub fn build(&self) -> Result<Webauthn, String> {
-        let mut origins = self.origins.iter().map(|o| {
+        let rp_id = self.rp_id.as_deref().unwrap_or_default();
+        let mut origins = self.origins.iter().flatten().map(|o| {
             Url::parse(o).map_err(|e| format!("passkeys.origins: {o:?} is not a URL: {e}"))
         });
         let first = origins
             .next()
             .ok_or_else(|| "passkeys.origins: at least one origin is needed".to_owned())??;
-        let mut b = WebauthnBuilder::new(&self.rp_id, &first)
-            .map_err(|e| format!("passkeys.rp_id {:?}: {e}", self.rp_id))?
-            .rp_name(&self.rp_name)
-            .timeout(std::time::Duration::from_secs(
-                u64::try_from(self.ceremony_secs).unwrap_or(300),
-            ));
+        let mut b = WebauthnBuilder::new(rp_id, &first)
+            .map_err(|e| format!("passkeys.rp_id {rp_id:?}: {e}"))?
+            .rp_name(self.rp_name.as_deref().unwrap_or_default())
+            .timeout(std::time::Duration::from_secs(u64::from(
+                self.ceremony_secs,
+            )));
         for o in origins {
             b = b.append_allowed_origin(&o?);
         }
@@ -136,7 +174,7 @@ async fn store_ceremony(
             bound_to,
             state: ceremony_state,
             now,
-            expires_at: now.plus_secs(state.settings.passkeys.ceremony_secs),
+            expires_at: now.plus_secs(i64::from(state.settings.passkeys.ceremony_secs)),
         })
         .await?;
     Ok(id)

@@ -26,27 +26,64 @@ pub const PROOF_TYP: &str = "step-up+jwt";
 /// Prefix of step-up request IDs.
 pub const ID_PREFIX: &str = "sksu";
 
-/// Step-up settings.
-#[derive(Debug, Clone)]
+/// `step_up.*`: step-up confirmation of important operations.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct StepUpSettings {
     /// How long the customer has to answer a request.
-    pub request_secs: i64,
+    pub request_ttl_secs: i64,
     /// How long a proof is valid after it was signed (`exp` − `iat`).
-    pub proof_secs: i64,
+    pub proof_ttl_secs: i64,
     /// The proofs' `iss`; empty: the public URL.
     pub issuer: String,
-    /// Which methods may confirm.
-    pub policy: StepUpPolicy,
+    /// Methods that may confirm.
+    pub allowed_methods: Vec<ConfirmMethod>,
+    /// Kinds only a passkey confirms.
+    pub passkey_required_kinds: Vec<OperationKind>,
 }
 
 impl Default for StepUpSettings {
     fn default() -> Self {
         StepUpSettings {
-            request_secs: 600,
-            proof_secs: 300,
+            request_ttl_secs: 600,
+            proof_ttl_secs: 300,
             issuer: String::new(),
-            policy: StepUpPolicy::default(),
+            allowed_methods: ConfirmMethod::ALL.to_vec(),
+            passkey_required_kinds: Vec::new(),
         }
+    }
+}
+
+impl StepUpSettings {
+    /// Which methods may confirm which kinds.
+    pub fn policy(&self) -> StepUpPolicy {
+        StepUpPolicy {
+            allowed: self.allowed_methods.clone(),
+            passkey_required: self.passkey_required_kinds.clone(),
+        }
+    }
+
+    /// Checks the values (an error names the key) and drops a trailing `/` of the issuer.
+    pub fn check(&mut self) -> Result<(), String> {
+        if !(60..=86_400).contains(&self.request_ttl_secs) {
+            return Err("step_up.request_ttl_secs must be 60 to 86400".into());
+        }
+        if !(30..=3_600).contains(&self.proof_ttl_secs) {
+            return Err("step_up.proof_ttl_secs must be 30 to 3600".into());
+        }
+        if self.allowed_methods.is_empty() {
+            return Err("step_up.allowed_methods must name at least one method".into());
+        }
+        if !self.passkey_required_kinds.is_empty()
+            && !self.allowed_methods.contains(&ConfirmMethod::Passkey)
+        {
+            return Err(
+                "step_up.passkey_required_kinds needs \"passkey\" in step_up.allowed_methods"
+                    .into(),
+            );
+        }
+        self.issuer = self.issuer.trim_end_matches('/').to_owned();
+        Ok(())
     }
 }
 
@@ -253,7 +290,7 @@ pub async fn sign_proof(
         sub: &r.login_id,
         aud: &r.audience,
         iat: now.0,
-        exp: now.0 + state.settings.step_up.proof_secs,
+        exp: now.0 + state.settings.step_up.proof_ttl_secs,
         jti: id,
         auth_time: now.0,
         amr: method.amr(),
@@ -361,7 +398,7 @@ pub async fn confirmers(
         has.push(Confirmer::Token(t));
     }
     let methods: Vec<ConfirmMethod> = has.iter().map(Confirmer::method).collect();
-    let usable = state.settings.step_up.policy.usable(kind, &methods);
+    let usable = state.settings.step_up.policy().usable(kind, &methods);
     Ok(has
         .into_iter()
         .filter(|c| usable.contains(&c.method()))

@@ -99,7 +99,7 @@ pub async fn begin_totp(
         .secrets
         .seal(&secret, &totp::secret_aad(&uid), nonce)
         .ok_or(Error::Internal)?;
-    let p = state.settings.totp.params;
+    let p = state.settings.totp.params();
     let new = NewOtpFactor {
         uid,
         login_pk: login.id,
@@ -110,7 +110,7 @@ pub async fn begin_totp(
         digits: p.digits,
         period: p.period,
         now,
-        expires_at: now.plus_secs(state.settings.totp.enrolment_secs),
+        expires_at: now.plus_secs(state.settings.totp.enrolment_timeout_secs),
     };
     let ev = state.event(
         EventType::FactorEnrolmentStarted,

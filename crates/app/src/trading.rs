@@ -33,7 +33,7 @@ pub async fn reauthenticate(
     proof: Proof<'_>,
     what: &str,
 ) -> Result<(), AppError> {
-    let trading = state.settings.trading_password_reauth;
+    let trading = state.settings.trading_password.reauth;
     prove(state, client, login, proof, trading, what).await
 }
 

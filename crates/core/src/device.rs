@@ -3,11 +3,12 @@
 //! a familiar device, but TOTP users always enter their code). The record lives in the database;
 //! the browser holds only a random token.
 
-/// The firm's rules for familiar browsers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The firm's rules for familiar browsers (the `devices.*` settings).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DevicePolicy {
-    /// How long a browser stays familiar after the second factor that made it so.
-    pub remember_secs: i64,
+    /// Days a browser stays familiar after the second factor that made it so.
+    pub remember_days: u32,
     /// Second-factor methods a familiar browser may skip (`email`, `totp`).
     pub allowed_methods: Vec<String>,
 }
@@ -15,13 +16,18 @@ pub struct DevicePolicy {
 impl Default for DevicePolicy {
     fn default() -> Self {
         DevicePolicy {
-            remember_secs: 30 * 86_400,
+            remember_days: 30,
             allowed_methods: vec!["email".to_owned()],
         }
     }
 }
 
 impl DevicePolicy {
+    /// How long a browser stays familiar, in seconds.
+    pub fn remember_secs(&self) -> i64 {
+        i64::from(self.remember_days) * 86_400
+    }
+
     /// Whether a browser may be remembered for, and skip, this method.
     pub fn allows(&self, method: &str) -> bool {
         self.allowed_methods.iter().any(|m| m == method)

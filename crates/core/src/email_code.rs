@@ -5,8 +5,9 @@ use crate::clock::{random_bytes, Random, Timestamp};
 use crate::error::Error;
 use crate::lang::Lang;
 
-/// The rules for e-mail codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The rules for e-mail codes (the `email_code.*` settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct EmailCodePolicy {
     /// Code length in digits.
     pub digits: u32,

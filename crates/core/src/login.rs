@@ -134,7 +134,8 @@ pub enum SecondStep {
 }
 
 /// What happens after the MFA deadline to a login that has no second factor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AfterDeadline {
     /// A code by e-mail to the registered address (JTG's fallback).
     #[default]
@@ -155,15 +156,39 @@ impl AfterDeadline {
 }
 
 /// The firm's MFA rollout: from `mandatory_from` every login needs a second factor; before it,
-/// logins without one go on with the password alone and are reminded of the date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// logins without one go on with the password alone and are reminded of the date (the `mfa.*`
+/// settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct MfaRollout {
-    /// When MFA becomes mandatory for everyone (`None`: only per login, `mfa_required`).
+    /// When MFA becomes mandatory for everyone (`None`: only per login, `mfa_required`); an
+    /// RFC 3339 time in the settings.
+    #[serde(with = "rfc3339_opt", skip_serializing_if = "Option::is_none")]
     pub mandatory_from: Option<Timestamp>,
     /// Days before the date during which the deadline counts as near (the logins list flag).
     pub reminder_days: u32,
     /// What happens after the date to logins without a factor.
     pub after_deadline: AfterDeadline,
+}
+
+/// `Option<Timestamp>` as an RFC 3339 string (the settings' form).
+mod rfc3339_opt {
+    use crate::clock::Timestamp;
+    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&t.to_rfc3339()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+        let s = String::deserialize(d)?;
+        Timestamp::parse_rfc3339(&s).map(Some).ok_or_else(|| {
+            D::Error::custom("must be an RFC 3339 time such as 2026-06-22T00:00:00+09:00")
+        })
+    }
 }
 
 impl Default for MfaRollout {

@@ -1,9 +1,14 @@
 //! Configuration: embedded defaults, then a TOML file (`--config`), then `SEKISHO_*` environment
-//! variables, then command-line flags. Every key is listed in [`KEYS`], which also drives the
-//! environment mapping and `sekisho config keys`; an unknown key anywhere is an error.
+//! variables, then command-line flags, merged into one TOML table and deserialised straight into
+//! [`Config`] (the process's own keys) and the application's [`Settings`] (everything else,
+//! one struct per area with its one `Default`). Every key is listed in [`KEYS`], which documents
+//! it and drives the environment mapping and `sekisho config keys`; an unknown key anywhere is
+//! an error. A test keeps the literal defaults in [`KEYS`] equal to the structs' `Default`.
 
 use anyhow::{anyhow, bail, Context, Result};
-use serde::Deserialize;
+use sekisho_app::Settings;
+use sekisho_store::SqliteSynchronous;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// One documented configuration key.
@@ -112,8 +117,25 @@ pub const KEYS: &[Key] = &[
     Key { path: "admin_listen", kind: "string", default: "unset", doc: "A second address (e.g. an internal `10.0.0.5:8443`) that alone serves the admin API `/api/admin/…` (and later the console `/admin`); the public `listen` address then answers 404 for them. Unset, `listen` serves everything." },
 ];
 
-/// The resolved configuration.
-#[derive(Debug, Clone, Deserialize)]
+/// Top-level keys the process itself reads (everything else is the application's
+/// [`Settings`]). A key listed here and not in [`Config`], or the other way round, fails
+/// `every_documented_key_is_accepted_from_the_environment`.
+const PROCESS_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "database_max_connections",
+    "database_sqlite_synchronous",
+    "master_key",
+    "master_key_file",
+    "log_format",
+    "log_level",
+    "admin_listen",
+];
+
+/// The configuration: the process's own keys, and the application's [`Settings`] deserialised
+/// from the same merged table (see [`Config::load`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub listen: String,
@@ -121,335 +143,15 @@ pub struct Config {
     pub database_url: Option<String>,
     pub database_max_connections: u32,
     pub database_sqlite_synchronous: String,
-    pub public_url: Option<String>,
+    #[serde(skip_serializing)]
     pub master_key: Option<String>,
     pub master_key_file: Option<PathBuf>,
     pub log_format: String,
     pub log_level: String,
-    pub trust_forwarded_for: bool,
-    pub max_body_bytes: u64,
-    pub api_token_cache_secs: u32,
-    pub password: PasswordConfig,
-    pub session: SessionConfig,
-    pub totp: TotpConfig,
-    pub trading_password: TradingPasswordConfig,
-    pub email_code: EmailCodeConfig,
-    pub tokens: TokensConfig,
-    pub recovery: RecoveryConfig,
-    pub mail: MailConfig,
-    pub devices: DevicesConfig,
-    pub notify: NotifyConfig,
-    pub mfa: MfaConfig,
     pub admin_listen: Option<String>,
-    pub step_up: StepUpConfig,
-    pub branding: BrandingConfig,
-    pub pages: PagesConfig,
-    pub passkeys: PasskeysConfig,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PasskeysConfig {
-    pub rp_id: Option<String>,
-    pub rp_name: Option<String>,
-    pub origins: Option<Vec<String>>,
-    pub ceremony_secs: u32,
-    pub required: bool,
-    pub instead_of_codes: bool,
-}
-
-impl Default for PasskeysConfig {
-    fn default() -> Self {
-        PasskeysConfig {
-            rp_id: None,
-            rp_name: None,
-            origins: None,
-            ceremony_secs: 300,
-            required: false,
-            instead_of_codes: true,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MfaConfig {
-    pub mandatory_from: Option<String>,
-    pub reminder_days: u32,
-    pub after_deadline: String,
-}
-
-impl Default for MfaConfig {
-    fn default() -> Self {
-        MfaConfig {
-            mandatory_from: None,
-            reminder_days: 14,
-            after_deadline: "email_code".into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct BrandingConfig {
-    pub firm_name: String,
-    pub logo_url: String,
-    pub primary_color: String,
-}
-
-impl Default for BrandingConfig {
-    fn default() -> Self {
-        BrandingConfig {
-            firm_name: String::new(),
-            logo_url: String::new(),
-            primary_color: "#1f4e79".into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PagesConfig {
-    pub return_to_allowlist: Vec<String>,
-    pub rate_per_ip_per_minute: u32,
-    pub rate_per_login_per_minute: u32,
-}
-
-impl Default for PagesConfig {
-    fn default() -> Self {
-        PagesConfig {
-            return_to_allowlist: Vec::new(),
-            rate_per_ip_per_minute: 60,
-            rate_per_login_per_minute: 20,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StepUpConfig {
-    pub request_ttl_secs: i64,
-    pub proof_ttl_secs: i64,
-    pub issuer: String,
-    pub allowed_methods: Vec<String>,
-    pub passkey_required_kinds: Vec<String>,
-}
-
-impl Default for StepUpConfig {
-    fn default() -> Self {
-        StepUpConfig {
-            request_ttl_secs: 600,
-            proof_ttl_secs: 300,
-            issuer: String::new(),
-            allowed_methods: vec!["passkey".into(), "totp".into(), "token".into()],
-            passkey_required_kinds: Vec::new(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct NotifyConfig {
-    pub login_default: bool,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DevicesConfig {
-    pub remember_days: u32,
-    pub allowed_methods: Vec<String>,
-}
-
-impl Default for DevicesConfig {
-    fn default() -> Self {
-        DevicesConfig {
-            remember_days: 30,
-            allowed_methods: vec!["email".into()],
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EmailCodeConfig {
-    pub digits: u32,
-    pub ttl_secs: i64,
-    pub max_tries: u32,
-    pub resend_cooldown_secs: i64,
-    pub max_resends: u32,
-    pub login_timeout_secs: i64,
-}
-
-impl Default for EmailCodeConfig {
-    fn default() -> Self {
-        EmailCodeConfig {
-            digits: 6,
-            ttl_secs: 300,
-            max_tries: 5,
-            resend_cooldown_secs: 30,
-            max_resends: 3,
-            login_timeout_secs: 900,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TokensConfig {
-    pub max_per_login: u32,
-    pub lockout_threshold: u32,
-    pub hotp_look_ahead: u32,
-    pub hotp_resync_window: u32,
-    pub totp_window: u32,
-    pub totp_resync_steps: u32,
-}
-
-impl Default for TokensConfig {
-    fn default() -> Self {
-        TokensConfig {
-            max_per_login: 1,
-            lockout_threshold: 10,
-            hotp_look_ahead: 10,
-            hotp_resync_window: 100,
-            totp_window: 1,
-            totp_resync_steps: 10,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RecoveryConfig {
-    pub lockout_threshold: u32,
-}
-
-impl Default for RecoveryConfig {
-    fn default() -> Self {
-        RecoveryConfig {
-            lockout_threshold: 10,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TotpConfig {
-    pub issuer: String,
-    pub account_name: String,
-    pub algorithm: String,
-    pub digits: u32,
-    pub period: u32,
-    pub window: u32,
-    pub enrolment_timeout_secs: i64,
-    pub lockout_threshold: u32,
-}
-
-impl Default for TotpConfig {
-    fn default() -> Self {
-        TotpConfig {
-            issuer: "Sekisho".into(),
-            account_name: "{login_id}".into(),
-            algorithm: "SHA1".into(),
-            digits: 6,
-            period: 30,
-            window: 1,
-            enrolment_timeout_secs: 600,
-            lockout_threshold: 10,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PasswordConfig {
-    pub preset: String,
-    pub min_length: Option<u32>,
-    pub min_length_with_mfa: Option<u32>,
-    pub max_length: Option<u32>,
-    pub history: Option<u32>,
-    pub max_age_days: Option<u32>,
-    pub lockout_threshold: Option<u32>,
-    pub argon2_memory_kib: u32,
-    pub argon2_iterations: u32,
-    pub argon2_parallelism: u32,
-    pub hash_concurrency: Option<u32>,
-    pub hash_queue_limit: u32,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SessionConfig {
-    pub idle_timeout_secs: i64,
-    pub absolute_timeout_secs: i64,
-    pub password_change_timeout_secs: i64,
-    pub challenge_timeout_secs: i64,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TradingPasswordConfig {
-    pub reauth: bool,
-}
-
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MailConfig {
-    pub outbox_dir: Option<PathBuf>,
-    pub smtp_host: Option<String>,
-    pub smtp_port: Option<u16>,
-    pub smtp_tls: String,
-    pub smtp_username: Option<String>,
-    pub smtp_password: Option<String>,
-    pub smtp_pool_size: u32,
-    pub timeout_secs: u64,
-    pub from: String,
-    pub firm_name: String,
-    pub support_contact: String,
-    pub max_attempts: u32,
-    pub retry_base_secs: i64,
-    pub retry_max_secs: i64,
-    pub poll_interval_ms: u64,
-}
-
-impl Default for MailConfig {
-    fn default() -> Self {
-        MailConfig {
-            outbox_dir: None,
-            smtp_host: None,
-            smtp_port: None,
-            smtp_tls: "starttls".into(),
-            smtp_username: None,
-            smtp_password: None,
-            smtp_pool_size: 4,
-            timeout_secs: 30,
-            from: "no-reply@sekisho.invalid".into(),
-            firm_name: "Sekisho".into(),
-            support_contact: String::new(),
-            max_attempts: 8,
-            retry_base_secs: 30,
-            retry_max_secs: 3600,
-            poll_interval_ms: 5000,
-        }
-    }
-}
-
-// The SMTP password must not reach a log through `{:?}`.
-impl std::fmt::Debug for MailConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MailConfig")
-            .field("outbox_dir", &self.outbox_dir)
-            .field("smtp_host", &self.smtp_host)
-            .field("smtp_port", &self.smtp_port)
-            .field("smtp_tls", &self.smtp_tls)
-            .field("smtp_username", &self.smtp_username)
-            .field(
-                "smtp_password",
-                &self.smtp_password.as_ref().map(|_| "<redacted>"),
-            )
-            .field("from", &self.from)
-            .field("firm_name", &self.firm_name)
-            .finish_non_exhaustive()
-    }
+    /// Everything the application reads: `public_url`, `password.*`, `session.*`, ….
+    #[serde(skip)]
+    pub settings: Settings,
 }
 
 impl Default for Config {
@@ -460,60 +162,12 @@ impl Default for Config {
             database_url: None,
             database_max_connections: 10,
             database_sqlite_synchronous: "normal".into(),
-            public_url: None,
             master_key: None,
             master_key_file: None,
             log_format: "text".into(),
             log_level: "info".into(),
-            trust_forwarded_for: false,
-            max_body_bytes: 64 * 1024,
-            api_token_cache_secs: 5,
-            password: PasswordConfig::default(),
-            session: SessionConfig::default(),
-            totp: TotpConfig::default(),
-            trading_password: TradingPasswordConfig::default(),
-            email_code: EmailCodeConfig::default(),
-            tokens: TokensConfig::default(),
-            recovery: RecoveryConfig::default(),
-            mail: MailConfig::default(),
-            devices: DevicesConfig::default(),
-            notify: NotifyConfig::default(),
-            mfa: MfaConfig::default(),
             admin_listen: None,
-            step_up: StepUpConfig::default(),
-            branding: BrandingConfig::default(),
-            pages: PagesConfig::default(),
-            passkeys: PasskeysConfig::default(),
-        }
-    }
-}
-
-impl Default for PasswordConfig {
-    fn default() -> Self {
-        PasswordConfig {
-            preset: "jp-broker".into(),
-            min_length: None,
-            min_length_with_mfa: None,
-            max_length: None,
-            history: None,
-            max_age_days: None,
-            lockout_threshold: None,
-            argon2_memory_kib: 19 * 1024,
-            argon2_iterations: 2,
-            argon2_parallelism: 1,
-            hash_concurrency: None,
-            hash_queue_limit: 1024,
-        }
-    }
-}
-
-impl Default for SessionConfig {
-    fn default() -> Self {
-        SessionConfig {
-            idle_timeout_secs: 1800,
-            absolute_timeout_secs: 12 * 3600,
-            password_change_timeout_secs: 600,
-            challenge_timeout_secs: 300,
+            settings: Settings::default(),
         }
     }
 }
@@ -530,6 +184,9 @@ pub struct ConfigArgs {
     /// Database URL (`sqlite:///…` or `postgres://…`).
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
+    /// The `listen` address (`sekisho serve --listen`), before `public_url` is derived from it.
+    #[arg(skip)]
+    pub listen: Option<String>,
 }
 
 fn env_name(path: &str) -> String {
@@ -582,12 +239,12 @@ fn parse_env_value(key: &Key, raw: &str) -> Result<toml::Value> {
 }
 
 impl Config {
-    /// Loads defaults ← file ← environment (`vars`) ← flags.
+    /// Loads defaults ← file ← environment (`vars`) ← flags, then resolves the settings.
     pub fn load(
         args: &ConfigArgs,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config> {
-        let mut table = match &args.config {
+        let table = match &args.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path).with_context(|| {
                     format!("cannot read configuration file {}", path.display())
@@ -597,6 +254,23 @@ impl Config {
             }
             None => toml::Table::new(),
         };
+        Config::merge(table, vars, args)?.resolve()
+    }
+
+    /// The configuration a TOML text describes, without the environment and flags: the same
+    /// deserialisation and resolution as [`Config::load`] (tests start servers with it).
+    pub fn from_toml(text: &str) -> Result<Config> {
+        let table = text
+            .parse::<toml::Table>()
+            .context("invalid TOML in the configuration")?;
+        Config::merge(table, Vec::new(), &ConfigArgs::default())?.resolve()
+    }
+
+    fn merge(
+        mut table: toml::Table,
+        vars: impl IntoIterator<Item = (String, String)>,
+        args: &ConfigArgs,
+    ) -> Result<Config> {
         for (name, raw) in vars {
             if !name.starts_with("SEKISHO_") || IGNORED_ENV.iter().any(|p| name.starts_with(p)) {
                 continue;
@@ -609,23 +283,58 @@ impl Config {
                 })?;
             set_path(&mut table, key.path, parse_env_value(key, &raw)?)?;
         }
-        let mut config: Config = Config::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let invalid = |e: serde_path_to_error::Error<toml::de::Error>| {
+            let path = e.path().to_string();
+            let inner = e.inner().to_string();
+            let key = if path == "." {
+                String::new()
+            } else {
+                format!(" ({path})")
+            };
             anyhow!(
-                "invalid configuration{}: {}",
+                "invalid configuration{}{key}: {}",
                 args.config
                     .as_ref()
                     .map(|p| format!(" in {}", p.display()))
                     .unwrap_or_default(),
-                e.to_string().trim()
+                inner.trim()
             )
-        })?;
+        };
+        let (process, app): (toml::Table, toml::Table) = table
+            .into_iter()
+            .partition(|(k, _)| PROCESS_KEYS.contains(&k.as_str()));
+        let mut config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(process)).map_err(invalid)?;
+        config.settings =
+            serde_path_to_error::deserialize(toml::Value::Table(app)).map_err(invalid)?;
         if let Some(d) = &args.data_dir {
             config.data_dir = d.clone();
         }
         if let Some(u) = &args.database_url {
             config.database_url = Some(u.clone());
         }
+        if let Some(l) = &args.listen {
+            config.listen = l.clone();
+        }
         Ok(config)
+    }
+
+    /// Fills in the defaults that depend on the process's keys (`public_url` from `listen`, the
+    /// outbox in `data_dir`) and checks every setting ([`Settings::resolve`]).
+    fn resolve(mut self) -> Result<Config> {
+        SqliteSynchronous::parse(&self.database_sqlite_synchronous)
+            .ok_or_else(|| anyhow!("database_sqlite_synchronous must be normal or full"))?;
+        let s = &mut self.settings;
+        if s.public_url.is_empty() {
+            s.public_url = format!("http://{}", self.listen);
+        }
+        if s.mail.outbox_dir.is_none() {
+            s.mail.outbox_dir = Some(self.data_dir.join("outbox"));
+        }
+        self.settings = std::mem::take(&mut self.settings)
+            .resolve()
+            .map_err(|e| anyhow!("invalid configuration: {e}"))?;
+        Ok(self)
     }
 
     /// The database URL: the configured one, or SQLite in the data folder.
@@ -642,7 +351,8 @@ impl Config {
 
     /// The mail outbox folder.
     pub fn outbox_dir(&self) -> PathBuf {
-        self.mail
+        self.settings
+            .mail
             .outbox_dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("outbox"))
@@ -677,6 +387,7 @@ pub fn keys_markdown() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sekisho_core::password::Preset;
 
     fn vars(v: &[(&str, &str)]) -> Vec<(String, String)> {
         v.iter()
@@ -684,21 +395,65 @@ mod tests {
             .collect()
     }
 
+    /// A key's documented default as a TOML value, if it is a literal (not "unset", "preset",
+    /// or a placeholder such as `"http://<listen>"`).
+    fn literal_default(k: &Key) -> Option<toml::Value> {
+        if k.default.contains('<') {
+            return None;
+        }
+        let t: toml::Table = format!("v = {}", k.default).parse().ok()?;
+        t.get("v").cloned()
+    }
+
     #[test]
     fn every_documented_key_is_accepted_from_the_environment() {
         let v: Vec<(String, String)> = KEYS
             .iter()
             .map(|k| {
-                let val = match k.kind {
-                    "integer" => "7",
-                    "bool" => "true",
-                    _ => "x",
+                let val = match (k.kind, literal_default(k)) {
+                    ("integer", _) => "7".to_owned(),
+                    ("bool", _) => "true".to_owned(),
+                    (_, Some(toml::Value::String(s))) => s,
+                    (_, Some(toml::Value::Array(a))) => a
+                        .iter()
+                        .filter_map(|v| v.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    _ if k.path == "mfa.mandatory_from" => "2026-06-22T00:00:00+09:00".into(),
+                    _ => "x".to_owned(),
                 };
-                (env_name(k.path), val.to_owned())
+                (env_name(k.path), val)
             })
             .collect();
-        let c = Config::load(&ConfigArgs::default(), v);
+        let c = Config::merge(toml::Table::new(), v, &ConfigArgs::default());
         assert!(c.is_ok(), "{c:?}");
+    }
+
+    #[test]
+    fn literal_defaults_in_keys_are_the_structs_defaults() {
+        let mut defaults =
+            toml::Value::try_from(Config::default()).unwrap_or_else(|e| unreachable!("{e}"));
+        let settings =
+            toml::Value::try_from(Settings::default()).unwrap_or_else(|e| unreachable!("{e}"));
+        if let (Some(d), toml::Value::Table(s)) = (defaults.as_table_mut(), settings) {
+            d.extend(s);
+        }
+        let mut checked = 0;
+        for k in KEYS {
+            let Some(documented) = literal_default(k) else {
+                continue;
+            };
+            let actual = k.path.split('.').try_fold(&defaults, |v, part| v.get(part));
+            assert_eq!(
+                actual,
+                Some(&documented),
+                "{}: KEYS says {}, the struct's Default says {actual:?}",
+                k.path,
+                k.default
+            );
+            checked += 1;
+        }
+        assert!(checked > 50, "only {checked} literal defaults");
     }
 
     #[test]
@@ -710,7 +465,7 @@ mod tests {
         let args = ConfigArgs {
             config: Some(file),
             data_dir: Some("/tmp/x".into()),
-            database_url: None,
+            ..Default::default()
         };
         let c = Config::load(
             &args,
@@ -721,9 +476,12 @@ mod tests {
         )
         .unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(c.listen, "127.0.0.1:9000");
-        assert_eq!(c.password.preset, "nist-800-63b-4");
-        assert_eq!(c.password.lockout_threshold, Some(9));
+        assert_eq!(c.settings.password.preset, Preset::Nist80063b4);
+        assert_eq!(c.settings.password.lockout_threshold, Some(9));
+        assert_eq!(c.settings.password_policy.lockout_threshold, 9);
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(c.settings.public_url, "http://127.0.0.1:9000");
+        assert_eq!(c.outbox_dir(), PathBuf::from("/tmp/x/outbox"));
     }
 
     #[test]
@@ -754,6 +512,98 @@ mod tests {
         .map(|e| e.to_string())
         .unwrap_or_default();
         assert!(e.contains("integer"), "{e}");
+        for text in ["listn = \"x\"\n", "[mail]\nsmtp_hots = \"x\"\n"] {
+            let e = Config::from_toml(text)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains("unknown field"), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn wrong_values_name_their_key() {
+        for (text, key) in [
+            ("[password]\nhistory = \"two\"\n", "password.history"),
+            ("[password]\npreset = \"nist\"\n", "password.preset"),
+            ("[totp]\nalgorithm = \"MD5\"\n", "totp.algorithm"),
+            ("[mail]\nsmtp_tls = \"ssl\"\n", "mail.smtp_tls"),
+            ("[mfa]\nmandatory_from = \"soon\"\n", "mfa.mandatory_from"),
+            (
+                "[step_up]\nallowed_methods = [\"sms\"]\n",
+                "step_up.allowed_methods",
+            ),
+            (
+                "database_sqlite_synchronous = \"off\"\n",
+                "database_sqlite_synchronous",
+            ),
+            ("[totp]\ndigits = 9\n", "totp.digits"),
+        ] {
+            let e = Config::from_toml(text)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains(key), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn passkey_required_kinds_are_checked_and_need_passkeys_allowed() {
+        use sekisho_core::step_up::{ConfirmMethod, OperationKind};
+        let c = Config::from_toml("").unwrap_or_else(|e| unreachable!("{e}"));
+        let p = c.settings.step_up.policy();
+        assert_eq!(p.allowed, ConfirmMethod::ALL.to_vec());
+        assert!(p.passkey_required.is_empty());
+        let c = Config::load(
+            &ConfigArgs::default(),
+            vars(&[(
+                "SEKISHO_STEP_UP_PASSKEY_REQUIRED_KINDS",
+                "withdrawal, withdrawal_account_change",
+            )]),
+        )
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(
+            c.settings.step_up.policy().passkey_required,
+            vec![
+                OperationKind::Withdrawal,
+                OperationKind::WithdrawalAccountChange
+            ]
+        );
+        let e = Config::from_toml(
+            "[step_up]\nallowed_methods = [\"totp\"]\npasskey_required_kinds = [\"withdrawal\"]\n",
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(e.contains("step_up.passkey_required_kinds"), "{e}");
+        let e = Config::from_toml("[step_up]\npasskey_required_kinds = [\"transfer\"]\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("step_up.passkey_required_kinds"), "{e}");
+    }
+
+    #[test]
+    fn derived_defaults_follow_the_process_keys() {
+        let c = Config::from_toml("listen = \"0.0.0.0:9443\"\ndata_dir = \"/srv/sekisho\"\n")
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(c.settings.public_url, "http://0.0.0.0:9443");
+        assert_eq!(c.outbox_dir(), PathBuf::from("/srv/sekisho/outbox"));
+        // An IP is no relying party ID: passkeys run on localhost at the same port.
+        assert_eq!(c.settings.passkeys.rp_id.as_deref(), Some("localhost"));
+        assert_eq!(
+            c.settings.passkeys.origins,
+            Some(vec!["http://localhost:9443".to_owned()])
+        );
+        let c = Config::from_toml(
+            "public_url = \"https://login.example.co.jp/\"\n[mail]\nfirm_name = \"関所証券\"\n",
+        )
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(
+            c.settings.passkeys.rp_id.as_deref(),
+            Some("login.example.co.jp")
+        );
+        assert_eq!(c.settings.passkeys.rp_name.as_deref(), Some("関所証券"));
     }
 
     #[test]

@@ -1,11 +1,9 @@
 //! `sekisho`: the login and multi-factor authentication server for financial online services.
 
-mod config;
-mod wiring;
-
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use config::{Config, ConfigArgs};
+use sekisho::config::{self, Config, ConfigArgs};
+use sekisho::wiring;
 use sekisho_app::system::{OsRandom, SystemClock};
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
 use sekisho_core::Clock;
@@ -235,11 +233,9 @@ fn init_logging(config: &Config) {
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { config, listen } => {
-            let mut config = load(&config)?;
-            if let Some(l) = listen {
-                config.listen = l;
-            }
+        Command::Serve { mut config, listen } => {
+            config.listen = listen;
+            let config = load(&config)?;
             init_logging(&config);
             serve(config).await
         }
@@ -260,11 +256,8 @@ async fn main() -> Result<()> {
         Command::Config {
             command: ConfigCommand::Check { config },
         } => {
+            // Loading checks every setting.
             let c = load(&config)?;
-            wiring::password_policy(&c)?;
-            wiring::sqlite_synchronous(&c)?;
-            wiring::mail_settings(&c)?;
-            wiring::email_code_policy(&c)?;
             println!(
                 "configuration OK (database: {})",
                 c.database_url()?.split('?').next().unwrap_or("")
@@ -288,7 +281,7 @@ async fn serve(config: Config) -> Result<()> {
     tracing::info!(
         listen = %listener.local_addr()?,
         database = %config.database_url()?.split('?').next().unwrap_or(""),
-        preset = %config.password.preset,
+        preset = %config.settings.password.preset.as_str(),
         "Sekisho is serving"
     );
     let admin = match &config.admin_listen {
@@ -341,6 +334,7 @@ async fn api_token(command: TokenCommand) -> Result<()> {
                 store.as_ref(),
                 &OsRandom,
                 SystemClock.now(),
+                &c.settings.public_url,
                 &name,
                 &scope,
                 Actor::System,
@@ -461,16 +455,12 @@ async fn operator(command: OperatorCommand) -> Result<()> {
             let c = load(&config)?;
             let store = wiring::store(&c).await?;
             let secrets = sekisho_core::secret_box::SecretBox::new("k1", &wiring::master_key(&c)?);
-            let public_url = c
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{}", c.listen));
             let created = sekisho_app::operators::create_operator(
                 store.as_ref(),
                 &secrets,
                 &OsRandom,
                 SystemClock.now(),
-                &public_url,
+                &c.settings.public_url,
                 &name,
                 &role,
                 Actor::System,

@@ -197,7 +197,7 @@ impl FromRequestParts<AppState> for Customer {
             .store
             .get_session(&token::hash(t))
             .await?
-            .filter(|s| s.is_active(&state.settings.session, now))
+            .filter(|s| s.is_active(&state.settings.session.policy(), now))
             .ok_or(Error::SessionInvalid)?;
         // Moving the idle deadline costs a write; ten seconds of precision saves most of them.
         if now.0 - session.last_seen_at.0 >= 10 {

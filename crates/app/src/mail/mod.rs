@@ -21,7 +21,8 @@ use std::time::Duration;
 use templates::Rendered;
 
 /// How the server reaches the SMTP server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SmtpTls {
     /// Plain connection upgraded with STARTTLS (required; port 587).
     Starttls,
@@ -43,9 +44,17 @@ impl SmtpTls {
     }
 }
 
-/// A secret setting that never shows in `Debug` output (and so never in a log).
-#[derive(Clone, Default, PartialEq, Eq)]
+/// A secret setting that never shows in `Debug` output (and so never in a log), nor when the
+/// settings are serialised.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
 pub struct Redacted(pub String);
+
+impl Serialize for Redacted {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
+    }
+}
 
 impl std::fmt::Debug for Redacted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -79,19 +88,33 @@ pub enum Delivery {
     Smtp(SmtpSettings),
 }
 
-/// Mail settings.
-#[derive(Debug, Clone)]
+/// `mail.*`: delivery, sender and notices.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct MailSettings {
-    /// Where mail goes.
-    pub delivery: Delivery,
+    /// Folder for `.eml` files when no `smtp_host` is set (the binary fills in
+    /// `<data_dir>/outbox`).
+    pub outbox_dir: Option<PathBuf>,
+    /// SMTP server; unset (or empty) writes mail to `outbox_dir`.
+    pub smtp_host: Option<String>,
+    /// SMTP port (587, or 465 with `tls`, when unset).
+    pub smtp_port: Option<u16>,
+    /// Encryption towards the SMTP server.
+    pub smtp_tls: SmtpTls,
+    /// User name for AUTH (unset or empty: no AUTH).
+    pub smtp_username: Option<String>,
+    /// Password for AUTH.
+    pub smtp_password: Option<Redacted>,
+    /// Connections kept open to the server.
+    pub smtp_pool_size: u32,
+    /// Longest time one delivery attempt may take.
+    pub timeout_secs: u64,
     /// Sender address.
     pub from: String,
     /// The firm's name: sender display name and signature.
     pub firm_name: String,
     /// How customers reach the support desk, named in notices (empty: "the support desk").
     pub support_contact: String,
-    /// Longest time one delivery attempt may take.
-    pub timeout: Duration,
     /// Attempts before a mail is given up (and shown to operators as failed).
     pub max_attempts: u32,
     /// Wait before the second attempt; doubled after each further failure.
@@ -99,26 +122,85 @@ pub struct MailSettings {
     /// Longest wait between attempts.
     pub retry_max_secs: i64,
     /// How often the sender looks for due mail when nothing wakes it.
-    pub poll_interval: Duration,
+    pub poll_interval_ms: u64,
 }
 
 impl Default for MailSettings {
     fn default() -> Self {
         MailSettings {
-            delivery: Delivery::Folder(PathBuf::from("./sekisho-data/outbox")),
+            outbox_dir: None,
+            smtp_host: None,
+            smtp_port: None,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_pool_size: 4,
+            timeout_secs: 30,
             from: "no-reply@sekisho.invalid".into(),
             firm_name: "Sekisho".into(),
             support_contact: String::new(),
-            timeout: Duration::from_secs(30),
             max_attempts: 8,
             retry_base_secs: 30,
             retry_max_secs: 3600,
-            poll_interval: Duration::from_secs(5),
+            poll_interval_ms: 5000,
         }
     }
 }
 
 impl MailSettings {
+    /// Where mail goes: the SMTP server if `smtp_host` is set, else the outbox folder.
+    pub fn delivery(&self) -> Delivery {
+        match self.smtp_host.as_deref().filter(|h| !h.is_empty()) {
+            None => Delivery::Folder(
+                self.outbox_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("./sekisho-data/outbox")),
+            ),
+            Some(host) => Delivery::Smtp(SmtpSettings {
+                host: host.to_owned(),
+                port: self.smtp_port.unwrap_or(if self.smtp_tls == SmtpTls::Tls {
+                    465
+                } else {
+                    587
+                }),
+                tls: self.smtp_tls,
+                username: self.smtp_username.clone().filter(|u| !u.is_empty()),
+                password: self.smtp_password.clone(),
+                pool_size: self.smtp_pool_size.max(1),
+            }),
+        }
+    }
+
+    /// Longest time one delivery attempt may take.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs)
+    }
+
+    /// How often the sender looks for due mail when nothing wakes it.
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_interval_ms)
+    }
+
+    /// Checks the values; an error names the key.
+    pub fn check(&self) -> Result<(), String> {
+        if !is_valid_address(&self.from) {
+            return Err(format!(
+                "mail.from is not a valid e-mail address: {:?}",
+                self.from
+            ));
+        }
+        if self.max_attempts == 0
+            || self.retry_base_secs < 1
+            || self.retry_max_secs < self.retry_base_secs
+        {
+            return Err("mail.max_attempts must be at least 1 and 1 <= mail.retry_base_secs <= mail.retry_max_secs".into());
+        }
+        if self.timeout_secs == 0 || self.poll_interval_ms == 0 {
+            return Err("mail.timeout_secs and mail.poll_interval_ms must be positive".into());
+        }
+        Ok(())
+    }
+
     /// The wait after the `attempts`-th failed attempt: base × 2^(attempts−1), capped.
     pub fn backoff_secs(&self, attempts: i64) -> i64 {
         let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);

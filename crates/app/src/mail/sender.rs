@@ -27,8 +27,8 @@ pub enum Transport {
 impl Transport {
     /// Builds the transport from the settings; an error names the setting at fault.
     pub fn new(settings: &MailSettings) -> Result<Transport, String> {
-        let s = match &settings.delivery {
-            Delivery::Folder(dir) => return Ok(Transport::Folder(dir.clone())),
+        let s = match settings.delivery() {
+            Delivery::Folder(dir) => return Ok(Transport::Folder(dir)),
             Delivery::Smtp(s) => s,
         };
         let tls = |wrap: fn(TlsParameters) -> Tls| {
@@ -38,7 +38,7 @@ impl Transport {
         };
         let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(s.host.clone())
             .port(s.port)
-            .timeout(Some(settings.timeout))
+            .timeout(Some(settings.timeout()))
             .tls(match s.tls {
                 SmtpTls::None => Tls::None,
                 SmtpTls::Starttls => tls(Tls::Required)?,
@@ -110,7 +110,7 @@ pub fn spawn_sender(state: App, transport: Transport) -> tokio::task::JoinHandle
             }
             tokio::select! {
                 _ = state.mail_wake.notified() => {}
-                _ = tokio::time::sleep(state.settings.mail.poll_interval) => {}
+                _ = tokio::time::sleep(state.settings.mail.poll_interval()) => {}
             }
         }
     })
@@ -120,7 +120,7 @@ pub fn spawn_sender(state: App, transport: Transport) -> tokio::task::JoinHandle
 async fn send_next(state: &App, transport: &Transport) -> Result<bool, sekisho_store::StoreError> {
     let s = &state.settings.mail;
     let now = state.clock.now();
-    let lease = i64::try_from(s.timeout.as_secs())
+    let lease = i64::try_from(s.timeout().as_secs())
         .unwrap_or(60)
         .saturating_add(60);
     let Some(mail) = state.store.claim_mail(now, now.plus_secs(lease)).await? else {
@@ -130,10 +130,10 @@ async fn send_next(state: &App, transport: &Transport) -> Result<bool, sekisho_s
         // A mail that cannot be built will not build next time either.
         Err(e) => Err((e, true)),
         Ok(message) => {
-            match tokio::time::timeout(s.timeout, transport.deliver(&mail.uid, message)).await {
+            match tokio::time::timeout(s.timeout(), transport.deliver(&mail.uid, message)).await {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => Err((e, false)),
-                Err(_) => Err((format!("no answer within {} s", s.timeout.as_secs()), false)),
+                Err(_) => Err((format!("no answer within {} s", s.timeout().as_secs()), false)),
             }
         }
     };

@@ -62,6 +62,13 @@ pub struct PasswordPolicy {
     pub lockout_threshold: u32,
 }
 
+impl Default for PasswordPolicy {
+    /// The default preset's policy.
+    fn default() -> Self {
+        PasswordPolicy::preset(Preset::default())
+    }
+}
+
 impl PasswordPolicy {
     /// The policy a preset prescribes.
     pub fn preset(preset: Preset) -> PasswordPolicy {

@@ -73,7 +73,7 @@ pub async fn session(state: &AppState, ctx: &Ctx) -> Option<Session> {
         .await
         .ok()
         .flatten()
-        .filter(|s| s.is_active(&state.settings.session, now))
+        .filter(|s| s.is_active(&state.settings.session.policy(), now))
         .filter(|s| s.purpose == SessionPurpose::Full)?;
     if now.0 - s.last_seen_at.0 >= 10 {
         let _ = state.store.touch_session(s.id, now).await;
@@ -284,7 +284,7 @@ pub(super) async fn security_view(
         state.store.trading_password_hash(login.id).await,
         Ok(Some(_))
     );
-    let trading = state.settings.trading_password_reauth && trading_set;
+    let trading = state.settings.trading_password.reauth && trading_set;
     let devices = match state.store.list_devices(login.id, now).await {
         Ok(list) => list
             .into_iter()

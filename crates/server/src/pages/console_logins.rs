@@ -354,7 +354,7 @@ type Items = (Vec<Item>, Vec<Item>, Vec<Item>);
 /// The login's active sessions, familiar browsers and tokens.
 async fn items(state: &AppState, c: Ct, login: &Login) -> Result<Items, ApiError> {
     let now = state.clock.now();
-    let policy = &state.settings.session;
+    let policy = &state.settings.session.policy();
     let sessions = state
         .store
         .list_sessions(login.id, now)

@@ -170,10 +170,11 @@ async fn login_submit(
     // challenge or password-change session itself.
     let s = &state.settings;
     let longest = s
-        .challenge_secs
+        .session
+        .challenge_timeout_secs
         .max(s.email_code.login_timeout_secs)
         .max(s.email_code.ttl_secs)
-        .max(s.password_change_secs);
+        .max(s.session.password_change_timeout_secs);
     let flow_expires = state.clock.now().plus_secs(longest);
     let step = match result {
         Ok(LoginStep::Done(issued)) => {
@@ -679,7 +680,7 @@ async fn password_change_submit(
     let now = state.clock.now();
     let session = match state.store.get_session(&token::hash(t)).await {
         Ok(Some(s))
-            if s.is_active(&state.settings.session, now)
+            if s.is_active(&state.settings.session.policy(), now)
                 && s.purpose == SessionPurpose::PasswordChange =>
         {
             s

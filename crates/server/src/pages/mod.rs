@@ -75,7 +75,7 @@ pub fn console_router(state: &AppState, with_static: bool) -> Router<AppState> {
 }
 
 fn page_csp(state: &AppState) -> HeaderValue {
-    HeaderValue::from_str(&csp(&state.settings.pages.logo_url))
+    HeaderValue::from_str(&csp(&state.settings.branding.logo_url))
         .unwrap_or(HeaderValue::from_static("default-src 'none'"))
 }
 
@@ -140,7 +140,7 @@ async fn js() -> Response {
 
 /// The firm's colour as a stylesheet (inline styles are refused by the CSP).
 async fn brand_css(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
-    let c = &state.settings.pages.primary_color;
+    let c = &state.settings.branding.primary_color;
     let color = if is_hex_color(c) {
         c.as_str()
     } else {
@@ -341,7 +341,7 @@ impl Ctx {
 
     /// The shared parts of every page.
     pub fn base(&self, state: &AppState, title_key: &str) -> Base {
-        let p = &state.settings.pages;
+        let p = &state.settings.branding;
         let firm = if p.firm_name.is_empty() {
             state.settings.mail.firm_name.clone()
         } else {

@@ -146,7 +146,7 @@ async fn pending(
         Ok(c) if !c.is_empty() => c,
         Ok(_) => {
             // Say what would help: a passkey when the firm requires one for this kind.
-            let e = if state.settings.step_up.policy.requires_passkey(kind) {
+            let e = if state.settings.step_up.policy().requires_passkey(kind) {
                 Error::StepUpPasskeyRequired
             } else {
                 Error::StepUpNoMethod
@@ -290,7 +290,7 @@ async fn confirm(
     let method = ConfirmMethod::parse(&f.method).filter(|m| m.is_code());
     let Some(c) = confirmers.iter().find(|c| Some(c.method()) == method) else {
         let kind = r.kind;
-        let e = if state.settings.step_up.policy.requires_passkey(kind) {
+        let e = if state.settings.step_up.policy().requires_passkey(kind) {
             Error::StepUpPasskeyRequired
         } else {
             Error::InvalidRequest("method".into())

@@ -314,7 +314,7 @@ async fn sessions(
 ) -> Result<axum::Json<Value>, ApiError> {
     let login = load(&state, &login_id).await?;
     let now = state.clock.now();
-    let policy = &state.settings.session;
+    let policy = &state.settings.session.policy();
     let list = state.store.list_sessions(login.id, now).await?;
     Ok(axum::Json(json!({
         "sessions": list

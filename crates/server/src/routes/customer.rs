@@ -188,8 +188,8 @@ pub(crate) fn session_json(state: &AppState, issued: &login::Issued) -> axum::Js
         "login_id": s.login_id,
         "methods": s.methods,
         "expires_at": s.expires_at.to_rfc3339(),
-        "idle_expires_at": s.idle_expires_at(&state.settings.session).to_rfc3339(),
-        "idle_timeout_secs": state.settings.session.idle_secs,
+        "idle_expires_at": s.idle_expires_at(&state.settings.session.policy()).to_rfc3339(),
+        "idle_timeout_secs": state.settings.session.idle_timeout_secs,
     });
     if let Some(r) = reminder {
         v["mfa_reminder"] = r;
@@ -229,7 +229,7 @@ async fn me(
         "password_changed_at": login.password_changed_at.map(|t| t.to_rfc3339()),
         "password_expires_at": views::password_expires_at(&login, policy).map(|t| t.to_rfc3339()),
         "last_login_at": login.last_login_at.map(|t| t.to_rfc3339()),
-        "session": views::session(&session, &state.settings.session),
+        "session": views::session(&session, &state.settings.session.policy()),
     })))
 }
 
@@ -278,7 +278,7 @@ async fn introspect(
         .store
         .get_session(&token::hash(&body.token))
         .await?
-        .filter(|s| s.is_active(&state.settings.session, now))
+        .filter(|s| s.is_active(&state.settings.session.policy(), now))
         // A restricted password-change token is not a login as far as relying apps know.
         .filter(|s| s.purpose == SessionPurpose::Full);
     Ok(axum::Json(match session {
@@ -290,7 +290,7 @@ async fn introspect(
             "methods": s.methods,
             "auth_time": s.created_at.to_rfc3339(),
             "expires_at": s.expires_at.to_rfc3339(),
-            "idle_expires_at": s.idle_expires_at(&state.settings.session).to_rfc3339(),
+            "idle_expires_at": s.idle_expires_at(&state.settings.session.policy()).to_rfc3339(),
         }),
     }))
 }

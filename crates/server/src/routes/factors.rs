@@ -194,7 +194,7 @@ async fn list(
         "second_factor": login.second_factor.as_str(),
         "mfa_required": login.mfa_required,
         "trading_password_set": trading,
-        "reauthentication": if trading && state.settings.trading_password_reauth {
+        "reauthentication": if trading && state.settings.trading_password.reauth {
             "trading_password"
         } else {
             "password"

@@ -101,7 +101,7 @@ async fn create(
         audience: caller.0.name.clone(),
         return_to: body.return_to.clone(),
         now,
-        expires_at: now.plus_secs(state.settings.step_up.request_secs),
+        expires_at: now.plus_secs(state.settings.step_up.request_ttl_secs),
     };
     let ev = state.event(
         EventType::StepUpRequested,

@@ -1,19 +1,14 @@
-//! `spawn_app()`: a real server on a free port, a fresh database, a clock the test moves.
+//! `spawn_app()`: a real server on a free port, a fresh database, a clock the test moves, built
+//! from a configuration through the same wiring as `sekisho serve`.
 
 use reqwest::{Client, Response, StatusCode};
-use sekisho_app::mail::{Delivery, MailSettings, SmtpSettings, SmtpTls};
+use sekisho::config::Config;
+use sekisho::wiring;
 use sekisho_app::system::OsRandom;
-use sekisho_app::{HashPool, PagesSettings, Settings, TokenSettings, TotpSettings};
 use sekisho_core::audit::{Actor, ClientInfo};
-use sekisho_core::device::DevicePolicy;
-use sekisho_core::email_code::EmailCodePolicy;
-use sekisho_core::password::{HashParams, PasswordHasher, PasswordPolicy, Preset};
-use sekisho_core::secret_box::SecretBox;
-use sekisho_core::session::SessionPolicy;
+use sekisho_core::password::Preset;
 use sekisho_core::{Clock, Timestamp};
-use sekisho_server::AppState;
 use sekisho_store::testing::{fresh_postgres_url, sqlite_url};
-use sekisho_store::{connect, ConnectOptions};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -53,12 +48,18 @@ pub struct TestApp {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// What a test changes in the settings every test server starts from ([`BASE`]). Each field is
+/// a configuration key; [`spawn_with`] writes them into the configuration, which goes through
+/// the same deserialisation, checks and wiring as `sekisho serve`.
 pub struct Options {
+    /// `password.preset`.
     pub preset: Preset,
+    /// `database_url` (a fresh SQLite database in a temporary folder when `None`).
     pub database_url: Option<String>,
     pub clock: Option<Arc<TestClock>>,
+    /// `trading_password.reauth`.
     pub trading_password_reauth: bool,
-    /// Delivery attempts before a mail is given up.
+    /// `mail.max_attempts`: delivery attempts before a mail is given up.
     pub mail_max_attempts: u32,
     /// Point the app at a port where no SMTP server listens (delivery fails).
     pub smtp_down: bool,
@@ -76,6 +77,8 @@ pub struct Options {
     pub totp_lockout_threshold: u32,
     /// `recovery.lockout_threshold`.
     pub recovery_lockout_threshold: u32,
+    /// Any other keys, by dotted path (`("tokens.max_per_login", 2.into())`).
+    pub settings: Vec<(&'static str, toml::Value)>,
 }
 
 impl Default for Options {
@@ -94,8 +97,57 @@ impl Default for Options {
             step_up_passkey_kinds: Vec::new(),
             totp_lockout_threshold: 10,
             recovery_lockout_threshold: 10,
+            settings: Vec::new(),
         }
     }
+}
+
+/// The configuration every test server starts from; [`Options`] adds to it.
+const BASE: &str = r#"
+public_url = "http://sekisho.test"
+database_max_connections = 8
+master_key = "0707070707070707070707070707070707070707070707070707070707070707"
+
+[password]
+# Cheap Argon2 parameters keep the suite fast; the benchmark uses the real ones.
+argon2_memory_kib = 256
+argon2_iterations = 1
+argon2_parallelism = 1
+hash_concurrency = 2
+
+[mail]
+smtp_host = "127.0.0.1"
+smtp_tls = "none"
+smtp_pool_size = 2
+from = "no-reply@sekisho.test"
+firm_name = "関所証券"
+support_contact = "関所証券サポートデスク(0120-000-000)"
+timeout_secs = 5
+retry_max_secs = 600
+poll_interval_ms = 50
+
+[pages]
+return_to_allowlist = ["https://trade.example.co.jp/"]
+
+[passkeys]
+# Passkeys need a domain, so the relying party is `localhost` and pages that run ceremonies
+# are opened on http://localhost:PORT.
+rp_id = "localhost"
+"#;
+
+/// Sets a dotted key in a TOML table.
+fn set(table: &mut toml::Table, path: &str, value: impl Into<toml::Value>) {
+    let mut t = table;
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let last = parts.pop().unwrap_or_default();
+    for p in parts {
+        t = t
+            .entry(p)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .unwrap_or_else(|| unreachable!("{p} is not a table"));
+    }
+    t.insert(last.to_owned(), value.into());
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -111,119 +163,98 @@ pub async fn postgres(name: &str) -> Option<String> {
     url
 }
 
+/// Starts a server the way `sekisho serve` does (`Config` → `wiring::app_state_with` →
+/// `serve_split`), with the test's clock and on free ports.
 pub async fn spawn_with(opts: Options) -> TestApp {
-    let (url, dir) = match opts.database_url {
-        Some(u) => (u, None),
+    let mut config = ok(BASE.parse::<toml::Table>());
+    let dir = match opts.database_url {
+        Some(u) => {
+            set(&mut config, "database_url", u);
+            None
+        }
         None => {
             let d = ok(tempfile::tempdir());
-            (sqlite_url(d.path()), Some(d))
+            set(&mut config, "database_url", sqlite_url(d.path()));
+            set(&mut config, "data_dir", d.path().display().to_string());
+            Some(d)
         }
     };
-    let store = ok(connect(&ConnectOptions {
-        url,
-        max_connections: 8,
-        sqlite_synchronous: Default::default(),
-    })
-    .await);
     let clock = opts
         .clock
         .unwrap_or_else(|| Arc::new(TestClock(AtomicI64::new(1_780_000_000))));
-    // Cheap Argon2 parameters keep the suite fast; the benchmark uses the real ones.
-    let hasher = ok(PasswordHasher::new(HashParams {
-        memory_kib: 256,
-        iterations: 1,
-        parallelism: 1,
-    }));
-    let hashes = ok(HashPool::new(hasher, 2, 1024, "dummy", [3; 16]));
     let smtp = crate::smtp::SmtpServer::start().await;
     let smtp_port = if opts.smtp_down {
         crate::smtp::closed_port().await
     } else {
         smtp.port
     };
-    let mail = MailSettings {
-        delivery: Delivery::Smtp(SmtpSettings {
-            host: "127.0.0.1".into(),
-            port: smtp_port,
-            tls: SmtpTls::None,
-            username: None,
-            password: None,
-            pool_size: 2,
-        }),
-        from: "no-reply@sekisho.test".into(),
-        firm_name: "関所証券".into(),
-        support_contact: "関所証券サポートデスク(0120-000-000)".into(),
-        timeout: std::time::Duration::from_secs(5),
-        max_attempts: opts.mail_max_attempts,
-        retry_base_secs: 30,
-        retry_max_secs: 600,
-        poll_interval: std::time::Duration::from_millis(50),
+    set(&mut config, "mail.smtp_port", i64::from(smtp_port));
+    set(
+        &mut config,
+        "mail.max_attempts",
+        i64::from(opts.mail_max_attempts),
+    );
+    set(&mut config, "password.preset", opts.preset.as_str());
+    set(
+        &mut config,
+        "trading_password.reauth",
+        opts.trading_password_reauth,
+    );
+    set(
+        &mut config,
+        "notify.login_default",
+        opts.notify_login_default,
+    );
+    if let Some(d) = opts.mfa.mandatory_from {
+        set(&mut config, "mfa.mandatory_from", d.to_rfc3339());
+    }
+    set(
+        &mut config,
+        "mfa.reminder_days",
+        i64::from(opts.mfa.reminder_days),
+    );
+    let after = match opts.mfa.after_deadline {
+        sekisho_core::login::AfterDeadline::EmailCode => "email_code",
+        sekisho_core::login::AfterDeadline::Refuse => "refuse",
     };
-    // Bound first: the passkey origin names the port. Passkeys need a domain, so the relying
-    // party is `localhost` and pages that run ceremonies are opened on http://localhost:PORT.
+    set(&mut config, "mfa.after_deadline", after);
+    set(&mut config, "passkeys.required", opts.passkeys_required);
+    let kinds: Vec<toml::Value> = opts
+        .step_up_passkey_kinds
+        .iter()
+        .map(|k| k.as_str().into())
+        .collect();
+    set(&mut config, "step_up.passkey_required_kinds", kinds);
+    set(
+        &mut config,
+        "totp.lockout_threshold",
+        i64::from(opts.totp_lockout_threshold),
+    );
+    set(
+        &mut config,
+        "recovery.lockout_threshold",
+        i64::from(opts.recovery_lockout_threshold),
+    );
+    // Bound first: the passkey origin names the port. Browsers use the page's own origin; the
+    // Rust authenticator in the tests uses http://localhost, which every test instance accepts
+    // (as instances of one site do).
     let listener = ok(tokio::net::TcpListener::bind("127.0.0.1:0").await);
     let addr = ok(listener.local_addr());
-    let settings = Settings {
-        public_url: "http://sekisho.test".into(),
-        password_policy: PasswordPolicy::preset(opts.preset),
-        session: SessionPolicy {
-            idle_secs: 1800,
-            absolute_secs: 12 * 3600,
-        },
-        password_change_secs: 600,
-        trust_forwarded_for: false,
-        max_body_bytes: 64 * 1024,
-        api_token_cache_secs: 5,
-        challenge_secs: 300,
-        totp: TotpSettings {
-            lockout_threshold: opts.totp_lockout_threshold,
-            ..TotpSettings::default()
-        },
-        trading_password_reauth: opts.trading_password_reauth,
-        mail,
-        email_code: EmailCodePolicy::default(),
-        devices: DevicePolicy::default(),
-        notify_login_default: opts.notify_login_default,
-        tokens: TokenSettings::default(),
-        recovery: sekisho_app::RecoverySettings {
-            lockout_threshold: opts.recovery_lockout_threshold,
-        },
-        mfa: opts.mfa,
-        pages: PagesSettings {
-            return_to_allowlist: vec!["https://trade.example.co.jp/".into()],
-            ..PagesSettings::default()
-        },
-        step_up: sekisho_app::StepUpSettings {
-            policy: sekisho_core::step_up::StepUpPolicy {
-                passkey_required: opts.step_up_passkey_kinds.clone(),
-                ..Default::default()
-            },
-            ..Default::default()
-        },
-        passkeys: sekisho_app::passkey::PasskeySettings {
-            rp_id: "localhost".into(),
-            rp_name: "関所証券".into(),
-            // Browsers use the page's own origin; the Rust authenticator in the tests uses
-            // http://localhost, which every test instance accepts (as instances of one site do).
-            origins: vec![
-                format!("http://localhost:{}", addr.port()),
-                "http://localhost".into(),
-            ],
-            required: opts.passkeys_required,
-            ..Default::default()
-        },
-    };
-    let secrets = SecretBox::new("k1", &[7; 32]);
-    let state = AppState::new(
-        store.clone(),
-        clock.clone(),
-        Arc::new(OsRandom),
-        settings,
-        hashes,
-        secrets,
+    set(
+        &mut config,
+        "passkeys.origins",
+        vec![
+            format!("http://localhost:{}", addr.port()),
+            "http://localhost".into(),
+        ],
     );
+    for (path, value) in opts.settings {
+        set(&mut config, path, value);
+    }
+    let config = ok(Config::from_toml(&ok(toml::to_string(&config))));
+    let state = ok(wiring::app_state_with(&config, clock.clone(), Arc::new(OsRandom)).await);
     let (admin_token, _) = ok(sekisho_app::tokens::issue_api_token(
-        store.as_ref(),
+        state.store.as_ref(),
         &OsRandom,
         clock.now(),
         "tests",
