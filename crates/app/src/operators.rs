@@ -59,17 +59,13 @@ pub fn setup_hash(secrets: &SecretBox, token: &str) -> String {
     secrets.code_hash("operator-setup", token)
 }
 
-/// The URL of the setup page for a token.
-pub fn setup_url(public_url: &str, token: &str) -> String {
-    format!("{}/admin/setup/{token}", public_url.trim_end_matches('/'))
-}
-
-/// A created operator and its one-time setup URL (shown once).
+/// A created operator and its one-time setup token (shown once).
 pub struct CreatedOperator {
     /// The stored operator.
     pub operator: Operator,
-    /// `{public_url}/admin/setup/{token}`.
-    pub setup_url: String,
+    /// The setup link's secret token; the doors make the link from it
+    /// (`{public_url}/admin/setup/{token}`).
+    pub setup_token: String,
     /// Until when the link works.
     pub expires_at: Timestamp,
 }
@@ -81,7 +77,6 @@ pub async fn create_operator(
     secrets: &SecretBox,
     rng: &dyn Random,
     now: Timestamp,
-    public_url: &str,
     name: &str,
     role: &str,
     actor: Actor,
@@ -116,12 +111,13 @@ pub async fn create_operator(
     };
     Ok(CreatedOperator {
         operator,
-        setup_url: setup_url(public_url, &token),
+        setup_token: token,
         expires_at,
     })
 }
 
-/// Issues a new setup link for an existing operator (clearing its password and factor).
+/// Issues a new setup link for an existing operator (clearing its password and factor); returns
+/// its token and end.
 pub async fn reissue_setup(
     state: &App,
     op: &Operator,
@@ -152,7 +148,7 @@ pub async fn reissue_setup(
     {
         return Err(Error::OperatorNotFound.into());
     }
-    Ok((setup_url(&state.settings.public_url, &token), expires_at))
+    Ok((token, expires_at))
 }
 
 fn aad(op: &Operator) -> Vec<u8> {
@@ -271,7 +267,9 @@ pub fn session_is_active(state: &App, s: &OperatorSession, now: Timestamp) -> bo
     s.revoked_at.is_none()
         && !s.disabled
         && now < s.expires_at
-        && now < s.last_seen_at.plus_secs(state.settings.session.idle_secs)
+        && now
+            < s.last_seen_at
+                .plus_secs(state.settings.session.idle_timeout_secs)
 }
 
 /// An operator session handed out by [`login`].

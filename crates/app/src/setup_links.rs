@@ -32,8 +32,8 @@ pub struct SetupLinkRequest {
 pub struct IssuedSetupLink {
     /// The login it is for.
     pub login_id: String,
-    /// The link, on the public URL.
-    pub url: String,
+    /// The link's secret token; the doors make the link from it (`{public_url}/setup/{token}`).
+    pub token: String,
     /// The holder sets a password.
     pub password: bool,
     /// The holder registers a second factor.
@@ -94,9 +94,8 @@ pub async fn issue(
         what,
     );
     let link = app.store.create_setup_link(&new, &ev).await?;
-    let base = app.settings.public_url.trim_end_matches('/');
-    let url = format!("{base}/setup/{tok}");
     if req.send_email {
+        let url = mail::link(&app.settings.public_url, &format!("/setup/{tok}"));
         // Recorded right after the link; if this fails the operator is told and a new link
         // (which replaces this one) can be sent.
         let rendered = templates::setup_link(
@@ -112,7 +111,7 @@ pub async fn issue(
     }
     Ok(IssuedSetupLink {
         login_id: login.login_id,
-        url,
+        token: tok,
         password: link.set_password,
         second_factor: link.set_second_factor,
         expires_at: link.expires_at,

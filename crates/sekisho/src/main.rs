@@ -334,7 +334,6 @@ async fn api_token(command: TokenCommand) -> Result<()> {
                 store.as_ref(),
                 &OsRandom,
                 SystemClock.now(),
-                &c.settings.public_url,
                 &name,
                 &scope,
                 Actor::System,
@@ -445,7 +444,10 @@ async fn login(command: LoginCommand) -> Result<()> {
             .map(|to| format!("; setup mail queued for {to}"))
             .unwrap_or_default()
     );
-    println!("{}", link.url);
+    println!(
+        "{}",
+        sekisho_server::setup_link_url(&c.settings.public_url, &link.token)
+    );
     Ok(())
 }
 
@@ -460,7 +462,6 @@ async fn operator(command: OperatorCommand) -> Result<()> {
                 &secrets,
                 &OsRandom,
                 SystemClock.now(),
-                &c.settings.public_url,
                 &name,
                 &role,
                 Actor::System,
@@ -477,7 +478,10 @@ async fn operator(command: OperatorCommand) -> Result<()> {
                 created.operator.role,
                 created.expires_at.to_rfc3339()
             );
-            println!("{}", created.setup_url);
+            println!(
+                "{}",
+                sekisho_server::operator_setup_url(&c.settings.public_url, &created.setup_token)
+            );
         }
         OperatorCommand::List { config } => {
             let c = load(&config)?;

@@ -10,6 +10,8 @@ mod router;
 mod routes;
 mod web;
 
+pub use web::{operator_setup_url, setup_link_url};
+
 // The doors reach the use cases by their module names, as before the application layer moved
 // into its own crate.
 use sekisho_app::{

@@ -4,6 +4,22 @@
 use sekisho_app::devices::IssuedDevice;
 use sekisho_core::Timestamp;
 
+/// A link on the public URL (`{public_url}{path}`): the doors make every URL they hand out
+/// here; the application returns tokens.
+pub fn public_link(public_url: &str, path: &str) -> String {
+    format!("{}{path}", public_url.trim_end_matches('/'))
+}
+
+/// The hosted setup wizard's link for a setup-link token.
+pub fn setup_link_url(public_url: &str, token: &str) -> String {
+    public_link(public_url, &format!("/setup/{token}"))
+}
+
+/// The console's setup page for an operator's setup token.
+pub fn operator_setup_url(public_url: &str, token: &str) -> String {
+    public_link(public_url, &format!("/admin/setup/{token}"))
+}
+
 /// The cookie that carries the device token in browsers.
 pub const DEVICE_COOKIE: &str = "__Host-sekisho_device";
 
@@ -76,4 +92,23 @@ pub fn csv_download(csv: String) -> axum::response::Response {
         csv,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_made_on_the_public_url_with_or_without_its_slash() {
+        for base in ["https://login.example.co.jp", "https://login.example.co.jp/"] {
+            assert_eq!(
+                setup_link_url(base, "skst_a"),
+                "https://login.example.co.jp/setup/skst_a"
+            );
+            assert_eq!(
+                operator_setup_url(base, "skst_b"),
+                "https://login.example.co.jp/admin/setup/skst_b"
+            );
+        }
+    }
 }

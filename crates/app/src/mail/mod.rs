@@ -211,6 +211,13 @@ impl MailSettings {
     }
 }
 
+/// A link on the public URL for a mail's body (`{public_url}{path}`); the only place the
+/// application puts a URL together (a mail is the application's own output; every other link
+/// is made by the doors).
+pub fn link(public_url: &str, path: &str) -> String {
+    format!("{}{path}", public_url.trim_end_matches('/'))
+}
+
 /// The sealed part of a mail.
 #[derive(Serialize, Deserialize)]
 pub struct Body {

@@ -11,6 +11,7 @@ use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::AdminCaller;
 use crate::mail::templates::jst;
+use crate::web::setup_link_url;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
@@ -650,7 +651,7 @@ async fn credentials(
                     setup_links::issue(&state, caller.actor.clone(), &client, &login_id, req)
                         .await?;
                 Ok(Some(NewLink {
-                    url: link.url,
+                    url: setup_link_url(&state.settings.public_url, &link.token),
                     expires: jst(link.expires_at),
                     emailed_to: link.email_sent_to,
                 }))

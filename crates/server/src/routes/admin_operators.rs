@@ -5,6 +5,7 @@ use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{Admin, AdminCaller, Client, Json, Path, Staff};
 use crate::operators;
+use crate::web::operator_setup_url;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -169,7 +170,6 @@ async fn create(
         &state.secrets,
         state.rng.as_ref(),
         now,
-        &state.settings.public_url,
         &body.name,
         &body.role,
         caller.actor(),
@@ -177,7 +177,10 @@ async fn create(
     )
     .await?;
     let mut v = view(&c.operator, now);
-    v["setup_url"] = Value::String(c.setup_url);
+    v["setup_url"] = Value::String(operator_setup_url(
+        &state.settings.public_url,
+        &c.setup_token,
+    ));
     Ok((StatusCode::CREATED, axum::Json(v)))
 }
 
@@ -321,10 +324,10 @@ async fn setup_link(
     Path(name): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let o = load(&state, &name).await?;
-    let (url, expires_at) = operators::reissue_setup(&state, &o, caller.actor(), &client).await?;
+    let (token, expires_at) = operators::reissue_setup(&state, &o, caller.actor(), &client).await?;
     Ok(axum::Json(json!({
         "name": o.name,
-        "setup_url": url,
+        "setup_url": operator_setup_url(&state.settings.public_url, &token),
         "setup_expires_at": expires_at.to_rfc3339(),
     })))
 }

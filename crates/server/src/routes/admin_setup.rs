@@ -4,6 +4,7 @@
 use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{Client, Json, Path, Staff};
+use crate::web::setup_link_url;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -48,14 +49,17 @@ async fn create(
         send_email: body.send_email,
     };
     let link = setup_links::issue(&state, caller.actor(), &client, &login_id, req).await?;
-    Ok((StatusCode::CREATED, axum::Json(link_json(&link))))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(link_json(&state.settings.public_url, &link)),
+    ))
 }
 
 /// The API's answer for a link just made.
-pub(crate) fn link_json(link: &IssuedSetupLink) -> Value {
+pub(crate) fn link_json(public_url: &str, link: &IssuedSetupLink) -> Value {
     json!({
         "login_id": link.login_id,
-        "url": link.url,
+        "url": setup_link_url(public_url, &link.token),
         "password": link.password,
         "second_factor": link.second_factor,
         "expires_at": link.expires_at.to_rfc3339(),
