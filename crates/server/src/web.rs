@@ -100,7 +100,10 @@ mod tests {
 
     #[test]
     fn links_are_made_on_the_public_url_with_or_without_its_slash() {
-        for base in ["https://login.example.co.jp", "https://login.example.co.jp/"] {
+        for base in [
+            "https://login.example.co.jp",
+            "https://login.example.co.jp/",
+        ] {
             assert_eq!(
                 setup_link_url(base, "skst_a"),
                 "https://login.example.co.jp/setup/skst_a"

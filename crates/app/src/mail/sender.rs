@@ -133,7 +133,10 @@ async fn send_next(state: &App, transport: &Transport) -> Result<bool, sekisho_s
             match tokio::time::timeout(s.timeout(), transport.deliver(&mail.uid, message)).await {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => Err((e, false)),
-                Err(_) => Err((format!("no answer within {} s", s.timeout().as_secs()), false)),
+                Err(_) => Err((
+                    format!("no answer within {} s", s.timeout().as_secs()),
+                    false,
+                )),
             }
         }
     };
