@@ -211,6 +211,67 @@ async fn fifty_concurrent_failures_two_instances_postgres() {
     concurrent_wrong_passwords(&[a, b]).await;
 }
 
+/// Issue 16 item 7: wrong re-authentications in an open session locked the login, and the
+/// session then went on to generate recovery codes with the right password. The lock now ends
+/// the login's sessions.
+#[tokio::test]
+async fn a_lock_by_re_authentication_ends_the_logins_sessions() {
+    let app = spawn_app().await;
+    let session = crate::recovery::with_app(&app, "reauth01").await;
+    let body = |password: &str| serde_json::json!({ "password": password });
+    for _ in 0..5 {
+        let r = app
+            .post(
+                "/api/v1/me/recovery-codes",
+                Some(&session),
+                body("wrong9999"),
+            )
+            .await;
+        expect_error(
+            r,
+            StatusCode::UNAUTHORIZED,
+            "current_password_invalid",
+            "SKS-PWD-0008",
+        )
+        .await;
+    }
+    assert_eq!(app.count_events("reauth01", "login_locked").await, 1);
+    let r = app
+        .post(
+            "/api/v1/me/recovery-codes",
+            Some(&session),
+            body(crate::recovery::PASSWORD),
+        )
+        .await;
+    expect_error(
+        r,
+        StatusCode::UNAUTHORIZED,
+        "session_invalid",
+        "SKS-AUT-0003",
+    )
+    .await;
+    let r = app.get("/api/v1/me", Some(&session)).await;
+    expect_error(
+        r,
+        StatusCode::UNAUTHORIZED,
+        "session_invalid",
+        "SKS-AUT-0003",
+    )
+    .await;
+    let revoked = app
+        .audit("reauth01")
+        .await
+        .into_iter()
+        .filter(|e| {
+            e["event_type"] == "session_revoked"
+                && e["description"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with("sessions revoked: login locked"))
+        })
+        .count();
+    assert_eq!(revoked, 1, "the revocation is in the history");
+}
+
 /// Issue 16: the hosted login page showed the lock message (`SKS-LGN-0002`) to the right
 /// password of a locked login. Now it shows what a wrong password gets, with the pointer to
 /// the lock notice mail that every wrong password gets too.
