@@ -11,6 +11,7 @@ use crate::mail::{self, templates};
 use crate::state::App;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::email_code::{self, CodeState};
+use sekisho_core::flow::Factor;
 use sekisho_core::lockout::Verdict;
 use sekisho_core::login::Login;
 use sekisho_core::secret_box::SecretBox;
@@ -79,7 +80,7 @@ pub async fn start(
     let (code, issued) = issue(state, &token_hash, i64::from(policy.max_tries));
     let mail = code_mail(state, login, &code, issued.expires_at, false)?;
     let expires = now.plus_secs(policy.login_timeout_secs.max(policy.ttl_secs));
-    let methods = vec![METHOD.to_owned()];
+    let methods = vec![Factor::Email];
     let ev = state.event(
         EventType::EmailCodeSent,
         Some(&login.login_id),
@@ -92,7 +93,7 @@ pub async fn start(
         .create_code_challenge(
             &token_hash,
             login.id,
-            &methods,
+            &Factor::names(&methods),
             expires,
             &issued,
             &mail,

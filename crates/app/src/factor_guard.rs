@@ -76,7 +76,8 @@ pub struct Settled {
 }
 
 /// Settles a refused answer: audits it, counts it when the rule says so, audits the lock of
-/// the failure that reaches the threshold and sends the customer the lock notice.
+/// the failure that reaches the threshold, ends the login's sessions when the rule says the
+/// lock does (the password lock) and sends the customer the lock notice.
 pub async fn settle(state: &App, verdict: Verdict, r: Refusal<'_>) -> Result<Settled, AppError> {
     let ev = state
         .event(
@@ -110,6 +111,19 @@ pub async fn settle(state: &App, verdict: Verdict, r: Refusal<'_>) -> Result<Set
             );
             let counted = count(state, r.counter, r.threshold, &ev, &lock).await?;
             let after = lockout::after_failure(factor, counted);
+            if let (true, Counter::Password(pk)) = (after.revoke_sessions, r.counter) {
+                let ev = state.event(
+                    EventType::SessionRevoked,
+                    r.login_id,
+                    Actor::System,
+                    r.client,
+                    "sessions revoked: login locked",
+                );
+                state
+                    .store
+                    .revoke_login_sessions(pk, state.clock.now(), &ev)
+                    .await?;
+            }
             if let (Some(notice), Some(login_id)) = (after.notice, r.login_id) {
                 let factor = notice == LockNotice::SecondFactor;
                 crate::notify::send_to(state, login_id, &Notice::Locked { factor }).await;

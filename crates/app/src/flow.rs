@@ -2,6 +2,7 @@
 //! next step answers, as typed values the doors render (JSON fields, page steps).
 
 use crate::login::Issued;
+use sekisho_core::flow::Factor;
 use sekisho_core::login::ChangeReason;
 use sekisho_core::{Error, Timestamp};
 
@@ -10,8 +11,8 @@ use sekisho_core::{Error, Timestamp};
 pub struct ChallengeOffer {
     /// The challenge token (shown once).
     pub challenge: String,
-    /// The methods offered, as stored (`totp`, `token`, `passkey`, `recovery_code`, …).
-    pub methods: Vec<String>,
+    /// The factors offered (`totp`, `token`, `passkey`, `recovery_code`, …).
+    pub methods: Vec<Factor>,
     /// When the challenge expires.
     pub expires_at: Timestamp,
     /// The ID of the login's token, when the token may answer.
@@ -21,7 +22,7 @@ pub struct ChallengeOffer {
 impl ChallengeOffer {
     /// Whether a passkey may answer.
     pub fn passkey(&self) -> bool {
-        self.methods.iter().any(|m| m == crate::passkey::METHOD)
+        self.methods.contains(&Factor::Passkey)
     }
 }
 
@@ -30,8 +31,8 @@ impl ChallengeOffer {
 pub struct EmailCodeOffer {
     /// The challenge token (shown once).
     pub challenge: String,
-    /// The methods offered (the e-mail code).
-    pub methods: Vec<String>,
+    /// The factors offered (the e-mail code).
+    pub methods: Vec<Factor>,
     /// The delivery address, masked.
     pub sent_to: String,
     /// When the code expires.
@@ -56,8 +57,8 @@ pub struct PasswordChangeOffer {
 pub struct TokenRegistrationOffer {
     /// The challenge token (shown once).
     pub challenge: String,
-    /// The methods offered (the registration).
-    pub methods: Vec<String>,
+    /// The factors offered (the registration).
+    pub methods: Vec<Factor>,
     /// When the challenge expires.
     pub expires_at: Timestamp,
 }

@@ -14,6 +14,7 @@ pub mod hashing;
 pub mod hwtoken;
 pub mod login;
 pub mod login_admin;
+pub mod login_challenge;
 pub mod mail;
 pub mod metrics;
 pub mod notify;

@@ -1,5 +1,9 @@
-//! The login: the password step, the second step and its challenges, and the sessions they
-//! open. Shared by the JSON API and the hosted pages (and, next, the OpenID Connect door).
+//! The login: the password step and the second step as the application drives them. The
+//! decisions are `sekisho_core::flow`'s (a pure state machine); this module gathers the facts
+//! they need (IO), performs what each state asks for (verify an answer, look up a familiar
+//! browser, open a challenge, mail a code, open a session, record a refusal) and hands the
+//! doors a [`LoginStep`]. Finishing at a challenge is in [`crate::login_challenge`]. Shared by
+//! the JSON API and the hosted pages (and, next, the OpenID Connect door).
 
 use crate::auth::password_failure;
 use crate::devices::{self, IssuedDevice};
@@ -9,17 +13,27 @@ use crate::flow::{ChallengeOffer, LoginStep, PasswordChangeOffer, TokenRegistrat
 use crate::hwtoken;
 use crate::mail::notices::Notice;
 use crate::notify;
-use crate::passkey_login;
+use crate::passkey;
 use crate::recovery;
 use crate::state::App;
 use crate::totp;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
-use sekisho_core::login::{AfterPassword, Login, SecondFactor, SecondStep};
+use sekisho_core::flow::{
+    self, Account, Denial, Done, Event, Factor, Facts, Inline, LoginState, PasskeyRules, Record,
+    Registered,
+};
+use sekisho_core::lockout::Verdict;
+use sekisho_core::login::Login;
 use sekisho_core::password::PasswordPolicy;
 use sekisho_core::session::{Session, SessionPurpose};
 use sekisho_core::validate::LoginId;
 use sekisho_core::{token, Error, Timestamp};
-use sekisho_store::NewSession;
+use sekisho_store::{NewSession, OtpFactor, OtpToken};
+
+pub use crate::login_challenge::{
+    challenge_methods, complete_second_factor_with, complete_with_recovery_code, open_challenge,
+    passkey_session,
+};
 
 /// A session handed to the client: the token (shown once) and its record.
 pub struct Issued {
@@ -31,6 +45,8 @@ pub struct Issued {
     pub device: Option<IssuedDevice>,
     /// The MFA deadline to remind a customer without a second factor of (`mfa.mandatory_from`).
     pub mfa_reminder: Option<Timestamp>,
+    /// What the login proved (`amr`, `acr`, auth time); `None` for a restricted session.
+    pub proof: Option<Done>,
 }
 
 /// What a client sends with its password besides the login ID.
@@ -97,484 +113,308 @@ async fn password_login_inner(
         .verify(&state.metrics, password, login.password_hash.clone())
         .await?;
     let now = state.clock.now();
-    if !ok {
-        let reason = if login.password_hash.is_some() {
-            "wrong password"
-        } else {
-            "no password set"
-        };
-        let e = Error::InvalidCredentials;
-        password_failure(state, client, &login, EventType::LoginFailed, reason, &e).await?;
-        return Err(e.into());
-    }
-    match login.after_password(&state.settings.password_policy, now) {
-        Err(e) => {
-            refuse(state, client, &login, &e, e.name()).await?;
-            Err(e.into())
-        }
-        Ok(AfterPassword::ChangeRequired(reason)) => {
-            let spec = SessionSpec {
-                purpose: SessionPurpose::PasswordChange,
-                expires_at: now.plus_secs(state.settings.session.password_change_timeout_secs),
-                methods: &["pwd"],
-                description: &format!("password change required ({})", reason.as_str()),
-                event_type: EventType::LoginFailed,
-                error_code: Some(crate::flow::step_names::PASSWORD_CHANGE_REQUIRED_CODE),
-                challenge_id: None,
-            };
-            let issued = open_session(state, client, &login, spec).await?;
-            let offer = PasswordChangeOffer {
-                reason,
-                token: issued.token,
-                expires_at: issued.session.expires_at,
-            };
-            Ok(LoginStep::PasswordChangeRequired(offer))
-        }
-        Ok(AfterPassword::Proceed) => second_step(state, client, &login, extras).await,
-    }
+    let account = Account::of(&login, &state.settings.password_policy, now);
+    let st = flow::next(
+        LoginState::PasswordStep,
+        Event::PasswordChecked { ok, account },
+        now,
+    );
+    let mut driver = Driver {
+        state,
+        client,
+        login: &login,
+        extras,
+        gathered: Gathered::default(),
+    };
+    driver.drive(st).await
 }
 
-/// After a correct password: the second factor, inline (`otp`) or through a challenge.
-async fn second_step(
-    state: &App,
-    client: &ClientInfo,
-    login: &Login,
-    extras: LoginExtras<'_>,
-) -> Result<LoginStep, AppError> {
-    let otp = extras.otp;
-    let totp = totp::active_totp(state, login.id).await?;
-    let hw = hwtoken::registered_token(state, login.id).await?;
-    let mut registered: Vec<SecondFactor> = totp.iter().map(|_| SecondFactor::Totp).collect();
-    if hw.is_some() {
-        registered.push(SecondFactor::Token);
-    }
-    // Every login has an address for codes; it counts as registered when the firm chose e-mail
-    // codes for the login or the customer set a delivery address of their own.
-    if login.second_factor == SecondFactor::Email || login.code_email.is_some() {
-        registered.push(SecondFactor::Email);
-    }
-    // The firm's rollout: before the deadline a login without a factor goes on with a reminder;
-    // after it, an e-mail code or a refusal, as configured (per-login `mfa_required` already
-    // made the step `NotInitialized` whatever the date).
-    let rollout = state
-        .settings
-        .mfa
-        .apply(login.second_step(&registered), state.clock.now());
-    let step = passkey_login::apply_policy(state, login, rollout.step).await?;
-    // The token's ID goes with any challenge the token may answer (the customer may choose it
-    // even when the app is the default).
-    let token_id = hw
-        .as_ref()
-        .filter(|_| matches!(&step, SecondStep::Required(m) if m.contains(&SecondFactor::Token)))
-        .map(|t| t.token_id.clone());
-    // With a token registered and allowed, the code is checked against the token (its ID is
-    // shown with the challenge, as the token login screen does); otherwise against the app.
-    let token = hw
-        .filter(|_| matches!(&step, SecondStep::Required(m) if m.contains(&SecondFactor::Token)))
-        // With both an app and a token under `any`, the app answers, as in
-        // `complete_inner`; a login set to `token` always uses the token.
-        .filter(|_| login.second_factor == SecondFactor::Token || totp.is_none());
-    match step {
-        SecondStep::PasswordOnly => {
-            let mut issued = open_session(
-                state,
-                client,
-                login,
-                full_session(state, &["pwd"], "password", None),
-            )
-            .await?;
-            issued.mfa_reminder = rollout.reminder;
-            Ok(LoginStep::done(issued))
-        }
-        SecondStep::NotInitialized => {
-            let e = Error::SecondFactorNotInitialized;
-            refuse(
-                state,
-                client,
-                login,
-                &e,
-                "second factor required but not registered",
-            )
-            .await?;
-            if login.second_factor != SecondFactor::Token {
-                return Err(setup_hint(state, login, e).await?);
-            }
-            // A token login's start-of-use registration (利用開始登録) follows the password:
-            // the challenge lets the customer bind a token with two consecutive codes.
+/// The factors gathered after the right password, which the verifiers need.
+#[derive(Default)]
+struct Gathered {
+    totp: Option<OtpFactor>,
+    token: Option<OtpToken>,
+    device: Option<sekisho_store::TrustedDevice>,
+}
+
+/// One login after its password: performs what each state asks until the login is done,
+/// refused or waiting for the client.
+struct Driver<'a> {
+    state: &'a App,
+    client: &'a ClientInfo,
+    login: &'a Login,
+    extras: LoginExtras<'a>,
+    gathered: Gathered,
+}
+
+impl Driver<'_> {
+    async fn drive(&mut self, mut st: LoginState) -> Result<LoginStep, AppError> {
+        let (state, client, login) = (self.state, self.client, self.login);
+        // A verifier's own refusal (with its context) is what the client gets.
+        let mut refused: Option<AppError> = None;
+        loop {
             let now = state.clock.now();
-            let tok = token::generate("sksc", state.rng.as_ref());
-            let expires = now.plus_secs(state.settings.session.challenge_timeout_secs);
-            let methods = vec![TOKEN_REGISTER.to_owned()];
-            state
-                .store
-                .create_challenge(&token::hash(&tok), login.id, &methods, now, expires)
-                .await?;
-            let offer = TokenRegistrationOffer {
-                challenge: tok,
-                methods,
-                expires_at: expires,
-            };
-            Ok(LoginStep::TokenRegistrationRequired(offer))
-        }
-        SecondStep::Required(methods) => {
-            // The factor this login would be asked for: the app's code when one is registered.
-            let asked = if methods == [SecondFactor::Passkey] {
-                SecondFactor::Passkey
-            } else if token.is_some() {
-                SecondFactor::Token
-            } else if totp.is_some() {
-                SecondFactor::Totp
-            } else if methods.contains(&SecondFactor::Email) {
-                SecondFactor::Email
-            } else {
-                methods.first().copied().unwrap_or(SecondFactor::Totp)
-            };
-            if let Some(code) = extras.recovery_code {
-                recovery::check(state, client, login, code).await?;
-                let spec = full_session(
-                    state,
-                    &["pwd", recovery::METHOD],
-                    "password + recovery code",
-                    None,
-                );
-                return open_session(state, client, login, spec)
-                    .await
-                    .map(LoginStep::done);
-            }
-            if let (None, Some(t)) = (otp, extras.device_token) {
-                if let Some(d) = devices::usable(state, login, t, asked.as_str()).await? {
-                    let what = format!(
-                        "password + familiar browser ({} skipped; device {}, {})",
-                        asked.as_str(),
-                        d.uid,
-                        d.label
-                    );
-                    let spec = full_session(state, &["pwd", "device"], &what, None);
-                    return open_session(state, client, login, spec)
-                        .await
-                        .map(LoginStep::done);
+            st = match st {
+                LoginState::PasswordAccepted => {
+                    let facts = self.gather().await?;
+                    flow::next(st, Event::FactorsGathered(Box::new(facts)), now)
                 }
-            }
-            if methods.contains(&SecondFactor::Passkey) {
-                if otp.is_none() {
-                    let offer = passkey_login::challenge(state, login, &methods).await?;
+                LoginState::VerifyingInline { factor, .. } => {
+                    let result = self.verify_inline(factor).await;
+                    let answer = result.as_ref().map(|_| ()).map_err(|e| e.error.clone());
+                    refused = result.err();
+                    flow::next(
+                        st,
+                        Event::FactorAnswered {
+                            factor,
+                            result: answer,
+                        },
+                        now,
+                    )
+                }
+                LoginState::CheckingDevice(ref plan) => {
+                    let device = match self.extras.device_token {
+                        Some(t) => devices::usable(state, login, t, plan.asked.as_str()).await?,
+                        None => None,
+                    };
+                    let recognised = device.is_some();
+                    self.gathered.device = device;
+                    flow::next(st, Event::DeviceChecked { recognised }, now)
+                }
+                LoginState::Done(done) => {
+                    let what = match (done.second, &self.gathered.device) {
+                        (flow::Second::FamiliarBrowser(asked), Some(d)) => format!(
+                            "password + familiar browser ({} skipped; device {}, {})",
+                            asked.as_str(),
+                            d.uid,
+                            d.label
+                        ),
+                        _ => done.description().to_owned(),
+                    };
+                    let spec = full_session(state, &done, &what, None);
+                    let mut issued = open_session(state, client, login, spec).await?;
+                    issued.mfa_reminder = done.mfa_reminder;
+                    issued.proof = Some(done);
+                    return Ok(LoginStep::done(issued));
+                }
+                LoginState::AwaitingFactor { offered, token } => {
+                    let token_id = match (token, &self.gathered.token) {
+                        (true, Some(t)) => Some(t.token_id.clone()),
+                        _ => None,
+                    };
+                    let offer = second_factor_challenge(state, login, &offered, token_id).await?;
                     return Ok(LoginStep::SecondFactor(offer));
                 }
-                if methods == [SecondFactor::Passkey] {
-                    return Err(Error::PasskeyRequired.into());
+                LoginState::AwaitingEmailCode => {
+                    let offer = email_code::start(state, client, login).await?;
+                    return Ok(LoginStep::EmailCodeSent(offer));
                 }
-            }
-            let offered = Offered {
-                methods: &methods,
-                token_id,
+                LoginState::PasswordChangeRequired { reason } => {
+                    return self.password_change(reason).await;
+                }
+                LoginState::TokenRegistrationRequired => {
+                    let e = Error::SecondFactorNotInitialized;
+                    refuse(state, client, login, &e, flow::NOT_INITIALIZED).await?;
+                    return token_registration(state, login).await;
+                }
+                LoginState::Denied(d) => {
+                    return Err(match (refused, d.record) {
+                        (Some(e), Record::Settled) => e,
+                        (_, _) => deny(state, client, login, d).await?,
+                    });
+                }
+                LoginState::PasswordStep => return Err(Error::Internal.into()),
             };
-            required(state, client, login, otp, totp, token, offered).await
         }
+    }
+
+    /// The second step's facts: the registered factors, the firm's rules and what came with
+    /// the password.
+    async fn gather(&mut self) -> Result<Facts, AppError> {
+        let (state, login) = (self.state, self.login);
+        let totp = totp::active_totp(state, login.id).await?;
+        let token = hwtoken::registered_token(state, login.id).await?;
+        let cfg = &state.settings.passkeys;
+        let mut facts = Facts::of(login);
+        facts.registered = Registered {
+            app: totp.is_some(),
+            token: token.is_some(),
+            passkey: passkey::has_usable(state, login.id).await?,
+        };
+        facts.passkeys = PasskeyRules {
+            required: cfg.required,
+            instead_of_codes: cfg.instead_of_codes,
+        };
+        facts.rollout = state.settings.mfa;
+        facts.inline = Inline {
+            otp: self.extras.otp.is_some(),
+            recovery_code: self.extras.recovery_code.is_some(),
+            device_token: self.extras.device_token.is_some(),
+        };
+        self.gathered.totp = totp;
+        self.gathered.token = token;
+        Ok(facts)
+    }
+
+    /// Checks the answer sent with the password with `factor`'s verifier (which settles a
+    /// refusal: counts, locks, notices, audit).
+    async fn verify_inline(&self, factor: Factor) -> Result<(), AppError> {
+        let (state, client, login) = (self.state, self.client, self.login);
+        let x = self.extras;
+        match (factor, x.otp, x.recovery_code) {
+            (Factor::RecoveryCode, _, Some(code)) => recovery::check(state, client, login, code)
+                .await
+                .map(|_| ()),
+            (Factor::Token, Some(code), _) => {
+                let t = self.gathered.token.as_ref().ok_or(Error::Internal)?;
+                hwtoken::check_login_code(state, client, &login.login_id, t, code).await
+            }
+            (Factor::Totp, Some(code), _) => {
+                let f = self.gathered.totp.as_ref().ok_or(Error::Internal)?;
+                let on_success = totp::OnSuccess {
+                    activate: false,
+                    audit: None,
+                };
+                let actor = Actor::SelfService;
+                totp::check_code(state, client, &login.login_id, actor, f, code, on_success).await
+            }
+            _ => Err(Error::Internal.into()),
+        }
+    }
+
+    /// The restricted session that may change the password.
+    async fn password_change(
+        &self,
+        reason: sekisho_core::login::ChangeReason,
+    ) -> Result<LoginStep, AppError> {
+        let state = self.state;
+        let now = state.clock.now();
+        let spec = SessionSpec {
+            purpose: SessionPurpose::PasswordChange,
+            expires_at: now.plus_secs(state.settings.session.password_change_timeout_secs),
+            methods: vec!["pwd"],
+            description: &format!("password change required ({})", reason.as_str()),
+            event_type: EventType::LoginFailed,
+            error_code: Some(crate::flow::step_names::PASSWORD_CHANGE_REQUIRED_CODE),
+            challenge_id: None,
+        };
+        let issued = open_session(state, self.client, self.login, spec).await?;
+        Ok(LoginStep::PasswordChangeRequired(PasswordChangeOffer {
+            reason,
+            token: issued.token,
+            expires_at: issued.session.expires_at,
+        }))
     }
 }
 
-/// The second factors a login may answer with, and the ID of its token if one of them.
-struct Offered<'a> {
-    methods: &'a [SecondFactor],
-    token_id: Option<String>,
-}
-
-async fn required(
+/// Records a refusal as the flow says and answers its error.
+async fn deny(
     state: &App,
     client: &ClientInfo,
     login: &Login,
-    otp: Option<&str>,
-    totp: Option<sekisho_store::OtpFactor>,
-    token: Option<sekisho_store::OtpToken>,
-    offered: Offered<'_>,
-) -> Result<LoginStep, AppError> {
-    let methods = offered.methods;
-    match (otp, totp, token) {
-        (Some(code), _, Some(t)) => {
-            hwtoken::check_login_code(state, client, &login.login_id, &t, code).await?;
-            let spec = full_session(state, &["pwd", "otp"], "password + token", None);
-            open_session(state, client, login, spec)
-                .await
-                .map(LoginStep::done)
+    d: Denial,
+) -> Result<AppError, AppError> {
+    match d.record {
+        Record::Password {
+            verdict: Verdict::Locked,
+            reason,
+        } => {
+            locked(state, client, login, reason).await?;
         }
-        (Some(code), Some(f), None) => {
-            totp::check_code(
+        Record::Password { reason, .. } => {
+            password_failure(
                 state,
                 client,
-                &login.login_id,
-                Actor::SelfService,
-                &f,
-                code,
-                totp::OnSuccess {
-                    activate: false,
-                    audit: None,
-                },
+                login,
+                EventType::LoginFailed,
+                reason,
+                &d.error,
             )
             .await?;
-            let spec = full_session(state, &["pwd", "otp"], "password + authenticator app", None);
-            open_session(state, client, login, spec)
-                .await
-                .map(LoginStep::done)
         }
-        // An app's code is the stronger factor: with one registered, no mail is sent (Gungin).
-        (_, None, None) if methods.contains(&SecondFactor::Email) => {
-            let offer = email_code::start(state, client, login).await?;
-            Ok(LoginStep::EmailCodeSent(offer))
+        Record::Refused(reason) => {
+            refuse(state, client, login, &d.error, reason).await?;
+            if d.error == Error::SecondFactorNotInitialized {
+                return setup_hint(state, login, d.error).await;
+            }
         }
-        (_, _, _) => {
-            let offer = second_factor_challenge(state, login, methods, offered.token_id).await?;
-            Ok(LoginStep::SecondFactor(offer))
-        }
+        Record::Settled => {}
     }
+    Ok(d.error.into())
 }
 
-/// Opens the challenge of a second step (`methods`, without the e-mail code, which has its own
-/// challenge; recovery codes while unused ones remain) and offers it, with the token's ID
+/// A token login's start-of-use registration (利用開始登録) follows the password: the
+/// challenge lets the customer bind a token with two consecutive codes.
+async fn token_registration(state: &App, login: &Login) -> Result<LoginStep, AppError> {
+    let now = state.clock.now();
+    let tok = token::generate("sksc", state.rng.as_ref());
+    let expires = now.plus_secs(state.settings.session.challenge_timeout_secs);
+    let methods = vec![Factor::TokenRegistration];
+    state
+        .store
+        .create_challenge(
+            &token::hash(&tok),
+            login.id,
+            &Factor::names(&methods),
+            now,
+            expires,
+        )
+        .await?;
+    Ok(LoginStep::TokenRegistrationRequired(
+        TokenRegistrationOffer {
+            challenge: tok,
+            methods,
+            expires_at: expires,
+        },
+    ))
+}
+
+/// Opens the challenge of a second step (`offered`, without the e-mail code, which has its
+/// own challenge; recovery codes while unused ones remain) and offers it, with the token's ID
 /// where a token may answer.
 pub async fn second_factor_challenge(
     state: &App,
     login: &Login,
-    methods: &[SecondFactor],
+    offered: &[Factor],
     token_id: Option<String>,
 ) -> Result<ChallengeOffer, AppError> {
     let now = state.clock.now();
     let tok = token::generate("sksc", state.rng.as_ref());
-    let mut names: Vec<String> = methods
+    let mut methods: Vec<Factor> = offered
         .iter()
-        .filter(|m| **m != SecondFactor::Email)
-        .map(|m| m.as_str().to_owned())
+        .copied()
+        .filter(|m| *m != Factor::Email)
         .collect();
     if recovery::usable(state, login.id).await? {
-        names.push(recovery::METHOD.to_owned());
+        methods.push(Factor::RecoveryCode);
     }
     let expires = now.plus_secs(state.settings.session.challenge_timeout_secs);
     state
         .store
-        .create_challenge(&token::hash(&tok), login.id, &names, now, expires)
+        .create_challenge(
+            &token::hash(&tok),
+            login.id,
+            &Factor::names(&methods),
+            now,
+            expires,
+        )
         .await?;
     Ok(ChallengeOffer {
         challenge: tok,
-        methods: names,
+        methods,
         expires_at: expires,
         token_id,
     })
 }
 
-/// Finishes a login waiting for its second factor with the factor the customer chose among the
-/// challenge's methods (`totp` or `token` when both are registered); `None`, or a method the
-/// challenge does not offer, is the login's configured one. With `remember`, the browser
-/// becomes familiar (if the firm allows it for the method used).
-pub async fn complete_second_factor_with(
-    state: &App,
-    client: &ClientInfo,
-    challenge: &str,
-    method: Option<&str>,
-    otp: &str,
-    remember: bool,
-) -> Result<Issued, AppError> {
-    let result = complete_inner(state, client, challenge, method, otp).await;
-    let result = match result {
-        Ok((mut issued, method, login)) if remember => {
-            issued.device = devices::remember(state, client, &login, method).await?;
-            Ok(issued)
-        }
-        other => other.map(|(issued, _, _)| issued),
-    };
-    state.metrics.login(match &result {
-        Ok(_) => "succeeded",
-        Err(e) => e.error.name(),
-    });
-    result
-}
-
-/// Finishes a login waiting for its second factor with a recovery code instead (the phone is
-/// lost): the code is used up, audited and notified; a wrong one counts toward the recovery
-/// codes' lock. The browser is not remembered.
-pub async fn complete_with_recovery_code(
-    state: &App,
-    client: &ClientInfo,
-    challenge: &str,
-    code: &str,
-) -> Result<Issued, AppError> {
-    let result = async {
-        let (ch, login) = open_challenge(state, challenge).await?;
-        recovery::check(state, client, &login, code).await?;
-        let spec = full_session(
-            state,
-            &["pwd", recovery::METHOD],
-            "password + recovery code",
-            Some(ch.id),
-        );
-        open_session(state, client, &login, spec).await
-    }
-    .await;
-    state.metrics.login(match &result {
-        Ok(_) => "succeeded",
-        Err(e) => e.error.name(),
-    });
-    result
-}
-
 /// The method of a challenge that waits for a token's start-of-use registration.
-pub const TOKEN_REGISTER: &str = "token_register";
+pub const TOKEN_REGISTER: &str = Factor::TokenRegistration.as_str();
 
-/// The ways a login waiting at `challenge` may finish, in the order offered: the challenge's
-/// methods (the login's configured one first), then recovery codes when the login has unused
-/// ones (any challenge accepts one, see [`complete_with_recovery_code`]).
-pub async fn challenge_methods(state: &App, challenge: &str) -> Result<Vec<String>, AppError> {
-    let (ch, login) = open_challenge(state, challenge).await?;
-    // A registration challenge is answered by the token once it is registered (利用開始登録
-    // first, then the login goes on with a new code of that token).
-    let registered = ch.methods.iter().any(|m| m == TOKEN_REGISTER)
-        && hwtoken::registered_token(state, login.id).await?.is_some();
-    let mut methods: Vec<String> = ch
-        .methods
-        .iter()
-        .map(|m| {
-            if registered && m == TOKEN_REGISTER {
-                SecondFactor::Token.as_str().to_owned()
-            } else {
-                m.clone()
-            }
-        })
-        .collect();
-    if !methods.iter().any(|m| m == recovery::METHOD) && recovery::usable(state, login.id).await? {
-        methods.push(recovery::METHOD.to_owned());
-    }
-    Ok(methods)
-}
-
-/// The open challenge `challenge` and its login, if the login may still proceed.
-pub async fn open_challenge(
+/// The full session of a completed login and the audit record that says how (`what`).
+pub(crate) fn full_session<'a>(
     state: &App,
-    challenge: &str,
-) -> Result<(sekisho_store::Challenge, Login), AppError> {
-    let now = state.clock.now();
-    let token_hash = token::hash(challenge);
-    let ch = state
-        .store
-        .get_challenge(&token_hash)
-        .await?
-        .filter(|c| c.completed_at.is_none() && now < c.expires_at)
-        .ok_or(Error::ChallengeInvalid)?;
-    let login = state
-        .store
-        .get_login(&ch.login_id)
-        .await?
-        .ok_or(Error::ChallengeInvalid)?;
-    if login.disabled {
-        return Err(Error::LoginDisabled.into());
-    }
-    if login.is_locked() {
-        return Err(Error::LoginLocked.into());
-    }
-    Ok((ch, login))
-}
-
-async fn complete_inner(
-    state: &App,
-    client: &ClientInfo,
-    challenge: &str,
-    method: Option<&str>,
-    otp: &str,
-) -> Result<(Issued, &'static str, Login), AppError> {
-    let token_hash = token::hash(challenge);
-    let (ch, login) = open_challenge(state, challenge).await?;
-    // A challenge only a passkey answers takes no code.
-    if !ch
-        .methods
-        .iter()
-        .any(|m| m == email_code::METHOD || m == "totp" || m == "token" || m == TOKEN_REGISTER)
-        && ch.methods.iter().any(|m| m == crate::passkey::METHOD)
-    {
-        return Err(Error::PasskeyRequired.into());
-    }
-    let chosen = method.filter(|m| ch.methods.iter().any(|x| x == m));
-    if ch.methods.iter().any(|m| m == email_code::METHOD) {
-        email_code::check(state, client, &ch, &token_hash, otp).await?;
-        let spec = full_session(
-            state,
-            &["pwd", "email"],
-            "password + e-mail code",
-            Some(ch.id),
-        );
-        let issued = open_session(state, client, &login, spec).await?;
-        return Ok((issued, email_code::METHOD, login));
-    }
-    // A challenge opened for a token (or for its registration, once done) is answered by the
-    // token; any other by the authenticator app.
-    if let Some(t) = hwtoken::registered_token(state, login.id).await? {
-        let use_token = match chosen {
-            Some("token") => true,
-            Some("totp") => false,
-            _ => {
-                login.second_factor == SecondFactor::Token
-                    || totp::active_totp(state, login.id).await?.is_none()
-            }
-        };
-        if use_token {
-            hwtoken::check_login_code(state, client, &login.login_id, &t, otp).await?;
-            let spec = full_session(state, &["pwd", "otp"], "password + token", Some(ch.id));
-            let issued = open_session(state, client, &login, spec).await?;
-            return Ok((issued, SecondFactor::Token.as_str(), login));
-        }
-    }
-    let f = totp::active_totp(state, login.id)
-        .await?
-        .ok_or(Error::ChallengeInvalid)?;
-    totp::check_code(
-        state,
-        client,
-        &login.login_id,
-        Actor::SelfService,
-        &f,
-        otp,
-        totp::OnSuccess {
-            activate: false,
-            audit: None,
-        },
-    )
-    .await?;
-    let spec = full_session(
-        state,
-        &["pwd", "otp"],
-        "password + authenticator app",
-        Some(ch.id),
-    );
-    let issued = open_session(state, client, &login, spec).await?;
-    Ok((issued, SecondFactor::Totp.as_str(), login))
-}
-
-/// Opens the full session of a login whose passkey was verified: after its password (the
-/// challenge `challenge_id`, which the session uses up) or passwordless.
-pub async fn passkey_session(
-    state: &App,
-    client: &ClientInfo,
-    login: &Login,
-    challenge_id: Option<i64>,
-) -> Result<Issued, AppError> {
-    let (methods, what): (&[&str], &str) = match challenge_id {
-        Some(_) => (&["pwd", crate::passkey::METHOD], "password + passkey"),
-        None => (&[crate::passkey::METHOD], "passkey (passwordless)"),
-    };
-    let result = open_session(
-        state,
-        client,
-        login,
-        full_session(state, methods, what, challenge_id),
-    )
-    .await;
-    state.metrics.login(match &result {
-        Ok(_) => "succeeded",
-        Err(e) => e.error.name(),
-    });
-    result
-}
-
-fn full_session<'a>(
-    state: &App,
-    methods: &'a [&'a str],
-    description: &'a str,
+    done: &Done,
+    what: &'a str,
     challenge_id: Option<i64>,
 ) -> SessionSpec<'a> {
     SessionSpec {
@@ -583,12 +423,39 @@ fn full_session<'a>(
             .clock
             .now()
             .plus_secs(state.settings.session.absolute_timeout_secs),
-        methods,
-        description,
+        methods: done.session_methods(),
+        description: what,
         event_type: EventType::LoginSucceeded,
         error_code: None,
         challenge_id,
     }
+}
+
+/// Settles a password typed for a locked login: refused without counting (the one lock
+/// rule, `lockout`), audited as `login_failed` with the lock's code.
+async fn locked(
+    state: &App,
+    client: &ClientInfo,
+    login: &Login,
+    reason: &str,
+) -> Result<(), AppError> {
+    crate::factor_guard::settle(
+        state,
+        Verdict::Locked,
+        crate::factor_guard::Refusal {
+            counter: crate::factor_guard::Counter::Password(login.id),
+            threshold: state.settings.password_policy.lockout_threshold,
+            subject: "password",
+            login_id: Some(&login.login_id),
+            actor: Actor::SelfService,
+            client,
+            event_type: EventType::LoginFailed,
+            reason,
+            error: Error::LoginLocked,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Records a refused login (`login_failed` with the error's code) for `login`.
@@ -613,17 +480,17 @@ pub async fn refuse(
 }
 
 /// The session a login step opens and the audit event that records it.
-struct SessionSpec<'a> {
+pub(crate) struct SessionSpec<'a> {
     purpose: SessionPurpose,
     expires_at: Timestamp,
-    methods: &'a [&'a str],
+    methods: Vec<&'static str>,
     description: &'a str,
     event_type: EventType,
     error_code: Option<&'a str>,
     challenge_id: Option<i64>,
 }
 
-async fn open_session(
+pub(crate) async fn open_session(
     state: &App,
     client: &ClientInfo,
     login: &Login,
@@ -665,6 +532,7 @@ async fn open_session(
             session,
             device: None,
             mfa_reminder: None,
+            proof: None,
         });
     }
     // Refused in the transaction: say why.

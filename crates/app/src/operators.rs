@@ -283,7 +283,9 @@ pub struct OperatorLogin {
 /// Operator login: name, password and a code from the authenticator app, all required. Wrong
 /// passwords lock after the password policy's threshold, wrong codes after
 /// [`CODE_LOCKOUT`] (a used code is refused without counting, as for customers); every answer
-/// but success is `invalid_credentials` or `login_locked`.
+/// but success is `invalid_credentials` or, to the right password of an operator that is
+/// disabled but not locked, `login_disabled`. A locked operator gets `invalid_credentials` to
+/// every password, uncounted (issue 16: no password oracle).
 pub async fn login(
     state: &App,
     client: &ClientInfo,
@@ -333,6 +335,28 @@ pub async fn login(
             },
         )
     };
+    // No password oracle (issue 16): a locked operator gets the same answer to every password
+    // after the same work, and nothing more is counted; the history says what happened.
+    if op.locked_at.is_some() {
+        let reason = if right {
+            "operator locked (right password)"
+        } else {
+            "operator locked (wrong password)"
+        };
+        let refusal = Refusal {
+            counter: Counter::Operator(op.id, OperatorFailure::Password),
+            threshold: u32::MAX,
+            subject: "operator",
+            login_id: None,
+            actor: actor.clone(),
+            client,
+            event_type: EventType::OperatorLoginFailed,
+            reason,
+            error: Error::LoginLocked,
+        };
+        factor_guard::settle(state, Verdict::Locked, refusal).await?;
+        return Err(Error::InvalidCredentials.into());
+    }
     if !right {
         let threshold = state
             .settings
@@ -348,17 +372,8 @@ pub async fn login(
         .await?;
         return Err(Error::InvalidCredentials.into());
     }
-    // Lock and disablement are told only to a caller who knows the password.
-    if op.locked_at.is_some() {
-        state
-            .store
-            .append_audit(
-                &ev(EventType::OperatorLoginFailed, "operator locked")
-                    .with_error(Error::LoginLocked.code()),
-            )
-            .await?;
-        return Err(Error::LoginLocked.into());
-    }
+    // Disablement is told only to a caller who knows the password (and, wrong passwords
+    // counting toward the lock, within the same few guesses any login allows).
     if op.disabled {
         state
             .store

@@ -12,7 +12,7 @@ use crate::state::App;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
-use sekisho_core::login::{Login, SecondFactor};
+use sekisho_core::login::Login;
 use sekisho_core::{token, Error};
 use sekisho_store::{CeremonyKind, NewCeremony, NewPasskey, PasskeyUse, StoreError, StoredPasskey};
 use serde::{Deserialize, Serialize};
@@ -572,36 +572,13 @@ pub async fn remove(
     Ok(())
 }
 
-/// How the firm's policy treats passkeys at this login's second step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Policy {
-    /// Passkeys play no part (none registered, and none required).
-    None,
-    /// A passkey may answer, as may the login's other factors.
-    Offered,
-    /// Only a passkey answers (required for everyone, or the login is set to `passkey`).
-    Required {
-        /// The login has a usable passkey.
-        registered: bool,
-    },
-}
-
-/// The policy for this login.
-pub async fn policy(state: &App, login: &Login) -> Result<Policy, AppError> {
-    let registered = list(state, login.id)
+/// Whether the login has a usable passkey (none flagged as a possible clone): a fact of its
+/// second step (`sekisho_core::flow::PasskeyRules` decides what it means).
+pub async fn has_usable(state: &App, login_pk: i64) -> Result<bool, AppError> {
+    Ok(list(state, login_pk)
         .await?
         .iter()
-        .any(|p| p.counter_regressed_at.is_none());
-    let cfg = &state.settings.passkeys;
-    Ok(
-        if cfg.required || login.second_factor == SecondFactor::Passkey {
-            Policy::Required { registered }
-        } else if registered && (cfg.instead_of_codes || login.second_factor == SecondFactor::Any) {
-            Policy::Offered
-        } else {
-            Policy::None
-        },
-    )
+        .any(|p| p.counter_regressed_at.is_none()))
 }
 
 /// Removes a login's passkey for an operator (the admin API and the console). Removing a

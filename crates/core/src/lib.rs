@@ -10,6 +10,7 @@ pub mod clock;
 pub mod device;
 pub mod email_code;
 pub mod error;
+pub mod flow;
 pub mod import;
 pub mod lang;
 pub mod lockout;

@@ -49,6 +49,14 @@ impl Guarded {
         }
     }
 
+    /// Whether a lock of this factor ends the login's open sessions: the password lock does
+    /// (issue 16: wrong re-authentications in an open session lock the login, and the session
+    /// must not go on to change what the lock protects); a second factor's lock leaves the
+    /// sessions, which cannot use that factor any more.
+    pub fn lock_revokes_sessions(self) -> bool {
+        matches!(self, Guarded::Password)
+    }
+
     /// The audit description of a lock of this factor after `threshold` failures; `subject`
     /// names the factor instance (`authenticator app`, `token VSMT00000001`, `recovery codes`)
     /// and `reason` is the failure that locked it (the operators' history shows that instead).
@@ -125,6 +133,8 @@ pub struct AfterFailure {
     pub audit_lock: bool,
     /// The notice to send the customer, if any.
     pub notice: Option<LockNotice>,
+    /// The login's open sessions end.
+    pub revoke_sessions: bool,
 }
 
 /// Decides the consequences of a counted failure of `factor`.
@@ -134,12 +144,14 @@ pub fn after_failure(factor: Guarded, counted: Counted) -> AfterFailure {
             answer: Verdict::Locked,
             audit_lock: true,
             notice: factor.lock_notice(),
+            revoke_sessions: factor.lock_revokes_sessions(),
         }
     } else {
         AfterFailure {
             answer: Verdict::Wrong,
             audit_lock: false,
             notice: None,
+            revoke_sessions: false,
         }
     }
 }
@@ -193,6 +205,7 @@ mod tests {
             };
             assert_eq!(a.notice, expected, "{f:?}");
             assert_eq!(a.audit_lock, f != Guarded::EmailCode, "{f:?}");
+            assert_eq!(a.revoke_sessions, f == Guarded::Password, "{f:?}");
         }
     }
 
@@ -207,7 +220,7 @@ mod tests {
                 },
             );
             assert_eq!(a.answer, Verdict::Wrong);
-            assert!(!a.audit_lock && a.notice.is_none());
+            assert!(!a.audit_lock && a.notice.is_none() && !a.revoke_sessions);
         }
     }
 

@@ -1,7 +1,7 @@
 //! A login (a customer's account) and the rules applied once its password has been checked.
 
 use crate::clock::Timestamp;
-use crate::error::Error;
+use crate::flow::Factor;
 use crate::lang::Lang;
 use crate::password::PasswordPolicy;
 use serde::{Deserialize, Serialize};
@@ -113,22 +113,13 @@ impl ChangeReason {
     }
 }
 
-/// What follows a correct password.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AfterPassword {
-    /// The login may proceed (to the second factor, when there is one).
-    Proceed,
-    /// The password must be changed first.
-    ChangeRequired(ChangeReason),
-}
-
 /// What the login needs after a correct password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecondStep {
     /// Nothing more: the password is the only factor.
     PasswordOnly,
-    /// One of these registered methods must follow.
-    Required(Vec<SecondFactor>),
+    /// One of these registered factors must follow.
+    Required(Vec<Factor>),
     /// A second factor is needed but the customer has not registered one.
     NotInitialized,
 }
@@ -223,7 +214,7 @@ impl MfaRollout {
         match (step, self.mandatory_from) {
             (SecondStep::PasswordOnly, Some(d)) if now >= d => RolloutStep {
                 step: match self.after_deadline {
-                    AfterDeadline::EmailCode => SecondStep::Required(vec![SecondFactor::Email]),
+                    AfterDeadline::EmailCode => SecondStep::Required(vec![Factor::Email]),
                     AfterDeadline::Refuse => SecondStep::NotInitialized,
                 },
                 reminder: None,
@@ -246,27 +237,10 @@ impl Login {
         self.code_email.as_deref().unwrap_or(&self.email)
     }
 
-    /// Decides the second step from the operator's setting and the methods the customer has
-    /// registered (and that Sekisho can check). With a specific method set, only that method
-    /// counts; with `any` or `none`, every registered one does. When none counts, the login goes
-    /// on with the password alone unless MFA is mandatory (the opt-in period before a firm's
-    /// deadline, during which customers can still log in to register).
-    pub fn second_step(&self, registered: &[SecondFactor]) -> SecondStep {
-        let usable: Vec<SecondFactor> = match self.second_factor {
-            SecondFactor::None | SecondFactor::Any => registered.to_vec(),
-            method => registered
-                .iter()
-                .copied()
-                .filter(|m| *m == method)
-                .collect(),
-        };
-        if !usable.is_empty() {
-            SecondStep::Required(usable)
-        } else if self.mfa_required {
-            SecondStep::NotInitialized
-        } else {
-            SecondStep::PasswordOnly
-        }
+    /// Decides the second step from the operator's setting and the factors the customer has
+    /// registered (see [`SecondStep::of`]).
+    pub fn second_step(&self, registered: &[Factor]) -> SecondStep {
+        SecondStep::of(self.second_factor, self.mfa_required, registered)
     }
 
     /// Whether the login is locked by password failures.
@@ -279,29 +253,39 @@ impl Login {
         self.mfa_required || self.second_factor != SecondFactor::None
     }
 
-    /// Applies the account rules once the password has been verified as correct: a disabled or
-    /// locked login is refused (the customer learns this only with the right password, so the
-    /// refusal tells an attacker nothing), a temporary or expired password must be changed.
-    pub fn after_password(
-        &self,
-        policy: &PasswordPolicy,
-        now: Timestamp,
-    ) -> Result<AfterPassword, Error> {
-        if self.disabled {
-            return Err(Error::LoginDisabled);
-        }
-        if self.is_locked() {
-            return Err(Error::LoginLocked);
-        }
+    /// Whether the password must be changed before the login goes on: a temporary password
+    /// set by an operator, or one older than the policy's maximum age.
+    pub fn password_change(&self, policy: &PasswordPolicy, now: Timestamp) -> Option<ChangeReason> {
         if self.password_temporary {
-            return Ok(AfterPassword::ChangeRequired(ChangeReason::Temporary));
+            return Some(ChangeReason::Temporary);
         }
-        if let (Some(days), Some(changed)) = (policy.max_age_days, self.password_changed_at) {
-            if now >= changed.plus_secs(i64::from(days) * 86_400) {
-                return Ok(AfterPassword::ChangeRequired(ChangeReason::Expired));
+        match (policy.max_age_days, self.password_changed_at) {
+            (Some(days), Some(changed)) if now >= changed.plus_secs(i64::from(days) * 86_400) => {
+                Some(ChangeReason::Expired)
             }
+            _ => None,
         }
-        Ok(AfterPassword::Proceed)
+    }
+}
+
+impl SecondStep {
+    /// Decides the second step from the operator's setting (`configured`) and the factors the
+    /// customer has registered (and that Sekisho can check). With a specific method set, only
+    /// that factor counts; with `any` or `none`, every registered one does. When none counts,
+    /// the login goes on with the password alone unless MFA is mandatory (the opt-in period
+    /// before a firm's deadline, during which customers can still log in to register).
+    pub fn of(configured: SecondFactor, mfa_required: bool, registered: &[Factor]) -> SecondStep {
+        let usable: Vec<Factor> = match configured.factor() {
+            None => registered.to_vec(),
+            Some(only) => registered.iter().copied().filter(|m| *m == only).collect(),
+        };
+        if !usable.is_empty() {
+            SecondStep::Required(usable)
+        } else if mfa_required {
+            SecondStep::NotInitialized
+        } else {
+            SecondStep::PasswordOnly
+        }
     }
 }
 
@@ -339,18 +323,12 @@ mod tests {
         let nist = PasswordPolicy::preset(Preset::Nist80063b4);
         let l = login();
         let day = 86_400;
+        assert_eq!(l.password_change(&jp, Timestamp(89 * day)), None);
         assert_eq!(
-            l.after_password(&jp, Timestamp(89 * day)),
-            Ok(AfterPassword::Proceed)
+            l.password_change(&jp, Timestamp(90 * day)),
+            Some(ChangeReason::Expired)
         );
-        assert_eq!(
-            l.after_password(&jp, Timestamp(90 * day)),
-            Ok(AfterPassword::ChangeRequired(ChangeReason::Expired))
-        );
-        assert_eq!(
-            l.after_password(&nist, Timestamp(900 * day)),
-            Ok(AfterPassword::Proceed)
-        );
+        assert_eq!(l.password_change(&nist, Timestamp(900 * day)), None);
     }
 
     #[test]
@@ -366,14 +344,14 @@ mod tests {
         assert_eq!(before.reminder, Some(d));
         assert_eq!(
             r.apply(SecondStep::PasswordOnly, d).step,
-            SecondStep::Required(vec![SecondFactor::Email])
+            SecondStep::Required(vec![Factor::Email])
         );
         r.after_deadline = AfterDeadline::Refuse;
         assert_eq!(
             r.apply(SecondStep::PasswordOnly, d).step,
             SecondStep::NotInitialized
         );
-        let req = SecondStep::Required(vec![SecondFactor::Totp]);
+        let req = SecondStep::Required(vec![Factor::Totp]);
         assert_eq!(
             r.apply(req.clone(), d).step,
             req,
@@ -389,7 +367,8 @@ mod tests {
 
     #[test]
     fn second_step_follows_the_operator_setting() {
-        use SecondFactor as F;
+        use Factor as F;
+        use SecondFactor as S;
         let mut l = login();
         let step = |l: &Login, r: &[F]| l.second_step(r);
         assert_eq!(step(&l, &[]), SecondStep::PasswordOnly);
@@ -401,7 +380,7 @@ mod tests {
         l.mfa_required = true;
         assert_eq!(step(&l, &[]), SecondStep::NotInitialized);
         l.mfa_required = false;
-        l.second_factor = F::Totp;
+        l.second_factor = S::Totp;
         assert_eq!(
             step(&l, &[]),
             SecondStep::PasswordOnly,
@@ -410,33 +389,26 @@ mod tests {
         assert_eq!(step(&l, &[F::Totp]), SecondStep::Required(vec![F::Totp]));
         l.mfa_required = true;
         assert_eq!(step(&l, &[]), SecondStep::NotInitialized);
-        l.second_factor = F::Passkey;
+        l.second_factor = S::Passkey;
         assert_eq!(
             step(&l, &[F::Totp]),
             SecondStep::NotInitialized,
             "only the operator's method counts"
         );
         l.mfa_required = false;
-        l.second_factor = F::Any;
+        l.second_factor = S::Any;
         assert_eq!(step(&l, &[F::Totp]), SecondStep::Required(vec![F::Totp]));
         assert_eq!(step(&l, &[]), SecondStep::PasswordOnly);
     }
 
     #[test]
-    fn temporary_disabled_locked() {
+    fn a_temporary_password_must_be_changed() {
         let jp = PasswordPolicy::preset(Preset::JpBroker);
         let mut l = login();
         l.password_temporary = true;
         assert_eq!(
-            l.after_password(&jp, Timestamp(1)),
-            Ok(AfterPassword::ChangeRequired(ChangeReason::Temporary))
-        );
-        l.locked_at = Some(Timestamp(1));
-        assert_eq!(l.after_password(&jp, Timestamp(1)), Err(Error::LoginLocked));
-        l.disabled = true;
-        assert_eq!(
-            l.after_password(&jp, Timestamp(1)),
-            Err(Error::LoginDisabled)
+            l.password_change(&jp, Timestamp(1)),
+            Some(ChangeReason::Temporary)
         );
     }
 }

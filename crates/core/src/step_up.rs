@@ -128,6 +128,16 @@ impl ConfirmMethod {
     }
 }
 
+impl From<ConfirmMethod> for crate::flow::Factor {
+    fn from(m: ConfirmMethod) -> Self {
+        match m {
+            ConfirmMethod::Totp => crate::flow::Factor::Totp,
+            ConfirmMethod::Token => crate::flow::Factor::Token,
+            ConfirmMethod::Passkey => crate::flow::Factor::Passkey,
+        }
+    }
+}
+
 /// Where a step-up request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -94,7 +94,7 @@ pub(crate) fn pending_login(step: LoginStep) -> Result<Issued, ApiError> {
         LoginStep::Done(issued) => return Ok(*issued),
         LoginStep::SecondFactor(o) => {
             put("challenge", o.challenge.clone().into());
-            put("methods", o.methods.clone().into());
+            put("methods", names(&o.methods));
             put("second_factor_url", SECOND_FACTOR_URL.into());
             if o.passkey() {
                 put("passkey_url", "/api/v1/login/passkey/begin".into());
@@ -108,7 +108,7 @@ pub(crate) fn pending_login(step: LoginStep) -> Result<Issued, ApiError> {
         }
         LoginStep::EmailCodeSent(o) => {
             put("challenge", o.challenge.into());
-            put("methods", o.methods.into());
+            put("methods", names(&o.methods));
             put("second_factor_url", SECOND_FACTOR_URL.into());
             put("resend_url", "/api/v1/login/email-code/resend".into());
             put("sent_to", o.sent_to.into());
@@ -125,7 +125,7 @@ pub(crate) fn pending_login(step: LoginStep) -> Result<Issued, ApiError> {
         }
         LoginStep::TokenRegistrationRequired(o) => {
             put("challenge", o.challenge.into());
-            put("methods", o.methods.into());
+            put("methods", names(&o.methods));
             put("register_url", "/api/v1/login/token/register".into());
             put("expires_at", o.expires_at.to_rfc3339().into());
             Error::SecondFactorNotInitialized.into()
@@ -135,6 +135,15 @@ pub(crate) fn pending_login(step: LoginStep) -> Result<Issued, ApiError> {
 }
 
 const SECOND_FACTOR_URL: &str = "/api/v1/login/second-factor";
+
+/// The factors offered, by their wire names (`totp`, `token`, `passkey`, …).
+fn names(methods: &[sekisho_core::flow::Factor]) -> Value {
+    methods
+        .iter()
+        .map(|m| m.as_str())
+        .collect::<Vec<_>>()
+        .into()
+}
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {

@@ -222,11 +222,23 @@ pub fn notice(
                 (false, false) => "Your login was locked after repeated wrong passwords.".to_owned(),
                 (false, true) => "Your second factor was locked after repeated wrong one-time passwords.".to_owned(),
             },
-            vec![if ja {
-                format!("ロックの解除は{support}にご依頼ください。")
-            } else {
-                format!("To unlock it, please contact {support}.")
-            }],
+            {
+                let mut lines = vec![if ja {
+                    format!("ロックの解除は{support}にご依頼ください。")
+                } else {
+                    format!("To unlock it, please contact {support}.")
+                }];
+                // The password prompt answers a locked login as it answers a wrong password
+                // (no password oracle): say so, or the customer keeps retyping a right one.
+                if !factor {
+                    lines.push(if ja {
+                        "ロックの解除までは、正しいパスワードを入力してもログインできず、ログイン画面には「ログインIDもしくはパスワードに誤りがあります」と表示されます。".to_owned()
+                    } else {
+                        "Until it is unlocked, even the right password cannot log in, and the login page says that the login ID or password is incorrect.".to_owned()
+                    });
+                }
+                lines
+            },
         ),
     };
     let mut block = vec![when];

@@ -27,6 +27,10 @@ fn text(key: &str) -> (&'static str, &'static str) {
             "ご登録のメールアドレスにお送りした設定用リンクから登録してください。リンクの有効期限: ",
             "Visit the setup link e-mailed to you; it expires ",
         ),
+        "login.locked_hint" => (
+            "ログインがロックされた場合は、ご登録のメールアドレスにお知らせをお送りしています。お知らせが届いている場合は、サポートデスクにロックの解除をご依頼ください。",
+            "If your login has been locked, a notice was sent to your registered e-mail address; if you received it, please ask the support desk to unlock the login.",
+        ),
         "login.password" => ("パスワード", "Password"),
         "login.submit" => ("ログイン", "Log in"),
         "login.changed" => (

@@ -11,7 +11,6 @@ use crate::door::AppState;
 use crate::email_code;
 use crate::hwtoken;
 use crate::login::{self, LoginExtras};
-use crate::recovery;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::State;
@@ -21,6 +20,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use sekisho_app::flow::LoginStep;
 use sekisho_app::{AppError, ErrorContext};
+use sekisho_core::flow::Factor;
 use sekisho_core::password::PasswordPolicy;
 use sekisho_core::session::SessionPurpose;
 use sekisho_core::{token, Error};
@@ -196,7 +196,7 @@ async fn login_submit(
         // A token login without its token: the challenge waits for 利用開始登録.
         Ok(LoginStep::TokenRegistrationRequired(o)) => Step::SecondFactor {
             challenge: o.challenge,
-            methods: vec![login::TOKEN_REGISTER.to_owned()],
+            methods: vec![Factor::TokenRegistration],
             token_id: None,
             sent_to: None,
         },
@@ -208,9 +208,7 @@ async fn login_submit(
     };
     let path = match &step {
         // A passkey, when the login may use one, is asked for first (codes remain a link away).
-        Step::SecondFactor { methods, .. }
-            if methods.first().map(String::as_str) == Some("passkey") =>
-        {
+        Step::SecondFactor { methods, .. } if methods.first() == Some(&Factor::Passkey) => {
             "/login/passkey"
         }
         Step::SecondFactor { .. } => "/login/second-factor",
@@ -259,12 +257,19 @@ fn login_refused(state: &AppState, ctx: Ctx, f: &LoginForm, e: &AppError) -> Res
 }
 
 fn login_again(state: &AppState, ctx: Ctx, f: &LoginForm, e: &Error) -> Response {
+    let mut shown = Shown::new(e, ctx.lang);
+    // A locked login answers every password like a wrong one (no password oracle): the
+    // customer learns of the lock from the notice mail, which this points to. Shown with every
+    // `invalid_credentials`, so it tells nothing about this login.
+    if *e == Error::InvalidCredentials {
+        shown.message = format!("{} {}", shown.message, ctx.tx().t("login.locked_hint"));
+    }
     let page = LoginPage {
         base: ctx.base(state, "login.title"),
         login_id: f.login_id.chars().take(256).collect(),
         return_to: f.return_to.clone(),
         notice: None,
-        error: Some(Shown::new(e, ctx.lang)),
+        error: Some(shown),
     };
     ctx.render(status_of(e), &page)
 }
@@ -294,13 +299,13 @@ struct FactorChoice {
 
 /// The words of a method on the choice links; a method without words here (a new one, such as
 /// passkeys, until it adds its own and its branch in `second_factor.html`) is not offered.
-fn choice_label(tx: super::Tx, method: &str) -> Option<&'static str> {
+fn choice_label(tx: super::Tx, method: Factor) -> Option<&'static str> {
     match method {
-        m if m == email_code::METHOD => Some(tx.t("sf.use_email")),
-        m if m == recovery::METHOD => Some(tx.t("sf.use_recovery")),
-        "token" => Some(tx.t("sf.use_token")),
-        "totp" => Some(tx.t("sf.use_totp")),
-        _ => None,
+        Factor::Email => Some(tx.t("sf.use_email")),
+        Factor::RecoveryCode => Some(tx.t("sf.use_recovery")),
+        Factor::Token => Some(tx.t("sf.use_token")),
+        Factor::Totp => Some(tx.t("sf.use_totp")),
+        Factor::Passkey | Factor::TokenRegistration => None,
     }
 }
 
@@ -315,29 +320,29 @@ async fn factor_choice(
     state: &AppState,
     flow: &Flow,
     wanted: Option<&str>,
-) -> (String, Vec<String>) {
+) -> (Factor, Vec<Factor>) {
     let Step::SecondFactor {
         challenge, methods, ..
     } = &flow.step
     else {
-        return (String::new(), Vec::new());
+        return (Factor::Totp, Vec::new());
     };
     let offered = login::challenge_methods(state, challenge)
         .await
         .unwrap_or_else(|_| methods.clone());
     let method = wanted
-        .filter(|w| offered.iter().any(|m| m == w))
-        .map(str::to_owned)
+        .and_then(Factor::parse)
+        .filter(|w| offered.contains(w))
         // The passkey has its own page (which links here for the codes), so the codes page
         // opens on the first code method.
         .or_else(|| {
             offered
                 .iter()
-                .find(|m| *m != crate::passkey::METHOD)
+                .find(|m| **m != Factor::Passkey)
                 .or(offered.first())
-                .cloned()
+                .copied()
         })
-        .unwrap_or_else(|| "totp".to_owned());
+        .unwrap_or(Factor::Totp);
     (method, offered)
 }
 
@@ -357,10 +362,10 @@ async fn second_factor_view(
         return ctx.redirect("/login");
     };
     let (method, offered) = factor_choice(state, flow, wanted).await;
-    if method == login::TOKEN_REGISTER {
+    if method == Factor::TokenRegistration {
         return ctx.redirect("/login/token/register");
     }
-    if method == crate::passkey::METHOD {
+    if method == Factor::Passkey {
         return ctx.redirect("/login/passkey");
     }
     let tx = ctx.tx();
@@ -368,20 +373,20 @@ async fn second_factor_view(
         .iter()
         .filter(|m| **m != method)
         .filter_map(|m| {
-            choice_label(tx, m).map(|label| FactorChoice {
-                method: m.clone(),
+            choice_label(tx, *m).map(|label| FactorChoice {
+                method: m.as_str().to_owned(),
                 label,
             })
         })
         .collect();
     let page = SecondFactorPage {
         base: ctx.base(state, "sf.title"),
-        remember: method != recovery::METHOD && state.settings.devices.allows(&method),
-        method,
+        remember: method != Factor::RecoveryCode && state.settings.devices.allows(method.as_str()),
+        method: method.as_str().to_owned(),
         others,
         sent_to: sent_to.clone().unwrap_or_default(),
         token_id: token_id.clone().unwrap_or_default(),
-        passkey: offered.iter().any(|m| m == crate::passkey::METHOD),
+        passkey: offered.contains(&Factor::Passkey),
         notice,
         error: error.map(|e| Shown::new(e, ctx.lang)),
     };
@@ -433,7 +438,7 @@ async fn second_factor_submit(
     };
     let otp: String = f.otp.trim().chars().take(64).collect();
     let (method, _) = factor_choice(&state, &flow, Some(f.method.as_str())).await;
-    let result = if method == recovery::METHOD {
+    let result = if method == Factor::RecoveryCode {
         login::complete_with_recovery_code(&state, &ctx.client, challenge, &otp).await
     } else {
         let remember = f.remember.is_some();

@@ -190,7 +190,7 @@ pub enum Step {
     /// The second factor, answering `challenge`.
     SecondFactor {
         challenge: String,
-        methods: Vec<String>,
+        methods: Vec<sekisho_core::flow::Factor>,
         token_id: Option<String>,
         sent_to: Option<String>,
     },

@@ -26,6 +26,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use sekisho_core::audit::Actor;
+use sekisho_core::flow::Factor;
 use sekisho_core::login::Login;
 use sekisho_core::session::Session;
 use sekisho_core::{Error, Timestamp};
@@ -137,12 +138,12 @@ async fn flow_challenge(state: &AppState, ctx: &Ctx) -> Option<(super::Flow, Str
     else {
         return None;
     };
-    if !methods.iter().any(|m| m == passkey::METHOD) {
+    if !methods.contains(&Factor::Passkey) {
         return None;
     }
     let codes = methods
         .iter()
-        .any(|m| m != passkey::METHOD && m != crate::recovery::METHOD);
+        .any(|m| !matches!(m, Factor::Passkey | Factor::RecoveryCode));
     let c = challenge.clone();
     Some((flow, c, codes))
 }

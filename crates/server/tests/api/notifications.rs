@@ -236,4 +236,8 @@ async fn factor_password_and_lock_changes_are_always_notified() {
         mail.text()
     );
     assert!(mail.text().contains("ロックの解除は関所証券サポートデスク"));
+    // The prompt answers a locked login like a wrong password (issue 16): the mail says so.
+    assert!(mail
+        .text()
+        .contains("正しいパスワードを入力してもログインできず"));
 }

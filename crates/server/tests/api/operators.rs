@@ -296,9 +296,16 @@ async fn wrong_passwords_and_codes_lock_an_operator_until_an_admin_unlocks() {
         )
         .await;
     }
+    // Locked: the right password answers like a wrong one and counts nothing (issue 16).
     app.clock.advance(30);
     let r = login(&app, &kato, PASSWORD).await;
-    expect_error(r, StatusCode::FORBIDDEN, "login_locked", "SKS-LGN-0002").await;
+    expect_error(
+        r,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "SKS-LGN-0001",
+    )
+    .await;
     let v = json_of(call(&app, &admin, Method::GET, "/operators/kato", None).await).await;
     assert_eq!(v["locked"], true);
     let v = json_of(call(&app, &admin, Method::POST, "/operators/kato/unlock", None).await).await;
@@ -331,7 +338,13 @@ async fn wrong_passwords_and_codes_lock_an_operator_until_an_admin_unlocks() {
     }
     app.clock.advance(30);
     let r = login(&app, &kato, PASSWORD).await;
-    expect_error(r, StatusCode::FORBIDDEN, "login_locked", "SKS-LGN-0002").await;
+    expect_error(
+        r,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "SKS-LGN-0001",
+    )
+    .await;
 
     // Unknown operators get the same answer as a wrong password; all of it is in the history.
     let r = app
@@ -360,4 +373,72 @@ async fn wrong_passwords_and_codes_lock_an_operator_until_an_admin_unlocks() {
     )
     .await;
     assert_eq!(v["events"].as_array().map(Vec::len), Some(2));
+}
+
+/// Issue 16: a locked operator told the right password apart (`login_locked` 403 against
+/// `invalid_credentials` 401) and kept counting failures. Now every password gets the same
+/// answer and nothing more is counted; the history says what happened.
+#[tokio::test]
+async fn a_locked_operator_answers_every_password_alike_and_counts_no_more() {
+    let app = spawn_app().await;
+    let sato = operator(&app, "sato", "admin").await;
+    let kato = operator(&app, "kato", "support").await;
+    let admin = session(&app, &sato).await;
+    for _ in 0..5 {
+        login(&app, &kato, "wrong-pass-1").await;
+    }
+    let v = json_of(call(&app, &admin, Method::GET, "/operators/kato", None).await).await;
+    assert_eq!(
+        (v["locked"].clone(), v["failed_logins"].clone()),
+        (json!(true), json!(5))
+    );
+    let mut answers = Vec::new();
+    for password in [PASSWORD, "wrong-pass-1", PASSWORD, "other-pass-2"] {
+        app.clock.advance(30);
+        let r = login(&app, &kato, password).await;
+        let status = r.status();
+        let v = json_of(r).await;
+        answers.push((
+            status,
+            v["error"].clone(),
+            v["code"].clone(),
+            v["message"].clone(),
+        ));
+    }
+    assert!(
+        answers.iter().all(|a| *a == answers[0]),
+        "every password gets the same answer: {answers:?}"
+    );
+    assert_eq!(answers[0].0, StatusCode::UNAUTHORIZED);
+    assert_eq!(answers[0].1, "invalid_credentials");
+    let v = json_of(call(&app, &admin, Method::GET, "/operators/kato", None).await).await;
+    assert_eq!(
+        v["failed_logins"], 5,
+        "failures past the lock are not counted: {v}"
+    );
+    let v = json_of(
+        call(
+            &app,
+            &admin,
+            Method::GET,
+            "/audit?operator=kato&event_type=operator_login_failed&limit=100",
+            None,
+        )
+        .await,
+    )
+    .await;
+    let locked = v["events"]
+        .as_array()
+        .map(|es| {
+            es.iter()
+                .filter(|e| {
+                    e["description"]
+                        .as_str()
+                        .is_some_and(|d| d.starts_with("operator locked"))
+                        && e["error_code"] == "SKS-LGN-0002"
+                })
+                .count()
+        })
+        .unwrap_or_default();
+    assert_eq!(locked, 4, "each refusal is in the history: {v}");
 }

@@ -138,8 +138,15 @@ async fn wrong_trading_passwords_lock_the_login_like_wrong_passwords() {
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
     assert_eq!(app.count_events("trade002", "login_locked").await, 1);
+    // Locked: even the right password answers like a wrong one (issue 16).
     let r = app.login("trade002", "abc12345").await;
-    expect_error(r, StatusCode::FORBIDDEN, "login_locked", "SKS-LGN-0002").await;
+    expect_error(
+        r,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "SKS-LGN-0001",
+    )
+    .await;
 }
 
 #[tokio::test]
