@@ -16,6 +16,7 @@ mod operators;
 mod passkeys;
 mod recovery;
 mod setup;
+mod replay;
 mod sql;
 mod sql_account;
 mod sql_api_tokens;

@@ -138,6 +138,19 @@ on_both!(
 
 #[path = "conformance/setup.rs"]
 mod setup;
+
+#[path = "conformance/replay.rs"]
+mod replay;
+use replay::{
+    replay_rule_for_authenticator_apps, replay_rule_for_hotp_tokens,
+    replay_rule_for_operator_codes, replay_rule_for_totp_tokens,
+};
+on_both!(
+    replay_rule_for_authenticator_apps,
+    replay_rule_for_totp_tokens,
+    replay_rule_for_hotp_tokens,
+    replay_rule_for_operator_codes,
+);
 use setup::setup_links_are_single_use_and_replaced;
 
 #[path = "conformance/tokens.rs"]
