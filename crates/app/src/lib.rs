@@ -4,6 +4,7 @@
 
 pub mod audit_history;
 pub mod auth;
+pub mod client_addr;
 pub mod code_address;
 pub mod devices;
 pub mod email_code;
