@@ -36,5 +36,7 @@ pub mod trading;
 
 pub use error::{AppError, ErrorContext};
 pub use hashing::HashPool;
-pub use state::{App, PagesSettings, RecoverySettings, Settings, TokenSettings, TotpSettings};
+pub use state::{
+    App, OperatorSettings, PagesSettings, RecoverySettings, Settings, TokenSettings, TotpSettings,
+};
 pub use step_up::StepUpSettings;

@@ -29,6 +29,9 @@ pub struct Settings {
     pub password_change_secs: i64,
     /// Take the client IP from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// The proxies whose `X-Forwarded-For` entries are believed, walking right to left (empty:
+    /// the immediate peer is the one proxy).
+    pub trusted_proxies: Vec<crate::client_addr::IpNetwork>,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
     /// How long a checked API token is trusted without reading it again (0: never).
@@ -52,6 +55,8 @@ pub struct Settings {
     pub tokens: TokenSettings,
     /// Recovery-code settings.
     pub recovery: RecoverySettings,
+    /// Operators' locks.
+    pub operators: OperatorSettings,
     /// The firm's MFA rollout (deadline, reminder, what happens after it).
     pub mfa: sekisho_core::login::MfaRollout,
     /// The hosted customer pages: branding, `return_to` allow-list, rate limits.
@@ -119,6 +124,26 @@ impl Default for TokenSettings {
             hotp_resync_window: 100,
             totp_window: 1,
             totp_resync_steps: 10,
+        }
+    }
+}
+
+/// Operators' locks (the console and the admin API).
+#[derive(Debug, Clone)]
+pub struct OperatorSettings {
+    /// Consecutive wrong passwords that lock an operator.
+    pub lockout_threshold: u32,
+    /// Consecutive wrong authenticator-app codes that lock an operator.
+    pub code_lockout_threshold: u32,
+}
+
+impl OperatorSettings {
+    /// The defaults: the customers' password threshold but at most 10 (as operators have always
+    /// been locked), and 10 wrong codes.
+    pub fn following(password: &PasswordPolicy) -> OperatorSettings {
+        OperatorSettings {
+            lockout_threshold: password.lockout_threshold.clamp(1, 10),
+            code_lockout_threshold: 10,
         }
     }
 }

@@ -30,7 +30,8 @@ pub const KEYS: &[Key] = &[
     Key { path: "master_key_file", kind: "string", default: "\"<data_dir>/master.key\"", doc: "File holding the master key in hex. If neither this nor `master_key` is set, a key is generated in data_dir on first start (development only; production supplies its own, the same on every instance)." },
     Key { path: "log_format", kind: "string", default: "\"text\"", doc: "`text` or `json`." },
     Key { path: "log_level", kind: "string", default: "\"info\"", doc: "A tracing filter such as `info` or `sekisho=debug` (`RUST_LOG` overrides)." },
-    Key { path: "trust_forwarded_for", kind: "bool", default: "false", doc: "Take the client IP from `X-Forwarded-For` (only behind a proxy you control)." },
+    Key { path: "trust_forwarded_for", kind: "bool", default: "false", doc: "Take the client IP from `X-Forwarded-For` (only behind a proxy you control): the right-most address that is not in `trusted_proxies`." },
+    Key { path: "trusted_proxies", kind: "list", default: "[]", doc: "With `trust_forwarded_for`: the networks of your proxies (`10.0.0.0/8`, `192.0.2.7`; comma-separated in the environment). The client is the right-most `X-Forwarded-For` address outside them, walking right to left, and a peer outside them is the client itself. Empty: the immediate peer is the one proxy, so the right-most entry is the client." },
     Key { path: "max_body_bytes", kind: "integer", default: "65536", doc: "Largest accepted request body; larger ones get `payload_too_large`." },
     Key { path: "api_token_cache_secs", kind: "integer", default: "5", doc: "How long an instance trusts an API token it has checked without reading it again (busy callers of `/api/v1/validate`). Revoking drops it at once on the instance that revokes; other instances honour it for at most this long. 0 reads every time." },
     Key { path: "password.preset", kind: "string", default: "\"jp-broker\"", doc: "`jp-broker` (8–16 letters and digits, last 2 refused, 90-day expiry, lock after 5) or `nist-800-63b-4` (≥15 alone / ≥8 with MFA, up to 64, blocklist, no expiry, lock after 100)." },
@@ -57,6 +58,8 @@ pub const KEYS: &[Key] = &[
     Key { path: "totp.window", kind: "integer", default: "1", doc: "Steps accepted either side of the expected one (after the device's learnt drift)." },
     Key { path: "totp.enrolment_timeout_secs", kind: "integer", default: "600", doc: "How long an enrolment may stay unconfirmed." },
     Key { path: "totp.lockout_threshold", kind: "integer", default: "10", doc: "Consecutive wrong codes that lock the factor until an operator unlocks the login." },
+    Key { path: "operators.lockout_threshold", kind: "integer", default: "`password.lockout_threshold`, at most 10", doc: "Consecutive wrong passwords that lock an operator until another admin unlocks it." },
+    Key { path: "operators.code_lockout_threshold", kind: "integer", default: "10", doc: "Consecutive wrong authenticator-app codes that lock an operator (a used code is refused without counting)." },
     Key { path: "recovery.lockout_threshold", kind: "integer", default: "10", doc: "Consecutive wrong recovery codes that lock the login's recovery codes until an operator unlocks the login (or the customer generates a new set)." },
     Key { path: "trading_password.reauth", kind: "bool", default: "false", doc: "Ask for the trading password (取引パスワード) instead of the login password before sensitive changes such as registering an authenticator app, for logins that have one (operators set it with `PUT /api/admin/v1/logins/{login_id}/trading-password`, customers change it with `PUT /api/v1/me/trading-password`)." },
     Key { path: "email_code.digits", kind: "integer", default: "6", doc: "Length of the codes sent by e-mail at login (4–10)." },
@@ -127,6 +130,7 @@ pub struct Config {
     pub log_format: String,
     pub log_level: String,
     pub trust_forwarded_for: bool,
+    pub trusted_proxies: Vec<String>,
     pub max_body_bytes: u64,
     pub api_token_cache_secs: u32,
     pub password: PasswordConfig,
@@ -136,6 +140,7 @@ pub struct Config {
     pub email_code: EmailCodeConfig,
     pub tokens: TokensConfig,
     pub recovery: RecoveryConfig,
+    pub operators: OperatorsConfig,
     pub mail: MailConfig,
     pub devices: DevicesConfig,
     pub notify: NotifyConfig,
@@ -319,6 +324,22 @@ impl Default for TokensConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct OperatorsConfig {
+    pub lockout_threshold: Option<u32>,
+    pub code_lockout_threshold: u32,
+}
+
+impl Default for OperatorsConfig {
+    fn default() -> Self {
+        OperatorsConfig {
+            lockout_threshold: None,
+            code_lockout_threshold: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct RecoveryConfig {
     pub lockout_threshold: u32,
 }
@@ -466,6 +487,7 @@ impl Default for Config {
             log_format: "text".into(),
             log_level: "info".into(),
             trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             max_body_bytes: 64 * 1024,
             api_token_cache_secs: 5,
             password: PasswordConfig::default(),
@@ -475,6 +497,7 @@ impl Default for Config {
             email_code: EmailCodeConfig::default(),
             tokens: TokensConfig::default(),
             recovery: RecoveryConfig::default(),
+            operators: OperatorsConfig::default(),
             mail: MailConfig::default(),
             devices: DevicesConfig::default(),
             notify: NotifyConfig::default(),

@@ -2,10 +2,12 @@
 
 use crate::config::Config;
 use anyhow::{anyhow, bail, Context, Result};
+use sekisho_app::client_addr::IpNetwork;
 use sekisho_app::mail::{Delivery, MailSettings, Redacted, SmtpSettings, SmtpTls};
 use sekisho_app::system::{OsRandom, SystemClock};
 use sekisho_app::{
-    HashPool, PagesSettings, RecoverySettings, Settings, TokenSettings, TotpSettings,
+    HashPool, OperatorSettings, PagesSettings, RecoverySettings, Settings, TokenSettings,
+    TotpSettings,
 };
 use sekisho_core::clock::random_bytes;
 use sekisho_core::device::DevicePolicy;
@@ -168,13 +170,14 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", config.listen)),
-        password_policy: policy,
+        password_policy: policy.clone(),
         session: SessionPolicy {
             idle_secs: config.session.idle_timeout_secs,
             absolute_secs: config.session.absolute_timeout_secs,
         },
         password_change_secs: config.session.password_change_timeout_secs,
         trust_forwarded_for: config.trust_forwarded_for,
+        trusted_proxies: trusted_proxies(config)?,
         max_body_bytes: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
         api_token_cache_secs: i64::from(config.api_token_cache_secs),
         challenge_secs: config.session.challenge_timeout_secs,
@@ -186,6 +189,7 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         notify_login_default: config.notify.login_default,
         tokens: token_settings(config)?,
         recovery: recovery_settings(config)?,
+        operators: operator_settings(config, &policy)?,
         mfa: mfa_rollout(config)?,
         pages: pages_settings(config)?,
         step_up: step_up_settings(config)?,
@@ -368,6 +372,32 @@ pub fn recovery_settings(config: &Config) -> Result<RecoverySettings> {
     Ok(RecoverySettings {
         lockout_threshold: r.lockout_threshold,
     })
+}
+
+/// Operators' lock thresholds, checked; by default the customers' password threshold (at most
+/// 10) and 10 wrong codes.
+pub fn operator_settings(config: &Config, policy: &PasswordPolicy) -> Result<OperatorSettings> {
+    let o = &config.operators;
+    let mut s = OperatorSettings::following(policy);
+    if let Some(v) = o.lockout_threshold {
+        s.lockout_threshold = v;
+    }
+    s.code_lockout_threshold = o.code_lockout_threshold;
+    if s.lockout_threshold == 0 || s.code_lockout_threshold == 0 {
+        bail!(
+            "operators.lockout_threshold and operators.code_lockout_threshold must be at least 1"
+        );
+    }
+    Ok(s)
+}
+
+/// The trusted proxies' networks, checked.
+pub fn trusted_proxies(config: &Config) -> Result<Vec<IpNetwork>> {
+    config
+        .trusted_proxies
+        .iter()
+        .map(|n| n.parse().map_err(|e| anyhow!("trusted_proxies: {e}")))
+        .collect()
 }
 
 /// Authenticator-app settings, checked.

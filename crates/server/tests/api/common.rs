@@ -76,6 +76,10 @@ pub struct Options {
     pub totp_lockout_threshold: u32,
     /// `recovery.lockout_threshold`.
     pub recovery_lockout_threshold: u32,
+    /// `operators.*` (default: as the wiring derives them from the preset).
+    pub operators: Option<sekisho_app::OperatorSettings>,
+    /// `password.argon2_memory_kib` (cheap by default, to keep the suite fast).
+    pub argon2_memory_kib: u32,
 }
 
 impl Default for Options {
@@ -94,6 +98,8 @@ impl Default for Options {
             step_up_passkey_kinds: Vec::new(),
             totp_lockout_threshold: 10,
             recovery_lockout_threshold: 10,
+            operators: None,
+            argon2_memory_kib: 256,
         }
     }
 }
@@ -130,7 +136,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         .unwrap_or_else(|| Arc::new(TestClock(AtomicI64::new(1_780_000_000))));
     // Cheap Argon2 parameters keep the suite fast; the benchmark uses the real ones.
     let hasher = ok(PasswordHasher::new(HashParams {
-        memory_kib: 256,
+        memory_kib: opts.argon2_memory_kib,
         iterations: 1,
         parallelism: 1,
     }));
@@ -172,6 +178,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         },
         password_change_secs: 600,
         trust_forwarded_for: false,
+        trusted_proxies: Vec::new(),
         max_body_bytes: 64 * 1024,
         api_token_cache_secs: 5,
         challenge_secs: 300,
@@ -188,6 +195,9 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         recovery: sekisho_app::RecoverySettings {
             lockout_threshold: opts.recovery_lockout_threshold,
         },
+        operators: opts.operators.unwrap_or_else(|| {
+            sekisho_app::OperatorSettings::following(&PasswordPolicy::preset(opts.preset))
+        }),
         mfa: opts.mfa,
         pages: PagesSettings {
             return_to_allowlist: vec!["https://trade.example.co.jp/".into()],
