@@ -23,8 +23,6 @@ pub const OPERATOR_SESSION_PREFIX: &str = "skso";
 pub const SETUP_SECS: i64 = 72 * 3600;
 /// Absolute lifetime of an operator session (idle: the customer session's idle timeout).
 pub const SESSION_SECS: i64 = 8 * 3600;
-/// Consecutive wrong codes that lock an operator.
-pub const CODE_LOCKOUT: u32 = 10;
 /// Operators' authenticator apps use the defaults every app understands.
 const PARAMS: OtpParams = OtpParams {
     algorithm: otp::Algorithm::Sha1,
@@ -283,9 +281,9 @@ pub struct OperatorLogin {
 }
 
 /// Operator login: name, password and a code from the authenticator app, all required. Wrong
-/// passwords lock after the password policy's threshold, wrong codes after
-/// [`CODE_LOCKOUT`] (a used code is refused without counting, as for customers); every answer
-/// but success is `invalid_credentials` or `login_locked`.
+/// passwords lock after `operators.lockout_threshold`, wrong codes after
+/// `operators.code_lockout_threshold` (a used code is refused without counting, as for
+/// customers); every answer but success is `invalid_credentials` or `login_locked`.
 pub async fn login(
     state: &App,
     client: &ClientInfo,
@@ -336,11 +334,7 @@ pub async fn login(
         )
     };
     if !right {
-        let threshold = state
-            .settings
-            .password_policy
-            .lockout_threshold
-            .clamp(1, 10);
+        let threshold = state.settings.operators.lockout_threshold;
         fail(
             Verdict::Wrong,
             OperatorFailure::Password,
@@ -393,7 +387,8 @@ pub async fn login(
             } else {
                 (Verdict::Wrong, "wrong one-time code")
             };
-            fail(verdict, OperatorFailure::Code, CODE_LOCKOUT, what).await?;
+            let threshold = state.settings.operators.code_lockout_threshold;
+            fail(verdict, OperatorFailure::Code, threshold, what).await?;
             return Err(Error::InvalidCredentials.into());
         }
     };
