@@ -92,10 +92,9 @@ async fn password_login_inner(
         state.store.append_audit(&ev).await?;
         return Err(Error::InvalidCredentials.into());
     };
-    let ok = state
-        .hashes
-        .verify(&state.metrics, password, login.password_hash.clone())
-        .await?;
+    let owner = sekisho_store::PasswordOwner::Login(login.id);
+    let ok =
+        crate::auth::verify_password(state, owner, password, login.password_hash.clone()).await?;
     let now = state.clock.now();
     if !ok {
         let reason = if login.password_hash.is_some() {

@@ -312,10 +312,9 @@ pub async fn login(
             .await?;
         return Err(Error::InvalidCredentials.into());
     };
-    let right = state
-        .hashes
-        .verify(&state.metrics, password, op.password_hash.clone())
-        .await?;
+    let owner = sekisho_store::PasswordOwner::Operator(op.id);
+    let right =
+        crate::auth::verify_password(state, owner, password, op.password_hash.clone()).await?;
     let fail = |verdict: Verdict, kind: OperatorFailure, threshold: u32, reason: &'static str| {
         factor_guard::settle(
             state,

@@ -32,6 +32,7 @@ mod sql_passkeys;
 mod sql_query;
 mod sql_recovery;
 mod sql_sessions;
+mod sql_rehash;
 mod sql_setup;
 mod sql_step_up;
 mod sql_tokens;
@@ -208,6 +209,15 @@ pub struct ApiToken {
 }
 
 /// What a recorded password failure did.
+/// Whose password hash [`Store::rehash_password`] replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordOwner {
+    /// A customer's login (its key).
+    Login(i64),
+    /// An operator (its key).
+    Operator(i64),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailureOutcome {
     /// Consecutive failures after this one.
@@ -328,6 +338,16 @@ pub trait Store:
     async fn password_history(&self, login_pk: i64, n: usize) -> StoreResult<Vec<String>>;
 
     /// Sets a new password hash (and records it in the history), revoking the login's sessions
+    /// Replaces a password hash made with outdated parameters by `new_hash`, a hash of the same
+    /// password, if the stored one is still `old_hash`; whether it was replaced. The password
+    /// does not change (nor its age or history), so nothing is revoked or audited.
+    async fn rehash_password(
+        &self,
+        owner: PasswordOwner,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> StoreResult<bool>;
+
     /// except `keep_session` and all its familiar browsers.
     async fn set_password(
         &self,

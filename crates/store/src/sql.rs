@@ -337,6 +337,15 @@ impl Store for SqlStore {
     async fn password_history(&self, login_pk: i64, n: usize) -> StoreResult<Vec<String>> {
         SqlStore::password_history(self, login_pk, n).await
     }
+    }
+
+    async fn rehash_password(
+        &self,
+        owner: crate::PasswordOwner,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> StoreResult<bool> {
+        SqlStore::rehash_password(self, owner, old_hash, new_hash).await
 
     async fn set_password(
         &self,

@@ -33,6 +33,7 @@ mod passkeys;
 mod passkeys_browser;
 mod passwords;
 mod recovery;
+mod rehash;
 mod rollout;
 mod sessions;
 mod setup_links;
