@@ -14,9 +14,10 @@ mod flows;
 mod mail;
 mod operators;
 mod passkeys;
+mod pg_reach;
 mod recovery;
-mod setup;
 mod replay;
+mod setup;
 mod sql;
 mod sql_account;
 mod sql_api_tokens;
@@ -31,8 +32,8 @@ mod sql_operators;
 mod sql_passkeys;
 mod sql_query;
 mod sql_recovery;
-mod sql_sessions;
 mod sql_rehash;
+mod sql_sessions;
 mod sql_setup;
 mod sql_step_up;
 mod sql_tokens;
@@ -208,7 +209,6 @@ pub struct ApiToken {
     pub revoked_at: Option<Timestamp>,
 }
 
-/// What a recorded password failure did.
 /// Whose password hash [`Store::rehash_password`] replaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordOwner {
@@ -218,6 +218,7 @@ pub enum PasswordOwner {
     Operator(i64),
 }
 
+/// What a recorded password failure did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailureOutcome {
     /// Consecutive failures after this one.
@@ -337,7 +338,6 @@ pub trait Store:
     /// The newest `n` password hashes of a login (the current one first).
     async fn password_history(&self, login_pk: i64, n: usize) -> StoreResult<Vec<String>>;
 
-    /// Sets a new password hash (and records it in the history), revoking the login's sessions
     /// Replaces a password hash made with outdated parameters by `new_hash`, a hash of the same
     /// password, if the stored one is still `old_hash`; whether it was replaced. The password
     /// does not change (nor its age or history), so nothing is revoked or audited.
@@ -348,6 +348,7 @@ pub trait Store:
         new_hash: &str,
     ) -> StoreResult<bool>;
 
+    /// Sets a new password hash (and records it in the history), revoking the login's sessions
     /// except `keep_session` and all its familiar browsers.
     async fn set_password(
         &self,

@@ -1468,3 +1468,21 @@ async fn devices_are_used_only_while_valid(db: Db) {
     assert_eq!(ok(s.revoke_devices(b.id, Timestamp(1_800), &all).await), 1);
     assert_eq!(ok(s.list_devices(b.id, Timestamp(1_800)).await).len(), 0);
 }
+
+/// Issue 16 item 10: a refused PostgreSQL connection at start says at once which address
+/// refused and why (it used to wait 10 s and report a pool timeout).
+#[tokio::test]
+async fn a_refused_postgres_connection_names_the_address() {
+    let e = connect(&ConnectOptions {
+        url: "postgres://postgres:pw-not-shown@127.0.0.1:1/x".into(),
+        max_connections: 2,
+        sqlite_synchronous: Default::default(),
+    })
+    .await
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(e.contains("127.0.0.1:1"), "{e}");
+    assert!(e.to_lowercase().contains("refused"), "{e}");
+    assert!(!e.contains("pw-not-shown"), "{e}");
+}
