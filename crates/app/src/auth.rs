@@ -11,6 +11,41 @@ use sekisho_core::login::Login;
 use sekisho_core::password::PasswordPolicy;
 use sekisho_core::session::{Session, SessionPurpose};
 use sekisho_core::Error;
+use sekisho_store::PasswordOwner;
+
+/// Verifies a customer's or an operator's password against its stored hash (`None`: the dummy
+/// hash, the same work, and false). A right password whose hash was made with other Argon2
+/// parameters than the current ones is hashed again and the new hash stored, so raising
+/// `password.argon2_*` reaches every account at its next login (issue 16, item 9). A rehash
+/// that cannot be done now (busy hashing threads, a concurrent change) is left for the next
+/// login: it never fails the login.
+pub async fn verify_password(
+    state: &App,
+    owner: PasswordOwner,
+    password: String,
+    stored: Option<String>,
+) -> Result<bool, AppError> {
+    let right = state
+        .hashes
+        .verify(&state.metrics, password.clone(), stored.clone())
+        .await?;
+    let outdated = stored.filter(|h| right && state.hashes.hasher().needs_rehash(h));
+    if let Some(old) = outdated {
+        let salt: [u8; 16] = random_bytes(state.rng.as_ref());
+        let done = match state.hashes.hash(&state.metrics, password, salt).await {
+            Ok(new) => state
+                .store
+                .rehash_password(owner, &old, &new)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "could not store the upgraded password hash");
+        }
+    }
+    Ok(right)
+}
 
 /// Checks a new password against the policy and the login's history, then hashes it.
 pub async fn new_password_hash(

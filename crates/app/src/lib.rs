@@ -4,6 +4,7 @@
 
 pub mod audit_history;
 pub mod auth;
+pub mod client_addr;
 pub mod code_address;
 pub mod devices;
 pub mod email_code;
@@ -38,7 +39,7 @@ pub mod trading;
 pub use error::{AppError, ErrorContext};
 pub use hashing::HashPool;
 pub use settings::{
-    BrandingSettings, PagesSettings, RecoverySettings, SessionSettings, Settings, TokenSettings,
+    BrandingSettings, OperatorSettings, PagesSettings, RecoverySettings, SessionSettings, Settings, TokenSettings,
     TotpSettings,
 };
 pub use state::App;

@@ -108,10 +108,9 @@ async fn password_login_inner(
         state.store.append_audit(&ev).await?;
         return Err(Error::InvalidCredentials.into());
     };
-    let ok = state
-        .hashes
-        .verify(&state.metrics, password, login.password_hash.clone())
-        .await?;
+    let owner = sekisho_store::PasswordOwner::Login(login.id);
+    let ok =
+        crate::auth::verify_password(state, owner, password, login.password_hash.clone()).await?;
     let now = state.clock.now();
     let account = Account::of(&login, &state.settings.password_policy, now);
     let st = flow::next(

@@ -23,8 +23,6 @@ pub const OPERATOR_SESSION_PREFIX: &str = "skso";
 pub const SETUP_SECS: i64 = 72 * 3600;
 /// Absolute lifetime of an operator session (idle: the customer session's idle timeout).
 pub const SESSION_SECS: i64 = 8 * 3600;
-/// Consecutive wrong codes that lock an operator.
-pub const CODE_LOCKOUT: u32 = 10;
 /// Operators' authenticator apps use the defaults every app understands.
 const PARAMS: OtpParams = OtpParams {
     algorithm: otp::Algorithm::Sha1,
@@ -281,11 +279,11 @@ pub struct OperatorLogin {
 }
 
 /// Operator login: name, password and a code from the authenticator app, all required. Wrong
-/// passwords lock after the password policy's threshold, wrong codes after
-/// [`CODE_LOCKOUT`] (a used code is refused without counting, as for customers); every answer
-/// but success is `invalid_credentials` or, to the right password of an operator that is
-/// disabled but not locked, `login_disabled`. A locked operator gets `invalid_credentials` to
-/// every password, uncounted (issue 16: no password oracle).
+/// passwords lock after `operators.lockout_threshold`, wrong codes after
+/// `operators.code_lockout_threshold` (a used code is refused without counting, as for
+/// customers); every answer but success is `invalid_credentials` or, to the right password of
+/// an operator that is disabled but not locked, `login_disabled`. A locked operator gets
+/// `invalid_credentials` to every password, uncounted (issue 16: no password oracle).
 pub async fn login(
     state: &App,
     client: &ClientInfo,
@@ -314,10 +312,9 @@ pub async fn login(
             .await?;
         return Err(Error::InvalidCredentials.into());
     };
-    let right = state
-        .hashes
-        .verify(&state.metrics, password, op.password_hash.clone())
-        .await?;
+    let owner = sekisho_store::PasswordOwner::Operator(op.id);
+    let right =
+        crate::auth::verify_password(state, owner, password, op.password_hash.clone()).await?;
     let fail = |verdict: Verdict, kind: OperatorFailure, threshold: u32, reason: &'static str| {
         factor_guard::settle(
             state,
@@ -358,11 +355,7 @@ pub async fn login(
         return Err(Error::InvalidCredentials.into());
     }
     if !right {
-        let threshold = state
-            .settings
-            .password_policy
-            .lockout_threshold
-            .clamp(1, 10);
+        let threshold = state.settings.operators.password_threshold();
         fail(
             Verdict::Wrong,
             OperatorFailure::Password,
@@ -406,7 +399,8 @@ pub async fn login(
             } else {
                 (Verdict::Wrong, "wrong one-time code")
             };
-            fail(verdict, OperatorFailure::Code, CODE_LOCKOUT, what).await?;
+            let threshold = state.settings.operators.code_threshold();
+            fail(verdict, OperatorFailure::Code, threshold, what).await?;
             return Err(Error::InvalidCredentials.into());
         }
     };

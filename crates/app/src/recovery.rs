@@ -147,8 +147,8 @@ pub async fn check(
             return Ok(remaining);
         }
     }
-    // The consuming write does not tell a used code from a wrong one, so both count (as they
-    // always have).
+    // A used code counts like a wrong one, by rule (issue 14): unlike a TOTP step, which is
+    // spent within seconds, a used recovery code can only come from a copy of the sheet.
     let settled = factor_guard::settle(
         state,
         Verdict::Wrong,

@@ -28,6 +28,9 @@ pub struct Settings {
     pub public_url: String,
     /// `trust_forwarded_for`: take the client IP from `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
+    /// `trusted_proxies`: the networks of the proxies in front (right-to-left walk of
+    /// `X-Forwarded-For`).
+    pub trusted_proxies: Vec<crate::client_addr::IpNetwork>,
     /// `max_body_bytes`: largest accepted request body.
     pub max_body_bytes: usize,
     /// `api_token_cache_secs`: how long a checked API token is trusted without reading it
@@ -47,6 +50,8 @@ pub struct Settings {
     pub tokens: TokenSettings,
     /// `recovery.*`: recovery codes.
     pub recovery: RecoverySettings,
+    /// `operators.*`: the operators' lock thresholds.
+    pub operators: OperatorSettings,
     /// `mail.*`: delivery, sender, notices.
     pub mail: MailSettings,
     /// `devices.*`: familiar browsers.
@@ -57,7 +62,30 @@ pub struct Settings {
     pub mfa: MfaRollout,
     /// `step_up.*`: step-up confirmation of important operations.
     pub step_up: StepUpSettings,
-    /// `branding.*`: the hosted pages' look.
+    /// `operators.*`: when an operator's sign-in locks.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OperatorSettings {
+    /// Consecutive wrong passwords that lock an operator; unset: the customers' threshold, at
+    /// most 10 (filled in by [`Settings::resolve`]).
+    pub lockout_threshold: Option<u32>,
+    /// Consecutive wrong authenticator-app codes that lock an operator (10 when unset).
+    pub code_lockout_threshold: Option<u32>,
+}
+
+impl OperatorSettings {
+    /// The password threshold (resolved).
+    pub fn password_threshold(&self) -> u32 {
+        self.lockout_threshold.unwrap_or(10)
+    }
+
+    /// The code threshold.
+    pub fn code_threshold(&self) -> u32 {
+        self.code_lockout_threshold.unwrap_or(10)
+    }
+}
+
+/// `branding.*`: the hosted pages' look.
     pub branding: BrandingSettings,
     /// `pages.*`: the hosted pages' `return_to` allow-list and rate limits.
     pub pages: PagesSettings,
@@ -73,6 +101,7 @@ impl Default for Settings {
         Settings {
             public_url: String::new(),
             trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             max_body_bytes: 64 * 1024,
             api_token_cache_secs: 5,
             password: PasswordSettings::default(),
@@ -82,6 +111,7 @@ impl Default for Settings {
             email_code: EmailCodePolicy::default(),
             tokens: TokenSettings::default(),
             recovery: RecoverySettings::default(),
+            operators: OperatorSettings::default(),
             mail: MailSettings::default(),
             devices: DevicePolicy::default(),
             notify: NotifySettings::default(),
@@ -433,6 +463,15 @@ impl Settings {
         ensure!(
             t.hotp_resync_window <= 10_000 && t.totp_resync_steps <= 1000,
             "tokens.hotp_resync_window must be at most 10000 and tokens.totp_resync_steps at most 1000"
+        );
+        let o = &mut self.operators;
+        o.lockout_threshold = Some(
+            o.lockout_threshold
+                .unwrap_or(self.password_policy.lockout_threshold.clamp(1, 10)),
+        );
+        ensure!(
+            o.password_threshold() > 0 && o.code_threshold() > 0,
+            "operators.lockout_threshold and operators.code_lockout_threshold must be at least 1"
         );
         ensure!(
             self.recovery.lockout_threshold > 0,

@@ -6,6 +6,7 @@ use crate::error::ApiError;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
+use sekisho_app::client_addr::client_ip;
 use sekisho_app::operators::OPERATOR_SESSION_PREFIX;
 use sekisho_app::staff::StaffCaller;
 use sekisho_core::audit::{Actor, ClientInfo};
@@ -36,26 +37,29 @@ impl FromRequestParts<AppState> for Client {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let forwarded = state
-            .settings
-            .trust_forwarded_for
-            .then(|| parts.headers.get("x-forwarded-for"))
-            .flatten()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(|v| v.trim().to_owned())
-            .filter(|v| v.parse::<std::net::IpAddr>().is_ok());
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+            .map(|c| c.0.ip());
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let ip = client_ip(
+            peer,
+            &forwarded,
+            state.settings.trust_forwarded_for,
+            &state.settings.trusted_proxies,
+        );
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.chars().take(256).collect());
         Ok(Client(ClientInfo {
-            ip: forwarded.or(peer),
+            ip: ip.map(|ip| ip.to_string()),
             user_agent,
         }))
     }

@@ -3,13 +3,14 @@
 //!
 //! Every accepted code is durably recorded before its answer leaves: the committing task
 //! answers only after its transaction commits. The database stays the only authority: the
-//! `UPDATE` lets a step through only if it is later than the factor's last used step and the
-//! factor is not locked, so two instances (each with its own queue) still accept a code exactly
+//! `UPDATE` lets a step through only under the replay rule of [`crate::replay`] and only while
+//! the factor is not locked, so two instances (each with its own queue) still accept a code exactly
 //! once. Within one batch a factor appears at most once; a second code for the same factor waits
 //! for the next batch and is judged against the first one's step.
 
 use crate::batch::Batcher;
 use crate::factors::CodeTarget;
+use crate::replay::advances;
 use crate::sql_audit::commit_audited;
 use crate::sql_factors::{factor_from_row, FACTOR_COLS};
 use crate::sql_query::placeholders;
@@ -87,8 +88,8 @@ async fn commit(pool: &AnyPool, accepts: &[Accept]) -> Result<HashSet<i64>, sqlx
          FROM (SELECT column1 AS fid, column2 AS step, column3 AS drift, column4 AS at, \
          column5 AS activate FROM (VALUES {values}) AS vals) AS v \
          WHERE otp_factors.id = v.fid AND otp_factors.locked_at IS NULL \
-         AND (otp_factors.last_step IS NULL OR otp_factors.last_step < v.step) \
-         RETURNING otp_factors.id"
+         AND {fresh} RETURNING otp_factors.id",
+        fresh = advances!("otp_factors.last_step", "v.step"),
     );
     let mut query = sqlx::query(&sql);
     for a in accepts {

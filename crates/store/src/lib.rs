@@ -14,7 +14,9 @@ mod flows;
 mod mail;
 mod operators;
 mod passkeys;
+mod pg_reach;
 mod recovery;
+mod replay;
 mod setup;
 mod sql;
 mod sql_account;
@@ -30,6 +32,7 @@ mod sql_operators;
 mod sql_passkeys;
 mod sql_query;
 mod sql_recovery;
+mod sql_rehash;
 mod sql_sessions;
 mod sql_setup;
 mod sql_step_up;
@@ -206,6 +209,15 @@ pub struct ApiToken {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// Whose password hash [`Store::rehash_password`] replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordOwner {
+    /// A customer's login (its key).
+    Login(i64),
+    /// An operator (its key).
+    Operator(i64),
+}
+
 /// What a recorded password failure did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailureOutcome {
@@ -325,6 +337,16 @@ pub trait Store:
 
     /// The newest `n` password hashes of a login (the current one first).
     async fn password_history(&self, login_pk: i64, n: usize) -> StoreResult<Vec<String>>;
+
+    /// Replaces a password hash made with outdated parameters by `new_hash`, a hash of the same
+    /// password, if the stored one is still `old_hash`; whether it was replaced. The password
+    /// does not change (nor its age or history), so nothing is revoked or audited.
+    async fn rehash_password(
+        &self,
+        owner: PasswordOwner,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> StoreResult<bool>;
 
     /// Sets a new password hash (and records it in the history), revoking the login's sessions
     /// except `keep_session` and all its familiar browsers.

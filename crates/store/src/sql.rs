@@ -80,6 +80,7 @@ pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
             }
         }
         Backend::Postgres => {
+            crate::pg_reach::check_reachable(&opts.url, Duration::from_secs(10)).await?;
             let pool = AnyPoolOptions::new()
                 .max_connections(opts.max_connections.max(1))
                 .acquire_timeout(Duration::from_secs(10))
@@ -336,6 +337,15 @@ impl Store for SqlStore {
 
     async fn password_history(&self, login_pk: i64, n: usize) -> StoreResult<Vec<String>> {
         SqlStore::password_history(self, login_pk, n).await
+    }
+
+    async fn rehash_password(
+        &self,
+        owner: crate::PasswordOwner,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> StoreResult<bool> {
+        SqlStore::rehash_password(self, owner, old_hash, new_hash).await
     }
 
     async fn set_password(

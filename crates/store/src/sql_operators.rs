@@ -1,6 +1,7 @@
 //! The SQL implementation of [`OperatorStore`].
 
 use crate::operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
+use crate::replay::advances;
 use crate::sql::{named, opt_ts, ts, Counter, SqlStore};
 use crate::sql_audit::commit_audited;
 use crate::{FailureOutcome, StoreError, StoreResult};
@@ -311,11 +312,12 @@ impl OperatorStore for SqlStore {
         audit: &NewAuditEvent,
     ) -> StoreResult<Option<OperatorSession>> {
         let mut tx = self.begin_write().await?;
-        let n = sqlx::query(
+        // The replay rule (crate::replay): each code's step opens one session.
+        let n = sqlx::query(concat!(
             "UPDATE operators SET failed_logins = 0, failed_codes = 0, last_login_at = $2, \
-             totp_last_step = $3 WHERE id = $1 AND locked_at IS NULL AND disabled = 0 \
-             AND (totp_last_step IS NULL OR totp_last_step < $3)",
-        )
+             totp_last_step = $3 WHERE id = $1 AND locked_at IS NULL AND disabled = 0 AND ",
+            advances!("totp_last_step", "$3")
+        ))
         .bind(id)
         .bind(now.0)
         .bind(step)

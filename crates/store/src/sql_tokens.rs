@@ -1,5 +1,6 @@
 //! The SQL implementation of [`TokenStore`].
 
+use crate::replay::advances;
 use crate::sql::{named, opt_ts, ts, Counter, SqlStore};
 use crate::sql_audit::{commit_audited, commit_audited_if};
 use crate::sql_query::{bind_all, Conditions, Val};
@@ -254,9 +255,10 @@ impl TokenStore for SqlStore {
         now: Timestamp,
         audit: Option<&NewAuditEvent>,
     ) -> StoreResult<bool> {
-        // The conditions make each counter or step usable once across all instances: of two
-        // requests with the same code, the database lets exactly one update through.
-        let query = sqlx::query(
+        // The replay rule (crate::replay) makes each counter or step usable once across all
+        // instances: of two requests with the same code, the database lets exactly one update
+        // through. HOTP: `$2` is the accepted counter + 1, the new `counter`.
+        let query = sqlx::query(concat!(
             "UPDATE tokens SET failed_attempts = 0, last_used_at = $4, \
              transactions = transactions + 1, \
              counter = CASE WHEN kind = 'hotp' THEN $2 ELSE counter END, \
@@ -265,9 +267,12 @@ impl TokenStore for SqlStore {
              WHERE id = $1 AND locked_at IS NULL AND state = 'assigned' \
              AND registered_at IS NOT NULL \
              AND (max_transactions IS NULL OR transactions < max_transactions) AND \
-             ((kind = 'hotp' AND counter < $2) \
-              OR (kind = 'totp' AND (last_step IS NULL OR last_step < $2)))",
-        )
+             ((kind = 'hotp' AND ",
+            advances!("counter", "$2"),
+            ") OR (kind = 'totp' AND ",
+            advances!("last_step", "$2"),
+            "))"
+        ))
         .bind(id)
         .bind(value)
         .bind(drift)

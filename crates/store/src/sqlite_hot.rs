@@ -8,8 +8,9 @@
 //! whatever has gathered with prepared, cached statements and no further hand-off.
 //!
 //! Same file, same schema and the same SQL conditions as [`crate::codes`] (which serves
-//! PostgreSQL): the `UPDATE` lets a step through only if it is later than the factor's last used
-//! step and the factor is not locked, and that condition stays the only authority. Accepted
+//! PostgreSQL): the `UPDATE` lets a step through only under the replay rule of
+//! [`crate::replay`] and only while the factor is not locked, and that condition stays the only
+//! authority. Accepted
 //! codes of one batch are recorded, with their audit events, in one `BEGIN IMMEDIATE`
 //! transaction, and each caller is answered only after `COMMIT` returned: with WAL the commit is
 //! in the WAL file by then, so a crash of the process right after the answer cannot let the
@@ -19,6 +20,7 @@
 
 use crate::codes::Accept;
 use crate::factors::{CodeTarget, FactorState, OtpFactor};
+use crate::replay::advances;
 use crate::{StoreError, StoreResult};
 use rusqlite::{params, Connection, OpenFlags, Row, Transaction, TransactionBehavior};
 use sekisho_core::audit::{chain_hash, ChainFields, NewAuditEvent, CHAIN_VERSION};
@@ -249,13 +251,17 @@ fn factor_at(r: &Row<'_>, i: usize) -> rusqlite::Result<OtpFactor> {
     })
 }
 
-/// The same statement as [`crate::codes`]' batched `UPDATE`, one factor at a time.
-const ACCEPT: &str = "UPDATE otp_factors SET last_step = ?2, drift = ?3, failed_attempts = 0, \
+/// The same statement as [`crate::codes`]' batched `UPDATE`, one factor at a time (constant
+/// text, so `prepare_cached` keeps serving it from the cache).
+const ACCEPT: &str = concat!(
+    "UPDATE otp_factors SET last_step = ?2, drift = ?3, failed_attempts = 0, \
     last_used_at = ?4, \
     state = CASE WHEN ?5 = 1 THEN 'active' ELSE state END, \
     confirmed_at = CASE WHEN ?5 = 1 THEN ?4 ELSE confirmed_at END, \
     expires_at = CASE WHEN ?5 = 1 THEN NULL ELSE expires_at END \
-    WHERE id = ?1 AND locked_at IS NULL AND (last_step IS NULL OR last_step < ?2)";
+    WHERE id = ?1 AND locked_at IS NULL AND ",
+    advances!("last_step", "?2")
+);
 
 /// Records a batch of accepted codes with their audit events in one transaction; returns, in
 /// order, whether the database let each one through.

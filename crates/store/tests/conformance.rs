@@ -138,6 +138,19 @@ on_both!(
 
 #[path = "conformance/setup.rs"]
 mod setup;
+
+#[path = "conformance/replay.rs"]
+mod replay;
+use replay::{
+    replay_rule_for_authenticator_apps, replay_rule_for_hotp_tokens,
+    replay_rule_for_operator_codes, replay_rule_for_totp_tokens,
+};
+on_both!(
+    replay_rule_for_authenticator_apps,
+    replay_rule_for_totp_tokens,
+    replay_rule_for_hotp_tokens,
+    replay_rule_for_operator_codes,
+);
 use setup::setup_links_are_single_use_and_replaced;
 
 #[path = "conformance/tokens.rs"]
@@ -1454,4 +1467,22 @@ async fn devices_are_used_only_while_valid(db: Db) {
     let all = ev(1_800, EventType::DeviceRevoked, "baba");
     assert_eq!(ok(s.revoke_devices(b.id, Timestamp(1_800), &all).await), 1);
     assert_eq!(ok(s.list_devices(b.id, Timestamp(1_800)).await).len(), 0);
+}
+
+/// Issue 16 item 10: a refused PostgreSQL connection at start says at once which address
+/// refused and why (it used to wait 10 s and report a pool timeout).
+#[tokio::test]
+async fn a_refused_postgres_connection_names_the_address() {
+    let e = connect(&ConnectOptions {
+        url: "postgres://postgres:pw-not-shown@127.0.0.1:1/x".into(),
+        max_connections: 2,
+        sqlite_synchronous: Default::default(),
+    })
+    .await
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(e.contains("127.0.0.1:1"), "{e}");
+    assert!(e.to_lowercase().contains("refused"), "{e}");
+    assert!(!e.contains("pw-not-shown"), "{e}");
 }

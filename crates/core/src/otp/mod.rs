@@ -8,6 +8,7 @@
 
 mod code;
 mod pair;
+pub mod replay;
 mod secret;
 mod uri;
 mod verify;

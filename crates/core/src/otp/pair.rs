@@ -6,6 +6,7 @@
 //! the returned step or counter atomically.
 
 use super::code::{ct_eq, normalize_code};
+use super::replay::is_fresh;
 use super::verify::MAX_SEARCH_STEPS;
 use super::{hotp, totp_at, totp_step, Algorithm, OtpParams, MAX_DIGITS, MIN_DIGITS};
 use crate::clock::Timestamp;
@@ -82,7 +83,7 @@ pub fn check_totp_pair(
         if !pair_at(s2) {
             continue;
         }
-        if last_used_step.is_some_and(|u| s2 <= u) {
+        if !is_fresh(last_used_step, s2) {
             used = true;
         } else {
             return Ok((s2, s2.saturating_sub(current)));

@@ -6,6 +6,7 @@
 //! has not moved meanwhile, so two concurrent logins with one code cannot both succeed.
 
 use super::code::{ct_eq, normalize_code};
+use super::replay::is_fresh;
 use super::{hotp, totp_at, totp_step, Algorithm, OtpParams, MAX_DIGITS, MIN_DIGITS};
 use crate::clock::Timestamp;
 
@@ -99,7 +100,7 @@ pub fn verify_totp(
         if !ct_eq(&totp_at(secret, step, params), &given) {
             continue;
         }
-        if last_used_step.is_some_and(|used| step <= used) {
+        if !is_fresh(last_used_step, step) {
             replayed = true;
         } else if accepted.is_none() {
             accepted = Some(step);
@@ -152,7 +153,7 @@ pub fn find_consecutive_totp(
     };
     nearest_first(max_drift_steps.min(MAX_SEARCH_STEPS))
         .map(|offset| current + offset)
-        .filter(|&s2| last_used_step.is_none_or(|used| s2 > used))
+        .filter(|&s2| is_fresh(last_used_step, s2))
         .find(|&s2| ct_eq(at(s2 - 1), &c1) && ct_eq(at(s2), &c2))
         .map(|s2| (s2, s2 - current))
 }
