@@ -11,7 +11,9 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 /// A network in CIDR notation (`10.0.0.0/8`, `2001:db8::/32`), or one address (`192.0.2.7`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Read from the configuration as its text (`trusted_proxies = ["10.0.0.0/8"]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct IpNetwork {
     addr: IpAddr,
     prefix: u8,
@@ -69,6 +71,20 @@ impl FromStr for IpNetwork {
             return Err(bad());
         }
         Ok(IpNetwork { addr, prefix })
+    }
+}
+
+impl TryFrom<String> for IpNetwork {
+    type Error = BadNetwork;
+
+    fn try_from(s: String) -> Result<IpNetwork, BadNetwork> {
+        s.parse()
+    }
+}
+
+impl From<IpNetwork> for String {
+    fn from(n: IpNetwork) -> String {
+        n.to_string()
     }
 }
 
