@@ -39,8 +39,8 @@ pub mod trading;
 pub use error::{AppError, ErrorContext};
 pub use hashing::HashPool;
 pub use settings::{
-    BrandingSettings, OperatorSettings, PagesSettings, RecoverySettings, SessionSettings, Settings, TokenSettings,
-    TotpSettings,
+    BrandingSettings, OperatorSettings, PagesSettings, RecoverySettings, SessionSettings, Settings,
+    TokenSettings, TotpSettings,
 };
 pub use state::App;
 pub use step_up::StepUpSettings;

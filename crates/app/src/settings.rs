@@ -62,30 +62,7 @@ pub struct Settings {
     pub mfa: MfaRollout,
     /// `step_up.*`: step-up confirmation of important operations.
     pub step_up: StepUpSettings,
-    /// `operators.*`: when an operator's sign-in locks.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct OperatorSettings {
-    /// Consecutive wrong passwords that lock an operator; unset: the customers' threshold, at
-    /// most 10 (filled in by [`Settings::resolve`]).
-    pub lockout_threshold: Option<u32>,
-    /// Consecutive wrong authenticator-app codes that lock an operator (10 when unset).
-    pub code_lockout_threshold: Option<u32>,
-}
-
-impl OperatorSettings {
-    /// The password threshold (resolved).
-    pub fn password_threshold(&self) -> u32 {
-        self.lockout_threshold.unwrap_or(10)
-    }
-
-    /// The code threshold.
-    pub fn code_threshold(&self) -> u32 {
-        self.code_lockout_threshold.unwrap_or(10)
-    }
-}
-
-/// `branding.*`: the hosted pages' look.
+    /// `branding.*`: the hosted pages' look.
     pub branding: BrandingSettings,
     /// `pages.*`: the hosted pages' `return_to` allow-list and rate limits.
     pub pages: PagesSettings,
@@ -365,6 +342,29 @@ impl Default for RecoverySettings {
         RecoverySettings {
             lockout_threshold: 10,
         }
+    }
+}
+
+/// `operators.*`: when an operator's sign-in locks.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OperatorSettings {
+    /// Consecutive wrong passwords that lock an operator; unset: the customers' threshold, at
+    /// most 10 (filled in by [`Settings::resolve`]).
+    pub lockout_threshold: Option<u32>,
+    /// Consecutive wrong authenticator-app codes that lock an operator (10 when unset).
+    pub code_lockout_threshold: Option<u32>,
+}
+
+impl OperatorSettings {
+    /// The password threshold (resolved).
+    pub fn password_threshold(&self) -> u32 {
+        self.lockout_threshold.unwrap_or(10)
+    }
+
+    /// The code threshold.
+    pub fn code_threshold(&self) -> u32 {
+        self.code_lockout_threshold.unwrap_or(10)
     }
 }
 
