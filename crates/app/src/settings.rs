@@ -346,14 +346,23 @@ impl Default for RecoverySettings {
 }
 
 /// `operators.*`: when an operator's sign-in locks.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OperatorSettings {
     /// Consecutive wrong passwords that lock an operator; unset: the customers' threshold, at
     /// most 10 (filled in by [`Settings::resolve`]).
     pub lockout_threshold: Option<u32>,
-    /// Consecutive wrong authenticator-app codes that lock an operator (10 when unset).
-    pub code_lockout_threshold: Option<u32>,
+    /// Consecutive wrong authenticator-app codes that lock an operator.
+    pub code_lockout_threshold: u32,
+}
+
+impl Default for OperatorSettings {
+    fn default() -> Self {
+        OperatorSettings {
+            lockout_threshold: None,
+            code_lockout_threshold: 10,
+        }
+    }
 }
 
 impl OperatorSettings {
@@ -364,7 +373,7 @@ impl OperatorSettings {
 
     /// The code threshold.
     pub fn code_threshold(&self) -> u32 {
-        self.code_lockout_threshold.unwrap_or(10)
+        self.code_lockout_threshold
     }
 }
 
