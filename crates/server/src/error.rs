@@ -189,6 +189,13 @@ pub async fn localize(req: Request, next: Next) -> Response {
             .and_then(|v| v.to_str().ok()),
     );
     let mut res = next.run(req).await;
+    render(&mut res, lang);
+    res
+}
+
+/// Writes the JSON body of an error response (one carrying an [`ApiError`], or the framework's
+/// bodiless 404 and 405) in `lang`; other responses are left as they are.
+pub(crate) fn render(res: &mut Response, lang: Lang) {
     // Errors raised by the framework itself (unknown route, wrong method) arrive bodiless.
     let pending = res
         .extensions_mut()
@@ -202,7 +209,7 @@ pub async fn localize(req: Request, next: Next) -> Response {
             _ => None,
         });
     let Some(err) = pending else {
-        return res;
+        return;
     };
     let mut body = Map::new();
     body.insert("error".into(), err.error.name().into());
@@ -236,7 +243,6 @@ pub async fn localize(req: Request, next: Next) -> Response {
         }
         _ => {}
     }
-    res
 }
 
 /// The response for a panic in a handler: a plain internal error, never the panic text.

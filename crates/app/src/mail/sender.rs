@@ -94,8 +94,15 @@ fn build(state: &App, mail: &OutboxMail) -> Result<Message, String> {
         .map_err(|e| format!("message: {e}"))
 }
 
-/// Starts the sender on the current runtime. It runs until the runtime stops.
-pub fn spawn_sender(state: App, transport: Transport) -> tokio::task::JoinHandle<()> {
+/// Starts the sender on the current runtime. A change of `nudge` makes it look for due mail at
+/// once (a shutdown begins); when `nudge`'s sender is dropped it delivers what is due one last
+/// time and ends, so a shutdown sends the mail of the last requests. A delivery that keeps
+/// failing stays in the outbox for the next start or another instance.
+pub fn spawn_sender(
+    state: App,
+    transport: Transport,
+    mut nudge: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             loop {
@@ -108,9 +115,14 @@ pub fn spawn_sender(state: App, transport: Transport) -> tokio::task::JoinHandle
                     }
                 }
             }
+            if nudge.has_changed().is_err() {
+                return;
+            }
             tokio::select! {
                 _ = state.mail_wake.notified() => {}
                 _ = tokio::time::sleep(state.settings.mail.poll_interval) => {}
+                // A nudge, or the owner gone (then the next pass is the last).
+                _ = nudge.changed() => {}
             }
         }
     })

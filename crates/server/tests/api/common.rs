@@ -76,6 +76,8 @@ pub struct Options {
     pub totp_lockout_threshold: u32,
     /// `recovery.lockout_threshold`.
     pub recovery_lockout_threshold: u32,
+    /// `server.*`: the transport's timeouts and connection cap.
+    pub transport: sekisho_server::Transport,
 }
 
 impl Default for Options {
@@ -94,6 +96,7 @@ impl Default for Options {
             step_up_passkey_kinds: Vec::new(),
             totp_lockout_threshold: 10,
             recovery_lockout_threshold: 10,
+            transport: sekisho_server::Transport::default(),
         }
     }
 }
@@ -239,10 +242,11 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     } else {
         (None, format!("http://{addr}"))
     };
-    tokio::spawn(sekisho_server::serve_split(
+    tokio::spawn(sekisho_server::serve_with(
         listener,
         admin,
         state,
+        opts.transport,
         std::future::pending(),
     ));
     TestApp {

@@ -44,3 +44,4 @@ mod stepup_passkey_browser;
 mod tokens;
 mod totp;
 mod trading;
+mod transport;
