@@ -110,6 +110,11 @@ pub const KEYS: &[Key] = &[
     Key { path: "passkeys.required", kind: "bool", default: "false", doc: "Every login must answer its second step with a passkey: codes (app, token, e-mail) no longer do, and a login without a passkey is refused with `second_factor_not_initialized`. A single login is made to use passkeys by setting its `second_factor` to `passkey`." },
     Key { path: "passkeys.instead_of_codes", kind: "bool", default: "true", doc: "During the interim: a customer who registered a passkey may use it instead of the code factor the firm set (a passkey is then offered first). Off, passkeys count only for logins set to `passkey` or `any`, or when `passkeys.required`." },
     Key { path: "admin_listen", kind: "string", default: "unset", doc: "A second address (e.g. an internal `10.0.0.5:8443`) that alone serves the admin API `/api/admin/…` (and later the console `/admin`); the public `listen` address then answers 404 for them. Unset, `listen` serves everything." },
+    Key { path: "server.header_read_timeout_secs", kind: "integer", default: "10", doc: "How long a client may take to send a request's head (from connecting, or from the first byte of a further request on a kept-alive connection); a slower one is disconnected." },
+    Key { path: "server.keep_alive_timeout_secs", kind: "integer", default: "60", doc: "How long a kept-alive connection may stay idle between two requests before it is closed (keep it above the idle timeout of a load balancer in front)." },
+    Key { path: "server.request_timeout_secs", kind: "integer", default: "30", doc: "How long a request may take from its head to its answer, body upload included; past it the client gets `request_timeout` (503) and the connection is closed." },
+    Key { path: "server.max_connections", kind: "integer", default: "4096", doc: "Connections open at once on each listener; further clients wait in the kernel's queue until one closes, and a warning is logged (at most once a minute). Lowered at start to stay 256 under the process's open-file limit (`LimitNOFILE`, `ulimit -n`)." },
+    Key { path: "server.shutdown_timeout_secs", kind: "integer", default: "20", doc: "On SIGTERM or Ctrl-C: how long the server may take to answer the requests in flight and deliver the mail that is due before it exits (what is left stays in the outbox)." },
 ];
 
 /// The resolved configuration.
@@ -145,6 +150,29 @@ pub struct Config {
     pub branding: BrandingConfig,
     pub pages: PagesConfig,
     pub passkeys: PasskeysConfig,
+    pub server: ServerConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub header_read_timeout_secs: u64,
+    pub keep_alive_timeout_secs: u64,
+    pub request_timeout_secs: u64,
+    pub max_connections: u32,
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            header_read_timeout_secs: 10,
+            keep_alive_timeout_secs: 60,
+            request_timeout_secs: 30,
+            max_connections: 4096,
+            shutdown_timeout_secs: 20,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -484,6 +512,7 @@ impl Default for Config {
             branding: BrandingConfig::default(),
             pages: PagesConfig::default(),
             passkeys: PasskeysConfig::default(),
+            server: ServerConfig::default(),
         }
     }
 }

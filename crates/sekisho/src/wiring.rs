@@ -202,6 +202,33 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
     ))
 }
 
+/// The HTTP transport's limits (`server.*`), checked.
+pub fn transport(config: &Config) -> Result<sekisho_server::Transport> {
+    let s = &config.server;
+    let secs = std::time::Duration::from_secs;
+    if [
+        s.header_read_timeout_secs,
+        s.keep_alive_timeout_secs,
+        s.request_timeout_secs,
+        s.shutdown_timeout_secs,
+    ]
+    .iter()
+    .any(|&v| !(1..=86_400).contains(&v))
+    {
+        bail!("server.*_timeout_secs must be 1 to 86400");
+    }
+    if s.max_connections == 0 {
+        bail!("server.max_connections must be at least 1");
+    }
+    Ok(sekisho_server::Transport {
+        header_read_timeout: secs(s.header_read_timeout_secs),
+        keep_alive_timeout: secs(s.keep_alive_timeout_secs),
+        request_timeout: secs(s.request_timeout_secs),
+        max_connections: s.max_connections as usize,
+        shutdown_timeout: secs(s.shutdown_timeout_secs),
+    })
+}
+
 /// Step-up settings, checked.
 pub fn step_up_settings(config: &Config) -> Result<sekisho_app::StepUpSettings> {
     use sekisho_core::step_up::{ConfirmMethod, OperationKind, StepUpPolicy};
