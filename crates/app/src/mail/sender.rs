@@ -62,11 +62,23 @@ impl Transport {
 }
 
 /// Writes the mail under a temporary name and renames it, so a reader of the folder never sees
-/// half a mail.
+/// half a mail. Mail holds setup links and codes: the folder is 0700, each file 0600.
 async fn write_eml(dir: &Path, uid: &str, bytes: &[u8]) -> std::io::Result<()> {
-    tokio::fs::create_dir_all(dir).await?;
+    use tokio::io::AsyncWriteExt;
+    let mut folder = tokio::fs::DirBuilder::new();
+    folder.recursive(true);
+    #[cfg(unix)]
+    folder.mode(0o700);
+    folder.create(dir).await?;
     let tmp = dir.join(format!(".{uid}.tmp"));
-    tokio::fs::write(&tmp, bytes).await?;
+    let mut opts = tokio::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    let mut file = opts.open(&tmp).await?;
+    file.write_all(bytes).await?;
+    file.flush().await?;
+    drop(file);
     tokio::fs::rename(&tmp, dir.join(format!("{uid}.eml"))).await
 }
 
