@@ -352,7 +352,13 @@ impl TestApp {
 
     /// The value of a metric line (first sample whose line starts with `name`).
     pub async fn metric(&self, name: &str) -> f64 {
-        let text = ok(self.get("/metrics", None).await.text().await);
+        let r = self
+            .http
+            .get(format!("{}/metrics", self.admin_url))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await;
+        let text = ok(ok(r).text().await);
         text.lines()
             .find(|l| l.starts_with(name))
             .and_then(|l| l.rsplit(' ').next())
