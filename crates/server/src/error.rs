@@ -148,20 +148,20 @@ impl From<JsonRejection> for ApiError {
         match r.status() {
             StatusCode::PAYLOAD_TOO_LARGE => DoorError::PayloadTooLarge.into(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => DoorError::UnsupportedMediaType.into(),
-            _ => Error::InvalidRequest(r.body_text()).into(),
+            _ => Error::InvalidRequest(crate::rejection::json(&r)).into(),
         }
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
-        Error::InvalidRequest(r.body_text()).into()
+        Error::InvalidRequest(crate::rejection::query(&r)).into()
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
-        Error::InvalidRequest(r.body_text()).into()
+        Error::InvalidRequest(crate::rejection::path(&r)).into()
     }
 }
 

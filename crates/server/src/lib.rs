@@ -6,6 +6,7 @@ mod door;
 mod error;
 mod extract;
 mod pages;
+mod rejection;
 mod router;
 mod routes;
 mod serve;
