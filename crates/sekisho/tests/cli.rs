@@ -535,7 +535,10 @@ async fn sigterm_answers_requests_in_flight_sends_due_mail_and_exits_0() {
             .filter(|p| p.extension().is_some_and(|x| x == "eml"))
             .collect::<Vec<_>>()
     };
-    assert!(mails().is_empty(), "the sender is asleep: the setup mail waits");
+    assert!(
+        mails().is_empty(),
+        "the sender is asleep: the setup mail waits"
+    );
 
     // A login whose body is still on its way when the signal comes, and a client that never
     // finishes its body.

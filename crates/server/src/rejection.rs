@@ -17,10 +17,7 @@ pub(crate) fn json(r: &JsonRejection) -> String {
         }
         JsonRejection::JsonDataError(_) => {
             let text = r.body_text();
-            let text = text
-                .split_once(": ")
-                .map(|(_, rest)| rest)
-                .unwrap_or(&text);
+            let text = text.split_once(": ").map(|(_, rest)| rest).unwrap_or(&text);
             let text = match text.rfind(" at line ") {
                 Some(i) => &text[..i],
                 None => text,
@@ -35,10 +32,7 @@ pub(crate) fn json(r: &JsonRejection) -> String {
 /// parameter).
 pub(crate) fn query(r: &QueryRejection) -> String {
     let text = r.body_text();
-    let text = text
-        .split_once(": ")
-        .map(|(_, rest)| rest)
-        .unwrap_or(&text);
+    let text = text.split_once(": ").map(|(_, rest)| rest).unwrap_or(&text);
     field_problem(text)
         .replacen("A number ", "A query parameter ", 1)
         .replacen("A value ", "A query parameter ", 1)
@@ -123,6 +117,10 @@ fn field_problem(text: &str) -> String {
         };
     }
     if msg.starts_with("invalid length") {
+        // A JSON array where an object was expected (serde reads a struct from a sequence).
+        if field.is_none() && msg.contains("expected struct") {
+            return "The body must be a JSON object.".into();
+        }
         return format!("{} has the wrong number of items.", named("A list"));
     }
     if msg.contains("invalid digit") || msg.contains("number too large") {
@@ -140,7 +138,10 @@ fn field_problem(text: &str) -> String {
 
 /// What a parser's expected type means to a client.
 fn kind_of(expected: &str) -> &'static str {
-    let t = expected.trim().trim_start_matches("a ").trim_start_matches("an ");
+    let t = expected
+        .trim()
+        .trim_start_matches("a ")
+        .trim_start_matches("an ");
     match t {
         "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "integer" => "a whole number",
         "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a whole number (0 or more)",
@@ -175,6 +176,10 @@ mod tests {
         );
         assert_eq!(
             field_problem("invalid type: sequence, expected struct LoginBody"),
+            "The body must be a JSON object."
+        );
+        assert_eq!(
+            field_problem("invalid length 0, expected struct LoginBody with 2 elements"),
             "The body must be a JSON object."
         );
         assert_eq!(

@@ -111,12 +111,23 @@ pub(crate) async fn serve_listener(
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    accept_loop(&listener, &router, &transport, &slots, cap, &local, stop.clone()).await;
+    accept_loop(
+        &listener,
+        &router,
+        &transport,
+        &slots,
+        cap,
+        &local,
+        stop.clone(),
+    )
+    .await;
     drop(listener);
     let open = cap.saturating_sub(slots.available_permits());
     tracing::info!(listen = %local, open, "stopped accepting; waiting for requests in flight");
     // Every connection holds a slot until it closes: all slots back means all closed.
-    let _ = slots.acquire_many(u32::try_from(cap).unwrap_or(u32::MAX)).await;
+    let _ = slots
+        .acquire_many(u32::try_from(cap).unwrap_or(u32::MAX))
+        .await;
 }
 
 async fn accept_loop(
@@ -231,23 +242,23 @@ async fn serve_connection(
         let answer = router.clone().oneshot(req);
         async move {
             let _in_flight = in_flight;
-            Ok::<Response, Infallible>(
-                match tokio::time::timeout(request_timeout, answer).await {
-                    Ok(Ok(res)) => res,
-                    Ok(Err(never)) => match never {},
-                    Err(_) => {
-                        tracing::warn!(client = %peer, "request not answered within server.request_timeout_secs");
-                        let lang = Lang::from_accept_language(
-                            accept_language.as_ref().and_then(|v| v.to_str().ok()),
-                        );
-                        let mut res = ApiError::from(DoorError::RequestTimeout).into_response();
-                        render(&mut res, lang);
-                        res.headers_mut()
-                            .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
-                        res
-                    }
-                },
-            )
+            Ok::<Response, Infallible>(match tokio::time::timeout(request_timeout, answer).await {
+                Ok(Ok(res)) => res,
+                Ok(Err(never)) => match never {},
+                Err(_) => {
+                    tracing::warn!(client = %peer, "request not answered within server.request_timeout_secs");
+                    let lang = Lang::from_accept_language(
+                        accept_language.as_ref().and_then(|v| v.to_str().ok()),
+                    );
+                    let mut res = ApiError::from(DoorError::RequestTimeout).into_response();
+                    render(&mut res, lang);
+                    res.headers_mut().insert(
+                        header::CONNECTION,
+                        header::HeaderValue::from_static("close"),
+                    );
+                    res
+                }
+            })
         }
     });
     // The deadlines are `Guarded`'s (it tells a new request's head from idle time, which

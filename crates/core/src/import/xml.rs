@@ -188,8 +188,8 @@ mod tests {
         let texts: Vec<&str> = root.children_named("B").map(|b| b.text.as_str()).collect();
         assert_eq!(texts, ["one", "two"]);
         // References in text (their own events since quick-xml 0.38) keep their neighbours.
-        let root = parse("<a> x &amp; y &#65;&#x42; </a>").unwrap_or_else(|e| unreachable!("{e}"));
-        assert_eq!(root.text, "x & y AB");
+        let refs = parse("<a> x &amp; y &#65;&#x42; </a>").unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(refs.text, "x & y AB");
         assert!(root.child("C").is_some());
         assert!(root.path(&["B"]).is_some());
     }

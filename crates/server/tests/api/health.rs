@@ -94,18 +94,40 @@ async fn metrics_need_a_credential_or_the_admin_address() {
     expect_error(r, StatusCode::UNAUTHORIZED, "unauthorized", "SKS-AUT-0001").await;
     let validate = api_token(&app, "validate").await;
     let r = app.get("/metrics", Some(&validate)).await;
-    expect_error(r, StatusCode::FORBIDDEN, "insufficient_scope", "SKS-AUT-0002").await;
+    expect_error(
+        r,
+        StatusCode::FORBIDDEN,
+        "insufficient_scope",
+        "SKS-AUT-0002",
+    )
+    .await;
     let scraper = api_token(&app, "metrics").await;
     let r = app.get("/metrics", Some(&scraper)).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(ok(r.text().await).contains("sekisho_password_hash_running"));
     // The scraper's token reads numbers only: not who is logged in, not the admin API.
     let r = app
-        .post("/api/v1/introspect", Some(&scraper), serde_json::json!({ "token": "x" }))
+        .post(
+            "/api/v1/introspect",
+            Some(&scraper),
+            serde_json::json!({ "token": "x" }),
+        )
         .await;
-    expect_error(r, StatusCode::FORBIDDEN, "insufficient_scope", "SKS-AUT-0002").await;
+    expect_error(
+        r,
+        StatusCode::FORBIDDEN,
+        "insufficient_scope",
+        "SKS-AUT-0002",
+    )
+    .await;
     let r = app.get("/api/admin/v1/logins", Some(&scraper)).await;
-    expect_error(r, StatusCode::FORBIDDEN, "insufficient_scope", "SKS-AUT-0002").await;
+    expect_error(
+        r,
+        StatusCode::FORBIDDEN,
+        "insufficient_scope",
+        "SKS-AUT-0002",
+    )
+    .await;
     // The API description is public information on a single listener.
     assert_eq!(
         app.get("/api/openapi.json", None).await.status(),

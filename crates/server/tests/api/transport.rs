@@ -105,7 +105,9 @@ async fn a_client_slow_with_its_header_is_disconnected() {
     );
     // A connection that never sends anything is cut just as well.
     let mut s = connect(&app).await;
-    assert!(closed_within(&mut s, Duration::from_secs(4)).await.is_some());
+    assert!(closed_within(&mut s, Duration::from_secs(4))
+        .await
+        .is_some());
 }
 
 #[tokio::test]
