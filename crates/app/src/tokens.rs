@@ -7,7 +7,7 @@ use sekisho_core::{token, Error, Random, Timestamp};
 use sekisho_store::{ApiToken, Store};
 
 /// The scopes an API token can have.
-pub const SCOPES: [&str; 3] = ["admin", "validate", "step_up"];
+pub const SCOPES: [&str; 4] = ["admin", "validate", "step_up", "metrics"];
 
 /// Creates a token named `name` with `scope`; returns the bearer secret (shown only now) and
 /// the stored record.

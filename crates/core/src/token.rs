@@ -31,11 +31,18 @@ pub enum ApiScope {
     Validate,
     /// Step-up requests.
     StepUp,
+    /// Reading `/metrics` (a Prometheus scraper), when no `admin_listen` serves it apart.
+    Metrics,
 }
 
 impl ApiScope {
     /// Every scope.
-    pub const ALL: &'static [ApiScope] = &[ApiScope::Admin, ApiScope::Validate, ApiScope::StepUp];
+    pub const ALL: &'static [ApiScope] = &[
+        ApiScope::Admin,
+        ApiScope::Validate,
+        ApiScope::StepUp,
+        ApiScope::Metrics,
+    ];
 
     /// The stored and API name.
     pub fn as_str(self) -> &'static str {
@@ -43,6 +50,7 @@ impl ApiScope {
             ApiScope::Admin => "admin",
             ApiScope::Validate => "validate",
             ApiScope::StepUp => "step_up",
+            ApiScope::Metrics => "metrics",
         }
     }
 

@@ -118,6 +118,11 @@ pub const KEYS: &[Key] = &[
     Key { path: "passkeys.required", kind: "bool", default: "false", doc: "Every login must answer its second step with a passkey: codes (app, token, e-mail) no longer do, and a login without a passkey is refused with `second_factor_not_initialized`. A single login is made to use passkeys by setting its `second_factor` to `passkey`." },
     Key { path: "passkeys.instead_of_codes", kind: "bool", default: "true", doc: "During the interim: a customer who registered a passkey may use it instead of the code factor the firm set (a passkey is then offered first). Off, passkeys count only for logins set to `passkey` or `any`, or when `passkeys.required`." },
     Key { path: "admin_listen", kind: "string", default: "unset", doc: "A second address (e.g. an internal `10.0.0.5:8443`) that alone serves the admin API `/api/admin/…` (and later the console `/admin`); the public `listen` address then answers 404 for them. Unset, `listen` serves everything." },
+    Key { path: "server.header_read_timeout_secs", kind: "integer", default: "10", doc: "How long a client may take to send a request's head (from connecting, or from the first byte of a further request on a kept-alive connection); a slower one is disconnected." },
+    Key { path: "server.keep_alive_timeout_secs", kind: "integer", default: "60", doc: "How long a kept-alive connection may stay idle between two requests before it is closed (keep it above the idle timeout of a load balancer in front)." },
+    Key { path: "server.request_timeout_secs", kind: "integer", default: "30", doc: "How long a request may take from its head to its answer, body upload included; past it the client gets `request_timeout` (503) and the connection is closed." },
+    Key { path: "server.max_connections", kind: "integer", default: "4096", doc: "Connections open at once on each listener; further clients wait in the kernel's queue until one closes, and a warning is logged (at most once a minute). Lowered at start to stay 256 under the process's open-file limit (`LimitNOFILE`, `ulimit -n`)." },
+    Key { path: "server.shutdown_timeout_secs", kind: "integer", default: "20", doc: "On SIGTERM or Ctrl-C: how long the server may take to answer the requests in flight and deliver the mail that is due before it exits (what is left stays in the outbox)." },
 ];
 
 /// Top-level keys the process itself reads (everything else is the application's
@@ -134,6 +139,7 @@ const PROCESS_KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "admin_listen",
+    "server",
 ];
 
 /// The configuration: the process's own keys, and the application's [`Settings`] deserialised
@@ -152,6 +158,8 @@ pub struct Config {
     pub log_format: String,
     pub log_level: String,
     pub admin_listen: Option<String>,
+    /// `server.*`: the HTTP transport's timeouts and connection cap (the process's own).
+    pub server: ServerSettings,
     /// Everything the application reads: `public_url`, `password.*`, `session.*`, ….
     #[serde(skip)]
     pub settings: Settings,
@@ -170,8 +178,59 @@ impl Default for Config {
             log_format: "text".into(),
             log_level: "info".into(),
             admin_listen: None,
+            server: ServerSettings::default(),
             settings: Settings::default(),
         }
+    }
+}
+
+/// `server.*`: the HTTP transport's limits (read by `serve`, not by the application).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    pub header_read_timeout_secs: u64,
+    pub keep_alive_timeout_secs: u64,
+    pub request_timeout_secs: u64,
+    pub max_connections: u32,
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            header_read_timeout_secs: 10,
+            keep_alive_timeout_secs: 60,
+            request_timeout_secs: 30,
+            max_connections: 4096,
+            shutdown_timeout_secs: 20,
+        }
+    }
+}
+
+impl ServerSettings {
+    /// The transport's limits, checked (1 s to a day; at least one connection).
+    pub fn transport(&self) -> Result<sekisho_server::Transport> {
+        let secs = std::time::Duration::from_secs;
+        for (key, v) in [
+            ("server.header_read_timeout_secs", self.header_read_timeout_secs),
+            ("server.keep_alive_timeout_secs", self.keep_alive_timeout_secs),
+            ("server.request_timeout_secs", self.request_timeout_secs),
+            ("server.shutdown_timeout_secs", self.shutdown_timeout_secs),
+        ] {
+            if !(1..=86_400).contains(&v) {
+                bail!("{key} must be 1 to 86400, got {v}");
+            }
+        }
+        if self.max_connections == 0 {
+            bail!("server.max_connections must be at least 1");
+        }
+        Ok(sekisho_server::Transport {
+            header_read_timeout: secs(self.header_read_timeout_secs),
+            keep_alive_timeout: secs(self.keep_alive_timeout_secs),
+            request_timeout: secs(self.request_timeout_secs),
+            max_connections: self.max_connections as usize,
+            shutdown_timeout: secs(self.shutdown_timeout_secs),
+        })
     }
 }
 
@@ -327,6 +386,7 @@ impl Config {
     fn resolve(mut self) -> Result<Config> {
         SqliteSynchronous::parse(&self.database_sqlite_synchronous)
             .ok_or_else(|| anyhow!("database_sqlite_synchronous must be normal or full"))?;
+        self.server.transport()?;
         let s = &mut self.settings;
         if s.public_url.is_empty() {
             s.public_url = format!("http://{}", self.listen);

@@ -268,12 +268,15 @@ async fn main() -> Result<()> {
 }
 
 async fn serve(config: Config) -> Result<()> {
-    std::fs::create_dir_all(config.outbox_dir()).with_context(|| {
-        format!(
-            "cannot create the mail outbox {}",
-            config.outbox_dir().display()
-        )
-    })?;
+    let transport = wiring::transport(&config)?;
+    // The data folder holds the database, the master key and the mail (setup links, codes):
+    // folders this creates are the server user's alone (0700), as are the files in them.
+    for (dir, what) in [
+        (config.data_dir.clone(), "data folder"),
+        (config.outbox_dir(), "mail outbox"),
+    ] {
+        private_dir(&dir).with_context(|| format!("cannot create the {what} {}", dir.display()))?;
+    }
     let state = wiring::app_state(&config).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -294,9 +297,17 @@ async fn serve(config: Config) -> Result<()> {
         }
         None => None,
     };
-    sekisho_server::serve_split(listener, admin, state, shutdown_signal()).await?;
+    sekisho_server::serve_with(listener, admin, state, transport, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
 }
 
 async fn shutdown_signal() {

@@ -128,3 +128,8 @@ pub async fn app_state_with(
         secrets,
     ))
 }
+
+/// The HTTP transport's limits (`server.*`), checked.
+pub fn transport(config: &Config) -> Result<sekisho_server::Transport> {
+    config.server.transport()
+}

@@ -450,3 +450,148 @@ async fn keys_rotate_list_retire_and_the_published_set() {
     let verify = run(&["audit", "verify"]);
     assert!(verify.status.success());
 }
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    ok(std::fs::metadata(p)).permissions().mode() & 0o777
+}
+
+/// Reads an HTTP response until the server closes or `Content-Length` is complete.
+async fn read_response(s: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&buf).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let len = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                })
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len {
+                return text;
+            }
+        }
+        match s.read(&mut chunk).await {
+            Ok(0) | Err(_) => return text,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// `sekisho serve` as a service (issue 16 items 8 and 16): its files are the server user's
+/// alone; SIGTERM stops accepting, answers the request in flight, sends the mail that is due,
+/// and exits 0 within `server.shutdown_timeout_secs` even with a client that never finishes.
+// A real process and real signals: the waits are real time, not domain time.
+#[allow(clippy::disallowed_methods)]
+#[tokio::test]
+async fn sigterm_answers_requests_in_flight_sends_due_mail_and_exits_0() {
+    use tokio::io::AsyncWriteExt;
+    let dir = ok(tempfile::tempdir());
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let log = ok(std::fs::File::create(dir.path().join("server.log")));
+    let mut server = Server(ok(sekisho(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("SEKISHO_SERVER_SHUTDOWN_TIMEOUT_SECS", "4")
+        // The sender would look for mail queued by other processes only every 10 minutes.
+        .env("SEKISHO_MAIL_POLL_INTERVAL_MS", "600000")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()));
+    wait_ready(&url, &mut server).await;
+
+    let data = dir.path().join("sekisho-data");
+    let outbox = data.join("outbox");
+    assert_eq!(mode(&data), 0o700, "data folder");
+    assert_eq!(mode(&outbox), 0o700, "outbox folder");
+    assert_eq!(mode(&data.join("master.key")), 0o600);
+    for f in ["sekisho.db", "sekisho.db-wal", "sekisho.db-shm"] {
+        assert_eq!(mode(&data.join(f)), 0o600, "{f}");
+    }
+
+    let out = ok(sekisho(dir.path())
+        .args(["api-token", "create", "--name", "ops", "--scope", "admin"])
+        .output());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let token = stdout.lines().last().unwrap_or("").trim().to_owned();
+    let http = reqwest::Client::new();
+    let r = ok(http.post(format!("{url}/api/admin/v1/logins")).bearer_auth(&token)
+        .json(&json!({ "login_id": "sig00001", "email": "s@example.jp", "display_name": "S", "password": "abc12345", "temporary": false }))
+        .send().await);
+    assert_eq!(r.status(), 201);
+    let out = ok(sekisho(dir.path())
+        .args(["login", "setup-link", "sig00001", "--send-email"])
+        .output());
+    assert!(out.status.success());
+    let mails = || {
+        ok(std::fs::read_dir(&outbox))
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        mails().is_empty(),
+        "the sender is asleep: the setup mail waits"
+    );
+
+    // A login whose body is still on its way when the signal comes, and a client that never
+    // finishes its body.
+    let body = json!({ "login_id": "sig00001", "password": "abc12345" }).to_string();
+    let head = |len: usize| {
+        format!("POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n")
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let mut inflight = ok(tokio::net::TcpStream::connect(&addr).await);
+    ok(inflight.write_all(head(body.len()).as_bytes()).await);
+    ok(inflight.write_all(&body.as_bytes()[..10]).await);
+    let mut stuck = ok(tokio::net::TcpStream::connect(&addr).await);
+    ok(stuck.write_all(head(100).as_bytes()).await);
+    ok(stuck.write_all(b"{\"login_id\"").await);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let signalled = Instant::now();
+    let kill = ok(Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status());
+    assert!(kill.success());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        tokio::net::TcpStream::connect(&addr).await.is_err(),
+        "no new connection is accepted once stopping"
+    );
+    ok(inflight.write_all(&body.as_bytes()[10..]).await);
+    let answer = read_response(&mut inflight).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "the request in flight is answered: {answer}"
+    );
+    assert!(answer.contains("skss_"), "{answer}");
+
+    let status = loop {
+        if let Some(status) = ok(server.0.try_wait()) {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(10),
+            "still running 10 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let took = signalled.elapsed();
+    assert_eq!(status.code(), Some(0), "exit status after SIGTERM");
+    assert!(
+        took >= Duration::from_millis(3500) && took < Duration::from_secs(7),
+        "the stuck client is waited for server.shutdown_timeout_secs (4 s), no longer: {took:?}"
+    );
+    let sent = mails();
+    assert_eq!(sent.len(), 1, "the due setup mail was sent before exiting");
+    assert_eq!(mode(&sent[0]), 0o600, "mail files are private");
+    let logged = ok(std::fs::read_to_string(dir.path().join("server.log")));
+    assert!(logged.contains("stopped"), "{logged}");
+}

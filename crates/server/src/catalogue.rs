@@ -60,6 +60,11 @@ door_catalogue! {
     MethodNotAllowed => "method_not_allowed", "SKS-GEN-0005", MethodNotAllowed,
         "このURLではその操作はできません。",
         "This method is not allowed at this URL.";
+    /// The request was not complete and answered within `server.request_timeout_secs` (a
+    /// client sending its body too slowly, or an overloaded server).
+    RequestTimeout => "request_timeout", "SKS-GEN-0010", Unavailable,
+        "リクエストの処理が時間内に終わりませんでした。しばらくしてから、もう一度お試しください。",
+        "The request could not be completed in time. Please try again shortly.";
 
     /// The password must be changed before the login can proceed (a pending step, and the
     /// refusal a restricted session gets elsewhere).

@@ -157,20 +157,20 @@ impl From<JsonRejection> for ApiError {
         match r.status() {
             StatusCode::PAYLOAD_TOO_LARGE => DoorError::PayloadTooLarge.into(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => DoorError::UnsupportedMediaType.into(),
-            _ => Error::InvalidRequest(r.body_text()).into(),
+            _ => Error::InvalidRequest(crate::rejection::json(&r)).into(),
         }
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
-        Error::InvalidRequest(r.body_text()).into()
+        Error::InvalidRequest(crate::rejection::query(&r)).into()
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
-        Error::InvalidRequest(r.body_text()).into()
+        Error::InvalidRequest(crate::rejection::path(&r)).into()
     }
 }
 
@@ -198,6 +198,13 @@ pub async fn localize(req: Request, next: Next) -> Response {
             .and_then(|v| v.to_str().ok()),
     );
     let mut res = next.run(req).await;
+    render(&mut res, lang);
+    res
+}
+
+/// Writes the JSON body of an error response (one carrying an [`ApiError`], or the framework's
+/// bodiless 404 and 405) in `lang`; other responses are left as they are.
+pub(crate) fn render(res: &mut Response, lang: Lang) {
     // Errors raised by the framework itself (unknown route, wrong method) arrive bodiless.
     let pending = res
         .extensions_mut()
@@ -211,7 +218,7 @@ pub async fn localize(req: Request, next: Next) -> Response {
             _ => None,
         });
     let Some(err) = pending else {
-        return res;
+        return;
     };
     let mut body = Map::new();
     body.insert("error".into(), err.error.name().into());
@@ -245,7 +252,6 @@ pub async fn localize(req: Request, next: Next) -> Response {
         }
         _ => {}
     }
-    res
 }
 
 /// The response for a panic in a handler: a plain internal error, never the panic text.

@@ -187,6 +187,29 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
+/// Who may read `/metrics` on a listener that also serves customers: an API token with the
+/// `metrics` (a Prometheus scraper) or `admin` scope, or an operator session of either role.
+pub struct MetricsReader;
+
+impl FromRequestParts<AppState> for MetricsReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let t = bearer(parts).ok_or(Error::Unauthorized)?;
+        if t.starts_with(OPERATOR_SESSION_PREFIX) && t.as_bytes().get(4) == Some(&b'_') {
+            crate::operators::session_for_token(state, t)
+                .await?
+                .ok_or(Error::Unauthorized)?;
+            return Ok(MetricsReader);
+        }
+        let caller = ApiCaller::from_request_parts(parts, state).await?;
+        match caller.0.scope {
+            token::ApiScope::Metrics | token::ApiScope::Admin => Ok(MetricsReader),
+            _ => Err(Error::InsufficientScope.into()),
+        }
+    }
+}
+
 /// A customer holding an active session token (of any purpose: handlers that need a full
 /// session check [`Session::purpose`]).
 pub struct Customer(pub Session);

@@ -6,8 +6,10 @@ mod door;
 mod error;
 mod extract;
 mod pages;
+mod rejection;
 mod router;
 mod routes;
+mod serve;
 mod web;
 
 pub use web::{operator_setup_url, setup_link_url};
@@ -22,8 +24,8 @@ use sekisho_app::{
 pub use catalogue::{DoorError, Failure};
 pub use door::AppState;
 pub use error::ApiError;
+pub use serve::Transport;
 
-use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
 /// The OpenAPI 3.1 description of every JSON endpoint.
@@ -51,41 +53,88 @@ pub async fn serve_split(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, admin, state, Transport::default(), shutdown).await
+}
+
+/// [`serve_split`] with the transport's limits. When `shutdown` completes: no new connection
+/// is accepted, each request in flight is answered (idle connections close), the mail sender
+/// delivers what is due, all within `transport.shutdown_timeout`; then it returns. Mail still
+/// undelivered stays in the outbox for the next start or another instance.
+pub async fn serve_with(
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+    state: AppState,
+    transport: Transport,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     use router::Part;
-    let transport = mail::Transport::new(&state.settings.mail).map_err(std::io::Error::other)?;
-    let sender = mail::spawn_sender(state.app().clone(), transport);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop_tx.send(true);
-    });
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
+    let mail_transport =
+        mail::Transport::new(&state.settings.mail).map_err(std::io::Error::other)?;
+    let (nudge, nudged) = tokio::sync::watch::channel(false);
+    let sender = mail::spawn_sender(state.app().clone(), mail_transport, nudged);
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let cap = transport.connection_cap(if admin.is_some() { 2 } else { 1 });
+    let bound = transport.shutdown_timeout;
+    let transport = std::sync::Arc::new(transport);
     let public_part = if admin.is_some() {
         Part::Public
     } else {
         Part::All
     };
-    let public = axum::serve(
+    let public = serve::serve_listener(
         listener,
-        router::router(state.clone(), public_part)
-            .into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(stopped(stop_rx.clone()));
-    let served = match admin {
-        None => public.await,
-        Some(admin) => {
-            let admin = axum::serve(
-                admin,
-                router::router(state, Part::Admin)
-                    .into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(stopped(stop_rx));
-            tokio::try_join!(async move { public.await }, async move { admin.await }).map(|_| ())
-        }
+        router::router(state.clone(), public_part),
+        transport.clone(),
+        cap,
+        stop.clone(),
+    );
+    let admin = admin.map(|l| {
+        serve::serve_listener(
+            l,
+            router::router(state, Part::Admin),
+            transport.clone(),
+            cap,
+            stop.clone(),
+        )
+    });
+    let mut stopping = stop.clone();
+    let finish = async move {
+        let listeners = async move {
+            match admin {
+                None => public.await,
+                Some(admin) => {
+                    tokio::join!(public, admin);
+                }
+            }
+        };
+        // Mail other processes queued (the CLI's setup links) goes out while requests finish.
+        let early = async {
+            serve::stopped(&mut stopping).await;
+            let _ = nudge.send(true);
+        };
+        tokio::join!(listeners, early);
+        // Requests in flight have been answered (their codes committed): the sender delivers
+        // what they queued, then ends.
+        drop(nudge);
+        let _ = sender.await;
     };
-    // Mail not yet sent stays in the outbox for the next start (or another instance).
-    sender.abort();
-    served
+    let mut stopped = stop.clone();
+    let deadline = async move {
+        serve::stopped(&mut stopped).await;
+        tokio::time::sleep(bound).await;
+    };
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+        // The channel stays open: a closed channel is no stop signal.
+        std::future::pending::<()>().await;
+    });
+    tokio::select! {
+        _ = finish => {}
+        _ = deadline => tracing::warn!(
+            "shutdown took longer than server.shutdown_timeout_secs: the connections still open \
+             are dropped and undelivered mail stays in the outbox for the next start"
+        ),
+    }
+    Ok(())
 }

@@ -27,6 +27,13 @@ pub enum Part {
 pub fn router(state: AppState, part: Part) -> Router {
     let limit = state.settings.max_body_bytes;
     let mut r = Router::new().merge(routes::health());
+    // With `admin_listen`, the metrics and the API description are the internal address's
+    // alone; without it, the metrics need a credential.
+    match part {
+        Part::All => r = r.merge(routes::ops(false)),
+        Part::Admin => r = r.merge(routes::ops(true)),
+        Part::Public => {}
+    }
     if part != Part::Admin {
         r = r.merge(routes::public()).merge(pages::router(&state));
     }

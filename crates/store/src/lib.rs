@@ -37,6 +37,7 @@ mod sql_sessions;
 mod sql_setup;
 mod sql_step_up;
 mod sql_tokens;
+mod sqlite_files;
 mod sqlite_hot;
 mod step_up;
 pub mod testing;

@@ -58,6 +58,10 @@ pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
     };
     let store = match backend {
         Backend::Sqlite => {
+            if let Some(path) = sqlite_hot::file_of(&opts.url) {
+                let create = opts.url.contains("mode=rwc");
+                crate::sqlite_files::keep_private(&path, create)?;
+            }
             let sync = opts.sqlite_synchronous;
             let write = sqlite_pool(&opts.url, 1, sync).await?;
             SQLITE_MIGRATIONS.run(&write).await?;

@@ -62,11 +62,23 @@ impl Transport {
 }
 
 /// Writes the mail under a temporary name and renames it, so a reader of the folder never sees
-/// half a mail.
+/// half a mail. Mail holds setup links and codes: the folder is 0700, each file 0600.
 async fn write_eml(dir: &Path, uid: &str, bytes: &[u8]) -> std::io::Result<()> {
-    tokio::fs::create_dir_all(dir).await?;
+    use tokio::io::AsyncWriteExt;
+    let mut folder = tokio::fs::DirBuilder::new();
+    folder.recursive(true);
+    #[cfg(unix)]
+    folder.mode(0o700);
+    folder.create(dir).await?;
     let tmp = dir.join(format!(".{uid}.tmp"));
-    tokio::fs::write(&tmp, bytes).await?;
+    let mut opts = tokio::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    let mut file = opts.open(&tmp).await?;
+    file.write_all(bytes).await?;
+    file.flush().await?;
+    drop(file);
     tokio::fs::rename(&tmp, dir.join(format!("{uid}.eml"))).await
 }
 
@@ -94,8 +106,15 @@ fn build(state: &App, mail: &OutboxMail) -> Result<Message, String> {
         .map_err(|e| format!("message: {e}"))
 }
 
-/// Starts the sender on the current runtime. It runs until the runtime stops.
-pub fn spawn_sender(state: App, transport: Transport) -> tokio::task::JoinHandle<()> {
+/// Starts the sender on the current runtime. A change of `nudge` makes it look for due mail at
+/// once (a shutdown begins); when `nudge`'s sender is dropped it delivers what is due one last
+/// time and ends, so a shutdown sends the mail of the last requests. A delivery that keeps
+/// failing stays in the outbox for the next start or another instance.
+pub fn spawn_sender(
+    state: App,
+    transport: Transport,
+    mut nudge: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             loop {
@@ -108,9 +127,14 @@ pub fn spawn_sender(state: App, transport: Transport) -> tokio::task::JoinHandle
                     }
                 }
             }
+            if nudge.has_changed().is_err() {
+                return;
+            }
             tokio::select! {
                 _ = state.mail_wake.notified() => {}
                 _ = tokio::time::sleep(state.settings.mail.poll_interval()) => {}
+                // A nudge, or the owner gone (then the next pass is the last).
+                _ = nudge.changed() => {}
             }
         }
     })

@@ -4,7 +4,7 @@
 //! so a hostile file costs at most a bounded amount of memory and time.
 
 use super::ImportError;
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::Reader;
 
 /// Deeper than any PSKC file (a KeyContainer's deepest values sit at about 8 levels).
@@ -60,7 +60,7 @@ fn element(start: &BytesStart<'_>) -> Result<Element, ImportError> {
     for a in start.attributes() {
         let a = a.map_err(|e| ImportError::Malformed(format!("attribute: {e}")))?;
         let value = a
-            .unescape_value()
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|e| ImportError::Malformed(format!("attribute value: {e}")))?;
         attrs.push((local(a.key.as_ref()), value.into_owned()));
     }
@@ -71,10 +71,40 @@ fn element(start: &BytesStart<'_>) -> Result<Element, ImportError> {
     })
 }
 
+/// The text a reference in text content stands for: a character reference or one of XML's five
+/// predefined entities. Anything else would need a declaration, and DOCTYPE is refused.
+fn reference(r: &BytesRef<'_>) -> Result<String, ImportError> {
+    if let Some(c) = r
+        .resolve_char_ref()
+        .map_err(|e| ImportError::Malformed(format!("character reference: {e}")))?
+    {
+        return Ok(c.to_string());
+    }
+    let name = r.decode().map_err(|_| ImportError::NotUtf8)?;
+    quick_xml::escape::resolve_predefined_entity(&name)
+        .map(str::to_owned)
+        .ok_or_else(|| ImportError::Malformed(format!("unknown entity &{name};")))
+}
+
+/// Adds `s` to the open element's text; outside the root only whitespace may stand.
+fn add_text(stack: &mut [Element], s: &str) -> Result<(), ImportError> {
+    match stack.last_mut() {
+        Some(e) => e.text.push_str(s),
+        None if s.trim().is_empty() => {}
+        None => {
+            return Err(ImportError::Malformed(
+                "text outside the root element".into(),
+            ))
+        }
+    }
+    Ok(())
+}
+
 /// Parses `text` into its root element.
 pub(super) fn parse(text: &str) -> Result<Element, ImportError> {
+    // Text arrives in pieces (references are events of their own since quick-xml 0.38), so an
+    // element's text is trimmed once, when it ends, not piece by piece.
     let mut reader = Reader::from_str(text);
-    reader.config_mut().trim_text(true);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     let mut count = 0usize;
@@ -108,32 +138,27 @@ pub(super) fn parse(text: &str) -> Result<Element, ImportError> {
                 }
             }
             Event::End(_) => {
-                let Some(done) = stack.pop() else {
+                let Some(mut done) = stack.pop() else {
                     return Err(ImportError::Malformed("unmatched end tag".into()));
                 };
+                let trimmed = done.text.trim();
+                if trimmed.len() != done.text.len() {
+                    done.text = trimmed.to_owned();
+                }
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(done),
                     None => root = Some(done),
                 }
             }
             Event::Text(t) => {
-                let s = t
-                    .unescape()
-                    .map_err(|e| ImportError::Malformed(format!("text: {e}")))?;
-                match stack.last_mut() {
-                    Some(e) => e.text.push_str(s.trim()),
-                    None if s.trim().is_empty() => {}
-                    None => {
-                        return Err(ImportError::Malformed(
-                            "text outside the root element".into(),
-                        ))
-                    }
-                }
+                let s = t.decode().map_err(|_| ImportError::NotUtf8)?;
+                add_text(&mut stack, &s)?;
             }
+            Event::GeneralRef(r) => add_text(&mut stack, &reference(&r)?)?,
             Event::CData(c) => {
                 let s = std::str::from_utf8(&c).map_err(|_| ImportError::NotUtf8)?;
                 if let Some(e) = stack.last_mut() {
-                    e.text.push_str(s.trim());
+                    e.text.push_str(s);
                 }
             }
             Event::Comment(_) | Event::Decl(_) | Event::PI(_) => {}
@@ -162,6 +187,9 @@ mod tests {
         assert_eq!(root.attr("k"), Some("v & w"));
         let texts: Vec<&str> = root.children_named("B").map(|b| b.text.as_str()).collect();
         assert_eq!(texts, ["one", "two"]);
+        // References in text (their own events since quick-xml 0.38) keep their neighbours.
+        let refs = parse("<a> x &amp; y &#65;&#x42; </a>").unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(refs.text, "x & y AB");
         assert!(root.child("C").is_some());
         assert!(root.path(&["B"]).is_some());
     }

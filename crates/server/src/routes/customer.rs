@@ -270,9 +270,13 @@ struct IntrospectBody {
 
 async fn introspect(
     State(state): State<AppState>,
-    _caller: ApiCaller,
+    caller: ApiCaller,
     Json(body): Json<IntrospectBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
+    // A scraper's token reads numbers, not who is logged in.
+    if caller.0.scope == sekisho_core::token::ApiScope::Metrics {
+        return Err(Error::InsufficientScope.into());
+    }
     let now = state.clock.now();
     let session = state
         .store

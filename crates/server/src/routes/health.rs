@@ -1,6 +1,7 @@
 //! Liveness, readiness, metrics and the OpenAPI description.
 
 use crate::door::AppState;
+use crate::extract::MetricsReader;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -11,8 +12,20 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/api/openapi.json", get(openapi))
+}
+
+/// `/metrics` (open, or only for a [`MetricsReader`]) and `/api/openapi.json`.
+pub fn ops(open: bool) -> Router<AppState> {
+    let r = Router::new().route("/api/openapi.json", get(openapi));
+    if open {
+        r.route("/metrics", get(metrics))
+    } else {
+        r.route("/metrics", get(guarded_metrics))
+    }
+}
+
+async fn guarded_metrics(_reader: MetricsReader, state: State<AppState>) -> impl IntoResponse {
+    metrics(state).await
 }
 
 async fn healthz() -> impl IntoResponse {

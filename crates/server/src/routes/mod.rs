@@ -48,3 +48,9 @@ pub fn admin() -> Router<AppState> {
 pub fn health() -> Router<AppState> {
     health::router()
 }
+
+/// Metrics and the OpenAPI description: open on the `admin_listen` address, or, on a listener
+/// serving everything, `/metrics` for a `metrics` or `admin` API token or an operator.
+pub fn ops(open: bool) -> Router<AppState> {
+    health::ops(open)
+}

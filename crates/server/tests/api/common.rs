@@ -79,6 +79,8 @@ pub struct Options {
     pub recovery_lockout_threshold: u32,
     /// Any other keys, by dotted path (`("tokens.max_per_login", 2.into())`).
     pub settings: Vec<(&'static str, toml::Value)>,
+    /// `server.*`: the transport's timeouts and connection cap.
+    pub transport: sekisho_server::Transport,
 }
 
 impl Default for Options {
@@ -98,6 +100,7 @@ impl Default for Options {
             totp_lockout_threshold: 10,
             recovery_lockout_threshold: 10,
             settings: Vec::new(),
+            transport: sekisho_server::Transport::default(),
         }
     }
 }
@@ -270,10 +273,11 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     } else {
         (None, format!("http://{addr}"))
     };
-    tokio::spawn(sekisho_server::serve_split(
+    tokio::spawn(sekisho_server::serve_with(
         listener,
         admin,
         state,
+        opts.transport,
         std::future::pending(),
     ));
     TestApp {
@@ -379,7 +383,13 @@ impl TestApp {
 
     /// The value of a metric line (first sample whose line starts with `name`).
     pub async fn metric(&self, name: &str) -> f64 {
-        let text = ok(self.get("/metrics", None).await.text().await);
+        let r = self
+            .http
+            .get(format!("{}/metrics", self.admin_url))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await;
+        let text = ok(ok(r).text().await);
         text.lines()
             .find(|l| l.starts_with(name))
             .and_then(|l| l.rsplit(' ').next())

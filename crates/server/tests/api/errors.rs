@@ -180,3 +180,85 @@ async fn bearer_credentials_are_checked() {
     )
     .await;
 }
+
+/// `detail` says what is wrong in the request's terms, not the parsers' (issue 16 item 8:
+/// ``Cannot parse `abc` to a `i64` ``, Rust type names, "deserialize").
+#[tokio::test]
+async fn details_speak_of_the_request_not_the_parser() {
+    let app = spawn_app().await;
+    let detail = |v: serde_json::Value| v["detail"].as_str().unwrap_or_default().to_owned();
+    let internals = [
+        "Cannot parse",
+        "deserialize",
+        "i64",
+        "u32",
+        "struct ",
+        "Failed to",
+    ];
+    let mut seen = Vec::new();
+
+    let r = app
+        .admin(reqwest::Method::DELETE, "/api-tokens/abc", None)
+        .await;
+    let d = detail(
+        expect_error(
+            r,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "SKS-GEN-0001",
+        )
+        .await,
+    );
+    assert_eq!(d, "`abc` in the URL is not a whole number.");
+    seen.push(d);
+
+    let r = app
+        .admin(reqwest::Method::GET, "/audit?limit=abc", None)
+        .await;
+    let d = detail(
+        expect_error(
+            r,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "SKS-GEN-0001",
+        )
+        .await,
+    );
+    assert_eq!(d, "`limit` must be a whole number.");
+    seen.push(d);
+
+    let cases: [(&[u8], &str); 4] = [
+        (
+            b"{\"login_id\": 12345, \"password\": \"x\"}",
+            "`login_id` must be text",
+        ),
+        (b"{\"login_id\": \"abcd\"}", "`password` is missing"),
+        (b"[]", "must be a JSON object"),
+        (b"{\"login_id\": \"a\",", "not valid JSON"),
+    ];
+    for (body, says) in cases {
+        let r = raw(
+            &app,
+            "/api/v1/login",
+            Some("application/json"),
+            body.to_vec(),
+        )
+        .await;
+        let d = detail(
+            expect_error(
+                r,
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "SKS-GEN-0001",
+            )
+            .await,
+        );
+        assert!(d.contains(says), "{d} should say {says}");
+        seen.push(d);
+    }
+    for d in seen {
+        for bad in internals {
+            assert!(!d.contains(bad), "{d:?} names parser internals ({bad})");
+        }
+    }
+}

@@ -12,7 +12,7 @@ async fn health_readiness_metrics() {
     app.create_login("tanaka01", "abc12345").await;
     app.login("tanaka01", "abc12345").await;
     app.login("tanaka01", "wrong1234").await;
-    let r = app.get("/metrics", None).await;
+    let r = app.get("/metrics", Some(&app.admin_token)).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.headers()["content-type"]
         .to_str()
@@ -82,4 +82,84 @@ async fn openapi_documents_existing_endpoints() {
             );
         }
     }
+}
+
+/// `/metrics` tells how the service is used: on a listener that serves customers it needs a
+/// `metrics` (or `admin`) API token or an operator; with `admin_listen` it and the API
+/// description are served only on the internal address.
+#[tokio::test]
+async fn metrics_need_a_credential_or_the_admin_address() {
+    let app = spawn_app().await;
+    let r = app.get("/metrics", None).await;
+    expect_error(r, StatusCode::UNAUTHORIZED, "unauthorized", "SKS-AUT-0001").await;
+    let validate = api_token(&app, "validate").await;
+    let r = app.get("/metrics", Some(&validate)).await;
+    expect_error(
+        r,
+        StatusCode::FORBIDDEN,
+        "insufficient_scope",
+        "SKS-AUT-0002",
+    )
+    .await;
+    let scraper = api_token(&app, "metrics").await;
+    let r = app.get("/metrics", Some(&scraper)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(ok(r.text().await).contains("sekisho_password_hash_running"));
+    // The scraper's token reads numbers only: not who is logged in, not the admin API.
+    let r = app
+        .post(
+            "/api/v1/introspect",
+            Some(&scraper),
+            serde_json::json!({ "token": "x" }),
+        )
+        .await;
+    expect_error(
+        r,
+        StatusCode::FORBIDDEN,
+        "insufficient_scope",
+        "SKS-AUT-0002",
+    )
+    .await;
+    let r = app.get("/api/admin/v1/logins", Some(&scraper)).await;
+    expect_error(
+        r,
+        StatusCode::FORBIDDEN,
+        "insufficient_scope",
+        "SKS-AUT-0002",
+    )
+    .await;
+    // The API description is public information on a single listener.
+    assert_eq!(
+        app.get("/api/openapi.json", None).await.status(),
+        StatusCode::OK
+    );
+
+    let split = spawn_with(Options {
+        admin_listen: true,
+        ..Options::default()
+    })
+    .await;
+    for path in ["/metrics", "/api/openapi.json"] {
+        let r = split.get(path, Some(&split.admin_token)).await;
+        expect_error(r, StatusCode::NOT_FOUND, "not_found", "SKS-GEN-0004").await;
+        let r = ok(split
+            .http
+            .get(format!("{}{path}", split.admin_url))
+            .send()
+            .await);
+        assert_eq!(r.status(), StatusCode::OK, "{path} on admin_listen");
+    }
+}
+
+async fn api_token(app: &TestApp, scope: &str) -> String {
+    let r = app
+        .admin(
+            reqwest::Method::POST,
+            "/api-tokens",
+            Some(serde_json::json!({ "name": scope, "scope": scope })),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v: Value = ok(r.json().await);
+    v["token"].as_str().unwrap_or_default().to_owned()
 }

@@ -45,4 +45,5 @@ mod stepup_passkey_browser;
 mod tokens;
 mod totp;
 mod trading;
+mod transport;
 mod verifier_rules;
