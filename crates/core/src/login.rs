@@ -225,7 +225,10 @@ impl Login {
     /// registered (and that Sekisho can check). With a specific method set, only that method
     /// counts; with `any` or `none`, every registered one does. When none counts, the login goes
     /// on with the password alone unless MFA is mandatory (the opt-in period before a firm's
-    /// deadline, during which customers can still log in to register).
+    /// deadline, during which customers can still log in to register) or the login is a token
+    /// login: the token service refuses a login until its token is registered (利用開始登録,
+    /// Shoko Chukin FX §2.2), so a token login without its token is `NotInitialized` whatever
+    /// `mfa_required` says, and the doors offer the registration.
     pub fn second_step(&self, registered: &[SecondFactor]) -> SecondStep {
         let usable: Vec<SecondFactor> = match self.second_factor {
             SecondFactor::None | SecondFactor::Any => registered.to_vec(),
@@ -237,7 +240,7 @@ impl Login {
         };
         if !usable.is_empty() {
             SecondStep::Required(usable)
-        } else if self.mfa_required {
+        } else if self.mfa_required || self.second_factor == SecondFactor::Token {
             SecondStep::NotInitialized
         } else {
             SecondStep::PasswordOnly
@@ -395,6 +398,29 @@ mod tests {
         l.second_factor = F::Any;
         assert_eq!(step(&l, &[F::Totp]), SecondStep::Required(vec![F::Totp]));
         assert_eq!(step(&l, &[]), SecondStep::PasswordOnly);
+    }
+
+    #[test]
+    fn a_token_login_without_its_token_must_register_it_first() {
+        use SecondFactor as F;
+        let mut l = login();
+        l.second_factor = F::Token;
+        assert_eq!(
+            l.second_step(&[]),
+            SecondStep::NotInitialized,
+            "the token service refuses a login until the token is registered, mfa_required or not"
+        );
+        assert_eq!(
+            l.second_step(&[F::Totp, F::Email]),
+            SecondStep::NotInitialized,
+            "only the token counts for a token login"
+        );
+        assert_eq!(
+            l.second_step(&[F::Token]),
+            SecondStep::Required(vec![F::Token])
+        );
+        l.mfa_required = true;
+        assert_eq!(l.second_step(&[]), SecondStep::NotInitialized);
     }
 
     #[test]
