@@ -78,6 +78,8 @@ pub struct PagesSettings {
     pub rate_per_ip_per_minute: u32,
     /// Form submissions accepted per minute for one login ID.
     pub rate_per_login_per_minute: u32,
+    /// Offer the on-screen keyboard (ソフトウェアキーボード) beside password fields.
+    pub software_keyboard: bool,
 }
 
 impl Default for PagesSettings {
@@ -89,6 +91,7 @@ impl Default for PagesSettings {
             return_to_allowlist: Vec::new(),
             rate_per_ip_per_minute: 60,
             rate_per_login_per_minute: 20,
+            software_keyboard: true,
         }
     }
 }

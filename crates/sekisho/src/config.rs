@@ -93,6 +93,7 @@ pub const KEYS: &[Key] = &[
     Key { path: "branding.primary_color", kind: "string", default: "\"#1f4e79\"", doc: "The firm's colour for the hosted pages' header and buttons, `#rrggbb`." },
     Key { path: "pages.return_to_allowlist", kind: "list", default: "[]", doc: "Where the hosted login may send the customer back to: each entry an origin plus path prefix (`https://trade.example.co.jp/`); a `return_to` must start with one, at a path boundary. Empty allows none." },
     Key { path: "pages.rate_per_ip_per_minute", kind: "integer", default: "60", doc: "Hosted-page form submissions accepted per minute from one IP address (in each instance), and as many passwordless passkey begins (`POST /api/v1/login/passkey/begin` without a challenge); more are answered 429 `too_many_attempts`." },
+    Key { path: "pages.software_keyboard", kind: "bool", default: "preset", doc: "On-screen keyboard (ソフトウェアキーボード) beside every password field of the hosted pages and the console login: the allowed characters in a new random order at each opening. Default follows `password.preset`: on for `jp-broker`, off for `nist-800-63b-4`; set it to decide either way." },
     Key { path: "pages.rate_per_login_per_minute", kind: "integer", default: "20", doc: "Hosted-page form submissions accepted per minute for one login ID (in each instance); more are answered 429." },
     Key { path: "tokens.totp_resync_steps", kind: "integer", default: "10", doc: "TOTP tokens: steps either side of the server's time searched by a resynchronisation." },
     Key { path: "mfa.mandatory_from", kind: "string", default: "unset", doc: "RFC 3339 time from which every login needs a second factor (e.g. `2026-06-22T00:00:00+09:00`). Before it, logins without one go on with the password alone and the login answer carries `mfa_reminder`; unset, only logins with `mfa_required` must use one." },
@@ -211,6 +212,7 @@ impl Default for BrandingConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct PagesConfig {
     pub return_to_allowlist: Vec<String>,
+    pub software_keyboard: Option<bool>,
     pub rate_per_ip_per_minute: u32,
     pub rate_per_login_per_minute: u32,
 }
@@ -219,6 +221,7 @@ impl Default for PagesConfig {
     fn default() -> Self {
         PagesConfig {
             return_to_allowlist: Vec::new(),
+            software_keyboard: None,
             rate_per_ip_per_minute: 60,
             rate_per_login_per_minute: 20,
         }

@@ -331,6 +331,10 @@ pub fn pages_settings(config: &Config) -> Result<PagesSettings> {
         return_to_allowlist: p.return_to_allowlist.clone(),
         rate_per_ip_per_minute: p.rate_per_ip_per_minute,
         rate_per_login_per_minute: p.rate_per_login_per_minute,
+        // The seeds' brokers offer it (jp-broker); NIST leaves it to the firm.
+        software_keyboard: p
+            .software_keyboard
+            .unwrap_or(config.password.preset == "jp-broker"),
     })
 }
 
@@ -526,5 +530,19 @@ mod tests {
         c.step_up.allowed_methods = vec!["passkey".into()];
         c.step_up.passkey_required_kinds = vec!["transfer".into()];
         assert!(step_up_settings(&c).is_err(), "unknown kind");
+    }
+
+    #[test]
+    fn the_software_keyboard_follows_the_preset_unless_set() {
+        let keyboard = |c: &Config| pages_settings(c).map(|p| p.software_keyboard).ok();
+        let mut c = Config::default();
+        assert_eq!(keyboard(&c), Some(true), "jp-broker offers it");
+        c.password.preset = "nist-800-63b-4".into();
+        assert_eq!(keyboard(&c), Some(false));
+        c.pages.software_keyboard = Some(true);
+        assert_eq!(keyboard(&c), Some(true), "an explicit setting wins");
+        c.password.preset = "jp-broker".into();
+        c.pages.software_keyboard = Some(false);
+        assert_eq!(keyboard(&c), Some(false));
     }
 }

@@ -76,6 +76,8 @@ pub struct Options {
     pub totp_lockout_threshold: u32,
     /// `recovery.lockout_threshold`.
     pub recovery_lockout_threshold: u32,
+    /// `pages.software_keyboard`.
+    pub software_keyboard: bool,
 }
 
 impl Default for Options {
@@ -94,6 +96,7 @@ impl Default for Options {
             step_up_passkey_kinds: Vec::new(),
             totp_lockout_threshold: 10,
             recovery_lockout_threshold: 10,
+            software_keyboard: true,
         }
     }
 }
@@ -191,6 +194,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         mfa: opts.mfa,
         pages: PagesSettings {
             return_to_allowlist: vec!["https://trade.example.co.jp/".into()],
+            software_keyboard: opts.software_keyboard,
             ..PagesSettings::default()
         },
         step_up: sekisho_app::StepUpSettings {
