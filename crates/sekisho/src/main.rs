@@ -301,6 +301,19 @@ async fn serve(config: Config) -> Result<()> {
         }
         None => None,
     };
+    // The way in, for whoever just started the server: the customers' login page and the
+    // operators' console (on the admin listener when there is one).
+    let public = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", listener.local_addr().map_or_else(|_| config.listen.clone(), |a| a.to_string())));
+    let public = public.trim_end_matches('/');
+    let console = match &admin {
+        Some(l) => format!("http://{}/admin", l.local_addr()?),
+        None => format!("{public}/admin"),
+    };
+    tracing::info!("customer login page: {public}/login");
+    tracing::info!("operator console: {console}");
     sekisho_server::serve_split(listener, admin, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

@@ -55,6 +55,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     with_assets(
         state,
         Router::new()
+            .route("/", get(way_in))
             .merge(login::router())
             .merge(passkey::router())
             .merge(account::router())
@@ -67,10 +68,29 @@ pub fn router(state: &AppState) -> Router<AppState> {
 /// the static files when the customer pages are not on the same listener.
 pub fn console_router(state: &AppState, with_static: bool) -> Router<AppState> {
     if with_static {
-        with_assets(state, console::router())
+        with_assets(state, console::router().route("/", get(console_way_in)))
     } else {
         let csp = page_csp(state);
         console::router().route_layer(middleware::from_fn_with_state(csp, page_headers))
+    }
+}
+
+/// `/`: a person who types the bare address is sent to the login page (the customers' way in,
+/// as the seeds' sites open on their login screen; operators have `/admin`, which the start-up
+/// log names too). The query (`?lang=en`, `?return_to=`) goes along.
+async fn way_in(uri: axum::http::Uri) -> Redirect {
+    Redirect::to(&with_query("/login", &uri))
+}
+
+/// `/` on the listener that serves only the admin API and the console.
+async fn console_way_in(uri: axum::http::Uri) -> Redirect {
+    Redirect::to(&with_query("/admin", &uri))
+}
+
+fn with_query(path: &str, uri: &axum::http::Uri) -> String {
+    match uri.query() {
+        Some(q) if !q.is_empty() => format!("{path}?{q}"),
+        _ => path.to_owned(),
     }
 }
 

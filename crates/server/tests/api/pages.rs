@@ -165,6 +165,23 @@ async fn pages_have_strict_headers_and_host_cookies_and_speak_both_languages() {
     assert!(brand.contains("--brand: #1f4e79"));
 }
 
+/// Issue 17 item 14: the bare address sends a person to the login page (it answered the JSON
+/// API's `not_found`), keeping the language choice.
+#[tokio::test]
+async fn the_bare_address_leads_to_the_login_page() {
+    let app = spawn_app().await;
+    let mut b = Browser::new();
+    let (status, headers, _) = b.get(&app, "/").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[LOCATION], "/login");
+    let (status, headers, _) = b.get(&app, "/?lang=en").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[LOCATION], "/login?lang=en");
+    let (status, _, html) = b.get(&app, "/login?lang=en").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Log in"), "{html}");
+}
+
 #[tokio::test]
 async fn forms_without_their_token_are_refused() {
     let app = spawn_app().await;
