@@ -399,6 +399,7 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "footer.contact" => ("お問い合わせ", "Contact"),
         "required" => ("必須", "required"),
         k if k.starts_with("pk.") => super::passkey::text(k),
+        k if k.starts_with("kb.") || k.starts_with("pw.") => super::keyboard::text(k),
         _ => super::console::text(key),
     }
 }

@@ -10,6 +10,7 @@ mod console_history;
 mod console_logins;
 mod console_passkeys;
 mod i18n;
+mod keyboard;
 mod login;
 mod passkey;
 mod settings;
@@ -103,6 +104,7 @@ fn with_assets(state: &AppState, r: Router<AppState>) -> Router<AppState> {
     let csp = page_csp(state);
     r.route("/assets/pages.css", get(css))
         .route("/assets/pages.js", get(js))
+        .route("/assets/password.js", get(password_js))
         .route("/assets/brand.css", get(brand_css))
         .route_layer(middleware::from_fn_with_state(csp, page_headers))
 }
@@ -155,6 +157,13 @@ async fn js() -> Response {
     asset(
         "text/javascript; charset=utf-8",
         include_str!("../../static/pages.js"),
+    )
+}
+
+async fn password_js() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/password.js"),
     )
 }
 
@@ -389,6 +398,7 @@ impl Ctx {
             switch_lang: other.as_str(),
             support: state.settings.mail.support_contact.clone(),
             csrf: self.csrf(&state.secrets),
+            keyboard: keyboard::Keyboard::new(p.software_keyboard, &state.settings.password_policy),
         }
     }
 
@@ -464,6 +474,8 @@ pub struct Base {
     pub switch_lang: &'static str,
     pub support: String,
     pub csrf: String,
+    /// The software keyboard beside password fields, if the firm offers it.
+    pub keyboard: keyboard::Keyboard,
 }
 
 /// An error (a use case's or the doors' own) as a page shows it: the localized message and the

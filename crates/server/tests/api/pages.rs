@@ -1,7 +1,7 @@
 //! The hosted pages over plain HTTP (the browser journeys are in `browser.rs`): headers,
 //! cookies, form tokens, `return_to`, rate limits, and a password login through the form.
 
-use crate::common::{ok, spawn_app, TestApp};
+use crate::common::{ok, spawn_app, spawn_with, Options, TestApp};
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 
@@ -180,6 +180,47 @@ async fn the_bare_address_leads_to_the_login_page() {
     let (status, _, html) = b.get(&app, "/login?lang=en").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Log in"), "{html}");
+}
+
+/// Issue 17 items 1 and 2: every page carries the show-password helper; the software keyboard
+/// (its dialog, with the symbols the password policy allows) only when the firm offers it; the
+/// script that runs them is a file of its own (the CSP allows no inline script).
+#[tokio::test]
+async fn the_software_keyboard_is_offered_per_firm_with_the_policys_symbols() {
+    let app = spawn_app().await;
+    let mut b = Browser::new();
+    let (_, headers, html) = b.get(&app, "/login").await;
+    assert_eq!(headers["content-security-policy"], CSP);
+    assert!(html.contains(r#"<script src="/assets/password.js" defer></script>"#));
+    assert!(html.contains(r#"data-show="パスワードを表示する""#), "{html}");
+    assert!(html.contains(r#"data-keyboard="ソフトウェアキーボードを開く""#));
+    assert!(html.contains(r#"<dialog id="kb""#));
+    // Every half-width symbol of the jp-broker policy, as askama escapes them.
+    let symbols = "!&#34;#$%&#38;&#39;()*+,-./:;&#60;=&#62;?@[\\]^_`{|}~";
+    assert!(
+        html.contains(&format!(r#"data-symbols="{symbols}""#)),
+        "the jp-broker symbols: {html}"
+    );
+    assert!(html.contains("安全を保証するものではありません"), "the caveat");
+    let (status, headers, js) = b.get(&app, "/assets/password.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-type"]
+        .to_str()
+        .is_ok_and(|t| t.starts_with("text/javascript")));
+    assert!(js.contains("crypto.getRandomValues"));
+    let (_, _, html) = b.get(&app, "/login?lang=en").await;
+    assert!(html.contains(r#"data-show="Show password""#));
+    assert!(html.contains(r#"data-keyboard="Open the software keyboard""#));
+    assert!(html.contains("does not guarantee"));
+
+    let off = spawn_with(Options {
+        software_keyboard: false,
+        ..Options::default()
+    })
+    .await;
+    let (_, _, html) = Browser::new().get(&off, "/login").await;
+    assert!(html.contains(r#"data-show="パスワードを表示する""#));
+    assert!(!html.contains("data-keyboard") && !html.contains(r#"<dialog id="kb""#));
 }
 
 #[tokio::test]
