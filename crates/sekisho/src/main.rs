@@ -303,10 +303,14 @@ async fn serve(config: Config) -> Result<()> {
     };
     // The way in, for whoever just started the server: the customers' login page and the
     // operators' console (on the admin listener when there is one).
-    let public = config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", listener.local_addr().map_or_else(|_| config.listen.clone(), |a| a.to_string())));
+    let public = config.public_url.clone().unwrap_or_else(|| {
+        format!(
+            "http://{}",
+            listener
+                .local_addr()
+                .map_or_else(|_| config.listen.clone(), |a| a.to_string())
+        )
+    });
     let public = public.trim_end_matches('/');
     let console = match &admin {
         Some(l) => format!("http://{}/admin", l.local_addr()?),

@@ -182,13 +182,23 @@ mod tests {
     #[test]
     fn the_symbols_offered_are_the_ones_allowed() {
         let symbols = jp().symbols();
-        assert_eq!(symbols, "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", "every half-width symbol");
-        assert_eq!(nist().symbols(), format!(" {symbols}"), "NIST allows the space");
+        assert_eq!(
+            symbols, "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
+            "every half-width symbol"
+        );
+        assert_eq!(
+            nist().symbols(),
+            format!(" {symbols}"),
+            "NIST allows the space"
+        );
         for c in symbols.chars() {
             let pw = format!("abc1234{c}");
             assert_eq!(violation(&jp(), &pw, "tanaka", false), None, "{pw}");
         }
-        assert!(!jp().allows('　') && nist().allows('　'), "full-width space");
+        assert!(
+            !jp().allows('　') && nist().allows('　'),
+            "full-width space"
+        );
     }
 
     #[test]
