@@ -3,6 +3,7 @@
 //   kbuser  password "Kabu#2026Xy", no second factor
 //   kbmail  password "kabu2026xyz", e-mail codes
 //   kbtemp  temporary password "Temp2026ab"
+//   SEKISHO_EN_SETUP  the setup link of "kben", a login whose language is English
 import { url, mail, shot, expect, text, submit, newContext, run } from "./lib.mjs";
 
 const PASSWORD = "Kabu#2026Xy";
@@ -152,4 +153,36 @@ async function showCodeAndOtherPages(browser) {
   console.log("show password journey: ok");
 }
 
-await run(keyboardLogin, keyboardPhone, showCodeAndOtherPages);
+// Issue 17 item 6: the page's language follows the customer's choice (?lang=, its cookie), the
+// login's language once known, the browser's Accept-Language, then Japanese.
+async function language(browser) {
+  const en = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "en-US" });
+  let page = await en.newPage();
+  await page.goto(`${url}/login`);
+  expect((await page.title()).startsWith("Log in"), "Accept-Language: en");
+  expect((await page.locator("label[for=show-password]").innerText()) === "Show password", "helpers in English");
+  await shot(page, "lang-01-login-accept-language-en");
+  await en.close();
+
+  const ja = await newContext(browser, { width: 390, height: 844 });
+  page = await ja.newPage();
+  const link = `${url}${process.env.SEKISHO_EN_SETUP}`;
+  await page.goto(link);
+  const body = await text(page);
+  expect(body.includes("Password rules"), "the login's language (en) over Accept-Language (ja)");
+  expect(body.includes("8 to 16 characters") && !body.includes("8characters"), `the length rule: ${body}`);
+  await page.locator("#new_password + .pw-row .kb-open").click();
+  expect((await page.locator("#kb h2").innerText()).includes("Software keyboard"), "keyboard in English");
+  await shot(page, "lang-02-setup-login-language-en");
+  await page.locator("#kb .kb-cancel").click();
+  await page.goto(`${link}?lang=ja`);
+  expect((await text(page)).includes("パスワードの条件"), "the customer's choice wins");
+  expect((await text(page)).includes("8文字以上、16文字以下"), "the Japanese length rule");
+  await page.goto(link);
+  expect((await text(page)).includes("パスワードの条件"), "the choice is remembered");
+  await shot(page, "lang-03-setup-chosen-ja");
+  await ja.close();
+  console.log("language journey: ok");
+}
+
+await run(keyboardLogin, keyboardPhone, showCodeAndOtherPages, language);

@@ -130,8 +130,7 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "pc.submit" => ("変更する", "Change password"),
         "policy.title" => ("パスワードの条件", "Password rules"),
         "policy.length" => ("文字数", "Length"),
-        "policy.chars" => ("文字以上", "characters or more"),
-        "policy.max" => ("文字以下", "characters or fewer"),
+        "policy.range" => ("{min}文字以上、{max}文字以下", "{min} to {max} characters"),
         "policy.mixed" => (
             "英字と数字をそれぞれ1文字以上含む",
             "At least one letter and one digit",

@@ -293,6 +293,8 @@ async fn is_fresh(state: &AppState, session_id: i64, now: Timestamp) -> bool {
 /// A page request: language, cookies, client, and the form token.
 pub struct Ctx {
     pub lang: Lang,
+    /// The customer chose the language (`?lang=` or its cookie): nothing overrides it.
+    chosen: bool,
     pub client: ClientInfo,
     cookies: HashMap<String, String>,
     form_binding: String,
@@ -309,10 +311,19 @@ impl FromRequestParts<AppState> for Ctx {
         let Client(client) = Client::from_request_parts(parts, state).await?;
         let cookies = parse_cookies(&parts.headers);
         let query = parts.uri.query().unwrap_or("").to_owned();
+        // The language, in this order: the customer's choice (`?lang=`, then its cookie), the
+        // login's own language once a page knows the login (`Ctx::follow_login`), the
+        // browser's `Accept-Language`, Japanese.
         let asked = query_param(&query, "lang").and_then(|l| Lang::parse(&l));
-        let lang = asked
-            .or_else(|| cookies.get(LANG_COOKIE).and_then(|l| Lang::parse(l)))
-            .unwrap_or(Lang::Ja);
+        let chosen = asked.or_else(|| cookies.get(LANG_COOKIE).and_then(|l| Lang::parse(l)));
+        let lang = chosen.unwrap_or_else(|| {
+            Lang::from_accept_language(
+                parts
+                    .headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok()),
+            )
+        });
         let mut set_cookies = Vec::new();
         if let Some(l) = asked {
             set_cookies.push(cookie(LANG_COOKIE, l.as_str(), Some(365 * 86400)));
@@ -327,6 +338,7 @@ impl FromRequestParts<AppState> for Ctx {
         };
         Ok(Ctx {
             lang,
+            chosen: chosen.is_some(),
             client,
             cookies,
             form_binding,
@@ -338,6 +350,13 @@ impl FromRequestParts<AppState> for Ctx {
 }
 
 impl Ctx {
+    /// Speaks the login's language from now on, unless the customer chose one.
+    pub fn follow_login(&mut self, lang: Lang) {
+        if !self.chosen {
+            self.lang = lang;
+        }
+    }
+
     /// The texts in this request's language.
     pub fn tx(&self) -> Tx {
         Tx(self.lang)

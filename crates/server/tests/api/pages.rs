@@ -182,6 +182,37 @@ async fn the_bare_address_leads_to_the_login_page() {
     assert!(html.contains("Log in"), "{html}");
 }
 
+/// Issue 17 item 6: without a choice the pages speak the browser's language; a choice
+/// (`?lang=`, then its cookie) wins over it.
+#[tokio::test]
+async fn pages_speak_the_browsers_language_unless_the_customer_chose() {
+    let app = spawn_app().await;
+    let get = |lang: &'static str, cookie: Option<&'static str>| {
+        let mut r = app
+            .http
+            .get(format!("{}/login", app.url))
+            .header("accept-language", lang);
+        if let Some(c) = cookie {
+            r = r.header("cookie", c);
+        }
+        async move {
+            let r = ok(r.send().await);
+            let l = r.headers()["content-language"]
+                .to_str()
+                .unwrap_or("")
+                .to_owned();
+            (l, ok(r.text().await))
+        }
+    };
+    let (lang, html) = get("en-US,en;q=0.9", None).await;
+    assert_eq!(lang, "en");
+    assert!(html.contains("Log in"), "{html}");
+    let (lang, _) = get("fr, ja;q=0.5", None).await;
+    assert_eq!(lang, "ja");
+    let (lang, _) = get("en-US", Some("__Host-sekisho_lang=ja")).await;
+    assert_eq!(lang, "ja", "the customer's choice wins");
+}
+
 /// Issue 17 items 1 and 2: every page carries the show-password helper; the software keyboard
 /// (its dialog, with the symbols the password policy allows) only when the firm offers it; the
 /// script that runs them is a file of its own (the CSP allows no inline script).
@@ -192,7 +223,10 @@ async fn the_software_keyboard_is_offered_per_firm_with_the_policys_symbols() {
     let (_, headers, html) = b.get(&app, "/login").await;
     assert_eq!(headers["content-security-policy"], CSP);
     assert!(html.contains(r#"<script src="/assets/password.js" defer></script>"#));
-    assert!(html.contains(r#"data-show="パスワードを表示する""#), "{html}");
+    assert!(
+        html.contains(r#"data-show="パスワードを表示する""#),
+        "{html}"
+    );
     assert!(html.contains(r#"data-keyboard="ソフトウェアキーボードを開く""#));
     assert!(html.contains(r#"<dialog id="kb""#));
     // Every half-width symbol of the jp-broker policy, as askama escapes them.
@@ -201,7 +235,10 @@ async fn the_software_keyboard_is_offered_per_firm_with_the_policys_symbols() {
         html.contains(&format!(r#"data-symbols="{symbols}""#)),
         "the jp-broker symbols: {html}"
     );
-    assert!(html.contains("安全を保証するものではありません"), "the caveat");
+    assert!(
+        html.contains("安全を保証するものではありません"),
+        "the caveat"
+    );
     let (status, headers, js) = b.get(&app, "/assets/password.js").await;
     assert_eq!(status, StatusCode::OK);
     assert!(headers["content-type"]
