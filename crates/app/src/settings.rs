@@ -411,6 +411,17 @@ pub struct PagesSettings {
     pub rate_per_ip_per_minute: u32,
     /// Form submissions accepted per minute for one login ID.
     pub rate_per_login_per_minute: u32,
+    /// Offer the on-screen keyboard (ソフトウェアキーボード) beside password fields; unset, it
+    /// follows the preset (the seeds' brokers offer it: on for `jp-broker`, off for NIST).
+    /// [`Settings::resolve`] fills it in.
+    pub software_keyboard: Option<bool>,
+}
+
+impl PagesSettings {
+    /// Whether the pages offer the software keyboard (after [`Settings::resolve`]).
+    pub fn software_keyboard(&self) -> bool {
+        self.software_keyboard.unwrap_or(false)
+    }
 }
 
 impl Default for PagesSettings {
@@ -419,6 +430,7 @@ impl Default for PagesSettings {
             return_to_allowlist: Vec::new(),
             rate_per_ip_per_minute: 60,
             rate_per_login_per_minute: 20,
+            software_keyboard: None,
         }
     }
 }
@@ -439,6 +451,11 @@ impl Settings {
     pub fn resolve(mut self) -> Result<Settings, String> {
         ensure!(!self.public_url.is_empty(), "public_url must be set");
         self.password_policy = self.password.policy()?;
+        self.pages.software_keyboard = Some(
+            self.pages
+                .software_keyboard
+                .unwrap_or(self.password.preset == sekisho_core::password::Preset::JpBroker),
+        );
 
         let t = &self.totp;
         ensure!(
@@ -577,6 +594,20 @@ mod tests {
             Some(vec!["https://login.example.co.jp".to_owned()])
         );
         assert_eq!(s.passkeys.rp_name.as_deref(), Some("Sekisho"));
+    }
+
+    #[test]
+    fn the_software_keyboard_follows_the_preset_unless_set() {
+        let keyboard = |t: &str| resolved(t).map(|s| s.pages.software_keyboard()).ok();
+        assert_eq!(keyboard(""), Some(true), "jp-broker offers it");
+        let nist = "[password]\npreset = \"nist-800-63b-4\"\n";
+        assert_eq!(keyboard(nist), Some(false));
+        assert_eq!(
+            keyboard(&format!("{nist}[pages]\nsoftware_keyboard = true\n")),
+            Some(true),
+            "an explicit setting wins"
+        );
+        assert_eq!(keyboard("[pages]\nsoftware_keyboard = false\n"), Some(false));
     }
 
     #[test]

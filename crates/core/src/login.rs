@@ -281,7 +281,10 @@ impl SecondStep {
         };
         if !usable.is_empty() {
             SecondStep::Required(usable)
-        } else if mfa_required {
+        } else if mfa_required || configured == SecondFactor::Token {
+            // The token service refuses a login until its token is registered (利用開始登録,
+            // Shoko Chukin FX §2.2): a token login without its token must register it first,
+            // `mfa_required` or not, and the doors offer the registration.
             SecondStep::NotInitialized
         } else {
             SecondStep::PasswordOnly
@@ -399,6 +402,29 @@ mod tests {
         l.second_factor = S::Any;
         assert_eq!(step(&l, &[F::Totp]), SecondStep::Required(vec![F::Totp]));
         assert_eq!(step(&l, &[]), SecondStep::PasswordOnly);
+    }
+
+    #[test]
+    fn a_token_login_without_its_token_must_register_it_first() {
+        use crate::flow::Factor as F;
+        let mut l = login();
+        l.second_factor = SecondFactor::Token;
+        assert_eq!(
+            l.second_step(&[]),
+            SecondStep::NotInitialized,
+            "the token service refuses a login until the token is registered, mfa_required or not"
+        );
+        assert_eq!(
+            l.second_step(&[F::Totp, F::Email]),
+            SecondStep::NotInitialized,
+            "only the token counts for a token login"
+        );
+        assert_eq!(
+            l.second_step(&[F::Token]),
+            SecondStep::Required(vec![F::Token])
+        );
+        l.mfa_required = true;
+        assert_eq!(l.second_step(&[]), SecondStep::NotInitialized);
     }
 
     #[test]

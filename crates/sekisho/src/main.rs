@@ -297,6 +297,19 @@ async fn serve(config: Config) -> Result<()> {
         }
         None => None,
     };
+    // The way in, for whoever just started the server: the customers' login page and the
+    // operators' console (on the admin listener when there is one). `public_url` defaults to
+    // `http://<listen>`; a port chosen by the system (`:0`) is named as bound.
+    let mut public = config.settings.public_url.trim_end_matches('/').to_owned();
+    if public == format!("http://{}", config.listen).trim_end_matches('/') {
+        public = format!("http://{}", listener.local_addr()?);
+    }
+    let console = match &admin {
+        Some(l) => format!("http://{}/admin", l.local_addr()?),
+        None => format!("{public}/admin"),
+    };
+    tracing::info!("customer login page: {public}/login");
+    tracing::info!("operator console: {console}");
     sekisho_server::serve_with(listener, admin, state, transport, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

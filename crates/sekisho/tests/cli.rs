@@ -82,6 +82,24 @@ async fn serve_on_embedded_defaults_then_log_in() {
         logged.contains("development only"),
         "warns about the generated key: {logged}"
     );
+    // The way in (issue 17 item 14): both addresses in the log, and `/` leads to the login.
+    assert!(
+        logged.contains(&format!("customer login page: {url}/login")),
+        "names the login page: {logged}"
+    );
+    assert!(
+        logged.contains(&format!("operator console: {url}/admin")),
+        "names the console: {logged}"
+    );
+    let no_redirects = ok(reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build());
+    let r = ok(no_redirects.get(format!("{url}/")).send().await);
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/login")
+    );
 
     let out = ok(sekisho(dir.path())
         .args(["api-token", "create", "--name", "ops", "--scope", "admin"])

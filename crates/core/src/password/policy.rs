@@ -115,6 +115,21 @@ impl PasswordPolicy {
         }
     }
 
+    /// Whether a (normalised) password may contain `c`: never a control character; with
+    /// `ascii_only`, only half-width letters, digits and symbols.
+    pub fn allows(&self, c: char) -> bool {
+        !c.is_control() && (!self.ascii_only || c.is_ascii_graphic())
+    }
+
+    /// The symbols (ASCII characters other than letters and digits, the space included) a
+    /// password may contain: what the hosted pages' software keyboard offers besides letters
+    /// and digits.
+    pub fn symbols(&self) -> String {
+        (' '..='~')
+            .filter(|c| !c.is_ascii_alphanumeric() && self.allows(*c))
+            .collect()
+    }
+
     /// Checks a (normalised) new password against the rules that need no history. The history
     /// check needs the stored hashes and is done by the caller with [`crate::password::PasswordHasher`].
     pub fn check(
@@ -125,9 +140,7 @@ impl PasswordPolicy {
     ) -> Result<(), Error> {
         let v = |v| Err(Error::PasswordPolicy(v));
         let len = password.chars().count();
-        if password.chars().any(char::is_control)
-            || (self.ascii_only && !password.chars().all(|c| c.is_ascii_graphic()))
-        {
+        if !password.chars().all(|c| self.allows(c)) {
             return v(PolicyViolation::InvalidCharacters);
         }
         let min = self.min_length_for(has_second_factor);
@@ -171,6 +184,28 @@ mod tests {
             Err(Error::PasswordPolicy(v)) => Some(v),
             Err(e) => unreachable!("{e:?}"),
         }
+    }
+
+    #[test]
+    fn the_symbols_offered_are_the_ones_allowed() {
+        let symbols = jp().symbols();
+        assert_eq!(
+            symbols, "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
+            "every half-width symbol"
+        );
+        assert_eq!(
+            nist().symbols(),
+            format!(" {symbols}"),
+            "NIST allows the space"
+        );
+        for c in symbols.chars() {
+            let pw = format!("abc1234{c}");
+            assert_eq!(violation(&jp(), &pw, "tanaka", false), None, "{pw}");
+        }
+        assert!(
+            !jp().allows('　') && nist().allows('　'),
+            "full-width space"
+        );
     }
 
     #[test]

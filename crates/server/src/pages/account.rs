@@ -98,6 +98,8 @@ pub(super) async fn signed_in_form<T>(
     let Some((session, login)) = logged_in(state, &ctx).await else {
         return Err(ctx.redirect("/login"));
     };
+    let mut ctx = ctx;
+    ctx.follow_login(login.lang);
     let id = login.login_id.clone();
     match accept(state, &ctx, form, csrf, |_| Some(id.clone())) {
         Ok(f) => Ok((ctx, session, login, f)),
@@ -161,10 +163,11 @@ pub(super) fn date(t: Timestamp) -> String {
     )
 }
 
-async fn security(State(state): State<AppState>, ctx: Ctx) -> Response {
+async fn security(State(state): State<AppState>, mut ctx: Ctx) -> Response {
     let Some((session, login)) = logged_in(&state, &ctx).await else {
         return ctx.redirect("/login");
     };
+    ctx.follow_login(login.lang);
     let tx = ctx.tx();
     let notice = match super::query_param(&ctx.query, "done").as_deref() {
         Some("totp") => Some(tx.t("sec.done_totp")),

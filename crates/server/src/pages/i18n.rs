@@ -134,8 +134,7 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "pc.submit" => ("変更する", "Change password"),
         "policy.title" => ("パスワードの条件", "Password rules"),
         "policy.length" => ("文字数", "Length"),
-        "policy.chars" => ("文字以上", "characters or more"),
-        "policy.max" => ("文字以下", "characters or fewer"),
+        "policy.range" => ("{min}文字以上、{max}文字以下", "{min} to {max} characters"),
         "policy.mixed" => (
             "英字と数字をそれぞれ1文字以上含む",
             "At least one letter and one digit",
@@ -403,6 +402,7 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "footer.contact" => ("お問い合わせ", "Contact"),
         "required" => ("必須", "required"),
         k if k.starts_with("pk.") => super::passkey::text(k),
+        k if k.starts_with("kb.") || k.starts_with("pw.") => super::keyboard::text(k),
         _ => super::console::text(key),
     }
 }

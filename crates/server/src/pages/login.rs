@@ -3,7 +3,7 @@
 
 use super::{
     clear_cookie, cookie, error_page, percent_encode, query_param, status_of, Base, Ctx, Flow,
-    Shown, Step, FLOW_COOKIE, SESSION_COOKIE,
+    Shown, Step, Tx, FLOW_COOKIE, SESSION_COOKIE,
 };
 use super::{DoorError, Failure};
 use crate::auth;
@@ -309,8 +309,13 @@ fn choice_label(tx: super::Tx, method: Factor) -> Option<&'static str> {
     }
 }
 
-pub(super) async fn current_flow(state: &AppState, ctx: &Ctx) -> Option<Flow> {
-    super::get_flow(state, ctx.cookie(FLOW_COOKIE)).await
+/// The login in progress; its login's language from now on (unless the customer chose one).
+pub(super) async fn current_flow(state: &AppState, ctx: &mut Ctx) -> Option<Flow> {
+    let flow = super::get_flow(state, ctx.cookie(FLOW_COOKIE)).await?;
+    if let Ok(Some(login)) = state.store.get_login(&flow.login_id).await {
+        ctx.follow_login(login.lang);
+    }
+    Some(flow)
 }
 
 /// The methods offered for the flow's challenge, as the domain computes them (the flow's own
@@ -393,14 +398,15 @@ async fn second_factor_view(
     ctx.render(status, &page)
 }
 
-async fn second_factor_page(State(state): State<AppState>, ctx: Ctx) -> Response {
+async fn second_factor_page(State(state): State<AppState>, mut ctx: Ctx) -> Response {
+    let flow = current_flow(&state, &mut ctx).await;
     let notice = match query_param(&ctx.query, "done").as_deref() {
         Some("resync") => Some(ctx.tx().t("resync.done").to_owned()),
         Some("registered") => Some(ctx.tx().t("tr.done").to_owned()),
         _ => None,
     };
     let wanted = query_param(&ctx.query, "method");
-    match current_flow(&state, &ctx).await {
+    match flow {
         Some(flow) => {
             let w = wanted.as_deref();
             second_factor_view(&state, ctx, &flow, w, StatusCode::OK, notice, None).await
@@ -425,7 +431,7 @@ async fn second_factor_submit(
     mut ctx: Ctx,
     form: Result<Form<SecondFactorForm>, FormRejection>,
 ) -> Response {
-    let Some(flow) = current_flow(&state, &ctx).await else {
+    let Some(flow) = current_flow(&state, &mut ctx).await else {
         return error_page(&state, ctx, DoorError::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();
@@ -494,8 +500,8 @@ fn resync_view(
     ctx.render(status, &page)
 }
 
-async fn resync_page(State(state): State<AppState>, ctx: Ctx) -> Response {
-    match current_flow(&state, &ctx).await {
+async fn resync_page(State(state): State<AppState>, mut ctx: Ctx) -> Response {
+    match current_flow(&state, &mut ctx).await {
         Some(flow) => resync_view(&state, ctx, &flow, StatusCode::OK, None),
         None => ctx.redirect("/login"),
     }
@@ -512,10 +518,10 @@ struct ResyncForm {
 /// second factor with the same challenge.
 async fn resync_submit(
     State(state): State<AppState>,
-    ctx: Ctx,
+    mut ctx: Ctx,
     form: Result<Form<ResyncForm>, FormRejection>,
 ) -> Response {
-    let Some(flow) = current_flow(&state, &ctx).await else {
+    let Some(flow) = current_flow(&state, &mut ctx).await else {
         return error_page(&state, ctx, DoorError::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();
@@ -552,10 +558,10 @@ struct CsrfOnly {
 
 async fn resend(
     State(state): State<AppState>,
-    ctx: Ctx,
+    mut ctx: Ctx,
     form: Result<Form<CsrfOnly>, FormRejection>,
 ) -> Response {
-    let Some(flow) = current_flow(&state, &ctx).await else {
+    let Some(flow) = current_flow(&state, &mut ctx).await else {
         return error_page(&state, ctx, DoorError::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();
@@ -598,6 +604,13 @@ impl PolicyView {
             history: p.history,
         }
     }
+
+    /// The length rule in words ("8文字以上、16文字以下", "8 to 16 characters").
+    pub fn length(&self, tx: &Tx) -> String {
+        tx.t("policy.range")
+            .replace("{min}", &self.min.to_string())
+            .replace("{max}", &self.max.to_string())
+    }
 }
 
 #[derive(Template)]
@@ -638,8 +651,8 @@ async fn password_change_view(
     ctx.render(status, &page)
 }
 
-async fn password_change_page(State(state): State<AppState>, ctx: Ctx) -> Response {
-    match current_flow(&state, &ctx).await {
+async fn password_change_page(State(state): State<AppState>, mut ctx: Ctx) -> Response {
+    match current_flow(&state, &mut ctx).await {
         Some(flow) => password_change_view(&state, ctx, &flow, StatusCode::OK, None).await,
         None => ctx.redirect("/login"),
     }
@@ -658,7 +671,7 @@ async fn password_change_submit(
     mut ctx: Ctx,
     form: Result<Form<PasswordChangeForm>, FormRejection>,
 ) -> Response {
-    let Some(flow) = current_flow(&state, &ctx).await else {
+    let Some(flow) = current_flow(&state, &mut ctx).await else {
         return error_page(&state, ctx, DoorError::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();

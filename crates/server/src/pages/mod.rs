@@ -10,6 +10,7 @@ mod console_history;
 mod console_logins;
 mod console_passkeys;
 mod i18n;
+mod keyboard;
 mod login;
 mod passkey;
 mod settings;
@@ -55,6 +56,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     with_assets(
         state,
         Router::new()
+            .route("/", get(way_in))
             .merge(login::router())
             .merge(passkey::router())
             .merge(account::router())
@@ -67,10 +69,29 @@ pub fn router(state: &AppState) -> Router<AppState> {
 /// the static files when the customer pages are not on the same listener.
 pub fn console_router(state: &AppState, with_static: bool) -> Router<AppState> {
     if with_static {
-        with_assets(state, console::router())
+        with_assets(state, console::router().route("/", get(console_way_in)))
     } else {
         let csp = page_csp(state);
         console::router().route_layer(middleware::from_fn_with_state(csp, page_headers))
+    }
+}
+
+/// `/`: a person who types the bare address is sent to the login page (the customers' way in,
+/// as the seeds' sites open on their login screen; operators have `/admin`, which the start-up
+/// log names too). The query (`?lang=en`, `?return_to=`) goes along.
+async fn way_in(uri: axum::http::Uri) -> Redirect {
+    Redirect::to(&with_query("/login", &uri))
+}
+
+/// `/` on the listener that serves only the admin API and the console.
+async fn console_way_in(uri: axum::http::Uri) -> Redirect {
+    Redirect::to(&with_query("/admin", &uri))
+}
+
+fn with_query(path: &str, uri: &axum::http::Uri) -> String {
+    match uri.query() {
+        Some(q) if !q.is_empty() => format!("{path}?{q}"),
+        _ => path.to_owned(),
     }
 }
 
@@ -83,6 +104,7 @@ fn with_assets(state: &AppState, r: Router<AppState>) -> Router<AppState> {
     let csp = page_csp(state);
     r.route("/assets/pages.css", get(css))
         .route("/assets/pages.js", get(js))
+        .route("/assets/password.js", get(password_js))
         .route("/assets/brand.css", get(brand_css))
         .route_layer(middleware::from_fn_with_state(csp, page_headers))
 }
@@ -135,6 +157,13 @@ async fn js() -> Response {
     asset(
         "text/javascript; charset=utf-8",
         include_str!("../../static/pages.js"),
+    )
+}
+
+async fn password_js() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/password.js"),
     )
 }
 
@@ -264,6 +293,8 @@ async fn is_fresh(state: &AppState, session_id: i64, now: Timestamp) -> bool {
 /// A page request: language, cookies, client, and the form token.
 pub struct Ctx {
     pub lang: Lang,
+    /// The customer chose the language (`?lang=` or its cookie): nothing overrides it.
+    chosen: bool,
     pub client: ClientInfo,
     cookies: HashMap<String, String>,
     form_binding: String,
@@ -280,10 +311,19 @@ impl FromRequestParts<AppState> for Ctx {
         let Client(client) = Client::from_request_parts(parts, state).await?;
         let cookies = parse_cookies(&parts.headers);
         let query = parts.uri.query().unwrap_or("").to_owned();
+        // The language, in this order: the customer's choice (`?lang=`, then its cookie), the
+        // login's own language once a page knows the login (`Ctx::follow_login`), the
+        // browser's `Accept-Language`, Japanese.
         let asked = query_param(&query, "lang").and_then(|l| Lang::parse(&l));
-        let lang = asked
-            .or_else(|| cookies.get(LANG_COOKIE).and_then(|l| Lang::parse(l)))
-            .unwrap_or(Lang::Ja);
+        let chosen = asked.or_else(|| cookies.get(LANG_COOKIE).and_then(|l| Lang::parse(l)));
+        let lang = chosen.unwrap_or_else(|| {
+            Lang::from_accept_language(
+                parts
+                    .headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok()),
+            )
+        });
         let mut set_cookies = Vec::new();
         if let Some(l) = asked {
             set_cookies.push(cookie(LANG_COOKIE, l.as_str(), Some(365 * 86400)));
@@ -298,6 +338,7 @@ impl FromRequestParts<AppState> for Ctx {
         };
         Ok(Ctx {
             lang,
+            chosen: chosen.is_some(),
             client,
             cookies,
             form_binding,
@@ -309,6 +350,13 @@ impl FromRequestParts<AppState> for Ctx {
 }
 
 impl Ctx {
+    /// Speaks the login's language from now on, unless the customer chose one.
+    pub fn follow_login(&mut self, lang: Lang) {
+        if !self.chosen {
+            self.lang = lang;
+        }
+    }
+
     /// The texts in this request's language.
     pub fn tx(&self) -> Tx {
         Tx(self.lang)
@@ -369,6 +417,7 @@ impl Ctx {
             switch_lang: other.as_str(),
             support: state.settings.mail.support_contact.clone(),
             csrf: self.csrf(&state.secrets),
+            keyboard: keyboard::Keyboard::new(p.software_keyboard(), &state.settings.password_policy),
         }
     }
 
@@ -444,6 +493,8 @@ pub struct Base {
     pub switch_lang: &'static str,
     pub support: String,
     pub csrf: String,
+    /// The software keyboard beside password fields, if the firm offers it.
+    pub keyboard: keyboard::Keyboard,
 }
 
 /// An error (a use case's or the doors' own) as a page shows it: the localized message and the

@@ -186,6 +186,8 @@ pub(super) async fn show(
         Ok(x) => x,
         Err(e) => return error_page(state, ctx, &e),
     };
+    let mut ctx = ctx;
+    ctx.follow_login(login.lang);
     match stage(state, &link, &login).await {
         Err(e) => error_page(state, ctx, &e),
         Ok(Stage::Password) => {
@@ -300,6 +302,8 @@ async fn set_password(
         Ok(x) => x,
         Err(e) => return error_page(&state, ctx, &e),
     };
+    let mut ctx = ctx;
+    ctx.follow_login(login.lang);
     let id = login.login_id.clone();
     let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
         Ok(f) => f,
@@ -362,6 +366,8 @@ async fn confirm_totp(
         Ok(x) => x,
         Err(e) => return error_page(&state, ctx, &e),
     };
+    let mut ctx = ctx;
+    ctx.follow_login(login.lang);
     let id = login.login_id.clone();
     let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
         Ok(f) => f,

@@ -92,6 +92,8 @@ pub(super) async fn finish(
         Ok(x) => x,
         Err(e) => return error_page(&state, ctx, &e),
     };
+    let mut ctx = ctx;
+    ctx.follow_login(login.lang);
     let id = login.login_id.clone();
     let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
         Ok(f) => f,

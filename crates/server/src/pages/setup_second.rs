@@ -91,6 +91,8 @@ async fn at_stage<T>(
         Ok(x) => x,
         Err(e) => return Err(error_page(state, ctx, &e)),
     };
+    let mut ctx = ctx;
+    ctx.follow_login(login.lang);
     let id = login.login_id.clone();
     let f = match accept(state, &ctx, form, csrf, |_| Some(id.clone())) {
         Ok(f) => f,

@@ -33,8 +33,8 @@ fn view(state: &AppState, ctx: Ctx, status: StatusCode, error: Option<&Error>) -
     ctx.render(status, &page)
 }
 
-pub(super) async fn register_page(State(state): State<AppState>, ctx: Ctx) -> Response {
-    match current_flow(&state, &ctx).await {
+pub(super) async fn register_page(State(state): State<AppState>, mut ctx: Ctx) -> Response {
+    match current_flow(&state, &mut ctx).await {
         Some(_) => view(&state, ctx, StatusCode::OK, None),
         None => ctx.redirect("/login"),
     }
@@ -50,10 +50,10 @@ pub(super) struct RegisterForm {
 
 pub(super) async fn register_submit(
     State(state): State<AppState>,
-    ctx: Ctx,
+    mut ctx: Ctx,
     form: Result<Form<RegisterForm>, FormRejection>,
 ) -> Response {
-    let Some(flow) = current_flow(&state, &ctx).await else {
+    let Some(flow) = current_flow(&state, &mut ctx).await else {
         return error_page(&state, ctx, DoorError::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();

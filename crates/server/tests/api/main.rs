@@ -20,6 +20,7 @@ mod factor_choice;
 mod factor_rules;
 mod health;
 mod history;
+mod keyboard_browser;
 mod listen;
 mod lockout;
 mod login;

@@ -1,7 +1,7 @@
 //! The hosted pages over plain HTTP (the browser journeys are in `browser.rs`): headers,
 //! cookies, form tokens, `return_to`, rate limits, and a password login through the form.
 
-use crate::common::{ok, spawn_app, TestApp};
+use crate::common::{ok, spawn_app, spawn_with, Options, TestApp};
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 
@@ -163,6 +163,101 @@ async fn pages_have_strict_headers_and_host_cookies_and_speak_both_languages() {
     assert!(header(&h, "content-type").starts_with("text/css") && css.contains("--brand"));
     let (_, _, brand) = b.get(&app, "/assets/brand.css").await;
     assert!(brand.contains("--brand: #1f4e79"));
+}
+
+/// Issue 17 item 14: the bare address sends a person to the login page (it answered the JSON
+/// API's `not_found`), keeping the language choice.
+#[tokio::test]
+async fn the_bare_address_leads_to_the_login_page() {
+    let app = spawn_app().await;
+    let mut b = Browser::new();
+    let (status, headers, _) = b.get(&app, "/").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[LOCATION], "/login");
+    let (status, headers, _) = b.get(&app, "/?lang=en").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[LOCATION], "/login?lang=en");
+    let (status, _, html) = b.get(&app, "/login?lang=en").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Log in"), "{html}");
+}
+
+/// Issue 17 item 6: without a choice the pages speak the browser's language; a choice
+/// (`?lang=`, then its cookie) wins over it.
+#[tokio::test]
+async fn pages_speak_the_browsers_language_unless_the_customer_chose() {
+    let app = spawn_app().await;
+    let get = |lang: &'static str, cookie: Option<&'static str>| {
+        let mut r = app
+            .http
+            .get(format!("{}/login", app.url))
+            .header("accept-language", lang);
+        if let Some(c) = cookie {
+            r = r.header("cookie", c);
+        }
+        async move {
+            let r = ok(r.send().await);
+            let l = r.headers()["content-language"]
+                .to_str()
+                .unwrap_or("")
+                .to_owned();
+            (l, ok(r.text().await))
+        }
+    };
+    let (lang, html) = get("en-US,en;q=0.9", None).await;
+    assert_eq!(lang, "en");
+    assert!(html.contains("Log in"), "{html}");
+    let (lang, _) = get("fr, ja;q=0.5", None).await;
+    assert_eq!(lang, "ja");
+    let (lang, _) = get("en-US", Some("__Host-sekisho_lang=ja")).await;
+    assert_eq!(lang, "ja", "the customer's choice wins");
+}
+
+/// Issue 17 items 1 and 2: every page carries the show-password helper; the software keyboard
+/// (its dialog, with the symbols the password policy allows) only when the firm offers it; the
+/// script that runs them is a file of its own (the CSP allows no inline script).
+#[tokio::test]
+async fn the_software_keyboard_is_offered_per_firm_with_the_policys_symbols() {
+    let app = spawn_app().await;
+    let mut b = Browser::new();
+    let (_, headers, html) = b.get(&app, "/login").await;
+    assert_eq!(headers["content-security-policy"], CSP);
+    assert!(html.contains(r#"<script src="/assets/password.js" defer></script>"#));
+    assert!(
+        html.contains(r#"data-show="パスワードを表示する""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"data-keyboard="ソフトウェアキーボードを開く""#));
+    assert!(html.contains(r#"<dialog id="kb""#));
+    // Every half-width symbol of the jp-broker policy, as askama escapes them.
+    let symbols = "!&#34;#$%&#38;&#39;()*+,-./:;&#60;=&#62;?@[\\]^_`{|}~";
+    assert!(
+        html.contains(&format!(r#"data-symbols="{symbols}""#)),
+        "the jp-broker symbols: {html}"
+    );
+    assert!(
+        html.contains("安全を保証するものではありません"),
+        "the caveat"
+    );
+    let (status, headers, js) = b.get(&app, "/assets/password.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-type"]
+        .to_str()
+        .is_ok_and(|t| t.starts_with("text/javascript")));
+    assert!(js.contains("crypto.getRandomValues"));
+    let (_, _, html) = b.get(&app, "/login?lang=en").await;
+    assert!(html.contains(r#"data-show="Show password""#));
+    assert!(html.contains(r#"data-keyboard="Open the software keyboard""#));
+    assert!(html.contains("does not guarantee"));
+
+    let off = spawn_with(Options {
+        settings: vec![("pages.software_keyboard", false.into())],
+        ..Options::default()
+    })
+    .await;
+    let (_, _, html) = Browser::new().get(&off, "/login").await;
+    assert!(html.contains(r#"data-show="パスワードを表示する""#));
+    assert!(!html.contains("data-keyboard") && !html.contains(r#"<dialog id="kb""#));
 }
 
 #[tokio::test]

@@ -193,6 +193,32 @@ async fn register_then_log_in_with_a_totp_token() {
     .await;
 }
 
+/// Issue 17 item 13: a token login without its token is refused until the token is registered
+/// (利用開始登録), as the seed's token service does, also when `mfa_required` is not set (it
+/// used to log in with the password alone).
+#[tokio::test]
+async fn a_token_login_without_its_token_registers_it_first_even_without_mfa_required() {
+    let app = setup().await;
+    let r = app
+        .admin(
+            Method::PATCH,
+            "/logins/fx0000001",
+            Some(json!({ "mfa_required": false })),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app.login("fx0000001", "Passw0rd99").await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let v: Value = ok(r.json().await);
+    assert_eq!(v["error"], "second_factor_not_initialized", "{v}");
+    assert!(v.get("session_token").is_none(), "no session: {v}");
+    assert_eq!(v["methods"], json!(["token_register"]));
+    let ch = v["challenge"].as_str().unwrap_or_default().to_owned();
+    let s = step(&app);
+    let r = register(&app, &ch, "VSMT25772182", &code(s - 1), &code(s)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
 #[tokio::test]
 async fn hotp_token_look_ahead_resync_and_lock() {
     let app = setup().await;
