@@ -292,6 +292,7 @@ pub async fn login(
     code: &str,
 ) -> Result<OperatorLogin, AppError> {
     let password = PasswordPolicy::normalize(password);
+    let name = &sekisho_core::validate::typed_identifier(name);
     let op = if check_name(name).is_ok() {
         state.store.get_operator(name).await?
     } else {

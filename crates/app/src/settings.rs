@@ -607,7 +607,10 @@ mod tests {
             Some(true),
             "an explicit setting wins"
         );
-        assert_eq!(keyboard("[pages]\nsoftware_keyboard = false\n"), Some(false));
+        assert_eq!(
+            keyboard("[pages]\nsoftware_keyboard = false\n"),
+            Some(false)
+        );
     }
 
     #[test]

@@ -4,7 +4,10 @@ use crate::error::Error;
 use serde::Serialize;
 
 /// A login ID: 4–64 characters of ASCII letters, digits and `. _ - @`, starting with a letter or
-/// digit. Login IDs compare case-insensitively, so they are kept in lower case.
+/// digit. Login IDs compare case-insensitively, so they are kept in lower case. They get the same
+/// NFKC normalisation as passwords first, so an ID typed with a Japanese IME in full width
+/// (`９９９９０００００１`, `ＴＡＮＡＫＡ`) is the same ID, and surrounding spaces (full-width ones
+/// too) are dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct LoginId(String);
@@ -12,6 +15,8 @@ pub struct LoginId(String);
 impl LoginId {
     /// Checks the rules and returns the canonical (lower-case) form.
     pub fn parse(s: &str) -> Result<LoginId, Error> {
+        let typed = typed_identifier(s);
+        let s = typed.as_str();
         let len = s.chars().count();
         let first_ok = s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
         let chars_ok = s
@@ -33,6 +38,15 @@ impl std::fmt::Display for LoginId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// An identifier as typed (an operator name, a login ID before its checks): NFKC-normalised, as
+/// passwords are, with surrounding spaces dropped, so full-width input from a Japanese IME is
+/// the identifier it shows.
+pub fn typed_identifier(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let normalized: String = s.nfkc().collect();
+    normalized.trim().to_owned()
 }
 
 /// A registered e-mail address: syntactically valid (RFC 5322 addr-spec), at most 254 characters,
@@ -102,6 +116,15 @@ mod tests {
         );
         assert!(LoginId::parse("9999000001").is_ok());
         assert!(LoginId::parse("a@b-c_d").is_ok());
+        // Full width, as a Japanese IME types it, is the same ID (issue 16 item 8).
+        assert_eq!(
+            LoginId::parse("９９９９０００００１").map(|l| l.0),
+            Ok("9999000001".into())
+        );
+        assert_eq!(
+            LoginId::parse("\u{3000}ＴＡＮＡＫＡ．ｔａｒｏ ").map(|l| l.0),
+            Ok("tanaka.taro".into())
+        );
         for bad in [
             "abc",
             "",

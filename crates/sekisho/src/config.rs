@@ -213,8 +213,14 @@ impl ServerSettings {
     pub fn transport(&self) -> Result<sekisho_server::Transport> {
         let secs = std::time::Duration::from_secs;
         for (key, v) in [
-            ("server.header_read_timeout_secs", self.header_read_timeout_secs),
-            ("server.keep_alive_timeout_secs", self.keep_alive_timeout_secs),
+            (
+                "server.header_read_timeout_secs",
+                self.header_read_timeout_secs,
+            ),
+            (
+                "server.keep_alive_timeout_secs",
+                self.keep_alive_timeout_secs,
+            ),
             ("server.request_timeout_secs", self.request_timeout_secs),
             ("server.shutdown_timeout_secs", self.shutdown_timeout_secs),
         ] {

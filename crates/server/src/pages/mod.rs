@@ -417,7 +417,10 @@ impl Ctx {
             switch_lang: other.as_str(),
             support: state.settings.mail.support_contact.clone(),
             csrf: self.csrf(&state.secrets),
-            keyboard: keyboard::Keyboard::new(p.software_keyboard(), &state.settings.password_policy),
+            keyboard: keyboard::Keyboard::new(
+                state.settings.pages.software_keyboard(),
+                &state.settings.password_policy,
+            ),
         }
     }
 

@@ -220,3 +220,23 @@ async fn mandatory_mfa_without_a_factor_is_not_initialized() {
     )
     .await;
 }
+
+/// Issue 16 item 8: a login ID typed in full width by a Japanese IME is the same ID, as a
+/// password typed so is the same password.
+#[tokio::test]
+async fn a_login_id_typed_in_full_width_is_the_same_id() {
+    let app = spawn_app().await;
+    app.create_login("9999000123", "abc12345").await;
+    let r = app.login("９９９９０００１２３", "abc12345").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = ok(r.json().await);
+    assert_eq!(v["login_id"], "9999000123");
+    let r = app
+        .login("\u{3000}９９９９０００１２３ ", "ａｂｃ１２３４５")
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "full-width spaces around it too"
+    );
+}

@@ -442,3 +442,19 @@ async fn a_locked_operator_answers_every_password_alike_and_counts_no_more() {
         .unwrap_or_default();
     assert_eq!(locked, 4, "each refusal is in the history: {v}");
 }
+
+/// Issue 16 item 8: an operator name typed in full width is the operator's name.
+#[tokio::test]
+async fn an_operator_name_typed_in_full_width_signs_in() {
+    let app = spawn_app().await;
+    let op = operator(&app, "desk01", "support").await;
+    app.clock.advance(30);
+    let r = app
+        .post(
+            "/api/admin/v1/session",
+            None,
+            json!({ "name": "ｄｅｓｋ０１", "password": PASSWORD, "otp": op.code(&app) }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
