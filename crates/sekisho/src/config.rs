@@ -124,6 +124,9 @@ pub const KEYS: &[Key] = &[
     Key { path: "server.request_timeout_secs", kind: "integer", default: "30", doc: "How long a request may take from its head to its answer, body upload included; past it the client gets `request_timeout` (503) and the connection is closed." },
     Key { path: "server.max_connections", kind: "integer", default: "4096", doc: "Connections open at once on each listener; further clients wait in the kernel's queue until one closes, and a warning is logged (at most once a minute). Lowered at start to stay 256 under the process's open-file limit (`LimitNOFILE`, `ulimit -n`)." },
     Key { path: "server.shutdown_timeout_secs", kind: "integer", default: "20", doc: "On SIGTERM or Ctrl-C: how long the server may take to answer the requests in flight and deliver the mail that is due before it exits (what is left stays in the outbox)." },
+    Key { path: "tls.cert_file", kind: "string", default: "unset", doc: "Serve HTTPS (TLS 1.2 and 1.3, rustls) with this PEM certificate chain, the server's certificate first; with `tls.key_file`. Every listener (`listen`, `admin_listen`) then speaks TLS. Unset: plain HTTP, for a proxy in front that ends TLS." },
+    Key { path: "tls.key_file", kind: "string", default: "unset", doc: "The certificate's private key in PEM: PKCS#8 (`BEGIN PRIVATE KEY`, RSA, EC or Ed25519), or PKCS#1 RSA / SEC1 EC. Keep it readable by the server's user alone." },
+    Key { path: "tls.hsts_max_age_secs", kind: "integer", default: "31536000", doc: "With TLS on, every answer carries `Strict-Transport-Security: max-age=` this (a year); 0 sends none." },
 ];
 
 /// Top-level keys the process itself reads (everything else is the application's
@@ -141,6 +144,7 @@ const PROCESS_KEYS: &[&str] = &[
     "log_level",
     "admin_listen",
     "server",
+    "tls",
 ];
 
 /// The configuration: the process's own keys, and the application's [`Settings`] deserialised
@@ -161,6 +165,8 @@ pub struct Config {
     pub admin_listen: Option<String>,
     /// `server.*`: the HTTP transport's timeouts and connection cap (the process's own).
     pub server: ServerSettings,
+    /// `tls.*`: HTTPS served by the process itself.
+    pub tls: TlsSettings,
     /// Everything the application reads: `public_url`, `password.*`, `session.*`, ….
     #[serde(skip)]
     pub settings: Settings,
@@ -180,6 +186,7 @@ impl Default for Config {
             log_level: "info".into(),
             admin_listen: None,
             server: ServerSettings::default(),
+            tls: TlsSettings::default(),
             settings: Settings::default(),
         }
     }
@@ -237,7 +244,42 @@ impl ServerSettings {
             request_timeout: secs(self.request_timeout_secs),
             max_connections: self.max_connections as usize,
             shutdown_timeout: secs(self.shutdown_timeout_secs),
+            tls: None,
         })
+    }
+}
+
+/// `tls.*`: HTTPS served by Sekisho itself (unset: plain HTTP, for a proxy that ends TLS).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSettings {
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    pub hsts_max_age_secs: u64,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            cert_file: None,
+            key_file: None,
+            hsts_max_age_secs: 31_536_000,
+        }
+    }
+}
+
+impl TlsSettings {
+    /// The TLS acceptor when both files are set (read and checked now), none when neither is.
+    pub fn load(&self) -> Result<Option<sekisho_server::Tls>> {
+        match (&self.cert_file, &self.key_file) {
+            (None, None) => Ok(None),
+            (Some(cert), Some(key)) => {
+                sekisho_server::Tls::from_pem_files(cert, key, self.hsts_max_age_secs)
+                    .map(Some)
+                    .map_err(|e| anyhow!(e))
+            }
+            _ => bail!("tls.cert_file and tls.key_file must be set together"),
+        }
     }
 }
 
@@ -394,6 +436,9 @@ impl Config {
         SqliteSynchronous::parse(&self.database_sqlite_synchronous)
             .ok_or_else(|| anyhow!("database_sqlite_synchronous must be normal or full"))?;
         self.server.transport()?;
+        if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
+            bail!("tls.cert_file and tls.key_file must be set together");
+        }
         let s = &mut self.settings;
         if s.public_url.is_empty() {
             s.public_url = format!("http://{}", self.listen);
@@ -524,6 +569,17 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 50, "only {checked} literal defaults");
+    }
+
+    #[test]
+    fn tls_files_come_as_a_pair() {
+        let e = Config::from_toml("[tls]\ncert_file = \"/etc/sekisho/cert.pem\"\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("tls.cert_file and tls.key_file"), "{e}");
+        let c = Config::from_toml("").unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(c.tls.load().is_ok_and(|t| t.is_none()), "no TLS by default");
     }
 
     #[test]

@@ -129,7 +129,9 @@ pub async fn app_state_with(
     ))
 }
 
-/// The HTTP transport's limits (`server.*`), checked.
+/// The HTTP transport (`server.*`, `tls.*`), checked; the TLS files are read now.
 pub fn transport(config: &Config) -> Result<sekisho_server::Transport> {
-    config.server.transport()
+    let mut t = config.server.transport()?;
+    t.tls = config.tls.load()?;
+    Ok(t)
 }

@@ -10,6 +10,7 @@ mod rejection;
 mod router;
 mod routes;
 mod serve;
+mod tls;
 mod web;
 
 pub use web::{operator_setup_url, setup_link_url};
@@ -25,6 +26,7 @@ pub use catalogue::{DoorError, Failure};
 pub use door::AppState;
 pub use error::ApiError;
 pub use serve::Transport;
+pub use tls::Tls;
 
 use tokio::net::TcpListener;
 

@@ -46,6 +46,8 @@ pub struct Transport {
     pub max_connections: usize,
     /// How long a shutdown waits for the requests in flight and the outbox before it returns.
     pub shutdown_timeout: Duration,
+    /// HTTPS (`tls.*`): every listener speaks TLS and every answer carries HSTS.
+    pub tls: Option<crate::tls::Tls>,
 }
 
 impl Default for Transport {
@@ -56,6 +58,7 @@ impl Default for Transport {
             request_timeout: Duration::from_secs(30),
             max_connections: 4096,
             shutdown_timeout: Duration::from_secs(20),
+            tls: None,
         }
     }
 }
@@ -231,7 +234,48 @@ async fn serve_connection(
     mut stop: watch::Receiver<bool>,
 ) {
     let requests = Arc::new(Requests::default());
-    let io = TokioIo::new(Guarded::new(stream, requests.clone(), &transport));
+    let guarded = Guarded::new(stream, requests.clone(), &transport);
+    let Some(tls) = transport.tls.clone() else {
+        let io = TokioIo::new(guarded);
+        return serve_http(io, peer, router, transport, requests, None, stop).await;
+    };
+    // The handshake counts as part of the first request's head: a client that stalls it is
+    // shed by the header-read timeout like one that stalls its headers (the reads fail).
+    let stream = tokio::select! {
+        r = tls.acceptor.accept(guarded) => match r {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!(client = %peer, error = %e, "TLS handshake failed");
+                return;
+            }
+        },
+        _ = stopped(&mut stop) => return,
+    };
+    let io = TokioIo::new(stream);
+    serve_http(
+        io,
+        peer,
+        router,
+        transport,
+        requests,
+        tls.hsts.clone(),
+        stop,
+    )
+    .await;
+}
+
+/// HTTP/1.1 on a connection (plain or TLS), its requests counted for [`Guarded`].
+async fn serve_http<I>(
+    io: I,
+    peer: SocketAddr,
+    router: Router,
+    transport: Arc<Transport>,
+    requests: Arc<Requests>,
+    hsts: Option<header::HeaderValue>,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
     let request_timeout = transport.request_timeout;
     let backstop = transport.keep_alive_timeout + transport.header_read_timeout;
     let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
@@ -240,9 +284,10 @@ async fn serve_connection(
         let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).cloned();
         let in_flight = InFlight::enter(&requests);
         let answer = router.clone().oneshot(req);
+        let hsts = hsts.clone();
         async move {
             let _in_flight = in_flight;
-            Ok::<Response, Infallible>(match tokio::time::timeout(request_timeout, answer).await {
+            let mut res = match tokio::time::timeout(request_timeout, answer).await {
                 Ok(Ok(res)) => res,
                 Ok(Err(never)) => match never {},
                 Err(_) => {
@@ -258,7 +303,12 @@ async fn serve_connection(
                     );
                     res
                 }
-            })
+            };
+            if let Some(v) = hsts {
+                res.headers_mut()
+                    .insert(header::STRICT_TRANSPORT_SECURITY, v);
+            }
+            Ok::<Response, Infallible>(res)
         }
     });
     // The deadlines are `Guarded`'s (it tells a new request's head from idle time, which

@@ -43,6 +43,7 @@ mod step_up;
 mod stepup_browser;
 mod stepup_passkey;
 mod stepup_passkey_browser;
+mod tls;
 mod tokens;
 mod totp;
 mod trading;
