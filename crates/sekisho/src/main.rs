@@ -59,6 +59,24 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Write a consistent copy of the SQLite database while servers keep running (PostgreSQL:
+    /// use pg_dump). The copy holds sealed secrets; keep the master key apart from it.
+    Backup {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// The file to write (must not exist).
+        #[arg(long, value_name = "FILE")]
+        to: std::path::PathBuf,
+    },
+    /// Make the configured (absent) SQLite database from a backup and verify its audit chain.
+    /// The master key of the server the backup came from must be in place first.
+    Restore {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// The backup written by `sekisho backup`.
+        #[arg(long, value_name = "FILE")]
+        from: std::path::PathBuf,
+    },
     /// Show configuration keys.
     Config {
         #[command(subcommand)]
@@ -247,6 +265,23 @@ async fn main() -> Result<()> {
         Command::Audit {
             command: AuditCommand::Verify { config, page_size },
         } => audit_verify(&load(&config)?, page_size).await,
+        Command::Backup { config, to } => {
+            let b = sekisho::backup::backup(&load(&config)?, &to).await?;
+            println!("backup written: {} ({} bytes)", b.file.display(), b.bytes);
+            println!("keep the master key apart from it: the backup cannot be read without it");
+            Ok(())
+        }
+        Command::Restore { config, from } => {
+            let r = sekisho::backup::restore(&load(&config)?, &from).await?;
+            println!(
+                "restored {} into {}; {} chained audit records verified",
+                from.display(),
+                r.database.display(),
+                r.verified
+            );
+            println!("OK");
+            Ok(())
+        }
         Command::Config {
             command: ConfigCommand::Keys,
         } => {

@@ -613,3 +613,129 @@ async fn sigterm_answers_requests_in_flight_sends_due_mail_and_exits_0() {
     let logged = ok(std::fs::read_to_string(dir.path().join("server.log")));
     assert!(logged.contains("stopped"), "{logged}");
 }
+
+fn run(cwd: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = ok(sekisho(cwd).args(args).output());
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn start(dir: &Path) -> (Server, String) {
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let log = ok(std::fs::File::create(dir.join("server.log")));
+    let mut server = Server(ok(sekisho(dir)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()));
+    wait_ready(&url, &mut server).await;
+    (server, url)
+}
+
+/// Issue 16 item 14: a backup taken while customers log in, restored into a fresh folder with
+/// the master key, serves the same customers and its audit chain verifies.
+#[tokio::test]
+async fn backup_under_load_then_restore_into_a_fresh_folder() {
+    let a = ok(tempfile::tempdir());
+    let (server, url) = start(a.path()).await;
+    let (done, out, err) = run(
+        a.path(),
+        &["api-token", "create", "--name", "ops", "--scope", "admin"],
+    );
+    assert!(done, "{err}");
+    let token = out.lines().last().unwrap_or_default().trim().to_owned();
+    let http = reqwest::Client::new();
+    let r = ok(http.post(format!("{url}/api/admin/v1/logins")).bearer_auth(&token)
+        .json(&json!({ "login_id": "bkp00001", "email": "b@example.jp", "display_name": "B", "password": "abc12345", "temporary": false }))
+        .send().await);
+    assert_eq!(r.status(), 201);
+
+    // Customers keep logging in (each a session and audit records) while the backup runs.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (http, url, stop) = (http.clone(), url.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut logged_in = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let r = http
+                    .post(format!("{url}/api/v1/login"))
+                    .json(&json!({ "login_id": "bkp00001", "password": "abc12345" }))
+                    .send()
+                    .await;
+                if r.is_ok_and(|r| r.status() == 200) {
+                    logged_in += 1;
+                }
+            }
+            logged_in
+        })
+    };
+    let backup = a.path().join("backup.db");
+    let backup_arg = backup.display().to_string();
+    let (done, out, err) = tokio::task::spawn_blocking({
+        let cwd = a.path().to_owned();
+        let arg = backup_arg.clone();
+        move || run(&cwd, &["backup", "--to", &arg])
+    })
+    .await
+    .unwrap_or_else(|e| unreachable!("{e}"));
+    assert!(done, "{err}");
+    assert!(out.contains("backup written"), "{out}");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let logged_in = ok(load.await);
+    assert!(logged_in > 0, "the load ran");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = ok(std::fs::metadata(&backup)).permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the backup is the server user's alone");
+    }
+    let (done, _, err) = run(a.path(), &["backup", "--to", &backup_arg]);
+    assert!(!done && err.contains("never overwrites"), "{err}");
+    drop(server);
+
+    // Without the master key, nothing is restored.
+    let c = ok(tempfile::tempdir());
+    let (done, _, err) = run(c.path(), &["restore", "--from", &backup_arg]);
+    assert!(!done && err.contains("no master key"), "{err}");
+    assert!(!c.path().join("sekisho-data/sekisho.db").exists());
+
+    // A fresh folder with the master key: restored, chain verified, customers log in.
+    let b = ok(tempfile::tempdir());
+    let data = b.path().join("sekisho-data");
+    ok(std::fs::create_dir_all(&data));
+    ok(std::fs::copy(
+        a.path().join("sekisho-data/master.key"),
+        data.join("master.key"),
+    ));
+    let (done, out, err) = run(b.path(), &["restore", "--from", &backup_arg]);
+    assert!(done, "{err}");
+    assert!(
+        out.contains("chained audit records verified") && out.contains("OK"),
+        "{out}"
+    );
+    let (done, _, err) = run(b.path(), &["restore", "--from", &backup_arg]);
+    assert!(
+        !done && err.contains("exists"),
+        "a restore never overwrites: {err}"
+    );
+    let (done, out, _) = run(b.path(), &["audit", "verify"]);
+    assert!(done && out.contains("OK"), "{out}");
+
+    let (_server, url) = start(b.path()).await;
+    let r = ok(http
+        .post(format!("{url}/api/v1/login"))
+        .json(&json!({ "login_id": "bkp00001", "password": "abc12345" }))
+        .send()
+        .await);
+    assert_eq!(r.status(), 200, "the restored server knows the customer");
+    let r = ok(http
+        .get(format!("{url}/api/admin/v1/logins/bkp00001"))
+        .bearer_auth(&token)
+        .send()
+        .await);
+    assert_eq!(r.status(), 200, "and the API token");
+}

@@ -314,6 +314,12 @@ pub trait Store:
     /// Checks that the database answers.
     async fn ping(&self) -> StoreResult<()>;
 
+    /// Writes a consistent copy of the whole database to `path` (an absent or empty file) while
+    /// instances keep serving: SQLite's `VACUUM INTO` on a reader, which sees one snapshot and
+    /// holds no lock writers wait for. A PostgreSQL database is backed up with `pg_dump`
+    /// instead ([`StoreError::Backend`] says so).
+    async fn backup_into(&self, path: &std::path::Path) -> StoreResult<()>;
+
     /// Creates a login; [`StoreError::Conflict`] if the ID is taken.
     async fn create_login(&self, new: &NewLogin, audit: &NewAuditEvent) -> StoreResult<Login>;
 

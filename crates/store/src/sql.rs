@@ -304,6 +304,25 @@ pub(crate) fn named<T>(
 // `sql_audit`, …); this impl only routes the trait to them.
 #[async_trait]
 impl Store for SqlStore {
+    async fn backup_into(&self, path: &std::path::Path) -> StoreResult<()> {
+        match self.backend {
+            Backend::Sqlite => {
+                let target = path.to_str().ok_or_else(|| {
+                    StoreError::Backend(format!("backup path {} is not UTF-8", path.display()))
+                })?;
+                sqlx::query("VACUUM INTO ?")
+                    .bind(target.to_owned())
+                    .execute(&self.read)
+                    .await?;
+                Ok(())
+            }
+            Backend::Postgres => Err(StoreError::Backend(
+                "a PostgreSQL database is backed up with pg_dump (docs/operations.md, Backups)"
+                    .into(),
+            )),
+        }
+    }
+
     fn backend(&self) -> Backend {
         self.backend
     }
