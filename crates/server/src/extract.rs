@@ -104,6 +104,46 @@ impl FromRequestParts<AppState> for ApiCaller {
     }
 }
 
+/// An API token of the `validate` (or `admin`) scope: checked from the head, before the body
+/// is read, so a token of another scope is refused as such whatever it sends.
+pub struct ValidateCaller(pub ApiCaller);
+
+/// An API token of the `step_up` (or `admin`) scope, checked before the body is read.
+pub struct StepUpCaller(pub ApiCaller);
+
+async fn scoped(
+    parts: &mut Parts,
+    state: &AppState,
+    scopes: &[&str],
+) -> Result<ApiCaller, ApiError> {
+    let caller = ApiCaller::from_request_parts(parts, state).await?;
+    if scopes.contains(&caller.0.scope.as_str()) {
+        Ok(caller)
+    } else {
+        Err(Error::InsufficientScope.into())
+    }
+}
+
+impl FromRequestParts<AppState> for ValidateCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        scoped(parts, state, &["validate", "admin"])
+            .await
+            .map(ValidateCaller)
+    }
+}
+
+impl FromRequestParts<AppState> for StepUpCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        scoped(parts, state, &["step_up", "admin"])
+            .await
+            .map(StepUpCaller)
+    }
+}
+
 /// Who calls the admin API: an API token with the `admin` scope, or an operator session.
 pub enum AdminCaller {
     /// An API token with the `admin` scope (scripts, the CRM): every admin operation.

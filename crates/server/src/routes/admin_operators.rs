@@ -137,7 +137,8 @@ async fn logout(
     Staff(caller): Staff,
 ) -> Result<StatusCode, ApiError> {
     let AdminCaller::Operator(s) = &caller else {
-        return Err(Error::InvalidRequest("only an operator session can log out".into()).into());
+        // An API token is no session: it has nothing to log out of (revoke it instead).
+        return Err(Error::InsufficientScope.into());
     };
     operators::logout(&state, &client, s).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -4,7 +4,7 @@
 use crate::catalogue::DoorError;
 use crate::door::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiCaller, Client, Json, Path};
+use crate::extract::{Client, Json, Path, StepUpCaller};
 use crate::step_up::{self, Operation};
 use crate::web::{percent_encode, return_to_allowed};
 use axum::extract::State;
@@ -25,14 +25,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/step-up", post(create))
         .route("/api/v1/step-up/{id}", get(read))
         .route("/.well-known/jwks.json", get(jwks))
-}
-
-fn allowed(caller: &ApiCaller) -> Result<(), Error> {
-    if ["step_up", "admin"].contains(&caller.0.scope.as_str()) {
-        Ok(())
-    } else {
-        Err(Error::InsufficientScope)
-    }
 }
 
 #[derive(Deserialize)]
@@ -61,11 +53,10 @@ struct CreateBody {
 
 async fn create(
     State(state): State<AppState>,
-    caller: ApiCaller,
+    StepUpCaller(caller): StepUpCaller,
     Client(client): Client,
     Json(body): Json<CreateBody>,
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
-    allowed(&caller)?;
     let kind = OperationKind::parse(&body.operation.kind).ok_or_else(|| {
         Error::InvalidRequest(
             "operation.kind must be withdrawal, withdrawal_account_change, large_order or other"
@@ -155,10 +146,9 @@ fn view(id: &str, r: &StepUpRequest, now: sekisho_core::Timestamp) -> Value {
 
 async fn read(
     State(state): State<AppState>,
-    caller: ApiCaller,
+    StepUpCaller(caller): StepUpCaller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    allowed(&caller)?;
     let hash = token::hash(&id);
     // Only the app (API token) that asked may read the answer.
     let r = state

@@ -4,7 +4,7 @@
 
 use crate::door::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiCaller, Client, Json};
+use crate::extract::{Client, Json, ValidateCaller};
 use crate::totp::{self, OnSuccess};
 use axum::extract::State;
 use axum::routing::post;
@@ -35,13 +35,10 @@ struct Body {
 
 async fn validate(
     State(state): State<AppState>,
-    caller: ApiCaller,
+    ValidateCaller(caller): ValidateCaller,
     Client(client): Client,
     Json(body): Json<Body>,
 ) -> Result<axum::Json<Valid>, ApiError> {
-    if !["validate", "admin"].contains(&caller.0.scope.as_str()) {
-        return Err(Error::InsufficientScope.into());
-    }
     if body.login_id.len() > 256 || body.otp.len() > 64 {
         return Err(Error::InvalidRequest("login_id or otp too long".into()).into());
     }

@@ -26,6 +26,7 @@ mod lockout;
 mod login;
 mod mail;
 mod notifications;
+mod openapi_security;
 mod operators;
 mod pages;
 mod pages2_browser;
