@@ -219,6 +219,10 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
         ),
         "link.expires" => ("有効期限", "Expires"),
         "link.emailed" => ("メールを送信しました", "E-mailed to"),
+        "link.mail_only" => (
+            "リンクはお客様の登録メールアドレスにのみ送信されます(URLの表示は管理者のみ)。",
+            "The link is only e-mailed to the customer's registered address (admins only see the URL).",
+        ),
         "copy" => ("コピー", "Copy"),
         "copied" => ("コピーしました", "Copied"),
         "done.created" => ("ログインを作成しました。", "The login was created."),

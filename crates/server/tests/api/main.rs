@@ -42,6 +42,7 @@ mod step_up;
 mod stepup_browser;
 mod stepup_passkey;
 mod stepup_passkey_browser;
+mod takeover;
 mod tokens;
 mod totp;
 mod trading;
