@@ -36,10 +36,12 @@ mod sql_rehash;
 mod sql_sessions;
 mod sql_setup;
 mod sql_step_up;
+mod sql_throttle;
 mod sql_tokens;
 mod sqlite_hot;
 mod step_up;
 pub mod testing;
+mod throttle;
 mod tokens;
 
 use async_trait::async_trait;
@@ -65,6 +67,7 @@ pub use setup::{NewSetupLink, SetupLink, SetupStore};
 pub use sql::{connect, ConnectOptions};
 pub use sqlite_hot::SqliteSynchronous;
 pub use step_up::{NewStepUp, SigningKey, StepUpAnswer, StepUpRequest, StepUpStore};
+pub use throttle::{ThrottleAnswer, ThrottleStore};
 pub use tokens::{
     AssignOutcome, ImportOutcome, NewToken, OtpToken, TokenQuery, TokenState, TokenStore,
 };
@@ -304,6 +307,7 @@ pub trait Store:
     + PasskeyStore
     + FlowStore
     + StepUpStore
+    + ThrottleStore
     + Send
     + Sync
 {

@@ -314,7 +314,7 @@ pub(super) async fn staff_form<T>(
     csrf: impl Fn(&T) -> &str,
 ) -> Result<(Ctx, OperatorSession, T), Response> {
     let (ctx, op) = signed_in(state, ctx).await?;
-    match accept(state, &ctx, form, csrf, |_| None) {
+    match accept(state, &ctx, form, csrf, |_| None).await {
         Ok(f) => Ok((ctx, op, f)),
         Err(e) => Err(error_page(state, ctx, &e)),
     }
@@ -421,7 +421,7 @@ async fn login_submit(
     mut ctx: Ctx,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |f| Some(f.name.clone())) {
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |f| Some(f.name.clone())).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };
@@ -468,7 +468,7 @@ async fn logout(
     mut ctx: Ctx,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    if let Err(e) = accept(&state, &ctx, form, |f| &f.csrf, |_| None) {
+    if let Err(e) = accept(&state, &ctx, form, |f| &f.csrf, |_| None).await {
         return error_page(&state, ctx, &e);
     }
     match operator(&state, &ctx).await {
@@ -507,7 +507,7 @@ async fn setup_password(
     Path(tok): Path<String>,
     form: Result<Form<PasswordForm>, FormRejection>,
 ) -> Response {
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| None) {
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| None).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };
@@ -565,7 +565,7 @@ async fn setup_confirm(
     Path(tok): Path<String>,
     form: Result<Form<OtpForm>, FormRejection>,
 ) -> Response {
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| None) {
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| None).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };

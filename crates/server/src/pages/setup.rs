@@ -305,7 +305,7 @@ async fn set_password(
         Err(e) => return error_page(&state, ctx, &e),
     };
     let id = login.login_id.clone();
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };
@@ -355,7 +355,7 @@ async fn confirm_totp(
         Err(e) => return error_page(&state, ctx, &e),
     };
     let id = login.login_id.clone();
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };

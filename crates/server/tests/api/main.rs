@@ -43,6 +43,7 @@ mod stepup_browser;
 mod stepup_passkey;
 mod stepup_passkey_browser;
 mod takeover;
+mod throttle;
 mod tokens;
 mod totp;
 mod trading;
