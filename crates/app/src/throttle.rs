@@ -89,6 +89,15 @@ pub async fn attempt_login_only(app: &App, login_id: &str) -> Result<(), AppErro
     take(app, &login_bucket(login_id), t.per_login(), now_ms).await
 }
 
+/// The operator name's part of [`attempt`] alone, for the console's sign-in form (whose address
+/// the form check already counted).
+pub async fn attempt_operator_only(app: &App, name: &str) -> Result<(), AppError> {
+    let t = &app.settings.throttle;
+    let now_ms = app.clock.now().0.saturating_mul(1000);
+    let name: String = name.trim().chars().take(64).collect();
+    take(app, &format!("operator:{name}"), t.per_login(), now_ms).await
+}
+
 /// After a wrong password for `login_id` (an unknown ID too, so the wait tells no one which
 /// IDs exist): counts the consecutive failure and holds the login ID for the growing delay.
 pub async fn password_failed(app: &App, login_id: &str) -> Result<(), AppError> {

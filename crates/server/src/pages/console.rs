@@ -421,10 +421,15 @@ async fn login_submit(
     mut ctx: Ctx,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |f| Some(f.name.clone())).await {
+    // The address is counted with the form; the operator name in its own bucket (as at
+    // `POST /api/admin/v1/session`), apart from customers' login IDs.
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| None).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };
+    if let Err(e) = sekisho_app::throttle::attempt_operator_only(&state, &f.name).await {
+        return error_page(&state, ctx, e);
+    }
     let r = if f.password.len() > 1024 || f.otp.len() > 32 {
         Err(Error::InvalidCredentials)
     } else {

@@ -287,3 +287,49 @@ async fn an_operator_lock_does_not_lift_by_itself() {
     );
     assert_eq!(app.count_events("hayashi", "login_unlocked").await, 0);
 }
+
+#[tokio::test]
+async fn the_console_sign_in_counts_operator_names_apart_from_login_ids() {
+    let app = spawn_with(tight(&[
+        ("throttle.per_login_per_minute", 1),
+        ("throttle.per_login_burst", 2),
+    ]))
+    .await;
+    app.create_login("desk9", "kabu2026xyz").await;
+    let mut b = crate::pages::Browser::new();
+    let (_, _, html) = b.get(&app, "/admin/login").await;
+    let t = crate::pages::csrf(&html);
+    for _ in 0..2 {
+        let (status, _, _) = b
+            .post(
+                &app,
+                "/admin/login",
+                &[
+                    ("csrf", &t),
+                    ("name", "desk9"),
+                    ("password", "wrong"),
+                    ("otp", "000000"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, _, html) = b
+        .post(
+            &app,
+            "/admin/login",
+            &[
+                ("csrf", &t),
+                ("name", "desk9"),
+                ("password", "wrong"),
+                ("otp", "000000"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{html}");
+    // The operator's spent bucket is not the customer's of the same name.
+    assert_eq!(
+        login(&app, "desk9", "kabu2026xyz").await.status(),
+        StatusCode::OK
+    );
+}
