@@ -228,6 +228,37 @@ async fn passwordless_begins_are_limited_per_ip_with_a_localized_429() {
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
+/// With `password.lockout_mode = "timed"` a passwordless login waits out the lock like a
+/// password does, and goes through once it lifted by itself.
+#[tokio::test]
+async fn a_timed_lock_holds_passwordless_logins_until_it_lifts() {
+    let app = crate::common::spawn_with(crate::common::Options {
+        settings: vec![
+            ("password.lockout_mode", "timed".into()),
+            ("password.lockout_duration_secs", 600.into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let session = customer(&app, "pkc0009").await;
+    let (mut key, _) = register(&app, &app, &session, "Pixel").await;
+    for _ in 0..5 {
+        app.login("pkc0009", "wrong999").await;
+    }
+    assert_eq!(list_flags(&app, "pkc0009").await["locked_password"], true);
+    app.clock.advance(599);
+    expect_error(
+        passwordless(&app, &app, &mut key).await,
+        StatusCode::FORBIDDEN,
+        "login_locked",
+        "SKS-LGN-0002",
+    )
+    .await;
+    app.clock.advance(1);
+    json_of(passwordless(&app, &app, &mut key).await, StatusCode::OK).await;
+    assert_eq!(app.count_events("pkc0009", "login_unlocked").await, 1);
+}
+
 /// A passkey does not walk around what keeps a login out: wrong passwords' lock and an
 /// operator's disabling; a temporary password set by an operator does not block it.
 #[tokio::test]
