@@ -188,8 +188,9 @@ pub async fn check_secret(
     Err(check.error.into())
 }
 
-/// Records a wrong password (here or at login): counts it toward the lock, audits it, and audits the lock when this
-/// failure is the one that reaches the threshold.
+/// Records a wrong password (here or at login): counts it toward the lock, audits it, audits
+/// the lock when this failure is the one that reaches the threshold, and holds the login ID
+/// for the growing delay (`throttle.delay_*`).
 pub async fn password_failure(
     state: &App,
     client: &ClientInfo,
@@ -214,5 +215,45 @@ pub async fn password_failure(
         },
     )
     .await?;
+    crate::throttle::password_failed(state, &login.login_id).await?;
     Ok(())
+}
+
+/// With `password.lockout_mode = "timed"`, lifts the login's password lock once its
+/// `password.lockout_duration_secs` have passed (audited `login_unlocked` by `system`, once,
+/// whichever instance sees it first) and answers the login as it now is; otherwise the login
+/// unchanged. `operator` locks stay until the support desk unlocks them.
+pub async fn lift_expired_lock(
+    state: &App,
+    client: &ClientInfo,
+    login: Login,
+) -> Result<Login, AppError> {
+    let p = &state.settings.password;
+    let now = state.clock.now();
+    let (mode, secs) = (p.lockout_mode(), p.lockout_duration_secs);
+    let Some(at) = login.locked_at else {
+        return Ok(login);
+    };
+    if !sekisho_core::lockout::lock_lifted(mode, Some(at), secs, now) {
+        return Ok(login);
+    }
+    let ev = state.event(
+        EventType::LoginUnlocked,
+        Some(&login.login_id),
+        Actor::System,
+        client,
+        format!(
+            "password lock lifted {secs} s after it was set (lockout_mode timed; {} failures)",
+            login.failed_logins
+        ),
+    );
+    state
+        .store
+        .lift_password_lock(login.id, at, now, &ev)
+        .await?;
+    Ok(state
+        .store
+        .get_login(&login.login_id)
+        .await?
+        .unwrap_or(login))
 }

@@ -29,6 +29,7 @@ pub mod staff;
 pub mod state;
 pub mod step_up;
 pub mod system;
+pub mod throttle;
 pub mod token_admin;
 pub mod token_inventory;
 pub mod tokens;

@@ -106,11 +106,17 @@ async fn password_login_inner(
             )
             .with_error(Error::InvalidCredentials.code());
         state.store.append_audit(&ev).await?;
+        // The growing delay holds unknown IDs too, so the wait names no existing login.
+        crate::throttle::password_failed(state, login_id).await?;
         return Err(Error::InvalidCredentials.into());
     };
+    let login = crate::auth::lift_expired_lock(state, client, login).await?;
     let owner = sekisho_store::PasswordOwner::Login(login.id);
     let ok =
         crate::auth::verify_password(state, owner, password, login.password_hash.clone()).await?;
+    if ok && !login.is_locked() && !login.disabled {
+        crate::throttle::password_accepted(state, &login.login_id).await?;
+    }
     let now = state.clock.now();
     let account = Account::of(&login, &state.settings.password_policy, now);
     let st = flow::next(
@@ -454,6 +460,8 @@ async fn locked(
         },
     )
     .await?;
+    // Every password typed for a locked login waits like a wrong one (same answer, same work).
+    crate::throttle::password_failed(state, &login.login_id).await?;
     Ok(())
 }
 

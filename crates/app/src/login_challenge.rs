@@ -205,6 +205,14 @@ pub async fn passkey_session(
     login: &Login,
     challenge: Option<&sekisho_store::Challenge>,
 ) -> Result<Issued, AppError> {
+    // Passwordless, a timed password lock whose duration passed lifts here too.
+    let lifted;
+    let login = if challenge.is_none() && login.is_locked() {
+        lifted = crate::auth::lift_expired_lock(state, client, login.clone()).await?;
+        &lifted
+    } else {
+        login
+    };
     let result = async {
         let now = state.clock.now();
         let st = match challenge {

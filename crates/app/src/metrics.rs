@@ -22,6 +22,7 @@ pub struct Metrics {
     hashes: AtomicU64,
     hash_micros: AtomicU64,
     hash_refused: AtomicU64,
+    throttled: AtomicU64,
 }
 
 impl Metrics {
@@ -54,6 +55,11 @@ impl Metrics {
     /// Counts a hash refused because the queue was full.
     pub fn hash_refused(&self) {
         self.hash_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an attempt refused by the throttle.
+    pub fn throttled(&self) {
+        self.throttled.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Renders all metrics; `gauges` are extra point-in-time values.
@@ -108,6 +114,16 @@ impl Metrics {
             s,
             "sekisho_password_hash_refused_total {}",
             self.hash_refused.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP sekisho_throttled_total Attempts refused with too_many_attempts by the throttle."
+        );
+        let _ = writeln!(s, "# TYPE sekisho_throttled_total counter");
+        let _ = writeln!(
+            s,
+            "sekisho_throttled_total {}",
+            self.throttled.load(Ordering::Relaxed)
         );
         for (name, help, v) in gauges {
             let _ = writeln!(s, "# HELP {name} {help}");

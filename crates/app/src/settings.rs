@@ -12,11 +12,21 @@ use crate::passkey::PasskeySettings;
 use crate::step_up::StepUpSettings;
 use sekisho_core::device::DevicePolicy;
 use sekisho_core::email_code::EmailCodePolicy;
+use sekisho_core::lockout::LockoutMode;
 use sekisho_core::login::MfaRollout;
 use sekisho_core::otp::{Algorithm, OtpParams};
 use sekisho_core::password::{PasswordPolicy, Preset};
 use sekisho_core::session::SessionPolicy;
+use sekisho_core::throttle::{Backoff, Rate};
 use serde::{Deserialize, Serialize};
+
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
 
 /// Every setting the application reads (all keys but the process's own: listen address, data
 /// folder, database, master key, logging, `admin_listen`, which the binary keeps).
@@ -64,8 +74,10 @@ pub struct Settings {
     pub step_up: StepUpSettings,
     /// `branding.*`: the hosted pages' look.
     pub branding: BrandingSettings,
-    /// `pages.*`: the hosted pages' `return_to` allow-list and rate limits.
+    /// `pages.*`: the hosted pages' `return_to` allow-list.
     pub pages: PagesSettings,
+    /// `throttle.*`: the limits of every door that checks a secret, and the growing delay.
+    pub throttle: ThrottleSettings,
     /// `passkeys.*`: the relying party and the firm's policy.
     pub passkeys: PasskeySettings,
     /// Derived by [`Settings::resolve`] from `password.*` (the preset with its overrides).
@@ -96,6 +108,7 @@ impl Default for Settings {
             step_up: StepUpSettings::default(),
             branding: BrandingSettings::default(),
             pages: PagesSettings::default(),
+            throttle: ThrottleSettings::default(),
             passkeys: PasskeySettings::default(),
             password_policy: PasswordPolicy::default(),
         }
@@ -120,6 +133,12 @@ pub struct PasswordSettings {
     pub max_age_days: Option<u32>,
     /// Consecutive failures that lock the login (preset's when unset).
     pub lockout_threshold: Option<u32>,
+    /// How a password lock ends: `operator` (the support desk unlocks, the seeds' way) or
+    /// `timed` (it lifts by itself after `lockout_duration_secs`); preset's when unset
+    /// (jp-broker: operator, nist-800-63b-4: timed).
+    pub lockout_mode: Option<LockoutMode>,
+    /// With `lockout_mode = "timed"`: how long a password lock lasts.
+    pub lockout_duration_secs: i64,
     /// Argon2id memory cost.
     pub argon2_memory_kib: u32,
     /// Argon2id passes.
@@ -142,6 +161,8 @@ impl Default for PasswordSettings {
             history: None,
             max_age_days: None,
             lockout_threshold: None,
+            lockout_mode: None,
+            lockout_duration_secs: 900,
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
             argon2_parallelism: 1,
@@ -152,6 +173,14 @@ impl Default for PasswordSettings {
 }
 
 impl PasswordSettings {
+    /// How a password lock ends (the preset's way unless set).
+    pub fn lockout_mode(&self) -> LockoutMode {
+        self.lockout_mode.unwrap_or(match self.preset {
+            Preset::JpBroker => LockoutMode::Operator,
+            Preset::Nist80063b4 => LockoutMode::Timed,
+        })
+    }
+
     /// The preset with the overrides, checked.
     pub fn policy(&self) -> Result<PasswordPolicy, String> {
         let mut p = PasswordPolicy::preset(self.preset);
@@ -401,16 +430,12 @@ impl Default for BrandingSettings {
 }
 
 /// `pages.*`: the hosted customer pages.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PagesSettings {
     /// Where a relying app may send the customer back to: each entry an origin plus path
     /// prefix (`https://trade.example.co.jp/`); a `return_to` must start with one of them.
     pub return_to_allowlist: Vec<String>,
-    /// Form submissions accepted per minute from one IP address.
-    pub rate_per_ip_per_minute: u32,
-    /// Form submissions accepted per minute for one login ID.
-    pub rate_per_login_per_minute: u32,
     /// Offer the on-screen keyboard (ソフトウェアキーボード) beside password fields; unset, it
     /// follows the preset (the seeds' brokers offer it: on for `jp-broker`, off for NIST).
     /// [`Settings::resolve`] fills it in.
@@ -424,23 +449,110 @@ impl PagesSettings {
     }
 }
 
-impl Default for PagesSettings {
+/// `throttle.*`: how often a client address and a login ID may try a secret, at every door
+/// that checks one (JSON login and second step, passwordless begin, code validation, the
+/// operators' session, the hosted pages), kept in the database so every instance shares them
+/// (issue 16 item 2); and the delay that grows with a login ID's consecutive wrong passwords.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThrottleSettings {
+    /// Sustained attempts a minute from one client address.
+    pub per_address_per_minute: u32,
+    /// Attempts at once from one client address.
+    pub per_address_burst: u32,
+    /// Sustained attempts a minute for one login ID (or operator name).
+    pub per_login_per_minute: u32,
+    /// Attempts at once for one login ID.
+    pub per_login_burst: u32,
+    /// Wrong codes a minute for one login ID at `/api/v1/validate` (only failures count there).
+    pub validate_failures_per_minute: u32,
+    /// Wrong codes at once for one login ID at `/api/v1/validate`.
+    pub validate_failures_burst: u32,
+    /// Consecutive wrong passwords that cost no wait.
+    pub delay_free_failures: u32,
+    /// The first wait after them, in seconds (doubling with each further failure; 0: off).
+    pub delay_base_secs: i64,
+    /// The longest wait, in seconds.
+    pub delay_cap_secs: i64,
+}
+
+impl Default for ThrottleSettings {
     fn default() -> Self {
-        PagesSettings {
-            return_to_allowlist: Vec::new(),
-            rate_per_ip_per_minute: 60,
-            rate_per_login_per_minute: 20,
-            software_keyboard: None,
+        ThrottleSettings {
+            per_address_per_minute: 120,
+            per_address_burst: 60,
+            per_login_per_minute: 10,
+            per_login_burst: 10,
+            validate_failures_per_minute: 10,
+            validate_failures_burst: 10,
+            delay_free_failures: 2,
+            delay_base_secs: 1,
+            delay_cap_secs: 60,
         }
     }
 }
 
-macro_rules! ensure {
-    ($cond:expr, $($msg:tt)+) => {
-        if !$cond {
-            return Err(format!($($msg)+));
+impl ThrottleSettings {
+    /// The per-address rate.
+    pub fn per_address(&self) -> Rate {
+        Rate {
+            per_minute: self.per_address_per_minute,
+            burst: self.per_address_burst,
         }
-    };
+    }
+
+    /// The per-login rate.
+    pub fn per_login(&self) -> Rate {
+        Rate {
+            per_minute: self.per_login_per_minute,
+            burst: self.per_login_burst,
+        }
+    }
+
+    /// The rate of wrong codes per login at `/api/v1/validate`.
+    pub fn validate_failures(&self) -> Rate {
+        Rate {
+            per_minute: self.validate_failures_per_minute,
+            burst: self.validate_failures_burst,
+        }
+    }
+
+    /// The growing delay.
+    pub fn backoff(&self) -> Backoff {
+        Backoff {
+            free: self.delay_free_failures,
+            base_secs: self.delay_base_secs,
+            cap_secs: self.delay_cap_secs,
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        for (v, key) in [
+            (
+                self.per_address_per_minute,
+                "throttle.per_address_per_minute",
+            ),
+            (self.per_address_burst, "throttle.per_address_burst"),
+            (self.per_login_per_minute, "throttle.per_login_per_minute"),
+            (self.per_login_burst, "throttle.per_login_burst"),
+            (
+                self.validate_failures_per_minute,
+                "throttle.validate_failures_per_minute",
+            ),
+            (
+                self.validate_failures_burst,
+                "throttle.validate_failures_burst",
+            ),
+        ] {
+            ensure!((1..=60_000).contains(&v), "{key} must be 1 to 60000");
+        }
+        ensure!(
+            (0..=3600).contains(&self.delay_base_secs)
+                && (self.delay_base_secs..=3600).contains(&self.delay_cap_secs),
+            "throttle.delay_base_secs must be 0 to 3600 and throttle.delay_cap_secs from it to 3600 (a longer wait would be a lock-out tool)"
+        );
+        Ok(())
+    }
 }
 
 impl Settings {
@@ -526,6 +638,11 @@ impl Settings {
             "mfa.reminder_days must be at most 3650"
         );
 
+        ensure!(
+            (60..=30 * 86_400).contains(&self.password.lockout_duration_secs),
+            "password.lockout_duration_secs must be 60 to 2592000"
+        );
+        self.throttle.check()?;
         self.step_up.check()?;
         self.check_pages()?;
         self.passkeys = self
@@ -558,10 +675,6 @@ impl Settings {
                 "pages.return_to_allowlist entries must be absolute http(s) URLs, not {e:?}"
             );
         }
-        ensure!(
-            self.pages.rate_per_ip_per_minute > 0 && self.pages.rate_per_login_per_minute > 0,
-            "pages.rate_per_ip_per_minute and pages.rate_per_login_per_minute must be at least 1"
-        );
         Ok(())
     }
 }
@@ -611,6 +724,18 @@ mod tests {
             keyboard("[pages]\nsoftware_keyboard = false\n"),
             Some(false)
         );
+    }
+
+    #[test]
+    fn the_lockout_mode_follows_the_preset_unless_set() {
+        let jp = resolved("").unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(jp.password.lockout_mode(), LockoutMode::Operator);
+        let nist = resolved("[password]\npreset = \"nist-800-63b-4\"\n")
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(nist.password.lockout_mode(), LockoutMode::Timed);
+        let timed = resolved("[password]\nlockout_mode = \"timed\"\n")
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(timed.password.lockout_mode(), LockoutMode::Timed);
     }
 
     #[test]

@@ -1,14 +1,23 @@
 //! Setup links (issue 6): an operator makes a single-use, expiring link to the hosted setup
 //! wizard, where the newcomer sets a password and registers a second factor. Shared by the
 //! admin API, the console and the CLI (`sekisho login setup-link`).
+//!
+//! Whoever holds the link can set the login's password, and setting passwords is the admins'
+//! (issue 16 item 4): a `support` operator may make a link, but it is only mailed to the
+//! login's registered address and its URL is never shown to them; an admin (or an admin API
+//! token, or the CLI) is shown the URL. The link's creator is recorded on its use, and the
+//! customer is always sent the password notice when a password is set through a link.
 
 use crate::error::AppError;
+use crate::mail::notices::Notice;
 use crate::mail::{self, templates};
-use crate::staff::named_login;
+use crate::notify;
+use crate::staff::{named_login, StaffCaller};
 use crate::state::App;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
+use sekisho_core::login::Login;
 use sekisho_core::{token, Error, Timestamp};
-use sekisho_store::NewSetupLink;
+use sekisho_store::{NewSetupLink, SetupLink};
 
 /// Default lifetime of a setup link (7 days) and the longest allowed (30 days).
 const DEFAULT_SECS: i64 = 7 * 86_400;
@@ -23,7 +32,8 @@ pub struct SetupLinkRequest {
     pub second_factor: bool,
     /// Lifetime (default 7 days, 60 s to 30 days).
     pub expires_in_secs: Option<i64>,
-    /// Also send the welcome mail with the link to the login's registered address.
+    /// Also send the welcome mail with the link to the login's registered address (always for a
+    /// `support` operator).
     pub send_email: bool,
 }
 
@@ -33,7 +43,8 @@ pub struct IssuedSetupLink {
     /// The login it is for.
     pub login_id: String,
     /// The link's secret token; the doors make the link from it (`{public_url}/setup/{token}`).
-    pub token: String,
+    /// `None` for a `support` operator, who may only have the link mailed to the customer.
+    pub token: Option<String>,
     /// The holder sets a password.
     pub password: bool,
     /// The holder registers a second factor.
@@ -49,11 +60,11 @@ pub fn link_hash(app: &App, tok: &str) -> String {
     app.secrets.code_hash("sekisho-setup-link", tok)
 }
 
-/// Makes a setup link (support may) and, when asked, records the welcome mail carrying it in
-/// the outbox.
+/// Makes a setup link (support may) and, when asked (always for support), records the welcome
+/// mail carrying it in the outbox. Only an admin caller gets the link's token back.
 pub async fn issue(
     app: &App,
-    actor: Actor,
+    caller: &StaffCaller,
     client: &ClientInfo,
     login_id: &str,
     req: SetupLinkRequest,
@@ -68,6 +79,9 @@ pub async fn issue(
             Error::InvalidRequest(format!("expires_in_secs must be 60 to {MAX_SECS}")).into(),
         );
     }
+    // Support never sees the URL: the link goes only to the registered address.
+    let send_email = req.send_email || !caller.admin;
+    let actor = caller.actor.clone();
     let now = app.clock.now();
     let tok = token::generate("skst", app.rng.as_ref());
     let new = NewSetupLink {
@@ -83,8 +97,14 @@ pub async fn issue(
         expires_at: now.plus_secs(secs),
     };
     let what = format!(
-        "setup link created (password: {}, second factor: {}; older unused links revoked)",
-        req.password, req.second_factor
+        "setup link created (password: {}, second factor: {}; {}; older unused links revoked)",
+        req.password,
+        req.second_factor,
+        if caller.admin {
+            "URL shown to the creator"
+        } else {
+            "mailed to the registered address only"
+        }
     );
     let ev = app.event(
         EventType::SetupLinkCreated,
@@ -94,7 +114,7 @@ pub async fn issue(
         what,
     );
     let link = app.store.create_setup_link(&new, &ev).await?;
-    if req.send_email {
+    if send_email {
         let url = mail::link(&app.settings.public_url, &format!("/setup/{tok}"));
         // Recorded right after the link; if this fails the operator is told and a new link
         // (which replaces this one) can be sent.
@@ -111,10 +131,47 @@ pub async fn issue(
     }
     Ok(IssuedSetupLink {
         login_id: login.login_id,
-        token: tok,
+        token: caller.admin.then_some(tok),
         password: link.set_password,
         second_factor: link.set_second_factor,
         expires_at: link.expires_at,
-        email_sent_to: req.send_email.then_some(login.email),
+        email_sent_to: send_email.then_some(login.email),
     })
+}
+
+/// Who made a link, as the audit names them (from the stored `kind:id`).
+pub fn creator(link: &SetupLink) -> Actor {
+    match link.created_by.split_once(':') {
+        Some((kind, id)) => Actor::from_parts(kind, id),
+        None => Actor::System,
+    }
+}
+
+/// Sets the password chosen in the setup wizard (already checked against the policy and
+/// hashed): the audit record names the link's creator as actor (the customer did not prove
+/// anything but holding the link), and the customer is always sent the password notice.
+pub async fn set_password(
+    app: &App,
+    client: &ClientInfo,
+    link: &SetupLink,
+    login: &Login,
+    hash: &str,
+) -> Result<(), AppError> {
+    let by = creator(link);
+    let (kind, id) = by.parts();
+    let ev = app.event(
+        EventType::PasswordSet,
+        Some(&login.login_id),
+        by.clone(),
+        client,
+        format!("password set in the setup wizard from a link made by {kind} {id}"),
+    );
+    app.store
+        .set_password(login.id, hash, false, app.clock.now(), None, &ev)
+        .await?;
+    // The customer chose it, so it reads as a change; a takeover through a mailed link would
+    // show up here on the customer's registered address.
+    let what = Notice::PasswordChanged { by_operator: false };
+    notify::send(app, login, &what).await;
+    Ok(())
 }

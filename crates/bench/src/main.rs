@@ -81,6 +81,11 @@ pub struct BenchArgs {
     /// (to compare two builds under the same load generator).
     #[arg(long, value_name = "PATH", conflicts_with = "server_url")]
     pub server_bin: Option<PathBuf>,
+    /// A setting for the spawned server, as its environment variable (`NAME=VALUE`, repeatable),
+    /// e.g. `SEKISHO_THROTTLE_PER_LOGIN_PER_MINUTE=60000` so the login workload (one address,
+    /// few login IDs) measures the logins rather than the throttle.
+    #[arg(long, value_name = "NAME=VALUE", conflicts_with = "server_url")]
+    pub server_env: Vec<String>,
 }
 
 #[tokio::main]
@@ -123,7 +128,7 @@ async fn bench(workload: Workload, args: BenchArgs) -> Result<()> {
         (Some(_), None) => bail!("--server-url needs --admin-token"),
         (None, _) => {
             let db = args.database_url.as_deref();
-            let mut s = SpawnedServer::start(db, args.server_bin.as_deref())?;
+            let mut s = SpawnedServer::start(db, args.server_bin.as_deref(), &args.server_env)?;
             let url = format!("http://127.0.0.1:{}", s.port);
             s.wait_ready(&http, &url).await?;
             let token = s.admin_token().await?;
@@ -317,7 +322,11 @@ impl Drop for SpawnedServer {
 
 impl SpawnedServer {
     /// Spawns `sekisho serve` on a free loopback port, logging into the temporary folder.
-    fn start(database_url: Option<&str>, exe: Option<&Path>) -> Result<SpawnedServer> {
+    fn start(
+        database_url: Option<&str>,
+        exe: Option<&Path>,
+        env: &[String],
+    ) -> Result<SpawnedServer> {
         let exe = match exe {
             Some(p) => p.to_owned(),
             None => sibling_sekisho()?,
@@ -335,6 +344,12 @@ impl SpawnedServer {
             .with_context(|| format!("cannot create {}", log.display()))?;
         let err = out.try_clone()?;
         let mut cmd = sekisho_command(&exe, dir.path(), database_url, &["serve"]);
+        for pair in env {
+            let (name, value) = pair
+                .split_once('=')
+                .ok_or_else(|| anyhow!("--server-env takes NAME=VALUE, not {pair:?}"))?;
+            cmd.env(name, value);
+        }
         cmd.arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .stdin(Stdio::null())

@@ -22,6 +22,7 @@ pub mod recovery;
 pub mod secret_box;
 pub mod session;
 pub mod step_up;
+pub mod throttle;
 pub mod token;
 pub mod validate;
 

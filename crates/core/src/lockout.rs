@@ -156,6 +156,38 @@ pub fn after_failure(factor: Guarded, counted: Counted) -> AfterFailure {
     }
 }
 
+/// How a login locked by wrong passwords is unlocked (`password.lockout_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockoutMode {
+    /// The seeds' way: the support desk unlocks the login (jp-broker).
+    #[default]
+    Operator,
+    /// NIST SP 800-63B's throttling: the lock lifts by itself after a duration.
+    Timed,
+}
+
+impl LockoutMode {
+    /// The setting's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LockoutMode::Operator => "operator",
+            LockoutMode::Timed => "timed",
+        }
+    }
+}
+
+/// Whether a password lock set at `locked_at` has lifted by itself at `now`: only in
+/// [`LockoutMode::Timed`], once `duration_secs` have passed. An operator's unlock lifts any.
+pub fn lock_lifted(
+    mode: LockoutMode,
+    locked_at: Option<crate::Timestamp>,
+    duration_secs: i64,
+    now: crate::Timestamp,
+) -> bool {
+    mode == LockoutMode::Timed && locked_at.is_some_and(|at| now >= at.plus_secs(duration_secs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +201,26 @@ mod tests {
         Guarded::OperatorPassword,
         Guarded::OperatorCode,
     ];
+
+    #[test]
+    fn only_a_timed_lock_lifts_and_only_after_its_duration() {
+        use crate::Timestamp;
+        let at = Some(Timestamp(1_000));
+        assert!(!lock_lifted(LockoutMode::Timed, at, 900, Timestamp(1_899)));
+        assert!(lock_lifted(LockoutMode::Timed, at, 900, Timestamp(1_900)));
+        assert!(!lock_lifted(
+            LockoutMode::Operator,
+            at,
+            900,
+            Timestamp(99_999)
+        ));
+        assert!(!lock_lifted(
+            LockoutMode::Timed,
+            None,
+            900,
+            Timestamp(99_999)
+        ));
+    }
 
     #[test]
     fn a_replayed_or_locked_answer_is_refused_without_counting() {

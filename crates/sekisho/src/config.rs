@@ -45,7 +45,9 @@ pub const KEYS: &[Key] = &[
     Key { path: "password.max_length", kind: "integer", default: "preset", doc: "Maximum length." },
     Key { path: "password.history", kind: "integer", default: "preset", doc: "How many recent passwords (the current one included) may not be reused; 0 for none." },
     Key { path: "password.max_age_days", kind: "integer", default: "preset", doc: "Days until a password must be changed; 0 for never." },
-    Key { path: "password.lockout_threshold", kind: "integer", default: "preset", doc: "Consecutive password failures that lock the login until an operator unlocks it." },
+    Key { path: "password.lockout_threshold", kind: "integer", default: "preset", doc: "Consecutive password failures that lock the login (until an operator unlocks it, or for `password.lockout_duration_secs` with `password.lockout_mode = \"timed\"`)." },
+    Key { path: "password.lockout_mode", kind: "string", default: "preset (`operator` for jp-broker, `timed` for nist-800-63b-4)", doc: "How a password lock ends: `operator` (the support desk unlocks it, as the seeds do; anyone who knows a login ID can lock it, so keep the throttle on) or `timed` (it lifts by itself after `password.lockout_duration_secs`, NIST SP 800-63B's throttling; a guesser gets `lockout_threshold` tries per duration). See docs/security-model.md." },
+    Key { path: "password.lockout_duration_secs", kind: "integer", default: "900", doc: "With `password.lockout_mode = \"timed\"`: how long a password lock lasts (60 s to 30 days). The lift is audited (`login_unlocked` by `system`)." },
     Key { path: "password.argon2_memory_kib", kind: "integer", default: "19456", doc: "Argon2id memory cost (OWASP: 19 MiB)." },
     Key { path: "password.argon2_iterations", kind: "integer", default: "2", doc: "Argon2id passes." },
     Key { path: "password.argon2_parallelism", kind: "integer", default: "1", doc: "Argon2id lanes." },
@@ -100,9 +102,16 @@ pub const KEYS: &[Key] = &[
     Key { path: "branding.logo_url", kind: "string", default: "\"\"", doc: "The firm's logo in the hosted pages' header: a path on this server's origin or a `data:` URL (the Content-Security-Policy allows no other origin); empty shows the name." },
     Key { path: "branding.primary_color", kind: "string", default: "\"#1f4e79\"", doc: "The firm's colour for the hosted pages' header and buttons, `#rrggbb`." },
     Key { path: "pages.return_to_allowlist", kind: "list", default: "[]", doc: "Where the hosted login may send the customer back to: each entry an origin plus path prefix (`https://trade.example.co.jp/`); a `return_to` must start with one, at a path boundary. Empty allows none." },
-    Key { path: "pages.rate_per_ip_per_minute", kind: "integer", default: "60", doc: "Hosted-page form submissions accepted per minute from one IP address (in each instance), and as many passwordless passkey begins (`POST /api/v1/login/passkey/begin` without a challenge); more are answered 429 `too_many_attempts`." },
     Key { path: "pages.software_keyboard", kind: "bool", default: "preset", doc: "On-screen keyboard (ソフトウェアキーボード) beside every password field of the hosted pages and the console login: the allowed characters in a new random order at each opening. Default follows `password.preset`: on for `jp-broker`, off for `nist-800-63b-4`; set it to decide either way." },
-    Key { path: "pages.rate_per_login_per_minute", kind: "integer", default: "20", doc: "Hosted-page form submissions accepted per minute for one login ID (in each instance); more are answered 429." },
+    Key { path: "throttle.per_address_per_minute", kind: "integer", default: "120", doc: "Attempts a minute from one client address at every door that checks a secret (`/api/v1/login` and its second step, passwordless passkey begin, the operators' `/api/admin/v1/session`, the hosted pages' forms), after a burst of `throttle.per_address_burst`; more are answered 429 `too_many_attempts` with `Retry-After`. Kept in the database: every instance shares it. Carrier-grade NAT puts many customers behind one address; size it for the busiest one." },
+    Key { path: "throttle.per_address_burst", kind: "integer", default: "60", doc: "Attempts at once from one client address (a token bucket, not a fixed window: no boundary lets a second burst through)." },
+    Key { path: "throttle.per_login_per_minute", kind: "integer", default: "10", doc: "Attempts a minute for one login ID (or operator name) at those doors, after a burst of `throttle.per_login_burst`, whatever the address." },
+    Key { path: "throttle.per_login_burst", kind: "integer", default: "10", doc: "Attempts at once for one login ID." },
+    Key { path: "throttle.validate_failures_per_minute", kind: "integer", default: "10", doc: "Wrong codes a minute for one login ID at `/api/v1/validate`, after a burst of `throttle.validate_failures_burst`; once used up, every code for the login is answered 429 until the bucket refills. Only failures count there (the systems that call it come from few addresses at a high rate), so an accepted code costs nothing." },
+    Key { path: "throttle.validate_failures_burst", kind: "integer", default: "10", doc: "Wrong codes at once for one login ID at `/api/v1/validate`." },
+    Key { path: "throttle.delay_free_failures", kind: "integer", default: "2", doc: "Consecutive wrong passwords of a login ID that cost no wait (typos)." },
+    Key { path: "throttle.delay_base_secs", kind: "integer", default: "1", doc: "After them, the login ID waits this long after its next wrong password, doubling with each further one (1, 2, 4 … s), up to `throttle.delay_cap_secs`; an attempt during the wait is answered 429 `too_many_attempts` with `Retry-After`. 0 turns the growing delay off." },
+    Key { path: "throttle.delay_cap_secs", kind: "integer", default: "60", doc: "The longest wait of the growing delay (at most 3600): short, so that it slows a guesser without becoming a lock-out tool by itself." },
     Key { path: "tokens.totp_resync_steps", kind: "integer", default: "10", doc: "TOTP tokens: steps either side of the server's time searched by a resynchronisation." },
     Key { path: "mfa.mandatory_from", kind: "string", default: "unset", doc: "RFC 3339 time from which every login needs a second factor (e.g. `2026-06-22T00:00:00+09:00`). Before it, logins without one go on with the password alone and the login answer carries `mfa_reminder`; unset, only logins with `mfa_required` must use one." },
     Key { path: "mfa.reminder_days", kind: "integer", default: "14", doc: "Days before `mfa.mandatory_from` during which the admin logins list flags logins without a factor as `mfa_deadline_near` (and the reminder says `deadline_near`)." },
@@ -535,6 +544,7 @@ mod tests {
                         .collect::<Vec<_>>()
                         .join(","),
                     _ if k.path == "mfa.mandatory_from" => "2026-06-22T00:00:00+09:00".into(),
+                    _ if k.path == "password.lockout_mode" => "timed".into(),
                     _ => "x".to_owned(),
                 };
                 (env_name(k.path), val)
@@ -664,6 +674,27 @@ mod tests {
                 "database_sqlite_synchronous",
             ),
             ("[totp]\ndigits = 9\n", "totp.digits"),
+            (
+                "[password]\nlockout_mode = \"forever\"\n",
+                "password.lockout_mode",
+            ),
+            (
+                "[password]\nlockout_duration_secs = 5\n",
+                "password.lockout_duration_secs",
+            ),
+            (
+                "[throttle]\nper_login_burst = 0\n",
+                "throttle.per_login_burst",
+            ),
+            (
+                "[throttle]\ndelay_cap_secs = 86400\n",
+                "throttle.delay_base_secs",
+            ),
+            // The fixed windows' keys are gone (throttle.* replaces them).
+            (
+                "[pages]\nrate_per_ip_per_minute = 60\n",
+                "rate_per_ip_per_minute",
+            ),
         ] {
             let e = Config::from_toml(text)
                 .err()

@@ -475,9 +475,14 @@ async fn login(command: LoginCommand) -> Result<()> {
     } = command;
     let c = load(&config)?;
     let state = wiring::app_state(&c).await?;
+    // The CLI runs with the data folder's keys: an admin's reach (the URL is printed).
+    let caller = sekisho_app::staff::StaffCaller {
+        actor: Actor::System,
+        admin: true,
+    };
     let link = sekisho_app::setup_links::issue(
         state.app(),
-        Actor::System,
+        &caller,
         &ClientInfo {
             ip: None,
             user_agent: Some("sekisho-cli".into()),
@@ -503,9 +508,10 @@ async fn login(command: LoginCommand) -> Result<()> {
             .map(|to| format!("; setup mail queued for {to}"))
             .unwrap_or_default()
     );
+    let token = link.token.unwrap_or_default();
     println!(
         "{}",
-        sekisho_server::setup_link_url(&c.settings.public_url, &link.token)
+        sekisho_server::setup_link_url(&c.settings.public_url, &token)
     );
     Ok(())
 }

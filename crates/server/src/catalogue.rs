@@ -80,10 +80,6 @@ door_catalogue! {
     FormExpired => "form_expired", "SKS-WEB-0001", Forbidden,
         "画面の有効期限が切れました。お手数ですが、もう一度操作してください。",
         "This page has expired. Please try again.";
-    /// Too many form submissions from one address or for one login in a short time.
-    TooManyAttempts => "too_many_attempts", "SKS-WEB-0002", TooManyRequests,
-        "短時間に操作が繰り返されました。しばらく時間をおいてから、もう一度お試しください。",
-        "Too many attempts in a short time. Please wait a while and try again.";
     /// The `return_to` address is not on the firm's allow-list.
     ReturnToNotAllowed => "return_to_not_allowed", "SKS-WEB-0003", BadRequest,
         "ログイン後の戻り先が許可されていません。ご利用のサービスの画面からもう一度お試しください。",
@@ -148,6 +144,12 @@ impl Failure {
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         Failure::App(e)
+    }
+}
+
+impl From<sekisho_app::AppError> for Failure {
+    fn from(e: sekisho_app::AppError) -> Self {
+        Failure::App(e.error)
     }
 }
 

@@ -250,6 +250,12 @@ pub(crate) fn render(res: &mut Response, lang: Lang) {
         ErrorKind::Unavailable => {
             h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
+        // The throttle and the e-mail code's cooldown say how long to wait.
+        ErrorKind::TooManyRequests => {
+            if let Some(secs) = err.extra.get("retry_after_secs").and_then(Value::as_i64) {
+                h.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            }
+        }
         _ => {}
     }
 }

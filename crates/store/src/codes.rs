@@ -124,8 +124,10 @@ async fn read(pool: &AnyPool, ids: &[String]) -> Result<HashMap<String, CodeTarg
     let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT l.id AS target_pk, l.login_id AS target_login_id, \
-         l.disabled AS target_disabled, {} FROM logins l LEFT JOIN otp_factors f \
+         l.disabled AS target_disabled, t.tat_ms AS target_validate_tat, {} \
+         FROM logins l LEFT JOIN otp_factors f \
          ON f.login_pk = l.id AND f.method = 'totp' AND f.state = 'active' \
+         LEFT JOIN throttle t ON t.bucket = 'validate:' || l.login_id \
          WHERE l.login_id IN ({})",
         cols.join(", "),
         list.join(", ")
@@ -142,6 +144,7 @@ async fn read(pool: &AnyPool, ids: &[String]) -> Result<HashMap<String, CodeTarg
             login_id: r.try_get("target_login_id")?,
             disabled: r.try_get::<i64, _>("target_disabled")? != 0,
             totp: factor_id.map(|_| factor_from_row(&r)).transpose()?,
+            validate_tat_ms: r.try_get("target_validate_tat")?,
         };
         found.insert(target.login_id.clone(), target);
     }

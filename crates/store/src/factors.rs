@@ -142,6 +142,9 @@ pub struct CodeTarget {
     pub disabled: bool,
     /// The active authenticator app, if one is registered.
     pub totp: Option<OtpFactor>,
+    /// The arrival time of the login's bucket of wrong codes at `/api/v1/validate` (the
+    /// throttle's `validate:{login_id}` row), read in the same statement; `None` if it has none.
+    pub validate_tat_ms: Option<i64>,
 }
 
 /// Second factors and login challenges.

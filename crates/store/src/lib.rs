@@ -36,11 +36,13 @@ mod sql_rehash;
 mod sql_sessions;
 mod sql_setup;
 mod sql_step_up;
+mod sql_throttle;
 mod sql_tokens;
 mod sqlite_files;
 mod sqlite_hot;
 mod step_up;
 pub mod testing;
+mod throttle;
 mod tokens;
 
 use async_trait::async_trait;
@@ -66,6 +68,7 @@ pub use setup::{NewSetupLink, SetupLink, SetupStore};
 pub use sql::{connect, ConnectOptions};
 pub use sqlite_hot::SqliteSynchronous;
 pub use step_up::{NewStepUp, SigningKey, StepUpAnswer, StepUpRequest, StepUpStore};
+pub use throttle::{ThrottleAnswer, ThrottleStore};
 pub use tokens::{
     AssignOutcome, ImportOutcome, NewToken, OtpToken, TokenQuery, TokenState, TokenStore,
 };
@@ -305,6 +308,7 @@ pub trait Store:
     + PasskeyStore
     + FlowStore
     + StepUpStore
+    + ThrottleStore
     + Send
     + Sync
 {

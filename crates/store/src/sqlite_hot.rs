@@ -201,10 +201,15 @@ fn checkpoint(conn: Connection, stop: mpsc::Receiver<()>) {
 const READ_TARGET: &str =
     "SELECT l.id, l.login_id, l.disabled, f.id, f.uid, f.login_pk, f.method, \
     f.state, f.label, f.secret_enc, f.algorithm, f.digits, f.period, f.last_step, f.drift, \
-    f.failed_attempts, f.locked_at, f.created_at, f.expires_at, f.confirmed_at, f.last_used_at \
+    f.failed_attempts, f.locked_at, f.created_at, f.expires_at, f.confirmed_at, f.last_used_at, \
+    t.tat_ms \
     FROM logins l LEFT JOIN otp_factors f \
     ON f.login_pk = l.id AND f.method = 'totp' AND f.state = 'active' \
+    LEFT JOIN throttle t ON t.bucket = 'validate:' || l.login_id \
     WHERE l.login_id = ?1";
+
+/// The column of `t.tat_ms` in [`READ_TARGET`]: after the login's three and the factor's.
+const READ_TARGET_TAT: usize = 3 + 18;
 
 fn read_target(conn: &Connection, login_id: &str) -> rusqlite::Result<Option<CodeTarget>> {
     let mut stmt = conn.prepare_cached(READ_TARGET)?;
@@ -218,6 +223,7 @@ fn read_target(conn: &Connection, login_id: &str) -> rusqlite::Result<Option<Cod
         login_id: r.get(1)?,
         disabled: r.get::<_, i64>(2)? != 0,
         totp: factor_id.map(|_| factor_at(r, 3)).transpose()?,
+        validate_tat_ms: r.get(READ_TARGET_TAT)?,
     }))
 }
 

@@ -136,6 +136,19 @@ on_both!(
     fresh_reauthentication_is_shared_and_expires,
 );
 
+#[path = "conformance/throttle.rs"]
+mod throttle;
+use throttle::{
+    a_timed_lock_lifts_once_and_only_when_due, holds_refuse_until_they_end_and_never_shorten,
+    parallel_checks_let_exactly_the_burst_through, throttle_buckets_follow_gcra_and_are_shared,
+};
+on_both!(
+    throttle_buckets_follow_gcra_and_are_shared,
+    parallel_checks_let_exactly_the_burst_through,
+    holds_refuse_until_they_end_and_never_shorten,
+    a_timed_lock_lifts_once_and_only_when_due,
+);
+
 #[path = "conformance/setup.rs"]
 mod setup;
 

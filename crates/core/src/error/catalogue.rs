@@ -257,6 +257,12 @@ catalogue! {
         "有効な管理者が他にいないため、この変更はできません。",
         "This change would leave no active administrator.";
 
+    /// Too many attempts from one address or for one login ID in a short time, or a wait after
+    /// consecutive wrong passwords (the throttle); answered with `Retry-After`.
+    TooManyAttempts => "too_many_attempts", "SKS-WEB-0002", TooManyRequests,
+        "短時間に操作が繰り返されました。しばらく時間をおいてから、もう一度お試しください。",
+        "Too many attempts in a short time. Please wait a while and try again.";
+
     /// The setup link is unknown, used, replaced by a newer one, or expired.
     SetupLinkInvalid => "setup_link_invalid", "SKS-WEB-0005", NotFound,
         "このリンクは使用済みか、有効期限が切れています。お手数ですが、下記のお問い合わせ先へご連絡のうえ、新しいリンクの発行をご依頼ください。",

@@ -101,7 +101,7 @@ pub(super) async fn signed_in_form<T>(
     let mut ctx = ctx;
     ctx.follow_login(login.lang);
     let id = login.login_id.clone();
-    match accept(state, &ctx, form, csrf, |_| Some(id.clone())) {
+    match accept(state, &ctx, form, csrf, |_| Some(id.clone())).await {
         Ok(f) => Ok((ctx, session, login, f)),
         Err(e) => Err(error_page(state, ctx, &e)),
     }

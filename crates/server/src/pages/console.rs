@@ -219,6 +219,10 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
         ),
         "link.expires" => ("有効期限", "Expires"),
         "link.emailed" => ("メールを送信しました", "E-mailed to"),
+        "link.mail_only" => (
+            "リンクはお客様の登録メールアドレスにのみ送信されます(URLの表示は管理者のみ)。",
+            "The link is only e-mailed to the customer's registered address (admins only see the URL).",
+        ),
         "copy" => ("コピー", "Copy"),
         "copied" => ("コピーしました", "Copied"),
         "done.created" => ("ログインを作成しました。", "The login was created."),
@@ -310,7 +314,7 @@ pub(super) async fn staff_form<T>(
     csrf: impl Fn(&T) -> &str,
 ) -> Result<(Ctx, OperatorSession, T), Response> {
     let (ctx, op) = signed_in(state, ctx).await?;
-    match accept(state, &ctx, form, csrf, |_| None) {
+    match accept(state, &ctx, form, csrf, |_| None).await {
         Ok(f) => Ok((ctx, op, f)),
         Err(e) => Err(error_page(state, ctx, &e)),
     }
@@ -417,10 +421,15 @@ async fn login_submit(
     mut ctx: Ctx,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |f| Some(f.name.clone())) {
+    // The address is counted with the form; the operator name in its own bucket (as at
+    // `POST /api/admin/v1/session`), apart from customers' login IDs.
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| None).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };
+    if let Err(e) = sekisho_app::throttle::attempt_operator_only(&state, &f.name).await {
+        return error_page(&state, ctx, e);
+    }
     let r = if f.password.len() > 1024 || f.otp.len() > 32 {
         Err(Error::InvalidCredentials)
     } else {
@@ -464,7 +473,7 @@ async fn logout(
     mut ctx: Ctx,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    if let Err(e) = accept(&state, &ctx, form, |f| &f.csrf, |_| None) {
+    if let Err(e) = accept(&state, &ctx, form, |f| &f.csrf, |_| None).await {
         return error_page(&state, ctx, &e);
     }
     match operator(&state, &ctx).await {
@@ -503,7 +512,7 @@ async fn setup_password(
     Path(tok): Path<String>,
     form: Result<Form<PasswordForm>, FormRejection>,
 ) -> Response {
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| None) {
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| None).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };
@@ -561,7 +570,7 @@ async fn setup_confirm(
     Path(tok): Path<String>,
     form: Result<Form<OtpForm>, FormRejection>,
 ) -> Response {
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| None) {
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| None).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };

@@ -260,7 +260,8 @@ pub struct Item {
 
 /// A link just generated, shown once (⑤).
 pub struct NewLink {
-    pub url: String,
+    /// Shown to an admin only; support's link is only mailed to the registered address.
+    pub url: Option<String>,
     pub expires: String,
     pub emailed_to: Option<String>,
 }
@@ -647,11 +648,12 @@ async fn credentials(
                     expires_in_secs: None,
                     send_email: f.action == "email",
                 };
-                let link =
-                    setup_links::issue(&state, caller.actor.clone(), &client, &login_id, req)
-                        .await?;
+                let link = setup_links::issue(&state, &caller, &client, &login_id, req).await?;
                 Ok(Some(NewLink {
-                    url: setup_link_url(&state.settings.public_url, &link.token),
+                    url: link
+                        .token
+                        .as_deref()
+                        .map(|t| setup_link_url(&state.settings.public_url, t)),
                     expires: jst(link.expires_at),
                     emailed_to: link.email_sent_to,
                 }))

@@ -121,7 +121,7 @@ struct LoginForm {
 }
 
 /// Checks what every form needs: its shape, the form token, the rate limits.
-pub(super) fn accept<T>(
+pub(super) async fn accept<T>(
     state: &AppState,
     ctx: &Ctx,
     form: Result<Form<T>, FormRejection>,
@@ -130,7 +130,7 @@ pub(super) fn accept<T>(
 ) -> Result<T, Failure> {
     let Form(f) = form.map_err(|r| Error::InvalidRequest(r.body_text()))?;
     ctx.check_csrf(&state.secrets, csrf(&f))?;
-    ctx.rate_limit(state, login_id(&f).as_deref())?;
+    ctx.rate_limit(state, login_id(&f).as_deref()).await?;
     Ok(f)
 }
 
@@ -145,7 +145,9 @@ async fn login_submit(
         form,
         |f| &f.csrf,
         |f| Some(f.login_id.clone()),
-    ) {
+    )
+    .await
+    {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };
@@ -435,7 +437,7 @@ async fn second_factor_submit(
         return error_page(&state, ctx, DoorError::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())) {
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };
@@ -525,7 +527,7 @@ async fn resync_submit(
         return error_page(&state, ctx, DoorError::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())) {
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };
@@ -565,7 +567,7 @@ async fn resend(
         return error_page(&state, ctx, DoorError::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();
-    if let Err(e) = accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())) {
+    if let Err(e) = accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())).await {
         return error_page(&state, ctx, &e);
     }
     let Step::SecondFactor { challenge, .. } = &flow.step else {
@@ -675,7 +677,7 @@ async fn password_change_submit(
         return error_page(&state, ctx, DoorError::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())) {
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };
@@ -735,7 +737,7 @@ async fn logout(
     mut ctx: Ctx,
     form: Result<Form<CsrfOnly>, FormRejection>,
 ) -> Response {
-    if let Err(e) = accept(&state, &ctx, form, |f| &f.csrf, |_| None) {
+    if let Err(e) = accept(&state, &ctx, form, |f| &f.csrf, |_| None).await {
         return error_page(&state, ctx, &e);
     }
     if let Some(s) = super::account::session(&state, &ctx).await {

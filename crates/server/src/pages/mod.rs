@@ -33,6 +33,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
+use sekisho_app::throttle::{self, Subject};
+use sekisho_app::AppError;
 use sekisho_core::audit::ClientInfo;
 use sekisho_core::clock::random_bytes;
 use sekisho_core::secret_box::SecretBox;
@@ -462,26 +464,16 @@ impl Ctx {
         self.finish(Redirect::to(to).into_response())
     }
 
-    /// Counts a form submission from this client (and for `login_id`, if given); refuses when
-    /// either passed its limit this minute.
-    pub fn rate_limit(&self, state: &AppState, login_id: Option<&str>) -> Result<(), DoorError> {
-        let p = &state.settings.pages;
-        let now = state.clock.now();
-        let ip = self.client.ip.as_deref().unwrap_or("-");
-        let by_ip = state
-            .limits
-            .allow(&format!("ip:{ip}"), p.rate_per_ip_per_minute, now);
-        let by_login = login_id.is_none_or(|id| {
-            let id: String = id.trim().chars().take(64).collect();
-            state
-                .limits
-                .allow(&format!("login:{id}"), p.rate_per_login_per_minute, now)
-        });
-        if by_ip && by_login {
-            Ok(())
-        } else {
-            Err(DoorError::TooManyAttempts)
-        }
+    /// Counts a form submission from this client (and for `login_id`, if given) with the one
+    /// throttle every door that checks a secret calls (shared by every instance); refuses when
+    /// either spent its bucket or the login ID waits after wrong passwords.
+    pub async fn rate_limit(
+        &self,
+        state: &AppState,
+        login_id: Option<&str>,
+    ) -> Result<(), AppError> {
+        let who = login_id.map_or(Subject::Anyone, Subject::Login);
+        throttle::attempt(state, &self.client, who).await
     }
 }
 

@@ -179,7 +179,7 @@ async fn login_begin(
     axum::Json(body): axum::Json<BeginBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
     ctx.check_csrf(&state.secrets, &body.csrf)?;
-    ctx.rate_limit(&state, None)?;
+    ctx.rate_limit(&state, None).await?;
     let (ceremony, options) = if body.mode == "second" {
         let (_, challenge, _) = flow_challenge(&state, &ctx)
             .await
@@ -213,7 +213,7 @@ async fn step_submit(
         return error_page(&state, ctx, DoorError::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())) {
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };
@@ -250,7 +250,7 @@ async fn passwordless_submit(
     mut ctx: Ctx,
     form: Result<Form<FinishForm>, FormRejection>,
 ) -> Response {
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| None) {
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| None).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };
@@ -368,7 +368,7 @@ async fn register_begin(
 ) -> Result<axum::Json<Value>, ApiError> {
     ctx.check_csrf(&state.secrets, &body.csrf)?;
     let (session, login) = signed_in(&state, &ctx).await.ok_or(Error::SessionInvalid)?;
-    ctx.rate_limit(&state, Some(&login.login_id))?;
+    ctx.rate_limit(&state, Some(&login.login_id)).await?;
     if !super::is_fresh(&state, session.id, state.clock.now()).await {
         return Err(Error::CurrentPasswordInvalid.into());
     }
@@ -401,7 +401,7 @@ async fn fresh_form<T>(
         return Err(ctx.redirect("/login"));
     };
     let id = login.login_id.clone();
-    let f = match accept(state, &ctx, form, csrf, |_| Some(id.clone())) {
+    let f = match accept(state, &ctx, form, csrf, |_| Some(id.clone())).await {
         Ok(f) => f,
         Err(e) => return Err(error_page(state, ctx, &e)),
     };

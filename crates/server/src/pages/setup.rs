@@ -18,7 +18,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use base64::Engine;
-use sekisho_app::setup_links::link_hash;
+use sekisho_app::setup_links::{self, link_hash};
 use sekisho_app::totp_enrol;
 use sekisho_core::audit::{Actor, EventType};
 use sekisho_core::login::{Login, SecondFactor};
@@ -219,7 +219,11 @@ pub(super) async fn show(
                 Some(&login.login_id),
                 Actor::SelfService,
                 &ctx.client,
-                "setup wizard finished",
+                {
+                    let by = setup_links::creator(&link);
+                    let (kind, id) = by.parts();
+                    format!("setup wizard finished (link made by {kind} {id})")
+                },
             );
             // A second finish (reload) finds the link used and shows the invalid-link page.
             match state
@@ -305,7 +309,7 @@ async fn set_password(
     let mut ctx = ctx;
     ctx.follow_login(login.lang);
     let id = login.login_id.clone();
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };
@@ -332,20 +336,8 @@ async fn set_password(
             return show(&state, ctx, &tok, status_of(&e.error), Some(shown)).await;
         }
     };
-    let ev = state.event(
-        EventType::PasswordSet,
-        Some(&login.login_id),
-        Actor::SelfService,
-        &ctx.client,
-        "password set in the setup wizard",
-    );
-    let now = state.clock.now();
-    match state
-        .store
-        .set_password(login.id, &hash, false, now, None, &ev)
-        .await
-    {
-        Ok(_) => ctx.redirect(&format!("/setup/{tok}")),
+    match setup_links::set_password(&state, &ctx.client, &link, &login, &hash).await {
+        Ok(()) => ctx.redirect(&format!("/setup/{tok}")),
         Err(_) => error_page(&state, ctx, &Error::Internal),
     }
 }
@@ -369,7 +361,7 @@ async fn confirm_totp(
     let mut ctx = ctx;
     ctx.follow_login(login.lang);
     let id = login.login_id.clone();
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };

@@ -57,7 +57,7 @@ pub(super) async fn begin(
 ) -> Result<axum::Json<Value>, ApiError> {
     ctx.check_csrf(&state.secrets, &body.csrf)?;
     let (link, login) = open_link(&state, &tok).await?;
-    ctx.rate_limit(&state, Some(&login.login_id))?;
+    ctx.rate_limit(&state, Some(&login.login_id)).await?;
     if !matches!(stage(&state, &link, &login).await?, Stage::Passkey) {
         // The link is good, but not (or no longer) at a passkey step: nothing to register.
         return Err(
@@ -95,7 +95,7 @@ pub(super) async fn finish(
     let mut ctx = ctx;
     ctx.follow_login(login.lang);
     let id = login.login_id.clone();
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())) {
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(id.clone())).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };

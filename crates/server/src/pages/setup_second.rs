@@ -94,7 +94,7 @@ async fn at_stage<T>(
     let mut ctx = ctx;
     ctx.follow_login(login.lang);
     let id = login.login_id.clone();
-    let f = match accept(state, &ctx, form, csrf, |_| Some(id.clone())) {
+    let f = match accept(state, &ctx, form, csrf, |_| Some(id.clone())).await {
         Ok(f) => f,
         Err(e) => return Err(error_page(state, ctx, &e)),
     };

@@ -283,7 +283,7 @@ async fn confirm(
         Err(page) => return page,
     };
     let lid = login.login_id.clone();
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(lid.clone())) {
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(lid.clone())).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };
@@ -330,7 +330,7 @@ async fn passkey_begin(
         Err(Closed::SignedOut) => return Err(Error::SessionInvalid.into()),
         Err(Closed::Refused(e)) => return Err(e.into()),
     };
-    ctx.rate_limit(&state, Some(&login.login_id))?;
+    ctx.rate_limit(&state, Some(&login.login_id)).await?;
     if !confirmers
         .iter()
         .any(|c| c.method() == ConfirmMethod::Passkey)
@@ -368,7 +368,7 @@ async fn passkey_submit(
         Err(page) => return page,
     };
     let lid = login.login_id.clone();
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(lid.clone())) {
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(lid.clone())).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };
@@ -427,7 +427,7 @@ async fn refuse(
         Err(page) => return page,
     };
     let lid = login.login_id.clone();
-    if let Err(e) = accept(&state, &ctx, form, |f| &f.csrf, |_| Some(lid.clone())) {
+    if let Err(e) = accept(&state, &ctx, form, |f| &f.csrf, |_| Some(lid.clone())).await {
         return error_page(&state, ctx, &e);
     }
     match step_up::refuse(&state, &ctx.client, &r).await {

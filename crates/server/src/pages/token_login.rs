@@ -57,7 +57,7 @@ pub(super) async fn register_submit(
         return error_page(&state, ctx, DoorError::LoginFlowExpired);
     };
     let login_id = flow.login_id.clone();
-    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())) {
+    let f = match accept(&state, &ctx, form, |f| &f.csrf, |_| Some(login_id.clone())).await {
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };

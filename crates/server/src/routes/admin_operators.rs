@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
+use sekisho_app::throttle::{self, Subject};
 use sekisho_core::audit::EventType;
 use sekisho_core::{Error, Timestamp};
 use sekisho_store::Operator;
@@ -102,6 +103,7 @@ async fn login(
     if body.password.len() > 1024 || body.otp.len() > 32 {
         return Err(Error::InvalidRequest("password or otp too long".into()).into());
     }
+    throttle::attempt(&state, &client, Subject::Operator(&body.name)).await?;
     let l = operators::login(&state, &client, &body.name, &body.password, &body.otp).await?;
     Ok((
         StatusCode::CREATED,

@@ -48,7 +48,7 @@ async fn create(
         expires_in_secs: body.expires_in_secs,
         send_email: body.send_email,
     };
-    let link = setup_links::issue(&state, caller.actor(), &client, &login_id, req).await?;
+    let link = setup_links::issue(&state, &caller.staff(), &client, &login_id, req).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(link_json(&state.settings.public_url, &link)),
@@ -59,7 +59,8 @@ async fn create(
 pub(crate) fn link_json(public_url: &str, link: &IssuedSetupLink) -> Value {
     json!({
         "login_id": link.login_id,
-        "url": setup_link_url(public_url, &link.token),
+        // Only an admin is shown the URL; support's link went to the registered address.
+        "url": link.token.as_deref().map(|t| setup_link_url(public_url, t)),
         "password": link.password,
         "second_factor": link.second_factor,
         "expires_at": link.expires_at.to_rfc3339(),

@@ -13,6 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use sekisho_app::throttle::{self, Subject};
 use sekisho_core::session::SessionPurpose;
 use sekisho_core::{token, Error, Lang};
 use serde::Deserialize;
@@ -63,6 +64,7 @@ async fn login(
         device_token: body.device_token.as_deref().or(cookie.as_deref()),
         recovery_code: body.recovery_code.as_deref(),
     };
+    throttle::attempt(&state, &client, Subject::Login(&body.login_id)).await?;
     let step =
         login::password_login(&state, &client, &body.login_id, &body.password, extras).await?;
     let issued = pending_login(step)?;
@@ -104,6 +106,10 @@ async fn second_factor(
     {
         return Err(Error::InvalidRequest("challenge or otp too long".into()).into());
     }
+    // The address first (an unknown challenge costs it too), then the challenge's login ID.
+    throttle::attempt(&state, &client, Subject::Anyone).await?;
+    let (_, waiting) = login::open_challenge(&state, &body.challenge).await?;
+    throttle::attempt_login_only(&state, &waiting.login_id).await?;
     let issued = match (&body.otp, &body.recovery_code) {
         (None, Some(code)) => {
             login::complete_with_recovery_code(&state, &client, &body.challenge, code).await?

@@ -9,6 +9,7 @@ use crate::login;
 use axum::extract::State;
 use axum::routing::post;
 use axum::Router;
+use sekisho_app::throttle::{self, Subject};
 use sekisho_core::Error;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -41,7 +42,9 @@ async fn register(
     Json(body): Json<RegisterBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
     check_lengths(&[&body.challenge, &body.token_id, &body.otp1, &body.otp2])?;
+    throttle::attempt(&state, &client, Subject::Anyone).await?;
     let (ch, login) = login::open_challenge(&state, &body.challenge).await?;
+    throttle::attempt_login_only(&state, &login.login_id).await?;
     if !ch.methods.iter().any(|m| m == login::TOKEN_REGISTER) {
         return Err(Error::ChallengeInvalid.into());
     }
@@ -77,7 +80,9 @@ async fn resync(
     Json(body): Json<ResyncBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
     check_lengths(&[&body.challenge, &body.otp1, &body.otp2])?;
+    throttle::attempt(&state, &client, Subject::Anyone).await?;
     let (ch, login) = login::open_challenge(&state, &body.challenge).await?;
+    throttle::attempt_login_only(&state, &login.login_id).await?;
     let t = hwtoken::resync(&state, &client, &login, &body.otp1, &body.otp2).await?;
     Ok(axum::Json(json!({
         "token_id": t.token_id,

@@ -5,7 +5,6 @@
 use super::admin_logins::load;
 use super::customer::session_json;
 use super::factors::me;
-use crate::catalogue::DoorError;
 use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{Client, Customer, Json, Path, Staff};
@@ -16,7 +15,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::Router;
-use sekisho_core::audit::{Actor, ClientInfo};
+use sekisho_app::throttle::{self, Subject};
+use sekisho_core::audit::Actor;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
@@ -51,7 +51,8 @@ async fn login_begin(
     Json(body): Json<BeginBody>,
 ) -> Result<axum::Json<Value>, ApiError> {
     if body.challenge.is_none() {
-        limit_passwordless(&state, &client)?;
+        // A passwordless begin needs no credentials yet writes a ceremony: the address pays.
+        throttle::attempt(&state, &client, Subject::Anyone).await?;
     }
     let (ceremony, options) = passkey_login::begin(&state, body.challenge.as_deref()).await?;
     Ok(axum::Json(json!({
@@ -212,20 +213,4 @@ async fn admin_remove(
 ) -> Result<StatusCode, ApiError> {
     passkey::operator_remove(&state, &caller.staff(), &client, &login_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Whether the passkeys JSON begin may run for this client: passwordless begins need no
-/// credentials yet write a ceremony each, so they are counted per IP address like the pages'
-/// forms (`pages.rate_per_ip_per_minute`).
-fn limit_passwordless(state: &AppState, client: &ClientInfo) -> Result<(), ApiError> {
-    let ip = client.ip.as_deref().unwrap_or("-");
-    if state.limits.allow(
-        &format!("passkey-begin:{ip}"),
-        state.settings.pages.rate_per_ip_per_minute,
-        state.clock.now(),
-    ) {
-        Ok(())
-    } else {
-        Err(DoorError::TooManyAttempts.into())
-    }
 }

@@ -9,6 +9,7 @@ use crate::totp::{self, OnSuccess};
 use axum::extract::State;
 use axum::routing::post;
 use axum::Router;
+use sekisho_app::throttle;
 use sekisho_core::audit::EventType;
 use sekisho_core::validate::LoginId;
 use sekisho_core::Error;
@@ -54,6 +55,8 @@ async fn validate(
         return Err(Error::LoginDisabled.into());
     }
     let f = login.totp.ok_or(Error::SecondFactorNotInitialized)?;
+    // Only wrong codes take from the login ID's bucket; while it is spent every code waits.
+    throttle::validate_may_try(&state, login.validate_tat_ms)?;
     let ev = state.event(
         EventType::OtpValidated,
         Some(&login.login_id),
@@ -61,7 +64,7 @@ async fn validate(
         &client,
         "authenticator app code validated",
     );
-    totp::check_code(
+    let checked = totp::check_code(
         &state,
         &client,
         &login.login_id,
@@ -73,7 +76,13 @@ async fn validate(
             audit: Some(ev),
         },
     )
-    .await?;
+    .await;
+    if let Err(e) = checked {
+        if e.error == Error::SecondFactorInvalid || e.error == Error::SecondFactorLocked {
+            throttle::validate_failed(&state, &login.login_id).await?;
+        }
+        return Err(e.into());
+    }
     Ok(axum::Json(Valid {
         valid: true,
         login_id: login.login_id,

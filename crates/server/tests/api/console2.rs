@@ -176,7 +176,11 @@ async fn a_support_operator_session_cannot_remove_a_passkey_through_the_api() {
 
 #[tokio::test]
 async fn passwordless_begins_are_limited_per_ip_with_a_localized_429() {
-    let app = spawn_app().await;
+    let app = crate::common::spawn_with(crate::throttle::tight(&[
+        ("throttle.per_address_per_minute", 60),
+        ("throttle.per_address_burst", 60),
+    ]))
+    .await;
     for _ in 0..60 {
         let r = app
             .post("/api/v1/login/passkey/begin", None, json!({}))
@@ -212,12 +216,47 @@ async fn passwordless_begins_are_limited_per_ip_with_a_localized_429() {
     )
     .await;
     assert!(v["message"].as_str().is_some_and(|m| m.is_ascii()), "{v}");
-    // The next minute opens again.
-    app.clock.advance(60);
+    // A second later (one interval at 60 a minute) one more, not a new window's worth.
+    app.clock.advance(1);
     let r = app
         .post("/api/v1/login/passkey/begin", None, json!({}))
         .await;
     assert_eq!(r.status(), StatusCode::OK);
+    let r = app
+        .post("/api/v1/login/passkey/begin", None, json!({}))
+        .await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// With `password.lockout_mode = "timed"` a passwordless login waits out the lock like a
+/// password does, and goes through once it lifted by itself.
+#[tokio::test]
+async fn a_timed_lock_holds_passwordless_logins_until_it_lifts() {
+    let app = crate::common::spawn_with(crate::common::Options {
+        settings: vec![
+            ("password.lockout_mode", "timed".into()),
+            ("password.lockout_duration_secs", 600.into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let session = customer(&app, "pkc0009").await;
+    let (mut key, _) = register(&app, &app, &session, "Pixel").await;
+    for _ in 0..5 {
+        app.login("pkc0009", "wrong999").await;
+    }
+    assert_eq!(list_flags(&app, "pkc0009").await["locked_password"], true);
+    app.clock.advance(599);
+    expect_error(
+        passwordless(&app, &app, &mut key).await,
+        StatusCode::FORBIDDEN,
+        "login_locked",
+        "SKS-LGN-0002",
+    )
+    .await;
+    app.clock.advance(1);
+    json_of(passwordless(&app, &app, &mut key).await, StatusCode::OK).await;
+    assert_eq!(app.count_events("pkc0009", "login_unlocked").await, 1);
 }
 
 /// A passkey does not walk around what keeps a login out: wrong passwords' lock and an

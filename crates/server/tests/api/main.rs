@@ -44,6 +44,8 @@ mod step_up;
 mod stepup_browser;
 mod stepup_passkey;
 mod stepup_passkey_browser;
+mod takeover;
+mod throttle;
 mod tls;
 mod tokens;
 mod totp;

@@ -101,7 +101,11 @@ async fn second_factor_choice_recovery_codes_address_trading_and_wizard_variants
     assert_eq!(app.count_events("ogawa", "code_address_changed").await, 1);
     assert_eq!(app.count_events("ogawa", "setup_link_used").await, 1);
     // Confirming the address codes already go to is no change to warn about: the wizard's
-    // confirmation code and the login code were all the mail (the script took both).
+    // confirmation code and the login code (the script took both) and the notice of the
+    // password set through the setup link (issue 16 item 4) were all the mail.
+    app.smtp
+        .next_kind("ogawa@example.co.jp", "password_changed_notice", 15)
+        .await;
     assert_eq!(app.smtp.count_for("ogawa@example.co.jp"), 0);
     assert_eq!(app.count_events("fx0000009", "token_registered").await, 1);
     assert_eq!(app.count_events("fx0000009", "setup_link_used").await, 1);

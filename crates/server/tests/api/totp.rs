@@ -719,3 +719,52 @@ async fn a_page_login_started_on_one_instance_finishes_on_another_postgres() {
     let (_, _, html) = br.get(&a, "/account/security").await;
     assert!(html.contains("action=\"/account/reauth\""), "{html}");
 }
+
+#[tokio::test]
+async fn wrong_codes_at_validate_spend_the_login_ids_bucket_and_right_ones_do_not() {
+    // Issue 16 item 2: only failures take from the bucket (the hot path pays one read).
+    let app = spawn_with(crate::throttle::tight(&[
+        ("throttle.validate_failures_per_minute", 1),
+        ("throttle.validate_failures_burst", 3),
+    ]))
+    .await;
+    let e = app.enrol("valid002").await;
+    let r = app
+        .admin(
+            Method::POST,
+            "/api-tokens",
+            Some(json!({ "name": "vpn", "scope": "validate" })),
+        )
+        .await;
+    let v: Value = ok(r.json().await);
+    let tok = v["token"].as_str().unwrap_or("").to_owned();
+    let validate = |otp: String| {
+        let (app, tok) = (&app, tok.clone());
+        async move {
+            app.post(
+                "/api/v1/validate",
+                Some(&tok),
+                json!({ "login_id": "valid002", "otp": otp }),
+            )
+            .await
+        }
+    };
+    // Right codes cost nothing.
+    for _ in 0..5 {
+        app.next_step();
+        let r = validate(app.code(&e.secret, 0)).await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    for _ in 0..3 {
+        let r = validate("000000".into()).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Spent: even the right code waits, without being used up.
+    app.next_step();
+    let wait = crate::throttle::refused(validate(app.code(&e.secret, 0)).await).await;
+    assert!((1..=60).contains(&wait), "{wait}");
+    app.clock.advance(wait);
+    app.next_step();
+    let r = validate(app.code(&e.secret, 0)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
