@@ -60,6 +60,8 @@ pub struct Settings {
     pub step_up: crate::step_up::StepUpSettings,
     /// Passkeys: the relying party and the firm's policy.
     pub passkeys: crate::passkey::PasskeySettings,
+    /// OpenID Connect: the issuer.
+    pub oidc: crate::oidc::OidcSettings,
 }
 
 /// The hosted customer pages.

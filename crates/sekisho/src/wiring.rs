@@ -190,6 +190,7 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
         pages: pages_settings(config)?,
         step_up: step_up_settings(config)?,
         passkeys: passkey_settings(config)?,
+        oidc: oidc_settings(config)?,
     };
     let secrets = SecretBox::new("k1", &master_key);
     Ok(AppState::new(
@@ -203,6 +204,21 @@ pub async fn app_state(config: &Config) -> Result<AppState> {
 }
 
 /// Step-up settings, checked.
+/// The OpenID Connect settings: an issuer given explicitly must be an https URL (or http on
+/// the loopback, for development) without a trailing `/`, query or fragment (OIDC Discovery §3).
+pub fn oidc_settings(config: &Config) -> Result<sekisho_app::oidc::OidcSettings> {
+    let issuer = config.oidc.issuer.trim().to_owned();
+    if !issuer.is_empty() {
+        let ok = (issuer.starts_with("https://") || issuer.starts_with("http://"))
+            && !issuer.ends_with('/')
+            && !issuer.contains(['?', '#']);
+        if !ok {
+            bail!("oidc.issuer must be an https URL without a trailing /, query or fragment");
+        }
+    }
+    Ok(sekisho_app::oidc::OidcSettings { issuer })
+}
+
 pub fn step_up_settings(config: &Config) -> Result<sekisho_app::StepUpSettings> {
     use sekisho_core::step_up::{ConfirmMethod, OperationKind, StepUpPolicy};
     let s = &config.step_up;

@@ -63,9 +63,14 @@ pub const ACR_VALUES: &[&str] = &[
 /// proofs): the FAPI 2.0 ones.
 pub const CLIENT_SIGNING_ALGS: &[Alg] = &[Alg::EdDSA, Alg::ES256, Alg::PS256];
 
-/// The issuer identifier: the public URL without a trailing `/`.
+/// The issuer identifier: `oidc.issuer`, else the public URL without a trailing `/`.
 pub fn issuer(state: &App) -> String {
-    state.settings.public_url.trim_end_matches('/').to_owned()
+    let s = &state.settings;
+    if s.oidc.issuer.is_empty() {
+        s.public_url.trim_end_matches('/').to_owned()
+    } else {
+        s.oidc.issuer.clone()
+    }
 }
 
 /// The OpenID Provider Metadata (OpenID Connect Discovery 1.0 §3, RFC 8414 §2): only endpoints

@@ -212,6 +212,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
             required: opts.passkeys_required,
             ..Default::default()
         },
+        oidc: Default::default(),
     };
     let secrets = SecretBox::new("k1", &[7; 32]);
     let state = AppState::new(
