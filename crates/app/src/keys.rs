@@ -194,7 +194,7 @@ fn make_p256(rng: &dyn Random) -> Result<Made, openssl::error::ErrorStack> {
         }
     };
     let mut point = EcPoint::new(&group)?;
-    point.mul_generator(&group, &d, &ctx)?;
+    point.mul_generator2(&group, &d, &mut ctx)?;
     let key = EcKey::from_private_components(&group, &d, &point)?;
     key.check_key()?;
     let (mut x, mut y) = (BigNum::new()?, BigNum::new()?);
@@ -282,7 +282,11 @@ pub async fn create_key(
 
 /// The key that signs with `alg`: the newest one of that algorithm not retired, made on first
 /// need.
-pub async fn signing_key(state: &App, client: &ClientInfo, alg: Alg) -> Result<SigningKey, AppError> {
+pub async fn signing_key(
+    state: &App,
+    client: &ClientInfo,
+    alg: Alg,
+) -> Result<SigningKey, AppError> {
     Ok(current_key(
         state.store.as_ref(),
         &state.secrets,

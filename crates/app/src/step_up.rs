@@ -5,9 +5,9 @@
 use crate::error::AppError;
 use crate::hwtoken;
 use crate::keys::{self, Alg};
+pub use crate::keys::{JwkSet, PublicJwk};
 use crate::state::App;
 use crate::totp::{self, OnSuccess};
-pub use crate::keys::{JwkSet, PublicJwk};
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::clock::random_bytes;
 use sekisho_core::login::Login;
@@ -15,7 +15,7 @@ use sekisho_core::secret_box::SecretBox;
 use sekisho_core::step_up::{ConfirmMethod, OperationKind, StepUpPolicy};
 use sekisho_core::{token, Error, Random, Timestamp};
 use sekisho_store::{OtpFactor, OtpToken, SigningKey, StepUpRequest, Store};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The JWS algorithm of the proofs (RFC 8037: Ed25519).
 pub const ALGORITHM: &str = "EdDSA";

@@ -76,7 +76,10 @@ pub async fn run(command: OidcCommand) -> Result<()> {
     let OidcCommand::Client { command } = command;
     let err = |e: sekisho_app::AppError| crate::api_error(&e.error);
     match command {
-        ClientCommand::Create { config, metadata: file } => {
+        ClientCommand::Create {
+            config,
+            metadata: file,
+        } => {
             let mut text = String::new();
             if file == "-" {
                 std::io::stdin().read_to_string(&mut text)?;
@@ -93,7 +96,10 @@ pub async fn run(command: OidcCommand) -> Result<()> {
         ClientCommand::List { config } => {
             let state = app(&config).await?;
             let all = clients::list(state.app()).await.map_err(err)?;
-            println!("{:<27}  {:<6}  {:<20}  {:<8}  name", "client_id", "profile", "auth", "state");
+            println!(
+                "{:<27}  {:<6}  {:<20}  {:<8}  name",
+                "client_id", "profile", "auth", "state"
+            );
             for c in &all {
                 let m = &c.metadata;
                 println!(
@@ -116,7 +122,10 @@ pub async fn run(command: OidcCommand) -> Result<()> {
             let c = clients::set_disabled(state.app(), Actor::System, &cli(), &client_id, true)
                 .await
                 .map_err(err)?;
-            eprintln!("Client {} ({}) is disabled.", c.client_id, c.metadata.client_name);
+            eprintln!(
+                "Client {} ({}) is disabled.",
+                c.client_id, c.metadata.client_name
+            );
         }
         ClientCommand::RotateSecret { config, client_id } => {
             let state = app(&config).await?;

@@ -487,8 +487,14 @@ async fn oidc_clients_from_the_command_line() {
     let path = file.to_string_lossy().into_owned();
     let created = doc(&run(&["oidc", "client", "create", "--metadata", &path]));
     let id = created["client_id"].as_str().unwrap_or_default().to_owned();
-    let secret = created["client_secret"].as_str().unwrap_or_default().to_owned();
-    assert!(id.starts_with("skc_") && secret.starts_with("skcs_"), "{created}");
+    let secret = created["client_secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        id.starts_with("skc_") && secret.starts_with("skcs_"),
+        "{created}"
+    );
     assert_eq!(created["token_endpoint_auth_method"], "client_secret_basic");
 
     let shown = doc(&run(&["oidc", "client", "show", &id]));
@@ -514,7 +520,12 @@ async fn oidc_clients_from_the_command_line() {
     let bad = run(&["oidc", "client", "create", "--metadata", &path]);
     assert!(!bad.status.success());
     let err = String::from_utf8_lossy(&bad.stderr);
-    assert!(err.contains("SKS-OIC-0001") && err.contains("redirect_uris"), "{err}");
-    assert!(!run(&["oidc", "client", "show", "skc_nosuch"]).status.success());
+    assert!(
+        err.contains("SKS-OIC-0001") && err.contains("redirect_uris"),
+        "{err}"
+    );
+    assert!(!run(&["oidc", "client", "show", "skc_nosuch"])
+        .status
+        .success());
     assert!(run(&["audit", "verify"]).status.success());
 }

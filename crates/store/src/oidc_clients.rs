@@ -89,5 +89,6 @@ pub trait OidcClientStore: Send + Sync {
     ) -> StoreResult<Option<bool>>;
 
     /// Deletes a client with its audit record; false if there was none.
-    async fn delete_oidc_client(&self, client_id: &str, audit: &NewAuditEvent) -> StoreResult<bool>;
+    async fn delete_oidc_client(&self, client_id: &str, audit: &NewAuditEvent)
+        -> StoreResult<bool>;
 }

@@ -74,7 +74,10 @@ impl OidcClientStore for SqlStore {
         let rows = sqlx::query(&format!("SELECT {COLS} FROM oidc_clients ORDER BY id"))
             .fetch_all(&self.write)
             .await?;
-        Ok(rows.iter().map(from_row).collect::<Result<_, sqlx::Error>>()?)
+        Ok(rows
+            .iter()
+            .map(from_row)
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     async fn update_oidc_client(
@@ -157,7 +160,11 @@ impl OidcClientStore for SqlStore {
         Ok(Some(commit_audited_if(tx, changed, audit).await?))
     }
 
-    async fn delete_oidc_client(&self, client_id: &str, audit: &NewAuditEvent) -> StoreResult<bool> {
+    async fn delete_oidc_client(
+        &self,
+        client_id: &str,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<bool> {
         self.change_audited(
             sqlx::query("DELETE FROM oidc_clients WHERE client_id = $1").bind(client_id.to_owned()),
             audit,

@@ -59,7 +59,8 @@ pub fn check_jwks(set: &ClientJwks, fapi: bool) -> Result<(), String> {
             return Err("keys must be for signing (use \"sig\")".into());
         }
         if let Some(a) = &k.alg {
-            let alg = Alg::parse(a).ok_or_else(|| format!("alg {a:?} is not EdDSA, ES256, PS256 or RS256"))?;
+            let alg = Alg::parse(a)
+                .ok_or_else(|| format!("alg {a:?} is not EdDSA, ES256, PS256 or RS256"))?;
             if fapi && !alg.fapi() {
                 return Err("RS256 is not allowed for fapi2 clients".into());
             }
@@ -78,7 +79,8 @@ pub fn check_jwks(set: &ClientJwks, fapi: bool) -> Result<(), String> {
             ("RSA", _) => {
                 let n = bytes(&k.n, "n")?;
                 bytes(&k.e, "e")?;
-                let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
+                let bits = (n.len() * 8)
+                    .saturating_sub(n.first().map_or(8, |b| b.leading_zeros() as usize));
                 if bits < 2048 {
                     return Err("RSA keys must have at least 2048 bits".into());
                 }

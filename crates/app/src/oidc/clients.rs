@@ -285,7 +285,10 @@ pub async fn rotate_secret(
         None,
         actor,
         from,
-        format!("client {client_id} ({}): new client secret", c.record.client_name),
+        format!(
+            "client {client_id} ({}): new client secret",
+            c.record.client_name
+        ),
     );
     if !state
         .store

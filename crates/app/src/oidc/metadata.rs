@@ -193,9 +193,9 @@ pub fn parse(json: &str) -> Result<MetadataInput, Error> {
             .strip_prefix("unknown field `")
             .and_then(|r| r.split('`').next())
             .map(|f| format!("{f}: unknown field"));
-        Error::InvalidClientMetadata(field.unwrap_or_else(|| {
-            msg.split(" at line ").next().unwrap_or_default().to_owned()
-        }))
+        Error::InvalidClientMetadata(
+            field.unwrap_or_else(|| msg.split(" at line ").next().unwrap_or_default().to_owned()),
+        )
     })
 }
 
@@ -296,10 +296,13 @@ fn check_uri(uri: &str, allow: Allow) -> Result<(), String> {
     match (u.scheme(), allow) {
         ("https", _) if u.host().is_some() => Ok(()),
         ("http", Allow::HttpsOrLoopback) if loopback => Ok(()),
-        ("http", Allow::Https) if loopback => Err(
-            "http is allowed only for native apps (token_endpoint_auth_method none)".into(),
+        ("http", Allow::Https) if loopback => {
+            Err("http is allowed only for native apps (token_endpoint_auth_method none)".into())
+        }
+        ("http", _) => Err(
+            "http is allowed only on the loopback address 127.0.0.1 or [::1] of a native app"
+                .into(),
         ),
-        ("http", _) => Err("http is allowed only on the loopback address 127.0.0.1 or [::1] of a native app".into()),
         _ => Err("only https URIs are allowed".into()),
     }
 }
@@ -309,7 +312,8 @@ fn redirect_uris(field: &str, uris: &[String], allow: Allow) -> Result<(), Error
         return Err(meta(field, "at most 20 URIs"));
     }
     for u in uris {
-        check_uri(u, allow).map_err(|why| Error::InvalidRedirectUri(format!("{field}: {u}: {why}")))?;
+        check_uri(u, allow)
+            .map_err(|why| Error::InvalidRedirectUri(format!("{field}: {u}: {why}")))?;
     }
     Ok(())
 }
@@ -318,7 +322,10 @@ fn text(field: &str, v: Option<String>, max: usize) -> Result<Option<String>, Er
     let Some(v) = v else { return Ok(None) };
     let v = v.trim().to_owned();
     if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
-        return Err(meta(field, format!("1 to {max} characters without control characters")));
+        return Err(meta(
+            field,
+            format!("1 to {max} characters without control characters"),
+        ));
     }
     Ok(Some(v))
 }
@@ -339,7 +346,9 @@ pub fn validate(input: MetadataInput) -> Result<ClientMetadata, Error> {
         Some(m) => AuthMethod::parse(&m).ok_or_else(|| {
             meta(
                 "token_endpoint_auth_method",
-                format!("{m:?} is not private_key_jwt, client_secret_basic, client_secret_post or none"),
+                format!(
+                    "{m:?} is not private_key_jwt, client_secret_basic, client_secret_post or none"
+                ),
             )
         })?,
     };
@@ -353,13 +362,23 @@ pub fn validate(input: MetadataInput) -> Result<ClientMetadata, Error> {
         .ok_or_else(|| meta("client_name", "required"))?;
 
     let native = method == AuthMethod::None;
-    let allow = if native { Allow::HttpsOrLoopback } else { Allow::Https };
+    let allow = if native {
+        Allow::HttpsOrLoopback
+    } else {
+        Allow::Https
+    };
     let redirects = input.redirect_uris.flatten().unwrap_or_default();
     if redirects.is_empty() {
-        return Err(meta("redirect_uris", "at least one redirect URI is required"));
+        return Err(meta(
+            "redirect_uris",
+            "at least one redirect URI is required",
+        ));
     }
     redirect_uris("redirect_uris", &redirects, allow)?;
-    let post_logout = input.post_logout_redirect_uris.flatten().unwrap_or_default();
+    let post_logout = input
+        .post_logout_redirect_uris
+        .flatten()
+        .unwrap_or_default();
     redirect_uris("post_logout_redirect_uris", &post_logout, allow)?;
 
     let jwks = input.jwks.flatten();
@@ -374,15 +393,27 @@ pub fn validate(input: MetadataInput) -> Result<ClientMetadata, Error> {
         check_jwks(set, fapi).map_err(|why| meta("jwks", why))?;
     }
     if method == AuthMethod::PrivateKeyJwt && jwks.is_none() && jwks_uri.is_none() {
-        return Err(meta("jwks", "private_key_jwt needs the client's keys: jwks or jwks_uri"));
+        return Err(meta(
+            "jwks",
+            "private_key_jwt needs the client's keys: jwks or jwks_uri",
+        ));
     }
 
     let mut grant_types = Vec::new();
-    for g in input.grant_types.flatten().unwrap_or_else(|| vec!["authorization_code".into()]) {
+    for g in input
+        .grant_types
+        .flatten()
+        .unwrap_or_else(|| vec!["authorization_code".into()])
+    {
         let g = GrantType::ALL
             .into_iter()
             .find(|t| t.as_str() == g)
-            .ok_or_else(|| meta("grant_types", format!("{g:?} is not authorization_code or refresh_token")))?;
+            .ok_or_else(|| {
+                meta(
+                    "grant_types",
+                    format!("{g:?} is not authorization_code or refresh_token"),
+                )
+            })?;
         if !grant_types.contains(&g) {
             grant_types.push(g);
         }
@@ -390,7 +421,10 @@ pub fn validate(input: MetadataInput) -> Result<ClientMetadata, Error> {
     if !grant_types.contains(&GrantType::AuthorizationCode) {
         return Err(meta("grant_types", "authorization_code is required"));
     }
-    let response_types = input.response_types.flatten().unwrap_or_else(|| vec!["code".into()]);
+    let response_types = input
+        .response_types
+        .flatten()
+        .unwrap_or_else(|| vec!["code".into()]);
     if response_types != ["code"] {
         return Err(meta("response_types", "only \"code\" is supported"));
     }
@@ -399,7 +433,10 @@ pub fn validate(input: MetadataInput) -> Result<ClientMetadata, Error> {
     let mut scopes: Vec<&str> = Vec::new();
     for s in scope.split(' ').filter(|s| !s.is_empty()) {
         if !SCOPES.contains(&s) {
-            return Err(meta("scope", format!("{s:?} is not one of {}", SCOPES.join(", "))));
+            return Err(meta(
+                "scope",
+                format!("{s:?} is not one of {}", SCOPES.join(", ")),
+            ));
         }
         if !scopes.contains(&s) {
             scopes.push(s);
@@ -413,7 +450,10 @@ pub fn validate(input: MetadataInput) -> Result<ClientMetadata, Error> {
         None if fapi => Alg::ES256,
         None => Alg::RS256,
         Some(a) => Alg::parse(&a).ok_or_else(|| {
-            meta("id_token_signed_response_alg", format!("{a:?} is not EdDSA, ES256, PS256 or RS256"))
+            meta(
+                "id_token_signed_response_alg",
+                format!("{a:?} is not EdDSA, ES256, PS256 or RS256"),
+            )
         })?,
     };
     if fapi && !alg.fapi() {
@@ -424,9 +464,15 @@ pub fn validate(input: MetadataInput) -> Result<ClientMetadata, Error> {
     }
     let dpop = input.dpop_bound_access_tokens.flatten().unwrap_or(fapi);
     if fapi && !dpop {
-        return Err(meta("dpop_bound_access_tokens", "fapi2 clients get DPoP-bound tokens"));
+        return Err(meta(
+            "dpop_bound_access_tokens",
+            "fapi2 clients get DPoP-bound tokens",
+        ));
     }
-    let par = input.require_pushed_authorization_requests.flatten().unwrap_or(fapi);
+    let par = input
+        .require_pushed_authorization_requests
+        .flatten()
+        .unwrap_or(fapi);
     if fapi && !par {
         return Err(meta(
             "require_pushed_authorization_requests",
@@ -441,7 +487,12 @@ pub fn validate(input: MetadataInput) -> Result<ClientMetadata, Error> {
     let subject_type = match flat(input.subject_type).as_deref() {
         None | Some("public") => SubjectType::Public,
         Some("pairwise") => SubjectType::Pairwise,
-        Some(s) => return Err(meta("subject_type", format!("{s:?} is not public or pairwise"))),
+        Some(s) => {
+            return Err(meta(
+                "subject_type",
+                format!("{s:?} is not public or pairwise"),
+            ))
+        }
     };
     if subject_type == SubjectType::Pairwise {
         // Without a sector_identifier_uri, the sector is the one host of the redirect URIs.
@@ -450,7 +501,10 @@ pub fn validate(input: MetadataInput) -> Result<ClientMetadata, Error> {
             .filter_map(|u| url::Url::parse(u).ok()?.host_str().map(str::to_owned))
             .collect();
         if hosts.len() > 1 {
-            return Err(meta("subject_type", "a pairwise client's redirect URIs must share one host"));
+            return Err(meta(
+                "subject_type",
+                "a pairwise client's redirect URIs must share one host",
+            ));
         }
     }
 

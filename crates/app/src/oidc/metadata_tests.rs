@@ -16,7 +16,10 @@ fn check(json: &str) -> Result<ClientMetadata, Error> {
 fn refused(json: &str) -> (String, String) {
     match check(json) {
         Ok(m) => unreachable!("accepted: {m:?}"),
-        Err(e) => (e.name().to_owned(), e.detail().unwrap_or_default().to_owned()),
+        Err(e) => (
+            e.name().to_owned(),
+            e.detail().unwrap_or_default().to_owned(),
+        ),
     }
 }
 
@@ -60,9 +63,7 @@ fn redirect_uris_are_https_without_fragment_or_wildcard() {
         ("com.example.app:/cb", "https"),
         ("https://user:pw@trade.example.co.jp/cb", "user information"),
     ] {
-        let json = format!(
-            r#"{{"client_name":"x","redirect_uris":["{uri}"],"jwks":{EC_KEY}}}"#
-        );
+        let json = format!(r#"{{"client_name":"x","redirect_uris":["{uri}"],"jwks":{EC_KEY}}}"#);
         let (name, detail) = refused(&json);
         assert_eq!(name, "invalid_redirect_uri", "{uri}");
         assert!(detail.starts_with("redirect_uris: "), "{detail}");
@@ -78,26 +79,54 @@ fn native_apps_may_use_http_on_the_loopback_address_only() {
                 "redirect_uris":["{uri}"]}}"#
         )
     };
-    for ok in ["http://127.0.0.1/cb", "http://[::1]:5000/cb", "https://app.example.co.jp/cb"] {
+    for ok in [
+        "http://127.0.0.1/cb",
+        "http://[::1]:5000/cb",
+        "https://app.example.co.jp/cb",
+    ] {
         assert!(check(&native(ok)).is_ok(), "{ok}");
     }
-    for bad in ["http://localhost/cb", "http://127.0.0.2/cb", "http://10.0.0.1/cb"] {
+    for bad in [
+        "http://localhost/cb",
+        "http://127.0.0.2/cb",
+        "http://10.0.0.1/cb",
+    ] {
         assert_eq!(refused(&native(bad)).0, "invalid_redirect_uri", "{bad}");
     }
     // The same rules for the post-logout redirects.
-    let (name, detail) = refused(&doc(r#","post_logout_redirect_uris":["http://127.0.0.1/bye"]"#));
+    let (name, detail) = refused(&doc(
+        r#","post_logout_redirect_uris":["http://127.0.0.1/bye"]"#,
+    ));
     assert_eq!(name, "invalid_redirect_uri");
-    assert!(detail.starts_with("post_logout_redirect_uris: "), "{detail}");
+    assert!(
+        detail.starts_with("post_logout_redirect_uris: "),
+        "{detail}"
+    );
 }
 
 #[test]
 fn fapi2_clients_use_private_key_jwt_par_dpop_and_no_rs256() {
     for (extra, field) in [
-        (r#","token_endpoint_auth_method":"client_secret_basic""#, "token_endpoint_auth_method"),
-        (r#","token_endpoint_auth_method":"none""#, "token_endpoint_auth_method"),
-        (r#","id_token_signed_response_alg":"RS256""#, "id_token_signed_response_alg"),
-        (r#","dpop_bound_access_tokens":false"#, "dpop_bound_access_tokens"),
-        (r#","require_pushed_authorization_requests":false"#, "require_pushed_authorization_requests"),
+        (
+            r#","token_endpoint_auth_method":"client_secret_basic""#,
+            "token_endpoint_auth_method",
+        ),
+        (
+            r#","token_endpoint_auth_method":"none""#,
+            "token_endpoint_auth_method",
+        ),
+        (
+            r#","id_token_signed_response_alg":"RS256""#,
+            "id_token_signed_response_alg",
+        ),
+        (
+            r#","dpop_bound_access_tokens":false"#,
+            "dpop_bound_access_tokens",
+        ),
+        (
+            r#","require_pushed_authorization_requests":false"#,
+            "require_pushed_authorization_requests",
+        ),
     ] {
         let (name, detail) = refused(&doc(extra));
         assert_eq!(name, "invalid_client_metadata");
@@ -147,8 +176,10 @@ fn each_refused_field_is_named() {
 
 #[test]
 fn a_change_keeps_what_it_does_not_name_and_null_restores_the_default() {
-    let m = check(&doc(r#","first_party":true,"backchannel_logout_uri":"https://trade.example.co.jp/bc""#))
-        .unwrap_or_else(|e| unreachable!("{e}"));
+    let m = check(&doc(
+        r#","first_party":true,"backchannel_logout_uri":"https://trade.example.co.jp/bc""#,
+    ))
+    .unwrap_or_else(|e| unreachable!("{e}"));
     let changed = validate(
         parse(r#"{"client_name":"Trade Web","backchannel_logout_uri":null}"#)
             .unwrap_or_else(|e| unreachable!("{e}"))
@@ -169,8 +200,10 @@ fn a_change_keeps_what_it_does_not_name_and_null_restores_the_default() {
 
 #[test]
 fn the_stored_document_reads_back_the_same() {
-    let m = check(&doc(r#","post_logout_redirect_uris":["https://trade.example.co.jp/bye"]"#))
-        .unwrap_or_else(|e| unreachable!("{e}"));
+    let m = check(&doc(
+        r#","post_logout_redirect_uris":["https://trade.example.co.jp/bye"]"#,
+    ))
+    .unwrap_or_else(|e| unreachable!("{e}"));
     let text = serde_json::to_string(&m).unwrap_or_default();
     let back: ClientMetadata = serde_json::from_str(&text).unwrap_or_else(|e| unreachable!("{e}"));
     assert_eq!(back, m);

@@ -110,7 +110,10 @@ pub fn discovery(state: &App) -> Discovery {
         scopes_supported: SCOPES.to_vec(),
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query"],
-        grant_types_supported: metadata::GrantType::ALL.iter().map(|g| g.as_str()).collect(),
+        grant_types_supported: metadata::GrantType::ALL
+            .iter()
+            .map(|g| g.as_str())
+            .collect(),
         subject_types_supported: vec!["public", "pairwise"],
         id_token_signing_alg_values_supported: names(&Alg::ALL),
         token_endpoint_auth_methods_supported: metadata::AuthMethod::ALL

@@ -43,9 +43,7 @@ async fn json_of(r: Response) -> Value {
 }
 
 async fn create(app: &TestApp, body: Value) -> Value {
-    let r = app
-        .admin(Method::POST, "/oidc/clients", Some(body))
-        .await;
+    let r = app.admin(Method::POST, "/oidc/clients", Some(body)).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     json_of(r).await
 }
@@ -137,7 +135,10 @@ async fn bad_metadata_is_refused_with_a_code_naming_the_field() {
             "redirect_uris",
         ),
         (
-            with("redirect_uris", json!(["https://trade.example.co.jp/cb#top"])),
+            with(
+                "redirect_uris",
+                json!(["https://trade.example.co.jp/cb#top"]),
+            ),
             "invalid_redirect_uri",
             "SKS-OIC-0001",
             "redirect_uris",
@@ -246,19 +247,39 @@ async fn only_the_admin_role_manages_clients() {
             Some(json!({"first_party": false})),
         ),
         (Method::POST, format!("/oidc/clients/{id}/disable"), None),
-        (Method::POST, format!("/oidc/clients/{id}/rotate-secret"), None),
+        (
+            Method::POST,
+            format!("/oidc/clients/{id}/rotate-secret"),
+            None,
+        ),
         (Method::DELETE, format!("/oidc/clients/{id}"), None),
     ] {
         let r = call(&app, &support, m, &path, body).await;
-        expect_error(r, StatusCode::FORBIDDEN, "admin_role_required", "SKS-OPR-0001").await;
+        expect_error(
+            r,
+            StatusCode::FORBIDDEN,
+            "admin_role_required",
+            "SKS-OPR-0001",
+        )
+        .await;
     }
     // An admin operator may, and is named as the actor.
     let admin = operator_session(&app, "sato", "admin").await;
-    let r = call(&app, &admin, Method::POST, &format!("/oidc/clients/{id}/disable"), None).await;
+    let r = call(
+        &app,
+        &admin,
+        Method::POST,
+        &format!("/oidc/clients/{id}/disable"),
+        None,
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::OK);
     let disabled = events(&app, "oidc_client_disabled").await;
     assert_eq!(disabled.len(), 1);
-    assert_eq!(disabled[0]["actor"], json!({"kind": "operator", "id": "sato"}));
+    assert_eq!(
+        disabled[0]["actor"],
+        json!({"kind": "operator", "id": "sato"})
+    );
 }
 
 #[tokio::test]
@@ -310,7 +331,13 @@ async fn lifecycle(app: TestApp) {
             Some(json!({"redirect_uris": ["https://crm.example.co.jp/cb#x"]})),
         )
         .await;
-    expect_error(r, StatusCode::BAD_REQUEST, "invalid_redirect_uri", "SKS-OIC-0001").await;
+    expect_error(
+        r,
+        StatusCode::BAD_REQUEST,
+        "invalid_redirect_uri",
+        "SKS-OIC-0001",
+    )
+    .await;
 
     // Rotation: a new secret, shown once; the old one no longer matches.
     let r = app
@@ -324,12 +351,16 @@ async fn lifecycle(app: TestApp) {
 
     // Disabled: shown, and its secret no longer authenticates; enabled again, it does.
     for _ in 0..2 {
-        let r = app.admin(Method::POST, &format!("{path}/disable"), None).await;
+        let r = app
+            .admin(Method::POST, &format!("{path}/disable"), None)
+            .await;
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(json_of(r).await["disabled"], true);
     }
     assert!(!ok(secret_matches(&state, &id, &second).await));
-    let r = app.admin(Method::POST, &format!("{path}/enable"), None).await;
+    let r = app
+        .admin(Method::POST, &format!("{path}/enable"), None)
+        .await;
     assert_eq!(json_of(r).await["disabled"], false);
     assert!(ok(secret_matches(&state, &id, &second).await));
 
@@ -346,7 +377,13 @@ async fn lifecycle(app: TestApp) {
     let r = app
         .admin(Method::POST, &format!("{path}/rotate-secret"), None)
         .await;
-    expect_error(r, StatusCode::CONFLICT, "oidc_client_no_secret", "SKS-OIC-0004").await;
+    expect_error(
+        r,
+        StatusCode::CONFLICT,
+        "oidc_client_no_secret",
+        "SKS-OIC-0004",
+    )
+    .await;
     let r = app
         .admin(
             Method::PATCH,
@@ -365,7 +402,13 @@ async fn lifecycle(app: TestApp) {
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     for m in [Method::GET, Method::DELETE] {
         let r = app.admin(m, &path, None).await;
-        expect_error(r, StatusCode::NOT_FOUND, "oidc_client_not_found", "SKS-OIC-0003").await;
+        expect_error(
+            r,
+            StatusCode::NOT_FOUND,
+            "oidc_client_not_found",
+            "SKS-OIC-0003",
+        )
+        .await;
     }
     assert!(!ok(secret_matches(&state, &id, &third).await));
 
@@ -380,7 +423,10 @@ async fn lifecycle(app: TestApp) {
     ] {
         let evs = events(&app, ty).await;
         assert_eq!(evs.len(), n, "{ty}");
-        assert!(evs.iter().all(|e| str_of(e, "description").contains(&id)), "{ty}");
+        assert!(
+            evs.iter().all(|e| str_of(e, "description").contains(&id)),
+            "{ty}"
+        );
         assert!(evs.iter().all(|e| e["event_group"] == "api_token"), "{ty}");
     }
 }

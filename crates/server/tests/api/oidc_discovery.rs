@@ -79,13 +79,22 @@ async fn discovery_names_the_issuer_the_keys_and_only_live_endpoints() {
         "end_session_endpoint",
         "registration_endpoint",
     ] {
-        assert!(!doc.contains_key(absent), "{absent} advertised before it exists");
+        assert!(
+            !doc.contains_key(absent),
+            "{absent} advertised before it exists"
+        );
     }
     for (k, v) in &doc {
-        let Some(url) = v.as_str().and_then(|s| s.strip_prefix("http://sekisho.test")) else {
+        let Some(url) = v
+            .as_str()
+            .and_then(|s| s.strip_prefix("http://sekisho.test"))
+        else {
             continue;
         };
-        assert!(k.ends_with("_uri") || k.ends_with("_endpoint") || k == "issuer", "{k}");
+        assert!(
+            k.ends_with("_uri") || k.ends_with("_endpoint") || k == "issuer",
+            "{k}"
+        );
         if k == "issuer" {
             continue;
         }
@@ -142,7 +151,10 @@ async fn the_jwks_has_a_key_per_algorithm_and_each_signature_verifies_with_it_al
     assert_eq!(keys.len(), 4, "one key per algorithm: {raw}");
     for k in &keys {
         assert_eq!(k["use"], "sig", "{k}");
-        assert!(k["kid"].as_str().is_some_and(|s| s.starts_with("sks-")), "{k}");
+        assert!(
+            k["kid"].as_str().is_some_and(|s| s.starts_with("sks-")),
+            "{k}"
+        );
         assert!(k.get("d").is_none(), "no private part: {k}");
         let kty = match k["alg"].as_str() {
             Some("EdDSA") => "OKP",

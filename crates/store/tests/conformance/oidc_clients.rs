@@ -50,7 +50,10 @@ pub(crate) async fn oidc_clients_round_trip_with_audit(db: Db) {
         .await);
     assert_eq!(c.record, record("skc_a", Some("h1")));
     assert!(!c.disabled);
-    assert_eq!((c.created_at, c.updated_at), (Timestamp(100), Timestamp(100)));
+    assert_eq!(
+        (c.created_at, c.updated_at),
+        (Timestamp(100), Timestamp(100))
+    );
     // A client ID is registered once.
     let again = s
         .create_oidc_client(
@@ -69,7 +72,9 @@ pub(crate) async fn oidc_clients_round_trip_with_audit(db: Db) {
     .await);
     let all = ok(s.list_oidc_clients().await);
     assert_eq!(
-        all.iter().map(|c| c.record.client_id.as_str()).collect::<Vec<_>>(),
+        all.iter()
+            .map(|c| c.record.client_id.as_str())
+            .collect::<Vec<_>>(),
         ["skc_a", "skc_b"]
     );
     assert_eq!(ok(s.get_oidc_client("skc_a").await), Some(c.clone()));
@@ -90,7 +95,10 @@ pub(crate) async fn oidc_clients_round_trip_with_audit(db: Db) {
         .await)
     .unwrap_or_else(|| unreachable!("no client"));
     assert_eq!(up.record, changed);
-    assert_eq!((up.created_at, up.updated_at), (Timestamp(100), Timestamp(110)));
+    assert_eq!(
+        (up.created_at, up.updated_at),
+        (Timestamp(100), Timestamp(110))
+    );
     let none = ok(s
         .update_oidc_client(
             &record("nope", None),
@@ -125,15 +133,24 @@ pub(crate) async fn oidc_clients_round_trip_with_audit(db: Db) {
     // Disabling changes the state once; the record is written only then.
     let off = ev(130, EventType::OidcClientDisabled, "skc_a");
     assert_eq!(
-        ok(s.set_oidc_client_disabled("skc_a", true, Timestamp(130), &off).await),
+        ok(
+            s.set_oidc_client_disabled("skc_a", true, Timestamp(130), &off)
+                .await
+        ),
         Some(true)
     );
     assert_eq!(
-        ok(s.set_oidc_client_disabled("skc_a", true, Timestamp(131), &off).await),
+        ok(
+            s.set_oidc_client_disabled("skc_a", true, Timestamp(131), &off)
+                .await
+        ),
         Some(false)
     );
     assert_eq!(
-        ok(s.set_oidc_client_disabled("nope", true, Timestamp(131), &off).await),
+        ok(
+            s.set_oidc_client_disabled("nope", true, Timestamp(131), &off)
+                .await
+        ),
         None
     );
     assert_eq!(audited(&db, EventType::OidcClientDisabled).await, 1);
@@ -142,7 +159,10 @@ pub(crate) async fn oidc_clients_round_trip_with_audit(db: Db) {
     assert_eq!(read.updated_at, Timestamp(130));
     let on = ev(132, EventType::OidcClientEnabled, "skc_a");
     assert_eq!(
-        ok(s.set_oidc_client_disabled("skc_a", false, Timestamp(132), &on).await),
+        ok(
+            s.set_oidc_client_disabled("skc_a", false, Timestamp(132), &on)
+                .await
+        ),
         Some(true)
     );
 
