@@ -68,6 +68,8 @@ pub struct Settings {
     pub pages: PagesSettings,
     /// `passkeys.*`: the relying party and the firm's policy.
     pub passkeys: PasskeySettings,
+    /// `oidc.*`: the OpenID Connect provider.
+    pub oidc: crate::oidc::OidcSettings,
     /// Derived by [`Settings::resolve`] from `password.*` (the preset with its overrides).
     #[serde(skip)]
     pub password_policy: PasswordPolicy,
@@ -97,6 +99,7 @@ impl Default for Settings {
             branding: BrandingSettings::default(),
             pages: PagesSettings::default(),
             passkeys: PasskeySettings::default(),
+            oidc: crate::oidc::OidcSettings::default(),
             password_policy: PasswordPolicy::default(),
         }
     }
@@ -510,6 +513,7 @@ impl Settings {
         );
 
         self.step_up.check()?;
+        self.oidc.check()?;
         self.check_pages()?;
         self.passkeys = self
             .passkeys
@@ -598,6 +602,11 @@ mod tests {
                 "password.lockout_threshold",
             ),
             ("[step_up]\nproof_ttl_secs = 5\n", "step_up.proof_ttl_secs"),
+            (
+                "[oidc]\nissuer = \"https://login.example.co.jp/\"\n",
+                "oidc.issuer",
+            ),
+            ("[oidc]\nissuer = \"login.example.co.jp\"\n", "oidc.issuer"),
         ] {
             let e = resolved(text).err().unwrap_or_default();
             assert!(e.contains(key), "{text}: {e}");

@@ -117,6 +117,7 @@ pub const KEYS: &[Key] = &[
     Key { path: "passkeys.ceremony_secs", kind: "integer", default: "300", doc: "How long a passkey ceremony may last between its begin and its finish (on any instance); each is used once." },
     Key { path: "passkeys.required", kind: "bool", default: "false", doc: "Every login must answer its second step with a passkey: codes (app, token, e-mail) no longer do, and a login without a passkey is refused with `second_factor_not_initialized`. A single login is made to use passkeys by setting its `second_factor` to `passkey`." },
     Key { path: "passkeys.instead_of_codes", kind: "bool", default: "true", doc: "During the interim: a customer who registered a passkey may use it instead of the code factor the firm set (a passkey is then offered first). Off, passkeys count only for logins set to `passkey` or `any`, or when `passkeys.required`." },
+    Key { path: "oidc.issuer", kind: "string", default: "\"\" (`public_url`)", doc: "The OpenID Connect issuer (`issuer` of `/.well-known/openid-configuration`, `iss` of the tokens); empty uses `public_url`. Clients compare it exactly, so it never ends in `/` and never changes once clients are registered." },
     Key { path: "admin_listen", kind: "string", default: "unset", doc: "A second address (e.g. an internal `10.0.0.5:8443`) that alone serves the admin API `/api/admin/…` (and later the console `/admin`); the public `listen` address then answers 404 for them. Unset, `listen` serves everything." },
 ];
 

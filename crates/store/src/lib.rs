@@ -12,6 +12,7 @@ mod devices;
 mod factors;
 mod flows;
 mod mail;
+mod oidc_clients;
 mod operators;
 mod passkeys;
 mod pg_reach;
@@ -28,6 +29,7 @@ mod sql_factors;
 mod sql_flows;
 mod sql_logins;
 mod sql_mail;
+mod sql_oidc_clients;
 mod sql_operators;
 mod sql_passkeys;
 mod sql_query;
@@ -56,6 +58,7 @@ pub use factors::{
 };
 pub use flows::{FlowStore, StoredFlow};
 pub use mail::{MailState, MailStore, NewMail, OutboxMail};
+pub use oidc_clients::{ClientRecord, OidcClientStore, StoredClient};
 pub use operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
 pub use passkeys::{
     Ceremony, CeremonyKind, NewCeremony, NewPasskey, PasskeyStore, PasskeyUse, StoredPasskey,
@@ -304,6 +307,7 @@ pub trait Store:
     + PasskeyStore
     + FlowStore
     + StepUpStore
+    + OidcClientStore
     + Send
     + Sync
 {

@@ -172,6 +172,11 @@ on_both!(
     signing_keys_are_added_and_retired,
 );
 
+#[path = "conformance/oidc_clients.rs"]
+mod oidc_clients;
+use oidc_clients::oidc_clients_round_trip_with_audit;
+on_both!(oidc_clients_round_trip_with_audit);
+
 fn ev(t: i64, ty: EventType, login: &str) -> NewAuditEvent {
     NewAuditEvent::new(
         Timestamp(t),

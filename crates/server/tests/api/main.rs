@@ -25,6 +25,8 @@ mod lockout;
 mod login;
 mod mail;
 mod notifications;
+mod oidc_clients;
+mod oidc_discovery;
 mod operators;
 mod pages;
 mod pages2_browser;
