@@ -113,7 +113,7 @@ fn key_aad(kid: &str) -> Vec<u8> {
 }
 
 /// PKCS#8 v1 (RFC 8410) wrapping of an Ed25519 seed, the form ring and jsonwebtoken take.
-fn ed_pkcs8(seed: &[u8; 32]) -> Vec<u8> {
+pub(crate) fn ed_pkcs8(seed: &[u8; 32]) -> Vec<u8> {
     let mut der = vec![
         0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
         0x20,

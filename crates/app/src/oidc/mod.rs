@@ -4,9 +4,12 @@
 //! endpoints come with the login state machine; the discovery document names none of them
 //! until they answer.
 
+pub mod client_auth;
 pub mod client_keys;
 pub mod clients;
+pub mod grants;
 pub mod metadata;
+pub mod request;
 
 use crate::error::AppError;
 use crate::keys::{self, Alg, JwkSet};
@@ -49,6 +52,14 @@ impl OidcSettings {
 pub const JWKS_PATH: &str = "/oidc/jwks";
 /// Where the discovery document is served.
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+/// The authorization endpoint (a page door).
+pub const AUTHORIZE_PATH: &str = "/oidc/authorize";
+/// The token endpoint.
+pub const TOKEN_PATH: &str = "/oidc/token";
+/// The pushed authorization request endpoint (RFC 9126).
+pub const PAR_PATH: &str = "/oidc/par";
+/// The UserInfo endpoint.
+pub const USERINFO_PATH: &str = "/oidc/userinfo";
 
 /// The scopes a client may register and request: the OpenID Connect ones and `login_id`, which
 /// releases the customer's login ID (never the `sub`, since a login ID can change).
@@ -103,6 +114,10 @@ pub fn issuer(state: &App) -> String {
 pub struct Discovery {
     pub issuer: String,
     pub jwks_uri: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub pushed_authorization_request_endpoint: String,
+    pub userinfo_endpoint: String,
     pub scopes_supported: Vec<&'static str>,
     pub response_types_supported: Vec<&'static str>,
     pub response_modes_supported: Vec<&'static str>,
@@ -131,6 +146,10 @@ pub fn discovery(state: &App) -> Discovery {
     Discovery {
         issuer: issuer(state),
         jwks_uri: format!("{base}{JWKS_PATH}"),
+        authorization_endpoint: format!("{base}{AUTHORIZE_PATH}"),
+        token_endpoint: format!("{base}{TOKEN_PATH}"),
+        pushed_authorization_request_endpoint: format!("{base}{PAR_PATH}"),
+        userinfo_endpoint: format!("{base}{USERINFO_PATH}"),
         scopes_supported: SCOPES.to_vec(),
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query"],

@@ -281,6 +281,21 @@ catalogue! {
     OidcClientNoSecret => "oidc_client_no_secret", "SKS-OIC-0004", Conflict,
         "このクライアントはクライアントシークレットを使わない認証方式のため、シークレットを再発行できません。",
         "This client does not authenticate with a client secret, so there is none to rotate.";
+    /// An authorization request names no client, or one that is not registered or is disabled:
+    /// shown on a page, never redirected.
+    OidcClientUnknown => "oidc_client_unknown", "SKS-OIC-0005", BadRequest,
+        "ログインを求めたアプリが登録されていないか、利用が停止されています。お手数ですが、アプリの提供元へお問い合わせください。",
+        "The app that asked you to log in is not registered or has been disabled. Please contact the app's provider.";
+    /// An authorization request's redirect URI is missing or not one the client registered:
+    /// shown on a page, never redirected.
+    OidcRedirectUriUnregistered => "oidc_redirect_uri_unregistered", "SKS-OIC-0006", BadRequest,
+        "ログイン後の戻り先が登録されていないため、ログインを続けられません。お手数ですが、アプリの提供元へお問い合わせください。",
+        "You cannot continue: the address to return to after login is not registered for this app. Please contact the app's provider.";
+    /// The authorization request (its `request_uri`, or the login in progress) is unknown,
+    /// used or expired.
+    OidcRequestUnusable => "oidc_request_unusable", "SKS-OIC-0007", BadRequest,
+        "このログイン要求は使用済みか、有効期限が切れています。お手数ですが、アプリからもう一度ログインしてください。",
+        "This login request has already been used or has expired. Please log in again from the app.";
 
     /// No step-up request with this ID (for this app).
     StepUpNotFound => "step_up_not_found", "SKS-STP-0001", NotFound,

@@ -27,6 +27,7 @@ mod mail;
 mod notifications;
 mod oidc_clients;
 mod oidc_discovery;
+mod oidc_flow;
 mod operators;
 mod pages;
 mod pages2_browser;
