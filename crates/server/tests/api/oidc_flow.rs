@@ -3,7 +3,7 @@
 //! client with `state` and `iss`, the code exchanged once with PKCE for an ID token (verified
 //! with the published keys alone) and an access token that UserInfo takes; and the refusals.
 
-use crate::common::{ok, spawn_app, TestApp};
+use crate::common::{ok, postgres, spawn_app, spawn_with, Options, TestApp};
 use crate::pages::{csrf, Browser};
 use crate::step_up::{stepper, Stepper};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -363,12 +363,38 @@ async fn refusals_of_the_authorization_request() {
 #[tokio::test]
 async fn pushed_requests_private_key_jwt_and_the_code_rules() {
     let app = spawn_app().await;
-    let trade = trade(&app).await;
-    let s = stepper(&app, "oidc02").await;
+    par_flow(&app, &app).await;
+}
+
+/// Two instances on one PostgreSQL database: PAR and token at one, the authorization request
+/// and the hosted pages at the other.
+#[tokio::test]
+async fn par_at_one_instance_authorization_at_another_postgres() {
+    let Some(url) = postgres("api_oidc_flow").await else {
+        return;
+    };
+    let a = spawn_with(Options {
+        database_url: Some(url.clone()),
+        ..Options::default()
+    })
+    .await;
+    let b = spawn_with(Options {
+        database_url: Some(url),
+        clock: Some(a.clock.clone()),
+        ..Options::default()
+    })
+    .await;
+    par_flow(&a, &b).await;
+}
+
+/// PAR, client assertions and the code rules: requests pushed to and tokens asked of `app`,
+/// the browser sent to `other` (the same instance, or another on the same database).
+async fn par_flow(app: &TestApp, other: &TestApp) {
+    let trade = trade(app).await;
+    let s = stepper(app, "oidc02").await;
     let push = |jti: &'static str, redirect: &'static str| {
-        let a = assertion(&app, &trade, jti);
+        let a = assertion(app, &trade, jti);
         let trade = trade.clone();
-        let app = &app;
         async move {
             form_post(
                 app,
@@ -412,19 +438,18 @@ async fn pushed_requests_private_key_jwt_and_the_code_rules() {
         enc(&request_uri)
     );
     let mut b = Browser::new();
-    let back = through_pages(&app, &mut b, &start, "oidc02", &s).await;
+    let back = through_pages(other, &mut b, &start, "oidc02", &s).await;
     assert!(back.starts_with(&format!("{TRADE_CB}?code=")), "{back}");
     assert_eq!(param(&back, "state").as_deref(), Some("st-2"));
     let code = param(&back, "code").unwrap_or_default();
     // The request_uri was used: a replay gets a page.
-    let (status, _, html) = b.get(&app, &start).await;
+    let (status, _, html) = b.get(other, &start).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("SKS-OIC-0007"), "{html}");
 
     let exchange = |jti: &'static str, verifier: &'static str, code: String| {
-        let a = assertion(&app, &trade, jti);
+        let a = assertion(app, &trade, jti);
         let trade = trade.clone();
-        let app = &app;
         async move {
             form_post(
                 app,
@@ -461,7 +486,7 @@ async fn pushed_requests_private_key_jwt_and_the_code_rules() {
         "/oidc/authorize?client_id={trade}&request_uri={}",
         enc(p["request_uri"].as_str().unwrap_or_default())
     );
-    let (status, h, _) = b.get(&app, &start).await;
+    let (status, h, _) = b.get(other, &start).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let code = param(&location(&h), "code").unwrap_or_default();
     app.clock.advance(61);
@@ -475,7 +500,7 @@ async fn pushed_requests_private_key_jwt_and_the_code_rules() {
         "/oidc/authorize?client_id={trade}&request_uri={}",
         enc(p["request_uri"].as_str().unwrap_or_default())
     );
-    let (_, h, _) = b.get(&app, &start).await;
+    let (_, h, _) = b.get(other, &start).await;
     let code = param(&location(&h), "code").unwrap_or_default();
     let (status, t) = exchange("j7", VERIFIER, code).await;
     assert_eq!(status, StatusCode::OK, "{t}");
@@ -484,7 +509,7 @@ async fn pushed_requests_private_key_jwt_and_the_code_rules() {
         ok(decode_header(id_token)).alg,
         jsonwebtoken::Algorithm::EdDSA
     );
-    let claims = verify_id_token(&app, id_token, &trade).await;
+    let claims = verify_id_token(app, id_token, &trade).await;
     assert_eq!(claims["nonce"], "n-2");
     assert_eq!(app.count_events("oidc02", "oidc_token_issued").await, 1);
 }
