@@ -160,6 +160,7 @@ pub trait OidcGrantStore: Send + Sync {
     /// The login with this internal key, as grants name it.
     async fn login_by_pk(&self, login_pk: i64) -> StoreResult<Option<sekisho_core::login::Login>>;
 
-    /// Deletes requests and codes that ended before `before`; how many.
-    async fn purge_oidc_grants(&self, before: Timestamp) -> StoreResult<u64>;
+    /// Deletes up to `limit` rows of each table (requests, codes, `jti`s) that ended before
+    /// `before`; how many in all. Bounded, so that it can run on the way of a request.
+    async fn purge_oidc_grants(&self, before: Timestamp, limit: u32) -> StoreResult<u64>;
 }

@@ -205,15 +205,23 @@ impl OidcGrantStore for SqlStore {
         self.get_login_by_pk(login_pk).await
     }
 
-    async fn purge_oidc_grants(&self, before: Timestamp) -> StoreResult<u64> {
+    async fn purge_oidc_grants(&self, before: Timestamp, limit: u32) -> StoreResult<u64> {
         let mut tx = self.begin_write().await?;
         let mut n = 0;
-        for table in ["oidc_requests", "oidc_codes", "oidc_jtis"] {
-            n += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at < $1"))
-                .bind(before.0)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+        for (table, key, cols) in [
+            ("oidc_requests", "id", "id"),
+            ("oidc_codes", "id", "id"),
+            ("oidc_jtis", "(client_id, jti)", "client_id, jti"),
+        ] {
+            n += sqlx::query(&format!(
+                "DELETE FROM {table} WHERE {key} IN \
+                 (SELECT {cols} FROM {table} WHERE expires_at < $1 LIMIT $2)"
+            ))
+            .bind(before.0)
+            .bind(i64::from(limit))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         }
         tx.commit().await?;
         Ok(n)

@@ -34,6 +34,9 @@ pub const PENDING_SECS: i64 = 600;
 pub const CODE_SECS: i64 = 60;
 /// Lifetime of access tokens and ID tokens.
 pub const ACCESS_TOKEN_SECS: i64 = 300;
+/// Ended requests, codes and `jti`s deleted (per table, at most) on the way of each pushed
+/// request and each authorization request.
+pub const PURGE_BATCH: u32 = 100;
 /// The `request_uri` prefix of RFC 9126.
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 
@@ -223,6 +226,7 @@ pub async fn push(
         }
     };
     let now = state.clock.now();
+    state.store.purge_oidc_grants(now, PURGE_BATCH).await?;
     let request_uri = format!(
         "{REQUEST_URI_PREFIX}{}",
         token::generate("skpr", state.rng.as_ref())
@@ -270,6 +274,7 @@ pub async fn start(
         return page(Error::OidcClientUnknown);
     };
     let now = state.clock.now();
+    state.store.purge_oidc_grants(now, PURGE_BATCH).await?;
     let r = match single(params, "request_uri") {
         Ok(Some(uri)) => {
             let taken = state

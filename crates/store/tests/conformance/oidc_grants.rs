@@ -234,7 +234,7 @@ pub(crate) async fn oidc_codes_are_issued_for_a_request_once_and_used_once(db: D
         s.create_oidc_request(&request("r5", RequestKind::Pushed, 1000, 90))
             .await,
     );
-    assert!(ok(s.purge_oidc_grants(Timestamp(900)).await) >= 4);
+    assert!(ok(s.purge_oidc_grants(Timestamp(900), 100).await) >= 4);
     assert_eq!(
         ok(s.take_oidc_code("c1", Timestamp(901)).await),
         CodeTake::Unknown
@@ -277,4 +277,14 @@ pub(crate) async fn client_assertion_jtis_are_refused_when_replayed(db: Db) {
         }
     }
     assert_eq!(fresh, 1);
+    // Purging is bounded per table and spares what has not ended.
+    assert!(ok(s
+        .use_client_jti("skc_d", "live", Timestamp(5000), Timestamp(200))
+        .await));
+    assert_eq!(ok(s.purge_oidc_grants(Timestamp(1000), 2).await), 2);
+    assert_eq!(ok(s.purge_oidc_grants(Timestamp(1000), 2).await), 1);
+    assert_eq!(ok(s.purge_oidc_grants(Timestamp(1000), 2).await), 0);
+    assert!(!ok(s
+        .use_client_jti("skc_d", "live", Timestamp(5000), Timestamp(1000))
+        .await));
 }
