@@ -80,6 +80,8 @@ pub struct Settings {
     pub throttle: ThrottleSettings,
     /// `passkeys.*`: the relying party and the firm's policy.
     pub passkeys: PasskeySettings,
+    /// `oidc.*`: the OpenID Connect provider.
+    pub oidc: crate::oidc::OidcSettings,
     /// Derived by [`Settings::resolve`] from `password.*` (the preset with its overrides).
     #[serde(skip)]
     pub password_policy: PasswordPolicy,
@@ -110,6 +112,7 @@ impl Default for Settings {
             pages: PagesSettings::default(),
             throttle: ThrottleSettings::default(),
             passkeys: PasskeySettings::default(),
+            oidc: crate::oidc::OidcSettings::default(),
             password_policy: PasswordPolicy::default(),
         }
     }
@@ -644,6 +647,7 @@ impl Settings {
         );
         self.throttle.check()?;
         self.step_up.check()?;
+        self.oidc.check()?;
         self.check_pages()?;
         self.passkeys = self
             .passkeys
@@ -757,6 +761,11 @@ mod tests {
                 "password.lockout_threshold",
             ),
             ("[step_up]\nproof_ttl_secs = 5\n", "step_up.proof_ttl_secs"),
+            (
+                "[oidc]\nissuer = \"https://login.example.co.jp/\"\n",
+                "oidc.issuer",
+            ),
+            ("[oidc]\nissuer = \"login.example.co.jp\"\n", "oidc.issuer"),
         ] {
             let e = resolved(text).err().unwrap_or_default();
             assert!(e.contains(key), "{text}: {e}");

@@ -1,16 +1,14 @@
-//! Step-up confirmation: the signing keys (Ed25519, JWS `EdDSA`, published as a JWK Set), the
-//! signed proof, and the factors that can confirm (one enum: codes and passkeys). The API
+//! Step-up confirmation: the signed proof (JWS `EdDSA`, signed with the keys of
+//! [`crate::keys`]) and the factors that can confirm (one enum: codes and passkeys). The API
 //! (`routes::step_up`) and the page (`pages::step_up`) only call these.
 
 use crate::error::AppError;
 use crate::hwtoken;
+use crate::keys::{self, Alg};
+pub use crate::keys::{JwkSet, PublicJwk};
 use crate::state::App;
 use crate::totp::{self, OnSuccess};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use ring::signature::{Ed25519KeyPair, KeyPair};
-use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
+use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::clock::random_bytes;
 use sekisho_core::login::Login;
 use sekisho_core::secret_box::SecretBox;
@@ -97,23 +95,7 @@ pub fn issuer(state: &App) -> String {
     }
 }
 
-fn key_aad(kid: &str) -> Vec<u8> {
-    format!("signing-key:{kid}").into_bytes()
-}
-
-/// PKCS#8 v1 (RFC 8410) wrapping of an Ed25519 seed, the form ring and jsonwebtoken take.
-fn pkcs8(seed: &[u8; 32]) -> Vec<u8> {
-    let mut der = vec![
-        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
-        0x20,
-    ];
-    der.extend_from_slice(seed);
-    der
-}
-
-/// Makes a new signing key from the injected RNG, seals its private half and stores it with
-/// its audit record; from then on it is the newest key and signs. Older keys stay published
-/// until they are retired.
+/// Makes a new Ed25519 key for step-up proofs (see [`keys::create_key`]).
 pub async fn create_key(
     store: &dyn Store,
     secrets: &SecretBox,
@@ -122,101 +104,13 @@ pub async fn create_key(
     actor: Actor,
     client: &ClientInfo,
 ) -> Result<SigningKey, Error> {
-    let seed: [u8; 32] = random_bytes(rng);
-    let pair = Ed25519KeyPair::from_seed_unchecked(&seed).map_err(|_| Error::Internal)?;
-    let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
-    let id: [u8; 9] = random_bytes(rng);
-    let kid = format!("sks-{}-{}", now.0, URL_SAFE_NO_PAD.encode(id));
-    let jwk = PublicJwk {
-        alg: ALGORITHM.into(),
-        crv: "Ed25519".into(),
-        kid: kid.clone(),
-        kty: "OKP".into(),
-        key_use: "sig".into(),
-        x,
-    };
-    let private_sealed = secrets
-        .seal(&seed, &key_aad(&kid), random_bytes(rng))
-        .ok_or(Error::Internal)?;
-    let key = SigningKey {
-        kid: kid.clone(),
-        algorithm: ALGORITHM.into(),
-        private_sealed,
-        public_jwk: serde_json::to_string(&jwk).map_err(|_| Error::Internal)?,
-        created_at: now,
-        retired_at: None,
-    };
-    let ev = NewAuditEvent::new(
-        now,
-        EventType::SigningKeyCreated,
-        None,
-        actor,
-        client,
-        format!("step-up signing key {kid} created"),
-    );
-    store
-        .add_signing_key(&key, &ev)
-        .await
-        .map_err(|_| Error::Internal)?;
-    Ok(key)
+    keys::create_key(store, secrets, rng, now, actor, client, Alg::EdDSA).await
 }
 
-/// The key that signs: the newest one not retired, made on first need.
-async fn signing_key(state: &App, client: &ClientInfo) -> Result<SigningKey, AppError> {
-    let keys = state.store.signing_keys().await?;
-    if let Some(k) = keys.into_iter().rev().find(|k| k.retired_at.is_none()) {
-        return Ok(k);
-    }
-    Ok(create_key(
-        state.store.as_ref(),
-        &state.secrets,
-        state.rng.as_ref(),
-        state.clock.now(),
-        Actor::System,
-        client,
-    )
-    .await?)
-}
-
-/// The JWK Set (RFC 7517) of every key not retired: what a relying app needs to verify proofs.
+/// The JWK Set of every key not retired (an Ed25519 key made on first need): what a relying app
+/// needs to verify proofs. The OpenID Connect keys, once made, are in it too.
 pub async fn jwks(state: &App, client: &ClientInfo) -> Result<JwkSet, AppError> {
-    signing_key(state, client).await?;
-    let keys = state
-        .store
-        .signing_keys()
-        .await?
-        .into_iter()
-        .rev()
-        .filter(|k| k.retired_at.is_none())
-        .filter_map(|k| serde_json::from_str(&k.public_jwk).ok())
-        .collect();
-    Ok(JwkSet { keys })
-}
-
-/// A JWK Set (RFC 7517 §5) as published.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct JwkSet {
-    /// The keys, newest first.
-    pub keys: Vec<PublicJwk>,
-}
-
-/// The public half of a signing key as a JWK (RFC 8037: an Ed25519 `OKP` key). The fields are
-/// in alphabetical order so the stored text stays as it was written before this type existed.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct PublicJwk {
-    /// The JWS algorithm (`EdDSA`).
-    pub alg: String,
-    /// The curve (`Ed25519`).
-    pub crv: String,
-    /// The key ID that proofs name in their header.
-    pub kid: String,
-    /// The key type (`OKP`).
-    pub kty: String,
-    /// What the key is for (`sig`).
-    #[serde(rename = "use")]
-    pub key_use: String,
-    /// The public key, base64url without padding.
-    pub x: String,
+    keys::jwks(state, client, &[Alg::EdDSA]).await
 }
 
 /// The operation as the proof names it.
@@ -276,15 +170,6 @@ pub async fn sign_proof(
     method: ConfirmMethod,
     now: Timestamp,
 ) -> Result<String, AppError> {
-    let key = signing_key(state, client).await?;
-    let seed = state
-        .secrets
-        .open(&key.private_sealed, &key_aad(&key.kid))
-        .ok_or_else(|| {
-            tracing::error!(kid = %key.kid, "cannot open a signing key: wrong master key?");
-            Error::Internal
-        })?;
-    let seed: [u8; 32] = seed.try_into().map_err(|_| Error::Internal)?;
     let claims = Claims {
         iss: issuer(state),
         sub: &r.login_id,
@@ -297,13 +182,7 @@ pub async fn sign_proof(
         method: method.as_str(),
         operation: Operation::of(r),
     };
-    let mut header = Header::new(Algorithm::EdDSA);
-    header.kid = Some(key.kid.clone());
-    header.typ = Some(PROOF_TYP.into());
-    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(&pkcs8(&seed))).map_err(|e| {
-        tracing::error!(error = %e, "signing a step-up proof failed");
-        Error::Internal.into()
-    })
+    keys::sign(state, client, Alg::EdDSA, PROOF_TYP, &claims).await
 }
 
 /// The associated data binding a sealed proof to its request.
@@ -508,20 +387,4 @@ pub async fn fail(
         .with_error(e.code());
     state.store.append_audit(&ev).await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pkcs8_wrapping_is_what_ring_reads() {
-        let seed = [7u8; 32];
-        let from_seed = Ed25519KeyPair::from_seed_unchecked(&seed).ok();
-        let from_der = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pkcs8(&seed)).ok();
-        assert_eq!(
-            from_seed.map(|k| k.public_key().as_ref().to_vec()),
-            from_der.map(|k| k.public_key().as_ref().to_vec())
-        );
-    }
 }

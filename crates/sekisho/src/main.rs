@@ -1,5 +1,7 @@
 //! `sekisho`: the login and multi-factor authentication server for financial online services.
 
+mod oidc_cli;
+
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use sekisho::config::{self, Config, ConfigArgs};
@@ -49,7 +51,13 @@ enum Command {
         #[command(subcommand)]
         command: OperatorCommand,
     },
-    /// Manage the keys that sign step-up proofs (published at /.well-known/jwks.json).
+    /// OpenID Connect: registered clients.
+    Oidc {
+        #[command(subcommand)]
+        command: oidc_cli::OidcCommand,
+    },
+    /// Manage the signing keys: step-up proofs (EdDSA) and OpenID Connect (EdDSA, ES256, PS256,
+    /// RS256), published at /oidc/jwks and /.well-known/jwks.json.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
@@ -184,11 +192,14 @@ enum OperatorCommand {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Make a new signing key; it signs from now on, older keys stay published until retired.
-    /// Prints the new key ID on the last line.
+    /// Make a new signing key; it signs with its algorithm from now on, older keys stay
+    /// published until retired. Prints the new key ID on the last line.
     Rotate {
         #[command(flatten)]
         config: ConfigArgs,
+        /// The algorithm: EdDSA (step-up proofs and OpenID Connect), ES256, PS256 or RS256.
+        #[arg(long, default_value = "EdDSA")]
+        alg: String,
     },
     /// List signing keys (newest last) with their state.
     List {
@@ -261,6 +272,7 @@ async fn main() -> Result<()> {
         Command::Tokens { command } => tokens(command).await,
         Command::Login { command } => login(command).await,
         Command::Operator { command } => operator(command).await,
+        Command::Oidc { command } => oidc_cli::run(command).await,
         Command::Keys { command } => keys(command).await,
         Command::Audit {
             command: AuditCommand::Verify { config, page_size },
@@ -576,23 +588,27 @@ async fn keys(command: KeysCommand) -> Result<()> {
         user_agent: Some("sekisho-cli".into()),
     };
     match command {
-        KeysCommand::Rotate { config } => {
+        KeysCommand::Rotate { config, alg } => {
+            let Some(alg) = sekisho_app::keys::Alg::parse(&alg) else {
+                anyhow::bail!("unknown algorithm {alg:?} (EdDSA, ES256, PS256, RS256)");
+            };
             let c = load(&config)?;
             let store = wiring::store(&c).await?;
             let secrets = sekisho_core::secret_box::SecretBox::new("k1", &wiring::master_key(&c)?);
-            let k = sekisho_app::step_up::create_key(
+            let k = sekisho_app::keys::create_key(
                 store.as_ref(),
                 &secrets,
                 &OsRandom,
                 SystemClock.now(),
                 Actor::System,
                 &cli,
+                alg,
             )
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!(
-                "Created signing key {} ({}). It signs step-up proofs from now on; older keys stay published until `sekisho keys retire`.",
-                k.kid, k.algorithm
+                "Created signing key {} ({}). It signs with {} from now on; older keys stay published until `sekisho keys retire`.",
+                k.kid, k.algorithm, k.algorithm
             );
             println!("{}", k.kid);
         }
@@ -603,19 +619,26 @@ async fn keys(command: KeysCommand) -> Result<()> {
                 .signing_keys()
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let signing = keys
-                .iter()
-                .rev()
-                .find(|k| k.retired_at.is_none())
-                .map(|k| k.kid.clone());
-            println!("{:<10}  {:<25}  kid", "state", "created");
+            // The newest key of each algorithm that is not retired signs with it.
+            let signing = |k: &sekisho_store::SigningKey| {
+                keys.iter()
+                    .rev()
+                    .find(|o| o.retired_at.is_none() && o.algorithm == k.algorithm)
+                    .is_some_and(|o| o.kid == k.kid)
+            };
+            println!("{:<10}  {:<5}  {:<25}  kid", "state", "alg", "created");
             for k in &keys {
-                let state = match (&k.retired_at, Some(&k.kid) == signing.as_ref()) {
+                let state = match (&k.retired_at, signing(k)) {
                     (Some(_), _) => "retired",
                     (None, true) => "signing",
                     (None, false) => "published",
                 };
-                println!("{state:<10}  {:<25}  {}", k.created_at.to_rfc3339(), k.kid);
+                println!(
+                    "{state:<10}  {:<5}  {:<25}  {}",
+                    k.algorithm,
+                    k.created_at.to_rfc3339(),
+                    k.kid
+                );
             }
         }
         KeysCommand::Retire { config, kid } => {
@@ -628,7 +651,7 @@ async fn keys(command: KeysCommand) -> Result<()> {
                 None,
                 Actor::System,
                 &cli,
-                format!("step-up signing key {kid} retired"),
+                format!("signing key {kid} retired"),
             );
             match store
                 .retire_signing_key(&kid, now, &ev)

@@ -465,6 +465,21 @@ async fn keys_rotate_list_retire_and_the_published_set() {
         "{list}"
     );
     assert!(!run(&["keys", "retire", "sks-nosuchkey"]).status.success());
+
+    // The OpenID Connect algorithms rotate the same way, each on its own: the EdDSA key keeps
+    // signing.
+    let ps = last_line(&run(&["keys", "rotate", "--alg", "PS256"]));
+    assert!(ps.starts_with("sks-") && ps != kid2, "{ps}");
+    let list = String::from_utf8_lossy(&run(&["keys", "list"]).stdout).into_owned();
+    for (alg, kid) in [("PS256", &ps), ("EdDSA", &kid2)] {
+        assert!(
+            list.lines().any(|l| l.starts_with("signing")
+                && l.contains(&format!(" {alg} "))
+                && l.ends_with(kid.as_str())),
+            "{list}"
+        );
+    }
+    assert!(!run(&["keys", "rotate", "--alg", "HS256"]).status.success());
     let verify = run(&["audit", "verify"]);
     assert!(verify.status.success());
 }
@@ -738,4 +753,68 @@ async fn backup_under_load_then_restore_into_a_fresh_folder() {
         .send()
         .await);
     assert_eq!(r.status(), 200, "and the API token");
+}
+
+#[tokio::test]
+async fn oidc_clients_from_the_command_line() {
+    let dir = ok(tempfile::tempdir());
+    let run = |args: &[&str]| ok(sekisho(dir.path()).args(args).output());
+    let doc = |o: &std::process::Output| -> Value {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        ok(serde_json::from_slice(&o.stdout))
+    };
+    let file = dir.path().join("crm.json");
+    ok(std::fs::write(
+        &file,
+        json!({
+            "client_name": "CRM",
+            "profile": "basic",
+            "redirect_uris": ["https://crm.example.co.jp/cb"],
+        })
+        .to_string(),
+    ));
+    let path = file.to_string_lossy().into_owned();
+    let created = doc(&run(&["oidc", "client", "create", "--metadata", &path]));
+    let id = created["client_id"].as_str().unwrap_or_default().to_owned();
+    let secret = created["client_secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        id.starts_with("skc_") && secret.starts_with("skcs_"),
+        "{created}"
+    );
+    assert_eq!(created["token_endpoint_auth_method"], "client_secret_basic");
+
+    let shown = doc(&run(&["oidc", "client", "show", &id]));
+    assert_eq!(shown["client_name"], "CRM");
+    assert!(shown.get("client_secret").is_none(), "{shown}");
+    let rotated = doc(&run(&["oidc", "client", "rotate-secret", &id]));
+    let second = rotated["client_secret"].as_str().unwrap_or_default();
+    assert!(second.starts_with("skcs_") && second != secret);
+    assert!(run(&["oidc", "client", "disable", &id]).status.success());
+    let list = String::from_utf8_lossy(&run(&["oidc", "client", "list"]).stdout).into_owned();
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with(&id) && l.contains("disabled") && l.ends_with("CRM")),
+        "{list}"
+    );
+
+    // Bad metadata is refused with its code, naming the field.
+    ok(std::fs::write(
+        &file,
+        json!({"client_name": "x", "redirect_uris": ["http://crm.example.co.jp/cb"], "profile": "basic"})
+            .to_string(),
+    ));
+    let bad = run(&["oidc", "client", "create", "--metadata", &path]);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("SKS-OIC-0001") && err.contains("redirect_uris"),
+        "{err}"
+    );
+    assert!(!run(&["oidc", "client", "show", "skc_nosuch"])
+        .status
+        .success());
+    assert!(run(&["audit", "verify"]).status.success());
 }

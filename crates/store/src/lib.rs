@@ -12,6 +12,8 @@ mod devices;
 mod factors;
 mod flows;
 mod mail;
+mod oidc_clients;
+mod oidc_grants;
 mod operators;
 mod passkeys;
 mod pg_reach;
@@ -28,6 +30,8 @@ mod sql_factors;
 mod sql_flows;
 mod sql_logins;
 mod sql_mail;
+mod sql_oidc_clients;
+mod sql_oidc_grants;
 mod sql_operators;
 mod sql_passkeys;
 mod sql_query;
@@ -59,6 +63,10 @@ pub use factors::{
 };
 pub use flows::{FlowStore, StoredFlow};
 pub use mail::{MailState, MailStore, NewMail, OutboxMail};
+pub use oidc_clients::{ClientRecord, OidcClientStore, StoredClient};
+pub use oidc_grants::{
+    CodeTake, NewOidcCode, NewOidcRequest, OidcCode, OidcGrantStore, OidcRequest, RequestKind,
+};
 pub use operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
 pub use passkeys::{
     Ceremony, CeremonyKind, NewCeremony, NewPasskey, PasskeyStore, PasskeyUse, StoredPasskey,
@@ -308,6 +316,8 @@ pub trait Store:
     + PasskeyStore
     + FlowStore
     + StepUpStore
+    + OidcClientStore
+    + OidcGrantStore
     + ThrottleStore
     + Send
     + Sync

@@ -90,6 +90,16 @@ impl SqlStore {
         Ok(row.map(|r| login_from_row(&r)).transpose()?)
     }
 
+    /// The login with this internal key (OpenID Connect grants keep the key, since a login ID
+    /// can change).
+    pub(crate) async fn get_login_by_pk(&self, login_pk: i64) -> StoreResult<Option<Login>> {
+        let row = sqlx::query(&format!("SELECT {LOGIN_COLS} FROM logins WHERE id = $1"))
+            .bind(login_pk)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(|r| login_from_row(&r)).transpose()?)
+    }
+
     pub(crate) async fn list_logins(&self, query: &LoginQuery) -> StoreResult<Vec<Login>> {
         let mut c = Conditions::default();
         if let Some(q) = query.q.as_deref().filter(|q| !q.is_empty()) {

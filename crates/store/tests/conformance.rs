@@ -185,6 +185,23 @@ on_both!(
     signing_keys_are_added_and_retired,
 );
 
+#[path = "conformance/oidc_clients.rs"]
+mod oidc_clients;
+use oidc_clients::oidc_clients_round_trip_with_audit;
+on_both!(oidc_clients_round_trip_with_audit);
+
+#[path = "conformance/oidc_grants.rs"]
+mod oidc_grants;
+use oidc_grants::{
+    client_assertion_jtis_are_refused_when_replayed,
+    oidc_codes_are_issued_for_a_request_once_and_used_once, oidc_requests_are_used_once_and_expire,
+};
+on_both!(
+    oidc_requests_are_used_once_and_expire,
+    oidc_codes_are_issued_for_a_request_once_and_used_once,
+    client_assertion_jtis_are_refused_when_replayed,
+);
+
 fn ev(t: i64, ty: EventType, login: &str) -> NewAuditEvent {
     NewAuditEvent::new(
         Timestamp(t),

@@ -268,6 +268,41 @@ catalogue! {
         "このリンクは使用済みか、有効期限が切れています。お手数ですが、下記のお問い合わせ先へご連絡のうえ、新しいリンクの発行をご依頼ください。",
         "This link has already been used or has expired. Please contact us (see below) and ask for a new link.";
 
+    /// A redirect URI of a client's metadata cannot be registered (RFC 7591 §3.2.2); the detail
+    /// names the field and the URI and says why (not https, a fragment, a wildcard, `http`
+    /// other than a native app's loopback).
+    InvalidRedirectUri(String) => "invalid_redirect_uri", "SKS-OIC-0001", BadRequest,
+        "リダイレクトURIが正しくありません。https のURI(ネイティブアプリは http://127.0.0.1 または http://[::1])を、フラグメントやワイルドカードなしで指定してください。",
+        "A redirect URI is invalid. Use an https URI (native apps: http://127.0.0.1 or http://[::1]) without a fragment or wildcard.";
+    /// A field of a client's metadata is missing, unknown or not allowed (RFC 7591 §3.2.2); the
+    /// detail names the field first.
+    InvalidClientMetadata(String) => "invalid_client_metadata", "SKS-OIC-0002", BadRequest,
+        "クライアントのメタデータに誤りがあります。詳細に示された項目を確認してください。",
+        "The client metadata is invalid. Check the field named in the detail.";
+    /// No OpenID Connect client with this ID.
+    OidcClientNotFound => "oidc_client_not_found", "SKS-OIC-0003", NotFound,
+        "指定されたクライアントは登録されていません。",
+        "There is no client with this ID.";
+    /// The client authenticates without a client secret, so it has none to rotate.
+    OidcClientNoSecret => "oidc_client_no_secret", "SKS-OIC-0004", Conflict,
+        "このクライアントはクライアントシークレットを使わない認証方式のため、シークレットを再発行できません。",
+        "This client does not authenticate with a client secret, so there is none to rotate.";
+    /// An authorization request names no client, or one that is not registered or is disabled:
+    /// shown on a page, never redirected.
+    OidcClientUnknown => "oidc_client_unknown", "SKS-OIC-0005", BadRequest,
+        "ログインを求めたアプリが登録されていないか、利用が停止されています。お手数ですが、アプリの提供元へお問い合わせください。",
+        "The app that asked you to log in is not registered or has been disabled. Please contact the app's provider.";
+    /// An authorization request's redirect URI is missing or not one the client registered:
+    /// shown on a page, never redirected.
+    OidcRedirectUriUnregistered => "oidc_redirect_uri_unregistered", "SKS-OIC-0006", BadRequest,
+        "ログイン後の戻り先が登録されていないため、ログインを続けられません。お手数ですが、アプリの提供元へお問い合わせください。",
+        "You cannot continue: the address to return to after login is not registered for this app. Please contact the app's provider.";
+    /// The authorization request (its `request_uri`, or the login in progress) is unknown,
+    /// used or expired.
+    OidcRequestUnusable => "oidc_request_unusable", "SKS-OIC-0007", BadRequest,
+        "このログイン要求は使用済みか、有効期限が切れています。お手数ですが、アプリからもう一度ログインしてください。",
+        "This login request has already been used or has expired. Please log in again from the app.";
+
     /// No step-up request with this ID (for this app).
     StepUpNotFound => "step_up_not_found", "SKS-STP-0001", NotFound,
         "このお手続きの確認依頼は見つかりません。ご利用のサービスの画面からもう一度お手続きください。",

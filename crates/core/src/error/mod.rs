@@ -152,13 +152,15 @@ impl Error {
         }
     }
 
-    /// A developer-facing detail (only for malformed requests and seed files).
+    /// A developer-facing detail (only for malformed requests, seed files and client metadata).
     pub fn detail(&self) -> Option<&str> {
         match self {
             Error::InvalidRequest(d)
             | Error::TokenFileInvalid(d)
             | Error::TokenFileKey(d)
             | Error::TokenFileNoKeys(d)
+            | Error::InvalidRedirectUri(d)
+            | Error::InvalidClientMetadata(d)
                 if !d.is_empty() =>
             {
                 Some(d)

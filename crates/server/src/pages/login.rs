@@ -103,7 +103,8 @@ async fn login_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     };
     let page = LoginPage {
         base: ctx.base(&state, "login.title"),
-        login_id: String::new(),
+        // An OpenID Connect client's `login_hint`.
+        login_id: query_param(&query, "login_hint").unwrap_or_default(),
         return_to,
         notice,
         error: None,

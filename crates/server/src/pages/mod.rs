@@ -12,6 +12,7 @@ mod console_passkeys;
 mod i18n;
 mod keyboard;
 mod login;
+mod oidc;
 mod passkey;
 mod settings;
 mod setup;
@@ -63,7 +64,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
             .merge(passkey::router())
             .merge(account::router())
             .merge(setup::router())
-            .merge(step_up::router()),
+            .merge(step_up::router())
+            .merge(oidc::router()),
     )
 }
 
@@ -595,7 +597,9 @@ fn hex_val(b: u8) -> Option<u8> {
 /// address, or Sekisho's own step-up confirmation page (the relative `/step-up/{id}`), where a
 /// customer who was not signed in comes back to.
 pub fn login_return_allowed(state: &AppState, r: &str) -> bool {
-    return_to_allowed(r, &state.settings.pages.return_to_allowlist) || step_up::is_own_page(r)
+    return_to_allowed(r, &state.settings.pages.return_to_allowlist)
+        || step_up::is_own_page(r)
+        || oidc::is_own_page(r)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub(crate) mod admin_audit;
 pub(crate) mod admin_devices;
 pub(crate) mod admin_logins;
 mod admin_mail;
+mod admin_oidc_clients;
 mod admin_operators;
 pub(crate) mod admin_setup;
 pub(crate) mod admin_tokens;
@@ -12,6 +13,7 @@ mod customer;
 pub(crate) mod factors;
 mod health;
 mod login_token;
+mod oidc;
 pub(crate) mod passkeys;
 mod step_up;
 mod validate;
@@ -30,6 +32,7 @@ pub fn public() -> Router<AppState> {
         .merge(passkeys::router())
         .merge(validate::router())
         .merge(step_up::router())
+        .merge(oidc::router())
 }
 
 /// The admin API (nested under `/api/admin/v1`).
@@ -38,6 +41,7 @@ pub fn admin() -> Router<AppState> {
         .merge(admin_audit::router())
         .merge(admin_devices::router())
         .merge(admin_mail::router())
+        .merge(admin_oidc_clients::router())
         .merge(admin_operators::router())
         .merge(admin_tokens::router())
         .merge(admin_setup::router())

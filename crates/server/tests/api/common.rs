@@ -45,6 +45,9 @@ pub struct TestApp {
     pub http: Client,
     pub clock: Arc<TestClock>,
     pub admin_token: String,
+    /// The application behind the server, for checks only the application can make (a client
+    /// secret's hash).
+    pub state: sekisho_server::AppState,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -284,6 +287,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     } else {
         (None, format!("http://{addr}"))
     };
+    let app_state = state.clone();
     tokio::spawn(sekisho_server::serve_with(
         listener,
         admin,
@@ -298,6 +302,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         http: ok(Client::builder().user_agent("sekisho-tests/1.0").build()),
         clock,
         admin_token,
+        state: app_state,
         _dir: dir,
     }
 }

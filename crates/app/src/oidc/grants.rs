@@ -1,0 +1,911 @@
+//! The authorization code flow over the one login: pushed requests (PAR), the authorization
+//! request waiting for the customer's login on the hosted pages, the code issued from what the
+//! Sekisho session proves, the token endpoint (code exchange with PKCE and client
+//! authentication, ID token and access token) and UserInfo. Every authorization, token issue
+//! and refusal is an audit record naming the client.
+//!
+//! Access tokens are JWTs (RFC 9068, `typ` `at+jwt`) signed with the client's ID token
+//! algorithm: the trading back end verifies them offline with the JWK Set, and UserInfo needs no
+//! table of its own. They live [`ACCESS_TOKEN_SECS`]; revocation and refresh come later.
+
+use super::client_auth::{self, Credentials};
+use super::clients::{self, Client};
+use super::metadata::{GrantType, Profile, SubjectType};
+use super::request::{self, single, AuthRequest, OAuthError, Params, Refusal};
+use super::{issuer, ACR_VALUES};
+use crate::error::AppError;
+use crate::keys::{self, Alg};
+use crate::state::App;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use sekisho_core::audit::{Actor, ClientInfo, EventType};
+use sekisho_core::flow::{Acr, Amr};
+use sekisho_core::session::{Session, SessionPurpose};
+use sekisho_core::{token, Error, Timestamp};
+use sekisho_store::{CodeTake, NewOidcCode, NewOidcRequest, RequestKind};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Lifetime of a pushed request (`expires_in` of PAR; RFC 9126 asks for less than 600 s).
+pub const PAR_SECS: i64 = 90;
+/// How long an authorization request may wait for the customer's login.
+pub const PENDING_SECS: i64 = 600;
+/// Lifetime of an authorization code (FAPI 2.0: at most 60 s).
+pub const CODE_SECS: i64 = 60;
+/// Lifetime of access tokens and ID tokens.
+pub const ACCESS_TOKEN_SECS: i64 = 300;
+/// Ended requests, codes and `jti`s deleted (per table, at most) on the way of each pushed
+/// request and each authorization request.
+pub const PURGE_BATCH: u32 = 100;
+/// The `request_uri` prefix of RFC 9126.
+pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+
+/// An answer sent to the client's redirect URI (the door builds the URL: `redirect_uri` with
+/// `params` added to its query).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRedirect {
+    /// The registered redirect URI.
+    pub redirect_uri: String,
+    /// `code`, `state`, `iss`, or `error`, `error_description`, `state`, `iss`.
+    pub params: Vec<(&'static str, String)>,
+}
+
+/// A refused authorization request: shown on a page, or sent back to the client.
+#[derive(Debug, Clone)]
+pub enum AuthzRefusal {
+    /// A page with this error (unknown client, redirect URI, used or expired request).
+    Page(Error),
+    /// Back to the client.
+    Redirect(ClientRedirect),
+}
+
+/// A pushed request's answer (RFC 9126 §2.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pushed {
+    /// Where the authorization request refers to it.
+    pub request_uri: String,
+    /// Seconds it stays usable.
+    pub expires_in: i64,
+}
+
+/// What the authorization endpoint does next with a pending request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// The customer must log in (again) on the hosted pages, then come back.
+    Login {
+        /// The login ID to fill in (`login_hint`).
+        login_hint: Option<String>,
+        /// The language the client asked for (`ja`, `en`).
+        ui_locale: Option<String>,
+    },
+    /// Done: 303 to the client.
+    Redirect(ClientRedirect),
+}
+
+/// The token endpoint's answer (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3).
+#[derive(Debug, Clone, Serialize)]
+pub struct Tokens {
+    /// The access token (a JWT, RFC 9068).
+    pub access_token: String,
+    /// `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds the access token lives.
+    pub expires_in: i64,
+    /// The ID token.
+    pub id_token: String,
+    /// The granted scope.
+    pub scope: String,
+}
+
+/// The claims UserInfo answers (OpenID Connect Core §5.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserInfo {
+    /// The subject, as in the ID token.
+    pub sub: String,
+    /// `profile`: the display name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `profile`: the login's language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// `email`: the registered address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// `email`: whether the firm verified it (operators register it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    /// `login_id`: the login ID (it can change; `sub` does not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_id: Option<String>,
+}
+
+fn hash(handle: &str) -> String {
+    token::hash(handle)
+}
+
+/// Records a refusal naming the client (and the login, when known).
+async fn refused(
+    state: &App,
+    client_id: &str,
+    login_id: Option<&str>,
+    client: &ClientInfo,
+    what: &str,
+    e: &OAuthError,
+) -> Result<(), AppError> {
+    let ev = state.event(
+        EventType::OidcRefused,
+        login_id,
+        Actor::SelfService,
+        client,
+        format!(
+            "client {client_id}: {what} refused: {} ({})",
+            e.error, e.description
+        ),
+    );
+    state.store.append_audit(&ev).await?;
+    Ok(())
+}
+
+fn to_client(r: &AuthRequest, e: &OAuthError, iss: String) -> ClientRedirect {
+    let mut params = vec![
+        ("error", e.error.to_owned()),
+        ("error_description", e.description.clone()),
+    ];
+    if let Some(s) = &r.state {
+        params.push(("state", s.clone()));
+    }
+    params.push(("iss", iss));
+    ClientRedirect {
+        redirect_uri: r.redirect_uri.clone(),
+        params,
+    }
+}
+
+/// Where a refusal of an unchecked request goes: `redirect_uri` (known to be the client's),
+/// with the request's `state` if it sent one.
+fn answer_to(c: &Client, params: &Params, redirect_uri: &str) -> AuthRequest {
+    AuthRequest {
+        client_id: c.client_id.clone(),
+        redirect_uri: redirect_uri.to_owned(),
+        scope: String::new(),
+        state: single(params, "state").ok().flatten().map(str::to_owned),
+        nonce: None,
+        code_challenge: String::new(),
+        prompt_none: false,
+        prompt_login: false,
+        max_age: None,
+        login_hint: None,
+        ui_locale: None,
+        acr_values: Vec::new(),
+    }
+}
+
+/// Whether the client must push its requests (FAPI 2.0 clients always).
+fn requires_par(c: &Client) -> bool {
+    c.metadata.profile == Profile::Fapi2 || c.metadata.require_pushed_authorization_requests
+}
+
+/// PAR (RFC 9126): authenticates the client, checks the request and keeps it for
+/// [`PAR_SECS`]; `par_url` is this endpoint's URL (an accepted assertion audience).
+pub async fn push(
+    state: &App,
+    creds: &Credentials,
+    params: &Params,
+    par_url: &str,
+    client: &ClientInfo,
+) -> Result<Result<Pushed, OAuthError>, AppError> {
+    let iss = issuer(state);
+    let c = match client_auth::authenticate(state, creds, &[&iss, par_url]).await? {
+        Ok(c) => c,
+        Err(e) => {
+            let named = creds
+                .client_id
+                .clone()
+                .or_else(|| creds.basic.as_ref().map(|(id, _)| id.clone()))
+                .unwrap_or_default();
+            refused(state, &named, None, client, "pushed request", &e).await?;
+            return Ok(Err(e));
+        }
+    };
+    let checked = match single(params, "request_uri") {
+        Err(e) => Err(e),
+        Ok(Some(_)) => Err(OAuthError::request("request_uri cannot be pushed")),
+        Ok(None) => match request::check(&c.client_id, &c.metadata, params) {
+            Ok(r) => Ok(r),
+            Err(Refusal::RedirectUriNotRegistered) => Err(OAuthError::request(
+                "redirect_uri is missing or not registered for this client",
+            )),
+            Err(Refusal::ToClient(e)) => Err(e),
+        },
+    };
+    let r = match checked {
+        Ok(r) => r,
+        Err(e) => {
+            refused(state, &c.client_id, None, client, "pushed request", &e).await?;
+            return Ok(Err(e));
+        }
+    };
+    let now = state.clock.now();
+    state.store.purge_oidc_grants(now, PURGE_BATCH).await?;
+    let request_uri = format!(
+        "{REQUEST_URI_PREFIX}{}",
+        token::generate("skpr", state.rng.as_ref())
+    );
+    state
+        .store
+        .create_oidc_request(&NewOidcRequest {
+            handle_hash: hash(&request_uri),
+            kind: RequestKind::Pushed,
+            client_id: c.client_id.clone(),
+            params: serde_json::to_string(&r).map_err(|_| Error::Internal)?,
+            created_at: now,
+            expires_at: now.plus_secs(PAR_SECS),
+        })
+        .await?;
+    Ok(Ok(Pushed {
+        request_uri,
+        expires_in: PAR_SECS,
+    }))
+}
+
+/// The authorization endpoint: checks the request (or takes the pushed one it names, once) and
+/// keeps it, pending, for the customer's login; answers the pending request's handle, which the
+/// door carries through the hosted pages and gives to [`resume`].
+pub async fn start(
+    state: &App,
+    params: &Params,
+    client: &ClientInfo,
+) -> Result<Result<String, AuthzRefusal>, AppError> {
+    let page = |e: Error| Ok(Err(AuthzRefusal::Page(e)));
+    let client_id = single(params, "client_id")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let known = match clients::get(state, client_id).await {
+        Ok(c) if !c.disabled => Some(c),
+        Ok(_) => None,
+        Err(e) if e.error == Error::OidcClientNotFound => None,
+        Err(e) => return Err(e),
+    };
+    let Some(c) = known else {
+        let e = OAuthError::new("invalid_client", "unknown or disabled client");
+        let named: String = client_id.chars().take(64).collect();
+        refused(state, &named, None, client, "authorization", &e).await?;
+        return page(Error::OidcClientUnknown);
+    };
+    let now = state.clock.now();
+    state.store.purge_oidc_grants(now, PURGE_BATCH).await?;
+    let r = match single(params, "request_uri") {
+        Ok(Some(uri)) => {
+            let taken = state
+                .store
+                .take_oidc_request(&hash(uri), RequestKind::Pushed, now)
+                .await?;
+            let Some(taken) = taken.filter(|t| t.client_id == c.client_id) else {
+                let e = OAuthError::new("invalid_request_uri", "unknown, used or expired");
+                refused(state, &c.client_id, None, client, "authorization", &e).await?;
+                return page(Error::OidcRequestUnusable);
+            };
+            serde_json::from_str::<AuthRequest>(&taken.params).map_err(|_| Error::Internal)?
+        }
+        // A client that must push its requests is refused before anything else is read
+        // (and before any login form): back to it if the redirect URI is its own.
+        Ok(None) if requires_par(&c) => {
+            let e = OAuthError::request("this client must push its requests (PAR)");
+            refused(state, &c.client_id, None, client, "authorization", &e).await?;
+            let own = single(params, "redirect_uri")
+                .ok()
+                .flatten()
+                .filter(|r| request::redirect_uri_matches(&c.metadata.redirect_uris, r));
+            return Ok(Err(match own {
+                Some(r) => {
+                    AuthzRefusal::Redirect(to_client(&answer_to(&c, params, r), &e, issuer(state)))
+                }
+                None => AuthzRefusal::Page(Error::OidcRedirectUriUnregistered),
+            }));
+        }
+        Ok(None) => match request::check(&c.client_id, &c.metadata, params) {
+            Err(Refusal::RedirectUriNotRegistered) => {
+                let e = OAuthError::request("redirect_uri not registered");
+                refused(state, &c.client_id, None, client, "authorization", &e).await?;
+                return page(Error::OidcRedirectUriUnregistered);
+            }
+            Err(Refusal::ToClient(e)) => {
+                refused(state, &c.client_id, None, client, "authorization", &e).await?;
+                // The redirect URI was found to be the client's before this refusal.
+                let r = single(params, "redirect_uri")
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                let back = answer_to(&c, params, r);
+                return Ok(Err(AuthzRefusal::Redirect(to_client(
+                    &back,
+                    &e,
+                    issuer(state),
+                ))));
+            }
+            Ok(r) => r,
+        },
+        Err(e) => {
+            refused(state, &c.client_id, None, client, "authorization", &e).await?;
+            return page(Error::OidcRequestUnusable);
+        }
+    };
+    let handle = token::generate("skar", state.rng.as_ref());
+    state
+        .store
+        .create_oidc_request(&NewOidcRequest {
+            handle_hash: hash(&handle),
+            kind: RequestKind::Pending,
+            client_id: c.client_id.clone(),
+            params: serde_json::to_string(&r).map_err(|_| Error::Internal)?,
+            created_at: now,
+            expires_at: now.plus_secs(PENDING_SECS),
+        })
+        .await?;
+    Ok(Ok(handle))
+}
+
+/// The level and methods a session proves, from the methods it stored at login
+/// ([`sekisho_core::flow::Done::session_methods`]): a familiar browser (`device`) proves no
+/// second factor.
+pub fn proven(methods: &[String]) -> (Acr, Vec<Amr>) {
+    let has = |m: &str| methods.iter().any(|x| x == m);
+    let mut amr = Vec::new();
+    if has("pwd") {
+        amr.push(Amr::Pwd);
+    }
+    let acr = if has("passkey") {
+        amr.extend([Amr::Hwk, Amr::User]);
+        Acr::PhishingResistant
+    } else if has("otp") || has("email") || has("recovery_code") {
+        amr.push(Amr::Otp);
+        Acr::MultiFactor
+    } else {
+        Acr::Password
+    };
+    if acr != Acr::Password {
+        amr.push(Amr::Mfa);
+    }
+    (acr, amr)
+}
+
+/// The `acr` value a relying party reads for a level.
+pub fn acr_value(acr: Acr) -> &'static str {
+    match acr {
+        Acr::Password => ACR_VALUES[0],
+        Acr::MultiFactor => ACR_VALUES[1],
+        Acr::PhishingResistant => ACR_VALUES[2],
+    }
+}
+
+/// Whether the session may answer the request without a new login.
+fn satisfies(r: &AuthRequest, created_at: Timestamp, s: &Session, now: Timestamp) -> bool {
+    if s.purpose != SessionPurpose::Full || s.revoked_at.is_some() || now >= s.expires_at {
+        return false;
+    }
+    if r.prompt_login && s.created_at < created_at {
+        return false;
+    }
+    if r.max_age.is_some_and(|m| now.0 - s.created_at.0 > m) {
+        return false;
+    }
+    // Requested levels are voluntary: one new login is asked for when the session proves none
+    // of them; what that login proves is then what the ID token says.
+    if !r.acr_values.is_empty() && s.created_at < created_at {
+        let (acr, _) = proven(&s.methods);
+        if !r.acr_values.iter().any(|a| a == acr_value(acr)) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Continues a pending request with the customer's Sekisho session (if the browser has one):
+/// asks for a login when there is none or it does not satisfy the request (`prompt=login`,
+/// `max_age`, `acr_values`), else issues the code (once) and answers the client's redirect.
+pub async fn resume(
+    state: &App,
+    handle: &str,
+    session: Option<&Session>,
+    client: &ClientInfo,
+) -> Result<Result<Next, AuthzRefusal>, AppError> {
+    let now = state.clock.now();
+    let stored = state
+        .store
+        .get_oidc_request(&hash(handle), RequestKind::Pending)
+        .await?;
+    let Some(stored) = stored.filter(|s| s.used_at.is_none() && now < s.request.expires_at) else {
+        return Ok(Err(AuthzRefusal::Page(Error::OidcRequestUnusable)));
+    };
+    let r: AuthRequest =
+        serde_json::from_str(&stored.request.params).map_err(|_| Error::Internal)?;
+    let iss = issuer(state);
+    let session = session.filter(|s| satisfies(&r, stored.request.created_at, s, now));
+    let Some(s) = session else {
+        if r.prompt_none {
+            let e = OAuthError::new("login_required", "the customer must log in");
+            refused(state, &r.client_id, None, client, "authorization", &e).await?;
+            return Ok(Err(AuthzRefusal::Redirect(to_client(&r, &e, iss))));
+        }
+        return Ok(Ok(Next::Login {
+            login_hint: r.login_hint.clone(),
+            ui_locale: r.ui_locale.clone(),
+        }));
+    };
+    let (acr, amr) = proven(&s.methods);
+    let code = token::generate("skac", state.rng.as_ref());
+    let new = NewOidcCode {
+        code_hash: hash(&code),
+        client_id: r.client_id.clone(),
+        redirect_uri: r.redirect_uri.clone(),
+        code_challenge: r.code_challenge.clone(),
+        nonce: r.nonce.clone(),
+        scope: r.scope.clone(),
+        login_pk: s.login_pk,
+        session_id: Some(s.id),
+        auth_time: s.created_at,
+        acr: acr_value(acr).to_owned(),
+        amr: amr.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(" "),
+        created_at: now,
+        expires_at: now.plus_secs(CODE_SECS),
+    };
+    let ev = state.event(
+        EventType::OidcAuthorized,
+        Some(&s.login_id),
+        Actor::SelfService,
+        client,
+        format!(
+            "client {}: authorized ({}, scope {})",
+            r.client_id,
+            acr_value(acr),
+            r.scope
+        ),
+    );
+    if !state
+        .store
+        .issue_oidc_code(&hash(handle), &new, &ev)
+        .await?
+    {
+        return Ok(Err(AuthzRefusal::Page(Error::OidcRequestUnusable)));
+    }
+    let mut params = vec![("code", code)];
+    if let Some(st) = &r.state {
+        params.push(("state", st.clone()));
+    }
+    params.push(("iss", iss));
+    Ok(Ok(Next::Redirect(ClientRedirect {
+        redirect_uri: r.redirect_uri,
+        params,
+    })))
+}
+
+/// The subject a client sees for a login: stable and never reused (from the login's internal
+/// key, never its login ID); `pairwise` clients get one of their own that other clients cannot
+/// link.
+pub fn subject(state: &App, c: &Client, login_pk: i64) -> String {
+    match c.metadata.subject_type {
+        SubjectType::Public => {
+            let d = Sha256::digest(format!("sekisho-sub\0{}\0{login_pk}", issuer(state)));
+            URL_SAFE_NO_PAD.encode(&d[..18])
+        }
+        SubjectType::Pairwise => {
+            let h = state.secrets.code_hash(
+                &format!("oidc-pairwise\0{}", c.client_id),
+                &login_pk.to_string(),
+            );
+            URL_SAFE_NO_PAD.encode(hex::decode(&h[..36]).unwrap_or_default())
+        }
+    }
+}
+
+/// The ID token's `sid`: the session, opaque.
+fn sid(state: &App, session_id: i64) -> String {
+    let h = state.secrets.code_hash("oidc-sid", &session_id.to_string());
+    h[..32].to_owned()
+}
+
+#[derive(Serialize)]
+struct IdClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    azp: &'a str,
+    exp: i64,
+    iat: i64,
+    auth_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    acr: &'a str,
+    amr: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AccessClaims {
+    iss: String,
+    sub: String,
+    aud: String,
+    client_id: String,
+    scope: String,
+    exp: i64,
+    iat: i64,
+    jti: String,
+    auth_time: i64,
+    acr: String,
+    /// The login's internal key, sealed: what UserInfo reads (never shown in clear).
+    sks: String,
+}
+
+fn login_aad(client_id: &str) -> Vec<u8> {
+    format!("oidc-access-token:{client_id}").into_bytes()
+}
+
+/// The token endpoint: authenticates the client and exchanges an authorization code (once,
+/// within [`CODE_SECS`], by the client it was issued to, for the same redirect URI, with the
+/// PKCE verifier). `token_url` is this endpoint's URL (an accepted assertion audience).
+pub async fn token(
+    state: &App,
+    creds: &Credentials,
+    params: &Params,
+    token_url: &str,
+    client: &ClientInfo,
+) -> Result<Result<Tokens, OAuthError>, AppError> {
+    let iss = issuer(state);
+    let c = match client_auth::authenticate(state, creds, &[&iss, token_url]).await? {
+        Ok(c) => c,
+        Err(e) => {
+            let named = creds
+                .client_id
+                .clone()
+                .or_else(|| creds.basic.as_ref().map(|(id, _)| id.clone()))
+                .unwrap_or_default();
+            refused(state, &named, None, client, "token", &e).await?;
+            return Ok(Err(e));
+        }
+    };
+    match exchange(state, &c, params, client).await? {
+        Ok(t) => Ok(Ok(t)),
+        Err((login_id, e)) => {
+            refused(
+                state,
+                &c.client_id,
+                login_id.as_deref(),
+                client,
+                "token",
+                &e,
+            )
+            .await?;
+            Ok(Err(e))
+        }
+    }
+}
+
+type Refused = (Option<String>, OAuthError);
+
+async fn exchange(
+    state: &App,
+    c: &Client,
+    params: &Params,
+    client: &ClientInfo,
+) -> Result<Result<Tokens, Refused>, AppError> {
+    let now = state.clock.now();
+    let get = |n: &str| single(params, n).map_err(|e| (None, e));
+    macro_rules! tri {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(e) => return Ok(Err(e)),
+            }
+        };
+    }
+    match tri!(get("grant_type")) {
+        Some("authorization_code") => {}
+        Some(_) => {
+            return Ok(Err((
+                None,
+                OAuthError::new("unsupported_grant_type", "only authorization_code"),
+            )))
+        }
+        None => return Ok(Err((None, OAuthError::request("grant_type is required")))),
+    }
+    if !c
+        .metadata
+        .grant_types
+        .contains(&GrantType::AuthorizationCode)
+    {
+        return Ok(Err((
+            None,
+            OAuthError::new(
+                "unauthorized_client",
+                "authorization_code is not registered",
+            ),
+        )));
+    }
+    let code = tri!(get("code")).unwrap_or_default();
+    let code = match state.store.take_oidc_code(&hash(code), now).await? {
+        CodeTake::Unknown => return Ok(Err((None, OAuthError::grant("unknown code")))),
+        CodeTake::Reused(used) => {
+            let login = state.store.login_by_pk(used.code.login_pk).await?;
+            let e = OAuthError::grant("the code was used before");
+            return Ok(Err((login.map(|l| l.login_id), e)));
+        }
+        CodeTake::First(code) => code.code,
+    };
+    let login = state.store.login_by_pk(code.login_pk).await?;
+    let login_id = login.as_ref().map(|l| l.login_id.clone());
+    let fail = |why: &str| Ok(Err((login_id.clone(), OAuthError::grant(why))));
+    if code.client_id != c.client_id {
+        return fail("the code was issued to another client");
+    }
+    if now >= code.expires_at {
+        return fail("the code has expired");
+    }
+    if tri!(get("redirect_uri")) != Some(code.redirect_uri.as_str()) {
+        return fail("redirect_uri differs from the authorization request's");
+    }
+    let verifier = tri!(get("code_verifier")).unwrap_or_default();
+    if !request::pkce_verifies(verifier, &code.code_challenge) {
+        return fail("code_verifier does not match the code_challenge");
+    }
+    let Some(login) = login.filter(|l| !l.disabled) else {
+        return fail("the login no longer exists or is disabled");
+    };
+    let iss = issuer(state);
+    let sub = subject(state, c, login.id);
+    let alg = c.metadata.id_token_signed_response_alg;
+    let id_claims = IdClaims {
+        iss: &iss,
+        sub: &sub,
+        aud: &c.client_id,
+        azp: &c.client_id,
+        exp: now.0 + ACCESS_TOKEN_SECS,
+        iat: now.0,
+        auth_time: code.auth_time.0,
+        nonce: code.nonce.as_deref(),
+        acr: &code.acr,
+        amr: code.amr.split_whitespace().collect(),
+        sid: code.session_id.map(|id| sid(state, id)),
+    };
+    let id_token = keys::sign(state, client, alg, "JWT", &id_claims).await?;
+    let sealed = state
+        .secrets
+        .seal(
+            login.id.to_string().as_bytes(),
+            &login_aad(&c.client_id),
+            sekisho_core::clock::random_bytes(state.rng.as_ref()),
+        )
+        .ok_or(Error::Internal)?;
+    let access = AccessClaims {
+        iss: iss.clone(),
+        sub: sub.clone(),
+        aud: iss.clone(),
+        client_id: c.client_id.clone(),
+        scope: code.scope.clone(),
+        exp: now.0 + ACCESS_TOKEN_SECS,
+        iat: now.0,
+        jti: token::generate("skat", state.rng.as_ref()),
+        auth_time: code.auth_time.0,
+        acr: code.acr.clone(),
+        sks: sealed,
+    };
+    let access_token = keys::sign(state, client, alg, "at+jwt", &access).await?;
+    let ev = state.event(
+        EventType::OidcTokenIssued,
+        Some(&login.login_id),
+        Actor::SelfService,
+        client,
+        format!(
+            "client {}: tokens issued (scope {})",
+            c.client_id, code.scope
+        ),
+    );
+    state.store.append_audit(&ev).await?;
+    Ok(Ok(Tokens {
+        access_token,
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_SECS,
+        id_token,
+        scope: code.scope,
+    }))
+}
+
+/// Verifies one of Sekisho's access tokens at `now` (signature with a published key, `typ`,
+/// issuer, expiry); answers its claims.
+async fn verify_access_token(state: &App, jwt: &str) -> Result<Option<AccessClaims>, AppError> {
+    let Ok(header) = jsonwebtoken::decode_header(jwt) else {
+        return Ok(None);
+    };
+    if header.typ.as_deref() != Some("at+jwt") {
+        return Ok(None);
+    }
+    let Some(kid) = header.kid else {
+        return Ok(None);
+    };
+    let key = state
+        .store
+        .signing_keys()
+        .await?
+        .into_iter()
+        .find(|k| k.kid == kid && k.retired_at.is_none());
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    let Some(alg) = Alg::parse(&key.algorithm) else {
+        return Ok(None);
+    };
+    let Ok(jwk) = serde_json::from_str::<keys::PublicJwk>(&key.public_jwk) else {
+        return Ok(None);
+    };
+    let decoding = match alg {
+        Alg::EdDSA => jwk
+            .x
+            .as_deref()
+            .and_then(|x| jsonwebtoken::DecodingKey::from_ed_components(x).ok()),
+        Alg::ES256 => jwk
+            .x
+            .as_deref()
+            .zip(jwk.y.as_deref())
+            .and_then(|(x, y)| jsonwebtoken::DecodingKey::from_ec_components(x, y).ok()),
+        Alg::PS256 | Alg::RS256 => jwk
+            .n
+            .as_deref()
+            .zip(jwk.e.as_deref())
+            .and_then(|(n, e)| jsonwebtoken::DecodingKey::from_rsa_components(n, e).ok()),
+    };
+    let Some(decoding) = decoding else {
+        return Ok(None);
+    };
+    let mut v = jsonwebtoken::Validation::new(header.alg);
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v.validate_aud = false;
+    v.required_spec_claims.clear();
+    let Ok(data) = jsonwebtoken::decode::<AccessClaims>(jwt, &decoding, &v) else {
+        return Ok(None);
+    };
+    let c = data.claims;
+    if c.iss != issuer(state) || state.clock.now().0 >= c.exp {
+        return Ok(None);
+    }
+    Ok(Some(c))
+}
+
+/// UserInfo (OpenID Connect Core §5.3) for a bearer access token: the claims its scope
+/// releases. A bad, expired or foreign token is `invalid_token`.
+pub async fn userinfo(
+    state: &App,
+    access_token: &str,
+) -> Result<Result<UserInfo, OAuthError>, AppError> {
+    let invalid = || {
+        Ok(Err(OAuthError::new(
+            "invalid_token",
+            "the access token is not valid",
+        )))
+    };
+    let Some(c) = verify_access_token(state, access_token).await? else {
+        return invalid();
+    };
+    let pk = state
+        .secrets
+        .open(&c.sks, &login_aad(&c.client_id))
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.parse::<i64>().ok());
+    let Some(pk) = pk else {
+        return invalid();
+    };
+    let Some(login) = state.store.login_by_pk(pk).await?.filter(|l| !l.disabled) else {
+        return invalid();
+    };
+    let scopes: Vec<&str> = c.scope.split_whitespace().collect();
+    let profile = scopes.contains(&"profile");
+    let email = scopes.contains(&"email");
+    Ok(Ok(UserInfo {
+        sub: c.sub,
+        name: profile.then(|| login.display_name.clone()),
+        locale: profile.then(|| login.lang.as_str().to_owned()),
+        email: email.then(|| login.email.clone()),
+        email_verified: email.then_some(true),
+        login_id: scopes.contains(&"login_id").then(|| login.login_id.clone()),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(methods: &[&str]) -> (&'static str, Vec<&'static str>) {
+        let m: Vec<String> = methods.iter().map(|s| (*s).to_owned()).collect();
+        let (acr, amr) = proven(&m);
+        (acr_value(acr), amr.iter().map(|a| a.as_str()).collect())
+    }
+
+    #[test]
+    fn the_level_and_methods_come_from_what_the_customer_did() {
+        let [pwd, mfa, pr] = [ACR_VALUES[0], ACR_VALUES[1], ACR_VALUES[2]];
+        assert_eq!(names(&["pwd"]), (pwd, vec!["pwd"]));
+        assert_eq!(names(&["pwd", "otp"]), (mfa, vec!["pwd", "otp", "mfa"]));
+        assert_eq!(names(&["pwd", "email"]), (mfa, vec!["pwd", "otp", "mfa"]));
+        assert_eq!(
+            names(&["pwd", "recovery_code"]),
+            (mfa, vec!["pwd", "otp", "mfa"])
+        );
+        // A familiar browser skipped the second factor: no `otp`, password level.
+        assert_eq!(names(&["pwd", "device"]), (pwd, vec!["pwd"]));
+        assert_eq!(
+            names(&["pwd", "passkey"]),
+            (pr, vec!["pwd", "hwk", "user", "mfa"])
+        );
+        assert_eq!(names(&["passkey"]), (pr, vec!["hwk", "user", "mfa"]));
+    }
+
+    fn session(created: i64, methods: &[&str]) -> Session {
+        Session {
+            id: 1,
+            login_pk: 1,
+            login_id: "u1".into(),
+            purpose: SessionPurpose::Full,
+            methods: methods.iter().map(|s| (*s).to_owned()).collect(),
+            created_at: Timestamp(created),
+            last_seen_at: Timestamp(created),
+            expires_at: Timestamp(created + 3600),
+            revoked_at: None,
+            client_ip: None,
+            user_agent: None,
+        }
+    }
+
+    fn req() -> AuthRequest {
+        AuthRequest {
+            client_id: "skc_a".into(),
+            redirect_uri: "https://trade.example.co.jp/cb".into(),
+            scope: "openid".into(),
+            state: None,
+            nonce: None,
+            code_challenge: "c".into(),
+            prompt_none: false,
+            prompt_login: false,
+            max_age: None,
+            login_hint: None,
+            ui_locale: None,
+            acr_values: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_session_answers_unless_the_request_demands_more() {
+        let s = session(100, &["pwd", "otp"]);
+        let now = Timestamp(1000);
+        assert!(satisfies(&req(), Timestamp(900), &s, now));
+        // prompt=login: only a login after the request.
+        let login = AuthRequest {
+            prompt_login: true,
+            ..req()
+        };
+        assert!(!satisfies(&login, Timestamp(900), &s, now));
+        assert!(satisfies(&login, Timestamp(90), &s, now));
+        // max_age counts from the last real authentication.
+        let aged = AuthRequest {
+            max_age: Some(600),
+            ..req()
+        };
+        assert!(!satisfies(&aged, Timestamp(900), &s, now));
+        assert!(satisfies(&aged, Timestamp(900), &s, Timestamp(700)));
+        // A level the session does not prove asks for a new login once.
+        let pr = AuthRequest {
+            acr_values: vec![ACR_VALUES[2].into()],
+            ..req()
+        };
+        assert!(!satisfies(&pr, Timestamp(900), &s, now));
+        assert!(satisfies(&pr, Timestamp(90), &s, now));
+        // Not a full, live session.
+        let mut restricted = session(100, &["pwd"]);
+        restricted.purpose = SessionPurpose::PasswordChange;
+        assert!(!satisfies(&req(), Timestamp(900), &restricted, now));
+        let mut revoked = session(100, &["pwd"]);
+        revoked.revoked_at = Some(Timestamp(500));
+        assert!(!satisfies(&req(), Timestamp(900), &revoked, now));
+        assert!(!satisfies(&req(), Timestamp(900), &s, Timestamp(3700)));
+    }
+}

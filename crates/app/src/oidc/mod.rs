@@ -1,0 +1,186 @@
+//! OpenID Connect provider: what exists so far is the foundation (issue 15, items 1 and 2): the
+//! discovery document, the signing keys published as a JWK Set, and the clients that operators
+//! register. The authorization, token, PAR, UserInfo, introspection, revocation and logout
+//! endpoints come with the login state machine; the discovery document names none of them
+//! until they answer.
+
+pub mod client_auth;
+pub mod client_keys;
+pub mod clients;
+pub mod grants;
+pub mod metadata;
+pub mod request;
+
+use crate::error::AppError;
+use crate::keys::{self, Alg, JwkSet};
+use crate::state::App;
+use sekisho_core::audit::ClientInfo;
+use serde::Serialize;
+
+/// `oidc.*`: the OpenID Connect provider.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OidcSettings {
+    /// The issuer; empty: the public URL.
+    pub issuer: String,
+}
+
+impl OidcSettings {
+    /// An issuer given explicitly must be an http(s) URL without a trailing `/`, query or
+    /// fragment (OpenID Connect Discovery §3); it is trimmed.
+    pub fn check(&mut self) -> Result<(), String> {
+        self.issuer = self.issuer.trim().to_owned();
+        let i = &self.issuer;
+        if !i.is_empty() {
+            let rest = i
+                .strip_prefix("https://")
+                .or_else(|| i.strip_prefix("http://"));
+            let ok = rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
+                && !i.ends_with('/')
+                && !i.contains(['?', '#']);
+            if !ok {
+                return Err(format!(
+                    "oidc.issuer must be an https URL without a trailing /, query or fragment, not {i:?}"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where the JWK Set is served (relative to the public URL).
+pub const JWKS_PATH: &str = "/oidc/jwks";
+/// Where the discovery document is served.
+pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+/// The authorization endpoint (a page door).
+pub const AUTHORIZE_PATH: &str = "/oidc/authorize";
+/// The token endpoint.
+pub const TOKEN_PATH: &str = "/oidc/token";
+/// The pushed authorization request endpoint (RFC 9126).
+pub const PAR_PATH: &str = "/oidc/par";
+/// The UserInfo endpoint.
+pub const USERINFO_PATH: &str = "/oidc/userinfo";
+
+/// The scopes a client may register and request: the OpenID Connect ones and `login_id`, which
+/// releases the customer's login ID (never the `sub`, since a login ID can change).
+pub const SCOPES: &[&str] = &["openid", "profile", "email", "offline_access", "login_id"];
+
+/// The claims ID tokens and UserInfo will carry.
+pub const CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "sid",
+    "azp",
+    "name",
+    "email",
+    "email_verified",
+    "locale",
+    "login_id",
+];
+
+/// The authentication levels (`acr`) apps will be able to ask for and read: password only,
+/// multi-factor and phishing-resistant (a passkey), weakest first. (Configurable with item 4
+/// of issue 15.)
+pub const ACR_VALUES: &[&str] = &[
+    "urn:sekisho:acr:password",
+    "http://schemas.openid.net/pape/policies/2007/06/multi-factor",
+    "http://schemas.openid.net/pape/policies/2007/06/phishing-resistant",
+];
+
+/// Algorithms clients may use to sign what they send (`private_key_jwt` assertions, DPoP
+/// proofs): the FAPI 2.0 ones.
+pub const CLIENT_SIGNING_ALGS: &[Alg] = &[Alg::EdDSA, Alg::ES256, Alg::PS256];
+
+/// The issuer identifier: `oidc.issuer`, else the public URL without a trailing `/`.
+pub fn issuer(state: &App) -> String {
+    let s = &state.settings;
+    if s.oidc.issuer.is_empty() {
+        s.public_url.trim_end_matches('/').to_owned()
+    } else {
+        s.oidc.issuer.clone()
+    }
+}
+
+/// The OpenID Provider Metadata (OpenID Connect Discovery 1.0 §3, RFC 8414 §2): only endpoints
+/// that answer today, and the capabilities this issue builds.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Discovery {
+    pub issuer: String,
+    pub jwks_uri: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub pushed_authorization_request_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub scopes_supported: Vec<&'static str>,
+    pub response_types_supported: Vec<&'static str>,
+    pub response_modes_supported: Vec<&'static str>,
+    pub grant_types_supported: Vec<&'static str>,
+    pub subject_types_supported: Vec<&'static str>,
+    pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    pub require_pushed_authorization_requests: bool,
+    pub authorization_response_iss_parameter_supported: bool,
+    pub claims_supported: Vec<&'static str>,
+    pub claims_parameter_supported: bool,
+    pub acr_values_supported: Vec<&'static str>,
+    pub ui_locales_supported: Vec<&'static str>,
+    pub claims_locales_supported: Vec<&'static str>,
+    pub backchannel_logout_supported: bool,
+    pub backchannel_logout_session_supported: bool,
+}
+
+/// The discovery document of this provider.
+pub fn discovery(state: &App) -> Discovery {
+    let base = state.settings.public_url.trim_end_matches('/');
+    let names = |algs: &[Alg]| algs.iter().map(|a| a.as_str()).collect::<Vec<_>>();
+    Discovery {
+        issuer: issuer(state),
+        jwks_uri: format!("{base}{JWKS_PATH}"),
+        authorization_endpoint: format!("{base}{AUTHORIZE_PATH}"),
+        token_endpoint: format!("{base}{TOKEN_PATH}"),
+        pushed_authorization_request_endpoint: format!("{base}{PAR_PATH}"),
+        userinfo_endpoint: format!("{base}{USERINFO_PATH}"),
+        scopes_supported: SCOPES.to_vec(),
+        response_types_supported: vec!["code"],
+        response_modes_supported: vec!["query"],
+        grant_types_supported: metadata::GrantType::ALL
+            .iter()
+            .map(|g| g.as_str())
+            .collect(),
+        subject_types_supported: vec!["public", "pairwise"],
+        id_token_signing_alg_values_supported: names(&Alg::ALL),
+        token_endpoint_auth_methods_supported: metadata::AuthMethod::ALL
+            .iter()
+            .map(|m| m.as_str())
+            .collect(),
+        token_endpoint_auth_signing_alg_values_supported: names(CLIENT_SIGNING_ALGS),
+        dpop_signing_alg_values_supported: names(CLIENT_SIGNING_ALGS),
+        code_challenge_methods_supported: vec!["S256"],
+        // Per client instead: `fapi2` clients and those registered with it must use PAR.
+        require_pushed_authorization_requests: false,
+        authorization_response_iss_parameter_supported: true,
+        claims_supported: CLAIMS.to_vec(),
+        claims_parameter_supported: true,
+        acr_values_supported: ACR_VALUES.to_vec(),
+        ui_locales_supported: vec!["ja", "en"],
+        claims_locales_supported: vec!["ja", "en"],
+        backchannel_logout_supported: true,
+        backchannel_logout_session_supported: true,
+    }
+}
+
+/// The JWK Set of the provider: a key of every algorithm (made on first need), with every
+/// other key not retired (older keys until they are retired, the step-up keys).
+pub async fn jwks(state: &App, client: &ClientInfo) -> Result<JwkSet, AppError> {
+    keys::jwks(state, client, &Alg::ALL).await
+}

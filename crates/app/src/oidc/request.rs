@@ -1,0 +1,316 @@
+//! The authorization request (OpenID Connect Core §3.1.2.1, RFC 6749 §4.1.1, RFC 7636, RFC 9126)
+//! checked against the client's registration: what may be asked, and which mistakes go back to
+//! the client and which are shown on a page (an unknown client or a redirect URI that is not
+//! registered is never redirected to).
+
+use super::metadata::ClientMetadata;
+use super::ACR_VALUES;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// A protocol refusal (RFC 6749 §4.1.2.1 / §5.2, RFC 9126 §2.3): the registered error code and
+/// a description for the client's developers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`, …
+    pub error: &'static str,
+    /// What was wrong (ASCII, for developers).
+    pub description: String,
+}
+
+impl OAuthError {
+    /// A refusal with `error` and `description`.
+    pub fn new(error: &'static str, description: impl Into<String>) -> OAuthError {
+        OAuthError {
+            error,
+            description: description.into(),
+        }
+    }
+
+    /// `invalid_request`.
+    pub fn request(description: impl Into<String>) -> OAuthError {
+        OAuthError::new("invalid_request", description)
+    }
+
+    /// `invalid_client` (answered with 401).
+    pub fn client(description: impl Into<String>) -> OAuthError {
+        OAuthError::new("invalid_client", description)
+    }
+
+    /// `invalid_grant`.
+    pub fn grant(description: impl Into<String>) -> OAuthError {
+        OAuthError::new("invalid_grant", description)
+    }
+
+    /// The HTTP status of a JSON answer carrying it (RFC 6749 §5.2, RFC 6750 §3.1).
+    pub fn status(&self) -> u16 {
+        match self.error {
+            "invalid_client" | "invalid_token" => 401,
+            "insufficient_scope" => 403,
+            _ => 400,
+        }
+    }
+}
+
+/// A request's parameters as sent (form or query), in order.
+pub type Params = [(String, String)];
+
+/// The one value of parameter `name`, if sent; a parameter sent twice is `invalid_request`
+/// (RFC 6749 §3.1), and an empty one counts as absent.
+pub fn single<'a>(params: &'a Params, name: &str) -> Result<Option<&'a str>, OAuthError> {
+    let mut found = params.iter().filter(|(k, _)| k == name);
+    let first = found.next();
+    if found.next().is_some() {
+        return Err(OAuthError::request(format!("{name} is repeated")));
+    }
+    Ok(first.map(|(_, v)| v.as_str()).filter(|v| !v.is_empty()))
+}
+
+/// A checked authorization request: what the customer's login must satisfy and what the code
+/// is bound to. Stored (as JSON) with a pushed or pending request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthRequest {
+    /// The client.
+    pub client_id: String,
+    /// The registered redirect URI the answer goes to.
+    pub redirect_uri: String,
+    /// The requested scope (`openid` and others the client registered), space separated.
+    pub scope: String,
+    /// The client's `state`, returned unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// The client's `nonce`, put into the ID token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// The PKCE `S256` challenge.
+    pub code_challenge: String,
+    /// `prompt=none`: no page may be shown.
+    #[serde(default)]
+    pub prompt_none: bool,
+    /// `prompt=login`: the customer must log in again, whatever the session.
+    #[serde(default)]
+    pub prompt_login: bool,
+    /// `max_age`: the last real authentication must be at most this old (seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<i64>,
+    /// `login_hint`: the login ID to fill in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_hint: Option<String>,
+    /// The first of `ui_locales` the pages speak (`ja`, `en`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui_locale: Option<String>,
+    /// The requested `acr_values` Sekisho knows, in the client's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acr_values: Vec<String>,
+}
+
+/// Where a mistake in an authorization request is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// On a page (the redirect URI is missing or not the client's): never redirected.
+    RedirectUriNotRegistered,
+    /// Back to the client at its redirect URI.
+    ToClient(OAuthError),
+}
+
+/// Longest `state` and `nonce` accepted (OpenID Connect asks for at least 64 characters of
+/// `nonce`; FAPI clients send 43).
+pub const MAX_STATE_LEN: usize = 1024;
+
+/// Whether `given` is one of `registered`: the same string, or for a native app's loopback
+/// redirect (`http://127.0.0.1/…`, `http://[::1]/…`) the same URI on any port (RFC 8252 §7.3).
+pub fn redirect_uri_matches(registered: &[String], given: &str) -> bool {
+    registered
+        .iter()
+        .any(|r| r == given || loopback_match(r, given))
+}
+
+fn loopback_match(registered: &str, given: &str) -> bool {
+    let (Ok(r), Ok(g)) = (url::Url::parse(registered), url::Url::parse(given)) else {
+        return false;
+    };
+    let loopback =
+        |u: &url::Url| u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "[::1]"));
+    loopback(&r)
+        && loopback(&g)
+        && r.host_str() == g.host_str()
+        && r.path() == g.path()
+        && r.query() == g.query()
+        && g.fragment().is_none()
+        && g.username().is_empty()
+        && g.password().is_none()
+}
+
+/// The `S256` challenge of a PKCE verifier (RFC 7636 §4.2).
+pub fn s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// Whether `verifier` is a well-formed PKCE verifier (43 to 128 unreserved characters) whose
+/// `S256` challenge is `challenge`.
+pub fn pkce_verifies(verifier: &str, challenge: &str) -> bool {
+    let well_formed = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    well_formed && sekisho_core::secret_box::SecretBox::hashes_equal(&s256(verifier), challenge)
+}
+
+fn is_challenge(c: &str) -> bool {
+    c.len() == 43
+        && c.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Checks an authorization request's parameters against the client's registration. The
+/// redirect URI is checked first: until it is known to be the client's, nothing is redirected.
+pub fn check(client_id: &str, m: &ClientMetadata, params: &Params) -> Result<AuthRequest, Refusal> {
+    let redirect_uri = match single(params, "redirect_uri") {
+        Ok(Some(r)) if redirect_uri_matches(&m.redirect_uris, r) => r.to_owned(),
+        // OpenID Connect requires the parameter; a single registered URI is not assumed.
+        _ => return Err(Refusal::RedirectUriNotRegistered),
+    };
+    check_rest(client_id, m, params, redirect_uri).map_err(Refusal::ToClient)
+}
+
+fn check_rest(
+    client_id: &str,
+    m: &ClientMetadata,
+    params: &Params,
+    redirect_uri: String,
+) -> Result<AuthRequest, OAuthError> {
+    let get = |name: &str| single(params, name);
+    if get("request")?.is_some() {
+        return Err(OAuthError::new(
+            "request_not_supported",
+            "request objects are not supported; push the request (PAR) instead",
+        ));
+    }
+    match get("response_type")? {
+        Some("code") => {}
+        Some(_) => {
+            return Err(OAuthError::new(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            ))
+        }
+        None => return Err(OAuthError::request("response_type is required")),
+    }
+    if let Some(mode) = get("response_mode")? {
+        if mode != "query" {
+            return Err(OAuthError::request("only response_mode=query is supported"));
+        }
+    }
+    let scope = get("scope")?.unwrap_or_default();
+    let registered: Vec<&str> = m.scope.split_whitespace().collect();
+    let mut scopes: Vec<&str> = Vec::new();
+    for s in scope.split_whitespace() {
+        if s != "openid" && !registered.contains(&s) {
+            return Err(OAuthError::new(
+                "invalid_scope",
+                format!("scope {s} is not registered for this client"),
+            ));
+        }
+        if !scopes.contains(&s) {
+            scopes.push(s);
+        }
+    }
+    if !scopes.contains(&"openid") {
+        return Err(OAuthError::new(
+            "invalid_scope",
+            "scope must contain openid",
+        ));
+    }
+    match get("code_challenge_method")? {
+        Some("S256") => {}
+        Some("plain") => {
+            return Err(OAuthError::request(
+                "code_challenge_method plain is not allowed; use S256",
+            ))
+        }
+        Some(_) => return Err(OAuthError::request("code_challenge_method must be S256")),
+        None => {
+            return Err(OAuthError::request(
+                "PKCE is required: code_challenge with code_challenge_method=S256",
+            ))
+        }
+    }
+    let code_challenge = match get("code_challenge")? {
+        Some(c) if is_challenge(c) => c.to_owned(),
+        Some(_) => {
+            return Err(OAuthError::request(
+                "code_challenge must be 43 base64url characters",
+            ))
+        }
+        None => return Err(OAuthError::request("code_challenge is required")),
+    };
+    let text = |name: &str| -> Result<Option<String>, OAuthError> {
+        match get(name)? {
+            Some(v) if v.len() > MAX_STATE_LEN || v.chars().any(char::is_control) => Err(
+                OAuthError::request(format!("{name} is too long or holds control characters")),
+            ),
+            v => Ok(v.map(str::to_owned)),
+        }
+    };
+    let state = text("state")?;
+    let nonce = text("nonce")?;
+    let login_hint = text("login_hint")?;
+    let mut prompt_none = false;
+    let mut prompt_login = false;
+    for p in get("prompt")?.unwrap_or_default().split_whitespace() {
+        match p {
+            "none" => prompt_none = true,
+            "login" => prompt_login = true,
+            // Every client Sekisho serves now is the firm's own (no consent page yet).
+            "consent" | "select_account" => {}
+            _ => return Err(OAuthError::request(format!("prompt {p} is not supported"))),
+        }
+    }
+    if prompt_none && prompt_login {
+        return Err(OAuthError::request("prompt=none cannot be combined"));
+    }
+    let max_age = match get("max_age")? {
+        None => None,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n >= 0 => Some(n),
+            _ => {
+                return Err(OAuthError::request(
+                    "max_age must be a non-negative integer",
+                ))
+            }
+        },
+    };
+    let ui_locale = get("ui_locales")?.and_then(|l| {
+        l.split_whitespace()
+            .map(|t| t.split('-').next().unwrap_or_default())
+            .find(|t| *t == "ja" || *t == "en")
+            .map(str::to_owned)
+    });
+    // Unknown `acr_values` are ignored (they are voluntary, OpenID Connect Core §3.1.2.1).
+    let acr_values = get("acr_values")?
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter(|a| ACR_VALUES.contains(a))
+        .map(str::to_owned)
+        .collect();
+    Ok(AuthRequest {
+        client_id: client_id.to_owned(),
+        redirect_uri,
+        scope: scopes.join(" "),
+        state,
+        nonce,
+        code_challenge,
+        prompt_none,
+        prompt_login,
+        max_age,
+        login_hint,
+        ui_locale,
+        acr_values,
+    })
+}
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;
