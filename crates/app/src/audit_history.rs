@@ -209,7 +209,16 @@ pub async fn export_csv(state: &App, p: &AuditParams, lang: Lang) -> Result<Stri
             "ip",
         ],
     };
-    csv_line(&mut out, head);
+    // Times as people read them, in the firm's zone, named in the header.
+    let zone = &state.settings.zone;
+    let abbr = zone.abbreviation(state.clock.now());
+    let mut head: Vec<String> = head.iter().map(|h| (*h).to_owned()).collect();
+    head[1] = match lang {
+        Lang::Ja => format!("日時({abbr})"),
+        Lang::En => format!("time ({abbr})"),
+    };
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    csv_line(&mut out, &head);
     let mut written = 0u32;
     while written < max {
         filter.limit = (max - written).min(1000);
@@ -217,7 +226,7 @@ pub async fn export_csv(state: &App, p: &AuditParams, lang: Lang) -> Result<Stri
         for e in &events {
             let r = history_row(e, lang);
             let id = e.event_id.to_string();
-            let time = e.time.to_rfc3339();
+            let time = zone.plain(e.time);
             csv_line(
                 &mut out,
                 &[

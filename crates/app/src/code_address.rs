@@ -30,6 +30,7 @@ pub fn changed_notice(
     let masked_new = new.map(masked);
     let rendered = notices::notice(
         login.lang,
+        &state.settings.zone,
         &state.settings.mail.firm_name,
         &state.settings.mail.support_contact,
         &login.display_name,
@@ -64,6 +65,7 @@ pub async fn request(
     let expires_at = now.plus_secs(policy.ttl_secs);
     let rendered = notices::code_address_confirmation(
         login.lang,
+        &state.settings.zone,
         &state.settings.mail.firm_name,
         &login.display_name,
         &code,

@@ -46,6 +46,7 @@ fn code_mail(
 ) -> Result<NewMail, AppError> {
     let rendered = templates::email_code(
         login.lang,
+        &state.settings.zone,
         &state.settings.mail.firm_name,
         &login.display_name,
         code,

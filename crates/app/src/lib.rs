@@ -47,3 +47,4 @@ pub use settings::{
 };
 pub use state::App;
 pub use step_up::StepUpSettings;
+pub mod zone;

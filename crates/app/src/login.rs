@@ -572,7 +572,7 @@ async fn setup_hint(state: &App, login: &Login, e: Error) -> Result<AppError, Ap
     let hint = match login.lang {
         sekisho_core::Lang::Ja => format!(
             "二段階認証の登録が必要です(ご登録のメールアドレスにお送りした設定用リンクから登録してください。有効期限: {})。",
-            crate::mail::templates::jst(link.expires_at)
+            state.settings.zone.seconds(link.expires_at)
         ),
         sekisho_core::Lang::En => format!(
             "Second factor authentication must be initialized (visit the setup link e-mailed to you; it expires {}).",

@@ -29,6 +29,7 @@ pub async fn send(state: &App, login: &Login, what: &notices::Notice<'_>) {
 async fn try_send(state: &App, login: &Login, what: &notices::Notice<'_>) -> Result<(), AppError> {
     let rendered = notices::notice(
         login.lang,
+        &state.settings.zone,
         &state.settings.mail.firm_name,
         &state.settings.mail.support_contact,
         &login.display_name,

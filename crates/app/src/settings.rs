@@ -85,6 +85,10 @@ pub struct Settings {
     /// Derived by [`Settings::resolve`] from `password.*` (the preset with its overrides).
     #[serde(skip)]
     pub password_policy: PasswordPolicy,
+    /// Derived by [`Settings::resolve`] from `pages.time_zone`: the zone every time a person
+    /// reads is shown in.
+    #[serde(skip)]
+    pub zone: crate::zone::Zone,
 }
 
 impl Default for Settings {
@@ -114,6 +118,7 @@ impl Default for Settings {
             passkeys: PasskeySettings::default(),
             oidc: crate::oidc::OidcSettings::default(),
             password_policy: PasswordPolicy::default(),
+            zone: crate::zone::Zone::default(),
         }
     }
 }
@@ -433,7 +438,7 @@ impl Default for BrandingSettings {
 }
 
 /// `pages.*`: the hosted customer pages.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PagesSettings {
     /// Where a relying app may send the customer back to: each entry an origin plus path
@@ -443,6 +448,19 @@ pub struct PagesSettings {
     /// follows the preset (the seeds' brokers offer it: on for `jp-broker`, off for NIST).
     /// [`Settings::resolve`] fills it in.
     pub software_keyboard: Option<bool>,
+    /// The firm's time zone (IANA name): times people read (pages, mails, the console, the
+    /// history CSV) are shown in it with the zone named; the JSON API keeps UTC.
+    pub time_zone: String,
+}
+
+impl Default for PagesSettings {
+    fn default() -> Self {
+        PagesSettings {
+            return_to_allowlist: Vec::new(),
+            software_keyboard: None,
+            time_zone: "Asia/Tokyo".into(),
+        }
+    }
 }
 
 impl PagesSettings {
@@ -566,6 +584,7 @@ impl Settings {
     pub fn resolve(mut self) -> Result<Settings, String> {
         ensure!(!self.public_url.is_empty(), "public_url must be set");
         self.password_policy = self.password.policy()?;
+        self.zone = crate::zone::Zone::parse(&self.pages.time_zone)?;
         self.pages.software_keyboard = Some(
             self.pages
                 .software_keyboard

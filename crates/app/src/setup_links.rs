@@ -120,6 +120,7 @@ pub async fn issue(
         // (which replaces this one) can be sent.
         let rendered = templates::setup_link(
             login.lang,
+            &app.settings.zone,
             &app.settings.mail.firm_name,
             &app.settings.mail.support_contact,
             &login.display_name,

@@ -5,7 +5,8 @@
 //! Like every Sekisho mail they carry no link: a customer who did not expect one is told to
 //! contact the support desk and to open the firm's site or app the way they always do.
 
-use super::templates::{compose, jst, Rendered};
+use super::templates::{compose, Rendered};
+use crate::zone::Zone;
 use sekisho_core::{Lang, Timestamp};
 
 /// What a notice is about.
@@ -68,6 +69,7 @@ fn utc(t: Timestamp) -> String {
 /// A notice to the customer.
 pub fn notice(
     lang: Lang,
+    zone: &Zone,
     firm: &str,
     support: &str,
     name: &str,
@@ -76,9 +78,9 @@ pub fn notice(
 ) -> Rendered {
     let ja = lang == Lang::Ja;
     let when = if ja {
-        format!("日時: {} / {}", jst(now), utc(now))
+        format!("日時: {} / {}", zone.seconds(now), utc(now))
     } else {
-        format!("Time: {} / {}", jst(now), utc(now))
+        format!("Time: {} / {}", zone.seconds(now), utc(now))
     };
     let support = if support.is_empty() {
         if ja {
@@ -264,6 +266,7 @@ pub fn notice(
 /// The code that confirms a new code delivery address, sent to that address.
 pub fn code_address_confirmation(
     lang: Lang,
+    zone: &Zone,
     firm: &str,
     name: &str,
     code: &str,
@@ -277,7 +280,7 @@ pub fn code_address_confirmation(
             vec![
                 format!("{name} 様"),
                 "このアドレスをログイン時の追加認証コードの配信先とするお手続きを受け付けました。お手続きの画面に次の確認コードを入力してください。".to_owned(),
-                format!("確認コード: {code}\n有効期限: {minutes}分({}まで)", jst(expires_at)),
+                format!("確認コード: {code}\n有効期限: {minutes}分({}まで)", zone.seconds(expires_at)),
                 "お心当たりのない場合は、このメールを破棄してください。配信先は変更されません。".to_owned(),
             ],
         ),
@@ -286,7 +289,7 @@ pub fn code_address_confirmation(
             vec![
                 format!("Dear {name},"),
                 "You asked to receive login verification codes at this address. Enter this confirmation code where you made the request.".to_owned(),
-                format!("Confirmation code: {code}\nValid for: {minutes} minutes (until {})", jst(expires_at)),
+                format!("Confirmation code: {code}\nValid for: {minutes} minutes (until {})", zone.seconds(expires_at)),
                 "If you did not ask for this, ignore this mail: nothing changes.".to_owned(),
             ],
         ),
@@ -309,6 +312,7 @@ mod tests {
         let methods = vec!["pwd".to_owned(), "email".to_owned()];
         let r = notice(
             Lang::Ja,
+            &Zone::default(),
             "関所証券",
             "サポートデスク(0120-000-000)",
             "山田 太郎",

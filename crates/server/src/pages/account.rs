@@ -153,14 +153,9 @@ struct SecurityPage {
     error: Option<Shown>,
 }
 
-pub(super) fn date(t: Timestamp) -> String {
-    let s = t.to_rfc3339();
-    // 2026-05-28T20:26:40Z → 2026-05-28 20:26 UTC
-    format!(
-        "{} {} UTC",
-        &s[..10.min(s.len())],
-        s.get(11..16).unwrap_or("")
-    )
+/// A time as the customer reads it: the firm's zone, named (`2026-05-28 20:26 JST`).
+pub(super) fn date(state: &AppState, t: Timestamp) -> String {
+    state.settings.zone.minutes(t)
 }
 
 async fn security(State(state): State<AppState>, mut ctx: Ctx) -> Response {
@@ -294,7 +289,7 @@ pub(super) async fn security_view(
             .map(|d| Row {
                 id: d.uid,
                 label: d.label,
-                when: date(d.last_used_at),
+                when: date(state, d.last_used_at),
                 current: false,
             })
             .collect(),
@@ -311,7 +306,7 @@ pub(super) async fn security_view(
                     devices_label(s.user_agent.as_deref()),
                     s.client_ip.clone().unwrap_or_else(|| "-".into())
                 ),
-                when: date(s.created_at),
+                when: date(state, s.created_at),
                 current: s.id == session.id,
             })
             .collect(),

@@ -249,7 +249,7 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
         "done.erased" => ("認証情報を消去しました。", "The credentials were erased."),
         "done.passkey_removed" => ("パスキーを削除しました。", "The passkey was removed."),
         "h.event_id" => ("イベントID", "Event ID"),
-        "h.time" => ("日時(日本時間)", "Event time (JST)"),
+        "h.time" => ("日時", "Event time"),
         "h.login" => ("ログイン", "Login name"),
         "h.group" => ("イベントグループ", "Event group"),
         "h.type" => ("イベント種別", "Event type"),

@@ -6,7 +6,6 @@
 use super::console::{base, signed_in, Ct};
 use super::{error_page, percent_encode, query_param, Base, Ctx};
 use crate::door::AppState;
-use crate::mail::templates::jst;
 use crate::web::csv_download;
 use askama::Template;
 use axum::extract::State;
@@ -59,18 +58,17 @@ struct HistoryPage {
     csv: String,
 }
 
-/// `2026-05-22T21:02` (a `datetime-local` field, read as Japan time) as RFC 3339.
-fn local_time(v: &str) -> Option<String> {
+/// `2026-05-22T21:02` (a `datetime-local` field, read in the firm's zone) as RFC 3339.
+fn local_time(zone: &sekisho_app::zone::Zone, v: &str) -> Option<String> {
     let v = v.trim();
     if v.is_empty() {
         return None;
     }
-    let with_secs = if v.len() == 16 {
-        format!("{v}:00")
-    } else {
-        v.to_owned()
-    };
-    Some(format!("{with_secs}+09:00"))
+    // Unreadable text goes on as typed, for the app's check to refuse with its code.
+    Some(
+        zone.local_input(v)
+            .map_or_else(|| v.to_owned(), |t| t.to_rfc3339()),
+    )
 }
 
 fn filters(query: &str) -> Filters {
@@ -84,14 +82,14 @@ fn filters(query: &str) -> Filters {
     }
 }
 
-fn params(f: &Filters, before: Option<i64>) -> AuditParams {
+fn params(zone: &sekisho_app::zone::Zone, f: &Filters, before: Option<i64>) -> AuditParams {
     let some = |v: &str| Some(v.to_owned()).filter(|v| !v.is_empty());
     AuditParams {
         login_id: some(&f.login_id),
         event_type: some(&f.event_type),
         operator: some(&f.operator),
-        since: local_time(&f.since),
-        until: local_time(&f.until),
+        since: local_time(zone, &f.since),
+        until: local_time(zone, &f.until),
         before,
         limit: Some(50),
         ..AuditParams::default()
@@ -121,7 +119,8 @@ async fn history(State(state): State<AppState>, ctx: Ctx) -> Response {
     };
     let f = filters(&ctx.query);
     let before = query_param(&ctx.query, "before").and_then(|b| b.parse().ok());
-    let (events, next) = match history_page(&state, &params(&f, before)).await {
+    let (events, next) = match history_page(&state, &params(&state.settings.zone, &f, before)).await
+    {
         Ok(x) => x,
         Err(e) => return error_page(&state, ctx, &e.error),
     };
@@ -131,7 +130,7 @@ async fn history(State(state): State<AppState>, ctx: Ctx) -> Response {
             let r = history_row(e, ctx.lang);
             Row {
                 event_id: e.event_id,
-                time: jst(e.time),
+                time: state.settings.zone.minutes(e.time),
                 login_id: e.login_id.clone().unwrap_or_default(),
                 login_name: e.login_name.clone().unwrap_or_default(),
                 group: r.group.to_owned(),
@@ -171,7 +170,7 @@ async fn csv(State(state): State<AppState>, ctx: Ctx) -> Response {
         Err(r) => return r,
     };
     let f = filters(&ctx.query);
-    let mut p = params(&f, None);
+    let mut p = params(&state.settings.zone, &f, None);
     p.limit = None;
     match export_csv(&state, &p, ctx.lang).await {
         Ok(csv) => ctx.finish(csv_download(csv)),

@@ -10,7 +10,6 @@ use super::{error_page, percent_encode, query_param, status_of, Base, Ctx, Shown
 use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::AdminCaller;
-use crate::mail::templates::jst;
 use crate::web::setup_link_url;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
@@ -335,7 +334,10 @@ async fn render_detail(
         second_factor: login.second_factor.as_str().to_owned(),
         mfa_required: login.mfa_required,
         failed_logins: login.failed_logins,
-        last_login: login.last_login_at.map(jst).unwrap_or_default(),
+        last_login: login
+            .last_login_at
+            .map(|t| state.settings.zone.minutes(t))
+            .unwrap_or_default(),
         flags: flags(c, &login_flags),
         factors: factor_choices(c),
         sessions,
@@ -369,7 +371,7 @@ async fn items(state: &AppState, c: Ct, login: &Login) -> Result<Items, ApiError
                 s.client_ip.unwrap_or_default(),
                 s.user_agent.unwrap_or_default()
             ),
-            detail: jst(s.created_at),
+            detail: state.settings.zone.minutes(s.created_at),
         })
         .collect();
     let devices = state
@@ -379,7 +381,7 @@ async fn items(state: &AppState, c: Ct, login: &Login) -> Result<Items, ApiError
         .into_iter()
         .map(|d| Item {
             label: d.label,
-            detail: jst(d.expires_at),
+            detail: state.settings.zone.minutes(d.expires_at),
         })
         .collect();
     let tokens = state
@@ -654,7 +656,7 @@ async fn credentials(
                         .token
                         .as_deref()
                         .map(|t| setup_link_url(&state.settings.public_url, t)),
-                    expires: jst(link.expires_at),
+                    expires: state.settings.zone.minutes(link.expires_at),
                     emailed_to: link.email_sent_to,
                 }))
             }

@@ -10,7 +10,6 @@ use super::Ctx;
 use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::AdminCaller;
-use crate::mail::templates::jst;
 use crate::passkey;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
@@ -47,18 +46,19 @@ pub(super) async fn section(
     login: &Login,
 ) -> Result<(Vec<PasskeyRow>, String), ApiError> {
     let yes_no = |b: bool| c.t(if b { "opk.yes" } else { "opk.no" });
+    let zone = &state.settings.zone;
     let rows = passkey::list(state, login.id)
         .await?
         .into_iter()
         .map(|p| PasskeyRow {
             id: p.id,
             name: p.name,
-            created: jst(p.created_at),
-            last_used: p.last_used_at.map(jst).unwrap_or_default(),
+            created: zone.minutes(p.created_at),
+            last_used: p.last_used_at.map(|t| zone.minutes(t)).unwrap_or_default(),
             sign_count: p.sign_count,
             backup_eligible: yes_no(p.backup_eligible),
             backup_state: yes_no(p.backup_state),
-            regressed: p.counter_regressed_at.map(jst),
+            regressed: p.counter_regressed_at.map(|t| zone.minutes(t)),
         })
         .collect();
     let recovery = match crate::recovery::status(state, login.id).await? {

@@ -247,7 +247,7 @@ fn login_refused(state: &AppState, ctx: Ctx, f: &LoginForm, e: &AppError) -> Res
         "{} {}{}",
         shown.message,
         ctx.tx().t("login.setup_hint"),
-        crate::mail::templates::jst(expires)
+        state.settings.zone.minutes(expires)
     );
     let page = LoginPage {
         base: ctx.base(state, "login.title"),

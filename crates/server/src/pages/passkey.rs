@@ -296,8 +296,8 @@ struct SettingsPage {
     error: Option<Shown>,
 }
 
-fn when(t: Option<Timestamp>, tx: super::i18n::Tx) -> String {
-    t.map(super::account::date)
+fn when(state: &AppState, t: Option<Timestamp>, tx: super::i18n::Tx) -> String {
+    t.map(|t| super::account::date(state, t))
         .unwrap_or_else(|| tx.t("pk.never").to_owned())
 }
 
@@ -321,8 +321,8 @@ async fn settings_view(
             .map(|k| KeyRow {
                 id: k.id,
                 name: k.name.clone(),
-                created: super::account::date(k.created_at),
-                last_used: when(k.last_used_at, tx),
+                created: super::account::date(state, k.created_at),
+                last_used: when(state, k.last_used_at, tx),
                 synced: k.backup_state,
                 suspended: k.counter_regressed_at.is_some(),
             })

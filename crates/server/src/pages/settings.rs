@@ -56,7 +56,7 @@ pub(super) async fn recovery_codes(
             let page = RecoveryCodesPage {
                 base: ctx.base(&state, "rc.title"),
                 login_id: login.login_id.clone(),
-                created: super::account::date(created_at),
+                created: super::account::date(&state, created_at),
                 codes,
                 replaced,
             };

@@ -95,16 +95,6 @@ fn method_view(c: &Confirmer, lang: Lang, checked: bool) -> MethodView {
     }
 }
 
-fn time_in(t: sekisho_core::Timestamp) -> String {
-    // Japan time: the firms and their customers read times in JST.
-    let s = t.plus_secs(9 * 3600).to_rfc3339();
-    format!(
-        "{} {} JST",
-        s.get(..10).unwrap_or(""),
-        s.get(11..16).unwrap_or("")
-    )
-}
-
 /// Why a request cannot be answered by the current visitor.
 enum Closed {
     /// Not signed in: the login page comes back here.
@@ -230,7 +220,7 @@ fn render(
         description: r.description.clone(),
         login_id: r.login_id.clone(),
         audience: r.audience.clone(),
-        expires: time_in(r.expires_at),
+        expires: state.settings.zone.minutes(r.expires_at),
         methods: confirmers
             .iter()
             .filter(|c| c.method().is_code())

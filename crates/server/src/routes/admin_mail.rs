@@ -89,7 +89,12 @@ async fn test(
         Some(l) => Lang::parse(l)
             .ok_or_else(|| Error::InvalidRequest("lang must be \"ja\" or \"en\"".into()))?,
     };
-    let rendered = templates::test_mail(lang, &state.settings.mail.firm_name, state.clock.now());
+    let rendered = templates::test_mail(
+        lang,
+        &state.settings.zone,
+        &state.settings.mail.firm_name,
+        state.clock.now(),
+    );
     let m = mail::seal(&state, None, to.as_str(), rendered)?;
     mail::enqueue(&state, &m).await?;
     Ok((

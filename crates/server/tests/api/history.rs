@@ -1,7 +1,8 @@
 //! The change activity history: groups, localized descriptions, actors, filters and CSV export.
 
-use crate::common::{expect_error, ok, spawn_app};
+use crate::common::{expect_error, ok, spawn_app, spawn_with, Options};
 use reqwest::{Method, StatusCode};
+use sekisho_core::Clock;
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -105,8 +106,11 @@ async fn csv_export_uses_the_filters_and_defuses_formulas() {
     let lines: Vec<&str> = body.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert_eq!(
         lines[0],
-        "event_id,time,login_id,login_name,event_group,event_type,description,actor,ip"
+        "event_id,time (JST),login_id,login_name,event_group,event_type,description,actor,ip"
     );
+    // Times in the firm's zone (Japan time by default), as the header says (issue 17 item 7).
+    let jst = sekisho_app::zone::Zone::default().plain(app.clock.now());
+    assert!(lines[1].contains(&format!(",{jst},")), "{} {jst}", lines[1]);
     assert_eq!(lines.len(), 4, "{body}");
     assert!(
         lines[1].contains(",\"a,\"\"b\"\"\",,login,login_failed,"),
@@ -127,4 +131,29 @@ async fn csv_export_uses_the_filters_and_defuses_formulas() {
     let lines: Vec<&str> = body.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 2);
     assert!(lines[0].contains("イベントID"));
+}
+
+/// Issue 17 item 7: the firm's zone (`pages.time_zone`) decides the times people read.
+#[tokio::test]
+async fn the_csv_and_the_pages_show_times_in_the_firms_zone() {
+    let app = spawn_with(Options {
+        settings: vec![("pages.time_zone", "UTC".into())],
+        ..Options::default()
+    })
+    .await;
+    app.create_login("zone0001", "abc12345").await;
+    app.login("zone0001", "wrong1234").await;
+    let r = app
+        .admin(
+            Method::GET,
+            "/audit.csv?event_type=login_failed&lang=ja",
+            None,
+        )
+        .await;
+    let body = ok(r.text().await);
+    let utc = sekisho_app::zone::Zone::parse("UTC")
+        .unwrap_or_else(|e| unreachable!("{e}"))
+        .plain(app.clock.now());
+    assert!(body.contains("イベントID,日時(UTC),"), "{body}");
+    assert!(body.contains(&format!(",{utc},zone0001,")), "{body}");
 }

@@ -381,6 +381,8 @@ async fn a_password_login_through_the_form_returns_to_the_app_with_a_session_coo
     let (status, _, html) = b.get(&app, "/account/security").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("yamada") && html.contains("未登録"));
+    // Times in Japan time, named, as the mails and the console show them (issue 17 item 7).
+    assert!(html.contains(" JST") && !html.contains(" UTC"), "{html}");
     // Logout ends the session.
     let token = csrf(&html);
     let (status, h, _) = b.post(&app, "/logout", &[("csrf", &token)]).await;
