@@ -56,6 +56,8 @@ struct HistoryPage {
     rows: Vec<Row>,
     next: Option<String>,
     csv: String,
+    /// The firm's zone, which the times shown and the filters' times are in (`JST`).
+    zone: String,
 }
 
 /// `2026-05-22T21:02` (a `datetime-local` field, read in the firm's zone) as RFC 3339.
@@ -159,6 +161,7 @@ async fn history(State(state): State<AppState>, ctx: Ctx) -> Response {
         rows,
         next,
         csv,
+        zone: state.settings.zone.abbreviation(state.clock.now()),
     };
     ctx.render(StatusCode::OK, &page)
 }

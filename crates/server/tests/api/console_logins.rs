@@ -179,7 +179,11 @@ async fn a_support_operator_unlocks_but_cannot_change_the_authentication_system(
     let (status, _, html) = b.get(&app, "/admin/history?login_id=yamada").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("オペレーター desk"), "{html}");
-    // The time range is read as Japan time.
+    // The time range is read in the firm's zone (Japan time by default), which its labels name.
+    assert!(
+        html.contains("開始日時 (JST)") && html.contains("終了日時 (JST)"),
+        "{html}"
+    );
     let (_, _, html) = b
         .get(
             &app,
