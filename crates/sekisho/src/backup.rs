@@ -26,10 +26,7 @@ pub struct Restored {
 
 /// The SQLite file a `sqlite:` URL names (`None` for PostgreSQL or an in-memory database).
 fn sqlite_file(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite:")?;
-    let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let path = rest.split('?').next().unwrap_or_default();
-    (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
+    sekisho_store::sqlite_file_of(url).map(PathBuf::from)
 }
 
 /// Creates `path` empty, readable by this user alone; refuses an existing file.
@@ -155,24 +152,5 @@ pub async fn restore(config: &Config, from: &Path) -> Result<Restored> {
             remove(&target);
             bail!("the restored database does not open: {e}; nothing restored")
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_sqlite_file_of_a_url() {
-        assert_eq!(
-            sqlite_file("sqlite:///var/lib/sekisho/sekisho.db?mode=rwc"),
-            Some(PathBuf::from("/var/lib/sekisho/sekisho.db"))
-        );
-        assert_eq!(
-            sqlite_file("sqlite:data/s.db"),
-            Some(PathBuf::from("data/s.db"))
-        );
-        assert_eq!(sqlite_file("sqlite::memory:"), None);
-        assert_eq!(sqlite_file("postgres://db/sekisho"), None);
     }
 }

@@ -74,7 +74,7 @@ async fn app(config: &ConfigArgs) -> Result<sekisho_server::AppState> {
 
 pub async fn run(command: OidcCommand) -> Result<()> {
     let OidcCommand::Client { command } = command;
-    let err = |e: sekisho_app::AppError| crate::api_error(&e.error);
+    let err = |e: sekisho_app::AppError| crate::admin_cli::api_error(&e.error);
     match command {
         ClientCommand::Create {
             config,
@@ -87,7 +87,7 @@ pub async fn run(command: OidcCommand) -> Result<()> {
                 text = std::fs::read_to_string(&file).with_context(|| format!("reading {file}"))?;
             }
             let state = app(&config).await?;
-            let input = metadata::parse(&text).map_err(|e| crate::api_error(&e))?;
+            let input = metadata::parse(&text).map_err(|e| crate::admin_cli::api_error(&e))?;
             let w = clients::create(state.app(), Actor::System, &cli(), input)
                 .await
                 .map_err(err)?;

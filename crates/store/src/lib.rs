@@ -74,7 +74,7 @@ pub use passkeys::{
 pub use recovery::{RecoveryStatus, RecoveryStore};
 pub use setup::{NewSetupLink, SetupLink, SetupStore};
 pub use sql::{connect, ConnectOptions};
-pub use sqlite_hot::SqliteSynchronous;
+pub use sqlite_hot::{file_of as sqlite_file_of, SqliteSynchronous};
 pub use step_up::{NewStepUp, SigningKey, StepUpAnswer, StepUpRequest, StepUpStore};
 pub use throttle::{ThrottleAnswer, ThrottleStore};
 pub use tokens::{

@@ -341,7 +341,7 @@ fn insert_hot_audits(tx: &Transaction<'_>, events: &[&NewAuditEvent]) -> rusqlit
 }
 
 /// The file behind a `sqlite:` URL, if it names one (not an in-memory database).
-pub(crate) fn file_of(url: &str) -> Option<String> {
+pub fn file_of(url: &str) -> Option<String> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
