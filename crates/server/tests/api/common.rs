@@ -84,6 +84,9 @@ pub struct Options {
     pub settings: Vec<(&'static str, toml::Value)>,
     /// `server.*`: the transport's timeouts and connection cap.
     pub transport: sekisho_server::Transport,
+    /// The test CA (PEM) that signed `transport.tls`'s certificate for localhost: the server is
+    /// then reached, and its public URL is, `https://localhost:PORT`.
+    pub https_ca: Option<Vec<u8>>,
 }
 
 impl Default for Options {
@@ -104,6 +107,7 @@ impl Default for Options {
             recovery_lockout_threshold: 10,
             settings: Vec::new(),
             transport: sekisho_server::Transport::default(),
+            https_ca: None,
         }
     }
 }
@@ -257,14 +261,22 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     // (as instances of one site do).
     let listener = ok(tokio::net::TcpListener::bind("127.0.0.1:0").await);
     let addr = ok(listener.local_addr());
-    set(
-        &mut config,
-        "passkeys.origins",
-        vec![
-            format!("http://localhost:{}", addr.port()),
-            "http://localhost".into(),
-        ],
-    );
+    let mut origins = vec![
+        format!("http://localhost:{}", addr.port()),
+        "http://localhost".to_owned(),
+    ];
+    // Served over HTTPS (a test CA's certificate for localhost): the public URL is the one
+    // relying parties and browsers reach.
+    let base = match &opts.https_ca {
+        Some(_) => format!("https://localhost:{}", addr.port()),
+        None => format!("http://{addr}"),
+    };
+    if opts.https_ca.is_some() {
+        let public = format!("https://localhost:{}", addr.port());
+        set(&mut config, "public_url", public.clone());
+        origins.push(public);
+    }
+    set(&mut config, "passkeys.origins", origins);
     for (path, value) in opts.settings {
         set(&mut config, path, value);
     }
@@ -285,8 +297,14 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         let a = ok(l.local_addr());
         (Some(l), format!("http://{a}"))
     } else {
-        (None, format!("http://{addr}"))
+        (None, base.clone())
     };
+    let mut http = Client::builder().user_agent("sekisho-tests/1.0");
+    if let Some(ca) = &opts.https_ca {
+        http = http
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(ok(reqwest::Certificate::from_pem(ca)));
+    }
     let app_state = state.clone();
     tokio::spawn(sekisho_server::serve_with(
         listener,
@@ -296,10 +314,10 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         std::future::pending(),
     ));
     TestApp {
-        url: format!("http://{addr}"),
+        url: base,
         admin_url,
         smtp,
-        http: ok(Client::builder().user_agent("sekisho-tests/1.0").build()),
+        http: ok(http.build()),
         clock,
         admin_token,
         state: app_state,

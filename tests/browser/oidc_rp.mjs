@@ -1,0 +1,105 @@
+// OpenID Connect in a real browser with a real relying party: the example trading app
+// (examples/relying-app, openid-client v6) sends the customer to Sekisho's hosted pages, the
+// customer logs in with password and an app code from oathtool, and the app receives the result
+// (ID token, DPoP-bound access token) through the standard flow. A second app (a basic client)
+// then signs in with the same Sekisho session (single sign-on). Started by
+// crates/server/tests/api/oidc_rp_browser.rs; see lib.mjs for what the harness passes.
+import { chromium } from "playwright-core";
+import { now, advance, totp, shot, expect, text, submit } from "./lib.mjs";
+
+const KEY = process.env.SEKISHO_TOTP_KEY;
+const LOGIN = process.env.SEKISHO_LOGIN;
+const PASSWORD = process.env.SEKISHO_PASSWORD;
+const TRADE = process.env.RP_TRADE_URL;
+const CRM = process.env.RP_CRM_URL;
+const MFA = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+
+async function json(page, method, url) {
+  const r = method === "GET" ? await page.request.get(url) : await page.request.post(url);
+  const body = await r.json();
+  expect(r.ok(), `${method} ${url}: ${r.status()} ${JSON.stringify(body)}`);
+  return body;
+}
+
+async function signIn(page, width) {
+  // The app's login button: PAR at Sekisho, then the browser goes to the authorization endpoint
+  // and on to the hosted login page.
+  await page.goto(`${TRADE}/`);
+  await Promise.all([page.waitForURL(/\/login\?/), page.click("#login")]);
+  await shot(page, `oidc-rp-login-${width}`);
+  await page.fill("#login_id", LOGIN);
+  await page.fill("#password", PASSWORD);
+  await submit(page);
+  await page.fill("#otp", totp(KEY, await now()));
+  await shot(page, `oidc-rp-otp-${width}`);
+  await Promise.all([page.waitForURL(`${TRADE}/`), submit(page)]);
+  await shot(page, `oidc-rp-back-in-app-${width}`);
+  expect((await page.locator("h1").innerText()).includes("様"), "the app greets the customer");
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.SEKISHO_CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--headless", "--no-sandbox"],
+});
+let page;
+try {
+  // The browser carries only redirects and the customer's form posts; the relying apps check
+  // Sekisho's certificate against the test CA themselves (NODE_EXTRA_CA_CERTS).
+  const ctx = await browser.newContext({
+    viewport: { width: 1280, height: 900 },
+    locale: "ja-JP",
+    ignoreHTTPSErrors: true,
+  });
+  page = await ctx.newPage();
+  await signIn(page, "desktop");
+
+  // What the app received: an ID token with the level and methods the customer really used.
+  const s = await json(page, "GET", `${TRADE}/session.json`);
+  expect(s.claims && s.claims.acr === MFA, `acr multi-factor: ${JSON.stringify(s)}`);
+  for (const m of ["pwd", "otp", "mfa"]) expect(s.claims.amr.includes(m), `amr has ${m}`);
+  expect(s.claims.sid && s.claims.auth_time, "sid and auth_time");
+  expect(s.claims.sub !== LOGIN, "sub is not the login ID");
+
+  // UserInfo with the access token.
+  const info = await json(page, "POST", `${TRADE}/userinfo`);
+  expect(info.sub === s.claims.sub && info.email, `userinfo: ${JSON.stringify(info)}`);
+  expect(info.login_id === LOGIN, "the login_id scope releases the login ID");
+
+  // Single sign-on: the CRM app signs in with the same Sekisho session, no form on the way.
+  await page.goto(`${CRM}/`);
+  await Promise.all([page.waitForURL(`${CRM}/`), page.click("#login")]);
+  const crm = await json(page, "GET", `${CRM}/session.json`);
+  expect(crm.claims && crm.claims.sid === s.claims.sid, `same Sekisho session: ${JSON.stringify(crm)}`);
+  expect(crm.claims.sub === s.claims.sub, "public sub is the same for both apps");
+  expect(crm.claims.auth_time === s.claims.auth_time, "auth_time is the login's, not the SSO's");
+  const crmInfo = await json(page, "POST", `${CRM}/userinfo`);
+  expect(crmInfo.sub === s.claims.sub, "basic client's UserInfo");
+  expect(crmInfo.login_id === undefined, "no login_id without its scope");
+
+  // prompt=login asks again even with a session (a second later: the server's clock is the
+  // test's, so the request must be younger than the session).
+  await advance(1);
+  await page.goto(`${CRM}/login?prompt=login`);
+  expect(/\/login\?/.test(page.url()), `prompt=login shows the login page: ${page.url()}`);
+
+  // The same journey on a phone (the next app code: the clock moves 30 s).
+  await advance(29);
+  const phone = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    locale: "ja-JP",
+    ignoreHTTPSErrors: true,
+    isMobile: true,
+  });
+  page = await phone.newPage();
+  await signIn(page, "phone");
+  console.log("oidc relying-party journey passed");
+} catch (e) {
+  if (page) {
+    await shot(page, "oidc-rp-failure").catch(() => {});
+    console.error(`failed at ${page.url()}\n${await text(page).catch(() => "")}`);
+  }
+  throw e;
+} finally {
+  await browser.close();
+}
