@@ -13,6 +13,7 @@ const PASSWORD = process.env.SEKISHO_PASSWORD;
 const TRADE = process.env.RP_TRADE_URL;
 const CRM = process.env.RP_CRM_URL;
 const MFA = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+const PHR = "http://schemas.openid.net/pape/policies/2007/06/phishing-resistant";
 
 async function json(page, method, url) {
   const r = method === "GET" ? await page.request.get(url) : await page.request.post(url);
@@ -93,6 +94,88 @@ try {
   });
   page = await phone.newPage();
   await signIn(page, "phone");
+
+  // The phishing-resistant level for a withdrawal: the app asks for it, Sekisho asks for a
+  // passkey; without one the customer is told how to register one, registers it with the
+  // browser's (virtual) authenticator, and the app then gets the level it asked for.
+  const pkCtx = await browser.newContext({
+    viewport: { width: 1280, height: 900 },
+    locale: "ja-JP",
+    ignoreHTTPSErrors: true,
+  });
+  // No passkey autofill: the virtual authenticator would answer a conditional request at once.
+  await pkCtx.addInitScript(() => {
+    if (window.PublicKeyCredential) {
+      Object.defineProperty(PublicKeyCredential, "isConditionalMediationAvailable", {
+        value: () => Promise.resolve(false),
+        configurable: true,
+      });
+    }
+  });
+  page = await pkCtx.newPage();
+  const cdp = await pkCtx.newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  await page.goto(`${TRADE}/`);
+  await Promise.all([page.waitForURL(/\/login\?/), page.click('a[href="/login?acr=phishing"]')]);
+  expect((await text(page)).includes("パスキーが必要です"), "the login page says the app needs a passkey");
+  await shot(page, "oidc-rp-pk-login-desktop");
+  await page.fill("#login_id", LOGIN);
+  await page.fill("#password", PASSWORD);
+  await submit(page);
+  let body = await text(page);
+  expect(body.includes("SKS-OIC-0008") && body.includes("パスキーの登録方法"), `how to register:\n${body}`);
+  await shot(page, "oidc-rp-pk-required-desktop");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shot(page, "oidc-rp-pk-required-phone");
+  await page.setViewportSize({ width: 1280, height: 900 });
+  // Back to the app without logging in: the app learns that the customer did not log in.
+  await Promise.all([page.waitForURL(`${TRADE}/`), page.click("#back-to-app")]);
+  expect((await page.locator("#error").innerText()).includes("access_denied"), "the app was told access_denied");
+
+  // Register a passkey: log in (password and app code), re-authenticate, register.
+  await page.goto(`${TRADE}/`);
+  await Promise.all([page.waitForURL(/\/login\?/), page.click('a[href="/login?acr=phishing"]')]);
+  await page.fill("#login_id", LOGIN);
+  await page.fill("#password", PASSWORD);
+  await submit(page);
+  await Promise.all([page.waitForURL(/\/login/), page.click("#to-passkeys")]);
+  await page.fill("#login_id", LOGIN);
+  await page.fill("#password", PASSWORD);
+  await submit(page);
+  await advance(30);
+  await page.fill("#otp", totp(KEY, await now()));
+  await Promise.all([page.waitForURL(/\/account\/security/), submit(page)]);
+  await page.fill("#reauth-secret", PASSWORD);
+  await Promise.all([page.waitForURL(/done=reauth/), page.locator('form[action="/account/reauth"] button').click()]);
+  await page.click("#passkeys-link");
+  await page.fill("#passkey-name", "ノートPC");
+  await Promise.all([page.waitForURL(/done=added/), page.click("#passkey-register [data-passkey-start]")]);
+  const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  expect(credentials.length === 1, "one passkey registered");
+
+  // Back in the app: the Sekisho session came from a code, so the passkey is asked for; the
+  // login page's passkey button logs in without the password. (A second later: a session from
+  // the same second as the request counts as made for it, and the server's clock is the test's.)
+  await advance(1);
+  await page.goto(`${TRADE}/`);
+  await Promise.all([page.waitForURL(/\/login\?/), page.click('a[href="/login?acr=phishing"]')]);
+  await page.waitForSelector("#passkey-login:not([hidden])");
+  await Promise.all([page.waitForURL(`${TRADE}/`), page.click("#passkey-login [data-passkey-start]")]);
+  await shot(page, "oidc-rp-pk-back-in-app-desktop");
+  const pk = await json(page, "GET", `${TRADE}/session.json`);
+  expect(pk.claims && pk.claims.acr === PHR, `acr phishing-resistant: ${JSON.stringify(pk)}`);
+  expect(pk.claims.amr.includes("hwk") && !pk.claims.amr.includes("otp"), `amr of a passkey: ${pk.claims.amr}`);
+  expect(pk.claims.sub === s.claims.sub, "the same customer");
   console.log("oidc relying-party journey passed");
 } catch (e) {
   if (page) {

@@ -80,6 +80,9 @@ pub enum Next {
         login_hint: Option<String>,
         /// The language the client asked for (`ja`, `en`).
         ui_locale: Option<String>,
+        /// Only a passkey meets the request (it asks for the phishing-resistant level only):
+        /// the pages ask for a passkey first, and say how to register one.
+        passkey: bool,
     },
     /// Done: 303 to the client.
     Redirect(ClientRedirect),
@@ -180,6 +183,7 @@ fn answer_to(c: &Client, params: &Params, redirect_uri: &str) -> AuthRequest {
         login_hint: None,
         ui_locale: None,
         acr_values: Vec::new(),
+        acr_essential: false,
     }
 }
 
@@ -408,15 +412,26 @@ fn satisfies(r: &AuthRequest, created_at: Timestamp, s: &Session, now: Timestamp
     if r.max_age.is_some_and(|m| now.0 - s.created_at.0 > m) {
         return false;
     }
-    // Requested levels are voluntary: one new login is asked for when the session proves none
-    // of them; what that login proves is then what the ID token says.
-    if !r.acr_values.is_empty() && s.created_at < created_at {
-        let (acr, _) = proven(&s.methods);
-        if !r.acr_values.iter().any(|a| a == acr_value(acr)) {
-            return false;
-        }
+    // Voluntary levels: one new login is asked for when the session proves none of them; what
+    // that login proves is then what the ID token says. An essential level must be proven.
+    if !proves_level(r, s) && (r.acr_essential || s.created_at < created_at) {
+        return false;
     }
     true
+}
+
+/// Whether the session proves one of the levels the request asks for (any, if it asks none).
+fn proves_level(r: &AuthRequest, s: &Session) -> bool {
+    let (acr, _) = proven(&s.methods);
+    r.acr_values.is_empty() || r.acr_values.iter().any(|a| a == acr_value(acr))
+}
+
+/// The refusal of a request whose essential level the customer's login did not prove.
+fn unmet() -> OAuthError {
+    OAuthError::new(
+        "unmet_authentication_requirements",
+        "the customer did not authenticate at the essential acr level",
+    )
 }
 
 /// Continues a pending request with the customer's Sekisho session (if the browser has one):
@@ -439,8 +454,25 @@ pub async fn resume(
     let r: AuthRequest =
         serde_json::from_str(&stored.request.params).map_err(|_| Error::Internal)?;
     let iss = issuer(state);
-    let session = session.filter(|s| satisfies(&r, stored.request.created_at, s, now));
-    let Some(s) = session else {
+    let created = stored.request.created_at;
+    let Some(s) = session.filter(|s| satisfies(&r, created, s, now)) else {
+        // The customer logged in for this request and still proves no essential level: told
+        // to the client, never a lower level and never a loop of login pages.
+        let logged_in_for_it = session.filter(|s| {
+            s.created_at >= created
+                && satisfies(
+                    &AuthRequest {
+                        acr_essential: false,
+                        ..r.clone()
+                    },
+                    created,
+                    s,
+                    now,
+                )
+        });
+        if let Some(s) = logged_in_for_it.filter(|s| !proves_level(&r, s)) {
+            return end_refused(state, handle, &r, Some(&s.login_id), client, unmet()).await;
+        }
         if r.prompt_none {
             let e = OAuthError::new("login_required", "the customer must log in");
             refused(state, &r.client_id, None, client, "authorization", &e).await?;
@@ -449,6 +481,7 @@ pub async fn resume(
         return Ok(Ok(Next::Login {
             login_hint: r.login_hint.clone(),
             ui_locale: r.ui_locale.clone(),
+            passkey: r.wants_passkey(),
         }));
     };
     let (acr, amr) = proven(&s.methods);
@@ -496,6 +529,74 @@ pub async fn resume(
         redirect_uri: r.redirect_uri,
         params,
     })))
+}
+
+/// Whether the pending request behind `handle` asks only for the phishing-resistant level:
+/// the login pages then ask for a passkey, skip no second factor for a familiar browser, and
+/// offer no codes instead. False for an unknown, used or expired request (the resume page
+/// says so itself).
+pub async fn wants_passkey(state: &App, handle: &str) -> bool {
+    let now = state.clock.now();
+    let Ok(Some(stored)) = state
+        .store
+        .get_oidc_request(&hash(handle), RequestKind::Pending)
+        .await
+    else {
+        return false;
+    };
+    stored.used_at.is_none()
+        && now < stored.request.expires_at
+        && serde_json::from_str::<AuthRequest>(&stored.request.params)
+            .is_ok_and(|r| r.wants_passkey())
+}
+
+/// The customer gave up on the login pages ("back to the app"): the pending request is used
+/// and the client learns `access_denied`, or `unmet_authentication_requirements` when it asked
+/// for an essential level.
+pub async fn cancel(
+    state: &App,
+    handle: &str,
+    client: &ClientInfo,
+) -> Result<Result<Next, AuthzRefusal>, AppError> {
+    let now = state.clock.now();
+    let Some(stored) = state
+        .store
+        .get_oidc_request(&hash(handle), RequestKind::Pending)
+        .await?
+        .filter(|s| s.used_at.is_none() && now < s.request.expires_at)
+    else {
+        return Ok(Err(AuthzRefusal::Page(Error::OidcRequestUnusable)));
+    };
+    let r: AuthRequest =
+        serde_json::from_str(&stored.request.params).map_err(|_| Error::Internal)?;
+    let e = if r.acr_essential {
+        unmet()
+    } else {
+        OAuthError::new("access_denied", "the customer cancelled the login")
+    };
+    end_refused(state, handle, &r, None, client, e).await
+}
+
+/// Uses the pending request and sends `e` to the client (audited).
+async fn end_refused(
+    state: &App,
+    handle: &str,
+    r: &AuthRequest,
+    login_id: Option<&str>,
+    client: &ClientInfo,
+    e: OAuthError,
+) -> Result<Result<Next, AuthzRefusal>, AppError> {
+    let now = state.clock.now();
+    if state
+        .store
+        .take_oidc_request(&hash(handle), RequestKind::Pending, now)
+        .await?
+        .is_none()
+    {
+        return Ok(Err(AuthzRefusal::Page(Error::OidcRequestUnusable)));
+    }
+    refused(state, &r.client_id, login_id, client, "authorization", &e).await?;
+    Ok(Err(AuthzRefusal::Redirect(to_client(r, &e, issuer(state)))))
 }
 
 #[cfg(test)]
@@ -557,6 +658,7 @@ mod tests {
             login_hint: None,
             ui_locale: None,
             acr_values: Vec::new(),
+            acr_essential: false,
         }
     }
 
@@ -586,6 +688,14 @@ mod tests {
         };
         assert!(!satisfies(&pr, Timestamp(900), &s, now));
         assert!(satisfies(&pr, Timestamp(90), &s, now));
+        // An essential level is never met by a login that does not prove it.
+        let essential = AuthRequest {
+            acr_essential: true,
+            ..pr.clone()
+        };
+        assert!(!satisfies(&essential, Timestamp(90), &s, now));
+        let passkey = session(100, &["passkey"]);
+        assert!(satisfies(&essential, Timestamp(900), &passkey, now));
         // Not a full, live session.
         let mut restricted = session(100, &["pwd"]);
         restricted.purpose = SessionPurpose::PasswordChange;

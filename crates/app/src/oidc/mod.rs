@@ -167,7 +167,7 @@ pub fn discovery(state: &App) -> Discovery {
         authorization_response_iss_parameter_supported: true,
         claims_supported: CLAIMS.to_vec(),
         // `claims` (its essential `acr`) is not read yet.
-        claims_parameter_supported: false,
+        claims_parameter_supported: true,
         acr_values_supported: ACR_VALUES.to_vec(),
         ui_locales_supported: vec!["ja", "en"],
         claims_locales_supported: vec!["ja", "en"],

@@ -101,9 +101,59 @@ pub struct AuthRequest {
     /// The first of `ui_locales` the pages speak (`ja`, `en`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ui_locale: Option<String>,
-    /// The requested `acr_values` Sekisho knows, in the client's order.
+    /// The requested `acr_values` Sekisho knows, in the client's order (from `acr_values`, or
+    /// from the `claims` parameter's `id_token.acr`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acr_values: Vec<String>,
+    /// The `claims` parameter marked `acr` essential: a login that proves none of
+    /// `acr_values` is `unmet_authentication_requirements`, never a lower level.
+    #[serde(default)]
+    pub acr_essential: bool,
+}
+
+impl AuthRequest {
+    /// Whether only a passkey meets the request: every level it asks for is the
+    /// phishing-resistant one. The login pages then ask for a passkey first.
+    pub fn wants_passkey(&self) -> bool {
+        !self.acr_values.is_empty() && self.acr_values.iter().all(|a| a == ACR_VALUES[2])
+    }
+}
+
+/// The `acr` request of the `claims` parameter (OpenID Connect Core §5.5, §5.5.1.1): the values
+/// of `id_token.acr` (`value` or `values`) Sekisho knows, and whether it is essential. Other
+/// claims requested there are voluntary and released by scope as usual.
+fn claims_acr(claims: &str) -> Result<(Vec<String>, bool), OAuthError> {
+    let bad = || OAuthError::request("claims must be a JSON object (OpenID Connect Core 5.5)");
+    let v: serde_json::Value = serde_json::from_str(claims).map_err(|_| bad())?;
+    if !v.is_object() {
+        return Err(bad());
+    }
+    let Some(acr) = v.get("id_token").and_then(|t| t.get("acr")) else {
+        return Ok((Vec::new(), false));
+    };
+    if acr.is_null() {
+        return Ok((Vec::new(), false));
+    }
+    let essential = acr.get("essential").and_then(|e| e.as_bool()) == Some(true);
+    let mut asked: Vec<&str> = Vec::new();
+    if let Some(one) = acr.get("value").and_then(|x| x.as_str()) {
+        asked.push(one);
+    }
+    if let Some(many) = acr.get("values").and_then(|x| x.as_array()) {
+        asked.extend(many.iter().filter_map(|x| x.as_str()));
+    }
+    let known: Vec<String> = asked
+        .into_iter()
+        .filter(|a| ACR_VALUES.contains(a))
+        .map(str::to_owned)
+        .collect();
+    if essential && known.is_empty() {
+        return Err(OAuthError::new(
+            "unmet_authentication_requirements",
+            "the essential acr asks for no level this provider offers",
+        ));
+    }
+    Ok((known, essential))
 }
 
 /// Where a mistake in an authorization request is told.
@@ -288,13 +338,21 @@ fn check_rest(
             .find(|t| *t == "ja" || *t == "en")
             .map(str::to_owned)
     });
-    // Unknown `acr_values` are ignored (they are voluntary, OpenID Connect Core §3.1.2.1).
-    let acr_values = get("acr_values")?
+    // Unknown `acr_values` are ignored (they are voluntary, OpenID Connect Core §3.1.2.1); an
+    // essential `acr` of the `claims` parameter takes their place.
+    let mut acr_values: Vec<String> = get("acr_values")?
         .unwrap_or_default()
         .split_whitespace()
         .filter(|a| ACR_VALUES.contains(a))
         .map(str::to_owned)
         .collect();
+    let (claimed, acr_essential) = match get("claims")? {
+        Some(c) => claims_acr(c)?,
+        None => (Vec::new(), false),
+    };
+    if acr_essential || acr_values.is_empty() {
+        acr_values = claimed;
+    }
     Ok(AuthRequest {
         client_id: client_id.to_owned(),
         redirect_uri,
@@ -308,6 +366,7 @@ fn check_rest(
         login_hint,
         ui_locale,
         acr_values,
+        acr_essential,
     })
 }
 

@@ -193,3 +193,51 @@ fn other_mistakes_go_back_to_the_client_with_their_error() {
         Err(Refusal::ToClient(OAuthError::request("state is repeated")))
     );
 }
+
+#[test]
+fn the_claims_parameter_can_make_the_level_essential() {
+    let pr = "http://schemas.openid.net/pape/policies/2007/06/phishing-resistant";
+    let mfa = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+    let ok = |claims: &str, acr_values: Option<&str>| {
+        let mut extra = vec![("claims", claims)];
+        if let Some(a) = acr_values {
+            extra.push(("acr_values", a));
+        }
+        check("skc_a", &client(), &params(&extra)).unwrap_or_else(|e| unreachable!("{e:?}"))
+    };
+    let r = ok(
+        &format!(r#"{{"id_token":{{"acr":{{"essential":true,"value":"{pr}"}}}}}}"#),
+        Some(mfa),
+    );
+    // Essential wins over the voluntary acr_values.
+    assert_eq!(r.acr_values, [pr]);
+    assert!(r.acr_essential && r.wants_passkey());
+    let r = ok(
+        &format!(r#"{{"id_token":{{"acr":{{"values":["urn:x","{mfa}","{pr}"]}}}}}}"#),
+        None,
+    );
+    assert_eq!(r.acr_values, [mfa, pr]);
+    assert!(!r.acr_essential && !r.wants_passkey());
+    // Voluntary claims do not replace acr_values; other claims are ignored.
+    let r = ok(
+        &format!(r#"{{"id_token":{{"acr":{{"value":"{pr}"}}}},"userinfo":{{"email":null}}}}"#),
+        Some(mfa),
+    );
+    assert_eq!(r.acr_values, [mfa]);
+    let r = ok(
+        r#"{"id_token":{"acr":null,"auth_time":{"essential":true}}}"#,
+        None,
+    );
+    assert!(r.acr_values.is_empty() && !r.acr_essential);
+
+    for bad in ["not json", "[1]", "\"x\""] {
+        assert_eq!(to_client(&[("claims", bad)]), "invalid_request", "{bad}");
+    }
+    assert_eq!(
+        to_client(&[(
+            "claims",
+            r#"{"id_token":{"acr":{"essential":true,"value":"urn:example:gold"}}}"#
+        )]),
+        "unmet_authentication_requirements"
+    );
+}

@@ -302,6 +302,11 @@ catalogue! {
     OidcRequestUnusable => "oidc_request_unusable", "SKS-OIC-0007", BadRequest,
         "このログイン要求は使用済みか、有効期限が切れています。お手数ですが、アプリからもう一度ログインしてください。",
         "This login request has already been used or has expired. Please log in again from the app.";
+    /// The app asked for the phishing-resistant level (a passkey) and the customer has no
+    /// passkey to answer with: shown on a page that says how to register one.
+    OidcPasskeyRequired => "oidc_passkey_required", "SKS-OIC-0008", Forbidden,
+        "このアプリへのログインにはパスキーが必要ですが、お客様のログインIDにはパスキーが登録されていません。",
+        "This app requires you to log in with a passkey, and no passkey is registered for your login ID.";
 
     /// No step-up request with this ID (for this app).
     StepUpNotFound => "step_up_not_found", "SKS-STP-0001", NotFound,

@@ -99,6 +99,12 @@ async fn login_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let notice = match query_param(&query, "done").as_deref() {
         Some("password") => Some(ctx.tx().t("login.changed")),
         Some("logout") => Some(ctx.tx().t("login.logged_out")),
+        _ if super::oidc::passkey_request(&state, Some(&return_to))
+            .await
+            .is_some() =>
+        {
+            Some(ctx.tx().t("pk.oidc_needed"))
+        }
         _ => None,
     };
     let page = LoginPage {
@@ -162,7 +168,12 @@ async fn login_submit(
         let e = Error::InvalidCredentials;
         return login_again(&state, ctx, &f, &e);
     }
-    let device = ctx.cookie(crate::web::DEVICE_COOKIE).map(str::to_owned);
+    // An app that asks for a passkey gets one: no familiar-browser skip of the second step.
+    let passkey_for = super::oidc::passkey_request(&state, return_to.as_deref()).await;
+    let device = ctx
+        .cookie(crate::web::DEVICE_COOKIE)
+        .filter(|_| passkey_for.is_none())
+        .map(str::to_owned);
     let extras = LoginExtras {
         otp: None,
         device_token: device.as_deref(),
@@ -209,13 +220,20 @@ async fn login_submit(
         },
         Err(e) => return login_refused(&state, ctx, &f, &e),
     };
-    let path = match &step {
-        // A passkey, when the login may use one, is asked for first (codes remain a link away).
-        Step::SecondFactor { methods, .. } if methods.first() == Some(&Factor::Passkey) => {
+    let path = match (&step, &passkey_for) {
+        // The app asked for a passkey: the passkey page (without codes), or how to get one.
+        (Step::SecondFactor { methods, .. }, Some(handle)) => {
+            if !methods.contains(&Factor::Passkey) {
+                return super::oidc::passkey_required_page(&state, ctx, handle);
+            }
             "/login/passkey"
         }
-        Step::SecondFactor { .. } => "/login/second-factor",
-        Step::PasswordChange { .. } => "/login/password-change",
+        // A passkey, when the login may use one, is asked for first (codes remain a link away).
+        (Step::SecondFactor { methods, .. }, None) if methods.first() == Some(&Factor::Passkey) => {
+            "/login/passkey"
+        }
+        (Step::SecondFactor { .. }, None) => "/login/second-factor",
+        (Step::PasswordChange { .. }, _) => "/login/password-change",
     };
     let flow = Flow {
         login_id: f.login_id.trim().to_owned(),

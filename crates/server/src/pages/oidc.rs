@@ -6,14 +6,16 @@
 //! redirect.
 
 use super::account::session;
-use super::{error_page, percent_encode, query_param, Ctx};
+use super::{error_page, percent_encode, query_param, status_of, Base, Ctx, Shown};
 use crate::door::AppState;
+use askama::Template;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use sekisho_app::oidc::grants::{self, AuthzRefusal, ClientRedirect, Next};
+use sekisho_core::Error;
 
 /// The authorization endpoint.
 pub const AUTHORIZE_PATH: &str = "/oidc/authorize";
@@ -37,6 +39,40 @@ pub fn is_own_page(r: &str) -> bool {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         })
+}
+
+/// The handle of the pending request a login returns to, when that request asks only for the
+/// phishing-resistant level: the login pages then ask for a passkey (and say how to register
+/// one when the login has none).
+pub async fn passkey_request(state: &AppState, return_to: Option<&str>) -> Option<String> {
+    let handle = return_to
+        .filter(|r| is_own_page(r))?
+        .strip_prefix(RESUME_PATH)?
+        .strip_prefix("?id=")?;
+    grants::wants_passkey(state, handle)
+        .await
+        .then(|| handle.to_owned())
+}
+
+#[derive(Template)]
+#[template(path = "oidc_passkey_required.html")]
+struct PasskeyRequiredPage {
+    base: Base,
+    error: Shown,
+    /// Back to the app, which learns that the login did not happen.
+    cancel: String,
+}
+
+/// The app asked for a passkey and the login has none: what to do, with the code of the
+/// refusal, a way to the passkey settings, and a way back to the app.
+pub fn passkey_required_page(state: &AppState, ctx: Ctx, handle: &str) -> Response {
+    let e = Error::OidcPasskeyRequired;
+    let page = PasskeyRequiredPage {
+        base: ctx.base(state, "pk.oidc_title"),
+        error: Shown::new(&e, ctx.lang),
+        cancel: format!("{RESUME_PATH}?id={}&cancel=1", percent_encode(handle)),
+    };
+    ctx.render(status_of(&e), &page)
 }
 
 /// The client's redirect URI with the answer added to its query.
@@ -90,7 +126,25 @@ async fn begin(state: &AppState, ctx: Ctx, params: Vec<(String, String)>) -> Res
 
 async fn resume(State(state): State<AppState>, ctx: Ctx) -> Response {
     let handle = query_param(&ctx.query, "id").unwrap_or_default();
+    if query_param(&ctx.query, "cancel").as_deref() == Some("1") {
+        return cancel(&state, ctx, &handle).await;
+    }
     continue_with(&state, ctx, &handle).await
+}
+
+/// "Back to the app" without logging in: the request ends and the client learns why
+/// (`access_denied`, or `unmet_authentication_requirements` for an essential level). A link,
+/// not a form: a form's answer may not redirect to another origin (`form-action 'self'`), and
+/// the request's handle is known only to this browser.
+async fn cancel(state: &AppState, ctx: Ctx, handle: &str) -> Response {
+    match grants::cancel(state, handle, &ctx.client).await {
+        Err(e) => error_page(state, ctx, e.error),
+        Ok(Err(AuthzRefusal::Page(e))) => error_page(state, ctx, e),
+        Ok(Err(AuthzRefusal::Redirect(r))) | Ok(Ok(Next::Redirect(r))) => {
+            see_other(&client_url(&r))
+        }
+        Ok(Ok(Next::Login { .. })) => error_page(state, ctx, Error::OidcRequestUnusable),
+    }
 }
 
 async fn continue_with(state: &AppState, ctx: Ctx, handle: &str) -> Response {
@@ -100,9 +154,12 @@ async fn continue_with(state: &AppState, ctx: Ctx, handle: &str) -> Response {
         Ok(Err(AuthzRefusal::Page(e))) => error_page(state, ctx, e),
         Ok(Err(AuthzRefusal::Redirect(r))) => see_other(&client_url(&r)),
         Ok(Ok(Next::Redirect(r))) => see_other(&client_url(&r)),
+        // A request for a passkey is seen again by the login pages from the pending request
+        // itself (`passkey_request`), so nothing in this URL can turn it off.
         Ok(Ok(Next::Login {
             login_hint,
             ui_locale,
+            passkey: _,
         })) => {
             let back = format!("{RESUME_PATH}?id={handle}");
             let mut to = format!("/login?return_to={}", percent_encode(&back));

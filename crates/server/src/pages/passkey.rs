@@ -108,6 +108,25 @@ pub fn text(key: &str) -> (&'static str, &'static str) {
         "pk.done_renamed" => ("パスキーの名前を変更しました。", "The passkey has been renamed."),
         "pk.done_removed" => ("パスキーを削除しました。", "The passkey has been removed."),
         "pk.in_use" => ("パスキー登録数", "Passkeys registered"),
+        "pk.oidc_title" => ("パスキーによるログインが必要です", "A passkey is required"),
+        "pk.oidc_needed" => (
+            "このアプリへのログインには、パスキーが必要です。「パスキーでログイン」を押すか、ログインIDとパスワードを入力してから、ご登録のパスキーで本人確認を行ってください。",
+            "This app requires a passkey. Choose “Log in with a passkey”, or enter your login ID and password and then confirm it is you with your passkey.",
+        ),
+        "pk.oidc_how" => ("パスキーの登録方法", "How to register a passkey"),
+        "pk.oidc_step1" => (
+            "下の「パスキーを登録する」から、ログインID・パスワードと二段階認証(認証アプリ・メールなど)でログインします。",
+            "Choose “Register a passkey” below and log in with your login ID, password and second factor (authenticator app, e-mail code, etc.).",
+        ),
+        "pk.oidc_step2" => (
+            "「パスキーの管理」画面で、お使いのスマートフォンやパソコンをパスキーとして登録します。",
+            "On the Passkeys page, register your phone or computer as a passkey.",
+        ),
+        "pk.oidc_step3" => (
+            "アプリに戻り、もう一度ログインしてください。",
+            "Go back to the app and log in again.",
+        ),
+        "pk.oidc_back" => ("ログインせずにアプリに戻る", "Back to the app without logging in"),
         _ => (
             // Unknown keys show as "?" (the templates test catches them).
             "?", "?",
@@ -141,9 +160,13 @@ async fn flow_challenge(state: &AppState, ctx: &Ctx) -> Option<(super::Flow, Str
     if !methods.contains(&Factor::Passkey) {
         return None;
     }
+    // Codes may answer too, unless the app the login is for asked for a passkey.
     let codes = methods
         .iter()
-        .any(|m| !matches!(m, Factor::Passkey | Factor::RecoveryCode));
+        .any(|m| !matches!(m, Factor::Passkey | Factor::RecoveryCode))
+        && super::oidc::passkey_request(state, flow.return_to.as_deref())
+            .await
+            .is_none();
     let c = challenge.clone();
     Some((flow, c, codes))
 }
@@ -256,7 +279,8 @@ async fn passwordless_submit(
     };
     let return_to = Some(f.return_to.clone()).filter(|r| !r.is_empty());
     if let Some(r) = &return_to {
-        if !super::return_to_allowed(r, &state.settings.pages.return_to_allowlist) {
+        // As the password form: an app's address, a step-up or an OpenID Connect request.
+        if !super::login_return_allowed(&state, r) {
             return error_page(&state, ctx, DoorError::ReturnToNotAllowed);
         }
     }

@@ -57,7 +57,7 @@ async fn discovery_names_the_issuer_the_keys_and_only_live_endpoints() {
     ] {
         assert!(d.get(k).is_none(), "{k} advertised");
     }
-    assert_eq!(d["claims_parameter_supported"], false);
+    assert_eq!(d["claims_parameter_supported"], true);
     assert_eq!(d["require_pushed_authorization_requests"], false);
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);
     assert_eq!(d["subject_types_supported"], json!(["public", "pairwise"]));

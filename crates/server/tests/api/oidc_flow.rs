@@ -360,6 +360,117 @@ async fn refusals_of_the_authorization_request() {
     assert!(described.iter().any(|d| d.contains(&id)), "{described:?}");
 }
 
+const MFA: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+const PHR: &str = "http://schemas.openid.net/pape/policies/2007/06/phishing-resistant";
+
+/// The `claims` parameter asking for `acr` (essential or not), URL-encoded for a query.
+fn claims_acr(value: &str, essential: bool) -> String {
+    let c = json!({"id_token": {"acr": {"essential": essential, "value": value}}});
+    format!("&claims={}", enc(&c.to_string()))
+}
+
+/// The link of the page with `id="{id}"`, as the browser follows it.
+fn href(html: &str, id: &str) -> String {
+    html.split(&format!("id=\"{id}\""))
+        .next()
+        .and_then(|before| before.rsplit("href=\"").next())
+        .and_then(|h| h.split('"').next())
+        .unwrap_or_default()
+        .replace("&amp;", "&")
+        .replace("&#38;", "&")
+}
+
+/// An essential level is met or refused, never downgraded; a request for the phishing-resistant
+/// level asks for a passkey even with a session from a code, and a customer without one is told
+/// how to register one and can go back to the app, which learns why.
+#[tokio::test]
+async fn an_essential_level_is_never_downgraded_and_a_passkey_is_asked_for() {
+    let app = spawn_app().await;
+    let (id, _) = crm(&app).await;
+    let s = stepper(&app, "oidc05").await;
+    let mut b = Browser::new();
+    let back = through_pages(&app, &mut b, &authorize_url(&id, CRM_CB, ""), "oidc05", &s).await;
+    assert!(back.contains("code=skac_"), "{back}");
+
+    // The session from a code meets an essential multi-factor level: single sign-on.
+    let (status, h, _) = b
+        .get(&app, &authorize_url(&id, CRM_CB, &claims_acr(MFA, true)))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location(&h).contains("code=skac_"), "{}", location(&h));
+    // An essential level Sekisho does not offer is refused at once.
+    let (_, h, _) = b
+        .get(
+            &app,
+            &authorize_url(&id, CRM_CB, &claims_acr("urn:example:gold", true)),
+        )
+        .await;
+    let to = location(&h);
+    assert_eq!(
+        param(&to, "error").as_deref(),
+        Some("unmet_authentication_requirements"),
+        "{to}"
+    );
+    // A claims parameter that is not a JSON object is invalid_request.
+    let (_, h, _) = b
+        .get(&app, &authorize_url(&id, CRM_CB, "&claims=%5B1%5D"))
+        .await;
+    assert_eq!(
+        param(&location(&h), "error").as_deref(),
+        Some("invalid_request")
+    );
+
+    for (extra, cancelled) in [
+        (claims_acr(PHR, true), "unmet_authentication_requirements"),
+        (format!("&acr_values={}", enc(PHR)), "access_denied"),
+    ] {
+        // The session came from a code: the phishing-resistant level sends the browser to
+        // the login page, which says that the app needs a passkey.
+        let (status, h, _) = b.get(&app, &authorize_url(&id, CRM_CB, &extra)).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let to_login = location(&h);
+        assert!(to_login.starts_with("/login?return_to="), "{to_login}");
+        let return_to = param(&to_login, "return_to").unwrap_or_default();
+        let (_, _, html) = b.get(&app, &to_login).await;
+        assert!(html.contains("パスキーが必要です"), "{html}");
+        // The customer has no passkey: after the password, how to register one (with the
+        // error's code), and a way back to the app.
+        let (status, _, html) = b
+            .post(
+                &app,
+                "/login",
+                &[
+                    ("csrf", &csrf(&html)),
+                    ("login_id", "oidc05"),
+                    ("password", "abc12345"),
+                    ("return_to", &return_to),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{html}");
+        assert!(html.contains("SKS-OIC-0008"), "{html}");
+        assert!(html.contains("href=\"/account/passkeys\""), "{html}");
+        let cancel = href(&html, "back-to-app");
+        assert!(
+            cancel.starts_with("/oidc/authorize/resume?id=skar_"),
+            "{cancel}"
+        );
+        assert!(cancel.ends_with("&cancel=1"), "{cancel}");
+        let (status, h, _) = b.get(&app, &cancel).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let to = location(&h);
+        assert!(to.starts_with(CRM_CB), "{to}");
+        assert_eq!(param(&to, "error").as_deref(), Some(cancelled), "{to}");
+        assert_eq!(param(&to, "state").as_deref(), Some("st-1"));
+        assert_eq!(param(&to, "iss").as_deref(), Some(ISS));
+        // The request is over: going back to it is a page, not a second answer.
+        let (status, h, html) = b.get(&app, &cancel).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(h.get(LOCATION).is_none());
+        assert!(html.contains("SKS-OIC-0007"), "{html}");
+    }
+}
+
 #[tokio::test]
 async fn pushed_requests_private_key_jwt_and_the_code_rules() {
     let app = spawn_app().await;
