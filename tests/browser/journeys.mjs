@@ -1,11 +1,21 @@
 // Customer journeys through Sekisho's hosted pages in a real browser; see lib.mjs for what the
 // test harness passes in.
-import {
-  url, APP, now, advance, mail, totp, shot, expect, text, submit, newContext, loginWith, run,
-} from "./lib.mjs";
+import { url, APP, now, advance, mail, totp, shot, expect, text, submit, newContext, loginWith, run } from "./lib.mjs";
 
 // A newcomer from the setup link: 1. password → 2.1 key → 2.2 code → finish → log out → log in
 // with the app; the used link then gets its own page.
+// On a phone's enrolment page: the otpauth link first, then the key, then the QR code.
+async function phoneEnrolment(page) {
+  const add = page.locator("#add-to-app");
+  expect(await add.isVisible(), "the link to add the account on this phone");
+  const href = await add.getAttribute("href");
+  expect(/^otpauth:\/\/totp\/.+\?.*secret=[A-Z2-7]+/.test(href), `an otpauth URI, got ${href}`);
+  const [a, k, q] = await Promise.all(
+    ["#add-to-app", "details.key summary", "img.qr"].map((s) => page.locator(s).boundingBox()),
+  );
+  expect(a.y < k.y && k.y < q.y, `link ${a.y}, key ${k.y}, QR code ${q.y} in this order`);
+}
+
 async function setupWizard(browser) {
   const ctx = await newContext(browser, { width: 390, height: 844 });
   const page = await ctx.newPage();
@@ -19,6 +29,7 @@ async function setupWizard(browser) {
   await submit(page);
   expect((await text(page)).includes("時間ベース"), "step 2.1: time-based");
   expect((await text(page)).includes("tanaka"), "step 2.1: account name");
+  await phoneEnrolment(page);
   await page.locator("details.key summary").click();
   const key = (await page.locator("#secret-key").innerText()).trim();
   await shot(page, "31-setup-2-key");
@@ -84,7 +95,14 @@ async function newcomer(browser) {
   await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/account/totp'] button").click()]);
   expect((await text(page)).includes("時間ベース"), "time-based shown");
   expect(!(await page.locator("#secret-key").isVisible()), "key hidden until 'show code'");
+  // A phone cannot scan its own screen: the link that opens the app on this phone and the key
+  // come before the QR code; on a desktop there is no such link and the QR code leads.
+  await phoneEnrolment(page);
   await shot(page, "05-totp-qr");
+  await page.setViewportSize({ width: 1100, height: 900 });
+  expect(!(await page.locator("#add-to-app").isVisible()), "no tap-to-add link on a desktop");
+  await shot(page, "05b-totp-qr-desktop");
+  await page.setViewportSize({ width: 390, height: 844 });
   await page.locator("details.key summary").click();
   const key = (await page.locator("#secret-key").innerText()).trim();
   expect(/^[A-Z2-7]{16,}$/.test(key), `base32 key, got ${key}`);
@@ -99,14 +117,20 @@ async function newcomer(browser) {
   expect((await text(page)).includes("利用中"), "authenticator app in use");
   await shot(page, "08-security-totp-registered");
   // Still freshly re-authenticated: switch login notifications on.
-  await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/account/notifications'] button").click()]);
+  await Promise.all([
+    page.waitForLoadState("load"),
+    page.locator("form[action='/account/notifications'] button").click(),
+  ]);
   await page.waitForURL(/done=notify/);
   expect((await page.locator("#notify-state").innerText()).includes("受け取る"), "notifications on");
   await shot(page, "08b-security-notifications-on");
   // コード再表示: a current code shows the same key again.
   await advance(30);
   await page.fill("#reveal-otp", totp(key, await now()));
-  await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/account/totp/reveal'] button").click()]);
+  await Promise.all([
+    page.waitForLoadState("load"),
+    page.locator("form[action='/account/totp/reveal'] button").click(),
+  ]);
   await page.locator("details.key summary").click();
   expect((await page.locator("#secret-key").innerText()).trim() === key, "same key shown again");
   await shot(page, "08c-totp-key-again");
@@ -156,7 +180,10 @@ async function emailCode(browser) {
   expect((await page.locator("[role=alert]").innerText()).includes("有効期限"), "expired code message");
   await shot(page, "14-email-code-expired");
   // Re-issue (再発行) and use the new code.
-  await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/login/second-factor/resend'] button").click()]);
+  await Promise.all([
+    page.waitForLoadState("load"),
+    page.locator("form[action='/login/second-factor/resend'] button").click(),
+  ]);
   await shot(page, "15-email-code-reissued");
   const third = await mail("suzuki@example.co.jp");
   await page.fill("#otp", third.code);
@@ -189,7 +216,10 @@ async function english(browser) {
   const expired = await page.locator("[role=alert]").innerText();
   expect(/expired/i.test(expired), `English expired message, got ${expired}`);
   await shot(page, "24-email-code-expired-en");
-  await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/login/second-factor/resend'] button").click()]);
+  await Promise.all([
+    page.waitForLoadState("load"),
+    page.locator("form[action='/login/second-factor/resend'] button").click(),
+  ]);
   const again = await mail("smith@example.co.jp");
   await page.fill("#otp", again.code);
   await submit(page);

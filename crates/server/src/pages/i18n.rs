@@ -305,6 +305,11 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "totp.kind" => ("種類", "Type"),
         "totp.time_based" => ("時間ベース", "Time-based"),
         "totp.key" => ("シークレットキー", "Secret key"),
+        "totp.on_this_phone" => (
+            "このスマートフォンに認証アプリを入れている場合は、下のボタンを押すと認証アプリが開き、登録できます。開かない場合は「コードを表示」のキーを認証アプリに入力してください。",
+            "If the authenticator app is on this phone, the button below opens it to add the account. If it does not open, enter the key under “Show code” in the app.",
+        ),
+        "totp.add_here" => ("認証アプリに登録する", "Add to my authenticator app"),
         "totp.show" => ("コードを表示", "Show code"),
         "totp.copy" => ("コピー", "Copy"),
         "totp.copied" => ("コピーしました", "Copied"),

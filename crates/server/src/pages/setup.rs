@@ -158,6 +158,8 @@ struct TotpPage {
     confirm_action: String,
     reveal: bool,
     qr_data_uri: String,
+    /// The `otpauth:` URI: the link that opens the authenticator app on this device.
+    otpauth_uri: String,
     secret: String,
     account_name: String,
     issuer: String,
@@ -280,6 +282,7 @@ async fn totp_page(
         confirm_action: format!("/setup/{tok}/totp"),
         reveal: false,
         qr_data_uri: format!("data:image/svg+xml;base64,{b64}"),
+        otpauth_uri: key.uri,
         secret: key.secret,
         account_name: key.account_name,
         issuer: key.issuer,
