@@ -104,6 +104,9 @@ pub struct AuthRequest {
     /// The requested `acr_values` Sekisho knows, in the client's order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acr_values: Vec<String>,
+    /// `dpop_jkt` (RFC 9449 §10): the thumbprint of the DPoP key the code is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 /// Where a mistake in an authorization request is told.
@@ -295,6 +298,15 @@ fn check_rest(
         .filter(|a| ACR_VALUES.contains(a))
         .map(str::to_owned)
         .collect();
+    let dpop_jkt = match get("dpop_jkt")? {
+        Some(j) if is_challenge(j) => Some(j.to_owned()),
+        Some(_) => {
+            return Err(OAuthError::request(
+                "dpop_jkt must be a SHA-256 JWK thumbprint (43 base64url characters)",
+            ))
+        }
+        None => None,
+    };
     Ok(AuthRequest {
         client_id: client_id.to_owned(),
         redirect_uri,
@@ -308,6 +320,7 @@ fn check_rest(
         login_hint,
         ui_locale,
         acr_values,
+        dpop_jkt,
     })
 }
 
