@@ -291,6 +291,7 @@ pub async fn push(
     };
     let now = state.clock.now();
     state.store.purge_oidc_grants(now, PURGE_BATCH).await?;
+    state.store.purge_token_grants(now, PURGE_BATCH).await?;
     let request_uri = format!(
         "{REQUEST_URI_PREFIX}{}",
         token::generate("skpr", state.rng.as_ref())
@@ -339,6 +340,7 @@ pub async fn start(
     };
     let now = state.clock.now();
     state.store.purge_oidc_grants(now, PURGE_BATCH).await?;
+    state.store.purge_token_grants(now, PURGE_BATCH).await?;
     let r = match single(params, "request_uri") {
         Ok(Some(uri)) => {
             let taken = state

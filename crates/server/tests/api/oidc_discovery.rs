@@ -102,10 +102,7 @@ async fn discovery_names_the_issuer_the_keys_and_only_live_endpoints() {
     ] {
         assert_eq!(d[k], format!("http://sekisho.test{path}"), "{k}");
     }
-    for absent in [
-        "end_session_endpoint",
-        "registration_endpoint",
-    ] {
+    for absent in ["end_session_endpoint", "registration_endpoint"] {
         assert!(
             !doc.contains_key(absent),
             "{absent} advertised before it exists"
