@@ -182,7 +182,7 @@ fn used_method(c: &Credentials) -> Result<(AuthMethod, String), OAuthError> {
 }
 
 /// The `iss` of a JWT before its signature is checked (only to find the client's keys).
-pub(crate) fn unverified_issuer(jwt: &str) -> Option<String> {
+fn unverified_issuer(jwt: &str) -> Option<String> {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
     let payload = jwt.split('.').nth(1)?;

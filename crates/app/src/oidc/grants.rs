@@ -199,17 +199,6 @@ fn requires_par(c: &Client) -> bool {
     c.metadata.profile == Profile::Fapi2 || c.metadata.require_pushed_authorization_requests
 }
 
-/// The client a request names before it is authenticated (for the throttle and the audit).
-fn named_client(creds: &Credentials) -> String {
-    let id = creds
-        .client_id
-        .clone()
-        .or_else(|| creds.basic.as_ref().map(|(id, _)| id.clone()))
-        .or_else(|| client_auth::unverified_issuer(creds.assertion.as_deref().unwrap_or_default()))
-        .unwrap_or_default();
-    id.chars().take(64).collect()
-}
-
 /// Authenticates the client at a back-channel endpoint (`audiences`: the issuer and the
 /// endpoint's URL); a refusal is audited under the client ID the request named.
 async fn authenticated(
@@ -243,12 +232,13 @@ pub async fn push(
     par_url: &str,
     client: &ClientInfo,
 ) -> Result<Result<Pushed, OAuthError>, AppError> {
-    crate::throttle::oidc_request(state, client, &named_client(creds)).await?;
+    crate::throttle::oidc_address(state, client).await?;
     let iss = issuer(state);
     let c = match authenticated(state, creds, &[&iss, par_url], client, "pushed request").await? {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
+    crate::throttle::oidc_client(state, &c.client_id).await?;
     let checked = match single(params, "request_uri") {
         Err(e) => Err(e),
         Ok(Some(_)) => Err(OAuthError::request("request_uri cannot be pushed")),

@@ -92,12 +92,13 @@ pub async fn token(
     token_url: &str,
     client: &ClientInfo,
 ) -> Result<Result<Tokens, OAuthError>, AppError> {
-    crate::throttle::oidc_request(state, client, &named_client(creds)).await?;
+    crate::throttle::oidc_address(state, client).await?;
     let iss = issuer(state);
     let c = match authenticated(state, creds, &[&iss, token_url], client, "token").await? {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
+    crate::throttle::oidc_client(state, &c.client_id).await?;
     match exchange(state, &c, params, dpop, token_url, client).await? {
         Ok(t) => Ok(Ok(t)),
         Err((login_id, e)) => {
