@@ -5,7 +5,7 @@
 //! and revocation (RFC 7009) by the client and by another, and the throttle on the token
 //! endpoint.
 
-use crate::common::{ok, spawn_app, spawn_with, Options, TestApp};
+use crate::common::{ok, postgres, spawn_app, spawn_with, Options, TestApp};
 use crate::oidc_flow::{
     assertion, authorize_url, enc, location, param, through_pages, CHALLENGE, CRM_CB, ISS,
     TRADE_CB, VERIFIER,
@@ -492,7 +492,25 @@ fn exchange(code: &str) -> [(&'static str, &str); 4] {
 
 #[tokio::test]
 async fn a_public_clients_refresh_token_rotates_and_a_reuse_revokes_the_grant() {
-    let app = spawn_app().await;
+    rotation(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn a_public_clients_refresh_token_rotates_and_a_reuse_revokes_the_grant_postgres() {
+    let Some(url) = postgres("api_oidc_tokens_rotation").await else {
+        return;
+    };
+    rotation(
+        spawn_with(Options {
+            database_url: Some(url),
+            ..Options::default()
+        })
+        .await,
+    )
+    .await;
+}
+
+async fn rotation(app: TestApp) {
     let id = public(&app).await;
     let s = stepper(&app, "otk02").await;
     let mut b = Browser::new();
@@ -775,4 +793,65 @@ async fn the_token_endpoint_is_throttled_per_client() {
     app.clock.advance(61);
     let (status, _) = form_post_dpop(&app, "/oidc/token", Some((&id, &secret)), None, &form).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn refresh_is_refused_for_a_disabled_client_or_login() {
+    let app = spawn_app().await;
+    let (id, secret) = basic(&app, "CRM ポータル").await;
+    let s = stepper(&app, "otk05").await;
+    let mut b = Browser::new();
+    let code = crm_code(&app, &mut b, &id, &s, "otk05", "openid").await;
+    let (_, t) = form_post_dpop(
+        &app,
+        "/oidc/token",
+        Some((&id, &secret)),
+        None,
+        &exchange(&code),
+    )
+    .await;
+    let rt = t["refresh_token"].as_str().unwrap_or_default().to_owned();
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", rt.as_str()),
+    ];
+    // A disabled client cannot authenticate; enabled again, its refresh token works.
+    let path = format!("/oidc/clients/{id}");
+    let r = app
+        .admin(Method::POST, &format!("{path}/disable"), None)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (status, e) =
+        form_post_dpop(&app, "/oidc/token", Some((&id, &secret)), None, &refresh).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(e["error"], "invalid_client");
+    let r = app
+        .admin(Method::POST, &format!("{path}/enable"), None)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (status, t) =
+        form_post_dpop(&app, "/oidc/token", Some((&id, &secret)), None, &refresh).await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    // A disabled login gets nothing more, and its tokens are no longer active.
+    let r = app
+        .admin(
+            Method::PATCH,
+            "/logins/otk05",
+            Some(json!({ "disabled": true })),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (status, e) =
+        form_post_dpop(&app, "/oidc/token", Some((&id, &secret)), None, &refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        e["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("disabled")),
+        "{e}"
+    );
+    assert_eq!(
+        introspect(&app, (&id, &secret), &rt).await,
+        json!({"active": false})
+    );
 }
