@@ -165,3 +165,22 @@ async fn purge_now_and_then(app: &App, now_ms: i64) {
         }
     }
 }
+
+/// Counts one request to PAR or the token endpoint from its client address (issue 15 item 11),
+/// before the client is authenticated: refused (`too_many_attempts` with the seconds to wait)
+/// when the address spent its bucket (`oidc.rate_per_minute`, `oidc.rate_burst`).
+pub async fn oidc_address(app: &App, client: &ClientInfo) -> Result<(), AppError> {
+    let now_ms = app.clock.now().0.saturating_mul(1000);
+    purge_now_and_then(app, now_ms).await;
+    let addr = format!("oidc-addr:{}", client.ip.as_deref().unwrap_or("-"));
+    take(app, &addr, app.settings.oidc.rate(), now_ms).await
+}
+
+/// Counts one request of an authenticated client at PAR or the token endpoint: the same rate
+/// per client, counted only once it authenticated, so that no one can spend another client's
+/// bucket by naming it.
+pub async fn oidc_client(app: &App, client_id: &str) -> Result<(), AppError> {
+    let now_ms = app.clock.now().0.saturating_mul(1000);
+    let bucket = format!("oidc-client:{client_id}");
+    take(app, &bucket, app.settings.oidc.rate(), now_ms).await
+}

@@ -111,6 +111,8 @@ event_types! {
     OidcAuthorized => ("oidc_authorized", "login", "アプリへのログイン", "Signed in to an app"),
     OidcTokenIssued => ("oidc_token_issued", "login", "アプリへのトークン発行", "Tokens issued to an app"),
     OidcRefused => ("oidc_refused", "login", "アプリからの要求の拒否", "App request refused"),
+    OidcTokenRefreshed => ("oidc_token_refreshed", "login", "アプリのトークン更新", "App tokens refreshed"),
+    OidcTokenRevoked => ("oidc_token_revoked", "login", "アプリのトークン失効", "App tokens revoked"),
     DeviceRemembered => ("device_remembered", "login", "ブラウザ記憶", "Browser remembered"),
     DeviceRevoked => ("device_revoked", "login", "記憶ブラウザ削除", "Remembered browser revoked"),
     PasswordSet => ("password_set", "password", "パスワード設定", "Password set"),

@@ -86,6 +86,8 @@ pub struct NewOidcCode {
     pub acr: String,
     /// The methods used (`amr`, space separated).
     pub amr: String,
+    /// The JWK thumbprint of the DPoP key the code is bound to (`dpop_jkt`, RFC 9449 §10).
+    pub dpop_jkt: Option<String>,
     /// Issued.
     pub created_at: Timestamp,
     /// Valid until.

@@ -15,7 +15,8 @@ use sqlx::Row;
 const REQUEST_COLS: &str = "handle_hash, kind, client_id, params, created_at, expires_at, used_at";
 
 const CODE_COLS: &str = "code_hash, client_id, redirect_uri, code_challenge, nonce, scope, \
-                         login_pk, session_id, auth_time, acr, amr, created_at, expires_at, used_at";
+                         login_pk, session_id, auth_time, acr, amr, dpop_jkt, created_at, expires_at, \
+                         used_at";
 
 fn request_row(r: &AnyRow) -> Result<OidcRequest, sqlx::Error> {
     Ok(OidcRequest {
@@ -45,6 +46,7 @@ fn code_row(r: &AnyRow) -> Result<OidcCode, sqlx::Error> {
             auth_time: ts(r, "auth_time")?,
             acr: r.try_get("acr")?,
             amr: r.try_get("amr")?,
+            dpop_jkt: r.try_get("dpop_jkt")?,
             created_at: ts(r, "created_at")?,
             expires_at: ts(r, "expires_at")?,
         },
@@ -126,8 +128,8 @@ impl OidcGrantStore for SqlStore {
         }
         sqlx::query(
             "INSERT INTO oidc_codes (code_hash, client_id, redirect_uri, code_challenge, nonce, \
-             scope, login_pk, session_id, auth_time, acr, amr, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             scope, login_pk, session_id, auth_time, acr, amr, created_at, expires_at, \
+             dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(c.code_hash.clone())
         .bind(c.client_id.clone())
@@ -142,6 +144,7 @@ impl OidcGrantStore for SqlStore {
         .bind(c.amr.clone())
         .bind(c.created_at.0)
         .bind(c.expires_at.0)
+        .bind(c.dpop_jkt.clone())
         .execute(&mut *tx)
         .await?;
         commit_audited(tx, &[audit]).await?;

@@ -202,6 +202,11 @@ on_both!(
     client_assertion_jtis_are_refused_when_replayed,
 );
 
+#[path = "conformance/oidc_tokens.rs"]
+mod oidc_tokens;
+use oidc_tokens::refresh_tokens_rotate_once_and_grants_are_revoked;
+on_both!(refresh_tokens_rotate_once_and_grants_are_revoked);
+
 fn ev(t: i64, ty: EventType, login: &str) -> NewAuditEvent {
     NewAuditEvent::new(
         Timestamp(t),

@@ -10,7 +10,8 @@
 
 use super::client_auth::{self, Credentials};
 use super::clients::{self, Client};
-use super::metadata::{GrantType, Profile, SubjectType};
+use super::dpop;
+use super::metadata::{AuthMethod, GrantType, Profile, SubjectType};
 use super::request::{self, single, AuthRequest, OAuthError, Params, Refusal};
 use super::{issuer, ACR_VALUES};
 use crate::error::AppError;
@@ -22,12 +23,18 @@ use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::flow::{Acr, Amr};
 use sekisho_core::session::{Session, SessionPurpose};
 use sekisho_core::{token, Error, Timestamp};
-use sekisho_store::{CodeTake, NewOidcCode, NewOidcRequest, RequestKind};
+use sekisho_store::{
+    CodeTake, NewOidcCode, NewOidcRequest, NewRefreshToken, NewTokenGrant, RequestKind,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+mod introspect;
 mod tokens;
-pub use tokens::{subject, token, userinfo};
+pub use introspect::{
+    introspect, revoke, revoke_grants_for_client, revoke_grants_for_session, Introspection,
+};
+pub use tokens::{subject, token, userinfo, Cnf, Presented};
 
 /// Lifetime of a pushed request (`expires_in` of PAR; RFC 9126 asks for less than 600 s).
 pub const PAR_SECS: i64 = 90;
@@ -93,12 +100,15 @@ pub enum Next {
 pub struct Tokens {
     /// The access token (a JWT, RFC 9068).
     pub access_token: String,
-    /// `Bearer`.
+    /// `DPoP` for a DPoP-bound access token, else `Bearer`.
     pub token_type: &'static str,
     /// Seconds the access token lives.
     pub expires_in: i64,
     /// The ID token.
     pub id_token: String,
+    /// The refresh token (clients registered with the `refresh_token` grant).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     /// The granted scope.
     pub scope: String,
 }
@@ -184,6 +194,7 @@ fn answer_to(c: &Client, params: &Params, redirect_uri: &str) -> AuthRequest {
         ui_locale: None,
         acr_values: Vec::new(),
         acr_essential: false,
+        dpop_jkt: None,
     }
 }
 
@@ -221,14 +232,17 @@ pub async fn push(
     state: &App,
     creds: &Credentials,
     params: &Params,
+    dpop_proof: Option<&str>,
     par_url: &str,
     client: &ClientInfo,
 ) -> Result<Result<Pushed, OAuthError>, AppError> {
+    crate::throttle::oidc_address(state, client).await?;
     let iss = issuer(state);
     let c = match authenticated(state, creds, &[&iss, par_url], client, "pushed request").await? {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
+    crate::throttle::oidc_client(state, &c.client_id).await?;
     let checked = match single(params, "request_uri") {
         Err(e) => Err(e),
         Ok(Some(_)) => Err(OAuthError::request("request_uri cannot be pushed")),
@@ -240,6 +254,28 @@ pub async fn push(
             Err(Refusal::ToClient(e)) => Err(e),
         },
     };
+    // A DPoP proof at PAR binds the code to its key (RFC 9449 §10.1), like `dpop_jkt`.
+    let checked = match (checked, dpop_proof) {
+        (Ok(mut r), Some(p)) => {
+            let expect = dpop::Expect {
+                method: "POST",
+                url: par_url,
+                access_token: None,
+            };
+            match dpop::check(state, p, expect).await? {
+                Ok(jkt) if r.dpop_jkt.as_ref().is_none_or(|j| *j == jkt) => {
+                    r.dpop_jkt = Some(jkt);
+                    Ok(r)
+                }
+                Ok(_) => Err(OAuthError::new(
+                    dpop::INVALID,
+                    "DPoP proof: its key is not dpop_jkt",
+                )),
+                Err(e) => Err(e),
+            }
+        }
+        (checked, _) => checked,
+    };
     let r = match checked {
         Ok(r) => r,
         Err(e) => {
@@ -249,6 +285,7 @@ pub async fn push(
     };
     let now = state.clock.now();
     state.store.purge_oidc_grants(now, PURGE_BATCH).await?;
+    state.store.purge_token_grants(now, PURGE_BATCH).await?;
     let request_uri = format!(
         "{REQUEST_URI_PREFIX}{}",
         token::generate("skpr", state.rng.as_ref())
@@ -297,6 +334,7 @@ pub async fn start(
     };
     let now = state.clock.now();
     state.store.purge_oidc_grants(now, PURGE_BATCH).await?;
+    state.store.purge_token_grants(now, PURGE_BATCH).await?;
     let r = match single(params, "request_uri") {
         Ok(Some(uri)) => {
             let taken = state
@@ -498,6 +536,7 @@ pub async fn resume(
         auth_time: s.created_at,
         acr: acr_value(acr).to_owned(),
         amr: amr.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(" "),
+        dpop_jkt: r.dpop_jkt.clone(),
         created_at: now,
         expires_at: now.plus_secs(CODE_SECS),
     };
@@ -659,6 +698,7 @@ mod tests {
             ui_locale: None,
             acr_values: Vec::new(),
             acr_essential: false,
+            dpop_jkt: None,
         }
     }
 

@@ -1,12 +1,12 @@
-//! OpenID Connect provider: what exists so far is the foundation (issue 15, items 1 and 2): the
-//! discovery document, the signing keys published as a JWK Set, and the clients that operators
-//! register. The authorization, token, PAR, UserInfo, introspection, revocation and logout
-//! endpoints come with the login state machine; the discovery document names none of them
-//! until they answer.
+//! OpenID Connect provider: the discovery document, the signing keys published as a JWK Set,
+//! the clients that operators register, PAR, the authorization and token endpoints (codes,
+//! refresh tokens, DPoP), UserInfo, introspection and revocation. The discovery document names
+//! only endpoints that answer and capabilities that work.
 
 pub mod client_auth;
 pub mod client_keys;
 pub mod clients;
+pub mod dpop;
 pub mod grants;
 pub mod metadata;
 pub mod request;
@@ -18,11 +18,34 @@ use sekisho_core::audit::ClientInfo;
 use serde::Serialize;
 
 /// `oidc.*`: the OpenID Connect provider.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OidcSettings {
     /// The issuer; empty: the public URL.
     pub issuer: String,
+    /// Whether DPoP proofs must carry a server nonce (RFC 9449 §8).
+    pub dpop_nonce: bool,
+    /// How far a DPoP proof's `iat` may be from now, either way (seconds).
+    pub dpop_iat_window_secs: i64,
+    /// Lifetime of refresh tokens (days).
+    pub refresh_token_days: i64,
+    /// Requests per minute to PAR and the token endpoint, per client and per address.
+    pub rate_per_minute: u32,
+    /// Requests allowed at once to PAR and the token endpoint, per client and per address.
+    pub rate_burst: u32,
+}
+
+impl Default for OidcSettings {
+    fn default() -> Self {
+        OidcSettings {
+            issuer: String::new(),
+            dpop_nonce: false,
+            dpop_iat_window_secs: 60,
+            refresh_token_days: 30,
+            rate_per_minute: 120,
+            rate_burst: 30,
+        }
+    }
 }
 
 impl OidcSettings {
@@ -44,7 +67,24 @@ impl OidcSettings {
                 ));
             }
         }
+        if !(1..=600).contains(&self.dpop_iat_window_secs) {
+            return Err("oidc.dpop_iat_window_secs must be between 1 and 600".into());
+        }
+        if !(1..=3650).contains(&self.refresh_token_days) {
+            return Err("oidc.refresh_token_days must be between 1 and 3650".into());
+        }
+        if self.rate_per_minute == 0 || self.rate_burst == 0 {
+            return Err("oidc.rate_per_minute and oidc.rate_burst must be at least 1".into());
+        }
         Ok(())
+    }
+
+    /// The rate of PAR and token requests per client and per address.
+    pub fn rate(&self) -> sekisho_core::throttle::Rate {
+        sekisho_core::throttle::Rate {
+            per_minute: self.rate_per_minute,
+            burst: self.rate_burst,
+        }
     }
 }
 
@@ -60,6 +100,10 @@ pub const TOKEN_PATH: &str = "/oidc/token";
 pub const PAR_PATH: &str = "/oidc/par";
 /// The UserInfo endpoint.
 pub const USERINFO_PATH: &str = "/oidc/userinfo";
+/// The introspection endpoint (RFC 7662).
+pub const INTROSPECT_PATH: &str = "/oidc/introspect";
+/// The revocation endpoint (RFC 7009).
+pub const REVOKE_PATH: &str = "/oidc/revoke";
 
 /// The scopes a client may register and request: the OpenID Connect ones and `login_id`, which
 /// releases the customer's login ID (never the `sub`, since a login ID can change).
@@ -120,6 +164,8 @@ pub struct Discovery {
     pub token_endpoint: String,
     pub pushed_authorization_request_endpoint: String,
     pub userinfo_endpoint: String,
+    pub introspection_endpoint: String,
+    pub revocation_endpoint: String,
     pub scopes_supported: Vec<&'static str>,
     pub response_types_supported: Vec<&'static str>,
     pub response_modes_supported: Vec<&'static str>,
@@ -128,6 +174,11 @@ pub struct Discovery {
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub introspection_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub revocation_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
     pub code_challenge_methods_supported: Vec<&'static str>,
     pub require_pushed_authorization_requests: bool,
     pub authorization_response_iss_parameter_supported: bool,
@@ -142,6 +193,13 @@ pub struct Discovery {
 pub fn discovery(state: &App) -> Discovery {
     let base = state.settings.public_url.trim_end_matches('/');
     let names = |algs: &[Alg]| algs.iter().map(|a| a.as_str()).collect::<Vec<_>>();
+    let methods: Vec<&'static str> = metadata::AuthMethod::ALL
+        .iter()
+        .map(|m| m.as_str())
+        .collect();
+    // A resource server authenticates itself: `none` is no authentication.
+    let confidential: Vec<&'static str> =
+        methods.iter().copied().filter(|m| *m != "none").collect();
     Discovery {
         issuer: issuer(state),
         jwks_uri: format!("{base}{JWKS_PATH}"),
@@ -149,18 +207,25 @@ pub fn discovery(state: &App) -> Discovery {
         token_endpoint: format!("{base}{TOKEN_PATH}"),
         pushed_authorization_request_endpoint: format!("{base}{PAR_PATH}"),
         userinfo_endpoint: format!("{base}{USERINFO_PATH}"),
+        introspection_endpoint: format!("{base}{INTROSPECT_PATH}"),
+        revocation_endpoint: format!("{base}{REVOKE_PATH}"),
         scopes_supported: SCOPES.to_vec(),
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query"],
-        // Refresh tokens are not issued yet.
-        grant_types_supported: vec![metadata::GrantType::AuthorizationCode.as_str()],
+        grant_types_supported: vec![
+            metadata::GrantType::AuthorizationCode.as_str(),
+            metadata::GrantType::RefreshToken.as_str(),
+        ],
         subject_types_supported: vec!["public", "pairwise"],
         id_token_signing_alg_values_supported: names(&Alg::ALL),
-        token_endpoint_auth_methods_supported: metadata::AuthMethod::ALL
-            .iter()
-            .map(|m| m.as_str())
-            .collect(),
+        token_endpoint_auth_methods_supported: methods.clone(),
         token_endpoint_auth_signing_alg_values_supported: names(CLIENT_SIGNING_ALGS),
+        introspection_endpoint_auth_methods_supported: confidential.clone(),
+        introspection_endpoint_auth_signing_alg_values_supported: names(CLIENT_SIGNING_ALGS),
+        // Public clients revoke their own tokens (RFC 7009 §2.1).
+        revocation_endpoint_auth_methods_supported: methods,
+        revocation_endpoint_auth_signing_alg_values_supported: names(CLIENT_SIGNING_ALGS),
+        dpop_signing_alg_values_supported: dpop::ALGS.to_vec(),
         code_challenge_methods_supported: vec!["S256"],
         // Per client instead: `fapi2` clients and those registered with it must use PAR.
         require_pushed_authorization_requests: false,

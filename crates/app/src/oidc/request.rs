@@ -109,6 +109,9 @@ pub struct AuthRequest {
     /// `acr_values` is `unmet_authentication_requirements`, never a lower level.
     #[serde(default)]
     pub acr_essential: bool,
+    /// `dpop_jkt` (RFC 9449 §10): the thumbprint of the DPoP key the code is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 impl AuthRequest {
@@ -353,6 +356,15 @@ fn check_rest(
     if acr_essential || acr_values.is_empty() {
         acr_values = claimed;
     }
+    let dpop_jkt = match get("dpop_jkt")? {
+        Some(j) if is_challenge(j) => Some(j.to_owned()),
+        Some(_) => {
+            return Err(OAuthError::request(
+                "dpop_jkt must be a SHA-256 JWK thumbprint (43 base64url characters)",
+            ))
+        }
+        None => None,
+    };
     Ok(AuthRequest {
         client_id: client_id.to_owned(),
         redirect_uri,
@@ -367,6 +379,7 @@ fn check_rest(
         ui_locale,
         acr_values,
         acr_essential,
+        dpop_jkt,
     })
 }
 

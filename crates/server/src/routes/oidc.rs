@@ -59,13 +59,40 @@ pub const PAR_PATH: &str = "/oidc/par";
 pub const TOKEN_PATH: &str = "/oidc/token";
 /// The UserInfo endpoint.
 pub const USERINFO_PATH: &str = "/oidc/userinfo";
+/// The introspection endpoint (RFC 7662).
+pub const INTROSPECT_PATH: &str = oidc::INTROSPECT_PATH;
+/// The revocation endpoint (RFC 7009).
+pub const REVOKE_PATH: &str = oidc::REVOKE_PATH;
 
-/// The grant endpoints (PAR, token, UserInfo).
+/// The grant endpoints (PAR, token, UserInfo, introspection, revocation).
 pub fn grant_router() -> Router<AppState> {
     Router::new()
         .route(PAR_PATH, axum::routing::post(par))
         .route(TOKEN_PATH, axum::routing::post(token))
         .route(USERINFO_PATH, get(userinfo).post(userinfo))
+        .route(INTROSPECT_PATH, axum::routing::post(introspect))
+        .route(REVOKE_PATH, axum::routing::post(revoke))
+}
+
+/// The `DPoP` header: `None` when absent; a request with two is given an empty proof, which
+/// is refused.
+fn dpop_header(headers: &axum::http::HeaderMap) -> Option<String> {
+    let mut all = headers.get_all("dpop").iter();
+    let first = all.next()?;
+    if all.next().is_some() {
+        return Some(String::new());
+    }
+    Some(first.to_str().unwrap_or_default().trim().to_owned())
+}
+
+/// Adds the current server nonce (`DPoP-Nonce`, RFC 9449 §8) when nonces are required.
+fn with_nonce(state: &AppState, mut res: Response) -> Response {
+    if let Some(n) = sekisho_app::oidc::dpop::nonce(state) {
+        if let Ok(v) = HeaderValue::from_str(&n) {
+            res.headers_mut().insert("dpop-nonce", v);
+        }
+    }
+    res
 }
 
 fn form(body: &[u8]) -> Vec<(String, String)> {
@@ -122,8 +149,8 @@ fn refusal(e: &OAuthError, scheme: &'static str) -> Response {
     let body = serde_json::json!({"error": e.error, "error_description": e.description});
     let mut res = (status, axum::Json(body)).into_response();
     if status == StatusCode::UNAUTHORIZED {
-        let challenge = if scheme == "Bearer" {
-            format!("Bearer error=\"{}\"", e.error)
+        let challenge = if scheme == "Bearer" || scheme == "DPoP" {
+            format!("{scheme} error=\"{}\"", e.error)
         } else {
             scheme.to_owned()
         };
@@ -147,12 +174,12 @@ async fn par(
     let params = form(&body);
     let creds = credentials(&headers, &params);
     let url = endpoint(&state, PAR_PATH);
-    Ok(
-        match grants::push(&state, &creds, &params, &url, &client).await? {
-            Ok(p) => no_store((StatusCode::CREATED, axum::Json(p)).into_response()),
-            Err(e) => refusal(&e, "Basic"),
-        },
-    )
+    let proof = dpop_header(&headers);
+    let res = match grants::push(&state, &creds, &params, proof.as_deref(), &url, &client).await? {
+        Ok(p) => no_store((StatusCode::CREATED, axum::Json(p)).into_response()),
+        Err(e) => refusal(&e, "Basic"),
+    };
+    Ok(with_nonce(&state, res))
 }
 
 async fn token(
@@ -164,9 +191,43 @@ async fn token(
     let params = form(&body);
     let creds = credentials(&headers, &params);
     let url = endpoint(&state, TOKEN_PATH);
+    let proof = dpop_header(&headers);
+    let res = match grants::token(&state, &creds, &params, proof.as_deref(), &url, &client).await? {
+        Ok(t) => no_store(axum::Json(t).into_response()),
+        Err(e) => refusal(&e, "Basic"),
+    };
+    Ok(with_nonce(&state, res))
+}
+
+async fn introspect(
+    State(state): State<AppState>,
+    Client(client): Client,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let params = form(&body);
+    let creds = credentials(&headers, &params);
+    let url = endpoint(&state, INTROSPECT_PATH);
     Ok(
-        match grants::token(&state, &creds, &params, &url, &client).await? {
-            Ok(t) => no_store(axum::Json(t).into_response()),
+        match grants::introspect(&state, &creds, &params, &url, &client).await? {
+            Ok(i) => no_store(axum::Json(i).into_response()),
+            Err(e) => refusal(&e, "Basic"),
+        },
+    )
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    Client(client): Client,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let params = form(&body);
+    let creds = credentials(&headers, &params);
+    let url = endpoint(&state, REVOKE_PATH);
+    Ok(
+        match grants::revoke(&state, &creds, &params, &url, &client).await? {
+            Ok(()) => no_store(StatusCode::OK.into_response()),
             Err(e) => refusal(&e, "Basic"),
         },
     )
@@ -174,16 +235,44 @@ async fn token(
 
 async fn userinfo(
     State(state): State<AppState>,
+    method: axum::http::Method,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
-    let bearer = headers
+    let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
         .unwrap_or_default();
-    Ok(match grants::userinfo(&state, bearer).await? {
+    let (dpop_scheme, token) = match auth.split_once(' ') {
+        Some((scheme, t)) if scheme.eq_ignore_ascii_case("DPoP") => (true, t.trim()),
+        Some((scheme, t)) if scheme.eq_ignore_ascii_case("Bearer") => (false, t.trim()),
+        _ => (false, ""),
+    };
+    let proof = dpop_header(&headers);
+    let url = endpoint(&state, USERINFO_PATH);
+    let presented = grants::Presented {
+        token,
+        dpop_scheme,
+        proof: proof.as_deref(),
+        method: method.as_str(),
+        url: &url,
+    };
+    let res = match grants::userinfo(&state, presented).await? {
         Ok(u) => no_store(axum::Json(u).into_response()),
-        Err(e) => refusal(&e, "Bearer"),
-    })
+        // A resource answers every proof problem with 401 and the DPoP challenge (RFC 9449 §7.1).
+        Err(e) if e.error == oidc::dpop::INVALID || e.error == oidc::dpop::USE_NONCE => {
+            let mut res = refusal(&e, "DPoP");
+            *res.status_mut() = StatusCode::UNAUTHORIZED;
+            let challenge = format!(
+                "DPoP error=\"{}\", algs=\"{}\"",
+                e.error,
+                oidc::dpop::ALGS.join(" ")
+            );
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+            res
+        }
+        Err(e) => refusal(&e, if dpop_scheme { "DPoP" } else { "Bearer" }),
+    };
+    Ok(with_nonce(&state, res))
 }

@@ -30,6 +30,7 @@ mod oidc_clients;
 mod oidc_discovery;
 mod oidc_flow;
 mod oidc_rp_browser;
+mod oidc_tokens;
 mod openapi_security;
 mod operators;
 mod pages;

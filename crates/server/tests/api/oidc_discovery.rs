@@ -28,8 +28,7 @@ async fn discovery_names_the_issuer_the_keys_and_only_live_endpoints() {
     assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(
         d["grant_types_supported"],
-        json!(["authorization_code"]),
-        "no refresh tokens yet"
+        json!(["authorization_code", "refresh_token"])
     );
     assert_eq!(
         d["token_endpoint_auth_methods_supported"],
@@ -49,9 +48,26 @@ async fn discovery_names_the_issuer_the_keys_and_only_live_endpoints() {
         d["token_endpoint_auth_signing_alg_values_supported"],
         json!(["EdDSA", "ES256", "PS256"])
     );
+    // DPoP proofs: the FAPI 2.0 algorithms.
+    assert_eq!(
+        d["dpop_signing_alg_values_supported"],
+        json!(["ES256", "EdDSA", "PS256"])
+    );
+    // A resource server authenticates at introspection; a public client may revoke its own.
+    assert_eq!(
+        d["introspection_endpoint_auth_methods_supported"],
+        json!([
+            "private_key_jwt",
+            "client_secret_basic",
+            "client_secret_post"
+        ])
+    );
+    assert_eq!(
+        d["revocation_endpoint_auth_methods_supported"],
+        d["token_endpoint_auth_methods_supported"]
+    );
     // What does not work yet is not advertised: a relying party would act on it.
     for k in [
-        "dpop_signing_alg_values_supported",
         "backchannel_logout_supported",
         "backchannel_logout_session_supported",
     ] {
@@ -81,15 +97,12 @@ async fn discovery_names_the_issuer_the_keys_and_only_live_endpoints() {
         ("token_endpoint", "/oidc/token"),
         ("userinfo_endpoint", "/oidc/userinfo"),
         ("pushed_authorization_request_endpoint", "/oidc/par"),
+        ("introspection_endpoint", "/oidc/introspect"),
+        ("revocation_endpoint", "/oidc/revoke"),
     ] {
         assert_eq!(d[k], format!("http://sekisho.test{path}"), "{k}");
     }
-    for absent in [
-        "introspection_endpoint",
-        "revocation_endpoint",
-        "end_session_endpoint",
-        "registration_endpoint",
-    ] {
+    for absent in ["end_session_endpoint", "registration_endpoint"] {
         assert!(
             !doc.contains_key(absent),
             "{absent} advertised before it exists"

@@ -17,21 +17,21 @@ use sekisho_core::otp::{totp_at, totp_step, OtpParams};
 use sekisho_core::Clock;
 use serde_json::{json, Value};
 
-const ISS: &str = "http://sekisho.test";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const CRM_CB: &str = "https://crm.example.co.jp/callback";
-const TRADE_CB: &str = "https://trade.example.co.jp/callback";
+pub(crate) const ISS: &str = "http://sekisho.test";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub(crate) const CRM_CB: &str = "https://crm.example.co.jp/callback";
+pub(crate) const TRADE_CB: &str = "https://trade.example.co.jp/callback";
 const SEED: [u8; 32] = [5; 32];
 
-fn location(h: &HeaderMap) -> String {
+pub(crate) fn location(h: &HeaderMap) -> String {
     h.get(LOCATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned()
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
@@ -42,7 +42,7 @@ fn query(url: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn param(url: &str, name: &str) -> Option<String> {
+pub(crate) fn param(url: &str, name: &str) -> Option<String> {
     query(url)
         .into_iter()
         .find(|(k, _)| k == name)
@@ -50,7 +50,7 @@ fn param(url: &str, name: &str) -> Option<String> {
 }
 
 /// A `basic` client with a secret (`client_secret_basic`); answers its ID and secret.
-async fn crm(app: &TestApp) -> (String, String) {
+pub(crate) async fn crm(app: &TestApp) -> (String, String) {
     let r = app
         .admin(
             Method::POST,
@@ -72,7 +72,7 @@ async fn crm(app: &TestApp) -> (String, String) {
 }
 
 /// A `fapi2` client (`private_key_jwt` with an Ed25519 key, PAR required); answers its ID.
-async fn trade(app: &TestApp) -> String {
+pub(crate) async fn trade(app: &TestApp) -> String {
     let x = Ed25519KeyPair::from_seed_unchecked(&SEED)
         .map(|k| URL_SAFE_NO_PAD.encode(k.public_key().as_ref()))
         .unwrap_or_default();
@@ -95,7 +95,7 @@ async fn trade(app: &TestApp) -> String {
 }
 
 /// A `private_key_jwt` assertion of the trade client (RFC 7523), with `jti`.
-fn assertion(app: &TestApp, client_id: &str, jti: &str) -> String {
+pub(crate) fn assertion(app: &TestApp, client_id: &str, jti: &str) -> String {
     let mut der = vec![
         0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
         0x20,
@@ -112,7 +112,7 @@ fn assertion(app: &TestApp, client_id: &str, jti: &str) -> String {
     ok(jsonwebtoken::encode(&h, &claims, &key))
 }
 
-async fn form_post(
+pub(crate) async fn form_post(
     app: &TestApp,
     path: &str,
     basic: Option<(&str, &str)>,
@@ -127,13 +127,13 @@ async fn form_post(
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-fn code(app: &TestApp, secret: &[u8]) -> String {
+pub(crate) fn code(app: &TestApp, secret: &[u8]) -> String {
     totp_at(secret, totp_step(app.clock.now(), 30), OtpParams::default())
 }
 
 /// Through the hosted pages from an authorization URL: password, then the app's code, back to
 /// the authorization endpoint; answers where it sends the browser in the end.
-async fn through_pages(
+pub(crate) async fn through_pages(
     app: &TestApp,
     b: &mut Browser,
     start: &str,
@@ -189,7 +189,7 @@ async fn through_pages(
     location(&h)
 }
 
-fn authorize_url(client_id: &str, redirect_uri: &str, extra: &str) -> String {
+pub(crate) fn authorize_url(client_id: &str, redirect_uri: &str, extra: &str) -> String {
     format!(
         "/oidc/authorize?response_type=code&client_id={client_id}&redirect_uri={}\
          &scope=openid%20email%20profile%20login_id&state=st-1&nonce=n-1\
@@ -561,11 +561,14 @@ async fn par_flow(app: &TestApp, other: &TestApp) {
     let exchange = |jti: &'static str, verifier: &'static str, code: String| {
         let a = assertion(app, &trade, jti);
         let trade = trade.clone();
+        // fapi2 clients get DPoP-bound tokens: every exchange carries a proof.
+        let proof = crate::oidc_tokens::Dpop::new(1).proof(app, "POST", "/oidc/token", None);
         async move {
-            form_post(
+            crate::oidc_tokens::form_post_dpop(
                 app,
                 "/oidc/token",
                 None,
+                Some(&proof),
                 &[
                     ("client_id", &trade),
                     (

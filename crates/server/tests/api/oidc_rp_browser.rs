@@ -191,6 +191,8 @@ async fn openid_client_signs_in_through_the_hosted_pages_over_https() {
             ("RP_CLIENT_ID", trade_id.clone()),
             ("RP_PRIVATE_KEY", rp_key_file.display().to_string()),
             ("RP_KEY_ID", "trade-1".into()),
+            // fapi2 clients get DPoP-bound tokens only.
+            ("RP_DPOP", "1".into()),
         ],
     )
     .await;

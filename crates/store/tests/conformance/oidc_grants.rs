@@ -31,6 +31,7 @@ fn code(hash: &str, login_pk: i64, now: i64) -> NewOidcCode {
         auth_time: Timestamp(now - 5),
         acr: "http://schemas.openid.net/pape/policies/2007/06/multi-factor".into(),
         amr: "pwd otp swk mfa".into(),
+        dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
         created_at: Timestamp(now),
         expires_at: Timestamp(now + 60),
     }

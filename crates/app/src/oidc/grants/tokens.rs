@@ -1,5 +1,6 @@
-//! The token endpoint (code exchange with PKCE and client authentication, the ID token and
-//! the access token) and UserInfo: the half of the flow a relying party's back end calls.
+//! The token endpoint (code exchange with PKCE, DPoP and client authentication; refresh; the
+//! ID token and the access token) and UserInfo: the half of the flow a relying party's back
+//! end calls.
 
 use super::*;
 
@@ -45,42 +46,60 @@ struct IdClaims<'a> {
     sid: Option<String>,
 }
 
+/// `cnf` of a DPoP-bound access token (RFC 9449 §6.1).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Cnf {
+    /// The thumbprint of the DPoP key.
+    pub jkt: String,
+}
+
 #[derive(Serialize, Deserialize)]
-struct AccessClaims {
-    iss: String,
-    sub: String,
-    aud: String,
-    client_id: String,
-    scope: String,
-    exp: i64,
-    iat: i64,
-    jti: String,
-    auth_time: i64,
-    acr: String,
+pub(super) struct AccessClaims {
+    pub(super) iss: String,
+    pub(super) sub: String,
+    pub(super) aud: String,
+    pub(super) client_id: String,
+    pub(super) scope: String,
+    pub(super) exp: i64,
+    pub(super) iat: i64,
+    pub(super) jti: String,
+    pub(super) auth_time: i64,
+    pub(super) acr: String,
+    /// The DPoP key the token is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) cnf: Option<Cnf>,
+    /// The grant it belongs to (revoking the grant ends it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) gid: Option<String>,
     /// The login's internal key, sealed: what UserInfo reads (never shown in clear).
-    sks: String,
+    pub(super) sks: String,
 }
 
 fn login_aad(client_id: &str) -> Vec<u8> {
     format!("oidc-access-token:{client_id}").into_bytes()
 }
 
-/// The token endpoint: authenticates the client and exchanges an authorization code (once,
-/// within [`CODE_SECS`], by the client it was issued to, for the same redirect URI, with the
-/// PKCE verifier). `token_url` is this endpoint's URL (an accepted assertion audience).
+/// The token endpoint: authenticates the client, checks its DPoP proof (`dpop`: the `DPoP`
+/// header; required for clients with DPoP-bound tokens) and exchanges an authorization code
+/// (once, within [`CODE_SECS`], by the client it was issued to, for the same redirect URI,
+/// with the PKCE verifier and the DPoP key it is bound to) or a refresh token. `token_url` is
+/// this endpoint's URL (an accepted assertion audience and the proof's `htu`).
 pub async fn token(
     state: &App,
     creds: &Credentials,
     params: &Params,
+    dpop: Option<&str>,
     token_url: &str,
     client: &ClientInfo,
 ) -> Result<Result<Tokens, OAuthError>, AppError> {
+    crate::throttle::oidc_address(state, client).await?;
     let iss = issuer(state);
     let c = match authenticated(state, creds, &[&iss, token_url], client, "token").await? {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
-    match exchange(state, &c, params, client).await? {
+    crate::throttle::oidc_client(state, &c.client_id).await?;
+    match exchange(state, &c, params, dpop, token_url, client).await? {
         Ok(t) => Ok(Ok(t)),
         Err((login_id, e)) => {
             refused(
@@ -99,52 +118,109 @@ pub async fn token(
 
 type Refused = (Option<String>, OAuthError);
 
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        }
+    };
+}
+
 async fn exchange(
     state: &App,
     c: &Client,
     params: &Params,
+    dpop: Option<&str>,
+    token_url: &str,
     client: &ClientInfo,
 ) -> Result<Result<Tokens, Refused>, AppError> {
-    let now = state.clock.now();
     let get = |n: &str| single(params, n).map_err(|e| (None, e));
-    macro_rules! tri {
-        ($e:expr) => {
-            match $e {
-                Ok(v) => v,
-                Err(e) => return Ok(Err(e)),
-            }
-        };
-    }
-    match tri!(get("grant_type")) {
-        Some("authorization_code") => {}
+    let grant = match tri!(get("grant_type")) {
+        Some("authorization_code") => GrantType::AuthorizationCode,
+        Some("refresh_token") => GrantType::RefreshToken,
         Some(_) => {
             return Ok(Err((
                 None,
-                OAuthError::new("unsupported_grant_type", "only authorization_code"),
+                OAuthError::new(
+                    "unsupported_grant_type",
+                    "only authorization_code and refresh_token",
+                ),
             )))
         }
         None => return Ok(Err((None, OAuthError::request("grant_type is required")))),
-    }
-    if !c
-        .metadata
-        .grant_types
-        .contains(&GrantType::AuthorizationCode)
-    {
+    };
+    if !c.metadata.grant_types.contains(&grant) {
         return Ok(Err((
             None,
             OAuthError::new(
                 "unauthorized_client",
-                "authorization_code is not registered",
+                format!("{} is not registered", grant.as_str()),
             ),
         )));
     }
-    let code = tri!(get("code")).unwrap_or_default();
-    let code = match state.store.take_oidc_code(&hash(code), now).await? {
+    // The proof is checked before the code or refresh token is touched, so a proof refused
+    // (or asked again with a nonce) costs the client nothing.
+    let jkt = match dpop {
+        Some(p) => {
+            let expect = dpop::Expect {
+                method: "POST",
+                url: token_url,
+                access_token: None,
+            };
+            Some(tri!(dpop::check(state, p, expect)
+                .await?
+                .map_err(|e| (None, e))))
+        }
+        None if dpop::required(c) => {
+            return Ok(Err((
+                None,
+                OAuthError::new(
+                    dpop::INVALID,
+                    "this client's tokens are DPoP-bound: send a DPoP proof",
+                ),
+            )))
+        }
+        None => None,
+    };
+    match grant {
+        GrantType::RefreshToken => refresh(state, c, params, jkt, client).await,
+        GrantType::AuthorizationCode => code_exchange(state, c, params, jkt, client).await,
+    }
+}
+
+async fn code_exchange(
+    state: &App,
+    c: &Client,
+    params: &Params,
+    jkt: Option<String>,
+    client: &ClientInfo,
+) -> Result<Result<Tokens, Refused>, AppError> {
+    let now = state.clock.now();
+    let get = |n: &str| single(params, n).map_err(|e| (None, e));
+    let code_hash = hash(tri!(get("code")).unwrap_or_default());
+    let code = match state.store.take_oidc_code(&code_hash, now).await? {
         CodeTake::Unknown => return Ok(Err((None, OAuthError::grant("unknown code")))),
         CodeTake::Reused(used) => {
             let login = state.store.login_by_pk(used.code.login_pk).await?;
-            let e = OAuthError::grant("the code was used before");
-            return Ok(Err((login.map(|l| l.login_id), e)));
+            let login_id = login.map(|l| l.login_id);
+            // RFC 6749 §4.1.2: what the first use issued is revoked.
+            let revoked = state
+                .store
+                .revoke_grants_for_code(&code_hash, "code_reuse", now)
+                .await?;
+            for g in &revoked {
+                revoked_event(
+                    state,
+                    login_id.as_deref(),
+                    &g.grant,
+                    "code used twice",
+                    client,
+                )
+                .await?;
+            }
+            let e = OAuthError::grant("the code was used before; what it issued is revoked");
+            return Ok(Err((login_id, e)));
         }
         CodeTake::First(code) => code.code,
     };
@@ -164,9 +240,236 @@ async fn exchange(
     if !request::pkce_verifies(verifier, &code.code_challenge) {
         return fail("code_verifier does not match the code_challenge");
     }
+    if code.dpop_jkt.is_some() && code.dpop_jkt != jkt {
+        return fail("the code is bound to another DPoP key (dpop_jkt)");
+    }
     let Some(login) = login.filter(|l| !l.disabled) else {
         return fail("the login no longer exists or is disabled");
     };
+    let scopes: Vec<&str> = code.scope.split_whitespace().collect();
+    let with_refresh = c.metadata.grant_types.contains(&GrantType::RefreshToken)
+        && (c.metadata.first_party || scopes.contains(&"offline_access"));
+    let refresh_secs = state
+        .settings
+        .oidc
+        .refresh_token_days
+        .saturating_mul(86_400);
+    let grant = NewTokenGrant {
+        grant_id: token::generate("skgr", state.rng.as_ref()),
+        client_id: c.client_id.clone(),
+        login_pk: login.id,
+        session_id: code.session_id,
+        scope: code.scope.clone(),
+        auth_time: code.auth_time,
+        acr: code.acr.clone(),
+        amr: code.amr.clone(),
+        dpop_jkt: jkt.clone(),
+        code_hash,
+        created_at: now,
+        expires_at: now.plus_secs(if with_refresh {
+            refresh_secs
+        } else {
+            ACCESS_TOKEN_SECS
+        }),
+    };
+    let refresh_token = with_refresh.then(|| token::generate("skrt", state.rng.as_ref()));
+    let stored = refresh_token.as_ref().map(|t| NewRefreshToken {
+        token_hash: hash(t),
+        grant_id: grant.grant_id.clone(),
+        created_at: now,
+        expires_at: now.plus_secs(refresh_secs),
+    });
+    state
+        .store
+        .create_token_grant(&grant, stored.as_ref())
+        .await?;
+    let tokens = issue(
+        state,
+        c,
+        &grant,
+        &login,
+        code.nonce.as_deref(),
+        refresh_token,
+        client,
+    )
+    .await?;
+    let ev = state.event(
+        EventType::OidcTokenIssued,
+        Some(&login.login_id),
+        Actor::SelfService,
+        client,
+        format!(
+            "client {}: tokens issued (scope {}{}{})",
+            c.client_id,
+            code.scope,
+            if tokens.refresh_token.is_some() {
+                ", refresh token"
+            } else {
+                ""
+            },
+            if jkt.is_some() { ", DPoP-bound" } else { "" },
+        ),
+    );
+    state.store.append_audit(&ev).await?;
+    Ok(Ok(tokens))
+}
+
+/// Records the revocation of a grant, naming its client.
+pub(super) async fn revoked_event(
+    state: &App,
+    login_id: Option<&str>,
+    g: &NewTokenGrant,
+    why: &str,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    let ev = state.event(
+        EventType::OidcTokenRevoked,
+        login_id,
+        Actor::SelfService,
+        client,
+        format!("client {}: tokens revoked ({why})", g.client_id),
+    );
+    state.store.append_audit(&ev).await?;
+    Ok(())
+}
+
+/// The refresh token grant: the token must be this client's, live, unused (a public client's
+/// rotated token used again revokes the whole grant), presented with the grant's DPoP key, for
+/// an enabled login. Public clients (`none`) get a new refresh token each time; the others
+/// keep theirs.
+async fn refresh(
+    state: &App,
+    c: &Client,
+    params: &Params,
+    jkt: Option<String>,
+    client: &ClientInfo,
+) -> Result<Result<Tokens, Refused>, AppError> {
+    let now = state.clock.now();
+    let presented = tri!(single(params, "refresh_token").map_err(|e| (None, e)));
+    let old_hash = hash(presented.unwrap_or_default());
+    let Some(rt) = state.store.get_refresh_token(&old_hash).await? else {
+        return Ok(Err((None, OAuthError::grant("unknown refresh token"))));
+    };
+    let g = &rt.grant.grant;
+    let login = state.store.login_by_pk(g.login_pk).await?;
+    let login_id = login.as_ref().map(|l| l.login_id.clone());
+    let fail = |why: &str| Ok(Err((login_id.clone(), OAuthError::grant(why))));
+    if g.client_id != c.client_id {
+        return fail("the refresh token was issued to another client");
+    }
+    if rt.grant.revoked_at.is_some() {
+        return fail("the grant was revoked");
+    }
+    if rt.used_at.is_some() {
+        // A rotated token came back: whoever holds either copy may be an attacker.
+        if state
+            .store
+            .revoke_token_grant(&g.grant_id, "refresh_reuse", now)
+            .await?
+        {
+            revoked_event(
+                state,
+                login_id.as_deref(),
+                g,
+                "refresh token reused",
+                client,
+            )
+            .await?;
+        }
+        return fail("the refresh token was used before; the grant is revoked");
+    }
+    if now >= rt.token.expires_at {
+        return fail("the refresh token has expired");
+    }
+    if g.dpop_jkt.is_some() && g.dpop_jkt != jkt {
+        return fail("the refresh token is bound to another DPoP key");
+    }
+    let Some(login) = login.filter(|l| !l.disabled) else {
+        return fail("the login no longer exists or is disabled");
+    };
+    // A narrower scope may be asked for (RFC 6749 §6).
+    let granted: Vec<&str> = g.scope.split_whitespace().collect();
+    let scope = match tri!(single(params, "scope").map_err(|e| (None, e))) {
+        None => g.scope.clone(),
+        Some(s) if s.split_whitespace().all(|x| granted.contains(&x)) => {
+            s.split_whitespace().collect::<Vec<_>>().join(" ")
+        }
+        Some(_) => {
+            return Ok(Err((
+                login_id,
+                OAuthError::new("invalid_scope", "more scope than was granted"),
+            )))
+        }
+    };
+    let mut refresh_token = None;
+    if c.metadata.token_endpoint_auth_method == AuthMethod::None {
+        let fresh = token::generate("skrt", state.rng.as_ref());
+        let new = NewRefreshToken {
+            token_hash: hash(&fresh),
+            grant_id: g.grant_id.clone(),
+            created_at: now,
+            expires_at: rt.token.expires_at,
+        };
+        if !state
+            .store
+            .rotate_refresh_token(&old_hash, &new, now)
+            .await?
+        {
+            // Another request rotated it first: one of the two is a replay.
+            if state
+                .store
+                .revoke_token_grant(&g.grant_id, "refresh_reuse", now)
+                .await?
+            {
+                revoked_event(
+                    state,
+                    login_id.as_deref(),
+                    g,
+                    "refresh token reused",
+                    client,
+                )
+                .await?;
+            }
+            return fail("the refresh token was used before; the grant is revoked");
+        }
+        refresh_token = Some(fresh);
+    }
+    let mut narrowed = g.clone();
+    narrowed.scope = scope;
+    // The access token is bound to the key that proved possession now (the grant's, if any).
+    narrowed.dpop_jkt = jkt;
+    let tokens = issue(state, c, &narrowed, &login, None, refresh_token, client).await?;
+    let ev = state.event(
+        EventType::OidcTokenRefreshed,
+        Some(&login.login_id),
+        Actor::SelfService,
+        client,
+        format!(
+            "client {}: tokens refreshed (scope {}{})",
+            c.client_id,
+            narrowed.scope,
+            if tokens.refresh_token.is_some() {
+                ", refresh token rotated"
+            } else {
+                ""
+            }
+        ),
+    );
+    state.store.append_audit(&ev).await?;
+    Ok(Ok(tokens))
+}
+
+/// Signs the ID token and the access token of a grant.
+async fn issue(
+    state: &App,
+    c: &Client,
+    g: &NewTokenGrant,
+    login: &sekisho_core::login::Login,
+    nonce: Option<&str>,
+    refresh_token: Option<String>,
+    client: &ClientInfo,
+) -> Result<Tokens, AppError> {
+    let now = state.clock.now();
     let iss = issuer(state);
     let sub = subject(state, c, login.id);
     let alg = c.metadata.id_token_signed_response_alg;
@@ -177,11 +480,11 @@ async fn exchange(
         azp: &c.client_id,
         exp: now.0 + ACCESS_TOKEN_SECS,
         iat: now.0,
-        auth_time: code.auth_time.0,
-        nonce: code.nonce.as_deref(),
-        acr: &code.acr,
-        amr: code.amr.split_whitespace().collect(),
-        sid: code.session_id.map(|id| sid(state, id)),
+        auth_time: g.auth_time.0,
+        nonce,
+        acr: &g.acr,
+        amr: g.amr.split_whitespace().collect(),
+        sid: g.session_id.map(|id| sid(state, id)),
     };
     let id_token = keys::sign(state, client, alg, "JWT", &id_claims).await?;
     let sealed = state
@@ -192,43 +495,40 @@ async fn exchange(
             sekisho_core::clock::random_bytes(state.rng.as_ref()),
         )
         .ok_or(Error::Internal)?;
+    let cnf = g.dpop_jkt.clone().map(|jkt| Cnf { jkt });
+    let bound = cnf.is_some();
     let access = AccessClaims {
         iss: iss.clone(),
-        sub: sub.clone(),
-        aud: iss.clone(),
+        sub,
+        aud: iss,
         client_id: c.client_id.clone(),
-        scope: code.scope.clone(),
+        scope: g.scope.clone(),
         exp: now.0 + ACCESS_TOKEN_SECS,
         iat: now.0,
         jti: token::generate("skat", state.rng.as_ref()),
-        auth_time: code.auth_time.0,
-        acr: code.acr.clone(),
+        auth_time: g.auth_time.0,
+        acr: g.acr.clone(),
+        cnf,
+        gid: Some(g.grant_id.clone()),
         sks: sealed,
     };
     let access_token = keys::sign(state, client, alg, "at+jwt", &access).await?;
-    let ev = state.event(
-        EventType::OidcTokenIssued,
-        Some(&login.login_id),
-        Actor::SelfService,
-        client,
-        format!(
-            "client {}: tokens issued (scope {})",
-            c.client_id, code.scope
-        ),
-    );
-    state.store.append_audit(&ev).await?;
-    Ok(Ok(Tokens {
+    Ok(Tokens {
         access_token,
-        token_type: "Bearer",
+        token_type: if bound { "DPoP" } else { "Bearer" },
         expires_in: ACCESS_TOKEN_SECS,
         id_token,
-        scope: code.scope,
-    }))
+        refresh_token,
+        scope: g.scope.clone(),
+    })
 }
 
 /// Verifies one of Sekisho's access tokens at `now` (signature with a published key, `typ`,
 /// issuer, expiry); answers its claims.
-async fn verify_access_token(state: &App, jwt: &str) -> Result<Option<AccessClaims>, AppError> {
+pub(super) async fn verify_access_token(
+    state: &App,
+    jwt: &str,
+) -> Result<Option<AccessClaims>, AppError> {
     let Ok(header) = jsonwebtoken::decode_header(jwt) else {
         return Ok(None);
     };
@@ -287,31 +587,83 @@ async fn verify_access_token(state: &App, jwt: &str) -> Result<Option<AccessClai
     Ok(Some(c))
 }
 
-/// UserInfo (OpenID Connect Core §5.3) for a bearer access token: the claims its scope
-/// releases. A bad, expired or foreign token is `invalid_token`.
+/// How an access token was presented at a resource.
+#[derive(Debug, Clone, Copy)]
+pub struct Presented<'a> {
+    /// The token.
+    pub token: &'a str,
+    /// With the `DPoP` scheme (else `Bearer`).
+    pub dpop_scheme: bool,
+    /// The `DPoP` header.
+    pub proof: Option<&'a str>,
+    /// The request's method.
+    pub method: &'a str,
+    /// The resource's public URL.
+    pub url: &'a str,
+}
+
+/// Whether an access token's grant is still live (tokens without one predate grants).
+pub(super) async fn grant_live(state: &App, c: &AccessClaims) -> Result<bool, AppError> {
+    let Some(gid) = &c.gid else {
+        return Ok(true);
+    };
+    Ok(state
+        .store
+        .get_token_grant(gid)
+        .await?
+        .is_some_and(|g| g.revoked_at.is_none()))
+}
+
+/// UserInfo (OpenID Connect Core §5.3) for an access token: the claims its scope releases. A
+/// bad, expired, revoked or foreign token is `invalid_token`; a DPoP-bound token must come with
+/// the `DPoP` scheme and a proof of its key for this request and token (`ath`), never as a
+/// bearer token.
 pub async fn userinfo(
     state: &App,
-    access_token: &str,
+    p: Presented<'_>,
 ) -> Result<Result<UserInfo, OAuthError>, AppError> {
-    let invalid = || {
-        Ok(Err(OAuthError::new(
-            "invalid_token",
-            "the access token is not valid",
-        )))
+    let invalid = |why: &str| Ok(Err(OAuthError::new("invalid_token", why)));
+    let Some(c) = verify_access_token(state, p.token).await? else {
+        return invalid("the access token is not valid");
     };
-    let Some(c) = verify_access_token(state, access_token).await? else {
-        return invalid();
-    };
+    match (&c.cnf, p.dpop_scheme) {
+        (Some(cnf), true) => {
+            let Some(proof) = p.proof else {
+                return Ok(Err(OAuthError::new(dpop::INVALID, "DPoP proof: missing")));
+            };
+            let expect = dpop::Expect {
+                method: p.method,
+                url: p.url,
+                access_token: Some(p.token),
+            };
+            match dpop::check(state, proof, expect).await? {
+                Ok(jkt) if jkt == cnf.jkt => {}
+                Ok(_) => {
+                    return Ok(Err(OAuthError::new(
+                        dpop::INVALID,
+                        "DPoP proof: the token is bound to another key",
+                    )))
+                }
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+        (Some(_), false) => return invalid("the access token is DPoP-bound: use the DPoP scheme"),
+        (None, true) => return invalid("the access token is not DPoP-bound: use Bearer"),
+        (None, false) => {}
+    }
+    if !grant_live(state, &c).await? {
+        return invalid("the access token was revoked");
+    }
     let pk = state
         .secrets
         .open(&c.sks, &login_aad(&c.client_id))
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.parse::<i64>().ok());
     let Some(pk) = pk else {
-        return invalid();
+        return invalid("the access token is not valid");
     };
     let Some(login) = state.store.login_by_pk(pk).await?.filter(|l| !l.disabled) else {
-        return invalid();
+        return invalid("the access token is not valid");
     };
     let scopes: Vec<&str> = c.scope.split_whitespace().collect();
     let profile = scopes.contains(&"profile");
@@ -324,4 +676,13 @@ pub async fn userinfo(
         email_verified: email.then_some(true),
         login_id: scopes.contains(&"login_id").then(|| login.login_id.clone()),
     }))
+}
+
+/// The login an access token names (sealed in it), for introspection.
+pub(super) fn token_login_pk(state: &App, c: &AccessClaims) -> Option<i64> {
+    state
+        .secrets
+        .open(&c.sks, &login_aad(&c.client_id))
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.parse::<i64>().ok())
 }

@@ -1,0 +1,182 @@
+//! Conformance cases for OpenID Connect token grants and refresh tokens (run on both backends
+//! by `on_both!`): a refresh token rotated once, revocation of a grant by identifier, by the
+//! code that made it, by session and by client.
+
+use super::{ev, new_login, ok, Db};
+use sekisho_core::audit::EventType;
+use sekisho_core::Timestamp;
+use sekisho_store::{NewRefreshToken, NewTokenGrant};
+use std::sync::Arc;
+
+fn grant(id: &str, login_pk: i64, client: &str, session: i64, code: &str) -> NewTokenGrant {
+    NewTokenGrant {
+        grant_id: id.into(),
+        client_id: client.into(),
+        login_pk,
+        session_id: Some(session),
+        scope: "openid offline_access".into(),
+        auth_time: Timestamp(95),
+        acr: "http://schemas.openid.net/pape/policies/2007/06/multi-factor".into(),
+        amr: "pwd otp mfa".into(),
+        dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
+        code_hash: code.into(),
+        created_at: Timestamp(100),
+        expires_at: Timestamp(100 + 86_400),
+    }
+}
+
+fn refresh(hash: &str, grant_id: &str, now: i64) -> NewRefreshToken {
+    NewRefreshToken {
+        token_hash: hash.into(),
+        grant_id: grant_id.into(),
+        created_at: Timestamp(now),
+        expires_at: Timestamp(now + 86_400),
+    }
+}
+
+pub(crate) async fn refresh_tokens_rotate_once_and_grants_are_revoked(db: Db) {
+    let s = &db.store;
+    let login = ok(s
+        .create_login(&new_login("ot1"), &ev(1, EventType::LoginCreated, "ot1"))
+        .await);
+    let pk = login.id;
+    let g1 = grant("g1", pk, "skc_a", 7, "c1");
+    let r1 = refresh("r1", "g1", 100);
+    ok(s.create_token_grant(&g1, Some(&r1)).await);
+    // Read back with its grant.
+    let read = ok(s.get_refresh_token("r1").await).unwrap_or_else(|| unreachable!("stored"));
+    assert_eq!(read.token, r1);
+    assert_eq!(read.used_at, None);
+    assert_eq!(read.grant.grant, g1);
+    assert_eq!(read.grant.revoked_at, None);
+    assert_eq!(ok(s.get_refresh_token("nope").await), None);
+    assert_eq!(
+        ok(s.get_token_grant("g1").await).map(|g| g.grant),
+        Some(g1.clone())
+    );
+
+    // Rotated once: racing callers, one winner.
+    let store = Arc::clone(s);
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let st = Arc::clone(&store);
+            tokio::spawn(async move {
+                st.rotate_refresh_token(
+                    "r1",
+                    &refresh(&format!("r2-{i}"), "g1", 110),
+                    Timestamp(110),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        if ok(ok(t.await)) {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1);
+    let used = ok(s.get_refresh_token("r1").await).and_then(|r| r.used_at);
+    assert_eq!(used, Some(Timestamp(110)));
+    // An expired token is not rotated, nor one named with another grant.
+    ok(s.create_token_grant(
+        &grant("g2", pk, "skc_a", 8, "c2"),
+        Some(&refresh("r3", "g2", 100)),
+    )
+    .await);
+    assert!(!ok(s
+        .rotate_refresh_token(
+            "r3",
+            &refresh("r4", "g2", 100 + 86_400),
+            Timestamp(100 + 86_400)
+        )
+        .await));
+    assert!(!ok(s
+        .rotate_refresh_token("r3", &refresh("r4", "g1", 120), Timestamp(120))
+        .await));
+
+    // Revoked by identifier, once; a revoked grant's token is not rotated.
+    assert!(ok(s
+        .revoke_token_grant("g2", "revoked", Timestamp(130))
+        .await));
+    assert!(!ok(s
+        .revoke_token_grant("g2", "revoked", Timestamp(131))
+        .await));
+    assert!(!ok(s
+        .revoke_token_grant("nope", "revoked", Timestamp(131))
+        .await));
+    let g = ok(s.get_token_grant("g2").await).unwrap_or_else(|| unreachable!("stored"));
+    assert_eq!(g.revoked_at, Some(Timestamp(130)));
+    assert_eq!(g.revoked_reason.as_deref(), Some("revoked"));
+    assert!(!ok(s
+        .rotate_refresh_token("r3", &refresh("r5", "g2", 140), Timestamp(140))
+        .await));
+
+    // By the code that made it (a code used twice), once.
+    let by_code = ok(s
+        .revoke_grants_for_code("c1", "code_reuse", Timestamp(150))
+        .await);
+    assert_eq!(
+        by_code
+            .iter()
+            .map(|g| g.grant.grant_id.as_str())
+            .collect::<Vec<_>>(),
+        ["g1"]
+    );
+    assert_eq!(by_code[0].revoked_at, Some(Timestamp(150)));
+    assert!(ok(s
+        .revoke_grants_for_code("c1", "code_reuse", Timestamp(151))
+        .await)
+    .is_empty());
+
+    // By session and by login and client: only the live ones named.
+    ok(
+        s.create_token_grant(&grant("g3", pk, "skc_a", 9, "c3"), None)
+            .await,
+    );
+    ok(
+        s.create_token_grant(&grant("g4", pk, "skc_b", 9, "c4"), None)
+            .await,
+    );
+    ok(
+        s.create_token_grant(&grant("g5", pk, "skc_b", 10, "c5"), None)
+            .await,
+    );
+    ok(
+        s.create_token_grant(&grant("g6", pk, "skc_c", 11, "c6"), None)
+            .await,
+    );
+    let mut by_session: Vec<String> = ok(s
+        .revoke_grants_for_session(9, "logout", Timestamp(160))
+        .await)
+    .into_iter()
+    .map(|g| g.grant.grant_id)
+    .collect();
+    by_session.sort();
+    assert_eq!(by_session, ["g3", "g4"]);
+    let by_client: Vec<String> = ok(s
+        .revoke_grants_for_client(pk, "skc_b", "consent_withdrawn", Timestamp(170))
+        .await)
+    .into_iter()
+    .map(|g| g.grant.grant_id)
+    .collect();
+    assert_eq!(by_client, ["g5"]);
+    assert!(ok(s
+        .revoke_grants_for_client(pk + 1, "skc_c", "x", Timestamp(170))
+        .await)
+    .is_empty());
+    assert_eq!(
+        ok(s.get_token_grant("g6").await).and_then(|g| g.revoked_at),
+        None
+    );
+
+    // Purged once ended.
+    assert!(
+        ok(s.purge_token_grants(Timestamp(100 + 86_400 + 120), 100)
+            .await)
+            > 0
+    );
+    assert_eq!(ok(s.get_token_grant("g6").await), None);
+    assert_eq!(ok(s.get_refresh_token("r1").await), None);
+}
