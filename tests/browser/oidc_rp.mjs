@@ -67,6 +67,24 @@ try {
   expect(info.sub === s.claims.sub && info.email, `userinfo: ${JSON.stringify(info)}`);
   expect(info.login_id === LOGIN, "the login_id scope releases the login ID");
 
+  // Refresh: a FAPI client keeps its refresh token; the new access token is DPoP-bound too.
+  const fresh = await json(page, "POST", `${TRADE}/refresh`);
+  expect(/^dpop$/i.test(fresh.token_type) && fresh.rotated === false, `refresh: ${JSON.stringify(fresh)}`);
+  const again = await json(page, "POST", `${TRADE}/userinfo`);
+  expect(again.sub === s.claims.sub, "UserInfo with the refreshed access token");
+  // Introspection (RFC 7662) with the client's own credentials.
+  let intro = await json(page, "POST", `${TRADE}/introspect`);
+  expect(intro.active === true && intro.sub === s.claims.sub, `introspection: ${JSON.stringify(intro)}`);
+  expect(intro.cnf && intro.cnf.jkt, "the token is bound to the app's DPoP key");
+  // Revocation (RFC 7009) of the refresh token ends the grant: its access token is no longer
+  // active and the refresh token no longer refreshes.
+  await json(page, "POST", `${TRADE}/revoke`);
+  intro = await json(page, "POST", `${TRADE}/introspect`);
+  expect(intro.active === false, `revoked: ${JSON.stringify(intro)}`);
+  const refused = await page.request.post(`${TRADE}/refresh`);
+  const why = await refused.text();
+  expect(!refused.ok() && why.includes("invalid_grant"), `refresh after revocation: ${refused.status()} ${why}`);
+
   // Single sign-on: the CRM app signs in with the same Sekisho session, no form on the way.
   await page.goto(`${CRM}/`);
   await Promise.all([page.waitForURL(`${CRM}/`), page.click("#login")]);

@@ -159,6 +159,7 @@ async fn openid_client_signs_in_through_the_hosted_pages_over_https() {
             "post_logout_redirect_uris": [format!("{trade_url}/logged-out")],
             "id_token_signed_response_alg": "ES256",
             "jwks": { "keys": [public_jwk(&rp_key, "trade-1")] },
+            "grant_types": ["authorization_code", "refresh_token"],
             "scope": "openid profile email login_id",
             "first_party": true,
         }),
