@@ -14,6 +14,7 @@ mod flows;
 mod mail;
 mod oidc_clients;
 mod oidc_grants;
+mod oidc_sessions;
 mod operators;
 mod passkeys;
 mod pg_reach;
@@ -32,6 +33,7 @@ mod sql_logins;
 mod sql_mail;
 mod sql_oidc_clients;
 mod sql_oidc_grants;
+mod sql_oidc_sessions;
 mod sql_operators;
 mod sql_passkeys;
 mod sql_query;
@@ -67,6 +69,7 @@ pub use oidc_clients::{ClientRecord, OidcClientStore, StoredClient};
 pub use oidc_grants::{
     CodeTake, NewOidcCode, NewOidcRequest, OidcCode, OidcGrantStore, OidcRequest, RequestKind,
 };
+pub use oidc_sessions::{Consent, LogoutState, OidcSessionStore, OutboxLogout, SessionSignIn};
 pub use operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
 pub use passkeys::{
     Ceremony, CeremonyKind, NewCeremony, NewPasskey, PasskeyStore, PasskeyUse, StoredPasskey,
@@ -318,6 +321,7 @@ pub trait Store:
     + StepUpStore
     + OidcClientStore
     + OidcGrantStore
+    + OidcSessionStore
     + ThrottleStore
     + Send
     + Sync
