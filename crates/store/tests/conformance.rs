@@ -202,6 +202,18 @@ on_both!(
     client_assertion_jtis_are_refused_when_replayed,
 );
 
+#[path = "conformance/oidc_sessions.rs"]
+mod oidc_sessions;
+use oidc_sessions::{
+    consents_are_given_listed_and_revoked, ended_sessions_queue_a_logout_per_client,
+    erasing_and_deleting_queue_logouts,
+};
+on_both!(
+    ended_sessions_queue_a_logout_per_client,
+    erasing_and_deleting_queue_logouts,
+    consents_are_given_listed_and_revoked,
+);
+
 fn ev(t: i64, ty: EventType, login: &str) -> NewAuditEvent {
     NewAuditEvent::new(
         Timestamp(t),
