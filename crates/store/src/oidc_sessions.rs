@@ -23,6 +23,8 @@ pub struct SessionSignIn {
     pub login_pk: i64,
     /// The `sid` the client's ID tokens carry for this session.
     pub sid: String,
+    /// The client had a back-channel logout URI at sign-in: the session's end is queued for it.
+    pub backchannel: bool,
     /// First code issued to the client in this session.
     pub first_at: Timestamp,
     /// Latest code issued to the client in this session.

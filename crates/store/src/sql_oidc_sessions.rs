@@ -58,7 +58,7 @@ pub(crate) async fn end_sessions(
          SELECT c.client_id, c.login_pk, l.login_id, c.sid, 'pending', 0, $1, $1 \
          FROM oidc_session_clients c JOIN sessions s ON s.id = c.session_id \
          JOIN logins l ON l.id = c.login_pk \
-         WHERE {cond} AND s.revoked_at IS NULL AND s.expires_at > $1"
+         WHERE {cond} AND c.backchannel = 1 AND s.revoked_at IS NULL AND s.expires_at > $1"
     );
     which
         .bind(sqlx::query(&queue).bind(now.0))
@@ -75,7 +75,7 @@ pub(crate) async fn end_sessions(
         .rows_affected())
 }
 
-const SIGN_IN_COLS: &str = "session_id, client_id, login_pk, sid, first_at, last_at";
+const SIGN_IN_COLS: &str = "session_id, client_id, login_pk, sid, backchannel, first_at, last_at";
 
 const LOGOUT_COLS: &str = "id, client_id, login_pk, login_id, sid, state, attempts, \
     next_attempt_at, last_error, created_at, sent_at, failed_at";
@@ -86,6 +86,7 @@ fn sign_in_row(r: &AnyRow) -> Result<SessionSignIn, sqlx::Error> {
         client_id: r.try_get("client_id")?,
         login_pk: r.try_get("login_pk")?,
         sid: r.try_get("sid")?,
+        backchannel: r.try_get::<i64, _>("backchannel")? != 0,
         first_at: ts(r, "first_at")?,
         last_at: ts(r, "last_at")?,
     })
@@ -123,8 +124,8 @@ impl OidcSessionStore for SqlStore {
     async fn record_sign_in(&self, s: &SessionSignIn) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO oidc_session_clients (session_id, client_id, login_pk, sid, first_at, \
-             last_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (session_id, client_id) DO UPDATE SET last_at = $6",
+             last_at, backchannel) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (session_id, client_id) DO UPDATE SET last_at = $6, backchannel = $7",
         )
         .bind(s.session_id)
         .bind(s.client_id.clone())
@@ -132,6 +133,7 @@ impl OidcSessionStore for SqlStore {
         .bind(s.sid.clone())
         .bind(s.first_at.0)
         .bind(s.last_at.0)
+        .bind(i64::from(s.backchannel))
         .execute(&self.write)
         .await?;
         Ok(())

@@ -18,11 +18,38 @@ use sekisho_core::audit::ClientInfo;
 use serde::Serialize;
 
 /// `oidc.*`: the OpenID Connect provider.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OidcSettings {
     /// The issuer; empty: the public URL.
     pub issuer: String,
+    /// Seconds a client's back-channel logout URI has to answer.
+    pub backchannel_timeout_secs: u64,
+    /// Delivery attempts of a back-channel logout before it is given up (and audited).
+    pub backchannel_max_attempts: u32,
+    /// Wait before the second attempt; doubled after each further failure.
+    pub backchannel_retry_base_secs: i64,
+    /// Longest wait between attempts.
+    pub backchannel_retry_max_secs: i64,
+    /// How often the sender looks for due logouts.
+    pub backchannel_poll_interval_ms: u64,
+    /// A PEM file of CA certificates trusted for clients' back-channel logout URIs besides the
+    /// public roots (a firm's private CA); empty: the public roots only.
+    pub backchannel_ca_file: String,
+}
+
+impl Default for OidcSettings {
+    fn default() -> Self {
+        OidcSettings {
+            issuer: String::new(),
+            backchannel_timeout_secs: 5,
+            backchannel_max_attempts: 6,
+            backchannel_retry_base_secs: 10,
+            backchannel_retry_max_secs: 600,
+            backchannel_poll_interval_ms: 1000,
+            backchannel_ca_file: String::new(),
+        }
+    }
 }
 
 impl OidcSettings {
@@ -43,6 +70,18 @@ impl OidcSettings {
                     "oidc.issuer must be an https URL without a trailing /, query or fragment, not {i:?}"
                 ));
             }
+        }
+        if self.backchannel_max_attempts == 0
+            || self.backchannel_retry_base_secs < 1
+            || self.backchannel_retry_max_secs < self.backchannel_retry_base_secs
+        {
+            return Err("oidc.backchannel_max_attempts must be at least 1 and 1 <= oidc.backchannel_retry_base_secs <= oidc.backchannel_retry_max_secs".into());
+        }
+        if self.backchannel_timeout_secs == 0 || self.backchannel_poll_interval_ms == 0 {
+            return Err(
+                "oidc.backchannel_timeout_secs and oidc.backchannel_poll_interval_ms must be positive"
+                    .into(),
+            );
         }
         Ok(())
     }

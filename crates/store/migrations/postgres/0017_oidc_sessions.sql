@@ -2,12 +2,14 @@
 --
 -- Which clients each Sekisho session signed in to: written with the authorization code, read
 -- when the session ends (to queue back-channel logouts) and at RP-initiated logout (the ID
--- token's `sid` names the session).
+-- token's `sid` names the session). `backchannel`: the client had a back-channel logout URI at
+-- sign-in, so the session's end is queued for it.
 CREATE TABLE oidc_session_clients (
     session_id BIGINT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
     client_id TEXT NOT NULL,
     login_pk BIGINT NOT NULL REFERENCES logins(id) ON DELETE CASCADE,
     sid TEXT NOT NULL,
+    backchannel BIGINT NOT NULL DEFAULT 0,
     first_at BIGINT NOT NULL,
     last_at BIGINT NOT NULL,
     PRIMARY KEY (session_id, client_id)

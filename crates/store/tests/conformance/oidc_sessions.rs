@@ -13,6 +13,7 @@ fn sign_in(session_id: i64, login_pk: i64, client: &str, at: i64) -> SessionSign
         client_id: client.into(),
         login_pk,
         sid: format!("sid-{session_id}"),
+        backchannel: client != "skc_n",
         first_at: Timestamp(at),
         last_at: Timestamp(at),
     }
@@ -40,6 +41,8 @@ pub(crate) async fn ended_sessions_queue_a_logout_per_client(db: Db) {
     ok(s.record_sign_in(&sign_in(ids[0], login.id, "skc_y", 21)).await);
     ok(s.record_sign_in(&sign_in(ids[0], login.id, "skc_x", 25)).await);
     ok(s.record_sign_in(&sign_in(ids[1], login.id, "skc_x", 22)).await);
+    // A client without a back-channel logout URI is not queued.
+    ok(s.record_sign_in(&sign_in(ids[1], login.id, "skc_n", 23)).await);
     let a = ok(s.session_sign_ins(ids[0]).await);
     assert_eq!(a.len(), 2);
     assert_eq!(
