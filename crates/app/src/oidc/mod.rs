@@ -4,9 +4,12 @@
 //! endpoints come with the login state machine; the discovery document names none of them
 //! until they answer.
 
+pub mod backchannel;
 pub mod client_auth;
 pub mod client_keys;
 pub mod clients;
+pub mod consent;
+pub mod logout;
 pub mod grants;
 pub mod metadata;
 pub mod request;
