@@ -102,6 +102,8 @@ pub const TOKEN_PATH: &str = "/oidc/token";
 pub const PAR_PATH: &str = "/oidc/par";
 /// The UserInfo endpoint.
 pub const USERINFO_PATH: &str = "/oidc/userinfo";
+/// The end-session endpoint (RP-initiated logout; a page door).
+pub const LOGOUT_PATH: &str = "/oidc/logout";
 
 /// The scopes a client may register and request: the OpenID Connect ones and `login_id`, which
 /// releases the customer's login ID (never the `sub`, since a login ID can change).
@@ -162,6 +164,7 @@ pub struct Discovery {
     pub token_endpoint: String,
     pub pushed_authorization_request_endpoint: String,
     pub userinfo_endpoint: String,
+    pub end_session_endpoint: String,
     pub scopes_supported: Vec<&'static str>,
     pub response_types_supported: Vec<&'static str>,
     pub response_modes_supported: Vec<&'static str>,
@@ -178,6 +181,8 @@ pub struct Discovery {
     pub acr_values_supported: Vec<&'static str>,
     pub ui_locales_supported: Vec<&'static str>,
     pub claims_locales_supported: Vec<&'static str>,
+    pub backchannel_logout_supported: bool,
+    pub backchannel_logout_session_supported: bool,
 }
 
 /// The discovery document of this provider.
@@ -191,6 +196,7 @@ pub fn discovery(state: &App) -> Discovery {
         token_endpoint: format!("{base}{TOKEN_PATH}"),
         pushed_authorization_request_endpoint: format!("{base}{PAR_PATH}"),
         userinfo_endpoint: format!("{base}{USERINFO_PATH}"),
+        end_session_endpoint: format!("{base}{LOGOUT_PATH}"),
         scopes_supported: SCOPES.to_vec(),
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query"],
@@ -213,6 +219,9 @@ pub fn discovery(state: &App) -> Discovery {
         acr_values_supported: ACR_VALUES.to_vec(),
         ui_locales_supported: vec!["ja", "en"],
         claims_locales_supported: vec!["ja", "en"],
+        // Logout tokens always carry `sid` as well as `sub`.
+        backchannel_logout_supported: true,
+        backchannel_logout_session_supported: true,
     }
 }
 
