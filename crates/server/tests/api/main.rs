@@ -29,6 +29,7 @@ mod notifications;
 mod oidc_clients;
 mod oidc_discovery;
 mod oidc_flow;
+mod oidc_logout;
 mod oidc_rp_browser;
 mod openapi_security;
 mod operators;

@@ -17,32 +17,32 @@ use sekisho_core::otp::{totp_at, totp_step, OtpParams};
 use sekisho_core::Clock;
 use serde_json::{json, Value};
 
-const ISS: &str = "http://sekisho.test";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub(crate) const ISS: &str = "http://sekisho.test";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const CRM_CB: &str = "https://crm.example.co.jp/callback";
 const TRADE_CB: &str = "https://trade.example.co.jp/callback";
 const SEED: [u8; 32] = [5; 32];
 
-fn location(h: &HeaderMap) -> String {
+pub(crate) fn location(h: &HeaderMap) -> String {
     h.get(LOCATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned()
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-fn query(url: &str) -> Vec<(String, String)> {
+pub(crate) fn query(url: &str) -> Vec<(String, String)> {
     let q = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
     url::form_urlencoded::parse(q.as_bytes())
         .into_owned()
         .collect()
 }
 
-fn param(url: &str, name: &str) -> Option<String> {
+pub(crate) fn param(url: &str, name: &str) -> Option<String> {
     query(url)
         .into_iter()
         .find(|(k, _)| k == name)
@@ -112,7 +112,7 @@ fn assertion(app: &TestApp, client_id: &str, jti: &str) -> String {
     ok(jsonwebtoken::encode(&h, &claims, &key))
 }
 
-async fn form_post(
+pub(crate) async fn form_post(
     app: &TestApp,
     path: &str,
     basic: Option<(&str, &str)>,
@@ -127,13 +127,13 @@ async fn form_post(
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-fn code(app: &TestApp, secret: &[u8]) -> String {
+pub(crate) fn code(app: &TestApp, secret: &[u8]) -> String {
     totp_at(secret, totp_step(app.clock.now(), 30), OtpParams::default())
 }
 
 /// Through the hosted pages from an authorization URL: password, then the app's code, back to
 /// the authorization endpoint; answers where it sends the browser in the end.
-async fn through_pages(
+pub(crate) async fn through_pages(
     app: &TestApp,
     b: &mut Browser,
     start: &str,
@@ -189,7 +189,7 @@ async fn through_pages(
     location(&h)
 }
 
-fn authorize_url(client_id: &str, redirect_uri: &str, extra: &str) -> String {
+pub(crate) fn authorize_url(client_id: &str, redirect_uri: &str, extra: &str) -> String {
     format!(
         "/oidc/authorize?response_type=code&client_id={client_id}&redirect_uri={}\
          &scope=openid%20email%20profile%20login_id&state=st-1&nonce=n-1\
@@ -198,7 +198,7 @@ fn authorize_url(client_id: &str, redirect_uri: &str, extra: &str) -> String {
     )
 }
 
-async fn verify_id_token(app: &TestApp, jwt: &str, aud: &str) -> Value {
+pub(crate) async fn verify_id_token(app: &TestApp, jwt: &str, aud: &str) -> Value {
     let set: JwkSet = ok(app.get("/oidc/jwks", None).await.json().await);
     let header = ok(decode_header(jwt));
     let jwk = set.find(header.kid.as_deref().unwrap_or_default());
