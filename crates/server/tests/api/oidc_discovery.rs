@@ -50,13 +50,13 @@ async fn discovery_names_the_issuer_the_keys_and_only_live_endpoints() {
         json!(["EdDSA", "ES256", "PS256"])
     );
     // What does not work yet is not advertised: a relying party would act on it.
-    for k in [
-        "dpop_signing_alg_values_supported",
-        "backchannel_logout_supported",
-        "backchannel_logout_session_supported",
-    ] {
+    for k in ["dpop_signing_alg_values_supported"] {
         assert!(d.get(k).is_none(), "{k} advertised");
     }
+    // Sessions and logout (items 7 and 8): RP-initiated and back-channel, with `sid`.
+    assert_eq!(d["end_session_endpoint"], "http://sekisho.test/oidc/logout");
+    assert_eq!(d["backchannel_logout_supported"], true);
+    assert_eq!(d["backchannel_logout_session_supported"], true);
     assert_eq!(d["claims_parameter_supported"], false);
     assert_eq!(d["require_pushed_authorization_requests"], false);
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);
@@ -81,13 +81,13 @@ async fn discovery_names_the_issuer_the_keys_and_only_live_endpoints() {
         ("token_endpoint", "/oidc/token"),
         ("userinfo_endpoint", "/oidc/userinfo"),
         ("pushed_authorization_request_endpoint", "/oidc/par"),
+        ("end_session_endpoint", "/oidc/logout"),
     ] {
         assert_eq!(d[k], format!("http://sekisho.test{path}"), "{k}");
     }
     for absent in [
         "introspection_endpoint",
         "revocation_endpoint",
-        "end_session_endpoint",
         "registration_endpoint",
     ] {
         assert!(
