@@ -47,6 +47,26 @@ struct ConsentPage {
     action: &'static str,
 }
 
+/// The way back to the client after a form: a page of this origin that moves on at once (the
+/// pages' `form-action 'self'` would stop a form's redirect to the client's origin).
+#[derive(Template)]
+#[template(path = "return.html")]
+struct ReturnPage {
+    base: Base,
+    to: String,
+}
+
+fn back_to_client(state: &AppState, ctx: Ctx, r: &ClientRedirect) -> Response {
+    let page = ReturnPage {
+        base: ctx.base(state, "return.title"),
+        to: client_url(r),
+    };
+    let mut res = ctx.render(StatusCode::OK, &page);
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
 #[derive(Template)]
 #[template(path = "oidc_logged_out.html")]
 struct LoggedOutPage {
@@ -184,8 +204,8 @@ async fn consent_answer(State(state): State<AppState>, ctx: Ctx, body: String) -
     match consent::answer(&state, &handle, s.as_ref(), allow, &ctx.client).await {
         Err(e) => error_page(&state, ctx, e.error),
         Ok(Err(AuthzRefusal::Page(e))) => error_page(&state, ctx, e),
-        Ok(Err(AuthzRefusal::Redirect(r))) => see_other(&client_url(&r)),
-        Ok(Ok(Next::Redirect(r))) => see_other(&client_url(&r)),
+        Ok(Err(AuthzRefusal::Redirect(r))) => back_to_client(&state, ctx, &r),
+        Ok(Ok(Next::Redirect(r))) => back_to_client(&state, ctx, &r),
         // Logged out meanwhile, or asked again: the request's own page decides.
         Ok(Ok(_)) => see_other(&format!("{RESUME_PATH}?id={}", percent_encode(&handle))),
     }

@@ -30,6 +30,7 @@ mod oidc_clients;
 mod oidc_discovery;
 mod oidc_flow;
 mod oidc_logout;
+mod oidc_logout_browser;
 mod oidc_rp_browser;
 mod openapi_security;
 mod operators;
