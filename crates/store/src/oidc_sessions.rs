@@ -132,8 +132,7 @@ pub trait OidcSessionStore: Send + Sync {
     ) -> StoreResult<Option<OutboxLogout>>;
 
     /// Marks a logout delivered, with its audit record.
-    async fn logout_sent(&self, id: i64, now: Timestamp, audit: &NewAuditEvent)
-        -> StoreResult<()>;
+    async fn logout_sent(&self, id: i64, now: Timestamp, audit: &NewAuditEvent) -> StoreResult<()>;
 
     /// Records a failed attempt and when to try again.
     async fn logout_retry(

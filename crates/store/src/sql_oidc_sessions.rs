@@ -51,7 +51,11 @@ pub(crate) async fn end_sessions(
     live_only: bool,
 ) -> Result<u64, sqlx::Error> {
     let cond = which.filter();
-    let live = if live_only { " AND s.expires_at > $1" } else { "" };
+    let live = if live_only {
+        " AND s.expires_at > $1"
+    } else {
+        ""
+    };
     let queue = format!(
         "INSERT INTO oidc_logout_outbox (client_id, login_pk, login_id, sid, state, attempts, \
          next_attempt_at, created_at) \
@@ -188,12 +192,7 @@ impl OidcSessionStore for SqlStore {
         Ok(row.map(|r| logout_row(&r)).transpose()?)
     }
 
-    async fn logout_sent(
-        &self,
-        id: i64,
-        now: Timestamp,
-        audit: &NewAuditEvent,
-    ) -> StoreResult<()> {
+    async fn logout_sent(&self, id: i64, now: Timestamp, audit: &NewAuditEvent) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE oidc_logout_outbox SET state = 'sent', sent_at = $2, last_error = NULL \
@@ -309,9 +308,10 @@ impl OidcSessionStore for SqlStore {
         client_id: &str,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let change = sqlx::query("DELETE FROM oidc_consents WHERE login_pk = $1 AND client_id = $2")
-            .bind(login_pk)
-            .bind(client_id.to_owned());
+        let change =
+            sqlx::query("DELETE FROM oidc_consents WHERE login_pk = $1 AND client_id = $2")
+                .bind(login_pk)
+                .bind(client_id.to_owned());
         self.change_audited(change, audit).await
     }
 }

@@ -104,7 +104,11 @@ async fn logout_token(state: &App, c: &Client, l: &OutboxLogout) -> Result<Strin
 }
 
 /// One attempt: the error, and whether retrying cannot help.
-async fn attempt(state: &App, http: &reqwest::Client, l: &OutboxLogout) -> Result<(), (String, bool)> {
+async fn attempt(
+    state: &App,
+    http: &reqwest::Client,
+    l: &OutboxLogout,
+) -> Result<(), (String, bool)> {
     let c = match clients::get(state, &l.client_id).await {
         Ok(c) => c,
         Err(e) if e.error == Error::OidcClientNotFound => {

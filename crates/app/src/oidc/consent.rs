@@ -109,7 +109,15 @@ pub async fn answer(
             return Ok(Err(AuthzRefusal::Page(Error::OidcRequestUnusable)));
         }
         let e = OAuthError::new("access_denied", "the customer did not consent");
-        refused(state, &r.client_id, Some(&s.login_id), client, "consent", &e).await?;
+        refused(
+            state,
+            &r.client_id,
+            Some(&s.login_id),
+            client,
+            "consent",
+            &e,
+        )
+        .await?;
         return Ok(Ok(Next::Redirect(to_client(&r, &e, issuer(state)))));
     }
     let mut scope: Vec<String> = r.scope.split_whitespace().map(str::to_owned).collect();

@@ -477,7 +477,15 @@ pub(crate) async fn resume_with(
     if !consented && super::consent::needed(state, &c, &r, s.login_pk).await? {
         if r.prompt_none {
             let e = OAuthError::new("consent_required", "the customer must consent");
-            refused(state, &r.client_id, Some(&s.login_id), client, "authorization", &e).await?;
+            refused(
+                state,
+                &r.client_id,
+                Some(&s.login_id),
+                client,
+                "authorization",
+                &e,
+            )
+            .await?;
             return Ok(Err(AuthzRefusal::Redirect(to_client(&r, &e, iss))));
         }
         return Ok(Ok(Next::Consent(super::consent::prompt(&c, &r, handle))));

@@ -117,9 +117,12 @@ pub async fn end_session(
         None => None,
         Some(uri) => {
             // Exact match against the client's registered list; no client, no redirect.
-            let registered = rp
-                .as_ref()
-                .is_some_and(|c| c.metadata.post_logout_redirect_uris.iter().any(|u| u == uri));
+            let registered = rp.as_ref().is_some_and(|c| {
+                c.metadata
+                    .post_logout_redirect_uris
+                    .iter()
+                    .any(|u| u == uri)
+            });
             if !registered {
                 return Ok(Err(Error::OidcLogoutRedirectUnregistered));
             }
@@ -136,7 +139,10 @@ pub async fn end_session(
     // The sessions to end: the hint's (by its `sid`), and the browser's own unless the hint
     // names another login's session.
     let mut sessions: Vec<(i64, String)> = Vec::new();
-    let hinted = match hint.as_ref().and_then(|(aud, sid)| sid.clone().map(|s| (aud, s))) {
+    let hinted = match hint
+        .as_ref()
+        .and_then(|(aud, sid)| sid.clone().map(|s| (aud, s)))
+    {
         Some((aud, s)) => state.store.sign_in_by_sid(&s, Some(aud)).await?,
         None => None,
     };

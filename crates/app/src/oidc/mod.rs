@@ -9,8 +9,8 @@ pub mod client_auth;
 pub mod client_keys;
 pub mod clients;
 pub mod consent;
-pub mod logout;
 pub mod grants;
+pub mod logout;
 pub mod metadata;
 pub mod request;
 

@@ -329,7 +329,11 @@ pub(super) async fn security_view(
                         .filter(|s| *s != "openid")
                         .map(|s| super::i18n::scope_label(tx, s))
                         .collect::<Vec<_>>()
-                        .join(if ctx.lang == sekisho_core::Lang::Ja { "、" } else { ", " })
+                        .join(if ctx.lang == sekisho_core::Lang::Ja {
+                            "、"
+                        } else {
+                            ", "
+                        })
                 ),
                 when: date(state, c.granted_at),
                 current: false,
@@ -716,9 +720,15 @@ async fn app_revoke(
         "app disconnection",
         "app",
         |s, c, _, l, f| async move {
-            sekisho_app::oidc::consent::revoke(&s, &l, f.id.trim(), sekisho_core::audit::Actor::SelfService, &c)
-                .await
-                .map_err(|e| e.error)
+            sekisho_app::oidc::consent::revoke(
+                &s,
+                &l,
+                f.id.trim(),
+                sekisho_core::audit::Actor::SelfService,
+                &c,
+            )
+            .await
+            .map_err(|e| e.error)
         },
     )
     .await

@@ -586,8 +586,8 @@ async fn app_revoke(
         Err(r) => return r,
     };
     let caller = AdminCaller::Operator(op).staff();
-    let r = login_admin::revoke_consent(&state, &caller, &ctx.client, &login_id, &f.client_id)
-        .await;
+    let r =
+        login_admin::revoke_consent(&state, &caller, &ctx.client, &login_id, &f.client_id).await;
     outcome(&state, ctx, caller.admin, &login_id, r, "app").await
 }
 

@@ -13,8 +13,8 @@ use crate::oidc_flow::{
 use crate::pages::{csrf, Browser};
 use crate::step_up::{stepper, Stepper};
 use reqwest::header::HeaderMap;
-use sekisho_core::Clock;
 use reqwest::{Method, StatusCode};
+use sekisho_core::Clock;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
@@ -82,7 +82,13 @@ async fn rp_initiated_logout_checks_the_hint_and_the_redirect_then_ends_the_sess
 
     // Not one of ours: a page with the code, the session kept.
     let (status, h, html) = b
-        .get(&app, &format!("/oidc/logout?id_token_hint=eyJhbGciOiJub25lIn0.e30.&post_logout_redirect_uri={}", enc(BYE)))
+        .get(
+            &app,
+            &format!(
+                "/oidc/logout?id_token_hint=eyJhbGciOiJub25lIn0.e30.&post_logout_redirect_uri={}",
+                enc(BYE)
+            ),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("SKS-OIC-0030"), "{html}");
@@ -90,37 +96,61 @@ async fn rp_initiated_logout_checks_the_hint_and_the_redirect_then_ends_the_sess
     // Ours, but for another client than client_id.
     let (other, _) = client(&app, json!({"client_name": "別アプリ"})).await;
     let (status, _, html) = b
-        .get(&app, &format!("/oidc/logout?id_token_hint={hint}&client_id={other}"))
+        .get(
+            &app,
+            &format!("/oidc/logout?id_token_hint={hint}&client_id={other}"),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("SKS-OIC-0030"), "{html}");
     // A redirect URI the client did not register: never redirected.
     let (status, h, html) = b
-        .get(&app, &format!("/oidc/logout?id_token_hint={hint}&post_logout_redirect_uri={}", enc("https://evil.example/bye")))
+        .get(
+            &app,
+            &format!(
+                "/oidc/logout?id_token_hint={hint}&post_logout_redirect_uri={}",
+                enc("https://evil.example/bye")
+            ),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("SKS-OIC-0031"), "{html}");
     assert!(location(&h).is_empty());
     // A redirect URI without any client named.
     let (status, _, html) = b
-        .get(&app, &format!("/oidc/logout?post_logout_redirect_uri={}", enc(BYE)))
+        .get(
+            &app,
+            &format!("/oidc/logout?post_logout_redirect_uri={}", enc(BYE)),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("SKS-OIC-0031"), "{html}");
     let (status, h, _) = b.get(&app, &sso).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(location(&h).starts_with(&format!("{CB}?code=")), "the session was kept");
+    assert!(
+        location(&h).starts_with(&format!("{CB}?code=")),
+        "the session was kept"
+    );
 
     // The hint has expired (ID tokens live 300 s): still accepted; back with state.
     app.clock.advance(400);
     let (status, h, _) = b
-        .get(&app, &format!("/oidc/logout?id_token_hint={hint}&post_logout_redirect_uri={}&state=s%201", enc(BYE)))
+        .get(
+            &app,
+            &format!(
+                "/oidc/logout?id_token_hint={hint}&post_logout_redirect_uri={}&state=s%201",
+                enc(BYE)
+            ),
+        )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(location(&h), format!("{BYE}?state=s%201"));
     let (status, h, _) = b.get(&app, &sso).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(location(&h).starts_with("/login?return_to="), "the session ended");
+    assert!(
+        location(&h).starts_with("/login?return_to="),
+        "the session ended"
+    );
     let audit = app.audit("bye01").await;
     assert!(
         audit.iter().any(|e| e["event_type"] == "oidc_logout"
@@ -146,7 +176,11 @@ async fn rp_initiated_logout_checks_the_hint_and_the_redirect_then_ends_the_sess
 async fn receiver(
     dir: &std::path::Path,
     status: Arc<AtomicU16>,
-) -> (u16, std::path::PathBuf, tokio::sync::mpsc::UnboundedReceiver<String>) {
+) -> (
+    u16,
+    std::path::PathBuf,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let (cert, key, ca) = crate::pki::pki(dir);
@@ -156,10 +190,11 @@ async fn receiver(
         ok(ok(CertificateDer::pem_file_iter(&cert)).collect::<Result<_, _>>());
     let key = ok(PrivateKeyDer::from_pem_file(&key));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ok(ok(rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions())
-    .with_no_client_auth()
-    .with_single_cert(certs, key));
+    let config =
+        ok(ok(rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions())
+        .with_no_client_auth()
+        .with_single_cert(certs, key));
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = ok(tokio::net::TcpListener::bind("127.0.0.1:0").await);
     let port = ok(listener.local_addr()).port();
@@ -258,7 +293,10 @@ async fn a_logout_token_reaches_the_client_over_https_and_is_retried() {
     assert!(rx.try_recv().is_err(), "not retried before the backoff");
     app.clock.advance(11);
     let second = next(&mut rx).await;
-    let body = second.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    let body = second
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
     let jwt = url::form_urlencoded::parse(body.as_bytes())
         .find(|(k, _)| k == "logout_token")
         .map(|(_, v)| v.into_owned())
@@ -276,7 +314,10 @@ async fn a_logout_token_reaches_the_client_over_https_and_is_retried() {
     );
     assert!(c.get("nonce").is_none());
     assert!(c["jti"].as_str().is_some_and(|j| !j.is_empty()));
-    let (iat, exp) = (c["iat"].as_i64().unwrap_or(0), c["exp"].as_i64().unwrap_or(0));
+    let (iat, exp) = (
+        c["iat"].as_i64().unwrap_or(0),
+        c["exp"].as_i64().unwrap_or(0),
+    );
     assert!(exp > iat && iat >= app.clock.now().0 - 5);
 
     // Delivered once, audited naming the client.
@@ -350,7 +391,9 @@ fn moved_on(status: StatusCode, h: &HeaderMap, html: &str) -> String {
         .nth(1)
         .and_then(|r| r.split('"').next())
         .unwrap_or_default();
-    to.replace("&#38;", "&").replace("&#x2f;", "/").replace("&amp;", "&")
+    to.replace("&#38;", "&")
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&")
 }
 
 fn field(html: &str, name: &str) -> String {
@@ -377,23 +420,51 @@ async fn a_third_party_client_asks_for_consent_once_until_it_is_revoked() {
     assert!(html.contains("許可する"));
     // A form without the form token is refused.
     let (status, _, _) = b
-        .post(&app, "/oidc/consent", &[("csrf", "x"), ("id", &field(&html, "id")), ("decision", "allow")])
+        .post(
+            &app,
+            "/oidc/consent",
+            &[
+                ("csrf", "x"),
+                ("id", &field(&html, "id")),
+                ("decision", "allow"),
+            ],
+        )
         .await;
     assert_ne!(status, StatusCode::SEE_OTHER);
     // Denied: access_denied to the client, with state.
     let (status, h, body) = b
-        .post(&app, "/oidc/consent", &[("csrf", &csrf(&html)), ("id", &field(&html, "id")), ("decision", "deny")])
+        .post(
+            &app,
+            "/oidc/consent",
+            &[
+                ("csrf", &csrf(&html)),
+                ("id", &field(&html, "id")),
+                ("decision", "deny"),
+            ],
+        )
         .await;
     let back = moved_on(status, &h, &body);
     assert!(back.starts_with(CB), "{back}");
-    assert_eq!(param(&back, "error").as_deref(), Some("access_denied"), "{back}");
+    assert_eq!(
+        param(&back, "error").as_deref(),
+        Some("access_denied"),
+        "{back}"
+    );
     assert_eq!(param(&back, "state").as_deref(), Some("st-1"), "{back}");
 
     // Asked again (nothing remembered); allowed: the code.
     let (status, _, html) = b.get(&app, &start).await;
     assert_eq!(status, StatusCode::OK);
     let (status, h, body) = b
-        .post(&app, "/oidc/consent", &[("csrf", &csrf(&html)), ("id", &field(&html, "id")), ("decision", "allow")])
+        .post(
+            &app,
+            "/oidc/consent",
+            &[
+                ("csrf", &csrf(&html)),
+                ("id", &field(&html, "id")),
+                ("decision", "allow"),
+            ],
+        )
         .await;
     let back = moved_on(status, &h, &body);
     assert!(back.starts_with(&format!("{CB}?code=")), "{back}");
@@ -404,15 +475,28 @@ async fn a_third_party_client_asks_for_consent_once_until_it_is_revoked() {
     let (status, h, _) = b.get(&app, &start).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(location(&h).starts_with(&format!("{CB}?code=")));
-    let (status, _, html) = b.get(&app, &authorize_url(&id, CB, "&prompt=consent")).await;
+    let (status, _, html) = b
+        .get(&app, &authorize_url(&id, CB, "&prompt=consent"))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("id=\"allow\""));
 
     // Listed in the security settings, and revoked there.
     let (_, _, html) = b.get(&app, "/account/security?lang=ja").await;
-    assert!(html.contains("連携中のアプリ") && html.contains("パートナー資産管理"), "{html}");
+    assert!(
+        html.contains("連携中のアプリ") && html.contains("パートナー資産管理"),
+        "{html}"
+    );
     let (status, h, body) = b
-        .post(&app, "/account/apps/revoke", &[("csrf", &csrf(&html)), ("id", &id), ("password", "abc12345")])
+        .post(
+            &app,
+            "/account/apps/revoke",
+            &[
+                ("csrf", &csrf(&html)),
+                ("id", &id),
+                ("password", "abc12345"),
+            ],
+        )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     assert_eq!(location(&h), "/account/security?done=app");
@@ -421,5 +505,8 @@ async fn a_third_party_client_asks_for_consent_once_until_it_is_revoked() {
     // prompt=none without consent: consent_required.
     let (status, h, _) = b.get(&app, &authorize_url(&id, CB, "&prompt=none")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(param(&location(&h), "error").as_deref(), Some("consent_required"));
+    assert_eq!(
+        param(&location(&h), "error").as_deref(),
+        Some("consent_required")
+    );
 }

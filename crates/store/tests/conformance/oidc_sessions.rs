@@ -5,7 +5,7 @@
 use super::{count, ev, new_login, new_session, ok, Db};
 use sekisho_core::audit::{AuditFilter, EventType};
 use sekisho_core::Timestamp;
-use sekisho_store::{Consent, LogoutState, LoginPatch, SessionSignIn};
+use sekisho_store::{Consent, LoginPatch, LogoutState, SessionSignIn};
 
 fn sign_in(session_id: i64, login_pk: i64, client: &str, at: i64) -> SessionSignIn {
     SessionSignIn {
@@ -37,28 +37,43 @@ pub(crate) async fn ended_sessions_queue_a_logout_per_client(db: Db) {
         ids.push(sess.id);
     }
     // Session a signed in to two clients (one of them twice), b to one, c to none.
-    ok(s.record_sign_in(&sign_in(ids[0], login.id, "skc_x", 20)).await);
-    ok(s.record_sign_in(&sign_in(ids[0], login.id, "skc_y", 21)).await);
-    ok(s.record_sign_in(&sign_in(ids[0], login.id, "skc_x", 25)).await);
-    ok(s.record_sign_in(&sign_in(ids[1], login.id, "skc_x", 22)).await);
+    ok(s.record_sign_in(&sign_in(ids[0], login.id, "skc_x", 20))
+        .await);
+    ok(s.record_sign_in(&sign_in(ids[0], login.id, "skc_y", 21))
+        .await);
+    ok(s.record_sign_in(&sign_in(ids[0], login.id, "skc_x", 25))
+        .await);
+    ok(s.record_sign_in(&sign_in(ids[1], login.id, "skc_x", 22))
+        .await);
     // A client without a back-channel logout URI is not queued.
-    ok(s.record_sign_in(&sign_in(ids[1], login.id, "skc_n", 23)).await);
+    ok(s.record_sign_in(&sign_in(ids[1], login.id, "skc_n", 23))
+        .await);
     let a = ok(s.session_sign_ins(ids[0]).await);
     assert_eq!(a.len(), 2);
     assert_eq!(
         (a[0].client_id.as_str(), a[0].first_at, a[0].last_at),
         ("skc_x", Timestamp(20), Timestamp(25))
     );
-    let by_sid = ok(s.sign_in_by_sid(&format!("sid-{}", ids[0]), Some("skc_y")).await);
+    let by_sid = ok(s
+        .sign_in_by_sid(&format!("sid-{}", ids[0]), Some("skc_y"))
+        .await);
     assert_eq!(by_sid.map(|x| x.session_id), Some(ids[0]));
     assert!(ok(s.sign_in_by_sid("sid-none", None).await).is_none());
 
     // One session ends: a logout for each of its clients, none twice when it ends again.
     assert!(ok(s
-        .revoke_session(ids[0], Timestamp(30), &ev(30, EventType::SessionRevoked, "kato"))
+        .revoke_session(
+            ids[0],
+            Timestamp(30),
+            &ev(30, EventType::SessionRevoked, "kato")
+        )
         .await));
     assert!(!ok(s
-        .revoke_session(ids[0], Timestamp(31), &ev(31, EventType::SessionRevoked, "kato"))
+        .revoke_session(
+            ids[0],
+            Timestamp(31),
+            &ev(31, EventType::SessionRevoked, "kato")
+        )
         .await));
     let queued = ok(s.list_logouts(10).await);
     assert_eq!(queued.len(), 2);
@@ -116,7 +131,10 @@ pub(crate) async fn ended_sessions_queue_a_logout_per_client(db: Db) {
         .into_iter()
         .map(|l| l.state)
         .collect();
-    assert_eq!(states.iter().filter(|x| **x == LogoutState::Sent).count(), 2);
+    assert_eq!(
+        states.iter().filter(|x| **x == LogoutState::Sent).count(),
+        2
+    );
     assert_eq!(
         states.iter().filter(|x| **x == LogoutState::Failed).count(),
         1
@@ -128,13 +146,19 @@ pub(crate) async fn ended_sessions_queue_a_logout_per_client(db: Db) {
     assert_eq!(count(&db, delivered).await, 2);
 
     // Disabling the login ends session c: its client is told too.
-    ok(s.record_sign_in(&sign_in(ids[2], login.id, "skc_z", 45)).await);
+    ok(s.record_sign_in(&sign_in(ids[2], login.id, "skc_z", 45))
+        .await);
     let patch = LoginPatch {
         disabled: Some(true),
         ..Default::default()
     };
-    ok(s.update_login("kato", &patch, Timestamp(60), &ev(60, EventType::LoginUpdated, "kato"))
-        .await);
+    ok(s.update_login(
+        "kato",
+        &patch,
+        Timestamp(60),
+        &ev(60, EventType::LoginUpdated, "kato"),
+    )
+    .await);
     let z = ok(s.list_logouts(10).await);
     assert_eq!(z.len(), 4);
     assert_eq!(z[0].client_id, "skc_z");
@@ -152,7 +176,8 @@ pub(crate) async fn erasing_and_deleting_queue_logouts(db: Db) {
         )
         .await)
     .unwrap_or_else(|| unreachable!());
-    ok(s.record_sign_in(&sign_in(sess.id, login.id, "skc_x", 11)).await);
+    ok(s.record_sign_in(&sign_in(sess.id, login.id, "skc_x", 11))
+        .await);
     ok(s.erase_credentials(
         login.id,
         true,
@@ -170,10 +195,15 @@ pub(crate) async fn erasing_and_deleting_queue_logouts(db: Db) {
         )
         .await)
     .unwrap_or_else(|| unreachable!());
-    ok(s.record_sign_in(&sign_in(other.id, login.id, "skc_y", 31)).await);
+    ok(s.record_sign_in(&sign_in(other.id, login.id, "skc_y", 31))
+        .await);
     assert_eq!(
-        ok(s.revoke_login_sessions(login.id, Timestamp(32), &ev(32, EventType::SessionRevoked, "ito"))
-            .await),
+        ok(s.revoke_login_sessions(
+            login.id,
+            Timestamp(32),
+            &ev(32, EventType::SessionRevoked, "ito")
+        )
+        .await),
         1
     );
     let third = ok(s
@@ -183,7 +213,8 @@ pub(crate) async fn erasing_and_deleting_queue_logouts(db: Db) {
         )
         .await)
     .unwrap_or_else(|| unreachable!());
-    ok(s.record_sign_in(&sign_in(third.id, login.id, "skc_w", 41)).await);
+    ok(s.record_sign_in(&sign_in(third.id, login.id, "skc_w", 41))
+        .await);
     let mut del = ev(50, EventType::LoginDeleted, "ito");
     del.time = Timestamp(50);
     assert!(ok(s.delete_login("ito", &del).await));
@@ -207,15 +238,21 @@ pub(crate) async fn consents_are_given_listed_and_revoked(db: Db) {
         granted_at: Timestamp(at),
     };
     assert!(ok(s.get_consent(login.id, "skc_p").await).is_none());
-    ok(s.give_consent(&c("skc_p", "openid", 10), &ev(10, EventType::OidcConsentGiven, "mori"))
-        .await);
+    ok(s.give_consent(
+        &c("skc_p", "openid", 10),
+        &ev(10, EventType::OidcConsentGiven, "mori"),
+    )
+    .await);
     ok(s.give_consent(
         &c("skc_p", "openid email", 20),
         &ev(20, EventType::OidcConsentGiven, "mori"),
     )
     .await);
-    ok(s.give_consent(&c("skc_a", "openid", 30), &ev(30, EventType::OidcConsentGiven, "mori"))
-        .await);
+    ok(s.give_consent(
+        &c("skc_a", "openid", 30),
+        &ev(30, EventType::OidcConsentGiven, "mori"),
+    )
+    .await);
     assert_eq!(
         ok(s.get_consent(login.id, "skc_p").await),
         Some(c("skc_p", "openid email", 20))
@@ -226,15 +263,27 @@ pub(crate) async fn consents_are_given_listed_and_revoked(db: Db) {
         .collect();
     assert_eq!(listed, ["skc_a", "skc_p"]);
     assert!(ok(s
-        .revoke_consent(login.id, "skc_p", &ev(40, EventType::OidcConsentRevoked, "mori"))
+        .revoke_consent(
+            login.id,
+            "skc_p",
+            &ev(40, EventType::OidcConsentRevoked, "mori")
+        )
         .await));
     assert!(!ok(s
-        .revoke_consent(login.id, "skc_p", &ev(41, EventType::OidcConsentRevoked, "mori"))
+        .revoke_consent(
+            login.id,
+            "skc_p",
+            &ev(41, EventType::OidcConsentRevoked, "mori")
+        )
         .await));
     let revoked = AuditFilter {
         event_type: Some(EventType::OidcConsentRevoked),
         ..Default::default()
     };
-    assert_eq!(count(&db, revoked).await, 1, "only a real revocation is audited");
+    assert_eq!(
+        count(&db, revoked).await,
+        1,
+        "only a real revocation is audited"
+    );
     assert!(ok(s.get_consent(login.id, "skc_p").await).is_none());
 }
