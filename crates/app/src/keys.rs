@@ -380,31 +380,6 @@ pub fn sign_with<T: Serialize>(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pkcs8_wrapping_is_what_ring_reads() {
-        let seed = [7u8; 32];
-        let from_seed = Ed25519KeyPair::from_seed_unchecked(&seed).ok();
-        let from_der = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&ed_pkcs8(&seed)).ok();
-        assert_eq!(
-            from_seed.map(|k| k.public_key().as_ref().to_vec()),
-            from_der.map(|k| k.public_key().as_ref().to_vec())
-        );
-    }
-
-    #[test]
-    fn algorithm_names_round_trip_and_rs256_is_not_fapi() {
-        for a in Alg::ALL {
-            assert_eq!(Alg::parse(a.as_str()), Some(a));
-        }
-        assert_eq!(Alg::parse("none"), None);
-        assert!(!Alg::RS256.fapi() && Alg::PS256.fapi() && Alg::ES256.fapi());
-    }
-}
-
 /// Verifies a JWS Sekisho signed with one of its keys that is not retired (`typ` as given, the
 /// signature); answers its claims, whatever their `exp` (the caller's rule: an expired ID
 /// token is still a fine `id_token_hint`). `None` for anything else.
@@ -464,4 +439,29 @@ pub async fn verify_own<T: serde::de::DeserializeOwned>(
     Ok(jsonwebtoken::decode::<T>(jwt, &decoding, &v)
         .ok()
         .map(|d| d.claims))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkcs8_wrapping_is_what_ring_reads() {
+        let seed = [7u8; 32];
+        let from_seed = Ed25519KeyPair::from_seed_unchecked(&seed).ok();
+        let from_der = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&ed_pkcs8(&seed)).ok();
+        assert_eq!(
+            from_seed.map(|k| k.public_key().as_ref().to_vec()),
+            from_der.map(|k| k.public_key().as_ref().to_vec())
+        );
+    }
+
+    #[test]
+    fn algorithm_names_round_trip_and_rs256_is_not_fapi() {
+        for a in Alg::ALL {
+            assert_eq!(Alg::parse(a.as_str()), Some(a));
+        }
+        assert_eq!(Alg::parse("none"), None);
+        assert!(!Alg::RS256.fapi() && Alg::PS256.fapi() && Alg::ES256.fapi());
+    }
 }
