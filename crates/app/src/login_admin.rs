@@ -523,6 +523,19 @@ pub async fn revoke_all_sessions(
         .await?)
 }
 
+/// Revokes a login's consent to a client (support may): the client asks again and loses what
+/// it holds ([`crate::oidc::consent::revoke`]).
+pub async fn revoke_consent(
+    app: &App,
+    caller: &StaffCaller,
+    client: &ClientInfo,
+    login_id: &str,
+    client_id: &str,
+) -> Result<(), AppError> {
+    let login = named_login(app, login_id).await?;
+    crate::oidc::consent::revoke(app, &login, client_id, caller.actor.clone(), client).await
+}
+
 /// Revokes every familiar browser of a login (support may); answers how many.
 pub async fn revoke_all_devices(
     app: &App,

@@ -74,6 +74,14 @@ pub async fn serve_with(
         mail::Transport::new(&state.settings.mail).map_err(std::io::Error::other)?;
     let (nudge, nudged) = tokio::sync::watch::channel(false);
     let sender = mail::spawn_sender(state.app().clone(), mail_transport, nudged);
+    let backchannel_http = sekisho_app::oidc::backchannel::http_client(&state.settings.oidc)
+        .map_err(std::io::Error::other)?;
+    let (backchannel_stop, backchannel_stopped) = tokio::sync::watch::channel(false);
+    let backchannel = sekisho_app::oidc::backchannel::spawn_sender(
+        state.app().clone(),
+        backchannel_http,
+        backchannel_stopped,
+    );
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let cap = transport.connection_cap(if admin.is_some() { 2 } else { 1 });
     let bound = transport.shutdown_timeout;
@@ -119,6 +127,9 @@ pub async fn serve_with(
         // what they queued, then ends.
         drop(nudge);
         let _ = sender.await;
+        // Logouts still due stay in the outbox for the next start or another instance.
+        let _ = backchannel_stop.send(true);
+        let _ = backchannel.await;
     };
     let mut stopped = stop.clone();
     let deadline = async move {

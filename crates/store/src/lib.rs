@@ -14,6 +14,7 @@ mod flows;
 mod mail;
 mod oidc_clients;
 mod oidc_grants;
+mod oidc_sessions;
 mod oidc_tokens;
 mod operators;
 mod passkeys;
@@ -33,6 +34,7 @@ mod sql_logins;
 mod sql_mail;
 mod sql_oidc_clients;
 mod sql_oidc_grants;
+mod sql_oidc_sessions;
 mod sql_oidc_tokens;
 mod sql_operators;
 mod sql_passkeys;
@@ -69,6 +71,7 @@ pub use oidc_clients::{ClientRecord, OidcClientStore, StoredClient};
 pub use oidc_grants::{
     CodeTake, NewOidcCode, NewOidcRequest, OidcCode, OidcGrantStore, OidcRequest, RequestKind,
 };
+pub use oidc_sessions::{Consent, LogoutState, OidcSessionStore, OutboxLogout, SessionSignIn};
 pub use oidc_tokens::{NewRefreshToken, NewTokenGrant, OidcTokenStore, RefreshToken, TokenGrant};
 pub use operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
 pub use passkeys::{
@@ -322,6 +325,7 @@ pub trait Store:
     + OidcClientStore
     + OidcGrantStore
     + OidcTokenStore
+    + OidcSessionStore
     + ThrottleStore
     + Send
     + Sync

@@ -2,6 +2,7 @@
 
 use crate::sql::SqlStore;
 use crate::sql_audit::commit_audited;
+use crate::sql_oidc_sessions::Ending;
 use crate::{ErasedCredentials, FactorSummary, StoreResult};
 use sekisho_core::audit::NewAuditEvent;
 use sekisho_core::Timestamp;
@@ -137,14 +138,9 @@ impl SqlStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        out.sessions = sqlx::query(
-            "UPDATE sessions SET revoked_at = $2 WHERE login_pk = $1 AND revoked_at IS NULL",
-        )
-        .bind(login_pk)
-        .bind(now.0)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        out.sessions =
+            crate::sql_oidc_sessions::end_sessions(&mut tx, Ending::AllOf(login_pk), now, false)
+                .await?;
         crate::sql_devices::revoke_all(&mut tx, login_pk, now).await?;
         let mut ev = audit.clone();
         ev.description = format!(

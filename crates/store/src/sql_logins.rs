@@ -3,6 +3,7 @@
 
 use crate::sql::{opt_ts, ts, Counter, SqlStore};
 use crate::sql_audit::commit_audited;
+use crate::sql_oidc_sessions::{end_sessions, Ending};
 use crate::sql_query::{bind_all, Conditions, Val};
 use crate::{FailureOutcome, LoginPatch, LoginQuery, NewLogin, StoreResult};
 use sekisho_core::audit::NewAuditEvent;
@@ -182,13 +183,7 @@ impl SqlStore {
         };
         let login = login_from_row(&row)?;
         if patch.disabled == Some(true) {
-            sqlx::query(
-                "UPDATE sessions SET revoked_at = $2 WHERE login_pk = $1 AND revoked_at IS NULL",
-            )
-            .bind(login.id)
-            .bind(now.0)
-            .execute(&mut *tx)
-            .await?;
+            end_sessions(&mut tx, Ending::AllOf(login.id), now, false).await?;
         }
         commit_audited(tx, &[audit]).await?;
         Ok(Some(login))
@@ -199,9 +194,22 @@ impl SqlStore {
         login_id: &str,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let change =
-            sqlx::query("DELETE FROM logins WHERE login_id = $1").bind(login_id.to_owned());
-        self.change_audited(change, audit).await
+        // Its sessions end (and their clients are told) before they go with the login.
+        let mut tx = self.begin_write().await?;
+        let pk: Option<i64> = sqlx::query_scalar("SELECT id FROM logins WHERE login_id = $1")
+            .bind(login_id.to_owned())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(pk) = pk else {
+            return Ok(false);
+        };
+        end_sessions(&mut tx, Ending::AllOf(pk), audit.time, true).await?;
+        sqlx::query("DELETE FROM logins WHERE id = $1")
+            .bind(pk)
+            .execute(&mut *tx)
+            .await?;
+        commit_audited(tx, &[audit]).await?;
+        Ok(true)
     }
 
     pub(crate) async fn password_history(
@@ -261,14 +269,8 @@ impl SqlStore {
         .bind(login_pk)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "UPDATE sessions SET revoked_at = $2 WHERE login_pk = $1 AND revoked_at IS NULL AND id <> $3",
-        )
-        .bind(login_pk)
-        .bind(now.0)
-        .bind(keep_session.unwrap_or(-1))
-        .execute(&mut *tx)
-        .await?;
+        let keep = keep_session.unwrap_or(-1);
+        end_sessions(&mut tx, Ending::AllBut(login_pk, keep), now, false).await?;
         crate::sql_devices::revoke_all(&mut tx, login_pk, now).await?;
         Ok(commit_audited(tx, &[audit]).await?)
     }

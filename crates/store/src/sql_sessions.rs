@@ -1,7 +1,8 @@
 //! Sessions of logins: created when a login completes, touched, listed and revoked.
 
 use crate::sql::{opt_ts, ts, SqlStore};
-use crate::sql_audit::commit_audited;
+use crate::sql_audit::{commit_audited, commit_audited_if};
+use crate::sql_oidc_sessions::{end_sessions, Ending};
 use crate::{NewSession, StoreResult};
 use sekisho_core::audit::NewAuditEvent;
 use sekisho_core::session::{Session, SessionPurpose};
@@ -124,11 +125,9 @@ impl SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
-        let change =
-            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-                .bind(session_id)
-                .bind(now.0);
-        self.change_audited(change, audit).await
+        let mut tx = self.begin_write().await?;
+        let n = end_sessions(&mut tx, Ending::One(session_id), now, false).await?;
+        commit_audited_if(tx, n > 0, audit).await
     }
 
     pub(crate) async fn revoke_login_sessions(
@@ -138,14 +137,7 @@ impl SqlStore {
         audit: &NewAuditEvent,
     ) -> StoreResult<u64> {
         let mut tx = self.begin_write().await?;
-        let n = sqlx::query(
-            "UPDATE sessions SET revoked_at = $2 WHERE login_pk = $1 AND revoked_at IS NULL AND expires_at > $2",
-        )
-        .bind(login_pk)
-        .bind(now.0)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let n = end_sessions(&mut tx, Ending::AllOf(login_pk), now, true).await?;
         let mut ev = audit.clone();
         ev.description = format!("{} ({n})", audit.description);
         commit_audited(tx, &[&ev]).await?;

@@ -204,8 +204,25 @@ on_both!(
 
 #[path = "conformance/oidc_tokens.rs"]
 mod oidc_tokens;
-use oidc_tokens::refresh_tokens_rotate_once_and_grants_are_revoked;
-on_both!(refresh_tokens_rotate_once_and_grants_are_revoked);
+use oidc_tokens::{
+    ended_sessions_end_their_grants_but_offline_access,
+    refresh_tokens_rotate_once_and_grants_are_revoked,
+};
+on_both!(
+    refresh_tokens_rotate_once_and_grants_are_revoked,
+    ended_sessions_end_their_grants_but_offline_access,
+);
+#[path = "conformance/oidc_sessions.rs"]
+mod oidc_sessions;
+use oidc_sessions::{
+    consents_are_given_listed_and_revoked, ended_sessions_queue_a_logout_per_client,
+    erasing_and_deleting_queue_logouts,
+};
+on_both!(
+    ended_sessions_queue_a_logout_per_client,
+    erasing_and_deleting_queue_logouts,
+    consents_are_given_listed_and_revoked,
+);
 
 fn ev(t: i64, ty: EventType, login: &str) -> NewAuditEvent {
     NewAuditEvent::new(

@@ -203,12 +203,15 @@ impl MailSettings {
 
     /// The wait after the `attempts`-th failed attempt: base × 2^(attempts−1), capped.
     pub fn backoff_secs(&self, attempts: i64) -> i64 {
-        let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
-        self.retry_base_secs
-            .saturating_mul(1_i64 << exp)
-            .min(self.retry_max_secs)
-            .max(1)
+        backoff_secs(self.retry_base_secs, self.retry_max_secs, attempts)
     }
+}
+
+/// The wait of an outbox (mail, back-channel logouts) after the `attempts`-th failed attempt:
+/// base × 2^(attempts−1), capped at `max`.
+pub fn backoff_secs(base: i64, max: i64, attempts: i64) -> i64 {
+    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    base.saturating_mul(1_i64 << exp).min(max).max(1)
 }
 
 /// A link on the public URL for a mail's body (`{public_url}{path}`); the only place the

@@ -25,6 +25,7 @@ use sekisho_core::session::{Session, SessionPurpose};
 use sekisho_core::{token, Error, Timestamp};
 use sekisho_store::{
     CodeTake, NewOidcCode, NewOidcRequest, NewRefreshToken, NewTokenGrant, RequestKind,
+    SessionSignIn,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -34,6 +35,7 @@ mod tokens;
 pub use introspect::{
     introspect, revoke, revoke_grants_for_client, revoke_grants_for_session, Introspection,
 };
+pub(crate) use tokens::sid;
 pub use tokens::{subject, token, userinfo, Cnf, Presented};
 
 /// Lifetime of a pushed request (`expires_in` of PAR; RFC 9126 asks for less than 600 s).
@@ -93,6 +95,8 @@ pub enum Next {
     },
     /// Done: 303 to the client.
     Redirect(ClientRedirect),
+    /// The customer must consent first (a client that is not first party).
+    Consent(super::consent::ConsentPrompt),
 }
 
 /// The token endpoint's answer (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3).
@@ -135,12 +139,12 @@ pub struct UserInfo {
     pub login_id: Option<String>,
 }
 
-fn hash(handle: &str) -> String {
+pub(crate) fn hash(handle: &str) -> String {
     token::hash(handle)
 }
 
 /// Records a refusal naming the client (and the login, when known).
-async fn refused(
+pub(crate) async fn refused(
     state: &App,
     client_id: &str,
     login_id: Option<&str>,
@@ -162,7 +166,7 @@ async fn refused(
     Ok(())
 }
 
-fn to_client(r: &AuthRequest, e: &OAuthError, iss: String) -> ClientRedirect {
+pub(crate) fn to_client(r: &AuthRequest, e: &OAuthError, iss: String) -> ClientRedirect {
     let mut params = vec![
         ("error", e.error.to_owned()),
         ("error_description", e.description.clone()),
@@ -189,6 +193,7 @@ fn answer_to(c: &Client, params: &Params, redirect_uri: &str) -> AuthRequest {
         code_challenge: String::new(),
         prompt_none: false,
         prompt_login: false,
+        prompt_consent: false,
         max_age: None,
         login_hint: None,
         ui_locale: None,
@@ -481,6 +486,17 @@ pub async fn resume(
     session: Option<&Session>,
     client: &ClientInfo,
 ) -> Result<Result<Next, AuthzRefusal>, AppError> {
+    resume_with(state, handle, session, client, false).await
+}
+
+/// [`resume`]; `consented`: the customer has just consented on the consent page.
+pub(crate) async fn resume_with(
+    state: &App,
+    handle: &str,
+    session: Option<&Session>,
+    client: &ClientInfo,
+    consented: bool,
+) -> Result<Result<Next, AuthzRefusal>, AppError> {
     let now = state.clock.now();
     let stored = state
         .store
@@ -522,6 +538,44 @@ pub async fn resume(
             passkey: r.wants_passkey(),
         }));
     };
+    let c = match clients::get(state, &r.client_id).await {
+        Ok(c) if !c.disabled => c,
+        Ok(_) => return Ok(Err(AuthzRefusal::Page(Error::OidcClientUnknown))),
+        Err(e) if e.error == Error::OidcClientNotFound => {
+            return Ok(Err(AuthzRefusal::Page(Error::OidcClientUnknown)))
+        }
+        Err(e) => return Err(e),
+    };
+    if !consented && super::consent::needed(state, &c, &r, s.login_pk).await? {
+        if r.prompt_none {
+            let e = OAuthError::new("consent_required", "the customer must consent");
+            refused(
+                state,
+                &r.client_id,
+                Some(&s.login_id),
+                client,
+                "authorization",
+                &e,
+            )
+            .await?;
+            return Ok(Err(AuthzRefusal::Redirect(to_client(&r, &e, iss))));
+        }
+        return Ok(Ok(Next::Consent(super::consent::prompt(&c, &r, handle))));
+    }
+    // Recorded before the code exists, so that no client holds a code of a session whose end
+    // it would not hear of.
+    state
+        .store
+        .record_sign_in(&SessionSignIn {
+            session_id: s.id,
+            client_id: c.client_id.clone(),
+            login_pk: s.login_pk,
+            sid: sid(state, s.id),
+            backchannel: c.metadata.backchannel_logout_uri.is_some(),
+            first_at: now,
+            last_at: now,
+        })
+        .await?;
     let (acr, amr) = proven(&s.methods);
     let code = token::generate("skac", state.rng.as_ref());
     let new = NewOidcCode {
@@ -693,6 +747,7 @@ mod tests {
             code_challenge: "c".into(),
             prompt_none: false,
             prompt_login: false,
+            prompt_consent: false,
             max_age: None,
             login_hint: None,
             ui_locale: None,

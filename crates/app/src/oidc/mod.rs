@@ -3,11 +3,14 @@
 //! refresh tokens, DPoP), UserInfo, introspection and revocation. The discovery document names
 //! only endpoints that answer and capabilities that work.
 
+pub mod backchannel;
 pub mod client_auth;
 pub mod client_keys;
 pub mod clients;
+pub mod consent;
 pub mod dpop;
 pub mod grants;
+pub mod logout;
 pub mod metadata;
 pub mod request;
 
@@ -33,6 +36,19 @@ pub struct OidcSettings {
     pub rate_per_minute: u32,
     /// Requests allowed at once to PAR and the token endpoint, per client and per address.
     pub rate_burst: u32,
+    /// Seconds a client's back-channel logout URI has to answer.
+    pub backchannel_timeout_secs: u64,
+    /// Delivery attempts of a back-channel logout before it is given up (and audited).
+    pub backchannel_max_attempts: u32,
+    /// Wait before the second attempt; doubled after each further failure.
+    pub backchannel_retry_base_secs: i64,
+    /// Longest wait between attempts.
+    pub backchannel_retry_max_secs: i64,
+    /// How often the sender looks for due logouts.
+    pub backchannel_poll_interval_ms: u64,
+    /// A PEM file of CA certificates trusted for clients' back-channel logout URIs besides the
+    /// public roots (a firm's private CA); empty: the public roots only.
+    pub backchannel_ca_file: String,
 }
 
 impl Default for OidcSettings {
@@ -44,6 +60,12 @@ impl Default for OidcSettings {
             refresh_token_days: 30,
             rate_per_minute: 120,
             rate_burst: 30,
+            backchannel_timeout_secs: 5,
+            backchannel_max_attempts: 6,
+            backchannel_retry_base_secs: 10,
+            backchannel_retry_max_secs: 600,
+            backchannel_poll_interval_ms: 1000,
+            backchannel_ca_file: String::new(),
         }
     }
 }
@@ -76,6 +98,18 @@ impl OidcSettings {
         if self.rate_per_minute == 0 || self.rate_burst == 0 {
             return Err("oidc.rate_per_minute and oidc.rate_burst must be at least 1".into());
         }
+        if self.backchannel_max_attempts == 0
+            || self.backchannel_retry_base_secs < 1
+            || self.backchannel_retry_max_secs < self.backchannel_retry_base_secs
+        {
+            return Err("oidc.backchannel_max_attempts must be at least 1 and 1 <= oidc.backchannel_retry_base_secs <= oidc.backchannel_retry_max_secs".into());
+        }
+        if self.backchannel_timeout_secs == 0 || self.backchannel_poll_interval_ms == 0 {
+            return Err(
+                "oidc.backchannel_timeout_secs and oidc.backchannel_poll_interval_ms must be positive"
+                    .into(),
+            );
+        }
         Ok(())
     }
 
@@ -104,6 +138,8 @@ pub const USERINFO_PATH: &str = "/oidc/userinfo";
 pub const INTROSPECT_PATH: &str = "/oidc/introspect";
 /// The revocation endpoint (RFC 7009).
 pub const REVOKE_PATH: &str = "/oidc/revoke";
+/// The end-session endpoint (RP-initiated logout; a page door).
+pub const LOGOUT_PATH: &str = "/oidc/logout";
 
 /// The scopes a client may register and request: the OpenID Connect ones and `login_id`, which
 /// releases the customer's login ID (never the `sub`, since a login ID can change).
@@ -166,6 +202,7 @@ pub struct Discovery {
     pub userinfo_endpoint: String,
     pub introspection_endpoint: String,
     pub revocation_endpoint: String,
+    pub end_session_endpoint: String,
     pub scopes_supported: Vec<&'static str>,
     pub response_types_supported: Vec<&'static str>,
     pub response_modes_supported: Vec<&'static str>,
@@ -187,6 +224,8 @@ pub struct Discovery {
     pub acr_values_supported: Vec<&'static str>,
     pub ui_locales_supported: Vec<&'static str>,
     pub claims_locales_supported: Vec<&'static str>,
+    pub backchannel_logout_supported: bool,
+    pub backchannel_logout_session_supported: bool,
 }
 
 /// The discovery document of this provider.
@@ -209,6 +248,7 @@ pub fn discovery(state: &App) -> Discovery {
         userinfo_endpoint: format!("{base}{USERINFO_PATH}"),
         introspection_endpoint: format!("{base}{INTROSPECT_PATH}"),
         revocation_endpoint: format!("{base}{REVOKE_PATH}"),
+        end_session_endpoint: format!("{base}{LOGOUT_PATH}"),
         scopes_supported: SCOPES.to_vec(),
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query"],
@@ -236,6 +276,9 @@ pub fn discovery(state: &App) -> Discovery {
         acr_values_supported: ACR_VALUES.to_vec(),
         ui_locales_supported: vec!["ja", "en"],
         claims_locales_supported: vec!["ja", "en"],
+        // Logout tokens always carry `sid` as well as `sub`.
+        backchannel_logout_supported: true,
+        backchannel_logout_session_supported: true,
     }
 }
 

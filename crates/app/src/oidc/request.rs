@@ -92,6 +92,9 @@ pub struct AuthRequest {
     /// `prompt=login`: the customer must log in again, whatever the session.
     #[serde(default)]
     pub prompt_login: bool,
+    /// `prompt=consent`: the consent page is shown even if the customer consented before.
+    #[serde(default)]
+    pub prompt_consent: bool,
     /// `max_age`: the last real authentication must be at most this old (seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_age: Option<i64>,
@@ -312,16 +315,17 @@ fn check_rest(
     let login_hint = text("login_hint")?;
     let mut prompt_none = false;
     let mut prompt_login = false;
+    let mut prompt_consent = false;
     for p in get("prompt")?.unwrap_or_default().split_whitespace() {
         match p {
             "none" => prompt_none = true,
             "login" => prompt_login = true,
-            // Every client Sekisho serves now is the firm's own (no consent page yet).
-            "consent" | "select_account" => {}
+            "consent" => prompt_consent = true,
+            "select_account" => {}
             _ => return Err(OAuthError::request(format!("prompt {p} is not supported"))),
         }
     }
-    if prompt_none && prompt_login {
+    if prompt_none && (prompt_login || prompt_consent) {
         return Err(OAuthError::request("prompt=none cannot be combined"));
     }
     let max_age = match get("max_age")? {
@@ -374,6 +378,7 @@ fn check_rest(
         code_challenge,
         prompt_none,
         prompt_login,
+        prompt_consent,
         max_age,
         login_hint,
         ui_locale,

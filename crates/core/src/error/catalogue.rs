@@ -307,6 +307,21 @@ catalogue! {
     OidcPasskeyRequired => "oidc_passkey_required", "SKS-OIC-0008", Forbidden,
         "このアプリへのログインにはパスキーが必要ですが、お客様のログインIDにはパスキーが登録されていません。",
         "This app requires you to log in with a passkey, and no passkey is registered for your login ID.";
+    /// A logout request's `id_token_hint` is not an ID token Sekisho issued (bad signature,
+    /// another issuer) or names another client than `client_id`: shown on a page, the session
+    /// is kept and nothing is redirected.
+    OidcLogoutHintInvalid => "oidc_logout_hint_invalid", "SKS-OIC-0030", BadRequest,
+        "ログアウトの要求が正しくないため、処理できませんでした。お手数ですが、アプリからもう一度ログアウトしてください。",
+        "The logout request is not valid, so it could not be processed. Please log out again from the app.";
+    /// A logout request's `post_logout_redirect_uri` is not one the client registered, or names
+    /// no client (no `client_id` nor `id_token_hint`): shown on a page, never redirected.
+    OidcLogoutRedirectUnregistered => "oidc_logout_redirect_unregistered", "SKS-OIC-0031", BadRequest,
+        "ログアウト後の戻り先がアプリに登録されていないため、ログアウトを続けられません。お手数ですが、アプリの提供元へお問い合わせください。",
+        "The address to return to after logging out is not registered for this app, so the logout cannot continue. Please contact the app's provider.";
+    /// The consent being revoked does not exist (already revoked).
+    OidcConsentNotFound => "oidc_consent_not_found", "SKS-OIC-0032", NotFound,
+        "この同意は見つかりません。既に取り消されている可能性があります。",
+        "This consent cannot be found. It may have been revoked already.";
 
     /// No step-up request with this ID (for this app).
     StepUpNotFound => "step_up_not_found", "SKS-STP-0001", NotFound,

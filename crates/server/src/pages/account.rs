@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/notifications", post(notifications))
         .route("/account/devices/revoke", post(device_revoke))
         .route("/account/sessions/revoke", post(session_revoke))
+        .route("/account/apps/revoke", post(app_revoke))
         .route("/account/password", post(password))
         .route(
             "/account/recovery-codes",
@@ -149,6 +150,8 @@ struct SecurityPage {
     passkeys: usize,
     devices: Vec<Row>,
     sessions: Vec<Row>,
+    /// Clients the customer consented to (label: name and what they receive).
+    apps: Vec<Row>,
     notice: Option<&'static str>,
     error: Option<Shown>,
 }
@@ -171,6 +174,7 @@ async fn security(State(state): State<AppState>, mut ctx: Ctx) -> Response {
         Some("notify") => Some(tx.t("sec.done_notify")),
         Some("device") => Some(tx.t("sec.done_device")),
         Some("session") => Some(tx.t("sec.done_session")),
+        Some("app") => Some(tx.t("sec.done_app")),
         Some("password") => Some(tx.t("sec.done_password")),
         Some("address_sent") => Some(tx.t("sec.address_sent")),
         Some("address") => Some(tx.t("sec.done_address")),
@@ -312,6 +316,31 @@ pub(super) async fn security_view(
             .collect(),
         Err(_) => return error_page(state, ctx, &Error::Internal),
     };
+    let apps = match sekisho_app::oidc::consent::list(state, login.id).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|c| Row {
+                id: c.client_id,
+                label: format!(
+                    "{} ({})",
+                    c.client_name,
+                    c.scopes
+                        .iter()
+                        .filter(|s| *s != "openid")
+                        .map(|s| super::i18n::scope_label(tx, s))
+                        .collect::<Vec<_>>()
+                        .join(if ctx.lang == sekisho_core::Lang::Ja {
+                            "、"
+                        } else {
+                            ", "
+                        })
+                ),
+                when: date(state, c.granted_at),
+                current: false,
+            })
+            .collect(),
+        Err(_) => return error_page(state, ctx, &Error::Internal),
+    };
     let page = SecurityPage {
         base: ctx.base(state, "sec.title"),
         login_id: login.login_id.clone(),
@@ -326,6 +355,7 @@ pub(super) async fn security_view(
         passkeys,
         devices,
         sessions,
+        apps,
         notice,
         error,
     };
@@ -677,6 +707,32 @@ async fn session_revoke(
                 .find(|x| x.id == id)
                 .ok_or(Error::SessionInvalid)?;
             auth::logout(&s, &c, &found).await.map_err(|e| e.error)
+        },
+    )
+    .await
+}
+
+async fn app_revoke(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    change(
+        state,
+        ctx,
+        form,
+        "app disconnection",
+        "app",
+        |s, c, _, l, f| async move {
+            sekisho_app::oidc::consent::revoke(
+                &s,
+                &l,
+                f.id.trim(),
+                sekisho_core::audit::Actor::SelfService,
+                &c,
+            )
+            .await
+            .map_err(|e| e.error)
         },
     )
     .await

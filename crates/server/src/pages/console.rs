@@ -159,6 +159,8 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
         ),
         "sessions" => ("ログイン中のセッション", "Sessions"),
         "sessions.revoke" => ("すべてのセッションを無効にする", "Revoke all sessions"),
+        "apps" => ("連携中のアプリ(同意済み)", "Connected apps (consents)"),
+        "apps.revoke" => ("同意を取り消す", "Revoke consent"),
         "devices" => ("信頼済みブラウザ", "Trusted browsers"),
         "devices.revoke" => (
             "すべての信頼済みブラウザを解除する",
@@ -237,6 +239,10 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
         "lock.token" => ("トークン", "token"),
         "lock.recovery_codes" => ("リカバリーコード", "recovery codes"),
         "done.sessions" => ("セッションを無効にしました。", "The sessions were revoked."),
+        "done.app" => (
+            "アプリへの同意を取り消しました。",
+            "The consent to the app was revoked.",
+        ),
         "done.devices" => (
             "信頼済みブラウザを解除しました。",
             "The trusted browsers were revoked.",

@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/logins/{login_id}/unlock", post(unlock))
         .route("/admin/logins/{login_id}/sessions/revoke", post(sessions))
         .route("/admin/logins/{login_id}/devices/revoke", post(devices))
+        .route("/admin/logins/{login_id}/apps/revoke", post(app_revoke))
         .route("/admin/logins/{login_id}/token/assign", post(token_assign))
         .route(
             "/admin/logins/{login_id}/token/unassign",
@@ -257,6 +258,13 @@ pub struct Item {
     pub detail: String,
 }
 
+/// A consent in the console: the client, what it receives and since when.
+pub struct AppItem {
+    pub client_id: String,
+    pub label: String,
+    pub detail: String,
+}
+
 /// A link just generated, shown once (⑤).
 pub struct NewLink {
     /// Shown to an admin only; support's link is only mailed to the registered address.
@@ -283,6 +291,8 @@ struct DetailPage {
     factors: Vec<(&'static str, &'static str)>,
     sessions: Vec<Item>,
     devices: Vec<Item>,
+    /// Clients the customer consented to.
+    apps: Vec<AppItem>,
     tokens: Vec<Item>,
     passkeys: Vec<super::console_passkeys::PasskeyRow>,
     recovery: String,
@@ -323,6 +333,21 @@ async fn render_detail(
             None => t.to_owned(),
         });
     let (sessions, devices, tokens) = items;
+    let apps = match sekisho_app::oidc::consent::list(state, login.id).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|a| AppItem {
+                client_id: a.client_id.clone(),
+                label: format!("{} ({})", a.client_name, a.client_id),
+                detail: format!(
+                    "{} — {}",
+                    a.scopes.join(" "),
+                    state.settings.zone.minutes(a.granted_at)
+                ),
+            })
+            .collect(),
+        Err(e) => return error_page(state, ctx, &e.error),
+    };
     let page = DetailPage {
         base: base(state, &ctx, "title.login_detail"),
         c,
@@ -343,6 +368,7 @@ async fn render_detail(
         sessions,
         devices,
         tokens,
+        apps,
         passkeys,
         recovery,
         notice,
@@ -541,6 +567,28 @@ async fn devices(
     let caller = AdminCaller::Operator(op).staff();
     let r = login_admin::revoke_all_devices(&state, &caller, &ctx.client, &login_id).await;
     outcome(&state, ctx, caller.admin, &login_id, r, "devices").await
+}
+
+#[derive(Deserialize)]
+struct AppForm {
+    csrf: String,
+    client_id: String,
+}
+
+async fn app_revoke(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(login_id): Path<String>,
+    form: Result<Form<AppForm>, FormRejection>,
+) -> Response {
+    let (ctx, op, f) = match staff_form(&state, ctx, form, |f| &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let caller = AdminCaller::Operator(op).staff();
+    let r =
+        login_admin::revoke_consent(&state, &caller, &ctx.client, &login_id, &f.client_id).await;
+    outcome(&state, ctx, caller.admin, &login_id, r, "app").await
 }
 
 #[derive(Deserialize)]

@@ -408,7 +408,58 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "required" => ("必須", "required"),
         k if k.starts_with("pk.") => super::passkey::text(k),
         k if k.starts_with("kb.") || k.starts_with("pw.") => super::keyboard::text(k),
+        "oc.title" => ("アプリへの情報提供の確認", "Allow this app to use your information?"),
+        "oc.intro" => (
+            "次のアプリが、お客さまの情報の利用を求めています。内容をご確認のうえ、許可するかどうかをお選びください。",
+            "The app below is asking to use information from your account. Please check what it asks for, then allow or deny it.",
+        ),
+        "oc.app" => ("アプリ", "App"),
+        "oc.login" => ("ログインID", "Login ID"),
+        "oc.asks" => ("アプリに提供される情報", "Information the app will receive"),
+        "oc.note" => (
+            "許可した内容は、セキュリティ設定の「連携中のアプリ」からいつでも取り消せます。",
+            "You can withdraw this at any time under “Connected apps” in your security settings.",
+        ),
+        "oc.allow" => ("許可する", "Allow"),
+        "oc.deny" => ("許可しない", "Deny"),
+        "oc.scope.openid" => (
+            "お客さまを識別する番号(ログインIDとは異なり、変わりません)",
+            "An identifier for you (not your login ID; it does not change)",
+        ),
+        "oc.scope.profile" => ("お名前と言語の設定", "Your name and language"),
+        "oc.scope.email" => ("ご登録のメールアドレス", "Your registered e-mail address"),
+        "oc.scope.login_id" => ("ログインID", "Your login ID"),
+        "oc.scope.offline_access" => (
+            "ログアウトした後も、上記の情報を引き続き利用すること",
+            "Continued use of the information above after you log out",
+        ),
+        "lo.title" => ("ログアウト", "Logged out"),
+        "lo.done" => ("ログアウトしました。", "You have logged out."),
+        "lo.from" => ("ご利用のアプリ", "The app you used"),
+        "lo.close" => (
+            "このままブラウザを閉じていただいて問題ありません。",
+            "You can now close this window.",
+        ),
+        "lo.again" => ("もう一度ログインする", "Log in again"),
+        "sec.apps" => ("連携中のアプリ", "Connected apps"),
+        "sec.apps_none" => ("連携中のアプリはありません。", "No apps are connected."),
+        "sec.apps_since" => ("許可した日時", "Allowed on"),
+        "sec.apps_revoke" => ("連携を解除", "Disconnect"),
+        "sec.done_app" => (
+            "アプリとの連携を解除しました。次にそのアプリを利用するときは、あらためて許可が必要です。",
+            "The app has been disconnected. It will ask for your permission again the next time you use it.",
+        ),
         _ => super::console::text(key),
+    }
+}
+
+/// The words for a scope on the consent page and in the settings (the scope itself if Sekisho
+/// has none).
+pub fn scope_label(tx: Tx, scope: &str) -> String {
+    let key = format!("oc.scope.{scope}");
+    match text(&key) {
+        ("?", _) => scope.to_owned(),
+        _ => tx.t(&key).to_owned(),
     }
 }
 

@@ -6,26 +6,72 @@
 //! redirect.
 
 use super::account::session;
+use super::i18n::scope_label;
 use super::{error_page, percent_encode, query_param, status_of, Base, Ctx, Shown};
 use crate::door::AppState;
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
+use sekisho_app::oidc::consent::{self, ConsentPrompt};
 use sekisho_app::oidc::grants::{self, AuthzRefusal, ClientRedirect, Next};
-use sekisho_core::Error;
+use sekisho_app::oidc::logout;
+use sekisho_app::oidc::LOGOUT_PATH;
+use sekisho_core::{Error, Lang};
 
 /// The authorization endpoint.
 pub const AUTHORIZE_PATH: &str = "/oidc/authorize";
 /// Where a pending request continues after the login pages.
 const RESUME_PATH: &str = "/oidc/authorize/resume";
+/// Where the consent page's form goes.
+const CONSENT_PATH: &str = "/oidc/consent";
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(AUTHORIZE_PATH, get(authorize).post(authorize_form))
         .route(RESUME_PATH, get(resume))
+        .route(CONSENT_PATH, post(consent_answer))
+        .route(LOGOUT_PATH, get(logout_get).post(logout_form))
+}
+
+#[derive(Template)]
+#[template(path = "oidc_consent.html")]
+struct ConsentPage {
+    base: Base,
+    client_name: String,
+    login_id: String,
+    scopes: Vec<String>,
+    handle: String,
+    action: &'static str,
+}
+
+/// The way back to the client after a form: a page of this origin that moves on at once (the
+/// pages' `form-action 'self'` would stop a form's redirect to the client's origin).
+#[derive(Template)]
+#[template(path = "return.html")]
+struct ReturnPage {
+    base: Base,
+    to: String,
+}
+
+fn back_to_client(state: &AppState, ctx: Ctx, r: &ClientRedirect) -> Response {
+    let page = ReturnPage {
+        base: ctx.base(state, "return.title"),
+        to: client_url(r),
+    };
+    let mut res = ctx.render(StatusCode::OK, &page);
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+#[derive(Template)]
+#[template(path = "oidc_logged_out.html")]
+struct LoggedOutPage {
+    base: Base,
+    client_name: Option<String>,
 }
 
 /// Whether `r` is a pending request's own page (the login may return there).
@@ -143,7 +189,9 @@ async fn cancel(state: &AppState, ctx: Ctx, handle: &str) -> Response {
         Ok(Err(AuthzRefusal::Redirect(r))) | Ok(Ok(Next::Redirect(r))) => {
             see_other(&client_url(&r))
         }
-        Ok(Ok(Next::Login { .. })) => error_page(state, ctx, Error::OidcRequestUnusable),
+        Ok(Ok(Next::Login { .. } | Next::Consent(_))) => {
+            error_page(state, ctx, Error::OidcRequestUnusable)
+        }
     }
 }
 
@@ -154,6 +202,7 @@ async fn continue_with(state: &AppState, ctx: Ctx, handle: &str) -> Response {
         Ok(Err(AuthzRefusal::Page(e))) => error_page(state, ctx, e),
         Ok(Err(AuthzRefusal::Redirect(r))) => see_other(&client_url(&r)),
         Ok(Ok(Next::Redirect(r))) => see_other(&client_url(&r)),
+        Ok(Ok(Next::Consent(p))) => consent_page(state, ctx, p, s.map(|s| s.login_id)),
         // A request for a passkey is seen again by the login pages from the pending request
         // itself (`passkey_request`), so nothing in this URL can turn it off.
         Ok(Ok(Next::Login {
@@ -170,6 +219,89 @@ async fn continue_with(state: &AppState, ctx: Ctx, handle: &str) -> Response {
                 to.push_str(&format!("&lang={l}"));
             }
             see_other(&to)
+        }
+    }
+}
+
+fn consent_page(
+    state: &AppState,
+    ctx: Ctx,
+    p: ConsentPrompt,
+    login_id: Option<String>,
+) -> Response {
+    let tx = ctx.tx();
+    let page = ConsentPage {
+        base: ctx.base(state, "oc.title"),
+        client_name: p.client_name,
+        login_id: login_id.unwrap_or_default(),
+        scopes: p.scopes.iter().map(|s| scope_label(tx, s)).collect(),
+        handle: p.handle,
+        action: CONSENT_PATH,
+    };
+    let mut res = ctx.render(StatusCode::OK, &page);
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+async fn consent_answer(State(state): State<AppState>, ctx: Ctx, body: String) -> Response {
+    let form = parse(&body);
+    let field = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if let Err(e) = ctx.check_csrf(&state.secrets, &field("csrf")) {
+        return error_page(&state, ctx, e);
+    }
+    let handle = field("id");
+    let allow = field("decision") == "allow";
+    let s = session(&state, &ctx).await;
+    match consent::answer(&state, &handle, s.as_ref(), allow, &ctx.client).await {
+        Err(e) => error_page(&state, ctx, e.error),
+        Ok(Err(AuthzRefusal::Page(e))) => error_page(&state, ctx, e),
+        Ok(Err(AuthzRefusal::Redirect(r))) => back_to_client(&state, ctx, &r),
+        Ok(Ok(Next::Redirect(r))) => back_to_client(&state, ctx, &r),
+        // Logged out meanwhile, or asked again: the request's own page decides.
+        Ok(Ok(_)) => see_other(&format!("{RESUME_PATH}?id={}", percent_encode(&handle))),
+    }
+}
+
+async fn logout_get(State(state): State<AppState>, ctx: Ctx) -> Response {
+    let params = parse(&ctx.query);
+    end_session(&state, ctx, params).await
+}
+
+/// The form an RP posts (cross-site: the session cookie, `SameSite=Lax`, does not come with
+/// it, so the `id_token_hint`'s `sid` names the session).
+async fn logout_form(State(state): State<AppState>, ctx: Ctx, body: String) -> Response {
+    let params = parse(&body);
+    end_session(&state, ctx, params).await
+}
+
+async fn end_session(state: &AppState, mut ctx: Ctx, params: Vec<(String, String)>) -> Response {
+    let s = session(state, &ctx).await;
+    match logout::end_session(state, &params, s.as_ref(), &ctx.client).await {
+        Err(e) => error_page(state, ctx, e.error),
+        Ok(Err(e)) => error_page(state, ctx, e),
+        Ok(Ok(done)) => {
+            if let Some(l) = done.ui_locale.as_deref().and_then(Lang::parse) {
+                ctx.follow_login(l);
+            }
+            if done.ended {
+                ctx.set_cookie(super::clear_cookie(super::SESSION_COOKIE));
+            }
+            match done.redirect {
+                Some(r) => ctx.finish(see_other(&client_url(&r))),
+                None => {
+                    let page = LoggedOutPage {
+                        base: ctx.base(state, "lo.title"),
+                        client_name: done.client_name,
+                    };
+                    ctx.render(StatusCode::OK, &page)
+                }
+            }
         }
     }
 }

@@ -29,6 +29,8 @@ mod notifications;
 mod oidc_clients;
 mod oidc_discovery;
 mod oidc_flow;
+mod oidc_logout;
+mod oidc_logout_browser;
 mod oidc_rp_browser;
 mod oidc_tokens;
 mod openapi_security;

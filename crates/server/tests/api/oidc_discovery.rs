@@ -67,12 +67,10 @@ async fn discovery_names_the_issuer_the_keys_and_only_live_endpoints() {
         d["token_endpoint_auth_methods_supported"]
     );
     // What does not work yet is not advertised: a relying party would act on it.
-    for k in [
-        "backchannel_logout_supported",
-        "backchannel_logout_session_supported",
-    ] {
-        assert!(d.get(k).is_none(), "{k} advertised");
-    }
+    // Sessions and logout (items 7 and 8): RP-initiated and back-channel, with `sid`.
+    assert_eq!(d["end_session_endpoint"], "http://sekisho.test/oidc/logout");
+    assert_eq!(d["backchannel_logout_supported"], true);
+    assert_eq!(d["backchannel_logout_session_supported"], true);
     assert_eq!(d["claims_parameter_supported"], true);
     assert_eq!(d["require_pushed_authorization_requests"], false);
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);
@@ -99,10 +97,11 @@ async fn discovery_names_the_issuer_the_keys_and_only_live_endpoints() {
         ("pushed_authorization_request_endpoint", "/oidc/par"),
         ("introspection_endpoint", "/oidc/introspect"),
         ("revocation_endpoint", "/oidc/revoke"),
+        ("end_session_endpoint", "/oidc/logout"),
     ] {
         assert_eq!(d[k], format!("http://sekisho.test{path}"), "{k}");
     }
-    for absent in ["end_session_endpoint", "registration_endpoint"] {
+    for absent in ["registration_endpoint"] {
         assert!(
             !doc.contains_key(absent),
             "{absent} advertised before it exists"

@@ -35,7 +35,7 @@ pub(crate) fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-fn query(url: &str) -> Vec<(String, String)> {
+pub(crate) fn query(url: &str) -> Vec<(String, String)> {
     let q = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
     url::form_urlencoded::parse(q.as_bytes())
         .into_owned()
@@ -198,7 +198,7 @@ pub(crate) fn authorize_url(client_id: &str, redirect_uri: &str, extra: &str) ->
     )
 }
 
-async fn verify_id_token(app: &TestApp, jwt: &str, aud: &str) -> Value {
+pub(crate) async fn verify_id_token(app: &TestApp, jwt: &str, aud: &str) -> Value {
     let set: JwkSet = ok(app.get("/oidc/jwks", None).await.json().await);
     let header = ok(decode_header(jwt));
     let jwk = set.find(header.kid.as_deref().unwrap_or_default());

@@ -180,3 +180,38 @@ pub(crate) async fn refresh_tokens_rotate_once_and_grants_are_revoked(db: Db) {
     assert_eq!(ok(s.get_token_grant("g6").await), None);
     assert_eq!(ok(s.get_refresh_token("r1").await), None);
 }
+
+/// A session that ends takes with it the grants made on it, except `offline_access` ones.
+pub(crate) async fn ended_sessions_end_their_grants_but_offline_access(db: Db) {
+    let s = &db.store;
+    let login = ok(s
+        .create_login(&new_login("mori"), &ev(1, EventType::LoginCreated, "mori"))
+        .await);
+    let sess = ok(s
+        .create_session(
+            &super::new_session(login.id, "m", 90),
+            &ev(90, EventType::LoginSucceeded, "mori"),
+        )
+        .await)
+    .unwrap_or_else(|| unreachable!());
+    let online = NewTokenGrant {
+        scope: "openid profile".into(),
+        ..grant("g-on", login.id, "skc_a", sess.id, "c-on")
+    };
+    ok(s.create_token_grant(&online, None).await);
+    ok(
+        s.create_token_grant(&grant("g-off", login.id, "skc_a", sess.id, "c-off"), None)
+            .await,
+    );
+    assert!(ok(s
+        .revoke_session(
+            sess.id,
+            Timestamp(120),
+            &ev(120, EventType::SessionRevoked, "mori")
+        )
+        .await));
+    let on = ok(s.get_token_grant("g-on").await).unwrap_or_else(|| unreachable!());
+    assert_eq!(on.revoked_at, Some(Timestamp(120)));
+    let off = ok(s.get_token_grant("g-off").await).unwrap_or_else(|| unreachable!());
+    assert_eq!(off.revoked_at, None);
+}

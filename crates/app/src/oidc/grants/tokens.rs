@@ -24,7 +24,7 @@ pub fn subject(state: &App, c: &Client, login_pk: i64) -> String {
 }
 
 /// The ID token's `sid`: the session, opaque.
-fn sid(state: &App, session_id: i64) -> String {
+pub(crate) fn sid(state: &App, session_id: i64) -> String {
     let h = state.secrets.code_hash("oidc-sid", &session_id.to_string());
     h[..32].to_owned()
 }

@@ -1,0 +1,199 @@
+//! Back-channel logout (OpenID Connect Back-Channel Logout 1.0): when a Sekisho session ends,
+//! the store queues one logout per client the session signed in to (see
+//! `sekisho_store::OidcSessionStore`); this sender, on whichever instance gets there first,
+//! signs a `logout_token` for each and POSTs it to the client's `backchannel_logout_uri`,
+//! retrying with exponential backoff like the mail outbox until the attempts run out. Each
+//! delivery and each final failure is an audit record naming the client.
+
+use super::clients::{self, Client};
+use super::{grants, issuer, OidcSettings};
+use crate::keys;
+use crate::mail::backoff_secs;
+use crate::state::App;
+use sekisho_core::audit::{Actor, ClientInfo, EventType};
+use sekisho_core::{token, Error};
+use sekisho_store::{OutboxLogout, StoreError};
+use serde::Serialize;
+use std::time::Duration;
+
+/// The `events` member of a logout token.
+pub const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+/// How long a logout token is valid (its `exp` after `iat`).
+pub const LOGOUT_TOKEN_SECS: i64 = 120;
+
+/// The claims of a logout token (§2.4): never a `nonce`.
+#[derive(Debug, Serialize)]
+struct LogoutClaims<'a> {
+    iss: &'a str,
+    aud: &'a str,
+    iat: i64,
+    exp: i64,
+    jti: String,
+    sub: String,
+    sid: &'a str,
+    events: serde_json::Value,
+}
+
+/// The HTTP client of the sender: rustls with the public roots and the CA certificates of
+/// `oidc.backchannel_ca_file`, no redirects followed, `oidc.backchannel_timeout_secs`.
+pub fn http_client(settings: &OidcSettings) -> Result<reqwest::Client, String> {
+    let mut b = reqwest::Client::builder()
+        .use_rustls_tls()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(settings.backchannel_timeout_secs))
+        .user_agent(concat!("Sekisho/", env!("CARGO_PKG_VERSION")));
+    if !settings.backchannel_ca_file.is_empty() {
+        let pem = std::fs::read(&settings.backchannel_ca_file)
+            .map_err(|e| format!("oidc.backchannel_ca_file: {e}"))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("oidc.backchannel_ca_file: {e}"))?;
+        for c in certs {
+            b = b.add_root_certificate(c);
+        }
+    }
+    b.build()
+        .map_err(|e| format!("back-channel logout client: {e}"))
+}
+
+/// Starts the sender on the current runtime; it ends when `stop`'s sender is dropped or sends.
+/// A logout that keeps failing stays in the outbox for the next start or another instance.
+pub fn spawn_sender(
+    state: App,
+    http: reqwest::Client,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            loop {
+                match send_next(&state, &http).await {
+                    Ok(true) => continue,
+                    Ok(false) => break,
+                    Err(e) => {
+                        tracing::error!(error = %e, "back-channel logout sender: storage failure");
+                        break;
+                    }
+                }
+            }
+            let every = Duration::from_millis(state.settings.oidc.backchannel_poll_interval_ms);
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                r = stop.changed() => if r.is_err() || *stop.borrow() { return },
+            }
+        }
+    })
+}
+
+/// The signed logout token for one queued logout.
+async fn logout_token(state: &App, c: &Client, l: &OutboxLogout) -> Result<String, Error> {
+    let now = state.clock.now();
+    let iss = issuer(state);
+    let claims = LogoutClaims {
+        iss: &iss,
+        aud: &c.client_id,
+        iat: now.0,
+        exp: now.0 + LOGOUT_TOKEN_SECS,
+        jti: token::generate("sklt", state.rng.as_ref()),
+        sub: grants::subject(state, c, l.login_pk),
+        sid: &l.sid,
+        events: serde_json::json!({ LOGOUT_EVENT: {} }),
+    };
+    let alg = c.metadata.id_token_signed_response_alg;
+    keys::sign(state, &ClientInfo::default(), alg, "logout+jwt", &claims)
+        .await
+        .map_err(|e| e.error)
+}
+
+/// One attempt: the error, and whether retrying cannot help.
+async fn attempt(
+    state: &App,
+    http: &reqwest::Client,
+    l: &OutboxLogout,
+) -> Result<(), (String, bool)> {
+    let c = match clients::get(state, &l.client_id).await {
+        Ok(c) => c,
+        Err(e) if e.error == Error::OidcClientNotFound => {
+            return Err(("the client no longer exists".into(), true))
+        }
+        Err(e) => return Err((format!("client: {}", e.error), false)),
+    };
+    if c.disabled {
+        return Err(("the client is disabled".into(), true));
+    }
+    let Some(uri) = c.metadata.backchannel_logout_uri.clone() else {
+        return Err(("the client has no backchannel_logout_uri".into(), true));
+    };
+    let jwt = logout_token(state, &c, l)
+        .await
+        .map_err(|e| (format!("signing: {e}"), false))?;
+    let res = http
+        .post(&uri)
+        .form(&[("logout_token", jwt)])
+        .send()
+        .await
+        .map_err(|e| (format!("{uri}: {e}"), false))?;
+    let status = res.status();
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err((format!("{uri} answered {}", status.as_u16()), false))
+    }
+}
+
+/// Takes one due logout and tries it; false when nothing was due.
+pub async fn send_next(state: &App, http: &reqwest::Client) -> Result<bool, StoreError> {
+    let s = &state.settings.oidc;
+    let now = state.clock.now();
+    let lease = i64::try_from(s.backchannel_timeout_secs)
+        .unwrap_or(60)
+        .saturating_add(60);
+    let Some(l) = state.store.claim_logout(now, now.plus_secs(lease)).await? else {
+        return Ok(false);
+    };
+    let outcome = attempt(state, http, &l).await;
+    let now = state.clock.now();
+    let event = |ty, what: String| {
+        state.event(
+            ty,
+            Some(&l.login_id),
+            Actor::System,
+            &ClientInfo::default(),
+            format!("client {}: {what}", l.client_id),
+        )
+    };
+    match outcome {
+        Ok(()) => {
+            tracing::info!(client = %l.client_id, "back-channel logout delivered");
+            let ev = event(
+                EventType::OidcBackchannelDelivered,
+                format!("back-channel logout delivered (attempt {})", l.attempts),
+            );
+            state.store.logout_sent(l.id, now, &ev).await?;
+        }
+        Err((error, permanent))
+            if permanent || l.attempts >= i64::from(s.backchannel_max_attempts) =>
+        {
+            tracing::warn!(client = %l.client_id, attempts = l.attempts, %error, "back-channel logout given up");
+            let ev = event(
+                EventType::OidcBackchannelFailed,
+                format!(
+                    "back-channel logout not delivered after {} attempt(s): {error}",
+                    l.attempts
+                ),
+            );
+            state.store.logout_failed(l.id, &error, now, &ev).await?;
+        }
+        Err((error, _)) => {
+            let wait = backoff_secs(
+                s.backchannel_retry_base_secs,
+                s.backchannel_retry_max_secs,
+                l.attempts,
+            );
+            tracing::warn!(client = %l.client_id, attempts = l.attempts, retry_in_secs = wait, %error, "back-channel logout failed; will retry");
+            state
+                .store
+                .logout_retry(l.id, &error, now.plus_secs(wait))
+                .await?;
+        }
+    }
+    Ok(true)
+}
