@@ -102,6 +102,25 @@ try {
   await page.goto(`${CRM}/login?prompt=login`);
   expect(/\/login\?/.test(page.url()), `prompt=login shows the login page: ${page.url()}`);
 
+  // RP-initiated logout from the trading app: Sekisho ends its session and sends the browser
+  // back to the app's registered page with the app's state.
+  await Promise.all([page.waitForURL(/\/logged-out\?/), page.goto(`${TRADE}/logout`)]);
+  expect(await page.locator("#out").isVisible(), "the app's logged-out page, with its own state");
+  // Back-channel logout: the CRM app, signed in with the same Sekisho session, is told (a
+  // logout token with the session's sid, verified with Sekisho's keys) and ends its session.
+  let events = [];
+  for (let i = 0; i < 100 && events.length === 0; i++) {
+    events = await json(page, "GET", `${CRM}/backchannel-events.json`);
+    if (events.length === 0) await page.waitForTimeout(100);
+  }
+  expect(events.length === 1 && events[0].sid === s.claims.sid, `one logout token: ${JSON.stringify(events)}`);
+  expect(events[0].ended === 1, "the CRM app ended its session");
+  const after = await json(page, "GET", `${CRM}/session.json`);
+  expect(after.claims === null, `CRM signed out: ${JSON.stringify(after)}`);
+  // The Sekisho session is over: the next login from an app shows the login page.
+  await page.goto(`${CRM}/`);
+  await Promise.all([page.waitForURL(/\/login\?/), page.click("#login")]);
+
   // The same journey on a phone (the next app code: the clock moves 30 s).
   await advance(29);
   const phone = await browser.newContext({

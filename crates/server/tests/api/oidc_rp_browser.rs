@@ -132,6 +132,11 @@ async fn openid_client_signs_in_through_the_hosted_pages_over_https() {
                 ..Transport::default()
             },
             https_ca: Some(ca_pem.clone()),
+            // Back-channel logouts go to the relying apps, whose certificates the test CA signed.
+            settings: vec![
+                ("oidc.backchannel_ca_file", ca.display().to_string().into()),
+                ("oidc.backchannel_poll_interval_ms", 100.into()),
+            ],
             ..Options::default()
         })
         .await,
@@ -176,6 +181,8 @@ async fn openid_client_signs_in_through_the_hosted_pages_over_https() {
             "token_endpoint_auth_method": "client_secret_basic",
             "redirect_uris": [format!("{crm_url}/callback")],
             "post_logout_redirect_uris": [format!("{crm_url}/logged-out")],
+            "backchannel_logout_uri": format!("{crm_url}/backchannel-logout"),
+            "backchannel_logout_session_required": true,
             "id_token_signed_response_alg": "ES256",
             "scope": "openid profile email",
             "first_party": true,

@@ -843,11 +843,14 @@ async fn refresh_is_refused_for_a_disabled_client_or_login() {
     assert_eq!(r.status(), StatusCode::OK);
     let (status, e) =
         form_post_dpop(&app, "/oidc/token", Some((&id, &secret)), None, &refresh).await;
+    // Disabling ends the login's sessions, and with them the grants made on them (this one has
+    // no offline_access); a grant that outlived its session is refused for the disabled login.
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(e["error"], "invalid_grant");
     assert!(
         e["error_description"]
             .as_str()
-            .is_some_and(|d| d.contains("disabled")),
+            .is_some_and(|d| d.contains("revoked") || d.contains("disabled")),
         "{e}"
     );
     assert_eq!(
