@@ -1,0 +1,107 @@
+//! Unit tests of grants.rs: what a session proves and when it satisfies a request.
+use super::*;
+
+fn names(methods: &[&str]) -> (&'static str, Vec<&'static str>) {
+    let m: Vec<String> = methods.iter().map(|s| (*s).to_owned()).collect();
+    let (acr, amr) = proven(&m);
+    (acr_value(acr), amr.iter().map(|a| a.as_str()).collect())
+}
+
+#[test]
+fn the_level_and_methods_come_from_what_the_customer_did() {
+    let [pwd, mfa, pr] = [ACR_VALUES[0], ACR_VALUES[1], ACR_VALUES[2]];
+    assert_eq!(names(&["pwd"]), (pwd, vec!["pwd"]));
+    assert_eq!(names(&["pwd", "otp"]), (mfa, vec!["pwd", "otp", "mfa"]));
+    assert_eq!(names(&["pwd", "email"]), (mfa, vec!["pwd", "otp", "mfa"]));
+    assert_eq!(
+        names(&["pwd", "recovery_code"]),
+        (mfa, vec!["pwd", "otp", "mfa"])
+    );
+    // A familiar browser skipped the second factor: no `otp`, password level.
+    assert_eq!(names(&["pwd", "device"]), (pwd, vec!["pwd"]));
+    assert_eq!(
+        names(&["pwd", "passkey"]),
+        (pr, vec!["pwd", "hwk", "user", "mfa"])
+    );
+    assert_eq!(names(&["passkey"]), (pr, vec!["hwk", "user", "mfa"]));
+}
+
+fn session(created: i64, methods: &[&str]) -> Session {
+    Session {
+        id: 1,
+        login_pk: 1,
+        login_id: "u1".into(),
+        purpose: SessionPurpose::Full,
+        methods: methods.iter().map(|s| (*s).to_owned()).collect(),
+        created_at: Timestamp(created),
+        last_seen_at: Timestamp(created),
+        expires_at: Timestamp(created + 3600),
+        revoked_at: None,
+        client_ip: None,
+        user_agent: None,
+    }
+}
+
+fn req() -> AuthRequest {
+    AuthRequest {
+        client_id: "skc_a".into(),
+        redirect_uri: "https://trade.example.co.jp/cb".into(),
+        scope: "openid".into(),
+        state: None,
+        nonce: None,
+        code_challenge: "c".into(),
+        prompt_none: false,
+        prompt_login: false,
+        prompt_consent: false,
+        max_age: None,
+        login_hint: None,
+        ui_locale: None,
+        acr_values: Vec::new(),
+        acr_essential: false,
+        dpop_jkt: None,
+    }
+}
+
+#[test]
+fn a_session_answers_unless_the_request_demands_more() {
+    let s = session(100, &["pwd", "otp"]);
+    let now = Timestamp(1000);
+    assert!(satisfies(&req(), Timestamp(900), &s, now));
+    // prompt=login: only a login after the request.
+    let login = AuthRequest {
+        prompt_login: true,
+        ..req()
+    };
+    assert!(!satisfies(&login, Timestamp(900), &s, now));
+    assert!(satisfies(&login, Timestamp(90), &s, now));
+    // max_age counts from the last real authentication.
+    let aged = AuthRequest {
+        max_age: Some(600),
+        ..req()
+    };
+    assert!(!satisfies(&aged, Timestamp(900), &s, now));
+    assert!(satisfies(&aged, Timestamp(900), &s, Timestamp(700)));
+    // A level the session does not prove asks for a new login once.
+    let pr = AuthRequest {
+        acr_values: vec![ACR_VALUES[2].into()],
+        ..req()
+    };
+    assert!(!satisfies(&pr, Timestamp(900), &s, now));
+    assert!(satisfies(&pr, Timestamp(90), &s, now));
+    // An essential level is never met by a login that does not prove it.
+    let essential = AuthRequest {
+        acr_essential: true,
+        ..pr.clone()
+    };
+    assert!(!satisfies(&essential, Timestamp(90), &s, now));
+    let passkey = session(100, &["passkey"]);
+    assert!(satisfies(&essential, Timestamp(900), &passkey, now));
+    // Not a full, live session.
+    let mut restricted = session(100, &["pwd"]);
+    restricted.purpose = SessionPurpose::PasswordChange;
+    assert!(!satisfies(&req(), Timestamp(900), &restricted, now));
+    let mut revoked = session(100, &["pwd"]);
+    revoked.revoked_at = Some(Timestamp(500));
+    assert!(!satisfies(&req(), Timestamp(900), &revoked, now));
+    assert!(!satisfies(&req(), Timestamp(900), &s, Timestamp(3700)));
+}
