@@ -5,6 +5,7 @@ mod catalogue;
 mod door;
 mod error;
 mod extract;
+mod outbound;
 mod pages;
 mod rejection;
 mod router;
@@ -74,8 +75,9 @@ pub async fn serve_with(
         mail::Transport::new(&state.settings.mail).map_err(std::io::Error::other)?;
     let (nudge, nudged) = tokio::sync::watch::channel(false);
     let sender = mail::spawn_sender(state.app().clone(), mail_transport, nudged);
-    let backchannel_http = sekisho_app::oidc::backchannel::http_client(&state.settings.oidc)
-        .map_err(std::io::Error::other)?;
+    let backchannel_http = std::sync::Arc::new(
+        outbound::HttpPoster::new(&state.settings.oidc).map_err(std::io::Error::other)?,
+    );
     let (backchannel_stop, backchannel_stopped) = tokio::sync::watch::channel(false);
     let backchannel = sekisho_app::oidc::backchannel::spawn_sender(
         state.app().clone(),

@@ -6,7 +6,7 @@
 //! delivery and each final failure is an audit record naming the client.
 
 use super::clients::{self, Client};
-use super::{grants, issuer, OidcSettings};
+use super::{grants, issuer};
 use crate::keys;
 use crate::mail::backoff_secs;
 use crate::state::App;
@@ -14,6 +14,7 @@ use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::{token, Error};
 use sekisho_store::{OutboxLogout, StoreError};
 use serde::Serialize;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The `events` member of a logout token.
@@ -34,38 +35,27 @@ struct LogoutClaims<'a> {
     events: serde_json::Value,
 }
 
-/// The HTTP client of the sender: rustls with the public roots and the CA certificates of
-/// `oidc.backchannel_ca_file`, no redirects followed, `oidc.backchannel_timeout_secs`.
-pub fn http_client(settings: &OidcSettings) -> Result<reqwest::Client, String> {
-    let mut b = reqwest::Client::builder()
-        .use_rustls_tls()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(settings.backchannel_timeout_secs))
-        .user_agent(concat!("Sekisho/", env!("CARGO_PKG_VERSION")));
-    if !settings.backchannel_ca_file.is_empty() {
-        let pem = std::fs::read(&settings.backchannel_ca_file)
-            .map_err(|e| format!("oidc.backchannel_ca_file: {e}"))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| format!("oidc.backchannel_ca_file: {e}"))?;
-        for c in certs {
-            b = b.add_root_certificate(c);
-        }
-    }
-    b.build()
-        .map_err(|e| format!("back-channel logout client: {e}"))
+/// How the sender reaches a client: one HTTP POST of a form, answering the response's status
+/// or why there was none. The door crate supplies it (an HTTP client with the TLS roots of
+/// `oidc.backchannel_ca_file`, no redirects followed, `oidc.backchannel_timeout_secs`), so
+/// this layer holds no HTTP types; tests may supply their own.
+#[async_trait::async_trait]
+pub trait LogoutPoster: Send + Sync {
+    /// POSTs `form` as `application/x-www-form-urlencoded` to `uri`.
+    async fn post_form(&self, uri: &str, form: &[(&str, &str)]) -> Result<u16, String>;
 }
 
 /// Starts the sender on the current runtime; it ends when `stop`'s sender is dropped or sends.
 /// A logout that keeps failing stays in the outbox for the next start or another instance.
 pub fn spawn_sender(
     state: App,
-    http: reqwest::Client,
+    http: Arc<dyn LogoutPoster>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             loop {
-                match send_next(&state, &http).await {
+                match send_next(&state, http.as_ref()).await {
                     Ok(true) => continue,
                     Ok(false) => break,
                     Err(e) => {
@@ -106,7 +96,7 @@ async fn logout_token(state: &App, c: &Client, l: &OutboxLogout) -> Result<Strin
 /// One attempt: the error, and whether retrying cannot help.
 async fn attempt(
     state: &App,
-    http: &reqwest::Client,
+    http: &dyn LogoutPoster,
     l: &OutboxLogout,
 ) -> Result<(), (String, bool)> {
     let c = match clients::get(state, &l.client_id).await {
@@ -125,22 +115,20 @@ async fn attempt(
     let jwt = logout_token(state, &c, l)
         .await
         .map_err(|e| (format!("signing: {e}"), false))?;
-    let res = http
-        .post(&uri)
-        .form(&[("logout_token", jwt)])
-        .send()
+    let status = http
+        .post_form(&uri, &[("logout_token", &jwt)])
         .await
         .map_err(|e| (format!("{uri}: {e}"), false))?;
-    let status = res.status();
-    if status.is_success() {
+    // §2.8: 200 (or any success) is a delivery; anything else may be retried.
+    if (200..300).contains(&status) {
         Ok(())
     } else {
-        Err((format!("{uri} answered {}", status.as_u16()), false))
+        Err((format!("{uri} answered {status}"), false))
     }
 }
 
 /// Takes one due logout and tries it; false when nothing was due.
-pub async fn send_next(state: &App, http: &reqwest::Client) -> Result<bool, StoreError> {
+pub async fn send_next(state: &App, http: &dyn LogoutPoster) -> Result<bool, StoreError> {
     let s = &state.settings.oidc;
     let now = state.clock.now();
     let lease = i64::try_from(s.backchannel_timeout_secs)
