@@ -15,7 +15,7 @@ use super::metadata::{AuthMethod, GrantType, Profile, SubjectType};
 use super::request::{self, single, AuthRequest, OAuthError, Params, Refusal};
 use super::{issuer, ACR_VALUES};
 use crate::error::AppError;
-use crate::keys::{self, Alg};
+use crate::keys;
 use crate::state::App;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

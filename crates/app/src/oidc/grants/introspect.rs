@@ -151,6 +151,28 @@ async fn foreign(
     refused(state, &c.client_id, None, client, what, &e).await
 }
 
+/// The preamble of introspection and revocation: the client authenticated for `purpose` (the
+/// issuer or the endpoint's URL as the assertion's audience) and the one `token` parameter.
+async fn client_and_token<'p>(
+    state: &App,
+    creds: &Credentials,
+    params: &'p Params,
+    url: &str,
+    client: &ClientInfo,
+    purpose: &str,
+) -> Result<Result<(Client, &'p str), OAuthError>, AppError> {
+    let iss = issuer(state);
+    let c = match authenticated(state, creds, &[&iss, url], client, purpose).await? {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(match single(params, "token") {
+        Ok(Some(t)) => Ok((c, t)),
+        Ok(None) => Err(OAuthError::request("token is required")),
+        Err(e) => Err(e),
+    })
+}
+
 /// Introspection (RFC 7662): the client's own live tokens are `active` with their claims;
 /// anything else (another client's token too) is `active: false`.
 pub async fn introspect(
@@ -160,21 +182,16 @@ pub async fn introspect(
     url: &str,
     client: &ClientInfo,
 ) -> Result<Result<Introspection, OAuthError>, AppError> {
-    let iss = issuer(state);
-    let c = match authenticated(state, creds, &[&iss, url], client, "introspection").await? {
-        Ok(c) if c.metadata.token_endpoint_auth_method == AuthMethod::None => {
-            let e = OAuthError::client("a public client cannot introspect tokens");
-            refused(state, &c.client_id, None, client, "introspection", &e).await?;
-            return Ok(Err(e));
-        }
-        Ok(c) => c,
-        Err(e) => return Ok(Err(e)),
-    };
-    let token = match single(params, "token") {
-        Ok(Some(t)) => t,
-        Ok(None) => return Ok(Err(OAuthError::request("token is required"))),
-        Err(e) => return Ok(Err(e)),
-    };
+    let (c, token) =
+        match client_and_token(state, creds, params, url, client, "introspection").await? {
+            Ok((c, _)) if c.metadata.token_endpoint_auth_method == AuthMethod::None => {
+                let e = OAuthError::client("a public client cannot introspect tokens");
+                refused(state, &c.client_id, None, client, "introspection", &e).await?;
+                return Ok(Err(e));
+            }
+            Ok(ct) => ct,
+            Err(e) => return Ok(Err(e)),
+        };
     Ok(Ok(match find(state, &c, token).await? {
         Found::Access(i, _) | Found::Refresh(i, _) => i,
         Found::Foreign(owner) => {
@@ -194,14 +211,9 @@ pub async fn revoke(
     url: &str,
     client: &ClientInfo,
 ) -> Result<Result<(), OAuthError>, AppError> {
-    let iss = issuer(state);
-    let c = match authenticated(state, creds, &[&iss, url], client, "revocation").await? {
-        Ok(c) => c,
-        Err(e) => return Ok(Err(e)),
-    };
-    let token = match single(params, "token") {
-        Ok(Some(t)) => t,
-        Ok(None) => return Ok(Err(OAuthError::request("token is required"))),
+    let (c, token) = match client_and_token(state, creds, params, url, client, "revocation").await?
+    {
+        Ok(ct) => ct,
         Err(e) => return Ok(Err(e)),
     };
     let gid = match find(state, &c, token).await? {

@@ -529,58 +529,9 @@ pub(super) async fn verify_access_token(
     state: &App,
     jwt: &str,
 ) -> Result<Option<AccessClaims>, AppError> {
-    let Ok(header) = jsonwebtoken::decode_header(jwt) else {
+    let Some(c) = keys::verify_own::<AccessClaims>(state, jwt, "at+jwt").await? else {
         return Ok(None);
     };
-    if header.typ.as_deref() != Some("at+jwt") {
-        return Ok(None);
-    }
-    let Some(kid) = header.kid else {
-        return Ok(None);
-    };
-    let key = state
-        .store
-        .signing_keys()
-        .await?
-        .into_iter()
-        .find(|k| k.kid == kid && k.retired_at.is_none());
-    let Some(key) = key else {
-        return Ok(None);
-    };
-    let Some(alg) = Alg::parse(&key.algorithm) else {
-        return Ok(None);
-    };
-    let Ok(jwk) = serde_json::from_str::<keys::PublicJwk>(&key.public_jwk) else {
-        return Ok(None);
-    };
-    let decoding = match alg {
-        Alg::EdDSA => jwk
-            .x
-            .as_deref()
-            .and_then(|x| jsonwebtoken::DecodingKey::from_ed_components(x).ok()),
-        Alg::ES256 => jwk
-            .x
-            .as_deref()
-            .zip(jwk.y.as_deref())
-            .and_then(|(x, y)| jsonwebtoken::DecodingKey::from_ec_components(x, y).ok()),
-        Alg::PS256 | Alg::RS256 => jwk
-            .n
-            .as_deref()
-            .zip(jwk.e.as_deref())
-            .and_then(|(n, e)| jsonwebtoken::DecodingKey::from_rsa_components(n, e).ok()),
-    };
-    let Some(decoding) = decoding else {
-        return Ok(None);
-    };
-    let mut v = jsonwebtoken::Validation::new(header.alg);
-    v.validate_exp = false;
-    v.validate_nbf = false;
-    v.validate_aud = false;
-    v.required_spec_claims.clear();
-    let Ok(data) = jsonwebtoken::decode::<AccessClaims>(jwt, &decoding, &v) else {
-        return Ok(None);
-    };
-    let c = data.claims;
     if c.iss != issuer(state) || state.clock.now().0 >= c.exp {
         return Ok(None);
     }
