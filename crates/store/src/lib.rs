@@ -37,6 +37,7 @@ mod sql_oidc_grants;
 mod sql_oidc_sessions;
 mod sql_oidc_tokens;
 mod sql_operators;
+mod sql_outbox;
 mod sql_passkeys;
 mod sql_query;
 mod sql_recovery;

@@ -2,7 +2,7 @@
 
 use crate::mail::{MailState, MailStore, NewMail, OutboxMail};
 use crate::sql::{opt_ts, ts, SqlStore};
-use crate::sql_audit::commit_audited;
+use crate::sql_outbox::Outbox;
 use crate::StoreResult;
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
@@ -12,6 +12,11 @@ use sqlx::{AnyConnection, Row};
 
 const MAIL_COLS: &str = "id, uid, login_id, recipient, kind, subject, body_enc, state, attempts, \
     next_attempt_at, last_error, created_at, sent_at, failed_at";
+
+const MAIL: Outbox = Outbox {
+    table: "mail_outbox",
+    cols: MAIL_COLS,
+};
 
 fn mail_from_row(r: &AnyRow) -> Result<OutboxMail, sqlx::Error> {
     Ok(OutboxMail {
@@ -62,31 +67,13 @@ impl MailStore for SqlStore {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> StoreResult<Option<OutboxMail>> {
-        // The repeated condition makes the claim exact: of two senders that picked the same
-        // mail, the second finds it no longer due and takes nothing.
-        let row = sqlx::query(&format!(
-            "UPDATE mail_outbox SET attempts = attempts + 1, next_attempt_at = $2 \
-             WHERE id = (SELECT id FROM mail_outbox WHERE state = 'pending' AND next_attempt_at <= $1 \
-             ORDER BY next_attempt_at, id LIMIT 1) AND state = 'pending' AND next_attempt_at <= $1 \
-             RETURNING {MAIL_COLS}"
-        ))
-        .bind(now.0)
-        .bind(lease_until.0)
-        .fetch_optional(&self.write)
-        .await?;
+        let row = MAIL.claim(self, now, lease_until).await?;
         Ok(row.map(|r| mail_from_row(&r)).transpose()?)
     }
 
     async fn mail_sent(&self, id: i64, now: Timestamp) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE mail_outbox SET state = 'sent', sent_at = $2, body_enc = '', last_error = NULL \
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(now.0)
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        // The body is no longer needed once delivered.
+        Ok(MAIL.sent(self, id, now, ", body_enc = ''", None).await?)
     }
 
     async fn mail_retry(
@@ -95,16 +82,7 @@ impl MailStore for SqlStore {
         error: &str,
         next_attempt_at: Timestamp,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE mail_outbox SET last_error = $2, next_attempt_at = $3 \
-             WHERE id = $1 AND state = 'pending'",
-        )
-        .bind(id)
-        .bind(error.to_owned())
-        .bind(next_attempt_at.0)
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        Ok(MAIL.retry(self, id, error, next_attempt_at).await?)
     }
 
     async fn mail_failed(
@@ -114,16 +92,7 @@ impl MailStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<()> {
-        let change = sqlx::query(
-            "UPDATE mail_outbox SET state = 'failed', failed_at = $2, last_error = $3 \
-             WHERE id = $1 AND state = 'pending'",
-        )
-        .bind(id)
-        .bind(now.0)
-        .bind(error.to_owned());
-        let mut tx = self.begin_write().await?;
-        let done = change.execute(&mut *tx).await?.rows_affected() > 0;
-        Ok(commit_audited(tx, done.then_some(audit).as_slice()).await?)
+        Ok(MAIL.failed(self, id, error, now, audit).await?)
     }
 
     async fn list_mail(

@@ -4,6 +4,7 @@
 use crate::oidc_sessions::{Consent, LogoutState, OidcSessionStore, OutboxLogout, SessionSignIn};
 use crate::sql::{opt_ts, ts, SqlStore};
 use crate::sql_audit::commit_audited;
+use crate::sql_outbox::Outbox;
 use crate::StoreResult;
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
@@ -95,6 +96,11 @@ const SIGN_IN_COLS: &str = "session_id, client_id, login_pk, sid, backchannel, f
 
 const LOGOUT_COLS: &str = "id, client_id, login_pk, login_id, sid, state, attempts, \
     next_attempt_at, last_error, created_at, sent_at, failed_at";
+
+const LOGOUTS: Outbox = Outbox {
+    table: "oidc_logout_outbox",
+    cols: LOGOUT_COLS,
+};
 
 fn sign_in_row(r: &AnyRow) -> Result<SessionSignIn, sqlx::Error> {
     Ok(SessionSignIn {
@@ -190,33 +196,12 @@ impl OidcSessionStore for SqlStore {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> StoreResult<Option<OutboxLogout>> {
-        // As for mail: the repeated condition makes the claim exact between senders.
-        let row = sqlx::query(&format!(
-            "UPDATE oidc_logout_outbox SET attempts = attempts + 1, next_attempt_at = $2 \
-             WHERE id = (SELECT id FROM oidc_logout_outbox WHERE state = 'pending' \
-             AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT 1) \
-             AND state = 'pending' AND next_attempt_at <= $1 RETURNING {LOGOUT_COLS}"
-        ))
-        .bind(now.0)
-        .bind(lease_until.0)
-        .fetch_optional(&self.write)
-        .await?;
+        let row = LOGOUTS.claim(self, now, lease_until).await?;
         Ok(row.map(|r| logout_row(&r)).transpose()?)
     }
 
     async fn logout_sent(&self, id: i64, now: Timestamp, audit: &NewAuditEvent) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE oidc_logout_outbox SET state = 'sent', sent_at = $2, last_error = NULL \
-             WHERE id = $1 AND state = 'pending'",
-        )
-        .bind(id)
-        .bind(now.0)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            > 0;
-        Ok(commit_audited(tx, done.then_some(audit).as_slice()).await?)
+        Ok(LOGOUTS.sent(self, id, now, "", Some(audit)).await?)
     }
 
     async fn logout_retry(
@@ -225,16 +210,7 @@ impl OidcSessionStore for SqlStore {
         error: &str,
         next_attempt_at: Timestamp,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE oidc_logout_outbox SET last_error = $2, next_attempt_at = $3 \
-             WHERE id = $1 AND state = 'pending'",
-        )
-        .bind(id)
-        .bind(error.to_owned())
-        .bind(next_attempt_at.0)
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        Ok(LOGOUTS.retry(self, id, error, next_attempt_at).await?)
     }
 
     async fn logout_failed(
@@ -244,19 +220,7 @@ impl OidcSessionStore for SqlStore {
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE oidc_logout_outbox SET state = 'failed', failed_at = $2, last_error = $3 \
-             WHERE id = $1 AND state = 'pending'",
-        )
-        .bind(id)
-        .bind(now.0)
-        .bind(error.to_owned())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            > 0;
-        Ok(commit_audited(tx, done.then_some(audit).as_slice()).await?)
+        Ok(LOGOUTS.failed(self, id, error, now, audit).await?)
     }
 
     async fn list_logouts(&self, limit: u32) -> StoreResult<Vec<OutboxLogout>> {
