@@ -53,6 +53,10 @@ impl From<Error> for AppError {
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
+        if let StoreError::Unavailable(why) = &e {
+            tracing::warn!(error = %why, "database unavailable; answered 503");
+            return Error::StorageUnavailable.into();
+        }
         tracing::error!(error = %e, "storage failure");
         Error::Internal.into()
     }

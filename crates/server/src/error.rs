@@ -146,9 +146,10 @@ fn names(methods: &[sekisho_core::flow::Factor]) -> Value {
 }
 
 impl From<StoreError> for ApiError {
+    /// The application layer's one mapping (an unreachable database is 503, anything else
+    /// 500, logged).
     fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "storage failure");
-        Error::Internal.into()
+        sekisho_app::error::AppError::from(e).into()
     }
 }
 

@@ -32,7 +32,7 @@ impl<Q: Send + 'static, A: Send + 'static> Batcher<Q, A> {
     pub(crate) fn start<F, Fut>(max: usize, exclusive: fn(&Q) -> Option<i64>, run: F) -> Self
     where
         F: Fn(Vec<Q>) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<Vec<A>, String>> + Send + 'static,
+        Fut: Future<Output = Result<Vec<A>, StoreError>> + Send + 'static,
     {
         let (jobs, rx) = mpsc::channel(QUEUE);
         tokio::spawn(drive(rx, max.max(1), exclusive, run));
@@ -58,7 +58,7 @@ async fn drive<Q, A, F, Fut>(
     run: F,
 ) where
     F: Fn(Vec<Q>) -> Fut,
-    Fut: Future<Output = Result<Vec<A>, String>>,
+    Fut: Future<Output = Result<Vec<A>, StoreError>>,
 {
     let mut carried: Vec<Job<Q, A>> = Vec::new();
     loop {
@@ -100,7 +100,7 @@ async fn drive<Q, A, F, Fut>(
             Err(e) => {
                 tracing::error!(error = %e, "batched statement failed");
                 for reply in replies {
-                    let _ = reply.send(Err(StoreError::Backend(e.clone())));
+                    let _ = reply.send(Err(e.clone()));
                 }
             }
         }

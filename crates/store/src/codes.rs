@@ -50,7 +50,7 @@ pub(crate) fn start_committer(pool: AnyPool) -> CodeCommitter {
         move |accepts: Vec<Accept>| {
             let pool = pool.clone();
             async move {
-                let taken = commit(&pool, &accepts).await.map_err(|e| e.to_string())?;
+                let taken = commit(&pool, &accepts).await?;
                 Ok(accepts
                     .iter()
                     .map(|a| taken.contains(&a.factor_id))
@@ -68,7 +68,7 @@ pub(crate) fn start_reader(pool: AnyPool) -> TargetReader {
         move |ids: Vec<String>| {
             let pool = pool.clone();
             async move {
-                let mut found = read(&pool, &ids).await.map_err(|e| e.to_string())?;
+                let mut found = read(&pool, &ids).await?;
                 Ok(ids.iter().map(|id| found.remove(id)).collect())
             }
         },

@@ -89,24 +89,48 @@ pub use tokens::{
 };
 
 /// A storage failure.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A unique constraint refused the change (e.g. the login ID exists).
     #[error("conflict")]
     Conflict,
+    /// The database cannot be reached for now (refused or lost connection, a server shutting
+    /// down or starting, no connection free within the pool's wait): nothing was committed by
+    /// this call, and trying again later may succeed. The detail is for the log only.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// The database failed; the detail is for the log only.
     #[error("database: {0}")]
     Backend(String),
 }
 
 impl From<sqlx::Error> for StoreError {
-    /// A unique violation is a [`StoreError::Conflict`] the caller answers; anything else is a
-    /// failure whose text is only for the log.
+    /// A unique violation is a [`StoreError::Conflict`] the caller answers; a lost or refused
+    /// connection is [`StoreError::Unavailable`]; anything else is a failure whose text is only
+    /// for the log.
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+            _ if connection_lost(&e) => StoreError::Unavailable(e.to_string()),
             _ => StoreError::Backend(e.to_string()),
         }
+    }
+}
+
+/// Whether `e` says the database is out of reach rather than that the statement failed:
+/// I/O and TLS errors, the pool's timeout, and PostgreSQL's connection exceptions (SQLSTATE
+/// class 08) and shutdown or start-up refusals (57P01–57P03).
+fn connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
     }
 }
 

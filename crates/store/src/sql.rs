@@ -85,9 +85,12 @@ pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
         }
         Backend::Postgres => {
             crate::pg_reach::check_reachable(&opts.url, Duration::from_secs(10)).await?;
+            // While PostgreSQL is out of reach (restarting, failing over) a request waits this
+            // long for a connection, then is answered 503 `service_unavailable`; the pool opens
+            // new connections by itself once the server is back.
             let pool = AnyPoolOptions::new()
                 .max_connections(opts.max_connections.max(1))
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(Duration::from_secs(5))
                 .connect(&opts.url)
                 .await?;
             POSTGRES_MIGRATIONS.run(&pool).await?;

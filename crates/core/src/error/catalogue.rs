@@ -21,6 +21,10 @@ catalogue! {
     Busy => "server_busy", "SKS-GEN-0007", Unavailable,
         "ただいま混み合っています。しばらくしてから再度お試しください。",
         "The service is busy. Please try again shortly.";
+    /// The database is out of reach for now (restarting, failing over).
+    StorageUnavailable => "service_unavailable", "SKS-GEN-0008", Unavailable,
+        "ただいまサービスをご利用いただけません。しばらくしてから再度お試しください。",
+        "The service is temporarily unavailable. Please try again shortly.";
 
     /// Missing or unknown bearer token.
     Unauthorized => "unauthorized", "SKS-AUT-0001", Unauthorized,
