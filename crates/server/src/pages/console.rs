@@ -7,6 +7,7 @@
 //! SameSite=Strict).
 
 use super::login::accept;
+use super::policy::PolicyView;
 use super::{error_page, Base, Ctx, Shown};
 use crate::door::AppState;
 use crate::operators;
@@ -216,13 +217,13 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
         ),
         "link.title" => ("設定用リンク", "Setup link"),
         "link.once" => (
-            "このリンクは今だけ表示されます。コピーしてお客様にお伝えください。",
+            "このリンクは今だけ表示されます。コピーしてお客さまにお伝えください。",
             "The link is shown only now: copy it for the customer.",
         ),
         "link.expires" => ("有効期限", "Expires"),
         "link.emailed" => ("メールを送信しました", "E-mailed to"),
         "link.mail_only" => (
-            "リンクはお客様の登録メールアドレスにのみ送信されます(URLの表示は管理者のみ)。",
+            "リンクはお客さまの登録メールアドレスにのみ送信されます(URLの表示は管理者のみ)。",
             "The link is only e-mailed to the customer's registered address (admins only see the URL).",
         ),
         "copy" => ("コピー", "Copy"),
@@ -359,6 +360,9 @@ struct SetupPasswordPage {
     base: Base,
     c: Ct,
     token: String,
+    /// The rules the server checks, before the operator types (operators always have a
+    /// second factor; the password may not contain the operator's name).
+    policy: PolicyView,
     error: Option<Shown>,
 }
 
@@ -496,10 +500,21 @@ async fn logout(
 }
 
 async fn setup_page(State(state): State<AppState>, ctx: Ctx, Path(tok): Path<String>) -> Response {
+    let name = match operators::setup_name(&state, &tok).await {
+        Ok(n) => n,
+        Err(e) => return error_page(&state, ctx, &e.error),
+    };
     let page = SetupPasswordPage {
         base: base(&state, &ctx, "title.setup"),
         c: Ct(ctx.lang),
         token: tok,
+        policy: PolicyView::new(
+            &state.settings.password_policy,
+            true,
+            &name,
+            &ctx.tx(),
+            None,
+        ),
         error: None,
     };
     ctx.render(StatusCode::OK, &page)
@@ -522,11 +537,22 @@ async fn setup_password(
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };
+    let name = match operators::setup_name(&state, &tok).await {
+        Ok(n) => n,
+        Err(e) => return error_page(&state, ctx, &e.error),
+    };
     let err = |ctx: Ctx, status: StatusCode, shown: Shown| {
         let page = SetupPasswordPage {
             base: base(&state, &ctx, "title.setup"),
             c: Ct(ctx.lang),
             token: tok.clone(),
+            policy: PolicyView::new(
+                &state.settings.password_policy,
+                true,
+                &name,
+                &ctx.tx(),
+                Some(&shown),
+            ),
             error: Some(shown),
         };
         ctx.render(status, &page)

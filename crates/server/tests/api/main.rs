@@ -38,6 +38,7 @@ mod operators;
 mod pages;
 mod pages2_browser;
 mod pages2_settings;
+mod pages_words;
 mod passkeys;
 mod passkeys_browser;
 mod passwords;
