@@ -260,7 +260,12 @@ pub async fn export_csv(state: &App, p: &AuditParams, lang: Lang) -> Result<Stri
                     &time,
                     e.login_id.as_deref().unwrap_or(""),
                     e.login_name.as_deref().unwrap_or(""),
-                    r.group_label,
+                    // The English export's columns are the API's names; the Japanese one is
+                    // read by people, so the group is in words.
+                    match lang {
+                        Lang::Ja => r.group_label,
+                        Lang::En => r.group,
+                    },
                     &e.event_type,
                     &r.description,
                     &r.actor,

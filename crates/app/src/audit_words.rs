@@ -29,6 +29,11 @@ const ROWS: &[(&str, &str)] = &[
     ("temporary", "仮パスワード"),
     ("expired", "有効期限切れ"),
     ("trading password change", "取引パスワード変更"),
+    ("second factor", "二段階認証"),
+    ("none", "パスワードのみ"),
+    ("any", "登録済みのいずれか"),
+    ("ja", "日本語"),
+    ("en", "英語"),
     // Logins.
     ("passkey (passwordless)", "パスキー(パスワードなし)"),
     ("password + familiar browser ({} skipped; device {}, {})", "パスワード+記憶したブラウザ({0}を省略、端末 {1}、{2})"),
@@ -56,8 +61,8 @@ const ROWS: &[(&str, &str)] = &[
     ("authenticator app removed by the customer (利用停止)", "お客さまが認証アプリの利用を停止"),
     ("e-mail code: wrong code", "メール認証コード、コードの誤り"),
     ("e-mail code refused: no longer usable", "メール認証コード、期限切れまたは入力回数の超過により使用不可"),
-    ("login code sent to {}", "認証コードを{0}に送信"),
-    ("login code re-issued to {} (failures so far: {})", "認証コードを{0}に再発行(これまでの誤り {1}回)"),
+    ("login code sent to {}", "送信先 {0}"),
+    ("login code re-issued to {} (failures so far: {})", "再発行、送信先 {0}、これまでの誤り {1}回"),
     ("recovery code used as the second factor", "リカバリーコードで二段階認証"),
     ("recovery code: wrong or already used code", "リカバリーコード、誤りまたは使用済みのコード"),
     ("recovery code: refused: locked by wrong codes", "リカバリーコード、誤りが続いたためロック中"),
@@ -111,15 +116,50 @@ const ROWS: &[(&str, &str)] = &[
     ("familiar browser remembered for {} until {} ({}, device {})", "{0}を省略するブラウザとして{1}まで記憶({2}、端末 {3})"),
     ("familiar browser {} revoked by the customer", "お客さまが記憶したブラウザ {0} を解除"),
     ("all familiar browsers revoked by operator", "オペレーターが記憶したブラウザをすべて解除"),
-    ("second_factor={}, mfa_required={}", "二段階認証の方法 {0}、二段階認証の必須 {1}"),
+    ("second_factor={}, mfa_required={}", "二段階認証：{0}、必須：{1}"),
+    // A login's changes by an operator ("display_name=…, mfa_required=true").
+    ("display_name={}", "氏名を「{0}」に変更"),
+    ("email={}", "メールアドレスを{0}に変更"),
+    ("lang={}", "言語を{0}に変更"),
+    ("second_factor={}", "二段階認証の方法を「{0}」に変更"),
+    ("mfa_required=true", "二段階認証を必須に変更"),
+    ("mfa_required=false", "二段階認証を任意に変更"),
+    ("notify_login=true", "ログイン通知を「受け取る」に変更"),
+    ("notify_login=false", "ログイン通知を「受け取らない」に変更"),
+    ("disabled=true (sessions revoked)", "利用停止(ログイン中の端末を解除)"),
+    ("disabled=false", "利用再開"),
+    ("erased: {}", "{0}を消去"),
     ("step-up: {}", "お手続きの確認、{0}"),
     ("request no longer pending", "確認待ちではない依頼"),
 ];
 
-/// The description in Japanese, if a row of the table says it.
+/// The description in Japanese, if rows of the table say it: one row, or a list of them
+/// ("display_name=…, mfa_required=true").
 pub fn ja(text: &str) -> Option<String> {
     let text = text.trim();
-    ROWS.iter().find_map(|(en, ja)| {
+    let list = || {
+        let parts: Option<Vec<String>> = text.split(", ").map(row).collect();
+        parts.filter(|p| p.len() > 1).map(|p| p.join("、"))
+    };
+    // An operator's changes ("key=value, key=value") are a list first: a value never holds
+    // ", " there, while other descriptions hold it inside their values.
+    if text.contains('=') {
+        row_of(text, |en| en.contains(", "))
+            .or_else(list)
+            .or_else(|| row(text))
+    } else {
+        row(text).or_else(list)
+    }
+}
+
+/// The description in Japanese, if one row of the table says it.
+fn row(text: &str) -> Option<String> {
+    row_of(text, |_| true)
+}
+
+/// The same among the rows whose English `pick` chooses.
+fn row_of(text: &str, pick: impl Fn(&str) -> bool) -> Option<String> {
+    ROWS.iter().filter(|(en, _)| pick(en)).find_map(|(en, ja)| {
         let values = matches(en, text)?;
         let mut out = (*ja).to_owned();
         for (i, v) in values.iter().enumerate() {
@@ -205,7 +245,19 @@ mod tests {
         );
         assert_eq!(
             ja("login code sent to t***@example.jp").as_deref(),
-            Some("認証コードをt***@example.jpに送信")
+            Some("送信先 t***@example.jp")
+        );
+        assert_eq!(
+            ja("display_name=山田 花子, mfa_required=true").as_deref(),
+            Some("氏名を「山田 花子」に変更、二段階認証を必須に変更")
+        );
+        assert_eq!(
+            ja("second_factor=none, mfa_required=false").as_deref(),
+            Some("二段階認証：パスワードのみ、必須：なし")
+        );
+        assert_eq!(
+            ja("erased: password, second factor").as_deref(),
+            Some("パスワード、二段階認証を消去")
         );
     }
 

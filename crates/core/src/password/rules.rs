@@ -71,12 +71,12 @@ impl Rule {
                 "ログインIDを含まない(大文字・小文字の違いは問いません)".into()
             }
             (Rule::NoLoginId, Lang::En) => {
-                "Does not contain your login ID (in capitals or not)".into()
+                "Does not contain your login ID (capital or small letters alike)".into()
             }
             (Rule::NotCommon, Lang::Ja) => "よく使われるパスワードではない".into(),
             (Rule::NotCommon, Lang::En) => "Not a commonly used password".into(),
             (Rule::NotRecent { generations }, Lang::Ja) => format!(
-                "現在のものを含め、直近{generations}回分のパスワードと異なる(送信後に確認します)"
+                "現在を含む直近{generations}回分のパスワードと異なる(送信後に確認します)"
             ),
             (Rule::NotRecent { generations }, Lang::En) => format!(
                 "Not one of your last {generations} passwords, the current one included (checked when you send it)"

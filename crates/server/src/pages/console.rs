@@ -68,11 +68,16 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
         "logged_out" => ("ログアウトしました。", "You have logged out."),
         "next" => ("次へ", "Next"),
         "confirm" => ("登録する", "Register"),
-        "setup.steps" => (
-            "1. パスワード設定 → 2. 認証アプリの登録 → 3. 完了",
+        // The operator's own setup (the customers' wizard has keys of the same names).
+        "op.setup.steps" => (
+            "1. パスワードの設定 → 2. 認証アプリの登録 → 3. 完了",
             "1. Password → 2. Authenticator app → 3. Done",
         ),
-        "setup.step1" => ("パスワードの設定", "Set your password"),
+        "op.rule.not_name" => (
+            "オペレーター名を含まない(大文字・小文字の違いは問いません)",
+            "Does not contain your operator name (capital or small letters alike)",
+        ),
+        "op.setup.step1" => ("1. パスワードの設定", "1. Set your password"),
         "setup.scan" => (
             "認証アプリ(Google Authenticator など)でQRコードを読み取ってください。",
             "Scan the QR code with your authenticator app (Google Authenticator or similar).",
@@ -89,7 +94,7 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
             "アプリに表示されたワンタイムパスワードを入力してください。",
             "Enter the one-time password the app shows.",
         ),
-        "setup.done" => (
+        "op.setup.done" => (
             "初期設定が完了しました。ログインしてください。",
             "Setup is complete. Please log in.",
         ),
@@ -514,7 +519,8 @@ async fn setup_page(State(state): State<AppState>, ctx: Ctx, Path(tok): Path<Str
             &name,
             &ctx.tx(),
             None,
-        ),
+        )
+        .not_containing(Ct(ctx.lang).t("op.rule.not_name")),
         error: None,
     };
     ctx.render(StatusCode::OK, &page)
@@ -552,7 +558,8 @@ async fn setup_password(
                 &name,
                 &ctx.tx(),
                 Some(&shown),
-            ),
+            )
+            .not_containing(Ct(ctx.lang).t("op.rule.not_name")),
             error: Some(shown),
         };
         ctx.render(status, &page)

@@ -57,7 +57,7 @@ fn text(key: &str) -> (&'static str, &'static str) {
             "We have sent an authentication code to your registered e-mail address. Enter the code from the e-mail.",
         ),
         "sf.email_delivery" => (
-            "認証コードの送信先に登録されたメールアドレスに認証コードを送信しました。メールに記載の認証コードを入力してください。",
+            "ご指定の送信先メールアドレスに認証コードを送信しました。メールに記載の認証コードを入力してください。",
             "We have sent an authentication code to the delivery address you registered for codes. Enter the code from the e-mail.",
         ),
         "sf.sent_to" => ("送信先", "Sent to"),
@@ -108,7 +108,7 @@ fn text(key: &str) -> (&'static str, &'static str) {
             "Before your first login with your token, please register it: enter its token ID and two one-time passwords it shows one after the other.",
         ),
         "tr.where" => (
-            "トークンIDは、ワンタイムパスワード生成アプリ(VIP Accessなど)では画面に表示される「クレデンシャルID」、ハードウェアトークンでは裏面に記載のIDです。2回目のワンタイムパスワードは、アプリでは表示が次のものに切り替わってから、ハードウェアトークンではボタンをもう一度押して表示されたものを入力してください。",
+            "トークンIDは、ワンタイムパスワード生成アプリ(VIP Accessなど)では画面に表示される「クレデンシャルID」、ハードウェアトークンでは裏面に記載のIDです。2回目のワンタイムパスワードは、アプリでは表示が次の数字に切り替わるのを待って、ハードウェアトークンではボタンをもう一度押して、表示された数字を入力してください。",
             "The token ID is the “Credential ID” shown in a one-time password app (such as VIP Access), or the ID printed on the back of a hardware token. For the second one-time password, wait until the app shows the next one, or press the hardware token's button again.",
         ),
         "tr.done" => (
@@ -117,7 +117,7 @@ fn text(key: &str) -> (&'static str, &'static str) {
         ),
         "resync.title" => ("トークンの再同期", "Resynchronise your token"),
         "resync.intro" => (
-            "トークンに続けて表示される2回分のワンタイムパスワードを入力してください(アプリでは表示が次のものに切り替わるのを待ち、ハードウェアトークンではボタンをもう一度押してください)。",
+            "トークンに続けて表示される2回分のワンタイムパスワードを入力してください。2回目は、アプリでは表示が次の数字に切り替わるのを待って、ハードウェアトークンではボタンをもう一度押して、表示された数字を入力してください。",
             "Enter two one-time passwords your token shows one after the other (wait for the app to show the next one, or press the hardware token's button again).",
         ),
         "resync.otp1" => ("ワンタイムパスワード1(OTP1)", "One-time password 1 (OTP1)"),
@@ -506,6 +506,28 @@ mod tests {
                     entry.path()
                 );
             }
+        }
+    }
+
+    /// The console's table continues this one: a console key this table also has would show
+    /// the customer pages' words on the console.
+    #[test]
+    fn console_keys_are_not_shadowed() {
+        let src = include_str!("console.rs");
+        for line in src.lines() {
+            let Some(key) = line
+                .trim()
+                .strip_prefix('"')
+                .and_then(|r| r.split_once("\" =>"))
+            else {
+                continue;
+            };
+            let key = key.0;
+            assert_eq!(
+                text(key),
+                super::super::console::text(key),
+                "console key {key} is shadowed by the customer pages' table"
+            );
         }
     }
 

@@ -82,4 +82,13 @@ impl PolicyView {
             note: full_width_note(lang),
         }
     }
+
+    /// The same, naming what the password may not contain in other words (the console says
+    /// "operator name" where the customer pages say "login ID").
+    pub fn not_containing(mut self, text: &str) -> PolicyView {
+        for r in self.rules.iter_mut().filter(|r| r.id == "login_id") {
+            r.text = text.to_owned();
+        }
+        self
+    }
 }

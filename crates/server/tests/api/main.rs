@@ -61,3 +61,4 @@ mod totp;
 mod trading;
 mod transport;
 mod verifier_rules;
+mod words_browser;

@@ -153,7 +153,7 @@ async fn the_operator_setup_page_shows_the_rules_before_refusing() {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("パスワードの条件"), "{html}");
     assert!(html.contains("data-login=\"yoshida\""));
-    assert!(rule(&html, "login_id").contains("ログインIDを含まない"));
+    assert!(rule(&html, "login_id").contains("オペレーター名を含まない"));
     let t = csrf(&html);
     let pw = "yoshida2026X";
     let (status, _, html) = b
@@ -198,7 +198,7 @@ async fn a_code_sent_to_the_delivery_address_is_said_to_go_there() {
         for (lang, separate_text, registered_text) in [
             (
                 "ja",
-                "認証コードの送信先に登録されたメールアドレスに認証コードを送信しました。",
+                "ご指定の送信先メールアドレスに認証コードを送信しました。",
                 "ご登録のメールアドレスに認証コードを送信しました。",
             ),
             (
@@ -264,7 +264,8 @@ async fn the_history_reads_in_japanese() {
         .unwrap_or_default();
     let summary = sent["summary"].as_str().unwrap_or_default();
     assert!(
-        summary.starts_with("メール認証コード送信(認証コードをha") && summary.ends_with("に送信)"),
+        summary.starts_with("メール認証コード送信(送信先 ha")
+            && summary.ends_with("@example.co.jp)"),
         "{summary}"
     );
     // The CSV names the group in words.
