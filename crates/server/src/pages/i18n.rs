@@ -150,21 +150,6 @@ fn text(key: &str) -> (&'static str, &'static str) {
         ),
         "pc.submit" => ("変更する", "Change password"),
         "policy.title" => ("パスワードの条件", "Password rules"),
-        "policy.length" => ("文字数", "Length"),
-        "policy.range" => ("{min}文字以上、{max}文字以下", "{min} to {max} characters"),
-        "policy.mixed" => (
-            "英字と数字をそれぞれ1文字以上含む",
-            "At least one letter and one digit",
-        ),
-        "policy.ascii" => (
-            "半角英数字・記号のみ",
-            "Half-width letters, digits and symbols only",
-        ),
-        "policy.not_id" => ("ログインIDと同じでない", "Not the same as the login ID"),
-        "policy.history" => (
-            "最近使ったパスワードは使えません",
-            "Recently used passwords cannot be used again",
-        ),
         "sec.title" => ("登録情報照会(セキュリティ設定)", "Security settings"),
         "sec.login_id" => ("ログインID", "Login ID"),
         "sec.name" => ("お名前", "Name"),
