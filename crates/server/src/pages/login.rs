@@ -264,12 +264,12 @@ fn login_refused(state: &AppState, ctx: Ctx, f: &LoginForm, e: &AppError) -> Res
         return login_again(state, ctx, f, &e.error);
     };
     let mut shown = Shown::new(&e.error, ctx.lang);
-    shown.message = format!(
-        "{} {}{}",
-        shown.message,
+    let hint = format!(
+        "{}{}",
         ctx.tx().t("login.setup_hint"),
         state.settings.zone.minutes(expires)
     );
+    shown.message = ctx.tx().sentences(&[&shown.message, &hint]);
     let page = LoginPage {
         base: ctx.base(state, "login.title"),
         login_id: f.login_id.chars().take(256).collect(),
@@ -286,7 +286,8 @@ fn login_again(state: &AppState, ctx: Ctx, f: &LoginForm, e: &Error) -> Response
     // customer learns of the lock from the notice mail, which this points to. Shown with every
     // `invalid_credentials`, so it tells nothing about this login.
     if *e == Error::InvalidCredentials {
-        shown.message = format!("{} {}", shown.message, ctx.tx().t("login.locked_hint"));
+        let hint = ctx.tx().t("login.locked_hint");
+        shown.message = ctx.tx().sentences(&[&shown.message, hint]);
     }
     let page = LoginPage {
         base: ctx.base(state, "login.title"),

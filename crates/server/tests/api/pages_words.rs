@@ -316,3 +316,25 @@ async fn a_setup_mail_names_only_what_its_link_sets_up() {
         m.text()
     );
 }
+
+#[tokio::test]
+async fn sentences_run_on_after_the_japanese_full_stop() {
+    let app = spawn_app().await;
+    app.create_login("okada", "kabu2026xyz").await;
+    for (lang, joined) in [
+        ("ja", "ロックされます。ログインがロックされた場合は"),
+        ("en", "lock the login. If your login has been locked"),
+    ] {
+        let mut b = Browser::new();
+        let (_, _, html) = b.get(&app, &format!("/login?lang={lang}")).await;
+        let t = csrf(&html);
+        let form = [
+            ("csrf", t.as_str()),
+            ("login_id", "okada"),
+            ("password", "wrong2026xyz"),
+        ];
+        let (status, _, html) = b.post(&app, "/login", &form).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(html.contains(joined), "{lang}: {html}");
+    }
+}
