@@ -19,6 +19,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use base64::Engine;
+use sekisho_core::password::Rule;
 use sekisho_core::Error;
 use sekisho_store::OperatorSession;
 use serde::Deserialize;
@@ -504,6 +505,20 @@ async fn logout(
     ctx.redirect("/admin/login?done=1")
 }
 
+/// The rules box of an operator's first password: the policy's rules for a login with a second
+/// factor, naming the operator name; a first password has no history to check.
+fn operator_rules(
+    state: &AppState,
+    name: &str,
+    lang: sekisho_core::Lang,
+    refused: Option<&Shown>,
+) -> PolicyView {
+    let mut rules = state.settings.password_policy.rules(true);
+    rules.retain(|r| !matches!(r, Rule::NotRecent { .. }));
+    PolicyView::of("policy", rules, name, lang, refused)
+        .not_containing(Ct(lang).t("op.rule.not_name"))
+}
+
 async fn setup_page(State(state): State<AppState>, ctx: Ctx, Path(tok): Path<String>) -> Response {
     let name = match operators::setup_name(&state, &tok).await {
         Ok(n) => n,
@@ -513,14 +528,7 @@ async fn setup_page(State(state): State<AppState>, ctx: Ctx, Path(tok): Path<Str
         base: base(&state, &ctx, "title.setup"),
         c: Ct(ctx.lang),
         token: tok,
-        policy: PolicyView::new(
-            &state.settings.password_policy,
-            true,
-            &name,
-            &ctx.tx(),
-            None,
-        )
-        .not_containing(Ct(ctx.lang).t("op.rule.not_name")),
+        policy: operator_rules(&state, &name, ctx.lang, None),
         error: None,
     };
     ctx.render(StatusCode::OK, &page)
@@ -552,14 +560,7 @@ async fn setup_password(
             base: base(&state, &ctx, "title.setup"),
             c: Ct(ctx.lang),
             token: tok.clone(),
-            policy: PolicyView::new(
-                &state.settings.password_policy,
-                true,
-                &name,
-                &ctx.tx(),
-                Some(&shown),
-            )
-            .not_containing(Ct(ctx.lang).t("op.rule.not_name")),
+            policy: operator_rules(&state, &name, ctx.lang, Some(&shown)),
             error: Some(shown),
         };
         ctx.render(status, &page)

@@ -154,6 +154,8 @@ async fn the_operator_setup_page_shows_the_rules_before_refusing() {
     assert!(html.contains("パスワードの条件"), "{html}");
     assert!(html.contains("data-login=\"yoshida\""));
     assert!(rule(&html, "login_id").contains("オペレーター名を含まない"));
+    // A first password has no history to check: not listed.
+    assert!(!html.contains("直近"));
     let t = csrf(&html);
     let pw = "yoshida2026X";
     let (status, _, html) = b
