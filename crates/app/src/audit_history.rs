@@ -102,6 +102,8 @@ fn audit_filter(p: &AuditParams) -> Result<AuditFilter, AppError> {
 pub struct HistoryRow<'a> {
     pub event: &'a AuditEvent,
     pub group: &'a str,
+    /// The group in words ("二段階認証"), the key itself if it is not one of [`EVENT_GROUPS`].
+    pub group_label: &'a str,
     pub description: String,
     pub actor: String,
 }
@@ -116,7 +118,10 @@ pub fn history_row(e: &AuditEvent, lang: Lang) -> HistoryRow<'_> {
         label.to_owned()
     } else {
         match lang {
-            Lang::Ja => format!("{label}（{detail}）"),
+            Lang::Ja => {
+                let detail = crate::audit_words::ja(detail).unwrap_or_else(|| detail.to_owned());
+                format!("{label}({detail})")
+            }
             Lang::En => format!("{label} ({detail})"),
         }
     };
@@ -133,9 +138,30 @@ pub fn history_row(e: &AuditEvent, lang: Lang) -> HistoryRow<'_> {
     HistoryRow {
         event: e,
         group,
+        group_label: group_label(group, lang).unwrap_or(group),
         description,
         actor,
     }
+}
+
+/// An event group (one of [`EVENT_GROUPS`]) in words.
+pub fn group_label(group: &str, lang: Lang) -> Option<&'static str> {
+    let (ja, en) = match group {
+        "login" => ("ログイン", "Login"),
+        "second_factor" => ("二段階認証", "Second factor"),
+        "password" => ("パスワード", "Password"),
+        "credentials" => ("認証情報・設定用リンク", "Credentials and setup links"),
+        "account" => ("ログイン情報", "Login details"),
+        "token" => ("トークン", "Tokens"),
+        "operator" => ("オペレーター", "Operators"),
+        "api_token" => ("APIトークン・アプリ連携", "API tokens and apps"),
+        "mail" => ("メール", "Mail"),
+        _ => return None,
+    };
+    Some(match lang {
+        Lang::Ja => ja,
+        Lang::En => en,
+    })
 }
 
 /// One page of the history (newest first) and the `before` of the next page.
@@ -234,7 +260,12 @@ pub async fn export_csv(state: &App, p: &AuditParams, lang: Lang) -> Result<Stri
                     &time,
                     e.login_id.as_deref().unwrap_or(""),
                     e.login_name.as_deref().unwrap_or(""),
-                    r.group,
+                    // The English export's columns are the API's names; the Japanese one is
+                    // read by people, so the group is in words.
+                    match lang {
+                        Lang::Ja => r.group_label,
+                        Lang::En => r.group,
+                    },
                     &e.event_type,
                     &r.description,
                     &r.actor,

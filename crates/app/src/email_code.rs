@@ -106,6 +106,7 @@ pub async fn start(
         challenge: tok,
         methods,
         sent_to: masked(login.code_address()),
+        to_delivery_address: login.code_email.is_some(),
         code_expires_at: issued.expires_at,
         expires_at: expires,
     })

@@ -35,6 +35,9 @@ pub struct EmailCodeOffer {
     pub methods: Vec<Factor>,
     /// The delivery address, masked.
     pub sent_to: String,
+    /// Whether that is the separate code delivery address (認証コードの送信先), not the
+    /// registered one, so the page does not say "your registered address".
+    pub to_delivery_address: bool,
     /// When the code expires.
     pub code_expires_at: Timestamp,
     /// When the challenge expires.

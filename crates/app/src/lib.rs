@@ -3,6 +3,7 @@
 //! call a use case with the [`App`] context, and render.
 
 pub mod audit_history;
+mod audit_words;
 pub mod auth;
 pub mod client_addr;
 pub mod code_address;

@@ -167,6 +167,12 @@ async fn setup_operator(state: &App, token: &str) -> Result<(Operator, String), 
     Ok((op, hash))
 }
 
+/// The operator a setup link is for (while it is valid): the setup page names it and its
+/// password rules forbid it.
+pub async fn setup_name(state: &App, token: &str) -> Result<String, AppError> {
+    Ok(setup_operator(state, token).await?.0.name)
+}
+
 /// The authenticator-app enrolment handed out by the first setup step.
 pub struct Enrolment {
     /// The operator.

@@ -126,6 +126,10 @@ pub async fn issue(
             &login.display_name,
             &url,
             link.expires_at,
+            templates::SetupWork {
+                password: link.set_password,
+                second_factor: link.set_second_factor.then_some(login.second_factor),
+            },
         );
         let mail = mail::seal(app, Some(&login.login_id), &login.email, rendered)?;
         mail::enqueue(app, &mail).await?;

@@ -21,27 +21,54 @@
     b.hidden = false;
     b.addEventListener("click", function () { window.print(); });
   });
-  // The password rules, checked as the customer types (the server checks them again).
-  var list = document.getElementById("policy");
-  var input = document.querySelector("input[data-policy-input]");
-  if (!list || !input) return;
-  var min = +list.getAttribute("data-min"), max = +list.getAttribute("data-max");
-  var mixed = list.getAttribute("data-mixed") === "true";
-  var ascii = list.getAttribute("data-ascii") === "true";
-  var login = (list.getAttribute("data-login") || "").toLowerCase();
-  function mark(rule, ok) {
-    var li = list.querySelector('[data-rule="' + rule + '"]');
-    if (!li) return;
-    li.classList.toggle("met", ok);
-    li.classList.toggle("unmet", !ok);
+  // The password rules, checked as the customer types exactly as the server checks them
+  // (sekisho_core::password: PasswordPolicy::check after normalize): full-width characters are
+  // read half-width (NFKC), lengths count characters, the login ID may not appear in any case,
+  // and the common-password list is the server's own. Only the history waits for the server.
+  var common = null, loading = null;
+  function loadCommon(then) {
+    if (!loading) {
+      loading = fetch("/assets/common-passwords.txt", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (text) {
+          common = new Set(text.split("\n").filter(function (l) { return l && l.charAt(0) !== "#"; }));
+        });
+    }
+    loading.then(then, function () {});
   }
-  input.addEventListener("input", function () {
-    var v = input.value.normalize ? input.value.normalize("NFKC") : input.value;
-    var n = Array.from(v).length;
-    mark("length", n >= min && n <= max);
-    mark("mixed", !mixed || (/[A-Za-z]/.test(v) && /[0-9]/.test(v)));
-    mark("ascii", !ascii || /^[\x21-\x7e]*$/.test(v));
-    mark("not_id", v.length > 0 && v.toLowerCase() !== login);
+  document.querySelectorAll("input[data-policy-input]").forEach(function (input) {
+    var list = document.getElementById(input.getAttribute("data-policy-input") || "policy");
+    if (!list) return;
+    var min = +list.getAttribute("data-min"), max = +list.getAttribute("data-max");
+    var mixed = list.getAttribute("data-mixed") === "true";
+    var ascii = list.getAttribute("data-ascii") === "true";
+    var login = (list.getAttribute("data-login") || "").toLowerCase();
+    function mark(rule, ok) {
+      var li = list.querySelector('[data-rule="' + rule + '"]');
+      if (!li) return;
+      li.classList.toggle("met", ok === true);
+      li.classList.toggle("unmet", ok === false);
+    }
+    function check() {
+      var typed = input.value;
+      if (!typed) {
+        ["length", "mixed", "ascii", "login_id", "common"].forEach(function (r) { mark(r, null); });
+        return;
+      }
+      var v = typed.normalize ? typed.normalize("NFKC") : typed;
+      var n = Array.from(v).length;
+      var lower = v.toLowerCase();
+      mark("length", n >= min && n <= max);
+      mark("mixed", !mixed || (/[A-Za-z]/.test(v) && /[0-9]/.test(v)));
+      mark("ascii", ascii ? /^[\x21-\x7e]*$/.test(v) : !/[\x00-\x1f\x7f-\x9f]/.test(v));
+      mark("login_id", login === "" || lower.indexOf(login) < 0);
+      if (list.getAttribute("data-common") === "true") {
+        if (common) mark("common", !common.has(lower));
+        else loadCommon(check);
+      }
+    }
+    input.addEventListener("input", check);
+    if (input.value) check();
   });
 })();
 

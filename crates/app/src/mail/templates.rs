@@ -5,6 +5,7 @@
 //! to call the support desk, never to follow a link that asks for a password.
 
 use crate::zone::Zone;
+use sekisho_core::login::SecondFactor;
 use sekisho_core::{Lang, Timestamp};
 
 /// A mail ready to be sealed.
@@ -149,7 +150,7 @@ pub fn email_code(
                 format!("ログイン時の追加認証コードをお知らせします。ログイン画面の「追加認証」に次の6桁の認証コードを入力してください。"),
                 format!("認証コード: {code}\n有効期限: {minutes}分({}まで)", zone.seconds(expires_at)),
                 "認証コードは他人に教えないでください。当社の社員がお電話やメールで認証コードやパスワードをお尋ねすることはありません。".to_owned(),
-                "お心当たりのない場合は、第三者がお客様のパスワードでログインしようとしているおそれがあります。このメールに返信せず、当社サイトまたはアプリを普段どおりの方法で開いてパスワードを変更し、サポートデスクにご連絡ください。".to_owned(),
+                "お心当たりのない場合は、第三者がお客さまのパスワードでログインしようとしているおそれがあります。このメールに返信せず、当社サイトまたはアプリを普段どおりの方法で開いてパスワードを変更し、サポートデスクにご連絡ください。".to_owned(),
             ],
         ),
         Lang::En => (
@@ -171,6 +172,8 @@ pub fn email_code(
 /// carries a link (README, "Mail"): it answers what the customer just did — opened an
 /// account or asked the desk for a new link — says so first, and says what to do if they did
 /// not. The link is plain text (no HTML anchor), so what is shown is what is opened.
+// The mail's facts, each a different thing to say; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn setup_link(
     lang: Lang,
     zone: &Zone,
@@ -179,7 +182,9 @@ pub fn setup_link(
     name: &str,
     url: &str,
     expires_at: Timestamp,
+    work: SetupWork,
 ) -> Rendered {
+    let tasks = work.words(lang);
     let support_line = |ja: bool| match (ja, support.is_empty()) {
         (true, true) => "当社サポートデスク".to_owned(),
         (true, false) => format!("当社サポートデスク({support})"),
@@ -191,18 +196,18 @@ pub fn setup_link(
             "ログイン設定のご案内".to_owned(),
             vec![
                 format!("{name} 様"),
-                format!("{firm}の口座開設、またはサポートデスクへのお申し出にともない、ログインの設定用リンクをお送りします。次のリンクを開き、パスワードの設定と認証アプリの登録を完了してください。"),
+                format!("{firm}の口座開設、またはサポートデスクへのお申し出にともない、ログインの設定用リンクをお送りします。次のリンクを開き、{tasks}を完了してください。"),
                 format!("設定用リンク:\n{url}"),
                 format!("このリンクの有効期限: {}({})\nリンクは1回限り有効です。期限を過ぎた場合は{}にご連絡ください。", zone.seconds(expires_at), utc(expires_at), support_line(true)),
                 format!("お心当たりのない場合は、このリンクを開かず、{}にご連絡ください。", support_line(true)),
             ],
-            format!("このメールは送信専用です。{firm}がリンク付きのメールをお送りするのは、口座開設時とお客様からお申し出があった場合のログイン設定のご案内だけです。{firm}がメールでパスワードや認証コードをお尋ねすることはありません。"),
+            format!("このメールは送信専用です。{firm}がリンク付きのメールをお送りするのは、口座開設時とお客さまからお申し出があった場合のログイン設定のご案内だけです。{firm}がメールでパスワードや認証コードをお尋ねすることはありません。"),
         ),
         Lang::En => (
             "Finish setting up your login".to_owned(),
             vec![
                 format!("Dear {name},"),
-                format!("You opened an account with {firm} or asked our support desk for a new setup link. Finish setting up your password and your authenticator app here:"),
+                format!("You opened an account with {firm} or asked our support desk for a new setup link. Finish setting up {tasks} here:"),
                 url.to_owned(),
                 format!("The link will expire {} ({}). It works once. If it has expired, contact {}.", utc(expires_at), zone.seconds(expires_at), support_line(false)),
                 format!("If you did not expect this e-mail, do not open the link and contact {}.", support_line(false)),
@@ -211,6 +216,45 @@ pub fn setup_link(
         ),
     };
     compose_with_footer("setup_link", lang, firm, subject, &paras, &footer)
+}
+
+/// What a setup link lets its holder do, as its mail names it: the password, the second
+/// factor the login uses (the wizard's step 2), or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetupWork {
+    /// The holder sets a password.
+    pub password: bool,
+    /// The second factor the holder registers, if the link registers one.
+    pub second_factor: Option<SecondFactor>,
+}
+
+impl SetupWork {
+    /// The tasks in words ("パスワードの設定と認証アプリの登録", "your password and your
+    /// authenticator app").
+    pub fn words(self, lang: Lang) -> String {
+        let second = self.second_factor.map(|f| match (f, lang) {
+            (SecondFactor::Email, Lang::Ja) => "認証コードの送信先の確認",
+            (SecondFactor::Email, Lang::En) => "the address your codes are sent to",
+            (SecondFactor::Token, Lang::Ja) => "トークンの利用開始登録",
+            (SecondFactor::Token, Lang::En) => "your token",
+            (SecondFactor::Passkey, Lang::Ja) => "パスキーの登録",
+            (SecondFactor::Passkey, Lang::En) => "a passkey",
+            // The wizard registers the authenticator app for every other login.
+            (_, Lang::Ja) => "認証アプリの登録",
+            (_, Lang::En) => "your authenticator app",
+        });
+        let password = self.password.then_some(match lang {
+            Lang::Ja => "パスワードの設定",
+            Lang::En => "your password",
+        });
+        match (password, second, lang) {
+            (Some(p), Some(s), Lang::Ja) => format!("{p}と{s}"),
+            (Some(p), Some(s), Lang::En) => format!("{p} and {s}"),
+            (Some(p), None, _) => p.to_owned(),
+            (None, Some(s), _) => s.to_owned(),
+            (None, None, _) => String::new(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -248,6 +292,10 @@ mod tests {
                 "N <Ng>",
                 url,
                 Timestamp(3600),
+                SetupWork {
+                    password: true,
+                    second_factor: Some(SecondFactor::Totp),
+                },
             );
             assert_eq!(r.kind, "setup_link");
             assert!(r.text.contains(url) && r.html.contains(url));
@@ -262,5 +310,40 @@ mod tests {
                     && !r.text.contains("リンクをお送りしたりすることはありません")
             );
         }
+    }
+
+    #[test]
+    fn the_setup_mail_names_only_what_the_link_sets_up() {
+        let mail = |lang, password, second_factor| {
+            let work = SetupWork {
+                password,
+                second_factor,
+            };
+            let z = Zone::default();
+            setup_link(lang, &z, "Kabu", "", "N", "https://x/s", Timestamp(0), work).text
+        };
+        let ja = mail(Lang::Ja, true, None);
+        assert!(
+            ja.contains("次のリンクを開き、パスワードの設定を完了してください。")
+                && !ja.contains("認証アプリ"),
+            "{ja}"
+        );
+        let en = mail(Lang::En, true, None);
+        assert!(
+            en.contains("Finish setting up your password here:") && !en.contains("authenticator"),
+            "{en}"
+        );
+        let ja = mail(Lang::Ja, true, Some(SecondFactor::Token));
+        assert!(
+            ja.contains("パスワードの設定とトークンの利用開始登録を完了"),
+            "{ja}"
+        );
+        let ja = mail(Lang::Ja, false, Some(SecondFactor::Totp));
+        assert!(ja.contains("リンクを開き、認証アプリの登録を完了"), "{ja}");
+        let en = mail(Lang::En, true, Some(SecondFactor::Email));
+        assert!(
+            en.contains("your password and the address your codes are sent to here:"),
+            "{en}"
+        );
     }
 }

@@ -309,7 +309,7 @@ catalogue! {
     /// The app asked for the phishing-resistant level (a passkey) and the customer has no
     /// passkey to answer with: shown on a page that says how to register one.
     OidcPasskeyRequired => "oidc_passkey_required", "SKS-OIC-0008", Forbidden,
-        "このアプリへのログインにはパスキーが必要ですが、お客様のログインIDにはパスキーが登録されていません。",
+        "このアプリへのログインにはパスキーが必要ですが、お客さまのログインIDにはパスキーが登録されていません。",
         "This app requires you to log in with a passkey, and no passkey is registered for your login ID.";
     /// A logout request's `id_token_hint` is not an ID token Sekisho issued (bad signature,
     /// another issuer) or names another client than `client_id`: shown on a page, the session

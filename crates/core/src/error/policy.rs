@@ -63,8 +63,8 @@ impl PolicyViolation {
             PolicyViolation::ContainsLoginId => (
                 "password_contains_login_id",
                 "SKS-PWD-0005",
-                "パスワードにログインIDと同じ文字列は使用できません。",
-                "The password must not be or contain the login ID.",
+                "パスワードにログインIDを含めることはできません。",
+                "The password must not contain the login ID.",
             ),
             PolicyViolation::Reused { .. } => (
                 "password_reused",
@@ -105,6 +105,15 @@ impl PolicyViolation {
             Some(n) => template.replace("{n}", &n.to_string()),
             None => template.to_owned(),
         }
+    }
+
+    /// The id of the rule broken by the refusal of this stable code (`SKS-PWD-…`), if it is one
+    /// of the password policy's: what a page marks unmet after the server refused.
+    pub fn rule_id_of_code(code: &str) -> Option<&'static str> {
+        PolicyViolation::examples()
+            .into_iter()
+            .find(|v| v.entry().code == code)
+            .map(|v| v.rule_id())
     }
 
     /// One of each (with the jp-broker preset's numbers), for the catalogue's checks.

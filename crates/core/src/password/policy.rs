@@ -6,8 +6,10 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 use unicode_normalization::UnicodeNormalization;
 
+pub(super) const COMMON_TEXT: &str = include_str!("common-passwords.txt");
+
 static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("common-passwords.txt")
+    COMMON_TEXT
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .collect()

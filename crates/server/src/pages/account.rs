@@ -5,6 +5,7 @@
 //! proof counts as a fresh re-authentication of the session for five minutes.
 
 use super::login::accept;
+use super::policy::PolicyView;
 use super::{error_page, status_of, Base, Ctx, Shown, SESSION_COOKIE};
 use crate::auth;
 
@@ -152,6 +153,9 @@ struct SecurityPage {
     sessions: Vec<Row>,
     /// Clients the customer consented to (label: name and what they receive).
     apps: Vec<Row>,
+    /// The password rules beside the new password and the new trading password.
+    policy: PolicyView,
+    trading_policy: PolicyView,
     notice: Option<&'static str>,
     error: Option<Shown>,
 }
@@ -356,6 +360,18 @@ pub(super) async fn security_view(
         devices,
         sessions,
         apps,
+        policy: {
+            let rules = state
+                .settings
+                .password_policy
+                .rules(login.has_second_factor());
+            PolicyView::of("policy", rules, &login.login_id, ctx.lang, None)
+        },
+        trading_policy: {
+            let p = &state.settings.password_policy;
+            let rules = p.trading_rules(login.has_second_factor());
+            PolicyView::of("trading-policy", rules, &login.login_id, ctx.lang, None)
+        },
         notice,
         error,
     };
@@ -446,6 +462,10 @@ async fn reauth(
 #[template(path = "totp.html")]
 struct TotpPage {
     base: Base,
+    /// No wizard here: no steps line.
+    steps: Option<&'static str>,
+    /// The numbers of the two steps (none when the key is only shown again).
+    numbers: [&'static str; 2],
     confirm_action: String,
     reveal: bool,
     qr_data_uri: String,
@@ -477,6 +497,8 @@ async fn totp_view(
     let b64 = base64::engine::general_purpose::STANDARD.encode(key.qr_svg.as_bytes());
     let page = TotpPage {
         base: ctx.base(state, "totp.title"),
+        steps: None,
+        numbers: ["1. ", "2. "],
         confirm_action: "/account/totp/confirm".into(),
         reveal: false,
         qr_data_uri: format!("data:image/svg+xml;base64,{b64}"),
@@ -629,6 +651,8 @@ async fn totp_reveal(
     let b64 = base64::engine::general_purpose::STANDARD.encode(key.qr_svg.as_bytes());
     let page = TotpPage {
         base: ctx.base(&state, "totp.reveal_title"),
+        steps: None,
+        numbers: ["", ""],
         confirm_action: String::new(),
         reveal: true,
         qr_data_uri: format!("data:image/svg+xml;base64,{b64}"),

@@ -7,6 +7,7 @@
 //! SameSite=Strict).
 
 use super::login::accept;
+use super::policy::PolicyView;
 use super::{error_page, Base, Ctx, Shown};
 use crate::door::AppState;
 use crate::operators;
@@ -18,6 +19,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use base64::Engine;
+use sekisho_core::password::Rule;
 use sekisho_core::Error;
 use sekisho_store::OperatorSession;
 use serde::Deserialize;
@@ -67,11 +69,16 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
         "logged_out" => ("ログアウトしました。", "You have logged out."),
         "next" => ("次へ", "Next"),
         "confirm" => ("登録する", "Register"),
-        "setup.steps" => (
-            "1. パスワード設定 → 2. 認証アプリの登録 → 3. 完了",
+        // The operator's own setup (the customers' wizard has keys of the same names).
+        "op.setup.steps" => (
+            "1. パスワードの設定 → 2. 認証アプリの登録 → 3. 完了",
             "1. Password → 2. Authenticator app → 3. Done",
         ),
-        "setup.step1" => ("パスワードの設定", "Set your password"),
+        "op.rule.not_name" => (
+            "オペレーター名を含まない(大文字・小文字の違いは問いません)",
+            "Does not contain your operator name (capital or small letters alike)",
+        ),
+        "op.setup.step1" => ("1. パスワードの設定", "1. Set your password"),
         "setup.scan" => (
             "認証アプリ(Google Authenticator など)でQRコードを読み取ってください。",
             "Scan the QR code with your authenticator app (Google Authenticator or similar).",
@@ -88,7 +95,7 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
             "アプリに表示されたワンタイムパスワードを入力してください。",
             "Enter the one-time password the app shows.",
         ),
-        "setup.done" => (
+        "op.setup.done" => (
             "初期設定が完了しました。ログインしてください。",
             "Setup is complete. Please log in.",
         ),
@@ -216,13 +223,13 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
         ),
         "link.title" => ("設定用リンク", "Setup link"),
         "link.once" => (
-            "このリンクは今だけ表示されます。コピーしてお客様にお伝えください。",
+            "このリンクは今だけ表示されます。コピーしてお客さまにお伝えください。",
             "The link is shown only now: copy it for the customer.",
         ),
         "link.expires" => ("有効期限", "Expires"),
         "link.emailed" => ("メールを送信しました", "E-mailed to"),
         "link.mail_only" => (
-            "リンクはお客様の登録メールアドレスにのみ送信されます(URLの表示は管理者のみ)。",
+            "リンクはお客さまの登録メールアドレスにのみ送信されます(URLの表示は管理者のみ)。",
             "The link is only e-mailed to the customer's registered address (admins only see the URL).",
         ),
         "copy" => ("コピー", "Copy"),
@@ -359,6 +366,9 @@ struct SetupPasswordPage {
     base: Base,
     c: Ct,
     token: String,
+    /// The rules the server checks, before the operator types (operators always have a
+    /// second factor; the password may not contain the operator's name).
+    policy: PolicyView,
     error: Option<Shown>,
 }
 
@@ -495,11 +505,30 @@ async fn logout(
     ctx.redirect("/admin/login?done=1")
 }
 
+/// The rules box of an operator's first password: the policy's rules for a login with a second
+/// factor, naming the operator name; a first password has no history to check.
+fn operator_rules(
+    state: &AppState,
+    name: &str,
+    lang: sekisho_core::Lang,
+    refused: Option<&Shown>,
+) -> PolicyView {
+    let mut rules = state.settings.password_policy.rules(true);
+    rules.retain(|r| !matches!(r, Rule::NotRecent { .. }));
+    PolicyView::of("policy", rules, name, lang, refused)
+        .not_containing(Ct(lang).t("op.rule.not_name"))
+}
+
 async fn setup_page(State(state): State<AppState>, ctx: Ctx, Path(tok): Path<String>) -> Response {
+    let name = match operators::setup_name(&state, &tok).await {
+        Ok(n) => n,
+        Err(e) => return error_page(&state, ctx, &e.error),
+    };
     let page = SetupPasswordPage {
         base: base(&state, &ctx, "title.setup"),
         c: Ct(ctx.lang),
         token: tok,
+        policy: operator_rules(&state, &name, ctx.lang, None),
         error: None,
     };
     ctx.render(StatusCode::OK, &page)
@@ -522,11 +551,16 @@ async fn setup_password(
         Ok(f) => f,
         Err(e) => return error_page(&state, ctx, &e),
     };
+    let name = match operators::setup_name(&state, &tok).await {
+        Ok(n) => n,
+        Err(e) => return error_page(&state, ctx, &e.error),
+    };
     let err = |ctx: Ctx, status: StatusCode, shown: Shown| {
         let page = SetupPasswordPage {
             base: base(&state, &ctx, "title.setup"),
             c: Ct(ctx.lang),
             token: tok.clone(),
+            policy: operator_rules(&state, &name, ctx.lang, Some(&shown)),
             error: Some(shown),
         };
         ctx.render(status, &page)

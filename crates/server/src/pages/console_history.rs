@@ -135,7 +135,7 @@ async fn history(State(state): State<AppState>, ctx: Ctx) -> Response {
                 time: state.settings.zone.minutes(e.time),
                 login_id: e.login_id.clone().unwrap_or_default(),
                 login_name: e.login_name.clone().unwrap_or_default(),
-                group: r.group.to_owned(),
+                group: r.group_label.to_owned(),
                 event_type: EventType::parse(&e.event_type)
                     .map(|t| t.label(ctx.lang).to_owned())
                     .unwrap_or_else(|| e.event_type.clone()),

@@ -86,7 +86,11 @@ fn shown(e: impl Into<crate::catalogue::Failure>, lang: sekisho_core::Lang) -> S
     let e = e.into();
     let mut s = Shown::new(&e, lang);
     if let Some(d) = e.detail() {
-        s.message = format!("{} ({d})", s.message);
+        // No space after 。 in Japanese.
+        s.message = match lang {
+            sekisho_core::Lang::Ja => format!("{}({d})", s.message),
+            sekisho_core::Lang::En => format!("{} ({d})", s.message),
+        };
     }
     s
 }

@@ -15,6 +15,15 @@ impl Tx {
             Lang::En => en,
         }
     }
+
+    /// Sentences one after the other: run together in Japanese (a space after 。 reads as a
+    /// stray gap), a space apart in English.
+    pub fn sentences(&self, parts: &[&str]) -> String {
+        match self.0 {
+            Lang::Ja => parts.concat(),
+            Lang::En => parts.join(" "),
+        }
+    }
 }
 
 fn text(key: &str) -> (&'static str, &'static str) {
@@ -46,6 +55,10 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "sf.email" => (
             "ご登録のメールアドレスに認証コードを送信しました。メールに記載の認証コードを入力してください。",
             "We have sent an authentication code to your registered e-mail address. Enter the code from the e-mail.",
+        ),
+        "sf.email_delivery" => (
+            "ご指定の送信先メールアドレスに認証コードを送信しました。メールに記載の認証コードを入力してください。",
+            "We have sent an authentication code to the delivery address you registered for codes. Enter the code from the e-mail.",
         ),
         "sf.sent_to" => ("送信先", "Sent to"),
         "sf.token" => (
@@ -91,8 +104,12 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "sf.restart" => ("最初からログインする", "Start the login again"),
         "tr.title" => ("トークンの利用開始登録", "Register your token"),
         "tr.intro" => (
-            "初めてトークンでログインする前に、利用開始登録が必要です。トークンの裏面に記載のトークンIDと、ボタンを押して表示されたワンタイムパスワードを続けて2回分入力してください。",
-            "Before your first login with your token, please register it: enter the token ID printed on its back and two one-time passwords shown one after the other when you press its button.",
+            "初めてトークンでログインする前に、利用開始登録が必要です。トークンIDと、続けて表示される2回分のワンタイムパスワードを入力してください。",
+            "Before your first login with your token, please register it: enter its token ID and two one-time passwords it shows one after the other.",
+        ),
+        "tr.where" => (
+            "トークンIDは、ワンタイムパスワード生成アプリ(VIP Accessなど)では画面に表示される「クレデンシャルID」、ハードウェアトークンでは裏面に記載のIDです。2回目のワンタイムパスワードは、アプリでは表示が次の数字に切り替わるのを待って、ハードウェアトークンではボタンをもう一度押して、表示された数字を入力してください。",
+            "The token ID is the “Credential ID” shown in a one-time password app (such as VIP Access), or the ID printed on the back of a hardware token. For the second one-time password, wait until the app shows the next one, or press the hardware token's button again.",
         ),
         "tr.done" => (
             "トークンを登録しました。次に表示されたワンタイムパスワードを入力してログインしてください。",
@@ -100,8 +117,8 @@ fn text(key: &str) -> (&'static str, &'static str) {
         ),
         "resync.title" => ("トークンの再同期", "Resynchronise your token"),
         "resync.intro" => (
-            "トークンのボタンを押して表示されたワンタイムパスワードを、続けて2回分入力してください。",
-            "Press your token's button and enter two one-time passwords shown one after the other.",
+            "トークンに続けて表示される2回分のワンタイムパスワードを入力してください。2回目は、アプリでは表示が次の数字に切り替わるのを待って、ハードウェアトークンではボタンをもう一度押して、表示された数字を入力してください。",
+            "Enter two one-time passwords your token shows one after the other (wait for the app to show the next one, or press the hardware token's button again).",
         ),
         "resync.otp1" => ("ワンタイムパスワード1(OTP1)", "One-time password 1 (OTP1)"),
         "resync.otp2" => ("ワンタイムパスワード2(OTP2)", "One-time password 2 (OTP2)"),
@@ -133,21 +150,6 @@ fn text(key: &str) -> (&'static str, &'static str) {
         ),
         "pc.submit" => ("変更する", "Change password"),
         "policy.title" => ("パスワードの条件", "Password rules"),
-        "policy.length" => ("文字数", "Length"),
-        "policy.range" => ("{min}文字以上、{max}文字以下", "{min} to {max} characters"),
-        "policy.mixed" => (
-            "英字と数字をそれぞれ1文字以上含む",
-            "At least one letter and one digit",
-        ),
-        "policy.ascii" => (
-            "半角英数字・記号のみ",
-            "Half-width letters, digits and symbols only",
-        ),
-        "policy.not_id" => ("ログインIDと同じでない", "Not the same as the login ID"),
-        "policy.history" => (
-            "最近使ったパスワードは使えません",
-            "Recently used passwords cannot be used again",
-        ),
         "sec.title" => ("登録情報照会(セキュリティ設定)", "Security settings"),
         "sec.login_id" => ("ログインID", "Login ID"),
         "sec.name" => ("お名前", "Name"),
@@ -288,9 +290,10 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "sec.password_change" => ("パスワード変更", "Change password"),
         "logout" => ("ログアウト", "Log out"),
         "totp.title" => ("認証アプリの登録", "Register your authenticator app"),
+        "totp.step1_title" => ("シークレットキーの登録", "Register the secret key"),
         "totp.step1" => (
-            "2.1 シークレットキーの登録:認証アプリでQRコードを読み取ってください。",
-            "2.1 Secret key registration: scan the QR code with your authenticator app.",
+            "認証アプリでQRコードを読み取ってください。",
+            "Scan the QR code with your authenticator app.",
         ),
         "totp.qr_alt" => (
             "認証アプリに登録するためのQRコード",
@@ -313,9 +316,10 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "totp.show" => ("コードを表示", "Show code"),
         "totp.copy" => ("コピー", "Copy"),
         "totp.copied" => ("コピーしました", "Copied"),
+        "totp.step2_title" => ("ワンタイムパスワードの確認", "Check a one-time password"),
         "totp.step2" => (
-            "2.2 ワンタイムパスワードの確認:認証アプリに表示された6桁の数字を入力してください。",
-            "2.2 One-time password validation: enter the 6 digits shown in your app.",
+            "認証アプリに表示された6桁の数字を入力してください。",
+            "Enter the 6 digits your app shows.",
         ),
         "totp.submit" => ("保存して完了", "Save and finish"),
         "return.title" => ("ログイン完了", "Logged in"),
@@ -327,9 +331,14 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "setup.password_title" => ("初期設定", "Set up your login"),
         "setup.steps" => (
             "1. パスワードの設定 → 2.1 シークレットキーの登録 → 2.2 ワンタイムパスワードの確認",
-            "1. Set your password → 2.1 Secret key registration → 2.2 One-time password validation",
+            "1. Set your password → 2.1 Register the secret key → 2.2 Check a one-time password",
         ),
         "setup.step1" => ("1. パスワードの設定", "1. Set your password"),
+        "setup.password_only" => ("パスワードの設定", "Set your password"),
+        "setup.steps_totp" => (
+            "1. パスワードの設定(完了) → 2.1 シークレットキーの登録 → 2.2 ワンタイムパスワードの確認",
+            "1. Set your password (done) → 2.1 Register the secret key → 2.2 Check a one-time password",
+        ),
         "setup.next" => ("次へ", "Next"),
         "setup.steps_email" => (
             "1. パスワードの設定 → 2. 認証コードの送信先の確認",
@@ -361,8 +370,8 @@ fn text(key: &str) -> (&'static str, &'static str) {
         ),
         "setup.token_title" => ("2. トークンの利用開始登録", "2. Register your token"),
         "setup.token_intro" => (
-            "お手元のトークンの裏面に記載のトークンIDと、ボタンを押して表示されたワンタイムパスワードを続けて2回分入力してください。",
-            "Enter the token ID printed on the back of your token and two one-time passwords shown one after the other when you press its button.",
+            "お手元のトークンのトークンIDと、続けて表示される2回分のワンタイムパスワードを入力してください。",
+            "Enter your token's ID and two one-time passwords it shows one after the other.",
         ),
         "setup.register" => ("登録する", "Register"),
         "setup.done_title" => ("初期設定の完了", "Setup complete"),
@@ -482,6 +491,28 @@ mod tests {
                     entry.path()
                 );
             }
+        }
+    }
+
+    /// The console's table continues this one: a console key this table also has would show
+    /// the customer pages' words on the console.
+    #[test]
+    fn console_keys_are_not_shadowed() {
+        let src = include_str!("console.rs");
+        for line in src.lines() {
+            let Some(key) = line
+                .trim()
+                .strip_prefix('"')
+                .and_then(|r| r.split_once("\" =>"))
+            else {
+                continue;
+            };
+            let key = key.0;
+            assert_eq!(
+                text(key),
+                super::super::console::text(key),
+                "console key {key} is shadowed by the customer pages' table"
+            );
         }
     }
 

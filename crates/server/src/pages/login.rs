@@ -1,9 +1,10 @@
 //! The login pages: login ID and password, the second factor, the forced password change, and
 //! logout. Each calls the JSON API's domain functions (`auth`, `email_code`).
 
+use super::policy::PolicyView;
 use super::{
     clear_cookie, cookie, error_page, percent_encode, query_param, status_of, Base, Ctx, Flow,
-    Shown, Step, Tx, FLOW_COOKIE, SESSION_COOKIE,
+    Shown, Step, FLOW_COOKIE, SESSION_COOKIE,
 };
 use super::{DoorError, Failure};
 use crate::auth;
@@ -21,7 +22,6 @@ use axum::{Form, Router};
 use sekisho_app::flow::LoginStep;
 use sekisho_app::{AppError, ErrorContext};
 use sekisho_core::flow::Factor;
-use sekisho_core::password::PasswordPolicy;
 use sekisho_core::session::SessionPurpose;
 use sekisho_core::{token, Error};
 use serde::Deserialize;
@@ -200,12 +200,14 @@ async fn login_submit(
             methods: o.methods,
             token_id: o.token_id,
             sent_to: None,
+            to_delivery_address: false,
         },
         Ok(LoginStep::EmailCodeSent(o)) => Step::SecondFactor {
             challenge: o.challenge,
             methods: o.methods,
             token_id: None,
             sent_to: Some(o.sent_to),
+            to_delivery_address: o.to_delivery_address,
         },
         // A token login without its token: the challenge waits for 利用開始登録.
         Ok(LoginStep::TokenRegistrationRequired(o)) => Step::SecondFactor {
@@ -213,6 +215,7 @@ async fn login_submit(
             methods: vec![Factor::TokenRegistration],
             token_id: None,
             sent_to: None,
+            to_delivery_address: false,
         },
         Ok(LoginStep::PasswordChangeRequired(o)) => Step::PasswordChange {
             token: o.token,
@@ -261,12 +264,12 @@ fn login_refused(state: &AppState, ctx: Ctx, f: &LoginForm, e: &AppError) -> Res
         return login_again(state, ctx, f, &e.error);
     };
     let mut shown = Shown::new(&e.error, ctx.lang);
-    shown.message = format!(
-        "{} {}{}",
-        shown.message,
+    let hint = format!(
+        "{}{}",
         ctx.tx().t("login.setup_hint"),
         state.settings.zone.minutes(expires)
     );
+    shown.message = ctx.tx().sentences(&[&shown.message, &hint]);
     let page = LoginPage {
         base: ctx.base(state, "login.title"),
         login_id: f.login_id.chars().take(256).collect(),
@@ -283,7 +286,8 @@ fn login_again(state: &AppState, ctx: Ctx, f: &LoginForm, e: &Error) -> Response
     // customer learns of the lock from the notice mail, which this points to. Shown with every
     // `invalid_credentials`, so it tells nothing about this login.
     if *e == Error::InvalidCredentials {
-        shown.message = format!("{} {}", shown.message, ctx.tx().t("login.locked_hint"));
+        let hint = ctx.tx().t("login.locked_hint");
+        shown.message = ctx.tx().sentences(&[&shown.message, hint]);
     }
     let page = LoginPage {
         base: ctx.base(state, "login.title"),
@@ -304,6 +308,8 @@ struct SecondFactorPage {
     /// The other methods the customer may switch to.
     others: Vec<FactorChoice>,
     sent_to: String,
+    /// Where the code went, in words: the registered address or the separate delivery address.
+    email_intro: &'static str,
     token_id: String,
     remember: bool,
     /// A passkey may answer too (a link to the passkey page).
@@ -382,7 +388,10 @@ async fn second_factor_view(
     error: Option<&Error>,
 ) -> Response {
     let Step::SecondFactor {
-        token_id, sent_to, ..
+        token_id,
+        sent_to,
+        to_delivery_address,
+        ..
     } = &flow.step
     else {
         return ctx.redirect("/login");
@@ -411,6 +420,11 @@ async fn second_factor_view(
         method: method.as_str().to_owned(),
         others,
         sent_to: sent_to.clone().unwrap_or_default(),
+        email_intro: tx.t(if *to_delivery_address {
+            "sf.email_delivery"
+        } else {
+            "sf.email"
+        }),
         token_id: token_id.clone().unwrap_or_default(),
         passkey: offered.contains(&Factor::Passkey),
         notice,
@@ -606,39 +620,12 @@ async fn resend(
     }
 }
 
-/// The password rules as the pages show them (and the script checks them as the customer types).
-pub struct PolicyView {
-    pub min: usize,
-    pub max: usize,
-    pub mixed: bool,
-    pub ascii: bool,
-    pub history: usize,
-}
-
-impl PolicyView {
-    pub fn new(p: &PasswordPolicy, has_second_factor: bool) -> PolicyView {
-        PolicyView {
-            min: p.min_length_for(has_second_factor),
-            max: p.max_length,
-            mixed: p.require_letters_and_digits,
-            ascii: p.ascii_only,
-            history: p.history,
-        }
-    }
-
-    /// The length rule in words ("8文字以上、16文字以下", "8 to 16 characters").
-    pub fn length(&self, tx: &Tx) -> String {
-        tx.t("policy.range")
-            .replace("{min}", &self.min.to_string())
-            .replace("{max}", &self.max.to_string())
-    }
-}
-
 #[derive(Template)]
 #[template(path = "password_change.html")]
 struct PasswordChangePage {
     base: Base,
-    reason: &'static str,
+    /// Why, then what to do: two sentences (no space between them in Japanese).
+    intro: String,
     login_id: String,
     policy: PolicyView,
     error: Option<Shown>,
@@ -664,9 +651,15 @@ async fn password_change_view(
     };
     let page = PasswordChangePage {
         base: ctx.base(state, "pc.title"),
-        reason,
+        intro: ctx.tx().sentences(&[reason, ctx.tx().t("pc.intro")]),
         login_id: flow.login_id.clone(),
-        policy: PolicyView::new(&state.settings.password_policy, has_second_factor),
+        policy: PolicyView::new(
+            &state.settings.password_policy,
+            has_second_factor,
+            &flow.login_id,
+            &ctx.tx(),
+            error.as_ref(),
+        ),
         error,
     };
     ctx.render(status, &page)

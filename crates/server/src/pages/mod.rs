@@ -14,6 +14,7 @@ mod keyboard;
 mod login;
 mod oidc;
 mod passkey;
+mod policy;
 mod settings;
 mod setup;
 mod setup_passkey;
@@ -109,6 +110,7 @@ fn with_assets(state: &AppState, r: Router<AppState>) -> Router<AppState> {
     r.route("/assets/pages.css", get(css))
         .route("/assets/pages.js", get(js))
         .route("/assets/password.js", get(password_js))
+        .route("/assets/common-passwords.txt", get(common_passwords))
         .route("/assets/brand.css", get(brand_css))
         .route_layer(middleware::from_fn_with_state(csp, page_headers))
 }
@@ -171,6 +173,14 @@ async fn password_js() -> Response {
     )
 }
 
+/// The common-password list the server refuses (nist-800-63b-4), for the rules box's live check.
+async fn common_passwords() -> Response {
+    asset(
+        "text/plain; charset=utf-8",
+        sekisho_core::password::common_passwords(),
+    )
+}
+
 /// The firm's colour as a stylesheet (inline styles are refused by the CSP).
 async fn brand_css(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
     let c = &state.settings.branding.primary_color;
@@ -226,6 +236,10 @@ pub enum Step {
         methods: Vec<sekisho_core::flow::Factor>,
         token_id: Option<String>,
         sent_to: Option<String>,
+        /// The code went to the separate delivery address (flows sealed before this field
+        /// read as the registered address).
+        #[serde(default)]
+        to_delivery_address: bool,
     },
     /// The forced password change with the restricted session `token`.
     PasswordChange { token: String, reason: String },

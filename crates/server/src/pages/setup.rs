@@ -5,7 +5,8 @@
 //! going back is safe; the link is marked used when the wizard finishes, and an expired, used or
 //! replaced link gets a page that says whom to contact.
 
-use super::login::{accept, PolicyView};
+use super::login::accept;
+use super::policy::PolicyView;
 use super::{error_page, status_of, Base, Ctx, Shown};
 use crate::auth;
 use crate::door::AppState;
@@ -143,8 +144,8 @@ pub(super) async fn stage(
 #[template(path = "setup_password.html")]
 struct PasswordPage {
     base: Base,
-    /// The wizard's steps for this login's second factor.
-    steps: &'static str,
+    /// The wizard's steps for this login's second factor (none for a password-only link).
+    steps: Option<&'static str>,
     token: String,
     login_id: String,
     policy: PolicyView,
@@ -155,6 +156,10 @@ struct PasswordPage {
 #[template(path = "totp.html")]
 struct TotpPage {
     base: Base,
+    /// The wizard's steps, the password one done.
+    steps: Option<&'static str>,
+    /// The numbers of the two steps on this page ("2.1 ", "2.2 " in the wizard).
+    numbers: [&'static str; 2],
     confirm_action: String,
     reveal: bool,
     qr_data_uri: String,
@@ -193,23 +198,31 @@ pub(super) async fn show(
     match stage(state, &link, &login).await {
         Err(e) => error_page(state, ctx, &e),
         Ok(Stage::Password) => {
+            // A link that sets only the password has no steps to number.
             let steps = match (link.set_second_factor, login.second_factor) {
-                (true, SecondFactor::Email) => "setup.steps_email",
-                (true, SecondFactor::Token) => "setup.steps_token",
-                (true, SecondFactor::Passkey) => "setup.steps_passkey",
-                _ => "setup.steps",
+                (false, _) => None,
+                (true, SecondFactor::Email) => Some("setup.steps_email"),
+                (true, SecondFactor::Token) => Some("setup.steps_token"),
+                (true, SecondFactor::Passkey) => Some("setup.steps_passkey"),
+                _ => Some("setup.steps"),
             };
             let page = PasswordPage {
-                steps: ctx.tx().t(steps),
+                steps: steps.map(|k| ctx.tx().t(k)),
                 base: ctx.base(state, "setup.password_title"),
                 token: tok.to_owned(),
                 login_id: login.login_id.clone(),
-                policy: PolicyView::new(&state.settings.password_policy, link.set_second_factor),
+                policy: PolicyView::new(
+                    &state.settings.password_policy,
+                    link.set_second_factor,
+                    &login.login_id,
+                    &ctx.tx(),
+                    shown.as_ref(),
+                ),
                 error: shown,
             };
             ctx.render(status, &page)
         }
-        Ok(Stage::Totp) => totp_page(state, ctx, tok, &login, status, shown).await,
+        Ok(Stage::Totp) => totp_page(state, ctx, tok, &link, &login, status, shown).await,
         Ok(Stage::Email) => {
             super::setup_second::email_page(state, ctx, tok, &login, status, shown).await
         }
@@ -250,6 +263,7 @@ async fn totp_page(
     state: &AppState,
     ctx: Ctx,
     tok: &str,
+    link: &SetupLink,
     login: &Login,
     status: StatusCode,
     error: Option<Shown>,
@@ -277,8 +291,17 @@ async fn totp_page(
         Err(e) => return error_page(state, ctx, &e.error),
     };
     let b64 = base64::engine::general_purpose::STANDARD.encode(key.qr_svg.as_bytes());
+    // Step 2 of the wizard when the link also set the password (step 1, shown done in the
+    // steps line); the only steps otherwise.
+    let (steps, numbers) = if link.set_password {
+        (Some(ctx.tx().t("setup.steps_totp")), ["2.1 ", "2.2 "])
+    } else {
+        (None, ["1. ", "2. "])
+    };
     let page = TotpPage {
         base: ctx.base(state, "totp.title"),
+        steps,
+        numbers,
         confirm_action: format!("/setup/{tok}/totp"),
         reveal: false,
         qr_data_uri: format!("data:image/svg+xml;base64,{b64}"),
@@ -376,7 +399,7 @@ async fn confirm_totp(
         Ok(_) => ctx.redirect(&format!("/setup/{tok}")),
         Err(e) => {
             let shown = Some(Shown::new(&e.error, ctx.lang));
-            totp_page(&state, ctx, &tok, &login, status_of(&e.error), shown).await
+            totp_page(&state, ctx, &tok, &link, &login, status_of(&e.error), shown).await
         }
     }
 }

@@ -45,6 +45,7 @@ fn history_json(r: &HistoryRow<'_>) -> Value {
         "login_id": e.login_id,
         "login_name": e.login_name,
         "event_group": r.group,
+        "event_group_label": r.group_label,
         "event_type": e.event_type,
         "description": e.description,
         "summary": r.description,
