@@ -83,7 +83,10 @@ impl Setup {
 
 /// The customers' secrets and the last step each answered (a step is accepted once).
 #[derive(Clone, Default)]
-struct Apps(Arc<Mutex<HashMap<String, (Vec<u8>, i64)>>>);
+struct Apps(Arc<Mutex<HashMap<String, App>>>);
+
+/// A customer's app: its secret and the last step it answered.
+type App = (Vec<u8>, i64);
 
 impl Apps {
     /// The next fresh code of `login`: the current step, or the one after the last used.
