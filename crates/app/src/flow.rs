@@ -113,3 +113,8 @@ pub mod step_names {
     /// The code of a password change required, as the audit record carries it.
     pub const PASSWORD_CHANGE_REQUIRED_CODE: &str = "SKS-LGN-0004";
 }
+
+/// The associated data binding a hosted pages' sealed flow to (the hash of) its cookie.
+pub fn flow_aad(cookie_hash: &str) -> Vec<u8> {
+    format!("sekisho-login-flow:{cookie_hash}").into_bytes()
+}

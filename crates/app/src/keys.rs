@@ -108,7 +108,7 @@ pub struct PublicJwk {
     pub y: Option<String>,
 }
 
-fn key_aad(kid: &str) -> Vec<u8> {
+pub(crate) fn key_aad(kid: &str) -> Vec<u8> {
     format!("signing-key:{kid}").into_bytes()
 }
 

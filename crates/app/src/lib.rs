@@ -19,6 +19,7 @@ pub mod login;
 pub mod login_admin;
 pub mod login_challenge;
 pub mod mail;
+pub mod master_key;
 pub mod metrics;
 pub mod notify;
 pub mod oidc;

@@ -150,7 +150,12 @@ pub async fn reissue_setup(
 }
 
 fn aad(op: &Operator) -> Vec<u8> {
-    format!("operator:{}", op.id).into_bytes()
+    aad_of(op.id)
+}
+
+/// The associated data of an operator's sealed app secrets (active and pending).
+pub(crate) fn aad_of(operator_pk: i64) -> Vec<u8> {
+    format!("operator:{operator_pk}").into_bytes()
 }
 
 /// The operator a setup token belongs to, while the link is valid.

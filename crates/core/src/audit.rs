@@ -102,6 +102,8 @@ event_types! {
     StepUpRefused => ("step_up_refused", "login", "お手続き取消", "Step-up refused"),
     SigningKeyCreated => ("signing_key_created", "api_token", "署名鍵作成", "Signing key created"),
     SigningKeyRetired => ("signing_key_retired", "api_token", "署名鍵廃止", "Signing key retired"),
+    MasterKeyRotationStarted => ("master_key_rotation_started", "api_token", "マスター鍵の切り替え開始", "Master key rotation started"),
+    MasterKeyRotationFinished => ("master_key_rotation_finished", "api_token", "マスター鍵の切り替え完了", "Master key rotation finished"),
     OidcClientCreated => ("oidc_client_created", "api_token", "OIDCクライアント登録", "OIDC client created"),
     OidcClientUpdated => ("oidc_client_updated", "api_token", "OIDCクライアント変更", "OIDC client updated"),
     OidcClientDisabled => ("oidc_client_disabled", "api_token", "OIDCクライアント停止", "OIDC client disabled"),

@@ -132,6 +132,10 @@ pub(crate) enum KeysCommand {
         /// Key ID (`kid`, from `list`).
         kid: String,
     },
+    /// Re-seal every secret kept at rest (app and token secrets, signing keys, queued mails,
+    /// …) under a new master key, in batches, while the instances keep serving with both keys
+    /// (docs/operations.md); with --finish, check that no value is left under another key.
+    RotateMaster(crate::rotate_master::RotateMaster),
 }
 
 #[derive(Subcommand)]
@@ -292,7 +296,7 @@ pub(crate) async fn operator(command: OperatorCommand) -> Result<()> {
         OperatorCommand::Create { config, name, role } => {
             let c = load(&config)?;
             let store = wiring::store(&c).await?;
-            let secrets = sekisho_core::secret_box::SecretBox::new("k1", &wiring::master_key(&c)?);
+            let secrets = wiring::secrets(&c, store.as_ref(), &SystemClock, &OsRandom).await?;
             let created = sekisho_app::operators::create_operator(
                 store.as_ref(),
                 &secrets,
@@ -347,13 +351,14 @@ pub(crate) async fn keys(command: KeysCommand) -> Result<()> {
         user_agent: Some("sekisho-cli".into()),
     };
     match command {
+        KeysCommand::RotateMaster(a) => return crate::rotate_master::rotate_master(a).await,
         KeysCommand::Rotate { config, alg } => {
             let Some(alg) = sekisho_app::keys::Alg::parse(&alg) else {
                 anyhow::bail!("unknown algorithm {alg:?} (EdDSA, ES256, PS256, RS256)");
             };
             let c = load(&config)?;
             let store = wiring::store(&c).await?;
-            let secrets = sekisho_core::secret_box::SecretBox::new("k1", &wiring::master_key(&c)?);
+            let secrets = wiring::secrets(&c, store.as_ref(), &SystemClock, &OsRandom).await?;
             let k = sekisho_app::keys::create_key(
                 store.as_ref(),
                 &secrets,
@@ -515,9 +520,8 @@ pub(crate) async fn tokens(command: TokensCommand) -> Result<()> {
     // multiOTP ships both formats as .txt: the content says which, as the HTTP import's
     // Content-Type would.
     let format = by_name.unwrap_or_else(|| SeedFormat::sniff(&bytes));
-    let key = wiring::master_key(&c)?;
-    let secrets = sekisho_core::secret_box::SecretBox::new("k1", &key);
     let store = wiring::store(&c).await?;
+    let secrets = wiring::secrets(&c, store.as_ref(), &SystemClock, &OsRandom).await?;
     let cli = ClientInfo {
         ip: None,
         user_agent: Some("sekisho-cli".into()),

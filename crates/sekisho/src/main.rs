@@ -2,6 +2,7 @@
 
 mod admin_cli;
 mod oidc_cli;
+mod rotate_master;
 
 use admin_cli::{
     api_token, audit_verify, keys, login, operator, tokens, AuditCommand, KeysCommand,

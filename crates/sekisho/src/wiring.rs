@@ -17,20 +17,11 @@ use std::sync::Arc;
 
 /// The master key for secrets at rest: configured, or generated in the data folder once.
 pub fn master_key(config: &Config) -> Result<[u8; 32]> {
-    let parse = |hex_text: &str, from: &str| -> Result<[u8; 32]> {
-        let bytes = hex::decode(hex_text.trim())
-            .map_err(|_| anyhow!("the master key in {from} is not hex"))?;
-        bytes
-            .try_into()
-            .map_err(|_| anyhow!("the master key in {from} must be 32 bytes (64 hex characters)"))
-    };
     if let Some(k) = config.master_key.as_deref().filter(|k| !k.is_empty()) {
         return parse(k, "master_key");
     }
     if let Some(file) = &config.master_key_file {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read master_key_file {}", file.display()))?;
-        return parse(&text, &file.display().to_string());
+        return read_key_file(file, "master_key_file");
     }
     let file = config.data_dir.join("master.key");
     if file.exists() {
@@ -48,6 +39,44 @@ pub fn master_key(config: &Config) -> Result<[u8; 32]> {
          kept apart from the database backups"
     );
     Ok(key)
+}
+
+fn parse(hex_text: &str, from: &str) -> Result<[u8; 32]> {
+    let bytes =
+        hex::decode(hex_text.trim()).map_err(|_| anyhow!("the master key in {from} is not hex"))?;
+    bytes
+        .try_into()
+        .map_err(|_| anyhow!("the master key in {from} must be 32 bytes (64 hex characters)"))
+}
+
+/// A master key from a file holding it in hex (`what` names the setting, for errors).
+pub fn read_key_file(file: &Path, what: &str) -> Result<[u8; 32]> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read {what} {}", file.display()))?;
+    parse(&text, &file.display().to_string())
+}
+
+/// The keys that only open (`extra_master_key_files`), during a rotation.
+pub fn extra_master_keys(config: &Config) -> Result<Vec<[u8; 32]>> {
+    config
+        .extra_master_key_files
+        .iter()
+        .map(|f| read_key_file(f, "extra_master_key_files entry"))
+        .collect()
+}
+
+/// The keyring of secrets at rest — the master key seals, the extra keys only open — with the
+/// deployment's code-hash key (kept in the database on first need).
+pub async fn secrets(
+    config: &Config,
+    store: &dyn sekisho_store::Store,
+    clock: &dyn Clock,
+    rng: &dyn Random,
+) -> Result<SecretBox> {
+    let current = master_key(config)?;
+    let ring = SecretBox::keyring(&current, &extra_master_keys(config)?);
+    let mac = sekisho_core::secret_box::derived_mac_key(&current);
+    Ok(sekisho_app::master_key::with_kept_mac_key(store, ring, mac, rng, clock.now()).await?)
 }
 
 fn write_private(path: &Path, text: &str) -> Result<()> {
@@ -96,8 +125,8 @@ pub async fn app_state_with(
     clock: Arc<dyn Clock>,
     rng: Arc<dyn Random>,
 ) -> Result<AppState> {
-    let master_key = master_key(config)?;
     let store = store(config).await?;
+    let secrets = secrets(config, store.as_ref(), clock.as_ref(), rng.as_ref()).await?;
     let p = &config.settings.password;
     let hasher = PasswordHasher::new(HashParams {
         memory_kib: p.argon2_memory_kib,
@@ -118,7 +147,6 @@ pub async fn app_state_with(
         random_bytes(rng.as_ref()),
     )
     .map_err(|e| anyhow!("cannot prepare password hashing: {e}"))?;
-    let secrets = SecretBox::new("k1", &master_key);
     Ok(AppState::new(
         store,
         clock,

@@ -818,3 +818,6 @@ async fn oidc_clients_from_the_command_line() {
         .success());
     assert!(run(&["audit", "verify"]).status.success());
 }
+
+#[path = "cli/rotate_master.rs"]
+mod rotate_master;

@@ -21,6 +21,7 @@ mod passkeys;
 mod pg_reach;
 mod recovery;
 mod replay;
+mod sealed;
 mod setup;
 mod sql;
 mod sql_account;
@@ -42,6 +43,7 @@ mod sql_passkeys;
 mod sql_query;
 mod sql_recovery;
 mod sql_rehash;
+mod sql_sealed;
 mod sql_sessions;
 mod sql_setup;
 mod sql_step_up;
@@ -79,6 +81,7 @@ pub use passkeys::{
     Ceremony, CeremonyKind, NewCeremony, NewPasskey, PasskeyStore, PasskeyUse, StoredPasskey,
 };
 pub use recovery::{RecoveryStatus, RecoveryStore};
+pub use sealed::{Reseal, SealedColumn, SealedStore, SealedValue};
 pub use setup::{NewSetupLink, SetupLink, SetupStore};
 pub use sql::{connect, ConnectOptions};
 pub use sqlite_hot::{file_of as sqlite_file_of, SqliteSynchronous};
@@ -352,6 +355,7 @@ pub trait Store:
     + OidcTokenStore
     + OidcSessionStore
     + ThrottleStore
+    + SealedStore
     + Send
     + Sync
 {

@@ -103,6 +103,11 @@ on_both!(
     recovery_code_failures_lock_until_unlock,
 );
 
+#[path = "conformance/sealed.rs"]
+mod sealed;
+use sealed::sealed_values_are_walked_in_batches_and_replaced_only_if_unchanged;
+on_both!(sealed_values_are_walked_in_batches_and_replaced_only_if_unchanged);
+
 #[path = "conformance/recovery.rs"]
 mod recovery;
 
@@ -854,7 +859,7 @@ async fn audit_is_append_only_and_filterable(db: Db) {
     assert_eq!(count(&db, f(AuditFilter::default())).await, 10);
 }
 
-fn pending_totp(login_pk: i64, uid: &str) -> NewOtpFactor {
+pub(crate) fn pending_totp(login_pk: i64, uid: &str) -> NewOtpFactor {
     NewOtpFactor {
         uid: uid.into(),
         login_pk,

@@ -228,7 +228,7 @@ pub struct Body {
     pub html: String,
 }
 
-fn body_aad(uid: &str) -> Vec<u8> {
+pub(crate) fn body_aad(uid: &str) -> Vec<u8> {
     format!("mail:{uid}").into_bytes()
 }
 

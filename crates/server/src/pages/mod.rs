@@ -35,6 +35,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
+use sekisho_app::flow::flow_aad;
 use sekisho_app::throttle::{self, Subject};
 use sekisho_app::AppError;
 use sekisho_core::audit::ClientInfo;
@@ -243,11 +244,6 @@ pub enum Step {
     },
     /// The forced password change with the restricted session `token`.
     PasswordChange { token: String, reason: String },
-}
-
-/// The associated data binding a sealed flow to its cookie.
-fn flow_aad(hash: &str) -> Vec<u8> {
-    format!("sekisho-login-flow:{hash}").into_bytes()
 }
 
 /// Records a new flow in the database (sealed); answers the cookie value.
