@@ -3,58 +3,12 @@
 
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sekisho");
+mod support;
 
-fn ok<T, E: std::fmt::Debug>(r: Result<T, E>) -> T {
-    r.unwrap_or_else(|e| unreachable!("{e:?}"))
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let l = ok(std::net::TcpListener::bind("127.0.0.1:0"));
-    ok(l.local_addr()).port()
-}
-
-fn sekisho(cwd: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.current_dir(cwd);
-    // The tests' own variables must not leak into the server as configuration.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SEKISHO_") {
-            c.env_remove(k);
-        }
-    }
-    c
-}
-
-// A real server process starts in real time; this bounds the wait, it is not domain time.
-#[allow(clippy::disallowed_methods)]
-async fn wait_ready(url: &str, server: &mut Server) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(30) {
-        if let Ok(r) = reqwest::get(format!("{url}/readyz")).await {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        if let Ok(Some(status)) = server.0.try_wait() {
-            unreachable!("server exited early: {status}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    unreachable!("server not ready within 30 s");
-}
+pub(crate) use support::{free_port, ok, sekisho, wait_ready, Server};
 
 #[tokio::test]
 async fn serve_on_embedded_defaults_then_log_in() {

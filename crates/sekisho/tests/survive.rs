@@ -655,7 +655,11 @@ async fn postgres_restarted_under_load_means_503_then_reconnection() {
     let reconnected =
         reconnected.unwrap_or_else(|| unreachable!("no code accepted after PostgreSQL came back"));
     let log = std::fs::read_to_string(rig.dir.path().join("server.log")).unwrap_or_default();
-    let errors: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).take(5).collect();
+    let errors: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("ERROR"))
+        .take(5)
+        .collect();
     assert!(
         unexpected.is_empty(),
         "{} unexpected answers: {:?}; the server's errors: {errors:#?}",
