@@ -64,7 +64,8 @@ pub struct Options {
     pub trading_password_reauth: bool,
     /// `mail.max_attempts`: delivery attempts before a mail is given up.
     pub mail_max_attempts: u32,
-    /// Point the app at a port where no SMTP server listens (delivery fails).
+    /// The SMTP server is down (nothing listens on its port, delivery fails) until the test
+    /// calls `app.smtp.up()`.
     pub smtp_down: bool,
     /// `notify.login_default`.
     pub notify_login_default: bool,
@@ -203,13 +204,13 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     let clock = opts
         .clock
         .unwrap_or_else(|| Arc::new(TestClock(AtomicI64::new(1_780_000_000))));
-    let smtp = crate::smtp::SmtpServer::start().await;
-    let smtp_port = if opts.smtp_down {
-        crate::smtp::closed_port().await
+    // A server that is down can be brought up by the test (`app.smtp.up()`).
+    let smtp = if opts.smtp_down {
+        crate::smtp::SmtpServer::down().await
     } else {
-        smtp.port
+        crate::smtp::SmtpServer::start().await
     };
-    set(&mut config, "mail.smtp_port", i64::from(smtp_port));
+    set(&mut config, "mail.smtp_port", i64::from(smtp.port));
     set(
         &mut config,
         "mail.max_attempts",

@@ -100,16 +100,28 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub async fn start() -> SmtpServer {
-        let listener = ok(TcpListener::bind("127.0.0.1:0").await);
-        let port = ok(listener.local_addr()).port();
-        let inbox = Arc::new(Inbox::default());
-        let shared = inbox.clone();
+        let server = SmtpServer::down().await;
+        server.up().await;
+        server
+    }
+
+    /// A server that is down (nothing listens on its port) until [`SmtpServer::up`].
+    pub async fn down() -> SmtpServer {
+        SmtpServer {
+            port: closed_port().await,
+            inbox: Arc::new(Inbox::default()),
+        }
+    }
+
+    /// Starts listening on the server's port.
+    pub async fn up(&self) {
+        let listener = ok(TcpListener::bind(("127.0.0.1", self.port)).await);
+        let shared = self.inbox.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 tokio::spawn(session(stream, shared.clone()));
             }
         });
-        SmtpServer { port, inbox }
     }
 
     /// Waits (at most `secs` seconds) for the next message to `address` and takes it.
