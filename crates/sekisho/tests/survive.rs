@@ -258,9 +258,10 @@ async fn crash_under_load(database_url: Option<&str>, synchronous: &str) {
         );
         tasks.spawn(async move {
             while !dead.load(Ordering::SeqCst) {
-                let Some(&(i, offset)) = work.get(next.fetch_add(1, Ordering::SeqCst)) else {
-                    return;
-                };
+                // Round and round until the kill: after the first pass every code is a replay
+                // (refused), so the server is under load whenever the kill comes.
+                let k = next.fetch_add(1, Ordering::SeqCst);
+                let (i, offset) = work[k % work.len()];
                 let s = &checked[i];
                 let otp = code(&s.secret, offset);
                 let r = http
