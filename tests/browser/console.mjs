@@ -60,10 +60,26 @@ async function adminJourney(browser) {
   await submit(op);
   await op.waitForURL(/\/admin\/logins\/watanabe\?done=created$/);
   let flags = await flagsOf(op, "#flags");
-  expect(flags.includes("second_factor_not_registered") && flags.includes("password_erased"), `new login flags: ${flags}`);
+  expect(
+    flags.includes("second_factor_not_registered") && flags.includes("password_erased"),
+    `new login flags: ${flags}`,
+  );
 
-  // Change Credentials: ② by link, ③ both, ⑥ e-mail it.
-  await click(op, "#cred-email");
+  // Change Credentials, one form: erasing asks for confirmation and names what goes (issue 17
+  // item 11); cancelled, nothing changes.
+  await op.check("#cred-erase");
+  await op.uncheck("#cred-password");
+  await click(op, "#cred-submit");
+  await op.waitForURL(/\/admin\/logins\/watanabe\/credentials$/);
+  const erased = await op.locator("#cred-erased").innerText();
+  expect(erased.includes("二段階認証キー") && erased.includes("セッション"), `what will be erased: ${erased}`);
+  expect(!erased.includes("パスワード"), "the password is not named when not chosen");
+  await shot(op, "51b-console-cred-confirm");
+  await click(op, "#cred-cancel");
+  await op.waitForURL(/\/admin\/logins\/watanabe$/);
+  // A link for both, e-mailed: no erasure, so no confirmation.
+  await op.check("#cred-email");
+  await click(op, "#cred-submit");
   expect((await op.locator("#setup-url").innerText()).includes("/setup/skst_"), "link shown once");
   expect((await op.locator("#link-emailed").innerText()).includes(CUSTOMER_MAIL), "mailed to the customer");
   flags = await flagsOf(op, "#flags");
@@ -71,12 +87,18 @@ async function adminJourney(browser) {
   await shot(op, "52-console-link-sent");
   await op.goto(`${url}/admin/logins?q=wata`);
   flags = await flagsOf(op, `tr[data-login='${CUSTOMER}']`);
-  expect(flags.includes("setup_link_pending") && flags.includes("second_factor_not_registered"), `list flags: ${flags}`);
+  expect(
+    flags.includes("setup_link_pending") && flags.includes("second_factor_not_registered"),
+    `list flags: ${flags}`,
+  );
   await shot(op, "53-console-logins-flags");
 
   // The customer opens the link from the mail and finishes the setup.
   const m = await mail(CUSTOMER_MAIL, "setup_link");
-  expect(m.text.includes("渡辺 健 様") && m.text.includes("UTC") && m.text.includes("(JST)"), "welcome mail with expiry");
+  expect(
+    m.text.includes("渡辺 健 様") && m.text.includes("UTC") && m.text.includes("(JST)"),
+    "welcome mail with expiry",
+  );
   const tok = (m.text.match(/\/setup\/(skst_[A-Za-z0-9_-]+)/) || [])[1];
   expect(tok, "setup link in the mail");
   const cctx = await newContext(browser, { width: 390, height: 844 });
@@ -94,7 +116,10 @@ async function adminJourney(browser) {
   // The flags are gone from the list.
   await op.goto(`${url}/admin/logins?q=wata`);
   flags = await flagsOf(op, `tr[data-login='${CUSTOMER}']`);
-  expect(!flags.includes("second_factor_not_registered") && !flags.includes("setup_link_pending"), `flags after setup: ${flags}`);
+  expect(
+    !flags.includes("second_factor_not_registered") && !flags.includes("setup_link_pending"),
+    `flags after setup: ${flags}`,
+  );
   await shot(op, "54-console-flag-gone");
 
   // Ten wrong codes lock the authenticator app.
@@ -112,7 +137,10 @@ async function adminJourney(browser) {
   await click(op, "#unlock-form button");
   // The desk is told which lock it cleared.
   await op.waitForURL(/done=unlocked&cleared=totp$/);
-  expect((await text(op)).includes("ロックを解除しました。解除したロック：認証アプリ"), "the unlock names the app's lock");
+  expect(
+    (await text(op)).includes("ロックを解除しました。解除したロック：認証アプリ"),
+    "the unlock names the app's lock",
+  );
   flags = await flagsOf(op, "#flags");
   expect(!flags.some((f) => f.startsWith("locked")), `unlocked: ${flags}`);
   await shot(op, "56-console-unlocked");
@@ -137,7 +165,10 @@ async function adminJourney(browser) {
   expect(rows === 1, `one unlock in the history, got ${rows}`);
   const [dl] = await Promise.all([op.waitForEvent("download"), op.locator("#csv-export").click()]);
   const csv = readFileSync(await dl.path(), "utf8");
-  expect(csv.includes("イベントID") && csv.includes("login_unlocked") && !csv.includes("setup_link_used"), `CSV export: ${csv}`);
+  expect(
+    csv.includes("イベントID") && csv.includes("login_unlocked") && !csv.includes("setup_link_used"),
+    `CSV export: ${csv}`,
+  );
 
   // English.
   await op.goto(`${url}/admin/logins?lang=en`);

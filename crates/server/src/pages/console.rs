@@ -201,26 +201,67 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
         "opk.recovery_left" => ("残り", "Left:"),
         "opk.recovery_locked" => ("ロック中(残り)", "Locked (left)"),
         "cred.title" => ("認証情報の変更", "Change Credentials"),
-        "cred.erase" => ("① 認証情報を消去する", "① Erase credentials"),
-        "cred.link" => ("② リンクで変更する", "② Change by link"),
-        "cred.select" => ("③ 対象", "③ Select credentials"),
+        "cred.what" => ("操作", "Action"),
+        "cred.generate" => (
+            "設定用リンクを発行して画面に表示する",
+            "Issue a setup link and show it here",
+        ),
+        "cred.email" => (
+            "設定用リンクを発行してお客様にメールで送る",
+            "Issue a setup link and e-mail it to the customer",
+        ),
+        "cred.erase" => (
+            "認証情報を消去する(リンクは発行しない)",
+            "Erase the credentials (no link)",
+        ),
+        "cred.select" => ("対象", "Credentials"),
         "cred.password" => ("パスワード", "Password"),
         "cred.second_factor" => ("二段階認証キー", "Two-factor authentication key"),
         "cred.erase_current" => (
-            "④ 現在の認証情報を消去する(②のときのみ)",
-            "④ Erase current credentials (with ② only)",
+            "リンクの発行前に、現在の認証情報を消去する",
+            "Erase the current credentials before issuing the link",
         ),
-        "cred.do_erase" => ("① 消去を実行", "① Erase"),
-        "cred.generate" => ("⑤ リンクを生成", "⑤ Generate change link"),
-        "cred.email" => ("⑥ リンクをメールで送信", "⑥ E-mail the link"),
+        "cred.confirm_note" => (
+            "消去を伴う操作は、次の画面で消去される内容を確認してから実行します。消去は管理者のみ行えます。",
+            "Anything that erases is shown for confirmation on the next screen first. Only administrators can erase.",
+        ),
+        "cred.submit" => ("次へ", "Next"),
         "cred.choose" => (
             "パスワードと二段階認証キーの少なくとも一方を選んでください。",
             "Choose the password and/or the two-factor authentication key.",
         ),
-        "cred.mismatch" => (
-            "①の消去は「消去を実行」、②のリンクは⑤か⑥のボタンで実行してください。",
-            "Use \"Erase\" with ①, and ⑤ or ⑥ with ②.",
+        "cred.choose_action" => ("操作を選んでください。", "Choose an action."),
+        "cred.confirm_title" => ("認証情報の消去の確認", "Confirm erasing credentials"),
+        "cred.confirm_intro" => (
+            "次の認証情報を消去します。よろしいですか。",
+            "The following credentials will be erased. Do you want to continue?",
         ),
+        "cred.item_app" => ("二段階認証キー(認証アプリ)", "Two-factor key (authenticator app)"),
+        "cred.item_token" => ("トークン(在庫に戻ります)", "Token (returned to stock)"),
+        "cred.item_passkeys" => ("パスキー(件数)", "Passkeys (count)"),
+        "cred.item_recovery" => ("リカバリーコード(残り)", "Recovery codes (left)"),
+        "cred.item_none" => (
+            "二段階認証キー(登録されているものはありません)",
+            "Two-factor key (none registered)",
+        ),
+        "cred.item_sessions" => (
+            "ログイン中のセッションはすべて終了します",
+            "Every active session of the customer ends",
+        ),
+        "cred.then_generate" => (
+            "消去のあと、設定用リンクを発行して画面に表示します。",
+            "Then a setup link is issued and shown here.",
+        ),
+        "cred.then_email" => (
+            "消去のあと、設定用リンクを発行してお客様にメールで送ります。",
+            "Then a setup link is issued and e-mailed to the customer.",
+        ),
+        "cred.confirm_warn" => (
+            "消去した認証情報は元に戻せません。お客様は設定用リンクから登録し直す必要があります。",
+            "Erased credentials cannot be restored; the customer must set them up again with a setup link.",
+        ),
+        "cred.confirm_do" => ("消去する", "Erase"),
+        "cred.cancel" => ("キャンセル", "Cancel"),
         "link.title" => ("設定用リンク", "Setup link"),
         "link.once" => (
             "このリンクは今だけ表示されます。コピーしてお客さまにお伝えください。",

@@ -224,7 +224,7 @@ async fn an_admin_changes_credentials_by_link_and_erases_them() {
         .post(
             &app,
             "/admin/logins/kimura/credentials",
-            &[("csrf", &t), ("mode", "link"), ("action", "generate")],
+            &[("csrf", &t), ("action", "generate")],
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -236,7 +236,6 @@ async fn an_admin_changes_credentials_by_link_and_erases_them() {
             "/admin/logins/kimura/credentials",
             &[
                 ("csrf", &t),
-                ("mode", "link"),
                 ("password", "on"),
                 ("second_factor", "on"),
                 ("action", "email"),
@@ -255,18 +254,39 @@ async fn an_admin_changes_credentials_by_link_and_erases_them() {
         .next_kind("kimura@example.co.jp", "setup_link", 15)
         .await;
     assert!(m.text().contains("http://sekisho.test/setup/skst_"));
-    // ① erase the password only.
-    let (status, _, _) = b
+    // No action chosen (only a hand-made request can do that).
+    let (status, _, html) = b
         .post(
             &app,
             "/admin/logins/kimura/credentials",
-            &[
-                ("csrf", &t),
-                ("mode", "erase"),
-                ("password", "on"),
-                ("action", "erase"),
-            ],
+            &[("csrf", &t), ("password", "on")],
         )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("操作を選んでください"), "{html}");
+    // Erase the password only: first the confirmation naming what goes, and nothing erased yet.
+    let erase = [
+        ("csrf", t.as_str()),
+        ("password", "on"),
+        ("action", "erase"),
+    ];
+    let (status, _, html) = b
+        .post(&app, "/admin/logins/kimura/credentials", &erase)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"cred-confirm-form\""), "{html}");
+    assert!(
+        html.contains("<li>パスワード</li>") && !html.contains("認証アプリ"),
+        "{html}"
+    );
+    let r = app.admin(Method::GET, "/logins/kimura", None).await;
+    let v: Value = ok(r.json().await);
+    assert_eq!(v["password_set"], true);
+    assert_eq!(app.count_events("kimura", "credentials_erased").await, 0);
+    let mut confirmed = erase.to_vec();
+    confirmed.push(("confirmed", "1"));
+    let (status, _, _) = b
+        .post(&app, "/admin/logins/kimura/credentials", &confirmed)
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let r = app.admin(Method::GET, "/logins/kimura", None).await;
