@@ -57,8 +57,8 @@ impl PolicyViolation {
             PolicyViolation::InvalidCharacters => (
                 "password_invalid_characters",
                 "SKS-PWD-0004",
-                "パスワードに使用できない文字が含まれています。半角英数字と記号を使用してください。",
-                "The password contains characters that are not allowed. Use half-width letters, digits and symbols.",
+                "パスワードに使用できない文字が含まれています。使用できる文字は、パスワードの条件をご確認ください。",
+                "The password contains characters that are not allowed. See the password rules for the characters you can use.",
             ),
             PolicyViolation::ContainsLoginId => (
                 "password_contains_login_id",

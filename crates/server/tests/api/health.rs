@@ -163,3 +163,29 @@ async fn api_token(app: &TestApp, scope: &str) -> String {
     let v: Value = ok(r.json().await);
     v["token"].as_str().unwrap_or_default().to_owned()
 }
+
+/// The documented audit event types are exactly the server's, in its order (the OpenID Connect
+/// events were missing once).
+#[test]
+fn openapi_lists_every_audit_event_type() {
+    let doc: Value = ok(serde_json::from_str(sekisho_server::OPENAPI_JSON));
+    let listed: Vec<&str> = doc["components"]["schemas"]["EventType"]["enum"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let known: Vec<&str> = sekisho_core::audit::EventType::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
+    assert_eq!(listed, known);
+    let groups = doc["components"]["schemas"]["EventType"]["description"]
+        .as_str()
+        .unwrap_or_default();
+    for t in sekisho_core::audit::EventType::ALL {
+        let entry = format!("`{}` → `{}`", t.as_str(), t.group());
+        assert!(
+            groups.contains(&entry),
+            "{entry} missing from the description"
+        );
+    }
+}
