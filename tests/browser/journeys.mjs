@@ -91,8 +91,12 @@ async function newcomer(browser) {
   await page.goto(`${url}/account/security`);
   expect((await text(page)).includes("未登録"), "methods not registered");
   await shot(page, "04-security-before");
-  await page.fill("#proof-1", "Kabu2026new");
-  await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/account/totp'] button").click()]);
+  // Each action on its own short page (issue 17 item 9): 申込 asks for the password only.
+  await Promise.all([page.waitForLoadState("load"), page.locator("#act-app-apply").click()]);
+  await page.waitForURL(/\/account\/security\/app-apply$/);
+  await shot(page, "04b-security-app-apply");
+  await page.fill("#proof", "Kabu2026new");
+  await submit(page);
   expect((await text(page)).includes("時間ベース"), "time-based shown");
   expect(!(await page.locator("#secret-key").isVisible()), "key hidden until 'show code'");
   // A phone cannot scan its own screen: the link that opens the app on this phone and the key
@@ -116,21 +120,22 @@ async function newcomer(browser) {
   await page.waitForURL(/done=totp/);
   expect((await text(page)).includes("利用中"), "authenticator app in use");
   await shot(page, "08-security-totp-registered");
-  // Still freshly re-authenticated: switch login notifications on.
-  await Promise.all([
-    page.waitForLoadState("load"),
-    page.locator("form[action='/account/notifications'] button").click(),
-  ]);
+  // Still freshly re-authenticated: switch login notifications on, through its confirmation.
+  await Promise.all([page.waitForLoadState("load"), page.locator("#act-notify").click()]);
+  expect((await page.locator("#proof").count()) === 0, "no password asked while fresh");
+  await submit(page);
+  expect((await page.locator("ol.progress [aria-current]").innerText()) === "確認", "the confirmation step");
+  expect((await page.locator("#confirm-text").innerText()).includes("通知をお送りする"), "what will change");
+  await shot(page, "08a-notify-confirm");
+  await Promise.all([page.waitForLoadState("load"), page.locator("#confirm-submit").click()]);
   await page.waitForURL(/done=notify/);
   expect((await page.locator("#notify-state").innerText()).includes("受け取る"), "notifications on");
   await shot(page, "08b-security-notifications-on");
   // コード再表示: a current code shows the same key again.
   await advance(30);
-  await page.fill("#reveal-otp", totp(key, await now()));
-  await Promise.all([
-    page.waitForLoadState("load"),
-    page.locator("form[action='/account/totp/reveal'] button").click(),
-  ]);
+  await Promise.all([page.waitForLoadState("load"), page.locator("#act-app-reveal").click()]);
+  await page.fill("#action-otp", totp(key, await now()));
+  await submit(page);
   await page.locator("details.key summary").click();
   expect((await page.locator("#secret-key").innerText()).trim() === key, "same key shown again");
   await shot(page, "08c-totp-key-again");
@@ -138,6 +143,14 @@ async function newcomer(browser) {
   await Promise.all([page.waitForLoadState("load"), page.locator("form[action='/logout'] button").click()]);
   await page.waitForURL(/done=logout/);
   await shot(page, "09-logged-out");
+  // The hop back to the app after logout is no "logged in" page: the login page, which says so
+  // and comes back to the app (issue 17 item 8).
+  await page.goto(`${url}/login/return?to=${encodeURIComponent(APP)}`);
+  await page.waitForURL(/\/login\?done=ended&return_to=/);
+  expect((await text(page)).includes("もう一度ログインしてください"), "asked to log in again");
+  expect(!(await text(page)).includes("ログインしました"), "not told it is logged in");
+  await shot(page, "09b-return-without-session");
+  await page.goto(`${url}/login`);
   // The next login asks for the app's code (a fresh one: each code counts once).
   await advance(30);
   await loginWith(page, "sato", "Kabu2026new");
@@ -178,6 +191,8 @@ async function emailCode(browser) {
   await page.fill("#otp", second.code);
   await submit(page);
   expect((await page.locator("[role=alert]").innerText()).includes("有効期限"), "expired code message");
+  expect((await page.locator("#otp").count()) === 0, "no code entry for a spent code");
+  expect((await text(page)).includes("送信しました") === false, "no 'we have sent' for a spent code");
   await shot(page, "14-email-code-expired");
   // Re-issue (再発行) and use the new code.
   await Promise.all([

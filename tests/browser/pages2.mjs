@@ -9,7 +9,9 @@ const DESKTOP = { width: 1280, height: 900 };
 
 // A code of the imported token (hex secret) at time t.
 const tokenCode = (t) =>
-  execFileSync("oathtool", ["--totp", process.env.SEKISHO_TOKEN_HEX, "--now", `@${t}`]).toString().trim();
+  execFileSync("oathtool", ["--totp", process.env.SEKISHO_TOKEN_HEX, "--now", `@${t}`])
+    .toString()
+    .trim();
 
 const click = (page, selector) => Promise.all([page.waitForLoadState("load"), page.locator(selector).click()]);
 const logout = (page) => click(page, "form[action='/logout'] button");
@@ -34,19 +36,32 @@ async function recoveryCodes(browser) {
   await shots(page, "40-security-methods");
   const rows = await page.locator("table.methods tbody tr").allInnerTexts();
   expect(rows.length === 4, `four methods listed, got ${rows.length}`);
-  expect(rows.every((r) => r.includes("未登録") || r.includes("利用中")), "each method 利用中 / 未登録");
+  expect(
+    rows.every((r) => r.includes("未登録") || r.includes("利用中")),
+    "each method 利用中 / 未登録",
+  );
+  // One button per action, each opening its own short page (issue 17 item 9); the phone view
+  // of the list fits on a few screens.
+  await page.setViewportSize(PHONE);
+  const tall = await page.evaluate(() => document.documentElement.scrollHeight);
+  expect(tall < 844 * 3.5, `the settings page fits on a few phone screens, got ${tall}px`);
+  expect((await page.locator("main input[type=password]").count()) <= 1, "at most the re-authentication's field");
+  await page.setViewportSize(DESKTOP);
   // The authenticator app.
-  await page.fill("#proof-1", "kabu2026kat");
-  await click(page, "form[action='/account/totp'] button");
+  await click(page, "#act-app-apply");
+  await page.fill("#proof", "kabu2026kat");
+  await submit(page);
   await page.locator("details.key summary").click();
   const key = (await page.locator("#secret-key").innerText()).trim();
   await page.fill("#otp", totp(key, await now()));
   await submit(page);
   await page.waitForURL(/done=totp/);
   // Recovery codes: fresh from the app's registration, no second proof; never cached.
+  await click(page, "#act-recovery");
+  await shots(page, "41a-security-recovery-page");
   const [shown] = await Promise.all([
     page.waitForResponse((r) => r.url().endsWith("/account/recovery-codes")),
-    click(page, "#recovery-generate"),
+    submit(page),
   ]);
   expect(shown.headers()["cache-control"] === "no-store", "recovery codes page not cached");
   expect((await text(page)).includes("kato"), "whose codes");
@@ -57,10 +72,11 @@ async function recoveryCodes(browser) {
   await shots(page, "41-recovery-codes");
   await click(page, "#codes-kept");
   expect((await text(page)).includes("残り: 10 / 10"), "ten left");
-  expect((await text(page)).includes("以前のリカバリーコードは使えなくなります"), "warning before a new set");
   await shots(page, "42-security-recovery-set");
-  // A new set: the old one stops working.
-  await click(page, "#recovery-generate");
+  // A new set: the old one stops working, as its page warns.
+  await click(page, "#act-recovery");
+  expect((await text(page)).includes("以前のリカバリーコードは使えなくなります"), "warning before a new set");
+  await submit(page);
   expect((await page.locator("#old-set").innerText()).includes("使えなくなりました"), "old set warning");
   const codes = await page.locator("#recovery-codes code").allInnerTexts();
   expect(codes[0] !== first[0], "a new set");
@@ -105,6 +121,22 @@ async function recoveryCodes(browser) {
   await page.fill("#otp", totp(key, await now()));
   await submit(page);
   await page.waitForURL(/\/account\/security$/);
+  // 利用停止: the code and the password, then a confirmation naming what follows, then done.
+  await advance(30);
+  await click(page, "#act-app-stop");
+  await page.setViewportSize(PHONE);
+  await shot(page, "46d-app-stop-input-phone");
+  await page.setViewportSize(DESKTOP);
+  await page.fill("#action-otp", totp(key, await now()));
+  await page.fill("#proof", "kabu2026kat");
+  await submit(page);
+  expect((await page.locator("ol.progress [aria-current]").innerText()) === "確認", "the confirmation step");
+  expect((await page.locator("#confirm-text").innerText()).includes("停止します"), "what will happen");
+  await shots(page, "46e-app-stop-confirm");
+  await click(page, "#confirm-submit");
+  await page.waitForURL(/done=stop/);
+  const row = await page.locator("table.methods tbody tr").first().innerText();
+  expect(row.includes("未登録") && (await page.locator("#act-app-apply").count()) === 1, `app stopped: ${row}`);
   await ctx.close();
   console.log("recovery codes journey: ok");
 }
@@ -121,15 +153,20 @@ async function addressAndTrading(browser) {
   await submit(page);
   await page.waitForURL(/\/account\/security$/);
   expect((await text(page)).includes("ki***@example.co.jp"), "current address");
-  // Without the proof: asked to confirm first (the form needs the password).
+  // 入力 → 確認 → 受付: a wrong proof is refused on the action's own page.
+  await click(page, "#act-address");
+  await shots(page, "46b-address-input");
   await page.fill("#new-address", "kimura.phone@example.net");
-  await page.fill("#proof-2", "wrong-password1");
-  await click(page, "form[action='/account/code-address'] button");
+  await page.fill("#proof", "wrong-password1");
+  await submit(page);
   expect((await alertText(page)).includes("SKS-"), "wrong proof refused");
-  await page.fill("#new-address", "kimura.phone@example.net");
-  await page.fill("#proof-2", "kabu2026kim");
-  await click(page, "form[action='/account/code-address'] button");
-  await page.waitForURL(/done=address_sent/);
+  expect((await page.locator("#new-address").inputValue()) === "kimura.phone@example.net", "the address kept");
+  await page.fill("#proof", "kabu2026kim");
+  await submit(page);
+  expect((await page.locator("#confirm-address").innerText()) === "kimura.phone@example.net", "the address confirmed");
+  await shots(page, "46c-address-confirm");
+  await click(page, "#confirm-submit");
+  await page.waitForURL(/\/account\/security\/address\?done=address_sent/);
   expect((await page.locator("#pending-address").innerText()) === "kimura.phone@example.net", "pending address");
   await shots(page, "47-address-pending");
   const m = await mail("kimura.phone@example.net", "code_address_confirmation");
@@ -145,11 +182,13 @@ async function addressAndTrading(browser) {
   const told = await mail("kimura@example.co.jp", "code_address_changed_notice");
   expect(told.text.includes("ki***@example.net"), "the old address is told where codes go now");
   // Trading password: the first one with the login password.
+  await click(page, "#act-trading");
   await page.fill("#trading_login_password", "kabu2026kim");
   await page.fill("#new_trading_password", "Trade2026ab");
   await page.fill("#confirm_trading_password", "Trade2026ab");
   await click(page, "form[action='/account/trading-password'] button");
   await page.waitForURL(/done=trading/);
+  await click(page, "#act-trading");
   expect((await page.locator("#current_trading_password").count()) === 1, "now asks for the trading password");
   await page.fill("#current_trading_password", "Wrong2026ab");
   await page.fill("#new_trading_password", "Trade2026cd");
@@ -168,6 +207,9 @@ async function addressAndTrading(browser) {
   await page.goto(`${url}/account/security?lang=en`);
   const en = await text(page);
   expect(en.includes("Recovery codes") && en.includes("Change trading password"), "English settings");
+  await click(page, "#act-address");
+  expect((await text(page)).includes("Change where codes are sent"), "an action page in English");
+  await shots(page, "51c-address-en");
   await shots(page, "51b-security-en");
   await page.goto(`${url}/account/security?lang=ja`);
   // The next login's code goes to the new address.
@@ -193,6 +235,13 @@ async function wizardEmail(browser) {
   await submit(page);
   expect((await text(page)).includes("og***@example.co.jp"), "the address codes go to");
   await shots(page, "52-setup-email");
+  // 保存して終了: the password is kept and the page says until when the same link works.
+  await click(page, "#save-and-exit");
+  expect((await text(page)).includes("パスワードを保存しました"), "saved");
+  expect((await page.locator("#link-until").innerText()).endsWith("JST"), "until when, in Japan time");
+  await shots(page, "52a-setup-saved");
+  await click(page, "#continue-setup");
+  expect((await text(page)).includes("og***@example.co.jp"), "back at step 2");
   await submit(page);
   expect((await text(page)).includes("確認コードを送信しました"), "code sent");
   await shots(page, "53-setup-email-sent");
@@ -278,6 +327,19 @@ async function tokenFirstLogin(browser) {
   await submit(page);
   await page.waitForURL(/\/account\/security$/);
   expect((await text(page)).includes("VSMT25772183"), "token in the methods");
+  // Ten wrong codes lock the token: the page says so with its code and whom to call, and offers
+  // neither code entry nor resynchronisation (issue 17 item 8).
+  await logout(page);
+  await loginWith(page, "fx0000010", "fxtrade2026b");
+  await page.waitForURL(/\/login\/second-factor$/);
+  for (let i = 0; i < 10; i++) {
+    await page.fill("#otp", i % 2 ? "000000" : "999999");
+    await submit(page);
+  }
+  expect((await alertText(page)).includes("SKS-LGN-0008"), "locked, with its code");
+  expect((await page.locator("#otp").count()) === 0, "no code entry on a locked token");
+  expect((await page.locator("a[href='/login/token/resync']").count()) === 0, "no resync on a locked token");
+  await shots(page, "58b-token-locked");
   await ctx.close();
   console.log("token first login journey: ok");
 }

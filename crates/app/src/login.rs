@@ -31,8 +31,8 @@ use sekisho_core::{token, Error, Timestamp};
 use sekisho_store::{NewSession, OtpFactor, OtpToken};
 
 pub use crate::login_challenge::{
-    challenge_methods, complete_second_factor_with, complete_with_recovery_code, open_challenge,
-    passkey_session,
+    answerable, challenge_methods, complete_second_factor_with, complete_with_recovery_code,
+    open_challenge, passkey_session, Answerable,
 };
 
 /// A session handed to the client: the token (shown once) and its record.

@@ -89,6 +89,68 @@ pub async fn challenge_methods(state: &App, challenge: &str) -> Result<Vec<Facto
     Ok(methods)
 }
 
+/// Whether an answer with one method can still finish a waiting login, so that a page offers
+/// only what can succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answerable {
+    /// Why no answer with the method can succeed now: the factor is locked (an operator must
+    /// unlock it), or the e-mail code is spent (expired or worn out by wrong tries); `None`
+    /// when an answer may succeed.
+    pub closed: Option<Error>,
+    /// For the e-mail code: whether another code may still be sent in this login attempt (now
+    /// or after the cool-down).
+    pub resend: bool,
+}
+
+/// What an answer with `method` at `challenge` can still do; `Err` when the login itself can no
+/// longer go on (the challenge ended, the login is locked or disabled). The checks are the
+/// verifiers' own (a factor's `locked_at`, the code's [`CodeState`](sekisho_core::email_code::CodeState)),
+/// read without trying a code.
+pub async fn answerable(
+    state: &App,
+    challenge: &str,
+    method: Factor,
+) -> Result<Answerable, AppError> {
+    let (ch, login) = open_challenge(state, challenge).await?;
+    let now = state.clock.now();
+    let locked = |at: Option<sekisho_core::Timestamp>| Answerable {
+        closed: at.map(|_| Error::SecondFactorLocked),
+        resend: false,
+    };
+    Ok(match method {
+        Factor::Email => {
+            let code = ch.code.ok_or(Error::ChallengeInvalid)?;
+            let resend = !matches!(
+                code.may_resend(&state.settings.email_code, now),
+                Err((Error::EmailCodeResendLimit, _))
+            );
+            let closed = code.usable(now).err().map(|e| {
+                // Spent, and no new one may come: the only way on is a new login.
+                if resend {
+                    e
+                } else {
+                    Error::EmailCodeResendLimit
+                }
+            });
+            Answerable { closed, resend }
+        }
+        Factor::Token => locked(
+            hwtoken::registered_token(state, login.id)
+                .await?
+                .and_then(|t| t.locked_at),
+        ),
+        Factor::Totp => locked(
+            totp::active_totp(state, login.id)
+                .await?
+                .and_then(|f| f.locked_at),
+        ),
+        _ => Answerable {
+            closed: None,
+            resend: false,
+        },
+    })
+}
+
 /// The open challenge `challenge` and its login, if the login may still proceed.
 pub async fn open_challenge(
     state: &App,

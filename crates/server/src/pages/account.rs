@@ -5,7 +5,7 @@
 //! proof counts as a fresh re-authentication of the session for five minutes.
 
 use super::login::accept;
-use super::policy::PolicyView;
+use super::security_actions::{self, Action, Carried, Step};
 use super::{error_page, status_of, Base, Ctx, Shown, SESSION_COOKIE};
 use crate::auth;
 
@@ -37,6 +37,10 @@ const FRESH_SECS: i64 = 300;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/account/security", get(security))
+        .route(
+            "/account/security/{action}",
+            get(super::security_actions::page),
+        )
         .route("/account/reauth", post(reauth))
         .route("/account/totp", post(totp_start))
         .route("/account/totp/confirm", post(totp_confirm))
@@ -153,9 +157,6 @@ struct SecurityPage {
     sessions: Vec<Row>,
     /// Clients the customer consented to (label: name and what they receive).
     apps: Vec<Row>,
-    /// The password rules beside the new password and the new trading password.
-    policy: PolicyView,
-    trading_policy: PolicyView,
     notice: Option<&'static str>,
     error: Option<Shown>,
 }
@@ -360,18 +361,6 @@ pub(super) async fn security_view(
         devices,
         sessions,
         apps,
-        policy: {
-            let rules = state
-                .settings
-                .password_policy
-                .rules(login.has_second_factor());
-            PolicyView::of("policy", rules, &login.login_id, ctx.lang, None)
-        },
-        trading_policy: {
-            let p = &state.settings.password_policy;
-            let rules = p.trading_rules(login.has_second_factor());
-            PolicyView::of("trading-policy", rules, &login.login_id, ctx.lang, None)
-        },
         notice,
         error,
     };
@@ -423,22 +412,63 @@ pub(super) async fn prove(
     super::mark_fresh(state, session.id, now.plus_secs(FRESH_SECS)).await
 }
 
-/// Shows the settings again with `e`; a missing proof reads as "confirm first".
+/// Shows the action's page (or the settings page) again with `e`; a missing proof reads as
+/// "confirm first".
 pub(super) async fn refused(
     state: &AppState,
     ctx: Ctx,
     session: &Session,
     login: &Login,
+    at: Option<Action>,
     e: &Error,
 ) -> Response {
-    let shown = match e {
+    let shown = reauth_shown(&ctx, e);
+    let kept = Carried::default();
+    refused_with(state, ctx, session, login, at, status_of(e), shown, kept).await
+}
+
+/// How a refusal reads; a missing proof as "confirm first".
+fn reauth_shown(ctx: &Ctx, e: &Error) -> Shown {
+    match e {
         Error::InvalidRequest(d) if d.is_empty() => Shown {
             message: ctx.tx().t("sec.reauth_first").to_owned(),
             code: "",
         },
         _ => Shown::new(e, ctx.lang),
-    };
-    security_view(state, ctx, session, login, status_of(e), None, Some(shown)).await
+    }
+}
+
+/// Shows the action's page (or the settings page) again with a message, keeping what was typed
+/// (`kept`) in its form.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn refused_with(
+    state: &AppState,
+    ctx: Ctx,
+    session: &Session,
+    login: &Login,
+    at: Option<Action>,
+    status: StatusCode,
+    shown: Shown,
+    kept: Carried,
+) -> Response {
+    match at {
+        Some(a) => {
+            let step = Step::Input(kept);
+            security_actions::view(
+                state,
+                ctx,
+                session,
+                login,
+                a,
+                status,
+                step,
+                None,
+                Some(shown),
+            )
+            .await
+        }
+        None => security_view(state, ctx, session, login, status, None, Some(shown)).await,
+    }
 }
 
 async fn reauth(
@@ -454,7 +484,7 @@ async fn reauth(
     let (p, t) = (&f.password, &f.trading_password);
     match prove(&state, &ctx, &session, &login, p, t, what).await {
         Ok(()) => ctx.redirect("/account/security?done=reauth"),
-        Err(e) => refused(&state, ctx, &session, &login, &e).await,
+        Err(e) => refused(&state, ctx, &session, &login, None, &e).await,
     }
 }
 
@@ -475,6 +505,8 @@ struct TotpPage {
     account_name: String,
     issuer: String,
     digits: u32,
+    /// No wizard here: nothing to save and finish later.
+    later: Option<String>,
     error: Option<Shown>,
 }
 
@@ -507,6 +539,7 @@ async fn totp_view(
         account_name: key.account_name,
         issuer: key.issuer,
         digits: key.params.digits,
+        later: None,
         error: error.map(|e| Shown::new(e, ctx.lang)),
     };
     ctx.render(status, &page)
@@ -523,12 +556,13 @@ async fn totp_start(
     };
     let what = "authenticator app registration";
     let (p, t) = (&f.password, &f.trading_password);
+    let at = Some(Action::AppApply);
     if let Err(e) = prove(&state, &ctx, &session, &login, p, t, what).await {
-        return refused(&state, ctx, &session, &login, &e).await;
+        return refused(&state, ctx, &session, &login, at, &e).await;
     }
     match totp_enrol::begin_totp(&state, &ctx.client, &login).await {
         Ok(_) => totp_view(&state, ctx, &login, StatusCode::OK, None).await,
-        Err(e) => refused(&state, ctx, &session, &login, &e.error).await,
+        Err(e) => refused(&state, ctx, &session, &login, at, &e.error).await,
     }
 }
 
@@ -573,14 +607,21 @@ pub(super) struct ActionForm {
     /// A new code delivery address.
     #[serde(default)]
     pub address: String,
+    /// Sent by an action's confirmation step.
+    #[serde(default)]
+    confirmed: String,
 }
 
-/// Runs a change after the form, the proof and the session checks; redirects with `done`.
+/// Runs a change after the form, the proof and the session checks, then goes to `done`. A
+/// change made from an action's page (`at`) that is confirmed first shows its confirmation
+/// step (carrying what was typed) unless the form comes from that step; its refusals come
+/// back on the action's page.
 pub(super) async fn change<F, Fut>(
     state: AppState,
     ctx: Ctx,
     form: Result<Form<ActionForm>, FormRejection>,
     what: &'static str,
+    at: Option<Action>,
     done: &'static str,
     run: F,
 ) -> Response
@@ -593,13 +634,34 @@ where
         Err(page) => return page,
     };
     let (p, t) = (f.password.clone(), f.trading_password.clone());
+    let typed = || Carried {
+        otp: f.otp.trim().chars().take(16).collect(),
+        address: f.address.trim().chars().take(320).collect(),
+    };
+    let again = |ctx: Ctx, e: &Error, kept: Carried| {
+        let shown = reauth_shown(&ctx, e);
+        refused_with(&state, ctx, &session, &login, at, status_of(e), shown, kept)
+    };
     if let Err(e) = prove(&state, &ctx, &session, &login, &p, &t, what).await {
-        return refused(&state, ctx, &session, &login, &e).await;
+        return again(ctx, &e, typed()).await;
     }
+    if let Some(a) = at.filter(|a| a.confirmed_first() && f.confirmed.is_empty()) {
+        let carried = typed();
+        if a == Action::Address {
+            if let Err(e) = sekisho_core::validate::EmailAddress::parse(&carried.address) {
+                return again(ctx, &e, carried).await;
+            }
+        }
+        let status = StatusCode::OK;
+        let step = Step::Confirm(carried);
+        return security_actions::view(&state, ctx, &session, &login, a, status, step, None, None)
+            .await;
+    }
+    let kept = typed();
     let client = ctx.client.clone();
     match run(state.clone(), client, session.clone(), login.clone(), f).await {
-        Ok(()) => ctx.redirect(&format!("/account/security?done={done}")),
-        Err(e) => refused(&state, ctx, &session, &login, &e).await,
+        Ok(()) => ctx.redirect(done),
+        Err(e) => again(ctx, &e, kept).await,
     }
 }
 
@@ -613,7 +675,8 @@ async fn totp_stop(
         ctx,
         form,
         "authenticator app removal",
-        "stop",
+        Some(Action::AppStop),
+        "/account/security?done=stop",
         |s, c, _, l, f| async move {
             let otp: String = f.otp.trim().chars().take(64).collect();
             totp_enrol::stop_totp(&s, &c, &l, &otp)
@@ -636,13 +699,14 @@ async fn totp_reveal(
     };
     let (p, t) = (&f.password, &f.trading_password);
     let what = "authenticator app key shown again";
+    let at = Some(Action::AppReveal);
     if let Err(e) = prove(&state, &ctx, &session, &login, p, t, what).await {
-        return refused(&state, ctx, &session, &login, &e).await;
+        return refused(&state, ctx, &session, &login, at, &e).await;
     }
     let otp: String = f.otp.trim().chars().take(64).collect();
     let factor = match totp_enrol::reveal_totp(&state, &ctx.client, &login, &otp).await {
         Ok(f) => f,
-        Err(e) => return refused(&state, ctx, &session, &login, &e.error).await,
+        Err(e) => return refused(&state, ctx, &session, &login, at, &e.error).await,
     };
     let key = match totp_enrol::totp_key(&state, &login, &factor) {
         Ok(k) => k,
@@ -661,6 +725,7 @@ async fn totp_reveal(
         account_name: key.account_name,
         issuer: key.issuer,
         digits: key.params.digits,
+        later: None,
         error: None,
     };
     ctx.render(StatusCode::OK, &page)
@@ -676,7 +741,8 @@ async fn notifications(
         ctx,
         form,
         "login notification change",
-        "notify",
+        Some(Action::Notify),
+        "/account/security?done=notify",
         |s, c, _, l, f| async move {
             notify::set_login_notice(&s, &c, &l, f.on == "1")
                 .await
@@ -697,7 +763,8 @@ async fn device_revoke(
         ctx,
         form,
         "familiar browser revocation",
-        "device",
+        None,
+        "/account/security?done=device",
         |s, c, _, l, f| async move {
             devices::revoke_device_for(&s, &c, &l, f.id.trim())
                 .await
@@ -717,7 +784,8 @@ async fn session_revoke(
         ctx,
         form,
         "session revocation",
-        "session",
+        None,
+        "/account/security?done=session",
         |s, c, _, l, f| async move {
             let now = s.clock.now();
             let id: i64 = f.id.trim().parse().map_err(|_| Error::SessionInvalid)?;
@@ -746,7 +814,8 @@ async fn app_revoke(
         ctx,
         form,
         "app disconnection",
-        "app",
+        None,
+        "/account/security?done=app",
         |s, c, _, l, f| async move {
             sekisho_app::oidc::consent::revoke(
                 &s,
@@ -785,16 +854,28 @@ async fn password(
             code: "",
         };
         let status = StatusCode::BAD_REQUEST;
-        return security_view(&state, ctx, &session, &login, status, None, Some(shown)).await;
+        let at = Some(Action::Password);
+        let kept = Carried::default();
+        return refused_with(&state, ctx, &session, &login, at, status, shown, kept).await;
     }
     if f.current_password.len() > 1024 || f.new_password.len() > 1024 {
         let e = Error::InvalidRequest("password too long".into());
-        return refused(&state, ctx, &session, &login, &e).await;
+        return refused(&state, ctx, &session, &login, Some(Action::Password), &e).await;
     }
     // The current password is the proof; the customer's other sessions end.
     let (cur, new) = (&f.current_password, &f.new_password);
     match auth::change_password(&state, &ctx.client, &session, cur, new).await {
         Ok(_) => ctx.redirect("/account/security?done=password"),
-        Err(e) => refused(&state, ctx, &session, &login, &e.error).await,
+        Err(e) => {
+            refused(
+                &state,
+                ctx,
+                &session,
+                &login,
+                Some(Action::Password),
+                &e.error,
+            )
+            .await
+        }
     }
 }

@@ -47,6 +47,10 @@ fn text(key: &str) -> (&'static str, &'static str) {
             "Your password has been changed. Please log in with the new password.",
         ),
         "login.logged_out" => ("ログアウトしました。", "You have logged out."),
+        "login.ended" => (
+            "ログインしていないか、ログインの有効期限が切れています。もう一度ログインしてください。",
+            "You are not logged in, or your login has expired. Please log in again.",
+        ),
         "sf.title" => ("追加認証", "Additional authentication"),
         "sf.totp" => (
             "認証アプリに表示されているワンタイムパスワード(6桁)を入力してください。",
@@ -288,6 +292,64 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "rc.back" => ("保管しました(セキュリティ設定へ戻る)", "I have kept them (back to the security settings)"),
         "sec.this_session" => ("この端末", "This device"),
         "sec.password_change" => ("パスワード変更", "Change password"),
+        "sec.passwords" => ("パスワード", "Passwords"),
+        "act.progress" => ("お手続きの流れ", "Steps"),
+        "act.input" => ("入力", "Enter"),
+        "act.confirm" => ("確認", "Confirm"),
+        "act.done" => ("完了", "Done"),
+        "act.next" => ("確認画面へ", "Next"),
+        "act.back" => ("入力画面に戻る", "Back"),
+        "act.cancel" => ("登録情報照会に戻る", "Back to the security settings"),
+        "act.confirm_do" => ("確定する", "Confirm"),
+        "act.app_apply" => ("認証アプリの申込", "Register an authenticator app"),
+        "act.app_apply_intro" => (
+            "スマートフォンの認証アプリ(Google Authenticator、Microsoft Authenticator など)を登録します。次の画面で表示されるQRコードまたはシークレットキーを認証アプリに登録してください。",
+            "Register an authenticator app on your phone (Google Authenticator, Microsoft Authenticator and others). The next screen shows the QR code and the secret key to add to the app.",
+        ),
+        "act.app_reveal" => ("認証アプリのコード再表示", "Show the authenticator app's key again"),
+        "act.app_reveal_intro" => (
+            "機種変更などで別の端末の認証アプリに登録するため、シークレットキーとQRコードを再表示します。現在お使いの認証アプリに表示されているワンタイムパスワードを入力してください。",
+            "To add your login to the authenticator app on another device (for example a new phone), the secret key and the QR code are shown again. Enter the one-time password your current app shows.",
+        ),
+        "act.app_stop" => ("認証アプリの利用停止", "Stop using the authenticator app"),
+        "act.app_stop_intro" => (
+            "認証アプリによるワンタイムパスワードの利用を停止します。ご本人確認のため、認証アプリに表示されているワンタイムパスワードを入力してください。",
+            "This stops the one-time passwords of your authenticator app. To confirm it is you, enter the one-time password the app shows.",
+        ),
+        "act.app_stop_confirm" => (
+            "認証アプリの利用を停止します。停止後、ログイン時の追加認証は登録されている別の方法で行います。再度利用するには、あらためて申込が必要です。よろしければ「利用停止する」を押してください。",
+            "Your authenticator app will no longer be used. At login, your other registered method is used for the second step; to use an app again, register it anew. Press \"Stop using\" to continue.",
+        ),
+        "act.app_stop_do" => ("利用停止する", "Stop using"),
+        "act.address" => ("認証コードの送信先の変更", "Change where codes are sent"),
+        "act.address_intro" => (
+            "ログイン時の認証コードを受け取るメールアドレスを変更します。新しいアドレスに確認コードをお送りし、そのコードを入力いただくと変更が完了します。",
+            "Change the e-mail address that receives your login codes. We send a confirmation code to the new address; the change is complete once you enter it.",
+        ),
+        "act.address_pending" => (
+            "このアドレスに確認コードをお送りしました。メールに記載の確認コードを入力すると、送信先の変更が完了します。",
+            "We sent a confirmation code to this address. Enter the code from the e-mail to complete the change.",
+        ),
+        "act.address_other" => ("別のアドレスに変更する", "Use another address"),
+        "act.address_confirm" => (
+            "次のメールアドレスに確認コードを送信します。送信先の変更は、確認コードの入力後に完了します。",
+            "A confirmation code will be sent to the address below. The change is complete once you enter the code.",
+        ),
+        "act.address_do" => ("確認コードを送信する", "Send the confirmation code"),
+        "act.notify" => ("ログイン通知の変更", "Change login notifications"),
+        "act.notify_on_confirm" => (
+            "ログインのたびに、ご登録のメールアドレスへ通知をお送りするように変更します。よろしければ「確定する」を押してください。",
+            "You will receive an e-mail at your registered address each time you log in. Press \"Confirm\" to continue.",
+        ),
+        "act.notify_off_confirm" => (
+            "ログイン通知を受け取らないように変更します。身に覚えのないログインに気づきにくくなります。よろしければ「確定する」を押してください。",
+            "You will no longer receive login notices, which makes a login you did not make harder to notice. Press \"Confirm\" to continue.",
+        ),
+        "act.recovery" => ("リカバリーコードの発行", "Generate recovery codes"),
+        "act.recovery_intro" => (
+            "スマートフォンの紛失などで追加認証ができないときに、一度だけ使えるリカバリーコードを発行します。次の画面に表示されるコードは、印刷するなどして大切に保管してください。",
+            "Recovery codes let you log in once each when you cannot use your second factor (for example after losing your phone). Print or store the codes shown on the next screen safely.",
+        ),
         "logout" => ("ログアウト", "Log out"),
         "totp.title" => ("認証アプリの登録", "Register your authenticator app"),
         "totp.step1_title" => ("シークレットキーの登録", "Register the secret key"),
@@ -340,6 +402,35 @@ fn text(key: &str) -> (&'static str, &'static str) {
             "1. Set your password (done) → 2.1 Register the secret key → 2.2 Check a one-time password",
         ),
         "setup.next" => ("次へ", "Next"),
+        "setup.steps_email_done" => (
+            "1. パスワードの設定(完了) → 2. 認証コードの送信先の確認",
+            "1. Set your password (done) → 2. Confirm where codes are sent",
+        ),
+        "setup.steps_token_done" => (
+            "1. パスワードの設定(完了) → 2. トークンの利用開始登録",
+            "1. Set your password (done) → 2. Register your token",
+        ),
+        "setup.steps_passkey_done" => (
+            "1. パスワードの設定(完了) → 2. パスキーの登録",
+            "1. Set your password (done) → 2. Register a passkey",
+        ),
+        "setup.later" => ("保存して終了", "Save and exit"),
+        "setup.later_hint" => (
+            "設定したパスワードは保存されます。二段階認証の登録は、リンクの有効期限内であれば同じリンクから再開できます。",
+            "Your new password is kept. You can finish the second step later with the same link while it is valid.",
+        ),
+        "setup.later_title" => ("初期設定の中断", "Setup saved"),
+        "setup.later_saved" => ("パスワードを保存しました。", "Your password has been saved."),
+        "setup.later_text" => (
+            "二段階認証の登録はまだ完了していません。次の有効期限までに、同じ設定用リンクを開いて登録を完了してください。",
+            "Your second step is not set up yet. Open the same setup link again before it expires to finish it.",
+        ),
+        "setup.later_until" => ("リンクの有効期限", "Link valid until"),
+        "setup.later_expired" => (
+            "期限を過ぎた場合は、サポートデスクに新しいリンクの発行をご依頼ください。",
+            "If the link expires, please ask the support desk for a new one.",
+        ),
+        "setup.later_continue" => ("今すぐ登録を続ける", "Continue now"),
         "setup.steps_email" => (
             "1. パスワードの設定 → 2. 認証コードの送信先の確認",
             "1. Set your password → 2. Confirm where codes are sent",
@@ -348,7 +439,7 @@ fn text(key: &str) -> (&'static str, &'static str) {
             "1. パスワードの設定 → 2. トークンの利用開始登録",
             "1. Set your password → 2. Register your token",
         ),
-        "setup.email_title" => ("2. 認証コードの送信先の確認", "2. Confirm where codes are sent"),
+        "setup.email_title" => ("認証コードの送信先の確認", "Confirm where codes are sent"),
         "setup.email_intro" => (
             "ログイン時の認証コードは次のメールアドレスに送信されます。確認コードを送信し、届いたコードを入力してください。",
             "At login, authentication codes are sent to the address below. Send a confirmation code and enter the code you receive.",
@@ -363,12 +454,12 @@ fn text(key: &str) -> (&'static str, &'static str) {
             "1. パスワードの設定 → 2. パスキーの登録",
             "1. Set your password → 2. Register a passkey",
         ),
-        "setup.passkey_title" => ("2. パスキーの登録", "2. Register a passkey"),
+        "setup.passkey_title" => ("パスキーの登録", "Register a passkey"),
         "setup.passkey_intro" => (
             "ログインの二段階認証にはパスキーを使います。お使いのスマートフォンやパソコンの生体認証・画面ロックで登録してください。フィッシングに強く、コードの入力は不要です。",
             "Your login's second step uses a passkey. Register one with your phone's or computer's fingerprint, face or screen lock: it resists phishing and needs no code.",
         ),
-        "setup.token_title" => ("2. トークンの利用開始登録", "2. Register your token"),
+        "setup.token_title" => ("トークンの利用開始登録", "Register your token"),
         "setup.token_intro" => (
             "お手元のトークンのトークンIDと、続けて表示される2回分のワンタイムパスワードを入力してください。",
             "Enter your token's ID and two one-time passwords it shows one after the other.",

@@ -63,6 +63,14 @@ async fn back_to_app(State(state): State<AppState>, ctx: Ctx) -> Response {
     if !super::login_return_allowed(&state, &to) {
         return error_page(&state, ctx, DoorError::ReturnToNotAllowed);
     }
+    // Only a logged-in customer is told so (a bookmarked or replayed hop after logout or
+    // expiry gets the login page, which comes back here).
+    if super::account::session(&state, &ctx).await.is_none() {
+        return ctx.redirect(&format!(
+            "/login?done=ended&return_to={}",
+            percent_encode(&to)
+        ));
+    }
     let page = ReturnPage {
         base: ctx.base(&state, "return.title"),
         to,
@@ -99,6 +107,7 @@ async fn login_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let notice = match query_param(&query, "done").as_deref() {
         Some("password") => Some(ctx.tx().t("login.changed")),
         Some("logout") => Some(ctx.tx().t("login.logged_out")),
+        Some("ended") => Some(ctx.tx().t("login.ended")),
         _ if super::oidc::passkey_request(&state, Some(&return_to))
             .await
             .is_some() =>
@@ -314,6 +323,13 @@ struct SecondFactorPage {
     remember: bool,
     /// A passkey may answer too (a link to the passkey page).
     passkey: bool,
+    /// An answer with `method` may succeed: the code form is shown.
+    open: bool,
+    /// Another e-mail code may be sent in this login attempt: the re-issue button is shown.
+    resend: bool,
+    /// The login can no longer go on (its challenge ended, the login is locked): only the way
+    /// back to the start is shown.
+    ended: bool,
     notice: Option<String>,
     error: Option<Shown>,
 }
@@ -388,6 +404,7 @@ async fn second_factor_view(
     error: Option<&Error>,
 ) -> Response {
     let Step::SecondFactor {
+        challenge,
         token_id,
         sent_to,
         to_delivery_address,
@@ -403,6 +420,20 @@ async fn second_factor_view(
     if method == Factor::Passkey {
         return ctx.redirect("/login/passkey");
     }
+    // No form that cannot succeed: a locked factor, a spent e-mail code or an ended login shows
+    // why and what to do next instead (the state's own error, which says it).
+    let (answerable, ended) = match login::answerable(state, challenge, method).await {
+        Ok(a) => (a, None),
+        Err(e) => {
+            let closed = login::Answerable {
+                closed: Some(e.error.clone()),
+                resend: false,
+            };
+            (closed, Some(e.error))
+        }
+    };
+    let open = answerable.closed.is_none();
+    let error = answerable.closed.as_ref().or(error);
     let tx = ctx.tx();
     let others = offered
         .iter()
@@ -426,7 +457,10 @@ async fn second_factor_view(
             "sf.email"
         }),
         token_id: token_id.clone().unwrap_or_default(),
-        passkey: offered.contains(&Factor::Passkey),
+        passkey: offered.contains(&Factor::Passkey) && ended.is_none(),
+        open,
+        resend: answerable.resend,
+        ended: ended.is_some(),
         notice,
         error: error.map(|e| Shown::new(e, ctx.lang)),
     };
@@ -535,9 +569,25 @@ fn resync_view(
     ctx.render(status, &page)
 }
 
+/// Resynchronising is for a token that is out of step, not locked: a locked token (or an ended
+/// login) goes to the code page, which says why and what to do.
+async fn token_answerable(state: &AppState, flow: &Flow) -> bool {
+    let Step::SecondFactor { challenge, .. } = &flow.step else {
+        return false;
+    };
+    login::answerable(state, challenge, Factor::Token)
+        .await
+        .is_ok_and(|a| a.closed.is_none())
+}
+
+const TOKEN_PAGE: &str = "/login/second-factor?method=token";
+
 async fn resync_page(State(state): State<AppState>, mut ctx: Ctx) -> Response {
     match current_flow(&state, &mut ctx).await {
-        Some(flow) => resync_view(&state, ctx, &flow, StatusCode::OK, None),
+        Some(flow) if token_answerable(&state, &flow).await => {
+            resync_view(&state, ctx, &flow, StatusCode::OK, None)
+        }
+        Some(_) => ctx.redirect(TOKEN_PAGE),
         None => ctx.redirect("/login"),
     }
 }
@@ -579,6 +629,7 @@ async fn resync_submit(
     };
     match result {
         Ok(()) => ctx.redirect("/login/second-factor?done=resync"),
+        Err(_) if !token_answerable(&state, &flow).await => ctx.redirect(TOKEN_PAGE),
         Err(e) => {
             let status = status_of(&e.error);
             resync_view(&state, ctx, &flow, status, Some(&e.error))

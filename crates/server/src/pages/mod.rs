@@ -15,6 +15,7 @@ mod login;
 mod oidc;
 mod passkey;
 mod policy;
+mod security_actions;
 mod settings;
 mod setup;
 mod setup_passkey;

@@ -5,8 +5,9 @@
 //! login password for the first one). Each calls the same functions as the JSON API
 //! (`recovery`, `code_address`, `trading`).
 
-use super::account::{change, prove, refused, signed_in_form, ActionForm, ProofForm};
-use super::{status_of, Base, Shown};
+use super::account::{change, prove, refused, refused_with, signed_in_form, ActionForm, ProofForm};
+use super::security_actions::{Action, Carried};
+use super::{Base, Shown};
 use crate::code_address;
 use crate::door::AppState;
 use crate::recovery;
@@ -47,8 +48,9 @@ pub(super) async fn recovery_codes(
     };
     let (p, t) = (&f.password, &f.trading_password);
     let what = "recovery code generation";
+    let at = Some(Action::Recovery);
     if let Err(e) = prove(&state, &ctx, &session, &login, p, t, what).await {
-        return refused(&state, ctx, &session, &login, &e).await;
+        return refused(&state, ctx, &session, &login, at, &e).await;
     }
     let replaced = matches!(state.store.recovery_status(login.id).await, Ok(Some(_)));
     match recovery::generate(&state, &ctx.client, &login).await {
@@ -62,7 +64,7 @@ pub(super) async fn recovery_codes(
             };
             ctx.render(StatusCode::OK, &page)
         }
-        Err(e) => refused(&state, ctx, &session, &login, &e.error).await,
+        Err(e) => refused(&state, ctx, &session, &login, at, &e.error).await,
     }
 }
 
@@ -77,7 +79,8 @@ pub(super) async fn code_address_start(
         ctx,
         form,
         "code delivery address change",
-        "address_sent",
+        Some(Action::Address),
+        "/account/security/address?done=address_sent",
         |s, c, _, l, f| async move {
             if f.address.len() > 320 {
                 return Err(Error::InvalidRequest("address too long".into()));
@@ -115,7 +118,17 @@ pub(super) async fn code_address_confirm(
     let code: String = f.code.trim().chars().take(64).collect();
     match code_address::confirm(&state, &ctx.client, &login, &code).await {
         Ok(_) => ctx.redirect("/account/security?done=address"),
-        Err(e) => refused(&state, ctx, &session, &login, &e.error).await,
+        Err(e) => {
+            refused(
+                &state,
+                ctx,
+                &session,
+                &login,
+                Some(Action::Address),
+                &e.error,
+            )
+            .await
+        }
     }
 }
 
@@ -146,16 +159,9 @@ pub(super) async fn trading_password(
             code: "",
         };
         let status = StatusCode::BAD_REQUEST;
-        return super::account::security_view(
-            &state,
-            ctx,
-            &session,
-            &login,
-            status,
-            None,
-            Some(shown),
-        )
-        .await;
+        let at = Some(Action::Trading);
+        let kept = Carried::default();
+        return refused_with(&state, ctx, &session, &login, at, status, shown, kept).await;
     }
     let some = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
     let (password, current) = (some(&f.password), some(&f.current_trading_password));
@@ -174,10 +180,15 @@ pub(super) async fn trading_password(
     match result {
         Ok(()) => ctx.redirect("/account/security?done=trading"),
         Err(e) => {
-            let status = status_of(&e.error);
-            let shown = Shown::new(&e.error, ctx.lang);
-            super::account::security_view(&state, ctx, &session, &login, status, None, Some(shown))
-                .await
+            refused(
+                &state,
+                ctx,
+                &session,
+                &login,
+                Some(Action::Trading),
+                &e.error,
+            )
+            .await
         }
     }
 }

@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
             "/setup/{token}/token",
             post(super::setup_second::register_token),
         )
+        .route("/setup/{token}/later", get(later))
         .route("/setup/{token}/passkey", post(super::setup_passkey::finish))
         .route(
             "/setup/{token}/passkey/begin",
@@ -140,6 +141,61 @@ pub(super) async fn stage(
     Ok(Stage::Done)
 }
 
+/// What every second-step page of the wizard shows around its own form.
+pub(super) struct StepTwo {
+    /// The steps line with the password step done; none when the link sets no password (the
+    /// page is then the wizard's only step).
+    pub steps: Option<&'static str>,
+    /// 保存して終了 (CQG 2.2): once the password is set, the customer may stop here and finish
+    /// this step later with the same link; where that is said.
+    pub later: Option<String>,
+}
+
+fn step_two(ctx: &Ctx, tok: &str, link: &SetupLink, steps: &str) -> StepTwo {
+    if !link.set_password {
+        return StepTwo {
+            steps: None,
+            later: None,
+        };
+    }
+    StepTwo {
+        steps: Some(ctx.tx().t(steps)),
+        later: Some(format!("/setup/{tok}/later")),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "setup_later.html")]
+struct LaterPage {
+    base: Base,
+    token: String,
+    /// The link's end, in the firm's time zone.
+    until: String,
+}
+
+/// 保存して終了: the password is kept (it was stored at step 1); the second step waits for the
+/// same link until it expires, which the page says.
+async fn later(State(state): State<AppState>, ctx: Ctx, Path(tok): Path<String>) -> Response {
+    let (link, login) = match open_link(&state, &tok).await {
+        Ok(x) => x,
+        Err(e) => return error_page(&state, ctx, &e),
+    };
+    let mut ctx = ctx;
+    ctx.follow_login(login.lang);
+    match stage(&state, &link, &login).await {
+        Ok(Stage::Password | Stage::Done) | Err(_) => ctx.redirect(&format!("/setup/{tok}")),
+        Ok(_) if !link.set_password => ctx.redirect(&format!("/setup/{tok}")),
+        Ok(_) => {
+            let page = LaterPage {
+                base: ctx.base(&state, "setup.later_title"),
+                token: tok,
+                until: state.settings.zone.minutes(link.expires_at),
+            };
+            ctx.render(StatusCode::OK, &page)
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "setup_password.html")]
 struct PasswordPage {
@@ -169,6 +225,8 @@ struct TotpPage {
     account_name: String,
     issuer: String,
     digits: u32,
+    /// 保存して終了 (the wizard after its password step).
+    later: Option<String>,
     error: Option<Shown>,
 }
 
@@ -224,10 +282,17 @@ pub(super) async fn show(
         }
         Ok(Stage::Totp) => totp_page(state, ctx, tok, &link, &login, status, shown).await,
         Ok(Stage::Email) => {
-            super::setup_second::email_page(state, ctx, tok, &login, status, shown).await
+            let wizard = step_two(&ctx, tok, &link, "setup.steps_email_done");
+            super::setup_second::email_page(state, ctx, tok, &login, wizard, status, shown).await
         }
-        Ok(Stage::Token) => super::setup_second::token_page(state, ctx, tok, status, shown),
-        Ok(Stage::Passkey) => super::setup_passkey::passkey_page(state, ctx, tok, status, shown),
+        Ok(Stage::Token) => {
+            let wizard = step_two(&ctx, tok, &link, "setup.steps_token_done");
+            super::setup_second::token_page(state, ctx, tok, wizard, status, shown)
+        }
+        Ok(Stage::Passkey) => {
+            let wizard = step_two(&ctx, tok, &link, "setup.steps_passkey_done");
+            super::setup_passkey::passkey_page(state, ctx, tok, wizard, status, shown)
+        }
         Ok(Stage::Done) => {
             let ev = state.event(
                 EventType::SetupLinkUsed,
@@ -293,14 +358,15 @@ async fn totp_page(
     let b64 = base64::engine::general_purpose::STANDARD.encode(key.qr_svg.as_bytes());
     // Step 2 of the wizard when the link also set the password (step 1, shown done in the
     // steps line); the only steps otherwise.
-    let (steps, numbers) = if link.set_password {
-        (Some(ctx.tx().t("setup.steps_totp")), ["2.1 ", "2.2 "])
+    let wizard = step_two(&ctx, tok, link, "setup.steps_totp");
+    let numbers = if link.set_password {
+        ["2.1 ", "2.2 "]
     } else {
-        (None, ["1. ", "2. "])
+        ["1. ", "2. "]
     };
     let page = TotpPage {
         base: ctx.base(state, "totp.title"),
-        steps,
+        steps: wizard.steps,
         numbers,
         confirm_action: format!("/setup/{tok}/totp"),
         reveal: false,
@@ -310,6 +376,7 @@ async fn totp_page(
         account_name: key.account_name,
         issuer: key.issuer,
         digits: key.params.digits,
+        later: wizard.later,
         error,
     };
     ctx.render(status, &page)

@@ -4,7 +4,7 @@
 //! authenticator app's key; the ceremony is bound to the login, so it finishes only for it.
 
 use super::login::accept;
-use super::setup::{open_link, stage, Stage};
+use super::setup::{open_link, show, stage, Stage, StepTwo};
 use super::{error_page, status_of, Base, Ctx, Shown};
 use crate::door::AppState;
 use crate::error::ApiError;
@@ -25,6 +25,7 @@ use webauthn_rs::prelude::RegisterPublicKeyCredential;
 struct PasskeyPage {
     base: Base,
     token: String,
+    wizard: StepTwo,
     error: Option<Shown>,
 }
 
@@ -32,12 +33,14 @@ pub(super) fn passkey_page(
     state: &AppState,
     ctx: Ctx,
     tok: &str,
+    wizard: StepTwo,
     status: StatusCode,
     error: Option<Shown>,
 ) -> Response {
     let page = PasskeyPage {
         base: ctx.base(state, "setup.passkey_title"),
         token: tok.to_owned(),
+        wizard,
         error,
     };
     ctx.render(status, &page)
@@ -121,7 +124,7 @@ pub(super) async fn finish(
         Ok(_) => ctx.redirect(&format!("/setup/{tok}")),
         Err(e) => {
             let shown = Some(Shown::new(&e, ctx.lang));
-            passkey_page(&state, ctx, &tok, status_of(&e), shown)
+            show(&state, ctx, &tok, status_of(&e), shown).await
         }
     }
 }

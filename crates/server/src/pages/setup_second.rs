@@ -5,7 +5,7 @@
 //! (`hwtoken::register`, as the JSON API's token registration).
 
 use super::login::accept;
-use super::setup::{open_link, show, stage, Stage};
+use super::setup::{open_link, show, stage, Stage, StepTwo};
 use super::{error_page, status_of, Base, Ctx, Shown};
 use crate::code_address;
 use crate::door::AppState;
@@ -29,6 +29,7 @@ struct EmailPage {
     address: String,
     /// A confirmation code was sent and can still be entered.
     sent: bool,
+    wizard: StepTwo,
     error: Option<Shown>,
 }
 
@@ -37,6 +38,7 @@ pub(super) async fn email_page(
     ctx: Ctx,
     tok: &str,
     login: &Login,
+    wizard: StepTwo,
     status: StatusCode,
     error: Option<Shown>,
 ) -> Response {
@@ -49,6 +51,7 @@ pub(super) async fn email_page(
         token: tok.to_owned(),
         address: masked(login.code_address()),
         sent,
+        wizard,
         error,
     };
     ctx.render(status, &page)
@@ -59,6 +62,7 @@ pub(super) async fn email_page(
 struct TokenPage {
     base: Base,
     token: String,
+    wizard: StepTwo,
     error: Option<Shown>,
 }
 
@@ -66,12 +70,14 @@ pub(super) fn token_page(
     state: &AppState,
     ctx: Ctx,
     tok: &str,
+    wizard: StepTwo,
     status: StatusCode,
     error: Option<Shown>,
 ) -> Response {
     let page = TokenPage {
         base: ctx.base(state, "setup.token_title"),
         token: tok.to_owned(),
+        wizard,
         error,
     };
     ctx.render(status, &page)
@@ -125,7 +131,7 @@ pub(super) async fn send_email_code(
         Ok(_) => ctx.redirect(&format!("/setup/{tok}")),
         Err(e) => {
             let shown = Some(Shown::new(&e.error, ctx.lang));
-            email_page(&state, ctx, &tok, &login, status_of(&e.error), shown).await
+            show(&state, ctx, &tok, status_of(&e.error), shown).await
         }
     }
 }
@@ -184,7 +190,7 @@ pub(super) async fn register_token(
         Ok(_) => ctx.redirect(&format!("/setup/{tok}")),
         Err(e) => {
             let shown = Some(Shown::new(&e.error, ctx.lang));
-            token_page(&state, ctx, &tok, status_of(&e.error), shown)
+            show(&state, ctx, &tok, status_of(&e.error), shown).await
         }
     }
 }

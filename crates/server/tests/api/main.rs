@@ -8,6 +8,7 @@ mod console2_browser;
 mod console_browser;
 mod console_logins;
 mod credentials;
+mod dead_ends;
 mod devices;
 mod email_code;
 mod smtp;

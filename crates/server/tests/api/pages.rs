@@ -483,14 +483,26 @@ async fn settings_changes_need_a_fresh_proof_and_touch_only_the_customers_own_se
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let (status, _, _) = b
+    // 入力 → 確認 → 完了: the first answer is the confirmation, and nothing changed yet.
+    let (status, _, html) = b
         .post(
             &app,
             "/account/notifications",
             &[("csrf", &token), ("on", "1")],
         )
         .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"confirm-submit\"") && html.contains("name=\"confirmed\""));
+    assert!(!notify_on(&mut b, &app).await);
+    let (status, _, _) = b
+        .post(
+            &app,
+            "/account/notifications",
+            &[("csrf", &token), ("on", "1"), ("confirmed", "1")],
+        )
+        .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(notify_on(&mut b, &app).await);
     let (_, _, html) = b.get(&app, "/account/security?done=notify").await;
     assert!(html.contains("id=\"notify-state\">受け取る"), "{html}");
     // The other session is listed and can be ended; a stranger's id cannot.
@@ -523,12 +535,23 @@ async fn settings_changes_need_a_fresh_proof_and_touch_only_the_customers_own_se
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     // The proof lasts five minutes.
     app.clock.advance(301);
-    let (status, _, _) = b
+    let (status, _, html) = b
         .post(
             &app,
             "/account/notifications",
-            &[("csrf", &token), ("on", "0")],
+            &[("csrf", &token), ("on", "0"), ("confirmed", "1")],
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Refused on the action's own page, which now asks for the password.
+    assert!(
+        html.contains("id=\"proof\"") && html.contains("ご本人確認のため"),
+        "{html}"
+    );
+    assert!(notify_on(&mut b, &app).await);
+}
+
+async fn notify_on(b: &mut Browser, app: &crate::common::TestApp) -> bool {
+    let (_, _, html) = b.get(app, "/account/security").await;
+    html.contains("id=\"notify-state\">受け取る")
 }

@@ -81,16 +81,31 @@ async fn with_a_trading_password_the_address_changes_only_with_it() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(html.contains("SKS-PWD-0010"), "{html}");
     assert_eq!(app.smtp.count_for("nakano.mobile@example.net"), 0);
-    let (status, h, _) = b
+    // The proof accepted: first the confirmation, nothing sent yet.
+    let (status, _, html) = b
         .post(
             &app,
             "/account/code-address",
             &change("trading_password", "Torihiki2026"),
         )
         .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("id=\"confirm-address\">nakano.mobile@example.net"),
+        "{html}"
+    );
+    assert_eq!(app.smtp.count_for("nakano.mobile@example.net"), 0);
+    let confirmed = [
+        ("csrf", t),
+        ("address", "nakano.mobile@example.net"),
+        ("confirmed", "1"),
+    ];
+    let (status, h, _) = b.post(&app, "/account/code-address", &confirmed).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(h["location"], "/account/security?done=address_sent");
-    let (_, _, html) = b.get(&app, "/account/security?done=address_sent").await;
+    assert_eq!(h["location"], "/account/security/address?done=address_sent");
+    let (_, _, html) = b
+        .get(&app, "/account/security/address?done=address_sent")
+        .await;
     assert!(
         html.contains("id=\"pending-address\">nakano.mobile@example.net"),
         "{html}"

@@ -166,3 +166,62 @@ async fn the_wizard_enforces_the_password_policy_on_the_server() {
     let r = app.get(&path, None).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+/// 保存して終了 (CQG 2.2, issue 17 item 3): after the password step the wizard may stop; the page
+/// says until when the same link finishes it, and the link then opens at step 2 with the
+/// password kept. A link without a password step offers no such stop and numbers no step 1.
+#[tokio::test]
+async fn save_and_exit_keeps_the_password_and_the_link_until_it_expires() {
+    use crate::pages::Browser;
+    use crate::setup_passkey::{link_for, set_password};
+    let app = spawn_app().await;
+    let path = link_for(&app, "tanaka01", "totp").await;
+    let mut b = Browser::new();
+    let html = set_password(&app, &mut b, &path).await;
+    assert!(html.contains(&format!("href=\"{path}/later\"")), "{html}");
+    assert!(html.contains("保存して終了") && html.contains("1. パスワードの設定(完了)"));
+    let (status, _, html) = b.get(&app, &format!("{path}/later")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("パスワードを保存しました"), "{html}");
+    let until = html
+        .split("id=\"link-until\">")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap_or_default();
+    assert!(
+        until.ends_with(" JST"),
+        "the link's end in the firm's time: {until}"
+    );
+    assert!(html.contains(&format!("href=\"{path}\"")), "{html}");
+    // Later, in another browser: step 2 with the password kept.
+    let mut later = Browser::new();
+    let (status, _, html) = later.get(&app, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("シークレットキーの登録") && !html.contains("new_password"));
+    let r = app.login("tanaka01", "hana2026ko").await;
+    let v: Value = ok(r.json().await);
+    assert_ne!(
+        v["error"], "invalid_credentials",
+        "the password was kept: {v}"
+    );
+    // Before the password is set there is nothing to save: the later page sends back.
+    let path2 = link_for(&app, "tanaka02", "totp").await;
+    let (status, h, _) = b.get(&app, &format!("{path2}/later")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(h["location"], path2.as_str());
+    // A link for the second factor only: one step, no step 1, no 保存して終了.
+    app.create_login("tanaka03", "kabu2026xyz").await;
+    let r = link(
+        &app,
+        "tanaka03",
+        json!({ "password": false, "second_factor": true }),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let only = path_of(&ok(r.json().await));
+    let (_, _, html) = b.get(&app, &only).await;
+    assert!(
+        !html.contains("パスワードの設定") && !html.contains("保存して終了"),
+        "{html}"
+    );
+}

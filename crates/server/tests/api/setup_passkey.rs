@@ -9,7 +9,7 @@ use crate::passkeys::SoftPasskey;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-async fn link_for(app: &TestApp, login_id: &str, second_factor: &str) -> String {
+pub(crate) async fn link_for(app: &TestApp, login_id: &str, second_factor: &str) -> String {
     let r = app
         .admin(
             Method::POST,
@@ -40,7 +40,7 @@ async fn link_for(app: &TestApp, login_id: &str, second_factor: &str) -> String 
 }
 
 /// Step 1 through the form; answers step 2's page.
-async fn set_password(app: &TestApp, b: &mut Browser, path: &str) -> String {
+pub(crate) async fn set_password(app: &TestApp, b: &mut Browser, path: &str) -> String {
     let (status, _, html) = b.get(app, path).await;
     assert_eq!(status, StatusCode::OK);
     let token = csrf(&html);
