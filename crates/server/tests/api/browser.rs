@@ -114,37 +114,6 @@ pub async fn create(app: &TestApp, login_id: &str, password: &str, temporary: bo
     }
 }
 
-/// A login without a password whose second factor is the authenticator app, and the path of
-/// its setup link.
-pub async fn newcomer(app: &TestApp, login_id: &str) -> String {
-    let r = app
-        .admin(
-            Method::POST,
-            "/logins",
-            Some(json!({
-                "login_id": login_id,
-                "email": format!("{login_id}@example.co.jp"),
-                "display_name": "田中 花子",
-                "second_factor": "totp",
-            })),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
-    let r = app
-        .admin(
-            Method::POST,
-            &format!("/logins/{login_id}/setup-link"),
-            Some(json!({ "password": true, "second_factor": true })),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let v: serde_json::Value = ok(r.json().await);
-    let url = v["url"].as_str().unwrap_or_default();
-    url.strip_prefix("http://sekisho.test")
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// Whether the browser tests can run here; when they cannot, says why and, unless
 /// `SEKISHO_REQUIRE_BROWSER=1`, lets the test pass.
 pub fn browser_available() -> bool {
@@ -194,7 +163,14 @@ async fn journeys_in_a_real_browser() {
     }
     let app = Arc::new(spawn_app().await);
     // The newcomer: no password yet, the authenticator app as second factor, a setup link.
-    let setup_path = newcomer(&app, "tanaka").await;
+    let setup_path = app
+        .newcomer(
+            "tanaka",
+            "totp",
+            "ja",
+            json!({ "password": true, "second_factor": true }),
+        )
+        .await;
     // A temporary password from the firm: the forced change, then the app from the settings.
     create(&app, "sato", "Temp2026ab", true, "none").await;
     // E-mail code logins (Japanese and English journeys).

@@ -343,6 +343,45 @@ impl TestApp {
         ok(r.send().await)
     }
 
+    /// A login without a password created as an operator would (its e-mail address
+    /// `{login_id}@example.co.jp`, its second factor, its language), and the path (`/setup/…`)
+    /// of the setup link made with `link` (the admin API's setup-link body).
+    pub async fn newcomer(
+        &self,
+        login_id: &str,
+        second_factor: &str,
+        lang: &str,
+        link: Value,
+    ) -> String {
+        let r = self
+            .admin(
+                reqwest::Method::POST,
+                "/logins",
+                Some(json!({
+                    "login_id": login_id,
+                    "email": format!("{login_id}@example.co.jp"),
+                    "display_name": "中村 誠",
+                    "lang": lang,
+                    "second_factor": second_factor,
+                })),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
+        let r = self
+            .admin(
+                reqwest::Method::POST,
+                &format!("/logins/{login_id}/setup-link"),
+                Some(link),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let v: Value = ok(r.json().await);
+        let url = v["url"].as_str().unwrap_or_default();
+        url.strip_prefix("http://sekisho.test")
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// Creates a login with a permanent password.
     pub async fn create_login(&self, login_id: &str, password: &str) {
         let r = self

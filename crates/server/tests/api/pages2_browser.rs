@@ -4,43 +4,13 @@
 //! password change, and the setup wizard's e-mail code and token variants.
 
 use crate::browser::{browser_available, create, run_script};
-use crate::common::{ok, spawn_app, TestApp};
+use crate::common::{ok, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::sync::Arc;
 
 /// RFC 4226's test secret, in the form the token CSV import takes.
 const HEX_SECRET: &str = "3132333435363738393031323334353637383930";
-
-/// A login without a password whose second factor is `second`, and the path of its setup link.
-async fn newcomer_with(app: &TestApp, login_id: &str, second: &str) -> String {
-    let r = app
-        .admin(
-            Method::POST,
-            "/logins",
-            Some(json!({
-                "login_id": login_id,
-                "email": format!("{login_id}@example.co.jp"),
-                "display_name": "小川 一郎",
-                "second_factor": second,
-            })),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
-    let r = app
-        .admin(
-            Method::POST,
-            &format!("/logins/{login_id}/setup-link"),
-            Some(json!({ "password": true, "second_factor": true })),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let v: serde_json::Value = ok(r.json().await);
-    let url = v["url"].as_str().unwrap_or_default();
-    url.strip_prefix("http://sekisho.test")
-        .unwrap_or_default()
-        .to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_factor_choice_recovery_codes_address_trading_and_wizard_variants() {
@@ -74,8 +44,22 @@ async fn second_factor_choice_recovery_codes_address_trading_and_wizard_variants
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
-    let email_setup = newcomer_with(&app, "ogawa", "email").await;
-    let token_setup = newcomer_with(&app, "fx0000009", "token").await;
+    let email_setup = app
+        .newcomer(
+            "ogawa",
+            "email",
+            "ja",
+            json!({ "password": true, "second_factor": true }),
+        )
+        .await;
+    let token_setup = app
+        .newcomer(
+            "fx0000009",
+            "token",
+            "ja",
+            json!({ "password": true, "second_factor": true }),
+        )
+        .await;
     run_script(
         app.clone(),
         "pages2.mjs",

@@ -4,43 +4,12 @@
 //! in Japanese, and a setup mail names only what its link sets up.
 
 use crate::code_address::{call, email_session};
-use crate::common::{ok, spawn_app, spawn_with, Options, TestApp};
+use crate::common::{ok, spawn_app, spawn_with, Options};
 use crate::email_code::{answer, email_login, start, PASSWORD};
 use crate::pages::{csrf, Browser};
 use reqwest::{Method, StatusCode};
 use sekisho_core::password::Preset;
 use serde_json::{json, Value};
-
-/// A login without a password (second factor `second`) and the path of a setup link that sets
-/// the password, and the second factor if `second_too`.
-async fn setup_path(app: &TestApp, login_id: &str, second: &str, second_too: bool) -> String {
-    let r = app
-        .admin(
-            Method::POST,
-            "/logins",
-            Some(json!({
-                "login_id": login_id,
-                "email": format!("{login_id}@example.co.jp"),
-                "display_name": "中村 誠",
-                "second_factor": second,
-            })),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
-    let r = app
-        .admin(
-            Method::POST,
-            &format!("/logins/{login_id}/setup-link"),
-            Some(json!({ "password": true, "second_factor": second_too, "send_email": true })),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let v: Value = ok(r.json().await);
-    let url = v["url"].as_str().unwrap_or_default();
-    url.strip_prefix("http://sekisho.test")
-        .unwrap_or_default()
-        .to_owned()
-}
 
 /// The `<li>` of a rule in the box (its attributes and text).
 fn rule<'a>(html: &'a str, id: &str) -> &'a str {
@@ -54,7 +23,14 @@ fn rule<'a>(html: &'a str, id: &str) -> &'a str {
 #[tokio::test]
 async fn the_rules_box_says_what_the_server_refuses() {
     let app = spawn_app().await;
-    let path = setup_path(&app, "nakamura", "totp", true).await;
+    let path = app
+        .newcomer(
+            "nakamura",
+            "totp",
+            "ja",
+            json!({ "password": true, "second_factor": true, "send_email": true }),
+        )
+        .await;
     let mut b = Browser::new();
     let (status, _, html) = b.get(&app, &path).await;
     assert_eq!(status, StatusCode::OK);
@@ -110,7 +86,14 @@ async fn the_rules_box_says_what_the_server_refuses() {
     // English.
     let (_, _, html) = b.get(&app, "/login?lang=en").await;
     assert!(html.contains("lang=\"en\""));
-    let path = setup_path(&app, "nakano", "totp", true).await;
+    let path = app
+        .newcomer(
+            "nakano",
+            "totp",
+            "ja",
+            json!({ "password": true, "second_factor": true, "send_email": true }),
+        )
+        .await;
     let (_, _, html) = b.get(&app, &path).await;
     assert!(rule(&html, "login_id").contains("Does not contain your login ID"));
     assert!(rule(&html, "length").contains("8 to 16 characters"));
@@ -125,7 +108,14 @@ async fn the_nist_preset_shows_its_own_rules_and_serves_its_list() {
     })
     .await;
     // A password-only link: the password is the only factor (15 characters).
-    let path = setup_path(&app, "nist0002", "none", false).await;
+    let path = app
+        .newcomer(
+            "nist0002",
+            "none",
+            "ja",
+            json!({ "password": true, "second_factor": false, "send_email": true }),
+        )
+        .await;
     let mut b = Browser::new();
     let (_, _, html) = b.get(&app, &path).await;
     assert!(
@@ -295,7 +285,13 @@ async fn the_history_reads_in_japanese() {
 #[tokio::test]
 async fn a_setup_mail_names_only_what_its_link_sets_up() {
     let app = spawn_app().await;
-    setup_path(&app, "ishida", "none", false).await;
+    app.newcomer(
+        "ishida",
+        "none",
+        "ja",
+        json!({ "password": true, "second_factor": false, "send_email": true }),
+    )
+    .await;
     let m = app
         .smtp
         .next_kind("ishida@example.co.jp", "setup_link", 10)
@@ -306,7 +302,13 @@ async fn a_setup_mail_names_only_what_its_link_sets_up() {
         "{text}"
     );
     assert!(!text.contains("認証アプリ"), "{text}");
-    setup_path(&app, "ishii", "token", true).await;
+    app.newcomer(
+        "ishii",
+        "token",
+        "ja",
+        json!({ "password": true, "second_factor": true, "send_email": true }),
+    )
+    .await;
     let m = app
         .smtp
         .next_kind("ishii@example.co.jp", "setup_link", 10)

@@ -6,37 +6,13 @@
 use crate::common::{expect_error, ok, spawn_app, TestApp};
 use crate::pages::{csrf, Browser};
 use crate::passkeys::SoftPasskey;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+/// A new login of `second_factor` and the path of its setup link (password and second factor).
 pub(crate) async fn link_for(app: &TestApp, login_id: &str, second_factor: &str) -> String {
-    let r = app
-        .admin(
-            Method::POST,
-            "/logins",
-            Some(json!({
-                "login_id": login_id,
-                "email": format!("{login_id}@example.co.jp"),
-                "display_name": "佐藤 花子",
-                "second_factor": second_factor,
-            })),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let r = app
-        .admin(
-            Method::POST,
-            &format!("/logins/{login_id}/setup-link"),
-            Some(json!({ "password": true, "second_factor": true })),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let v: Value = ok(r.json().await);
-    v["url"]
-        .as_str()
-        .and_then(|u| u.strip_prefix("http://sekisho.test"))
-        .unwrap_or_default()
-        .to_owned()
+    let link = json!({ "password": true, "second_factor": true });
+    app.newcomer(login_id, second_factor, "ja", link).await
 }
 
 /// Step 1 through the form; answers step 2's page.

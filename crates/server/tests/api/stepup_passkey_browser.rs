@@ -4,43 +4,12 @@
 //! `passkey` login's setup wizard registering its passkey, then a login with it.
 
 use crate::browser::{browser_available, run_script};
-use crate::common::{ok, spawn_with, Options, TestApp};
+use crate::common::{spawn_with, Options, TestApp};
 use crate::step_up::{app_token, stepper};
-use reqwest::{Method, StatusCode};
 use sekisho_core::otp::base32_encode;
 use sekisho_core::step_up::OperationKind;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
-
-/// A login whose second factor is `passkey`, without a password yet; its setup link's path.
-async fn passkey_newcomer(app: &TestApp, login_id: &str) -> String {
-    let r = app
-        .admin(
-            Method::POST,
-            "/logins",
-            Some(json!({
-                "login_id": login_id,
-                "email": format!("{login_id}@example.co.jp"),
-                "display_name": "佐藤 花子",
-                "second_factor": "passkey",
-            })),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let r = app
-        .admin(
-            Method::POST,
-            &format!("/logins/{login_id}/setup-link"),
-            Some(json!({ "password": true, "second_factor": true })),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let v: Value = ok(r.json().await);
-    let url = v["url"].as_str().unwrap_or_default();
-    url.strip_prefix("http://sekisho.test")
-        .unwrap_or_default()
-        .to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn step_up_confirmed_with_a_passkey_in_a_real_browser() {
@@ -57,7 +26,14 @@ async fn step_up_confirmed_with_a_passkey_in_a_real_browser() {
     );
     let s = stepper(&app, "watanabe").await;
     let token = app_token(&app, "trade-web").await;
-    let setup = passkey_newcomer(&app, "sato.hanako").await;
+    let setup = app
+        .newcomer(
+            "sato.hanako",
+            "passkey",
+            "ja",
+            json!({ "password": true, "second_factor": true }),
+        )
+        .await;
     run_script(
         app.clone(),
         "stepup_passkey.mjs",

@@ -6,44 +6,12 @@
 
 use crate::browser::{browser_available, create, run_script};
 use crate::code_address::{call, email_session};
-use crate::common::{ok, spawn_app, spawn_with, Options, TestApp};
+use crate::common::{spawn_app, spawn_with, Options};
 use reqwest::{Method, StatusCode};
 use sekisho_core::password::{PasswordPolicy, Preset};
 use sekisho_core::Error;
 use serde_json::{json, Value};
 use std::sync::Arc;
-
-/// A login without a password in `lang`, and the path of its setup link (the second factor too
-/// if `second` is not "none").
-async fn newcomer(app: &TestApp, login_id: &str, lang: &str, second: &str) -> String {
-    let r = app
-        .admin(
-            Method::POST,
-            "/logins",
-            Some(json!({
-                "login_id": login_id,
-                "email": format!("{login_id}@example.co.jp"),
-                "display_name": "中村 誠",
-                "lang": lang,
-                "second_factor": second,
-            })),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
-    let r = app
-        .admin(
-            Method::POST,
-            &format!("/logins/{login_id}/setup-link"),
-            Some(json!({ "password": true, "second_factor": second != "none" })),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let v: Value = ok(r.json().await);
-    let url = v["url"].as_str().unwrap_or_default();
-    url.strip_prefix("http://sekisho.test")
-        .unwrap_or_default()
-        .to_owned()
-}
 
 /// The server's verdict on each password for `login_id`: accepted, or the rule it breaks.
 fn samples(preset: Preset, login_id: &str, has_second_factor: bool, typed: &[&str]) -> String {
@@ -70,8 +38,22 @@ async fn password_rules_and_the_pages_words_in_a_real_browser() {
         return;
     }
     let app = Arc::new(spawn_app().await);
-    let setup = newcomer(&app, "nakamura", "ja", "totp").await;
-    let setup_en = newcomer(&app, "nakano", "en", "totp").await;
+    let setup = app
+        .newcomer(
+            "nakamura",
+            "totp",
+            "ja",
+            json!({ "password": true, "second_factor": true }),
+        )
+        .await;
+    let setup_en = app
+        .newcomer(
+            "nakano",
+            "totp",
+            "en",
+            json!({ "password": true, "second_factor": true }),
+        )
+        .await;
     let typed = [
         "Nakamura2026",
         "ＮＡＫＡＭＵＲＡ１",
@@ -147,8 +129,22 @@ async fn the_nist_rules_box_in_a_real_browser() {
         })
         .await,
     );
-    let setup = newcomer(&app, "nist0003", "ja", "none").await;
-    let setup_en = newcomer(&app, "nist0004", "en", "none").await;
+    let setup = app
+        .newcomer(
+            "nist0003",
+            "none",
+            "ja",
+            json!({ "password": true, "second_factor": false }),
+        )
+        .await;
+    let setup_en = app
+        .newcomer(
+            "nist0004",
+            "none",
+            "en",
+            json!({ "password": true, "second_factor": false }),
+        )
+        .await;
     let typed = [
         "correct horse battery",
         "short but ok",
