@@ -167,13 +167,19 @@ async fn drive(
                 let (Some(login), Some(counter)) = (logins.get(i), counters.get(i)) else {
                     break;
                 };
-                i = if i + c < logins.len() { i + c } else { k };
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 let otp = match factor {
-                    Factor::Hotp => hotp(&login.secret, n, Algorithm::Sha1, 6),
-                    // An app's login verifies once (its step cannot be used again).
-                    Factor::App if n > 0 => break,
+                    Factor::Hotp => {
+                        i = if i + c < logins.len() { i + c } else { k };
+                        hotp(&login.secret, n, Algorithm::Sha1, 6)
+                    }
+                    // An app's login verifies once (its step cannot be used again): the task
+                    // goes on with its next login, also after the warm-up.
                     Factor::App => {
+                        i += c;
+                        if n > 0 {
+                            continue;
+                        }
                         let step = totp_step(SystemClock.now(), 30);
                         totp_at(&login.secret, step, OtpParams::default())
                     }
