@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::factor_guard::{self, Counter, Refusal};
 use crate::state::App;
 use crate::token_inventory::secret_aad;
-use sekisho_core::audit::{Actor, ClientInfo, EventType};
+use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
 use sekisho_core::import::normalize_token_id;
 use sekisho_core::lockout::Verdict;
 use sekisho_core::login::Login;
@@ -67,11 +67,22 @@ async fn refuse(
     e: &Error,
     what: String,
 ) -> Result<AppError, AppError> {
+    refuse_as(state, client, login_id, Actor::SelfService, e, what).await
+}
+
+async fn refuse_as(
+    state: &App,
+    client: &ClientInfo,
+    login_id: &str,
+    actor: Actor,
+    e: &Error,
+    what: String,
+) -> Result<AppError, AppError> {
     let ev = state
         .event(
             EventType::SecondFactorFailed,
             Some(login_id),
-            Actor::SelfService,
+            actor,
             client,
             what,
         )
@@ -91,6 +102,27 @@ async fn settle(
     verdict: Verdict,
     what: &str,
 ) -> Result<AppError, AppError> {
+    settle_as(
+        state,
+        client,
+        login_id,
+        Actor::SelfService,
+        t,
+        verdict,
+        what,
+    )
+    .await
+}
+
+async fn settle_as(
+    state: &App,
+    client: &ClientInfo,
+    login_id: &str,
+    actor: Actor,
+    t: &OtpToken,
+    verdict: Verdict,
+    what: &str,
+) -> Result<AppError, AppError> {
     let subject = format!("token {}", t.token_id);
     let reason = format!("{subject}: {what}");
     let settled = factor_guard::settle(
@@ -101,7 +133,7 @@ async fn settle(
             threshold: state.settings.tokens.lockout_threshold,
             subject: &subject,
             login_id: Some(login_id),
-            actor: Actor::SelfService,
+            actor,
             client,
             event_type: EventType::SecondFactorFailed,
             reason: &reason,
@@ -125,15 +157,31 @@ pub async fn check_login_code(
     t: &OtpToken,
     code: &str,
 ) -> Result<(), AppError> {
+    check_code(state, client, login_id, Actor::SelfService, t, code, None).await
+}
+
+/// Checks one code of the token as [`check_login_code`] does, answered by `actor` (the
+/// customer at login, a relying system at `/api/v1/validate`); `audit` is written with the
+/// accepted code, in its commit.
+pub async fn check_code(
+    state: &App,
+    client: &ClientInfo,
+    login_id: &str,
+    actor: Actor,
+    t: &OtpToken,
+    code: &str,
+    audit: Option<NewAuditEvent>,
+) -> Result<(), AppError> {
     if t.locked_at.is_some() {
         return Err(Error::SecondFactorLocked.into());
     }
     let now = state.clock.now();
     if t.expired_at(now) {
-        return Err(refuse(
+        return Err(refuse_as(
             state,
             client,
             login_id,
+            actor,
             &Error::TokenExpired,
             format!(
                 "token {}: outside its validity period or out of transactions",
@@ -189,7 +237,7 @@ pub async fn check_login_code(
     if let Some((value, drift)) = accepted {
         if state
             .store
-            .accept_token_code(t.id, value, drift, now, None)
+            .accept_token_code(t.id, value, drift, now, audit.as_ref())
             .await?
         {
             return Ok(());
@@ -201,7 +249,7 @@ pub async fn check_login_code(
     } else {
         (Verdict::Wrong, "wrong or expired one-time password")
     };
-    Err(settle(state, client, login_id, t, verdict, what).await?)
+    Err(settle_as(state, client, login_id, actor, t, verdict, what).await?)
 }
 
 /// Checks a pair of codes against a token. Registration looks within the login look-ahead

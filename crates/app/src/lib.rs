@@ -27,6 +27,7 @@ pub mod operators;
 pub mod passkey;
 pub mod passkey_login;
 pub mod recovery;
+pub mod seed;
 pub mod settings;
 pub mod setup_links;
 pub mod staff;

@@ -36,8 +36,9 @@ struct Cli {
 enum WorkloadCommand {
     /// Password logins: `POST /api/v1/login` with login ID and password.
     Login(BenchArgs),
-    /// Second-factor checks: `POST /api/v1/validate`, each login verifying its current TOTP
-    /// code once (needs a spawned server: the logins and their factors are seeded directly).
+    /// Second-factor checks: `POST /api/v1/validate`, each login's HOTP token verifying its
+    /// codes in a row for the whole run (needs a spawned server: the logins and their tokens
+    /// are seeded directly in its database).
     Validate(BenchArgs),
 }
 
@@ -50,6 +51,24 @@ pub enum Workload {
     Validate,
 }
 
+/// The second factor of the validate workload's logins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Factor {
+    /// A hardware token (HOTP).
+    Hotp,
+    /// An authenticator app (TOTP).
+    App,
+}
+
+impl Factor {
+    fn kind(self) -> sekisho_app::seed::SeedKind {
+        match self {
+            Factor::Hotp => sekisho_app::seed::SeedKind::Hotp,
+            Factor::App => sekisho_app::seed::SeedKind::App,
+        }
+    }
+}
+
 /// Options of both workloads.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
@@ -59,12 +78,19 @@ pub struct BenchArgs {
     /// Concurrent clients.
     #[arg(long, value_name = "C", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub concurrency: u32,
-    /// Seconds to measure (at most 600).
+    /// Seconds to measure (at most 600); the validate workload holds its rate for all of them
+    /// and prints the rate of each 5-second slice.
     #[arg(long, value_name = "SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub duration: u64,
     /// Seconds of unmeasured load before measuring.
     #[arg(long, value_name = "SECS", default_value_t = 3, value_parser = clap::value_parser!(u64).range(0..=600))]
     pub warmup: u64,
+    /// validate: the seeded logins' factor: `hotp` (a hardware token; each login verifies code
+    /// after code for the whole run) or `app` (an authenticator app; each login verifies its
+    /// current code once, so the run ends when every login has; works with older servers,
+    /// whose validate checks apps only).
+    #[arg(long, value_enum, default_value_t = Factor::Hotp)]
+    pub factor: Factor,
     /// Benchmark this running server instead of spawning one (needs --admin-token).
     #[arg(long, value_name = "URL", requires = "admin_token")]
     pub server_url: Option<String>,

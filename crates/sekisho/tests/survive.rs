@@ -6,11 +6,9 @@
 
 mod support;
 
-use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
-use sekisho_core::login::SecondFactor;
+use sekisho_app::seed::{seed_logins, SeedKind, Seeded};
 use sekisho_core::otp::{totp_at, totp_step, OtpParams};
-use sekisho_core::{Clock, Lang};
-use sekisho_store::{NewLogin, NewOtpFactor};
+use sekisho_core::Clock;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -95,79 +93,12 @@ impl Rig {
     }
 }
 
-/// A seeded login and its authenticator app's secret.
-#[derive(Clone)]
-struct Seeded {
-    login_id: String,
-    secret: Vec<u8>,
-}
-
 /// Creates logins with an active authenticator app in the server's database, sealed with its
-/// master key as an enrolment leaves them (the server is idle meanwhile).
+/// keyring as an enrolment leaves them (the server is idle meanwhile).
 async fn seed(rig: &Rig, prefix: &str, n: usize) -> Vec<Seeded> {
     let config = ok(sekisho::config::Config::from_toml(&rig.toml));
     let state = ok(sekisho::wiring::app_state(&config).await);
-    let app = state.app();
-    let now = app.clock.now();
-    let cli = ClientInfo::default();
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let login_id = format!("{prefix}{i:05}");
-        let ev = |t| NewAuditEvent::new(now, t, Some(&login_id), Actor::System, &cli, "seed");
-        let login = ok(app
-            .store
-            .create_login(
-                &NewLogin {
-                    login_id: login_id.clone(),
-                    display_name: "Crash".into(),
-                    email: format!("{login_id}@example.jp"),
-                    lang: Lang::Ja,
-                    second_factor: SecondFactor::Totp,
-                    mfa_required: true,
-                    notify_login: None,
-                    now,
-                },
-                &ev(EventType::LoginCreated),
-            )
-            .await);
-        let mut secret = [0u8; 20];
-        app.rng.fill(&mut secret);
-        let mut nonce = [0u8; 12];
-        app.rng.fill(&mut nonce);
-        let uid = format!("crash-{login_id}");
-        let sealed = app
-            .secrets
-            .seal(&secret, &sekisho_app::totp::secret_aad(&uid), nonce)
-            .unwrap_or_default();
-        let p = OtpParams::default();
-        let f = ok(app
-            .store
-            .put_pending_totp(
-                &NewOtpFactor {
-                    uid,
-                    login_pk: login.id,
-                    method: "totp".into(),
-                    label: "authenticator app".into(),
-                    secret_enc: sealed,
-                    algorithm: p.algorithm,
-                    digits: p.digits,
-                    period: p.period,
-                    now,
-                    expires_at: now.plus_secs(600),
-                },
-                &ev(EventType::FactorEnrolmentStarted),
-            )
-            .await);
-        ok(app
-            .store
-            .accept_otp(f.id, 0, 0, now, true, Some(&ev(EventType::FactorAdded)))
-            .await);
-        out.push(Seeded {
-            login_id,
-            secret: secret.to_vec(),
-        });
-    }
-    out
+    ok(seed_logins(state.app(), prefix, n, SeedKind::App).await)
 }
 
 // The codes follow the real clock the server process reads.

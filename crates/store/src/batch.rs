@@ -29,8 +29,9 @@ impl<Q: Send + 'static, A: Send + 'static> Batcher<Q, A> {
     /// Starts the task on the current tokio runtime. `run` executes a batch and answers each
     /// request in order. Requests with the same `exclusive` key never share a batch: a later
     /// one waits for the next batch, so it sees the outcome of the earlier one.
-    pub(crate) fn start<F, Fut>(max: usize, exclusive: fn(&Q) -> Option<i64>, run: F) -> Self
+    pub(crate) fn start<K, F, Fut>(max: usize, exclusive: fn(&Q) -> Option<K>, run: F) -> Self
     where
+        K: std::hash::Hash + Eq + Send + 'static,
         F: Fn(Vec<Q>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<Vec<A>, StoreError>> + Send + 'static,
     {
@@ -51,12 +52,13 @@ impl<Q: Send + 'static, A: Send + 'static> Batcher<Q, A> {
     }
 }
 
-async fn drive<Q, A, F, Fut>(
+async fn drive<Q, A, K, F, Fut>(
     mut rx: mpsc::Receiver<Job<Q, A>>,
     max: usize,
-    exclusive: fn(&Q) -> Option<i64>,
+    exclusive: fn(&Q) -> Option<K>,
     run: F,
 ) where
+    K: std::hash::Hash + Eq,
     F: Fn(Vec<Q>) -> Fut,
     Fut: Future<Output = Result<Vec<A>, StoreError>>,
 {

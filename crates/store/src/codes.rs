@@ -14,25 +14,45 @@ use crate::replay::advances;
 use crate::sql_audit::commit_audited;
 use crate::sql_factors::{factor_from_row, FACTOR_COLS};
 use crate::sql_query::placeholders;
+use crate::sql_tokens::token_accepted;
 use sekisho_core::audit::NewAuditEvent;
 use sekisho_core::Timestamp;
 use sqlx::{AnyPool, Row};
 use std::collections::{HashMap, HashSet};
 
-/// The most codes one commit carries (5 bound values each, and 10 per audit record: well under
+/// The most codes one commit carries (at most 5 bound values each, and 10 per audit record: well under
 /// every backend's limit on parameters).
 const MAX_COMMIT: usize = 256;
 
 /// The most logins one read asks for.
 const MAX_READ: usize = 256;
 
+/// What an accepted code was checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Used {
+    /// An authenticator app (`otp_factors`); `activate` confirms a pending enrolment.
+    App { factor_id: i64, activate: bool },
+    /// A hardware or software token (`tokens`).
+    Token(i64),
+}
+
+impl Used {
+    /// The row the code is recorded in: two codes for one row never share a batch.
+    fn row(self) -> (bool, i64) {
+        match self {
+            Used::App { factor_id, .. } => (false, factor_id),
+            Used::Token(id) => (true, id),
+        }
+    }
+}
+
 /// One accepted code to record.
 pub(crate) struct Accept {
-    pub factor_id: i64,
+    pub used: Used,
+    /// TOTP: the accepted step; HOTP: the accepted counter + 1 (the next one expected).
     pub step: i64,
     pub drift: i64,
     pub now: Timestamp,
-    pub activate: bool,
     pub audit: Option<NewAuditEvent>,
 }
 
@@ -46,14 +66,14 @@ pub(crate) type TargetReader = Batcher<String, Option<CodeTarget>>;
 pub(crate) fn start_committer(pool: AnyPool) -> CodeCommitter {
     Batcher::start(
         MAX_COMMIT,
-        |a: &Accept| Some(a.factor_id),
+        |a: &Accept| Some(a.used.row()),
         move |accepts: Vec<Accept>| {
             let pool = pool.clone();
             async move {
                 let taken = commit(&pool, &accepts).await?;
                 Ok(accepts
                     .iter()
-                    .map(|a| taken.contains(&a.factor_id))
+                    .map(|a| taken.contains(&a.used.row()))
                     .collect())
             }
         },
@@ -64,7 +84,7 @@ pub(crate) fn start_committer(pool: AnyPool) -> CodeCommitter {
 pub(crate) fn start_reader(pool: AnyPool) -> TargetReader {
     Batcher::start(
         MAX_READ,
-        |_: &String| None,
+        |_: &String| None::<()>,
         move |ids: Vec<String>| {
             let pool = pool.clone();
             async move {
@@ -75,40 +95,71 @@ pub(crate) fn start_reader(pool: AnyPool) -> TargetReader {
     )
 }
 
-/// Commits one batch (at most one code per factor); returns the factors whose code was taken.
-async fn commit(pool: &AnyPool, accepts: &[Accept]) -> Result<HashSet<i64>, sqlx::Error> {
-    let values = placeholders(accepts.len(), 5);
-    // Both backends name the columns of a VALUES list column1, column2, …
-    let sql = format!(
-        "UPDATE otp_factors SET last_step = v.step, drift = v.drift, failed_attempts = 0, \
-         last_used_at = v.at, \
-         state = CASE WHEN v.activate = 1 THEN 'active' ELSE otp_factors.state END, \
-         confirmed_at = CASE WHEN v.activate = 1 THEN v.at ELSE otp_factors.confirmed_at END, \
-         expires_at = CASE WHEN v.activate = 1 THEN NULL ELSE otp_factors.expires_at END \
-         FROM (SELECT column1 AS fid, column2 AS step, column3 AS drift, column4 AS at, \
-         column5 AS activate FROM (VALUES {values}) AS vals) AS v \
-         WHERE otp_factors.id = v.fid AND otp_factors.locked_at IS NULL \
-         AND {fresh} RETURNING otp_factors.id",
-        fresh = advances!("otp_factors.last_step", "v.step"),
-    );
-    let mut query = sqlx::query(&sql);
-    for a in accepts {
-        query = query
-            .bind(a.factor_id)
-            .bind(a.step)
-            .bind(a.drift)
-            .bind(a.now.0)
-            .bind(i64::from(a.activate));
-    }
-    let mut tx = pool.begin().await?;
-    let rows = query.fetch_all(&mut *tx).await?;
-    let taken = rows
+/// Commits one batch (at most one code per factor or token); returns the rows whose code was
+/// taken.
+async fn commit(pool: &AnyPool, accepts: &[Accept]) -> Result<HashSet<(bool, i64)>, sqlx::Error> {
+    let (apps, tokens): (Vec<&Accept>, Vec<&Accept>) = accepts
         .iter()
-        .map(|r| r.try_get::<i64, _>(0))
-        .collect::<Result<HashSet<i64>, _>>()?;
+        .partition(|a| matches!(a.used, Used::App { .. }));
+    let mut tx = pool.begin().await?;
+    let mut taken = HashSet::new();
+    if !apps.is_empty() {
+        let values = placeholders(apps.len(), 5);
+        // Both backends name the columns of a VALUES list column1, column2, …
+        let sql = format!(
+            "UPDATE otp_factors SET last_step = v.step, drift = v.drift, failed_attempts = 0, \
+             last_used_at = v.at, \
+             state = CASE WHEN v.activate = 1 THEN 'active' ELSE otp_factors.state END, \
+             confirmed_at = CASE WHEN v.activate = 1 THEN v.at ELSE otp_factors.confirmed_at END, \
+             expires_at = CASE WHEN v.activate = 1 THEN NULL ELSE otp_factors.expires_at END \
+             FROM (SELECT column1 AS fid, column2 AS step, column3 AS drift, column4 AS at, \
+             column5 AS activate FROM (VALUES {values}) AS vals) AS v \
+             WHERE otp_factors.id = v.fid AND otp_factors.locked_at IS NULL \
+             AND {fresh} RETURNING otp_factors.id",
+            fresh = advances!("otp_factors.last_step", "v.step"),
+        );
+        let mut query = sqlx::query(&sql);
+        for a in &apps {
+            let (id, activate) = match a.used {
+                Used::App {
+                    factor_id,
+                    activate,
+                } => (factor_id, activate),
+                Used::Token(id) => (id, false),
+            };
+            query = query
+                .bind(id)
+                .bind(a.step)
+                .bind(a.drift)
+                .bind(a.now.0)
+                .bind(i64::from(activate));
+        }
+        for r in query.fetch_all(&mut *tx).await? {
+            taken.insert((false, r.try_get::<i64, _>(0)?));
+        }
+    }
+    if !tokens.is_empty() {
+        let values = placeholders(tokens.len(), 4);
+        let sql = format!(
+            "UPDATE tokens SET {set} \
+             FROM (SELECT column1 AS fid, column2 AS value, column3 AS vdrift, column4 AS at \
+             FROM (VALUES {values}) AS vals) AS v \
+             WHERE tokens.id = v.fid AND {when} RETURNING tokens.id",
+            set = token_accepted!(set: "v.value", "v.vdrift", "v.at"),
+            when = token_accepted!(when: "v.value"),
+        );
+        let mut query = sqlx::query(&sql);
+        for a in &tokens {
+            let id = a.used.row().1;
+            query = query.bind(id).bind(a.step).bind(a.drift).bind(a.now.0);
+        }
+        for r in query.fetch_all(&mut *tx).await? {
+            taken.insert((true, r.try_get::<i64, _>(0)?));
+        }
+    }
     let audits: Vec<&NewAuditEvent> = accepts
         .iter()
-        .filter(|a| taken.contains(&a.factor_id))
+        .filter(|a| taken.contains(&a.used.row()))
         .filter_map(|a| a.audit.as_ref())
         .collect();
     commit_audited(tx, &audits).await?;

@@ -22,6 +22,7 @@ mod pg_reach;
 mod recovery;
 mod replay;
 mod sealed;
+mod seed;
 mod setup;
 mod sql;
 mod sql_account;
@@ -44,6 +45,7 @@ mod sql_query;
 mod sql_recovery;
 mod sql_rehash;
 mod sql_sealed;
+mod sql_seed;
 mod sql_sessions;
 mod sql_setup;
 mod sql_step_up;
@@ -82,6 +84,7 @@ pub use passkeys::{
 };
 pub use recovery::{RecoveryStatus, RecoveryStore};
 pub use sealed::{Reseal, SealedColumn, SealedStore, SealedValue};
+pub use seed::{SeedFactor, SeedLogin};
 pub use setup::{NewSetupLink, SetupLink, SetupStore};
 pub use sql::{connect, ConnectOptions};
 pub use sqlite_hot::{file_of as sqlite_file_of, SqliteSynchronous};
@@ -517,6 +520,11 @@ pub trait Store:
         now: Timestamp,
         audit: &NewAuditEvent,
     ) -> StoreResult<ErasedCredentials>;
+
+    /// Creates logins in bulk, each with its active second factor and its audit record, in one
+    /// transaction ([`StoreError::Conflict`] and nothing created if a login ID, factor or token
+    /// ID is taken). For benchmarks and load tests.
+    async fn seed_logins(&self, seeds: &[SeedLogin]) -> StoreResult<()>;
 
     /// Walks the whole audit chain in ID order, `page` records per query, and reports the first
     /// broken record.

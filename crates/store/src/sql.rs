@@ -501,6 +501,10 @@ impl Store for SqlStore {
             .await
     }
 
+    async fn seed_logins(&self, seeds: &[crate::SeedLogin]) -> StoreResult<()> {
+        self.seed(seeds).await
+    }
+
     async fn verify_audit_chain(&self, page: u32) -> StoreResult<ChainReport> {
         self.verify_chain(page).await
     }

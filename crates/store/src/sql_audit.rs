@@ -43,7 +43,7 @@ pub(crate) async fn commit_audited_if(
 /// head row until that transaction ends (PostgreSQL; on SQLite there is one writer), so
 /// concurrent writers on any number of instances append one after the other and the chain can
 /// never fork. IDs are assigned here (head + 1, …) so each hash can cover its record's ID.
-async fn insert_audits(
+pub(crate) async fn insert_audits(
     conn: &mut AnyConnection,
     events: &[&NewAuditEvent],
 ) -> Result<(), sqlx::Error> {

@@ -1,6 +1,6 @@
 //! The SQL implementation of [`FactorStore`].
 
-use crate::codes::Accept;
+use crate::codes::{Accept, Used};
 use crate::factors::{
     Challenge, CodeTarget, FactorState, FactorStore, IssuedCode, NewOtpFactor, OtpFactor,
 };
@@ -142,11 +142,13 @@ impl FactorStore for SqlStore {
         audit: Option<&NewAuditEvent>,
     ) -> StoreResult<bool> {
         self.hot_accept(Accept {
-            factor_id,
+            used: Used::App {
+                factor_id,
+                activate,
+            },
             step,
             drift,
             now,
-            activate,
             audit: audit.cloned(),
         })
         .await

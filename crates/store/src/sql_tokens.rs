@@ -1,6 +1,6 @@
 //! The SQL implementation of [`TokenStore`].
 
-use crate::replay::advances;
+use crate::codes::{Accept, Used};
 use crate::sql::{named, opt_ts, ts, Counter, SqlStore};
 use crate::sql_audit::{commit_audited, commit_audited_if};
 use crate::sql_query::{bind_all, Conditions, Val};
@@ -14,6 +14,45 @@ use sekisho_core::otp::{Algorithm, OtpKind};
 use sekisho_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
+
+/// The one statement body that records an accepted token code, in two parts:
+/// `token_accepted!(set: value, drift, now)` is the `SET` list and `token_accepted!(when: value)`
+/// the condition, with the placeholders (or columns) given. The replay rule of
+/// [`crate::replay`] makes each counter or step usable once across all instances: of two
+/// requests with the same code, the database lets exactly one update through. HOTP: `value` is
+/// the accepted counter + 1, the new `counter`. The batched commit ([`crate::codes`]) and the
+/// SQLite hot path ([`crate::sqlite_hot`]) both expand it, so the rule is written once.
+macro_rules! token_accepted {
+    (set: $value:literal, $drift:literal, $now:literal) => {
+        concat!(
+            "failed_attempts = 0, last_used_at = ",
+            $now,
+            ", transactions = transactions + 1, \
+             counter = CASE WHEN kind = 'hotp' THEN ",
+            $value,
+            " ELSE counter END, \
+             last_step = CASE WHEN kind = 'totp' THEN ",
+            $value,
+            " ELSE last_step END, \
+             drift = CASE WHEN kind = 'totp' THEN ",
+            $drift,
+            " ELSE drift END"
+        )
+    };
+    (when: $value:literal) => {
+        concat!(
+            "locked_at IS NULL AND state = 'assigned' AND registered_at IS NOT NULL \
+             AND (max_transactions IS NULL OR transactions < max_transactions) AND \
+             ((kind = 'hotp' AND ",
+            $crate::replay::advances!("counter", $value),
+            ") OR (kind = 'totp' AND ",
+            $crate::replay::advances!("last_step", $value),
+            "))"
+        )
+    };
+}
+
+pub(crate) use token_accepted;
 
 const TOKEN_COLS: &str = "t.id, t.token_id, t.kind, t.algorithm, t.digits, t.period, t.counter, \
     t.last_step, t.drift, t.secret_enc, t.state, t.login_pk, l.login_id, t.failed_attempts, \
@@ -255,32 +294,15 @@ impl TokenStore for SqlStore {
         now: Timestamp,
         audit: Option<&NewAuditEvent>,
     ) -> StoreResult<bool> {
-        // The replay rule (crate::replay) makes each counter or step usable once across all
-        // instances: of two requests with the same code, the database lets exactly one update
-        // through. HOTP: `$2` is the accepted counter + 1, the new `counter`.
-        let query = sqlx::query(concat!(
-            "UPDATE tokens SET failed_attempts = 0, last_used_at = $4, \
-             transactions = transactions + 1, \
-             counter = CASE WHEN kind = 'hotp' THEN $2 ELSE counter END, \
-             last_step = CASE WHEN kind = 'totp' THEN $2 ELSE last_step END, \
-             drift = CASE WHEN kind = 'totp' THEN $3 ELSE drift END \
-             WHERE id = $1 AND locked_at IS NULL AND state = 'assigned' \
-             AND registered_at IS NOT NULL \
-             AND (max_transactions IS NULL OR transactions < max_transactions) AND \
-             ((kind = 'hotp' AND ",
-            advances!("counter", "$2"),
-            ") OR (kind = 'totp' AND ",
-            advances!("last_step", "$2"),
-            "))"
-        ))
-        .bind(id)
-        .bind(value)
-        .bind(drift)
-        .bind(now.0);
-        match audit {
-            Some(audit) => self.change_audited(query, audit).await,
-            None => Ok(query.execute(&self.write).await?.rows_affected() > 0),
-        }
+        // Batched with the authenticator apps' codes: see crate::codes.
+        self.hot_accept(Accept {
+            used: Used::Token(id),
+            step: value,
+            drift,
+            now,
+            audit: audit.cloned(),
+        })
+        .await
     }
 
     async fn fail_token(

@@ -18,9 +18,10 @@
 //! [`SqliteSynchronous`]). Two accepts of the same factor in one batch run one after the other
 //! inside the transaction, so the second is judged against the first one's step.
 
-use crate::codes::Accept;
+use crate::codes::{Accept, Used};
 use crate::factors::{CodeTarget, FactorState, OtpFactor};
 use crate::replay::advances;
+use crate::sql_tokens::token_accepted;
 use crate::{StoreError, StoreResult};
 use rusqlite::{params, Connection, OpenFlags, Row, Transaction, TransactionBehavior};
 use sekisho_core::audit::{chain_hash, ChainFields, NewAuditEvent, CHAIN_VERSION};
@@ -269,21 +270,36 @@ const ACCEPT: &str = concat!(
     advances!("last_step", "?2")
 );
 
+/// The same statement as [`crate::codes`]' batched token `UPDATE`, one token at a time.
+const ACCEPT_TOKEN: &str = concat!(
+    "UPDATE tokens SET ",
+    token_accepted!(set: "?2", "?3", "?4"),
+    " WHERE id = ?1 AND ",
+    token_accepted!(when: "?2")
+);
+
 /// Records a batch of accepted codes with their audit events in one transaction; returns, in
 /// order, whether the database let each one through.
 fn commit(conn: &mut Connection, accepts: &[&Accept]) -> rusqlite::Result<Vec<bool>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut taken = Vec::with_capacity(accepts.len());
     {
-        let mut update = tx.prepare_cached(ACCEPT)?;
         for a in accepts {
-            let n = update.execute(params![
-                a.factor_id,
-                a.step,
-                a.drift,
-                a.now.0,
-                i64::from(a.activate)
-            ])?;
+            let n = match a.used {
+                Used::App {
+                    factor_id,
+                    activate,
+                } => tx.prepare_cached(ACCEPT)?.execute(params![
+                    factor_id,
+                    a.step,
+                    a.drift,
+                    a.now.0,
+                    i64::from(activate)
+                ])?,
+                Used::Token(id) => tx
+                    .prepare_cached(ACCEPT_TOKEN)?
+                    .execute(params![id, a.step, a.drift, a.now.0])?,
+            };
             taken.push(n == 1);
         }
     }

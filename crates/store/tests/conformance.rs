@@ -157,6 +157,11 @@ on_both!(
 #[path = "conformance/setup.rs"]
 mod setup;
 
+#[path = "conformance/seed.rs"]
+mod seed;
+use seed::seeded_logins_have_active_factors_and_audit;
+on_both!(seeded_logins_have_active_factors_and_audit);
+
 #[path = "conformance/replay.rs"]
 mod replay;
 use replay::{

@@ -1,10 +1,12 @@
 //! OTP validation for systems that check the password themselves and ask Sekisho only for the
-//! second factor (as privacyIDEA's `/validate/check` is used). Same replay, drift and lock rules
-//! as the login.
+//! second factor (as privacyIDEA's `/validate/check` is used): the login's authenticator app,
+//! or else its registered hardware or software token. Same replay, drift, lock and validity
+//! rules as the login, through the same checks.
 
 use crate::door::AppState;
 use crate::error::ApiError;
 use crate::extract::{Client, Json, ValidateCaller};
+use crate::hwtoken;
 use crate::totp::{self, OnSuccess};
 use axum::extract::State;
 use axum::routing::post;
@@ -54,29 +56,51 @@ async fn validate(
     if login.disabled {
         return Err(Error::LoginDisabled.into());
     }
-    let f = login.totp.ok_or(Error::SecondFactorNotInitialized)?;
+    // The authenticator app if there is one, else the registered hardware or software token
+    // (read only then: the app is the common case and comes with the login's read).
+    let token = match &login.totp {
+        Some(_) => None,
+        None => Some(
+            hwtoken::registered_token(&state, login.login_pk)
+                .await?
+                .ok_or(Error::SecondFactorNotInitialized)?,
+        ),
+    };
     // Only wrong codes take from the login ID's bucket; while it is spent every code waits.
     throttle::validate_may_try(&state, login.validate_tat_ms)?;
-    let ev = state.event(
-        EventType::OtpValidated,
-        Some(&login.login_id),
-        caller.actor(),
-        &client,
-        "authenticator app code validated",
-    );
-    let checked = totp::check_code(
-        &state,
-        &client,
-        &login.login_id,
-        caller.actor(),
-        &f,
-        &body.otp,
-        OnSuccess {
-            activate: false,
-            audit: Some(ev),
-        },
-    )
-    .await;
+    let (checked, method) = match (&login.totp, &token) {
+        (Some(f), _) => {
+            let ev = state.event(
+                EventType::OtpValidated,
+                Some(&login.login_id),
+                caller.actor(),
+                &client,
+                "authenticator app code validated",
+            );
+            let on_success = OnSuccess {
+                activate: false,
+                audit: Some(ev),
+            };
+            let actor = caller.actor();
+            let id = &login.login_id;
+            let r = totp::check_code(&state, &client, id, actor, f, &body.otp, on_success).await;
+            (r, "totp")
+        }
+        (None, Some(t)) => {
+            let ev = state.event(
+                EventType::OtpValidated,
+                Some(&login.login_id),
+                caller.actor(),
+                &client,
+                format!("token {} code validated", t.token_id),
+            );
+            let actor = caller.actor();
+            let id = &login.login_id;
+            let r = hwtoken::check_code(&state, &client, id, actor, t, &body.otp, Some(ev)).await;
+            (r, "token")
+        }
+        (None, None) => return Err(Error::SecondFactorNotInitialized.into()),
+    };
     if let Err(e) = checked {
         if e.error == Error::SecondFactorInvalid || e.error == Error::SecondFactorLocked {
             throttle::validate_failed(&state, &login.login_id).await?;
@@ -86,6 +110,6 @@ async fn validate(
     Ok(axum::Json(Valid {
         valid: true,
         login_id: login.login_id,
-        method: "totp",
+        method,
     }))
 }

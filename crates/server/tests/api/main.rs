@@ -61,5 +61,6 @@ mod tokens;
 mod totp;
 mod trading;
 mod transport;
+mod validate_token;
 mod verifier_rules;
 mod words_browser;

@@ -14,7 +14,11 @@ const HEX_SECRET: &str = "3132333435363738393031323334353637383930";
 /// A server with a TOTP token VSMT25772182 and an HOTP token HW-0001 in stock, and a login
 /// that must use a token.
 pub(crate) async fn setup() -> TestApp {
-    let app = spawn_app().await;
+    setup_on(spawn_app().await).await
+}
+
+/// [`setup`] on a server already started (e.g. on PostgreSQL).
+pub(crate) async fn setup_on(app: TestApp) -> TestApp {
     let csv = format!("VSMT25772182,{HEX_SECRET},totp,6,30\nHW-0001,{HEX_SECRET},hotp,6,0\n");
     let r = ok(app
         .http
@@ -45,7 +49,7 @@ pub(crate) fn code(s: i64) -> String {
     totp_at(SECRET, s, OtpParams::default())
 }
 
-fn hcode(c: u64) -> String {
+pub(crate) fn hcode(c: u64) -> String {
     hotp(SECRET, c, Algorithm::Sha1, 6)
 }
 
