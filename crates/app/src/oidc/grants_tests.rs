@@ -1,10 +1,56 @@
 //! Unit tests of grants.rs: what a session proves and when it satisfies a request.
 use super::*;
 
+use crate::oidc::ACR_VALUES;
+
 fn names(methods: &[&str]) -> (&'static str, Vec<&'static str>) {
     let m: Vec<String> = methods.iter().map(|s| (*s).to_owned()).collect();
     let (acr, amr) = proven(&m);
-    (acr_value(acr), amr.iter().map(|a| a.as_str()).collect())
+    let defaults = AcrNames::default();
+    let value = acr_value(&defaults, acr);
+    (
+        ACR_VALUES
+            .iter()
+            .copied()
+            .find(|a| *a == value)
+            .unwrap_or(""),
+        amr.iter().map(|a| a.as_str()).collect(),
+    )
+}
+
+fn satisfies(r: &AuthRequest, created_at: Timestamp, s: &Session, now: Timestamp) -> bool {
+    super::satisfies(&AcrNames::default(), r, created_at, s, now)
+}
+
+#[test]
+fn configured_acr_values_name_the_levels() {
+    let mine = AcrNames {
+        password: "urn:example:pwd".into(),
+        multi_factor: "urn:example:mfa".into(),
+        phishing_resistant: "urn:example:pr".into(),
+    };
+    assert_eq!(acr_value(&mine, Acr::MultiFactor), "urn:example:mfa");
+    let s = session(100, &["pwd", "passkey"]);
+    let pr = AuthRequest {
+        acr_values: vec!["urn:example:pr".into()],
+        acr_essential: true,
+        ..req()
+    };
+    assert!(super::satisfies(
+        &mine,
+        &pr,
+        Timestamp(900),
+        &s,
+        Timestamp(1000)
+    ));
+    assert!(!super::satisfies(
+        &AcrNames::default(),
+        &pr,
+        Timestamp(900),
+        &s,
+        Timestamp(1000)
+    ));
+    assert!(pr.wants_passkey(&mine) && !pr.wants_passkey(&AcrNames::default()));
 }
 
 #[test]
@@ -59,6 +105,7 @@ fn req() -> AuthRequest {
         acr_values: Vec::new(),
         acr_essential: false,
         dpop_jkt: None,
+        authorization_details: None,
     }
 }
 

@@ -31,6 +31,7 @@ mod oidc_discovery;
 mod oidc_flow;
 mod oidc_logout;
 mod oidc_logout_browser;
+mod oidc_rar;
 mod oidc_rp_browser;
 mod oidc_tokens;
 mod openapi_security;
