@@ -10,6 +10,7 @@ pub mod clients;
 pub mod consent;
 pub mod dpop;
 pub mod grants;
+pub mod jwks_uri;
 pub mod logout;
 pub mod metadata;
 pub mod rar;
@@ -52,6 +53,10 @@ pub struct OidcSettings {
     pub backchannel_ca_file: String,
     /// The `acr` value of each authentication level.
     pub acr_values: AcrNames,
+    /// How long a key set fetched from a client's `jwks_uri` is used before it is fetched again.
+    pub jwks_cache_secs: i64,
+    /// How long fetching a client's `jwks_uri` may take.
+    pub jwks_timeout_secs: u64,
 }
 
 /// `oidc.acr_values.*`: the `acr` value apps ask for and read for each level (defaults:
@@ -127,6 +132,8 @@ impl Default for OidcSettings {
             backchannel_poll_interval_ms: 1000,
             backchannel_ca_file: String::new(),
             acr_values: AcrNames::default(),
+            jwks_cache_secs: 300,
+            jwks_timeout_secs: 5,
         }
     }
 }
@@ -166,6 +173,14 @@ impl OidcSettings {
             return Err("oidc.backchannel_max_attempts must be at least 1 and 1 <= oidc.backchannel_retry_base_secs <= oidc.backchannel_retry_max_secs".into());
         }
         self.acr_values.check()?;
+        if !(10..=86_400).contains(&self.jwks_cache_secs)
+            || !(1..=60).contains(&self.jwks_timeout_secs)
+        {
+            return Err(
+                "oidc.jwks_cache_secs must be 10 to 86400 and oidc.jwks_timeout_secs 1 to 60"
+                    .into(),
+            );
+        }
         if self.backchannel_timeout_secs == 0 || self.backchannel_poll_interval_ms == 0 {
             return Err(
                 "oidc.backchannel_timeout_secs and oidc.backchannel_poll_interval_ms must be positive"

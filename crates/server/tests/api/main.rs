@@ -29,6 +29,7 @@ mod notifications;
 mod oidc_clients;
 mod oidc_discovery;
 mod oidc_flow;
+mod oidc_jwks_uri;
 mod oidc_logout;
 mod oidc_logout_browser;
 mod oidc_rar;
