@@ -152,3 +152,30 @@ fn a_session_answers_unless_the_request_demands_more() {
     assert!(!satisfies(&req(), Timestamp(900), &revoked, now));
     assert!(!satisfies(&req(), Timestamp(900), &s, Timestamp(3700)));
 }
+
+#[test]
+fn acr_values_must_be_three_distinct_words() {
+    let with = |acr_values: AcrNames| {
+        crate::oidc::OidcSettings {
+            acr_values,
+            ..Default::default()
+        }
+        .check()
+    };
+    assert!(with(AcrNames::default()).is_ok());
+    let same = AcrNames {
+        multi_factor: ACR_VALUES[0].into(),
+        ..AcrNames::default()
+    };
+    assert!(with(same).is_err());
+    let spaced = AcrNames {
+        password: "urn:a b".into(),
+        ..AcrNames::default()
+    };
+    assert!(with(spaced).is_err());
+    let empty = AcrNames {
+        phishing_resistant: String::new(),
+        ..AcrNames::default()
+    };
+    assert!(with(empty).is_err());
+}
