@@ -38,6 +38,8 @@ pub struct Inner {
     /// The WebAuthn relying party (`None` if `passkeys.*` do not describe a valid one; the
     /// binary refuses to start then, so only embedders see it).
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    /// Key sets fetched from clients' `jwks_uri`, and the port that fetches them.
+    pub oidc_jwks: crate::oidc::jwks_uri::JwksCache,
 }
 
 impl App {
@@ -69,6 +71,7 @@ impl App {
             api_tokens: TokenCache::new(settings_ttl),
             mail_wake: tokio::sync::Notify::new(),
             webauthn,
+            oidc_jwks: Default::default(),
         }))
     }
 

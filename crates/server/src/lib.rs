@@ -78,6 +78,9 @@ pub async fn serve_with(
     let backchannel_http = std::sync::Arc::new(
         outbound::HttpPoster::new(&state.settings.oidc).map_err(std::io::Error::other)?,
     );
+    state.app().oidc_jwks.set_fetcher(std::sync::Arc::new(
+        outbound::HttpJwks::new(&state.settings.oidc).map_err(std::io::Error::other)?,
+    ));
     let (backchannel_stop, backchannel_stopped) = tokio::sync::watch::channel(false);
     let backchannel = sekisho_app::oidc::backchannel::spawn_sender(
         state.app().clone(),

@@ -88,6 +88,8 @@ pub struct NewOidcCode {
     pub amr: String,
     /// The JWK thumbprint of the DPoP key the code is bound to (`dpop_jkt`, RFC 9449 §10).
     pub dpop_jkt: Option<String>,
+    /// The granted `authorization_details` (RFC 9396) as JSON text, if the request had any.
+    pub authorization_details: Option<String>,
     /// Issued.
     pub created_at: Timestamp,
     /// Valid until.
@@ -136,13 +138,16 @@ pub trait OidcGrantStore: Send + Sync {
         now: Timestamp,
     ) -> StoreResult<Option<NewOidcRequest>>;
 
-    /// Uses the pending request `handle_hash` and records the code issued for it, with the
-    /// audit record of the authorization, in one transaction; false (nothing written) if the
-    /// request was used already or has expired at `code.created_at`.
+    /// Uses the pending request `handle_hash` and records the code issued for it, the session's
+    /// sign-in to the client (so that the client hears of the session's end: see
+    /// [`crate::OidcSessionStore::record_sign_in`]) and the audit record of the authorization,
+    /// in one transaction; false (nothing written) if the request was used already or has
+    /// expired at `code.created_at`.
     async fn issue_oidc_code(
         &self,
         handle_hash: &str,
         code: &NewOidcCode,
+        sign_in: Option<&crate::SessionSignIn>,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool>;
 

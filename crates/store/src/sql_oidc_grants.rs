@@ -15,8 +15,8 @@ use sqlx::Row;
 const REQUEST_COLS: &str = "handle_hash, kind, client_id, params, created_at, expires_at, used_at";
 
 const CODE_COLS: &str = "code_hash, client_id, redirect_uri, code_challenge, nonce, scope, \
-                         login_pk, session_id, auth_time, acr, amr, dpop_jkt, created_at, expires_at, \
-                         used_at";
+                         login_pk, session_id, auth_time, acr, amr, dpop_jkt, authorization_details, \
+                         created_at, expires_at, used_at";
 
 fn request_row(r: &AnyRow) -> Result<OidcRequest, sqlx::Error> {
     Ok(OidcRequest {
@@ -47,6 +47,7 @@ fn code_row(r: &AnyRow) -> Result<OidcCode, sqlx::Error> {
             acr: r.try_get("acr")?,
             amr: r.try_get("amr")?,
             dpop_jkt: r.try_get("dpop_jkt")?,
+            authorization_details: r.try_get("authorization_details")?,
             created_at: ts(r, "created_at")?,
             expires_at: ts(r, "expires_at")?,
         },
@@ -109,6 +110,7 @@ impl OidcGrantStore for SqlStore {
         &self,
         handle_hash: &str,
         c: &NewOidcCode,
+        sign_in: Option<&crate::SessionSignIn>,
         audit: &NewAuditEvent,
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
@@ -129,7 +131,8 @@ impl OidcGrantStore for SqlStore {
         sqlx::query(
             "INSERT INTO oidc_codes (code_hash, client_id, redirect_uri, code_challenge, nonce, \
              scope, login_pk, session_id, auth_time, acr, amr, created_at, expires_at, \
-             dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             dpop_jkt, authorization_details) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(c.code_hash.clone())
         .bind(c.client_id.clone())
@@ -145,8 +148,12 @@ impl OidcGrantStore for SqlStore {
         .bind(c.created_at.0)
         .bind(c.expires_at.0)
         .bind(c.dpop_jkt.clone())
+        .bind(c.authorization_details.clone())
         .execute(&mut *tx)
         .await?;
+        if let Some(si) = sign_in {
+            crate::sql_oidc_sessions::record_sign_in(&mut tx, si).await?;
+        }
         commit_audited(tx, &[audit]).await?;
         Ok(true)
     }

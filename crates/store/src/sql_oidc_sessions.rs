@@ -12,6 +12,26 @@ use sekisho_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+/// Records a session's sign-in to a client (a later one moves `last_at`), on `conn` (a
+/// transaction of the caller's: the code's, see `issue_oidc_code`).
+pub(crate) async fn record_sign_in(conn: &mut AnyConnection, s: &SessionSignIn) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO oidc_session_clients (session_id, client_id, login_pk, sid, first_at, \
+         last_at, backchannel) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (session_id, client_id) DO UPDATE SET last_at = $6, backchannel = $7",
+    )
+    .bind(s.session_id)
+    .bind(s.client_id.clone())
+    .bind(s.login_pk)
+    .bind(s.sid.clone())
+    .bind(s.first_at.0)
+    .bind(s.last_at.0)
+    .bind(i64::from(s.backchannel))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Which of a login's sessions end.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Ending {
@@ -144,21 +164,8 @@ fn consent_row(r: &AnyRow) -> Result<Consent, sqlx::Error> {
 #[async_trait]
 impl OidcSessionStore for SqlStore {
     async fn record_sign_in(&self, s: &SessionSignIn) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO oidc_session_clients (session_id, client_id, login_pk, sid, first_at, \
-             last_at, backchannel) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (session_id, client_id) DO UPDATE SET last_at = $6, backchannel = $7",
-        )
-        .bind(s.session_id)
-        .bind(s.client_id.clone())
-        .bind(s.login_pk)
-        .bind(s.sid.clone())
-        .bind(s.first_at.0)
-        .bind(s.last_at.0)
-        .bind(i64::from(s.backchannel))
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        let mut conn = self.write.acquire().await?;
+        record_sign_in(&mut conn, s).await
     }
 
     async fn session_sign_ins(&self, session_id: i64) -> StoreResult<Vec<SessionSignIn>> {

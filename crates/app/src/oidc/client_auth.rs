@@ -2,7 +2,7 @@
 //! FAPI 2.0's audience rule), `client_secret_basic` / `client_secret_post`, and `none` for
 //! public clients. A client authenticates only with the method it registered.
 
-use super::client_keys::ClientJwk;
+use super::client_keys::{ClientJwk, ClientJwks};
 use super::clients::{self, Client};
 use super::metadata::{AuthMethod, Profile};
 use super::request::OAuthError;
@@ -110,7 +110,21 @@ pub async fn authenticate(
         }
         AuthMethod::PrivateKeyJwt => {
             let jwt = creds.assertion.as_deref().unwrap_or_default();
-            match check_assertion(&client, jwt, audiences, now) {
+            let keys = match (&client.metadata.jwks, &client.metadata.jwks_uri) {
+                (Some(set), _) => Ok(set.clone()),
+                (None, Some(uri)) => {
+                    let kid = jsonwebtoken::decode_header(jwt).ok().and_then(|h| h.kid);
+                    super::jwks_uri::keys_for(state, &client, uri, kid.as_deref())
+                        .await
+                        .map_err(|why| {
+                            OAuthError::client(format!("client assertion: jwks_uri: {why}"))
+                        })
+                }
+                (None, None) => Err(OAuthError::client(
+                    "client assertion: the client registered no keys",
+                )),
+            };
+            match keys.and_then(|k| check_assertion(&client, &k, jwt, audiences, now)) {
                 Err(e) => Err(e),
                 Ok((jti, exp)) => {
                     if state
@@ -217,6 +231,7 @@ fn key_fits(k: &ClientJwk, alg: Alg) -> bool {
 /// at `now`; answers its `jti` and `exp` (for the replay check).
 fn check_assertion(
     client: &Client,
+    jwks: &ClientJwks,
     jwt: &str,
     audiences: &[&str],
     now: Timestamp,
@@ -228,11 +243,6 @@ fn check_assertion(
     if fapi && !CLIENT_SIGNING_ALGS.contains(&alg) {
         return Err(bad("algorithm not allowed for fapi2 clients"));
     }
-    let Some(jwks) = &client.metadata.jwks else {
-        return Err(bad(
-            "the client registered no jwks (jwks_uri is not fetched yet)",
-        ));
-    };
     let candidates: Vec<&ClientJwk> = jwks
         .keys
         .iter()
@@ -329,7 +339,13 @@ mod tests {
     }
 
     fn check(jwt: &str, now: i64) -> Result<(String, Timestamp), String> {
-        check_assertion(&client(), jwt, &[ISS, TOKEN_URL], Timestamp(now))
+        let c = client();
+        let keys = c
+            .metadata
+            .jwks
+            .clone()
+            .unwrap_or(ClientJwks { keys: Vec::new() });
+        check_assertion(&c, &keys, jwt, &[ISS, TOKEN_URL], Timestamp(now))
             .map_err(|e| e.description)
     }
 

@@ -13,7 +13,7 @@ use super::clients::{self, Client};
 use super::dpop;
 use super::metadata::{AuthMethod, GrantType, Profile, SubjectType};
 use super::request::{self, single, AuthRequest, OAuthError, Params, Refusal};
-use super::{issuer, ACR_VALUES};
+use super::{issuer, rar, AcrNames};
 use crate::error::AppError;
 use crate::keys;
 use crate::state::App;
@@ -97,6 +97,9 @@ pub enum Next {
     Redirect(ClientRedirect),
     /// The customer must consent first (a client that is not first party).
     Consent(super::consent::ConsentPrompt),
+    /// The customer must confirm the requested operation (`authorization_details`) on the
+    /// step-up page of this request ID, which comes back.
+    StepUp(String),
 }
 
 /// The token endpoint's answer (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3).
@@ -115,6 +118,9 @@ pub struct Tokens {
     pub refresh_token: Option<String>,
     /// The granted scope.
     pub scope: String,
+    /// The operation the customer confirmed (RFC 9396 §7), as granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_details: Option<serde_json::Value>,
 }
 
 /// The claims UserInfo answers (OpenID Connect Core §5.3).
@@ -200,6 +206,7 @@ fn answer_to(c: &Client, params: &Params, redirect_uri: &str) -> AuthRequest {
         acr_values: Vec::new(),
         acr_essential: false,
         dpop_jkt: None,
+        authorization_details: None,
     }
 }
 
@@ -251,7 +258,12 @@ pub async fn push(
     let checked = match single(params, "request_uri") {
         Err(e) => Err(e),
         Ok(Some(_)) => Err(OAuthError::request("request_uri cannot be pushed")),
-        Ok(None) => match request::check(&c.client_id, &c.metadata, params) {
+        Ok(None) => match request::check(
+            &c.client_id,
+            &c.metadata,
+            params,
+            &state.settings.oidc.acr_values,
+        ) {
             Ok(r) => Ok(r),
             Err(Refusal::RedirectUriNotRegistered) => Err(OAuthError::request(
                 "redirect_uri is missing or not registered for this client",
@@ -369,7 +381,12 @@ pub async fn start(
                 None => AuthzRefusal::Page(Error::OidcRedirectUriUnregistered),
             }));
         }
-        Ok(None) => match request::check(&c.client_id, &c.metadata, params) {
+        Ok(None) => match request::check(
+            &c.client_id,
+            &c.metadata,
+            params,
+            &state.settings.oidc.acr_values,
+        ) {
             Err(Refusal::RedirectUriNotRegistered) => {
                 let e = OAuthError::request("redirect_uri not registered");
                 refused(state, &c.client_id, None, client, "authorization", &e).await?;
@@ -435,17 +452,19 @@ pub fn proven(methods: &[String]) -> (Acr, Vec<Amr>) {
     (acr, amr)
 }
 
-/// The `acr` value a relying party reads for a level.
-pub fn acr_value(acr: Acr) -> &'static str {
-    match acr {
-        Acr::Password => ACR_VALUES[0],
-        Acr::MultiFactor => ACR_VALUES[1],
-        Acr::PhishingResistant => ACR_VALUES[2],
-    }
+/// The `acr` value a relying party reads for a level (`oidc.acr_values.*`).
+pub fn acr_value(names: &AcrNames, acr: Acr) -> &str {
+    names.of(acr)
 }
 
 /// Whether the session may answer the request without a new login.
-fn satisfies(r: &AuthRequest, created_at: Timestamp, s: &Session, now: Timestamp) -> bool {
+fn satisfies(
+    names: &AcrNames,
+    r: &AuthRequest,
+    created_at: Timestamp,
+    s: &Session,
+    now: Timestamp,
+) -> bool {
     if s.purpose != SessionPurpose::Full || s.revoked_at.is_some() || now >= s.expires_at {
         return false;
     }
@@ -457,16 +476,16 @@ fn satisfies(r: &AuthRequest, created_at: Timestamp, s: &Session, now: Timestamp
     }
     // Voluntary levels: one new login is asked for when the session proves none of them; what
     // that login proves is then what the ID token says. An essential level must be proven.
-    if !proves_level(r, s) && (r.acr_essential || s.created_at < created_at) {
+    if !proves_level(names, r, s) && (r.acr_essential || s.created_at < created_at) {
         return false;
     }
     true
 }
 
 /// Whether the session proves one of the levels the request asks for (any, if it asks none).
-fn proves_level(r: &AuthRequest, s: &Session) -> bool {
+fn proves_level(names: &AcrNames, r: &AuthRequest, s: &Session) -> bool {
     let (acr, _) = proven(&s.methods);
-    r.acr_values.is_empty() || r.acr_values.iter().any(|a| a == acr_value(acr))
+    r.acr_values.is_empty() || r.acr_values.iter().any(|a| a == acr_value(names, acr))
 }
 
 /// The refusal of a request whose essential level the customer's login did not prove.
@@ -509,12 +528,14 @@ pub(crate) async fn resume_with(
         serde_json::from_str(&stored.request.params).map_err(|_| Error::Internal)?;
     let iss = issuer(state);
     let created = stored.request.created_at;
-    let Some(s) = session.filter(|s| satisfies(&r, created, s, now)) else {
+    let names = &state.settings.oidc.acr_values;
+    let Some(s) = session.filter(|s| satisfies(names, &r, created, s, now)) else {
         // The customer logged in for this request and still proves no essential level: told
         // to the client, never a lower level and never a loop of login pages.
         let logged_in_for_it = session.filter(|s| {
             s.created_at >= created
                 && satisfies(
+                    names,
                     &AuthRequest {
                         acr_essential: false,
                         ..r.clone()
@@ -524,7 +545,7 @@ pub(crate) async fn resume_with(
                     now,
                 )
         });
-        if let Some(s) = logged_in_for_it.filter(|s| !proves_level(&r, s)) {
+        if let Some(s) = logged_in_for_it.filter(|s| !proves_level(names, &r, s)) {
             return end_refused(state, handle, &r, Some(&s.login_id), client, unmet()).await;
         }
         if r.prompt_none {
@@ -535,7 +556,7 @@ pub(crate) async fn resume_with(
         return Ok(Ok(Next::Login {
             login_hint: r.login_hint.clone(),
             ui_locale: r.ui_locale.clone(),
-            passkey: r.wants_passkey(),
+            passkey: r.wants_passkey(names),
         }));
     };
     let c = match clients::get(state, &r.client_id).await {
@@ -562,20 +583,41 @@ pub(crate) async fn resume_with(
         }
         return Ok(Ok(Next::Consent(super::consent::prompt(&c, &r, handle))));
     }
-    // Recorded before the code exists, so that no client holds a code of a session whose end
-    // it would not hear of.
-    state
-        .store
-        .record_sign_in(&SessionSignIn {
-            session_id: s.id,
-            client_id: c.client_id.clone(),
-            login_pk: s.login_pk,
-            sid: sid(state, s.id),
-            backchannel: c.metadata.backchannel_logout_uri.is_some(),
-            first_at: now,
-            last_at: now,
-        })
-        .await?;
+    // The operation (RFC 9396) is confirmed on the step-up page, after the login and consent.
+    let granted = match &r.authorization_details {
+        None => None,
+        Some(op) => match rar::confirmation(state, handle, &r, op, s, &c, client).await? {
+            rar::Confirmation::Ask(_) if r.prompt_none => {
+                let e = OAuthError::new(
+                    "interaction_required",
+                    "the customer must confirm the operation of authorization_details",
+                );
+                return end_refused(state, handle, &r, Some(&s.login_id), client, e).await;
+            }
+            rar::Confirmation::Ask(id) => return Ok(Ok(Next::StepUp(id))),
+            rar::Confirmation::Refused => {
+                let e = OAuthError::new(
+                    "access_denied",
+                    "the customer did not confirm the operation",
+                );
+                return end_refused(state, handle, &r, Some(&s.login_id), client, e).await;
+            }
+            rar::Confirmation::Confirmed(method, at) => {
+                Some((op.granted(method, at), op.summary(), method))
+            }
+        },
+    };
+    // Recorded with the code, so that no client holds a code of a session whose end it would
+    // not hear of, and no sign-in is recorded for a code that was never issued.
+    let sign_in = SessionSignIn {
+        session_id: s.id,
+        client_id: c.client_id.clone(),
+        login_pk: s.login_pk,
+        sid: sid(state, s.id),
+        backchannel: c.metadata.backchannel_logout_uri.is_some(),
+        first_at: now,
+        last_at: now,
+    };
     let (acr, amr) = proven(&s.methods);
     let code = token::generate("skac", state.rng.as_ref());
     let new = NewOidcCode {
@@ -588,9 +630,10 @@ pub(crate) async fn resume_with(
         login_pk: s.login_pk,
         session_id: Some(s.id),
         auth_time: s.created_at,
-        acr: acr_value(acr).to_owned(),
+        acr: acr_value(names, acr).to_owned(),
         amr: amr.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(" "),
         dpop_jkt: r.dpop_jkt.clone(),
+        authorization_details: granted.as_ref().map(|(g, _, _)| g.to_string()),
         created_at: now,
         expires_at: now.plus_secs(CODE_SECS),
     };
@@ -600,15 +643,19 @@ pub(crate) async fn resume_with(
         Actor::SelfService,
         client,
         format!(
-            "client {}: authorized ({}, scope {})",
+            "client {}: authorized ({}, scope {}{})",
             r.client_id,
-            acr_value(acr),
-            r.scope
+            acr_value(names, acr),
+            r.scope,
+            granted
+                .as_ref()
+                .map(|(_, op, m)| format!(", operation {op} confirmed with {}", m.as_str()))
+                .unwrap_or_default()
         ),
     );
     if !state
         .store
-        .issue_oidc_code(&hash(handle), &new, &ev)
+        .issue_oidc_code(&hash(handle), &new, Some(&sign_in), &ev)
         .await?
     {
         return Ok(Err(AuthzRefusal::Page(Error::OidcRequestUnusable)));
@@ -640,7 +687,7 @@ pub async fn wants_passkey(state: &App, handle: &str) -> bool {
     stored.used_at.is_none()
         && now < stored.request.expires_at
         && serde_json::from_str::<AuthRequest>(&stored.request.params)
-            .is_ok_and(|r| r.wants_passkey())
+            .is_ok_and(|r| r.wants_passkey(&state.settings.oidc.acr_values))
 }
 
 /// The customer gave up on the login pages ("back to the app"): the pending request is used

@@ -1,10 +1,56 @@
 //! Unit tests of grants.rs: what a session proves and when it satisfies a request.
 use super::*;
 
+use crate::oidc::ACR_VALUES;
+
 fn names(methods: &[&str]) -> (&'static str, Vec<&'static str>) {
     let m: Vec<String> = methods.iter().map(|s| (*s).to_owned()).collect();
     let (acr, amr) = proven(&m);
-    (acr_value(acr), amr.iter().map(|a| a.as_str()).collect())
+    let defaults = AcrNames::default();
+    let value = acr_value(&defaults, acr);
+    (
+        ACR_VALUES
+            .iter()
+            .copied()
+            .find(|a| *a == value)
+            .unwrap_or(""),
+        amr.iter().map(|a| a.as_str()).collect(),
+    )
+}
+
+fn satisfies(r: &AuthRequest, created_at: Timestamp, s: &Session, now: Timestamp) -> bool {
+    super::satisfies(&AcrNames::default(), r, created_at, s, now)
+}
+
+#[test]
+fn configured_acr_values_name_the_levels() {
+    let mine = AcrNames {
+        password: "urn:example:pwd".into(),
+        multi_factor: "urn:example:mfa".into(),
+        phishing_resistant: "urn:example:pr".into(),
+    };
+    assert_eq!(acr_value(&mine, Acr::MultiFactor), "urn:example:mfa");
+    let s = session(100, &["pwd", "passkey"]);
+    let pr = AuthRequest {
+        acr_values: vec!["urn:example:pr".into()],
+        acr_essential: true,
+        ..req()
+    };
+    assert!(super::satisfies(
+        &mine,
+        &pr,
+        Timestamp(900),
+        &s,
+        Timestamp(1000)
+    ));
+    assert!(!super::satisfies(
+        &AcrNames::default(),
+        &pr,
+        Timestamp(900),
+        &s,
+        Timestamp(1000)
+    ));
+    assert!(pr.wants_passkey(&mine) && !pr.wants_passkey(&AcrNames::default()));
 }
 
 #[test]
@@ -59,6 +105,7 @@ fn req() -> AuthRequest {
         acr_values: Vec::new(),
         acr_essential: false,
         dpop_jkt: None,
+        authorization_details: None,
     }
 }
 
@@ -104,4 +151,31 @@ fn a_session_answers_unless_the_request_demands_more() {
     revoked.revoked_at = Some(Timestamp(500));
     assert!(!satisfies(&req(), Timestamp(900), &revoked, now));
     assert!(!satisfies(&req(), Timestamp(900), &s, Timestamp(3700)));
+}
+
+#[test]
+fn acr_values_must_be_three_distinct_words() {
+    let with = |acr_values: AcrNames| {
+        crate::oidc::OidcSettings {
+            acr_values,
+            ..Default::default()
+        }
+        .check()
+    };
+    assert!(with(AcrNames::default()).is_ok());
+    let same = AcrNames {
+        multi_factor: ACR_VALUES[0].into(),
+        ..AcrNames::default()
+    };
+    assert!(with(same).is_err());
+    let spaced = AcrNames {
+        password: "urn:a b".into(),
+        ..AcrNames::default()
+    };
+    assert!(with(spaced).is_err());
+    let empty = AcrNames {
+        phishing_resistant: String::new(),
+        ..AcrNames::default()
+    };
+    assert!(with(empty).is_err());
 }

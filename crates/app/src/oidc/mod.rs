@@ -10,8 +10,10 @@ pub mod clients;
 pub mod consent;
 pub mod dpop;
 pub mod grants;
+pub mod jwks_uri;
 pub mod logout;
 pub mod metadata;
+pub mod rar;
 pub mod request;
 
 use crate::error::AppError;
@@ -49,6 +51,69 @@ pub struct OidcSettings {
     /// A PEM file of CA certificates trusted for clients' back-channel logout URIs besides the
     /// public roots (a firm's private CA); empty: the public roots only.
     pub backchannel_ca_file: String,
+    /// The `acr` value of each authentication level.
+    pub acr_values: AcrNames,
+    /// How long a key set fetched from a client's `jwks_uri` is used before it is fetched again.
+    pub jwks_cache_secs: i64,
+    /// How long fetching a client's `jwks_uri` may take.
+    pub jwks_timeout_secs: u64,
+}
+
+/// `oidc.acr_values.*`: the `acr` value apps ask for and read for each level (defaults:
+/// [`ACR_VALUES`]). Set them before clients rely on them: an app compares them exactly.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AcrNames {
+    /// A password (or a password and a familiar browser).
+    pub password: String,
+    /// A second factor.
+    pub multi_factor: String,
+    /// A passkey.
+    pub phishing_resistant: String,
+}
+
+impl Default for AcrNames {
+    fn default() -> Self {
+        AcrNames {
+            password: ACR_VALUES[0].into(),
+            multi_factor: ACR_VALUES[1].into(),
+            phishing_resistant: ACR_VALUES[2].into(),
+        }
+    }
+}
+
+impl AcrNames {
+    /// The value of a level.
+    pub fn of(&self, acr: sekisho_core::flow::Acr) -> &str {
+        use sekisho_core::flow::Acr;
+        match acr {
+            Acr::Password => &self.password,
+            Acr::MultiFactor => &self.multi_factor,
+            Acr::PhishingResistant => &self.phishing_resistant,
+        }
+    }
+
+    /// The three values, weakest first.
+    pub fn all(&self) -> [&str; 3] {
+        [&self.password, &self.multi_factor, &self.phishing_resistant]
+    }
+
+    /// Whether `a` is one of the three values.
+    pub fn knows(&self, a: &str) -> bool {
+        self.all().contains(&a)
+    }
+
+    /// Each value non-empty, without spaces (`acr_values` is space separated), and distinct.
+    fn check(&self) -> Result<(), String> {
+        let all = self.all();
+        let bad = all.iter().any(|a| {
+            a.is_empty() || a.len() > 255 || a.chars().any(|c| c.is_whitespace() || c.is_control())
+        });
+        if bad || all[0] == all[1] || all[1] == all[2] || all[0] == all[2] {
+            return Err("oidc.acr_values.* must be three distinct values without spaces".into());
+        }
+        Ok(())
+    }
 }
 
 impl Default for OidcSettings {
@@ -66,6 +131,9 @@ impl Default for OidcSettings {
             backchannel_retry_max_secs: 600,
             backchannel_poll_interval_ms: 1000,
             backchannel_ca_file: String::new(),
+            acr_values: AcrNames::default(),
+            jwks_cache_secs: 300,
+            jwks_timeout_secs: 5,
         }
     }
 }
@@ -104,6 +172,15 @@ impl OidcSettings {
         {
             return Err("oidc.backchannel_max_attempts must be at least 1 and 1 <= oidc.backchannel_retry_base_secs <= oidc.backchannel_retry_max_secs".into());
         }
+        self.acr_values.check()?;
+        if !(10..=86_400).contains(&self.jwks_cache_secs)
+            || !(1..=60).contains(&self.jwks_timeout_secs)
+        {
+            return Err(
+                "oidc.jwks_cache_secs must be 10 to 86400 and oidc.jwks_timeout_secs 1 to 60"
+                    .into(),
+            );
+        }
         if self.backchannel_timeout_secs == 0 || self.backchannel_poll_interval_ms == 0 {
             return Err(
                 "oidc.backchannel_timeout_secs and oidc.backchannel_poll_interval_ms must be positive"
@@ -128,6 +205,8 @@ pub const JWKS_PATH: &str = "/oidc/jwks";
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 /// The authorization endpoint (a page door).
 pub const AUTHORIZE_PATH: &str = "/oidc/authorize";
+/// Where a pending authorization request continues after the login and step-up pages.
+pub const RESUME_PATH: &str = "/oidc/authorize/resume";
 /// The token endpoint.
 pub const TOKEN_PATH: &str = "/oidc/token";
 /// The pushed authorization request endpoint (RFC 9126).
@@ -165,9 +244,8 @@ pub const CLAIMS: &[&str] = &[
     "login_id",
 ];
 
-/// The authentication levels (`acr`) apps will be able to ask for and read: password only,
-/// multi-factor and phishing-resistant (a passkey), weakest first. (Configurable with item 4
-/// of issue 15.)
+/// The default `acr` values of the authentication levels apps ask for and read: password only,
+/// multi-factor and phishing-resistant (a passkey), weakest first (`oidc.acr_values.*`).
 pub const ACR_VALUES: &[&str] = &[
     "urn:sekisho:acr:password",
     "http://schemas.openid.net/pape/policies/2007/06/multi-factor",
@@ -221,11 +299,12 @@ pub struct Discovery {
     pub authorization_response_iss_parameter_supported: bool,
     pub claims_supported: Vec<&'static str>,
     pub claims_parameter_supported: bool,
-    pub acr_values_supported: Vec<&'static str>,
+    pub acr_values_supported: Vec<String>,
     pub ui_locales_supported: Vec<&'static str>,
     pub claims_locales_supported: Vec<&'static str>,
     pub backchannel_logout_supported: bool,
     pub backchannel_logout_session_supported: bool,
+    pub authorization_details_types_supported: Vec<&'static str>,
 }
 
 /// The discovery document of this provider.
@@ -273,12 +352,15 @@ pub fn discovery(state: &App) -> Discovery {
         claims_supported: CLAIMS.to_vec(),
         // `claims` (its essential `acr`) is not read yet.
         claims_parameter_supported: true,
-        acr_values_supported: ACR_VALUES.to_vec(),
+        acr_values_supported: (state.settings.oidc.acr_values.all().iter())
+            .map(|a| a.to_string())
+            .collect(),
         ui_locales_supported: vec!["ja", "en"],
         claims_locales_supported: vec!["ja", "en"],
         // Logout tokens always carry `sid` as well as `sub`.
         backchannel_logout_supported: true,
         backchannel_logout_session_supported: true,
+        authorization_details_types_supported: vec![rar::OPERATION_TYPE],
     }
 }
 

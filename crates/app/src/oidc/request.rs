@@ -4,7 +4,7 @@
 //! registered is never redirected to).
 
 use super::metadata::ClientMetadata;
-use super::ACR_VALUES;
+use super::AcrNames;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -115,20 +115,27 @@ pub struct AuthRequest {
     /// `dpop_jkt` (RFC 9449 §10): the thumbprint of the DPoP key the code is bound to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// `authorization_details` (RFC 9396): the operation the customer is to confirm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_details: Option<super::rar::Operation>,
 }
 
 impl AuthRequest {
     /// Whether only a passkey meets the request: every level it asks for is the
     /// phishing-resistant one. The login pages then ask for a passkey first.
-    pub fn wants_passkey(&self) -> bool {
-        !self.acr_values.is_empty() && self.acr_values.iter().all(|a| a == ACR_VALUES[2])
+    pub fn wants_passkey(&self, names: &AcrNames) -> bool {
+        !self.acr_values.is_empty()
+            && self
+                .acr_values
+                .iter()
+                .all(|a| *a == names.phishing_resistant)
     }
 }
 
 /// The `acr` request of the `claims` parameter (OpenID Connect Core §5.5, §5.5.1.1): the values
 /// of `id_token.acr` (`value` or `values`) Sekisho knows, and whether it is essential. Other
 /// claims requested there are voluntary and released by scope as usual.
-fn claims_acr(claims: &str) -> Result<(Vec<String>, bool), OAuthError> {
+fn claims_acr(claims: &str, names: &AcrNames) -> Result<(Vec<String>, bool), OAuthError> {
     let bad = || OAuthError::request("claims must be a JSON object (OpenID Connect Core 5.5)");
     let v: serde_json::Value = serde_json::from_str(claims).map_err(|_| bad())?;
     if !v.is_object() {
@@ -150,7 +157,7 @@ fn claims_acr(claims: &str) -> Result<(Vec<String>, bool), OAuthError> {
     }
     let known: Vec<String> = asked
         .into_iter()
-        .filter(|a| ACR_VALUES.contains(a))
+        .filter(|a| names.knows(a))
         .map(str::to_owned)
         .collect();
     if essential && known.is_empty() {
@@ -220,15 +227,21 @@ fn is_challenge(c: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Checks an authorization request's parameters against the client's registration. The
-/// redirect URI is checked first: until it is known to be the client's, nothing is redirected.
-pub fn check(client_id: &str, m: &ClientMetadata, params: &Params) -> Result<AuthRequest, Refusal> {
+/// Checks an authorization request's parameters against the client's registration (`acr`:
+/// the configured level values). The redirect URI is checked first: until it is known to be
+/// the client's, nothing is redirected.
+pub fn check(
+    client_id: &str,
+    m: &ClientMetadata,
+    params: &Params,
+    acr: &AcrNames,
+) -> Result<AuthRequest, Refusal> {
     let redirect_uri = match single(params, "redirect_uri") {
         Ok(Some(r)) if redirect_uri_matches(&m.redirect_uris, r) => r.to_owned(),
         // OpenID Connect requires the parameter; a single registered URI is not assumed.
         _ => return Err(Refusal::RedirectUriNotRegistered),
     };
-    check_rest(client_id, m, params, redirect_uri).map_err(Refusal::ToClient)
+    check_rest(client_id, m, params, redirect_uri, acr).map_err(Refusal::ToClient)
 }
 
 fn check_rest(
@@ -236,6 +249,7 @@ fn check_rest(
     m: &ClientMetadata,
     params: &Params,
     redirect_uri: String,
+    acr: &AcrNames,
 ) -> Result<AuthRequest, OAuthError> {
     let get = |name: &str| single(params, name);
     if get("request")?.is_some() {
@@ -350,11 +364,11 @@ fn check_rest(
     let mut acr_values: Vec<String> = get("acr_values")?
         .unwrap_or_default()
         .split_whitespace()
-        .filter(|a| ACR_VALUES.contains(a))
+        .filter(|a| acr.knows(a))
         .map(str::to_owned)
         .collect();
     let (claimed, acr_essential) = match get("claims")? {
-        Some(c) => claims_acr(c)?,
+        Some(c) => claims_acr(c, acr)?,
         None => (Vec::new(), false),
     };
     if acr_essential || acr_values.is_empty() {
@@ -369,6 +383,9 @@ fn check_rest(
         }
         None => None,
     };
+    let authorization_details = get("authorization_details")?
+        .map(super::rar::parse)
+        .transpose()?;
     Ok(AuthRequest {
         client_id: client_id.to_owned(),
         redirect_uri,
@@ -385,6 +402,7 @@ fn check_rest(
         acr_values,
         acr_essential,
         dpop_jkt,
+        authorization_details,
     })
 }
 

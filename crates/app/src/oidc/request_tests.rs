@@ -1,6 +1,11 @@
 use super::*;
 use crate::oidc::metadata::{parse, validate};
 
+/// [`super::check`] with the default `acr` values.
+fn check(client_id: &str, m: &ClientMetadata, params: &Params) -> Result<AuthRequest, Refusal> {
+    super::check(client_id, m, params, &AcrNames::default())
+}
+
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
@@ -211,13 +216,13 @@ fn the_claims_parameter_can_make_the_level_essential() {
     );
     // Essential wins over the voluntary acr_values.
     assert_eq!(r.acr_values, [pr]);
-    assert!(r.acr_essential && r.wants_passkey());
+    assert!(r.acr_essential && r.wants_passkey(&AcrNames::default()));
     let r = ok(
         &format!(r#"{{"id_token":{{"acr":{{"values":["urn:x","{mfa}","{pr}"]}}}}}}"#),
         None,
     );
     assert_eq!(r.acr_values, [mfa, pr]);
-    assert!(!r.acr_essential && !r.wants_passkey());
+    assert!(!r.acr_essential && !r.wants_passkey(&AcrNames::default()));
     // Voluntary claims do not replace acr_values; other claims are ignored.
     let r = ok(
         &format!(r#"{{"id_token":{{"acr":{{"value":"{pr}"}}}},"userinfo":{{"email":null}}}}"#),

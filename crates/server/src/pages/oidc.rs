@@ -18,13 +18,11 @@ use axum::Router;
 use sekisho_app::oidc::consent::{self, ConsentPrompt};
 use sekisho_app::oidc::grants::{self, AuthzRefusal, ClientRedirect, Next};
 use sekisho_app::oidc::logout;
-use sekisho_app::oidc::LOGOUT_PATH;
+use sekisho_app::oidc::{LOGOUT_PATH, RESUME_PATH};
 use sekisho_core::{Error, Lang};
 
 /// The authorization endpoint.
 pub const AUTHORIZE_PATH: &str = "/oidc/authorize";
-/// Where a pending request continues after the login pages.
-const RESUME_PATH: &str = "/oidc/authorize/resume";
 /// Where the consent page's form goes.
 const CONSENT_PATH: &str = "/oidc/consent";
 
@@ -189,7 +187,7 @@ async fn cancel(state: &AppState, ctx: Ctx, handle: &str) -> Response {
         Ok(Err(AuthzRefusal::Redirect(r))) | Ok(Ok(Next::Redirect(r))) => {
             see_other(&client_url(&r))
         }
-        Ok(Ok(Next::Login { .. } | Next::Consent(_))) => {
+        Ok(Ok(Next::Login { .. } | Next::Consent(_) | Next::StepUp(_))) => {
             error_page(state, ctx, Error::OidcRequestUnusable)
         }
     }
@@ -203,6 +201,8 @@ async fn continue_with(state: &AppState, ctx: Ctx, handle: &str) -> Response {
         Ok(Err(AuthzRefusal::Redirect(r))) => see_other(&client_url(&r)),
         Ok(Ok(Next::Redirect(r))) => see_other(&client_url(&r)),
         Ok(Ok(Next::Consent(p))) => consent_page(state, ctx, p, s.map(|s| s.login_id)),
+        // The operation of `authorization_details`: the step-up page, which comes back here.
+        Ok(Ok(Next::StepUp(id))) => see_other(&format!("/step-up/{}", percent_encode(&id))),
         // A request for a passkey is seen again by the login pages from the pending request
         // itself (`passkey_request`), so nothing in this URL can turn it off.
         Ok(Ok(Next::Login {

@@ -234,3 +234,34 @@ async fn the_jwks_has_a_key_per_algorithm_and_each_signature_verifies_with_it_al
         assert!(verify(&set, &forged).is_err(), "{alg}");
     }
 }
+
+#[tokio::test]
+async fn configured_acr_values_are_the_ones_discovery_lists() {
+    let app = spawn_with(Options {
+        settings: vec![
+            ("oidc.acr_values.password", "urn:example-sec:pwd".into()),
+            ("oidc.acr_values.multi_factor", "urn:example-sec:mfa".into()),
+            (
+                "oidc.acr_values.phishing_resistant",
+                "urn:example-sec:pr".into(),
+            ),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let r = ok(app
+        .http
+        .get(format!("{}/.well-known/openid-configuration", app.url))
+        .send()
+        .await);
+    assert_eq!(r.status(), StatusCode::OK);
+    let d: Value = ok(r.json().await);
+    assert_eq!(
+        d["acr_values_supported"],
+        json!([
+            "urn:example-sec:pwd",
+            "urn:example-sec:mfa",
+            "urn:example-sec:pr"
+        ])
+    );
+}

@@ -96,14 +96,25 @@ pub(crate) async fn trade(app: &TestApp) -> String {
 
 /// A `private_key_jwt` assertion of the trade client (RFC 7523), with `jti`.
 pub(crate) fn assertion(app: &TestApp, client_id: &str, jti: &str) -> String {
+    assertion_by(app, client_id, jti, &SEED, "t1")
+}
+
+/// A `private_key_jwt` assertion signed with the Ed25519 key of `seed`, named `kid`.
+pub(crate) fn assertion_by(
+    app: &TestApp,
+    client_id: &str,
+    jti: &str,
+    seed: &[u8; 32],
+    kid: &str,
+) -> String {
     let mut der = vec![
         0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
         0x20,
     ];
-    der.extend_from_slice(&SEED);
+    der.extend_from_slice(seed);
     let key = EncodingKey::from_ed_der(&der);
     let mut h = Header::new(jsonwebtoken::Algorithm::EdDSA);
-    h.kid = Some("t1".into());
+    h.kid = Some(kid.into());
     let now = app.clock.now().0;
     let claims = json!({
         "iss": client_id, "sub": client_id, "aud": ISS, "jti": jti,

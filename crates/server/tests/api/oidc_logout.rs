@@ -181,21 +181,7 @@ async fn receiver(
     std::path::PathBuf,
     tokio::sync::mpsc::UnboundedReceiver<String>,
 ) {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let (cert, key, ca) = crate::pki::pki(dir);
-    let ca_file = dir.join("ca.pem");
-    ok(std::fs::write(&ca_file, ca));
-    let certs: Vec<CertificateDer<'static>> =
-        ok(ok(CertificateDer::pem_file_iter(&cert)).collect::<Result<_, _>>());
-    let key = ok(PrivateKeyDer::from_pem_file(&key));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config =
-        ok(ok(rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions())
-        .with_no_client_auth()
-        .with_single_cert(certs, key));
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let (acceptor, ca_file) = crate::pki::acceptor(dir);
     let listener = ok(tokio::net::TcpListener::bind("127.0.0.1:0").await);
     let port = ok(listener.local_addr()).port();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-static JTI: AtomicU64 = AtomicU64::new(1);
+pub(crate) static JTI: AtomicU64 = AtomicU64::new(1);
 
 fn b64(b: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(b)
@@ -132,7 +132,7 @@ async fn register(app: &TestApp, body: Value) -> (String, String) {
 }
 
 /// A `fapi2` client with refresh tokens (private_key_jwt with the seed-5 key of oidc_flow).
-async fn fapi(app: &TestApp) -> String {
+pub(crate) async fn fapi(app: &TestApp) -> String {
     let x = Ed25519KeyPair::from_seed_unchecked(&[5; 32])
         .map(|k| b64(k.public_key().as_ref()))
         .unwrap_or_default();
@@ -186,7 +186,7 @@ async fn public(app: &TestApp) -> String {
     .0
 }
 
-fn client_jwt<'a>(id: &'a str, a: &'a str) -> [(&'static str, &'a str); 3] {
+pub(crate) fn client_jwt<'a>(id: &'a str, a: &'a str) -> [(&'static str, &'a str); 3] {
     [
         ("client_id", id),
         ("client_assertion_type", JWT_BEARER),
@@ -237,7 +237,7 @@ async fn fapi_code(
     param(&back, "code").unwrap_or_else(|| unreachable!("no code in {back}"))
 }
 
-async fn fapi_token(
+pub(crate) async fn fapi_token(
     app: &TestApp,
     id: &str,
     proof: Option<&str>,
@@ -254,7 +254,7 @@ async fn fapi_token(
 }
 
 /// A JWT's claims, unverified (the flow tests verify signatures).
-fn claims_of(jwt: &str) -> Value {
+pub(crate) fn claims_of(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).unwrap_or_default();
     ok(serde_json::from_slice(&ok(URL_SAFE_NO_PAD.decode(payload))))
 }

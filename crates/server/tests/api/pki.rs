@@ -71,3 +71,27 @@ pub fn pki(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, Ve
     ));
     (cert_file, key_file, ok(ca.to_pem()))
 }
+
+/// A TLS acceptor for localhost with a certificate of a new test CA, and the CA's PEM file (for
+/// `oidc.backchannel_ca_file`): what a test's own HTTPS server (a client's back-channel
+/// receiver, its `jwks_uri`) needs.
+pub fn acceptor(dir: &std::path::Path) -> (tokio_rustls::TlsAcceptor, std::path::PathBuf) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let (cert, key, ca) = pki(dir);
+    let ca_file = dir.join("ca.pem");
+    ok(std::fs::write(&ca_file, ca));
+    let certs: Vec<CertificateDer<'static>> =
+        ok(ok(CertificateDer::pem_file_iter(&cert)).collect::<Result<_, _>>());
+    let key = ok(PrivateKeyDer::from_pem_file(&key));
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config =
+        ok(ok(rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions())
+        .with_no_client_auth()
+        .with_single_cert(certs, key));
+    (
+        tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)),
+        ca_file,
+    )
+}

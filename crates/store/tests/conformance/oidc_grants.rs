@@ -1,10 +1,12 @@
 //! Conformance cases for OpenID Connect grants (run on both backends by `on_both!`):
 //! authorization requests and codes used once, client-assertion `jti`s refused when replayed.
 
-use super::{count, ev, new_login, ok, Db};
+use super::{count, ev, new_login, new_session, ok, Db};
 use sekisho_core::audit::{AuditFilter, EventType};
 use sekisho_core::Timestamp;
-use sekisho_store::{CodeTake, NewOidcCode, NewOidcRequest, RequestKind, StoreError};
+use sekisho_store::{
+    CodeTake, NewOidcCode, NewOidcRequest, RequestKind, SessionSignIn, StoreError,
+};
 use std::sync::Arc;
 
 fn request(hash: &str, kind: RequestKind, now: i64, ttl: i64) -> NewOidcRequest {
@@ -32,6 +34,9 @@ fn code(hash: &str, login_pk: i64, now: i64) -> NewOidcCode {
         acr: "http://schemas.openid.net/pape/policies/2007/06/multi-factor".into(),
         amr: "pwd otp swk mfa".into(),
         dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
+        authorization_details: Some(
+            r#"[{"type":"sekisho_operation","kind":"withdrawal","amount":"1500000"}]"#.into(),
+        ),
         created_at: Timestamp(now),
         expires_at: Timestamp(now + 60),
     }
@@ -148,26 +153,54 @@ pub(crate) async fn oidc_codes_are_issued_for_a_request_once_and_used_once(db: D
             .await,
     );
     let authorized = ev(150, EventType::OidcAuthorized, "oc1");
+    let sess = ok(s
+        .create_session(
+            &new_session(login.id, "oc1-s", 140),
+            &ev(140, EventType::LoginSucceeded, "oc1"),
+        )
+        .await)
+    .unwrap_or_else(|| unreachable!());
+    let sign_in = |client: &str| SessionSignIn {
+        session_id: sess.id,
+        client_id: client.into(),
+        login_pk: login.id,
+        sid: "sid-oc1".into(),
+        backchannel: true,
+        first_at: Timestamp(150),
+        last_at: Timestamp(150),
+    };
     let c = code("c1", login.id, 150);
-    assert!(ok(s.issue_oidc_code("r1", &c, &authorized).await));
-    // The request gave its code: a second code for it is refused and nothing is written.
-    assert!(!ok(s
-        .issue_oidc_code("r1", &code("c2", login.id, 151), &authorized)
+    assert!(ok(s
+        .issue_oidc_code("r1", &c, Some(&sign_in("skc_a")), &authorized)
         .await));
+    // The sign-in is recorded with the code.
+    let clients = |v: Vec<SessionSignIn>| v.into_iter().map(|x| x.client_id).collect::<Vec<_>>();
+    assert_eq!(clients(ok(s.session_sign_ins(sess.id).await)), ["skc_a"]);
+    // The request gave its code: a second code for it is refused and nothing is written (no
+    // sign-in either).
+    assert!(!ok(s
+        .issue_oidc_code(
+            "r1",
+            &code("c2", login.id, 151),
+            Some(&sign_in("skc_b")),
+            &authorized
+        )
+        .await));
+    assert_eq!(clients(ok(s.session_sign_ins(sess.id).await)), ["skc_a"]);
     // Only a pending request gives a code, and only before it expires.
     ok(
         s.create_oidc_request(&request("r2", RequestKind::Pushed, 100, 600))
             .await,
     );
     assert!(!ok(s
-        .issue_oidc_code("r2", &code("c3", login.id, 151), &authorized)
+        .issue_oidc_code("r2", &code("c3", login.id, 151), None, &authorized)
         .await));
     ok(
         s.create_oidc_request(&request("r3", RequestKind::Pending, 100, 60))
             .await,
     );
     assert!(!ok(s
-        .issue_oidc_code("r3", &code("c4", login.id, 160), &authorized)
+        .issue_oidc_code("r3", &code("c4", login.id, 160), None, &authorized)
         .await));
     assert_eq!(
         count(
@@ -211,7 +244,7 @@ pub(crate) async fn oidc_codes_are_issued_for_a_request_once_and_used_once(db: D
             .await,
     );
     assert!(ok(s
-        .issue_oidc_code("r4", &code("c5", login.id, 210), &authorized)
+        .issue_oidc_code("r4", &code("c5", login.id, 210), None, &authorized)
         .await));
     let store = Arc::clone(s);
     let tasks: Vec<_> = (0..8)

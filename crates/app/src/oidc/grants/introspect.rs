@@ -44,6 +44,9 @@ pub struct Introspection {
     /// The DPoP key the token is bound to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Cnf>,
+    /// The operation the customer confirmed for an access token (RFC 9396 §9.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_details: Option<serde_json::Value>,
 }
 
 /// What a presented token turned out to be.
@@ -96,6 +99,7 @@ async fn find(state: &App, c: &Client, token: &str) -> Result<Found, AppError> {
                 auth_time: Some(claims.auth_time),
                 acr: Some(claims.acr),
                 cnf: claims.cnf,
+                authorization_details: claims.authorization_details,
             },
             gid,
         ));
@@ -132,6 +136,7 @@ async fn find(state: &App, c: &Client, token: &str) -> Result<Found, AppError> {
             auth_time: Some(g.auth_time.0),
             acr: Some(g.acr.clone()),
             cnf: g.dpop_jkt.clone().map(|jkt| Cnf { jkt }),
+            authorization_details: None,
         },
         g.grant_id,
     ))

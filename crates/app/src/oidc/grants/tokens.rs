@@ -71,6 +71,9 @@ pub(super) struct AccessClaims {
     /// The grant it belongs to (revoking the grant ends it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) gid: Option<String>,
+    /// The operation the customer confirmed (RFC 9396 §9.1), for a code exchange's token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) authorization_details: Option<serde_json::Value>,
     /// The login's internal key, sealed: what UserInfo reads (never shown in clear).
     pub(super) sks: String,
 }
@@ -283,25 +286,17 @@ async fn code_exchange(
         .store
         .create_token_grant(&grant, stored.as_ref())
         .await?;
-    let tokens = issue(
-        state,
-        c,
-        &grant,
-        &login,
-        code.nonce.as_deref(),
-        refresh_token,
-        client,
-    )
-    .await?;
+    let tokens = issue(state, c, &grant, &login, Some(&code), refresh_token, client).await?;
     let ev = state.event(
         EventType::OidcTokenIssued,
         Some(&login.login_id),
         Actor::SelfService,
         client,
         format!(
-            "client {}: tokens issued (scope {}{}{})",
+            "client {}: tokens issued (scope {}{}{}{})",
             c.client_id,
             code.scope,
+            operation_words(tokens.authorization_details.as_ref()),
             if tokens.refresh_token.is_some() {
                 ", refresh token"
             } else {
@@ -459,16 +454,41 @@ async fn refresh(
     Ok(Ok(tokens))
 }
 
-/// Signs the ID token and the access token of a grant.
+/// `, operation withdrawal 1500000 JPY` for an audit record of tokens carrying an operation.
+fn operation_words(details: Option<&serde_json::Value>) -> String {
+    let Some(op) = details.and_then(|d| d.get(0)) else {
+        return String::new();
+    };
+    let word = |k: &str| op.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+    format!(
+        ", operation {} {} {}",
+        word("kind"),
+        word("amount"),
+        word("currency")
+    )
+    .trim_end()
+    .to_owned()
+}
+
+/// Signs the ID token and the access token of a grant: from a code exchange (`code`: its
+/// `nonce` and its confirmed `authorization_details`, RFC 9396) or a refresh (`None`). The
+/// operation confirmed for a code is in that exchange's tokens only: it approved one operation,
+/// and a refreshed access token is no new confirmation.
 async fn issue(
     state: &App,
     c: &Client,
     g: &NewTokenGrant,
     login: &sekisho_core::login::Login,
-    nonce: Option<&str>,
+    code: Option<&sekisho_store::NewOidcCode>,
     refresh_token: Option<String>,
     client: &ClientInfo,
 ) -> Result<Tokens, AppError> {
+    let nonce = code.and_then(|c| c.nonce.as_deref());
+    let authorization_details: Option<serde_json::Value> = code
+        .and_then(|c| c.authorization_details.as_deref())
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|_| Error::Internal)?;
     let now = state.clock.now();
     let iss = issuer(state);
     let sub = subject(state, c, login.id);
@@ -510,6 +530,7 @@ async fn issue(
         acr: g.acr.clone(),
         cnf,
         gid: Some(g.grant_id.clone()),
+        authorization_details: authorization_details.clone(),
         sks: sealed,
     };
     let access_token = keys::sign(state, client, alg, "at+jwt", &access).await?;
@@ -520,6 +541,7 @@ async fn issue(
         id_token,
         refresh_token,
         scope: g.scope.clone(),
+        authorization_details,
     })
 }
 
