@@ -5,7 +5,9 @@
 //! which an OpenID Connect authorization request can wrap later), rate limits, strict headers.
 
 mod account;
+mod account_app;
 pub mod console;
+mod console_credentials;
 mod console_history;
 mod console_logins;
 mod console_passkeys;

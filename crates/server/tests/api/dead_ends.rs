@@ -14,17 +14,8 @@ const RESTART: &str = "href=\"/login\"";
 
 /// The password step on the login page; the browser then waits at the second factor.
 async fn password_step(app: &TestApp, b: &mut Browser, login_id: &str, password: &str) {
-    let (_, _, html) = b.get(app, "/login").await;
-    let token = csrf(&html);
-    let form = [
-        ("csrf", token.as_str()),
-        ("login_id", login_id),
-        ("password", password),
-    ];
-    let (status, h, _) = b.post(app, "/login", &form).await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    let to = h.get("location").and_then(|v| v.to_str().ok());
-    assert_eq!(to, Some("/login/second-factor"));
+    let (_, to) = b.log_in(app, login_id, password).await;
+    assert_eq!(to, "/login/second-factor");
 }
 
 async fn answer(app: &TestApp, b: &mut Browser, method: &str, otp: &str) -> (StatusCode, String) {

@@ -60,6 +60,27 @@ impl Browser {
             .join("; ")
     }
 
+    /// The password step on the login page; answers the form token and where the login goes
+    /// next (the redirect every accepted password gets).
+    pub async fn log_in(
+        &mut self,
+        app: &TestApp,
+        login_id: &str,
+        password: &str,
+    ) -> (String, String) {
+        let (_, _, html) = self.get(app, "/login").await;
+        let token = csrf(&html);
+        let form = [
+            ("csrf", token.as_str()),
+            ("login_id", login_id),
+            ("password", password),
+        ];
+        let (status, h, _) = self.post(app, "/login", &form).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let to = header(&h, LOCATION.as_str()).to_owned();
+        (token, to)
+    }
+
     pub async fn get(&mut self, app: &TestApp, path: &str) -> (StatusCode, HeaderMap, String) {
         let r = ok(self
             .http

@@ -3,20 +3,12 @@
 //! changes only with the trading password).
 
 use crate::common::{spawn_with, Options, TestApp};
-use crate::pages::{csrf, Browser};
+use crate::pages::Browser;
 use reqwest::StatusCode;
 
 async fn signed_in(app: &TestApp, login_id: &str, password: &str) -> (Browser, String) {
     let mut b = Browser::new();
-    let (_, _, html) = b.get(app, "/login").await;
-    let token = csrf(&html);
-    let form = [
-        ("csrf", token.as_str()),
-        ("login_id", login_id),
-        ("password", password),
-    ];
-    let (status, _, _) = b.post(app, "/login", &form).await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (token, _) = b.log_in(app, login_id, password).await;
     (b, token)
 }
 
