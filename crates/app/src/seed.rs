@@ -1,7 +1,8 @@
 //! Logins seeded in bulk, each with an active second factor whose secret is sealed with the
 //! server's keyring exactly as an enrolment (authenticator app) or a token import (HOTP token)
 //! seals it. The benchmark (`sekisho-bench`) and the crash test (`survive.rs`) seed through
-//! here, so both exercise the server's own checks on realistic rows.
+//! here, so both exercise the server's own checks on realistic rows. Authorization codes are
+//! seeded in bulk the same way for the benchmark of the OpenID Connect token endpoint.
 
 use crate::error::AppError;
 use crate::state::App;
@@ -9,7 +10,7 @@ use sekisho_core::audit::{Actor, ClientInfo, EventType};
 use sekisho_core::login::SecondFactor;
 use sekisho_core::otp::{OtpKind, OtpParams};
 use sekisho_core::{Error, Lang};
-use sekisho_store::{NewLogin, NewToken, SeedFactor, SeedLogin};
+use sekisho_store::{NewLogin, NewOidcCode, NewToken, SeedFactor, SeedLogin};
 
 /// Logins written per store call (one transaction each).
 const PER_CALL: usize = 10_000;
@@ -117,6 +118,76 @@ pub async fn seed_logins(
     }
     if !batch.is_empty() {
         state.store.seed_logins(&batch).await?;
+    }
+    Ok(out)
+}
+
+/// What the seeded authorization codes are bound to: the client, the redirect URI, the PKCE
+/// challenge and the DPoP key, as the authorization request would have bound them.
+#[derive(Debug, Clone)]
+pub struct CodeBinding {
+    /// The client the codes are issued to.
+    pub client_id: String,
+    /// The redirect URI the token request must name.
+    pub redirect_uri: String,
+    /// The PKCE `S256` challenge of the verifier the token requests send.
+    pub code_challenge: String,
+    /// The thumbprint of the DPoP key the codes are bound to (`dpop_jkt`).
+    pub dpop_jkt: Option<String>,
+    /// The granted scope.
+    pub scope: String,
+}
+
+/// Issues `n` authorization codes to the login `login_id` (which must exist) in bulk, as if it
+/// had just authorized `bind.client_id` with a password and an authenticator-app code: each
+/// valid for [`crate::oidc::grants::CODE_SECS`] from now and used once, like a code of the flow
+/// (whose audit record of the authorization and session sign-in are not written). Answers the
+/// codes in clear, for the caller to exchange.
+pub async fn seed_oidc_codes(
+    state: &App,
+    login_id: &str,
+    bind: &CodeBinding,
+    n: usize,
+) -> Result<Vec<String>, AppError> {
+    let login = state
+        .store
+        .get_login(login_id)
+        .await?
+        .ok_or(Error::LoginNotFound)?;
+    let now = state.clock.now();
+    let methods = ["pwd".to_owned(), "otp".to_owned()];
+    let (acr, amr) = crate::oidc::grants::proven(&methods);
+    let acr = state.settings.oidc.acr_values.of(acr).to_owned();
+    let amr = amr.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(" ");
+    let mut out = Vec::with_capacity(n);
+    let mut batch = Vec::with_capacity(PER_CALL.min(n));
+    for _ in 0..n {
+        let code = sekisho_core::token::generate("skac", state.rng.as_ref());
+        batch.push(NewOidcCode {
+            code_hash: sekisho_core::token::hash(&code),
+            client_id: bind.client_id.clone(),
+            redirect_uri: bind.redirect_uri.clone(),
+            code_challenge: bind.code_challenge.clone(),
+            nonce: None,
+            scope: bind.scope.clone(),
+            login_pk: login.id,
+            session_id: None,
+            auth_time: now,
+            acr: acr.clone(),
+            amr: amr.clone(),
+            dpop_jkt: bind.dpop_jkt.clone(),
+            authorization_details: None,
+            created_at: now,
+            expires_at: now.plus_secs(crate::oidc::grants::CODE_SECS),
+        });
+        out.push(code);
+        if batch.len() == PER_CALL {
+            state.store.seed_oidc_codes(&batch).await?;
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        state.store.seed_oidc_codes(&batch).await?;
     }
     Ok(out)
 }

@@ -166,21 +166,54 @@ async fn purge_now_and_then(app: &App, now_ms: i64) {
     }
 }
 
-/// Counts one request to PAR or the token endpoint from its client address (issue 15 item 11),
-/// before the client is authenticated: refused (`too_many_attempts` with the seconds to wait)
-/// when the address spent its bucket (`oidc.rate_per_minute`, `oidc.rate_burst`).
-pub async fn oidc_address(app: &App, client: &ClientInfo) -> Result<(), AppError> {
-    let now_ms = app.clock.now().0.saturating_mul(1000);
-    purge_now_and_then(app, now_ms).await;
-    let addr = format!("oidc-addr:{}", client.ip.as_deref().unwrap_or("-"));
-    take(app, &addr, app.settings.oidc.rate(), now_ms).await
+fn oidc_address_bucket(client: &ClientInfo) -> String {
+    format!("oidc-addr:{}", client.ip.as_deref().unwrap_or("-"))
 }
 
-/// Counts one request of an authenticated client at PAR or the token endpoint: the same rate
-/// per client, counted only once it authenticated, so that no one can spend another client's
-/// bucket by naming it.
+/// Before a client authenticates at PAR or the token endpoint (issue 15 item 11): refused
+/// (`too_many_attempts` with the seconds to wait) while its address has spent its bucket of
+/// failed client authentications (`oidc.address_failures_per_minute`,
+/// `oidc.address_failures_burst`). A read: only failures take from the bucket
+/// ([`oidc_auth_failed`]), so a relying party's back end, which sends the exchanges of all its
+/// customers from one address, is never held back by its own successes, while guessing a
+/// client's credentials stays slow, also with the right ones once the bucket is spent.
+pub async fn oidc_address_may_try(app: &App, client: &ClientInfo) -> Result<(), AppError> {
+    let now_ms = app.clock.now().0.saturating_mul(1000);
+    purge_now_and_then(app, now_ms).await;
+    let rate = app.settings.oidc.address_failures();
+    let answer = app
+        .store
+        .throttle_peek(&oidc_address_bucket(client), now_ms, rate.tolerance_ms())
+        .await?;
+    if answer.allowed {
+        Ok(())
+    } else {
+        app.metrics.throttled();
+        Err(refused(answer.retry_after_ms))
+    }
+}
+
+/// After a failed client authentication at PAR or the token endpoint: takes one from the
+/// address's bucket of failures.
+pub async fn oidc_auth_failed(app: &App, client: &ClientInfo) -> Result<(), AppError> {
+    let now_ms = app.clock.now().0.saturating_mul(1000);
+    let rate = app.settings.oidc.address_failures();
+    app.store
+        .throttle(
+            &oidc_address_bucket(client),
+            now_ms,
+            rate.interval_ms(),
+            rate.tolerance_ms(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Counts one request of an authenticated client at PAR or the token endpoint
+/// (`oidc.client_rate_per_minute`, `oidc.client_rate_burst`), counted only once it
+/// authenticated, so that no one can spend another client's bucket by naming it.
 pub async fn oidc_client(app: &App, client_id: &str) -> Result<(), AppError> {
     let now_ms = app.clock.now().0.saturating_mul(1000);
     let bucket = format!("oidc-client:{client_id}");
-    take(app, &bucket, app.settings.oidc.rate(), now_ms).await
+    take(app, &bucket, app.settings.oidc.client_rate(), now_ms).await
 }

@@ -14,6 +14,8 @@ pub(crate) struct Conn {
     stream: Option<TcpStream>,
     out: Vec<u8>,
     buf: Vec<u8>,
+    /// Where the last answer's body lies in `buf`.
+    body: std::ops::Range<usize>,
 }
 
 impl Conn {
@@ -24,18 +26,25 @@ impl Conn {
             stream: None,
             out: Vec::with_capacity(512),
             buf: Vec::with_capacity(1024),
+            body: 0..0,
         }
     }
 
     /// Sends `head` (the request line and headers, each ending in CRLF, without
-    /// `Content-Length`) with the JSON `body`; returns the status once the whole answer is read.
+    /// `Content-Length`) with `body` (empty for a GET); returns the status once the whole answer is read.
     /// After an error the connection is dropped and the next request opens a new one.
     pub(crate) async fn post(&mut self, head: &[u8], body: &[u8]) -> Result<u16> {
         let r = self.exchange(head, body).await;
         if r.is_err() {
             self.stream = None;
+            self.body = 0..0;
         }
         r
+    }
+
+    /// The body of the last answer (empty after an error).
+    pub(crate) fn body(&self) -> &[u8] {
+        self.buf.get(self.body.clone()).unwrap_or_default()
     }
 
     async fn exchange(&mut self, head: &[u8], body: &[u8]) -> Result<u16> {
@@ -82,6 +91,7 @@ impl Conn {
             if close {
                 self.stream = None;
             }
+            self.body = head_len..head_len + len;
             return Ok(status);
         }
     }

@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 
 mod app;
 mod http1;
+mod oidc;
 mod validate;
 
 #[derive(Parser)]
@@ -40,6 +41,10 @@ enum WorkloadCommand {
     /// codes in a row for the whole run (needs a spawned server: the logins and their tokens
     /// are seeded directly in its database).
     Validate(BenchArgs),
+    /// The OpenID Connect token endpoint: code exchanges with `private_key_jwt`, DPoP and PKCE
+    /// (the codes seeded in the spawned server's database), then UserInfo with DPoP-bound
+    /// access tokens (needs a spawned server; warm-up plus duration at most 40 s).
+    Oidc(BenchArgs),
 }
 
 /// What a run measures.
@@ -49,6 +54,8 @@ pub enum Workload {
     Login,
     /// Second-factor checks.
     Validate,
+    /// OpenID Connect code exchanges and UserInfo.
+    Oidc,
 }
 
 /// The second factor of the validate workload's logins.
@@ -119,9 +126,17 @@ async fn main() -> Result<()> {
     let (workload, args) = match Cli::parse().workload {
         WorkloadCommand::Login(args) => (Workload::Login, args),
         WorkloadCommand::Validate(args) => (Workload::Validate, args),
+        WorkloadCommand::Oidc(args) => (Workload::Oidc, args),
     };
     run(workload, args).await
 }
+
+/// Settings of the server spawned for the oidc workload (before `--server-env`, which may
+/// change them).
+const OIDC_ENV: &[&str] = &[
+    "SEKISHO_OIDC_CLIENT_RATE_PER_MINUTE=100000000",
+    "SEKISHO_OIDC_CLIENT_RATE_BURST=1000000",
+];
 
 /// Logins created at once during setup.
 const CREATE_CONCURRENCY: usize = 8;
@@ -154,7 +169,13 @@ async fn bench(workload: Workload, args: BenchArgs) -> Result<()> {
         (Some(_), None) => bail!("--server-url needs --admin-token"),
         (None, _) => {
             let db = args.database_url.as_deref();
-            let mut s = SpawnedServer::start(db, args.server_bin.as_deref(), &args.server_env)?;
+            let mut env = args.server_env.clone();
+            if workload == Workload::Oidc {
+                // One client sends every exchange: its throttle (60,000 a minute by default)
+                // would measure itself.
+                env.splice(0..0, OIDC_ENV.iter().map(|s| (*s).to_owned()));
+            }
+            let mut s = SpawnedServer::start(db, args.server_bin.as_deref(), &env)?;
             let url = format!("http://127.0.0.1:{}", s.port);
             s.wait_ready(&http, &url).await?;
             let token = s.admin_token().await?;
@@ -169,6 +190,12 @@ async fn bench(workload: Workload, args: BenchArgs) -> Result<()> {
         .or(args.server_pid)
         .map(RssSampler::start);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if workload == Workload::Oidc {
+        let server = server.as_ref().ok_or_else(|| {
+            anyhow!("the oidc workload seeds its codes: run it without --server-url")
+        })?;
+        return oidc::run(&args, &http, &url, &token, server, &backend, rss, cores).await;
+    }
     if workload == Workload::Validate {
         let server = server.as_ref().ok_or_else(|| {
             anyhow!("the validate workload seeds its logins: run it without --server-url")
@@ -705,8 +732,12 @@ mod tests {
     }
 
     #[test]
-    fn both_workloads_take_the_same_flags() {
-        for (sub, want) in [("login", Workload::Login), ("validate", Workload::Validate)] {
+    fn every_workload_takes_the_same_flags() {
+        for (sub, want) in [
+            ("login", Workload::Login),
+            ("validate", Workload::Validate),
+            ("oidc", Workload::Oidc),
+        ] {
             let cli = Cli::try_parse_from([
                 "sekisho-bench",
                 sub,
@@ -724,6 +755,7 @@ mod tests {
             let (workload, args) = match cli.map(|c| c.workload) {
                 Ok(WorkloadCommand::Login(a)) => (Workload::Login, a),
                 Ok(WorkloadCommand::Validate(a)) => (Workload::Validate, a),
+                Ok(WorkloadCommand::Oidc(a)) => (Workload::Oidc, a),
                 Err(e) => unreachable!("{e}"),
             };
             assert_eq!(workload, want);

@@ -91,17 +91,23 @@ pub(crate) async fn run(
 /// Seeds the logins in the spawned server's database through the server's own wiring (its
 /// configuration, so its keyring).
 async fn seed(server: &SpawnedServer, n: usize, kind: SeedKind) -> Result<Vec<Seeded>> {
+    let state = server_state(server).await?;
+    let prefix = format!("b{}-", run_tag());
+    seed_logins(state.app(), &prefix, n, kind)
+        .await
+        .map_err(|e| anyhow!("seeding: {e:?}"))
+}
+
+/// The spawned server's application state, opened a second time through its own wiring (its
+/// data folder and database, so its keyring), for seeding.
+pub(crate) async fn server_state(server: &SpawnedServer) -> Result<sekisho_server::AppState> {
     let dir = server.dir.path().display().to_string();
     let mut toml = format!("data_dir = {}\n", toml_string(&dir));
     if let Some(u) = &server.database_url {
         toml.push_str(&format!("database_url = {}\n", toml_string(u)));
     }
     let config = sekisho::config::Config::from_toml(&toml)?;
-    let state = sekisho::wiring::app_state(&config).await?;
-    let prefix = format!("b{}-", run_tag());
-    seed_logins(state.app(), &prefix, n, kind)
-        .await
-        .map_err(|e| anyhow!("seeding: {e:?}"))
+    sekisho::wiring::app_state(&config).await
 }
 
 /// A TOML basic string.
@@ -252,7 +258,7 @@ fn print_slices(slices: &[Slice]) {
 }
 
 /// CPU time a process has used so far, in clock ticks (Linux: 10 ms), from `/proc/<pid>/stat`.
-fn cpu_ticks(pid: u32) -> Option<u64> {
+pub(crate) fn cpu_ticks(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces): state is the 3rd field, utime the
     // 14th and stime the 15th.

@@ -151,6 +151,12 @@ pub trait OidcGrantStore: Send + Sync {
         audit: &NewAuditEvent,
     ) -> StoreResult<bool>;
 
+    /// Records codes in bulk, in one transaction, without their requests, sign-ins or audit
+    /// records: only for seeding a benchmark of the token endpoint (`sekisho-bench oidc`), never
+    /// for the flow, which issues each code with [`OidcGrantStore::issue_oidc_code`]. A code hash
+    /// that exists already is [`crate::StoreError::Conflict`] and nothing is written.
+    async fn seed_oidc_codes(&self, codes: &[NewOidcCode]) -> StoreResult<()>;
+
     /// Uses a code: see [`CodeTake`].
     async fn take_oidc_code(&self, code_hash: &str, now: Timestamp) -> StoreResult<CodeTake>;
 

@@ -5,12 +5,16 @@ use crate::oidc_grants::{
 };
 use crate::sql::{opt_ts, ts, SqlStore};
 use crate::sql_audit::commit_audited;
+use crate::sql_query::placeholders;
 use crate::StoreResult;
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
 use sekisho_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
+
+/// Codes per statement when seeding (15 values each, under both backends' parameter limits).
+const SEED_ROWS: usize = 100;
 
 const REQUEST_COLS: &str = "handle_hash, kind, client_id, params, created_at, expires_at, used_at";
 
@@ -156,6 +160,40 @@ impl OidcGrantStore for SqlStore {
         }
         commit_audited(tx, &[audit]).await?;
         Ok(true)
+    }
+
+    async fn seed_oidc_codes(&self, codes: &[NewOidcCode]) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        for chunk in codes.chunks(SEED_ROWS) {
+            let sql = format!(
+                "INSERT INTO oidc_codes (code_hash, client_id, redirect_uri, code_challenge, \
+                 nonce, scope, login_pk, session_id, auth_time, acr, amr, created_at, \
+                 expires_at, dpop_jkt, authorization_details) VALUES {}",
+                placeholders(chunk.len(), 15)
+            );
+            let mut q = sqlx::query(&sql);
+            for c in chunk {
+                q = q
+                    .bind(c.code_hash.clone())
+                    .bind(c.client_id.clone())
+                    .bind(c.redirect_uri.clone())
+                    .bind(c.code_challenge.clone())
+                    .bind(c.nonce.clone())
+                    .bind(c.scope.clone())
+                    .bind(c.login_pk)
+                    .bind(c.session_id)
+                    .bind(c.auth_time.0)
+                    .bind(c.acr.clone())
+                    .bind(c.amr.clone())
+                    .bind(c.created_at.0)
+                    .bind(c.expires_at.0)
+                    .bind(c.dpop_jkt.clone())
+                    .bind(c.authorization_details.clone());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn take_oidc_code(&self, code_hash: &str, now: Timestamp) -> StoreResult<CodeTake> {

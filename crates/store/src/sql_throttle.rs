@@ -60,6 +60,34 @@ impl ThrottleStore for SqlStore {
         })
     }
 
+    async fn throttle_peek(
+        &self,
+        bucket: &str,
+        now_ms: i64,
+        tolerance_ms: i64,
+    ) -> StoreResult<ThrottleAnswer> {
+        let row = sqlx::query("SELECT tat_ms, hold_until_ms FROM throttle WHERE bucket = $1")
+            .bind(bucket.to_owned())
+            .fetch_optional(&self.read)
+            .await?;
+        let (tat, hold): (i64, i64) = match row {
+            Some(r) => (r.try_get("tat_ms")?, r.try_get("hold_until_ms")?),
+            None => (0, 0),
+        };
+        // The rule of `CHECK`, read only.
+        let retry_after_ms = if hold > now_ms {
+            hold - now_ms
+        } else if tat.max(now_ms) - now_ms > tolerance_ms {
+            (tat - tolerance_ms - now_ms).max(1)
+        } else {
+            0
+        };
+        Ok(ThrottleAnswer {
+            allowed: retry_after_ms == 0,
+            retry_after_ms,
+        })
+    }
+
     async fn throttle_hold(&self, bucket: &str, until_ms: i64) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO throttle (bucket, tat_ms, hold_until_ms, allowed) VALUES ($1, 0, $2, 1) \

@@ -28,6 +28,15 @@ pub trait ThrottleStore: Send + Sync {
         tolerance_ms: i64,
     ) -> StoreResult<ThrottleAnswer>;
 
+    /// What [`ThrottleStore::throttle`] would answer for `bucket` at `now_ms`, without counting
+    /// anything (a read): for a door that counts only failures and checks before it tries.
+    async fn throttle_peek(
+        &self,
+        bucket: &str,
+        now_ms: i64,
+        tolerance_ms: i64,
+    ) -> StoreResult<ThrottleAnswer>;
+
     /// Holds `bucket` until `until_ms` (never shortens a longer hold).
     async fn throttle_hold(&self, bucket: &str, until_ms: i64) -> StoreResult<()>;
 

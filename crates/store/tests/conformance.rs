@@ -204,12 +204,14 @@ on_both!(oidc_clients_round_trip_with_audit);
 mod oidc_grants;
 use oidc_grants::{
     client_assertion_jtis_are_refused_when_replayed,
-    oidc_codes_are_issued_for_a_request_once_and_used_once, oidc_requests_are_used_once_and_expire,
+    oidc_codes_are_issued_for_a_request_once_and_used_once,
+    oidc_codes_are_seeded_in_bulk_all_or_nothing, oidc_requests_are_used_once_and_expire,
 };
 on_both!(
     oidc_requests_are_used_once_and_expire,
     oidc_codes_are_issued_for_a_request_once_and_used_once,
     client_assertion_jtis_are_refused_when_replayed,
+    oidc_codes_are_seeded_in_bulk_all_or_nothing,
 );
 
 #[path = "conformance/oidc_tokens.rs"]

@@ -216,7 +216,10 @@ fn requires_par(c: &Client) -> bool {
 }
 
 /// Authenticates the client at a back-channel endpoint (`audiences`: the issuer and the
-/// endpoint's URL); a refusal is audited under the client ID the request named.
+/// endpoint's URL); a refusal is audited under the client ID the request named. Every door
+/// that authenticates clients (PAR, token, introspection, revocation) comes through here, so
+/// an address that spent its failures is refused before its credentials are looked at, and
+/// each failure counts (`crate::throttle::oidc_address_may_try`).
 async fn authenticated(
     state: &App,
     creds: &Credentials,
@@ -224,9 +227,11 @@ async fn authenticated(
     client: &ClientInfo,
     what: &str,
 ) -> Result<Result<Client, OAuthError>, AppError> {
+    crate::throttle::oidc_address_may_try(state, client).await?;
     match client_auth::authenticate(state, creds, audiences).await? {
         Ok(c) => Ok(Ok(c)),
         Err(e) => {
+            crate::throttle::oidc_auth_failed(state, client).await?;
             let named = creds
                 .client_id
                 .clone()
@@ -248,7 +253,6 @@ pub async fn push(
     par_url: &str,
     client: &ClientInfo,
 ) -> Result<Result<Pushed, OAuthError>, AppError> {
-    crate::throttle::oidc_address(state, client).await?;
     let iss = issuer(state);
     let c = match authenticated(state, creds, &[&iss, par_url], client, "pushed request").await? {
         Ok(c) => c,

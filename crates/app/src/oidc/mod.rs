@@ -34,10 +34,14 @@ pub struct OidcSettings {
     pub dpop_iat_window_secs: i64,
     /// Lifetime of refresh tokens (days).
     pub refresh_token_days: i64,
-    /// Requests per minute to PAR and the token endpoint, per client and per address.
-    pub rate_per_minute: u32,
-    /// Requests allowed at once to PAR and the token endpoint, per client and per address.
-    pub rate_burst: u32,
+    /// Requests per minute to PAR and the token endpoint, per authenticated client.
+    pub client_rate_per_minute: u32,
+    /// Requests allowed at once to PAR and the token endpoint, per authenticated client.
+    pub client_rate_burst: u32,
+    /// Failed client authentications per minute at PAR and the token endpoint, per address.
+    pub address_failures_per_minute: u32,
+    /// Failed client authentications allowed at once, per address.
+    pub address_failures_burst: u32,
     /// Seconds a client's back-channel logout URI has to answer.
     pub backchannel_timeout_secs: u64,
     /// Delivery attempts of a back-channel logout before it is given up (and audited).
@@ -123,8 +127,10 @@ impl Default for OidcSettings {
             dpop_nonce: false,
             dpop_iat_window_secs: 60,
             refresh_token_days: 30,
-            rate_per_minute: 120,
-            rate_burst: 30,
+            client_rate_per_minute: 60_000,
+            client_rate_burst: 2_000,
+            address_failures_per_minute: 60,
+            address_failures_burst: 20,
             backchannel_timeout_secs: 5,
             backchannel_max_attempts: 6,
             backchannel_retry_base_secs: 10,
@@ -163,8 +169,15 @@ impl OidcSettings {
         if !(1..=3650).contains(&self.refresh_token_days) {
             return Err("oidc.refresh_token_days must be between 1 and 3650".into());
         }
-        if self.rate_per_minute == 0 || self.rate_burst == 0 {
-            return Err("oidc.rate_per_minute and oidc.rate_burst must be at least 1".into());
+        if [
+            self.client_rate_per_minute,
+            self.client_rate_burst,
+            self.address_failures_per_minute,
+            self.address_failures_burst,
+        ]
+        .contains(&0)
+        {
+            return Err("oidc.client_rate_per_minute, oidc.client_rate_burst, oidc.address_failures_per_minute and oidc.address_failures_burst must be at least 1".into());
         }
         if self.backchannel_max_attempts == 0
             || self.backchannel_retry_base_secs < 1
@@ -190,11 +203,19 @@ impl OidcSettings {
         Ok(())
     }
 
-    /// The rate of PAR and token requests per client and per address.
-    pub fn rate(&self) -> sekisho_core::throttle::Rate {
+    /// The rate of PAR and token requests per authenticated client.
+    pub fn client_rate(&self) -> sekisho_core::throttle::Rate {
         sekisho_core::throttle::Rate {
-            per_minute: self.rate_per_minute,
-            burst: self.rate_burst,
+            per_minute: self.client_rate_per_minute,
+            burst: self.client_rate_burst,
+        }
+    }
+
+    /// The rate of failed client authentications per client address.
+    pub fn address_failures(&self) -> sekisho_core::throttle::Rate {
+        sekisho_core::throttle::Rate {
+            per_minute: self.address_failures_per_minute,
+            burst: self.address_failures_burst,
         }
     }
 }

@@ -498,6 +498,10 @@ fn text(key: &str) -> (&'static str, &'static str) {
         ),
         "su.confirm" => ("認証してお手続きを確定する", "Verify and confirm"),
         "su.refuse" => ("取り消す", "Cancel"),
+        "su.refuse_back" => (
+            "お手続きを取り消して元の画面に戻る",
+            "Cancel the operation and go back",
+        ),
         "su.not_you" => (
             "パスワードや取引パスワードをこの画面で入力することはありません。",
             "This page never asks for your password or trading password.",

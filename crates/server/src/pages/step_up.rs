@@ -131,23 +131,22 @@ async fn pending(
         let _ = step_up::fail(state, &ctx.client, &login.login_id, &e, "page refused").await;
         return Err(Closed::Refused(e));
     }
-    let kind = r.kind;
-    let confirmers = match step_up::confirmers(state, &login, kind).await {
-        Ok(c) if !c.is_empty() => c,
-        Ok(_) => {
-            // Say what would help: a passkey when the firm requires one for this kind.
-            let e = if state.settings.step_up.policy().requires_passkey(kind) {
-                Error::StepUpPasskeyRequired
-            } else {
-                Error::StepUpNoMethod
-            };
-            let _ =
-                step_up::fail(state, &ctx.client, &login.login_id, &e, "no usable factor").await;
-            return Err(Closed::Refused(e));
-        }
-        Err(e) => return Err(Closed::Refused(e.error)),
-    };
+    let confirmers = step_up::confirmers(state, &login, r.kind)
+        .await
+        .map_err(|e| Closed::Refused(e.error))?;
     Ok((r, login, confirmers))
+}
+
+/// Why a pending request has no factor that may confirm it (audited): a passkey when the
+/// firm requires one for this kind, else no usable method.
+async fn unanswerable(state: &AppState, ctx: &Ctx, r: &StepUpRequest, login: &Login) -> Error {
+    let e = if state.settings.step_up.policy().requires_passkey(r.kind) {
+        Error::StepUpPasskeyRequired
+    } else {
+        Error::StepUpNoMethod
+    };
+    let _ = step_up::fail(state, &ctx.client, &login.login_id, &e, "no usable factor").await;
+    e
 }
 
 /// The request of `id` if the signed-in customer may answer it now; otherwise the page that
@@ -158,13 +157,16 @@ async fn open(
     id: &str,
 ) -> Result<(Ctx, StepUpRequest, Login, Vec<Confirmer>), Response> {
     match pending(state, &ctx, id).await {
+        Ok((r, login, confirmers)) if confirmers.is_empty() => {
+            match unanswerable(state, &ctx, &r, &login).await {
+                Error::StepUpPasskeyRequired => Err(passkey_required_page(state, ctx, id)),
+                e => Err(error_page(state, ctx, &e)),
+            }
+        }
         Ok((r, login, confirmers)) => Ok((ctx, r, login, confirmers)),
         Err(Closed::SignedOut) => {
             let back = format!("/step-up/{}", percent_encode(id));
             Err(ctx.redirect(&format!("/login?return_to={}", percent_encode(&back))))
-        }
-        Err(Closed::Refused(Error::StepUpPasskeyRequired)) => {
-            Err(passkey_required_page(state, ctx))
         }
         Err(Closed::Refused(e)) => Err(error_page(state, ctx, &e)),
     }
@@ -175,15 +177,19 @@ async fn open(
 struct PasskeyRequiredPage {
     base: Base,
     error: Shown,
+    refuse_action: String,
 }
 
 /// Only a passkey confirms this kind and the customer has none: the way to the security
-/// settings, where passkeys are registered.
-fn passkey_required_page(state: &AppState, ctx: Ctx) -> Response {
+/// settings, where passkeys are registered, and the way back to the app, which hears that
+/// the operation was not confirmed (an app inside an OpenID Connect flow gets
+/// `access_denied` instead of waiting for the request to expire).
+fn passkey_required_page(state: &AppState, ctx: Ctx, id: &str) -> Response {
     let e = Error::StepUpPasskeyRequired;
     let page = PasskeyRequiredPage {
         base: ctx.base(state, "su.title"),
         error: Shown::new(&e, ctx.lang),
+        refuse_action: format!("/step-up/{}/refuse", percent_encode(id)),
     };
     ctx.render(status_of(&e), &page)
 }
@@ -406,15 +412,21 @@ struct RefuseForm {
     csrf: String,
 }
 
+/// Refuses the request and goes back to the app; also from the page that says only a passkey
+/// would confirm it (so `pending`, which lets a request without usable factors through).
 async fn refuse(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
     form: Result<Form<RefuseForm>, FormRejection>,
 ) -> Response {
-    let (ctx, r, login, _) = match open(&state, ctx, &id).await {
-        Ok(v) => v,
-        Err(page) => return page,
+    let (r, login) = match pending(&state, &ctx, &id).await {
+        Ok((r, login, _)) => (r, login),
+        Err(Closed::SignedOut) => {
+            let back = format!("/step-up/{}", percent_encode(&id));
+            return ctx.redirect(&format!("/login?return_to={}", percent_encode(&back)));
+        }
+        Err(Closed::Refused(e)) => return error_page(&state, ctx, &e),
     };
     let lid = login.login_id.clone();
     if let Err(e) = accept(&state, &ctx, form, |f| &f.csrf, |_| Some(lid.clone())).await {

@@ -35,6 +35,7 @@ mod oidc_logout;
 mod oidc_logout_browser;
 mod oidc_rar;
 mod oidc_rp_browser;
+mod oidc_token_rules;
 mod oidc_tokens;
 mod openapi_security;
 mod operators;

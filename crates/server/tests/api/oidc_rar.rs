@@ -2,7 +2,8 @@
 //! `authorization_details`, the customer logs in and confirms it on the step-up page, and the
 //! confirmed operation comes back in the token response, the DPoP-bound access token and
 //! introspection (not in a refreshed token); the refusals: an unknown type or field, a refused
-//! confirmation, `prompt=none`, and a kind only a passkey confirms.
+//! confirmation, `prompt=none`, and a kind only a passkey confirms (with the way back to the
+//! app for a customer without one).
 
 use crate::common::{ok, spawn_app, spawn_with, Options, TestApp};
 use crate::oidc_flow::{assertion, enc, location, param, through_pages, TRADE_CB, VERIFIER};
@@ -305,4 +306,17 @@ async fn a_kind_only_a_passkey_confirms_refuses_the_apps_code() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{html}");
     assert_eq!(app.count_events("rar03", "step_up_confirmed").await, 0);
+    // The page also leads back to the app, which hears at once that the operation was not
+    // confirmed (before, the customer had no way back and the app waited for the request to
+    // expire).
+    let (_, _, html) = b.get(&app, &page).await;
+    assert!(html.contains(&format!("{page}/refuse")), "{html}");
+    let (status, h, _) = b
+        .post(&app, &format!("{page}/refuse"), &[("csrf", &csrf(&html))])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let back = back_to_request(&app, &mut b, &location(&h)).await;
+    assert!(back.starts_with(TRADE_CB), "{back}");
+    assert_eq!(param(&back, "error").as_deref(), Some("access_denied"));
+    assert_eq!(app.count_events("rar03", "step_up_refused").await, 1);
 }

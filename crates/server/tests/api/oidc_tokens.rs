@@ -2,8 +2,8 @@
 //! refusal of a proof (another key, method or URL, a replayed `jti`, an old `iat`, none at
 //! all, a server nonce), refresh tokens (kept by confidential clients, rotated for public ones
 //! with reuse detection), a code used twice revoking what it issued, introspection (RFC 7662)
-//! and revocation (RFC 7009) by the client and by another, and the throttle on the token
-//! endpoint.
+//! and revocation (RFC 7009) by the client and by another. The throttle and the refusals for a
+//! disabled client or login are in `oidc_token_rules.rs`.
 
 use crate::common::{ok, postgres, spawn_app, spawn_with, Options, TestApp};
 use crate::oidc_flow::{
@@ -152,7 +152,7 @@ pub(crate) async fn fapi(app: &TestApp) -> String {
 }
 
 /// A `basic` confidential client with refresh tokens.
-async fn basic(app: &TestApp, name: &str) -> (String, String) {
+pub(crate) async fn basic(app: &TestApp, name: &str) -> (String, String) {
     register(
         app,
         json!({
@@ -458,7 +458,7 @@ async fn server_nonces_are_asked_for_and_accepted() {
 }
 
 /// The basic client's code through the pages (or single sign-on).
-async fn crm_code(
+pub(crate) async fn crm_code(
     app: &TestApp,
     b: &mut Browser,
     id: &str,
@@ -481,7 +481,7 @@ async fn crm_code(
     param(&back, "code").unwrap_or_else(|| unreachable!("no code in {back}"))
 }
 
-fn exchange(code: &str) -> [(&'static str, &str); 4] {
+pub(crate) fn exchange(code: &str) -> [(&'static str, &str); 4] {
     [
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -567,7 +567,7 @@ async fn rotation(app: TestApp) {
     );
 }
 
-async fn introspect(app: &TestApp, who: (&str, &str), token: &str) -> Value {
+pub(crate) async fn introspect(app: &TestApp, who: (&str, &str), token: &str) -> Value {
     let (status, v) = form_post_dpop(
         app,
         "/oidc/introspect",
@@ -761,100 +761,4 @@ async fn introspection_and_revocation_answer_only_the_clients_own_tokens() {
         })
         .count();
     assert_eq!(named, 4, "{v}");
-}
-
-#[tokio::test]
-async fn the_token_endpoint_is_throttled_per_client() {
-    let app = spawn_with(Options {
-        settings: vec![
-            ("oidc.rate_per_minute", 1.into()),
-            ("oidc.rate_burst", 2.into()),
-        ],
-        ..Options::default()
-    })
-    .await;
-    let (id, secret) = basic(&app, "CRM ポータル").await;
-    let form = [("grant_type", "refresh_token"), ("refresh_token", "skrt_x")];
-    for _ in 0..2 {
-        let (status, _) =
-            form_post_dpop(&app, "/oidc/token", Some((&id, &secret)), None, &form).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-    }
-    let r = ok(app
-        .http
-        .post(format!("{}/oidc/token", app.url))
-        .basic_auth(&id, Some(&secret))
-        .form(&form)
-        .send()
-        .await);
-    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(r.headers().get("retry-after").is_some());
-    // A minute later it answers again.
-    app.clock.advance(61);
-    let (status, _) = form_post_dpop(&app, "/oidc/token", Some((&id, &secret)), None, &form).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-}
-
-#[tokio::test]
-async fn refresh_is_refused_for_a_disabled_client_or_login() {
-    let app = spawn_app().await;
-    let (id, secret) = basic(&app, "CRM ポータル").await;
-    let s = stepper(&app, "otk05").await;
-    let mut b = Browser::new();
-    let code = crm_code(&app, &mut b, &id, &s, "otk05", "openid").await;
-    let (_, t) = form_post_dpop(
-        &app,
-        "/oidc/token",
-        Some((&id, &secret)),
-        None,
-        &exchange(&code),
-    )
-    .await;
-    let rt = t["refresh_token"].as_str().unwrap_or_default().to_owned();
-    let refresh = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", rt.as_str()),
-    ];
-    // A disabled client cannot authenticate; enabled again, its refresh token works.
-    let path = format!("/oidc/clients/{id}");
-    let r = app
-        .admin(Method::POST, &format!("{path}/disable"), None)
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let (status, e) =
-        form_post_dpop(&app, "/oidc/token", Some((&id, &secret)), None, &refresh).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(e["error"], "invalid_client");
-    let r = app
-        .admin(Method::POST, &format!("{path}/enable"), None)
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let (status, t) =
-        form_post_dpop(&app, "/oidc/token", Some((&id, &secret)), None, &refresh).await;
-    assert_eq!(status, StatusCode::OK, "{t}");
-    // A disabled login gets nothing more, and its tokens are no longer active.
-    let r = app
-        .admin(
-            Method::PATCH,
-            "/logins/otk05",
-            Some(json!({ "disabled": true })),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let (status, e) =
-        form_post_dpop(&app, "/oidc/token", Some((&id, &secret)), None, &refresh).await;
-    // Disabling ends the login's sessions, and with them the grants made on them (this one has
-    // no offline_access); a grant that outlived its session is refused for the disabled login.
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(e["error"], "invalid_grant");
-    assert!(
-        e["error_description"]
-            .as_str()
-            .is_some_and(|d| d.contains("revoked") || d.contains("disabled")),
-        "{e}"
-    );
-    assert_eq!(
-        introspect(&app, (&id, &secret), &rt).await,
-        json!({"active": false})
-    );
 }

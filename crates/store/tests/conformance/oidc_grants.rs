@@ -1,5 +1,6 @@
 //! Conformance cases for OpenID Connect grants (run on both backends by `on_both!`):
-//! authorization requests and codes used once, client-assertion `jti`s refused when replayed.
+//! authorization requests and codes used once, codes seeded in bulk, client-assertion `jti`s
+//! refused when replayed.
 
 use super::{count, ev, new_login, new_session, ok, Db};
 use sekisho_core::audit::{AuditFilter, EventType};
@@ -274,6 +275,45 @@ pub(crate) async fn oidc_codes_are_issued_for_a_request_once_and_used_once(db: D
         CodeTake::Unknown
     );
     assert!(ok(s.get_oidc_request("r5", RequestKind::Pushed).await).is_some());
+}
+
+/// The benchmark's bulk seeding: every code is written as given and used once like an issued
+/// one; a batch with a code hash that exists writes nothing.
+pub(crate) async fn oidc_codes_are_seeded_in_bulk_all_or_nothing(db: Db) {
+    let s = &db.store;
+    let login = ok(s
+        .create_login(
+            &new_login("ocseed"),
+            &ev(1, EventType::LoginCreated, "ocseed"),
+        )
+        .await);
+    let codes: Vec<NewOidcCode> = (0..250)
+        .map(|i| code(&format!("seed-{i}"), login.id, 150))
+        .collect();
+    ok(s.seed_oidc_codes(&codes).await);
+    for i in [0, 99, 100, 249] {
+        match ok(s.take_oidc_code(&format!("seed-{i}"), Timestamp(160)).await) {
+            CodeTake::First(c) => assert_eq!(c.code, codes[i]),
+            other => unreachable!("{other:?}"),
+        }
+    }
+    assert!(matches!(
+        ok(s.take_oidc_code("seed-0", Timestamp(161)).await),
+        CodeTake::Reused(_)
+    ));
+    // A batch whose last code exists already: none of it is written.
+    let again = vec![
+        code("fresh-1", login.id, 170),
+        code("seed-249", login.id, 170),
+    ];
+    assert!(matches!(
+        s.seed_oidc_codes(&again).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        ok(s.take_oidc_code("fresh-1", Timestamp(171)).await),
+        CodeTake::Unknown
+    );
 }
 
 pub(crate) async fn client_assertion_jtis_are_refused_when_replayed(db: Db) {

@@ -1,6 +1,6 @@
 //! Conformance cases for the throttle's buckets (issue 16 item 2), run on both backends by
-//! `on_both!`: the GCRA statement, shared by two instances, exact under concurrency; the
-//! growing delay's hold; the purge; the timed lock's lift.
+//! `on_both!`: the GCRA statement, shared by two instances, exact under concurrency, and its
+//! read-only peek; the growing delay's hold; the purge; the timed lock's lift.
 
 use super::{ev, new_login, ok, open, Db};
 use sekisho_core::audit::EventType;
@@ -36,6 +36,19 @@ pub(crate) async fn throttle_buckets_follow_gcra_and_are_shared(db: Db) {
         )
         .await);
     assert!(!refused.allowed);
+    // A peek answers the same, from either instance, and counts nothing.
+    for _ in 0..3 {
+        let peeked = ok(other
+            .store
+            .throttle_peek("ip:192.0.2.1", 100_000, RATE.tolerance_ms())
+            .await);
+        assert_eq!(peeked, refused);
+    }
+    let fresh = ok(db
+        .store
+        .throttle_peek("ip:192.0.2.9", 100_000, RATE.tolerance_ms())
+        .await);
+    assert!(fresh.allowed && fresh.retry_after_ms == 0);
     // The core rule says the same: one interval (10 s) after the first arrival time.
     let mut tat = None;
     for _ in 0..3 {
@@ -109,6 +122,10 @@ pub(crate) async fn holds_refuse_until_they_end_and_never_shorten(db: Db) {
         .await);
     assert!(!a.allowed);
     assert_eq!(a.retry_after_ms, 20_000);
+    let peeked = ok(s
+        .throttle_peek("login:sato", 30_000, RATE.tolerance_ms())
+        .await);
+    assert_eq!(peeked, a, "a peek sees the hold");
     assert!(check(&db, "login:sato", 50_000).await);
     // Consecutive failures are counted exactly, by two instances, and forgiven at once.
     let other = open(db.url.clone(), None).await;

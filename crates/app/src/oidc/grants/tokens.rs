@@ -95,7 +95,6 @@ pub async fn token(
     token_url: &str,
     client: &ClientInfo,
 ) -> Result<Result<Tokens, OAuthError>, AppError> {
-    crate::throttle::oidc_address(state, client).await?;
     let iss = issuer(state);
     let c = match authenticated(state, creds, &[&iss, token_url], client, "token").await? {
         Ok(c) => c,

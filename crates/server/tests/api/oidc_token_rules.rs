@@ -1,0 +1,163 @@
+//! The rules around the token endpoint: the throttle per client and per address (failed client
+//! authentications only), and refresh refused for a disabled client or login.
+
+use crate::common::{ok, spawn_app, spawn_with, Options, TestApp};
+use crate::oidc_tokens::{basic, crm_code, exchange, form_post_dpop, introspect};
+use crate::pages::Browser;
+use crate::step_up::stepper;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+/// A token request of the CRM client with an unknown refresh token: authenticated, then
+/// refused as `invalid_grant` (400) unless a throttle answers first.
+async fn unknown_refresh(app: &TestApp, id: &str, secret: &str) -> reqwest::Response {
+    let form = [("grant_type", "refresh_token"), ("refresh_token", "skrt_x")];
+    ok(app
+        .http
+        .post(format!("{}/oidc/token", app.url))
+        .basic_auth(id, Some(secret))
+        .form(&form)
+        .send()
+        .await)
+}
+
+#[tokio::test]
+async fn the_token_endpoint_is_throttled_per_client() {
+    let app = spawn_with(Options {
+        settings: vec![
+            ("oidc.client_rate_per_minute", 1.into()),
+            ("oidc.client_rate_burst", 2.into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let (id, secret) = basic(&app, "CRM ポータル").await;
+    let form = [("grant_type", "refresh_token"), ("refresh_token", "skrt_x")];
+    for _ in 0..2 {
+        let (status, _) =
+            form_post_dpop(&app, "/oidc/token", Some((&id, &secret)), None, &form).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+    let r = ok(app
+        .http
+        .post(format!("{}/oidc/token", app.url))
+        .basic_auth(&id, Some(&secret))
+        .form(&form)
+        .send()
+        .await);
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().get("retry-after").is_some());
+    // A minute later it answers again.
+    app.clock.advance(61);
+    let (status, _) = form_post_dpop(&app, "/oidc/token", Some((&id, &secret)), None, &form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// A relying party's back end sends every customer's exchanges from one address: its
+/// successful client authentications never spend the address's bucket (they did before: 120 a
+/// minute per address throttled a broker's web app at the market's open). Failed ones do, and
+/// once they are spent the address is refused before its credentials are looked at, the right
+/// ones too, at the token endpoint and at introspection alike.
+#[tokio::test]
+async fn only_failed_client_authentications_spend_an_address() {
+    let app = spawn_with(Options {
+        settings: vec![
+            ("oidc.address_failures_per_minute", 1.into()),
+            ("oidc.address_failures_burst", 2.into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let (id, secret) = basic(&app, "CRM ポータル").await;
+    for _ in 0..10 {
+        let r = unknown_refresh(&app, &id, &secret).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    }
+    // Two wrong secrets spend the address's failures.
+    for _ in 0..2 {
+        let r = unknown_refresh(&app, &id, "wrong-secret").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = unknown_refresh(&app, &id, "wrong-secret").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().get("retry-after").is_some());
+    // Now the right secret is refused too, before it is checked, here and at introspection.
+    let r = unknown_refresh(&app, &id, &secret).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let r = ok(app
+        .http
+        .post(format!("{}/oidc/introspect", app.url))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("token", "skrt_x")])
+        .send()
+        .await);
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // A minute later the address may try again, and the right secret works.
+    app.clock.advance(61);
+    let r = unknown_refresh(&app, &id, &secret).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn refresh_is_refused_for_a_disabled_client_or_login() {
+    let app = spawn_app().await;
+    let (id, secret) = basic(&app, "CRM ポータル").await;
+    let s = stepper(&app, "otk05").await;
+    let mut b = Browser::new();
+    let code = crm_code(&app, &mut b, &id, &s, "otk05", "openid").await;
+    let (_, t) = form_post_dpop(
+        &app,
+        "/oidc/token",
+        Some((&id, &secret)),
+        None,
+        &exchange(&code),
+    )
+    .await;
+    let rt = t["refresh_token"].as_str().unwrap_or_default().to_owned();
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", rt.as_str()),
+    ];
+    // A disabled client cannot authenticate; enabled again, its refresh token works.
+    let path = format!("/oidc/clients/{id}");
+    let r = app
+        .admin(Method::POST, &format!("{path}/disable"), None)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (status, e) =
+        form_post_dpop(&app, "/oidc/token", Some((&id, &secret)), None, &refresh).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(e["error"], "invalid_client");
+    let r = app
+        .admin(Method::POST, &format!("{path}/enable"), None)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (status, t) =
+        form_post_dpop(&app, "/oidc/token", Some((&id, &secret)), None, &refresh).await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    // A disabled login gets nothing more, and its tokens are no longer active.
+    let r = app
+        .admin(
+            Method::PATCH,
+            "/logins/otk05",
+            Some(json!({ "disabled": true })),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (status, e) =
+        form_post_dpop(&app, "/oidc/token", Some((&id, &secret)), None, &refresh).await;
+    // Disabling ends the login's sessions, and with them the grants made on them (this one has
+    // no offline_access); a grant that outlived its session is refused for the disabled login.
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(e["error"], "invalid_grant");
+    assert!(
+        e["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("revoked") || d.contains("disabled")),
+        "{e}"
+    );
+    assert_eq!(
+        introspect(&app, (&id, &secret), &rt).await,
+        json!({"active": false})
+    );
+}
