@@ -3,7 +3,7 @@
 //! confirmed operation comes back in the token response, the DPoP-bound access token and
 //! introspection (not in a refreshed token); the refusals: an unknown type or field, a refused
 //! confirmation, `prompt=none`, and a kind only a passkey confirms (with the way back to the
-//! app for a customer without one).
+//! app for a customer without one), and the same kind confirmed with a passkey.
 
 use crate::common::{ok, spawn_app, spawn_with, Options, TestApp};
 use crate::oidc_flow::{assertion, enc, location, param, through_pages, TRADE_CB, VERIFIER};
@@ -11,6 +11,7 @@ use crate::oidc_flow::{code as totp_code, CHALLENGE};
 use crate::oidc_tokens::{claims_of, client_jwt, fapi, fapi_token, form_post_dpop, Dpop, JTI};
 use crate::pages::{csrf, Browser};
 use crate::step_up::{stepper, Stepper};
+use crate::stepup_passkey::{begin, finish, real_clock, register};
 use reqwest::StatusCode;
 use sekisho_core::step_up::OperationKind;
 use serde_json::{json, Value};
@@ -319,4 +320,50 @@ async fn a_kind_only_a_passkey_confirms_refuses_the_apps_code() {
     assert!(back.starts_with(TRADE_CB), "{back}");
     assert_eq!(param(&back, "error").as_deref(), Some("access_denied"));
     assert_eq!(app.count_events("rar03", "step_up_refused").await, 1);
+}
+
+/// A kind only a passkey confirms, confirmed with one inside the flow: the operation comes
+/// back with `method` `passkey` in the token response and the access token.
+#[tokio::test]
+async fn a_withdrawal_confirmed_with_a_passkey_comes_back_as_such() {
+    let app = spawn_with(Options {
+        clock: Some(real_clock()),
+        step_up_passkey_kinds: vec![OperationKind::Withdrawal],
+        ..Options::default()
+    })
+    .await;
+    let id = fapi(&app).await;
+    let s = stepper(&app, "rar04").await;
+    let key = Dpop::new(34);
+    let mut b = Browser::new();
+    let page = to_step_up(&app, &mut b, &id, &s, "rar04", &key).await;
+    // Logged in with the app's code; the passkey is registered meanwhile (another device).
+    let mut passkey = register(&app, &s).await;
+    let (status, _, html) = b.get(&app, &page).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("id=\"confirm-passkey\""), "{html}");
+    let (status, begun) = begin(&app, &mut b, &page, &html).await;
+    assert_eq!(status, StatusCode::OK, "{begun}");
+    let assertion = passkey.get(&begun["options"]);
+    let (status, to, body) =
+        finish(&app, &mut b, &page, &html, &begun["ceremony"], &assertion).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let back = back_to_request(&app, &mut b, &to).await;
+    assert!(back.starts_with(TRADE_CB), "{back}");
+    let code = param(&back, "code").unwrap_or_default();
+    let grant = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", TRADE_CB),
+        ("code_verifier", VERIFIER),
+    ];
+    let proof = key.proof(&app, "POST", "/oidc/token", None);
+    let (status, t) = fapi_token(&app, &id, Some(&proof), &grant).await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    let details = &t["authorization_details"];
+    assert_eq!(details[0]["kind"], "withdrawal", "{t}");
+    assert_eq!(details[0]["method"], "passkey", "{t}");
+    let access = t["access_token"].as_str().unwrap_or_default();
+    assert_eq!(&claims_of(access)["authorization_details"], details);
+    assert_eq!(app.count_events("rar04", "step_up_confirmed").await, 1);
 }

@@ -19,7 +19,7 @@ const SESSION_COOKIE: &str = "__Host-sekisho_session";
 /// A clock at the real time on a step boundary (the verifier checks `exp` against real time).
 // The real time is the point here: a library outside the injected clock reads it.
 #[allow(clippy::disallowed_methods)]
-fn real_clock() -> Arc<TestClock> {
+pub(crate) fn real_clock() -> Arc<TestClock> {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -28,7 +28,7 @@ fn real_clock() -> Arc<TestClock> {
 }
 
 /// Registers a passkey for the stepper's login through the JSON API (password again first).
-async fn register(app: &TestApp, s: &Stepper) -> SoftPasskey {
+pub(crate) async fn register(app: &TestApp, s: &Stepper) -> SoftPasskey {
     let r = app
         .post(
             "/api/v1/me/passkeys/register/begin",
@@ -60,7 +60,12 @@ async fn request(app: &TestApp, token: &str, body: Value) -> (String, String) {
 }
 
 /// What the page's script does: begin a ceremony for `path`; the options and ceremony ID.
-async fn begin(app: &TestApp, b: &mut Browser, path: &str, html: &str) -> (StatusCode, Value) {
+pub(crate) async fn begin(
+    app: &TestApp,
+    b: &mut Browser,
+    path: &str,
+    html: &str,
+) -> (StatusCode, Value) {
     let (status, _, body) = b
         .post_json(
             app,
@@ -72,7 +77,7 @@ async fn begin(app: &TestApp, b: &mut Browser, path: &str, html: &str) -> (Statu
 }
 
 /// Posts an assertion to `path`'s passkey form.
-async fn finish(
+pub(crate) async fn finish(
     app: &TestApp,
     b: &mut Browser,
     path: &str,
