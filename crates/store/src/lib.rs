@@ -451,6 +451,10 @@ pub trait Store:
         audit: &NewAuditEvent,
     ) -> StoreResult<Option<Session>>;
 
+    /// The largest session ID so far (0 when there is none): sessions created later get larger
+    /// ones, on every instance.
+    async fn newest_session_id(&self) -> StoreResult<i64>;
+
     /// Reads a session by token hash (revoked or not).
     async fn get_session(&self, token_hash: &str) -> StoreResult<Option<Session>>;
 

@@ -423,6 +423,10 @@ impl Store for SqlStore {
         SqlStore::create_session(self, new, audit).await
     }
 
+    async fn newest_session_id(&self) -> StoreResult<i64> {
+        SqlStore::newest_session_id(self).await
+    }
+
     async fn get_session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
         SqlStore::get_session(self, token_hash).await
     }

@@ -100,6 +100,13 @@ impl SqlStore {
         }))
     }
 
+    pub(crate) async fn newest_session_id(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS newest FROM sessions")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(row.try_get("newest")?)
+    }
+
     pub(crate) async fn get_session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
         let row = sqlx::query(&format!(
             "SELECT {SESSION_COLS} FROM sessions s JOIN logins l ON l.id = s.login_pk WHERE s.token_hash = $1"

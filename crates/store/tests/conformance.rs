@@ -515,6 +515,7 @@ fn new_session(login_pk: i64, hash: &str, now: i64) -> NewSession {
 
 async fn sessions_lifecycle(db: Db) {
     let s = &db.store;
+    assert_eq!(ok(s.newest_session_id().await), 0, "no session yet");
     let login = ok(s
         .create_login(&new_login("sato"), &ev(1, EventType::LoginCreated, "sato"))
         .await);
@@ -534,6 +535,7 @@ async fn sessions_lifecycle(db: Db) {
         .await)
     .unwrap_or_else(|| unreachable!("not locked"));
     assert_eq!(sess.login_id, "sato");
+    assert_eq!(ok(s.newest_session_id().await), sess.id);
     let l = ok(s.get_login("sato").await).unwrap_or_else(|| unreachable!());
     assert_eq!(
         l.failed_logins, 0,

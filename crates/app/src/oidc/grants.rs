@@ -207,6 +207,7 @@ fn answer_to(c: &Client, params: &Params, redirect_uri: &str) -> AuthRequest {
         acr_essential: false,
         dpop_jkt: None,
         authorization_details: None,
+        sessions_before: None,
     }
 }
 
@@ -417,6 +418,10 @@ pub async fn start(
             return page(Error::OidcRequestUnusable);
         }
     };
+    let r = AuthRequest {
+        sessions_before: Some(state.store.newest_session_id().await?),
+        ..r
+    };
     let handle = token::generate("skar", state.rng.as_ref());
     state
         .store
@@ -472,7 +477,7 @@ fn satisfies(
     if s.purpose != SessionPurpose::Full || s.revoked_at.is_some() || now >= s.expires_at {
         return false;
     }
-    if r.prompt_login && s.created_at < created_at {
+    if r.prompt_login && !began_after(r, created_at, s) {
         return false;
     }
     if r.max_age.is_some_and(|m| now.0 - s.created_at.0 > m) {
@@ -480,10 +485,20 @@ fn satisfies(
     }
     // Voluntary levels: one new login is asked for when the session proves none of them; what
     // that login proves is then what the ID token says. An essential level must be proven.
-    if !proves_level(names, r, s) && (r.acr_essential || s.created_at < created_at) {
+    if !proves_level(names, r, s) && (r.acr_essential || !began_after(r, created_at, s)) {
         return false;
     }
     true
+}
+
+/// Whether session `s` began after the request (made at `created_at`): by session ID when the
+/// request noted the newest one ([`AuthRequest::sessions_before`]), else by time, where a
+/// session of the same second counts as after.
+fn began_after(r: &AuthRequest, created_at: Timestamp, s: &Session) -> bool {
+    match r.sessions_before {
+        Some(last) => s.id > last,
+        None => s.created_at >= created_at,
+    }
 }
 
 /// Whether the session proves one of the levels the request asks for (any, if it asks none).
@@ -537,7 +552,7 @@ pub(crate) async fn resume_with(
         // The customer logged in for this request and still proves no essential level: told
         // to the client, never a lower level and never a loop of login pages.
         let logged_in_for_it = session.filter(|s| {
-            s.created_at >= created
+            began_after(&r, created, s)
                 && satisfies(
                     names,
                     &AuthRequest {

@@ -106,6 +106,7 @@ fn req() -> AuthRequest {
         acr_essential: false,
         dpop_jkt: None,
         authorization_details: None,
+        sessions_before: None,
     }
 }
 
@@ -151,6 +152,34 @@ fn a_session_answers_unless_the_request_demands_more() {
     revoked.revoked_at = Some(Timestamp(500));
     assert!(!satisfies(&req(), Timestamp(900), &revoked, now));
     assert!(!satisfies(&req(), Timestamp(900), &s, Timestamp(3700)));
+}
+
+/// A session of the same second as the request: the time cannot say whether it began before
+/// or after; the newest session ID the request noted can.
+#[test]
+fn a_session_of_the_same_second_is_ordered_by_its_id() {
+    let mut s = session(900, &["pwd", "otp"]);
+    s.id = 7;
+    let now = Timestamp(900);
+    let login = |before: Option<i64>| AuthRequest {
+        prompt_login: true,
+        sessions_before: before,
+        ..req()
+    };
+    // Begun just before the request (its ID was the newest then): prompt=login asks again.
+    assert!(!satisfies(&login(Some(7)), Timestamp(900), &s, now));
+    // Begun after it (the newest was 6): it is the login the request asked for.
+    assert!(satisfies(&login(Some(6)), Timestamp(900), &s, now));
+    // A request stored before the ID was noted: the same second counts as after.
+    assert!(satisfies(&login(None), Timestamp(900), &s, now));
+    // The same for a voluntary level the session does not prove.
+    let pr = |before: Option<i64>| AuthRequest {
+        acr_values: vec![ACR_VALUES[2].into()],
+        sessions_before: before,
+        ..req()
+    };
+    assert!(!satisfies(&pr(Some(7)), Timestamp(900), &s, now));
+    assert!(satisfies(&pr(Some(6)), Timestamp(900), &s, now));
 }
 
 #[test]

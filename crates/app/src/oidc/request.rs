@@ -118,6 +118,12 @@ pub struct AuthRequest {
     /// `authorization_details` (RFC 9396): the operation the customer is to confirm.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_details: Option<super::rar::Operation>,
+    /// The newest Sekisho session's ID when the authorization endpoint took the request: a
+    /// session with a larger ID began after it (IDs only grow), which times in seconds cannot
+    /// tell for a session of the same second. Unset while the request is checked, and in
+    /// requests stored before it was noted (then the times decide).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions_before: Option<i64>,
 }
 
 impl AuthRequest {
@@ -403,6 +409,7 @@ fn check_rest(
         acr_essential,
         dpop_jkt,
         authorization_details,
+        sessions_before: None,
     })
 }
 

@@ -310,6 +310,27 @@ async fn a_basic_client_gets_a_code_through_the_pages_and_exchanges_it_once() {
     );
 }
 
+/// `prompt=login` in the very second the customer's session began: the times in seconds tie,
+/// but the session is older than the request (before, the tie counted as a login made for the
+/// request and the code came without one).
+#[tokio::test]
+async fn prompt_login_asks_again_within_the_sessions_second() {
+    let app = spawn_app().await;
+    let (id, _) = crm(&app).await;
+    app.create_login("oidc09", "abc12345").await;
+    let session = app.session("oidc09", "abc12345").await;
+    let mut b = Browser::new();
+    b.set_cookie("__Host-sekisho_session", &session);
+    let (status, h, _) = b.get(&app, &authorize_url(&id, CRM_CB, "")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location(&h).starts_with(&format!("{CRM_CB}?code=skac_")));
+    let (status, h, _) = b
+        .get(&app, &authorize_url(&id, CRM_CB, "&prompt=login"))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location(&h).starts_with("/login?return_to="), "{h:?}");
+}
+
 #[tokio::test]
 async fn refusals_of_the_authorization_request() {
     let app = spawn_app().await;
