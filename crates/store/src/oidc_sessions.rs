@@ -154,6 +154,10 @@ pub trait OidcSessionStore: Send + Sync {
     /// Logouts, newest first.
     async fn list_logouts(&self, limit: u32) -> StoreResult<Vec<OutboxLogout>>;
 
+    /// Deletes up to `limit` logouts delivered or given up before `before` (pending ones stay,
+    /// whatever their age); how many.
+    async fn purge_logouts(&self, before: Timestamp, limit: u32) -> StoreResult<u64>;
+
     /// The consent of a login to a client.
     async fn get_consent(&self, login_pk: i64, client_id: &str) -> StoreResult<Option<Consent>>;
 

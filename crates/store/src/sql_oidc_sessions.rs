@@ -243,6 +243,19 @@ impl OidcSessionStore for SqlStore {
             .collect::<Result<_, sqlx::Error>>()?)
     }
 
+    async fn purge_logouts(&self, before: Timestamp, limit: u32) -> StoreResult<u64> {
+        Ok(sqlx::query(
+            "DELETE FROM oidc_logout_outbox WHERE id IN (SELECT id FROM oidc_logout_outbox \
+             WHERE (state = 'sent' AND sent_at < $1) OR (state = 'failed' AND failed_at < $1) \
+             LIMIT $2)",
+        )
+        .bind(before.0)
+        .bind(i64::from(limit))
+        .execute(&self.write)
+        .await?
+        .rows_affected())
+    }
+
     async fn get_consent(&self, login_pk: i64, client_id: &str) -> StoreResult<Option<Consent>> {
         let row = sqlx::query(
             "SELECT login_pk, client_id, scope, granted_at FROM oidc_consents \

@@ -53,7 +53,15 @@ pub fn spawn_sender(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut purged_at: Option<sekisho_core::Timestamp> = None;
         loop {
+            let now = state.clock.now();
+            if purged_at.is_none_or(|t| now.0 - t.0 >= PURGE_EVERY_SECS) {
+                purged_at = Some(now);
+                if let Err(e) = purge_delivered(&state).await {
+                    tracing::warn!(error = %e, "back-channel logout outbox: cannot purge");
+                }
+            }
             loop {
                 match send_next(&state, http.as_ref()).await {
                     Ok(true) => continue,
@@ -71,6 +79,19 @@ pub fn spawn_sender(
             }
         }
     })
+}
+
+/// How often the sender forgets old delivered logouts.
+const PURGE_EVERY_SECS: i64 = 60;
+/// Logouts forgotten at most per purge (the next purge goes on).
+const PURGE_BATCH: u32 = 1_000;
+
+/// Deletes logouts delivered or given up more than `oidc.logout_retain_days` ago (their audit
+/// records stay); pending ones are kept. Answers how many went.
+pub async fn purge_delivered(state: &App) -> Result<u64, StoreError> {
+    let days = state.settings.oidc.logout_retain_days;
+    let before = state.clock.now().plus_secs(-days.saturating_mul(86_400));
+    state.store.purge_logouts(before, PURGE_BATCH).await
 }
 
 /// The signed logout token for one queued logout.

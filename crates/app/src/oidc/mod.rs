@@ -52,6 +52,8 @@ pub struct OidcSettings {
     pub backchannel_retry_max_secs: i64,
     /// How often the sender looks for due logouts.
     pub backchannel_poll_interval_ms: u64,
+    /// Days a delivered or given-up logout stays in the outbox (its audit records stay).
+    pub logout_retain_days: i64,
     /// A PEM file of CA certificates trusted for clients' back-channel logout URIs besides the
     /// public roots (a firm's private CA); empty: the public roots only.
     pub backchannel_ca_file: String,
@@ -136,6 +138,7 @@ impl Default for OidcSettings {
             backchannel_retry_base_secs: 10,
             backchannel_retry_max_secs: 600,
             backchannel_poll_interval_ms: 1000,
+            logout_retain_days: 30,
             backchannel_ca_file: String::new(),
             acr_values: AcrNames::default(),
             jwks_cache_secs: 300,
@@ -165,6 +168,9 @@ impl OidcSettings {
         }
         if !(1..=600).contains(&self.dpop_iat_window_secs) {
             return Err("oidc.dpop_iat_window_secs must be between 1 and 600".into());
+        }
+        if !(1..=3650).contains(&self.logout_retain_days) {
+            return Err("oidc.logout_retain_days must be between 1 and 3650".into());
         }
         if !(1..=3650).contains(&self.refresh_token_days) {
             return Err("oidc.refresh_token_days must be between 1 and 3650".into());

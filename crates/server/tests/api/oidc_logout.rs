@@ -328,6 +328,35 @@ async fn a_logout_token_reaches_the_client_over_https_and_is_retried() {
     assert!(r.status().is_success(), "{}", r.status());
     let third = next(&mut rx).await;
     assert!(third.contains("logout_token="));
+
+    // Delivered logouts are forgotten after oidc.logout_retain_days (30); their audit records
+    // stay.
+    let sent = |v: Vec<sekisho_store::OutboxLogout>| {
+        v.iter()
+            .filter(|l| l.state == sekisho_store::LogoutState::Sent)
+            .count()
+    };
+    for _ in 0..50 {
+        if app.count_events("bc01", "oidc_backchannel_delivered").await == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(sent(ok(app.state.store.list_logouts(10).await)), 2);
+    app.clock.advance(31 * 86_400);
+    let mut left = 2;
+    for _ in 0..60 {
+        left = sent(ok(app.state.store.list_logouts(10).await));
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, 0, "purged after 30 days");
+    assert_eq!(
+        app.count_events("bc01", "oidc_backchannel_delivered").await,
+        2
+    );
 }
 
 /// Through the pages to the end of the login; answers the authorization endpoint's answer.

@@ -1,6 +1,6 @@
 //! Conformance cases for OpenID Connect sessions (run on both backends by `on_both!`): every way
 //! a session ends queues one back-channel logout per client it signed in to, the outbox is
-//! claimed once and retried, and consents are given, widened, listed and revoked.
+//! claimed once and retried, delivered ones purged, and consents are given, widened, listed and revoked.
 
 use super::{count, ev, new_login, new_session, ok, Db};
 use sekisho_core::audit::{AuditFilter, EventType};
@@ -162,6 +162,16 @@ pub(crate) async fn ended_sessions_queue_a_logout_per_client(db: Db) {
     let z = ok(s.list_logouts(10).await);
     assert_eq!(z.len(), 4);
     assert_eq!(z[0].client_id, "skc_z");
+
+    // The purge forgets delivered and given-up logouts that ended before the cut, a bounded
+    // number at a time; a pending one stays, however old.
+    assert_eq!(ok(s.purge_logouts(Timestamp(102), 10).await), 1);
+    assert_eq!(ok(s.purge_logouts(Timestamp(1_000), 1).await), 1);
+    assert_eq!(ok(s.purge_logouts(Timestamp(1_000), 10).await), 1);
+    assert_eq!(ok(s.purge_logouts(Timestamp(1_000), 10).await), 0);
+    let left = ok(s.list_logouts(10).await);
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].state, LogoutState::Pending);
 }
 
 pub(crate) async fn erasing_and_deleting_queue_logouts(db: Db) {
