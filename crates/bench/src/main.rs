@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 mod app;
+mod audit;
 mod http1;
 mod validate;
 
@@ -40,6 +41,9 @@ enum WorkloadCommand {
     /// codes in a row for the whole run (needs a spawned server: the logins and their tokens
     /// are seeded directly in its database).
     Validate(BenchArgs),
+    /// The audit trail at scale: seed millions of chained records in bulk, then time one
+    /// customer's history (the console page's query, and `GET /api/admin/v1/audit?login_id=`).
+    Audit(audit::AuditArgs),
 }
 
 /// What a run measures.
@@ -119,6 +123,7 @@ async fn main() -> Result<()> {
     let (workload, args) = match Cli::parse().workload {
         WorkloadCommand::Login(args) => (Workload::Login, args),
         WorkloadCommand::Validate(args) => (Workload::Validate, args),
+        WorkloadCommand::Audit(args) => return audit::run(args).await,
     };
     run(workload, args).await
 }
@@ -724,6 +729,7 @@ mod tests {
             let (workload, args) = match cli.map(|c| c.workload) {
                 Ok(WorkloadCommand::Login(a)) => (Workload::Login, a),
                 Ok(WorkloadCommand::Validate(a)) => (Workload::Validate, a),
+                Ok(WorkloadCommand::Audit(_)) => unreachable!("not parsed here"),
                 Err(e) => unreachable!("{e}"),
             };
             assert_eq!(workload, want);
