@@ -342,6 +342,8 @@ struct SpawnedServer {
     database_url: Option<String>,
     exe: PathBuf,
     dir: tempfile::TempDir,
+    /// The `--server-env` settings, for the CLI commands run against its database too.
+    env: Vec<(String, String)>,
 }
 
 impl Drop for SpawnedServer {
@@ -375,11 +377,13 @@ impl SpawnedServer {
             .with_context(|| format!("cannot create {}", log.display()))?;
         let err = out.try_clone()?;
         let mut cmd = sekisho_command(&exe, dir.path(), database_url, &["serve"]);
+        let mut pairs = Vec::with_capacity(env.len());
         for pair in env {
             let (name, value) = pair
                 .split_once('=')
                 .ok_or_else(|| anyhow!("--server-env takes NAME=VALUE, not {pair:?}"))?;
             cmd.env(name, value);
+            pairs.push((name.to_owned(), value.to_owned()));
         }
         cmd.arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
@@ -394,6 +398,7 @@ impl SpawnedServer {
             database_url: database_url.map(str::to_owned),
             exe,
             dir,
+            env: pairs,
         })
     }
 
@@ -433,7 +438,7 @@ impl SpawnedServer {
             self.database_url.as_deref(),
             &["api-token", "create", "--name", "bench", "--scope", "admin"],
         );
-        cmd.stdin(Stdio::null());
+        cmd.envs(self.env.iter().cloned()).stdin(Stdio::null());
         let out = tokio::process::Command::from(cmd)
             .output()
             .await
