@@ -8,7 +8,18 @@ use sekisho_core::audit::{
     types_of_group, Actor, AuditEvent, AuditFilter, EventType, EVENT_GROUPS,
 };
 use sekisho_core::{Error, Lang, Timestamp};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+/// `audit.*`: retention of the audit trail in the database.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditSettings {
+    /// `audit.retain_days`: records older than this many days are what `sekisho audit archive`
+    /// moves to an archive file when no `--before` is given; 0 (the default) keeps every record
+    /// in the database and archives only on an explicit `--before`. Nothing is ever removed
+    /// without being written to an archive first.
+    pub retain_days: u32,
+}
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -179,8 +190,9 @@ pub async fn history_page(
     Ok((events, next))
 }
 
-/// The most rows one CSV export carries.
-const CSV_MAX_ROWS: u32 = 100_000;
+/// Rows read per query while exporting: the export holds one page at a time, however many rows
+/// it carries.
+const CSV_PAGE_ROWS: u32 = 1000;
 
 /// One CSV cell (RFC 4180): quoted when it holds a comma, quote or line break; a cell a
 /// spreadsheet would read as a formula (leading `=`, `+`, `-`, `@`, tab or carriage return)
@@ -205,12 +217,74 @@ fn csv_line(out: &mut String, cells: &[&str]) {
 }
 
 /// The activity history as CSV (UTF-8 with a byte order mark, so spreadsheet programs read the
-/// Japanese text), newest first, the same filters as the JSON list, up to `limit` rows. The
-/// doors send it as a download.
-pub async fn export_csv(state: &App, p: &AuditParams, lang: Lang) -> Result<String, AppError> {
-    let max = p.limit.unwrap_or(CSV_MAX_ROWS).clamp(1, CSV_MAX_ROWS);
-    let mut filter = audit_filter(p)?;
-    let mut out = String::from("\u{feff}");
+/// Japanese text), newest first, the same filters as the JSON list, every matching record or up
+/// to `limit`. Produced in pieces (the header with the first page of rows, then a page at a
+/// time, read by keyset on the event ID), so the doors stream it as a download without holding
+/// the result in memory.
+pub struct CsvExport {
+    state: App,
+    filter: AuditFilter,
+    lang: Lang,
+    /// Rows still to write.
+    left: u64,
+    started: bool,
+    done: bool,
+}
+
+impl CsvExport {
+    /// An export of the records `p` selects (refused here, before anything is sent, if a filter
+    /// is invalid).
+    pub fn new(state: &App, p: &AuditParams, lang: Lang) -> Result<CsvExport, AppError> {
+        Ok(CsvExport {
+            state: state.clone(),
+            filter: audit_filter(p)?,
+            lang,
+            left: p.limit.map_or(u64::MAX, |l| u64::from(l.max(1))),
+            started: false,
+            done: false,
+        })
+    }
+
+    /// The next piece: the header and the first page of rows, then one page of rows at a time;
+    /// `None` once every row is written (or after an error).
+    pub async fn next_chunk(&mut self) -> Result<Option<String>, AppError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut out = String::new();
+        if !self.started {
+            self.started = true;
+            out.push('\u{feff}');
+            csv_header(&mut out, &self.state, self.lang);
+        }
+        if self.left == 0 {
+            self.done = true;
+            return Ok(Some(out).filter(|o| !o.is_empty()));
+        }
+        self.filter.limit =
+            u32::try_from(self.left.min(u64::from(CSV_PAGE_ROWS))).unwrap_or(CSV_PAGE_ROWS);
+        let events = match self.state.store.query_audit(&self.filter).await {
+            Ok(e) => e,
+            Err(e) => {
+                self.done = true;
+                return Err(e.into());
+            }
+        };
+        for e in &events {
+            csv_record(&mut out, &self.state, e, self.lang);
+        }
+        self.left -= events.len() as u64;
+        match events.last() {
+            Some(last) if events.len() as u32 == self.filter.limit => {
+                self.filter.before_id = Some(last.event_id)
+            }
+            _ => self.done = true,
+        }
+        Ok(Some(out).filter(|o| !o.is_empty()))
+    }
+}
+
+fn csv_header(out: &mut String, state: &App, lang: Lang) {
     let head: &[&str] = match lang {
         Lang::Ja => &[
             "イベントID",
@@ -236,52 +310,39 @@ pub async fn export_csv(state: &App, p: &AuditParams, lang: Lang) -> Result<Stri
         ],
     };
     // Times as people read them, in the firm's zone, named in the header.
-    let zone = &state.settings.zone;
-    let abbr = zone.abbreviation(state.clock.now());
+    let abbr = state.settings.zone.abbreviation(state.clock.now());
     let mut head: Vec<String> = head.iter().map(|h| (*h).to_owned()).collect();
     head[1] = match lang {
         Lang::Ja => format!("日時({abbr})"),
         Lang::En => format!("time ({abbr})"),
     };
     let head: Vec<&str> = head.iter().map(String::as_str).collect();
-    csv_line(&mut out, &head);
-    let mut written = 0u32;
-    while written < max {
-        filter.limit = (max - written).min(1000);
-        let events = state.store.query_audit(&filter).await?;
-        for e in &events {
-            let r = history_row(e, lang);
-            let id = e.event_id.to_string();
-            let time = zone.plain(e.time);
-            csv_line(
-                &mut out,
-                &[
-                    &id,
-                    &time,
-                    e.login_id.as_deref().unwrap_or(""),
-                    e.login_name.as_deref().unwrap_or(""),
-                    // The English export's columns are the API's names; the Japanese one is
-                    // read by people, so the group is in words.
-                    match lang {
-                        Lang::Ja => r.group_label,
-                        Lang::En => r.group,
-                    },
-                    &e.event_type,
-                    &r.description,
-                    &r.actor,
-                    e.client_ip.as_deref().unwrap_or(""),
-                ],
-            );
-        }
-        written += events.len() as u32;
-        match events.last() {
-            Some(last) if events.len() as u32 == filter.limit => {
-                filter.before_id = Some(last.event_id)
-            }
-            _ => break,
-        }
-    }
-    Ok(out)
+    csv_line(out, &head);
+}
+
+fn csv_record(out: &mut String, state: &App, e: &AuditEvent, lang: Lang) {
+    let r = history_row(e, lang);
+    let id = e.event_id.to_string();
+    let time = state.settings.zone.plain(e.time);
+    csv_line(
+        out,
+        &[
+            &id,
+            &time,
+            e.login_id.as_deref().unwrap_or(""),
+            e.login_name.as_deref().unwrap_or(""),
+            // The English export's columns are the API's names; the Japanese one is read by
+            // people, so the group is in words.
+            match lang {
+                Lang::Ja => r.group_label,
+                Lang::En => r.group,
+            },
+            &e.event_type,
+            &r.description,
+            &r.actor,
+            e.client_ip.as_deref().unwrap_or(""),
+        ],
+    );
 }
 
 #[cfg(test)]

@@ -82,6 +82,8 @@ pub struct Settings {
     pub passkeys: PasskeySettings,
     /// `oidc.*`: the OpenID Connect provider.
     pub oidc: crate::oidc::OidcSettings,
+    /// `audit.*`: how long the audit trail stays in the database.
+    pub audit: crate::audit_history::AuditSettings,
     /// Derived by [`Settings::resolve`] from `password.*` (the preset with its overrides).
     #[serde(skip)]
     pub password_policy: PasswordPolicy,
@@ -117,6 +119,7 @@ impl Default for Settings {
             throttle: ThrottleSettings::default(),
             passkeys: PasskeySettings::default(),
             oidc: crate::oidc::OidcSettings::default(),
+            audit: crate::audit_history::AuditSettings::default(),
             password_policy: PasswordPolicy::default(),
             zone: crate::zone::Zone::default(),
         }

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 mod app;
+mod audit;
 mod http1;
 mod oidc;
 mod validate;
@@ -45,6 +46,9 @@ enum WorkloadCommand {
     /// (the codes seeded in the spawned server's database), then UserInfo with DPoP-bound
     /// access tokens (needs a spawned server; warm-up plus duration at most 40 s).
     Oidc(BenchArgs),
+    /// The audit trail at scale: seed millions of chained records in bulk, then time one
+    /// customer's history (the console page's query, and `GET /api/admin/v1/audit?login_id=`).
+    Audit(audit::AuditArgs),
 }
 
 /// What a run measures.
@@ -127,6 +131,7 @@ async fn main() -> Result<()> {
         WorkloadCommand::Login(args) => (Workload::Login, args),
         WorkloadCommand::Validate(args) => (Workload::Validate, args),
         WorkloadCommand::Oidc(args) => (Workload::Oidc, args),
+        WorkloadCommand::Audit(args) => return audit::run(args).await,
     };
     run(workload, args).await
 }
@@ -364,6 +369,8 @@ struct SpawnedServer {
     database_url: Option<String>,
     exe: PathBuf,
     dir: tempfile::TempDir,
+    /// The `--server-env` settings, for the CLI commands run against its database too.
+    env: Vec<(String, String)>,
 }
 
 impl Drop for SpawnedServer {
@@ -397,11 +404,13 @@ impl SpawnedServer {
             .with_context(|| format!("cannot create {}", log.display()))?;
         let err = out.try_clone()?;
         let mut cmd = sekisho_command(&exe, dir.path(), database_url, &["serve"]);
+        let mut pairs = Vec::with_capacity(env.len());
         for pair in env {
             let (name, value) = pair
                 .split_once('=')
                 .ok_or_else(|| anyhow!("--server-env takes NAME=VALUE, not {pair:?}"))?;
             cmd.env(name, value);
+            pairs.push((name.to_owned(), value.to_owned()));
         }
         cmd.arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
@@ -416,6 +425,7 @@ impl SpawnedServer {
             database_url: database_url.map(str::to_owned),
             exe,
             dir,
+            env: pairs,
         })
     }
 
@@ -455,7 +465,7 @@ impl SpawnedServer {
             self.database_url.as_deref(),
             &["api-token", "create", "--name", "bench", "--scope", "admin"],
         );
-        cmd.stdin(Stdio::null());
+        cmd.envs(self.env.iter().cloned()).stdin(Stdio::null());
         let out = tokio::process::Command::from(cmd)
             .output()
             .await
@@ -756,6 +766,7 @@ mod tests {
                 Ok(WorkloadCommand::Login(a)) => (Workload::Login, a),
                 Ok(WorkloadCommand::Validate(a)) => (Workload::Validate, a),
                 Ok(WorkloadCommand::Oidc(a)) => (Workload::Oidc, a),
+                Ok(WorkloadCommand::Audit(_)) => unreachable!("not parsed here"),
                 Err(e) => unreachable!("{e}"),
             };
             assert_eq!(workload, want);

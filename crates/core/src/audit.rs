@@ -104,6 +104,7 @@ event_types! {
     SigningKeyRetired => ("signing_key_retired", "api_token", "署名鍵廃止", "Signing key retired"),
     MasterKeyRotationStarted => ("master_key_rotation_started", "api_token", "マスター鍵の切り替え開始", "Master key rotation started"),
     MasterKeyRotationFinished => ("master_key_rotation_finished", "api_token", "マスター鍵の切り替え完了", "Master key rotation finished"),
+    AuditArchived => ("audit_archived", "api_token", "監査ログのアーカイブ", "Audit records archived"),
     OidcClientCreated => ("oidc_client_created", "api_token", "OIDCクライアント登録", "OIDC client created"),
     OidcClientUpdated => ("oidc_client_updated", "api_token", "OIDCクライアント変更", "OIDC client updated"),
     OidcClientDisabled => ("oidc_client_disabled", "api_token", "OIDCクライアント停止", "OIDC client disabled"),

@@ -6,6 +6,7 @@
 //! so every expiry, lock and token can be tested by moving a clock.
 
 pub mod audit;
+pub mod audit_chain;
 pub mod clock;
 pub mod device;
 pub mod email_code;

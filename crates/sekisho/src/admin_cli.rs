@@ -5,7 +5,7 @@
 use crate::load;
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use sekisho::config::{Config, ConfigArgs};
+use sekisho::config::ConfigArgs;
 use sekisho::wiring;
 use sekisho_app::system::{OsRandom, SystemClock};
 use sekisho_core::audit::{Actor, ClientInfo, EventType, NewAuditEvent};
@@ -136,19 +136,6 @@ pub(crate) enum KeysCommand {
     /// …) under a new master key, in batches, while the instances keep serving with both keys
     /// (docs/operations.md); with --finish, check that no value is left under another key.
     RotateMaster(crate::rotate_master::RotateMaster),
-}
-
-#[derive(Subcommand)]
-pub(crate) enum AuditCommand {
-    /// Walk the whole hash chain of the audit trail; print the count and OK, or name the first
-    /// broken record and exit with status 1.
-    Verify {
-        #[command(flatten)]
-        config: ConfigArgs,
-        /// Records read per query.
-        #[arg(long, default_value_t = 1000)]
-        page_size: u32,
-    },
 }
 
 pub(crate) async fn api_token(command: TokenCommand) -> Result<()> {
@@ -429,39 +416,6 @@ pub(crate) async fn keys(command: KeysCommand) -> Result<()> {
         }
     }
     Ok(())
-}
-
-pub(crate) async fn audit_verify(c: &Config, page_size: u32) -> Result<()> {
-    let store = wiring::store(c).await?;
-    let r = store
-        .verify_audit_chain(page_size)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if r.unchained > 0 {
-        println!(
-            "{} records before id {} predate the chain and are not verified",
-            r.unchained, r.chain_start
-        );
-    }
-    match r.broken {
-        None => {
-            println!("{} chained records verified", r.verified);
-            println!("OK");
-            Ok(())
-        }
-        Some(b) => {
-            println!("{} chained records verified before the break", r.verified);
-            println!(
-                "BROKEN at event {}{}: {}",
-                b.id,
-                b.time
-                    .map(|t| format!(" ({})", t.to_rfc3339()))
-                    .unwrap_or_default(),
-                b.reason
-            );
-            std::process::exit(1);
-        }
-    }
 }
 
 pub(crate) fn api_error(e: &sekisho_core::Error) -> anyhow::Error {

@@ -1,12 +1,13 @@
 //! `sekisho`: the login and multi-factor authentication server for financial online services.
 
 mod admin_cli;
+mod audit_cli;
 mod oidc_cli;
 mod rotate_master;
 
 use admin_cli::{
-    api_token, audit_verify, keys, login, operator, tokens, AuditCommand, KeysCommand,
-    LoginCommand, OperatorCommand, TokenCommand, TokensCommand,
+    api_token, keys, login, operator, tokens, KeysCommand, LoginCommand, OperatorCommand,
+    TokenCommand, TokensCommand,
 };
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -65,10 +66,10 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
-    /// Check the audit trail.
+    /// Check the audit trail, or archive its oldest records.
     Audit {
         #[command(subcommand)]
-        command: AuditCommand,
+        command: audit_cli::AuditCommand,
     },
     /// Write a consistent copy of the SQLite database while servers keep running (PostgreSQL:
     /// use pg_dump). The copy holds sealed secrets; keep the master key apart from it.
@@ -141,9 +142,7 @@ async fn main() -> Result<()> {
         Command::Operator { command } => operator(command).await,
         Command::Oidc { command } => oidc_cli::run(command).await,
         Command::Keys { command } => keys(command).await,
-        Command::Audit {
-            command: AuditCommand::Verify { config, page_size },
-        } => audit_verify(&load(&config)?, page_size).await,
+        Command::Audit { command } => audit_cli::run(command).await,
         Command::Backup { config, to } => {
             let b = sekisho::backup::backup(&load(&config)?, &to).await?;
             println!("backup written: {} ({} bytes)", b.file.display(), b.bytes);

@@ -773,5 +773,7 @@ async fn oidc_clients_from_the_command_line() {
     assert!(run(&["audit", "verify"]).status.success());
 }
 
+#[path = "cli/audit_archive.rs"]
+mod audit_archive;
 #[path = "cli/rotate_master.rs"]
 mod rotate_master;

@@ -144,11 +144,38 @@ fn remove_dot_segments(path: &str) -> String {
     joined
 }
 
-/// A CSV text as a download (`sekisho-audit.csv`).
-pub fn csv_download(csv: String) -> axum::response::Response {
+/// The audit CSV export as a streamed download (`sekisho-audit.csv`), a page of rows at a time.
+/// The first piece (header and first page) is read before answering, so a filter the app
+/// refuses or a database that fails at once gets an error answer; a failure later cuts the body
+/// short, so the client sees a broken download rather than a file that looks complete.
+pub async fn csv_download(
+    mut export: sekisho_app::audit_history::CsvExport,
+) -> Result<axum::response::Response, sekisho_app::AppError> {
     use axum::http::header;
     use axum::response::IntoResponse;
-    (
+    let first = export.next_chunk().await?;
+    let pieces = futures_util::stream::unfold(
+        (first, export, false),
+        |(pending, mut export, started)| async move {
+            let next = match (pending, started) {
+                (Some(piece), false) => Ok(Some(piece)),
+                (_, false) => Ok(None),
+                (_, true) => export.next_chunk().await,
+            };
+            match next {
+                Ok(Some(piece)) => Some((Ok(piece), (None, export, true))),
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::warn!(error = %e.error, "audit CSV export cut short");
+                    Some((
+                        Err(std::io::Error::other("audit export failed")),
+                        (None, export, true),
+                    ))
+                }
+            }
+        },
+    );
+    Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
             (
@@ -156,9 +183,9 @@ pub fn csv_download(csv: String) -> axum::response::Response {
                 "attachment; filename=\"sekisho-audit.csv\"",
             ),
         ],
-        csv,
+        axum::body::Body::from_stream(pieces),
     )
-        .into_response()
+        .into_response())
 }
 
 #[cfg(test)]

@@ -28,6 +28,8 @@ mod sql;
 mod sql_account;
 mod sql_api_tokens;
 mod sql_audit;
+mod sql_audit_archive;
+mod sql_audit_seed;
 mod sql_credentials;
 mod sql_devices;
 mod sql_factors;
@@ -60,6 +62,7 @@ mod tokens;
 
 use async_trait::async_trait;
 use sekisho_core::audit::{AuditEvent, AuditFilter, NewAuditEvent};
+use sekisho_core::audit_chain::{ChainPoint, ChainedRecord};
 use sekisho_core::login::{Login, SecondFactor};
 use sekisho_core::session::{Session, SessionPurpose};
 use sekisho_core::token::ApiScope;
@@ -322,10 +325,26 @@ pub struct ChainReport {
     pub chain_start: i64,
     /// Records written before the chain existed (not verifiable).
     pub unchained: u64,
+    /// The point the walk started after: the checkpoint given, else the archived head or the
+    /// point before the first chained record.
+    pub from: ChainPoint,
+    /// The last record verified (a checkpoint for the next walk when nothing is broken).
+    pub last: ChainPoint,
     /// Chained records verified before the first break (all of them if none).
     pub verified: u64,
     /// The first broken record, if any.
     pub broken: Option<ChainBreak>,
+}
+
+/// The audit chain's head row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditHead {
+    /// ID of the first chained record.
+    pub chain_start: i64,
+    /// The newest record.
+    pub last: ChainPoint,
+    /// The last record archived and removed, if any: the remaining trail links to it.
+    pub archived: Option<ChainPoint>,
 }
 
 /// Where and why the audit chain breaks.
@@ -532,5 +551,47 @@ pub trait Store:
 
     /// Walks the whole audit chain in ID order, `page` records per query, and reports the first
     /// broken record.
-    async fn verify_audit_chain(&self, page: u32) -> StoreResult<ChainReport>;
+    async fn verify_audit_chain(&self, page: u32) -> StoreResult<ChainReport> {
+        self.verify_audit_chain_from(None, page).await
+    }
+
+    /// Walks the audit chain from a checkpoint (the ID and hash of the last record verified
+    /// before; the record must still match it) or, with `None`, from the start of what the
+    /// table holds (the archived head, or the first chained record), to the head.
+    async fn verify_audit_chain_from(
+        &self,
+        from: Option<&ChainPoint>,
+        page: u32,
+    ) -> StoreResult<ChainReport>;
+
+    /// The audit chain's head row.
+    async fn audit_head(&self) -> StoreResult<AuditHead>;
+
+    /// Stored records with IDs in `after + 1 ..= through`, in ID order, at most `limit`.
+    async fn audit_records(
+        &self,
+        after: i64,
+        through: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ChainedRecord>>;
+
+    /// The ID of the first record after ID `after` (in ID order) whose time is at or after
+    /// `time`, if any.
+    async fn first_audit_since(&self, after: i64, time: Timestamp) -> StoreResult<Option<i64>>;
+
+    /// Removes the records after `from` through `through` (already written to an archive) and
+    /// makes `through` the archived head the remaining trail verifies from, with `audit` (the
+    /// archiving itself), in one transaction. `from` must be the current archived head (or the
+    /// point before the first chained record) and `through` a stored record with that hash,
+    /// else [`StoreError::Conflict`] and nothing changes. Says how many records went.
+    async fn drop_archived_audit(
+        &self,
+        from: &ChainPoint,
+        through: &ChainPoint,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<u64>;
+
+    /// Appends audit records in bulk, chained to the head, in one transaction (multi-row
+    /// inserts on SQLite, `COPY` on PostgreSQL). For benchmarks.
+    async fn seed_audit(&self, events: &[NewAuditEvent]) -> StoreResult<()>;
 }

@@ -13,11 +13,12 @@ use crate::sql_audit::{commit_audited, commit_audited_if};
 use crate::sqlite_hot;
 use crate::sqlite_hot::{SqliteHot, SqliteSynchronous};
 use crate::{
-    ApiToken, Backend, ChainReport, ErasedCredentials, FactorSummary, FailureOutcome, LoginPatch,
-    LoginQuery, NewLogin, NewSession, Store, StoreError, StoreResult,
+    ApiToken, AuditHead, Backend, ChainReport, ErasedCredentials, FactorSummary, FailureOutcome,
+    LoginPatch, LoginQuery, NewLogin, NewSession, Store, StoreError, StoreResult,
 };
 use async_trait::async_trait;
 use sekisho_core::audit::{AuditEvent, AuditFilter, NewAuditEvent};
+use sekisho_core::audit_chain::{ChainPoint, ChainedRecord};
 use sekisho_core::login::Login;
 use sekisho_core::session::Session;
 use sekisho_core::token::ApiScope;
@@ -78,6 +79,7 @@ pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
             };
             SqlStore {
                 backend,
+                url: opts.url.clone(),
                 read,
                 write,
                 hot,
@@ -96,6 +98,7 @@ pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
             POSTGRES_MIGRATIONS.run(&pool).await?;
             SqlStore {
                 backend,
+                url: opts.url.clone(),
                 read: pool.clone(),
                 hot: HotPath::batched(&pool, &pool),
                 write: pool,
@@ -132,6 +135,8 @@ async fn sqlite_pool(url: &str, max: u32, sync: SqliteSynchronous) -> StoreResul
 
 pub(crate) struct SqlStore {
     backend: Backend,
+    /// The database URL, for the bulk loads that go around sqlx (`seed_audit`).
+    pub(crate) url: String,
     pub(crate) read: AnyPool,
     pub(crate) write: AnyPool,
     /// Code validation's reads and commits.
@@ -509,8 +514,42 @@ impl Store for SqlStore {
         self.seed(seeds).await
     }
 
-    async fn verify_audit_chain(&self, page: u32) -> StoreResult<ChainReport> {
-        self.verify_chain(page).await
+    async fn verify_audit_chain_from(
+        &self,
+        from: Option<&ChainPoint>,
+        page: u32,
+    ) -> StoreResult<ChainReport> {
+        self.verify_chain(from, page).await
+    }
+
+    async fn audit_head(&self) -> StoreResult<AuditHead> {
+        SqlStore::audit_head(self).await
+    }
+
+    async fn audit_records(
+        &self,
+        after: i64,
+        through: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ChainedRecord>> {
+        SqlStore::audit_records(self, after, through, limit).await
+    }
+
+    async fn first_audit_since(&self, after: i64, time: Timestamp) -> StoreResult<Option<i64>> {
+        SqlStore::first_audit_since(self, after, time).await
+    }
+
+    async fn drop_archived_audit(
+        &self,
+        from: &ChainPoint,
+        through: &ChainPoint,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<u64> {
+        SqlStore::drop_archived_audit(self, from, through, audit).await
+    }
+
+    async fn seed_audit(&self, events: &[NewAuditEvent]) -> StoreResult<()> {
+        self.seed_audit_bulk(events).await
     }
 
     async fn query_audit(&self, f: &AuditFilter) -> StoreResult<Vec<AuditEvent>> {

@@ -3,11 +3,12 @@
 
 use crate::sql::{ts, SqlStore};
 use crate::sql_query::{bind_all, placeholders, Conditions, Val};
-use crate::{ChainBreak, ChainReport, StoreResult};
+use crate::{AuditHead, ChainBreak, ChainReport, StoreResult};
 use sekisho_core::audit::{
     chain_hash, Actor, AuditEvent, AuditFilter, ChainFields, NewAuditEvent, CHAIN_VERSION,
-    GENESIS_HASH,
 };
+use sekisho_core::audit_chain::{ChainPoint, ChainWalk, ChainedRecord};
+use sekisho_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -93,35 +94,23 @@ pub(crate) async fn insert_audits(
     Ok(())
 }
 
-fn text<'r>(r: &'r AnyRow, col: &str) -> Result<&'r str, sqlx::Error> {
-    r.try_get::<&str, _>(col)
-}
-
-fn opt_text<'r>(r: &'r AnyRow, col: &str) -> Result<Option<&'r str>, sqlx::Error> {
-    r.try_get::<Option<&str>, _>(col)
-}
-
-/// Recomputes the hash of one stored record; `None` if it carries no (known) chain version.
-fn recompute(prev: &str, r: &AnyRow) -> Result<(Option<String>, Option<String>), sqlx::Error> {
-    let version: Option<i64> = r.try_get("chain_version")?;
-    let stored: Option<String> = r.try_get("chain_hash")?;
-    if version != Some(CHAIN_VERSION) {
-        return Ok((None, stored));
-    }
-    let fields = ChainFields {
+/// One stored record with its chain hash.
+pub(crate) fn chained_from_row(r: &AnyRow) -> Result<ChainedRecord, sqlx::Error> {
+    Ok(ChainedRecord {
         id: r.try_get("id")?,
         time: r.try_get("time")?,
-        login_id: opt_text(r, "login_id")?,
-        actor_kind: text(r, "actor_kind")?,
-        actor_id: text(r, "actor_id")?,
-        event_group: text(r, "event_group")?,
-        event_type: text(r, "event_type")?,
-        description: text(r, "description")?,
-        error_code: opt_text(r, "error_code")?,
-        client_ip: opt_text(r, "client_ip")?,
-        user_agent: opt_text(r, "user_agent")?,
-    };
-    Ok((Some(chain_hash(prev, &fields)), stored))
+        login_id: r.try_get("login_id")?,
+        actor_kind: r.try_get("actor_kind")?,
+        actor_id: r.try_get("actor_id")?,
+        event_group: r.try_get("event_group")?,
+        event_type: r.try_get("event_type")?,
+        description: r.try_get("description")?,
+        error_code: r.try_get("error_code")?,
+        client_ip: r.try_get("client_ip")?,
+        user_agent: r.try_get("user_agent")?,
+        chain_version: r.try_get("chain_version")?,
+        chain_hash: r.try_get("chain_hash")?,
+    })
 }
 
 impl SqlStore {
@@ -183,91 +172,163 @@ impl SqlStore {
             .collect::<Result<_, sqlx::Error>>()?)
     }
 
-    /// Walks the chain from its start to the head as it was when the walk began, `page` records
-    /// at a time, and reports the first break.
-    pub(crate) async fn verify_chain(&self, page: u32) -> StoreResult<ChainReport> {
-        let head =
-            sqlx::query("SELECT chain_start, last_id, last_hash FROM audit_head WHERE id = 1")
-                .fetch_one(&self.read)
-                .await?;
-        let chain_start: i64 = head.try_get("chain_start")?;
-        let last_id: i64 = head.try_get("last_id")?;
-        let last_hash: String = head.try_get("last_hash")?;
+    /// The head row: where the chain starts, its last record, what has been archived.
+    pub(crate) async fn audit_head(&self) -> StoreResult<AuditHead> {
+        let head = sqlx::query(
+            "SELECT chain_start, last_id, last_hash, archived_id, archived_hash \
+             FROM audit_head WHERE id = 1",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        let archived_id: Option<i64> = head.try_get("archived_id")?;
+        let archived_hash: Option<String> = head.try_get("archived_hash")?;
+        Ok(AuditHead {
+            chain_start: head.try_get("chain_start")?,
+            last: ChainPoint {
+                id: head.try_get("last_id")?,
+                hash: head.try_get("last_hash")?,
+            },
+            archived: archived_id
+                .zip(archived_hash)
+                .map(|(id, hash)| ChainPoint { id, hash }),
+        })
+    }
+
+    /// Records with IDs in `after + 1 ..= through`, in ID order, at most `limit` (keyset pages).
+    pub(crate) async fn audit_records(
+        &self,
+        after: i64,
+        through: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ChainedRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, time, login_id, actor_kind, actor_id, event_group, event_type, \
+             description, error_code, client_ip, user_agent, chain_version, chain_hash \
+             FROM audit_events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3",
+        )
+        .bind(after)
+        .bind(through)
+        .bind(i64::from(limit.clamp(1, 100_000)))
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(chained_from_row)
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
+    /// Walks the chain to the head as it was when the walk began, `page` records at a time,
+    /// from `from` (a checkpoint: the last record verified before) or else from the start of
+    /// what the table holds (the archived head, or the first chained record), and reports the
+    /// first break.
+    pub(crate) async fn verify_chain(
+        &self,
+        from: Option<&ChainPoint>,
+        page: u32,
+    ) -> StoreResult<ChainReport> {
+        let head = self.audit_head().await?;
         let legacy: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_events WHERE id < $1")
-            .bind(chain_start)
+            .bind(head.chain_start)
             .fetch_one(&self.read)
             .await?
             .try_get("n")?;
+        let base = head
+            .archived
+            .clone()
+            .unwrap_or_else(|| ChainPoint::genesis(head.chain_start));
         let mut report = ChainReport {
-            chain_start,
+            chain_start: head.chain_start,
             unchained: u64::try_from(legacy).unwrap_or(0),
+            from: base.clone(),
+            last: base.clone(),
             verified: 0,
             broken: None,
         };
-        let mut expected = chain_start;
-        let mut prev = GENESIS_HASH.to_owned();
-        let page = i64::from(page.clamp(1, 10_000));
+        let broken = |id, time, reason: &str| {
+            Some(ChainBreak {
+                id,
+                time,
+                reason: reason.to_owned(),
+            })
+        };
+        // A checkpoint older than the archived head starts from the head (the archive file
+        // verifies what lies between); a newer one must match the record it names.
+        let start = match from {
+            Some(cp) if cp.id > head.last.id => {
+                report.broken = broken(
+                    head.last.id + 1,
+                    None,
+                    "the checkpoint lies past the chain head: records were removed",
+                );
+                return Ok(report);
+            }
+            Some(cp) if cp.id > base.id => {
+                let at = self.audit_records(cp.id - 1, cp.id, 1).await?;
+                match at.first() {
+                    Some(r) if r.chain_hash.as_deref() == Some(cp.hash.as_str()) => cp.clone(),
+                    Some(r) => {
+                        report.broken = broken(
+                            cp.id,
+                            Some(Timestamp(r.time)),
+                            "the record differs from the checkpoint",
+                        );
+                        return Ok(report);
+                    }
+                    None => {
+                        report.broken = broken(cp.id, None, "the checkpoint's record is missing");
+                        return Ok(report);
+                    }
+                }
+            }
+            Some(cp) if cp.id == base.id && cp.hash != base.hash => {
+                report.broken =
+                    broken(cp.id, None, "the archived head differs from the checkpoint");
+                return Ok(report);
+            }
+            _ => base,
+        };
+        report.from = start.clone();
+        let mut walk = ChainWalk::from(start);
+        let page = page.clamp(1, 10_000);
         loop {
-            let rows = sqlx::query(
-                "SELECT id, time, login_id, actor_kind, actor_id, event_group, event_type, \
-                 description, error_code, client_ip, user_agent, chain_version, chain_hash \
-                 FROM audit_events WHERE id >= $1 AND id <= $2 ORDER BY id LIMIT $3",
-            )
-            .bind(expected)
-            .bind(last_id)
-            .bind(page)
-            .fetch_all(&self.read)
-            .await?;
+            let rows = self
+                .audit_records(walk.last().id, head.last.id, page)
+                .await?;
             if rows.is_empty() {
                 break;
             }
             for r in &rows {
-                let id: i64 = r.try_get("id")?;
-                let time = Some(ts(r, "time")?);
-                if id != expected {
-                    report.broken = Some(ChainBreak {
-                        id,
-                        time,
-                        reason: format!("record(s) {expected}..{} missing before this one", id - 1),
-                    });
-                    return Ok(report);
+                if let Err(reason) = walk.step(r) {
+                    report.broken = broken(r.id, Some(Timestamp(r.time)), &reason);
+                    break;
                 }
-                let (computed, stored) = recompute(&prev, r)?;
-                match (computed, stored) {
-                    (Some(c), Some(s)) if c == s => prev = c,
-                    (None, _) | (_, None) => {
-                        report.broken = Some(ChainBreak {
-                            id,
-                            time,
-                            reason: "record carries no chain hash".into(),
-                        });
-                        return Ok(report);
-                    }
-                    _ => {
-                        report.broken = Some(ChainBreak {
-                            id,
-                            time,
-                            reason: "hash does not match: the record was altered".into(),
-                        });
-                        return Ok(report);
-                    }
-                }
-                report.verified += 1;
-                expected += 1;
+            }
+            if report.broken.is_some() {
+                break;
             }
         }
-        if expected <= last_id {
-            report.broken = Some(ChainBreak {
-                id: expected,
-                time: None,
-                reason: format!("record(s) {expected}..{last_id} missing at the end of the chain"),
-            });
-        } else if prev != last_hash {
-            report.broken = Some(ChainBreak {
-                id: last_id,
-                time: None,
-                reason: "the chain head does not match the last record".into(),
-            });
+        report.verified = walk.verified();
+        report.last = walk.last().clone();
+        if report.broken.is_some() {
+            return Ok(report);
+        }
+        let reached = walk.last();
+        if reached.id < head.last.id {
+            report.broken = broken(
+                reached.id + 1,
+                None,
+                &format!(
+                    "record(s) {}..{} missing at the end of the chain",
+                    reached.id + 1,
+                    head.last.id
+                ),
+            );
+        } else if reached.hash != head.last.hash {
+            report.broken = broken(
+                head.last.id,
+                None,
+                "the chain head does not match the last record",
+            );
         }
         Ok(report)
     }

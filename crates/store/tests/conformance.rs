@@ -129,8 +129,18 @@ on_both!(
 #[path = "conformance/operators.rs"]
 mod operators;
 
+#[path = "conformance/audit_archive.rs"]
+mod audit_archive;
 #[path = "conformance/audit_chain.rs"]
 mod audit_chain;
+use audit_archive::{
+    archiving_removes_a_prefix_and_the_rest_still_verifies,
+    seeded_records_chain_and_verify_from_a_checkpoint,
+};
+on_both!(
+    seeded_records_chain_and_verify_from_a_checkpoint,
+    archiving_removes_a_prefix_and_the_rest_still_verifies,
+);
 #[path = "conformance/flows.rs"]
 mod flows;
 use flows::{

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use sekisho_app::audit_history::{export_csv, history_page, history_row, AuditParams};
+use sekisho_app::audit_history::{history_page, history_row, AuditParams, CsvExport};
 use sekisho_core::audit::EventType;
 use sekisho_core::Error;
 
@@ -175,8 +175,12 @@ async fn csv(State(state): State<AppState>, ctx: Ctx) -> Response {
     let f = filters(&ctx.query);
     let mut p = params(&state.settings.zone, &f, None);
     p.limit = None;
-    match export_csv(&state, &p, ctx.lang).await {
-        Ok(csv) => ctx.finish(csv_download(csv)),
+    let export = match CsvExport::new(&state, &p, ctx.lang) {
+        Ok(e) => csv_download(e).await,
+        Err(e) => Err(e),
+    };
+    match export {
+        Ok(csv) => ctx.finish(csv),
         Err(e) => {
             let e: Error = e.error;
             error_page(&state, ctx, &e)

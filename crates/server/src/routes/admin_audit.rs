@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::Router;
-use sekisho_app::audit_history::{export_csv, history_page, history_row, AuditParams, HistoryRow};
+use sekisho_app::audit_history::{history_page, history_row, AuditParams, CsvExport, HistoryRow};
 use sekisho_core::audit::EventType;
 use sekisho_core::{Error, Lang};
 use serde::Deserialize;
@@ -66,7 +66,7 @@ async fn audit(
     let lang = history_lang(&p, &headers)?;
     match p.format.as_deref() {
         None | Some("json") => {}
-        Some("csv") => return Ok(csv_download(export_csv(&state, &p, lang).await?)),
+        Some("csv") => return Ok(csv_download(CsvExport::new(&state, &p, lang)?).await?),
         Some(_) => return Err(Error::InvalidRequest("format must be json or csv".into()).into()),
     }
     let (events, next) = history_page(&state, &p).await?;
@@ -84,7 +84,7 @@ async fn audit_csv(
     Query(p): Query<AuditParams>,
 ) -> Result<Response, ApiError> {
     let lang = history_lang(&p, &headers)?;
-    Ok(csv_download(export_csv(&state, &p, lang).await?))
+    Ok(csv_download(CsvExport::new(&state, &p, lang)?).await?)
 }
 
 async fn list_tokens(

@@ -4,14 +4,14 @@ use super::{ev, new_login, ok, open, Db};
 use sekisho_core::audit::EventType;
 use sekisho_store::ChainReport;
 
-async fn exec(db: &Db, sql: &str) {
+pub(crate) async fn exec(db: &Db, sql: &str) {
     sqlx::any::install_default_drivers();
     let pool = ok(sqlx::AnyPool::connect(&db.url).await);
     ok(sqlx::query(sql).execute(&pool).await);
     pool.close().await;
 }
 
-async fn drop_append_only_triggers(db: &Db) {
+pub(crate) async fn drop_append_only_triggers(db: &Db) {
     if db.url.starts_with("sqlite:") {
         exec(db, "DROP TRIGGER audit_events_no_update").await;
         exec(db, "DROP TRIGGER audit_events_no_delete").await;
