@@ -38,7 +38,7 @@ pub(crate) enum Used {
 
 impl Used {
     /// The row the code is recorded in: two codes for one row never share a batch.
-    fn row(self) -> (bool, i64) {
+    pub(crate) fn row(self) -> (bool, i64) {
         match self {
             Used::App { factor_id, .. } => (false, factor_id),
             Used::Token(id) => (true, id),
@@ -62,7 +62,8 @@ pub(crate) type CodeCommitter = Batcher<Accept, bool>;
 /// Code-target reads, in groups.
 pub(crate) type TargetReader = Batcher<String, Option<CodeTarget>>;
 
-/// Starts the committing task on `pool` (the writer).
+/// Starts the committing task on `pool` (the writer); PostgreSQL has its own, with the same
+/// conditions on arrays ([`crate::pg_hot`]).
 pub(crate) fn start_committer(pool: AnyPool) -> CodeCommitter {
     Batcher::start(
         MAX_COMMIT,

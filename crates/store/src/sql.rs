@@ -94,10 +94,14 @@ pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
                 .connect(&opts.url)
                 .await?;
             POSTGRES_MIGRATIONS.run(&pool).await?;
+            let hot = HotPath::Batched {
+                codes: crate::pg_hot::start_committer(&opts.url).await?,
+                targets: start_reader(pool.clone()),
+            };
             SqlStore {
                 backend,
                 read: pool.clone(),
-                hot: HotPath::batched(&pool, &pool),
+                hot,
                 write: pool,
             }
         }
@@ -140,7 +144,7 @@ pub(crate) struct SqlStore {
 
 /// Where code validation's reads and commits go.
 enum HotPath {
-    /// Batched sqlx statements (PostgreSQL, in-memory SQLite).
+    /// Batched sqlx statements (PostgreSQL, with its own committer; in-memory SQLite).
     Batched {
         /// Accepted one-time codes, committed in groups.
         codes: CodeCommitter,
