@@ -112,6 +112,10 @@ pub struct BenchArgs {
     /// few login IDs) measures the logins rather than the throttle.
     #[arg(long, value_name = "NAME=VALUE", conflicts_with = "server_url")]
     pub server_env: Vec<String>,
+    /// validate: spawn this many server instances on the one --database-url (same data folder,
+    /// so the same master key) and spread the clients over them (client k on instance k mod N).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "database_url", value_parser = clap::value_parser!(u32).range(1..=4))]
+    pub instances: u32,
 }
 
 #[tokio::main]
@@ -154,7 +158,8 @@ async fn bench(workload: Workload, args: BenchArgs) -> Result<()> {
         (Some(_), None) => bail!("--server-url needs --admin-token"),
         (None, _) => {
             let db = args.database_url.as_deref();
-            let mut s = SpawnedServer::start(db, args.server_bin.as_deref(), &args.server_env)?;
+            let mut s =
+                SpawnedServer::start(db, args.server_bin.as_deref(), &args.server_env, None)?;
             let url = format!("http://127.0.0.1:{}", s.port);
             s.wait_ready(&http, &url).await?;
             let token = s.admin_token().await?;
@@ -173,7 +178,19 @@ async fn bench(workload: Workload, args: BenchArgs) -> Result<()> {
         let server = server.as_ref().ok_or_else(|| {
             anyhow!("the validate workload seeds its logins: run it without --server-url")
         })?;
-        return validate::run(&args, &http, &url, &token, server, &backend, rss, cores).await;
+        // More instances on the same database and data folder, started once the first has
+        // migrated the database.
+        let mut others = Vec::new();
+        for _ in 1..args.instances {
+            let db = args.database_url.as_deref();
+            let (bin, env) = (args.server_bin.as_deref(), &args.server_env);
+            let mut s = SpawnedServer::start(db, bin, env, Some(server.dir.path()))?;
+            s.wait_ready(&http, &format!("http://127.0.0.1:{}", s.port))
+                .await?;
+            others.push(s);
+        }
+        let servers: Vec<&SpawnedServer> = std::iter::once(server).chain(&others).collect();
+        return validate::run(&args, &http, &url, &token, &servers, &backend, rss, cores).await;
     }
     println!("workload: password login (POST /api/v1/login), backend: {backend}");
     println!(
@@ -348,10 +365,13 @@ impl Drop for SpawnedServer {
 
 impl SpawnedServer {
     /// Spawns `sekisho serve` on a free loopback port, logging into the temporary folder.
+    /// `data_dir`: another instance's data folder to share (its master key), else the new
+    /// temporary folder.
     fn start(
         database_url: Option<&str>,
         exe: Option<&Path>,
         env: &[String],
+        data_dir: Option<&Path>,
     ) -> Result<SpawnedServer> {
         let exe = match exe {
             Some(p) => p.to_owned(),
@@ -369,7 +389,8 @@ impl SpawnedServer {
         let out = std::fs::File::create(&log)
             .with_context(|| format!("cannot create {}", log.display()))?;
         let err = out.try_clone()?;
-        let mut cmd = sekisho_command(&exe, dir.path(), database_url, &["serve"]);
+        let data = data_dir.unwrap_or(dir.path());
+        let mut cmd = sekisho_command(&exe, data, database_url, &["serve"]);
         for pair in env {
             let (name, value) = pair
                 .split_once('=')
