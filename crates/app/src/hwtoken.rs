@@ -12,7 +12,7 @@ use sekisho_core::lockout::Verdict;
 use sekisho_core::login::Login;
 use sekisho_core::otp::{self, OtpKind, OtpParams, PairReject, TotpCheck, TotpReject};
 use sekisho_core::Error;
-use sekisho_store::{AssignOutcome, OtpToken, TokenQuery, TokenState};
+use sekisho_store::{AssignOutcome, OtpToken, TokenState};
 
 fn params(t: &OtpToken) -> OtpParams {
     OtpParams {
@@ -38,17 +38,7 @@ fn open_secret(state: &App, t: &OtpToken) -> Result<Vec<u8>, AppError> {
 
 /// The login's registered token (assigned and through start-of-use registration), if any.
 pub async fn registered_token(state: &App, login_pk: i64) -> Result<Option<OtpToken>, AppError> {
-    Ok(state
-        .store
-        .list_tokens(&TokenQuery {
-            state: Some(TokenState::Assigned),
-            login_pk: Some(login_pk),
-            limit: 10,
-            ..TokenQuery::default()
-        })
-        .await?
-        .into_iter()
-        .find(|t| t.registered_at.is_some()))
+    Ok(state.store.registered_token(login_pk).await?)
 }
 
 fn pair_error(r: PairReject) -> Error {

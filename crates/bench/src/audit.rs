@@ -185,7 +185,7 @@ pub(crate) async fn run(args: AuditArgs) -> Result<()> {
     // One master key for every run on this database (the first run seals its keys under it);
     // a benchmark's trail holds no secret worth a real key.
     let key = [format!("SEKISHO_MASTER_KEY={}", "b3".repeat(32))];
-    let mut server = SpawnedServer::start(Some(&url), args.server_bin.as_deref(), &key)?;
+    let mut server = SpawnedServer::start(Some(&url), args.server_bin.as_deref(), &key, None)?;
     let base = format!("http://127.0.0.1:{}", server.port);
     server.wait_ready(&http, &base).await?;
     let token = server.admin_token().await?;

@@ -123,6 +123,10 @@ pub struct BenchArgs {
     /// few login IDs) measures the logins rather than the throttle.
     #[arg(long, value_name = "NAME=VALUE", conflicts_with = "server_url")]
     pub server_env: Vec<String>,
+    /// validate: spawn this many server instances on the one --database-url (same data folder,
+    /// so the same master key) and spread the clients over them (client k on instance k mod N).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "database_url", value_parser = clap::value_parser!(u32).range(1..=4))]
+    pub instances: u32,
 }
 
 #[tokio::main]
@@ -135,13 +139,6 @@ async fn main() -> Result<()> {
     };
     run(workload, args).await
 }
-
-/// Settings of the server spawned for the oidc workload (before `--server-env`, which may
-/// change them).
-const OIDC_ENV: &[&str] = &[
-    "SEKISHO_OIDC_CLIENT_RATE_PER_MINUTE=100000000",
-    "SEKISHO_OIDC_CLIENT_RATE_BURST=1000000",
-];
 
 /// Logins created at once during setup.
 const CREATE_CONCURRENCY: usize = 8;
@@ -176,11 +173,9 @@ async fn bench(workload: Workload, args: BenchArgs) -> Result<()> {
             let db = args.database_url.as_deref();
             let mut env = args.server_env.clone();
             if workload == Workload::Oidc {
-                // One client sends every exchange: its throttle (60,000 a minute by default)
-                // would measure itself.
-                env.splice(0..0, OIDC_ENV.iter().map(|s| (*s).to_owned()));
+                env.splice(0..0, oidc::SERVER_ENV.iter().map(|s| (*s).to_owned()));
             }
-            let mut s = SpawnedServer::start(db, args.server_bin.as_deref(), &env)?;
+            let mut s = SpawnedServer::start(db, args.server_bin.as_deref(), &env, None)?;
             let url = format!("http://127.0.0.1:{}", s.port);
             s.wait_ready(&http, &url).await?;
             let token = s.admin_token().await?;
@@ -205,7 +200,19 @@ async fn bench(workload: Workload, args: BenchArgs) -> Result<()> {
         let server = server.as_ref().ok_or_else(|| {
             anyhow!("the validate workload seeds its logins: run it without --server-url")
         })?;
-        return validate::run(&args, &http, &url, &token, server, &backend, rss, cores).await;
+        // More instances on the same database and data folder, started once the first has
+        // migrated the database.
+        let mut others = Vec::new();
+        for _ in 1..args.instances {
+            let db = args.database_url.as_deref();
+            let (bin, env) = (args.server_bin.as_deref(), &args.server_env);
+            let mut s = SpawnedServer::start(db, bin, env, Some(server.dir.path()))?;
+            s.wait_ready(&http, &format!("http://127.0.0.1:{}", s.port))
+                .await?;
+            others.push(s);
+        }
+        let servers: Vec<&SpawnedServer> = std::iter::once(server).chain(&others).collect();
+        return validate::run(&args, &http, &url, &token, &servers, &backend, rss, cores).await;
     }
     println!("workload: password login (POST /api/v1/login), backend: {backend}");
     println!(
@@ -382,10 +389,13 @@ impl Drop for SpawnedServer {
 
 impl SpawnedServer {
     /// Spawns `sekisho serve` on a free loopback port, logging into the temporary folder.
+    /// `data_dir`: another instance's data folder to share (its master key), else the new
+    /// temporary folder.
     fn start(
         database_url: Option<&str>,
         exe: Option<&Path>,
         env: &[String],
+        data_dir: Option<&Path>,
     ) -> Result<SpawnedServer> {
         let exe = match exe {
             Some(p) => p.to_owned(),
@@ -403,7 +413,8 @@ impl SpawnedServer {
         let out = std::fs::File::create(&log)
             .with_context(|| format!("cannot create {}", log.display()))?;
         let err = out.try_clone()?;
-        let mut cmd = sekisho_command(&exe, dir.path(), database_url, &["serve"]);
+        let data = data_dir.unwrap_or(dir.path());
+        let mut cmd = sekisho_command(&exe, data, database_url, &["serve"]);
         let mut pairs = Vec::with_capacity(env.len());
         for pair in env {
             let (name, value) = pair

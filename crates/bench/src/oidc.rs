@@ -33,6 +33,13 @@ const MAX_SECS: u64 = 40;
 /// Codes (and signed requests) prepared per second of the run: above any rate this machine
 /// reaches, so the run ends by the clock rather than by running out.
 const PER_SEC: u64 = 4_000;
+/// Settings of the server spawned for this workload (before `--server-env`, which may change
+/// them): one client sends every exchange, and its throttle (60,000 a minute by default) would
+/// measure itself.
+pub(crate) const SERVER_ENV: &[&str] = &[
+    "SEKISHO_OIDC_CLIENT_RATE_PER_MINUTE=100000000",
+    "SEKISHO_OIDC_CLIENT_RATE_BURST=1000000",
+];
 /// Where the client's codes go (never called: the codes are seeded).
 const REDIRECT_URI: &str = "https://trade.bench.example/cb";
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

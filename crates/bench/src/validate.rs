@@ -33,7 +33,7 @@ pub(crate) async fn run(
     http: &reqwest::Client,
     url: &str,
     admin_token: &str,
-    server: &SpawnedServer,
+    servers: &[&SpawnedServer],
     backend: &str,
     rss: Option<RssSampler>,
     cores: usize,
@@ -49,6 +49,15 @@ pub(crate) async fn run(
          {cores}",
         args.concurrency, args.warmup, args.duration
     );
+    let server = *servers
+        .first()
+        .ok_or_else(|| anyhow!("no server to benchmark"))?;
+    if servers.len() > 1 {
+        println!(
+            "instances: {} servers on the one database, clients spread over them",
+            servers.len()
+        );
+    }
     let t = stopwatch();
     let kind = args.factor.kind();
     let logins = Arc::new(seed(server, n, kind).await?);
@@ -62,17 +71,25 @@ pub(crate) async fn run(
         n as f64 / secs.max(1e-9)
     );
     let token = validate_token(http, url, admin_token).await?;
-    let addr = url.trim_start_matches("http://");
+    let addrs: Vec<String> = std::iter::once(url.trim_start_matches("http://").to_owned())
+        .chain(
+            servers
+                .iter()
+                .skip(1)
+                .map(|s| format!("127.0.0.1:{}", s.port)),
+        )
+        .collect();
     // The next counter of each login's token; each client task owns every C-th login, so one
     // token never has two codes in flight.
     let counters: Arc<Vec<AtomicU64>> = Arc::new((0..n).map(|_| AtomicU64::new(0)).collect());
     let c = args.concurrency;
     let f = args.factor;
-    drive(addr, &token, &logins, &counters, f, c, args.warmup).await?;
-    let pid = server.child.id();
-    let before = (cpu_ticks(pid), cpu_ticks(std::process::id()));
-    let (s, slices) = drive(addr, &token, &logins, &counters, f, c, args.duration).await?;
-    let cpu = match (before, (cpu_ticks(pid), cpu_ticks(std::process::id()))) {
+    drive(&addrs, &token, &logins, &counters, f, c, args.warmup).await?;
+    let pids: Vec<u32> = servers.iter().map(|s| s.child.id()).collect();
+    let servers_ticks = || pids.iter().map(|p| cpu_ticks(*p)).sum::<Option<u64>>();
+    let before = (servers_ticks(), cpu_ticks(std::process::id()));
+    let (s, slices) = drive(&addrs, &token, &logins, &counters, f, c, args.duration).await?;
+    let cpu = match (before, (servers_ticks(), cpu_ticks(std::process::id()))) {
         ((Some(s0), Some(c0)), (Some(s1), Some(c1))) => Some(CpuUse {
             server_ticks: s1.saturating_sub(s0),
             client_ticks: c1.saturating_sub(c0),
@@ -143,7 +160,7 @@ struct Slice {
 /// [`http1`]) for `secs` seconds: task `k` takes its logins `k`, `k + C`, … in turn, each with
 /// its token's next code (or its app's current code, once).
 async fn drive(
-    addr: &str,
+    addrs: &[String],
     token: &str,
     logins: &Arc<Vec<Seeded>>,
     counters: &Arc<Vec<AtomicU64>>,
@@ -153,15 +170,24 @@ async fn drive(
 ) -> Result<(Samples, Vec<Slice>)> {
     let start = stopwatch();
     let deadline = start + Duration::from_secs(secs);
-    let head: Arc<[u8]> = format!(
-        "POST /api/v1/validate HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\n\
-         content-type: application/json\r\nuser-agent: sekisho-bench\r\n"
-    )
-    .into_bytes()
-    .into();
+    let heads: Vec<Arc<[u8]>> = addrs
+        .iter()
+        .map(|addr| {
+            format!(
+                "POST /api/v1/validate HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer \
+                 {token}\r\ncontent-type: application/json\r\nuser-agent: sekisho-bench\r\n"
+            )
+            .into_bytes()
+            .into()
+        })
+        .collect();
     let c = concurrency as usize;
     let mut set = JoinSet::new();
     for k in 0..c.min(logins.len()) {
+        let at = k % addrs.len().max(1);
+        let (Some(addr), Some(head)) = (addrs.get(at), heads.get(at)) else {
+            bail!("no server address");
+        };
         let (logins, counters, head) = (logins.clone(), counters.clone(), head.clone());
         let mut conn = http1::Conn::new(addr);
         set.spawn(async move {

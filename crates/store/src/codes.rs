@@ -14,7 +14,8 @@ use crate::replay::advances;
 use crate::sql_audit::commit_audited;
 use crate::sql_factors::{factor_from_row, FACTOR_COLS};
 use crate::sql_query::placeholders;
-use crate::sql_tokens::token_accepted;
+use crate::sql_tokens::{token_accepted, token_from_row, FROM, TOKEN_COLS};
+use crate::tokens::OtpToken;
 use sekisho_core::audit::NewAuditEvent;
 use sekisho_core::Timestamp;
 use sqlx::{AnyPool, Row};
@@ -38,7 +39,7 @@ pub(crate) enum Used {
 
 impl Used {
     /// The row the code is recorded in: two codes for one row never share a batch.
-    fn row(self) -> (bool, i64) {
+    pub(crate) fn row(self) -> (bool, i64) {
         match self {
             Used::App { factor_id, .. } => (false, factor_id),
             Used::Token(id) => (true, id),
@@ -62,7 +63,46 @@ pub(crate) type CodeCommitter = Batcher<Accept, bool>;
 /// Code-target reads, in groups.
 pub(crate) type TargetReader = Batcher<String, Option<CodeTarget>>;
 
-/// Starts the committing task on `pool` (the writer).
+/// Reads of logins' registered tokens (by the login's key), in groups.
+pub(crate) type TokenReader = Batcher<i64, Option<OtpToken>>;
+
+/// The condition of a registered token (assigned, through start-of-use registration).
+pub(crate) const REGISTERED: &str = "t.state = 'assigned' AND t.registered_at IS NOT NULL";
+
+/// Starts the reading task of registered tokens on `pool` (the readers).
+pub(crate) fn start_token_reader(pool: AnyPool) -> TokenReader {
+    Batcher::start(
+        MAX_READ,
+        |_: &i64| None::<()>,
+        move |pks: Vec<i64>| {
+            let pool = pool.clone();
+            async move {
+                let list: Vec<String> = (1..=pks.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT {TOKEN_COLS} FROM {FROM} WHERE t.login_pk IN ({}) AND {REGISTERED} \
+                     ORDER BY t.token_id",
+                    list.join(", ")
+                );
+                let mut query = sqlx::query(&sql);
+                for pk in &pks {
+                    query = query.bind(*pk);
+                }
+                let mut found: HashMap<i64, OtpToken> = HashMap::new();
+                for r in query.fetch_all(&pool).await? {
+                    let t = token_from_row(&r)?;
+                    if let Some(pk) = t.login_pk {
+                        // Ordered by token ID: the first one stays.
+                        found.entry(pk).or_insert(t);
+                    }
+                }
+                Ok(pks.iter().map(|pk| found.get(pk).cloned()).collect())
+            }
+        },
+    )
+}
+
+/// Starts the committing task on `pool` (the writer); PostgreSQL has its own, with the same
+/// conditions on arrays ([`crate::pg_hot`]).
 pub(crate) fn start_committer(pool: AnyPool) -> CodeCommitter {
     Batcher::start(
         MAX_COMMIT,

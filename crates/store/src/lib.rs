@@ -18,6 +18,7 @@ mod oidc_sessions;
 mod oidc_tokens;
 mod operators;
 mod passkeys;
+mod pg_hot;
 mod pg_reach;
 mod recovery;
 mod replay;

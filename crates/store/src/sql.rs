@@ -7,11 +7,15 @@
 //! On PostgreSQL both are the same pool, and row locks taken by `UPDATE` serialise concurrent
 //! changes to a login across instances.
 
-use crate::codes::{start_committer, start_reader, Accept, CodeCommitter, TargetReader};
+use crate::codes::{
+    start_committer, start_reader, start_token_reader, Accept, CodeCommitter, TargetReader,
+    TokenReader, REGISTERED,
+};
 use crate::factors::CodeTarget;
 use crate::sql_audit::{commit_audited, commit_audited_if};
 use crate::sqlite_hot;
 use crate::sqlite_hot::{SqliteHot, SqliteSynchronous};
+use crate::tokens::OtpToken;
 use crate::{
     ApiToken, AuditHead, Backend, ChainReport, ErasedCredentials, FactorSummary, FailureOutcome,
     LoginPatch, LoginQuery, NewLogin, NewSession, Store, StoreError, StoreResult,
@@ -83,6 +87,7 @@ pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
                 read,
                 write,
                 hot,
+                tokens: None,
             }
         }
         Backend::Postgres => {
@@ -96,11 +101,16 @@ pub async fn connect(opts: &ConnectOptions) -> StoreResult<Arc<dyn Store>> {
                 .connect(&opts.url)
                 .await?;
             POSTGRES_MIGRATIONS.run(&pool).await?;
+            let hot = HotPath::Batched {
+                codes: crate::pg_hot::start_committer(&opts.url).await?,
+                targets: start_reader(pool.clone()),
+            };
             SqlStore {
                 backend,
                 url: opts.url.clone(),
                 read: pool.clone(),
-                hot: HotPath::batched(&pool, &pool),
+                hot,
+                tokens: Some(start_token_reader(pool.clone())),
                 write: pool,
             }
         }
@@ -141,11 +151,13 @@ pub(crate) struct SqlStore {
     pub(crate) write: AnyPool,
     /// Code validation's reads and commits.
     hot: HotPath,
+    /// Logins' registered tokens, read in groups (PostgreSQL; SQLite reads them directly).
+    tokens: Option<TokenReader>,
 }
 
 /// Where code validation's reads and commits go.
 enum HotPath {
-    /// Batched sqlx statements (PostgreSQL, in-memory SQLite).
+    /// Batched sqlx statements (PostgreSQL, with its own committer; in-memory SQLite).
     Batched {
         /// Accepted one-time codes, committed in groups.
         codes: CodeCommitter,
@@ -185,6 +197,29 @@ impl SqlStore {
             HotPath::Batched { targets, .. } => targets.call(login_id.to_owned()).await,
             HotPath::Sqlite(t) => t.code_target(login_id).await,
         }
+    }
+
+    /// The login's registered token (the hot path's read of a token login).
+    pub(crate) async fn hot_registered_token(
+        &self,
+        login_pk: i64,
+    ) -> StoreResult<Option<OtpToken>> {
+        if let Some(tokens) = &self.tokens {
+            return tokens.call(login_pk).await;
+        }
+        let sql = format!(
+            "SELECT {} FROM {} WHERE t.login_pk = $1 AND {REGISTERED} ORDER BY t.token_id LIMIT 1",
+            crate::sql_tokens::TOKEN_COLS,
+            crate::sql_tokens::FROM
+        );
+        let row = sqlx::query(&sql)
+            .bind(login_pk)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row
+            .as_ref()
+            .map(crate::sql_tokens::token_from_row)
+            .transpose()?)
     }
 
     /// Records an accepted code (the hot path's commit).

@@ -56,8 +56,7 @@ pub(crate) async fn insert_audits(
     )
     .fetch_one(&mut *conn)
     .await?;
-    let mut id: i64 = head.try_get("last_id")?;
-    let mut prev: String = head.try_get("last_hash")?;
+    let (ids, hashes) = chain_rows(head.try_get("last_id")?, head.try_get("last_hash")?, events);
     let values = placeholders(events.len(), 13);
     let sql = format!(
         "INSERT INTO audit_events (id, time, login_id, actor_kind, actor_id, event_group, \
@@ -65,12 +64,10 @@ pub(crate) async fn insert_audits(
          VALUES {values}"
     );
     let mut query = sqlx::query(&sql);
-    for ev in events {
-        id += 1;
+    for ((ev, id), hash) in events.iter().zip(&ids).zip(&hashes) {
         let (kind, actor_id) = ev.actor.parts();
-        let hash = chain_hash(&prev, &ChainFields::of(id, ev));
         query = query
-            .bind(id)
+            .bind(*id)
             .bind(ev.time.0)
             .bind(ev.login_id.clone())
             .bind(kind)
@@ -83,15 +80,34 @@ pub(crate) async fn insert_audits(
             .bind(ev.user_agent.clone())
             .bind(CHAIN_VERSION)
             .bind(hash.clone());
-        prev = hash;
     }
     query.execute(&mut *conn).await?;
+    let (Some(id), Some(hash)) = (ids.last(), hashes.last()) else {
+        return Ok(());
+    };
     sqlx::query("UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE id = 1")
-        .bind(id)
-        .bind(prev)
+        .bind(*id)
+        .bind(hash.clone())
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// The IDs and chain hashes of `events` appended after the head (`last_id`, `last_hash`): IDs
+/// head + 1, …, each hash covering its record and the one before.
+pub(crate) fn chain_rows(
+    last_id: i64,
+    last_hash: String,
+    events: &[&NewAuditEvent],
+) -> (Vec<i64>, Vec<String>) {
+    let (mut ids, mut hashes) = (Vec::with_capacity(events.len()), Vec::new());
+    let mut prev = last_hash;
+    for (id, ev) in (last_id + 1..).zip(events) {
+        prev = chain_hash(&prev, &ChainFields::of(id, ev));
+        ids.push(id);
+        hashes.push(prev.clone());
+    }
+    (ids, hashes)
 }
 
 /// One stored record with its chain hash.

@@ -54,14 +54,15 @@ macro_rules! token_accepted {
 
 pub(crate) use token_accepted;
 
-const TOKEN_COLS: &str = "t.id, t.token_id, t.kind, t.algorithm, t.digits, t.period, t.counter, \
+pub(crate) const TOKEN_COLS: &str =
+    "t.id, t.token_id, t.kind, t.algorithm, t.digits, t.period, t.counter, \
     t.last_step, t.drift, t.secret_enc, t.state, t.login_pk, l.login_id, t.failed_attempts, \
     t.locked_at, t.imported_at, t.batch, t.assigned_at, t.registered_at, t.revoked_at, \
     t.last_used_at, t.valid_from, t.valid_until, t.max_transactions, t.transactions";
 
-const FROM: &str = "tokens t LEFT JOIN logins l ON l.id = t.login_pk";
+pub(crate) const FROM: &str = "tokens t LEFT JOIN logins l ON l.id = t.login_pk";
 
-fn token_from_row(r: &AnyRow) -> Result<OtpToken, sqlx::Error> {
+pub(crate) fn token_from_row(r: &AnyRow) -> Result<OtpToken, sqlx::Error> {
     let state: String = r.try_get("state")?;
     Ok(OtpToken {
         id: r.try_get("id")?,
@@ -188,6 +189,10 @@ impl TokenStore for SqlStore {
             .iter()
             .map(token_from_row)
             .collect::<Result<_, sqlx::Error>>()?)
+    }
+
+    async fn registered_token(&self, login_pk: i64) -> StoreResult<Option<OtpToken>> {
+        self.hot_registered_token(login_pk).await
     }
 
     async fn assign_token(

@@ -191,6 +191,11 @@ pub trait TokenStore: Send + Sync {
     /// Searches the inventory.
     async fn list_tokens(&self, query: &TokenQuery) -> StoreResult<Vec<OtpToken>>;
 
+    /// The login's registered token (assigned and through start-of-use registration; the
+    /// first by token ID if it has several), if any. On the validation hot path: reads of
+    /// many logins are batched into one statement.
+    async fn registered_token(&self, login_pk: i64) -> StoreResult<Option<OtpToken>>;
+
     /// Binds a token in stock to a login, if the login has fewer than `max_per_login`
     /// assigned tokens. The login's row is locked first, so concurrent assignments to one login
     /// cannot both pass the count.

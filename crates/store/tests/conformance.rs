@@ -169,8 +169,11 @@ mod setup;
 
 #[path = "conformance/seed.rs"]
 mod seed;
-use seed::seeded_logins_have_active_factors_and_audit;
-on_both!(seeded_logins_have_active_factors_and_audit);
+use seed::{seeded_logins_have_active_factors_and_audit, seeded_tables_have_planner_statistics};
+on_both!(
+    seeded_logins_have_active_factors_and_audit,
+    seeded_tables_have_planner_statistics
+);
 
 #[path = "conformance/replay.rs"]
 mod replay;
