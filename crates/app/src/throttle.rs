@@ -170,9 +170,9 @@ fn oidc_address_bucket(client: &ClientInfo) -> String {
     format!("oidc-addr:{}", client.ip.as_deref().unwrap_or("-"))
 }
 
-/// Before a client authenticates at PAR or the token endpoint (issue 15 item 11): refused
-/// (`too_many_attempts` with the seconds to wait) while its address has spent its bucket of
-/// failed client authentications (`oidc.address_failures_per_minute`,
+/// Before a client authenticates at PAR, the token endpoint, introspection or revocation (issue
+/// 15 item 11): refused (`too_many_attempts` with the seconds to wait) while its address has
+/// spent its bucket of failed client authentications (`oidc.address_failures_per_minute`,
 /// `oidc.address_failures_burst`). A read: only failures take from the bucket
 /// ([`oidc_auth_failed`]), so a relying party's back end, which sends the exchanges of all its
 /// customers from one address, is never held back by its own successes, while guessing a
@@ -193,8 +193,8 @@ pub async fn oidc_address_may_try(app: &App, client: &ClientInfo) -> Result<(), 
     }
 }
 
-/// After a failed client authentication at PAR or the token endpoint: takes one from the
-/// address's bucket of failures.
+/// After a failed client authentication at any of those doors: takes one from the address's
+/// bucket of failures.
 pub async fn oidc_auth_failed(app: &App, client: &ClientInfo) -> Result<(), AppError> {
     let now_ms = app.clock.now().0.saturating_mul(1000);
     let rate = app.settings.oidc.address_failures();

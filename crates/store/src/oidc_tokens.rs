@@ -5,6 +5,7 @@
 
 use crate::StoreResult;
 use async_trait::async_trait;
+use sekisho_core::audit::NewAuditEvent;
 use sekisho_core::Timestamp;
 
 /// A token grant to record.
@@ -74,11 +75,13 @@ pub struct RefreshToken {
 /// Token grants and refresh tokens.
 #[async_trait]
 pub trait OidcTokenStore: Send + Sync {
-    /// Records a grant and, if given, its first refresh token, in one transaction.
+    /// Records a grant, its first refresh token if given, and the audit records of the issue,
+    /// in one transaction.
     async fn create_token_grant(
         &self,
         grant: &NewTokenGrant,
         refresh: Option<&NewRefreshToken>,
+        audit: &[&NewAuditEvent],
     ) -> StoreResult<()>;
 
     /// The grant with this identifier.

@@ -4,8 +4,10 @@ use crate::oidc_tokens::{
     NewRefreshToken, NewTokenGrant, OidcTokenStore, RefreshToken, TokenGrant,
 };
 use crate::sql::{opt_ts, ts, SqlStore};
+use crate::sql_audit::commit_audited;
 use crate::StoreResult;
 use async_trait::async_trait;
+use sekisho_core::audit::NewAuditEvent;
 use sekisho_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -92,6 +94,7 @@ impl OidcTokenStore for SqlStore {
         &self,
         g: &NewTokenGrant,
         refresh: Option<&NewRefreshToken>,
+        audit: &[&NewAuditEvent],
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
@@ -116,7 +119,7 @@ impl OidcTokenStore for SqlStore {
         if let Some(t) = refresh {
             insert_refresh(&mut *tx, t).await?;
         }
-        tx.commit().await?;
+        commit_audited(tx, audit).await?;
         Ok(())
     }
 

@@ -42,7 +42,14 @@ pub(crate) async fn refresh_tokens_rotate_once_and_grants_are_revoked(db: Db) {
     let pk = login.id;
     let g1 = grant("g1", pk, "skc_a", 7, "c1");
     let r1 = refresh("r1", "g1", 100);
-    ok(s.create_token_grant(&g1, Some(&r1)).await);
+    let issued = ev(100, EventType::OidcTokenIssued, "ot1");
+    ok(s.create_token_grant(&g1, Some(&r1), &[&issued]).await);
+    // The audit record is written with the grant.
+    let filter = sekisho_core::audit::AuditFilter {
+        event_type: Some(EventType::OidcTokenIssued),
+        ..Default::default()
+    };
+    assert_eq!(super::count(&db, filter).await, 1);
     // Read back with its grant.
     let read = ok(s.get_refresh_token("r1").await).unwrap_or_else(|| unreachable!("stored"));
     assert_eq!(read.token, r1);
@@ -83,6 +90,7 @@ pub(crate) async fn refresh_tokens_rotate_once_and_grants_are_revoked(db: Db) {
     ok(s.create_token_grant(
         &grant("g2", pk, "skc_a", 8, "c2"),
         Some(&refresh("r3", "g2", 100)),
+        &[],
     )
     .await);
     assert!(!ok(s
@@ -132,19 +140,19 @@ pub(crate) async fn refresh_tokens_rotate_once_and_grants_are_revoked(db: Db) {
 
     // By session and by login and client: only the live ones named.
     ok(
-        s.create_token_grant(&grant("g3", pk, "skc_a", 9, "c3"), None)
+        s.create_token_grant(&grant("g3", pk, "skc_a", 9, "c3"), None, &[])
             .await,
     );
     ok(
-        s.create_token_grant(&grant("g4", pk, "skc_b", 9, "c4"), None)
+        s.create_token_grant(&grant("g4", pk, "skc_b", 9, "c4"), None, &[])
             .await,
     );
     ok(
-        s.create_token_grant(&grant("g5", pk, "skc_b", 10, "c5"), None)
+        s.create_token_grant(&grant("g5", pk, "skc_b", 10, "c5"), None, &[])
             .await,
     );
     ok(
-        s.create_token_grant(&grant("g6", pk, "skc_c", 11, "c6"), None)
+        s.create_token_grant(&grant("g6", pk, "skc_c", 11, "c6"), None, &[])
             .await,
     );
     let mut by_session: Vec<String> = ok(s
@@ -198,11 +206,13 @@ pub(crate) async fn ended_sessions_end_their_grants_but_offline_access(db: Db) {
         scope: "openid profile".into(),
         ..grant("g-on", login.id, "skc_a", sess.id, "c-on")
     };
-    ok(s.create_token_grant(&online, None).await);
-    ok(
-        s.create_token_grant(&grant("g-off", login.id, "skc_a", sess.id, "c-off"), None)
-            .await,
-    );
+    ok(s.create_token_grant(&online, None, &[]).await);
+    ok(s.create_token_grant(
+        &grant("g-off", login.id, "skc_a", sess.id, "c-off"),
+        None,
+        &[],
+    )
+    .await);
     assert!(ok(s
         .revoke_session(
             sess.id,

@@ -281,11 +281,12 @@ async fn code_exchange(
         created_at: now,
         expires_at: now.plus_secs(refresh_secs),
     });
-    state
-        .store
-        .create_token_grant(&grant, stored.as_ref())
-        .await?;
-    let tokens = issue(state, c, &grant, &login, Some(&code), refresh_token, client).await?;
+    let details: Option<serde_json::Value> = code
+        .authorization_details
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|_| Error::Internal)?;
     let ev = state.event(
         EventType::OidcTokenIssued,
         Some(&login.login_id),
@@ -295,16 +296,18 @@ async fn code_exchange(
             "client {}: tokens issued (scope {}{}{}{})",
             c.client_id,
             code.scope,
-            operation_words(tokens.authorization_details.as_ref()),
-            if tokens.refresh_token.is_some() {
-                ", refresh token"
-            } else {
-                ""
-            },
+            operation_words(details.as_ref()),
+            if with_refresh { ", refresh token" } else { "" },
             if jkt.is_some() { ", DPoP-bound" } else { "" },
         ),
     );
-    state.store.append_audit(&ev).await?;
+    // The grant and its audit record in one transaction (one commit on the database's writer
+    // fewer per exchange).
+    state
+        .store
+        .create_token_grant(&grant, stored.as_ref(), &[&ev])
+        .await?;
+    let tokens = issue(state, c, &grant, &login, Some(&code), refresh_token, client).await?;
     Ok(Ok(tokens))
 }
 
