@@ -84,6 +84,22 @@ async fn back_to_request(app: &TestApp, b: &mut Browser, answer: &str) -> String
     location(&h)
 }
 
+/// Exchanges the code of the client's redirect `back` with the DPoP key and the PKCE verifier;
+/// answers the token response, which must be 200.
+async fn redeem(app: &TestApp, id: &str, key: &Dpop, back: &str) -> Value {
+    let code = param(back, "code").unwrap_or_default();
+    let grant = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", TRADE_CB),
+        ("code_verifier", VERIFIER),
+    ];
+    let proof = key.proof(app, "POST", "/oidc/token", None);
+    let (status, t) = fapi_token(app, id, Some(&proof), &grant).await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    t
+}
+
 #[tokio::test]
 async fn a_withdrawal_confirmed_in_the_flow_comes_back_in_one_dpop_bound_token() {
     let app = spawn_app().await;
@@ -128,18 +144,9 @@ async fn a_withdrawal_confirmed_in_the_flow_comes_back_in_one_dpop_bound_token()
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     let back = back_to_request(&app, &mut b, &location(&h)).await;
     assert!(back.starts_with(TRADE_CB), "{back}");
-    let code = param(&back, "code").unwrap_or_default();
 
     // The token response and the access token carry the operation as confirmed.
-    let grant = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", TRADE_CB),
-        ("code_verifier", VERIFIER),
-    ];
-    let proof = key.proof(&app, "POST", "/oidc/token", None);
-    let (status, t) = fapi_token(&app, &id, Some(&proof), &grant).await;
-    assert_eq!(status, StatusCode::OK, "{t}");
+    let t = redeem(&app, &id, &key, &back).await;
     let details = &t["authorization_details"];
     assert_eq!(details[0]["type"], "sekisho_operation", "{t}");
     assert_eq!(details[0]["kind"], "withdrawal");
@@ -350,16 +357,7 @@ async fn a_withdrawal_confirmed_with_a_passkey_comes_back_as_such() {
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     let back = back_to_request(&app, &mut b, &to).await;
     assert!(back.starts_with(TRADE_CB), "{back}");
-    let code = param(&back, "code").unwrap_or_default();
-    let grant = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", TRADE_CB),
-        ("code_verifier", VERIFIER),
-    ];
-    let proof = key.proof(&app, "POST", "/oidc/token", None);
-    let (status, t) = fapi_token(&app, &id, Some(&proof), &grant).await;
-    assert_eq!(status, StatusCode::OK, "{t}");
+    let t = redeem(&app, &id, &key, &back).await;
     let details = &t["authorization_details"];
     assert_eq!(details[0]["kind"], "withdrawal", "{t}");
     assert_eq!(details[0]["method"], "passkey", "{t}");

@@ -32,25 +32,17 @@ async fn the_token_endpoint_is_throttled_per_client() {
     })
     .await;
     let (id, secret) = basic(&app, "CRM ポータル").await;
-    let form = [("grant_type", "refresh_token"), ("refresh_token", "skrt_x")];
     for _ in 0..2 {
-        let (status, _) =
-            form_post_dpop(&app, "/oidc/token", Some((&id, &secret)), None, &form).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let r = unknown_refresh(&app, &id, &secret).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     }
-    let r = ok(app
-        .http
-        .post(format!("{}/oidc/token", app.url))
-        .basic_auth(&id, Some(&secret))
-        .form(&form)
-        .send()
-        .await);
+    let r = unknown_refresh(&app, &id, &secret).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers().get("retry-after").is_some());
     // A minute later it answers again.
     app.clock.advance(61);
-    let (status, _) = form_post_dpop(&app, "/oidc/token", Some((&id, &secret)), None, &form).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let r = unknown_refresh(&app, &id, &secret).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
 
 /// A relying party's back end sends every customer's exchanges from one address: its
