@@ -17,6 +17,9 @@ use sekisho_core::{Error, Random, Timestamp};
 use sekisho_store::{SigningKey, Store};
 use serde::{Deserialize, Serialize};
 
+mod cache;
+pub use cache::{KeyCache, LIST_SECS};
+
 /// A JWS algorithm Sekisho signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Alg {
@@ -281,13 +284,20 @@ pub async fn create_key(
 }
 
 /// The key that signs with `alg`: the newest one of that algorithm not retired, made on first
-/// need.
+/// need. The list of keys comes from this instance's [`KeyCache`] (at most [`LIST_SECS`] old).
 pub async fn signing_key(
     state: &App,
     client: &ClientInfo,
     alg: Alg,
 ) -> Result<SigningKey, AppError> {
-    Ok(current_key(
+    let keys = state
+        .signing_keys
+        .keys(state.store.as_ref(), state.clock.now())
+        .await?;
+    if let Some(k) = newest(&keys, alg) {
+        return Ok(k.clone());
+    }
+    let made = current_key(
         state.store.as_ref(),
         &state.secrets,
         state.rng.as_ref(),
@@ -295,7 +305,16 @@ pub async fn signing_key(
         client,
         alg,
     )
-    .await?)
+    .await?;
+    state.signing_keys.forget_list();
+    Ok(made)
+}
+
+/// The newest key of `alg` that is not retired, of `keys` (oldest first).
+fn newest(keys: &[SigningKey], alg: Alg) -> Option<&SigningKey> {
+    keys.iter()
+        .rev()
+        .find(|k| k.retired_at.is_none() && k.algorithm == alg.as_str())
 }
 
 /// [`signing_key`] from the parts of an [`App`] (for the CLI and tests).
@@ -308,12 +327,8 @@ pub async fn current_key(
     alg: Alg,
 ) -> Result<SigningKey, Error> {
     let keys = store.signing_keys().await.map_err(|_| Error::Internal)?;
-    if let Some(k) = keys
-        .into_iter()
-        .rev()
-        .find(|k| k.retired_at.is_none() && k.algorithm == alg.as_str())
-    {
-        return Ok(k);
+    if let Some(k) = newest(&keys, alg) {
+        return Ok(k.clone());
     }
     create_key(store, secrets, rng, now, Actor::System, client, alg).await
 }
@@ -346,7 +361,8 @@ pub async fn sign<T: Serialize>(
     claims: &T,
 ) -> Result<String, AppError> {
     let key = signing_key(state, client, alg).await?;
-    Ok(sign_with(&key, &state.secrets, typ, claims)?)
+    let private = state.signing_keys.private(&key, &state.secrets)?;
+    Ok(encode(&key, &private, typ, claims)?)
 }
 
 /// Signs `claims` with `key` (its private half opened with `secrets`).
@@ -356,6 +372,11 @@ pub fn sign_with<T: Serialize>(
     typ: &str,
     claims: &T,
 ) -> Result<String, Error> {
+    encode(key, &encoding_key(key, secrets)?, typ, claims)
+}
+
+/// The private half of `key`, opened with `secrets`, as jsonwebtoken signs with it.
+fn encoding_key(key: &SigningKey, secrets: &SecretBox) -> Result<EncodingKey, Error> {
     let alg = Alg::parse(&key.algorithm).ok_or(Error::Internal)?;
     let private = secrets
         .open(&key.private_sealed, &key_aad(&key.kid))
@@ -363,56 +384,37 @@ pub fn sign_with<T: Serialize>(
             tracing::error!(kid = %key.kid, "cannot open a signing key: wrong master key?");
             Error::Internal
         })?;
-    let encoding = match alg {
+    Ok(match alg {
         Alg::EdDSA => {
             let seed: [u8; 32] = private.try_into().map_err(|_| Error::Internal)?;
             EncodingKey::from_ed_der(&ed_pkcs8(&seed))
         }
         Alg::ES256 => EncodingKey::from_ec_der(&private),
         Alg::PS256 | Alg::RS256 => EncodingKey::from_rsa_der(&private),
-    };
+    })
+}
+
+fn encode<T: Serialize>(
+    key: &SigningKey,
+    private: &EncodingKey,
+    typ: &str,
+    claims: &T,
+) -> Result<String, Error> {
+    let alg = Alg::parse(&key.algorithm).ok_or(Error::Internal)?;
     let mut header = Header::new(alg.jwt());
     header.kid = Some(key.kid.clone());
     header.typ = Some(typ.into());
-    jsonwebtoken::encode(&header, claims, &encoding).map_err(|e| {
+    jsonwebtoken::encode(&header, claims, private).map_err(|e| {
         tracing::error!(error = %e, %alg, "signing failed");
         Error::Internal
     })
 }
 
-/// Verifies a JWS Sekisho signed with one of its keys that is not retired (`typ` as given, the
-/// signature); answers its claims, whatever their `exp` (the caller's rule: an expired ID
-/// token is still a fine `id_token_hint`). `None` for anything else.
-pub async fn verify_own<T: serde::de::DeserializeOwned>(
-    state: &App,
-    jwt: &str,
-    typ: &str,
-) -> Result<Option<T>, AppError> {
-    let Ok(header) = jsonwebtoken::decode_header(jwt) else {
-        return Ok(None);
-    };
-    let (Some(kid), true) = (header.kid, header.typ.as_deref() == Some(typ)) else {
-        return Ok(None);
-    };
-    let key = state
-        .store
-        .signing_keys()
-        .await?
-        .into_iter()
-        .find(|k| k.kid == kid && k.retired_at.is_none());
-    let Some(key) = key else {
-        return Ok(None);
-    };
-    let (Some(alg), Ok(jwk)) = (
-        Alg::parse(&key.algorithm),
-        serde_json::from_str::<PublicJwk>(&key.public_jwk),
-    ) else {
-        return Ok(None);
-    };
-    if alg.jwt() != header.alg {
-        return Ok(None);
-    }
-    let decoding = match alg {
+/// The public half of `key` from its JWK (`None` if the JWK does not fit its algorithm).
+fn decoding_key(key: &SigningKey) -> Option<jsonwebtoken::DecodingKey> {
+    let alg = Alg::parse(&key.algorithm)?;
+    let jwk = serde_json::from_str::<PublicJwk>(&key.public_jwk).ok()?;
+    match alg {
         Alg::EdDSA => jwk
             .x
             .as_deref()
@@ -427,8 +429,42 @@ pub async fn verify_own<T: serde::de::DeserializeOwned>(
             .as_deref()
             .zip(jwk.e.as_deref())
             .and_then(|(n, e)| jsonwebtoken::DecodingKey::from_rsa_components(n, e).ok()),
+    }
+}
+
+/// Verifies a JWS Sekisho signed with one of its keys that is not retired (`typ` as given, the
+/// signature); answers its claims, whatever their `exp` (the caller's rule: an expired ID
+/// token is still a fine `id_token_hint`). `None` for anything else. The keys come from this
+/// instance's [`KeyCache`]; a `kid` it does not know is looked up in the database (a key
+/// another instance just made), and a key retired elsewhere is refused within [`LIST_SECS`].
+pub async fn verify_own<T: serde::de::DeserializeOwned>(
+    state: &App,
+    jwt: &str,
+    typ: &str,
+) -> Result<Option<T>, AppError> {
+    let Ok(header) = jsonwebtoken::decode_header(jwt) else {
+        return Ok(None);
     };
-    let Some(decoding) = decoding else {
+    let (Some(kid), true) = (header.kid, header.typ.as_deref() == Some(typ)) else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let listed = state.signing_keys.keys(state.store.as_ref(), now).await?;
+    let key = match listed.iter().find(|k| k.kid == kid) {
+        Some(k) => Some(k.clone()),
+        None => {
+            state.signing_keys.forget_list();
+            let keys = state.signing_keys.keys(state.store.as_ref(), now).await?;
+            keys.iter().find(|k| k.kid == kid).cloned()
+        }
+    };
+    let Some(key) = key.filter(|k| k.retired_at.is_none()) else {
+        return Ok(None);
+    };
+    if Alg::parse(&key.algorithm).map(Alg::jwt) != Some(header.alg) {
+        return Ok(None);
+    }
+    let Some(decoding) = state.signing_keys.public(&key) else {
         return Ok(None);
     };
     let mut v = jsonwebtoken::Validation::new(header.alg);

@@ -40,6 +40,8 @@ pub struct Inner {
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
     /// Key sets fetched from clients' `jwks_uri`, and the port that fetches them.
     pub oidc_jwks: crate::oidc::jwks_uri::JwksCache,
+    /// The signing keys as this instance last read them, opened.
+    pub signing_keys: crate::keys::KeyCache,
 }
 
 impl App {
@@ -72,6 +74,7 @@ impl App {
             mail_wake: tokio::sync::Notify::new(),
             webauthn,
             oidc_jwks: Default::default(),
+            signing_keys: Default::default(),
         }))
     }
 

@@ -333,6 +333,8 @@ async fn expired_proofs_fail_and_rotated_keys_verify_until_retired() {
         &Default::default(),
     )
     .await);
+    // The server reads its list of keys again within `LIST_SECS`.
+    app.clock.advance(sekisho_app::keys::LIST_SECS);
     let (id2, path) = request(&app, &token, "stepper2").await;
     confirm(&app, &mut b, &path, &s).await;
     let second = proof(&app, &token, &id2).await;
