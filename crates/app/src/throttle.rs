@@ -12,6 +12,7 @@ use sekisho_core::audit::ClientInfo;
 use sekisho_core::throttle::{retry_after_secs, Rate};
 use sekisho_core::validate::LoginId;
 use sekisho_core::Error;
+use sekisho_store::ThrottleSpend;
 
 /// Whose attempt it is, besides the client address.
 #[derive(Debug, Clone, Copy)]
@@ -213,7 +214,24 @@ pub async fn oidc_auth_failed(app: &App, client: &ClientInfo) -> Result<(), AppE
 /// (`oidc.client_rate_per_minute`, `oidc.client_rate_burst`), counted only once it
 /// authenticated, so that no one can spend another client's bucket by naming it.
 pub async fn oidc_client(app: &App, client_id: &str) -> Result<(), AppError> {
-    let now_ms = app.clock.now().0.saturating_mul(1000);
-    let bucket = format!("oidc-client:{client_id}");
-    take(app, &bucket, app.settings.oidc.client_rate(), now_ms).await
+    let s = oidc_client_spend(app, client_id);
+    take(app, &s.bucket, app.settings.oidc.client_rate(), s.now_ms).await
+}
+
+/// The count [`oidc_client`] makes, for a write that makes it in its own transaction (the
+/// token endpoint's code exchange); a spent bucket is then answered with [`oidc_client_spent`].
+pub fn oidc_client_spend(app: &App, client_id: &str) -> ThrottleSpend {
+    let rate = app.settings.oidc.client_rate();
+    ThrottleSpend {
+        bucket: format!("oidc-client:{client_id}"),
+        now_ms: app.clock.now().0.saturating_mul(1000),
+        interval_ms: rate.interval_ms(),
+        tolerance_ms: rate.tolerance_ms(),
+    }
+}
+
+/// The refusal of a request whose client's bucket was spent (see [`oidc_client_spend`]).
+pub fn oidc_client_spent(app: &App, retry_after_ms: i64) -> AppError {
+    app.metrics.throttled();
+    refused(retry_after_ms)
 }

@@ -78,10 +78,13 @@ pub use flows::{FlowStore, StoredFlow};
 pub use mail::{MailState, MailStore, NewMail, OutboxMail};
 pub use oidc_clients::{ClientRecord, OidcClientStore, StoredClient};
 pub use oidc_grants::{
-    CodeTake, NewOidcCode, NewOidcRequest, OidcCode, OidcGrantStore, OidcRequest, RequestKind,
+    CodeTake, JtiUse, NewOidcCode, NewOidcRequest, OidcCode, OidcGrantStore, OidcRequest,
+    RequestKind,
 };
 pub use oidc_sessions::{Consent, LogoutState, OidcSessionStore, OutboxLogout, SessionSignIn};
-pub use oidc_tokens::{NewRefreshToken, NewTokenGrant, OidcTokenStore, RefreshToken, TokenGrant};
+pub use oidc_tokens::{
+    NewRefreshToken, NewTokenGrant, OidcTokenStore, Redeemed, Redemption, RefreshToken, TokenGrant,
+};
 pub use operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
 pub use passkeys::{
     Ceremony, CeremonyKind, NewCeremony, NewPasskey, PasskeyStore, PasskeyUse, StoredPasskey,
@@ -93,7 +96,7 @@ pub use setup::{NewSetupLink, SetupLink, SetupStore};
 pub use sql::{connect, ConnectOptions};
 pub use sqlite_hot::{file_of as sqlite_file_of, SqliteSynchronous};
 pub use step_up::{NewStepUp, SigningKey, StepUpAnswer, StepUpRequest, StepUpStore};
-pub use throttle::{ThrottleAnswer, ThrottleStore};
+pub use throttle::{ThrottleAnswer, ThrottleSpend, ThrottleStore};
 pub use tokens::{
     AssignOutcome, ImportOutcome, NewToken, OtpToken, TokenQuery, TokenState, TokenStore,
 };

@@ -105,6 +105,18 @@ pub struct OidcCode {
     pub used_at: Option<Timestamp>,
 }
 
+/// A `jti` to use once: a client assertion's (under its client ID) or a DPoP proof's (under
+/// `dpop:` and the key's thumbprint), kept until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JtiUse {
+    /// Whose `jti` it is.
+    pub key: String,
+    /// The `jti`.
+    pub jti: String,
+    /// Kept until (no token carrying it is accepted after this).
+    pub expires_at: Timestamp,
+}
+
 /// What taking a code found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeTake {
@@ -156,6 +168,9 @@ pub trait OidcGrantStore: Send + Sync {
     /// for the flow, which issues each code with [`OidcGrantStore::issue_oidc_code`]. A code hash
     /// that exists already is [`crate::StoreError::Conflict`] and nothing is written.
     async fn seed_oidc_codes(&self, codes: &[NewOidcCode]) -> StoreResult<()>;
+
+    /// The code with this hash, used or not, without using it (a read).
+    async fn get_oidc_code(&self, code_hash: &str) -> StoreResult<Option<OidcCode>>;
 
     /// Uses a code: see [`CodeTake`].
     async fn take_oidc_code(&self, code_hash: &str, now: Timestamp) -> StoreResult<CodeTake>;

@@ -3,6 +3,8 @@
 //! Revoking a grant ends its refresh tokens and, since access tokens name their grant, its
 //! access tokens at introspection and UserInfo.
 
+use crate::oidc_grants::JtiUse;
+use crate::throttle::ThrottleSpend;
 use crate::StoreResult;
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
@@ -72,6 +74,39 @@ pub struct RefreshToken {
     pub grant: TokenGrant,
 }
 
+/// Everything a successful code exchange writes, for one transaction: the client's request
+/// counted, the client assertion's and DPoP proof's `jti`s, the code used, the grant with its
+/// refresh token, and the audit records.
+#[derive(Debug, Clone, Copy)]
+pub struct Redemption<'a> {
+    /// The request, counted under the client's bucket.
+    pub throttle: Option<&'a ThrottleSpend>,
+    /// `jti`s to use once, in order.
+    pub jtis: &'a [JtiUse],
+    /// The grant; its `code_hash` is the code used, at its `created_at`.
+    pub grant: &'a NewTokenGrant,
+    /// Its first refresh token.
+    pub refresh: Option<&'a NewRefreshToken>,
+    /// The records of the issue.
+    pub audit: &'a [&'a NewAuditEvent],
+}
+
+/// What [`OidcTokenStore::redeem_oidc_code`] did. Anything but `Done` wrote nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redeemed {
+    /// All of it, committed.
+    Done,
+    /// The client's bucket is spent: retry after this many milliseconds.
+    Throttled {
+        /// Milliseconds until a request would be allowed.
+        retry_after_ms: i64,
+    },
+    /// The `jti` at this index of `jtis` was used before.
+    Replayed(usize),
+    /// The code is unknown or was used before (by a request racing this one).
+    CodeUsed,
+}
+
 /// Token grants and refresh tokens.
 #[async_trait]
 pub trait OidcTokenStore: Send + Sync {
@@ -83,6 +118,11 @@ pub trait OidcTokenStore: Send + Sync {
         refresh: Option<&NewRefreshToken>,
         audit: &[&NewAuditEvent],
     ) -> StoreResult<()>;
+
+    /// Writes a code exchange in one transaction, checking in this order: the throttle, each
+    /// `jti`, the code not used yet (it is used at the grant's `created_at`). See [`Redeemed`].
+    /// Exactly one of two racing redemptions of a code succeeds.
+    async fn redeem_oidc_code(&self, r: Redemption<'_>) -> StoreResult<Redeemed>;
 
     /// The grant with this identifier.
     async fn get_token_grant(&self, grant_id: &str) -> StoreResult<Option<TokenGrant>>;

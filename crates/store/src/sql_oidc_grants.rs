@@ -1,7 +1,8 @@
 //! The SQL implementation of [`OidcGrantStore`].
 
 use crate::oidc_grants::{
-    CodeTake, NewOidcCode, NewOidcRequest, OidcCode, OidcGrantStore, OidcRequest, RequestKind,
+    CodeTake, JtiUse, NewOidcCode, NewOidcRequest, OidcCode, OidcGrantStore, OidcRequest,
+    RequestKind,
 };
 use crate::sql::{opt_ts, ts, SqlStore};
 use crate::sql_audit::commit_audited;
@@ -228,25 +229,24 @@ impl OidcGrantStore for SqlStore {
         now: Timestamp,
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM oidc_jtis WHERE client_id = $1 AND jti = $2 AND expires_at <= $3")
-            .bind(client_id.to_owned())
-            .bind(jti.to_owned())
-            .bind(now.0)
-            .execute(&mut *tx)
-            .await?;
-        let fresh = sqlx::query(
-            "INSERT INTO oidc_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (client_id, jti) DO NOTHING",
-        )
-        .bind(client_id.to_owned())
-        .bind(jti.to_owned())
-        .bind(expires_at.0)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
+        let u = JtiUse {
+            key: client_id.to_owned(),
+            jti: jti.to_owned(),
+            expires_at,
+        };
+        let fresh = use_jti(&mut tx, &u, now).await?;
         tx.commit().await?;
         Ok(fresh)
+    }
+
+    async fn get_oidc_code(&self, code_hash: &str) -> StoreResult<Option<OidcCode>> {
+        let row = sqlx::query(&format!(
+            "SELECT {CODE_COLS} FROM oidc_codes WHERE code_hash = $1"
+        ))
+        .bind(code_hash.to_owned())
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.map(|r| code_row(&r)).transpose()?)
     }
 
     async fn login_by_pk(&self, login_pk: i64) -> StoreResult<Option<sekisho_core::login::Login>> {
@@ -274,4 +274,30 @@ impl OidcGrantStore for SqlStore {
         tx.commit().await?;
         Ok(n)
     }
+}
+
+/// Records `u` in `conn`'s transaction: false if its `jti` was seen before under its key and has
+/// not expired (a replay). An expired record of it is forgotten on the way.
+pub(crate) async fn use_jti(
+    conn: &mut sqlx::AnyConnection,
+    u: &JtiUse,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM oidc_jtis WHERE client_id = $1 AND jti = $2 AND expires_at <= $3")
+        .bind(u.key.clone())
+        .bind(u.jti.clone())
+        .bind(now.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(sqlx::query(
+        "INSERT INTO oidc_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (client_id, jti) DO NOTHING",
+    )
+    .bind(u.key.clone())
+    .bind(u.jti.clone())
+    .bind(u.expires_at.0)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
 }

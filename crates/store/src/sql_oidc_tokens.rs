@@ -1,7 +1,7 @@
 //! The SQL implementation of [`OidcTokenStore`].
 
 use crate::oidc_tokens::{
-    NewRefreshToken, NewTokenGrant, OidcTokenStore, RefreshToken, TokenGrant,
+    NewRefreshToken, NewTokenGrant, OidcTokenStore, Redeemed, Redemption, RefreshToken, TokenGrant,
 };
 use crate::sql::{opt_ts, ts, SqlStore};
 use crate::sql_audit::commit_audited;
@@ -39,6 +39,32 @@ fn grant_row(r: &AnyRow) -> Result<TokenGrant, sqlx::Error> {
         revoked_at: opt_ts(r, "revoked_at")?,
         revoked_reason: r.try_get("revoked_reason")?,
     })
+}
+
+async fn insert_grant<'c, E>(e: E, g: &NewTokenGrant) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO oidc_token_grants (grant_id, client_id, login_pk, session_id, scope, \
+         auth_time, acr, amr, dpop_jkt, code_hash, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(g.grant_id.clone())
+    .bind(g.client_id.clone())
+    .bind(g.login_pk)
+    .bind(g.session_id)
+    .bind(g.scope.clone())
+    .bind(g.auth_time.0)
+    .bind(g.acr.clone())
+    .bind(g.amr.clone())
+    .bind(g.dpop_jkt.clone())
+    .bind(g.code_hash.clone())
+    .bind(g.created_at.0)
+    .bind(g.expires_at.0)
+    .execute(e)
+    .await?;
+    Ok(())
 }
 
 async fn insert_refresh<'c, E>(e: E, t: &NewRefreshToken) -> Result<(), sqlx::Error>
@@ -97,30 +123,48 @@ impl OidcTokenStore for SqlStore {
         audit: &[&NewAuditEvent],
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO oidc_token_grants (grant_id, client_id, login_pk, session_id, scope, \
-             auth_time, acr, amr, dpop_jkt, code_hash, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(g.grant_id.clone())
-        .bind(g.client_id.clone())
-        .bind(g.login_pk)
-        .bind(g.session_id)
-        .bind(g.scope.clone())
-        .bind(g.auth_time.0)
-        .bind(g.acr.clone())
-        .bind(g.amr.clone())
-        .bind(g.dpop_jkt.clone())
-        .bind(g.code_hash.clone())
-        .bind(g.created_at.0)
-        .bind(g.expires_at.0)
-        .execute(&mut *tx)
-        .await?;
+        insert_grant(&mut *tx, g).await?;
         if let Some(t) = refresh {
             insert_refresh(&mut *tx, t).await?;
         }
         commit_audited(tx, audit).await?;
         Ok(())
+    }
+
+    async fn redeem_oidc_code(&self, r: Redemption<'_>) -> StoreResult<Redeemed> {
+        let mut tx = self.begin_write().await?;
+        if let Some(t) = r.throttle {
+            let answer = crate::sql_throttle::spend(&mut *tx, t).await?;
+            if !answer.allowed {
+                return Ok(Redeemed::Throttled {
+                    retry_after_ms: answer.retry_after_ms,
+                });
+            }
+        }
+        let now = r.grant.created_at;
+        for (i, u) in r.jtis.iter().enumerate() {
+            if !crate::sql_oidc_grants::use_jti(&mut tx, u, now).await? {
+                return Ok(Redeemed::Replayed(i));
+            }
+        }
+        let used = sqlx::query(
+            "UPDATE oidc_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL",
+        )
+        .bind(r.grant.code_hash.clone())
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !used {
+            return Ok(Redeemed::CodeUsed);
+        }
+        insert_grant(&mut *tx, r.grant).await?;
+        if let Some(t) = r.refresh {
+            insert_refresh(&mut *tx, t).await?;
+        }
+        commit_audited(tx, r.audit).await?;
+        Ok(Redeemed::Done)
     }
 
     async fn get_token_grant(&self, grant_id: &str) -> StoreResult<Option<TokenGrant>> {

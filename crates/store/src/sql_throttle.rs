@@ -1,7 +1,7 @@
 //! The SQL implementation of [`ThrottleStore`]: the same statements on SQLite and PostgreSQL.
 
 use crate::sql::SqlStore;
-use crate::throttle::{ThrottleAnswer, ThrottleStore};
+use crate::throttle::{ThrottleAnswer, ThrottleSpend, ThrottleStore};
 use crate::StoreResult;
 use async_trait::async_trait;
 use sekisho_core::audit::NewAuditEvent;
@@ -26,6 +26,37 @@ const CHECK: &str = "INSERT INTO throttle (bucket, tat_ms, hold_until_ms, allowe
          THEN 1 ELSE 0 END \
      RETURNING tat_ms, hold_until_ms, allowed";
 
+/// Counts `s` with [`CHECK`] on `e` (the pool, or a transaction that counts its request with
+/// its other writes).
+pub(crate) async fn spend<'c, E>(e: E, s: &ThrottleSpend) -> Result<ThrottleAnswer, sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let row = sqlx::query(CHECK)
+        .bind(s.bucket.clone())
+        .bind(s.now_ms)
+        .bind(s.interval_ms)
+        .bind(s.tolerance_ms)
+        .fetch_one(e)
+        .await?;
+    let allowed = row.try_get::<i64, _>("allowed")? != 0;
+    let retry_after_ms = if allowed {
+        0
+    } else {
+        let hold: i64 = row.try_get("hold_until_ms")?;
+        let tat: i64 = row.try_get("tat_ms")?;
+        if hold > s.now_ms {
+            hold - s.now_ms
+        } else {
+            (tat - s.tolerance_ms - s.now_ms).max(1)
+        }
+    };
+    Ok(ThrottleAnswer {
+        allowed,
+        retry_after_ms,
+    })
+}
+
 #[async_trait]
 impl ThrottleStore for SqlStore {
     async fn throttle(
@@ -35,29 +66,13 @@ impl ThrottleStore for SqlStore {
         interval_ms: i64,
         tolerance_ms: i64,
     ) -> StoreResult<ThrottleAnswer> {
-        let row = sqlx::query(CHECK)
-            .bind(bucket.to_owned())
-            .bind(now_ms)
-            .bind(interval_ms)
-            .bind(tolerance_ms)
-            .fetch_one(&self.write)
-            .await?;
-        let allowed = row.try_get::<i64, _>("allowed")? != 0;
-        let retry_after_ms = if allowed {
-            0
-        } else {
-            let hold: i64 = row.try_get("hold_until_ms")?;
-            let tat: i64 = row.try_get("tat_ms")?;
-            if hold > now_ms {
-                hold - now_ms
-            } else {
-                (tat - tolerance_ms - now_ms).max(1)
-            }
+        let s = ThrottleSpend {
+            bucket: bucket.to_owned(),
+            now_ms,
+            interval_ms,
+            tolerance_ms,
         };
-        Ok(ThrottleAnswer {
-            allowed,
-            retry_after_ms,
-        })
+        Ok(spend(&self.write, &s).await?)
     }
 
     async fn throttle_peek(

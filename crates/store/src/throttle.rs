@@ -14,6 +14,20 @@ pub struct ThrottleAnswer {
     pub retry_after_ms: i64,
 }
 
+/// One request to count under a bucket, as [`ThrottleStore::throttle`] counts it: for a write
+/// that counts its request in its own transaction (the token endpoint's code exchange).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleSpend {
+    /// The bucket.
+    pub bucket: String,
+    /// Now, in milliseconds.
+    pub now_ms: i64,
+    /// How far an allowed request moves the bucket's arrival time.
+    pub interval_ms: i64,
+    /// How far ahead of now the arrival time may be.
+    pub tolerance_ms: i64,
+}
+
 /// Rate-limit buckets and the growing delay's holds.
 #[async_trait]
 pub trait ThrottleStore: Send + Sync {

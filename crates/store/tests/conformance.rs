@@ -237,6 +237,10 @@ on_both!(
     refresh_tokens_rotate_once_and_grants_are_revoked,
     ended_sessions_end_their_grants_but_offline_access,
 );
+#[path = "conformance/oidc_redeem.rs"]
+mod oidc_redeem;
+use oidc_redeem::code_exchanges_write_all_or_nothing;
+on_both!(code_exchanges_write_all_or_nothing);
 #[path = "conformance/oidc_sessions.rs"]
 mod oidc_sessions;
 use oidc_sessions::{

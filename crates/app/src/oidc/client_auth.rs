@@ -12,6 +12,7 @@ use crate::keys::Alg;
 use crate::state::App;
 use jsonwebtoken::{DecodingKey, Validation};
 use sekisho_core::Timestamp;
+use sekisho_store::JtiUse;
 use serde::Deserialize;
 
 /// The `client_assertion_type` of `private_key_jwt`.
@@ -68,12 +69,15 @@ impl Audience {
 }
 
 /// Authenticates the client of a request. `audiences` are what an assertion's `aud` may name:
-/// the issuer and the endpoint's URL. Every refusal is `invalid_client`.
+/// the issuer and the endpoint's URL. Every refusal is `invalid_client`. Writes nothing: a
+/// `private_key_jwt` assertion's `jti` comes back to be used once, by [`record_jti`] or with
+/// the request's other writes (the token endpoint's code exchange); until it is, the client is
+/// not authenticated.
 pub async fn authenticate(
     state: &App,
     creds: &Credentials,
     audiences: &[&str],
-) -> Result<Result<Client, OAuthError>, AppError> {
+) -> Result<Result<(Client, Option<JtiUse>), OAuthError>, AppError> {
     let now = state.clock.now();
     let (method, client_id) = match used_method(creds) {
         Ok(m) => m,
@@ -96,14 +100,14 @@ pub async fn authenticate(
         ))));
     }
     let verdict = match method {
-        AuthMethod::None => Ok(()),
+        AuthMethod::None => Ok(None),
         AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
             let secret = match (&creds.basic, &creds.client_secret) {
                 (Some((_, s)), _) | (None, Some(s)) => s.as_str(),
                 (None, None) => "",
             };
             if clients::secret_matches(state, &client_id, secret).await? {
-                Ok(())
+                Ok(None)
             } else {
                 Err(OAuthError::client("wrong client secret"))
             }
@@ -124,25 +128,31 @@ pub async fn authenticate(
                     "client assertion: the client registered no keys",
                 )),
             };
-            match keys.and_then(|k| check_assertion(&client, &k, jwt, audiences, now)) {
-                Err(e) => Err(e),
-                Ok((jti, exp)) => {
-                    if state
-                        .store
-                        .use_client_jti(&client.client_id, &jti, exp, now)
-                        .await?
-                    {
-                        Ok(())
-                    } else {
-                        Err(OAuthError::client(
-                            "the client assertion was used before (jti)",
-                        ))
-                    }
-                }
-            }
+            keys.and_then(|k| check_assertion(&client, &k, jwt, audiences, now))
+                .map(|(jti, exp)| {
+                    Some(JtiUse {
+                        key: client.client_id.clone(),
+                        jti,
+                        expires_at: exp,
+                    })
+                })
         }
     };
-    Ok(verdict.map(|()| client))
+    Ok(verdict.map(|jti| (client, jti)))
+}
+
+/// Uses a client assertion's `jti` on its own; false if it was used before (a replay, refused
+/// with [`replayed`]).
+pub async fn record_jti(state: &App, jti: &JtiUse) -> Result<bool, AppError> {
+    Ok(state
+        .store
+        .use_client_jti(&jti.key, &jti.jti, jti.expires_at, state.clock.now())
+        .await?)
+}
+
+/// The refusal of an assertion whose `jti` was used before.
+pub fn replayed() -> OAuthError {
+    OAuthError::client("the client assertion was used before (jti)")
 }
 
 /// The method the request used and the client it names; a request naming two different

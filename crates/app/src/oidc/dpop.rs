@@ -17,6 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use sekisho_core::Timestamp;
+use sekisho_store::JtiUse;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -227,29 +228,55 @@ pub async fn check(
     proof: &str,
     expect: Expect<'_>,
 ) -> Result<Result<String, OAuthError>, AppError> {
-    let now = state.clock.now();
-    let window = state.settings.oidc.dpop_iat_window_secs;
-    let c = match verify(proof, expect, now, window) {
-        Ok(c) => c,
+    let (jkt, jti) = match check_unrecorded(state, proof, expect) {
+        Ok(v) => v,
         Err(e) => return Ok(Err(e)),
     };
+    if !record_jti(state, &jti).await? {
+        return Ok(Err(replayed()));
+    }
+    Ok(Ok(jkt))
+}
+
+/// [`check`] but its last step: answers the key's thumbprint and the proof's `jti`, to be used
+/// once with the request's other writes (the token endpoint's code exchange) or by
+/// [`record_jti`]; until it is, the proof is not accepted.
+pub fn check_unrecorded(
+    state: &App,
+    proof: &str,
+    expect: Expect<'_>,
+) -> Result<(String, JtiUse), OAuthError> {
+    let now = state.clock.now();
+    let window = state.settings.oidc.dpop_iat_window_secs;
+    let c = verify(proof, expect, now, window)?;
     if state.settings.oidc.dpop_nonce && !c.nonce.as_deref().is_some_and(|n| nonce_fresh(state, n))
     {
-        return Ok(Err(OAuthError::new(
+        return Err(OAuthError::new(
             USE_NONCE,
             "DPoP proof: use the server's nonce (DPoP-Nonce)",
-        )));
+        ));
     }
     // Kept until no proof with this `iat` could be accepted any more.
-    let until = now.plus_secs(2 * window);
-    let fresh = state
+    let jti = JtiUse {
+        key: format!("dpop:{}", c.jkt),
+        jti: c.jti,
+        expires_at: now.plus_secs(2 * window),
+    };
+    Ok((c.jkt, jti))
+}
+
+/// Uses a proof's `jti` on its own; false if it was used before (a replay, refused with
+/// [`replayed`]).
+pub async fn record_jti(state: &App, jti: &JtiUse) -> Result<bool, AppError> {
+    Ok(state
         .store
-        .use_client_jti(&format!("dpop:{}", c.jkt), &c.jti, until, now)
-        .await?;
-    if !fresh {
-        return Ok(Err(bad("the jti was used before (a replay)")));
-    }
-    Ok(Ok(c.jkt))
+        .use_client_jti(&jti.key, &jti.jti, jti.expires_at, state.clock.now())
+        .await?)
+}
+
+/// The refusal of a proof whose `jti` was used before.
+pub fn replayed() -> OAuthError {
+    bad("the jti was used before (a replay)")
 }
 
 #[cfg(test)]

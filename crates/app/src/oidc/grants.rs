@@ -24,8 +24,8 @@ use sekisho_core::flow::{Acr, Amr};
 use sekisho_core::session::{Session, SessionPurpose};
 use sekisho_core::{token, Error, Timestamp};
 use sekisho_store::{
-    CodeTake, NewOidcCode, NewOidcRequest, NewRefreshToken, NewTokenGrant, RequestKind,
-    SessionSignIn,
+    CodeTake, JtiUse, NewOidcCode, NewOidcRequest, NewRefreshToken, NewTokenGrant, OidcCode,
+    Redeemed, Redemption, RequestKind, SessionSignIn,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -228,20 +228,54 @@ async fn authenticated(
     client: &ClientInfo,
     what: &str,
 ) -> Result<Result<Client, OAuthError>, AppError> {
+    let (c, jti) = match authenticated_unrecorded(state, creds, audiences, client, what).await? {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(e)),
+    };
+    if let Some(jti) = jti {
+        if !client_auth::record_jti(state, &jti).await? {
+            let e = client_auth::replayed();
+            auth_refused(state, creds, client, what, &e).await?;
+            return Ok(Err(e));
+        }
+    }
+    Ok(Ok(c))
+}
+
+/// [`authenticated`] but the assertion's `jti`, which comes back to be used with the request's
+/// other writes (see [`client_auth::authenticate`]).
+async fn authenticated_unrecorded(
+    state: &App,
+    creds: &Credentials,
+    audiences: &[&str],
+    client: &ClientInfo,
+    what: &str,
+) -> Result<Result<(Client, Option<JtiUse>), OAuthError>, AppError> {
     crate::throttle::oidc_address_may_try(state, client).await?;
     match client_auth::authenticate(state, creds, audiences).await? {
-        Ok(c) => Ok(Ok(c)),
+        Ok(v) => Ok(Ok(v)),
         Err(e) => {
-            crate::throttle::oidc_auth_failed(state, client).await?;
-            let named = creds
-                .client_id
-                .clone()
-                .or_else(|| creds.basic.as_ref().map(|(id, _)| id.clone()))
-                .unwrap_or_default();
-            refused(state, &named, None, client, what, &e).await?;
+            auth_refused(state, creds, client, what, &e).await?;
             Ok(Err(e))
         }
     }
+}
+
+/// A failed client authentication: counted against the address, and recorded.
+async fn auth_refused(
+    state: &App,
+    creds: &Credentials,
+    client: &ClientInfo,
+    what: &str,
+    e: &OAuthError,
+) -> Result<(), AppError> {
+    crate::throttle::oidc_auth_failed(state, client).await?;
+    let named = creds
+        .client_id
+        .clone()
+        .or_else(|| creds.basic.as_ref().map(|(id, _)| id.clone()))
+        .unwrap_or_default();
+    refused(state, &named, None, client, what, e).await
 }
 
 /// PAR (RFC 9126): authenticates the client, checks the request and keeps it for

@@ -1,8 +1,12 @@
 //! The rules around the token endpoint: the throttle per client and per address (failed client
-//! authentications only), and refresh refused for a disabled client or login.
+//! authentications only), replays refused at the code exchange (whose writes are one
+//! transaction), and refresh refused for a disabled client or login.
 
 use crate::common::{ok, spawn_app, spawn_with, Options, TestApp};
-use crate::oidc_tokens::{basic, crm_code, exchange, form_post_dpop, introspect};
+use crate::oidc_flow::{assertion, TRADE_CB, VERIFIER};
+use crate::oidc_tokens::{
+    basic, client_jwt, crm_code, exchange, fapi, fapi_code, form_post_dpop, introspect, Dpop,
+};
 use crate::pages::Browser;
 use crate::step_up::stepper;
 use reqwest::{Method, StatusCode};
@@ -88,6 +92,62 @@ async fn only_failed_client_authentications_spend_an_address() {
     app.clock.advance(61);
     let r = unknown_refresh(&app, &id, &secret).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+/// A successful code exchange writes its assertion's and its proof's `jti` with the code and
+/// the grant, in one transaction; any other answer writes them first. Either way each is used
+/// once: a replayed assertion or proof is refused and costs the code nothing, and those of an
+/// exchange that got tokens are spent.
+#[tokio::test]
+async fn replays_at_the_code_exchange_are_refused_and_cost_the_code_nothing() {
+    let owned = spawn_app().await;
+    let app = &owned;
+    let id = fapi(app).await;
+    let s = stepper(app, "otk07").await;
+    let mut b = Browser::new();
+    let key = Dpop::new(31);
+    let jkt = key.jkt();
+    let code = fapi_code(app, &mut b, &id, &s, "otk07", true, &[("dpop_jkt", &jkt)]).await;
+    let post = |jti: &'static str, proof: String, code: String| {
+        let a = assertion(app, &id, jti);
+        let id = id.clone();
+        async move {
+            let mut form: Vec<(&str, &str)> = client_jwt(&id, &a).to_vec();
+            form.extend([
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", TRADE_CB),
+                ("code_verifier", VERIFIER),
+            ]);
+            form_post_dpop(app, "/oidc/token", None, Some(&proof), &form).await
+        }
+    };
+    let token_proof = || key.proof(app, "POST", "/oidc/token", None);
+    let error = |r: &(StatusCode, serde_json::Value)| r.1["error"].as_str().map(str::to_owned);
+
+    // An unknown code: refused, and its assertion and proof are used all the same.
+    let (a1, p1) = ("rp-a1", token_proof());
+    let r = post(a1, p1.clone(), "nosuchcode".into()).await;
+    assert_eq!(error(&r).as_deref(), Some("invalid_grant"), "{r:?}");
+    // Each again, with the real code: refused, and the code is not spent.
+    let r = post(a1, token_proof(), code.clone()).await;
+    assert_eq!(r.0, StatusCode::UNAUTHORIZED, "{r:?}");
+    assert_eq!(error(&r).as_deref(), Some("invalid_client"));
+    let r = post("rp-a2", p1, code.clone()).await;
+    assert_eq!(error(&r).as_deref(), Some("invalid_dpop_proof"), "{r:?}");
+    // Fresh ones: the tokens.
+    let p3 = token_proof();
+    let r = post("rp-a3", p3.clone(), code.clone()).await;
+    assert_eq!(r.0, StatusCode::OK, "{r:?}");
+    // What that exchange used is spent: its assertion, and its proof.
+    let other = fapi_code(app, &mut b, &id, &s, "otk07", false, &[("dpop_jkt", &jkt)]).await;
+    let r = post("rp-a3", token_proof(), other.clone()).await;
+    assert_eq!(error(&r).as_deref(), Some("invalid_client"), "{r:?}");
+    let r = post("rp-a4", p3, other.clone()).await;
+    assert_eq!(error(&r).as_deref(), Some("invalid_dpop_proof"), "{r:?}");
+    let r = post("rp-a5", token_proof(), other).await;
+    assert_eq!(r.0, StatusCode::OK, "{r:?}");
+    assert_eq!(app.count_events("otk07", "oidc_token_issued").await, 2);
 }
 
 #[tokio::test]

@@ -196,7 +196,7 @@ pub(crate) fn client_jwt<'a>(id: &'a str, a: &'a str) -> [(&'static str, &'a str
 
 /// The fapi2 client's code through PAR (with `extra` pushed parameters) and the pages, or by
 /// single sign-on when the browser has a session.
-async fn fapi_code(
+pub(crate) async fn fapi_code(
     app: &TestApp,
     b: &mut Browser,
     id: &str,

@@ -21,7 +21,7 @@ fn request(hash: &str, kind: RequestKind, now: i64, ttl: i64) -> NewOidcRequest 
     }
 }
 
-fn code(hash: &str, login_pk: i64, now: i64) -> NewOidcCode {
+pub(crate) fn code(hash: &str, login_pk: i64, now: i64) -> NewOidcCode {
     NewOidcCode {
         code_hash: hash.into(),
         client_id: "skc_a".into(),

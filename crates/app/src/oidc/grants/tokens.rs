@@ -87,6 +87,11 @@ fn login_aad(client_id: &str) -> Vec<u8> {
 /// (once, within [`CODE_SECS`], by the client it was issued to, for the same redirect URI,
 /// with the PKCE verifier and the DPoP key it is bound to) or a refresh token. `token_url` is
 /// this endpoint's URL (an accepted assertion audience and the proof's `htu`).
+///
+/// What it checks but need not write at once (the client's request counted, the assertion's
+/// and the proof's `jti`s) waits in an [`Unwritten`]: a successful code exchange writes it with
+/// the code, the grant and its audit record in one transaction; any other answer writes it
+/// first, one write at a time.
 pub async fn token(
     state: &App,
     creds: &Credentials,
@@ -96,12 +101,24 @@ pub async fn token(
     client: &ClientInfo,
 ) -> Result<Result<Tokens, OAuthError>, AppError> {
     let iss = issuer(state);
-    let c = match authenticated(state, creds, &[&iss, token_url], client, "token").await? {
-        Ok(c) => c,
-        Err(e) => return Ok(Err(e)),
+    let audiences = [iss.as_str(), token_url];
+    let (c, client_jti) =
+        match authenticated_unrecorded(state, creds, &audiences, client, "token").await? {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+    let mut w = Unwritten {
+        count: true,
+        client_jti,
+        proof_jti: None,
     };
-    crate::throttle::oidc_client(state, &c.client_id).await?;
-    match exchange(state, &c, params, dpop, token_url, client).await? {
+    let answer = match exchange(state, &c, &mut w, params, dpop, token_url, client).await? {
+        // The answer of a request whose assertion or proof was used before is that refusal.
+        Err(refusal) => Err(w.settle(state, &c, client).await?.err().unwrap_or(refusal)),
+        Ok(t) => Ok(t),
+    };
+    debug_assert!(w.is_empty(), "a token request left writes undone");
+    match answer {
         Ok(t) => Ok(Ok(t)),
         Err((login_id, e)) => {
             refused(
@@ -129,9 +146,56 @@ macro_rules! tri {
     };
 }
 
+mod code;
+
+/// What a token request checked but has not written yet (see [`token`]).
+#[derive(Debug, Clone, Default)]
+struct Unwritten {
+    /// The request is still to be counted under the client's bucket.
+    count: bool,
+    /// The client assertion's `jti`.
+    client_jti: Option<JtiUse>,
+    /// The DPoP proof's `jti`.
+    proof_jti: Option<JtiUse>,
+}
+
+impl Unwritten {
+    fn is_empty(&self) -> bool {
+        !self.count && self.client_jti.is_none() && self.proof_jti.is_none()
+    }
+
+    /// Writes what is left one at a time, as the other doors do: the request counted (a spent
+    /// bucket is `too_many_attempts`), then each `jti` (one used before is the request's
+    /// refusal: a replayed assertion also counts as a failed client authentication).
+    async fn settle(
+        &mut self,
+        state: &App,
+        c: &Client,
+        client: &ClientInfo,
+    ) -> Result<Result<(), Refused>, AppError> {
+        if std::mem::take(&mut self.count) {
+            crate::throttle::oidc_client(state, &c.client_id).await?;
+        }
+        if let Some(jti) = self.client_jti.take() {
+            if !client_auth::record_jti(state, &jti).await? {
+                self.proof_jti = None;
+                crate::throttle::oidc_auth_failed(state, client).await?;
+                return Ok(Err((None, client_auth::replayed())));
+            }
+        }
+        if let Some(jti) = self.proof_jti.take() {
+            if !dpop::record_jti(state, &jti).await? {
+                return Ok(Err((None, dpop::replayed())));
+            }
+        }
+        Ok(Ok(()))
+    }
+}
+
 async fn exchange(
     state: &App,
     c: &Client,
+    w: &mut Unwritten,
     params: &Params,
     dpop: Option<&str>,
     token_url: &str,
@@ -170,9 +234,9 @@ async fn exchange(
                 url: token_url,
                 access_token: None,
             };
-            Some(tri!(dpop::check(state, p, expect)
-                .await?
-                .map_err(|e| (None, e))))
+            let (jkt, jti) = tri!(dpop::check_unrecorded(state, p, expect).map_err(|e| (None, e)));
+            w.proof_jti = Some(jti);
+            Some(jkt)
         }
         None if dpop::required(c) => {
             return Ok(Err((
@@ -186,129 +250,12 @@ async fn exchange(
         None => None,
     };
     match grant {
-        GrantType::RefreshToken => refresh(state, c, params, jkt, client).await,
-        GrantType::AuthorizationCode => code_exchange(state, c, params, jkt, client).await,
-    }
-}
-
-async fn code_exchange(
-    state: &App,
-    c: &Client,
-    params: &Params,
-    jkt: Option<String>,
-    client: &ClientInfo,
-) -> Result<Result<Tokens, Refused>, AppError> {
-    let now = state.clock.now();
-    let get = |n: &str| single(params, n).map_err(|e| (None, e));
-    let code_hash = hash(tri!(get("code")).unwrap_or_default());
-    let code = match state.store.take_oidc_code(&code_hash, now).await? {
-        CodeTake::Unknown => return Ok(Err((None, OAuthError::grant("unknown code")))),
-        CodeTake::Reused(used) => {
-            let login = state.store.login_by_pk(used.code.login_pk).await?;
-            let login_id = login.map(|l| l.login_id);
-            // RFC 6749 §4.1.2: what the first use issued is revoked.
-            let revoked = state
-                .store
-                .revoke_grants_for_code(&code_hash, "code_reuse", now)
-                .await?;
-            for g in &revoked {
-                revoked_event(
-                    state,
-                    login_id.as_deref(),
-                    &g.grant,
-                    "code used twice",
-                    client,
-                )
-                .await?;
-            }
-            let e = OAuthError::grant("the code was used before; what it issued is revoked");
-            return Ok(Err((login_id, e)));
+        GrantType::RefreshToken => {
+            tri!(w.settle(state, c, client).await?);
+            refresh(state, c, params, jkt, client).await
         }
-        CodeTake::First(code) => code.code,
-    };
-    let login = state.store.login_by_pk(code.login_pk).await?;
-    let login_id = login.as_ref().map(|l| l.login_id.clone());
-    let fail = |why: &str| Ok(Err((login_id.clone(), OAuthError::grant(why))));
-    if code.client_id != c.client_id {
-        return fail("the code was issued to another client");
+        GrantType::AuthorizationCode => code::exchange(state, c, w, params, jkt, client).await,
     }
-    if now >= code.expires_at {
-        return fail("the code has expired");
-    }
-    if tri!(get("redirect_uri")) != Some(code.redirect_uri.as_str()) {
-        return fail("redirect_uri differs from the authorization request's");
-    }
-    let verifier = tri!(get("code_verifier")).unwrap_or_default();
-    if !request::pkce_verifies(verifier, &code.code_challenge) {
-        return fail("code_verifier does not match the code_challenge");
-    }
-    if code.dpop_jkt.is_some() && code.dpop_jkt != jkt {
-        return fail("the code is bound to another DPoP key (dpop_jkt)");
-    }
-    let Some(login) = login.filter(|l| !l.disabled) else {
-        return fail("the login no longer exists or is disabled");
-    };
-    let scopes: Vec<&str> = code.scope.split_whitespace().collect();
-    let with_refresh = c.metadata.grant_types.contains(&GrantType::RefreshToken)
-        && (c.metadata.first_party || scopes.contains(&"offline_access"));
-    let refresh_secs = state
-        .settings
-        .oidc
-        .refresh_token_days
-        .saturating_mul(86_400);
-    let grant = NewTokenGrant {
-        grant_id: token::generate("skgr", state.rng.as_ref()),
-        client_id: c.client_id.clone(),
-        login_pk: login.id,
-        session_id: code.session_id,
-        scope: code.scope.clone(),
-        auth_time: code.auth_time,
-        acr: code.acr.clone(),
-        amr: code.amr.clone(),
-        dpop_jkt: jkt.clone(),
-        code_hash,
-        created_at: now,
-        expires_at: now.plus_secs(if with_refresh {
-            refresh_secs
-        } else {
-            ACCESS_TOKEN_SECS
-        }),
-    };
-    let refresh_token = with_refresh.then(|| token::generate("skrt", state.rng.as_ref()));
-    let stored = refresh_token.as_ref().map(|t| NewRefreshToken {
-        token_hash: hash(t),
-        grant_id: grant.grant_id.clone(),
-        created_at: now,
-        expires_at: now.plus_secs(refresh_secs),
-    });
-    let details: Option<serde_json::Value> = code
-        .authorization_details
-        .as_deref()
-        .map(serde_json::from_str)
-        .transpose()
-        .map_err(|_| Error::Internal)?;
-    let ev = state.event(
-        EventType::OidcTokenIssued,
-        Some(&login.login_id),
-        Actor::SelfService,
-        client,
-        format!(
-            "client {}: tokens issued (scope {}{}{}{})",
-            c.client_id,
-            code.scope,
-            operation_words(details.as_ref()),
-            if with_refresh { ", refresh token" } else { "" },
-            if jkt.is_some() { ", DPoP-bound" } else { "" },
-        ),
-    );
-    // The grant and its audit record in one transaction (one commit on the database's writer
-    // fewer per exchange).
-    state
-        .store
-        .create_token_grant(&grant, stored.as_ref(), &[&ev])
-        .await?;
-    let tokens = issue(state, c, &grant, &login, Some(&code), refresh_token, client).await?;
-    Ok(Ok(tokens))
 }
 
 /// Records the revocation of a grant, naming its client.
