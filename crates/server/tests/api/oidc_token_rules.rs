@@ -1,6 +1,7 @@
 //! The rules around the token endpoint: the throttle per client and per address (failed client
 //! authentications only), replays refused at the code exchange (whose writes are one
-//! transaction), and refresh refused for a disabled client or login.
+//! transaction), refresh refused for a disabled client or login, and a token signed with a key
+//! another instance made verified at once.
 
 use crate::common::{ok, spawn_app, spawn_with, Options, TestApp};
 use crate::oidc_flow::{assertion, TRADE_CB, VERIFIER};
@@ -10,6 +11,7 @@ use crate::oidc_tokens::{
 use crate::pages::Browser;
 use crate::step_up::stepper;
 use reqwest::{Method, StatusCode};
+use sekisho_core::Clock;
 use serde_json::json;
 
 /// A token request of the CRM client with an unknown refresh token: authenticated, then
@@ -212,4 +214,89 @@ async fn refresh_is_refused_for_a_disabled_client_or_login() {
         introspect(&app, (&id, &secret), &rt).await,
         json!({"active": false})
     );
+}
+
+/// Each instance keeps the list of signing keys it read for a few seconds: a token another
+/// instance signed with a key made since (here by `sekisho keys rotate`'s function) is still
+/// verified at once, the unknown `kid` being looked up in the database.
+#[tokio::test]
+async fn a_token_signed_with_a_key_made_elsewhere_verifies_at_once() {
+    let dir = ok(tempfile::tempdir());
+    let url = sekisho_store::testing::sqlite_url(dir.path());
+    let one = spawn_with(Options {
+        database_url: Some(url.clone()),
+        ..Options::default()
+    })
+    .await;
+    let r = one
+        .admin(
+            Method::POST,
+            "/oidc/clients",
+            Some(json!({
+                "client_name": "CRM ポータル",
+                "profile": "basic",
+                "token_endpoint_auth_method": "client_secret_basic",
+                "redirect_uris": [crate::oidc_flow::CRM_CB],
+                "grant_types": ["authorization_code", "refresh_token"],
+                "id_token_signed_response_alg": "EdDSA",
+                "first_party": true,
+            })),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v: serde_json::Value = ok(r.json().await);
+    let (id, secret) = (
+        v["client_id"].as_str().unwrap_or_default().to_owned(),
+        v["client_secret"].as_str().unwrap_or_default().to_owned(),
+    );
+    let s = stepper(&one, "otk08").await;
+    let mut b = Browser::new();
+    let code = crm_code(&one, &mut b, &id, &s, "otk08", "openid").await;
+    let (status, t) = form_post_dpop(
+        &one,
+        "/oidc/token",
+        Some((&id, &secret)),
+        None,
+        &exchange(&code),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    let kid = |jwt: &str| ok(jsonwebtoken::decode_header(jwt)).kid.unwrap_or_default();
+    let first = kid(t["access_token"].as_str().unwrap_or_default());
+
+    // A new EdDSA key, made as `sekisho keys rotate` makes it, on the same database.
+    let store = ok(sekisho_store::connect(&sekisho_store::ConnectOptions {
+        url: url.clone(),
+        max_connections: 2,
+        sqlite_synchronous: Default::default(),
+    })
+    .await);
+    let made = ok(sekisho_app::keys::create_key(
+        store.as_ref(),
+        &sekisho_core::secret_box::SecretBox::new("k1", &[7; 32]),
+        &sekisho_app::system::OsRandom,
+        one.clock.now(),
+        sekisho_core::audit::Actor::System,
+        &Default::default(),
+        sekisho_app::keys::Alg::EdDSA,
+    )
+    .await);
+    // Another instance (on the same clock), which reads the keys now, refreshes with it.
+    let two = spawn_with(Options {
+        database_url: Some(url),
+        clock: Some(one.clock.clone()),
+        ..Options::default()
+    })
+    .await;
+    let rt = t["refresh_token"].as_str().unwrap_or_default();
+    let refresh = [("grant_type", "refresh_token"), ("refresh_token", rt)];
+    let (status, t) =
+        form_post_dpop(&two, "/oidc/token", Some((&id, &secret)), None, &refresh).await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    let access = t["access_token"].as_str().unwrap_or_default();
+    assert_eq!(kid(access), made.kid);
+    assert_ne!(kid(access), first);
+    // The first instance, whose list is younger than 5 s, verifies it.
+    let v = introspect(&one, (&id, &secret), access).await;
+    assert_eq!(v["active"], true, "{v}");
 }
