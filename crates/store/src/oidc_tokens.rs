@@ -110,15 +110,6 @@ pub enum Redeemed {
 /// Token grants and refresh tokens.
 #[async_trait]
 pub trait OidcTokenStore: Send + Sync {
-    /// Records a grant, its first refresh token if given, and the audit records of the issue,
-    /// in one transaction.
-    async fn create_token_grant(
-        &self,
-        grant: &NewTokenGrant,
-        refresh: Option<&NewRefreshToken>,
-        audit: &[&NewAuditEvent],
-    ) -> StoreResult<()>;
-
     /// Writes a code exchange in one transaction, checking in this order: the throttle, each
     /// `jti`, the code not used yet (it is used at the grant's `created_at`). See [`Redeemed`].
     /// Exactly one of two racing redemptions of a code succeeds.

@@ -7,7 +7,6 @@ use crate::sql::{opt_ts, ts, SqlStore};
 use crate::sql_audit::commit_audited;
 use crate::StoreResult;
 use async_trait::async_trait;
-use sekisho_core::audit::NewAuditEvent;
 use sekisho_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -116,21 +115,6 @@ enum BindValue {
 
 #[async_trait]
 impl OidcTokenStore for SqlStore {
-    async fn create_token_grant(
-        &self,
-        g: &NewTokenGrant,
-        refresh: Option<&NewRefreshToken>,
-        audit: &[&NewAuditEvent],
-    ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        insert_grant(&mut *tx, g).await?;
-        if let Some(t) = refresh {
-            insert_refresh(&mut *tx, t).await?;
-        }
-        commit_audited(tx, audit).await?;
-        Ok(())
-    }
-
     async fn redeem_oidc_code(&self, r: Redemption<'_>) -> StoreResult<Redeemed> {
         let mut tx = self.begin_write().await?;
         if let Some(t) = r.throttle {

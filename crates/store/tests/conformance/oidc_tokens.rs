@@ -4,8 +4,9 @@
 
 use super::{ev, new_login, ok, Db};
 use sekisho_core::audit::EventType;
+use sekisho_core::audit::NewAuditEvent;
 use sekisho_core::Timestamp;
-use sekisho_store::{NewRefreshToken, NewTokenGrant};
+use sekisho_store::{NewRefreshToken, NewTokenGrant, Redeemed, Redemption, Store, StoreResult};
 use std::sync::Arc;
 
 fn grant(id: &str, login_pk: i64, client: &str, session: i64, code: &str) -> NewTokenGrant {
@@ -22,6 +23,28 @@ fn grant(id: &str, login_pk: i64, client: &str, session: i64, code: &str) -> New
         code_hash: code.into(),
         created_at: Timestamp(100),
         expires_at: Timestamp(100 + 86_400),
+    }
+}
+
+/// Records a grant as the code exchange does: its code (seeded), redeemed.
+async fn create(
+    s: &dyn Store,
+    g: &NewTokenGrant,
+    refresh: Option<&NewRefreshToken>,
+    audit: &[&NewAuditEvent],
+) -> StoreResult<()> {
+    let code = super::oidc_grants::code(&g.code_hash, g.login_pk, g.created_at.0);
+    s.seed_oidc_codes(&[code]).await?;
+    let r = Redemption {
+        throttle: None,
+        jtis: &[],
+        grant: g,
+        refresh,
+        audit,
+    };
+    match s.redeem_oidc_code(r).await? {
+        Redeemed::Done => Ok(()),
+        other => unreachable!("{other:?}"),
     }
 }
 
@@ -43,7 +66,7 @@ pub(crate) async fn refresh_tokens_rotate_once_and_grants_are_revoked(db: Db) {
     let g1 = grant("g1", pk, "skc_a", 7, "c1");
     let r1 = refresh("r1", "g1", 100);
     let issued = ev(100, EventType::OidcTokenIssued, "ot1");
-    ok(s.create_token_grant(&g1, Some(&r1), &[&issued]).await);
+    ok(create(s.as_ref(), &g1, Some(&r1), &[&issued]).await);
     // The audit record is written with the grant.
     let filter = sekisho_core::audit::AuditFilter {
         event_type: Some(EventType::OidcTokenIssued),
@@ -87,7 +110,8 @@ pub(crate) async fn refresh_tokens_rotate_once_and_grants_are_revoked(db: Db) {
     let used = ok(s.get_refresh_token("r1").await).and_then(|r| r.used_at);
     assert_eq!(used, Some(Timestamp(110)));
     // An expired token is not rotated, nor one named with another grant.
-    ok(s.create_token_grant(
+    ok(create(
+        s.as_ref(),
         &grant("g2", pk, "skc_a", 8, "c2"),
         Some(&refresh("r3", "g2", 100)),
         &[],
@@ -139,22 +163,10 @@ pub(crate) async fn refresh_tokens_rotate_once_and_grants_are_revoked(db: Db) {
     .is_empty());
 
     // By session and by login and client: only the live ones named.
-    ok(
-        s.create_token_grant(&grant("g3", pk, "skc_a", 9, "c3"), None, &[])
-            .await,
-    );
-    ok(
-        s.create_token_grant(&grant("g4", pk, "skc_b", 9, "c4"), None, &[])
-            .await,
-    );
-    ok(
-        s.create_token_grant(&grant("g5", pk, "skc_b", 10, "c5"), None, &[])
-            .await,
-    );
-    ok(
-        s.create_token_grant(&grant("g6", pk, "skc_c", 11, "c6"), None, &[])
-            .await,
-    );
+    ok(create(s.as_ref(), &grant("g3", pk, "skc_a", 9, "c3"), None, &[]).await);
+    ok(create(s.as_ref(), &grant("g4", pk, "skc_b", 9, "c4"), None, &[]).await);
+    ok(create(s.as_ref(), &grant("g5", pk, "skc_b", 10, "c5"), None, &[]).await);
+    ok(create(s.as_ref(), &grant("g6", pk, "skc_c", 11, "c6"), None, &[]).await);
     let mut by_session: Vec<String> = ok(s
         .revoke_grants_for_session(9, "logout", Timestamp(160))
         .await)
@@ -206,8 +218,9 @@ pub(crate) async fn ended_sessions_end_their_grants_but_offline_access(db: Db) {
         scope: "openid profile".into(),
         ..grant("g-on", login.id, "skc_a", sess.id, "c-on")
     };
-    ok(s.create_token_grant(&online, None, &[]).await);
-    ok(s.create_token_grant(
+    ok(create(s.as_ref(), &online, None, &[]).await);
+    ok(create(
+        s.as_ref(),
         &grant("g-off", login.id, "skc_a", sess.id, "c-off"),
         None,
         &[],
