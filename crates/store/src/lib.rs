@@ -80,7 +80,9 @@ pub use oidc_clients::{ClientRecord, OidcClientStore, StoredClient};
 pub use oidc_grants::{
     CodeTake, NewOidcCode, NewOidcRequest, OidcCode, OidcGrantStore, OidcRequest, RequestKind,
 };
-pub use oidc_sessions::{Consent, LogoutState, OidcSessionStore, OutboxLogout, SessionSignIn};
+pub use oidc_sessions::{
+    Consent, LogoutQuery, LogoutState, OidcSessionStore, OutboxLogout, SessionSignIn,
+};
 pub use oidc_tokens::{NewRefreshToken, NewTokenGrant, OidcTokenStore, RefreshToken, TokenGrant};
 pub use operators::{Operator, OperatorFailure, OperatorSession, OperatorStore};
 pub use passkeys::{

@@ -241,11 +241,12 @@ on_both!(
 mod oidc_sessions;
 use oidc_sessions::{
     consents_are_given_listed_and_revoked, ended_sessions_queue_a_logout_per_client,
-    erasing_and_deleting_queue_logouts,
+    erasing_and_deleting_queue_logouts, logouts_are_listed_by_state_and_client,
 };
 on_both!(
     ended_sessions_queue_a_logout_per_client,
     erasing_and_deleting_queue_logouts,
+    logouts_are_listed_by_state_and_client,
     consents_are_given_listed_and_revoked,
 );
 
