@@ -249,6 +249,10 @@ on_both!(
     logouts_are_listed_by_state_and_client,
     consents_are_given_listed_and_revoked,
 );
+#[path = "conformance/session_purge.rs"]
+mod session_purge;
+use session_purge::ended_sessions_are_purged_with_their_sign_ins;
+on_both!(ended_sessions_are_purged_with_their_sign_ins);
 
 fn ev(t: i64, ty: EventType, login: &str) -> NewAuditEvent {
     NewAuditEvent::new(
