@@ -21,7 +21,8 @@
 //   RP_SCOPE             default "openid profile email login_id"
 //   NODE_EXTRA_CA_CERTS  a CA to trust for Sekisho's certificate (tests use a test CA)
 //
-// Pages: /  (who is signed in), /login[?acr=…&prompt=…], /callback, /logout, /logged-out.
+// Pages: /  (who is signed in), /login[?acr=…&prompt=…], /withdraw (a withdrawal the customer
+// confirms at Sekisho), /withdrawal (what was confirmed), /callback, /logout, /logged-out.
 // JSON for scripts: /session.json, POST /userinfo, /refresh, /introspect, /revoke,
 // /backchannel-events.json; Sekisho posts to POST /backchannel-logout.
 
@@ -91,13 +92,31 @@ async function dpop(s) {
   return client.getDPoPHandle(await config(), s.dpopKeys);
 }
 
+// An operation the customer confirms inside the flow (Rich Authorization Requests, RFC 9396):
+// the app describes it in authorization_details, Sekisho shows it on its confirmation page and
+// asks for the customer's second factor (a passkey where the firm requires one), and the token
+// response and the DPoP-bound access token carry it as confirmed. The withdrawal API then
+// checks one token instead of a separate proof.
+function withdrawal(yen, account) {
+  const amount = Number(yen);
+  return [
+    {
+      type: "sekisho_operation",
+      kind: "withdrawal",
+      amount: String(amount),
+      currency: "JPY",
+      description: `出金 ${amount.toLocaleString("ja-JP")}円 → ${account}`,
+    },
+  ];
+}
+
 // --- The flow ---------------------------------------------------------------------------------
 
-async function login(req, res, url) {
+async function login(req, res, url, operation) {
   const s = session(req, res);
   const cfg = await config();
   const verifier = client.randomPKCECodeVerifier();
-  s.pending = { verifier, state: client.randomState(), nonce: client.randomNonce() };
+  s.pending = { verifier, state: client.randomState(), nonce: client.randomNonce(), operation: Boolean(operation) };
   const params = {
     redirect_uri: CALLBACK,
     scope: SCOPE,
@@ -110,6 +129,7 @@ async function login(req, res, url) {
   const acr = ACR[url.searchParams.get("acr")];
   if (acr) params.acr_values = acr;
   if (url.searchParams.get("prompt")) params.prompt = url.searchParams.get("prompt");
+  if (operation) params.authorization_details = JSON.stringify(operation);
   // PAR: the request goes to Sekisho server to server, authenticated; the browser only
   // carries a short-lived request_uri.
   const target = await client.buildAuthorizationUrlWithPAR(cfg, params, { DPoP: await dpop(s) });
@@ -119,7 +139,7 @@ async function login(req, res, url) {
 async function callback(req, res, url) {
   const s = session(req, res);
   if (!s.pending) return send(res, 400, "text/plain", "no login in progress");
-  const { verifier, state, nonce } = s.pending;
+  const { verifier, state, nonce, operation } = s.pending;
   delete s.pending;
   const cfg = await config();
   try {
@@ -134,6 +154,11 @@ async function callback(req, res, url) {
     s.claims = tokens.claims();
     // The ID token says who and how; the profile (name, e-mail, login ID) comes from UserInfo.
     s.profile = await client.fetchUserInfo(cfg, tokens.access_token, s.claims.sub, { DPoP: await dpop(s) });
+    if (operation) {
+      // What the customer confirmed, as Sekisho confirmed it (with the method used).
+      s.operation = tokens.authorization_details ?? null;
+      return redirect(res, `${BASE}/withdrawal`);
+    }
     redirect(res, `${BASE}/`);
   } catch (e) {
     // An error the customer or Sekisho sent back (access_denied, login_required, …).
@@ -257,7 +282,23 @@ function home(req, res) {
     <dt>認証レベル</dt><dd id="acr">${esc(LEVELS[c.acr] ?? c.acr)}</dd>
     <dt>認証方式 (amr)</dt><dd id="amr">${esc((c.amr ?? []).join(" "))}</dd>
     <dt>認証日時</dt><dd>${new Date(c.auth_time * 1000).toLocaleString("ja-JP", { timeZone: "Asia/Tokyo" })}</dd>
-    </dl><p><a id="logout" class="button" href="/logout">ログアウト</a></p>`,
+    </dl><p><a id="withdraw" class="button" href="/withdraw">出金する(1,500,000円)</a></p>
+    <p><a id="logout" class="button" href="/logout">ログアウト</a></p>`,
+  );
+}
+
+const METHODS = { passkey: "パスキー", totp: "認証アプリ", token: "トークン", email: "メール" };
+
+function confirmed(req, res) {
+  const d = session(req, res).operation?.[0];
+  if (!d) return page(res, `<h1>出金は確認されていません</h1><p><a href="/">トップへ</a></p>`);
+  page(
+    res,
+    `<h1 id="confirmed">出金の指示を受け付けました</h1><dl>
+    <dt>内容</dt><dd id="op-desc">${esc(d.description)}</dd>
+    <dt>金額</dt><dd id="op-amount">${esc(Number(d.amount).toLocaleString("ja-JP"))} ${esc(d.currency)}</dd>
+    <dt>確認方法</dt><dd id="op-method">${esc(METHODS[d.method] ?? d.method)}</dd>
+    </dl><p><a href="/">トップへ</a></p>`,
   );
 }
 
@@ -270,6 +311,10 @@ async function handle(req, res) {
         return home(req, res);
       case "/login":
         return login(req, res, url);
+      case "/withdraw":
+        return login(req, res, url, withdrawal(1_500_000, "みずほ銀行 本店 普通 1234567"));
+      case "/withdrawal":
+        return confirmed(req, res);
       case "/callback":
         return callback(req, res, url);
       case "/logout":
@@ -291,6 +336,7 @@ async function handle(req, res) {
           error: x.error ?? null,
           token_type: x.tokens?.token_type ?? null,
           refresh: Boolean(x.tokens?.refresh_token),
+          operation: x.operation ?? null,
         };
         return send(res, 200, "application/json", JSON.stringify(body));
       }

@@ -213,6 +213,35 @@ try {
   expect(pk.claims && pk.claims.acr === PHR, `acr phishing-resistant: ${JSON.stringify(pk)}`);
   expect(pk.claims.amr.includes("hwk") && !pk.claims.amr.includes("otp"), `amr of a passkey: ${pk.claims.amr}`);
   expect(pk.claims.sub === s.claims.sub, "the same customer");
+
+  // A withdrawal confirmed inside the flow (Rich Authorization Requests): the app pushes the
+  // operation in authorization_details, Sekisho shows it on its confirmation page, the customer
+  // confirms it with the passkey, and the app receives it, confirmed, in the token response;
+  // the DPoP-bound access token carries it too (introspection says so).
+  await Promise.all([page.waitForURL(/\/step-up\/sksu_/), page.click("#withdraw")]);
+  const op = await text(page);
+  for (const w of ["出金", "1,500,000 JPY", "みずほ銀行 本店 普通 1234567", "パスキーで認証して確定する"]) {
+    expect(op.includes(w), `the confirmation page shows ${w}:\n${op}`);
+  }
+  await shot(page, "oidc-rp-rar-step-up-desktop");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shot(page, "oidc-rp-rar-step-up-phone");
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await Promise.all([page.waitForURL(`${TRADE}/withdrawal`), page.click("#confirm-passkey")]);
+  expect((await page.locator("#op-method").innerText()) === "パスキー", "confirmed with the passkey");
+  await shot(page, "oidc-rp-rar-confirmed-desktop");
+  const w = await json(page, "GET", `${TRADE}/session.json`);
+  const d = (w.operation ?? [])[0];
+  expect(
+    d && d.type === "sekisho_operation" && d.kind === "withdrawal" && d.amount === "1500000" && d.currency === "JPY",
+    `authorization_details in the token response: ${JSON.stringify(w)}`,
+  );
+  expect(d.method === "passkey", `confirmed with: ${d.method}`);
+  const wi = await json(page, "POST", `${TRADE}/introspect`);
+  expect(
+    wi.active === true && JSON.stringify(wi.authorization_details) === JSON.stringify(w.operation),
+    `introspection: ${JSON.stringify(wi)}`,
+  );
   console.log("oidc relying-party journey passed");
 } catch (e) {
   if (page) {

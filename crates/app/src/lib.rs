@@ -28,6 +28,7 @@ pub mod passkey;
 pub mod passkey_login;
 pub mod recovery;
 pub mod seed;
+pub mod sessions;
 pub mod settings;
 pub mod setup_links;
 pub mod staff;

@@ -9,6 +9,7 @@
 
 use crate::mail::MailSettings;
 use crate::passkey::PasskeySettings;
+pub use crate::sessions::SessionSettings;
 use crate::step_up::StepUpSettings;
 use sekisho_core::device::DevicePolicy;
 use sekisho_core::email_code::EmailCodePolicy;
@@ -16,7 +17,6 @@ use sekisho_core::lockout::LockoutMode;
 use sekisho_core::login::MfaRollout;
 use sekisho_core::otp::{Algorithm, OtpParams};
 use sekisho_core::password::{PasswordPolicy, Preset};
-use sekisho_core::session::SessionPolicy;
 use sekisho_core::throttle::{Backoff, Rate};
 use serde::{Deserialize, Serialize};
 
@@ -227,41 +227,6 @@ impl PasswordSettings {
             ));
         }
         Ok(p)
-    }
-}
-
-/// `session.*`: lifetimes of sessions and of the steps before one.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SessionSettings {
-    /// A session unused this long ends.
-    pub idle_timeout_secs: i64,
-    /// A session ends this long after login.
-    pub absolute_timeout_secs: i64,
-    /// Lifetime of the restricted session for changing a temporary or expired password.
-    pub password_change_timeout_secs: i64,
-    /// How long a login may wait between its password and its second factor.
-    pub challenge_timeout_secs: i64,
-}
-
-impl Default for SessionSettings {
-    fn default() -> Self {
-        SessionSettings {
-            idle_timeout_secs: 1800,
-            absolute_timeout_secs: 12 * 3600,
-            password_change_timeout_secs: 600,
-            challenge_timeout_secs: 300,
-        }
-    }
-}
-
-impl SessionSettings {
-    /// The sessions' lifetimes as the core rules take them.
-    pub fn policy(&self) -> SessionPolicy {
-        SessionPolicy {
-            idle_secs: self.idle_timeout_secs,
-            absolute_secs: self.absolute_timeout_secs,
-        }
     }
 }
 
@@ -667,6 +632,7 @@ impl Settings {
             (60..=30 * 86_400).contains(&self.password.lockout_duration_secs),
             "password.lockout_duration_secs must be 60 to 2592000"
         );
+        self.session.check()?;
         self.throttle.check()?;
         self.step_up.check()?;
         self.oidc.check()?;

@@ -81,7 +81,9 @@ pub use oidc_grants::{
     CodeTake, JtiUse, NewOidcCode, NewOidcRequest, OidcCode, OidcGrantStore, OidcRequest,
     RequestKind,
 };
-pub use oidc_sessions::{Consent, LogoutState, OidcSessionStore, OutboxLogout, SessionSignIn};
+pub use oidc_sessions::{
+    Consent, LogoutQuery, LogoutState, OidcSessionStore, OutboxLogout, SessionSignIn,
+};
 pub use oidc_tokens::{
     NewRefreshToken, NewTokenGrant, OidcTokenStore, Redeemed, Redemption, RefreshToken, TokenGrant,
 };
@@ -502,6 +504,10 @@ pub trait Store:
 
     /// Lists a login's sessions that are not revoked and not past their absolute end.
     async fn list_sessions(&self, login_pk: i64, now: Timestamp) -> StoreResult<Vec<Session>>;
+
+    /// Deletes up to `limit` sessions whose absolute end is before `before`, and with them the
+    /// clients they signed in to (their audit records stay); how many.
+    async fn purge_sessions(&self, before: Timestamp, limit: u32) -> StoreResult<u64>;
 
     /// Stores a new API token by hash.
     async fn create_api_token(

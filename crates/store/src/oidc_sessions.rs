@@ -92,6 +92,29 @@ pub struct OutboxLogout {
     pub failed_at: Option<Timestamp>,
 }
 
+/// Which logouts a listing shows, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogoutQuery {
+    /// Only those in this state.
+    pub state: Option<LogoutState>,
+    /// Only those for this client.
+    pub client_id: Option<String>,
+    /// Only those queued before this one (the next page).
+    pub before: Option<i64>,
+    /// At most this many (1 to 1,000).
+    pub limit: u32,
+}
+
+impl LogoutQuery {
+    /// The newest `limit` logouts, whatever their state or client.
+    pub fn newest(limit: u32) -> LogoutQuery {
+        LogoutQuery {
+            limit,
+            ..LogoutQuery::default()
+        }
+    }
+}
+
 /// A consent a customer gave to a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consent {
@@ -151,8 +174,8 @@ pub trait OidcSessionStore: Send + Sync {
         audit: &NewAuditEvent,
     ) -> StoreResult<()>;
 
-    /// Logouts, newest first.
-    async fn list_logouts(&self, limit: u32) -> StoreResult<Vec<OutboxLogout>>;
+    /// Logouts, newest first, as `query` narrows them.
+    async fn list_logouts(&self, query: &LogoutQuery) -> StoreResult<Vec<OutboxLogout>>;
 
     /// Deletes up to `limit` logouts delivered or given up before `before` (pending ones stay,
     /// whatever their age); how many.

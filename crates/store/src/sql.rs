@@ -497,6 +497,10 @@ impl Store for SqlStore {
         SqlStore::list_sessions(self, login_pk, now).await
     }
 
+    async fn purge_sessions(&self, before: Timestamp, limit: u32) -> StoreResult<u64> {
+        SqlStore::purge_sessions(self, before, limit).await
+    }
+
     async fn create_api_token(
         &self,
         name: &str,

@@ -1,7 +1,9 @@
 //! The SQL implementation of [`OidcSessionStore`], and [`end_sessions`]: the one statement pair
 //! that ends customer sessions and queues their back-channel logouts.
 
-use crate::oidc_sessions::{Consent, LogoutState, OidcSessionStore, OutboxLogout, SessionSignIn};
+use crate::oidc_sessions::{
+    Consent, LogoutQuery, LogoutState, OidcSessionStore, OutboxLogout, SessionSignIn,
+};
 use crate::sql::{opt_ts, ts, SqlStore};
 use crate::sql_audit::commit_audited;
 use crate::sql_outbox::Outbox;
@@ -230,11 +232,15 @@ impl OidcSessionStore for SqlStore {
         Ok(LOGOUTS.failed(self, id, error, now, audit).await?)
     }
 
-    async fn list_logouts(&self, limit: u32) -> StoreResult<Vec<OutboxLogout>> {
+    async fn list_logouts(&self, q: &LogoutQuery) -> StoreResult<Vec<OutboxLogout>> {
         let rows = sqlx::query(&format!(
-            "SELECT {LOGOUT_COLS} FROM oidc_logout_outbox ORDER BY id DESC LIMIT $1"
+            "SELECT {LOGOUT_COLS} FROM oidc_logout_outbox WHERE ($1 = '' OR state = $1) \
+             AND ($2 = '' OR client_id = $2) AND ($3 = 0 OR id < $3) ORDER BY id DESC LIMIT $4"
         ))
-        .bind(i64::from(limit.clamp(1, 1000)))
+        .bind(q.state.map_or("", LogoutState::as_str).to_owned())
+        .bind(q.client_id.clone().unwrap_or_default())
+        .bind(q.before.unwrap_or(0))
+        .bind(i64::from(q.limit.clamp(1, 1000)))
         .fetch_all(&self.read)
         .await?;
         Ok(rows

@@ -169,4 +169,17 @@ impl SqlStore {
             .map(session_from_row)
             .collect::<Result<_, sqlx::Error>>()?)
     }
+
+    pub(crate) async fn purge_sessions(&self, before: Timestamp, limit: u32) -> StoreResult<u64> {
+        // `ON DELETE CASCADE` takes the session's sign-ins to clients and its login flow along.
+        Ok(sqlx::query(
+            "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at < $1 \
+             ORDER BY expires_at LIMIT $2)",
+        )
+        .bind(before.0)
+        .bind(i64::from(limit))
+        .execute(&self.write)
+        .await?
+        .rows_affected())
+    }
 }

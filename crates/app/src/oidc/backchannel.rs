@@ -61,6 +61,11 @@ pub fn spawn_sender(
                 if let Err(e) = purge_delivered(&state).await {
                     tracing::warn!(error = %e, "back-channel logout outbox: cannot purge");
                 }
+                // The same worker forgets sessions that ended long ago (and, with them, the
+                // clients they signed in to, which the outbox no longer needs).
+                if let Err(e) = crate::sessions::purge_ended(&state).await {
+                    tracing::warn!(error = %e, "sessions: cannot purge ended ones");
+                }
             }
             loop {
                 match send_next(&state, http.as_ref()).await {
@@ -81,7 +86,7 @@ pub fn spawn_sender(
     })
 }
 
-/// How often the sender forgets old delivered logouts.
+/// How often the sender forgets old delivered logouts and old ended sessions.
 const PURGE_EVERY_SECS: i64 = 60;
 /// Logouts forgotten at most per purge (the next purge goes on).
 const PURGE_BATCH: u32 = 1_000;

@@ -13,6 +13,7 @@ pub mod grants;
 pub mod jwks_uri;
 pub mod logout;
 pub mod metadata;
+pub mod outbox;
 pub mod rar;
 pub mod request;
 

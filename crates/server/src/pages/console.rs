@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .merge(super::console_logins::router())
         .merge(super::console_passkeys::router())
         .merge(super::console_history::router())
+        .merge(super::console_logouts::router())
 }
 
 /// The console's words are looked up like the customer pages' ones (this table is their
@@ -317,7 +318,7 @@ pub(super) fn text(key: &str) -> (&'static str, &'static str) {
         "h.filter" => ("絞り込む", "Filter"),
         "h.csv" => ("CSVでダウンロード", "Export CSV"),
         "h.empty" => ("該当する記録はありません。", "No record matches."),
-        _ => ("?", "?"),
+        _ => super::console_logouts::text(key),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod console;
 mod console_credentials;
 mod console_history;
 mod console_logins;
+mod console_logouts;
 mod console_passkeys;
 mod i18n;
 mod keyboard;

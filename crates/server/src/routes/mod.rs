@@ -6,6 +6,7 @@ pub(crate) mod admin_devices;
 pub(crate) mod admin_logins;
 mod admin_mail;
 mod admin_oidc_clients;
+mod admin_oidc_logouts;
 mod admin_operators;
 pub(crate) mod admin_setup;
 pub(crate) mod admin_tokens;
@@ -42,6 +43,7 @@ pub fn admin() -> Router<AppState> {
         .merge(admin_devices::router())
         .merge(admin_mail::router())
         .merge(admin_oidc_clients::router())
+        .merge(admin_oidc_logouts::router())
         .merge(admin_operators::router())
         .merge(admin_tokens::router())
         .merge(admin_setup::router())

@@ -33,6 +33,8 @@ mod oidc_flow;
 mod oidc_jwks_uri;
 mod oidc_logout;
 mod oidc_logout_browser;
+mod oidc_outbox;
+mod oidc_outbox_browser;
 mod oidc_rar;
 mod oidc_rp_browser;
 mod oidc_token_rules;

@@ -15,6 +15,7 @@ use crate::step_up::{stepper, Stepper};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use sekisho_core::Clock;
+use sekisho_store::LogoutQuery;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
@@ -342,11 +343,22 @@ async fn a_logout_token_reaches_the_client_over_https_and_is_retried() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(sent(ok(app.state.store.list_logouts(10).await)), 2);
+    assert_eq!(
+        sent(ok(app
+            .state
+            .store
+            .list_logouts(&LogoutQuery::newest(10))
+            .await)),
+        2
+    );
     app.clock.advance(31 * 86_400);
     let mut left = 2;
     for _ in 0..60 {
-        left = sent(ok(app.state.store.list_logouts(10).await));
+        left = sent(ok(app
+            .state
+            .store
+            .list_logouts(&LogoutQuery::newest(10))
+            .await));
         if left == 0 {
             break;
         }

@@ -2,7 +2,10 @@
 //! example trading app in `examples/relying-app` (npm `openid-client` v6, certified as a FAPI 2
 //! RP) is started twice, once as a `fapi2` client (PAR + PKCE + DPoP + `private_key_jwt`) and
 //! once as a `basic` one (`client_secret_basic` + PKCE), and chromium walks the customer through
-//! Sekisho's hosted pages with an app code from oathtool (`tests/browser/oidc_rp.mjs`).
+//! Sekisho's hosted pages with an app code from oathtool (`tests/browser/oidc_rp.mjs`). At the
+//! end the trading app asks for a withdrawal in `authorization_details` (RFC 9396) through PAR;
+//! the customer confirms it with a passkey on the step-up page, and the app receives it in the
+//! token response.
 //!
 //! Sekisho serves HTTPS with a certificate of a test CA; the relying apps trust that CA
 //! (`NODE_EXTRA_CA_CERTS`) and serve HTTPS themselves with the same certificate (redirect URIs of
@@ -232,6 +235,15 @@ async fn openid_client_signs_in_through_the_hosted_pages_over_https() {
     )
     .await;
 
+    // The withdrawal the trading app asked for was confirmed with the passkey inside the flow.
+    let audit = app.audit("rp-tanaka").await;
+    assert!(
+        audit.iter().any(|e| e["event_type"] == "step_up_confirmed"
+            && e["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("withdrawal") && d.contains("passkey"))),
+        "{audit:?}"
+    );
     // What the relying parties did is in the audit trail, naming each client.
     assert!(app.count_events("rp-tanaka", "login_succeeded").await >= 1);
     for client in [&trade_id, &crm_id] {

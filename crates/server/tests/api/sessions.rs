@@ -82,3 +82,67 @@ async fn operator_revokes_sessions_and_password_reset_ends_them() {
     )
     .await;
 }
+
+/// `session.retain_days` (30): the background worker deletes sessions that ended long ago, with
+/// the clients they signed in to, and keeps live ones and every audit record.
+#[tokio::test]
+async fn ended_sessions_are_deleted_after_the_retention() {
+    let app = spawn_app().await;
+    app.create_login("hayashi3", "abc12345").await;
+    let stored = |token: String| {
+        let store = app.state.store.clone();
+        async move {
+            let hash = sekisho_core::token::hash(&token);
+            ok(store.get_session(&hash).await).is_some()
+        }
+    };
+    let gone = app.session("hayashi3", "abc12345").await;
+    let id = ok(app.state.store.newest_session_id().await);
+    let login = ok(app.state.store.get_login("hayashi3").await).unwrap_or_else(|| unreachable!());
+    let now = sekisho_core::Clock::now(app.clock.as_ref());
+    ok(app
+        .state
+        .store
+        .record_sign_in(&sekisho_store::SessionSignIn {
+            session_id: id,
+            client_id: "skc_gone".into(),
+            login_pk: login.id,
+            sid: "sid-gone".into(),
+            backchannel: false,
+            first_at: now,
+            last_at: now,
+        })
+        .await);
+    let r = app
+        .post("/api/v1/logout", Some(gone.as_str()), serde_json::json!({}))
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let idle = app.session("hayashi3", "abc12345").await;
+
+    // 29 days after their end both are still there.
+    app.clock.advance(12 * 3600 + 29 * 86_400);
+    let purged = ok(sekisho_app::sessions::purge_ended(app.state.app()).await);
+    assert_eq!(purged, 0);
+    assert!(stored(gone.clone()).await && stored(idle.clone()).await);
+
+    // After 30 days the worker (once a minute) deletes them, the sign-in with them; a session
+    // opened now lives on.
+    app.clock.advance(86_400 + 60);
+    let live = app.session("hayashi3", "abc12345").await;
+    let mut left = true;
+    for _ in 0..100 {
+        left = stored(gone.clone()).await || stored(idle.clone()).await;
+        if !left {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!left, "ended sessions deleted");
+    assert!(ok(app.state.store.session_sign_ins(id).await).is_empty());
+    assert!(stored(live.clone()).await);
+    assert_eq!(
+        app.get("/api/v1/me", Some(&live)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(app.count_events("hayashi3", "login_succeeded").await, 3);
+}

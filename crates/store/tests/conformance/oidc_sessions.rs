@@ -5,7 +5,7 @@
 use super::{count, ev, new_login, new_session, ok, Db};
 use sekisho_core::audit::{AuditFilter, EventType};
 use sekisho_core::Timestamp;
-use sekisho_store::{Consent, LoginPatch, LogoutState, SessionSignIn};
+use sekisho_store::{Consent, LoginPatch, LogoutQuery, LogoutState, SessionSignIn};
 
 fn sign_in(session_id: i64, login_pk: i64, client: &str, at: i64) -> SessionSignIn {
     SessionSignIn {
@@ -75,7 +75,7 @@ pub(crate) async fn ended_sessions_queue_a_logout_per_client(db: Db) {
             &ev(31, EventType::SessionRevoked, "kato")
         )
         .await));
-    let queued = ok(s.list_logouts(10).await);
+    let queued = ok(s.list_logouts(&LogoutQuery::newest(10)).await);
     assert_eq!(queued.len(), 2);
     assert!(queued
         .iter()
@@ -91,7 +91,7 @@ pub(crate) async fn ended_sessions_queue_a_logout_per_client(db: Db) {
         &ev(40, EventType::PasswordChanged, "kato"),
     )
     .await);
-    assert_eq!(ok(s.list_logouts(10).await).len(), 3);
+    assert_eq!(ok(s.list_logouts(&LogoutQuery::newest(10)).await).len(), 3);
 
     // Claimed once, retried, sent with its audit record.
     let first = ok(s.claim_logout(Timestamp(50), Timestamp(80)).await)
@@ -127,7 +127,7 @@ pub(crate) async fn ended_sessions_queue_a_logout_per_client(db: Db) {
         &ev(103, EventType::OidcBackchannelDelivered, "kato"),
     )
     .await);
-    let states: Vec<_> = ok(s.list_logouts(10).await)
+    let states: Vec<_> = ok(s.list_logouts(&LogoutQuery::newest(10)).await)
         .into_iter()
         .map(|l| l.state)
         .collect();
@@ -159,7 +159,7 @@ pub(crate) async fn ended_sessions_queue_a_logout_per_client(db: Db) {
         &ev(60, EventType::LoginUpdated, "kato"),
     )
     .await);
-    let z = ok(s.list_logouts(10).await);
+    let z = ok(s.list_logouts(&LogoutQuery::newest(10)).await);
     assert_eq!(z.len(), 4);
     assert_eq!(z[0].client_id, "skc_z");
 
@@ -169,7 +169,7 @@ pub(crate) async fn ended_sessions_queue_a_logout_per_client(db: Db) {
     assert_eq!(ok(s.purge_logouts(Timestamp(1_000), 1).await), 1);
     assert_eq!(ok(s.purge_logouts(Timestamp(1_000), 10).await), 1);
     assert_eq!(ok(s.purge_logouts(Timestamp(1_000), 10).await), 0);
-    let left = ok(s.list_logouts(10).await);
+    let left = ok(s.list_logouts(&LogoutQuery::newest(10)).await);
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].state, LogoutState::Pending);
 }
@@ -196,7 +196,7 @@ pub(crate) async fn erasing_and_deleting_queue_logouts(db: Db) {
         &ev(20, EventType::CredentialsErased, "ito"),
     )
     .await);
-    assert_eq!(ok(s.list_logouts(10).await).len(), 1);
+    assert_eq!(ok(s.list_logouts(&LogoutQuery::newest(10)).await).len(), 1);
 
     let other = ok(s
         .create_session(
@@ -228,12 +228,89 @@ pub(crate) async fn erasing_and_deleting_queue_logouts(db: Db) {
     let mut del = ev(50, EventType::LoginDeleted, "ito");
     del.time = Timestamp(50);
     assert!(ok(s.delete_login("ito", &del).await));
-    let all = ok(s.list_logouts(10).await);
+    let all = ok(s.list_logouts(&LogoutQuery::newest(10)).await);
     assert_eq!(
         all.iter().map(|l| l.client_id.as_str()).collect::<Vec<_>>(),
         ["skc_w", "skc_y", "skc_x"],
         "a deleted login's clients are still told"
     );
+}
+
+/// The console's view of the outbox: narrowed by state and client, newest first, paged by id.
+pub(crate) async fn logouts_are_listed_by_state_and_client(db: Db) {
+    let s = &db.store;
+    let login = ok(s
+        .create_login(&new_login("sato"), &ev(1, EventType::LoginCreated, "sato"))
+        .await);
+    for (i, client) in ["skc_x", "skc_y", "skc_x"].iter().enumerate() {
+        let t = 10 * (i as i64 + 1);
+        let sess = ok(s
+            .create_session(
+                &new_session(login.id, &format!("l{i}"), t),
+                &ev(t, EventType::LoginSucceeded, "sato"),
+            )
+            .await)
+        .unwrap_or_else(|| unreachable!());
+        ok(s.record_sign_in(&sign_in(sess.id, login.id, client, t + 1))
+            .await);
+        ok(s.revoke_session(
+            sess.id,
+            Timestamp(t + 2),
+            &ev(t + 2, EventType::SessionRevoked, "sato"),
+        )
+        .await);
+    }
+    let oldest = ok(s.claim_logout(Timestamp(100), Timestamp(200)).await)
+        .unwrap_or_else(|| unreachable!("due"));
+    ok(s.logout_sent(
+        oldest.id,
+        Timestamp(101),
+        &ev(101, EventType::OidcBackchannelDelivered, "sato"),
+    )
+    .await);
+    let list = |state: Option<LogoutState>, client: Option<&str>, before: Option<i64>, limit| {
+        let q = LogoutQuery {
+            state,
+            client_id: client.map(str::to_owned),
+            before,
+            limit,
+        };
+        async move { ok(s.list_logouts(&q).await) }
+    };
+    let clients = |v: &[sekisho_store::OutboxLogout]| {
+        v.iter()
+            .map(|l| (l.client_id.clone(), l.state))
+            .collect::<Vec<_>>()
+    };
+    let (x, y) = ("skc_x".to_owned(), "skc_y".to_owned());
+    use LogoutState::{Pending, Sent};
+    assert_eq!(
+        clients(&list(None, None, None, 10).await),
+        [
+            (x.clone(), Pending),
+            (y.clone(), Pending),
+            (x.clone(), Sent)
+        ]
+    );
+    assert_eq!(
+        clients(&list(None, Some("skc_x"), None, 10).await),
+        [(x.clone(), Pending), (x.clone(), Sent)]
+    );
+    assert_eq!(
+        clients(&list(Some(Sent), None, None, 10).await),
+        [(x.clone(), Sent)]
+    );
+    assert_eq!(
+        clients(&list(Some(Pending), Some("skc_y"), None, 10).await),
+        [(y.clone(), Pending)]
+    );
+    assert!(list(Some(LogoutState::Failed), None, None, 10)
+        .await
+        .is_empty());
+    let first = list(None, None, None, 2).await;
+    assert_eq!(first.len(), 2);
+    let rest = list(None, None, first.last().map(|l| l.id), 2).await;
+    assert_eq!(clients(&rest), [(x, Sent)]);
 }
 
 pub(crate) async fn consents_are_given_listed_and_revoked(db: Db) {
