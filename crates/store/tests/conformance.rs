@@ -169,9 +169,13 @@ mod setup;
 
 #[path = "conformance/seed.rs"]
 mod seed;
-use seed::{seeded_logins_have_active_factors_and_audit, seeded_tables_have_planner_statistics};
+use seed::{
+    seeded_logins_have_active_factors_and_audit, seeded_logins_have_passwords_and_pending_codes,
+    seeded_tables_have_planner_statistics,
+};
 on_both!(
     seeded_logins_have_active_factors_and_audit,
+    seeded_logins_have_passwords_and_pending_codes,
     seeded_tables_have_planner_statistics
 );
 
