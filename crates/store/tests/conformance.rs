@@ -167,6 +167,11 @@ on_both!(
 #[path = "conformance/setup.rs"]
 mod setup;
 
+#[path = "conformance/audit_queries.rs"]
+mod audit_queries;
+use audit_queries::time_ranges_and_operators_read_by_their_indexes;
+on_both!(time_ranges_and_operators_read_by_their_indexes);
+
 #[path = "conformance/seed.rs"]
 mod seed;
 use seed::{
