@@ -23,7 +23,7 @@ pub const METHOD: &str = "email";
 
 /// A fresh code for the challenge with `token_hash`: the code (for the mail only) and what the
 /// database keeps.
-fn issue(state: &App, token_hash: &str, fail_limit: i64) -> (String, IssuedCode) {
+pub(crate) fn issue(state: &App, token_hash: &str, fail_limit: i64) -> (String, IssuedCode) {
     let policy = &state.settings.email_code;
     let now = state.clock.now();
     let code = email_code::generate(state.rng.as_ref(), policy.digits);
@@ -57,6 +57,13 @@ fn code_mail(
     mail::seal(state, Some(&login.login_id), login.code_address(), rendered)
 }
 
+/// The end of a challenge answered by an e-mail code opened `now`: the login's time limit, or
+/// the code's life if longer.
+pub(crate) fn challenge_expiry(state: &App, now: Timestamp) -> Timestamp {
+    let policy = &state.settings.email_code;
+    now.plus_secs(policy.login_timeout_secs.max(policy.ttl_secs))
+}
+
 /// Masks an address for display: `ta***@example.co.jp`.
 pub fn masked(address: &str) -> String {
     match address.split_once('@') {
@@ -80,7 +87,7 @@ pub async fn start(
     let token_hash = token::hash(&tok);
     let (code, issued) = issue(state, &token_hash, i64::from(policy.max_tries));
     let mail = code_mail(state, login, &code, issued.expires_at, false)?;
-    let expires = now.plus_secs(policy.login_timeout_secs.max(policy.ttl_secs));
+    let expires = challenge_expiry(state, now);
     let methods = vec![Factor::Email];
     let ev = state.event(
         EventType::EmailCodeSent,

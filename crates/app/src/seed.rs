@@ -2,15 +2,19 @@
 //! server's keyring exactly as an enrolment (authenticator app) or a token import (HOTP token)
 //! seals it. The benchmark (`sekisho-bench`) and the crash test (`survive.rs`) seed through
 //! here, so both exercise the server's own checks on realistic rows. Authorization codes are
-//! seeded in bulk the same way for the benchmark of the OpenID Connect token endpoint.
+//! seeded in bulk the same way for the benchmark of the OpenID Connect token endpoint, and
+//! logins with a password, and an e-mail code waiting, for the benchmarks of the password step
+//! and the e-mail-code step.
 
 use crate::error::AppError;
 use crate::state::App;
 use sekisho_core::audit::{Actor, ClientInfo, EventType};
+use sekisho_core::flow::Factor;
 use sekisho_core::login::SecondFactor;
 use sekisho_core::otp::{OtpKind, OtpParams};
+use sekisho_core::password::PasswordPolicy;
 use sekisho_core::{Error, Lang};
-use sekisho_store::{NewLogin, NewOidcCode, NewToken, SeedFactor, SeedLogin};
+use sekisho_store::{NewLogin, NewOidcCode, NewToken, SeedChallenge, SeedFactor, SeedLogin};
 
 /// Logins written per store call (one transaction each).
 const PER_CALL: usize = 10_000;
@@ -104,12 +108,107 @@ pub async fn seed_logins(
                 notify_login: None,
                 now,
             },
+            password_hash: None,
             factor,
+            challenge: None,
             audit,
         });
         out.push(Seeded {
             login_id,
             secret: secret.to_vec(),
+        });
+        if batch.len() == PER_CALL {
+            state.store.seed_logins(&batch).await?;
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        state.store.seed_logins(&batch).await?;
+    }
+    Ok(out)
+}
+
+/// A login seeded with a password, and its e-mail-code challenge if it has one.
+#[derive(Debug, Clone)]
+pub struct SeededPassword {
+    /// The login ID (canonical).
+    pub login_id: String,
+    /// The challenge token the second step takes, and the code it waits for.
+    pub challenge: Option<(String, String)>,
+}
+
+/// Creates `n` logins `{prefix}000000`, … with the permanent password `password` (hashed once
+/// by the server's hashing threads with its Argon2 parameters; every login shares the hash),
+/// ten thousand per transaction, unchecked by the password policy. With `email_code` each login
+/// has e-mail codes as its second factor and a challenge waiting for its code, as after a
+/// correct password: the code hashed as a sent one is (keyed with the challenge), valid for
+/// `email_code.ttl_secs` from now; no mail is written, the caller gets the codes.
+pub async fn seed_password_logins(
+    state: &App,
+    prefix: &str,
+    n: usize,
+    password: &str,
+    email_code: bool,
+) -> Result<Vec<SeededPassword>, AppError> {
+    let salt: [u8; 16] = sekisho_core::clock::random_bytes(state.rng.as_ref());
+    let normalized = PasswordPolicy::normalize(password);
+    let phc = state.hashes.hash(&state.metrics, normalized, salt).await?;
+    let now = state.clock.now();
+    let client = ClientInfo::default();
+    let fail_limit = i64::from(state.settings.email_code.max_tries);
+    let what = if email_code {
+        "a password and an e-mail code waiting"
+    } else {
+        "a password"
+    };
+    let mut out = Vec::with_capacity(n);
+    let mut batch = Vec::with_capacity(PER_CALL.min(n));
+    for i in 0..n {
+        let login_id = format!("{prefix}{i:06}");
+        let (challenge, kept) = if email_code {
+            let token = sekisho_core::token::generate("sksc", state.rng.as_ref());
+            let token_hash = sekisho_core::token::hash(&token);
+            let (code, issued) = crate::email_code::issue(state, &token_hash, fail_limit);
+            let seed = SeedChallenge {
+                token_hash,
+                methods: Factor::names(&[Factor::Email]),
+                expires_at: crate::email_code::challenge_expiry(state, now),
+                code: issued,
+            };
+            (Some(seed), Some((token, code)))
+        } else {
+            (None, None)
+        };
+        let audit = state.event(
+            EventType::LoginCreated,
+            Some(&login_id),
+            Actor::System,
+            &client,
+            format!("login seeded in bulk with {what}"),
+        );
+        batch.push(SeedLogin {
+            login: NewLogin {
+                login_id: login_id.clone(),
+                display_name: "Seed".into(),
+                email: format!("{login_id}@example.com"),
+                lang: Lang::Ja,
+                second_factor: if email_code {
+                    SecondFactor::Email
+                } else {
+                    SecondFactor::None
+                },
+                mfa_required: email_code,
+                notify_login: None,
+                now,
+            },
+            password_hash: Some(phc.clone()),
+            factor: SeedFactor::None,
+            challenge,
+            audit,
+        });
+        out.push(SeededPassword {
+            login_id,
+            challenge: kept,
         });
         if batch.len() == PER_CALL {
             state.store.seed_logins(&batch).await?;

@@ -1,25 +1,25 @@
 //! `sekisho-bench`: load benchmarks that print figures, kept out of the production binary. By
 //! default it spawns the `sekisho` binary found next to it as a server on loopback with a
-//! temporary data folder, creates logins through the admin API, times one Argon2id hash
-//! in-process, then drives the workload from concurrent clients and reports throughput, latency
-//! percentiles and the server's memory against the targets.
+//! temporary data folder, seeds what the workload needs in bulk in its database through the
+//! server's own wiring, then drives the workload from concurrent clients and reports throughput,
+//! latency percentiles, CPU per operation and the server's memory against the targets.
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand};
-use sekisho_core::password::{HashMemory, HashParams, PasswordHasher};
 use sekisho_core::Random;
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::task::JoinSet;
 
 mod app;
 mod audit;
+mod email_code;
 mod http1;
+mod load;
+mod login;
 mod oidc;
 mod validate;
 
@@ -36,8 +36,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum WorkloadCommand {
-    /// Password logins: `POST /api/v1/login` with login ID and password.
+    /// Password logins: `POST /api/v1/login` with login ID and password, cycling over the
+    /// logins (seeded in bulk in a spawned server's database; created through the admin API
+    /// with --server-url).
     Login(BenchArgs),
+    /// The e-mail-code second step: `POST /api/v1/login/second-factor`, each request finishing
+    /// a login waiting for its e-mail code (needs a spawned server: the logins, their challenges
+    /// and the codes' hashes are seeded in its database; each challenge is used once).
+    EmailCode(BenchArgs),
     /// Second-factor checks: `POST /api/v1/validate`, each login's HOTP token verifying its
     /// codes in a row for the whole run (needs a spawned server: the logins and their tokens
     /// are seeded directly in its database).
@@ -56,6 +62,8 @@ enum WorkloadCommand {
 pub enum Workload {
     /// Password logins.
     Login,
+    /// E-mail-code second steps.
+    EmailCode,
     /// Second-factor checks.
     Validate,
     /// OpenID Connect code exchanges and UserInfo.
@@ -80,7 +88,7 @@ impl Factor {
     }
 }
 
-/// Options of both workloads.
+/// Options of the workloads.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Logins to create before measuring.
@@ -89,8 +97,9 @@ pub struct BenchArgs {
     /// Concurrent clients.
     #[arg(long, value_name = "C", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub concurrency: u32,
-    /// Seconds to measure (at most 600); the validate workload holds its rate for all of them
-    /// and prints the rate of each 5-second slice.
+    /// Seconds to measure (at most 600); the rate of each 5-second slice is printed (validate
+    /// with HOTP tokens and login hold their rate for all of them; email-code ends when every
+    /// challenge is used).
     #[arg(long, value_name = "SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub duration: u64,
     /// Seconds of unmeasured load before measuring.
@@ -118,9 +127,10 @@ pub struct BenchArgs {
     /// (to compare two builds under the same load generator).
     #[arg(long, value_name = "PATH", conflicts_with = "server_url")]
     pub server_bin: Option<PathBuf>,
-    /// A setting for the spawned server, as its environment variable (`NAME=VALUE`, repeatable),
-    /// e.g. `SEKISHO_THROTTLE_PER_LOGIN_PER_MINUTE=60000` so the login workload (one address,
-    /// few login IDs) measures the logins rather than the throttle.
+    /// A setting for the spawned server, as its environment variable (`NAME=VALUE`, repeatable;
+    /// the seeding takes it too), e.g. `SEKISHO_PASSWORD_ARGON2_MEMORY_KIB=…`. The login and
+    /// email-code workloads give the server the throttle's largest limits and trust the load
+    /// generator's `X-Forwarded-For` (one address per login) unless told otherwise here.
     #[arg(long, value_name = "NAME=VALUE", conflicts_with = "server_url")]
     pub server_env: Vec<String>,
     /// validate: spawn this many server instances on the one --database-url (same data folder,
@@ -133,17 +143,13 @@ pub struct BenchArgs {
 async fn main() -> Result<()> {
     let (workload, args) = match Cli::parse().workload {
         WorkloadCommand::Login(args) => (Workload::Login, args),
+        WorkloadCommand::EmailCode(args) => (Workload::EmailCode, args),
         WorkloadCommand::Validate(args) => (Workload::Validate, args),
         WorkloadCommand::Oidc(args) => (Workload::Oidc, args),
         WorkloadCommand::Audit(args) => return audit::run(args).await,
     };
     run(workload, args).await
 }
-
-/// Logins created at once during setup.
-const CREATE_CONCURRENCY: usize = 8;
-/// Hashes timed in-process (after one unmeasured hash).
-const HASH_SAMPLES: usize = 10;
 
 /// Runs the benchmark and prints the report; Ctrl-C stops it and still stops the server.
 async fn run(workload: Workload, args: BenchArgs) -> Result<()> {
@@ -172,9 +178,12 @@ async fn bench(workload: Workload, args: BenchArgs) -> Result<()> {
         (None, _) => {
             let db = args.database_url.as_deref();
             let mut env = args.server_env.clone();
-            if workload == Workload::Oidc {
-                env.splice(0..0, oidc::SERVER_ENV.iter().map(|s| (*s).to_owned()));
-            }
+            let defaults = match workload {
+                Workload::Oidc => oidc::SERVER_ENV,
+                Workload::Login | Workload::EmailCode => load::SERVER_ENV,
+                Workload::Validate => &[],
+            };
+            env.splice(0..0, defaults.iter().map(|s| (*s).to_owned()));
             let mut s = SpawnedServer::start(db, args.server_bin.as_deref(), &env, None)?;
             let url = format!("http://127.0.0.1:{}", s.port);
             s.wait_ready(&http, &url).await?;
@@ -214,158 +223,23 @@ async fn bench(workload: Workload, args: BenchArgs) -> Result<()> {
         let servers: Vec<&SpawnedServer> = std::iter::once(server).chain(&others).collect();
         return validate::run(&args, &http, &url, &token, &servers, &backend, rss, cores).await;
     }
-    println!("workload: password login (POST /api/v1/login), backend: {backend}");
-    println!(
-        "logins: {}, concurrency: {}, warm-up: {} s, duration: {} s, cores here: {cores}",
-        args.logins, args.concurrency, args.warmup, args.duration
-    );
-
-    let tag = run_tag();
-    let creds: Arc<Vec<(String, String)>> = Arc::new(
-        (0..args.logins)
-            .map(|i| (format!("bench-{tag}-{i}"), format!("pw{tag}{i:06}")))
-            .collect(),
-    );
-    let t = stopwatch();
-    create_logins(&http, &url, &token, &creds).await?;
-    let setup = t.elapsed().as_secs_f64();
-    let rate = creds.len() as f64 / setup.max(1e-9);
-    println!(
-        "setup: created {} logins in {setup:.1} s ({rate:.1} logins/s)",
-        creds.len()
-    );
-
-    let (t_hash, params) = time_hash().await?;
-    let load = Load {
-        http: http.clone(),
-        endpoint: Arc::new(format!("{url}/api/v1/login")),
-        creds,
-    };
-    load.drive(args.concurrency, args.warmup).await?;
-    let before = hash_metrics(&http, &url).await;
-    let samples = load.drive(args.concurrency, args.duration).await?;
-    let server_hash = match (before, hash_metrics(&http, &url).await) {
-        (Some((s0, n0)), Some((s1, n1))) if n1 > n0 => Some(((s1 - s0) / (n1 - n0) * 1e3, n1 - n0)),
-        _ => None,
-    };
-    let memory = rss.map(RssSampler::finish);
-    if let Some(status) = server
-        .as_mut()
-        .map(|s| s.child.try_wait())
-        .transpose()?
-        .flatten()
-    {
-        println!("warning: the server exited during the run ({status})");
+    if workload == Workload::EmailCode {
+        let server = server.as_ref().ok_or_else(|| {
+            anyhow!("the email-code workload seeds its challenges: run it without --server-url")
+        })?;
+        return email_code::run(&args, &url, server, &backend, rss, cores).await;
     }
-    report(&args, cores, &samples, t_hash, params, server_hash, memory);
-    Ok(())
-}
-
-/// Prints the figures and whether the targets are met.
-fn report(
-    args: &BenchArgs,
-    cores: usize,
-    s: &Samples,
-    t_hash: Duration,
-    params: HashParams,
-    server_hash: Option<(f64, f64)>,
-    memory: Option<(u64, u64)>,
-) {
-    let total: u64 = s.statuses.values().sum();
-    let ok = s.statuses.get(&200).copied().unwrap_or(0);
-    let secs = s.elapsed.as_secs_f64().max(1e-9);
-    let mut others = String::new();
-    for (code, n) in s.statuses.iter().filter(|(c, _)| **c != 200) {
-        let what = if *code == 0 {
-            String::from("transport error")
-        } else {
-            format!("HTTP {code}")
-        };
-        others.push_str(&format!(", {what}: {n}"));
-    }
-    println!("requests: {total} total in {secs:.1} s, {ok} ok (200){others}");
-    let throughput = ok as f64 / secs;
-    let rps = total as f64 / secs;
-    println!("throughput: {throughput:.1} logins/s ({rps:.1} requests/s)");
-    let mut lat = s.latencies_us.clone();
-    lat.sort_unstable();
-    let [p50, p90, p99, max] = [50.0, 90.0, 99.0, 100.0].map(|p| percentile(&lat, p) as f64 / 1e3);
-    println!("latency (all requests): p50 {p50:.1} ms, p90 {p90:.1} ms, p99 {p99:.1} ms, max {max:.1} ms");
-    let hash_ms = t_hash.as_secs_f64() * 1e3;
-    let limit = cores as f64 * 1e3 / hash_ms.max(1e-6);
-    let achieved = throughput / limit * 100.0;
-    let HashParams {
-        memory_kib: m,
-        iterations: t,
-        parallelism: p,
-    } = params;
-    println!(
-        "one Argon2id hash (m={m} KiB, t={t}, p={p}): {hash_ms:.1} ms; hash-bound limit \
-         ({cores} cores / hash time): {limit:.1} logins/s; achieved: {achieved:.0} %"
-    );
-    if let Some((mean, n)) = server_hash {
-        let by_server = throughput * mean / (cores as f64 * 10.0);
-        println!(
-            "server-side Argon2id time during the run: mean {mean:.1} ms over {n} hashes \
-             (/metrics); achieved by that hash time: {by_server:.0} %"
-        );
-        if (mean / hash_ms - 1.0).abs() > 0.25 {
-            println!("note: the in-process and server-side hash times differ by over 25 %: was the machine busy?");
-        }
-    }
-    if throughput > 0.0 {
-        let little = f64::from(args.concurrency) / throughput * 1e3;
-        println!(
-            "closed loop: mean latency = concurrency / throughput = {little:.1} ms (Little's law)"
-        );
-    }
-    if args.concurrency as usize > 4 * cores {
-        println!("note: concurrency > 4 x cores: queueing alone puts latency above 4 x hash time");
-    }
-    match memory {
-        Some((peak, end)) => println!(
-            "server RSS: peak {:.1} MiB, at end {:.1} MiB",
-            mib(peak),
-            mib(end)
-        ),
-        None => println!("server RSS: not measured (give --server-pid with --server-url)"),
-    }
-    println!("targets:");
-    let (mut met, mut all) = (0, 0);
-    let mut target = |ok: bool, what: String| {
-        (met, all) = (met + usize::from(ok), all + 1);
-        println!("  [{}] {what}", if ok { "MET" } else { "NOT MET" });
-    };
-    let limit_ms = 4.0 * hash_ms;
-    target(
-        achieved >= 80.0,
-        format!("throughput >= 80 % of the hash-bound limit ({achieved:.0} %)"),
-    );
-    target(
-        p99 < limit_ms,
-        format!("p99 < 4 x hash time ({p99:.1} ms vs {limit_ms:.1} ms)"),
-    );
-    if let Some((peak, _)) = memory {
-        target(
-            mib(peak) < 100.0,
-            format!("peak server RSS < 100 MiB ({:.1} MiB)", mib(peak)),
-        );
-    }
-    println!("result: {met} of {all} targets met");
-}
-
-/// The server's own Argon2id time so far, (seconds, hashes), from `/metrics`.
-async fn hash_metrics(http: &reqwest::Client, url: &str) -> Option<(f64, f64)> {
-    let r = http.get(format!("{url}/metrics")).send().await.ok()?;
-    let text = r.text().await.ok()?;
-    let value = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-    };
-    Some((
-        value("sekisho_password_hash_seconds_sum ")?,
-        value("sekisho_password_hash_seconds_count ")?,
-    ))
+    login::run(
+        &args,
+        &http,
+        &url,
+        &token,
+        server.as_mut(),
+        &backend,
+        rss,
+        cores,
+    )
+    .await
 }
 
 /// A server spawned for the run. Dropping it kills the process, then removes the data folder.
@@ -535,81 +409,6 @@ fn log_tail(path: &Path) -> String {
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
-/// Creates the logins with permanent passwords through the admin API, a few at a time.
-async fn create_logins(
-    http: &reqwest::Client,
-    url: &str,
-    token: &str,
-    creds: &Arc<Vec<(String, String)>>,
-) -> Result<()> {
-    let next = Arc::new(AtomicUsize::new(0));
-    let endpoint = Arc::new(format!("{url}/api/admin/v1/logins"));
-    let mut set = JoinSet::new();
-    for _ in 0..CREATE_CONCURRENCY.min(creds.len()) {
-        let (http, next, endpoint, creds) =
-            (http.clone(), next.clone(), endpoint.clone(), creds.clone());
-        let token = token.to_owned();
-        set.spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((login_id, password)) = creds.get(i) else {
-                    return Ok(());
-                };
-                let body = json!({
-                    "login_id": login_id,
-                    "email": format!("bench{i}@example.com"),
-                    "display_name": format!("Bench {i}"),
-                    "password": password,
-                    "temporary": false,
-                });
-                let r = http
-                    .post(endpoint.as_str())
-                    .bearer_auth(&token)
-                    .json(&body)
-                    .send()
-                    .await
-                    .with_context(|| format!("creating login {login_id}"))?;
-                let status = r.status();
-                if status != reqwest::StatusCode::CREATED {
-                    let text = r.text().await.unwrap_or_default();
-                    bail!("creating login {login_id}: HTTP {status}: {text}");
-                }
-            }
-        });
-    }
-    while let Some(r) = set.join_next().await {
-        r??;
-    }
-    Ok(())
-}
-
-/// The median time of one hash with the default parameters, measured on one thread.
-async fn time_hash() -> Result<(Duration, HashParams)> {
-    tokio::task::spawn_blocking(|| {
-        let hasher = PasswordHasher::new(HashParams::default()).map_err(|e| anyhow!(e))?;
-        let mut times = Vec::with_capacity(HASH_SAMPLES);
-        // The server's hashing threads reuse their memory; so does this (the first, unmeasured
-        // hash allocates it).
-        let mut memory = HashMemory::new();
-        for i in 0..=HASH_SAMPLES {
-            let t = stopwatch();
-            hasher
-                .hash_with("pwbenchtiming01", [i as u8; 16], &mut memory)
-                .map_err(|e| anyhow!("hashing: {e}"))?;
-            if i > 0 {
-                times.push(t.elapsed());
-            }
-        }
-        times.sort_unstable();
-        let median = times
-            .get(times.len() / 2)
-            .copied()
-            .ok_or_else(|| anyhow!("no hash timed"))?;
-        Ok((median, hasher.params()))
-    })
-    .await?
-}
-
 /// What one load phase observed.
 struct Samples {
     latencies_us: Vec<u64>,
@@ -617,66 +416,6 @@ struct Samples {
     statuses: BTreeMap<u16, u64>,
     /// From the start until the last response.
     elapsed: Duration,
-}
-
-/// The login workload: one keep-alive client, the endpoint and the logins to cycle over.
-struct Load {
-    http: reqwest::Client,
-    endpoint: Arc<String>,
-    creds: Arc<Vec<(String, String)>>,
-}
-
-impl Load {
-    /// Sends logins from `concurrency` tasks for `secs` seconds; requests in flight then finish.
-    async fn drive(&self, concurrency: u32, secs: u64) -> Result<Samples> {
-        let n = self.creds.len().max(1);
-        let start = stopwatch();
-        let deadline = start + Duration::from_secs(secs);
-        let mut set = JoinSet::new();
-        for k in 0..concurrency as usize {
-            let (http, endpoint, creds) =
-                (self.http.clone(), self.endpoint.clone(), self.creds.clone());
-            let mut i = k * n / concurrency as usize;
-            set.spawn(async move {
-                let (mut latencies, mut statuses) = (Vec::new(), BTreeMap::<u16, u64>::new());
-                while stopwatch() < deadline {
-                    let Some((login_id, password)) = creds.get(i % n) else {
-                        break;
-                    };
-                    i += 1;
-                    let t = stopwatch();
-                    let body = json!({ "login_id": login_id, "password": password });
-                    let code = match http.post(endpoint.as_str()).json(&body).send().await {
-                        Ok(r) => {
-                            let code = r.status().as_u16();
-                            r.bytes().await.map_or(0, |_| code)
-                        }
-                        Err(_) => 0,
-                    };
-                    latencies.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
-                    *statuses.entry(code).or_default() += 1;
-                    if code == 0 {
-                        // A refused connection fails at once; do not spin.
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                }
-                (latencies, statuses)
-            });
-        }
-        let (mut latencies_us, mut statuses) = (Vec::new(), BTreeMap::new());
-        while let Some(r) = set.join_next().await {
-            let (l, s) = r?;
-            latencies_us.extend(l);
-            for (code, count) in s {
-                *statuses.entry(code).or_default() += count;
-            }
-        }
-        Ok(Samples {
-            latencies_us,
-            statuses,
-            elapsed: start.elapsed(),
-        })
-    }
 }
 
 /// The bench's stopwatch, for timing requests and phases. It decides nothing the server does,
@@ -756,6 +495,7 @@ mod tests {
     fn every_workload_takes_the_same_flags() {
         for (sub, want) in [
             ("login", Workload::Login),
+            ("email-code", Workload::EmailCode),
             ("validate", Workload::Validate),
             ("oidc", Workload::Oidc),
         ] {
@@ -775,6 +515,7 @@ mod tests {
             ]);
             let (workload, args) = match cli.map(|c| c.workload) {
                 Ok(WorkloadCommand::Login(a)) => (Workload::Login, a),
+                Ok(WorkloadCommand::EmailCode(a)) => (Workload::EmailCode, a),
                 Ok(WorkloadCommand::Validate(a)) => (Workload::Validate, a),
                 Ok(WorkloadCommand::Oidc(a)) => (Workload::Oidc, a),
                 Ok(WorkloadCommand::Audit(_)) => unreachable!("not parsed here"),

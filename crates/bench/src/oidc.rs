@@ -7,7 +7,7 @@
 //! signed before the clock starts, so the load generator only sends bytes. Codes live 60 s, so
 //! warm-up and duration together may take at most [`MAX_SECS`].
 
-use crate::validate::cpu_ticks;
+use crate::load::cpu_ticks;
 use crate::{http1, mib, percentile, run_tag, stopwatch, BenchArgs, RssSampler, SpawnedServer};
 use anyhow::{anyhow, bail, Context, Result};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

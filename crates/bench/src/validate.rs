@@ -4,10 +4,8 @@
 //! printed for each 5-second slice, so a slowdown as the tables and the WAL grow shows.
 
 use crate::app::SystemClock;
-use crate::{
-    http1, mib, percentile, run_tag, stopwatch, BenchArgs, Factor, RssSampler, Samples,
-    SpawnedServer,
-};
+use crate::load::{print_figures, print_slices, CpuMeter, CpuUse, Slice, SLICE_SECS};
+use crate::{http1, run_tag, stopwatch, BenchArgs, Factor, RssSampler, Samples, SpawnedServer};
 use anyhow::{anyhow, bail, Result};
 use sekisho_app::seed::{seed_logins, SeedKind, Seeded};
 use sekisho_core::otp::{hotp, totp_at, totp_step, Algorithm, OtpParams};
@@ -23,8 +21,6 @@ use tokio::task::JoinSet;
 const TARGET_RATE: f64 = 12_000.0;
 /// Target: p99 latency in milliseconds.
 const TARGET_P99_MS: f64 = 10.0;
-/// Seconds per slice of the per-slice rates.
-const SLICE_SECS: u64 = 5;
 
 /// Runs the workload against the spawned `server`.
 #[allow(clippy::too_many_arguments)]
@@ -85,19 +81,11 @@ pub(crate) async fn run(
     let c = args.concurrency;
     let f = args.factor;
     drive(&addrs, &token, &logins, &counters, f, c, args.warmup).await?;
-    let pids: Vec<u32> = servers.iter().map(|s| s.child.id()).collect();
-    let servers_ticks = || pids.iter().map(|p| cpu_ticks(*p)).sum::<Option<u64>>();
-    let before = (servers_ticks(), cpu_ticks(std::process::id()));
+    let meter = CpuMeter::start(servers.iter().map(|s| s.child.id()).collect());
     let (s, slices) = drive(&addrs, &token, &logins, &counters, f, c, args.duration).await?;
-    let cpu = match (before, (servers_ticks(), cpu_ticks(std::process::id()))) {
-        ((Some(s0), Some(c0)), (Some(s1), Some(c1))) => Some(CpuUse {
-            server_ticks: s1.saturating_sub(s0),
-            client_ticks: c1.saturating_sub(c0),
-        }),
-        _ => None,
-    };
+    let cpu = meter.finish();
     let memory = rss.map(RssSampler::finish);
-    print_slices(&slices);
+    print_slices(&slices, "verifications");
     report(&s, memory, cpu);
     if args.factor == Factor::App && s.latencies_us.len() + c as usize >= n {
         println!("note: every seeded login verified its one code before the time ran out; seed more with --logins");
@@ -116,20 +104,16 @@ async fn seed(server: &SpawnedServer, n: usize, kind: SeedKind) -> Result<Vec<Se
 }
 
 /// The spawned server's application state, opened a second time through its own wiring (its
-/// data folder and database, so its keyring), for seeding.
+/// data folder, database and settings, so its keyring), for seeding.
 pub(crate) async fn server_state(server: &SpawnedServer) -> Result<sekisho_server::AppState> {
-    let dir = server.dir.path().display().to_string();
-    let mut toml = format!("data_dir = {}\n", toml_string(&dir));
-    if let Some(u) = &server.database_url {
-        toml.push_str(&format!("database_url = {}\n", toml_string(u)));
-    }
-    let config = sekisho::config::Config::from_toml(&toml)?;
+    let args = sekisho::config::ConfigArgs {
+        data_dir: Some(server.dir.path().to_owned()),
+        database_url: server.database_url.clone(),
+        ..Default::default()
+    };
+    // The server's `--server-env` settings too (its Argon2 parameters, its e-mail codes' life).
+    let config = sekisho::config::Config::load(&args, server.env.clone())?;
     sekisho::wiring::app_state(&config).await
-}
-
-/// A TOML basic string.
-fn toml_string(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 async fn validate_token(http: &reqwest::Client, url: &str, admin: &str) -> Result<String> {
@@ -147,13 +131,6 @@ async fn validate_token(http: &reqwest::Client, url: &str, admin: &str) -> Resul
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| anyhow!("no token in the answer"))
-}
-
-/// Accepted codes and latencies of one slice.
-#[derive(Default)]
-struct Slice {
-    accepted: u64,
-    latencies_us: Vec<u64>,
 }
 
 /// Validates codes from `concurrency` tasks (each with its own keep-alive connection, see
@@ -266,77 +243,8 @@ async fn drive(
     ))
 }
 
-/// Prints the rate and p99 of each slice (the last one may be short: requests in flight when
-/// the time ran out end in it).
-fn print_slices(slices: &[Slice]) {
-    println!("per {SLICE_SECS} s slice (verifications/s, p99):");
-    for (i, s) in slices.iter().enumerate() {
-        let mut lat = s.latencies_us.clone();
-        lat.sort_unstable();
-        let p99 = percentile(&lat, 99.0) as f64 / 1e3;
-        let from = i as u64 * SLICE_SECS;
-        println!(
-            "  {from:>3}-{:<3} s: {:>7.0}/s  p99 {p99:.2} ms",
-            from + SLICE_SECS,
-            s.accepted as f64 / SLICE_SECS as f64
-        );
-    }
-}
-
-/// CPU time a process has used so far, in clock ticks (Linux: 10 ms), from `/proc/<pid>/stat`.
-pub(crate) fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may hold spaces): state is the 3rd field, utime the
-    // 14th and stime the 15th.
-    let rest = stat.rsplit_once(')')?.1;
-    let mut f = rest.split_whitespace().skip(11);
-    Some(f.next()?.parse::<u64>().ok()? + f.next()?.parse::<u64>().ok()?)
-}
-
-/// CPU used by the server and by this process (the load generator) over a measured run.
-struct CpuUse {
-    server_ticks: u64,
-    client_ticks: u64,
-}
-
 fn report(s: &Samples, memory: Option<(u64, u64)>, cpu: Option<CpuUse>) {
-    let total: u64 = s.statuses.values().sum();
-    let ok = s.statuses.get(&200).copied().unwrap_or(0);
-    let secs = s.elapsed.as_secs_f64().max(1e-9);
-    let others: String = s
-        .statuses
-        .iter()
-        .filter(|(c, _)| **c != 200)
-        .map(|(c, n)| format!(", HTTP {c}: {n}"))
-        .collect();
-    println!("requests: {total} total in {secs:.1} s, {ok} accepted (200){others}");
-    let rate = ok as f64 / secs;
-    println!("throughput: {rate:.0} verifications/s");
-    let mut lat = s.latencies_us.clone();
-    lat.sort_unstable();
-    let [p50, p90, p99, max] = [50.0, 90.0, 99.0, 100.0].map(|p| percentile(&lat, p) as f64 / 1e3);
-    println!("latency: p50 {p50:.2} ms, p90 {p90:.2} ms, p99 {p99:.2} ms, max {max:.2} ms");
-    if let Some((peak, end)) = memory {
-        println!(
-            "server RSS: peak {:.1} MiB, at end {:.1} MiB",
-            mib(peak),
-            mib(end)
-        );
-    }
-    if let Some(c) = cpu.filter(|_| ok > 0) {
-        // Linux counts CPU time in ticks of 10 ms.
-        let per = |ticks: u64| ticks as f64 * 10_000.0 / ok as f64;
-        println!(
-            "CPU per verification: server {:.0} us, load generator {:.0} us (over {:.1} s of CPU)",
-            per(c.server_ticks),
-            per(c.client_ticks),
-            (c.server_ticks + c.client_ticks) as f64 / 100.0
-        );
-    }
-    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
-        let avg: Vec<&str> = load.split_whitespace().take(3).collect();
-        println!("load average at the end: {}", avg.join(" "));
-    }
+    let (rate, p99) = print_figures(s, "verification", "verifications", memory, cpu);
     let met = |b: bool| if b { "MET" } else { "NOT MET" };
     println!("targets:");
     println!(

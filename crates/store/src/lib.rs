@@ -93,7 +93,7 @@ pub use passkeys::{
 };
 pub use recovery::{RecoveryStatus, RecoveryStore};
 pub use sealed::{Reseal, SealedColumn, SealedStore, SealedValue};
-pub use seed::{SeedFactor, SeedLogin};
+pub use seed::{SeedChallenge, SeedFactor, SeedLogin};
 pub use setup::{NewSetupLink, SetupLink, SetupStore};
 pub use sql::{connect, ConnectOptions};
 pub use sqlite_hot::{file_of as sqlite_file_of, SqliteSynchronous};
@@ -554,9 +554,10 @@ pub trait Store:
         audit: &NewAuditEvent,
     ) -> StoreResult<ErasedCredentials>;
 
-    /// Creates logins in bulk, each with its active second factor and its audit record, in one
-    /// transaction ([`StoreError::Conflict`] and nothing created if a login ID, factor or token
-    /// ID is taken). For benchmarks and load tests.
+    /// Creates logins in bulk, each with its password (if any), its active second factor, its
+    /// pending e-mail-code challenge (if any) and its audit record, in one transaction
+    /// ([`StoreError::Conflict`] and nothing created if a login ID, factor, token ID or
+    /// challenge token is taken). For benchmarks and load tests.
     async fn seed_logins(&self, seeds: &[SeedLogin]) -> StoreResult<()>;
 
     /// Walks the whole audit chain in ID order, `page` records per query, and reports the first

@@ -1,7 +1,7 @@
-//! The SQL implementation of bulk seeding: multi-row inserts, a thousand rows a statement, in
+//! The SQL implementation of bulk seeding: multi-row inserts, a hundred rows a statement, in
 //! one transaction per call.
 
-use crate::seed::{SeedFactor, SeedLogin};
+use crate::seed::{SeedChallenge, SeedFactor, SeedLogin};
 use crate::sql::SqlStore;
 use crate::sql_audit::insert_audits;
 use crate::sql_query::placeholders;
@@ -21,12 +21,14 @@ impl SqlStore {
         for chunk in seeds.chunks(ROWS) {
             let sql = format!(
                 "INSERT INTO logins (login_id, display_name, email, lang, second_factor, \
-                 mfa_required, created_at, updated_at) VALUES {} RETURNING id, login_id",
-                placeholders(chunk.len(), 8)
+                 mfa_required, created_at, updated_at, password_hash, password_changed_at) \
+                 VALUES {} RETURNING id, login_id",
+                placeholders(chunk.len(), 10)
             );
             let mut q = sqlx::query(&sql);
             for s in chunk {
                 let l = &s.login;
+                let changed = s.password_hash.as_ref().map(|_| l.now.0);
                 q = q
                     .bind(l.login_id.clone())
                     .bind(l.display_name.clone())
@@ -35,7 +37,9 @@ impl SqlStore {
                     .bind(l.second_factor.as_str())
                     .bind(i64::from(l.mfa_required))
                     .bind(l.now.0)
-                    .bind(l.now.0);
+                    .bind(l.now.0)
+                    .bind(s.password_hash.clone())
+                    .bind(changed);
             }
             let mut pks = HashMap::with_capacity(chunk.len());
             for r in q.fetch_all(&mut *tx).await? {
@@ -113,6 +117,33 @@ impl SqlStore {
                 }
                 q.execute(&mut *tx).await?;
             }
+            let challenges: Vec<(&SeedLogin, &SeedChallenge)> = chunk
+                .iter()
+                .filter_map(|s| Some((s, s.challenge.as_ref()?)))
+                .collect();
+            if !challenges.is_empty() {
+                let sql = format!(
+                    "INSERT INTO login_challenges (token_hash, login_pk, methods, created_at, \
+                     expires_at, code_hash, code_expires_at, code_fail_limit, code_sends, \
+                     code_sent_at) VALUES {}",
+                    placeholders(challenges.len(), 10)
+                );
+                let mut q = sqlx::query(&sql);
+                for (s, c) in challenges {
+                    q = q
+                        .bind(c.token_hash.clone())
+                        .bind(pk(s))
+                        .bind(c.methods.join(","))
+                        .bind(c.code.now.0)
+                        .bind(c.expires_at.0)
+                        .bind(c.code.hash.clone())
+                        .bind(c.code.expires_at.0)
+                        .bind(c.code.fail_limit)
+                        .bind(1_i64)
+                        .bind(c.code.now.0);
+                }
+                q.execute(&mut *tx).await?;
+            }
             let audits: Vec<&NewAuditEvent> = chunk.iter().map(|s| &s.audit).collect();
             insert_audits(&mut tx, &audits).await?;
         }
@@ -123,7 +154,7 @@ impl SqlStore {
         // key: after a seed of 20,000 token logins a batch of 31 codes read 620,000 rows and took
         // 300 ms, holding validation at 350-450/s until autovacuum's analyze (a minute or more
         // later) replaced the plan. A bulk load is exactly what autovacuum notices late.
-        for table in ["logins", "otp_factors", "tokens"] {
+        for table in ["logins", "otp_factors", "tokens", "login_challenges"] {
             sqlx::query(&format!("ANALYZE {table}"))
                 .execute(&self.write)
                 .await?;

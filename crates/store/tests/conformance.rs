@@ -192,11 +192,20 @@ on_both!(
 #[path = "conformance/setup.rs"]
 mod setup;
 
+#[path = "conformance/audit_queries.rs"]
+mod audit_queries;
+use audit_queries::time_ranges_and_operators_read_by_their_indexes;
+on_both!(time_ranges_and_operators_read_by_their_indexes);
+
 #[path = "conformance/seed.rs"]
 mod seed;
-use seed::{seeded_logins_have_active_factors_and_audit, seeded_tables_have_planner_statistics};
+use seed::{
+    seeded_logins_have_active_factors_and_audit, seeded_logins_have_passwords_and_pending_codes,
+    seeded_tables_have_planner_statistics,
+};
 on_both!(
     seeded_logins_have_active_factors_and_audit,
+    seeded_logins_have_passwords_and_pending_codes,
     seeded_tables_have_planner_statistics
 );
 

@@ -1,6 +1,7 @@
 //! E-mail codes at login (JTG): the code read from the test SMTP server completes the login;
 //! wrong, expired and worn-out codes each have their own error; re-issue replaces the code
-//! within a cool-down and a limit, without resetting the failure count.
+//! within a cool-down and a limit, without resetting the failure count. Challenges seeded in
+//! bulk for the benchmark behave as mailed ones.
 
 use crate::common::{expect_error, ok, spawn_app, TestApp};
 use reqwest::{Method, StatusCode};
@@ -248,4 +249,67 @@ async fn codes_go_to_the_registered_address_without_a_delivery_address() {
         answer(&app, &challenge, &code).await.status(),
         StatusCode::OK
     );
+}
+
+/// The bench's seeding (`seed_password_logins`): the shared password hash opens every login,
+/// and each seeded challenge takes the code handed back, once, with the same counting of wrong
+/// codes as a mailed one; its code expires like a mailed one.
+#[tokio::test]
+async fn seeded_logins_take_their_password_and_their_code() {
+    let app = spawn_app().await;
+    let plain =
+        sekisho_app::seed::seed_password_logins(app.state.app(), "pwseed", 2, PASSWORD, false)
+            .await;
+    let plain = plain.unwrap_or_else(|e| unreachable!("{e:?}"));
+    for s in &plain {
+        assert!(s.challenge.is_none());
+        let r = app.login(&s.login_id, PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::OK, "{}", s.login_id);
+    }
+    let r = app.login(&plain[0].login_id, "kabu2026xyz0").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    let seeded =
+        sekisho_app::seed::seed_password_logins(app.state.app(), "emseed", 3, PASSWORD, true).await;
+    let seeded = seeded.unwrap_or_else(|e| unreachable!("{e:?}"));
+    let waiting: Vec<(String, String)> =
+        seeded.iter().filter_map(|s| s.challenge.clone()).collect();
+    assert_eq!(waiting.len(), 3);
+    let (challenge, code) = &waiting[0];
+    let r = answer(&app, challenge, &other(code)).await;
+    expect_error(
+        r,
+        StatusCode::UNAUTHORIZED,
+        "email_code_invalid",
+        "SKS-LGN-0010",
+    )
+    .await;
+    let r = answer(&app, challenge, code).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let s: Value = ok(r.json().await);
+    assert_eq!(s["methods"], json!(["pwd", "email"]));
+    assert_eq!(s["login_id"], seeded[0].login_id.as_str());
+    let r = answer(&app, challenge, code).await;
+    expect_error(
+        r,
+        StatusCode::UNAUTHORIZED,
+        "challenge_invalid",
+        "SKS-LGN-0009",
+    )
+    .await;
+    // Another login's code does not open this challenge (unless the two happen to be equal).
+    if waiting[1].1 != waiting[2].1 {
+        let r = answer(&app, &waiting[1].0, &waiting[2].1).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    // The seeded code lives as long as a mailed one (5 minutes).
+    app.clock.advance(300);
+    let r = answer(&app, &waiting[2].0, &waiting[2].1).await;
+    expect_error(
+        r,
+        StatusCode::UNAUTHORIZED,
+        "email_code_expired",
+        "SKS-LGN-0011",
+    )
+    .await;
 }

@@ -1,11 +1,16 @@
 //! Logins seeded in bulk: each with its active factor and its audit record (chained), usable at
-//! once by the code checks; a taken login ID refuses the whole call.
+//! once by the code checks; or with a password, and an e-mail code waiting, usable at once by
+//! the password check and the second step; a taken login ID refuses the whole call.
 
 use super::{ev, new_login, ok, Db};
 use sekisho_core::audit::EventType;
+use sekisho_core::login::SecondFactor;
 use sekisho_core::otp::{Algorithm, OtpKind};
+use sekisho_core::session::SessionPurpose;
 use sekisho_core::Timestamp;
-use sekisho_store::{NewToken, SeedFactor, SeedLogin, StoreError, TokenState};
+use sekisho_store::{
+    IssuedCode, NewSession, NewToken, SeedChallenge, SeedFactor, SeedLogin, StoreError, TokenState,
+};
 
 fn seed(i: usize) -> SeedLogin {
     let login_id = format!("seed{i:05}");
@@ -34,7 +39,9 @@ fn seed(i: usize) -> SeedLogin {
     };
     SeedLogin {
         login: new_login(&login_id),
+        password_hash: None,
         factor,
+        challenge: None,
         audit: ev(1_000, EventType::LoginCreated, &login_id),
     }
 }
@@ -117,4 +124,98 @@ pub(crate) async fn seeded_tables_have_planner_statistics(db: Db) {
             "{table}: the planner knows {known} rows, {seeded} seeded"
         );
     }
+}
+
+/// A login with a password (shared PHC string) and, for odd `i`, e-mail codes and a challenge
+/// waiting for code `code{i}` (hash `hash{i}`), sent at 1,000, valid until 1,300.
+fn with_password(i: usize) -> SeedLogin {
+    let login_id = format!("pw{i:05}");
+    let mut login = new_login(&login_id);
+    let challenge = (i % 2 == 1).then(|| {
+        login.second_factor = SecondFactor::Email;
+        login.mfa_required = true;
+        SeedChallenge {
+            token_hash: format!("ch{i:05}"),
+            methods: vec!["email".into()],
+            expires_at: Timestamp(1_600),
+            code: IssuedCode {
+                hash: format!("hash{i}"),
+                expires_at: Timestamp(1_300),
+                fail_limit: 5,
+                now: Timestamp(1_000),
+            },
+        }
+    });
+    SeedLogin {
+        login,
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        factor: SeedFactor::None,
+        challenge,
+        audit: ev(1_000, EventType::LoginCreated, &login_id),
+    }
+}
+
+pub(crate) async fn seeded_logins_have_passwords_and_pending_codes(db: Db) {
+    let s = &db.store;
+    // More than one statement's worth of rows (100).
+    let seeds: Vec<SeedLogin> = (0..250).map(with_password).collect();
+    ok(s.seed_logins(&seeds).await);
+
+    let plain = ok(s.get_login("pw00000").await).unwrap_or_else(|| unreachable!("seeded"));
+    assert_eq!(plain.password_hash, seeds[0].password_hash);
+    assert!(!plain.password_temporary, "a permanent password");
+    assert_eq!(plain.password_changed_at, Some(Timestamp(1_000)));
+    assert_eq!(plain.second_factor, SecondFactor::None);
+    assert!(ok(s.get_challenge("ch00000").await).is_none());
+
+    let waiting = ok(s.get_login("pw00249").await).unwrap_or_else(|| unreachable!("seeded"));
+    assert_eq!(waiting.second_factor, SecondFactor::Email);
+    assert_eq!(waiting.password_hash, seeds[0].password_hash);
+    let ch = ok(s.get_challenge("ch00249").await).unwrap_or_else(|| unreachable!("seeded"));
+    assert_eq!((ch.login_pk, ch.login_id.as_str()), (waiting.id, "pw00249"));
+    assert_eq!(ch.methods, vec!["email".to_owned()]);
+    assert_eq!((ch.expires_at, ch.completed_at), (Timestamp(1_600), None));
+    assert_eq!(ch.code_hash.as_deref(), Some("hash249"));
+    let st = ch.code.unwrap_or_else(|| unreachable!("a code was sent"));
+    assert_eq!((st.failures, st.fail_limit, st.sends), (0, 5, 1));
+    assert_eq!(
+        (st.sent_at, st.expires_at),
+        (Timestamp(1_000), Timestamp(1_300))
+    );
+    assert_eq!(
+        ok(
+            s.fail_email_code(ch.id, &ev(1_010, EventType::SecondFactorFailed, "pw00249"))
+                .await
+        ),
+        1
+    );
+
+    // The challenge yields one session, as one opened by the password step does.
+    let session = |token: &str| NewSession {
+        token_hash: token.into(),
+        login_pk: waiting.id,
+        purpose: SessionPurpose::Full,
+        methods: vec!["pwd".into(), "email".into()],
+        now: Timestamp(1_020),
+        expires_at: Timestamp(9_000),
+        client_ip: None,
+        user_agent: None,
+        challenge_id: Some(ch.id),
+    };
+    let done = ev(1_020, EventType::LoginSucceeded, "pw00249");
+    assert!(ok(s.create_session(&session("s1"), &done).await).is_some());
+    assert!(ok(s.create_session(&session("s2"), &done).await).is_none());
+
+    let report = ok(s.verify_audit_chain(1_000).await);
+    assert_eq!(report.broken, None);
+
+    // A taken challenge token: nothing of the call is kept.
+    let mut again = vec![with_password(1_001), with_password(3)];
+    again[1].login.login_id = "pw01003".into();
+    assert!(matches!(
+        s.seed_logins(&again).await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(ok(s.get_login("pw01001").await).is_none());
+    assert!(ok(s.get_challenge("ch01001").await).is_none());
 }
