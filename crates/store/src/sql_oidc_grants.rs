@@ -228,15 +228,12 @@ impl OidcGrantStore for SqlStore {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await?;
         let u = JtiUse {
             key: client_id.to_owned(),
             jti: jti.to_owned(),
             expires_at,
         };
-        let fresh = use_jti(&mut tx, &u, now).await?;
-        tx.commit().await?;
-        Ok(fresh)
+        Ok(use_jti(&self.write, &u, now).await?)
     }
 
     async fn get_oidc_code(&self, code_hash: &str) -> StoreResult<Option<OidcCode>> {
@@ -276,27 +273,22 @@ impl OidcGrantStore for SqlStore {
     }
 }
 
-/// Records `u` in `conn`'s transaction: false if its `jti` was seen before under its key and has
-/// not expired (a replay). An expired record of it is forgotten on the way.
-pub(crate) async fn use_jti(
-    conn: &mut sqlx::AnyConnection,
-    u: &JtiUse,
-    now: Timestamp,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query("DELETE FROM oidc_jtis WHERE client_id = $1 AND jti = $2 AND expires_at <= $3")
-        .bind(u.key.clone())
-        .bind(u.jti.clone())
-        .bind(now.0)
-        .execute(&mut *conn)
-        .await?;
+/// Records `u` with one statement on `e`: false if its `jti` was seen before under its key and
+/// has not expired at `now` (a replay). An expired record of it is taken over.
+pub(crate) async fn use_jti<'c, E>(e: E, u: &JtiUse, now: Timestamp) -> Result<bool, sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
     Ok(sqlx::query(
         "INSERT INTO oidc_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (client_id, jti) DO NOTHING",
+         ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = excluded.expires_at \
+         WHERE oidc_jtis.expires_at <= $4",
     )
     .bind(u.key.clone())
     .bind(u.jti.clone())
     .bind(u.expires_at.0)
-    .execute(&mut *conn)
+    .bind(now.0)
+    .execute(e)
     .await?
     .rows_affected()
         == 1)

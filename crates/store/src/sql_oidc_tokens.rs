@@ -127,7 +127,7 @@ impl OidcTokenStore for SqlStore {
         }
         let now = r.grant.created_at;
         for (i, u) in r.jtis.iter().enumerate() {
-            if !crate::sql_oidc_grants::use_jti(&mut tx, u, now).await? {
+            if !crate::sql_oidc_grants::use_jti(&mut *tx, u, now).await? {
                 return Ok(Redeemed::Replayed(i));
             }
         }
