@@ -119,6 +119,18 @@ pub(crate) async fn drive(
             Ok::<_, anyhow::Error>((slices, statuses))
         });
     }
+    gather(set, start).await
+}
+
+/// What one load task measured: its slices and its count per status.
+pub(crate) type TaskResult = Result<(Vec<Slice>, BTreeMap<u16, u64>)>;
+
+/// What a workload's tasks measured, put together: their slices added up, slice by slice,
+/// their status counts, and the samples of the whole run since `start`.
+pub(crate) async fn gather(
+    mut set: JoinSet<TaskResult>,
+    start: std::time::Instant,
+) -> Result<(Samples, Vec<Slice>)> {
     let (mut all, mut statuses) = (Vec::<Slice>::new(), BTreeMap::new());
     while let Some(r) = set.join_next().await {
         let (slices, s) = r??;

@@ -4,7 +4,7 @@
 //! printed for each 5-second slice, so a slowdown as the tables and the WAL grow shows.
 
 use crate::app::SystemClock;
-use crate::load::{print_figures, print_slices, CpuMeter, CpuUse, Slice, SLICE_SECS};
+use crate::load::{gather, print_figures, print_slices, CpuMeter, CpuUse, Slice, SLICE_SECS};
 use crate::{http1, run_tag, stopwatch, BenchArgs, Factor, RssSampler, Samples, SpawnedServer};
 use anyhow::{anyhow, bail, Result};
 use sekisho_app::seed::{seed_logins, SeedKind, Seeded};
@@ -215,32 +215,7 @@ async fn drive(
             Ok::<_, anyhow::Error>((slices, statuses))
         });
     }
-    let (mut all, mut statuses) = (Vec::<Slice>::new(), BTreeMap::new());
-    while let Some(r) = set.join_next().await {
-        let (slices, s) = r??;
-        if all.len() < slices.len() {
-            all.resize_with(slices.len(), Slice::default);
-        }
-        for (into, from) in all.iter_mut().zip(slices) {
-            into.accepted += from.accepted;
-            into.latencies_us.extend(from.latencies_us);
-        }
-        for (code, count) in s {
-            *statuses.entry(code).or_default() += count;
-        }
-    }
-    let latencies_us = all
-        .iter()
-        .flat_map(|s| s.latencies_us.iter().copied())
-        .collect();
-    Ok((
-        Samples {
-            latencies_us,
-            statuses,
-            elapsed: start.elapsed(),
-        },
-        all,
-    ))
+    gather(set, start).await
 }
 
 fn report(s: &Samples, memory: Option<(u64, u64)>, cpu: Option<CpuUse>) {
